@@ -1,0 +1,112 @@
+/**
+ * POST /jobs/failure — QStash's failure callback (SPEC §3.5, CONTRACTS §1.6). Records the
+ * dead job under its source message id, marks that message failed in the ledger, and marks
+ * the alert's analysis failed when the dead job was an analysis.
+ */
+import { z } from "zod";
+import { alertIdsOf, markAnalysisFailed } from "../src/analysis/status.ts";
+import { FAMILIES, type Family } from "../src/config/schema.ts";
+import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
+
+/** QStash may add fields over time, so unknown fields are kept rather than rejected. */
+export const failureCallbackSchema = z.looseObject({
+  status: z.number().int(),
+  sourceMessageId: z.string().min(1),
+  url: z.string().optional(),
+  method: z.string().optional(),
+  body: z.string().optional(),
+  header: z.record(z.string(), z.array(z.string())).optional(),
+  retried: z.number().int().optional(),
+  maxRetries: z.number().int().optional(),
+  dlqId: z.string().optional(),
+  sourceBody: z.string().optional(),
+  sourceHeader: z.record(z.string(), z.array(z.string())).optional(),
+  topicName: z.string().optional(),
+  endpointName: z.string().optional(),
+  scheduleId: z.string().optional(),
+  createdAt: z.number().optional(),
+  notBefore: z.number().optional(),
+  callerIP: z.string().optional(),
+});
+export type FailureCallback = z.output<typeof failureCallbackSchema>;
+
+export interface DeadLetter {
+  source_message_id: string;
+  family: Family | "unknown";
+  url?: string;
+  status: number;
+  retried?: number;
+  max_retries?: number;
+  dlq_id?: string;
+  /** What the worker last answered (decoded, at most 2 KB). */
+  response?: string;
+  error: { code: string; message: string };
+  recorded_at: string;
+}
+
+export const DEAD_LETTERS_KEY = "dead-letters";
+
+export const failureHandler: JobHandler = {
+  family: "failure",
+  async handle(body, { deps, messageId, logger }) {
+    const cb = parseJob(failureCallbackSchema, body);
+    const family = familyOf(cb.url);
+    const response = cb.body ? decodeBase64(cb.body).slice(0, 2048) : undefined;
+    const reason = problemCode(response);
+    const at = new Date(deps.now()).toISOString();
+    const error = {
+      code: reason?.code ?? "delivery_failed",
+      message: reason?.message ?? `QStash gave up after ${cb.retried ?? 0} retries; last answer HTTP ${cb.status}`,
+    };
+    const dead: DeadLetter = {
+      source_message_id: cb.sourceMessageId,
+      family,
+      url: cb.url,
+      status: cb.status,
+      retried: cb.retried,
+      max_retries: cb.maxRetries,
+      dlq_id: cb.dlqId,
+      response,
+      error,
+      recorded_at: at,
+    };
+    const retention = deps.config.store.retention;
+    await deps.store.set(`dead:${cb.sourceMessageId}`, dead, { ttlMs: retention });
+    await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
+    await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
+    if (family === "analysis" && cb.sourceBody) {
+      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) await markAnalysisFailed(deps.store, id, error, at, retention);
+    }
+    deps.metrics.inc("deadLetters", { family });
+    logger.warn("dead letter recorded", { source_message_id: cb.sourceMessageId, dead_family: family, dlq_id: cb.dlqId, status: cb.status });
+    return { recorded: true, message_id: messageId, source_message_id: cb.sourceMessageId, family, dlq_id: cb.dlqId ?? null, error };
+  },
+};
+
+function familyOf(url: string | undefined): Family | "unknown" {
+  const m = url ? /\/jobs\/([a-z-]+)\/?(?:\?|$)/.exec(url) : null;
+  return m && (FAMILIES as readonly string[]).includes(m[1]) ? (m[1] as Family) : "unknown";
+}
+
+function decodeBase64(b64: string): string {
+  try {
+    const bin = atob(b64);
+    return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch {
+    return b64;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The worker's own JSON problem, when the last answer was one. */
+function problemCode(text: string | undefined): { code: string; message: string } | undefined {
+  const p = text ? (safeJson(text) as { error?: { code?: unknown; message?: unknown } } | null) : null;
+  return typeof p?.error?.code === "string" && typeof p.error.message === "string" ? { code: p.error.code, message: p.error.message } : undefined;
+}

@@ -1,0 +1,36 @@
+/**
+ * An alert's analysis status record (`analysis:<alertId>`): pending → processing →
+ * completed | failed (SPEC §3.2). The failure callback marks it failed when QStash gives up
+ * on an analysis job.
+ */
+import type { Store } from "../store/store.ts";
+
+export type AnalysisStatus = "pending" | "processing" | "completed" | "failed";
+
+export interface AnalysisRecord {
+  alert_id: string;
+  status: AnalysisStatus;
+  updated_at: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+export const analysisKey = (alertId: string) => `analysis:${alertId}`;
+
+export async function markAnalysisFailed(store: Store, alertId: string, error: { code: string; message: string }, at: string, retentionMs: number): Promise<void> {
+  const prev = await store.get<AnalysisRecord>(analysisKey(alertId));
+  const rec: AnalysisRecord = { ...(prev ?? { alert_id: alertId }), alert_id: alertId, status: "failed", updated_at: at, error };
+  await store.set(analysisKey(alertId), rec, { ttlMs: retentionMs });
+}
+
+/** The alert ids an analysis job body names: `alert.id`/`fingerprint`, or each alert of a v4 payload. */
+export function alertIdsOf(job: unknown): string[] {
+  const j = job as { alert?: AlertLike; payload?: { alerts?: AlertLike[] } } | null;
+  const alerts = j?.alert ? [j.alert] : (j?.payload?.alerts ?? []);
+  return alerts.map((a) => a?.id ?? a?.fingerprint).filter((x): x is string => typeof x === "string" && x.length > 0);
+}
+
+interface AlertLike {
+  id?: string;
+  fingerprint?: string;
+}

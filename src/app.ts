@@ -1,0 +1,143 @@
+/**
+ * createApp(deps): the whole product as a Hono app. Operations routes (no auth), read and
+ * admin routes under /v1 (bearer token when worker.admin_token is set), and one POST route
+ * per mounted job family, all run through the job runner. One onError turns every error
+ * into a JSON problem.
+ */
+import { Hono } from "hono";
+import { HANDLERS } from "../handlers/index.ts";
+import type { Family } from "./config/schema.ts";
+import type { Deps } from "./deps.ts";
+import { JobError, notFound, unauthorized } from "./errors.ts";
+import { runJob } from "./jobs/runner.ts";
+import { readiness } from "./observe/health.ts";
+import { buildStats } from "./observe/stats.ts";
+import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
+
+/** The job families this worker answers: mounted by its type and implemented. */
+export function mountedJobFamilies(deps: Deps): Family[] {
+  return deps.families.filter((f) => HANDLERS[f]);
+}
+
+export function createApp(deps: Deps): Hono {
+  const app = new Hono();
+  const { config } = deps;
+
+  app.onError((err, c) => {
+    const je = toJobError(err);
+    if (!(err instanceof JobError)) deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
+    return toResponse(problemReply(je));
+  });
+  app.notFound((c) => toResponse(problemReply(notFound(`route ${c.req.method} ${c.req.path}`))));
+
+  // ---- operations (SPEC §2.3)
+  app.get("/health/live", (c) => c.json({ status: "ok" }));
+  app.get("/health/ready", async (c) => {
+    const r = await readiness(deps);
+    const failed = Object.entries(r.checks).filter(([, v]) => !v.ok).map(([k, v]) => `${k}: ${v.detail}`);
+    return c.json(r.ready ? { status: "ready", checks: r.checks } : { status: "not_ready", failed, checks: r.checks }, r.ready ? 200 : 503);
+  });
+  app.get("/health", async (c) => {
+    const r = await readiness(deps);
+    const status = !r.checks.store.ok ? "down" : r.ready ? "ok" : "degraded";
+    return c.json(
+      {
+        status,
+        name: config.worker.name,
+        type: config.worker.type,
+        version: deps.version,
+        runtime: deps.runtime,
+        uptime_s: Math.round((deps.now() - deps.startedAt) / 1000),
+        families: mountedJobFamilies(deps),
+        in_flight: deps.gate.inFlight,
+        concurrency: deps.gate.limit,
+        checks: r.checks,
+      },
+      status === "down" ? 503 : 200,
+    );
+  });
+  app.get("/stats", async (c) => {
+    const stats = buildStats(await deps.metrics.snapshot());
+    return c.json({ name: config.worker.name, scope: deps.metrics.scope, concurrency: deps.gate.limit, ...stats });
+  });
+  app.get("/metrics", async (c) => {
+    deps.metrics.set("info", { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime }, 1);
+    return c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType });
+  });
+
+  // ---- read and admin routes (SPEC §2.2)
+  app.use("/v1/*", async (c, next) => {
+    const token = config.worker.admin_token;
+    if (token && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
+      throw unauthorized("admin_token_required", "this route needs Authorization: Bearer <worker.admin_token>");
+    }
+    await next();
+  });
+  app.get("/v1/jobs/:messageId", async (c) => {
+    const id = c.req.param("messageId");
+    const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(`dead:${id}`)]);
+    if (!entry) throw notFound(`job ${id}`);
+    return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
+  });
+
+  // ---- job routes (SPEC §2.1)
+  for (const family of mountedJobFamilies(deps)) {
+    const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;
+    app.post(`/jobs/${family}`, async (c) => {
+      const body = await readLimited(c.req.raw, config.worker.body_limit);
+      const url = new URL(c.req.url);
+      const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
+      const reply = await runJob(deps, handler, {
+        family: family as Family,
+        body,
+        messageId: c.req.header("upstash-message-id") ?? c.req.header("idempotency-key") ?? undefined,
+        retried: Number(c.req.header("upstash-retried") ?? 0) || 0,
+        scheduleId: c.req.header("upstash-schedule-id") ?? undefined,
+        signature: c.req.header("upstash-signature"),
+        subject: publicUrl ? publicUrl + url.pathname + url.search : undefined,
+      });
+      if (deps.background) deps.background(deps.metrics.flush());
+      return toResponse(reply);
+    });
+  }
+  return app;
+}
+
+/**
+ * Reads at most limit + 1 bytes: enough to know the body is too large without buffering
+ * a huge one. The runner turns an over-limit body into 489 payload_too_large.
+ */
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) return new Uint8Array(limit + 1);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return new Uint8Array(limit + 1);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const ch of chunks) {
+    out.set(ch, off);
+    off += ch.byteLength;
+  }
+  return out;
+}
+
+/** Constant-time string comparison for tokens. */
+function safeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

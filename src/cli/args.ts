@@ -1,0 +1,104 @@
+/**
+ * Command-line parsing (SPEC §5): `cmd [positionals] [--flag value | --flag=value]`, and
+ * the old Go worker's single-dash form (`-name=ai-worker-1 -type=ai-analysis -queues=…`)
+ * verbatim. Unknown flags are usage errors.
+ */
+import { FAMILIES, type Family } from "../config/schema.ts";
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const COMMANDS = ["serve", "check-config", "run", "publish"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+const VALUE_FLAGS = ["config", "host", "port", "name", "type", "concurrency", "queues", "to", "message-id"] as const;
+const BOOL_FLAGS = ["dev", "help", "version", "qstash"] as const;
+
+export interface ParsedArgs {
+  command: Command;
+  positionals: string[];
+  flags: Partial<Record<(typeof VALUE_FLAGS)[number], string>>;
+  dev: boolean;
+  help: boolean;
+  version: boolean;
+  qstash: boolean;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const out: ParsedArgs = { command: "serve", positionals: [], flags: {}, dev: false, help: false, version: false, qstash: false };
+  let commandSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    if (tok === "-h") {
+      out.help = true;
+      continue;
+    }
+    if (tok.startsWith("-") && tok !== "-") {
+      const [rawName, inline] = splitOnce(tok.replace(/^--?/, ""), "=");
+      const name = rawName.toLowerCase();
+      if ((BOOL_FLAGS as readonly string[]).includes(name)) {
+        if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new UsageError(`--${name} takes no value`);
+        out[name as (typeof BOOL_FLAGS)[number]] = inline !== "false";
+        continue;
+      }
+      if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new UsageError(`unknown flag ${tok} (see --help)`);
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+      out.flags[name as (typeof VALUE_FLAGS)[number]] = value;
+      continue;
+    }
+    if (!commandSeen && (COMMANDS as readonly string[]).includes(tok)) {
+      out.command = tok as Command;
+      commandSeen = true;
+      continue;
+    }
+    if (!commandSeen && out.positionals.length === 0 && /^[a-z-]+$/.test(tok)) throw new UsageError(`unknown command "${tok}" (see --help)`);
+    out.positionals.push(tok);
+  }
+  return out;
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** `-queues=ai_analysis,notification` → families (the old queue names and the route names both work). */
+export function parseQueues(text: string): Family[] {
+  return text.split(",").map((raw) => {
+    const q = raw.trim().toLowerCase().replace(/_/g, "-");
+    const name = q === "ai-analysis" ? "analysis" : q === "notifications" ? "notification" : q;
+    if (!(FAMILIES as readonly string[]).includes(name)) throw new UsageError(`-queues: unknown job family "${raw}" (use ${FAMILIES.join(", ")})`);
+    return name as Family;
+  });
+}
+
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port: "${text}" is not a port number`);
+  return n;
+}
+
+export function parseConcurrency(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency: "${text}" is not a positive whole number`);
+  return n;
+}
+
+export const HELP = `alertagent-worker — AlertAgent's push-first job worker (QStash → HTTP)
+
+Usage:
+  alertagent-worker [serve] [--config FILE] [--host H] [--port N] [--name NAME]
+                    [--type ai-analysis|notification|config-sync|general] [--concurrency N] [--dev]
+  alertagent-worker check-config [--config FILE]     print the normalised config, secrets masked
+  alertagent-worker run <family> JOB.json            run one job in-process, result JSON to stdout
+  alertagent-worker publish <family> JOB.json [--to URL] [--qstash] [--message-id ID]
+                                                      sign and POST a job to a worker (or via QStash)
+  alertagent-worker --version | --help
+
+Families: analysis, notification, config-sync, failure, autoscale.
+The Go-style flags work as well: -name=ai-worker-1 -type=ai-analysis -concurrency=2 -queues=ai_analysis
+Config: --config FILE, else $ALERTAGENT_CONFIG (YAML text), else the embedded default (loopback only).
+Signals: SIGTERM/SIGINT finish in-flight jobs and exit 0; SIGHUP re-reads --config.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.`;

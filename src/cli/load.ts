@@ -1,0 +1,71 @@
+/**
+ * Where the CLI's config comes from (SPEC §4): --config FILE, else ALERTAGENT_CONFIG (YAML
+ * text), else the embedded default; then the command-line overrides; then the rule that the
+ * public dev keys are only for loopback.
+ */
+import { DEFAULT_CONFIG_YAML, usesDevKeys } from "../config/default.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { ConfigError } from "../errors.ts";
+import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";
+import type { Platform } from "./platform.ts";
+
+export interface LoadedConfig {
+  config: Config;
+  source: string;
+  /** The file to re-read on SIGHUP, when there is one. */
+  file?: string;
+}
+
+export async function loadCliConfig(args: ParsedArgs, p: Platform): Promise<LoadedConfig> {
+  const file = args.flags.config;
+  let text: string;
+  let source: string;
+  if (file && !args.dev) {
+    try {
+      text = await p.readFile(file);
+    } catch (e) {
+      throw new ConfigError(`--config ${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    source = file;
+  } else if (p.env.ALERTAGENT_CONFIG && !args.dev) {
+    text = p.env.ALERTAGENT_CONFIG;
+    source = "ALERTAGENT_CONFIG";
+  } else {
+    if (args.dev && file) throw new UsageError("--dev runs the embedded default; it cannot be combined with --config");
+    text = DEFAULT_CONFIG_YAML;
+    source = "embedded default";
+  }
+  const config = applyOverrides(loadConfig(text, p.env, source), args);
+  return { config, source, file: source === file ? file : undefined };
+}
+
+/** Command-line flags win over the file. */
+export function applyOverrides(config: Config, args: ParsedArgs): Config {
+  const f = args.flags;
+  const worker = { ...config.worker };
+  if (f.host) worker.host = f.host;
+  if (f.port) worker.port = parsePort(f.port);
+  if (f.name) worker.name = f.name;
+  if (f.type) {
+    const types = ["general", "ai-analysis", "notification", "config-sync"] as const;
+    if (!(types as readonly string[]).includes(f.type)) throw new UsageError(`--type: "${f.type}" is not one of ${types.join(", ")}`);
+    worker.type = f.type as Config["worker"]["type"];
+  }
+  if (f.concurrency) worker.concurrency = parseConcurrency(f.concurrency);
+  if (f.queues) worker.families = parseQueues(f.queues);
+  return { ...config, worker };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** The public development keys sign anything anyone can publish: refuse them off loopback. */
+export function assertSafeToServe(loaded: LoadedConfig): void {
+  const { config } = loaded;
+  if (usesDevKeys(config.qstash) && !LOOPBACK.test(config.worker.host)) {
+    throw new ConfigError(
+      `refusing to serve on ${config.worker.host}: the ${loaded.source} uses QStash's public local-development signing keys, which anyone can sign with; listen on 127.0.0.1, or set your own qstash.current_signing_key/next_signing_key`,
+      [{ path: "worker.host", message: "must be a loopback address with the development signing keys" }],
+    );
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The CLI (SPEC §5): dispatches to serve, check-config, run and publish; maps errors to exit
+ * codes (0 ok, 1 runtime failure, 2 usage or config error) with a one-line reason on stderr.
+ */
+import { stringify } from "yaml";
+import { maskSecrets } from "../config/mask.ts";
+import { ConfigError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import { HELP, parseArgs, UsageError } from "./args.ts";
+import { loadCliConfig } from "./load.ts";
+import type { Platform } from "./platform.ts";
+import { publish } from "./publish.ts";
+import { runOne } from "./run.ts";
+import { serve } from "./serve.ts";
+
+export async function main(argv: string[], p: Platform, startedAt = Date.now()): Promise<void> {
+  const code = await dispatch(argv, p, startedAt);
+  // serve returns undefined and keeps running; everything else exits with its code.
+  if (code !== undefined) p.exit(code);
+}
+
+async function dispatch(argv: string[], p: Platform, startedAt: number): Promise<number | undefined> {
+  try {
+    const args = parseArgs(argv);
+    if (args.version) {
+      p.stdout(`alertagent-worker ${VERSION} (${p.runtime})\n`);
+      return 0;
+    }
+    if (args.help) {
+      p.stdout(`${HELP}\n`);
+      return 0;
+    }
+    switch (args.command) {
+      case "serve":
+        await serve(args, p, startedAt);
+        return undefined;
+      case "check-config": {
+        const { config, source } = await loadCliConfig(args, p);
+        p.stdout(`# ${source}: valid\n${stringify(maskSecrets(config))}`);
+        return 0;
+      }
+      case "run":
+        return await runOne(args, p);
+      case "publish":
+        return await publish(args, p);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      p.stderr(`alertagent-worker: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      p.stderr(`alertagent-worker: config error: ${e.message}\n`);
+      return 2;
+    }
+    p.stderr(`alertagent-worker: ${(e as Error).message ?? e}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What the CLI needs from a runtime. Each entry (src/entry/bun.ts, deno.ts) implements this
+ * in a few lines; everything else in the CLI is runtime-free.
+ */
+import type { RuntimeName } from "../deps.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type { Store } from "../store/store.ts";
+
+export interface ServerHandle {
+  /** The port actually bound (useful with --port 0). */
+  port: number;
+  /** Stop accepting connections; in-flight requests go on. */
+  stop(): Promise<void>;
+}
+
+export interface Platform {
+  runtime: RuntimeName;
+  env: Record<string, string | undefined>;
+  readFile(path: string): Promise<string>;
+  serve(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number): ServerHandle;
+  onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", fn: () => void): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): never;
+  newMetrics(store: Store): Metrics;
+}

@@ -1,0 +1,54 @@
+/**
+ * `publish <family> JOB.json [--to URL] [--qstash]`: sign a job with the configured keys and
+ * POST it to a worker (default: this config's host and port), or publish it through QStash.
+ */
+import { FAMILIES, type Family } from "../config/schema.ts";
+import { publishDirect, publishViaQstash } from "../qstash/publish.ts";
+import { type ParsedArgs, UsageError } from "./args.ts";
+import { loadCliConfig } from "./load.ts";
+import type { Platform } from "./platform.ts";
+
+export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
+  const [familyArg, file] = args.positionals;
+  const family = familyArg as Family;
+  if (!family || !(FAMILIES as readonly string[]).includes(family)) throw new UsageError(`publish: name a job family (${FAMILIES.join(", ")})`);
+  if (!file) throw new UsageError("publish: name the JOB.json file to send");
+  const { config } = await loadCliConfig(args, p);
+  let body: string;
+  try {
+    body = await p.readFile(file);
+  } catch {
+    throw new UsageError(`publish: cannot read ${file}`);
+  }
+  const path = `/jobs/${family}`;
+  const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
+  if (args.qstash) {
+    const destination = args.flags.to ? args.flags.to.replace(/\/+$/, "") + path : publicUrl ? publicUrl + path : undefined;
+    if (!destination) throw new UsageError("publish --qstash: set worker.public_url (or --to) so QStash knows where to deliver");
+    const id = await publishViaQstash(config, family, destination, body);
+    p.stdout(`${JSON.stringify({ published: true, message_id: id, destination })}\n`);
+    return 0;
+  }
+  const host = ["0.0.0.0", "::", "[::]"].includes(config.worker.host) ? "127.0.0.1" : config.worker.host;
+  const base = (args.flags.to ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.worker.port}`).replace(/\/+$/, "");
+  const url = base + path;
+  const messageId = args.flags["message-id"] ?? `msg_${crypto.randomUUID().replace(/-/g, "")}`;
+  let res: Response;
+  try {
+    res = await publishDirect({
+      url,
+      subject: publicUrl ? publicUrl + path : url,
+      body: new TextEncoder().encode(body),
+      signingKey: config.qstash.current_signing_key,
+      messageId,
+      fetch: (i, init) => fetch(i, init),
+    });
+  } catch (e) {
+    p.stderr(`alertagent-worker: publish: cannot reach ${url}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const text = await res.text();
+  p.stderr(`HTTP ${res.status} ${url} message_id=${messageId}\n`);
+  p.stdout(`${text}\n`);
+  return res.ok ? 0 : 1;
+}

@@ -1,0 +1,82 @@
+/**
+ * `serve`: build the app from the config, listen, and handle signals — SIGTERM/SIGINT stop
+ * accepting and wait (bounded) for in-flight jobs; SIGHUP re-reads the config file and swaps
+ * in a new app without touching in-flight jobs (a bad new config is refused, the old stays).
+ */
+import { stringify } from "yaml";
+import { createApp, mountedJobFamilies } from "../app.ts";
+import type { Config } from "../config/schema.ts";
+import type { Deps } from "../deps.ts";
+import { ConcurrencyGate } from "../jobs/gate.ts";
+import { createLogger } from "../observe/logger.ts";
+import { createStore } from "../store/create.ts";
+import type { Store } from "../store/store.ts";
+import { buildDeps } from "../wire.ts";
+import type { ParsedArgs } from "./args.ts";
+import { applyOverrides, assertSafeToServe, type LoadedConfig, loadCliConfig } from "./load.ts";
+import type { Platform } from "./platform.ts";
+import { loadConfig } from "../config/load.ts";
+
+export async function serve(args: ParsedArgs, p: Platform, startedAt: number): Promise<void> {
+  const loaded = await loadCliConfig(args, p);
+  assertSafeToServe(loaded);
+  const { config } = loaded;
+  const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name }, write: (l) => p.stdout(`${l}\n`) });
+  let store = createStore(config.store, { tcp: true, runtime: p.runtime });
+  const metrics = p.newMetrics(store);
+  const gate = new ConcurrencyGate(config.worker.concurrency);
+  const wire = (cfg: Config, s: Store): Deps => buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt });
+  let deps = wire(config, store);
+  let app = createApp(deps);
+  const server = p.serve((req) => app.fetch(req), config.worker.host, config.worker.port);
+  logger.info("listening", {
+    url: `http://${config.worker.host.includes(":") ? `[${config.worker.host}]` : config.worker.host}:${server.port}`,
+    runtime: p.runtime,
+    version: deps.version,
+    type: config.worker.type,
+    families: mountedJobFamilies(deps),
+    store: store.kind,
+    config: loaded.source,
+    concurrency: config.worker.concurrency,
+    ready_ms: Date.now() - startedAt,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down: no new connections, finishing in-flight jobs", { signal, in_flight: gate.inFlight });
+    await server.stop();
+    const drained = await gate.drain(deps.config.worker.shutdown_timeout);
+    if (!drained) logger.warn("shutdown timeout: jobs still in flight are left to QStash to redeliver", { in_flight: gate.inFlight });
+    await store.close().catch(() => {});
+    logger.info("stopped", { signal });
+    p.exit(0);
+  };
+  p.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
+  p.onSignal("SIGINT", () => void shutdown("SIGINT"));
+  p.onSignal("SIGHUP", () => void reload(loaded));
+
+  async function reload(from: LoadedConfig): Promise<void> {
+    if (!from.file) {
+      logger.warn("SIGHUP ignored: the config did not come from a file", { config: from.source });
+      return;
+    }
+    try {
+      const next = applyOverrides(loadConfig(await p.readFile(from.file), p.env, from.file), args);
+      assertSafeToServe({ ...from, config: next });
+      const sameStore = stringify(next.store) === stringify(deps.config.store);
+      const old = store;
+      if (!sameStore) store = createStore(next.store, { tcp: true, runtime: p.runtime });
+      deps = wire(next, store);
+      app = createApp(deps);
+      if (!sameStore) gate.drain(deps.config.worker.shutdown_timeout).then(() => old.close().catch(() => {}));
+      if (next.worker.port !== config.worker.port || next.worker.host !== config.worker.host) {
+        logger.warn("worker.host/port changes take effect on restart, not on SIGHUP");
+      }
+      logger.info("config reloaded", { config: from.file, families: mountedJobFamilies(deps), store: store.kind });
+    } catch (e) {
+      logger.error("config reload refused; the running config stays", { config: from.file, error: (e as Error).message });
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The embedded default (SPEC §7): what the worker runs with when given no config. Loopback only,
+ * in-memory store, QStash's published local-development signing keys (CONTRACTS §1.8) so
+ * signatures are still verified, the built-in analysis engine, a console channel and a file
+ * config-sync target under ./data/.
+ */
+export const DEV_SIGNING_KEYS = {
+  current: "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r",
+  next: "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs",
+} as const;
+
+/** QStash's public local-development token (not a secret). */
+export const DEV_QSTASH_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+
+export const DEFAULT_CONFIG_YAML = `# alertagent-worker embedded default: local development on a laptop.
+worker:
+  name: alertagent-worker
+  type: general
+  host: 127.0.0.1
+  port: 8081
+qstash:
+  current_signing_key: ${DEV_SIGNING_KEYS.current}
+  next_signing_key: ${DEV_SIGNING_KEYS.next}
+  token: ${DEV_QSTASH_TOKEN}
+  url: http://127.0.0.1:8080
+store:
+  kind: memory
+ai:
+  order: [builtin]
+channels:
+  console:
+    type: console
+config_sync:
+  targets:
+    local-prometheus:
+      kind: prometheus
+      delivery: { type: file, path: ./data/prometheus/alertagent.rules.yml }
+`;
+
+/** True when the config uses the public dev keys (allowed only on loopback). */
+export function usesDevKeys(keys: { current_signing_key: string; next_signing_key: string }): boolean {
+  return keys.current_signing_key === DEV_SIGNING_KEYS.current || keys.next_signing_key === DEV_SIGNING_KEYS.next;
+}

@@ -1,0 +1,59 @@
+/**
+ * Reads a worker.yaml: YAML → `${VAR}` / `${VAR:-default}` substitution in every string
+ * value → the zod schema → a typed Config. Every problem is reported with its path.
+ * Pure: the caller passes the text and the environment.
+ */
+import { parse as parseYaml } from "yaml";
+import { ConfigError, formatPath, zodIssues } from "../errors.ts";
+import { DEFAULT_CONFIG_YAML } from "./default.ts";
+import { type Config, configSchema } from "./schema.ts";
+
+export type Env = Record<string, string | undefined>;
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Substitutes ${VAR} and ${VAR:-default} in every string of a parsed YAML tree. */
+export function interpolate(value: unknown, env: Env, path: PropertyKey[] = [], issues: { path: string; message: string }[] = []): unknown {
+  if (typeof value === "string") {
+    return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: formatPath(path), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      return "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]));
+  }
+  return value;
+}
+
+/** Parses and validates a config document; throws ConfigError naming every bad path. */
+export function loadConfig(text: string, env: Env = {}, source = "config"): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (e) {
+    throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);
+  const issues: { path: string; message: string }[] = [];
+  const substituted = interpolate(raw, env, [], issues);
+  if (issues.length) throw new ConfigError(describe(source, issues), issues);
+  const parsed = configSchema.safeParse(substituted);
+  if (!parsed.success) {
+    const list = zodIssues(parsed.error);
+    throw new ConfigError(describe(source, list), list);
+  }
+  return parsed.data;
+}
+
+export function defaultConfig(env: Env = {}): Config {
+  return loadConfig(DEFAULT_CONFIG_YAML, env, "embedded default");
+}
+
+function describe(source: string, issues: { path: string; message: string }[]): string {
+  return `${source}: ${issues.length} problem${issues.length > 1 ? "s" : ""}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
+}

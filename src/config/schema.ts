@@ -1,0 +1,222 @@
+/**
+ * The config schema (SPEC §4): the single source of truth for what a worker.yaml may say.
+ * Unknown keys are errors, so typos surface at start-up with their exact path.
+ */
+import { z } from "zod";
+import { duration, rate, size } from "./units.ts";
+
+export const WORKER_TYPES = ["general", "ai-analysis", "notification", "config-sync"] as const;
+export const FAMILIES = ["analysis", "notification", "config-sync", "failure", "autoscale"] as const;
+export type Family = (typeof FAMILIES)[number];
+export type WorkerType = (typeof WORKER_TYPES)[number];
+
+const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const str = z.string().min(1);
+
+const worker = z.strictObject({
+  /** Instance name, shown in /health, logs and worker_info. @default "alertagent-worker" */
+  name: str.default("alertagent-worker"),
+  type: z.enum(WORKER_TYPES).default("general"),
+  /** Families to mount; default from `type`. */
+  families: z.array(z.enum(FAMILIES)).min(1).optional(),
+  /** The URL QStash publishes to (before TLS termination); when set, `sub` must equal it + path. */
+  public_url: url.optional(),
+  host: str.default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8081),
+  /** Jobs handled at once by this process; more answer 429. @default 64 */
+  concurrency: z.number().int().min(1).max(100_000).default(64),
+  admin_token: str.optional(),
+  body_limit: size.default(1024 * 1024),
+  /** How long a delivery holds its message id before another may take over. @default 60s */
+  lease: duration.default(60_000),
+  /** How long SIGTERM waits for in-flight jobs. @default 30s */
+  shutdown_timeout: duration.default(30_000),
+  /** IANA time zone for rendered times. @default "UTC" */
+  timezone: str.default("UTC"),
+  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+const flowControl = z.strictObject({
+  key: str,
+  parallelism: z.number().int().min(1).optional(),
+  min: z.number().int().min(1).default(1),
+  max: z.number().int().min(1).default(100),
+  rate: z.number().int().min(1).optional(),
+  period: duration.optional(),
+});
+
+const qstash = z.strictObject({
+  current_signing_key: str,
+  next_signing_key: str,
+  token: str.optional(),
+  url: url.default("https://qstash.upstash.io"),
+  clock_tolerance: duration.default(5000),
+  flow_control: z
+    .strictObject({
+      analysis: flowControl.optional(),
+      notification: flowControl.optional(),
+      config_sync: flowControl.optional(),
+    })
+    .prefault({}),
+  autoscale: z
+    .strictObject({
+      scale_up_threshold: z.number().positive().default(0.7),
+      scale_down_threshold: z.number().nonnegative().default(0.3),
+      cooldown: duration.default(300_000),
+    })
+    .prefault({}),
+  schedules: z
+    .array(
+      z.strictObject({
+        id: str,
+        cron: str,
+        route: z.string().regex(/^\/jobs\//, "must be a job route such as /jobs/config-sync"),
+        body: z.unknown().optional(),
+      }),
+    )
+    .default([]),
+});
+
+const store = z
+  .strictObject({
+    kind: z.enum(["memory", "upstash", "redis"]).default("memory"),
+    /** Upstash REST URL (https://…) or redis://host:port for a self-hosted Redis. */
+    url: str.optional(),
+    token: str.optional(),
+    prefix: z.string().default("alertagent:"),
+    retention: duration.default(7 * 86_400_000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.kind !== "memory" && !s.url) ctx.addIssue({ code: "custom", path: ["url"], message: `is required for store kind ${s.kind}` });
+    if (s.kind === "upstash" && !s.token) ctx.addIssue({ code: "custom", path: ["token"], message: "is required for store kind upstash" });
+    if (s.kind === "upstash" && s.url && !/^https?:\/\//.test(s.url)) ctx.addIssue({ code: "custom", path: ["url"], message: "must be the Upstash REST URL (https://…)" });
+    if (s.kind === "redis" && s.url && !/^rediss?:\/\//.test(s.url)) ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
+  });
+
+const difyApp = z.strictObject({ mode: z.enum(["workflow", "chat"]), key: str });
+const ai = z.strictObject({
+  order: z.array(z.enum(["dify", "ollama", "builtin"])).min(1).default(["dify", "ollama", "builtin"]),
+  language: z.enum(["en", "zh"]).default("en"),
+  timeout: duration.default(30_000),
+  dify: z
+    .strictObject({
+      url,
+      apps: z
+        .strictObject({ comprehensive: difyApp.optional(), quick: difyApp.optional(), root_cause: difyApp.optional() })
+        .prefault({}),
+    })
+    .optional(),
+  ollama: z.strictObject({ url, model: str, embed_model: str.optional() }).optional(),
+  similar: z.strictObject({ top_k: z.number().int().min(1).max(100).default(5), min_score: z.number().min(0).max(1).default(0.3) }).prefault({}),
+});
+
+const channelCommon = {
+  fallback: z.array(str).default([]),
+  template: str.optional(),
+  format: z.enum(["text", "markdown", "html"]).optional(),
+  rate: rate.optional(),
+  max_parts: z.number().int().min(1).max(50).default(5),
+};
+
+export const channelSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("dingtalk"),
+    webhook: url,
+    secret: str.optional(),
+    at: z
+      .strictObject({ mobiles: z.array(str).default([]), user_ids: z.array(str).default([]), all: z.boolean().default(false) })
+      .prefault({}),
+    msgtype: z.enum(["markdown", "text", "actionCard"]).default("markdown"),
+    ...channelCommon,
+  }),
+  z.strictObject({
+    type: z.literal("wecom"),
+    webhook: url,
+    msgtype: z.enum(["markdown", "markdown_v2", "text"]).default("markdown"),
+    mentioned_list: z.array(str).default([]),
+    mentioned_mobile_list: z.array(str).default([]),
+    ...channelCommon,
+  }),
+  z.strictObject({
+    type: z.literal("feishu"),
+    webhook: url,
+    secret: str.optional(),
+    msg_type: z.enum(["interactive", "post", "text"]).default("interactive"),
+    ...channelCommon,
+  }),
+  z.strictObject({ type: z.literal("slack"), webhook: url, ...channelCommon }),
+  z.strictObject({
+    type: z.literal("webhook"),
+    url,
+    method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeout: duration.default(10_000),
+    ...channelCommon,
+  }),
+  z.strictObject({
+    type: z.literal("email"),
+    smtp: z.strictObject({
+      host: str,
+      port: z.number().int().min(1).max(65535).default(465),
+      secure: z.enum(["tls", "starttls", "none"]).default("tls"),
+      user: str.optional(),
+      pass: str.optional(),
+    }),
+    from: str,
+    to: z.array(str).min(1),
+    cc: z.array(str).default([]),
+    ...channelCommon,
+  }),
+  z.strictObject({ type: z.literal("console"), ...channelCommon }),
+]);
+
+const template = z.strictObject({ format: z.enum(["text", "markdown", "html"]).default("markdown"), title: z.string(), body: z.string() });
+
+const syncTarget = z.strictObject({
+  kind: z.enum(["prometheus", "alertmanager", "vmalert"]),
+  delivery: z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("file"), path: str, reload_url: url.optional() }),
+    z.strictObject({
+      type: z.literal("http"),
+      url,
+      method: z.enum(["PUT", "POST"]).default("PUT"),
+      headers: z.record(z.string(), z.string()).default({}),
+    }),
+    z.strictObject({ type: z.literal("mimir"), url, namespace: str, tenant: str.optional() }),
+  ]),
+  verify: z.strictObject({ url: url.optional() }).prefault({}),
+  include: z.array(str).optional(),
+});
+
+const configSync = z.strictObject({
+  source: z.strictObject({ url, token: str.optional() }).optional(),
+  targets: z.record(z.string(), syncTarget).default({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    worker: worker.prefault({}),
+    qstash,
+    store: store.prefault({}),
+    ai: ai.prefault({}),
+    channels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "channel names use letters, digits, _ . -"), channelSchema).default({}),
+    templates: z.record(z.string(), template).default({}),
+    config_sync: configSync.prefault({}),
+    failure: z.strictObject({ notify: z.array(str).default([]) }).prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    for (const [name, ch] of Object.entries(c.channels)) {
+      for (const [i, fb] of ch.fallback.entries()) {
+        if (!c.channels[fb]) ctx.addIssue({ code: "custom", path: ["channels", name, "fallback", i], message: `unknown channel "${fb}"` });
+      }
+      if (ch.template && !c.templates[ch.template] && !ch.template.startsWith("alert-")) {
+        ctx.addIssue({ code: "custom", path: ["channels", name, "template"], message: `unknown template "${ch.template}"` });
+      }
+    }
+    for (const [i, n] of c.failure.notify.entries()) {
+      if (!c.channels[n]) ctx.addIssue({ code: "custom", path: ["failure", "notify", i], message: `unknown channel "${n}"` });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ChannelConfig = z.output<typeof channelSchema>;

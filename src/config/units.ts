@@ -1,0 +1,78 @@
+/**
+ * Units used across the config: durations ("30s", "5m", "7d", "1h30m", or plain ms numbers),
+ * sizes ("1mb", "512kb", or plain bytes) and rates ("20/min").
+ */
+import { z } from "zod";
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+const RATE_PERIODS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };
+
+/** Parses "1h30m", "5s", "250ms" into milliseconds; undefined when it does not parse. */
+export function parseDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(s)) return /^\d+$/.test(s) ? Number(s) : undefined;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]];
+  return total;
+}
+
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = SIZE_UNITS[(m[2] || "b").toLowerCase()];
+  return unit ? Math.floor(Number(m[1]) * unit) : undefined;
+}
+
+export interface Rate {
+  limit: number;
+  periodMs: number;
+}
+
+export function parseRate(text: string): Rate | undefined {
+  const m = /^(\d+)\s*\/\s*(\d*)\s*([a-z]+)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const period = RATE_PERIODS[m[3].toLowerCase()];
+  if (!period || Number(m[1]) <= 0) return undefined;
+  return { limit: Number(m[1]), periodMs: period * (m[2] ? Number(m[2]) : 1) };
+}
+
+/** Formats milliseconds back as the shortest duration string ("7d", "90s"). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of Object.entries(DURATION_UNITS).reverse()) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A duration in config: "30s" or a number of milliseconds; becomes ms. */
+export const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v;
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a duration (use e.g. 500ms, 30s, 5m, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A size in config: "1mb" or a number of bytes; becomes bytes. */
+export const size = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v;
+  const b = parseSize(v);
+  if (b === undefined || b <= 0) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a size (use e.g. 512kb, 1mb)` });
+    return z.NEVER;
+  }
+  return b;
+});
+
+/** A rate in config: "20/min", "5/s", "100/10m". */
+export const rate = z.string().transform((v, ctx) => {
+  const r = parseRate(v);
+  if (!r) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a rate (use e.g. 20/min, 5/s)` });
+    return z.NEVER;
+  }
+  return r;
+});

@@ -1,0 +1,47 @@
+/**
+ * Deps: everything a handler or domain module may use, built once at the edge (an entry or
+ * a test) and passed in. Nothing inward reads env, globals or the runtime.
+ */
+import type { Config, Family } from "./config/schema.ts";
+import type { ConcurrencyGate } from "./jobs/gate.ts";
+import type { Ledger } from "./jobs/ledger.ts";
+import type { Logger } from "./observe/logger.ts";
+import type { Metrics } from "./observe/metrics.ts";
+import type { SignatureVerifier } from "./qstash/verify.ts";
+import type { Store } from "./store/store.ts";
+
+/** The fetch the worker uses for every outbound call (injected so tests and runtimes can differ). */
+export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export type RuntimeName = "bun" | "deno" | "workerd" | "node";
+
+export interface Deps {
+  config: Config;
+  store: Store;
+  ledger: Ledger;
+  verifier: SignatureVerifier;
+  gate: ConcurrencyGate;
+  metrics: Metrics;
+  logger: Logger;
+  fetch: Fetch;
+  now: () => number;
+  version: string;
+  runtime: RuntimeName;
+  startedAt: number;
+  /** Families whose routes are mounted (from worker.families, or worker.type). */
+  families: readonly Family[];
+  /** Runs work after the response where the runtime allows (Workers: ctx.waitUntil). */
+  background?: (p: Promise<unknown>) => void;
+}
+
+/** Families mounted for each worker type (SPEC §5); failure callbacks are taken by every type. */
+export const FAMILIES_BY_TYPE: Record<Config["worker"]["type"], readonly Family[]> = {
+  general: ["analysis", "notification", "config-sync", "failure", "autoscale"],
+  "ai-analysis": ["analysis", "failure"],
+  notification: ["notification", "failure"],
+  "config-sync": ["config-sync", "failure"],
+};
+
+export function mountedFamilies(config: Config): readonly Family[] {
+  return config.worker.families ?? FAMILIES_BY_TYPE[config.worker.type];
+}

@@ -1,0 +1,62 @@
+/**
+ * The Cloudflare Workers entry (`wrangler dev` / `wrangler deploy`). Config comes from the
+ * ALERTAGENT_CONFIG var (YAML text) with ${VAR} filled from the other vars and secrets, or
+ * the embedded default. Metrics are aggregated in the store (every isolate adds to one set)
+ * and flushed after the response with ctx.waitUntil. The app is built once per isolate.
+ */
+import type { Hono } from "hono";
+import { createApp } from "../app.ts";
+import { defaultConfig, loadConfig } from "../config/load.ts";
+import { ConfigError } from "../errors.ts";
+import { createLogger } from "../observe/logger.ts";
+import { StoreMetrics } from "../observe/store-metrics.ts";
+import { createStore } from "../store/create.ts";
+import { buildDeps } from "../wire.ts";
+
+type Env = Record<string, unknown>;
+interface Ctx {
+  waitUntil(p: Promise<unknown>): void;
+}
+
+let built: { app: Hono; deps: ReturnType<typeof buildDeps> } | { error: ConfigError } | undefined;
+let pending: Promise<unknown>[] = [];
+
+function build(env: Env) {
+  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+  try {
+    const config = vars.ALERTAGENT_CONFIG ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG") : defaultConfig(vars);
+    const store = createStore(config.store, { tcp: false, runtime: "workerd" });
+    const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
+    const deps = buildDeps({
+      config,
+      store,
+      metrics: new StoreMetrics(store),
+      runtime: "workerd",
+      logger,
+      background: (p) => void pending.push(p),
+    });
+    if (store.kind === "memory") logger.warn("store.kind memory on Workers keeps state per isolate; use store.kind upstash in production");
+    return { app: createApp(deps), deps };
+  } catch (e) {
+    if (e instanceof ConfigError) return { error: e };
+    throw e;
+  }
+}
+
+export default {
+  async fetch(req: Request, env: Env, ctx: Ctx): Promise<Response> {
+    built ??= build(env);
+    if ("error" in built) {
+      // Refuse every request with the reason, so `wrangler tail` and curl both show it.
+      return Response.json(
+        { error: { code: "config_error", message: built.error.message, retryable: true, details: built.error.issues } },
+        { status: 503, headers: { "Retry-After": "60" } },
+      );
+    }
+    const res = await built.app.fetch(req);
+    const work = pending;
+    pending = [];
+    for (const p of work) ctx.waitUntil(p.catch(() => {}));
+    return res;
+  },
+};

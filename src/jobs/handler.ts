@@ -1,0 +1,34 @@
+/**
+ * What a job handler is: it takes the parsed JSON body and a context, validates the body
+ * with its zod schema, does the work through the domain modules, and returns the 200 body
+ * or throws a JobError. Handlers live in handlers/, one file per route.
+ */
+import type { z } from "zod";
+import type { Family } from "../config/schema.ts";
+import type { Deps } from "../deps.ts";
+import { permanent, zodIssues } from "../errors.ts";
+import type { Logger } from "../observe/logger.ts";
+
+export interface JobContext {
+  deps: Deps;
+  family: Family;
+  messageId: string;
+  retried: number;
+  scheduleId?: string;
+  logger: Logger;
+}
+
+export interface JobHandler {
+  family: Family;
+  handle(body: unknown, ctx: JobContext): Promise<unknown>;
+}
+
+/** Validates a job body; a mismatch is a permanent failure naming the path of every bad field. */
+export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const issues = zodIssues(r.error);
+    throw permanent("invalid_payload", `invalid job: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  }
+  return r.data;
+}

@@ -1,0 +1,141 @@
+/**
+ * The ledger: at-least-once deliveries made exactly-once in effect (SPEC §2.1).
+ *
+ * Each message id has an entry (`job:<id>`, kept for `store.retention`) and, while a
+ * delivery works on it, a lease (`lease:<id>`, SET NX with a TTL, renewed while the job
+ * runs). Claim order matters: take the lease first, then read the entry — a delivery that
+ * finished writes its entry before it lets the lease go, so whoever gets the lease next
+ * sees the finished entry and replays it. Steps (`step:<id>:<name>`) record effects inside
+ * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
+ */
+import type { Store } from "../store/store.ts";
+
+export type JobStatus = "processing" | "succeeded" | "failed";
+
+export interface LedgerEntry {
+  message_id: string;
+  family: string;
+  status: JobStatus;
+  attempts: number;
+  retried: number;
+  received_at: string;
+  updated_at: string;
+  finished_at?: string;
+  /** HTTP status the finished job answered with (200 or 489). */
+  http_status?: number;
+  result?: unknown;
+  error?: { code: string; message: string; retryable: boolean; details?: unknown };
+  schedule_id?: string;
+}
+
+export type Claim =
+  | { kind: "claimed"; entry: LedgerEntry; token: string }
+  | { kind: "replay"; entry: LedgerEntry }
+  | { kind: "busy"; retryAfterS: number };
+
+export interface StepRecord {
+  status: "succeeded" | "failed";
+  at: string;
+  attempts: number;
+  data?: unknown;
+}
+
+export class Ledger {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: { leaseMs: number; retentionMs: number; now?: () => number },
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  get(messageId: string): Promise<LedgerEntry | null> {
+    return this.store.get<LedgerEntry>(`job:${messageId}`);
+  }
+
+  async claim(messageId: string, family: string, meta: { retried: number; scheduleId?: string }): Promise<Claim> {
+    const token = crypto.randomUUID();
+    const leased = await this.store.set(`lease:${messageId}`, token, { nx: true, ttlMs: this.opts.leaseMs });
+    const existing = await this.get(messageId);
+    if (!leased) {
+      if (existing && existing.status !== "processing") return { kind: "replay", entry: existing };
+      const ttl = await this.store.pttl(`lease:${messageId}`);
+      return { kind: "busy", retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)) };
+    }
+    if (existing && existing.status !== "processing") {
+      await this.store.delIfEquals(`lease:${messageId}`, token);
+      return { kind: "replay", entry: existing };
+    }
+    const at = new Date(this.now()).toISOString();
+    const entry: LedgerEntry = {
+      message_id: messageId,
+      family,
+      status: "processing",
+      attempts: (existing?.attempts ?? 0) + 1,
+      retried: meta.retried,
+      received_at: existing?.received_at ?? at,
+      updated_at: at,
+      ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
+      ...(existing?.error ? { error: existing.error } : {}),
+    };
+    await this.put(entry);
+    return { kind: "claimed", entry, token };
+  }
+
+  /** Extends a held lease; false when it was lost (expired and taken over). */
+  renew(messageId: string, token: string): Promise<boolean> {
+    return this.store.expireIfEquals(`lease:${messageId}`, token, this.opts.leaseMs);
+  }
+
+  /** Records the final answer, then lets the lease go (in that order: see the header). */
+  async finish(entry: LedgerEntry, token: string, outcome: { status: "succeeded" | "failed"; httpStatus: number; result?: unknown; error?: LedgerEntry["error"] }): Promise<LedgerEntry> {
+    const at = new Date(this.now()).toISOString();
+    const done: LedgerEntry = { ...entry, status: outcome.status, http_status: outcome.httpStatus, updated_at: at, finished_at: at };
+    if (outcome.result !== undefined) done.result = outcome.result;
+    if (outcome.error) done.error = outcome.error;
+    else delete done.error;
+    await this.put(done);
+    await this.store.delIfEquals(`lease:${entry.message_id}`, token);
+    return done;
+  }
+
+  /** A transient failure: keep the entry open with its last error and free the lease for the retry. */
+  async release(entry: LedgerEntry, token: string, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
+    await this.put({ ...entry, error, updated_at: new Date(this.now()).toISOString() });
+    await this.store.delIfEquals(`lease:${entry.message_id}`, token);
+  }
+
+  /** Marks a message failed from outside its own delivery (QStash's failure callback). */
+  async markFailed(messageId: string, family: string, error: NonNullable<LedgerEntry["error"]>): Promise<LedgerEntry> {
+    const at = new Date(this.now()).toISOString();
+    const existing = await this.get(messageId);
+    const entry: LedgerEntry = {
+      message_id: messageId,
+      family: existing?.family ?? family,
+      status: "failed",
+      attempts: existing?.attempts ?? 0,
+      retried: existing?.retried ?? 0,
+      received_at: existing?.received_at ?? at,
+      updated_at: at,
+      finished_at: at,
+      http_status: existing?.http_status,
+      error,
+    };
+    if (existing?.result !== undefined) entry.result = existing.result;
+    await this.put(entry);
+    return entry;
+  }
+
+  getStep(messageId: string, step: string): Promise<StepRecord | null> {
+    return this.store.get<StepRecord>(`step:${messageId}:${step}`);
+  }
+
+  putStep(messageId: string, step: string, record: StepRecord): Promise<boolean> {
+    return this.store.set(`step:${messageId}:${step}`, record, { ttlMs: this.opts.retentionMs });
+  }
+
+  private put(entry: LedgerEntry): Promise<boolean> {
+    return this.store.set(`job:${entry.message_id}`, entry, { ttlMs: this.opts.retentionMs });
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The job runner: everything between a pushed request and its handler, in order —
+ * body limit, signature, concurrency gate, JSON, ledger claim (replay / busy / take over),
+ * the handler with its lease renewed, the ledger's final record, metrics and one log line.
+ * Independent of HTTP so `alertagent-worker run` uses the same path.
+ */
+import type { Family } from "../config/schema.ts";
+import type { Deps } from "../deps.ts";
+import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import type { JobOutcome } from "../observe/metric-defs.ts";
+import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
+import type { JobHandler } from "./handler.ts";
+
+export interface JobRequest {
+  family: Family;
+  body: Uint8Array;
+  /** Upstash-Message-Id, or Idempotency-Key on a direct call. */
+  messageId?: string;
+  retried: number;
+  scheduleId?: string;
+  signature?: string | null;
+  /** The URL the signature's `sub` must equal; undefined skips that check. */
+  subject?: string;
+  /** `run` executes a local file in-process: there is no signature to check. */
+  trusted?: boolean;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): Promise<Reply> {
+  const started = deps.now();
+  const family = req.family;
+  const log = deps.logger.child({ family, message_id: req.messageId, retried: req.retried || undefined });
+  const finish = (outcome: JobOutcome, reply: Reply): Reply => {
+    deps.metrics.inc("jobs", { family, outcome });
+    deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
+    const code = reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
+    const fields = { status: reply.status, outcome, ms: deps.now() - started, code };
+    if (reply.status >= 500 || outcome === "failed_permanent") log.warn("job answered", fields);
+    else log.info("job answered", fields);
+    return reply;
+  };
+
+  if (req.body.byteLength > deps.config.worker.body_limit) {
+    return finish("failed_permanent", problemReply(tooLarge(deps.config.worker.body_limit)));
+  }
+  if (!req.trusted) {
+    try {
+      await deps.verifier.verify({
+        signature: req.signature,
+        body: req.body,
+        url: req.subject,
+        clockToleranceS: deps.config.qstash.clock_tolerance / 1000,
+      });
+    } catch (e) {
+      return finish("unauthorized", problemReply(toJobError(e)));
+    }
+  }
+  if (req.retried > 0) deps.metrics.inc("retries", { family });
+  if (!deps.gate.tryEnter()) {
+    return finish("rate_limited", problemReply(rateLimited("over_concurrency", `this worker is running ${deps.gate.limit} jobs, its concurrency limit`, 1)));
+  }
+  deps.metrics.add("inFlight", { family }, 1);
+  try {
+    return await claimAndRun(deps, handler, req, log, finish);
+  } finally {
+    deps.metrics.add("inFlight", { family }, -1);
+    deps.gate.leave();
+  }
+}
+
+async function claimAndRun(
+  deps: Deps,
+  handler: JobHandler,
+  req: JobRequest,
+  log: Deps["logger"],
+  finish: (o: JobOutcome, r: Reply) => Reply,
+): Promise<Reply> {
+  let body: unknown;
+  try {
+    body = JSON.parse(UTF8.decode(req.body));
+  } catch (e) {
+    return finish("failed_permanent", problemReply(permanent("invalid_json", `the body is not valid UTF-8 JSON: ${(e as Error).message}`)));
+  }
+  const messageId = req.messageId ?? `local-${crypto.randomUUID()}`;
+  let claim: Awaited<ReturnType<Deps["ledger"]["claim"]>>;
+  try {
+    claim = await deps.ledger.claim(messageId, req.family, { retried: req.retried, scheduleId: req.scheduleId });
+  } catch (e) {
+    log.error("store unavailable: cannot claim the message", { error: e });
+    return finish("failed_transient", problemReply(transient("store_unavailable", "the store did not answer; the job was not started", 5)));
+  }
+  if (claim.kind === "busy") {
+    return finish(
+      "failed_transient",
+      problemReply(transient("in_progress", "another delivery of this message is being processed", claim.retryAfterS)),
+    );
+  }
+  if (claim.kind === "replay") {
+    const e = claim.entry;
+    const reply: Reply =
+      e.status === "succeeded"
+        ? { status: 200, headers: {}, body: e.result ?? {} }
+        : { ...problemReply(permanent(e.error?.code ?? "failed", e.error?.message ?? "this message failed", e.error?.details)) };
+    reply.headers["X-Idempotent-Replay"] = "true";
+    reply.headers["X-Message-Id"] = messageId;
+    return finish("duplicate", reply);
+  }
+
+  const { entry, token } = claim;
+  // Keep the lease while the handler works, so a long job is not taken over.
+  const renew = setInterval(() => {
+    deps.ledger.renew(messageId, token).catch((e) => log.warn("lease renewal failed", { error: e }));
+  }, Math.max(250, Math.floor(deps.config.worker.lease / 3)));
+  let result: unknown;
+  let failure: JobError | undefined;
+  try {
+    result = await handler.handle(body, {
+      deps,
+      family: req.family,
+      messageId,
+      retried: req.retried,
+      scheduleId: req.scheduleId,
+      logger: log,
+    });
+  } catch (e) {
+    failure = toJobError(e);
+    if (failure.status >= 500 && failure.code === "internal_error") log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
+  } finally {
+    clearInterval(renew);
+  }
+
+  try {
+    if (!failure) {
+      await deps.ledger.finish(entry, token, { status: "succeeded", httpStatus: 200, result });
+      return finish("succeeded", { status: 200, headers: { "X-Message-Id": messageId }, body: result ?? {} });
+    }
+    const error = { code: failure.code, message: failure.message, retryable: failure.retryable, details: failure.details };
+    if (failure.status === 489) {
+      await deps.ledger.finish(entry, token, { status: "failed", httpStatus: 489, error });
+      return finish("failed_permanent", problemReply(failure));
+    }
+    await deps.ledger.release(entry, token, error);
+    return finish(failure.status === 429 ? "rate_limited" : "failed_transient", problemReply(failure));
+  } catch (e) {
+    // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.
+    log.error("store unavailable: cannot record the job's outcome", { error: e });
+    return finish("failed_transient", problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)));
+  }
+}
+
+function tooLarge(limit: number): JobError {
+  return permanent("payload_too_large", `the body is larger than worker.body_limit (${limit} bytes)`, { limit });
+}

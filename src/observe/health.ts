@@ -1,0 +1,35 @@
+/**
+ * Health and readiness (SPEC §2.3): what is checked and what the answers say.
+ */
+import type { Deps } from "../deps.ts";
+
+export interface Check {
+  ok: boolean;
+  detail?: string;
+  ms?: number;
+}
+
+const STORE_TIMEOUT_MS = 2000;
+
+export async function checkStore(deps: Deps): Promise<Check> {
+  const t = deps.now();
+  try {
+    await Promise.race([
+      deps.store.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS)),
+    ]);
+    return { ok: true, detail: deps.store.kind, ms: deps.now() - t };
+  } catch (e) {
+    return { ok: false, detail: `${deps.store.kind} store: ${(e as Error).message}`, ms: deps.now() - t };
+  }
+}
+
+export async function readiness(deps: Deps): Promise<{ ready: boolean; checks: Record<string, Check> }> {
+  const keys = deps.config.qstash.current_signing_key && deps.config.qstash.next_signing_key;
+  const checks: Record<string, Check> = {
+    config: { ok: true },
+    signing_keys: keys ? { ok: true } : { ok: false, detail: "qstash.current_signing_key and next_signing_key are required" },
+    store: await checkStore(deps),
+  };
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
+}

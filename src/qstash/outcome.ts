@@ -1,0 +1,42 @@
+/**
+ * Outcome → HTTP answer (SPEC §2.1): the one place an error becomes a status code, headers
+ * and the JSON problem body that QStash (and people) read.
+ */
+import { JobError } from "../errors.ts";
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface Problem {
+  error: { code: string; message: string; retryable: boolean; details?: unknown };
+}
+
+/** Any thrown value as a JobError; unknown errors are bugs: 500, retryable, message kept generic. */
+export function toJobError(e: unknown): JobError {
+  if (e instanceof JobError) return e;
+  return new JobError({ code: "internal_error", message: "unexpected error in the worker (see its log)", status: 500, retryable: true, cause: e });
+}
+
+export function problemBody(err: JobError): Problem {
+  return {
+    error: { code: err.code, message: err.message, retryable: err.retryable, ...(err.details !== undefined ? { details: err.details } : {}) },
+  };
+}
+
+export function problemReply(err: JobError): Reply {
+  const headers: Record<string, string> = {};
+  if (err.status === 489) headers["Upstash-NonRetryable-Error"] = "true";
+  if (err.retryAfterS !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfterS)));
+  return { status: err.status, headers, body: problemBody(err) };
+}
+
+/** Wraps a Reply as a Response (JSON body). */
+export function toResponse(reply: Reply): Response {
+  return new Response(JSON.stringify(reply.body), {
+    status: reply.status,
+    headers: { "content-type": "application/json; charset=utf-8", ...reply.headers },
+  });
+}

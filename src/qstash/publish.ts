@@ -1,0 +1,61 @@
+/**
+ * Publishing jobs: straight to a worker with a locally made signature (what QStash itself
+ * would send), or through QStash's API with the family's flow-control key.
+ */
+import { Client } from "@upstash/qstash";
+import type { Config, Family } from "../config/schema.ts";
+import type { Fetch } from "../deps.ts";
+import { signRequest } from "./sign.ts";
+
+/** The flow-control entry (SPEC §4 qstash.flow_control) that a family's jobs are published under. */
+export function flowControlFor(config: Config, family: Family) {
+  const key = family === "config-sync" ? "config_sync" : family;
+  const fc = (config.qstash.flow_control as Record<string, Config["qstash"]["flow_control"]["analysis"]>)[key];
+  if (!fc) return undefined;
+  return {
+    key: fc.key,
+    parallelism: fc.parallelism ?? fc.max,
+    ...(fc.rate ? { rate: fc.rate, period: Math.max(1, Math.round((fc.period ?? 1000) / 1000)) } : {}),
+  };
+}
+
+export interface DirectPublish {
+  url: string;
+  /** The `sub` claim: the worker's public_url + path when it has one, else `url`. */
+  subject: string;
+  body: Uint8Array;
+  signingKey: string;
+  messageId: string;
+  retried?: number;
+  fetch: Fetch;
+}
+
+/** POSTs a job to a worker exactly as QStash would deliver it. */
+export async function publishDirect(o: DirectPublish): Promise<Response> {
+  const signature = await signRequest({ key: o.signingKey, url: o.subject, body: o.body });
+  return o.fetch(o.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "upstash-signature": signature,
+      "upstash-message-id": o.messageId,
+      "upstash-retried": String(o.retried ?? 0),
+      "user-agent": "alertagent-worker publish",
+    },
+    body: o.body as Uint8Array<ArrayBuffer>,
+  });
+}
+
+/** Publishes through QStash's API; QStash then delivers to `destination`. */
+export async function publishViaQstash(config: Config, family: Family, destination: string, body: string): Promise<string> {
+  if (!config.qstash.token) throw new Error("qstash.token is required to publish through QStash");
+  const client = new Client({ token: config.qstash.token, baseUrl: config.qstash.url });
+  const flowControl = flowControlFor(config, family);
+  const res = await client.publish({
+    url: destination,
+    body,
+    headers: { "content-type": "application/json" },
+    ...(flowControl ? { flowControl } : {}),
+  });
+  return res.messageId;
+}

@@ -1,0 +1,25 @@
+/**
+ * Picks the store implementation the config names. `tcp: false` is for runtimes without
+ * TCP sockets (Workers): a redis:// store is refused there at start-up with a clear reason.
+ */
+import type { Config } from "../config/schema.ts";
+import { ConfigError } from "../errors.ts";
+import { MemoryStore } from "./memory.ts";
+import { tcpStore, upstashStore } from "./redis.ts";
+import type { Store } from "./store.ts";
+
+export function createStore(cfg: Config["store"], opts: { tcp: boolean; runtime: string }): Store {
+  switch (cfg.kind) {
+    case "memory":
+      return new MemoryStore();
+    case "upstash":
+      return upstashStore({ url: cfg.url as string, token: cfg.token as string, prefix: cfg.prefix });
+    case "redis":
+      if (!opts.tcp) {
+        throw new ConfigError(`store.kind: redis (TCP) is not available on ${opts.runtime}; use store.kind: upstash (REST) there`, [
+          { path: "store.kind", message: `redis over TCP is not available on ${opts.runtime}` },
+        ]);
+      }
+      return tcpStore({ url: cfg.url as string, prefix: cfg.prefix });
+  }
+}

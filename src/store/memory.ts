@@ -1,0 +1,134 @@
+/**
+ * In-memory store: the embedded default. One process only — leases and counters are atomic
+ * within it because every operation runs synchronously between awaits.
+ */
+import type { SetOptions, Store } from "./store.ts";
+
+interface Entry {
+  value: string;
+  expiresAt: number | null;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = "memory" as const;
+  private readonly data = new Map<string, Entry>();
+  private readonly hashes = new Map<string, Map<string, number>>();
+  private readonly lists = new Map<string, { items: string[]; expiresAt: number | null }>();
+  private sweepAt = 0;
+
+  /** @param now clock in ms, injectable for tests. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private live(key: string): Entry | undefined {
+    const e = this.data.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt !== null && e.expiresAt <= this.now()) {
+      this.data.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Drops expired keys now and then so a long-running process does not grow without bound. */
+  private sweep(): void {
+    const t = this.now();
+    if (t < this.sweepAt) return;
+    this.sweepAt = t + 60_000;
+    for (const [k, e] of this.data) if (e.expiresAt !== null && e.expiresAt <= t) this.data.delete(k);
+    for (const [k, l] of this.lists) if (l.expiresAt !== null && l.expiresAt <= t) this.lists.delete(k);
+  }
+
+  async get<T>(key: string): Promise<T | null> {
+    const e = this.live(key);
+    return e ? (JSON.parse(e.value) as T) : null;
+  }
+
+  async mget<T>(keys: string[]): Promise<(T | null)[]> {
+    return keys.map((k) => {
+      const e = this.live(k);
+      return e ? (JSON.parse(e.value) as T) : null;
+    });
+  }
+
+  async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    this.sweep();
+    if (opts.nx && this.live(key)) return false;
+    this.data.set(key, {
+      value: JSON.stringify(value),
+      expiresAt: opts.ttlMs ? this.now() + opts.ttlMs : null,
+    });
+    return true;
+  }
+
+  async del(key: string): Promise<void> {
+    this.data.delete(key);
+    this.hashes.delete(key);
+    this.lists.delete(key);
+  }
+
+  async delIfEquals(key: string, expected: unknown): Promise<boolean> {
+    const e = this.live(key);
+    if (!e || e.value !== JSON.stringify(expected)) return false;
+    this.data.delete(key);
+    return true;
+  }
+
+  async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
+    const e = this.live(key);
+    if (!e || e.value !== JSON.stringify(expected)) return false;
+    e.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async pttl(key: string): Promise<number> {
+    const e = this.live(key);
+    if (!e) return -2;
+    return e.expiresAt === null ? -1 : e.expiresAt - this.now();
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    const e = this.live(key);
+    const next = (e ? Number(JSON.parse(e.value)) : 0) + by;
+    this.data.set(key, {
+      value: JSON.stringify(next),
+      expiresAt: e ? e.expiresAt : ttlMs ? this.now() + ttlMs : null,
+    });
+    return next;
+  }
+
+  async hincr(key: string, field: string, by: number): Promise<number> {
+    let h = this.hashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.hashes.set(key, h);
+    }
+    const next = (h.get(field) ?? 0) + by;
+    h.set(field, next);
+    return next;
+  }
+
+  async hgetall(key: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.hashes.get(key) ?? []);
+  }
+
+  async pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void> {
+    let l = this.lists.get(key);
+    if (!l || (l.expiresAt !== null && l.expiresAt <= this.now())) {
+      l = { items: [], expiresAt: null };
+      this.lists.set(key, l);
+    }
+    l.items.unshift(JSON.stringify(value));
+    if (l.items.length > max) l.items.length = max;
+    if (ttlMs) l.expiresAt = this.now() + ttlMs;
+  }
+
+  async list<T>(key: string, limit: number): Promise<T[]> {
+    const l = this.lists.get(key);
+    if (!l || (l.expiresAt !== null && l.expiresAt <= this.now())) return [];
+    return l.items.slice(0, limit).map((v) => JSON.parse(v) as T);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

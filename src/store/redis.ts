@@ -1,0 +1,175 @@
+/**
+ * The Redis store: one implementation on top of `@upstash/redis` for both Upstash (REST over
+ * HTTP) and self-hosted Redis (the same client over TCP through `tcpRequester`). Values are stored
+ * as JSON text; the atomic operations are single commands, Lua scripts (EVAL) or MULTI/EXEC.
+ *
+ * `@upstash/redis` parses results as JSON by default ("automatic deserialization"). Since every
+ * value is written with JSON.stringify, that parse gives back exactly the stored value (a string
+ * "12" is stored as `"12"` and comes back as the string). A client built with
+ * `automaticDeserialization: false` is detected and parsed here instead.
+ */
+import { Redis, type SetCommandOptions } from "@upstash/redis";
+import { tcpRequester } from "./resp.ts";
+import type { SetOptions, Store } from "./store.ts";
+
+const DEL_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+const EXPIRE_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return 0`;
+
+const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
+local n = redis.call("INCRBY", KEYS[1], ARGV[1])
+if fresh then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return n`;
+
+/** Redis wants whole, positive milliseconds. */
+const ms = (n: number): number => Math.max(1, Math.ceil(n));
+
+export class RedisStore implements Store {
+  /** True when the client returns raw strings (automaticDeserialization: false). */
+  private readonly raw: boolean;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly kind: "upstash" | "redis",
+    private readonly prefix: string,
+    /** Called by close(): releases the transport (the TCP connection), when there is one. */
+    private readonly onClose?: () => Promise<void>,
+  ) {
+    const opts = (redis as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
+    this.raw = opts?.automaticDeserialization === false;
+  }
+
+  private k(key: string): string {
+    return this.prefix + key;
+  }
+
+  private decode<T>(v: unknown): T | null {
+    if (v === null || v === undefined) return null;
+    if (this.raw && typeof v === "string") {
+      try {
+        return JSON.parse(v) as T;
+      } catch {
+        return v as T; // not written by us
+      }
+    }
+    return v as T;
+  }
+
+  async get<T = unknown>(key: string): Promise<T | null> {
+    return this.decode<T>(await this.redis.get(this.k(key)));
+  }
+
+  async mget<T = unknown>(keys: string[]): Promise<(T | null)[]> {
+    if (keys.length === 0) return [];
+    const values = await this.redis.mget<unknown[]>(keys.map((k) => this.k(k)));
+    return values.map((v) => this.decode<T>(v));
+  }
+
+  async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    const o: Record<string, unknown> = {};
+    if (opts.nx) o.nx = true;
+    if (opts.ttlMs) o.px = ms(opts.ttlMs);
+    const res = await this.redis.set(this.k(key), JSON.stringify(value) ?? "null", o as SetCommandOptions);
+    return res !== null;
+  }
+
+  async del(key: string): Promise<void> {
+    await this.redis.del(this.k(key));
+  }
+
+  async delIfEquals(key: string, expected: unknown): Promise<boolean> {
+    const n = await this.redis.eval(DEL_IF_EQUALS, [this.k(key)], [JSON.stringify(expected)]);
+    return Number(n) === 1;
+  }
+
+  async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
+    const n = await this.redis.eval(EXPIRE_IF_EQUALS, [this.k(key)], [JSON.stringify(expected), ms(ttlMs)]);
+    return Number(n) === 1;
+  }
+
+  async pttl(key: string): Promise<number> {
+    return Number(await this.redis.pttl(this.k(key)));
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    if (!ttlMs) return Number(await this.redis.incrby(this.k(key), by));
+    return Number(await this.redis.eval(INCR_WITH_TTL, [this.k(key)], [by, ms(ttlMs)]));
+  }
+
+  async hincr(key: string, field: string, by: number): Promise<number> {
+    return Number(await this.redis.hincrbyfloat(this.k(key), field, by));
+  }
+
+  async hgetall(key: string): Promise<Record<string, number>> {
+    // Parsed clients give an object (null when empty); raw clients the flat [field, value, …] list.
+    const res: unknown = await this.redis.hgetall(this.k(key));
+    const out: Record<string, number> = {};
+    if (Array.isArray(res)) {
+      for (let i = 0; i + 1 < res.length; i += 2) out[String(res[i])] = Number(res[i + 1]);
+    } else if (res && typeof res === "object") {
+      for (const [f, v] of Object.entries(res)) out[f] = Number(v);
+    }
+    return out;
+  }
+
+  async pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void> {
+    const k = this.k(key);
+    if (max < 1) {
+      await this.redis.del(k);
+      return;
+    }
+    const tx = this.redis
+      .multi()
+      .lpush(k, JSON.stringify(value) ?? "null")
+      .ltrim(k, 0, max - 1);
+    if (ttlMs) tx.pexpire(k, ms(ttlMs));
+    await tx.exec();
+  }
+
+  async list<T = unknown>(key: string, limit: number): Promise<T[]> {
+    if (limit < 1) return [];
+    const items = await this.redis.lrange<unknown>(this.k(key), 0, limit - 1);
+    return items.map((v) => this.decode<T>(v) as T);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.onClose?.();
+  }
+}
+
+export interface UpstashStoreOptions {
+  url: string;
+  token: string;
+  prefix: string;
+  /** Keep @upstash/redis's default (true) unless testing the raw path. */
+  automaticDeserialization?: boolean;
+}
+
+/** Upstash Redis over its REST API. */
+export function upstashStore({
+  url,
+  token,
+  prefix,
+  automaticDeserialization,
+}: UpstashStoreOptions): RedisStore {
+  const redis = new Redis({
+    url,
+    token,
+    retry: { retries: 2 },
+    enableTelemetry: false,
+    automaticDeserialization,
+  });
+  return new RedisStore(redis, "upstash", prefix);
+}
+
+/** Self-hosted Redis over TCP (`redis://[user:pass@]host:port[/db]`). */
+export function tcpStore({ url, prefix }: { url: string; prefix: string }): RedisStore {
+  const requester = tcpRequester(url);
+  return new RedisStore(new Redis(requester), "redis", prefix, () => requester.close());
+}

@@ -1,0 +1,50 @@
+/**
+ * Builds Deps from a validated Config plus what only the entry knows (runtime, metrics
+ * backend, clock, fetch). Shared by every entry, the CLI and the tests.
+ */
+import { type Config } from "./config/schema.ts";
+import { type Deps, type Fetch, mountedFamilies, type RuntimeName } from "./deps.ts";
+import { ConcurrencyGate } from "./jobs/gate.ts";
+import { Ledger } from "./jobs/ledger.ts";
+import { createLogger, type Logger } from "./observe/logger.ts";
+import type { Metrics } from "./observe/metrics.ts";
+import { SignatureVerifier } from "./qstash/verify.ts";
+import type { Store } from "./store/store.ts";
+import { VERSION } from "./version.ts";
+
+export interface WireOptions {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  runtime: RuntimeName;
+  logger?: Logger;
+  gate?: ConcurrencyGate;
+  fetch?: Fetch;
+  now?: () => number;
+  startedAt?: number;
+  background?: (p: Promise<unknown>) => void;
+}
+
+export function buildDeps(o: WireOptions): Deps {
+  const now = o.now ?? Date.now;
+  const config = o.config;
+  const logger = o.logger ?? createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
+  const gate = o.gate ?? new ConcurrencyGate(config.worker.concurrency);
+  gate.limit = config.worker.concurrency;
+  return {
+    config,
+    store: o.store,
+    ledger: new Ledger(o.store, { leaseMs: config.worker.lease, retentionMs: config.store.retention, now }),
+    verifier: new SignatureVerifier({ current: config.qstash.current_signing_key, next: config.qstash.next_signing_key }),
+    gate,
+    metrics: o.metrics,
+    logger,
+    fetch: o.fetch ?? ((input, init) => fetch(input, init)),
+    now,
+    version: VERSION,
+    runtime: o.runtime,
+    startedAt: o.startedAt ?? now(),
+    families: mountedFamilies(config),
+    background: o.background,
+  };
+}

@@ -1,0 +1,109 @@
+import { describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
+
+class DownStore extends MemoryStore {
+  override async ping(): Promise<void> {
+    throw new Error("connection refused");
+  }
+  override async set(): Promise<boolean> {
+    throw new Error("connection refused");
+  }
+}
+
+describe("health (SPEC §2.3)", () => {
+  test("/health answers ok with identity, uptime and checks", async () => {
+    const h = makeHarness("worker: { name: ai-worker-1, type: ai-analysis }\n");
+    const res = await h.request("/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: "ok",
+      name: "ai-worker-1",
+      type: "ai-analysis",
+      version: expect.any(String),
+      runtime: "bun",
+      uptime_s: expect.any(Number),
+      checks: { store: { ok: true }, signing_keys: { ok: true }, config: { ok: true } },
+    });
+  });
+
+  test("a store that does not answer makes /health down (503) and /health/ready name it", async () => {
+    const h = makeHarness("", { store: new DownStore() });
+    const health = await h.request("/health");
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { status: string }).status).toBe("down");
+    const ready = await h.request("/health/ready");
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { failed: string[] }).failed[0]).toContain("store");
+    expect((await h.request("/health/live")).status).toBe(200);
+  });
+
+  test("a job that cannot be claimed because the store is down answers 503 store_unavailable, never 2xx", async () => {
+    const h = makeHarness("", { store: new DownStore() });
+    const res = await h.job("/jobs/failure", failureCallback("m"));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
+  });
+});
+
+describe("/stats and /metrics", () => {
+  test("count what happened, per family and outcome", async () => {
+    const h = makeHarness();
+    const body = failureCallback("msg_dead_1");
+    await h.job("/jobs/failure", body, { messageId: "m1" });
+    await h.job("/jobs/failure", body, { messageId: "m1" });
+    await h.job("/jobs/failure", body, { messageId: "m2", retried: 1 });
+    await h.job("/jobs/failure", body, { signature: null });
+    await h.job("/jobs/failure", { nope: 1 });
+    const stats = (await (await h.request("/stats")).json()) as { families: Record<string, Record<string, unknown>> };
+    expect(stats.families.failure).toMatchObject({
+      received: 5,
+      succeeded: 2,
+      duplicates: 1,
+      retried: 1,
+      unauthorized: 1,
+      failed_permanent: 1,
+      failed: 1,
+      in_flight: 0,
+    });
+    expect(stats.families.notification.dead_letters).toBe(2);
+    expect((stats.families.failure.latency_ms as { p50: number }).p50).toBeGreaterThan(0);
+
+    const metrics = await (await h.request("/metrics")).text();
+    expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="succeeded"} 2');
+    expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="unauthorized"} 1');
+    expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="duplicate"} 1');
+    expect(metrics).toContain('alertagent_job_duration_seconds_count{family="failure"} 5');
+    expect(metrics).toContain('alertagent_dead_letters_total{family="notification"} 2');
+    expect(metrics).toMatch(/alertagent_worker_info\{name="alertagent-worker",type="general",version="[^"]+",runtime="bun"\} 1/);
+  });
+});
+
+describe("read routes", () => {
+  test("/v1/jobs/:id shows the ledger entry; an unknown id is a 404 problem", async () => {
+    const h = makeHarness();
+    await h.job("/jobs/failure", failureCallback("msg_src"), { messageId: "msg_cb" });
+    const entry = (await (await h.request("/v1/jobs/msg_cb")).json()) as Record<string, unknown>;
+    expect(entry).toMatchObject({ message_id: "msg_cb", family: "failure", status: "succeeded", attempts: 1 });
+    const missing = await h.request("/v1/jobs/nope");
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  test("with worker.admin_token, /v1 needs the bearer token; ops routes stay open", async () => {
+    const h = makeHarness("worker: { admin_token: t0p-secret }\n");
+    const denied = await h.request("/v1/jobs/x");
+    expect(denied.status).toBe(401);
+    expect(JSON.stringify(await denied.json())).not.toContain("t0p-secret");
+    expect((await h.request("/v1/jobs/x", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect((await h.request("/v1/jobs/x", { headers: { authorization: "Bearer t0p-secret" } })).status).toBe(404);
+    expect((await h.request("/health")).status).toBe(200);
+  });
+
+  test("unknown routes and unmounted families are 404 JSON problems", async () => {
+    const h = makeHarness("worker: { type: notification }\n");
+    const res = await h.job("/jobs/config-sync", { operation: "full" });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
+import { main } from "../../src/cli/main.ts";
+import { exitCode, fakePlatform } from "../support/fake-platform.ts";
+import { failureCallback } from "../support/harness.ts";
+
+const KEYS = "qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\n";
+
+describe("argument parsing (SPEC §5)", () => {
+  test("the old Go-style flags work verbatim", () => {
+    const a = parseArgs(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=ai_analysis"]);
+    expect(a.command).toBe("serve");
+    expect(a.flags).toEqual({ name: "ai-worker-1", type: "ai-analysis", concurrency: "2", queues: "ai_analysis" });
+    expect(parseQueues("ai_analysis,notification,config_sync")).toEqual(["analysis", "notification", "config-sync"]);
+  });
+
+  test("--flag value, --flag=value, subcommands and positionals", () => {
+    const a = parseArgs(["publish", "failure", "job.json", "--to", "http://x:1", "--qstash"]);
+    expect(a).toMatchObject({ command: "publish", positionals: ["failure", "job.json"], flags: { to: "http://x:1" }, qstash: true });
+  });
+
+  test("unknown flags and commands are usage errors", () => {
+    expect(() => parseArgs(["--nope"])).toThrow(UsageError);
+    expect(() => parseArgs(["frobnicate"])).toThrow(UsageError);
+    expect(() => parseQueues("emails")).toThrow(/unknown job family/);
+  });
+});
+
+describe("exit codes and messages", () => {
+  test("--version and --help exit 0", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["--version"], f.p))).toBe(0);
+    expect(f.stdout()).toMatch(/^alertagent-worker \d+\.\d+\.\d+/);
+    const g = fakePlatform();
+    expect(await exitCode(main(["--help"], g.p))).toBe(0);
+    expect(g.stdout()).toContain("check-config");
+  });
+
+  test("a usage error exits 2 with a one-line reason", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["--port", "eighty"], f.p))).toBe(2);
+    expect(f.stderr().trim().split("\n")).toHaveLength(1);
+    expect(f.stderr()).toContain("--port");
+  });
+
+  test("a bad config exits 2 naming the path", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { port: -1 }\n` });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("worker.port");
+  });
+
+  test("a missing config file exits 2", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["--config", "nope.yaml"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("nope.yaml");
+  });
+
+  test("the dev keys are refused off loopback", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["--host", "0.0.0.0"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("public local-development signing keys");
+  });
+});
+
+describe("check-config", () => {
+  test("prints the normalised config with every secret masked", async () => {
+    const f = fakePlatform(
+      { "w.yaml": `${KEYS}worker: { admin_token: "\${ADMIN}" }\nstore: { kind: upstash, url: https://eu1.upstash.io, token: upst4sh-t0ken }\n` },
+      { ADMIN: "adm1n-from-env" },
+    );
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    const out = f.stdout();
+    expect(out).toContain("valid");
+    expect(out).toContain("concurrency: 64");
+    for (const s of ["sig_live_cur_s3cret", "sig_live_next_s3cret", "adm1n-from-env", "upst4sh-t0ken"]) expect(out).not.toContain(s);
+  });
+
+  test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
+    const f = fakePlatform({}, { ALERTAGENT_CONFIG: `${KEYS}worker: { name: from-env }\n` });
+    expect(await exitCode(main(["check-config"], f.p))).toBe(0);
+    expect(f.stdout()).toContain("name: from-env");
+  });
+});
+
+describe("run", () => {
+  test("runs one job in-process and prints the result", async () => {
+    const f = fakePlatform({ "job.json": JSON.stringify(failureCallback("msg_run")) });
+    expect(await exitCode(main(["run", "failure", "job.json"], f.p))).toBe(0);
+    expect(JSON.parse(f.stdout())).toMatchObject({ recorded: true, source_message_id: "msg_run" });
+  });
+
+  test("a bad job exits 1 and prints the problem", async () => {
+    const f = fakePlatform({ "job.json": "{}" });
+    expect(await exitCode(main(["run", "failure", "job.json"], f.p))).toBe(1);
+    expect(JSON.parse(f.stdout())).toMatchObject({ error: { code: "invalid_payload" } });
+  });
+});
+
+describe("serve", () => {
+  test("applies command-line overrides and mounts only the named families", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=failure"], f.p))).toBeUndefined();
+    const health = (await (await f.fetch("/health")).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ name: "ai-worker-1", type: "ai-analysis", concurrency: 2, families: ["failure"] });
+    expect(f.stdout()).toContain('"msg":"listening"');
+  });
+
+  test("SIGHUP swaps in a new config; a bad one is refused and the old stays", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\n` });
+    await main(["--config", "w.yaml"], f.p);
+    f.files["w.yaml"] = `${KEYS}worker: { name: second }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    expect(((await (await f.fetch("/health")).json()) as { name: string }).name).toBe("second");
+    f.files["w.yaml"] = `${KEYS}worker: { name: 3, bogus: true }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    expect(((await (await f.fetch("/health")).json()) as { name: string }).name).toBe("second");
+    expect(f.stdout()).toContain("config reload refused");
+  });
+
+  test("SIGTERM stops accepting, waits for in-flight jobs, exits 0", async () => {
+    const f = fakePlatform();
+    let code: number | undefined;
+    const exited = new Promise<void>((resolve) => {
+      f.p.exit = ((c: number) => {
+        code = c;
+        resolve();
+      }) as never;
+    });
+    await main([], f.p);
+    f.signal("SIGTERM");
+    await exited;
+    expect(code).toBe(0);
+    expect(f.stopped()).toBe(true);
+    expect(f.stdout()).toContain('"msg":"stopped"');
+  });
+});

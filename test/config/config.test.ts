@@ -1,0 +1,127 @@
+import { describe, expect, test } from "bun:test";
+import { stringify } from "yaml";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { defaultConfig, interpolate, loadConfig } from "../../src/config/load.ts";
+import { MASK, maskSecrets } from "../../src/config/mask.ts";
+import { parseDuration, parseRate, parseSize } from "../../src/config/units.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+const keys = `qstash: { current_signing_key: sig_a, next_signing_key: sig_b }\n`;
+
+function configError(text: string, env = {}): ConfigError {
+  try {
+    loadConfig(text, env, "worker.yaml");
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("the embedded default (SPEC §7)", () => {
+  test("serves on 127.0.0.1:8081 with the memory store, dev keys, builtin engine, console channel and a file target", () => {
+    const c = defaultConfig();
+    expect(c.worker).toMatchObject({ host: "127.0.0.1", port: 8081, type: "general", concurrency: 64, body_limit: 1024 * 1024 });
+    expect(c.store.kind).toBe("memory");
+    expect(c.qstash.current_signing_key).toBe(DEV_SIGNING_KEYS.current);
+    expect(c.ai.order).toEqual(["builtin"]);
+    expect(c.channels.console.type).toBe("console");
+    expect(c.config_sync.targets["local-prometheus"].delivery).toMatchObject({ type: "file" });
+    expect(c.store.retention).toBe(7 * 86_400_000);
+  });
+});
+
+describe("${VAR} interpolation", () => {
+  test("fills ${VAR} and ${VAR:-default} from the environment", () => {
+    const c = loadConfig(`${keys}worker: { name: "\${NAME}", admin_token: "\${TOKEN:-fallback}" }\n`, { NAME: "w1" });
+    expect(c.worker.name).toBe("w1");
+    expect(c.worker.admin_token).toBe("fallback");
+  });
+
+  test("a missing variable without a default names the path and the variable", () => {
+    const e = configError(`${keys}store: { kind: upstash, url: "\${UPSTASH_URL}", token: x }\n`);
+    expect(e.issues[0]).toMatchObject({ path: "store.url" });
+    expect(e.message).toContain("UPSTASH_URL");
+  });
+
+  test("substitutes inside lists and nested maps, never in keys", () => {
+    expect(interpolate({ a: ["${X}", { b: "${X}-y" }], "${X}": 1 }, { X: "v" })).toEqual({ a: ["v", { b: "v-y" }], "${X}": 1 });
+  });
+});
+
+describe("validation names the exact path of every bad key", () => {
+  test("an unknown key (a typo) is an error at its path", () => {
+    const e = configError(`${keys}worker: { concurency: 4 }\n`);
+    expect(e.issues.map((i) => i.path)).toContain("worker");
+    expect(e.message).toContain("concurency");
+  });
+
+  test("several problems are all reported", () => {
+    const e = configError(`${keys}worker: { port: 99999, body_limit: lots }\nstore: { kind: redis }\n`);
+    const paths = e.issues.map((i) => i.path).sort();
+    expect(paths).toEqual(["store.url", "worker.body_limit", "worker.port"]);
+  });
+
+  test("a bad duration or rate names its path", () => {
+    const e = configError(
+      `qstash: { current_signing_key: a, next_signing_key: b, clock_tolerance: soon }\nchannels:\n  ops: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=t", rate: lots }\n`,
+    );
+    expect(e.issues.map((i) => i.path).sort()).toEqual(["channels.ops.rate", "qstash.clock_tolerance"]);
+  });
+
+  test("a fallback to a channel that does not exist names its path", () => {
+    const e = configError(`${keys}channels:\n  ops: { type: console, fallback: [mail] }\n`);
+    expect(e.issues).toEqual([{ path: "channels.ops.fallback[0]", message: 'unknown channel "mail"' }]);
+  });
+
+  test("missing signing keys are named", () => {
+    const e = configError("worker: { name: x }\n");
+    expect(e.issues.map((i) => i.path).sort()).toEqual(["qstash"]);
+  });
+
+  test("not YAML at all", () => {
+    expect(configError("worker: [unclosed\n").message).toContain("not valid YAML");
+  });
+});
+
+describe("units", () => {
+  test("durations, sizes and rates", () => {
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("7d")).toBe(604_800_000);
+    expect(parseDuration("soon")).toBeUndefined();
+    expect(parseSize("1mb")).toBe(1_048_576);
+    expect(parseSize("512kb")).toBe(524_288);
+    expect(parseRate("20/min")).toEqual({ limit: 20, periodMs: 60_000 });
+    expect(parseRate("100/10m")).toEqual({ limit: 100, periodMs: 600_000 });
+  });
+});
+
+describe("secrets are masked wherever config is shown", () => {
+  const c = loadConfig(`
+worker: { admin_token: adm1n-s3cret }
+qstash: { current_signing_key: sig_cur_s3cret, next_signing_key: sig_next_s3cret, token: qs-t0ken,
+  flow_control: { analysis: { key: analysis-key, parallelism: 4 } } }
+store: { kind: redis, url: "redis://:redisPa55@10.0.0.5:6379/0" }
+ai: { dify: { url: "https://dify.example.com/v1", apps: { comprehensive: { mode: workflow, key: app-d1fy } } } }
+channels:
+  ding: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=d1ng", secret: SECd1ng }
+  hook: { type: webhook, url: "https://hooks.example.com/x?token=h00k", headers: { Authorization: "Bearer hdr-s3cret", X-Team: sre } }
+  mail: { type: email, smtp: { host: smtp.example.com, user: bot, pass: ma1l-pass }, from: a@example.com, to: [b@example.com] }
+`);
+  const shown = stringify(maskSecrets(c));
+
+  test("no secret value survives", () => {
+    for (const secret of ["adm1n-s3cret", "sig_cur_s3cret", "sig_next_s3cret", "qs-t0ken", "redisPa55", "app-d1fy", "d1ng", "SECd1ng", "h00k", "hdr-s3cret", "ma1l-pass"]) {
+      expect(shown).not.toContain(secret);
+    }
+    expect(shown).toContain(MASK);
+  });
+
+  test("what is not secret stays readable", () => {
+    expect(shown).toContain("analysis-key");
+    expect(shown).toContain("smtp.example.com");
+    expect(shown).toContain("X-Team: sre");
+    expect(shown).toContain("10.0.0.5:6379");
+  });
+});

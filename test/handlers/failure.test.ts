@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import type { AnalysisRecord } from "../../src/analysis/status.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
+
+describe("POST /jobs/failure (SPEC §3.5)", () => {
+  test("records the dead job under its source message id and marks the ledger entry failed", async () => {
+    const h = makeHarness();
+    // The source message ran here first and failed transiently until QStash gave up.
+    await h.deps.ledger.claim("msg_src_1", "notification", { retried: 3 });
+    const res = await h.job("/jobs/failure", failureCallback("msg_src_1"), { messageId: "msg_cb_1" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ recorded: true, source_message_id: "msg_src_1", family: "notification", dlq_id: "dlq_1" });
+    const src = (await (await h.request("/v1/jobs/msg_src_1")).json()) as Record<string, unknown>;
+    expect(src).toMatchObject({
+      status: "failed",
+      family: "notification",
+      error: { code: "downstream_unavailable", message: "DingTalk answered 503" },
+      dead_letter: { status: 503, retried: 3, dlq_id: "dlq_1", url: "https://worker.example.com/jobs/notification" },
+    });
+  });
+
+  test("a dead analysis job marks each alert's analysis failed", async () => {
+    const h = makeHarness();
+    const sourceBody = btoa(JSON.stringify({ type: "comprehensive", payload: { alerts: [{ fingerprint: "fp1" }, { fingerprint: "fp2", id: "a-2" }] } }));
+    const res = await h.job("/jobs/failure", failureCallback("msg_an", { url: "https://w.example.com/jobs/analysis", sourceBody, body: "" }));
+    expect(res.status).toBe(200);
+    const a1 = await h.deps.store.get<AnalysisRecord>("analysis:fp1");
+    const a2 = await h.deps.store.get<AnalysisRecord>("analysis:a-2");
+    expect(a1).toMatchObject({ status: "failed", error: { code: "delivery_failed" } });
+    expect(a2?.status).toBe("failed");
+  });
+
+  test("an unknown source route is recorded as family unknown, not rejected", async () => {
+    const h = makeHarness();
+    const res = await h.job("/jobs/failure", failureCallback("msg_x", { url: "https://w.example.com/elsewhere" }));
+    expect(((await res.json()) as { family: string }).family).toBe("unknown");
+  });
+
+  test("a callback without sourceMessageId is a 489 naming the field", async () => {
+    const h = makeHarness();
+    const { sourceMessageId: _, ...rest } = failureCallback("x");
+    const res = await h.job("/jobs/failure", rest);
+    expect(res.status).toBe(489);
+    const err = ((await res.json()) as { error: { details: { path: string }[] } }).error;
+    expect(err.details.map((d) => d.path)).toEqual(["sourceMessageId"]);
+  });
+});

@@ -1,0 +1,219 @@
+import { describe, expect, test } from "bun:test";
+import { z } from "zod";
+import { permanent, rateLimited, transient } from "../../src/errors.ts";
+import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
+import { type JobRequest, runJob } from "../../src/jobs/runner.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
+
+const enc = new TextEncoder();
+const req = (body: unknown, over: Partial<JobRequest> = {}): JobRequest => ({
+  family: "notification",
+  body: enc.encode(JSON.stringify(body)),
+  messageId: `msg_${crypto.randomUUID()}`,
+  retried: 0,
+  trusted: true,
+  ...over,
+});
+
+/** A handler whose behaviour each test sets; counts how often its effect ran. */
+function probe(behaviour: (n: number) => Promise<unknown>) {
+  let calls = 0;
+  const handler: JobHandler = {
+    family: "notification",
+    async handle(body) {
+      parseJob(z.strictObject({ n: z.number() }), body);
+      calls++;
+      return behaviour(calls);
+    },
+  };
+  return { handler, calls: () => calls };
+}
+
+describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
+  test("replays a completed message without running it again", async () => {
+    const h = makeHarness();
+    const p = probe(async (n) => ({ sent: n }));
+    const r = req({ n: 1 });
+    const first = await runJob(h.deps, p.handler, r);
+    const second = await runJob(h.deps, p.handler, r);
+    expect(first.status).toBe(200);
+    expect(second).toMatchObject({ status: 200, body: { sent: 1 }, headers: { "X-Idempotent-Replay": "true" } });
+    expect(p.calls()).toBe(1);
+  });
+
+  test("a delivery arriving while another works on the message gets 503 + Retry-After, and the job runs once", async () => {
+    const h = makeHarness();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const p = probe(async () => {
+      await gate;
+      return { ok: true };
+    });
+    const r = req({ n: 1 });
+    const first = runJob(h.deps, p.handler, r);
+    await Bun.sleep(5);
+    const second = await runJob(h.deps, p.handler, r);
+    expect(second.status).toBe(503);
+    expect(Number(second.headers["Retry-After"])).toBeGreaterThan(0);
+    expect((second.body as { error: { code: string } }).error.code).toBe("in_progress");
+    release();
+    expect((await first).status).toBe(200);
+    expect(p.calls()).toBe(1);
+  });
+
+  test("a crashed delivery's lease expires and the next delivery takes over", async () => {
+    let clock = Date.now();
+    const { MemoryStore } = await import("../../src/store/memory.ts");
+    const store = new MemoryStore(() => clock);
+    const h = makeHarness("worker: { lease: 2s }\n", { store, now: () => clock });
+    const id = "msg_crashed";
+    // A delivery that claimed the message and died without finishing.
+    const claim = await h.deps.ledger.claim(id, "notification", { retried: 0 });
+    expect(claim.kind).toBe("claimed");
+    const p = probe(async () => ({ ok: true }));
+    expect((await runJob(h.deps, p.handler, req({ n: 1 }, { messageId: id }))).status).toBe(503);
+    clock += 2500;
+    const taken = await runJob(h.deps, p.handler, req({ n: 1 }, { messageId: id, retried: 1 }));
+    expect(taken.status).toBe(200);
+    const entry = await h.deps.ledger.get(id);
+    expect(entry).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+
+  test("a long job keeps its lease renewed, so a redelivery is not run in parallel", async () => {
+    const h = makeHarness("worker: { lease: 300ms }\n");
+    const p = probe(async () => {
+      await Bun.sleep(700);
+      return { ok: true };
+    });
+    const r = req({ n: 1 });
+    const first = runJob(h.deps, p.handler, r);
+    await Bun.sleep(450);
+    const second = await runJob(h.deps, p.handler, r);
+    expect(second.status).toBe(503);
+    expect((await first).status).toBe(200);
+    expect(p.calls()).toBe(1);
+  });
+});
+
+describe("outcome → status (SPEC §2.1)", () => {
+  test("a permanent failure answers 489 with Upstash-NonRetryable-Error and is recorded failed", async () => {
+    const h = makeHarness();
+    const p = probe(async () => {
+      throw permanent("unknown_channel", 'channel "nope" is not configured');
+    });
+    const r = req({ n: 1 });
+    const reply = await runJob(h.deps, p.handler, r);
+    expect(reply).toMatchObject({ status: 489, headers: { "Upstash-NonRetryable-Error": "true" } });
+    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({ status: "failed", http_status: 489, error: { code: "unknown_channel" } });
+    const again = await runJob(h.deps, p.handler, r);
+    expect(again).toMatchObject({ status: 489, headers: { "X-Idempotent-Replay": "true" } });
+    expect(p.calls()).toBe(1);
+  });
+
+  test("a transient failure answers 503 + Retry-After and the retry runs the job again", async () => {
+    const h = makeHarness();
+    const p = probe(async (n) => {
+      if (n === 1) throw transient("downstream_unavailable", "DingTalk answered 502", 7);
+      return { ok: true };
+    });
+    const r = req({ n: 1 });
+    const first = await runJob(h.deps, p.handler, r);
+    expect(first).toMatchObject({ status: 503, headers: { "Retry-After": "7" } });
+    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({ status: "processing", error: { code: "downstream_unavailable" } });
+    const second = await runJob(h.deps, p.handler, { ...r, retried: 1 });
+    expect(second.status).toBe(200);
+    expect(p.calls()).toBe(2);
+  });
+
+  test("a downstream rate limit answers 429 + Retry-After", async () => {
+    const h = makeHarness();
+    const p = probe(async () => {
+      throw rateLimited("robot_rate_limited", "DingTalk robot over 20 msgs/min", 42);
+    });
+    expect(await runJob(h.deps, p.handler, req({ n: 1 }))).toMatchObject({ status: 429, headers: { "Retry-After": "42" } });
+  });
+
+  test("an unexpected bug answers 500 (retryable) without leaking the error", async () => {
+    const h = makeHarness();
+    const p = probe(async () => {
+      throw new TypeError("secret-ish internals");
+    });
+    const reply = await runJob(h.deps, p.handler, req({ n: 1 }));
+    expect(reply.status).toBe(500);
+    expect(JSON.stringify(reply.body)).not.toContain("secret-ish");
+    expect(h.logs.some((l) => l.msg === "job handler crashed")).toBe(true);
+  });
+
+  test("invalid JSON answers 489 invalid_json", async () => {
+    const h = makeHarness();
+    const reply = await runJob(h.deps, probe(async () => 1).handler, { ...req({}), body: enc.encode("{nope") });
+    expect(reply.status).toBe(489);
+    expect((reply.body as { error: { code: string } }).error.code).toBe("invalid_json");
+  });
+
+  test("a payload of the wrong shape answers 489 naming each bad path", async () => {
+    const h = makeHarness();
+    const reply = await runJob(h.deps, probe(async () => 1).handler, req({ n: "one", extra: true }));
+    const err = (reply.body as { error: { code: string; details: { path: string }[] } }).error;
+    expect(reply.status).toBe(489);
+    expect(err.code).toBe("invalid_payload");
+    expect(err.details.map((d) => d.path).sort()).toEqual(["(root)", "n"]);
+  });
+
+  test("a body over worker.body_limit answers 489 payload_too_large", async () => {
+    const h = makeHarness("worker: { body_limit: 1kb }\n");
+    const reply = await runJob(h.deps, probe(async () => 1).handler, { ...req({}), body: new Uint8Array(1025) });
+    expect(reply.status).toBe(489);
+    expect((reply.body as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+});
+
+describe("per-process concurrency gate", () => {
+  test("over worker.concurrency answers 429 with Retry-After; the gate frees up afterwards", async () => {
+    const h = makeHarness("worker: { concurrency: 2 }\n");
+    let release!: () => void;
+    const wait = new Promise<void>((r) => (release = r));
+    const p = probe(async () => {
+      await wait;
+      return { ok: true };
+    });
+    const a = runJob(h.deps, p.handler, req({ n: 1 }));
+    const b = runJob(h.deps, p.handler, req({ n: 2 }));
+    await Bun.sleep(5);
+    const c = await runJob(h.deps, p.handler, req({ n: 3 }));
+    expect(c.status).toBe(429);
+    expect(c.headers["Retry-After"]).toBe("1");
+    release();
+    expect((await a).status).toBe(200);
+    expect((await b).status).toBe(200);
+    expect((await runJob(h.deps, p.handler, req({ n: 4 }))).status).toBe(200);
+    expect(h.deps.gate.inFlight).toBe(0);
+  });
+});
+
+describe("HTTP job route", () => {
+  test("an oversize body is refused from Content-Length without reading it", async () => {
+    const h = makeHarness("worker: { body_limit: 1kb }\n");
+    const big = JSON.stringify(failureCallback("x", { pad: "y".repeat(4000) }));
+    const res = await h.job("/jobs/failure", big);
+    expect(res.status).toBe(489);
+    expect(res.headers.get("upstash-nonretryable-error")).toBe("true");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+
+  test("Upstash-Retried is counted as a retry and logged", async () => {
+    const h = makeHarness();
+    await h.job("/jobs/failure", failureCallback("msg_r"), { retried: 2 });
+    expect(await h.deps.metrics.render()).toContain('alertagent_retries_total{family="failure"} 1');
+    expect(h.logs.find((l) => l.msg === "job answered")).toMatchObject({ retried: 2, family: "failure" });
+  });
+
+  test("an Idempotency-Key header works like Upstash-Message-Id on a direct call", async () => {
+    const h = makeHarness();
+    const body = failureCallback("msg_idem");
+    const first = await h.job("/jobs/failure", body, { messageId: null, headers: { "idempotency-key": "k-1" } });
+    const second = await h.job("/jobs/failure", body, { messageId: null, headers: { "idempotency-key": "k-1" } });
+    expect(first.status).toBe(200);
+    expect(second.headers.get("x-idempotent-replay")).toBe("true");
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, test } from "bun:test";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { signJwt } from "../../src/qstash/sign.ts";
+import { BASE, failureCallback, makeHarness } from "../support/harness.ts";
+
+const now = () => Math.floor(Date.now() / 1000);
+
+async function problem(res: Response) {
+  const body = (await res.json()) as { error: { code: string; message: string; retryable: boolean } };
+  return { status: res.status, ...body.error };
+}
+
+describe("QStash signature verification (SPEC §2.1)", () => {
+  const h = makeHarness();
+  const body = failureCallback("msg_src_sig");
+
+  test("accepts a request signed with the current key", async () => {
+    const res = await h.job("/jobs/failure", body);
+    expect(res.status).toBe(200);
+  });
+
+  test("accepts a request signed with the next key (rotation)", async () => {
+    const res = await h.job("/jobs/failure", body, { key: DEV_SIGNING_KEYS.next });
+    expect(res.status).toBe(200);
+  });
+
+  test("rejects a missing signature with 401 signature_missing", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { signature: null }));
+    expect(p).toMatchObject({ status: 401, code: "signature_missing", retryable: true });
+  });
+
+  test("rejects a signature that is not a JWT", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { signature: "not-a-jwt" }));
+    expect(p).toMatchObject({ status: 401, code: "signature_malformed" });
+  });
+
+  test("rejects a signature made with another key", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { key: "sig_someoneElsesKey1234567890" }));
+    expect(p).toMatchObject({ status: 401, code: "signature_invalid" });
+  });
+
+  test("rejects a tampered body", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { signedBody: JSON.stringify({ ...body, status: 200 }) }));
+    expect(p).toMatchObject({ status: 401, code: "signature_body_mismatch" });
+  });
+
+  test("hashes the raw bytes: a re-serialised body (other whitespace) does not verify", async () => {
+    const raw = JSON.stringify(body, null, 2);
+    const res = await h.job("/jobs/failure", raw, { signedBody: JSON.stringify(body) });
+    expect((await problem(res)).code).toBe("signature_body_mismatch");
+  });
+
+  test("rejects an expired signature beyond the clock tolerance", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { now: now() - 400 }));
+    expect(p).toMatchObject({ status: 401, code: "signature_expired" });
+  });
+
+  test("accepts a signature expired by less than the clock tolerance (5s)", async () => {
+    const res = await h.job("/jobs/failure", body, { now: now() - 302 });
+    expect(res.status).toBe(200);
+  });
+
+  test("rejects a signature that is not valid yet", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { claims: { nbf: now() + 120 } }));
+    expect(p).toMatchObject({ status: 401, code: "signature_not_yet_valid" });
+  });
+
+  test("rejects a token whose issuer is not Upstash", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { claims: { iss: "Mallory" } }));
+    expect(p).toMatchObject({ status: 401, code: "signature_invalid" });
+  });
+
+  test("rejects alg=none tokens", async () => {
+    const header = btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "");
+    const claims = btoa(JSON.stringify({ iss: "Upstash", sub: `${BASE}/jobs/failure`, exp: now() + 100, nbf: now(), body: "x" })).replace(/=+$/, "");
+    const p = await problem(await h.job("/jobs/failure", body, { signature: `${header}.${claims}.x` }));
+    expect(p.status).toBe(401);
+  });
+
+  test("a signed token without a body claim is refused, not a crash", async () => {
+    const sig = await signJwt(DEV_SIGNING_KEYS.current, { iss: "Upstash", sub: "x", exp: now() + 100, nbf: now(), iat: now() });
+    const p = await problem(await h.job("/jobs/failure", body, { signature: sig }));
+    expect(p.status).toBe(401);
+  });
+});
+
+describe("sub must match worker.public_url + path when public_url is set", () => {
+  const h = makeHarness("worker: { public_url: https://alerts.example.com/ }\n");
+  const body = failureCallback("msg_src_sub");
+
+  test("accepts sub = public_url + path even though the request arrived on another host (TLS termination)", async () => {
+    const res = await h.job("/jobs/failure", body, { subject: "https://alerts.example.com/jobs/failure" });
+    expect(res.status).toBe(200);
+  });
+
+  test("rejects a signature made for another URL", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { subject: "https://evil.example.com/jobs/failure" }));
+    expect(p).toMatchObject({ status: 401, code: "signature_subject_mismatch" });
+  });
+
+  test("rejects a signature made for another route of the same worker", async () => {
+    const p = await problem(await h.job("/jobs/failure", body, { subject: "https://alerts.example.com/jobs/notification" }));
+    expect(p.code).toBe("signature_subject_mismatch");
+  });
+});

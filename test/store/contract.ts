@@ -1,0 +1,245 @@
+/**
+ * The Store contract: one suite every implementation must pass (memory, Redis over TCP, Upstash
+ * REST). `make()` gives a Store on the backend under test; it is called once for the suite and
+ * once more for the cross-instance atomicity tests (two instances, one backend).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Store } from "../../src/store/store.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function storeContract(name: string, make: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let s: Store;
+    const ns = `c${Math.random().toString(36).slice(2, 10)}`;
+    const key = (k: string) => `${ns}:${k}`;
+
+    beforeAll(async () => {
+      s = await make();
+    });
+    afterAll(async () => {
+      await s?.close();
+    });
+
+    test("JSON values round-trip; missing keys are null", async () => {
+      const values: Record<string, unknown> = {
+        obj: { a: 1, b: [true, null, "x"], c: { d: "é" } },
+        arr: [1, "2", { three: 3 }],
+        str: "hello",
+        numstr: "12",
+        floatstr: "1.50",
+        expstr: "1e3",
+        boolstr: "true",
+        nullstr: "null",
+        quoted: '"already quoted"',
+        jsonstr: '{"a":1}',
+        empty: "",
+        spaced: " 12 ",
+        unicode: "héllo ✓ 🚀 中文 \u0000 \n\t",
+        OK: "OK",
+        int: 12,
+        neg: -1.5,
+        zero: 0,
+        big: 1e21,
+        tiny: 5e-7,
+        t: true,
+        f: false,
+      };
+      for (const [k, v] of Object.entries(values)) expect(await s.set(key(`rt:${k}`), v)).toBe(true);
+      for (const [k, v] of Object.entries(values)) expect(await s.get(key(`rt:${k}`))).toEqual(v);
+      expect(await s.get(key("rt:missing"))).toBeNull();
+      const numstr = await s.get(key("rt:numstr"));
+      expect(typeof numstr).toBe("string");
+    });
+
+    test("mget returns values in order, null for missing", async () => {
+      await s.set(key("m:a"), { a: 1 });
+      await s.set(key("m:b"), "12");
+      await s.set(key("m:c"), 3);
+      expect(await s.mget([key("m:a"), key("m:missing"), key("m:b"), key("m:c")])).toEqual([
+        { a: 1 },
+        null,
+        "12",
+        3,
+      ]);
+      expect(await s.mget([])).toEqual([]);
+    });
+
+    test("set overwrites; nx only sets a missing key", async () => {
+      const k = key("nx");
+      expect(await s.set(k, "first", { nx: true })).toBe(true);
+      expect(await s.set(k, "second", { nx: true })).toBe(false);
+      expect(await s.get(k)).toBe("first");
+      expect(await s.set(k, "third")).toBe(true);
+      expect(await s.get(k)).toBe("third");
+      await s.del(k);
+      expect(await s.get(k)).toBeNull();
+      expect(await s.set(k, "fourth", { nx: true })).toBe(true);
+    });
+
+    test("ttl expires keys; nx succeeds again after expiry", async () => {
+      const k = key("ttl");
+      expect(await s.set(k, "v", { nx: true, ttlMs: 150 })).toBe(true);
+      expect(await s.get(k)).toBe("v");
+      const left = await s.pttl(k);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(150);
+      await sleep(300);
+      expect(await s.get(k)).toBeNull();
+      expect(await s.pttl(k)).toBe(-2);
+      expect(await s.set(k, "w", { nx: true, ttlMs: 150 })).toBe(true);
+    });
+
+    test("pttl: -2 missing, -1 without ttl, remaining ms with ttl", async () => {
+      expect(await s.pttl(key("pttl:missing"))).toBe(-2);
+      await s.set(key("pttl:forever"), 1);
+      expect(await s.pttl(key("pttl:forever"))).toBe(-1);
+      await s.set(key("pttl:soon"), 1, { ttlMs: 10_000 });
+      const left = await s.pttl(key("pttl:soon"));
+      expect(left).toBeGreaterThan(9_000);
+      expect(left).toBeLessThanOrEqual(10_000);
+    });
+
+    test("delIfEquals deletes only with the right value", async () => {
+      const k = key("cad");
+      await s.set(k, { owner: "a", n: 1 });
+      expect(await s.delIfEquals(k, { owner: "b", n: 1 })).toBe(false);
+      expect(await s.get(k)).toEqual({ owner: "a", n: 1 });
+      expect(await s.delIfEquals(k, { owner: "a", n: 1 })).toBe(true);
+      expect(await s.get(k)).toBeNull();
+      expect(await s.delIfEquals(k, { owner: "a", n: 1 })).toBe(false);
+      await s.set(k, "12");
+      expect(await s.delIfEquals(k, 12)).toBe(false);
+      expect(await s.delIfEquals(k, "12")).toBe(true);
+    });
+
+    test("expireIfEquals sets a ttl only with the right value", async () => {
+      const k = key("renew");
+      await s.set(k, "lease-1");
+      expect(await s.expireIfEquals(k, "lease-2", 5_000)).toBe(false);
+      expect(await s.pttl(k)).toBe(-1);
+      expect(await s.expireIfEquals(k, "lease-1", 5_000)).toBe(true);
+      const left = await s.pttl(k);
+      expect(left).toBeGreaterThan(4_000);
+      expect(left).toBeLessThanOrEqual(5_000);
+      expect(await s.expireIfEquals(key("renew:missing"), "lease-1", 5_000)).toBe(false);
+      expect(await s.pttl(key("renew:missing"))).toBe(-2);
+    });
+
+    test("incr counts; the ttl is applied only when the counter is created", async () => {
+      const k = key("incr");
+      expect(await s.incr(k)).toBe(1);
+      expect(await s.incr(k, 5)).toBe(6);
+      expect(await s.pttl(k)).toBe(-1);
+      expect(await s.get(k)).toBe(6);
+
+      const t = key("incr:ttl");
+      expect(await s.incr(t, 2, 200)).toBe(2);
+      const first = await s.pttl(t);
+      expect(first).toBeGreaterThan(0);
+      expect(first).toBeLessThanOrEqual(200);
+      await sleep(50);
+      expect(await s.incr(t, 3, 60_000)).toBe(5);
+      expect(await s.pttl(t)).toBeLessThanOrEqual(first);
+      await sleep(300);
+      expect(await s.get(t)).toBeNull();
+      expect(await s.incr(t, 1, 60_000)).toBe(1);
+      expect(await s.pttl(t)).toBeGreaterThan(59_000);
+    });
+
+    test("hincr adds floats; hgetall gives numbers", async () => {
+      const k = key("hash");
+      expect(await s.hincr(k, "a", 1.5)).toBe(1.5);
+      expect(await s.hincr(k, "a", 2.25)).toBe(3.75);
+      expect(await s.hincr(k, "b", 1)).toBe(1);
+      expect(await s.hincr(k, "c", -0.5)).toBe(-0.5);
+      expect(await s.hincr(k, "d", 0.1)).toBeCloseTo(0.1, 10);
+      expect(await s.hincr(k, "d", 0.2)).toBeCloseTo(0.3, 10);
+      const all = await s.hgetall(k);
+      expect(Object.keys(all).sort()).toEqual(["a", "b", "c", "d"]);
+      expect(all.a).toBe(3.75);
+      expect(all.b).toBe(1);
+      expect(all.c).toBe(-0.5);
+      expect(all.d).toBeCloseTo(0.3, 10);
+      for (const v of Object.values(all)) expect(typeof v).toBe("number");
+      expect(await s.hgetall(key("hash:missing"))).toEqual({});
+    });
+
+    test("pushCapped keeps the newest max entries, newest first; list reads them", async () => {
+      const k = key("list");
+      for (let i = 1; i <= 5; i++) await s.pushCapped(k, { i, s: String(i) }, 3);
+      expect(await s.list(k, 10)).toEqual([
+        { i: 5, s: "5" },
+        { i: 4, s: "4" },
+        { i: 3, s: "3" },
+      ]);
+      expect(await s.list(k, 2)).toEqual([
+        { i: 5, s: "5" },
+        { i: 4, s: "4" },
+      ]);
+      await s.pushCapped(key("list:str"), "12", 5);
+      await s.pushCapped(key("list:str"), 12, 5);
+      expect(await s.list(key("list:str"), 5)).toEqual([12, "12"]);
+      expect(await s.list(key("list:missing"), 5)).toEqual([]);
+    });
+
+    test("pushCapped with a ttl expires the list", async () => {
+      const k = key("list:ttl");
+      await s.pushCapped(k, "a", 10, 150);
+      await s.pushCapped(k, "b", 10, 150);
+      expect(await s.list(k, 10)).toEqual(["b", "a"]);
+      await sleep(300);
+      expect(await s.list(k, 10)).toEqual([]);
+    });
+
+    test("del removes values, hashes and lists", async () => {
+      await s.set(key("del:v"), 1);
+      await s.hincr(key("del:h"), "f", 1);
+      await s.pushCapped(key("del:l"), 1, 5);
+      for (const k of ["del:v", "del:h", "del:l"]) await s.del(key(k));
+      expect(await s.get(key("del:v"))).toBeNull();
+      expect(await s.hgetall(key("del:h"))).toEqual({});
+      expect(await s.list(key("del:l"), 5)).toEqual([]);
+    });
+
+    test("set nx is atomic across instances: exactly one of 50 wins", async () => {
+      const other = await make();
+      try {
+        const k = key("race:nx");
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            (i % 2 ? other : s).set(k, `owner-${i}`, { nx: true, ttlMs: 10_000 }),
+          ),
+        );
+        const winners = results.flatMap((won, i) => (won ? [i] : []));
+        expect(winners.length).toBe(1);
+        expect(await s.get(k)).toBe(`owner-${winners[0]}`);
+        expect(await other.get(k)).toBe(`owner-${winners[0]}`);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("incr is atomic across instances: 200 concurrent increments sum exactly", async () => {
+      const other = await make();
+      try {
+        const k = key("race:incr");
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => (i % 2 ? other : s).incr(k, 1, 10_000)),
+        );
+        expect(new Set(results).size).toBe(200);
+        expect(Math.max(...results)).toBe(200);
+        expect(await s.get(k)).toBe(200);
+        const left = await s.pttl(k);
+        expect(left).toBeGreaterThan(0);
+        expect(left).toBeLessThanOrEqual(10_000);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("ping answers", async () => {
+      await s.ping();
+    });
+  });
+}

@@ -1,0 +1,324 @@
+/**
+ * Runs the Store contract against every implementation — memory, Redis over TCP, Upstash REST
+ * through the shim in front of the same Redis — and tests the RESP client, the TCP requester and
+ * the shim's own REST contract. The Redis suites need REDIS_URL (scripts/test.sh sets it) and fail
+ * without it: they are never skipped.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
+import { Redis } from "@upstash/redis";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { tcpStore, upstashStore } from "../../src/store/redis.ts";
+import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
+import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
+import { storeContract } from "./contract.ts";
+
+const REDIS_URL = process.env.REDIS_URL;
+const NO_REDIS =
+  "REDIS_URL is not set: run scripts/test.sh, or install redis-server (apt-get install redis-server) and export REDIS_URL=redis://127.0.0.1:PORT";
+const RUN = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const prefix = (suite: string) => `test:${RUN}:${suite}:`;
+const TOKEN = `token-${RUN}`;
+
+const memory = new MemoryStore();
+storeContract("memory", async () => memory);
+
+/** A suite that needs Redis: runs `body`, or fails loudly when REDIS_URL is missing. */
+function withRedis(name: string, body: (url: string) => void): void {
+  if (REDIS_URL) body(REDIS_URL);
+  else
+    describe(name, () => {
+      test("needs a Redis server", () => {
+        throw new Error(NO_REDIS);
+      });
+    });
+}
+
+let shim: UpstashShim | undefined;
+const getShim = async (url: string) => {
+  shim ??= await startUpstashShim({ redisUrl: url, token: TOKEN });
+  return shim;
+};
+
+afterAll(async () => {
+  await shim?.stop();
+  if (!REDIS_URL) return;
+  // Leave nothing behind in a long-lived Redis.
+  const conn = new RespConnection(REDIS_URL);
+  let cursor = "0";
+  do {
+    const [next, keys] = (await conn.command(["SCAN", cursor, "MATCH", `test:${RUN}:*`, "COUNT", 1000])) as [
+      string,
+      string[],
+    ];
+    if (keys.length) await conn.command(["DEL", ...keys]);
+    cursor = next;
+  } while (cursor !== "0");
+  await conn.close();
+});
+
+withRedis("redis over TCP", (url) => {
+  storeContract("redis (tcp)", async () => tcpStore({ url, prefix: prefix("tcp") }));
+});
+
+withRedis("upstash REST", (url) => {
+  storeContract("upstash (rest shim)", async () => {
+    const { url: restUrl, token } = await getShim(url);
+    return upstashStore({ url: restUrl, token, prefix: prefix("rest") });
+  });
+  storeContract("upstash (rest shim, automaticDeserialization: false)", async () => {
+    const { url: restUrl, token } = await getShim(url);
+    return upstashStore({ url: restUrl, token, prefix: prefix("raw"), automaticDeserialization: false });
+  });
+});
+
+withRedis("RESP client", (url) => {
+  describe("RESP client", () => {
+    test("parses every reply type", async () => {
+      const c = new RespConnection(url);
+      const k = `${prefix("resp")}types`;
+      expect(await c.command(["PING"])).toBe("PONG");
+      expect(await c.command(["SET", k, "héllo\r\n✓"])).toBe("OK");
+      expect(await c.command(["GET", k])).toBe("héllo\r\n✓");
+      expect(await c.command(["GET", `${k}:missing`])).toBeNull();
+      expect(await c.command(["INCRBY", `${k}:n`, 41])).toBe(41);
+      expect(await c.command(["MGET", k, `${k}:missing`, `${k}:n`])).toEqual(["héllo\r\n✓", null, "41"]);
+      expect(await c.command(["LRANGE", `${k}:missing`, 0, -1])).toEqual([]);
+      await expect(c.command(["INCR", k])).rejects.toBeInstanceOf(RespError);
+      expect(await c.command(["GET", k])).toBe("héllo\r\n✓"); // still in step after an error
+      await c.close();
+    });
+
+    test("pipelines many commands and large values", async () => {
+      const c = new RespConnection(url);
+      const k = `${prefix("resp")}big`;
+      const big = `${"x".repeat(300_000)}✓`;
+      await c.command(["SET", k, big]);
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => c.command(i % 3 ? ["PING"] : ["GET", k])),
+      );
+      for (const [i, r] of results.entries()) expect(r).toBe(i % 3 ? "PONG" : big);
+      const replies = await c.pipeline([
+        ["SET", `${k}:a`, "1"],
+        ["INCR", k],
+        ["GET", `${k}:a`],
+      ]);
+      expect(replies[0]).toBe("OK");
+      expect(replies[1]).toBeInstanceOf(RespError);
+      expect(replies[2]).toBe("1");
+      await c.close();
+    });
+
+    test("multi runs atomically; a queueing error discards everything", async () => {
+      const c = new RespConnection(url);
+      const k = `${prefix("resp")}multi`;
+      expect(
+        await c.multi([
+          ["SET", k, "1"],
+          ["INCR", k],
+        ]),
+      ).toEqual(["OK", 2]);
+      await expect(c.multi([["SET", k, "10"], ["INCR"]])).rejects.toThrow(/EXECABORT/);
+      expect(await c.command(["GET", k])).toBe("2");
+      await c.close();
+    });
+
+    test("selects the database from the URL", async () => {
+      const db0 = new RespConnection(url);
+      const db3 = new RespConnection(`${url.replace(/\/\d*$/, "")}/3`);
+      const k = `${prefix("resp")}db`;
+      await db3.command(["SET", k, "in-3", "PX", 60_000]);
+      expect(await db3.command(["GET", k])).toBe("in-3");
+      expect(await db0.command(["GET", k])).toBeNull();
+      await db3.command(["DEL", k]);
+      await Promise.all([db0.close(), db3.close()]);
+    });
+
+    test("a failed AUTH is reported as unavailable", async () => {
+      const u = new URL(url);
+      u.username = "nobody";
+      u.password = "wrong";
+      const c = new RespConnection(u.toString());
+      await expect(c.command(["PING"])).rejects.toThrow(/store unavailable: .*handshake failed/);
+      await c.close();
+    });
+
+    test("no server: the command rejects with 'store unavailable'", async () => {
+      const c = new RespConnection("redis://127.0.0.1:1");
+      const err = await c.command(["PING"]).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toContain("store unavailable");
+    });
+
+    test("a dropped connection rejects what was in flight, then reconnects", async () => {
+      const c = new RespConnection(url);
+      const admin = new RespConnection(url);
+      const id = await c.command(["CLIENT", "ID"]);
+      const inFlight = c.command(["BLPOP", `${prefix("resp")}never`, 5]).catch((e: Error) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await admin.command(["CLIENT", "KILL", "ID", String(id)])).toBe(1);
+      const err = await inFlight;
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/^store unavailable/);
+      expect(await c.command(["PING"])).toBe("PONG");
+      expect(await c.command(["CLIENT", "ID"])).not.toBe(id);
+      await Promise.all([c.close(), admin.close()]);
+    });
+
+    test("a closed connection refuses commands", async () => {
+      const c = new RespConnection(url);
+      await c.command(["PING"]);
+      await c.close();
+      await expect(c.command(["PING"])).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+});
+
+withRedis("upstash shim", (url) => {
+  describe("upstash shim (REST contract)", () => {
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const { url: base, token } = await getShim(url);
+      const res = await fetch(base + path, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+    const k = (s: string) => `${prefix("shim")}${s}`;
+
+    test("401 without a token or with a wrong one", async () => {
+      const { url: base } = await getShim(url);
+      const tries: Record<string, string>[] = [
+        {},
+        { Authorization: "Bearer wrong" },
+        { Authorization: TOKEN },
+      ];
+      for (const headers of tries) {
+        const res = await fetch(base, { method: "POST", headers, body: JSON.stringify(["PING"]) });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({ error: "Unauthorized" });
+      }
+    });
+
+    test("one command, plain JSON", async () => {
+      expect(await post("/", ["SET", k("plain"), "héllo ✓", "PX", 60_000])).toEqual({
+        status: 200,
+        body: { result: "OK" },
+      });
+      expect((await post("/", ["GET", k("plain")])).body).toEqual({ result: "héllo ✓" });
+      expect((await post("/", ["GET", k("missing")])).body).toEqual({ result: null });
+      expect((await post("/", ["INCRBY", k("n"), 5])).body).toEqual({ result: 5 });
+      expect((await post("/", ["PING"])).body).toEqual({ result: "PONG" });
+    });
+
+    test("Upstash-Encoding: base64 encodes every string but a top-level OK", async () => {
+      const h = { "Upstash-Encoding": "base64" };
+      expect((await post("/", ["SET", k("b64"), "héllo ✓", "PX", 60_000], h)).body).toEqual({ result: "OK" });
+      expect((await post("/", ["GET", k("b64")], h)).body).toEqual({ result: b64("héllo ✓") });
+      expect((await post("/", ["PING"], h)).body).toEqual({ result: b64("PONG") });
+      expect((await post("/", ["INCRBY", k("b64n"), 7], h)).body).toEqual({ result: 7 });
+      expect((await post("/", ["MGET", k("b64"), k("missing")], h)).body).toEqual({
+        result: [b64("héllo ✓"), null],
+      });
+      expect((await post("/", ["SET", k("ok"), "OK"], h)).body).toEqual({ result: "OK" });
+      expect((await post("/", ["GET", k("ok")], h)).body).toEqual({ result: b64("OK") });
+      const pipe = await post(
+        "/pipeline",
+        [
+          ["SET", k("b64p"), "v"],
+          ["GET", k("b64p")],
+          ["INCR", k("b64p")],
+        ],
+        h,
+      );
+      expect(pipe.body).toEqual([
+        { result: "OK" },
+        { result: b64("v") },
+        { error: expect.stringMatching(/^ERR /) },
+      ]);
+    });
+
+    test("a command error is HTTP 400 with the Redis error", async () => {
+      await post("/", ["SET", k("str"), "abc"]);
+      const r = await post("/", ["INCR", k("str")]);
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({ error: expect.stringMatching(/^ERR value is not an integer/) });
+      expect((await post("/", ["NOSUCHCOMMAND"])).body).toEqual({
+        error: expect.stringMatching(/^ERR unknown command/),
+      });
+      expect((await post("/", ["MULTI"])).status).toBe(400);
+      expect((await post("/", "not an array")).status).toBe(400);
+    });
+
+    test("pipeline is not atomic: a failed command leaves the others applied", async () => {
+      const r = await post("/pipeline", [["SET", k("p"), "1"], ["INCR"], ["INCR", k("p")]]);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual([
+        { result: "OK" },
+        { error: expect.stringMatching(/^ERR wrong number/) },
+        { result: 2 },
+      ]);
+    });
+
+    test("multi-exec is atomic: a queueing error applies nothing; run-time errors are per command", async () => {
+      const bad = await post("/multi-exec", [["SET", k("m"), "1"], ["INCR"]]);
+      expect(bad.status).toBe(400);
+      expect(bad.body).toEqual({ error: expect.stringMatching(/^EXECABORT/) });
+      expect((await post("/", ["GET", k("m")])).body).toEqual({ result: null });
+      const ok = await post("/multi-exec", [
+        ["SET", k("m"), "x"],
+        ["INCR", k("m")],
+        ["GET", k("m")],
+      ]);
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual([{ result: "OK" }, { error: expect.stringMatching(/^ERR /) }, { result: "x" }]);
+    });
+
+    test("@upstash/redis gives the same answers over HTTP (base64 and plain) and over TCP", async () => {
+      const { url: base, token } = await getShim(url);
+      const requester = tcpRequester(url);
+      const clients = {
+        base64: new Redis({ url: base, token, enableTelemetry: false }),
+        plain: new Redis({ url: base, token, enableTelemetry: false, responseEncoding: false }),
+        tcp: new Redis(requester),
+      };
+      const answers: Record<string, unknown[]> = {};
+      for (const [name, r] of Object.entries(clients)) {
+        const p = k(`parity:${name}:`);
+        const a: unknown[] = [];
+        a.push(
+          await r.set(`${p}s`, "12"),
+          await r.get(`${p}s`),
+          await r.set(`${p}j`, { a: [1, "✓"] }),
+          await r.get(`${p}j`),
+        );
+        a.push(
+          await r.set(`${p}s`, "x", { nx: true }),
+          await r.incrby(`${p}n`, 3),
+          await r.mget(`${p}s`, `${p}n`, `${p}none`),
+        );
+        a.push(
+          await r.hincrbyfloat(`${p}h`, "f", 1.25),
+          await r.hgetall(`${p}h`),
+          await r.lpush(`${p}l`, "a", "b"),
+        );
+        a.push(
+          await r.lrange(`${p}l`, 0, -1),
+          await r.eval("return {1, 'two', ARGV[1]}", [], ["OK"]),
+          await r.ping(),
+        );
+        a.push(await r.pipeline().set(`${p}q`, "1").incr(`${p}q`).get(`${p}q`).exec());
+        a.push(await r.multi().set(`${p}q`, "OK").get(`${p}q`).exec());
+        a.push(await r.get(`${p}s`).catch(String), await r.incr(`${p}s`).catch((e: Error) => e.name));
+        answers[name] = a;
+      }
+      await requester.close();
+      expect(answers.plain).toEqual(answers.base64);
+      expect(answers.tcp).toEqual(answers.base64);
+      // The client's own JSON parsing turns a raw "12" into 12: why RedisStore stores JSON text.
+      expect(answers.base64?.[1]).toBe(12);
+    });
+  });
+});

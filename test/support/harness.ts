@@ -1,0 +1,100 @@
+/**
+ * Test harness: a real app (createApp) on the memory store with the config a test names,
+ * and a helper that signs requests exactly as QStash does.
+ */
+import { createApp } from "../../src/app.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import type { Deps } from "../../src/deps.ts";
+import { createLogger } from "../../src/observe/logger.ts";
+import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import type { Store } from "../../src/store/store.ts";
+import { buildDeps } from "../../src/wire.ts";
+
+export const BASE = "http://worker.test";
+
+export const MINIMAL_YAML = `
+qstash:
+  current_signing_key: ${DEV_SIGNING_KEYS.current}
+  next_signing_key: ${DEV_SIGNING_KEYS.next}
+`;
+
+export interface Harness {
+  deps: Deps;
+  logs: Record<string, unknown>[];
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** POSTs `body` to a job route with a valid signature (override anything via opts). */
+  job(path: string, body: unknown, opts?: JobOpts): Promise<Response>;
+}
+
+export interface JobOpts {
+  messageId?: string | null;
+  key?: string;
+  retried?: number;
+  claims?: Record<string, unknown>;
+  now?: number;
+  /** The body the signature is made for, when it should differ from what is sent. */
+  signedBody?: string;
+  signature?: string | null;
+  subject?: string;
+  headers?: Record<string, string>;
+}
+
+export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => number } = {}): Harness {
+  const config = loadConfig(MINIMAL_YAML + yamlExtra, {}, "test");
+  const logs: Record<string, unknown>[] = [];
+  const store = opts.store ?? new MemoryStore();
+  const deps = buildDeps({
+    config,
+    store,
+    metrics: new PromMetrics(),
+    runtime: "bun",
+    logger: createLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l)) }),
+    now: opts.now,
+  });
+  const app = createApp(deps);
+  const request = async (path: string, init?: RequestInit) => app.request(BASE + path, init);
+  return {
+    deps,
+    logs,
+    request,
+    async job(path, body, o = {}) {
+      const raw = typeof body === "string" ? body : JSON.stringify(body);
+      const signature =
+        o.signature === null
+          ? undefined
+          : (o.signature ??
+            (await signRequest({ key: o.key ?? DEV_SIGNING_KEYS.current, url: o.subject ?? BASE + path, body: o.signedBody ?? raw, now: o.now, claims: o.claims })));
+      const headers: Record<string, string> = { "content-type": "application/json", ...o.headers };
+      if (signature) headers["upstash-signature"] = signature;
+      if (o.messageId !== null) headers["upstash-message-id"] = o.messageId ?? `msg_${crypto.randomUUID()}`;
+      if (o.retried !== undefined) headers["upstash-retried"] = String(o.retried);
+      return request(path, { method: "POST", headers, body: raw });
+    },
+  };
+}
+
+/** A QStash failure-callback body for a dead message. */
+export function failureCallback(sourceMessageId: string, over: Record<string, unknown> = {}) {
+  const body = btoa(JSON.stringify({ error: { code: "downstream_unavailable", message: "DingTalk answered 503", retryable: true } }));
+  return {
+    status: 503,
+    header: { "Content-Type": ["application/json"] },
+    body,
+    retried: 3,
+    maxRetries: 3,
+    sourceMessageId,
+    url: "https://worker.example.com/jobs/notification",
+    method: "POST",
+    sourceHeader: {},
+    sourceBody: btoa(JSON.stringify({ channels: ["console"], alerts: [] })),
+    notBefore: 0,
+    createdAt: 1764316800000,
+    scheduleId: "",
+    callerIP: "127.0.0.1",
+    dlqId: "dlq_1",
+    ...over,
+  };
+}
