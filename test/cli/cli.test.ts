@@ -136,3 +136,39 @@ describe("serve", () => {
     expect(f.stdout()).toContain('"msg":"stopped"');
   });
 });
+
+describe("publish", () => {
+  test("--qstash publishes through QStash's API with the family's flow-control key", async () => {
+    const { startFakeQstash } = await import("../support/fake-qstash.ts");
+    const q = startFakeQstash("qs-token");
+    try {
+      const yaml = `${KEYS}worker: { public_url: "https://alerts.example.com" }
+qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${q.url}",
+  flow_control: { notification: { key: alertagent-notification, parallelism: 20, rate: 100, period: 1m } } }
+`.replace(KEYS, "");
+      const f = fakePlatform({ "w.yaml": yaml, "job.json": '{"channels":["console"]}' });
+      expect(await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p))).toBe(0);
+      expect(JSON.parse(f.stdout())).toMatchObject({ published: true, message_id: "msg_1", destination: "https://alerts.example.com/jobs/notification" });
+      expect(q.published[0].body).toBe('{"channels":["console"]}');
+      expect(q.published[0].headers["upstash-flow-control-key"]).toBe("alertagent-notification");
+      expect(q.published[0].headers["upstash-flow-control-value"]).toContain("parallelism=20");
+      expect(q.published[0].headers["upstash-flow-control-value"]).toContain("rate=100");
+    } finally {
+      q.stop();
+    }
+  });
+
+  test("--qstash without a public_url or --to is a usage error", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}`, "job.json": "{}" });
+    expect(await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("public_url");
+  });
+});
+
+describe("examples/worker.yaml", () => {
+  test("is a valid config with every top-level key", async () => {
+    const f = fakePlatform({ "w.yaml": await Bun.file(new URL("../../examples/worker.yaml", import.meta.url)).text() });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    for (const k of ["worker:", "qstash:", "store:", "ai:", "channels:", "templates:", "config_sync:", "failure:"]) expect(f.stdout()).toContain(`\n${k}`);
+  });
+});
