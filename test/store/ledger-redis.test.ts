@@ -1,0 +1,57 @@
+/**
+ * The ledger across instances: two workers (two Deps, two Redis connections) share one real
+ * Redis. The same message delivered to both at once runs once; the other deliveries are told
+ * to come back (503) or get the replay.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { z } from "zod";
+import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
+import { runJob } from "../../src/jobs/runner.ts";
+import { tcpStore } from "../../src/store/redis.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const REDIS_URL = process.env.REDIS_URL;
+const prefix = `test:ledger:${Date.now().toString(36)}:`;
+
+describe("ledger on a shared Redis (two instances)", () => {
+  if (!REDIS_URL) {
+    test("needs a Redis server", () => {
+      throw new Error("REDIS_URL is not set: run scripts/test.sh, or install redis-server and export REDIS_URL=redis://127.0.0.1:PORT");
+    });
+    return;
+  }
+  const a = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix }) });
+  const b = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix }) });
+  afterAll(async () => {
+    await a.deps.store.close();
+    await b.deps.store.close();
+  });
+
+  test("a message delivered to both instances at once runs exactly once", async () => {
+    let runs = 0;
+    const handler: JobHandler = {
+      family: "notification",
+      async handle(body) {
+        parseJob(z.object({ n: z.number() }), body);
+        runs++;
+        await Bun.sleep(50);
+        return { ok: true };
+      },
+    };
+    const body = new TextEncoder().encode('{"n":1}');
+    const deliver = (deps: typeof a.deps) => runJob(deps, handler, { family: "notification", body, messageId: "msg_shared_1", retried: 0, trusted: true });
+    const replies = await Promise.all([deliver(a.deps), deliver(b.deps), deliver(a.deps), deliver(b.deps)]);
+    expect(runs).toBe(1);
+    expect(replies.filter((r) => r.status === 200 && !r.headers["X-Idempotent-Replay"])).toHaveLength(1);
+    for (const r of replies) expect([200, 503]).toContain(r.status);
+    const later = await deliver(b.deps);
+    expect(later.headers["X-Idempotent-Replay"]).toBe("true");
+    expect(runs).toBe(1);
+    expect(await b.deps.ledger.get("msg_shared_1")).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  test("steps recorded by one instance are seen by the other", async () => {
+    await a.deps.ledger.putStep("msg_steps", "ops-dingtalk", { status: "succeeded", at: new Date().toISOString(), attempts: 1 });
+    expect(await b.deps.ledger.getStep("msg_steps", "ops-dingtalk")).toMatchObject({ status: "succeeded" });
+  });
+});
