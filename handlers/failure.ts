@@ -56,7 +56,8 @@ export const failureHandler: JobHandler = {
     const at = new Date(deps.now()).toISOString();
     const error = {
       code: reason?.code ?? "delivery_failed",
-      message: reason?.message ?? `QStash gave up after ${cb.retried ?? 0} retries; last answer HTTP ${cb.status}`,
+      message:
+        reason?.message ?? `QStash gave up after ${cb.retried ?? 0} retries; last answer HTTP ${cb.status}`,
     };
     const dead: DeadLetter = {
       source_message_id: cb.sourceMessageId,
@@ -75,11 +76,24 @@ export const failureHandler: JobHandler = {
     await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
     await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
     if (family === "analysis" && cb.sourceBody) {
-      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) await markAnalysisFailed(deps.store, id, error, at, retention);
+      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody))))
+        await markAnalysisFailed(deps.store, id, error, at, retention);
     }
     deps.metrics.inc("deadLetters", { family });
-    logger.warn("dead letter recorded", { source_message_id: cb.sourceMessageId, dead_family: family, dlq_id: cb.dlqId, status: cb.status });
-    return { recorded: true, message_id: messageId, source_message_id: cb.sourceMessageId, family, dlq_id: cb.dlqId ?? null, error };
+    logger.warn("dead letter recorded", {
+      source_message_id: cb.sourceMessageId,
+      dead_family: family,
+      dlq_id: cb.dlqId,
+      status: cb.status,
+    });
+    return {
+      recorded: true,
+      message_id: messageId,
+      source_message_id: cb.sourceMessageId,
+      family,
+      dlq_id: cb.dlqId ?? null,
+      error,
+    };
   },
 };
 
@@ -108,5 +122,7 @@ function safeJson(text: string): unknown {
 /** The worker's own JSON problem, when the last answer was one. */
 function problemCode(text: string | undefined): { code: string; message: string } | undefined {
   const p = text ? (safeJson(text) as { error?: { code?: unknown; message?: unknown } } | null) : null;
-  return typeof p?.error?.code === "string" && typeof p.error.message === "string" ? { code: p.error.code, message: p.error.message } : undefined;
+  return typeof p?.error?.code === "string" && typeof p.error.message === "string"
+    ? { code: p.error.code, message: p.error.message }
+    : undefined;
 }

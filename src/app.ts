@@ -25,7 +25,8 @@ export function createApp(deps: Deps): Hono {
 
   app.onError((err, c) => {
     const je = toJobError(err);
-    if (!(err instanceof JobError)) deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
+    if (!(err instanceof JobError))
+      deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
     return toResponse(problemReply(je));
   });
   app.notFound((c) => toResponse(problemReply(notFound(`route ${c.req.method} ${c.req.path}`))));
@@ -34,8 +35,13 @@ export function createApp(deps: Deps): Hono {
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.get("/health/ready", async (c) => {
     const r = await readiness(deps);
-    const failed = Object.entries(r.checks).filter(([, v]) => !v.ok).map(([k, v]) => `${k}: ${v.detail}`);
-    return c.json(r.ready ? { status: "ready", checks: r.checks } : { status: "not_ready", failed, checks: r.checks }, r.ready ? 200 : 503);
+    const failed = Object.entries(r.checks)
+      .filter(([, v]) => !v.ok)
+      .map(([k, v]) => `${k}: ${v.detail}`);
+    return c.json(
+      r.ready ? { status: "ready", checks: r.checks } : { status: "not_ready", failed, checks: r.checks },
+      r.ready ? 200 : 503,
+    );
   });
   app.get("/health", async (c) => {
     const r = await readiness(deps);
@@ -58,10 +64,19 @@ export function createApp(deps: Deps): Hono {
   });
   app.get("/stats", async (c) => {
     const stats = buildStats(await deps.metrics.snapshot());
-    return c.json({ name: config.worker.name, scope: deps.metrics.scope, concurrency: deps.gate.limit, ...stats });
+    return c.json({
+      name: config.worker.name,
+      scope: deps.metrics.scope,
+      concurrency: deps.gate.limit,
+      ...stats,
+    });
   });
   app.get("/metrics", async (c) => {
-    deps.metrics.set("info", { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime }, 1);
+    deps.metrics.set(
+      "info",
+      { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime },
+      1,
+    );
     return c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType });
   });
 
@@ -69,7 +84,10 @@ export function createApp(deps: Deps): Hono {
   app.use("/v1/*", async (c, next) => {
     const token = config.worker.admin_token;
     if (token && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
-      throw unauthorized("admin_token_required", "this route needs Authorization: Bearer <worker.admin_token>");
+      throw unauthorized(
+        "admin_token_required",
+        "this route needs Authorization: Bearer <worker.admin_token>",
+      );
     }
     await next();
   });

@@ -2,7 +2,7 @@
  * Builds Deps from a validated Config plus what only the entry knows (runtime, metrics
  * backend, clock, fetch). Shared by every entry, the CLI and the tests.
  */
-import { type Config } from "./config/schema.ts";
+import type { Config } from "./config/schema.ts";
 import { type Deps, type Fetch, mountedFamilies, type RuntimeName } from "./deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
 import { Ledger } from "./jobs/ledger.ts";
@@ -28,14 +28,18 @@ export interface WireOptions {
 export function buildDeps(o: WireOptions): Deps {
   const now = o.now ?? Date.now;
   const config = o.config;
-  const logger = o.logger ?? createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
+  const logger =
+    o.logger ?? createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
   const gate = o.gate ?? new ConcurrencyGate(config.worker.concurrency);
   gate.limit = config.worker.concurrency;
   return {
     config,
     store: o.store,
     ledger: new Ledger(o.store, { leaseMs: config.worker.lease, retentionMs: config.store.retention, now }),
-    verifier: new SignatureVerifier({ current: config.qstash.current_signing_key, next: config.qstash.next_signing_key }),
+    verifier: new SignatureVerifier({
+      current: config.qstash.current_signing_key,
+      next: config.qstash.next_signing_key,
+    }),
     gate,
     metrics: o.metrics,
     logger,

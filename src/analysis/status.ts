@@ -17,9 +17,21 @@ export interface AnalysisRecord {
 
 export const analysisKey = (alertId: string) => `analysis:${alertId}`;
 
-export async function markAnalysisFailed(store: Store, alertId: string, error: { code: string; message: string }, at: string, retentionMs: number): Promise<void> {
+export async function markAnalysisFailed(
+  store: Store,
+  alertId: string,
+  error: { code: string; message: string },
+  at: string,
+  retentionMs: number,
+): Promise<void> {
   const prev = await store.get<AnalysisRecord>(analysisKey(alertId));
-  const rec: AnalysisRecord = { ...(prev ?? { alert_id: alertId }), alert_id: alertId, status: "failed", updated_at: at, error };
+  const rec: AnalysisRecord = {
+    ...(prev ?? { alert_id: alertId }),
+    alert_id: alertId,
+    status: "failed",
+    updated_at: at,
+    error,
+  };
   await store.set(analysisKey(alertId), rec, { ttlMs: retentionMs });
 }
 
@@ -27,7 +39,9 @@ export async function markAnalysisFailed(store: Store, alertId: string, error: {
 export function alertIdsOf(job: unknown): string[] {
   const j = job as { alert?: AlertLike; payload?: { alerts?: AlertLike[] } } | null;
   const alerts = j?.alert ? [j.alert] : (j?.payload?.alerts ?? []);
-  return alerts.map((a) => a?.id ?? a?.fingerprint).filter((x): x is string => typeof x === "string" && x.length > 0);
+  return alerts
+    .map((a) => a?.id ?? a?.fingerprint)
+    .filter((x): x is string => typeof x === "string" && x.length > 0);
 }
 
 interface AlertLike {

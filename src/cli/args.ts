@@ -12,7 +12,17 @@ export class UsageError extends Error {
 export const COMMANDS = ["serve", "check-config", "run", "publish"] as const;
 export type Command = (typeof COMMANDS)[number];
 
-const VALUE_FLAGS = ["config", "host", "port", "name", "type", "concurrency", "queues", "to", "message-id"] as const;
+const VALUE_FLAGS = [
+  "config",
+  "host",
+  "port",
+  "name",
+  "type",
+  "concurrency",
+  "queues",
+  "to",
+  "message-id",
+] as const;
 const BOOL_FLAGS = ["dev", "help", "version", "qstash"] as const;
 
 export interface ParsedArgs {
@@ -26,7 +36,15 @@ export interface ParsedArgs {
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
-  const out: ParsedArgs = { command: "serve", positionals: [], flags: {}, dev: false, help: false, version: false, qstash: false };
+  const out: ParsedArgs = {
+    command: "serve",
+    positionals: [],
+    flags: {},
+    dev: false,
+    help: false,
+    version: false,
+    qstash: false,
+  };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i];
@@ -38,11 +56,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
       const [rawName, inline] = splitOnce(tok.replace(/^--?/, ""), "=");
       const name = rawName.toLowerCase();
       if ((BOOL_FLAGS as readonly string[]).includes(name)) {
-        if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new UsageError(`--${name} takes no value`);
+        if (inline !== undefined && !/^(true|false)$/.test(inline))
+          throw new UsageError(`--${name} takes no value`);
         out[name as (typeof BOOL_FLAGS)[number]] = inline !== "false";
         continue;
       }
-      if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new UsageError(`unknown flag ${tok} (see --help)`);
+      if (!(VALUE_FLAGS as readonly string[]).includes(name))
+        throw new UsageError(`unknown flag ${tok} (see --help)`);
       const value = inline ?? argv[++i];
       if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
       out.flags[name as (typeof VALUE_FLAGS)[number]] = value;
@@ -53,7 +73,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
       commandSeen = true;
       continue;
     }
-    if (!commandSeen && out.positionals.length === 0 && /^[a-z-]+$/.test(tok)) throw new UsageError(`unknown command "${tok}" (see --help)`);
+    if (!commandSeen && out.positionals.length === 0 && /^[a-z-]+$/.test(tok))
+      throw new UsageError(`unknown command "${tok}" (see --help)`);
     out.positionals.push(tok);
   }
   return out;
@@ -69,20 +90,23 @@ export function parseQueues(text: string): Family[] {
   return text.split(",").map((raw) => {
     const q = raw.trim().toLowerCase().replace(/_/g, "-");
     const name = q === "ai-analysis" ? "analysis" : q === "notifications" ? "notification" : q;
-    if (!(FAMILIES as readonly string[]).includes(name)) throw new UsageError(`-queues: unknown job family "${raw}" (use ${FAMILIES.join(", ")})`);
+    if (!(FAMILIES as readonly string[]).includes(name))
+      throw new UsageError(`-queues: unknown job family "${raw}" (use ${FAMILIES.join(", ")})`);
     return name as Family;
   });
 }
 
 export function parsePort(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port: "${text}" is not a port number`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port: "${text}" is not a port number`);
   return n;
 }
 
 export function parseConcurrency(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency: "${text}" is not a positive whole number`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--concurrency: "${text}" is not a positive whole number`);
   return n;
 }
 

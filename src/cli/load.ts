@@ -25,14 +25,17 @@ export async function loadCliConfig(args: ParsedArgs, p: Platform): Promise<Load
     try {
       text = await p.readFile(file);
     } catch (e) {
-      throw new ConfigError(`--config ${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new ConfigError(
+        `--config ${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     source = file;
   } else if (p.env.ALERTAGENT_CONFIG && !args.dev) {
     text = p.env.ALERTAGENT_CONFIG;
     source = "ALERTAGENT_CONFIG";
   } else {
-    if (args.dev && file) throw new UsageError("--dev runs the embedded default; it cannot be combined with --config");
+    if (args.dev && file)
+      throw new UsageError("--dev runs the embedded default; it cannot be combined with --config");
     text = DEFAULT_CONFIG_YAML;
     source = "embedded default";
   }
@@ -49,7 +52,8 @@ export function applyOverrides(config: Config, args: ParsedArgs): Config {
   if (f.name) worker.name = f.name;
   if (f.type) {
     const types = ["general", "ai-analysis", "notification", "config-sync"] as const;
-    if (!(types as readonly string[]).includes(f.type)) throw new UsageError(`--type: "${f.type}" is not one of ${types.join(", ")}`);
+    if (!(types as readonly string[]).includes(f.type))
+      throw new UsageError(`--type: "${f.type}" is not one of ${types.join(", ")}`);
     worker.type = f.type as Config["worker"]["type"];
   }
   if (f.concurrency) worker.concurrency = parseConcurrency(f.concurrency);

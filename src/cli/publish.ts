@@ -11,7 +11,8 @@ import type { Platform } from "./platform.ts";
 export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   const [familyArg, file] = args.positionals;
   const family = familyArg as Family;
-  if (!family || !(FAMILIES as readonly string[]).includes(family)) throw new UsageError(`publish: name a job family (${FAMILIES.join(", ")})`);
+  if (!family || !(FAMILIES as readonly string[]).includes(family))
+    throw new UsageError(`publish: name a job family (${FAMILIES.join(", ")})`);
   if (!file) throw new UsageError("publish: name the JOB.json file to send");
   const { config } = await loadCliConfig(args, p);
   let body: string;
@@ -23,14 +24,23 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   const path = `/jobs/${family}`;
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
   if (args.qstash) {
-    const destination = args.flags.to ? args.flags.to.replace(/\/+$/, "") + path : publicUrl ? publicUrl + path : undefined;
-    if (!destination) throw new UsageError("publish --qstash: set worker.public_url (or --to) so QStash knows where to deliver");
+    const destination = args.flags.to
+      ? args.flags.to.replace(/\/+$/, "") + path
+      : publicUrl
+        ? publicUrl + path
+        : undefined;
+    if (!destination)
+      throw new UsageError(
+        "publish --qstash: set worker.public_url (or --to) so QStash knows where to deliver",
+      );
     const id = await publishViaQstash(config, family, destination, body);
     p.stdout(`${JSON.stringify({ published: true, message_id: id, destination })}\n`);
     return 0;
   }
   const host = ["0.0.0.0", "::", "[::]"].includes(config.worker.host) ? "127.0.0.1" : config.worker.host;
-  const base = (args.flags.to ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.worker.port}`).replace(/\/+$/, "");
+  const base = (
+    args.flags.to ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.worker.port}`
+  ).replace(/\/+$/, "");
   const url = base + path;
   const messageId = args.flags["message-id"] ?? `msg_${crypto.randomUUID().replace(/-/g, "")}`;
   let res: Response;

@@ -14,7 +14,8 @@ import type { Platform } from "./platform.ts";
 
 export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
   const [familyArg, file] = args.positionals;
-  if (!familyArg || !(FAMILIES as readonly string[]).includes(familyArg)) throw new UsageError(`run: name a job family (${FAMILIES.join(", ")})`);
+  if (!familyArg || !(FAMILIES as readonly string[]).includes(familyArg))
+    throw new UsageError(`run: name a job family (${FAMILIES.join(", ")})`);
   const family = familyArg as Family;
   const handler = HANDLERS[family];
   if (!handler) throw new UsageError(`run: the ${family} family is not available in this version`);
@@ -27,7 +28,11 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
   }
   const { config } = await loadCliConfig(args, p);
   const store = createStore(config.store, { tcp: true, runtime: p.runtime });
-  const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name }, write: (l) => p.stderr(`${l}\n`) });
+  const logger = createLogger({
+    level: config.worker.log_level,
+    base: { name: config.worker.name },
+    write: (l) => p.stderr(`${l}\n`),
+  });
   const deps = buildDeps({ config, store, metrics: p.newMetrics(store), runtime: p.runtime, logger });
   try {
     const reply = await runJob(deps, handler, {

@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { createApp, mountedJobFamilies } from "../app.ts";
+import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
@@ -15,17 +16,21 @@ import { buildDeps } from "../wire.ts";
 import type { ParsedArgs } from "./args.ts";
 import { applyOverrides, assertSafeToServe, type LoadedConfig, loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
-import { loadConfig } from "../config/load.ts";
 
 export async function serve(args: ParsedArgs, p: Platform, startedAt: number): Promise<void> {
   const loaded = await loadCliConfig(args, p);
   assertSafeToServe(loaded);
   const { config } = loaded;
-  const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name }, write: (l) => p.stdout(`${l}\n`) });
+  const logger = createLogger({
+    level: config.worker.log_level,
+    base: { name: config.worker.name },
+    write: (l) => p.stdout(`${l}\n`),
+  });
   let store = createStore(config.store, { tcp: true, runtime: p.runtime });
   const metrics = p.newMetrics(store);
   const gate = new ConcurrencyGate(config.worker.concurrency);
-  const wire = (cfg: Config, s: Store): Deps => buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt });
+  const wire = (cfg: Config, s: Store): Deps =>
+    buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt });
   let deps = wire(config, store);
   let app = createApp(deps);
   const server = p.serve((req) => app.fetch(req), config.worker.host, config.worker.port);
@@ -45,10 +50,16 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info("shutting down: no new connections, finishing in-flight jobs", { signal, in_flight: gate.inFlight });
+    logger.info("shutting down: no new connections, finishing in-flight jobs", {
+      signal,
+      in_flight: gate.inFlight,
+    });
     await server.stop();
     const drained = await gate.drain(deps.config.worker.shutdown_timeout);
-    if (!drained) logger.warn("shutdown timeout: jobs still in flight are left to QStash to redeliver", { in_flight: gate.inFlight });
+    if (!drained)
+      logger.warn("shutdown timeout: jobs still in flight are left to QStash to redeliver", {
+        in_flight: gate.inFlight,
+      });
     await store.close().catch(() => {});
     logger.info("stopped", { signal });
     p.exit(0);
@@ -74,9 +85,16 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       if (next.worker.port !== config.worker.port || next.worker.host !== config.worker.host) {
         logger.warn("worker.host/port changes take effect on restart, not on SIGHUP");
       }
-      logger.info("config reloaded", { config: from.file, families: mountedJobFamilies(deps), store: store.kind });
+      logger.info("config reloaded", {
+        config: from.file,
+        families: mountedJobFamilies(deps),
+        store: store.kind,
+      });
     } catch (e) {
-      logger.error("config reload refused; the running config stays", { config: from.file, error: (e as Error).message });
+      logger.error("config reload refused; the running config stays", {
+        config: from.file,
+        error: (e as Error).message,
+      });
     }
   }
 }

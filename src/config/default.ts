@@ -39,5 +39,7 @@ config_sync:
 
 /** True when the config uses the public dev keys (allowed only on loopback). */
 export function usesDevKeys(keys: { current_signing_key: string; next_signing_key: string }): boolean {
-  return keys.current_signing_key === DEV_SIGNING_KEYS.current || keys.next_signing_key === DEV_SIGNING_KEYS.next;
+  return (
+    keys.current_signing_key === DEV_SIGNING_KEYS.current || keys.next_signing_key === DEV_SIGNING_KEYS.next
+  );
 }

@@ -13,19 +13,29 @@ export type Env = Record<string, string | undefined>;
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Substitutes ${VAR} and ${VAR:-default} in every string of a parsed YAML tree. */
-export function interpolate(value: unknown, env: Env, path: PropertyKey[] = [], issues: { path: string; message: string }[] = []): unknown {
+export function interpolate(
+  value: unknown,
+  env: Env,
+  path: PropertyKey[] = [],
+  issues: { path: string; message: string }[] = [],
+): unknown {
   if (typeof value === "string") {
     return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== "") return v;
       if (fallback !== undefined) return fallback;
-      issues.push({ path: formatPath(path), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      issues.push({
+        path: formatPath(path),
+        message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
+      });
       return "";
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]),
+    );
   }
   return value;
 }
@@ -38,7 +48,8 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   } catch (e) {
     throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);
   const issues: { path: string; message: string }[] = [];
   const substituted = interpolate(raw, env, [], issues);
   if (issues.length) throw new ConfigError(describe(source, issues), issues);

@@ -3,7 +3,8 @@
  * dashboard, logs. A value is secret by its key name, or by where it sits in a URL
  * (passwords in user-info, tokens and keys in the query string).
  */
-const SECRET_KEYS = /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token)$/i;
+const SECRET_KEYS =
+  /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token)$/i;
 const SECRET_HEADER = /authorization|token|secret|key|cookie/i;
 const SECRET_QUERY = /^(access_token|key|token|sign|secret|password|apikey|api_key)$/i;
 export const MASK = "********";
@@ -36,7 +37,10 @@ export function maskSecrets(value: unknown, path: string[] = []): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, path));
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, v !== undefined && isSecret(k, path) ? MASK : maskSecrets(v, [...path, k])]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        v !== undefined && isSecret(k, path) ? MASK : maskSecrets(v, [...path, k]),
+      ]),
     );
   }
   return value;

@@ -85,29 +85,47 @@ const store = z
     token: str.optional(),
     prefix: z.string().default("alertagent:"),
     retention: duration.default(7 * 86_400_000),
+    /** memory only: most values kept before the oldest-written are dropped. @default 50000 */
+    max_keys: z.number().int().min(100).default(50_000),
   })
   .superRefine((s, ctx) => {
-    if (s.kind !== "memory" && !s.url) ctx.addIssue({ code: "custom", path: ["url"], message: `is required for store kind ${s.kind}` });
-    if (s.kind === "upstash" && !s.token) ctx.addIssue({ code: "custom", path: ["token"], message: "is required for store kind upstash" });
-    if (s.kind === "upstash" && s.url && !/^https?:\/\//.test(s.url)) ctx.addIssue({ code: "custom", path: ["url"], message: "must be the Upstash REST URL (https://…)" });
-    if (s.kind === "redis" && s.url && !/^rediss?:\/\//.test(s.url)) ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
+    if (s.kind !== "memory" && !s.url)
+      ctx.addIssue({ code: "custom", path: ["url"], message: `is required for store kind ${s.kind}` });
+    if (s.kind === "upstash" && !s.token)
+      ctx.addIssue({ code: "custom", path: ["token"], message: "is required for store kind upstash" });
+    if (s.kind === "upstash" && s.url && !/^https?:\/\//.test(s.url))
+      ctx.addIssue({ code: "custom", path: ["url"], message: "must be the Upstash REST URL (https://…)" });
+    if (s.kind === "redis" && s.url && !/^rediss?:\/\//.test(s.url))
+      ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
   });
 
 const difyApp = z.strictObject({ mode: z.enum(["workflow", "chat"]), key: str });
 const ai = z.strictObject({
-  order: z.array(z.enum(["dify", "ollama", "builtin"])).min(1).default(["dify", "ollama", "builtin"]),
+  order: z
+    .array(z.enum(["dify", "ollama", "builtin"]))
+    .min(1)
+    .default(["dify", "ollama", "builtin"]),
   language: z.enum(["en", "zh"]).default("en"),
   timeout: duration.default(30_000),
   dify: z
     .strictObject({
       url,
       apps: z
-        .strictObject({ comprehensive: difyApp.optional(), quick: difyApp.optional(), root_cause: difyApp.optional() })
+        .strictObject({
+          comprehensive: difyApp.optional(),
+          quick: difyApp.optional(),
+          root_cause: difyApp.optional(),
+        })
         .prefault({}),
     })
     .optional(),
   ollama: z.strictObject({ url, model: str, embed_model: str.optional() }).optional(),
-  similar: z.strictObject({ top_k: z.number().int().min(1).max(100).default(5), min_score: z.number().min(0).max(1).default(0.3) }).prefault({}),
+  similar: z
+    .strictObject({
+      top_k: z.number().int().min(1).max(100).default(5),
+      min_score: z.number().min(0).max(1).default(0.3),
+    })
+    .prefault({}),
 });
 
 const channelCommon = {
@@ -124,7 +142,11 @@ export const channelSchema = z.discriminatedUnion("type", [
     webhook: url,
     secret: str.optional(),
     at: z
-      .strictObject({ mobiles: z.array(str).default([]), user_ids: z.array(str).default([]), all: z.boolean().default(false) })
+      .strictObject({
+        mobiles: z.array(str).default([]),
+        user_ids: z.array(str).default([]),
+        all: z.boolean().default(false),
+      })
       .prefault({}),
     msgtype: z.enum(["markdown", "text", "actionCard"]).default("markdown"),
     ...channelCommon,
@@ -170,7 +192,11 @@ export const channelSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("console"), ...channelCommon }),
 ]);
 
-const template = z.strictObject({ format: z.enum(["text", "markdown", "html"]).default("markdown"), title: z.string(), body: z.string() });
+const template = z.strictObject({
+  format: z.enum(["text", "markdown", "html"]).default("markdown"),
+  title: z.string(),
+  body: z.string(),
+});
 
 const syncTarget = z.strictObject({
   kind: z.enum(["prometheus", "alertmanager", "vmalert"]),
@@ -199,7 +225,12 @@ export const configSchema = z
     qstash,
     store: store.prefault({}),
     ai: ai.prefault({}),
-    channels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "channel names use letters, digits, _ . -"), channelSchema).default({}),
+    channels: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, "channel names use letters, digits, _ . -"),
+        channelSchema,
+      )
+      .default({}),
     templates: z.record(z.string(), template).default({}),
     config_sync: configSync.prefault({}),
     failure: z.strictObject({ notify: z.array(str).default([]) }).prefault({}),
@@ -207,14 +238,24 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     for (const [name, ch] of Object.entries(c.channels)) {
       for (const [i, fb] of ch.fallback.entries()) {
-        if (!c.channels[fb]) ctx.addIssue({ code: "custom", path: ["channels", name, "fallback", i], message: `unknown channel "${fb}"` });
+        if (!c.channels[fb])
+          ctx.addIssue({
+            code: "custom",
+            path: ["channels", name, "fallback", i],
+            message: `unknown channel "${fb}"`,
+          });
       }
       if (ch.template && !c.templates[ch.template] && !ch.template.startsWith("alert-")) {
-        ctx.addIssue({ code: "custom", path: ["channels", name, "template"], message: `unknown template "${ch.template}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["channels", name, "template"],
+          message: `unknown template "${ch.template}"`,
+        });
       }
     }
     for (const [i, n] of c.failure.notify.entries()) {
-      if (!c.channels[n]) ctx.addIssue({ code: "custom", path: ["failure", "notify", i], message: `unknown channel "${n}"` });
+      if (!c.channels[n])
+        ctx.addIssue({ code: "custom", path: ["failure", "notify", i], message: `unknown channel "${n}"` });
     }
   });
 

@@ -8,17 +8,21 @@ import { PromMetrics } from "../observe/prom-metrics.ts";
 
 const startedAt = Date.now();
 
-await main(process.argv.slice(2), {
-  runtime: "bun",
-  env: process.env,
-  readFile: (path) => Bun.file(path).text(),
-  serve(fetch, hostname, port) {
-    const server = Bun.serve({ fetch, hostname, port, idleTimeout: 255 });
-    return { port: server.port ?? port, stop: () => server.stop(false) };
+await main(
+  process.argv.slice(2),
+  {
+    runtime: "bun",
+    env: process.env,
+    readFile: (path) => Bun.file(path).text(),
+    serve(fetch, hostname, port) {
+      const server = Bun.serve({ fetch, hostname, port, idleTimeout: 255 });
+      return { port: server.port ?? port, stop: () => server.stop(false) };
+    },
+    onSignal: (signal, fn) => void process.on(signal, fn),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    exit: (code) => process.exit(code),
+    newMetrics: () => new PromMetrics(),
   },
-  onSignal: (signal, fn) => void process.on(signal, fn),
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-  exit: (code) => process.exit(code),
-  newMetrics: () => new PromMetrics(),
-}, startedAt);
+  startedAt,
+);

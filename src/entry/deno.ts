@@ -7,17 +7,21 @@ import { PromMetrics } from "../observe/prom-metrics.ts";
 
 const startedAt = Date.now();
 
-await main(Deno.args, {
-  runtime: "deno",
-  env: Deno.env.toObject(),
-  readFile: (path) => Deno.readTextFile(path),
-  serve(fetch, hostname, port) {
-    const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
-    return { port: server.addr.port, stop: () => server.shutdown() };
+await main(
+  Deno.args,
+  {
+    runtime: "deno",
+    env: Deno.env.toObject(),
+    readFile: (path) => Deno.readTextFile(path),
+    serve(fetch, hostname, port) {
+      const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
+      return { port: server.addr.port, stop: () => server.shutdown() };
+    },
+    onSignal: (signal, fn) => Deno.addSignalListener(signal, fn),
+    stdout: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
+    stderr: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
+    exit: (code) => Deno.exit(code),
+    newMetrics: () => new PromMetrics(),
   },
-  onSignal: (signal, fn) => Deno.addSignalListener(signal, fn),
-  stdout: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
-  stderr: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
-  exit: (code) => Deno.exit(code),
-  newMetrics: () => new PromMetrics(),
-}, startedAt);
+  startedAt,
+);

@@ -22,9 +22,14 @@ let built: { app: Hono; deps: ReturnType<typeof buildDeps> } | { error: ConfigEr
 let pending: Promise<unknown>[] = [];
 
 function build(env: Env) {
-  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string")) as Record<
+    string,
+    string
+  >;
   try {
-    const config = vars.ALERTAGENT_CONFIG ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG") : defaultConfig(vars);
+    const config = vars.ALERTAGENT_CONFIG
+      ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG")
+      : defaultConfig(vars);
     const store = createStore(config.store, { tcp: false, runtime: "workerd" });
     const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
     const deps = buildDeps({
@@ -35,7 +40,10 @@ function build(env: Env) {
       logger,
       background: (p) => void pending.push(p),
     });
-    if (store.kind === "memory") logger.warn("store.kind memory on Workers keeps state per isolate; use store.kind upstash in production");
+    if (store.kind === "memory")
+      logger.warn(
+        "store.kind memory on Workers keeps state per isolate; use store.kind upstash in production",
+      );
     return { app: createApp(deps), deps };
   } catch (e) {
     if (e instanceof ConfigError) return { error: e };
@@ -49,7 +57,14 @@ export default {
     if ("error" in built) {
       // Refuse every request with the reason, so `wrangler tail` and curl both show it.
       return Response.json(
-        { error: { code: "config_error", message: built.error.message, retryable: true, details: built.error.issues } },
+        {
+          error: {
+            code: "config_error",
+            message: built.error.message,
+            retryable: true,
+            details: built.error.issues,
+          },
+        },
         { status: 503, headers: { "Retry-After": "60" } },
       );
     }

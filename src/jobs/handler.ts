@@ -28,7 +28,11 @@ export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.outpu
   const r = schema.safeParse(body);
   if (!r.success) {
     const issues = zodIssues(r.error);
-    throw permanent("invalid_payload", `invalid job: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+    throw permanent(
+      "invalid_payload",
+      `invalid job: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      issues,
+    );
   }
   return r.data;
 }

@@ -54,7 +54,11 @@ export class Ledger {
     return this.store.get<LedgerEntry>(`job:${messageId}`);
   }
 
-  async claim(messageId: string, family: string, meta: { retried: number; scheduleId?: string }): Promise<Claim> {
+  async claim(
+    messageId: string,
+    family: string,
+    meta: { retried: number; scheduleId?: string },
+  ): Promise<Claim> {
     const token = crypto.randomUUID();
     const leased = await this.store.set(`lease:${messageId}`, token, { nx: true, ttlMs: this.opts.leaseMs });
     const existing = await this.get(messageId);
@@ -89,9 +93,24 @@ export class Ledger {
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
-  async finish(entry: LedgerEntry, token: string, outcome: { status: "succeeded" | "failed"; httpStatus: number; result?: unknown; error?: LedgerEntry["error"] }): Promise<LedgerEntry> {
+  async finish(
+    entry: LedgerEntry,
+    token: string,
+    outcome: {
+      status: "succeeded" | "failed";
+      httpStatus: number;
+      result?: unknown;
+      error?: LedgerEntry["error"];
+    },
+  ): Promise<LedgerEntry> {
     const at = new Date(this.now()).toISOString();
-    const done: LedgerEntry = { ...entry, status: outcome.status, http_status: outcome.httpStatus, updated_at: at, finished_at: at };
+    const done: LedgerEntry = {
+      ...entry,
+      status: outcome.status,
+      http_status: outcome.httpStatus,
+      updated_at: at,
+      finished_at: at,
+    };
     if (outcome.result !== undefined) done.result = outcome.result;
     if (outcome.error) done.error = outcome.error;
     else delete done.error;
@@ -107,7 +126,11 @@ export class Ledger {
   }
 
   /** Marks a message failed from outside its own delivery (QStash's failure callback). */
-  async markFailed(messageId: string, family: string, error: NonNullable<LedgerEntry["error"]>): Promise<LedgerEntry> {
+  async markFailed(
+    messageId: string,
+    family: string,
+    error: NonNullable<LedgerEntry["error"]>,
+  ): Promise<LedgerEntry> {
     const at = new Date(this.now()).toISOString();
     const existing = await this.get(messageId);
     const entry: LedgerEntry = {

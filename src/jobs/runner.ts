@@ -34,7 +34,8 @@ export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): 
   const finish = (outcome: JobOutcome, reply: Reply): Reply => {
     deps.metrics.inc("jobs", { family, outcome });
     deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
-    const code = reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
+    const code =
+      reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
     const fields = { status: reply.status, outcome, ms: deps.now() - started, code };
     if (reply.status >= 500 || outcome === "failed_permanent") log.warn("job answered", fields);
     else log.info("job answered", fields);
@@ -58,7 +59,16 @@ export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): 
   }
   if (req.retried > 0) deps.metrics.inc("retries", { family });
   if (!deps.gate.tryEnter()) {
-    return finish("rate_limited", problemReply(rateLimited("over_concurrency", `this worker is running ${deps.gate.limit} jobs, its concurrency limit`, 1)));
+    return finish(
+      "rate_limited",
+      problemReply(
+        rateLimited(
+          "over_concurrency",
+          `this worker is running ${deps.gate.limit} jobs, its concurrency limit`,
+          1,
+        ),
+      ),
+    );
   }
   deps.metrics.add("inFlight", { family }, 1);
   try {
@@ -80,20 +90,31 @@ async function claimAndRun(
   try {
     body = JSON.parse(UTF8.decode(req.body));
   } catch (e) {
-    return finish("failed_permanent", problemReply(permanent("invalid_json", `the body is not valid UTF-8 JSON: ${(e as Error).message}`)));
+    return finish(
+      "failed_permanent",
+      problemReply(permanent("invalid_json", `the body is not valid UTF-8 JSON: ${(e as Error).message}`)),
+    );
   }
   const messageId = req.messageId ?? `local-${crypto.randomUUID()}`;
   let claim: Awaited<ReturnType<Deps["ledger"]["claim"]>>;
   try {
-    claim = await deps.ledger.claim(messageId, req.family, { retried: req.retried, scheduleId: req.scheduleId });
+    claim = await deps.ledger.claim(messageId, req.family, {
+      retried: req.retried,
+      scheduleId: req.scheduleId,
+    });
   } catch (e) {
     log.error("store unavailable: cannot claim the message", { error: e });
-    return finish("failed_transient", problemReply(transient("store_unavailable", "the store did not answer; the job was not started", 5)));
+    return finish(
+      "failed_transient",
+      problemReply(transient("store_unavailable", "the store did not answer; the job was not started", 5)),
+    );
   }
   if (claim.kind === "busy") {
     return finish(
       "failed_transient",
-      problemReply(transient("in_progress", "another delivery of this message is being processed", claim.retryAfterS)),
+      problemReply(
+        transient("in_progress", "another delivery of this message is being processed", claim.retryAfterS),
+      ),
     );
   }
   if (claim.kind === "replay") {
@@ -101,7 +122,15 @@ async function claimAndRun(
     const reply: Reply =
       e.status === "succeeded"
         ? { status: 200, headers: {}, body: e.result ?? {} }
-        : { ...problemReply(permanent(e.error?.code ?? "failed", e.error?.message ?? "this message failed", e.error?.details)) };
+        : {
+            ...problemReply(
+              permanent(
+                e.error?.code ?? "failed",
+                e.error?.message ?? "this message failed",
+                e.error?.details,
+              ),
+            ),
+          };
     reply.headers["X-Idempotent-Replay"] = "true";
     reply.headers["X-Message-Id"] = messageId;
     return finish("duplicate", reply);
@@ -109,9 +138,12 @@ async function claimAndRun(
 
   const { entry, token } = claim;
   // Keep the lease while the handler works, so a long job is not taken over.
-  const renew = setInterval(() => {
-    deps.ledger.renew(messageId, token).catch((e) => log.warn("lease renewal failed", { error: e }));
-  }, Math.max(250, Math.floor(deps.config.worker.lease / 3)));
+  const renew = setInterval(
+    () => {
+      deps.ledger.renew(messageId, token).catch((e) => log.warn("lease renewal failed", { error: e }));
+    },
+    Math.max(250, Math.floor(deps.config.worker.lease / 3)),
+  );
   let result: unknown;
   let failure: JobError | undefined;
   try {
@@ -125,7 +157,8 @@ async function claimAndRun(
     });
   } catch (e) {
     failure = toJobError(e);
-    if (failure.status >= 500 && failure.code === "internal_error") log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
+    if (failure.status >= 500 && failure.code === "internal_error")
+      log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
   } finally {
     clearInterval(renew);
   }
@@ -135,7 +168,12 @@ async function claimAndRun(
       await deps.ledger.finish(entry, token, { status: "succeeded", httpStatus: 200, result });
       return finish("succeeded", { status: 200, headers: { "X-Message-Id": messageId }, body: result ?? {} });
     }
-    const error = { code: failure.code, message: failure.message, retryable: failure.retryable, details: failure.details };
+    const error = {
+      code: failure.code,
+      message: failure.message,
+      retryable: failure.retryable,
+      details: failure.details,
+    };
     if (failure.status === 489) {
       await deps.ledger.finish(entry, token, { status: "failed", httpStatus: 489, error });
       return finish("failed_permanent", problemReply(failure));
@@ -145,10 +183,15 @@ async function claimAndRun(
   } catch (e) {
     // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.
     log.error("store unavailable: cannot record the job's outcome", { error: e });
-    return finish("failed_transient", problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)));
+    return finish(
+      "failed_transient",
+      problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)),
+    );
   }
 }
 
 function tooLarge(limit: number): JobError {
-  return permanent("payload_too_large", `the body is larger than worker.body_limit (${limit} bytes)`, { limit });
+  return permanent("payload_too_large", `the body is larger than worker.body_limit (${limit} bytes)`, {
+    limit,
+  });
 }

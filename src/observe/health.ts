@@ -16,7 +16,9 @@ export async function checkStore(deps: Deps): Promise<Check> {
   try {
     await Promise.race([
       deps.store.ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS),
+      ),
     ]);
     return { ok: true, detail: deps.store.kind, ms: deps.now() - t };
   } catch (e) {
@@ -28,7 +30,9 @@ export async function readiness(deps: Deps): Promise<{ ready: boolean; checks: R
   const keys = deps.config.qstash.current_signing_key && deps.config.qstash.next_signing_key;
   const checks: Record<string, Check> = {
     config: { ok: true },
-    signing_keys: keys ? { ok: true } : { ok: false, detail: "qstash.current_signing_key and next_signing_key are required" },
+    signing_keys: keys
+      ? { ok: true }
+      : { ok: false, detail: "qstash.current_signing_key and next_signing_key are required" },
     store: await checkStore(deps),
   };
   return { ready: Object.values(checks).every((c) => c.ok), checks };

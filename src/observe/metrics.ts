@@ -40,7 +40,12 @@ export interface Metrics {
 }
 
 /** Estimates a quantile from cumulative histogram buckets, as Prometheus' histogram_quantile does. */
-export function quantileFromBuckets(q: number, bounds: readonly number[], cumulative: number[], count: number): number | null {
+export function quantileFromBuckets(
+  q: number,
+  bounds: readonly number[],
+  cumulative: number[],
+  count: number,
+): number | null {
   if (count === 0) return null;
   const rank = q * count;
   let prevBound = 0;

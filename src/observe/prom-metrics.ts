@@ -3,7 +3,7 @@
  * those entries: prom-client needs node:cluster and friends, which Workers do not have.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { defOf, type Labels, type MetricDef, type MetricKey, METRICS } from "./metric-defs.ts";
+import { defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
 import type { HistogramSample, Metrics, MetricsSnapshot, Sample } from "./metrics.ts";
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
@@ -15,7 +15,12 @@ export class PromMetrics implements Metrics {
 
   constructor() {
     for (const [key, def] of Object.entries(METRICS) as [MetricKey, MetricDef][]) {
-      const opts = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [this.registry] };
+      const opts = {
+        name: def.name,
+        help: def.help,
+        labelNames: [...def.labels],
+        registers: [this.registry],
+      };
       const m =
         def.type === "counter"
           ? new Counter(opts)
@@ -53,12 +58,14 @@ export class PromMetrics implements Metrics {
     for (const [key, m] of this.byKey) {
       const data = await m.get();
       if (METRICS[key].type !== "histogram") {
-        snap.values[key] = data.values.map((v) => ({ labels: v.labels as Labels, value: v.value }) satisfies Sample);
+        snap.values[key] = data.values.map(
+          (v) => ({ labels: v.labels as Labels, value: v.value }) satisfies Sample,
+        );
         continue;
       }
       const series = new Map<string, HistogramSample>();
       const bounds = defOf(key).buckets ?? [];
-      for (const v of data.values as (typeof data.values[number] & { metricName?: string })[]) {
+      for (const v of data.values as ((typeof data.values)[number] & { metricName?: string })[]) {
         const { le, ...labels } = v.labels as Labels & { le?: string | number };
         const id = JSON.stringify(labels);
         let s = series.get(id);

@@ -23,7 +23,9 @@ export interface FamilyStats {
 }
 
 const sumWhere = (samples: Sample[] | undefined, match: Record<string, string>) =>
-  (samples ?? []).filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  (samples ?? [])
+    .filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 1000 * 100) / 100);
 
@@ -52,7 +54,9 @@ export function buildStats(snap: MetricsSnapshot) {
       duplicates: by("duplicate"),
       dead_letters: sumWhere(snap.values.deadLetters, { family }),
       in_flight: sumWhere(snap.values.inFlight, { family }),
-      error_rate: answered ? Math.round(((failed_permanent + failed_transient) / answered) * 10_000) / 10_000 : 0,
+      error_rate: answered
+        ? Math.round(((failed_permanent + failed_transient) / answered) * 10_000) / 10_000
+        : 0,
       latency_ms: { p50: q(0.5), p95: q(0.95), p99: q(0.99) },
     };
   }

@@ -8,7 +8,7 @@
  * histograms, so the exposition here is written out by `renderText`.
  */
 import type { Store } from "../store/store.ts";
-import { defOf, type Labels, type MetricKey, METRICS } from "./metric-defs.ts";
+import { defOf, type Labels, METRICS, type MetricKey } from "./metric-defs.ts";
 import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
 
 const PREFIX = "metrics:";
@@ -64,13 +64,16 @@ export class StoreMetrics implements Metrics {
     this.sets = new Map();
     const writes: Promise<unknown>[] = [];
     for (const [metric, fields] of pending) {
-      for (const [field, by] of fields) if (by !== 0) writes.push(this.store.hincr(PREFIX + metric, field, by));
+      for (const [field, by] of fields)
+        if (by !== 0) writes.push(this.store.hincr(PREFIX + metric, field, by));
     }
     for (const [metric, fields] of sets) {
       for (const [field, value] of fields) {
         // An absolute gauge: add the difference from what the store holds.
         writes.push(
-          this.store.hgetall(PREFIX + metric).then((cur) => this.store.hincr(PREFIX + metric, field, value - (cur[field] ?? 0))),
+          this.store
+            .hgetall(PREFIX + metric)
+            .then((cur) => this.store.hincr(PREFIX + metric, field, value - (cur[field] ?? 0))),
         );
       }
     }
@@ -85,7 +88,10 @@ export class StoreMetrics implements Metrics {
       const fields = all[idx];
       const def = defOf(metric);
       if (def.type !== "histogram") {
-        snap.values[metric] = Object.entries(fields).map(([f, value]) => ({ labels: JSON.parse(f) as Labels, value }));
+        snap.values[metric] = Object.entries(fields).map(([f, value]) => ({
+          labels: JSON.parse(f) as Labels,
+          value,
+        }));
         return;
       }
       const bounds = def.buckets ?? [];
@@ -102,7 +108,8 @@ export class StoreMetrics implements Metrics {
         else s.buckets[Number(part.slice(1))] = value;
       }
       // Stored per bucket; the exposition wants cumulative counts.
-      for (const s of series.values()) for (let i = 1; i < s.buckets.length; i++) s.buckets[i] += s.buckets[i - 1];
+      for (const s of series.values())
+        for (let i = 1; i < s.buckets.length; i++) s.buckets[i] += s.buckets[i - 1];
       snap.histograms[metric] = [...series.values()];
     });
     return snap;
@@ -136,9 +143,13 @@ export function renderText(snap: MetricsSnapshot): string {
     }
     const bounds = def.buckets ?? [];
     for (const s of snap.histograms[metric] ?? []) {
-      for (const [i, b] of bounds.entries()) out.push(`${def.name}_bucket${fmtLabels(s.labels, ["le", String(b)])} ${s.buckets[i]}`);
+      for (const [i, b] of bounds.entries())
+        out.push(`${def.name}_bucket${fmtLabels(s.labels, ["le", String(b)])} ${s.buckets[i]}`);
       out.push(`${def.name}_bucket${fmtLabels(s.labels, ["le", "+Inf"])} ${s.count}`);
-      out.push(`${def.name}_sum${fmtLabels(s.labels)} ${s.sum}`, `${def.name}_count${fmtLabels(s.labels)} ${s.count}`);
+      out.push(
+        `${def.name}_sum${fmtLabels(s.labels)} ${s.sum}`,
+        `${def.name}_count${fmtLabels(s.labels)} ${s.count}`,
+      );
     }
   }
   return `${out.join("\n")}\n`;

@@ -17,12 +17,23 @@ export interface Problem {
 /** Any thrown value as a JobError; unknown errors are bugs: 500, retryable, message kept generic. */
 export function toJobError(e: unknown): JobError {
   if (e instanceof JobError) return e;
-  return new JobError({ code: "internal_error", message: "unexpected error in the worker (see its log)", status: 500, retryable: true, cause: e });
+  return new JobError({
+    code: "internal_error",
+    message: "unexpected error in the worker (see its log)",
+    status: 500,
+    retryable: true,
+    cause: e,
+  });
 }
 
 export function problemBody(err: JobError): Problem {
   return {
-    error: { code: err.code, message: err.message, retryable: err.retryable, ...(err.details !== undefined ? { details: err.details } : {}) },
+    error: {
+      code: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    },
   };
 }
 

@@ -10,7 +10,9 @@ import { signRequest } from "./sign.ts";
 /** The flow-control entry (SPEC §4 qstash.flow_control) that a family's jobs are published under. */
 export function flowControlFor(config: Config, family: Family) {
   const key = family === "config-sync" ? "config_sync" : family;
-  const fc = (config.qstash.flow_control as Record<string, Config["qstash"]["flow_control"]["analysis"]>)[key];
+  const fc = (config.qstash.flow_control as Record<string, Config["qstash"]["flow_control"]["analysis"]>)[
+    key
+  ];
   if (!fc) return undefined;
   return {
     key: fc.key,
@@ -47,7 +49,12 @@ export async function publishDirect(o: DirectPublish): Promise<Response> {
 }
 
 /** Publishes through QStash's API; QStash then delivers to `destination`. */
-export async function publishViaQstash(config: Config, family: Family, destination: string, body: string): Promise<string> {
+export async function publishViaQstash(
+  config: Config,
+  family: Family,
+  destination: string,
+  body: string,
+): Promise<string> {
   if (!config.qstash.token) throw new Error("qstash.token is required to publish through QStash");
   const client = new Client({ token: config.qstash.token, baseUrl: config.qstash.url });
   const flowControl = flowControlFor(config, family);

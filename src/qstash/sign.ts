@@ -30,7 +30,13 @@ export async function bodyHash(body: string | Uint8Array): Promise<string> {
 export async function signJwt(key: string, payload: Record<string, unknown>): Promise<string> {
   const header = base64url(enc.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
   const claims = base64url(enc.encode(JSON.stringify(payload)));
-  const hmac = await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const hmac = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const sig = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, enc.encode(`${header}.${claims}`)));
   return `${header}.${claims}.${base64url(sig)}`;
 }

@@ -11,14 +11,15 @@ import type { Store } from "./store.ts";
 export function createStore(cfg: Config["store"], opts: { tcp: boolean; runtime: string }): Store {
   switch (cfg.kind) {
     case "memory":
-      return new MemoryStore();
+      return new MemoryStore(Date.now, cfg.max_keys);
     case "upstash":
       return upstashStore({ url: cfg.url as string, token: cfg.token as string, prefix: cfg.prefix });
     case "redis":
       if (!opts.tcp) {
-        throw new ConfigError(`store.kind: redis (TCP) is not available on ${opts.runtime}; use store.kind: upstash (REST) there`, [
-          { path: "store.kind", message: `redis over TCP is not available on ${opts.runtime}` },
-        ]);
+        throw new ConfigError(
+          `store.kind: redis (TCP) is not available on ${opts.runtime}; use store.kind: upstash (REST) there`,
+          [{ path: "store.kind", message: `redis over TCP is not available on ${opts.runtime}` }],
+        );
       }
       return tcpStore({ url: cfg.url as string, prefix: cfg.prefix });
   }

@@ -1,6 +1,8 @@
 /**
  * In-memory store: the embedded default. One process only — leases and counters are atomic
- * within it because every operation runs synchronously between awaits.
+ * within it because every operation runs synchronously between awaits. Bounded: past
+ * `maxKeys` values the oldest-written are dropped, so a busy process cannot grow without limit
+ * (a ledger entry older than that is forgotten early, as if its retention had passed).
  */
 import type { SetOptions, Store } from "./store.ts";
 
@@ -16,8 +18,14 @@ export class MemoryStore implements Store {
   private readonly lists = new Map<string, { items: string[]; expiresAt: number | null }>();
   private sweepAt = 0;
 
-  /** @param now clock in ms, injectable for tests. */
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * @param now clock in ms, injectable for tests.
+   * @param maxKeys most values kept. @default 50000
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = 50_000,
+  ) {}
 
   private live(key: string): Entry | undefined {
     const e = this.data.get(key);
@@ -53,6 +61,9 @@ export class MemoryStore implements Store {
   async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
     this.sweep();
     if (opts.nx && this.live(key)) return false;
+    // Delete first so the key moves to the end: Map order is then oldest-written first.
+    this.data.delete(key);
+    if (this.data.size >= this.maxKeys) this.data.delete(this.data.keys().next().value as string);
     this.data.set(key, {
       value: JSON.stringify(value),
       expiresAt: opts.ttlMs ? this.now() + opts.ttlMs : null,

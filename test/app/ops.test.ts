@@ -55,7 +55,9 @@ describe("/stats and /metrics", () => {
     await h.job("/jobs/failure", body, { messageId: "m2", retried: 1 });
     await h.job("/jobs/failure", body, { signature: null });
     await h.job("/jobs/failure", { nope: 1 });
-    const stats = (await (await h.request("/stats")).json()) as { families: Record<string, Record<string, unknown>> };
+    const stats = (await (await h.request("/stats")).json()) as {
+      families: Record<string, Record<string, unknown>>;
+    };
     expect(stats.families.failure).toMatchObject({
       received: 5,
       succeeded: 2,
@@ -75,7 +77,9 @@ describe("/stats and /metrics", () => {
     expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="duplicate"} 1');
     expect(metrics).toContain('alertagent_job_duration_seconds_count{family="failure"} 5');
     expect(metrics).toContain('alertagent_dead_letters_total{family="notification"} 2');
-    expect(metrics).toMatch(/alertagent_worker_info\{name="alertagent-worker",type="general",version="[^"]+",runtime="bun"\} 1/);
+    expect(metrics).toMatch(
+      /alertagent_worker_info\{name="alertagent-worker",type="general",version="[^"]+",runtime="bun"\} 1/,
+    );
   });
 });
 
@@ -84,7 +88,12 @@ describe("read routes", () => {
     const h = makeHarness();
     await h.job("/jobs/failure", failureCallback("msg_src"), { messageId: "msg_cb" });
     const entry = (await (await h.request("/v1/jobs/msg_cb")).json()) as Record<string, unknown>;
-    expect(entry).toMatchObject({ message_id: "msg_cb", family: "failure", status: "succeeded", attempts: 1 });
+    expect(entry).toMatchObject({
+      message_id: "msg_cb",
+      family: "failure",
+      status: "succeeded",
+      attempts: 1,
+    });
     const missing = await h.request("/v1/jobs/nope");
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
@@ -96,7 +105,9 @@ describe("read routes", () => {
     expect(denied.status).toBe(401);
     expect(JSON.stringify(await denied.json())).not.toContain("t0p-secret");
     expect((await h.request("/v1/jobs/x", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
-    expect((await h.request("/v1/jobs/x", { headers: { authorization: "Bearer t0p-secret" } })).status).toBe(404);
+    expect((await h.request("/v1/jobs/x", { headers: { authorization: "Bearer t0p-secret" } })).status).toBe(
+      404,
+    );
     expect((await h.request("/health")).status).toBe(200);
   });
 

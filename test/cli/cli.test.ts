@@ -10,13 +10,27 @@ describe("argument parsing (SPEC §5)", () => {
   test("the old Go-style flags work verbatim", () => {
     const a = parseArgs(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=ai_analysis"]);
     expect(a.command).toBe("serve");
-    expect(a.flags).toEqual({ name: "ai-worker-1", type: "ai-analysis", concurrency: "2", queues: "ai_analysis" });
-    expect(parseQueues("ai_analysis,notification,config_sync")).toEqual(["analysis", "notification", "config-sync"]);
+    expect(a.flags).toEqual({
+      name: "ai-worker-1",
+      type: "ai-analysis",
+      concurrency: "2",
+      queues: "ai_analysis",
+    });
+    expect(parseQueues("ai_analysis,notification,config_sync")).toEqual([
+      "analysis",
+      "notification",
+      "config-sync",
+    ]);
   });
 
   test("--flag value, --flag=value, subcommands and positionals", () => {
     const a = parseArgs(["publish", "failure", "job.json", "--to", "http://x:1", "--qstash"]);
-    expect(a).toMatchObject({ command: "publish", positionals: ["failure", "job.json"], flags: { to: "http://x:1" }, qstash: true });
+    expect(a).toMatchObject({
+      command: "publish",
+      positionals: ["failure", "job.json"],
+      flags: { to: "http://x:1" },
+      qstash: true,
+    });
   });
 
   test("unknown flags and commands are usage errors", () => {
@@ -65,14 +79,17 @@ describe("exit codes and messages", () => {
 describe("check-config", () => {
   test("prints the normalised config with every secret masked", async () => {
     const f = fakePlatform(
-      { "w.yaml": `${KEYS}worker: { admin_token: "\${ADMIN}" }\nstore: { kind: upstash, url: https://eu1.upstash.io, token: upst4sh-t0ken }\n` },
+      {
+        "w.yaml": `${KEYS}worker: { admin_token: "\${ADMIN}" }\nstore: { kind: upstash, url: https://eu1.upstash.io, token: upst4sh-t0ken }\n`,
+      },
       { ADMIN: "adm1n-from-env" },
     );
     expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
     const out = f.stdout();
     expect(out).toContain("valid");
     expect(out).toContain("concurrency: 64");
-    for (const s of ["sig_live_cur_s3cret", "sig_live_next_s3cret", "adm1n-from-env", "upst4sh-t0ken"]) expect(out).not.toContain(s);
+    for (const s of ["sig_live_cur_s3cret", "sig_live_next_s3cret", "adm1n-from-env", "upst4sh-t0ken"])
+      expect(out).not.toContain(s);
   });
 
   test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
@@ -99,9 +116,18 @@ describe("run", () => {
 describe("serve", () => {
   test("applies command-line overrides and mounts only the named families", async () => {
     const f = fakePlatform();
-    expect(await exitCode(main(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=failure"], f.p))).toBeUndefined();
+    expect(
+      await exitCode(
+        main(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=failure"], f.p),
+      ),
+    ).toBeUndefined();
     const health = (await (await f.fetch("/health")).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ name: "ai-worker-1", type: "ai-analysis", concurrency: 2, families: ["failure"] });
+    expect(health).toMatchObject({
+      name: "ai-worker-1",
+      type: "ai-analysis",
+      concurrency: 2,
+      families: ["failure"],
+    });
     expect(f.stdout()).toContain('"msg":"listening"');
   });
 
@@ -147,8 +173,14 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
   flow_control: { notification: { key: alertagent-notification, parallelism: 20, rate: 100, period: 1m } } }
 `.replace(KEYS, "");
       const f = fakePlatform({ "w.yaml": yaml, "job.json": '{"channels":["console"]}' });
-      expect(await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p))).toBe(0);
-      expect(JSON.parse(f.stdout())).toMatchObject({ published: true, message_id: "msg_1", destination: "https://alerts.example.com/jobs/notification" });
+      expect(
+        await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p)),
+      ).toBe(0);
+      expect(JSON.parse(f.stdout())).toMatchObject({
+        published: true,
+        message_id: "msg_1",
+        destination: "https://alerts.example.com/jobs/notification",
+      });
       expect(q.published[0].body).toBe('{"channels":["console"]}');
       expect(q.published[0].headers["upstash-flow-control-key"]).toBe("alertagent-notification");
       expect(q.published[0].headers["upstash-flow-control-value"]).toContain("parallelism=20");
@@ -160,15 +192,29 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
 
   test("--qstash without a public_url or --to is a usage error", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}`, "job.json": "{}" });
-    expect(await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p))).toBe(2);
+    expect(
+      await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p)),
+    ).toBe(2);
     expect(f.stderr()).toContain("public_url");
   });
 });
 
 describe("examples/worker.yaml", () => {
   test("is a valid config with every top-level key", async () => {
-    const f = fakePlatform({ "w.yaml": await Bun.file(new URL("../../examples/worker.yaml", import.meta.url)).text() });
+    const f = fakePlatform({
+      "w.yaml": await Bun.file(new URL("../../examples/worker.yaml", import.meta.url)).text(),
+    });
     expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
-    for (const k of ["worker:", "qstash:", "store:", "ai:", "channels:", "templates:", "config_sync:", "failure:"]) expect(f.stdout()).toContain(`\n${k}`);
+    for (const k of [
+      "worker:",
+      "qstash:",
+      "store:",
+      "ai:",
+      "channels:",
+      "templates:",
+      "config_sync:",
+      "failure:",
+    ])
+      expect(f.stdout()).toContain(`\n${k}`);
   });
 });

@@ -21,7 +21,13 @@ function configError(text: string, env = {}): ConfigError {
 describe("the embedded default (SPEC §7)", () => {
   test("serves on 127.0.0.1:8081 with the memory store, dev keys, builtin engine, console channel and a file target", () => {
     const c = defaultConfig();
-    expect(c.worker).toMatchObject({ host: "127.0.0.1", port: 8081, type: "general", concurrency: 64, body_limit: 1024 * 1024 });
+    expect(c.worker).toMatchObject({
+      host: "127.0.0.1",
+      port: 8081,
+      type: "general",
+      concurrency: 64,
+      body_limit: 1024 * 1024,
+    });
     expect(c.store.kind).toBe("memory");
     expect(c.qstash.current_signing_key).toBe(DEV_SIGNING_KEYS.current);
     expect(c.ai.order).toEqual(["builtin"]);
@@ -33,7 +39,9 @@ describe("the embedded default (SPEC §7)", () => {
 
 describe("${VAR} interpolation", () => {
   test("fills ${VAR} and ${VAR:-default} from the environment", () => {
-    const c = loadConfig(`${keys}worker: { name: "\${NAME}", admin_token: "\${TOKEN:-fallback}" }\n`, { NAME: "w1" });
+    const c = loadConfig(`${keys}worker: { name: "\${NAME}", admin_token: "\${TOKEN:-fallback}" }\n`, {
+      NAME: "w1",
+    });
     expect(c.worker.name).toBe("w1");
     expect(c.worker.admin_token).toBe("fallback");
   });
@@ -45,7 +53,10 @@ describe("${VAR} interpolation", () => {
   });
 
   test("substitutes inside lists and nested maps, never in keys", () => {
-    expect(interpolate({ a: ["${X}", { b: "${X}-y" }], "${X}": 1 }, { X: "v" })).toEqual({ a: ["v", { b: "v-y" }], "${X}": 1 });
+    expect(interpolate({ a: ["${X}", { b: "${X}-y" }], "${X}": 1 }, { X: "v" })).toEqual({
+      a: ["v", { b: "v-y" }],
+      "${X}": 1,
+    });
   });
 });
 
@@ -112,7 +123,19 @@ channels:
   const shown = stringify(maskSecrets(c));
 
   test("no secret value survives", () => {
-    for (const secret of ["adm1n-s3cret", "sig_cur_s3cret", "sig_next_s3cret", "qs-t0ken", "redisPa55", "app-d1fy", "d1ng", "SECd1ng", "h00k", "hdr-s3cret", "ma1l-pass"]) {
+    for (const secret of [
+      "adm1n-s3cret",
+      "sig_cur_s3cret",
+      "sig_next_s3cret",
+      "qs-t0ken",
+      "redisPa55",
+      "app-d1fy",
+      "d1ng",
+      "SECd1ng",
+      "h00k",
+      "hdr-s3cret",
+      "ma1l-pass",
+    ]) {
       expect(shown).not.toContain(secret);
     }
     expect(shown).toContain(MASK);

@@ -9,20 +9,38 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
     await h.deps.ledger.claim("msg_src_1", "notification", { retried: 3 });
     const res = await h.job("/jobs/failure", failureCallback("msg_src_1"), { messageId: "msg_cb_1" });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ recorded: true, source_message_id: "msg_src_1", family: "notification", dlq_id: "dlq_1" });
+    expect(await res.json()).toMatchObject({
+      recorded: true,
+      source_message_id: "msg_src_1",
+      family: "notification",
+      dlq_id: "dlq_1",
+    });
     const src = (await (await h.request("/v1/jobs/msg_src_1")).json()) as Record<string, unknown>;
     expect(src).toMatchObject({
       status: "failed",
       family: "notification",
       error: { code: "downstream_unavailable", message: "DingTalk answered 503" },
-      dead_letter: { status: 503, retried: 3, dlq_id: "dlq_1", url: "https://worker.example.com/jobs/notification" },
+      dead_letter: {
+        status: 503,
+        retried: 3,
+        dlq_id: "dlq_1",
+        url: "https://worker.example.com/jobs/notification",
+      },
     });
   });
 
   test("a dead analysis job marks each alert's analysis failed", async () => {
     const h = makeHarness();
-    const sourceBody = btoa(JSON.stringify({ type: "comprehensive", payload: { alerts: [{ fingerprint: "fp1" }, { fingerprint: "fp2", id: "a-2" }] } }));
-    const res = await h.job("/jobs/failure", failureCallback("msg_an", { url: "https://w.example.com/jobs/analysis", sourceBody, body: "" }));
+    const sourceBody = btoa(
+      JSON.stringify({
+        type: "comprehensive",
+        payload: { alerts: [{ fingerprint: "fp1" }, { fingerprint: "fp2", id: "a-2" }] },
+      }),
+    );
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_an", { url: "https://w.example.com/jobs/analysis", sourceBody, body: "" }),
+    );
     expect(res.status).toBe(200);
     const a1 = await h.deps.store.get<AnalysisRecord>("analysis:fp1");
     const a2 = await h.deps.store.get<AnalysisRecord>("analysis:a-2");
@@ -32,7 +50,10 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
 
   test("an unknown source route is recorded as family unknown, not rejected", async () => {
     const h = makeHarness();
-    const res = await h.job("/jobs/failure", failureCallback("msg_x", { url: "https://w.example.com/elsewhere" }));
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_x", { url: "https://w.example.com/elsewhere" }),
+    );
     expect(((await res.json()) as { family: string }).family).toBe("unknown");
   });
 

@@ -37,7 +37,11 @@ describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
     const first = await runJob(h.deps, p.handler, r);
     const second = await runJob(h.deps, p.handler, r);
     expect(first.status).toBe(200);
-    expect(second).toMatchObject({ status: 200, body: { sent: 1 }, headers: { "X-Idempotent-Replay": "true" } });
+    expect(second).toMatchObject({
+      status: 200,
+      body: { sent: 1 },
+      headers: { "X-Idempotent-Replay": "true" },
+    });
     expect(p.calls()).toBe(1);
   });
 
@@ -104,7 +108,11 @@ describe("outcome → status (SPEC §2.1)", () => {
     const r = req({ n: 1 });
     const reply = await runJob(h.deps, p.handler, r);
     expect(reply).toMatchObject({ status: 489, headers: { "Upstash-NonRetryable-Error": "true" } });
-    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({ status: "failed", http_status: 489, error: { code: "unknown_channel" } });
+    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({
+      status: "failed",
+      http_status: 489,
+      error: { code: "unknown_channel" },
+    });
     const again = await runJob(h.deps, p.handler, r);
     expect(again).toMatchObject({ status: 489, headers: { "X-Idempotent-Replay": "true" } });
     expect(p.calls()).toBe(1);
@@ -119,7 +127,10 @@ describe("outcome → status (SPEC §2.1)", () => {
     const r = req({ n: 1 });
     const first = await runJob(h.deps, p.handler, r);
     expect(first).toMatchObject({ status: 503, headers: { "Retry-After": "7" } });
-    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({ status: "processing", error: { code: "downstream_unavailable" } });
+    expect(await h.deps.ledger.get(r.messageId!)).toMatchObject({
+      status: "processing",
+      error: { code: "downstream_unavailable" },
+    });
     const second = await runJob(h.deps, p.handler, { ...r, retried: 1 });
     expect(second.status).toBe(200);
     expect(p.calls()).toBe(2);
@@ -130,7 +141,10 @@ describe("outcome → status (SPEC §2.1)", () => {
     const p = probe(async () => {
       throw rateLimited("robot_rate_limited", "DingTalk robot over 20 msgs/min", 42);
     });
-    expect(await runJob(h.deps, p.handler, req({ n: 1 }))).toMatchObject({ status: 429, headers: { "Retry-After": "42" } });
+    expect(await runJob(h.deps, p.handler, req({ n: 1 }))).toMatchObject({
+      status: 429,
+      headers: { "Retry-After": "42" },
+    });
   });
 
   test("an unexpected bug answers 500 (retryable) without leaking the error", async () => {
@@ -146,7 +160,10 @@ describe("outcome → status (SPEC §2.1)", () => {
 
   test("invalid JSON answers 489 invalid_json", async () => {
     const h = makeHarness();
-    const reply = await runJob(h.deps, probe(async () => 1).handler, { ...req({}), body: enc.encode("{nope") });
+    const reply = await runJob(h.deps, probe(async () => 1).handler, {
+      ...req({}),
+      body: enc.encode("{nope"),
+    });
     expect(reply.status).toBe(489);
     expect((reply.body as { error: { code: string } }).error.code).toBe("invalid_json");
   });
@@ -162,7 +179,10 @@ describe("outcome → status (SPEC §2.1)", () => {
 
   test("a body over worker.body_limit answers 489 payload_too_large", async () => {
     const h = makeHarness("worker: { body_limit: 1kb }\n");
-    const reply = await runJob(h.deps, probe(async () => 1).handler, { ...req({}), body: new Uint8Array(1025) });
+    const reply = await runJob(h.deps, probe(async () => 1).handler, {
+      ...req({}),
+      body: new Uint8Array(1025),
+    });
     expect(reply.status).toBe(489);
     expect((reply.body as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
@@ -211,8 +231,14 @@ describe("HTTP job route", () => {
   test("an Idempotency-Key header works like Upstash-Message-Id on a direct call", async () => {
     const h = makeHarness();
     const body = failureCallback("msg_idem");
-    const first = await h.job("/jobs/failure", body, { messageId: null, headers: { "idempotency-key": "k-1" } });
-    const second = await h.job("/jobs/failure", body, { messageId: null, headers: { "idempotency-key": "k-1" } });
+    const first = await h.job("/jobs/failure", body, {
+      messageId: null,
+      headers: { "idempotency-key": "k-1" },
+    });
+    const second = await h.job("/jobs/failure", body, {
+      messageId: null,
+      headers: { "idempotency-key": "k-1" },
+    });
     expect(first.status).toBe(200);
     expect(second.headers.get("x-idempotent-replay")).toBe("true");
   });

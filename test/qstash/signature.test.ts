@@ -40,7 +40,9 @@ describe("QStash signature verification (SPEC §2.1)", () => {
   });
 
   test("rejects a tampered body", async () => {
-    const p = await problem(await h.job("/jobs/failure", body, { signedBody: JSON.stringify({ ...body, status: 200 }) }));
+    const p = await problem(
+      await h.job("/jobs/failure", body, { signedBody: JSON.stringify({ ...body, status: 200 }) }),
+    );
     expect(p).toMatchObject({ status: 401, code: "signature_body_mismatch" });
   });
 
@@ -72,13 +74,27 @@ describe("QStash signature verification (SPEC §2.1)", () => {
 
   test("rejects alg=none tokens", async () => {
     const header = btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "");
-    const claims = btoa(JSON.stringify({ iss: "Upstash", sub: `${BASE}/jobs/failure`, exp: now() + 100, nbf: now(), body: "x" })).replace(/=+$/, "");
+    const claims = btoa(
+      JSON.stringify({
+        iss: "Upstash",
+        sub: `${BASE}/jobs/failure`,
+        exp: now() + 100,
+        nbf: now(),
+        body: "x",
+      }),
+    ).replace(/=+$/, "");
     const p = await problem(await h.job("/jobs/failure", body, { signature: `${header}.${claims}.x` }));
     expect(p.status).toBe(401);
   });
 
   test("a signed token without a body claim is refused, not a crash", async () => {
-    const sig = await signJwt(DEV_SIGNING_KEYS.current, { iss: "Upstash", sub: "x", exp: now() + 100, nbf: now(), iat: now() });
+    const sig = await signJwt(DEV_SIGNING_KEYS.current, {
+      iss: "Upstash",
+      sub: "x",
+      exp: now() + 100,
+      nbf: now(),
+      iat: now(),
+    });
     const p = await problem(await h.job("/jobs/failure", body, { signature: sig }));
     expect(p.status).toBe(401);
   });
@@ -94,12 +110,36 @@ describe("sub must match worker.public_url + path when public_url is set", () =>
   });
 
   test("rejects a signature made for another URL", async () => {
-    const p = await problem(await h.job("/jobs/failure", body, { subject: "https://evil.example.com/jobs/failure" }));
+    const p = await problem(
+      await h.job("/jobs/failure", body, { subject: "https://evil.example.com/jobs/failure" }),
+    );
     expect(p).toMatchObject({ status: 401, code: "signature_subject_mismatch" });
   });
 
   test("rejects a signature made for another route of the same worker", async () => {
-    const p = await problem(await h.job("/jobs/failure", body, { subject: "https://alerts.example.com/jobs/notification" }));
+    const p = await problem(
+      await h.job("/jobs/failure", body, { subject: "https://alerts.example.com/jobs/notification" }),
+    );
     expect(p.code).toBe("signature_subject_mismatch");
+  });
+});
+
+describe("the body is hashed exactly as received", () => {
+  test("a correctly signed body that is not UTF-8 passes the signature and is refused as 489 invalid_json", async () => {
+    const { signRequest } = await import("../../src/qstash/sign.ts");
+    const h = makeHarness();
+    const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+    const sig = await signRequest({
+      key: DEV_SIGNING_KEYS.current,
+      url: `${BASE}/jobs/failure`,
+      body: bytes,
+    });
+    const res = await h.request("/jobs/failure", {
+      method: "POST",
+      headers: { "upstash-signature": sig, "upstash-message-id": "m-bin" },
+      body: bytes,
+    });
+    expect(res.status).toBe(489);
+    expect((await problem(res)).code).toBe("invalid_json");
   });
 });

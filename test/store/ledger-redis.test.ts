@@ -16,7 +16,9 @@ const prefix = `test:ledger:${Date.now().toString(36)}:`;
 describe("ledger on a shared Redis (two instances)", () => {
   if (!REDIS_URL) {
     test("needs a Redis server", () => {
-      throw new Error("REDIS_URL is not set: run scripts/test.sh, or install redis-server and export REDIS_URL=redis://127.0.0.1:PORT");
+      throw new Error(
+        "REDIS_URL is not set: run scripts/test.sh, or install redis-server and export REDIS_URL=redis://127.0.0.1:PORT",
+      );
     });
     return;
   }
@@ -39,7 +41,14 @@ describe("ledger on a shared Redis (two instances)", () => {
       },
     };
     const body = new TextEncoder().encode('{"n":1}');
-    const deliver = (deps: typeof a.deps) => runJob(deps, handler, { family: "notification", body, messageId: "msg_shared_1", retried: 0, trusted: true });
+    const deliver = (deps: typeof a.deps) =>
+      runJob(deps, handler, {
+        family: "notification",
+        body,
+        messageId: "msg_shared_1",
+        retried: 0,
+        trusted: true,
+      });
     const replies = await Promise.all([deliver(a.deps), deliver(b.deps), deliver(a.deps), deliver(b.deps)]);
     expect(runs).toBe(1);
     expect(replies.filter((r) => r.status === 200 && !r.headers["X-Idempotent-Replay"])).toHaveLength(1);
@@ -51,7 +60,11 @@ describe("ledger on a shared Redis (two instances)", () => {
   });
 
   test("steps recorded by one instance are seen by the other", async () => {
-    await a.deps.ledger.putStep("msg_steps", "ops-dingtalk", { status: "succeeded", at: new Date().toISOString(), attempts: 1 });
+    await a.deps.ledger.putStep("msg_steps", "ops-dingtalk", {
+      status: "succeeded",
+      at: new Date().toISOString(),
+      attempts: 1,
+    });
     expect(await b.deps.ledger.getStep("msg_steps", "ops-dingtalk")).toMatchObject({ status: "succeeded" });
   });
 });

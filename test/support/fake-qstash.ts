@@ -16,10 +16,12 @@ export function startFakeQstash(token: string) {
     port: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      if (req.headers.get("authorization") !== `Bearer ${token}`) return Response.json({ error: "Unauthorized" }, { status: 401 });
+      if (req.headers.get("authorization") !== `Bearer ${token}`)
+        return Response.json({ error: "Unauthorized" }, { status: 401 });
       if (req.method === "POST" && url.pathname.startsWith("/v2/publish/")) {
         const destination = decodeURIComponent(url.pathname.slice("/v2/publish/".length));
-        if (!/^https?:\/\//.test(destination)) return Response.json({ error: "invalid destination url" }, { status: 400 });
+        if (!/^https?:\/\//.test(destination))
+          return Response.json({ error: "invalid destination url" }, { status: 400 });
         published.push({ destination, headers: Object.fromEntries(req.headers), body: await req.text() });
         return Response.json({ messageId: `msg_${published.length}` }, { status: 201 });
       }

@@ -66,7 +66,13 @@ export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => n
         o.signature === null
           ? undefined
           : (o.signature ??
-            (await signRequest({ key: o.key ?? DEV_SIGNING_KEYS.current, url: o.subject ?? BASE + path, body: o.signedBody ?? raw, now: o.now, claims: o.claims })));
+            (await signRequest({
+              key: o.key ?? DEV_SIGNING_KEYS.current,
+              url: o.subject ?? BASE + path,
+              body: o.signedBody ?? raw,
+              now: o.now,
+              claims: o.claims,
+            })));
       const headers: Record<string, string> = { "content-type": "application/json", ...o.headers };
       if (signature) headers["upstash-signature"] = signature;
       if (o.messageId !== null) headers["upstash-message-id"] = o.messageId ?? `msg_${crypto.randomUUID()}`;
@@ -78,7 +84,11 @@ export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => n
 
 /** A QStash failure-callback body for a dead message. */
 export function failureCallback(sourceMessageId: string, over: Record<string, unknown> = {}) {
-  const body = btoa(JSON.stringify({ error: { code: "downstream_unavailable", message: "DingTalk answered 503", retryable: true } }));
+  const body = btoa(
+    JSON.stringify({
+      error: { code: "downstream_unavailable", message: "DingTalk answered 503", retryable: true },
+    }),
+  );
   return {
     status: 503,
     header: { "Content-Type": ["application/json"] },

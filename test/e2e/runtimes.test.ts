@@ -1,0 +1,241 @@
+/**
+ * End-to-end: runs the black-box suite (suite.ts) against the compiled binary
+ * (dist/alertagent-worker: run scripts/build first), Deno from source (scripts/deno-run) and
+ * workerd (wrangler dev, offline), each on a free loopback port, and checks the binary's
+ * lifecycle: --version, config errors, the loopback rule for the dev keys, publish, SIGTERM.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { VERSION } from "../../src/version.ts";
+import { type Running, runtimeSuite } from "./suite.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const BIN = join(ROOT, "dist/alertagent-worker");
+const NODE_BIN = join(ROOT, "node_modules/.bin");
+const LIVE_TIMEOUT_MS = 45_000;
+/** The worker's env: no inherited worker config, the project's tools on PATH, no telemetry. */
+const ENV: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  PATH: `${NODE_BIN}:${process.env.PATH}`,
+  WRANGLER_SEND_METRICS: "false",
+  NO_UPDATE_NOTIFIER: "1",
+};
+delete ENV.ALERTAGENT_CONFIG;
+
+/** A port nothing listens on right now: bind a throwaway server on port 0. */
+function freePort(): number {
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = s.port as number;
+  s.stop(true);
+  return port;
+}
+
+function requireBinary(): void {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run scripts/build first`);
+}
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Spawns in its own process group (so stop() reaches wrangler's workerd too), capturing output. */
+function spawnGroup(cmd: string, args: string[], cwd: string): Proc {
+  const child = spawn(cmd, args, { cwd, env: ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((res) => {
+    child.on("exit", (code) => res(code));
+    child.on("error", (e) => {
+      out += `\nspawn error: ${e.message}`;
+      res(-1);
+    });
+  });
+  return { child, output: () => out, exited };
+}
+
+function killGroup(p: Proc, signal: NodeJS.Signals): void {
+  try {
+    if (p.child.pid) process.kill(-p.child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+async function stopGroup(p: Proc): Promise<void> {
+  killGroup(p, "SIGTERM");
+  const done = await Promise.race([p.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
+  // Whatever is left of the group (or everything, if SIGTERM was not enough) goes now.
+  killGroup(p, "SIGKILL");
+  if (!done) await Promise.race([p.exited, Bun.sleep(2_000)]);
+}
+
+/** Waits for GET /health/live → 200; fails with the process's output when it never comes. */
+async function waitLive(p: Proc, baseUrl: string, what: string): Promise<void> {
+  const deadline = Date.now() + LIVE_TIMEOUT_MS;
+  let exitCode: number | null | undefined;
+  p.exited.then((c) => {
+    exitCode = c;
+  });
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) break;
+    try {
+      const res = await fetch(`${baseUrl}/health/live`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(100);
+  }
+  await stopGroup(p);
+  const why =
+    exitCode !== undefined
+      ? `exited with ${exitCode}`
+      : `did not answer /health/live within ${LIVE_TIMEOUT_MS / 1000} s`;
+  throw new Error(`${what} ${why}. Its output:\n${p.output()}`);
+}
+
+async function startGroup(
+  what: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  port: number,
+): Promise<Running & { proc: Proc }> {
+  const proc = spawnGroup(cmd, args, cwd);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitLive(proc, baseUrl, what);
+  return { baseUrl, proc, stop: () => stopGroup(proc) };
+}
+
+const scratchDirs: string[] = [];
+/** A fresh working directory: the binary needs nothing from the repo. */
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), "alertagent-e2e-"));
+  scratchDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+
+runtimeSuite(
+  "binary",
+  async () => {
+    requireBinary();
+    const port = freePort();
+    return startGroup("the binary", BIN, ["serve", "--port", String(port)], scratch(), port);
+  },
+  "bun",
+);
+
+runtimeSuite("deno", async () => {
+  const port = freePort();
+  return startGroup(
+    "deno (scripts/deno-run)",
+    join(ROOT, "scripts/deno-run"),
+    ["serve", "--port", String(port)],
+    ROOT,
+    port,
+  );
+});
+
+runtimeSuite("workerd", async () => {
+  const port = freePort();
+  const inspector = freePort();
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspector),
+    "--log-level",
+    "warn",
+  ];
+  return startGroup("wrangler dev", join(NODE_BIN, "wrangler"), args, ROOT, port);
+});
+
+/** Runs the binary to completion (bounded) and returns its exit code and output. */
+async function runBinary(args: string[], cwd = ROOT) {
+  const p = Bun.spawn([BIN, ...args], { cwd, env: ENV, stdout: "pipe", stderr: "pipe", timeout: 15_000 });
+  const [code, stdout, stderr] = await Promise.all([
+    p.exited,
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+  ]);
+  return { code, stdout, stderr };
+}
+
+describe("binary lifecycle", () => {
+  let worker: (Running & { proc: Proc }) | undefined;
+  beforeAll(async () => {
+    requireBinary();
+    const port = freePort();
+    worker = await startGroup("the binary", BIN, ["serve", "--port", String(port)], scratch(), port);
+  }, 30_000);
+  afterAll(async () => {
+    if (worker) await stopGroup(worker.proc);
+  });
+
+  test("--version prints the version and exits 0", async () => {
+    const r = await runBinary(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(VERSION);
+  });
+
+  test("a bad --config exits 2 with one line on stderr naming the bad key", async () => {
+    const file = join(scratch(), "bad.yaml");
+    const keys = `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }`;
+    writeFileSync(file, `worker:\n  concurrency: lots\n${keys}\n`);
+    const r = await runBinary(["serve", "--config", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("worker.concurrency");
+  });
+
+  test("--host 0.0.0.0 with the embedded default exits 2 (public dev keys stay on loopback)", async () => {
+    const r = await runBinary(["serve", "--host", "0.0.0.0", "--port", String(freePort())]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("0.0.0.0");
+  });
+
+  test("publish failure examples/jobs/failure.json --to <running binary> exits 0", async () => {
+    const r = await runBinary([
+      "publish",
+      "failure",
+      join(ROOT, "examples/jobs/failure.json"),
+      "--to",
+      worker!.baseUrl,
+    ]);
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      recorded: true,
+      source_message_id: "msg_example_dead_notification",
+    });
+  });
+
+  test("SIGTERM: exits 0 within 5 s and logs a stopped line", async () => {
+    const { proc } = worker!;
+    proc.child.kill("SIGTERM");
+    const code = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "timeout" as const)]);
+    expect({ code, output: code === 0 ? "" : proc.output() }).toEqual({ code: 0, output: "" });
+    const lines = proc
+      .output()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg?: string; level?: string });
+    expect(lines.some((l) => l.msg === "stopped")).toBe(true);
+  });
+});
