@@ -3,6 +3,7 @@
  * dead job under its source message id, marks that message failed in the ledger, and marks
  * the alert's analysis failed when the dead job was an analysis.
  */
+import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { alertIdsOf, markAnalysisFailed } from "../src/analysis/status.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
@@ -15,12 +16,12 @@ export const failureCallbackSchema = z.looseObject({
   url: z.string().optional(),
   method: z.string().optional(),
   body: z.string().optional(),
-  header: z.record(z.string(), z.array(z.string())).optional(),
+  header: z.unknown().optional(),
   retried: z.number().int().optional(),
   maxRetries: z.number().int().optional(),
   dlqId: z.string().optional(),
   sourceBody: z.string().optional(),
-  sourceHeader: z.record(z.string(), z.array(z.string())).optional(),
+  sourceHeader: z.unknown().optional(),
   topicName: z.string().optional(),
   endpointName: z.string().optional(),
   scheduleId: z.string().optional(),
@@ -103,12 +104,7 @@ function familyOf(url: string | undefined): Family | "unknown" {
 }
 
 function decodeBase64(b64: string): string {
-  try {
-    const bin = atob(b64);
-    return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-  } catch {
-    return b64;
-  }
+  return Buffer.from(b64, "base64").toString("utf8");
 }
 
 function safeJson(text: string): unknown {

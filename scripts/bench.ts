@@ -351,7 +351,8 @@ callback (a new \`Upstash-Message-Id\`, QStash-signed with the dev key, verified
 ledger and as a dead letter, counted in metrics). The bare side is a Hono route on Bun.serve that
 reads the body and answers \`{"ok":true}\`. The worker logs one JSON line per job to stdout, which
 goes to /dev/null here. wrk shares the machine's CPUs with the servers. The in-memory store keeps
-every job's ledger entry and dead letter, so the worker's RSS grows with the jobs it has seen.
+each job's ledger entry and dead letter up to \`store.max_keys\` (50,000 values), so the worker's
+RSS grows with the jobs it has seen until that bound.
 
 - date: ${new Date().toISOString()}
 - machine: ${cpus().length} CPUs (nproc), ${cpu}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB memory, Linux ${process.arch}
@@ -364,8 +365,12 @@ ${table}
 The worker counted these failure-job outcomes during its run: ${JSON.stringify(seen)}.
 ${warnings.length ? `\n**Warnings:** ${warnings.join("; ")}.\n` : ""}`;
 
+// Hand-written notes below the marker survive a new run.
+const MARKER = "<!-- notes: kept across bench runs -->";
+const previous = existsSync(opt.out as string) ? readFileSync(opt.out as string, "utf8") : "";
+const notes = previous.includes(MARKER) ? previous.slice(previous.indexOf(MARKER)) : `${MARKER}\n`;
 console.log(table);
 if (warnings.length) console.log(`\nwarnings: ${warnings.join("; ")}`);
-writeFileSync(opt.out as string, doc);
+writeFileSync(opt.out as string, `${doc}\n${notes}`);
 console.error(`bench: wrote ${opt.out}`);
 cleanup();

@@ -99,20 +99,20 @@ export function createApp(deps: Deps): Hono {
   });
 
   // ---- job routes (SPEC §2.1)
+  const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
   for (const family of mountedJobFamilies(deps)) {
     const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;
     app.post(`/jobs/${family}`, async (c) => {
       const body = await readLimited(c.req.raw, config.worker.body_limit);
-      const url = new URL(c.req.url);
-      const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
+      const h = c.req.raw.headers;
       const reply = await runJob(deps, handler, {
         family: family as Family,
         body,
-        messageId: c.req.header("upstash-message-id") ?? c.req.header("idempotency-key") ?? undefined,
-        retried: Number(c.req.header("upstash-retried") ?? 0) || 0,
-        scheduleId: c.req.header("upstash-schedule-id") ?? undefined,
-        signature: c.req.header("upstash-signature"),
-        subject: publicUrl ? publicUrl + url.pathname + url.search : undefined,
+        messageId: h.get("upstash-message-id") ?? h.get("idempotency-key") ?? undefined,
+        retried: Number(h.get("upstash-retried") ?? 0) || 0,
+        scheduleId: h.get("upstash-schedule-id") ?? undefined,
+        signature: h.get("upstash-signature"),
+        subject: publicUrl ? publicUrl + pathAndQuery(c.req.url) : undefined,
       });
       if (deps.background) deps.background(deps.metrics.flush());
       return toResponse(reply);
@@ -129,6 +129,8 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
   if (declared > limit) return new Uint8Array(limit + 1);
   if (!req.body) return new Uint8Array(0);
+  // A declared length within the limit cannot grow past it: read it in one go (the fast path).
+  if (declared >= 0) return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -150,6 +152,12 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
     off += ch.byteLength;
   }
   return out;
+}
+
+/** The path and query of a URL, without parsing the whole URL. */
+function pathAndQuery(url: string): string {
+  const i = url.indexOf("/", url.indexOf("//") + 2);
+  return i < 0 ? "/" : url.slice(i);
 }
 
 /** Constant-time string comparison for tokens. */

@@ -20,7 +20,10 @@ export function interpolate(
   issues: { path: string; message: string }[] = [],
 ): unknown {
   if (typeof value === "string") {
-    return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+    // A value that is one reference as a whole takes the type its text has, as if written in
+    // the YAML: `port: ${PORT:-8081}` is a number, `all: ${AT_ALL:-false}` a boolean.
+    const whole = /^\$\{[^}]+\}$/.test(value);
+    const text = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== "") return v;
       if (fallback !== undefined) return fallback;
@@ -30,6 +33,7 @@ export function interpolate(
       });
       return "";
     });
+    return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(text) ? parseYaml(text) : text;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
   if (value && typeof value === "object") {

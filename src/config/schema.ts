@@ -11,7 +11,8 @@ export type Family = (typeof FAMILIES)[number];
 export type WorkerType = (typeof WORKER_TYPES)[number];
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
-const str = z.string().min(1);
+/** A non-empty string; a number is taken as its text (a token or key from ${VAR} may be all digits). */
+const str = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1));
 
 const worker = z.strictObject({
   /** Instance name, shown in /health, logs and worker_info. @default "alertagent-worker" */
@@ -85,7 +86,7 @@ const store = z
     token: str.optional(),
     prefix: z.string().default("alertagent:"),
     retention: duration.default(7 * 86_400_000),
-    /** memory only: most values kept before the oldest-written are dropped. @default 50000 */
+    /** memory only: most values kept before the oldest-created are dropped. @default 50000 */
     max_keys: z.number().int().min(100).default(50_000),
   })
   .superRefine((s, ctx) => {

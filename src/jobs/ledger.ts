@@ -41,6 +41,10 @@ export interface StepRecord {
 }
 
 export class Ledger {
+  /** Leases held by running jobs, renewed together by one timer (not one timer per job). */
+  private readonly held = new Map<string, { token: string; onError: (e: unknown) => void }>();
+  private renewer: ReturnType<typeof setInterval> | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly opts: { leaseMs: number; retentionMs: number; now?: () => number },
@@ -85,6 +89,29 @@ export class Ledger {
     };
     await this.put(entry);
     return { kind: "claimed", entry, token };
+  }
+
+  /**
+   * Renews the lease every third of its length until the returned function is called.
+   * Jobs shorter than that never touch the timer's work.
+   */
+  keep(messageId: string, token: string, onError: (e: unknown) => void): () => void {
+    this.held.set(messageId, { token, onError });
+    if (!this.renewer) {
+      this.renewer = setInterval(
+        () => {
+          for (const [id, h] of this.held) this.renew(id, h.token).catch(h.onError);
+        },
+        Math.max(100, Math.floor(this.opts.leaseMs / 3)),
+      );
+    }
+    return () => {
+      if (this.held.get(messageId)?.token === token) this.held.delete(messageId);
+      if (this.held.size === 0 && this.renewer) {
+        clearInterval(this.renewer);
+        this.renewer = undefined;
+      }
+    };
   }
 
   /** Extends a held lease; false when it was lost (expired and taken over). */

@@ -138,12 +138,7 @@ async function claimAndRun(
 
   const { entry, token } = claim;
   // Keep the lease while the handler works, so a long job is not taken over.
-  const renew = setInterval(
-    () => {
-      deps.ledger.renew(messageId, token).catch((e) => log.warn("lease renewal failed", { error: e }));
-    },
-    Math.max(250, Math.floor(deps.config.worker.lease / 3)),
-  );
+  const letGo = deps.ledger.keep(messageId, token, (e) => log.warn("lease renewal failed", { error: e }));
   let result: unknown;
   let failure: JobError | undefined;
   try {
@@ -160,7 +155,7 @@ async function claimAndRun(
     if (failure.status >= 500 && failure.code === "internal_error")
       log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
   } finally {
-    clearInterval(renew);
+    letGo();
   }
 
   try {

@@ -148,3 +148,25 @@ channels:
     expect(shown).toContain("10.0.0.5:6379");
   });
 });
+
+describe("${VAR} keeps the type of what it is replaced with", () => {
+  test("a whole-value reference to a number or boolean is a number or boolean", () => {
+    const c = loadConfig(
+      `${keys}worker: { port: "\${PORT:-8081}", concurrency: "\${C}" }\nchannels:\n  d: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=t", at: { all: "\${ALL:-false}" } }\n`,
+      { C: "8" },
+    );
+    expect(c.worker.port).toBe(8081);
+    expect(c.worker.concurrency).toBe(8);
+    expect(c.channels.d.type === "dingtalk" && c.channels.d.at.all).toBe(false);
+  });
+
+  test("inside a longer string it stays text", () => {
+    const c = loadConfig(`${keys}worker: { name: "w-\${N}" }\n`, { N: "1" });
+    expect(c.worker.name).toBe("w-1");
+  });
+});
+
+test("an all-digit secret from ${VAR} stays a string", () => {
+  const c = loadConfig(`${keys}worker: { admin_token: "\${T}" }\n`, { T: "123456" });
+  expect(c.worker.admin_token).toBe("123456");
+});
