@@ -1,0 +1,73 @@
+/**
+ * The alert model (SPEC §3.1, CONTRACTS §5): an Alertmanager alert object plus AlertAgent's
+ * optional `id` and `value`, and the Alertmanager webhook payload (version "4") that jobs
+ * accept instead of a list of alerts. Shared by analysis and notification.
+ */
+import { z } from "zod";
+
+const labelMap = z.record(z.string(), z.string());
+
+/** Alertmanager's "zero" time for a firing alert's endsAt. */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+export const alertSchema = z.strictObject({
+  /** AlertAgent's alert id; defaults to `fingerprint`. */
+  id: z.string().min(1).optional(),
+  status: z.enum(["firing", "resolved"]).default("firing"),
+  labels: labelMap.refine((l) => typeof l.alertname === "string" && l.alertname.length > 0, {
+    message: "labels.alertname is required",
+  }),
+  annotations: labelMap.default({}),
+  startsAt: z.string().optional(),
+  endsAt: z.string().optional(),
+  generatorURL: z.string().optional(),
+  fingerprint: z.string().optional(),
+  /** The sample value that fired the alert, when the producer knows it. */
+  value: z.union([z.number(), z.string()]).optional(),
+});
+export type Alert = z.output<typeof alertSchema>;
+
+/** The Alertmanager webhook body (version "4"); unknown fields of newer versions are kept. */
+export const alertmanagerPayloadSchema = z.looseObject({
+  version: z.literal("4"),
+  groupKey: z.string(),
+  truncatedAlerts: z.number().int().nonnegative().default(0),
+  status: z.enum(["firing", "resolved"]),
+  receiver: z.string(),
+  groupLabels: labelMap.default({}),
+  commonLabels: labelMap.default({}),
+  commonAnnotations: labelMap.default({}),
+  externalURL: z.string().default(""),
+  alerts: z.array(alertSchema.omit({ id: true, value: true }).extend({ status: z.enum(["firing", "resolved"]) })),
+  notification_reason: z.string().optional(),
+  routeLabels: labelMap.optional(),
+});
+export type AlertmanagerPayload = z.output<typeof alertmanagerPayloadSchema>;
+
+/** The id an alert is known by: `id`, else `fingerprint`, else a stable hash of its labels. */
+export function alertId(a: Pick<Alert, "id" | "fingerprint" | "labels">): string {
+  if (a.id) return a.id;
+  if (a.fingerprint) return a.fingerprint;
+  return labelsFingerprint(a.labels);
+}
+
+/** A stable 16-hex-digit id from sorted labels (FNV-1a 64), for alerts that carry no fingerprint. */
+export function labelsFingerprint(labels: Record<string, string>): string {
+  const text = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}\u0000${labels[k]}`)
+    .join("\u0001");
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(text)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, "0");
+}
+
+/** True when endsAt is a real time (resolved alerts), not Alertmanager's zero time. */
+export function hasEnded(a: Pick<Alert, "endsAt">): boolean {
+  return !!a.endsAt && a.endsAt !== ZERO_TIME && !a.endsAt.startsWith("0001-");
+}
+
+/** The alerts of a payload, with ids filled in. */
+export function alertsOf(payload: AlertmanagerPayload): Alert[] {
+  return payload.alerts.map((a) => ({ ...a, id: alertId(a) }));
+}
