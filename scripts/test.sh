@@ -32,6 +32,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server || echo "could not install redis-server: the Redis suites will fail (apt-get install redis-server)"
 fi
 
+# The real peers of config sync (Prometheus, Alertmanager, vmalert from victoria-metrics).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1 || ! command -v vmalert >/dev/null 2>&1; then
+  say "installing prometheus, prometheus-alertmanager, victoria-metrics (Debian)"
+  apt_install prometheus prometheus-alertmanager victoria-metrics ||
+    echo "could not install them: the config-sync peer suites will fail (apt-get install prometheus prometheus-alertmanager victoria-metrics)"
+fi
+
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # --- services ---------------------------------------------------------------------------

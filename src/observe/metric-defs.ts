@@ -65,6 +65,13 @@ export const METRICS = {
     type: "counter",
     labels: ["channel", "type", "status"],
   },
+  notificationDuration: {
+    name: "alertagent_notification_duration_seconds",
+    help: "Time to deliver to one channel (all parts), by channel.",
+    type: "histogram",
+    labels: ["channel"],
+    buckets: DURATION_BUCKETS,
+  },
   analysis: {
     name: "alertagent_analysis_total",
     help: "Analyses by engine and outcome.",
@@ -76,6 +83,13 @@ export const METRICS = {
     help: "1 when the analysis engine answered its last check.",
     type: "gauge",
     labels: ["engine"],
+  },
+  engineDuration: {
+    name: "alertagent_engine_duration_seconds",
+    help: "Time an analysis engine took to answer (successful or not), by engine.",
+    type: "histogram",
+    labels: ["engine"],
+    buckets: DURATION_BUCKETS,
   },
   configSync: {
     name: "alertagent_config_sync_total",
