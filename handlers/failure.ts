@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { alertIdsOf, markAnalysisFailed } from "../src/analysis/status.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
+import { DEAD_LETTERS_KEY, type DeadLetter } from "../src/jobs/dead-letters.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 
 /** QStash may add fields over time, so unknown fields are kept rather than rejected. */
@@ -30,22 +31,6 @@ export const failureCallbackSchema = z.looseObject({
   callerIP: z.string().optional(),
 });
 export type FailureCallback = z.output<typeof failureCallbackSchema>;
-
-export interface DeadLetter {
-  source_message_id: string;
-  family: Family | "unknown";
-  url?: string;
-  status: number;
-  retried?: number;
-  max_retries?: number;
-  dlq_id?: string;
-  /** What the worker last answered (decoded, at most 2 KB). */
-  response?: string;
-  error: { code: string; message: string };
-  recorded_at: string;
-}
-
-export const DEAD_LETTERS_KEY = "dead-letters";
 
 export const failureHandler: JobHandler = {
   family: "failure",

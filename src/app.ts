@@ -4,15 +4,18 @@
  * per mounted job family, all run through the job runner. One onError turns every error
  * into a JSON problem.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
 import type { Deps } from "./deps.ts";
 import { JobError, notFound, unauthorized } from "./errors.ts";
 import { runJob } from "./jobs/runner.ts";
+import { renderDashboard } from "./observe/dashboard.ts";
+import { dashboardData } from "./observe/dashboard-data.ts";
 import { readiness } from "./observe/health.ts";
 import { buildStats } from "./observe/stats.ts";
 import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
+import { DECISIONS_KEY } from "./scale/run.ts";
 
 /** The job families this worker answers: mounted by its type and implemented. */
 export function mountedJobFamilies(deps: Deps): Family[] {
@@ -81,7 +84,7 @@ export function createApp(deps: Deps): Hono {
   });
 
   // ---- read and admin routes (SPEC §2.2)
-  app.use("/v1/*", async (c, next) => {
+  const adminOnly: MiddlewareHandler = async (c, next) => {
     const token = config.worker.admin_token;
     if (token && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
       throw unauthorized(
@@ -90,12 +93,20 @@ export function createApp(deps: Deps): Hono {
       );
     }
     await next();
-  });
+  };
+  app.use("/v1/*", adminOnly);
+  app.use("/dashboard", adminOnly);
+  app.get("/dashboard", async (c) => c.html(renderDashboard(await dashboardData(deps))));
   app.get("/v1/jobs/:messageId", async (c) => {
     const id = c.req.param("messageId");
     const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(`dead:${id}`)]);
     if (!entry) throw notFound(`job ${id}`);
     return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
+  });
+
+  app.get("/v1/autoscale/decisions", async (c) => {
+    const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
+    return c.json({ decisions: await deps.store.list(DECISIONS_KEY, limit) });
   });
 
   // ---- job routes (SPEC §2.1)
@@ -112,6 +123,7 @@ export function createApp(deps: Deps): Hono {
         retried: Number(h.get("upstash-retried") ?? 0) || 0,
         scheduleId: h.get("upstash-schedule-id") ?? undefined,
         signature: h.get("upstash-signature"),
+        traceparent: h.get("traceparent"),
         subject: publicUrl ? publicUrl + pathAndQuery(c.req.url) : undefined,
       });
       if (deps.background) deps.background(deps.metrics.flush());

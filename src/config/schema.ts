@@ -35,6 +35,14 @@ const worker = z.strictObject({
   /** IANA time zone for rendered times. @default "UTC" */
   timezone: str.default("UTC"),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Export each job as a span over OTLP/HTTP JSON to `otlp_url` + /v1/traces (off when unset). */
+  tracing: z
+    .strictObject({
+      otlp_url: url.optional(),
+      headers: z.record(z.string(), z.string()).default({}),
+      service_name: str.default("alertagent-worker"),
+    })
+    .prefault({}),
 });
 
 const flowControl = z.strictObject({
@@ -64,6 +72,10 @@ const qstash = z.strictObject({
       scale_up_threshold: z.number().positive().default(0.7),
       scale_down_threshold: z.number().nonnegative().default(0.3),
       cooldown: duration.default(300_000),
+      /** Above this error rate (since the last run) the worker is unhealthy: scale down, never up. @default 0.2 */
+      max_error_rate: z.number().min(0).max(1).default(0.2),
+      /** Above this p95 job latency (since the last run) the worker is unhealthy. @default 30s */
+      max_latency_p95: duration.default(30_000),
     })
     .prefault({}),
   schedules: z

@@ -8,6 +8,7 @@ import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
 import type { JobOutcome } from "../observe/metric-defs.ts";
+import { exportSpans, startSpan, tracedFetch, traceparentOf } from "../observe/trace.ts";
 import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
 import type { JobHandler } from "./handler.ts";
 
@@ -23,6 +24,8 @@ export interface JobRequest {
   subject?: string;
   /** `run` executes a local file in-process: there is no signature to check. */
   trusted?: boolean;
+  /** W3C traceparent that came with the job (QStash forwards `Upstash-Forward-traceparent`). */
+  traceparent?: string | null;
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -30,10 +33,44 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): Promise<Reply> {
   const started = deps.now();
   const family = req.family;
-  const log = deps.logger.child({ family, message_id: req.messageId, retried: req.retried || undefined });
+  const span = startSpan(req.traceparent);
+  const log = deps.logger.child({
+    family,
+    message_id: req.messageId,
+    retried: req.retried || undefined,
+    trace_id: span.traceId,
+    span_id: span.spanId,
+  });
+  // What the handler sees: the same deps, with this job's logger and a fetch that carries its trace.
+  const jobDeps: Deps = { ...deps, logger: log, fetch: tracedFetch(deps.fetch, span) };
   const finish = (outcome: JobOutcome, reply: Reply): Reply => {
     deps.metrics.inc("jobs", { family, outcome });
     deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
+    reply.headers.traceparent = traceparentOf(span);
+    const otlp = deps.config.worker.tracing;
+    if (otlp.otlp_url) {
+      const sent = exportSpans(
+        deps.fetch,
+        { url: otlp.otlp_url, headers: otlp.headers, service: otlp.service_name },
+        [
+          {
+            span,
+            name: `POST /jobs/${family}`,
+            startMs: started,
+            endMs: deps.now(),
+            ok: reply.status < 500 && reply.status !== 489,
+            attributes: {
+              "alertagent.family": family,
+              "alertagent.message_id": req.messageId,
+              "alertagent.outcome": outcome,
+              "http.response.status_code": reply.status,
+              "alertagent.retried": req.retried,
+            },
+          },
+        ],
+      );
+      if (deps.background) deps.background(sent);
+    }
     const code =
       reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
     const fields = { status: reply.status, outcome, ms: deps.now() - started, code };
@@ -72,7 +109,7 @@ export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): 
   }
   deps.metrics.add("inFlight", { family }, 1);
   try {
-    return await claimAndRun(deps, handler, req, log, finish);
+    return await claimAndRun(jobDeps, handler, req, log, finish);
   } finally {
     deps.metrics.add("inFlight", { family }, -1);
     deps.gate.leave();

@@ -109,6 +109,12 @@ export const METRICS = {
     type: "gauge",
     labels: ["key"],
   },
+  waitList: {
+    name: "alertagent_flow_control_wait_list",
+    help: "Messages waiting in QStash's wait list for a flow-control key (read by autoscale).",
+    type: "gauge",
+    labels: ["key"],
+  },
   info: {
     name: "alertagent_worker_info",
     help: "Worker identity; always 1.",

@@ -42,8 +42,12 @@ export interface JobOpts {
   headers?: Record<string, string>;
 }
 
+/**
+ * @param yamlExtra YAML appended to the dev signing keys; a document with its own `qstash:`
+ * section is used as it is.
+ */
 export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => number } = {}): Harness {
-  const config = loadConfig(MINIMAL_YAML + yamlExtra, {}, "test");
+  const config = loadConfig(/^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra, {}, "test");
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? new MemoryStore();
   const deps = buildDeps({

@@ -1,0 +1,142 @@
+/**
+ * /dashboard: one server-rendered HTML page (no front-end build) for an operator's phone at
+ * 3 a.m. — per family counts, error rate, latency and in-flight use; recent dead letters;
+ * channel deliveries; engine health; config-sync state; recent autoscale decisions. It
+ * refreshes itself. Pure: data in, HTML out; every value is escaped.
+ */
+import type { FamilyStats } from "./stats.ts";
+
+export interface DashboardData {
+  name: string;
+  type: string;
+  version: string;
+  runtime: string;
+  uptimeS: number;
+  scope: "process" | "store";
+  concurrency: number;
+  inFlight: number;
+  families: Record<string, FamilyStats>;
+  channels: Record<string, Record<string, number>>;
+  engines: { engine: string; up: boolean | null; breaker?: string; counts: Record<string, number> }[];
+  targets: {
+    target: string;
+    kind?: string;
+    version?: number;
+    verified?: boolean;
+    applied_at?: string;
+    last_error?: string | null;
+  }[];
+  deadLetters: {
+    source_message_id: string;
+    family: string;
+    status: number;
+    error: { code: string; message: string };
+    recorded_at: string;
+    dlq_id?: string;
+  }[];
+  decisions: { key: string; from: number; to: number; reason: string; at: string }[];
+  refreshS: number;
+  generatedAt: string;
+}
+
+const esc = (v: unknown) =>
+  String(v ?? "").replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
+const ms = (v: number | null) =>
+  v === null ? "–" : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(1)} s`;
+const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`;
+const table = (head: string[], rows: string[][], empty: string) =>
+  rows.length
+    ? `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows
+        .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`)
+        .join("")}</tbody></table>`
+    : `<p class="empty">${esc(empty)}</p>`;
+
+export function renderDashboard(d: DashboardData): string {
+  const families = Object.entries(d.families).filter(
+    ([, s]) => s.received > 0 || s.dead_letters > 0 || s.in_flight > 0,
+  );
+  const familyRows = families.map(([f, s]) => [
+    `<b>${esc(f)}</b>`,
+    esc(s.received),
+    esc(s.succeeded),
+    `<span class="${s.failed ? "bad" : ""}">${esc(s.failed)}</span>`,
+    esc(s.retried),
+    esc(s.duplicates),
+    `<span class="${s.error_rate > 0.1 ? "bad" : s.error_rate > 0 ? "warn" : "ok"}">${pct(s.error_rate)}</span>`,
+    `${ms(s.latency_ms.p50)} / ${ms(s.latency_ms.p95)} / ${ms(s.latency_ms.p99)}`,
+    esc(s.in_flight),
+    esc(s.dead_letters),
+  ]);
+  const use = d.concurrency ? d.inFlight / d.concurrency : 0;
+  const channelRows = Object.entries(d.channels).map(([ch, c]) => [
+    esc(ch),
+    ...["sent", "failed", "skipped_duplicate", "fell_back"].map((k) => esc(c[k] ?? 0)),
+  ]);
+  const engineRows = d.engines.map((e) => [
+    esc(e.engine),
+    e.up === null ? "–" : e.up ? '<span class="ok">up</span>' : '<span class="bad">down</span>',
+    esc(e.breaker ?? "–"),
+    esc(
+      Object.entries(e.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "–",
+    ),
+  ]);
+  const targetRows = d.targets.map((t) => [
+    esc(t.target),
+    esc(t.kind ?? ""),
+    esc(t.version ?? "–"),
+    t.verified === undefined
+      ? "–"
+      : t.verified
+        ? '<span class="ok">yes</span>'
+        : '<span class="bad">no</span>',
+    esc(t.applied_at ?? "–"),
+    t.last_error ? `<span class="bad">${esc(t.last_error)}</span>` : "",
+  ]);
+  const deadRows = d.deadLetters.map((x) => [
+    esc(x.recorded_at),
+    esc(x.family),
+    `<code>${esc(x.source_message_id)}</code>`,
+    esc(x.status),
+    `<b>${esc(x.error.code)}</b> ${esc(x.error.message)}`,
+  ]);
+  const decisionRows = d.decisions.map((x) => [
+    esc(x.at),
+    `<code>${esc(x.key)}</code>`,
+    `${esc(x.from)} → ${esc(x.to)}`,
+    esc(x.reason),
+  ]);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${d.refreshS}">
+<title>${esc(d.name)} · alertagent-worker</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:12px;background:#0f1115;color:#e6e6e6}
+h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px;color:#9ecbff}
+.meta{color:#9a9a9a;font-size:12px}.cards{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
+.card{background:#1a1d24;border-radius:8px;padding:8px 12px;min-width:120px}.card b{display:block;font-size:20px}
+.wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#1a1d24;border-radius:8px}
+th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #262a33;white-space:nowrap}th{color:#9a9a9a;font-weight:500}
+td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{color:#f85149}.empty{color:#777}code{font-size:12px}
+</style></head><body>
+<h1>${esc(d.name)} <span class="meta">${esc(d.type)} · v${esc(d.version)} · ${esc(d.runtime)}</span></h1>
+<div class="meta">up ${esc(Math.round(d.uptimeS))} s · figures from ${d.scope === "store" ? "the store (all instances)" : "this process"} · ${esc(d.generatedAt)} · refreshes every ${esc(d.refreshS)} s</div>
+<div class="cards">
+<div class="card">in flight<b>${esc(d.inFlight)} / ${esc(d.concurrency)}</b><span class="${use > 0.9 ? "bad" : use > 0.7 ? "warn" : "ok"}">${pct(use)} used</span></div>
+<div class="card">jobs<b>${esc(families.reduce((a, [, s]) => a + s.received, 0))}</b>received</div>
+<div class="card">failed<b class="${families.some(([, s]) => s.failed) ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.failed, 0))}</b>permanent + transient</div>
+<div class="card">dead letters<b class="${d.deadLetters.length ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.dead_letters, 0))}</b>given up by QStash</div>
+</div>
+<h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
+<h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last status", "error"], deadRows, "None.")}</div>
+<h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
+<h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
+<h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>
+<h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, "No decisions yet.")}</div>
+</body></html>`;
+}

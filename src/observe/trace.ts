@@ -1,0 +1,114 @@
+/**
+ * W3C trace context for jobs: a `traceparent` that arrives with a job (a producer sets
+ * `Upstash-Forward-traceparent`; QStash delivers it as `traceparent`) or a new trace is
+ * carried into every log line (trace_id, span_id) and onto every outbound call, so one alert
+ * can be followed from producer to page. Spans can be exported as OTLP/HTTP JSON.
+ */
+import type { Fetch } from "../deps.ts";
+
+export interface SpanContext {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  sampled: boolean;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** A child span of the incoming traceparent, or the root of a new trace when there is none (or it is invalid). */
+export function startSpan(traceparent: string | null | undefined): SpanContext {
+  const m = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
+  if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2])) {
+    return {
+      traceId: m[1],
+      spanId: randomHex(8),
+      parentSpanId: m[2],
+      sampled: (Number.parseInt(m[3], 16) & 1) === 1,
+    };
+  }
+  return { traceId: randomHex(16), spanId: randomHex(8), sampled: true };
+}
+
+export function traceparentOf(s: SpanContext): string {
+  return `00-${s.traceId}-${s.spanId}-${s.sampled ? "01" : "00"}`;
+}
+
+/** A fetch that adds the job's traceparent to every outbound request (unless the caller set one). */
+export function tracedFetch(fetch: Fetch, span: SpanContext): Fetch {
+  const tp = traceparentOf(span);
+  return (input, init) => {
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (!headers.has("traceparent")) headers.set("traceparent", tp);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+export interface FinishedSpan {
+  span: SpanContext;
+  name: string;
+  startMs: number;
+  endMs: number;
+  ok: boolean;
+  attributes: Record<string, string | number | boolean | undefined>;
+}
+
+/** The OTLP/HTTP JSON body for finished spans (ids hex-encoded, times as nanosecond strings). */
+export function otlpBody(serviceName: string, spans: FinishedSpan[]) {
+  const attr = (key: string, v: string | number | boolean) =>
+    typeof v === "number"
+      ? { key, value: Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v } }
+      : typeof v === "boolean"
+        ? { key, value: { boolValue: v } }
+        : { key, value: { stringValue: v } };
+  const nanos = (ms: number) => `${BigInt(Math.round(ms * 1000)) * 1000n}`;
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [attr("service.name", serviceName)] },
+        scopeSpans: [
+          {
+            scope: { name: "alertagent-worker" },
+            spans: spans.map((s) => ({
+              traceId: s.span.traceId,
+              spanId: s.span.spanId,
+              ...(s.span.parentSpanId ? { parentSpanId: s.span.parentSpanId } : {}),
+              name: s.name,
+              kind: 2,
+              startTimeUnixNano: nanos(s.startMs),
+              endTimeUnixNano: nanos(s.endMs),
+              attributes: Object.entries(s.attributes).flatMap(([k, v]) =>
+                v === undefined ? [] : [attr(k, v)],
+              ),
+              status: { code: s.ok ? 1 : 2 },
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** Posts spans to an OTLP/HTTP collector (`<url>/v1/traces`). Never throws: tracing must not fail a job. */
+export async function exportSpans(
+  fetch: Fetch,
+  cfg: { url: string; headers: Record<string, string>; service: string },
+  spans: FinishedSpan[],
+): Promise<boolean> {
+  try {
+    const res = await fetch(`${cfg.url.replace(/\/+$/, "")}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...cfg.headers },
+      body: JSON.stringify(otlpBody(cfg.service, spans)),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `setup-qstash`: applies `qstash.flow_control` and `qstash.schedules` through QStash's API —
+ * schedules created idempotently under their fixed ids, flow-control keys pinned to their
+ * configured parallelism and rate — and returns the publish recipe each producer should use
+ * per family, including Alertmanager's webhook_config. Safe to run twice.
+ */
+import type { Config, Family } from "../config/schema.ts";
+import { ConfigError } from "../errors.ts";
+import type { QstashApi } from "./management.ts";
+import { flowControlFor } from "./publish.ts";
+
+export interface SetupReport {
+  schedules: { id: string; destination: string; cron: string }[];
+  flow_control: { key: string; family: Family; parallelism: number; rate?: number; period_s?: number }[];
+  recipes: Recipe[];
+}
+
+export interface Recipe {
+  family: Family;
+  publish_url: string;
+  headers: Record<string, string>;
+}
+
+const PUBLISHED: Family[] = ["analysis", "notification", "config-sync"];
+
+function publicBase(config: Config): string {
+  const base = config.worker.public_url?.replace(/\/+$/, "");
+  if (!base) {
+    throw new ConfigError("worker.public_url is required: QStash needs the URL to deliver to", [
+      { path: "worker.public_url", message: "is required for setup-qstash" },
+    ]);
+  }
+  return base;
+}
+
+/** The headers and URL a producer publishes a family's jobs with (token shown as a placeholder). */
+export function recipes(config: Config): Recipe[] {
+  const base = publicBase(config);
+  const api = config.qstash.url.replace(/\/+$/, "");
+  return PUBLISHED.map((family) => {
+    const fc = flowControlFor(config, family);
+    const headers: Record<string, string> = {
+      Authorization: "Bearer $QSTASH_TOKEN",
+      "Content-Type": "application/json",
+      "Upstash-Failure-Callback": `${base}/jobs/failure`,
+    };
+    if (fc) {
+      headers["Upstash-Flow-Control-Key"] = fc.key;
+      headers["Upstash-Flow-Control-Value"] = [
+        `parallelism=${fc.parallelism}`,
+        ...(fc.rate ? [`rate=${fc.rate}`, `period=${fc.period}s`] : []),
+      ].join(", ");
+    }
+    return { family, publish_url: `${api}/v2/publish/${base}/jobs/${family}`, headers };
+  });
+}
+
+export async function setupQstash(config: Config, api: QstashApi): Promise<SetupReport> {
+  const base = publicBase(config);
+  const report: SetupReport = { schedules: [], flow_control: [], recipes: recipes(config) };
+  for (const s of config.qstash.schedules) {
+    const family = s.route.replace(/^\/jobs\//, "") as Family;
+    const fc = flowControlFor(config, family);
+    const destination = base + s.route;
+    await api.createSchedule({
+      scheduleId: s.id,
+      destination,
+      cron: s.cron,
+      body: JSON.stringify(s.body ?? {}),
+      flowControl: fc,
+    });
+    report.schedules.push({ id: s.id, destination, cron: s.cron });
+  }
+  for (const family of PUBLISHED) {
+    const fc = flowControlFor(config, family);
+    if (!fc) continue;
+    await api.pin(fc.key, {
+      parallelism: fc.parallelism,
+      ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
+    });
+    report.flow_control.push({
+      key: fc.key,
+      family,
+      parallelism: fc.parallelism,
+      ...(fc.rate ? { rate: fc.rate, period_s: fc.period } : {}),
+    });
+  }
+  return report;
+}
+
+/** Alertmanager's webhook_config for publishing straight to QStash (SPEC §3.1). */
+export function alertmanagerReceiver(config: Config): string {
+  const r = recipes(config).find((x) => x.family === "notification") as Recipe;
+  return [
+    "receivers:",
+    "  - name: alertagent",
+    "    webhook_configs:",
+    `      - url: ${r.publish_url}`,
+    "        send_resolved: true",
+    "        http_config:",
+    "          authorization: { type: Bearer, credentials_file: /etc/alertmanager/qstash-token }",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,106 @@
+/**
+ * The autoscale decision (SPEC §3.5, issue "push-model scaling"): pure data in, one decision
+ * out, so every rule can be tested without QStash. QStash's flow control decides how many
+ * requests are in flight; this moves a key's parallelism within [min, max]:
+ *
+ * - never two moves of one key within `cooldown`;
+ * - down when the worker is unhealthy (error rate or p95 latency over their limits since the
+ *   last run) — more parallelism would only make it worse;
+ * - up when the wait list per unit of parallelism is over `scale_up_threshold` and the worker
+ *   has room (in-flight use under 90% of its concurrency);
+ * - down by one when it is under `scale_down_threshold`;
+ * - a current value outside [min, max] is brought back inside first.
+ */
+export interface DecisionInput {
+  key: string;
+  family: string;
+  /** The key's parallelism now (what QStash reports). */
+  current: number;
+  waitList: number;
+  min: number;
+  max: number;
+  upThreshold: number;
+  downThreshold: number;
+  cooldownMs: number;
+  /** When this key was last changed (ms), if ever. */
+  lastChangeAt?: number;
+  now: number;
+  health: { errorRate: number; p95Ms: number | null; inFlightUse: number; jobs: number };
+  limits: { maxErrorRate: number; maxP95Ms: number };
+}
+
+export interface Decision {
+  key: string;
+  family: string;
+  from: number;
+  to: number;
+  reason: string;
+  at: string;
+  inputs: {
+    wait_list: number;
+    backlog_per_unit: number;
+    error_rate: number;
+    p95_ms: number | null;
+    in_flight_use: number;
+    jobs: number;
+  };
+}
+
+const r2 = (n: number) => Math.round(n * 100) / 100;
+
+export function decide(i: DecisionInput): Decision {
+  const perUnit = i.waitList / Math.max(1, i.current);
+  const base = {
+    key: i.key,
+    family: i.family,
+    from: i.current,
+    at: new Date(i.now).toISOString(),
+    inputs: {
+      wait_list: i.waitList,
+      backlog_per_unit: r2(perUnit),
+      error_rate: r2(i.health.errorRate),
+      p95_ms: i.health.p95Ms === null ? null : Math.round(i.health.p95Ms),
+      in_flight_use: r2(i.health.inFlightUse),
+      jobs: i.health.jobs,
+    },
+  };
+  const to = (n: number, reason: string): Decision => ({ ...base, to: n, reason });
+  const clamp = (n: number) => Math.min(i.max, Math.max(i.min, n));
+
+  if (i.current < i.min || i.current > i.max)
+    return to(clamp(i.current), `outside [${i.min}, ${i.max}]: brought back within bounds`);
+  if (i.lastChangeAt !== undefined && i.now - i.lastChangeAt < i.cooldownMs) {
+    const left = Math.ceil((i.cooldownMs - (i.now - i.lastChangeAt)) / 1000);
+    return to(
+      i.current,
+      `cooldown: last change ${Math.round((i.now - i.lastChangeAt) / 1000)}s ago, ${left}s left`,
+    );
+  }
+  const { errorRate, p95Ms, inFlightUse } = i.health;
+  if (i.health.jobs > 0 && errorRate > i.limits.maxErrorRate) {
+    return to(
+      clamp(Math.floor(i.current / 2)),
+      `unhealthy: error rate ${r2(errorRate)} > ${i.limits.maxErrorRate}; backing off`,
+    );
+  }
+  if (p95Ms !== null && p95Ms > i.limits.maxP95Ms) {
+    return to(
+      clamp(Math.floor(i.current / 2)),
+      `unhealthy: p95 latency ${Math.round(p95Ms)} ms > ${i.limits.maxP95Ms} ms; backing off`,
+    );
+  }
+  if (perUnit > i.upThreshold) {
+    if (inFlightUse >= 0.9)
+      return to(
+        i.current,
+        `backlog ${r2(perUnit)}/unit but the worker is ${Math.round(inFlightUse * 100)}% busy: holding`,
+      );
+    const next = clamp(Math.ceil(i.current * (1 + Math.min(1, perUnit))));
+    return next === i.current
+      ? to(i.current, `backlog ${r2(perUnit)}/unit, already at max ${i.max}`)
+      : to(next, `backlog ${r2(perUnit)}/unit > ${i.upThreshold}: scaling up`);
+  }
+  if (perUnit < i.downThreshold && i.current > i.min)
+    return to(i.current - 1, `backlog ${r2(perUnit)}/unit < ${i.downThreshold}: scaling down`);
+  return to(i.current, `backlog ${r2(perUnit)}/unit within [${i.downThreshold}, ${i.upThreshold}]: holding`);
+}

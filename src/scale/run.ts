@@ -1,0 +1,125 @@
+/**
+ * One autoscale run: for each family's flow-control key, read QStash's wait list and the
+ * worker's own health since the last run (from the metrics snapshot, so on Workers it is
+ * every isolate's), decide, pin the new parallelism, and record the decision.
+ */
+import type { Family } from "../config/schema.ts";
+import type { Deps } from "../deps.ts";
+import { permanent } from "../errors.ts";
+import { METRICS } from "../observe/metric-defs.ts";
+import { quantileFromBuckets } from "../observe/metrics.ts";
+import type { QstashApi } from "../qstash/management.ts";
+import { type Decision, decide } from "./decide.ts";
+
+export const DECISIONS_KEY = "autoscale:decisions";
+const FLOW_FAMILIES: [keyof Deps["config"]["qstash"]["flow_control"], Family][] = [
+  ["analysis", "analysis"],
+  ["notification", "notification"],
+  ["config_sync", "config-sync"],
+];
+
+interface HealthBaseline {
+  answered: number;
+  failed: number;
+  buckets: number[];
+  count: number;
+}
+
+export async function runAutoscale(deps: Deps, api: QstashApi, onlyKeys?: string[]): Promise<Decision[]> {
+  const { config } = deps;
+  const entries = FLOW_FAMILIES.flatMap(([cfgKey, family]) => {
+    const fc = config.qstash.flow_control[cfgKey];
+    return fc ? [{ family, fc }] : [];
+  });
+  if (onlyKeys) {
+    const known = new Set(entries.map((e) => e.fc.key));
+    const unknown = onlyKeys.filter((k) => !known.has(k));
+    if (unknown.length) {
+      const details = unknown.map((k) => ({
+        path: `keys[${onlyKeys.indexOf(k)}]`,
+        message: `unknown flow-control key "${k}"`,
+      }));
+      throw permanent(
+        "unknown_flow_control_key",
+        `not in qstash.flow_control: ${unknown.join(", ")}`,
+        details,
+      );
+    }
+  }
+  const snap = await deps.metrics.snapshot();
+  const decisions: Decision[] = [];
+  for (const { family, fc } of entries) {
+    if (onlyKeys && !onlyKeys.includes(fc.key)) continue;
+    const state = await api.flowControl(fc.key);
+    const health = await healthSince(deps, family, snap);
+    const lastChangeAt = (await deps.store.get<number>(`autoscale:changed:${fc.key}`)) ?? undefined;
+    const d = decide({
+      key: fc.key,
+      family,
+      current: state.parallelism || fc.parallelism || fc.min,
+      waitList: state.waitList,
+      min: fc.min,
+      max: fc.max,
+      upThreshold: config.qstash.autoscale.scale_up_threshold,
+      downThreshold: config.qstash.autoscale.scale_down_threshold,
+      cooldownMs: config.qstash.autoscale.cooldown,
+      lastChangeAt,
+      now: deps.now(),
+      health,
+      limits: {
+        maxErrorRate: config.qstash.autoscale.max_error_rate,
+        maxP95Ms: config.qstash.autoscale.max_latency_p95,
+      },
+    });
+    if (d.to !== d.from) {
+      await api.pin(fc.key, { parallelism: d.to });
+      await deps.store.set(`autoscale:changed:${fc.key}`, deps.now(), {
+        ttlMs: Math.max(config.qstash.autoscale.cooldown * 2, 60_000),
+      });
+    }
+    deps.metrics.set("parallelism", { key: fc.key }, d.to);
+    deps.metrics.set("waitList", { key: fc.key }, state.waitList);
+    await deps.store.pushCapped(DECISIONS_KEY, d, 200, config.store.retention);
+    deps.logger.info("autoscale decision", { key: d.key, from: d.from, to: d.to, reason: d.reason });
+    decisions.push(d);
+  }
+  return decisions;
+}
+
+/** Error rate, p95 and in-flight use of a family since the previous run (figures are cumulative). */
+async function healthSince(
+  deps: Deps,
+  family: Family,
+  snap: Awaited<ReturnType<Deps["metrics"]["snapshot"]>>,
+) {
+  const count = (outcome: string) =>
+    (snap.values.jobs ?? [])
+      .filter((s) => s.labels.family === family && s.labels.outcome === outcome)
+      .reduce((a, s) => a + s.value, 0);
+  const failed = count("failed_permanent") + count("failed_transient");
+  const answered = count("succeeded") + failed;
+  const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
+  const now: HealthBaseline = { answered, failed, buckets: h?.buckets ?? [], count: h?.count ?? 0 };
+  const key = `autoscale:health:${family}`;
+  const prev = (await deps.store.get<HealthBaseline>(key)) ?? {
+    answered: 0,
+    failed: 0,
+    buckets: [],
+    count: 0,
+  };
+  await deps.store.set(key, now, { ttlMs: deps.config.store.retention });
+  const dAnswered = Math.max(0, now.answered - prev.answered);
+  const dFailed = Math.max(0, now.failed - prev.failed);
+  const dCount = Math.max(0, now.count - prev.count);
+  const dBuckets = now.buckets.map((b, i) => Math.max(0, b - (prev.buckets[i] ?? 0)));
+  const p95 = dCount > 0 ? quantileFromBuckets(0.95, METRICS.jobDuration.buckets, dBuckets, dCount) : null;
+  const inFlight = (snap.values.inFlight ?? [])
+    .filter((s) => s.labels.family === family)
+    .reduce((a, s) => a + s.value, 0);
+  return {
+    errorRate: dAnswered ? dFailed / dAnswered : 0,
+    p95Ms: p95 === null ? null : p95 * 1000,
+    inFlightUse: inFlight / deps.config.worker.concurrency,
+    jobs: dAnswered,
+  };
+}

@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import type { Decision } from "../../src/scale/decide.ts";
+import { DECISIONS_KEY } from "../../src/scale/run.ts";
+import { startFakeQstash } from "../support/fake-qstash.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const q = startFakeQstash("qs-token");
+afterAll(() => q.stop());
+
+const config = (cooldown = "5m") => `qstash:
+  current_signing_key: sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r
+  next_signing_key: sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs
+  token: qs-token
+  url: ${q.url}
+  flow_control:
+    analysis: { key: aa-analysis, parallelism: 4, min: 1, max: 16 }
+    notification: { key: aa-notify, parallelism: 10, min: 5, max: 20 }
+  autoscale: { cooldown: ${cooldown} }
+`;
+
+describe("POST /jobs/autoscale against QStash's flow-control API", () => {
+  test("moves each key by its backlog, pins it in QStash and records the decision", async () => {
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 4 });
+    q.setKey("aa-notify", { waitListSize: 0, parallelismMax: 10 });
+    const h = makeHarness(config());
+    const res = await h.job("/jobs/autoscale", {});
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      decisions: { key: string; from: number; to: number; reason: string }[];
+    };
+    expect(body.decisions).toEqual([
+      { key: "aa-analysis", from: 4, to: 8, reason: expect.stringContaining("scaling up") },
+      { key: "aa-notify", from: 10, to: 9, reason: expect.stringContaining("scaling down") },
+    ]);
+    expect(q.keys.get("aa-analysis")).toMatchObject({ parallelismMax: 8, isPinnedParallelism: true });
+    expect(q.keys.get("aa-notify")?.parallelismMax).toBe(9);
+    const recorded = await h.deps.store.list<Decision>(DECISIONS_KEY, 10);
+    expect(recorded.map((d) => d.key).sort()).toEqual(["aa-analysis", "aa-notify"]);
+    expect(await h.deps.metrics.render()).toContain('alertagent_autoscale_parallelism{key="aa-analysis"} 8');
+    const listed = (await (await h.request("/v1/autoscale/decisions")).json()) as { decisions: Decision[] };
+    expect(listed.decisions[0]).toMatchObject({ inputs: { wait_list: expect.any(Number) } });
+  });
+
+  test("the cooldown holds a second move", async () => {
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 4 });
+    q.setKey("aa-notify", { waitListSize: 10, parallelismMax: 10 });
+    const h = makeHarness(config());
+    await h.job("/jobs/autoscale", { keys: ["aa-analysis"] });
+    q.keys.get("aa-analysis")!.waitListSize = 400;
+    const second = (await (await h.job("/jobs/autoscale", { keys: ["aa-analysis"] })).json()) as {
+      decisions: { to: number; reason: string }[];
+    };
+    expect(second.decisions[0]).toMatchObject({ to: 8, reason: expect.stringContaining("cooldown") });
+    expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
+  });
+
+  test("an unhealthy worker backs off", async () => {
+    q.setKey("aa-analysis", { waitListSize: 100, parallelismMax: 8 });
+    const h = makeHarness(config("0s"));
+    for (let i = 0; i < 10; i++)
+      h.deps.metrics.inc("jobs", { family: "analysis", outcome: i < 5 ? "failed_transient" : "succeeded" });
+    const res = (await (await h.job("/jobs/autoscale", { keys: ["aa-analysis"] })).json()) as {
+      decisions: { to: number; reason: string }[];
+    };
+    expect(res.decisions[0]).toMatchObject({ to: 4, reason: expect.stringContaining("error rate") });
+  });
+
+  test("an unknown key is a 489 naming it; a QStash outage is a 503", async () => {
+    const h = makeHarness(config());
+    const bad = await h.job("/jobs/autoscale", { keys: ["nope"] });
+    expect(bad.status).toBe(489);
+    expect(((await bad.json()) as { error: { details: { path: string }[] } }).error.details[0].path).toBe(
+      "keys[0]",
+    );
+    q.keys.delete("aa-analysis");
+    const down = await h.job("/jobs/autoscale", { keys: ["aa-analysis"] });
+    expect(down.status).toBe(503);
+  });
+
+  test("without qstash.token the job fails permanently with the reason", async () => {
+    const h = makeHarness("");
+    const res = await h.job("/jobs/autoscale", {});
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("qstash.token");
+  });
+});

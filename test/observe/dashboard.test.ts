@@ -1,0 +1,31 @@
+import { describe, expect, test } from "bun:test";
+import { failureCallback, makeHarness } from "../support/harness.ts";
+
+describe("/dashboard", () => {
+  test("shows per-family figures, dead letters and refreshes itself; every value is escaped", async () => {
+    const h = makeHarness("worker: { name: edge-1 }\n");
+    await h.job("/jobs/failure", failureCallback("msg_<script>alert(1)</script>"), { messageId: "m1" });
+    await h.job("/jobs/failure", failureCallback("msg_two"), { messageId: "m1" });
+    await h.job("/jobs/failure", { nope: true });
+    const res = await h.request("/dashboard");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const html = await res.text();
+    expect(html).toContain('<meta http-equiv="refresh" content="10">');
+    expect(html).toContain('name="viewport"');
+    expect(html).toContain("edge-1");
+    // failure family: 3 received, 1 ok, 1 failed (the bad payload), 1 duplicate
+    expect(html).toMatch(
+      /<td><b>failure<\/b><\/td><td>3<\/td><td>1<\/td><td><span class="bad">1<\/span><\/td><td>0<\/td><td>1<\/td>/,
+    );
+    expect(html).toContain("msg_&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).not.toContain("<script>alert(1)</script>");
+    expect(html).toContain("downstream_unavailable");
+  });
+
+  test("is protected by the admin token when one is set", async () => {
+    const h = makeHarness("worker: { admin_token: s3cret }\n");
+    expect((await h.request("/dashboard")).status).toBe(401);
+    expect((await h.request("/dashboard", { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+  });
+});

@@ -1,0 +1,90 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import type { JobHandler } from "../../src/jobs/handler.ts";
+import { runJob } from "../../src/jobs/runner.ts";
+import { startSpan, traceparentOf } from "../../src/observe/trace.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
+
+const seen: { path: string; traceparent: string | null; body: unknown }[] = [];
+const peer = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(req) {
+    const body = req.method === "POST" ? await req.json() : null;
+    seen.push({ path: new URL(req.url).pathname, traceparent: req.headers.get("traceparent"), body });
+    return Response.json({ ok: true });
+  },
+});
+afterAll(() => peer.stop(true));
+const PEER = `http://127.0.0.1:${peer.port}`;
+
+const INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+describe("W3C trace context", () => {
+  test("an incoming traceparent is carried into every log line, the answer and every outbound call", async () => {
+    const h = makeHarness();
+    const caller: JobHandler = {
+      family: "notification",
+      async handle(_body, ctx) {
+        await ctx.deps.fetch(`${PEER}/robot`, { method: "POST", body: "{}" });
+        ctx.logger.info("sent");
+        return { ok: true };
+      },
+    };
+    const reply = await runJob(h.deps, caller, {
+      family: "notification",
+      body: new TextEncoder().encode("{}"),
+      retried: 0,
+      trusted: true,
+      messageId: "m-tr",
+      traceparent: INCOMING,
+    });
+    expect(reply.status).toBe(200);
+    const tp = reply.headers.traceparent;
+    expect(tp).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    const spanId = tp.split("-")[2];
+    expect(spanId).not.toBe("00f067aa0ba902b7");
+    const robot = seen.find((s) => s.path === "/robot");
+    expect(robot?.traceparent).toBe(tp);
+    const lines = h.logs.filter((l) => l.message_id === "m-tr");
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines)
+      expect(l).toMatchObject({ trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: spanId });
+  });
+
+  test("without one (or with a malformed one) a new trace starts", () => {
+    const a = startSpan(undefined);
+    expect(traceparentOf(a)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(startSpan("00-00000000000000000000000000000000-00f067aa0ba902b7-01").parentSpanId).toBeUndefined();
+    expect(startSpan("garbage").traceId).toHaveLength(32);
+  });
+
+  test("spans are exported as OTLP/HTTP JSON to the configured collector", async () => {
+    const h = makeHarness(`worker: { tracing: { otlp_url: "${PEER}", service_name: edge-1 } }\n`);
+    const res = await h.job("/jobs/failure", failureCallback("msg_t"), {
+      messageId: "m-otlp",
+      headers: { traceparent: INCOMING },
+    });
+    expect(res.status).toBe(200);
+    for (let i = 0; i < 50 && !seen.some((s) => s.path === "/v1/traces"); i++) await Bun.sleep(10);
+    const exported = seen.find((s) => s.path === "/v1/traces")?.body as {
+      resourceSpans: {
+        resource: { attributes: { key: string; value: { stringValue: string } }[] };
+        scopeSpans: { spans: Record<string, unknown>[] }[];
+      }[];
+    };
+    expect(exported.resourceSpans[0].resource.attributes[0]).toEqual({
+      key: "service.name",
+      value: { stringValue: "edge-1" },
+    });
+    const span = exported.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span).toMatchObject({
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      parentSpanId: "00f067aa0ba902b7",
+      name: "POST /jobs/failure",
+      kind: 2,
+      status: { code: 1 },
+    });
+    expect(String(span.startTimeUnixNano)).toMatch(/^\d{19}$/);
+    expect(res.headers.get("traceparent")).toContain("4bf92f3577b34da6a3ce929d0e0e4736");
+  });
+});

@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { loadConfig } from "../../src/config/load.ts";
+import { qstashApi } from "../../src/qstash/management.ts";
+import { alertmanagerReceiver, setupQstash } from "../../src/qstash/setup.ts";
+import { startFakeQstash } from "../support/fake-qstash.ts";
+
+const q = startFakeQstash("qs-token");
+afterAll(() => q.stop());
+
+const config = loadConfig(`
+worker: { public_url: "https://alerts.example.com/" }
+qstash:
+  current_signing_key: a
+  next_signing_key: b
+  token: qs-token
+  url: ${q.url}
+  flow_control:
+    analysis: { key: aa-analysis, parallelism: 4, min: 1, max: 16 }
+    notification: { key: aa-notify, parallelism: 20, min: 5, max: 50, rate: 100, period: 1m }
+  schedules:
+    - { id: aa-full-sync, cron: "CRON_TZ=Asia/Shanghai */10 * * * *", route: /jobs/config-sync, body: { operation: full } }
+    - { id: aa-autoscale, cron: "* * * * *", route: /jobs/autoscale }
+`);
+
+describe("setup-qstash", () => {
+  test("creates schedules by their fixed ids and pins flow-control keys; running it twice creates nothing twice", async () => {
+    q.setKey("aa-analysis");
+    q.setKey("aa-notify");
+    const api = qstashApi(config);
+    const first = await setupQstash(config, api);
+    const second = await setupQstash(config, api);
+    expect(second).toEqual(first);
+    expect(q.created()).toBe(2);
+    const sync = q.schedules.get("aa-full-sync")!;
+    expect(sync).toMatchObject({
+      destination: "https://alerts.example.com/jobs/config-sync",
+      cron: "CRON_TZ=Asia/Shanghai */10 * * * *",
+      body: '{"operation":"full"}',
+    });
+    expect(q.keys.get("aa-analysis")).toMatchObject({ parallelismMax: 4, isPinnedParallelism: true });
+    expect(q.keys.get("aa-notify")).toMatchObject({ parallelismMax: 20, rateMax: 100 });
+  });
+
+  test("prints the publish recipe per family, with the flow-control headers and the failure callback", async () => {
+    const { recipes } = await setupQstash(config, qstashApi(config));
+    const n = recipes.find((r) => r.family === "notification")!;
+    expect(n.publish_url).toBe(`${q.url}/v2/publish/https://alerts.example.com/jobs/notification`);
+    expect(n.headers).toMatchObject({
+      "Upstash-Flow-Control-Key": "aa-notify",
+      "Upstash-Flow-Control-Value": "parallelism=20, rate=100, period=60s",
+      "Upstash-Failure-Callback": "https://alerts.example.com/jobs/failure",
+    });
+    expect(JSON.stringify(recipes)).not.toContain("qs-token");
+    expect(alertmanagerReceiver(config)).toContain(
+      `url: ${q.url}/v2/publish/https://alerts.example.com/jobs/notification`,
+    );
+  });
+
+  test("without worker.public_url it refuses, naming the key", async () => {
+    const c = loadConfig(
+      `qstash: { current_signing_key: a, next_signing_key: b, token: t, url: "${q.url}" }\n`,
+    );
+    await expect(setupQstash(c, qstashApi(c))).rejects.toThrow("worker.public_url");
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import { type DecisionInput, decide } from "../../src/scale/decide.ts";
+
+const NOW = Date.parse("2026-11-28T12:00:00Z");
+const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
+  key: "alertagent-analysis",
+  family: "analysis",
+  current: 4,
+  waitList: 0,
+  min: 1,
+  max: 16,
+  upThreshold: 0.7,
+  downThreshold: 0.3,
+  cooldownMs: 300_000,
+  now: NOW,
+  health: { errorRate: 0, p95Ms: 200, inFlightUse: 0.2, jobs: 100 },
+  limits: { maxErrorRate: 0.2, maxP95Ms: 30_000 },
+  ...over,
+});
+
+describe("autoscale decisions", () => {
+  test("backlog up → parallelism up, within max", () => {
+    const d = decide(input({ waitList: 40 }));
+    expect(d.to).toBe(8);
+    expect(d.reason).toContain("scaling up");
+    expect(decide(input({ current: 12, waitList: 400 })).to).toBe(16);
+  });
+
+  test("backlog down → parallelism down by one, never under min", () => {
+    expect(decide(input({ waitList: 0 })).to).toBe(3);
+    const atMin = decide(input({ current: 1, waitList: 0 }));
+    expect(atMin.to).toBe(1);
+    expect(atMin.reason).toContain("holding");
+  });
+
+  test("between the thresholds nothing moves", () => {
+    expect(decide(input({ waitList: 2 })).to).toBe(4);
+  });
+
+  test("cooldown: no second move within it", () => {
+    const d = decide(input({ waitList: 40, lastChangeAt: NOW - 60_000 }));
+    expect(d.to).toBe(4);
+    expect(d.reason).toContain("cooldown");
+    expect(decide(input({ waitList: 40, lastChangeAt: NOW - 301_000 })).to).toBe(8);
+  });
+
+  test("an unhealthy worker backs off even with a backlog", () => {
+    const errors = decide(
+      input({ waitList: 400, health: { errorRate: 0.5, p95Ms: 100, inFlightUse: 0.3, jobs: 50 } }),
+    );
+    expect(errors.to).toBe(2);
+    expect(errors.reason).toContain("error rate");
+    const slow = decide(
+      input({ waitList: 400, health: { errorRate: 0, p95Ms: 45_000, inFlightUse: 0.3, jobs: 50 } }),
+    );
+    expect(slow.to).toBe(2);
+    expect(slow.reason).toContain("p95");
+  });
+
+  test("a worker that is already full does not get more", () => {
+    const d = decide(
+      input({ waitList: 400, health: { errorRate: 0, p95Ms: 100, inFlightUse: 0.95, jobs: 50 } }),
+    );
+    expect(d.to).toBe(4);
+    expect(d.reason).toContain("busy");
+  });
+
+  test("a value outside [min, max] is brought back first", () => {
+    expect(decide(input({ current: 40 })).to).toBe(16);
+    expect(decide(input({ current: 0, min: 2 })).to).toBe(2);
+  });
+
+  test("records its inputs", () => {
+    expect(decide(input({ waitList: 40 })).inputs).toEqual({
+      wait_list: 40,
+      backlog_per_unit: 10,
+      error_rate: 0,
+      p95_ms: 200,
+      in_flight_use: 0.2,
+      jobs: 100,
+    });
+  });
+});
