@@ -9,7 +9,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const COMMANDS = ["serve", "check-config", "run", "publish"] as const;
+export const COMMANDS = ["serve", "check-config", "run", "publish", "setup-qstash", "self-rules"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const VALUE_FLAGS = [
@@ -23,7 +23,7 @@ const VALUE_FLAGS = [
   "to",
   "message-id",
 ] as const;
-const BOOL_FLAGS = ["dev", "help", "version", "qstash"] as const;
+const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests"] as const;
 
 export interface ParsedArgs {
   command: Command;
@@ -33,6 +33,7 @@ export interface ParsedArgs {
   help: boolean;
   version: boolean;
   qstash: boolean;
+  tests: boolean;
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -44,6 +45,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     help: false,
     version: false,
     qstash: false,
+    tests: false,
   };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
@@ -119,6 +121,8 @@ Usage:
   alertagent-worker run <family> JOB.json            run one job in-process, result JSON to stdout
   alertagent-worker publish <family> JOB.json [--to URL] [--qstash] [--message-id ID]
                                                       sign and POST a job to a worker (or via QStash)
+  alertagent-worker setup-qstash                     apply flow control and schedules in QStash; print publish recipes
+  alertagent-worker self-rules [--tests]             Prometheus alert rules for the worker itself (--tests: promtool tests)
   alertagent-worker --version | --help
 
 Families: analysis, notification, config-sync, failure, autoscale.

@@ -9,7 +9,9 @@ import { VERSION } from "../version.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
+import { selfRulesTestsYaml, selfRulesYaml } from "../observe/self-rules.ts";
 import { publish } from "./publish.ts";
+import { setupQstashCommand } from "./qstash-setup.ts";
 import { runOne } from "./run.ts";
 import { serve } from "./serve.ts";
 
@@ -43,6 +45,11 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         return await runOne(args, p);
       case "publish":
         return await publish(args, p);
+      case "setup-qstash":
+        return await setupQstashCommand(args, p);
+      case "self-rules":
+        p.stdout(args.tests ? selfRulesTestsYaml("alertagent-self.rules.yml") : selfRulesYaml());
+        return 0;
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -218,3 +218,42 @@ describe("examples/worker.yaml", () => {
       expect(f.stdout()).toContain(`\n${k}`);
   });
 });
+
+describe("setup-qstash and self-rules", () => {
+  test("setup-qstash applies the config through the QStash API and prints recipes without the token", async () => {
+    const { startFakeQstash } = await import("../support/fake-qstash.ts");
+    const q = startFakeQstash("qs-t0ken");
+    q.setKey("aa-notify");
+    try {
+      const yaml = `worker: { public_url: "https://alerts.example.com" }
+qstash: { current_signing_key: a, next_signing_key: b, token: qs-t0ken, url: "${q.url}",
+  flow_control: { notification: { key: aa-notify, parallelism: 20 } },
+  schedules: [ { id: aa-autoscale, cron: "* * * * *", route: /jobs/autoscale } ] }
+`;
+      const f = fakePlatform({ "w.yaml": yaml });
+      expect(await exitCode(main(["setup-qstash", "--config", "w.yaml"], f.p))).toBe(0);
+      expect(f.stdout()).toContain("1 schedule(s) applied, 1 flow-control key(s) pinned");
+      expect(f.stdout()).toContain("Upstash-Flow-Control-Key: aa-notify");
+      expect(f.stdout()).toContain("webhook_configs");
+      expect(f.stdout()).not.toContain("qs-t0ken");
+      expect(q.schedules.get("aa-autoscale")?.destination).toBe("https://alerts.example.com/jobs/autoscale");
+    } finally {
+      q.stop();
+    }
+  });
+
+  test("setup-qstash without a token is a config error (exit 2)", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { public_url: "https://a.example.com" }\n` });
+    expect(await exitCode(main(["setup-qstash", "--config", "w.yaml"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("qstash.token");
+  });
+
+  test("self-rules prints the rules, --tests their promtool tests", async () => {
+    const f = fakePlatform();
+    expect(await exitCode(main(["self-rules"], f.p))).toBe(0);
+    expect(f.stdout()).toContain("alert: AlertAgentWorkerDown");
+    const g = fakePlatform();
+    expect(await exitCode(main(["self-rules", "--tests"], g.p))).toBe(0);
+    expect(g.stdout()).toContain("rule_files:");
+  });
+});
