@@ -58,7 +58,19 @@ export const failureHandler: JobHandler = {
       recorded_at: at,
     };
     const retention = deps.config.store.retention;
-    await deps.store.set(`dead:${cb.sourceMessageId}`, dead, { ttlMs: retention });
+    const result = {
+      recorded: true,
+      message_id: messageId,
+      source_message_id: cb.sourceMessageId,
+      family,
+      dlq_id: cb.dlqId ?? null,
+      error,
+    };
+    // A message dies once: a second callback for the same source (another failure-callback
+    // message, or a replayed DLQ entry) is acknowledged without counting or telling anyone again.
+    if (!(await deps.store.set(`dead:${cb.sourceMessageId}`, dead, { ttlMs: retention, nx: true }))) {
+      return { ...result, already_recorded: true };
+    }
     await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
     await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
     if (family === "analysis" && cb.sourceBody) {
@@ -72,14 +84,7 @@ export const failureHandler: JobHandler = {
       dlq_id: cb.dlqId,
       status: cb.status,
     });
-    return {
-      recorded: true,
-      message_id: messageId,
-      source_message_id: cb.sourceMessageId,
-      family,
-      dlq_id: cb.dlqId ?? null,
-      error,
-    };
+    return result;
   },
 };
 

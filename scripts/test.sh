@@ -39,6 +39,12 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1 
     echo "could not install them: the config-sync peer suites will fail (apt-get install prometheus prometheus-alertmanager victoria-metrics)"
 fi
 
+# Headless Chromium for the dashboard test.
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium (Debian)"
+  apt_install chromium || echo "could not install chromium: the dashboard browser test will fail (apt-get install chromium)"
+fi
+
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # --- services ---------------------------------------------------------------------------

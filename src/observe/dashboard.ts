@@ -46,6 +46,8 @@ const esc = (v: unknown) =>
   );
 const ms = (v: number | null) =>
   v === null ? "–" : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(1)} s`;
+/** "10:49:34" with the full timestamp on hover: short enough for a phone. */
+const time = (iso: string) => `<span title="${esc(iso)}">${esc(iso.slice(11, 19))}</span>`;
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`;
 const table = (head: string[], rows: string[][], empty: string) =>
   rows.length
@@ -94,18 +96,17 @@ export function renderDashboard(d: DashboardData): string {
       : t.verified
         ? '<span class="ok">yes</span>'
         : '<span class="bad">no</span>',
-    esc(t.applied_at ?? "–"),
+    t.applied_at ? time(t.applied_at) : "–",
     t.last_error ? `<span class="bad">${esc(t.last_error)}</span>` : "",
   ]);
   const deadRows = d.deadLetters.map((x) => [
-    esc(x.recorded_at),
+    time(x.recorded_at),
     esc(x.family),
     `<code>${esc(x.source_message_id)}</code>`,
-    esc(x.status),
-    `<b>${esc(x.error.code)}</b> ${esc(x.error.message)}`,
+    `<b>${esc(x.error.code)}</b> ${esc(x.error.message)} <span class="meta">(HTTP ${esc(x.status)})</span>`,
   ]);
   const decisionRows = d.decisions.map((x) => [
-    esc(x.at),
+    time(x.at),
     `<code>${esc(x.key)}</code>`,
     `${esc(x.from)} → ${esc(x.to)}`,
     esc(x.reason),
@@ -133,7 +134,7 @@ td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{colo
 <div class="card">dead letters<b class="${d.deadLetters.length ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.dead_letters, 0))}</b>given up by QStash</div>
 </div>
 <h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
-<h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last status", "error"], deadRows, "None.")}</div>
+<h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, "None.")}</div>
 <h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
 <h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
 <h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>

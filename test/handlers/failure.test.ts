@@ -66,3 +66,15 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
     expect(err.details.map((d) => d.path)).toEqual(["sourceMessageId"]);
   });
 });
+
+describe("a message dies once", () => {
+  test("a second failure callback for the same source is acknowledged without counting it again", async () => {
+    const h = makeHarness();
+    expect((await h.job("/jobs/failure", failureCallback("msg_once"))).status).toBe(200);
+    const again = await h.job("/jobs/failure", failureCallback("msg_once", { dlqId: "dlq_2" }));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ already_recorded: true, source_message_id: "msg_once" });
+    expect(await h.deps.metrics.render()).toContain('alertagent_dead_letters_total{family="notification"} 1');
+    expect(await h.deps.store.list("dead-letters", 10)).toHaveLength(1);
+  });
+});
