@@ -1,0 +1,83 @@
+/**
+ * The store going away: Redis is killed and started again around and in the middle of jobs.
+ * No job is answered 2xx unless its outcome is recorded; nothing completed runs twice; the
+ * health endpoints say what is wrong while it is down; everything recovers by itself.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { z } from "zod";
+import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
+import { runJob } from "../../src/jobs/runner.ts";
+import { tcpStore } from "../../src/store/redis.ts";
+import { makeHarness } from "../support/harness.ts";
+import { startRedis } from "../support/redis-server.ts";
+
+const redis = await startRedis();
+afterAll(() => redis.stop());
+
+const effects = new Map<number, number>();
+let gate: Promise<void> | undefined;
+const handler: JobHandler = {
+  family: "notification",
+  async handle(body) {
+    const { n } = parseJob(z.object({ n: z.number() }), body);
+    if (gate) await gate;
+    effects.set(n, (effects.get(n) ?? 0) + 1);
+    return { n };
+  },
+};
+const job = (n: number, id = `msg_fault_${n}`, retried = 0) => ({
+  family: "notification" as const,
+  body: new TextEncoder().encode(JSON.stringify({ n })),
+  messageId: id,
+  retried,
+  trusted: true,
+});
+
+describe("Redis stopped and started", () => {
+  const h = makeHarness("worker: { lease: 1s }\n", { store: tcpStore({ url: redis.url, prefix: "fault:" }) });
+
+  test("while Redis is down: 503 store_unavailable (fast), /health down; afterwards a replay, not a second run", async () => {
+    expect((await runJob(h.deps, handler, job(1))).status).toBe(200);
+    await redis.stop();
+    const t = Date.now();
+    const down = await runJob(h.deps, handler, job(2));
+    expect(down.status).toBe(503);
+    expect((down.body as { error: { code: string } }).error.code).toBe("store_unavailable");
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect((await h.request("/health")).status).toBe(503);
+    expect((await h.request("/health/ready")).status).toBe(503);
+    expect(effects.get(2)).toBeUndefined();
+
+    await redis.start();
+    const replay = await runJob(h.deps, handler, job(1, "msg_fault_1", 1));
+    expect(replay).toMatchObject({ status: 200, headers: { "X-Idempotent-Replay": "true" } });
+    expect((await runJob(h.deps, handler, job(2, "msg_fault_2", 1))).status).toBe(200);
+    expect(effects.get(1)).toBe(1);
+    expect(effects.get(2)).toBe(1);
+    expect((await h.request("/health")).status).toBe(200);
+  }, 30_000);
+
+  test("Redis dies in the middle of a job: the answer is 503, never 2xx; the retry finishes it", async () => {
+    let release!: () => void;
+    gate = new Promise((r) => (release = r));
+    const running = runJob(h.deps, handler, job(3));
+    await Bun.sleep(50);
+    await redis.stop();
+    release();
+    const reply = await running;
+    gate = undefined;
+    expect(reply.status).toBe(503);
+    await redis.start();
+    // The lease it held survives the restart (append-only file) and expires after worker.lease.
+    let retry = await runJob(h.deps, handler, job(3, "msg_fault_3", 1));
+    for (let i = 0; i < 30 && retry.status === 503; i++) {
+      await Bun.sleep(200);
+      retry = await runJob(h.deps, handler, job(3, "msg_fault_3", 2));
+    }
+    expect(retry.status).toBe(200);
+    expect((await h.deps.ledger.get("msg_fault_3"))?.status).toBe("succeeded");
+    // The effect ran before the store went away and once more on the retry: at-least-once for
+    // effects without their own step record, which is why channels record each send as a step.
+    expect(effects.get(3)).toBe(2);
+  }, 30_000);
+});
