@@ -239,3 +239,80 @@ describe("binary lifecycle", () => {
     expect(lines.some((l) => l.msg === "stopped")).toBe(true);
   });
 });
+
+describe("workerd with the Upstash store: figures and ledger live outside the isolate", () => {
+  let worker: (Running & { proc: Proc }) | undefined;
+  let shim: { url: string; token: string; stop(): Promise<void> | void } | undefined;
+  const prefix = `e2e-workers-${Date.now().toString(36)}:`;
+  beforeAll(async () => {
+    const redisUrl = process.env.REDIS_URL;
+    if (!redisUrl) throw new Error("REDIS_URL is not set: run scripts/test.sh (it starts redis-server)");
+    const { startUpstashShim } = await import("../support/upstash-shim.ts");
+    shim = await startUpstashShim({ redisUrl, token: "e2e-shim-token" });
+    const yaml = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, store: {kind: upstash, url: "${shim.url}", token: e2e-shim-token, prefix: "${prefix}"}, worker: {name: edge-store}}`;
+    const port = freePort();
+    const args = [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(freePort()),
+      "--log-level",
+      "warn",
+      "--var",
+      `ALERTAGENT_CONFIG:${yaml}`,
+    ];
+    worker = await startGroup("wrangler dev (upstash store)", join(NODE_BIN, "wrangler"), args, ROOT, port);
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await shim?.stop();
+  });
+
+  test("jobs are recorded in Redis and /metrics sums what the store holds", async () => {
+    const { signRequest } = await import("../../src/qstash/sign.ts");
+    const post = async (id: string, source: string) => {
+      const url = `${worker!.baseUrl}/jobs/failure`;
+      const body = JSON.stringify({
+        status: 503,
+        sourceMessageId: source,
+        url: "https://w.example.com/jobs/notification",
+        retried: 3,
+      });
+      return fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "upstash-message-id": id,
+          "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url, body }),
+        },
+        body,
+      });
+    };
+    for (const i of [1, 2, 3]) expect((await post(`${prefix}m${i}`, `${prefix}src${i}`)).status).toBe(200);
+    const dup = await post(`${prefix}m1`, `${prefix}src1`);
+    expect(dup.headers.get("x-idempotent-replay")).toBe("true");
+    const { tcpStore } = await import("../../src/store/redis.ts");
+    const direct = tcpStore({ url: process.env.REDIS_URL as string, prefix });
+    try {
+      expect(await direct.get(`job:${prefix}m2`)).toMatchObject({ status: "succeeded", family: "failure" });
+      let metrics = "";
+      for (let i = 0; i < 40 && !metrics.includes('outcome="duplicate"} 1'); i++) {
+        await Bun.sleep(100);
+        metrics = await (await fetch(`${worker!.baseUrl}/metrics`)).text();
+      }
+      expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="succeeded"} 3');
+      expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="duplicate"} 1');
+      expect(Object.keys(await direct.hgetall("metrics:jobs")).length).toBeGreaterThan(0);
+      const stats = (await (await fetch(`${worker!.baseUrl}/stats`)).json()) as {
+        scope: string;
+        families: { failure: { succeeded: number } };
+      };
+      expect(stats).toMatchObject({ scope: "store", families: { failure: { succeeded: 3 } } });
+    } finally {
+      await direct.close();
+    }
+  });
+});
