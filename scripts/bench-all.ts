@@ -1,0 +1,65 @@
+/**
+ * `npm run bench`: builds the binaries (scripts/build --bench), runs every benchmark section
+ * script one after another (never in parallel: they share 2 cores), and writes BENCHMARKS.md —
+ * machine, date and command on top, each section's markdown, and the hand-written notes below the
+ * marker kept from the previous file. A section that fails is reported as failed, not hidden.
+ * Usage: bun run scripts/bench-all.ts [--only bench,bench-runtimes,…] [--duration 10]
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { machine } from "./bench-lib.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const OUT = join(ROOT, "BENCHMARKS.md");
+const MARKER = "<!-- notes: kept across bench runs -->";
+const SECTIONS = ["bench", "bench-runtimes", "bench-notify", "bench-analysis", "bench-sync"];
+const { values: opt } = parseArgs({ options: { only: { type: "string" }, duration: { type: "string" } } });
+const only = opt.only?.split(",");
+
+const build = Bun.spawnSync(["bash", join(ROOT, "scripts/build"), "--bench"], {
+  cwd: ROOT,
+  stdout: "inherit",
+  stderr: "inherit",
+});
+if (build.exitCode !== 0) {
+  console.error("bench: scripts/build --bench failed");
+  process.exit(1);
+}
+
+const parts: string[] = [];
+for (const name of SECTIONS) {
+  const file = join(ROOT, "scripts", `${name}.ts`);
+  if (!existsSync(file) || (only && !only.includes(name))) continue;
+  console.error(`\n== ${name}`);
+  const args =
+    opt.duration && (name === "bench" || name === "bench-runtimes") ? ["--duration", opt.duration] : [];
+  const p = Bun.spawn([process.execPath, "run", file, ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "inherit",
+    timeout: 20 * 60_000,
+  });
+  const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
+  console.log(out);
+  parts.push(code === 0 ? out.trim() : `## ${name}\n\n**This section failed (exit ${code}).**`);
+}
+
+const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
+const notes = previous.includes(MARKER) ? previous.slice(previous.indexOf(MARKER)) : `${MARKER}\n`;
+const args = process.argv.slice(2).join(" ");
+writeFileSync(
+  OUT,
+  `# Benchmarks
+
+Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench-all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.
+
+- machine: ${machine()}
+- runtime: Bun ${Bun.version}; Deno and wrangler as pinned in package.json
+- numbers are from one run on a shared 2-core machine: read ratios and orders of magnitude, not the last digit. They never gate CI.
+
+${parts.join("\n\n")}
+
+${notes}`,
+);
+console.error(`bench: wrote ${OUT}`);

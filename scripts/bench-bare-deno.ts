@@ -1,0 +1,8 @@
+/** The baseline on Deno (scripts/bench-runtimes.ts). Usage: deno run -A bench-bare-deno.ts --port N. */
+import { bareApp } from "./bench-bare-app.ts";
+
+const i = Deno.args.indexOf("--port");
+Deno.serve(
+  { hostname: "127.0.0.1", port: i >= 0 ? Number(Deno.args[i + 1]) : 8091, onListen: () => {} },
+  bareApp.fetch,
+);

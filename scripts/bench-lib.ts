@@ -1,0 +1,244 @@
+/**
+ * What every benchmark script shares: free ports, spawning servers and waiting for them,
+ * RSS sampling, a pool of QStash-signed requests (each a new message id) and wrk driving it
+ * through a Lua script, in a separate process. Loopback only; everything bounded in time.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
+import { signRequest } from "../src/qstash/sign.ts";
+
+export const children = new Set<ReturnType<typeof Bun.spawn>>();
+export const cleanup = () => {
+  for (const c of children) c.kill("SIGKILL");
+};
+process.on("SIGINT", () => {
+  cleanup();
+  process.exit(130);
+});
+
+export function fail(msg: string): never {
+  console.error(`bench: ${msg}`);
+  cleanup();
+  process.exit(1);
+}
+
+export function freePort(): number {
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = s.port as number;
+  s.stop(true);
+  return port;
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface Server {
+  proc: ReturnType<typeof Bun.spawn>;
+  url: string;
+  readyMs: number;
+}
+
+/** Spawns `cmd` and polls `url + readyPath` until 200; readyMs is spawn → that answer. */
+export async function spawnServer(
+  cmd: string[],
+  url: string,
+  opts: { cwd?: string; env?: Record<string, string>; readyPath?: string; timeoutMs?: number } = {},
+): Promise<Server> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdout: "ignore",
+    stderr: "pipe",
+    detached: true,
+  });
+  children.add(proc);
+  const limit = opts.timeoutMs ?? 10_000;
+  while (performance.now() - t0 < limit) {
+    if (proc.exitCode !== null)
+      fail(
+        `${cmd.join(" ")} exited with ${proc.exitCode}: ${await new Response(proc.stderr as ReadableStream).text()}`,
+      );
+    try {
+      if ((await fetch(`${url}${opts.readyPath ?? "/health/ready"}`)).status === 200)
+        return { proc, url, readyMs: performance.now() - t0 };
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(2);
+  }
+  proc.kill("SIGKILL");
+  fail(`${cmd.join(" ")} was not ready within ${limit / 1000} s`);
+}
+
+/** Stops a server and its process group (wrangler starts workerd children). */
+export async function stopServer(s: Server): Promise<void> {
+  try {
+    process.kill(-s.proc.pid, "SIGTERM");
+  } catch {
+    s.proc.kill("SIGTERM");
+  }
+  await Promise.race([s.proc.exited, Bun.sleep(5_000)]);
+  try {
+    process.kill(-s.proc.pid, "SIGKILL");
+  } catch {
+    // gone
+  }
+  children.delete(s.proc);
+}
+
+/**
+ * Writes `count` signed requests for `path` (one line each: message id, signature, body) so
+ * that every request is a new job. `body(n)` makes the n-th body (one-line JSON).
+ */
+export async function writePool(
+  file: string,
+  url: string,
+  path: string,
+  count: number,
+  body: (n: number) => string,
+  validS: number,
+): Promise<void> {
+  const run = Date.now().toString(36);
+  const now = Math.floor(Date.now() / 1000);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, count - i) }, async (_, j) => {
+      const n = i + j;
+      const b = body(n);
+      const sig = await signRequest({
+        key: DEV_SIGNING_KEYS.current,
+        url: `${url}${path}`,
+        body: b,
+        claims: { exp: now + validS },
+      });
+      return `msg_bench_${run}_${n}\t${sig}\t${b}`;
+    });
+    lines.push(...(await Promise.all(batch)));
+  }
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
+
+/** wrk's Lua: each thread walks its share of the pool; counts wraps (replays) if it runs out. */
+export function wrkLua(path: string): string {
+  return `
+local threads, reqs, i, wraps = {}, {}, 0, 0
+function setup(thread) thread:set("tid", #threads); table.insert(threads, thread) end
+function init(args)
+  local k, n = 0, tonumber(args[2])
+  for line in io.lines(args[1]) do
+    if k % n == tid then
+      local id, sig, body = line:match("^([^\\t]*)\\t([^\\t]*)\\t(.*)$")
+      reqs[#reqs + 1] = wrk.format("POST", "${path}",
+        { ["Content-Type"] = "application/json", ["Upstash-Message-Id"] = id, ["Upstash-Signature"] = sig, ["Upstash-Retried"] = "0" }, body)
+    end
+    k = k + 1
+  end
+end
+function request()
+  i = i + 1
+  if i > #reqs then i = 1; wraps = wraps + 1 end
+  return reqs[i]
+end
+function done(s, lat, req)
+  local w = 0
+  for _, t in ipairs(threads) do w = w + (t:get("wraps") or 0) end
+  local e = s.errors
+  io.write(string.format('BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d,"non2xx":%d,"wraps":%d}\\n',
+    s.requests, s.duration, lat:percentile(50), lat:percentile(99), e.connect + e.read + e.write + e.timeout, e.status, w))
+end
+`;
+}
+
+export interface Load {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  wraps: number;
+  peakRssMb: number;
+}
+
+/** Runs wrk against `url` for `durationS`, sampling `pid`'s RSS every 100 ms. */
+export async function runWrk(o: {
+  url: string;
+  script: string;
+  pool: string;
+  durationS: number;
+  connections: number;
+  threads: number;
+  pid?: number;
+}): Promise<Load> {
+  if (!Bun.which("wrk")) fail("wrk is not installed: apt-get install -y wrk");
+  const args = [
+    "-t",
+    String(o.threads),
+    "-c",
+    String(o.connections),
+    "-d",
+    `${o.durationS}s`,
+    "--timeout",
+    "5s",
+    "-s",
+    o.script,
+    o.url,
+    "--",
+    o.pool,
+    String(o.threads),
+  ];
+  const wrk = Bun.spawn(["wrk", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: (o.durationS + 120) * 1000,
+  });
+  children.add(wrk);
+  let peak = o.pid ? rssMb(o.pid) : Number.NaN;
+  const sampler = setInterval(() => {
+    if (o.pid) peak = Math.max(peak, rssMb(o.pid));
+  }, 100);
+  const [code, out, err] = await Promise.all([
+    wrk.exited,
+    new Response(wrk.stdout).text(),
+    new Response(wrk.stderr).text(),
+  ]);
+  clearInterval(sampler);
+  children.delete(wrk);
+  const line = out.split("\n").find((l) => l.startsWith("BENCH "));
+  if (code !== 0 || !line) fail(`wrk failed (exit ${code}):\n${out}${err}`);
+  const r = JSON.parse(line.slice(6));
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50Ms: r.p50_us / 1000,
+    p99Ms: r.p99_us / 1000,
+    requests: r.requests,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    wraps: r.wraps,
+    peakRssMb: peak,
+  };
+}
+
+/** "2 CPUs (nproc), Intel(R) Xeon(R) …, 23.5 GiB memory, Linux x64" */
+export function machine(): string {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
+  return `${cpus().length} CPUs (nproc), ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${process.arch}`;
+}
+
+export const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+
+export function markdownTable(head: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}

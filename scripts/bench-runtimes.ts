@@ -1,0 +1,143 @@
+/**
+ * Benchmark section "each runtime": the same signed failure-callback load against the worker on
+ * Deno (from source, scripts/deno-run) and on workerd (wrangler dev), each compared with the bare
+ * Hono app on the same runtime (bench-bare-deno.ts, bench-bare-worker.ts). The binary's own row
+ * comes from scripts/bench.ts. Prints a markdown section on stdout.
+ * Usage: bun run scripts/bench-runtimes.ts [--duration 10] [--connections 32]
+ */
+import { rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  cleanup,
+  fmt,
+  freePort,
+  markdownTable,
+  runWrk,
+  type Server,
+  spawnServer,
+  stopServer,
+  writePool,
+  wrkLua,
+} from "./bench-lib.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BIN = join(ROOT, "node_modules/.bin");
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "32" },
+    threads: { type: "string", default: String(Math.min(2, cpus().length)) },
+  },
+});
+const LOAD = {
+  durationS: Number(opt.duration),
+  connections: Number(opt.connections),
+  threads: Number(opt.threads),
+};
+const ENV = {
+  ...process.env,
+  ALERTAGENT_CONFIG: "",
+  PATH: `${BIN}:${process.env.PATH}`,
+  WRANGLER_SEND_METRICS: "false",
+} as Record<string, string>;
+const wrangler = (port: number, script?: string) => [
+  join(BIN, "wrangler"),
+  "dev",
+  ...(script
+    ? [
+        script,
+        "--name",
+        "bench-bare",
+        "--compatibility-date",
+        "2026-04-26",
+        "--compatibility-flags",
+        "nodejs_compat",
+      ]
+    : []),
+  "--port",
+  String(port),
+  "--ip",
+  "127.0.0.1",
+  "--inspector-port",
+  String(freePort()),
+  "--log-level",
+  "error",
+];
+
+const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port: number) => string[] }[] = [
+  {
+    name: "Deno 2.9 (from source)",
+    worker: (p) => [join(ROOT, "scripts/deno-run"), "serve", "--port", String(p)],
+    bare: (p) => [
+      join(BIN, "deno"),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      join(ROOT, "scripts/bench-bare-deno.ts"),
+      "--port",
+      String(p),
+    ],
+  },
+  {
+    name: "workerd (wrangler dev)",
+    worker: (p) => wrangler(p),
+    bare: (p) => wrangler(p, "scripts/bench-bare-worker.ts"),
+  },
+];
+
+async function measure(cmd: (port: number) => string[], label: string) {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const s: Server = await spawnServer(cmd(port), url, { cwd: ROOT, env: ENV, timeoutMs: 60_000 });
+  const pool = join(tmpdir(), `bench-rt-${process.pid}-${port}.tsv`);
+  const script = join(tmpdir(), `bench-rt-${process.pid}-${port}.lua`);
+  try {
+    const count = Math.max(20_000, LOAD.durationS * 10_000);
+    await writePool(
+      pool,
+      url,
+      "/jobs/failure",
+      count,
+      (n) =>
+        JSON.stringify({
+          status: 503,
+          sourceMessageId: `src_rt_${port}_${n}`,
+          url: "https://w.example.com/jobs/notification",
+          retried: 3,
+        }),
+      300 + 3 * LOAD.durationS,
+    );
+    writeFileSync(script, wrkLua("/jobs/failure"));
+    console.error(`bench: ${label}…`);
+    return await runWrk({ ...LOAD, url, script, pool });
+  } finally {
+    await stopServer(s);
+    rmSync(pool, { force: true });
+    rmSync(script, { force: true });
+  }
+}
+
+const rows: string[][] = [];
+for (const rt of RUNTIMES) {
+  const bare = await measure(rt.bare, `${rt.name}: bare Hono`);
+  const worker = await measure(rt.worker, `${rt.name}: worker`);
+  rows.push([
+    rt.name,
+    fmt(worker.rps),
+    `${fmt(worker.p50Ms, 2)} / ${fmt(worker.p99Ms, 2)}`,
+    fmt(bare.rps),
+    `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
+    `${fmt((worker.rps / bare.rps) * 100, 1)}%`,
+    `${worker.non2xx + worker.errors}`,
+  ]);
+}
+console.log(`## Each runtime: signed failure callbacks against bare Hono on the same runtime
+
+wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each); every request a new signed message. Deno runs from source with the project's node_modules; workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench-runtimes.ts\`.
+
+${markdownTable(["runtime", "worker jobs/s", "worker p50 / p99 (ms)", "bare req/s", "bare p50 / p99 (ms)", "ratio", "worker non-2xx + errors"], rows)}
+`);
+cleanup();
