@@ -1,0 +1,323 @@
+/**
+ * The built-in templates, one set per output dialect: what an on-call engineer wants to read
+ * at 3 a.m. — firing and resolved in separate sections (worst first), the count in the title,
+ * one block per alert with severity, summary, description, the labels that matter, start time
+ * (and how long) in worker.timezone, and links to the graph, the runbook and a prefilled
+ * silence. `alert-default` shows full blocks, `alert-compact` one line per alert. Each set also
+ * has the summary shown as the last part of a group too large to send whole.
+ * Values are escaped by the renderer for the dialect; URLs come pre-sanitised ({{{…_url}}}).
+ */
+
+/** How a rendered body is written: decides the default template and how values are escaped. */
+export type Dialect = "text" | "markdown" | "wecom" | "slack" | "html";
+
+export interface TemplateSet {
+  body: string;
+  partials: { alert: string };
+  /** The last part when a group is capped at max_parts. */
+  summary: string;
+}
+
+export const BUILTIN_TEMPLATES = ["alert-default", "alert-compact"] as const;
+export type BuiltinName = (typeof BUILTIN_TEMPLATES)[number];
+
+const lines = (...l: string[]) => `${l.join("\n")}\n`;
+
+// ---- plain text (DingTalk/WeCom/Feishu text, console, the email's text part)
+const TEXT_BODY = lines(
+  "{{#has_common_labels}}",
+  "Labels: {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
+  "{{/has_common_labels}}",
+  "{{#has_firing}}",
+  "",
+  "== FIRING ({{firing_count}}) ==",
+  "{{#firing}}",
+  "{{> alert}}",
+  "{{/firing}}",
+  "{{/has_firing}}",
+  "{{#has_resolved}}",
+  "",
+  "== RESOLVED ({{resolved_count}}) ==",
+  "{{#resolved}}",
+  "{{> alert}}",
+  "{{/resolved}}",
+  "{{/has_resolved}}",
+  "{{#alertmanager_url}}",
+  "",
+  "Alertmanager: {{{alertmanager_url}}}",
+  "{{/alertmanager_url}}",
+);
+const TEXT_ALERT = lines(
+  "",
+  "{{mark}} [{{severity_upper}}] {{alertname}}{{#summary}} - {{summary}}{{/summary}}",
+  "{{#description}}",
+  "  {{description}}",
+  "{{/description}}",
+  "{{#label_list}}",
+  "  {{name}}: {{value}}",
+  "{{/label_list}}",
+  "{{#starts_at}}",
+  "  Started: {{starts_at}}{{#firing}} (firing for {{duration}}){{/firing}}",
+  "{{/starts_at}}",
+  "{{#ends_at}}",
+  "  Resolved: {{ends_at}} (lasted {{duration}})",
+  "{{/ends_at}}",
+  "{{#has_value}}",
+  "  Value: {{value}}",
+  "{{/has_value}}",
+  "{{#generator_url}}",
+  "  Graph: {{{generator_url}}}",
+  "{{/generator_url}}",
+  "{{#runbook_url}}",
+  "  Runbook: {{{runbook_url}}}",
+  "{{/runbook_url}}",
+  "{{#silence_url}}",
+  "  Silence: {{{silence_url}}}",
+  "{{/silence_url}}",
+);
+const TEXT_COMPACT = lines(
+  "{{mark}} [{{severity_upper}}] {{alertname}}{{#instance}} {{instance}}{{/instance}}{{#summary}} - {{summary}}{{/summary}} ({{#firing}}for {{/firing}}{{duration}})",
+);
+const TEXT_SUMMARY = lines(
+  "{{#omitted}}",
+  "{{count}} more alerts are not listed here ({{shown}} were sent in the parts before this one).",
+  "By severity: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}",
+  "By alertname: {{#by_alertname}}{{name}} {{value}}{{sep}}{{/by_alertname}}{{#more_alertnames}} · +{{more_alertnames}} more{{/more_alertnames}}",
+  "{{/omitted}}",
+  "{{#alertmanager_url}}",
+  "Every alert: {{{alertmanager_url}}}",
+  "{{/alertmanager_url}}",
+);
+
+// ---- markdown (DingTalk, Feishu, WeCom markdown_v2, webhook): blocks separated by blank lines
+const MD_BODY = lines(
+  "{{#has_common_labels}}",
+  "**Labels:** {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
+  "",
+  "{{/has_common_labels}}",
+  "{{#has_firing}}",
+  "#### 🔥 Firing ({{firing_count}})",
+  "",
+  "{{#firing}}",
+  "{{> alert}}",
+  "{{/firing}}",
+  "{{/has_firing}}",
+  "{{#has_resolved}}",
+  "#### ✅ Resolved ({{resolved_count}})",
+  "",
+  "{{#resolved}}",
+  "{{> alert}}",
+  "{{/resolved}}",
+  "{{/has_resolved}}",
+  "{{#alertmanager_url}}",
+  "[Open in Alertmanager]({{{alertmanager_url}}})",
+  "{{/alertmanager_url}}",
+);
+const MD_ALERT = lines(
+  "**{{mark}} {{alertname}}** · {{severity_upper}}",
+  "",
+  "{{#summary}}",
+  "{{summary}}",
+  "",
+  "{{/summary}}",
+  "{{#description}}",
+  "> {{description}}",
+  "",
+  "{{/description}}",
+  "{{#label_list}}",
+  "- {{name}}: {{value}}",
+  "{{/label_list}}",
+  "{{#starts_at}}",
+  "- Started: {{starts_at}}{{#firing}} (firing for {{duration}}){{/firing}}",
+  "{{/starts_at}}",
+  "{{#ends_at}}",
+  "- Resolved: {{ends_at}} (lasted {{duration}})",
+  "{{/ends_at}}",
+  "{{#has_value}}",
+  "- Value: {{value}}",
+  "{{/has_value}}",
+  "{{#has_links}}",
+  "",
+  "{{#generator_url}}[📈 Graph]({{{generator_url}}}) {{/generator_url}}{{#runbook_url}}[📖 Runbook]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[🔕 Silence]({{{silence_url}}}){{/silence_url}}",
+  "{{/has_links}}",
+  "",
+);
+const MD_COMPACT = lines(
+  "- {{mark}} **{{alertname}}**{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}for {{/firing}}{{duration}}){{#generator_url}} [graph]({{{generator_url}}}){{/generator_url}}",
+);
+const MD_SUMMARY = lines(
+  "{{#omitted}}",
+  "**{{count}} more alerts are not listed here** ({{shown}} were sent in the parts before this one).",
+  "",
+  "- By severity: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}",
+  "- By alertname: {{#by_alertname}}{{name}} {{value}}{{sep}}{{/by_alertname}}{{#more_alertnames}} · +{{more_alertnames}} more{{/more_alertnames}}",
+  "{{/omitted}}",
+  "{{#alertmanager_url}}",
+  "",
+  "[See every alert in Alertmanager]({{{alertmanager_url}}})",
+  "{{/alertmanager_url}}",
+);
+
+// ---- WeCom markdown: its own colours (<font color="warning|info|comment">), quotes for details
+const WECOM_BODY = lines(
+  "{{#has_common_labels}}",
+  "> {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
+  "",
+  "{{/has_common_labels}}",
+  "{{#has_firing}}",
+  '**<font color="warning">🔥 Firing ({{firing_count}})</font>**',
+  "{{#firing}}",
+  "{{> alert}}",
+  "{{/firing}}",
+  "{{/has_firing}}",
+  "{{#has_resolved}}",
+  '**<font color="info">✅ Resolved ({{resolved_count}})</font>**',
+  "{{#resolved}}",
+  "{{> alert}}",
+  "{{/resolved}}",
+  "{{/has_resolved}}",
+  "{{#alertmanager_url}}",
+  "[Open in Alertmanager]({{{alertmanager_url}}})",
+  "{{/alertmanager_url}}",
+);
+const WECOM_ALERT = lines(
+  '{{mark}} **{{alertname}}** <font color="{{color}}">{{severity_upper}}</font>',
+  "{{#summary}}",
+  "{{summary}}",
+  "{{/summary}}",
+  "{{#description}}",
+  "> {{description}}",
+  "{{/description}}",
+  "{{#label_list}}",
+  '> {{name}}: <font color="comment">{{value}}</font>',
+  "{{/label_list}}",
+  "{{#starts_at}}",
+  '> Started: <font color="comment">{{starts_at}}</font>{{#firing}} (firing for {{duration}}){{/firing}}',
+  "{{/starts_at}}",
+  "{{#ends_at}}",
+  '> Resolved: <font color="comment">{{ends_at}}</font> (lasted {{duration}})',
+  "{{/ends_at}}",
+  "{{#has_value}}",
+  "> Value: {{value}}",
+  "{{/has_value}}",
+  "{{#has_links}}",
+  "{{#generator_url}}[Graph]({{{generator_url}}}) {{/generator_url}}{{#runbook_url}}[Runbook]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[Silence]({{{silence_url}}}){{/silence_url}}",
+  "{{/has_links}}",
+  "",
+);
+
+// ---- Slack mrkdwn (*bold*, <url|text>)
+const SLACK_BODY = lines(
+  "{{#has_common_labels}}",
+  "*Labels:* {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
+  "",
+  "{{/has_common_labels}}",
+  "{{#has_firing}}",
+  "*🔥 Firing ({{firing_count}})*",
+  "",
+  "{{#firing}}",
+  "{{> alert}}",
+  "{{/firing}}",
+  "{{/has_firing}}",
+  "{{#has_resolved}}",
+  "*✅ Resolved ({{resolved_count}})*",
+  "",
+  "{{#resolved}}",
+  "{{> alert}}",
+  "{{/resolved}}",
+  "{{/has_resolved}}",
+  "{{#alertmanager_url}}",
+  "<{{{alertmanager_url}}}|Open in Alertmanager>",
+  "{{/alertmanager_url}}",
+);
+const SLACK_ALERT = lines(
+  "{{mark}} *{{alertname}}* · {{severity_upper}}{{#summary}} — {{summary}}{{/summary}}",
+  "{{#description}}",
+  ">{{description}}",
+  "{{/description}}",
+  "{{#label_list}}",
+  "• {{name}}: {{value}}",
+  "{{/label_list}}",
+  "{{#starts_at}}",
+  "• Started: {{starts_at}}{{#firing}} (firing for {{duration}}){{/firing}}",
+  "{{/starts_at}}",
+  "{{#ends_at}}",
+  "• Resolved: {{ends_at}} (lasted {{duration}})",
+  "{{/ends_at}}",
+  "{{#has_value}}",
+  "• Value: {{value}}",
+  "{{/has_value}}",
+  "{{#has_links}}",
+  "{{#generator_url}}<{{{generator_url}}}|📈 Graph>  {{/generator_url}}{{#runbook_url}}<{{{runbook_url}}}|📖 Runbook>  {{/runbook_url}}{{#silence_url}}<{{{silence_url}}}|🔕 Silence>{{/silence_url}}",
+  "{{/has_links}}",
+  "",
+);
+const SLACK_COMPACT = lines(
+  "• {{mark}} *{{alertname}}*{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}for {{/firing}}{{duration}}){{#generator_url}} <{{{generator_url}}}|graph>{{/generator_url}}",
+);
+const SLACK_SUMMARY = lines(
+  "{{#omitted}}",
+  "*{{count}} more alerts are not listed here* ({{shown}} were sent in the parts before this one).",
+  "• By severity: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}",
+  "• By alertname: {{#by_alertname}}{{name}} {{value}}{{sep}}{{/by_alertname}}{{#more_alertnames}} · +{{more_alertnames}} more{{/more_alertnames}}",
+  "{{/omitted}}",
+  "{{#alertmanager_url}}",
+  "<{{{alertmanager_url}}}|See every alert in Alertmanager>",
+  "{{/alertmanager_url}}",
+);
+
+// ---- HTML (email): inline styles only, as mail clients need
+const FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:14px;color:#1f2328";
+const HTML_BODY = lines(
+  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>{{title}}</title></head><body style="${FONT}">`,
+  '<h2 style="margin:0 0 8px">{{title}}</h2>',
+  '{{#has_common_labels}}<p style="color:#57606a;margin:0 0 8px">{{#common_labels}}{{name}}=<b>{{value}}</b>{{sep}}{{/common_labels}}</p>{{/has_common_labels}}',
+  '{{#has_firing}}<h3 style="color:#cf222e;margin:16px 0 4px">🔥 Firing ({{firing_count}})</h3>',
+  "{{#firing}}{{> alert}}{{/firing}}{{/has_firing}}",
+  '{{#has_resolved}}<h3 style="color:#1a7f37;margin:16px 0 4px">✅ Resolved ({{resolved_count}})</h3>',
+  "{{#resolved}}{{> alert}}{{/resolved}}{{/has_resolved}}",
+  "{{#omitted}}{{> summary}}{{/omitted}}",
+  '{{#alertmanager_url}}<p><a href="{{alertmanager_url}}">Open in Alertmanager</a></p>{{/alertmanager_url}}',
+  '<p style="color:#8c959f;font-size:12px">Sent by alertagent-worker · {{generated_at}}</p>',
+  "</body></html>",
+);
+const HTML_ALERT = lines(
+  '<div style="border-left:4px solid {{hex}};padding:4px 12px;margin:8px 0">',
+  '<div><b>{{mark}} {{alertname}}</b> <span style="color:{{hex}};font-weight:600">{{severity_upper}}</span></div>',
+  "{{#summary}}<div>{{summary}}</div>{{/summary}}",
+  '{{#description}}<div style="color:#57606a;white-space:pre-wrap">{{description}}</div>{{/description}}',
+  '{{#has_labels}}<table style="font-size:13px;border-collapse:collapse;margin:4px 0">{{#label_list}}<tr><td style="color:#57606a;padding:0 12px 0 0">{{name}}</td><td>{{value}}</td></tr>{{/label_list}}</table>{{/has_labels}}',
+  '<div style="font-size:13px;color:#57606a">{{#starts_at}}Started {{starts_at}}{{#firing}} (firing for {{duration}}){{/firing}}{{/starts_at}}{{#ends_at}} · resolved {{ends_at}} (lasted {{duration}}){{/ends_at}}{{#has_value}} · value {{value}}{{/has_value}}</div>',
+  '{{#has_links}}<div style="font-size:13px">{{#generator_url}}<a href="{{generator_url}}">Graph</a> &nbsp;{{/generator_url}}{{#runbook_url}}<a href="{{runbook_url}}">Runbook</a> &nbsp;{{/runbook_url}}{{#silence_url}}<a href="{{silence_url}}">Silence</a>{{/silence_url}}</div>{{/has_links}}',
+  "</div>",
+);
+const HTML_COMPACT = lines(
+  '<div style="margin:2px 0">{{mark}} <b>{{alertname}}</b>{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}for {{/firing}}{{duration}}){{#generator_url}} <a href="{{generator_url}}">graph</a>{{/generator_url}}</div>',
+);
+const HTML_SUMMARY_BLOCK =
+  "<p><b>{{count}} more alerts are not listed here</b> ({{shown}} were sent in the parts before this one).<br>By severity: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}<br>By alertname: {{#by_alertname}}{{name}} {{value}}{{sep}}{{/by_alertname}}{{#more_alertnames}} · +{{more_alertnames}} more{{/more_alertnames}}</p>";
+
+const SETS: Record<Dialect, { body: string; alert: string; compact: string; summary: string }> = {
+  text: { body: TEXT_BODY, alert: TEXT_ALERT, compact: TEXT_COMPACT, summary: TEXT_SUMMARY },
+  markdown: { body: MD_BODY, alert: MD_ALERT, compact: MD_COMPACT, summary: MD_SUMMARY },
+  wecom: { body: WECOM_BODY, alert: WECOM_ALERT, compact: MD_COMPACT, summary: MD_SUMMARY },
+  slack: { body: SLACK_BODY, alert: SLACK_ALERT, compact: SLACK_COMPACT, summary: SLACK_SUMMARY },
+  html: { body: HTML_BODY, alert: HTML_ALERT, compact: HTML_COMPACT, summary: HTML_BODY },
+};
+
+/** The built-in template of a dialect. */
+export function builtinTemplate(name: BuiltinName, dialect: Dialect): TemplateSet {
+  const s = SETS[dialect];
+  return {
+    body: s.body,
+    partials: { alert: name === "alert-compact" ? s.compact : s.alert },
+    summary: s.summary,
+  };
+}
+
+/** The HTML summary block, a partial of the HTML body (the summary part renders the whole page). */
+export const HTML_PARTIALS = { summary: HTML_SUMMARY_BLOCK };
+
+export function isBuiltin(name: string): name is BuiltinName {
+  return (BUILTIN_TEMPLATES as readonly string[]).includes(name);
+}

@@ -1,0 +1,298 @@
+/**
+ * Delivering one notification job (SPEC §3.3) exactly once per channel on an at-least-once
+ * queue. Each channel's send is a ledger step (`notify:<channel>`): a redelivery of the same
+ * message sends only to channels whose step has not succeeded, and only their unsent parts
+ * (the rendering is kept from the first attempt). Channels go out in parallel; then each
+ * permanent failure tries its fallbacks (the channel's, then the job's). The job answers 200
+ * when every channel was sent, skipped as a duplicate or fell back; else 429 (a robot's rate
+ * budget, with Retry-After), 503 (transient: QStash redelivers, only the rest is retried), or
+ * 489 once everything else is done when a channel failed for good with no fallback left.
+ */
+import type { Deps } from "../deps.ts";
+import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import type { Logger } from "../observe/logger.ts";
+import { toJobError } from "../qstash/outcome.ts";
+import type { Channel, Message, SendContext } from "./channel.ts";
+import { claimNotification } from "./dedup.ts";
+import { inputOf, type NotificationJob } from "./job.ts";
+import type { Notifier } from "./notifier.ts";
+import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
+import { chooseTemplate, planFor, toneOf } from "./render.ts";
+import { buildView, type GroupView, type NotifyInput } from "./view.ts";
+
+/** One channel's line in the job's answer. */
+export interface Delivery {
+  channel: string;
+  status: DeliveryStatus;
+  attempts: number;
+  response?: unknown;
+  fallback_for?: string;
+  duplicate_of?: string;
+  parts?: number;
+  error?: DeliveryRecord["error"];
+}
+
+export interface NotificationResult {
+  message_id: string;
+  deliveries: Delivery[];
+}
+
+interface Run {
+  record: DeliveryRecord;
+  error?: JobError;
+}
+
+interface Job {
+  deps: Deps;
+  n: Notifier;
+  job: NotificationJob;
+  input: NotifyInput;
+  group?: GroupView;
+  messageId: string;
+  logger: Logger;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function deliveryOf(r: DeliveryRecord): Delivery {
+  return {
+    channel: r.channel,
+    status: r.status,
+    attempts: r.attempts,
+    ...(r.response !== undefined ? { response: r.response } : {}),
+    ...(r.fallback_for ? { fallback_for: r.fallback_for } : {}),
+    ...(r.duplicate_of ? { duplicate_of: r.duplicate_of } : {}),
+    ...(r.parts.length > 1 ? { parts: r.parts.length } : {}),
+    ...(r.error && r.status !== "sent" ? { error: r.error } : {}),
+  };
+}
+
+function newRecord(j: Job, ch: Channel, fallbackFor?: string): DeliveryRecord {
+  const at = iso(j.deps.now());
+  return {
+    message_id: j.messageId,
+    channel: ch.name,
+    type: ch.type,
+    status: "pending",
+    attempts: 0,
+    format: ch.defaultFormat,
+    template: "",
+    parts: [],
+    ...(fallbackFor ? { fallback_for: fallbackFor } : {}),
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** Tries one channel (at most once per job); never throws for the channel's own failures. */
+async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Run> {
+  const { deps, n, messageId } = j;
+  const step = `notify:${ch.name}`;
+  const [done, saved] = await Promise.all([
+    deps.ledger.getStep(messageId, step),
+    n.records.getDelivery(messageId, ch.name),
+  ]);
+  if (done && saved) {
+    // Settled by an earlier delivery of this message: never send again.
+    if (done.status === "succeeded") return { record: saved };
+    const e = saved.error;
+    return {
+      record: saved,
+      error: permanent(e?.code ?? "channel_failed", e?.message ?? "failed", e?.details),
+    };
+  }
+  const started = deps.now();
+  let record = saved ?? newRecord(j, ch, fallbackFor);
+  const labels = { channel: ch.name, type: ch.type };
+  try {
+    if (!saved) {
+      const p = j.input.kind === "alerts" ? j.input.payload : undefined;
+      const dup =
+        p && ch.cfg.dedup_window > 0
+          ? await claimNotification(deps.store, ch.name, p, messageId, ch.cfg.dedup_window)
+          : undefined;
+      if (dup) {
+        record = { ...record, status: "skipped_duplicate", duplicate_of: dup };
+        await n.records.putDelivery(record);
+        await deps.ledger.putStep(messageId, step, { status: "succeeded", at: iso(deps.now()), attempts: 0 });
+        deps.metrics.inc("notifications", { ...labels, status: "skipped_duplicate" });
+        return { record };
+      }
+      const plan = planFor(n, ch, j.job, j.input, j.group);
+      const limit = ch.limit(plan.format);
+      record = {
+        ...record,
+        format: plan.format,
+        template: plan.template.name,
+        ...(limit ? { limit } : {}),
+        parts: plan.messages.map((m) => ({
+          part: m.part,
+          parts: m.parts,
+          title: m.title,
+          body: m.body,
+          ...(m.alt !== undefined ? { alt: m.alt } : {}),
+          ...(m.link ? { link: m.link } : {}),
+          alerts: m.alerts,
+          size: limit ? ch.measure(m) : m.body.length,
+          sent: false,
+        })),
+      };
+      // A split message keeps its rendering from the first attempt, so a redelivery sends the
+      // very parts that are missing; a single message is simply rendered again.
+      if (record.parts.length > 1) await n.records.putDelivery(record);
+    }
+    record.attempts += 1;
+    const sendCtx: SendContext = {
+      fetch: deps.fetch,
+      now: deps.now,
+      tcp: deps.tcp,
+      logger: j.logger,
+      messageId,
+      ...(j.input.kind === "alerts"
+        ? { alerts: j.input.alerts, payload: j.input.payload }
+        : { data: j.input.data }),
+    };
+    for (const part of record.parts) {
+      if (part.sent) continue;
+      if (ch.robot && ch.rates.length) await n.limiter.acquire(ch.robot, ch.rates, ch.name);
+      const m: Message = { ...part, format: record.format, tone: toneOf(j.group) };
+      const answer = await ch.send(m, sendCtx);
+      Object.assign(part, { sent: true, sent_at: iso(deps.now()), response: answer });
+      record.response = answer;
+      // Progress of a split message survives a crash: the next delivery sends the rest only.
+      if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: iso(deps.now()) });
+    }
+    const at = iso(deps.now());
+    record = { ...record, status: "sent", sent_at: at, updated_at: at };
+    delete record.error;
+    await n.records.putDelivery(record);
+    await deps.ledger.putStep(messageId, step, { status: "succeeded", at, attempts: record.attempts });
+    deps.metrics.inc("notifications", { ...labels, status: "sent" });
+    return { record };
+  } catch (e) {
+    const err = toJobError(e);
+    if (err.status >= 500 && err.code === "internal_error") throw e;
+    const details = err.details as { errcode?: number } | undefined;
+    if (err.status === 429 && ch.robot && details?.errcode !== undefined && err.retryAfterS)
+      await n.limiter.block(ch.robot, err.retryAfterS);
+    const at = iso(deps.now());
+    const final = err.status === 489;
+    record = {
+      ...record,
+      status: final ? "failed" : "pending",
+      error: { code: err.code, message: err.message, retryable: err.retryable, details: err.details },
+      updated_at: at,
+    };
+    await n.records.putDelivery(record);
+    if (final)
+      await deps.ledger.putStep(messageId, step, { status: "failed", at, attempts: record.attempts });
+    const status = final ? "failed" : err.status === 429 ? "rate_limited" : "retry";
+    deps.metrics.inc("notifications", { ...labels, status });
+    j.logger.warn("notification channel failed", {
+      channel: ch.name,
+      code: err.code,
+      error: err.message,
+      status,
+    });
+    return { record, error: err };
+  } finally {
+    deps.metrics.observe("notificationDuration", { channel: ch.name }, (deps.now() - started) / 1000);
+  }
+}
+
+export async function deliver(
+  deps: Deps,
+  n: Notifier,
+  job: NotificationJob,
+  messageId: string,
+  logger: Logger,
+): Promise<NotificationResult> {
+  const names = [...new Set(job.channels)];
+  for (const name of [...names, ...job.fallback]) {
+    if (!n.channels.has(name))
+      throw permanent("unknown_channel", `unknown channel "${name}"`, { channel: name });
+  }
+  // A template error is the job's, not a channel's: refuse before anything is sent.
+  for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
+  const input = inputOf(job);
+  const group =
+    input.kind === "alerts" ? buildView(input, { timezone: n.timezone, now: deps.now() }) : undefined;
+  const j: Job = { deps, n, job, input, group, messageId, logger };
+  const runs = new Map<string, Promise<Run>>();
+  const once = (name: string, fallbackFor?: string) => {
+    let r = runs.get(name);
+    if (!r) {
+      r = runChannel(j, n.channels.get(name) as Channel, fallbackFor);
+      runs.set(name, r);
+    }
+    return r;
+  };
+  const primaries = await Promise.all(names.map((name) => once(name)));
+  await n.records.putIndex(messageId, names, iso(deps.now()));
+
+  const extra: Run[] = [];
+  for (const p of primaries) {
+    if (p.error?.status !== 489) continue;
+    const ch = n.channels.get(p.record.channel) as Channel;
+    const candidates = [...new Set([...ch.cfg.fallback, ...job.fallback])].filter((c) => c !== ch.name);
+    for (const c of candidates) {
+      const r = await once(c, ch.name);
+      if (!names.includes(c) && !extra.includes(r)) extra.push(r);
+      if (!r.error) {
+        p.record = { ...p.record, status: "fell_back", updated_at: iso(deps.now()) };
+        await n.records.putDelivery(p.record);
+        deps.metrics.inc("notifications", { channel: ch.name, type: ch.type, status: "fell_back" });
+        delete p.error;
+        break;
+      }
+      // A fallback that failed transiently is retried with the job; stop here until then.
+      if (r.error.status !== 489) {
+        p.error = r.error;
+        break;
+      }
+    }
+  }
+  if (extra.length)
+    await n.records.putIndex(
+      messageId,
+      extra.map((r) => r.record.channel),
+      iso(deps.now()),
+    );
+
+  const deliveries = [...primaries, ...extra].map((r) => deliveryOf(r.record));
+  const result = { message_id: messageId, deliveries };
+  const errors = [...primaries, ...extra].flatMap((r) =>
+    r.error ? [{ ch: r.record.channel, e: r.error }] : [],
+  );
+  const limited = errors.filter((x) => x.e.status === 429);
+  const retry = errors.filter((x) => x.e.status !== 489);
+  const sent = deliveries.filter((d) => d.status === "sent").map((d) => d.channel);
+  const sentNote = sent.length ? `; sent: ${sent.join(", ")}` : "";
+  if (limited.length) {
+    const after = Math.max(...limited.map((x) => x.e.retryAfterS ?? 1));
+    throw rateLimited(
+      "channel_rate_limited",
+      `${limited.map((x) => x.e.message).join("; ")}${sentNote}`,
+      Math.max(after, ...retry.map((x) => x.e.retryAfterS ?? 0)),
+      result,
+    );
+  }
+  if (retry.length) {
+    const known = retry.map((x) => x.e.retryAfterS).filter((s): s is number => s !== undefined);
+    throw transient(
+      "channel_unavailable",
+      `${retry.map((x) => x.e.message).join("; ")}${sentNote}`,
+      known.length ? Math.max(...known) : undefined,
+      result,
+    );
+  }
+  const failed = primaries.filter((r) => r.error);
+  if (failed.length) {
+    throw permanent(
+      "notification_failed",
+      `${failed.map((r) => `channel ${r.record.channel} failed (${r.error?.message}) and no fallback delivered it`).join("; ")}${sentNote}`,
+      result,
+    );
+  }
+  return result;
+}

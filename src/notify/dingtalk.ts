@@ -1,0 +1,87 @@
+/**
+ * DingTalk custom robot (CONTRACTS §4): `POST …/robot/send?access_token=T`, signed when a
+ * secret is set (ms timestamp, base64(HMAC-SHA256(secret, ts + "\n" + secret)), URL-encoded
+ * once). Bodies: markdown {title, text}, text {content}, actionCard. Mentions go in `at` and,
+ * as DingTalk requires, as `@<mobile>` / `@<userId>` in the text — on the first part only, so
+ * a split message wakes people once. Errors arrive under HTTP 200 as errcodes.
+ */
+import type { ChannelConfig } from "../config/schema.ts";
+import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
+import { hash64, hmacBase64 } from "./hmac.ts";
+import { answerOf, httpError, requestJson, robotError } from "./http.ts";
+import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
+
+type DingTalkConfig = Extract<ChannelConfig, { type: "dingtalk" }>;
+
+/** DingTalk rejects a message over 20000 bytes (errcode 460101). */
+export const DINGTALK_MAX_BYTES = 20_000;
+/** After 130101 the robot stays throttled for 10 minutes. */
+const THROTTLED_S = 600;
+
+export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
+  const mentions = [...cfg.at.mobiles, ...cfg.at.user_ids].map((m) => `@${m}`).join(" ");
+  const msgtypeOf = (m: Message) =>
+    m.format === "text" ? "text" : cfg.msgtype === "actionCard" && m.link ? "actionCard" : "markdown";
+  const content = (m: Message): string => {
+    const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeMarkdown(m.title)}\n\n`;
+    const at = m.part === 1 && mentions ? `\n\n${mentions}` : "";
+    return head + m.body + at;
+  };
+  const payload = (m: Message) => {
+    const type = msgtypeOf(m);
+    const text = content(m);
+    const body: Record<string, unknown> = { msgtype: type };
+    if (type === "text") body.text = { content: text };
+    else if (type === "markdown") body.markdown = { title: m.title, text };
+    else body.actionCard = { title: m.title, text, singleTitle: "Open", singleURL: m.link };
+    if (m.part === 1 && (mentions || cfg.at.all))
+      body.at = { atMobiles: cfg.at.mobiles, atUserIds: cfg.at.user_ids, isAtAll: cfg.at.all };
+    return body;
+  };
+  return {
+    name,
+    type: "dingtalk",
+    cfg,
+    formats: ["markdown", "text"],
+    defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msgtype === "text") ? "text" : "markdown",
+    dialect: (f: Format) => (f === "text" ? "text" : "markdown"),
+    escape: (f: Format) => (f === "text" ? escapeText : escapeMarkdown),
+    limit: () => ({ max: DINGTALK_MAX_BYTES, unit: "bytes" }),
+    measure: (m) => utf8Length(content(m)),
+    robot: `dingtalk:${hash64(cfg.webhook)}`,
+    rates: ratesOf(cfg, [PER_MINUTE(20)]),
+    async send(m: Message, ctx: SendContext) {
+      const url = cfg.secret ? await signedUrl(cfg.webhook, cfg.secret, ctx.now()) : cfg.webhook;
+      const a = await requestJson(ctx, name, url, payload(m));
+      const err = httpError(name, a, ctx.now());
+      if (err) throw err;
+      const r = a.json as { errcode?: number; errmsg?: string } | undefined;
+      if (typeof r?.errcode !== "number")
+        throw robotError(name, "transient", -1, `unexpected answer: ${a.text.slice(0, 200)}`);
+      if (r.errcode === 0) return answerOf(a);
+      throw classify(name, r.errcode, r.errmsg ?? "");
+    },
+  };
+}
+
+/** The webhook URL with `&timestamp=<ms>&sign=<base64, URL-encoded once>`. */
+export async function signedUrl(webhook: string, secret: string, nowMs: number): Promise<string> {
+  const ts = String(nowMs);
+  const sign = await hmacBase64(secret, `${ts}\n${secret}`);
+  return `${webhook}${webhook.includes("?") ? "&" : "?"}timestamp=${ts}&sign=${encodeURIComponent(sign)}`;
+}
+
+function classify(name: string, code: number, msg: string) {
+  switch (code) {
+    case 130101:
+      return robotError(name, "rate", code, msg, THROTTLED_S);
+    case 300001:
+    case 300005:
+    case 310000:
+      return robotError(name, "auth", code, msg);
+    case -1:
+      return robotError(name, "transient", code, msg);
+    default:
+      return robotError(name, "permanent", code, msg);
+  }
+}

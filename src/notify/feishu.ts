@@ -1,0 +1,85 @@
+/**
+ * Feishu/Lark custom bot (CONTRACTS §4): `POST …/open-apis/bot/v2/hook/<id>`; with a secret,
+ * `timestamp` (seconds, a string) and `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret,
+ * message = "")) travel in the JSON body. msg_type interactive (a card: coloured header, lark_md
+ * body), post (rich text, one line a paragraph) or text. The whole body must stay under 20 KB.
+ * Answers `{code, msg}`: 19021 bad signature/time, 19024 keyword, 11232 rate limited.
+ */
+import type { ChannelConfig } from "../config/schema.ts";
+import { type Channel, type Message, PER_MINUTE, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
+import { hash64, hmacBase64 } from "./hmac.ts";
+import { answerOf, requestJson, retryAfterOf, robotError } from "./http.ts";
+import { escapeFeishu, escapeText, type Format, utf8Length } from "./text.ts";
+
+type FeishuConfig = Extract<ChannelConfig, { type: "feishu" }>;
+
+/** The request body limit (20 KB), less room for the signature fields added at send time. */
+export const FEISHU_MAX_BYTES = 20_000;
+const SIGN_ROOM = 96;
+
+const TEMPLATE_COLOR = {
+  red: "red",
+  orange: "orange",
+  yellow: "yellow",
+  blue: "blue",
+  green: "green",
+  grey: "grey",
+};
+
+export function feishu(name: string, cfg: FeishuConfig): Channel {
+  const richType = cfg.msg_type === "text" ? "interactive" : cfg.msg_type;
+  const typeOf = (f: Format) => (f === "text" ? "text" : richType);
+  const payload = (m: Message): Record<string, unknown> => {
+    const type = typeOf(m.format);
+    if (type === "text") return { msg_type: "text", content: { text: `${m.title}\n\n${m.body}` } };
+    if (type === "post") {
+      const content = m.body.split("\n").map((line) => [{ tag: "text", text: line }]);
+      return { msg_type: "post", content: { post: { zh_cn: { title: m.title, content } } } };
+    }
+    return {
+      msg_type: "interactive",
+      card: {
+        config: { wide_screen_mode: true },
+        header: { title: { tag: "plain_text", content: m.title }, template: TEMPLATE_COLOR[m.tone] },
+        elements: [{ tag: "div", text: { tag: "lark_md", content: m.body } }],
+      },
+    };
+  };
+  return {
+    name,
+    type: "feishu",
+    cfg,
+    formats: ["markdown", "text"],
+    defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msg_type === "text") ? "text" : "markdown",
+    // A post is rich text made of plain lines: it renders (and escapes) like text.
+    dialect: (f: Format) => (typeOf(f) === "interactive" ? "markdown" : "text"),
+    escape: (f: Format) => (typeOf(f) === "interactive" ? escapeFeishu : escapeText),
+    limit: () => ({ max: FEISHU_MAX_BYTES, unit: "bytes" }),
+    measure: (m) => utf8Length(JSON.stringify(payload(m))) + (cfg.secret ? SIGN_ROOM : 0),
+    robot: `feishu:${hash64(cfg.webhook)}`,
+    rates: ratesOf(cfg, [PER_MINUTE(100), PER_SECOND(5)]),
+    async send(m: Message, ctx: SendContext) {
+      const body = payload(m);
+      if (cfg.secret) {
+        const ts = String(Math.floor(ctx.now() / 1000));
+        body.timestamp = ts;
+        body.sign = await hmacBase64(`${ts}\n${cfg.secret}`, "");
+      }
+      const a = await requestJson(ctx, name, cfg.webhook, body);
+      const r = a.json as { code?: number; msg?: string; StatusCode?: number } | undefined;
+      const code = typeof r?.code === "number" ? r.code : r?.StatusCode;
+      if (typeof code !== "number") {
+        if (a.status === 429) throw robotError(name, "rate", 429, a.text, retryAfterOf(a.headers, ctx.now()));
+        if (a.status >= 500 || a.status === 408 || a.status < 300)
+          throw robotError(name, "transient", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
+        throw robotError(name, "permanent", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
+      }
+      if (code === 0) return answerOf(a);
+      const msg = r?.msg ?? "";
+      if (code === 11232) throw robotError(name, "rate", code, msg, 60);
+      if (code === 19021) throw robotError(name, "auth", code, msg);
+      if (a.status >= 500) throw robotError(name, "transient", code, msg);
+      throw robotError(name, "permanent", code, msg);
+    },
+  };
+}

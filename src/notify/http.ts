@@ -1,0 +1,110 @@
+/**
+ * The HTTP side shared by the webhook-style channels: one JSON request through the injected
+ * fetch with a timeout, and the JobErrors a channel answers with — permanent (489: the
+ * message or the credentials are wrong), transient (503: the service is down or slow) and
+ * rate-limited (429 + Retry-After).
+ */
+import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import type { SendContext } from "./channel.ts";
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/** The default time a robot gets to answer. */
+export const ROBOT_TIMEOUT_MS = 10_000;
+
+export async function requestJson(
+  ctx: SendContext,
+  channel: string,
+  url: string,
+  body: unknown,
+  opts: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const timeoutMs = opts.timeoutMs ?? ROBOT_TIMEOUT_MS;
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, {
+      method: opts.method ?? "POST",
+      headers: { "content-type": "application/json; charset=utf-8", ...opts.headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const timedOut = (e as Error)?.name === "TimeoutError" || (e as Error)?.name === "AbortError";
+    throw transient(
+      "channel_unavailable",
+      timedOut
+        ? `channel ${channel}: ${originOf(url)} did not answer within ${timeoutMs} ms`
+        : `channel ${channel}: cannot reach ${originOf(url)}: ${(e as Error)?.message ?? e}`,
+      undefined,
+      { channel },
+    );
+  }
+  const text = await res.text().catch(() => "");
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Only the origin of a webhook URL: its path and query often are the credential (Slack, Feishu). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "the webhook";
+  }
+}
+
+/** Retry-After as seconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+export function retryAfterOf(headers: Headers, now: number): number | undefined {
+  const v = headers.get("retry-after");
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(1, Math.ceil((at - now) / 1000)) : undefined;
+}
+
+/** The usual meaning of an HTTP status from a downstream: 2xx ok, else the error to throw. */
+export function httpError(channel: string, a: HttpAnswer, now: number): JobError | undefined {
+  if (a.status >= 200 && a.status < 300) return undefined;
+  const details = { channel, status: a.status, response: a.text.slice(0, 500) };
+  const what = `channel ${channel}: HTTP ${a.status}${a.text ? `: ${a.text.slice(0, 200)}` : ""}`;
+  if (a.status === 429)
+    return rateLimited("channel_rate_limited", what, retryAfterOf(a.headers, now) ?? 60, details);
+  if (a.status === 408 || a.status >= 500)
+    return transient("channel_unavailable", what, retryAfterOf(a.headers, now), details);
+  return permanent(
+    a.status === 401 || a.status === 403 ? "channel_auth_failed" : "channel_rejected",
+    what,
+    details,
+  );
+}
+
+/** An error code answered under HTTP 200 (DingTalk errcode, WeCom errcode, Feishu code). */
+export function robotError(
+  channel: string,
+  kind: "permanent" | "transient" | "rate" | "auth",
+  code: number,
+  msg: string,
+  retryAfterS?: number,
+): JobError {
+  const details = { channel, errcode: code, errmsg: msg };
+  const what = `channel ${channel}: the robot answered ${code} ${msg}`;
+  if (kind === "rate") return rateLimited("channel_rate_limited", what, retryAfterS ?? 60, details);
+  if (kind === "transient") return transient("channel_unavailable", what, retryAfterS, details);
+  return permanent(kind === "auth" ? "channel_auth_failed" : "channel_rejected", what, details);
+}
+
+/** The downstream answer as recorded: parsed JSON, or the text (at most 2 KB). */
+export function answerOf(a: HttpAnswer): unknown {
+  return a.json !== undefined ? a.json : a.text.slice(0, 2048);
+}

@@ -1,0 +1,43 @@
+/**
+ * The notification job (SPEC §3.3) as a zod schema — the one definition of what
+ * `POST /jobs/notification` accepts — and the renderer's input made from it.
+ */
+import { z } from "zod";
+import { type Alert, alertmanagerPayloadSchema, alertSchema, alertsOf } from "../alerts/alert.ts";
+import type { NotifyInput } from "./view.ts";
+
+export const notificationJobSchema = z
+  .strictObject({
+    /** Channel names from the config. */
+    channels: z.array(z.string().min(1)).min(1),
+    /** A template name (custom, or alert-default / alert-compact); default per channel. */
+    template: z.string().min(1).optional(),
+    format: z.enum(["text", "markdown", "html"]).optional(),
+    /** Overrides the title; itself a Mustache template over the view. */
+    title: z.string().min(1).optional(),
+    alerts: z.array(alertSchema).min(1).optional(),
+    /** A whole Alertmanager webhook payload (version "4"). */
+    payload: alertmanagerPayloadSchema.optional(),
+    /** Free data for a custom template. */
+    data: z.record(z.string(), z.unknown()).optional(),
+    /** Tried, in order, when a channel fails permanently (after the channel's own fallback). */
+    fallback: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((j, ctx) => {
+    const given = [j.alerts, j.payload, j.data].filter((v) => v !== undefined).length;
+    if (given !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "give exactly one of alerts, payload (Alertmanager v4) or data (for a custom template)",
+      });
+  });
+
+export type NotificationJob = z.output<typeof notificationJobSchema>;
+
+/** What the renderer works from: the alerts with ids filled in, with their group when given. */
+export function inputOf(job: Pick<NotificationJob, "alerts" | "payload" | "data">): NotifyInput {
+  if (job.payload) return { kind: "alerts", alerts: alertsOf(job.payload), payload: job.payload };
+  if (job.alerts) return { kind: "alerts", alerts: job.alerts as Alert[] };
+  return { kind: "data", data: job.data ?? {} };
+}

@@ -1,0 +1,128 @@
+/**
+ * `POST /v1/templates/preview` (SPEC §2.2): renders `data` — an Alertmanager payload, a list of
+ * alerts (or `{alerts}`), or free data for a custom template — for one channel or every
+ * configured one, exactly as a job would, without sending anything. Answers the whole message
+ * with its size against the channel's limit, and the parts it would be sent as.
+ */
+import { z } from "zod";
+import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
+import type { Deps } from "../deps.ts";
+import { JobError, notFound, zodIssues } from "../errors.ts";
+import type { Channel } from "./channel.ts";
+import { consoleChannel } from "./console.ts";
+import { inputOf } from "./job.ts";
+import { notifierFor } from "./notifier.ts";
+import { planFor, specFor, toneOf } from "./render.ts";
+import { renderAlerts, renderData } from "./templates.ts";
+import { buildView, type NotifyInput, partView } from "./view.ts";
+
+export const previewSchema = z.strictObject({
+  template: z.string().min(1).optional(),
+  channel: z.string().min(1).optional(),
+  format: z.enum(["text", "markdown", "html"]).optional(),
+  title: z.string().min(1).optional(),
+  data: z.unknown(),
+});
+
+const badRequest = (message: string, details?: unknown) =>
+  new JobError({ code: "invalid_request", message, status: 400, retryable: false, details });
+
+function parseData(data: unknown): NotifyInput {
+  const fail = (e: z.ZodError, what: string): never => {
+    const issues = zodIssues(e).map((i) => ({ ...i, path: `data.${i.path}` }));
+    throw badRequest(
+      `data is not ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      issues,
+    );
+  };
+  if (Array.isArray(data) || (data && typeof data === "object" && "alerts" in data && !("version" in data))) {
+    const list = Array.isArray(data) ? data : (data as { alerts: unknown }).alerts;
+    const r = z.array(alertSchema).min(1).safeParse(list);
+    return r.success ? inputOf({ alerts: r.data }) : fail(r.error, "a list of alerts");
+  }
+  if (data && typeof data === "object" && "version" in data) {
+    const r = alertmanagerPayloadSchema.safeParse(data);
+    return r.success ? inputOf({ payload: r.data }) : fail(r.error, "an Alertmanager v4 payload");
+  }
+  if (data && typeof data === "object") return { kind: "data", data: data as Record<string, unknown> };
+  throw badRequest(
+    "data must be an Alertmanager payload, a list of alerts, or an object for a custom template",
+  );
+}
+
+export async function previewTemplates(deps: Deps, body: unknown) {
+  const parsed = previewSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw badRequest(`invalid preview: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  }
+  const req = parsed.data;
+  const n = notifierFor(deps);
+  const input = parseData(req.data);
+  const group =
+    input.kind === "alerts" ? buildView(input, { timezone: n.timezone, now: deps.now() }) : undefined;
+  let channels: Channel[];
+  if (req.channel) {
+    const ch = n.channels.get(req.channel);
+    if (!ch) throw notFound(`channel ${req.channel}`);
+    channels = [ch];
+  } else {
+    channels = [...n.channels.values()];
+    if (!channels.length)
+      channels = [
+        consoleChannel("preview", {
+          type: "console",
+          format: req.format,
+          fallback: [],
+          max_parts: 5,
+          dedup_window: 0,
+        }),
+      ];
+  }
+  const opts = { template: req.template, format: req.format, title: req.title };
+  try {
+    const previews = channels.map((ch) => {
+      const { spec, format } = specFor(n, ch, opts);
+      const whole =
+        group && input.kind === "alerts"
+          ? renderAlerts(spec, partView(group, group.all, 1, 1))
+          : renderData(spec, input.kind === "data" ? input.data : {});
+      const limit = ch.limit(format);
+      const wholeMsg = {
+        ...whole,
+        part: 1,
+        parts: 1,
+        alerts: group?.count ?? 0,
+        format,
+        tone: toneOf(group),
+      };
+      const size = limit ? ch.measure(wholeMsg) : whole.body.length;
+      const plan = planFor(n, ch, opts, input, group);
+      return {
+        channel: ch.name,
+        type: ch.type,
+        format,
+        template: spec.template.name,
+        title: whole.title,
+        body: whole.body,
+        size,
+        limit: limit?.max ?? null,
+        unit: limit?.unit ?? "chars",
+        fits: !limit || size <= limit.max,
+        parts: plan.messages.map((m) => ({
+          part: m.part,
+          title: m.title,
+          body: m.body,
+          alerts: m.alerts,
+          size: limit ? ch.measure(m) : m.body.length,
+          ...(m.alt !== undefined ? { text: m.alt } : {}),
+        })),
+      };
+    });
+    return { previews };
+  } catch (e) {
+    // The job would answer 489; a preview is a request to fix, so 400 with the same reason.
+    if (e instanceof JobError && e.status === 489) throw badRequest(e.message, e.details);
+    throw e;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Delivery records (SPEC §2.2 `GET /v1/notifications/:messageId`): per message and channel,
+ * the rendered parts (title, body, size), which parts were sent and what the downstream
+ * answered, attempts, status, error and timestamps. The rendering is kept from the first
+ * attempt, so a redelivery sends exactly the parts that were not sent yet.
+ */
+import type { Store } from "../store/store.ts";
+import type { Limit } from "./channel.ts";
+import type { Format } from "./text.ts";
+
+/** The statuses of SPEC §3.3, plus `pending`: waiting for QStash's next delivery. */
+export type DeliveryStatus = "sent" | "failed" | "skipped_duplicate" | "fell_back" | "pending";
+
+export interface PartRecord {
+  part: number;
+  parts: number;
+  title: string;
+  body: string;
+  /** The text/plain alternative (email). */
+  alt?: string;
+  link?: string;
+  alerts: number;
+  size: number;
+  sent: boolean;
+  sent_at?: string;
+  response?: unknown;
+}
+
+export interface DeliveryRecord {
+  message_id: string;
+  channel: string;
+  type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  format: Format;
+  template: string;
+  limit?: Limit;
+  parts: PartRecord[];
+  response?: unknown;
+  error?: { code: string; message: string; retryable: boolean; details?: unknown };
+  fallback_for?: string;
+  duplicate_of?: string;
+  created_at: string;
+  updated_at: string;
+  sent_at?: string;
+}
+
+export interface NotificationIndex {
+  message_id: string;
+  channels: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+const indexKey = (id: string) => `notification:${id}`;
+const deliveryKey = (id: string, channel: string) => `notification:${id}:${channel}`;
+
+export class Records {
+  constructor(
+    private readonly store: Store,
+    private readonly retentionMs: number,
+  ) {}
+
+  getDelivery(id: string, channel: string): Promise<DeliveryRecord | null> {
+    return this.store.get<DeliveryRecord>(deliveryKey(id, channel));
+  }
+
+  async putDelivery(r: DeliveryRecord): Promise<void> {
+    await this.store.set(deliveryKey(r.message_id, r.channel), r, { ttlMs: this.retentionMs });
+  }
+
+  async putIndex(id: string, channels: string[], at: string): Promise<void> {
+    const old = await this.store.get<NotificationIndex>(indexKey(id));
+    const all = [...new Set([...(old?.channels ?? []), ...channels])];
+    const index: NotificationIndex = {
+      message_id: id,
+      channels: all,
+      created_at: old?.created_at ?? at,
+      updated_at: at,
+    };
+    await this.store.set(indexKey(id), index, { ttlMs: this.retentionMs });
+  }
+
+  /** Every delivery of a message, in the order the channels were first tried; null if unknown. */
+  async get(id: string): Promise<(NotificationIndex & { deliveries: DeliveryRecord[] }) | null> {
+    const index = await this.store.get<NotificationIndex>(indexKey(id));
+    if (!index) return null;
+    const found = await this.store.mget<DeliveryRecord>(index.channels.map((c) => deliveryKey(id, c)));
+    return { ...index, deliveries: found.filter((d): d is DeliveryRecord => d !== null) };
+  }
+}

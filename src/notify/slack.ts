@@ -1,0 +1,89 @@
+/**
+ * Slack incoming webhook (CONTRACTS §4): `POST {text, blocks}`; success is HTTP 200 with the
+ * body exactly `ok`, anything else is an error string. Markdown goes out as Block Kit: a header
+ * block (plain text, ≤ 150 chars) and mrkdwn section blocks (≤ 3000 chars each) cut at line
+ * boundaries, under Slack's 50 blocks; `text` carries the title for notifications. Slack
+ * counts characters, not bytes. About one message a second per webhook.
+ */
+import type { ChannelConfig } from "../config/schema.ts";
+import { permanent } from "../errors.ts";
+import { type Channel, type Message, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
+import { hash64 } from "./hmac.ts";
+import { httpError, requestJson } from "./http.ts";
+import { escapeSlack, type Format } from "./text.ts";
+
+type SlackConfig = Extract<ChannelConfig, { type: "slack" }>;
+
+export const SLACK_SECTION_MAX = 3000;
+export const SLACK_HEADER_MAX = 150;
+/** A part's body budget: a screenful, well under 50 blocks of 3000 characters. */
+export const SLACK_MAX_CHARS = 12_000;
+
+/** Cuts text into pieces of at most `max` characters, at line boundaries where possible. */
+export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (const line of text.split("\n")) {
+    let l = line;
+    while (l.length > max) {
+      if (cur) out.push(cur);
+      cur = "";
+      let cut = max;
+      if (/[\uD800-\uDBFF]/.test(l[cut - 1])) cut--;
+      out.push(l.slice(0, cut));
+      l = l.slice(cut);
+    }
+    const next = cur ? `${cur}\n${l}` : l;
+    if (next.length > max) {
+      out.push(cur);
+      cur = l;
+    } else cur = next;
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
+function header(title: string): string {
+  return title.length <= SLACK_HEADER_MAX ? title : `${title.slice(0, SLACK_HEADER_MAX - 1)}…`;
+}
+
+export function slack(name: string, cfg: SlackConfig): Channel {
+  const payload = (m: Message) => {
+    if (m.format === "text") return { text: `${escapeSlack(m.title)}\n\n${m.body}`, mrkdwn: false };
+    const blocks: unknown[] = [
+      { type: "header", text: { type: "plain_text", text: header(m.title), emoji: true } },
+    ];
+    for (const s of sections(m.body)) blocks.push({ type: "section", text: { type: "mrkdwn", text: s } });
+    return { text: escapeSlack(m.title), blocks };
+  };
+  return {
+    name,
+    type: "slack",
+    cfg,
+    formats: ["markdown", "text"],
+    defaultFormat: cfg.format === "text" ? "text" : "markdown",
+    dialect: (f: Format) => (f === "text" ? "text" : "slack"),
+    // Slack parses <…> and &…; in every message, mrkdwn or not.
+    escape: () => escapeSlack,
+    limit: () => ({ max: SLACK_MAX_CHARS, unit: "chars" }),
+    measure: (m) => m.title.length + m.body.length,
+    robot: `slack:${hash64(cfg.webhook)}`,
+    rates: ratesOf(cfg, [PER_SECOND(1)]),
+    async send(m: Message, ctx: SendContext) {
+      const body = payload(m);
+      const blocks = "blocks" in body ? (body.blocks ?? []) : [];
+      if (blocks.length > 50)
+        throw permanent("message_too_large", `channel ${name}: ${blocks.length} blocks (Slack allows 50)`);
+      const a = await requestJson(ctx, name, cfg.webhook, body);
+      if (a.status === 200 && a.text.trim() === "ok") return "ok";
+      const err = httpError(name, a, ctx.now());
+      if (err) throw err;
+      // HTTP 200 with another body: Slack's error string, permanent.
+      throw permanent("channel_rejected", `channel ${name}: Slack answered ${a.text.slice(0, 200)}`, {
+        channel: name,
+        status: a.status,
+        response: a.text.slice(0, 500),
+      });
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * A small SMTP client (RFC 5321) over any TcpConnect: greeting, EHLO, STARTTLS (RFC 3207) or
+ * implicit TLS, AUTH PLAIN or LOGIN (RFC 4954), MAIL/RCPT/DATA with dot-stuffing, QUIT.
+ * Replies 4xx are transient (503, QStash retries), 5xx permanent (489), a lost or silent
+ * connection transient. Written here rather than taken from nodemailer, which does not run on
+ * Workers and has had TLS trouble on Bun and Deno; this one runs on all three.
+ */
+import { type JobError, permanent, transient } from "../../errors.ts";
+import type { TcpConnect, TcpSocket } from "./tcp.ts";
+
+export interface SmtpOptions {
+  host: string;
+  port: number;
+  secure: "tls" | "starttls" | "none";
+  user?: string;
+  pass?: string;
+  ca?: string;
+  rejectUnauthorized: boolean;
+  timeoutMs: number;
+  /** The name sent with EHLO. */
+  helo: string;
+}
+
+export interface Envelope {
+  from: string;
+  to: string[];
+}
+
+interface Reply {
+  code: number;
+  lines: string[];
+}
+
+const enc = new TextEncoder();
+const b64 = (s: string) => {
+  let bin = "";
+  for (const b of enc.encode(s)) bin += String.fromCharCode(b);
+  return btoa(bin);
+};
+
+/** A reply as an error: 4xx transient, 5xx permanent (auth failures named as such). */
+function replyError(step: string, r: Reply, host: string): JobError {
+  const text = `${r.code} ${r.lines.join(" ")}`.slice(0, 300);
+  const what = `SMTP ${host}: ${step} answered ${text}`;
+  const details = { smtp_code: r.code, step, reply: text };
+  if (r.code >= 400 && r.code < 500) return transient("channel_unavailable", what, undefined, details);
+  return permanent(step === "AUTH" ? "channel_auth_failed" : "channel_rejected", what, details);
+}
+
+class Conversation {
+  private buf = "";
+  private reader: ReadableStreamDefaultReader<Uint8Array>;
+  private writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly dec = new TextDecoder();
+
+  constructor(
+    private sock: TcpSocket,
+    private readonly o: SmtpOptions,
+  ) {
+    this.reader = sock.readable.getReader();
+    this.writer = sock.writable.getWriter();
+  }
+
+  private async readLine(): Promise<string> {
+    for (;;) {
+      const i = this.buf.indexOf("\n");
+      if (i >= 0) {
+        const line = this.buf.slice(0, i).replace(/\r$/, "");
+        this.buf = this.buf.slice(i + 1);
+        return line;
+      }
+      const { done, value } = await this.reader.read();
+      if (done)
+        throw transient("channel_unavailable", `SMTP ${this.o.host}: the server closed the connection`);
+      this.buf += this.dec.decode(value, { stream: true });
+    }
+  }
+
+  /** One reply (multi-line "250-…" until "250 …"), bounded by the timeout. */
+  async reply(): Promise<Reply> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            transient("channel_unavailable", `SMTP ${this.o.host}: no answer within ${this.o.timeoutMs} ms`),
+          ),
+        this.o.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.readReply(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readReply(): Promise<Reply> {
+    const lines: string[] = [];
+    for (;;) {
+      const line = await this.readLine();
+      const m = /^(\d{3})([ -]?)(.*)$/.exec(line);
+      if (!m)
+        throw transient(
+          "channel_unavailable",
+          `SMTP ${this.o.host}: unreadable reply "${line.slice(0, 80)}"`,
+        );
+      lines.push(m[3]);
+      if (m[2] !== "-") return { code: Number(m[1]), lines };
+    }
+  }
+
+  async send(line: string): Promise<void> {
+    await this.writer.write(enc.encode(`${line}\r\n`));
+  }
+
+  /** Sends a command and expects a reply class (2 = 2xx, 3 = 3xx). */
+  async command(line: string, step: string, expect = 2): Promise<Reply> {
+    await this.send(line);
+    const r = await this.reply();
+    if (Math.floor(r.code / 100) !== expect) throw replyError(step, r, this.o.host);
+    return r;
+  }
+
+  async upgrade(): Promise<void> {
+    this.reader.releaseLock();
+    this.writer.releaseLock();
+    this.sock = await this.sock.startTls();
+    this.reader = this.sock.readable.getReader();
+    this.writer = this.sock.writable.getWriter();
+    this.buf = "";
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.reader.releaseLock();
+      this.writer.releaseLock();
+    } catch {
+      // already released
+    }
+    await this.sock.close();
+  }
+}
+
+/** Dot-stuffing (RFC 5321 §4.5.2): a line starting with "." gets another. */
+export function dotStuff(message: string): string {
+  return message.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
+}
+
+function capabilities(r: Reply): Set<string> {
+  return new Set(r.lines.slice(1).map((l) => l.toUpperCase()));
+}
+
+async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promise<void> {
+  const auth = [...caps].find((l) => l.startsWith("AUTH ") || l.startsWith("AUTH="))?.slice(5) ?? "";
+  const methods = new Set(auth.split(/\s+/));
+  if (methods.has("PLAIN")) {
+    await c.command(`AUTH PLAIN ${b64(`\0${o.user}\0${o.pass ?? ""}`)}`, "AUTH");
+  } else if (methods.has("LOGIN")) {
+    await c.command("AUTH LOGIN", "AUTH", 3);
+    await c.command(b64(o.user ?? ""), "AUTH", 3);
+    await c.command(b64(o.pass ?? ""), "AUTH");
+  } else {
+    throw permanent(
+      "channel_auth_failed",
+      `SMTP ${o.host}: the server offers no AUTH PLAIN or LOGIN${o.secure === "none" ? " (it may want TLS first: secure: starttls)" : ""}`,
+    );
+  }
+}
+
+/** Delivers one message; resolves with the server's final reply to DATA. */
+export async function sendMail(
+  tcp: TcpConnect,
+  o: SmtpOptions,
+  env: Envelope,
+  message: string,
+): Promise<string> {
+  let sock: TcpSocket;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let late = false;
+  try {
+    const opening = tcp({
+      host: o.host,
+      port: o.port,
+      tls: o.secure === "tls" ? "on" : o.secure === "starttls" ? "starttls" : "off",
+      servername: o.host,
+      ca: o.ca,
+      rejectUnauthorized: o.rejectUnauthorized,
+    });
+    // A connection that opens after the timeout is closed, not leaked.
+    opening
+      .then((s) => {
+        if (late) void s.close();
+      })
+      .catch(() => {});
+    sock = await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          late = true;
+          reject(new Error(`no connection within ${o.timeoutMs} ms`));
+        }, o.timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    // A certificate the worker does not trust will not fix itself: permanent.
+    const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
+    const text = `SMTP ${o.host}:${o.port}: cannot connect: ${msg}`;
+    throw cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
+  } finally {
+    clearTimeout(timer);
+  }
+  const c = new Conversation(sock, o);
+  try {
+    const greeting = await c.reply();
+    if (greeting.code !== 220) throw replyError("greeting", greeting, o.host);
+    let caps = capabilities(await c.command(`EHLO ${o.helo}`, "EHLO"));
+    if (o.secure === "starttls") {
+      if (!caps.has("STARTTLS"))
+        throw permanent("channel_rejected", `SMTP ${o.host}: the server does not offer STARTTLS`);
+      await c.command("STARTTLS", "STARTTLS");
+      await c.upgrade();
+      caps = capabilities(await c.command(`EHLO ${o.helo}`, "EHLO"));
+    }
+    if (o.user) await login(c, caps, o);
+    const utf8 = /[^ -~]/.test(env.from + env.to.join("")) && caps.has("SMTPUTF8") ? " SMTPUTF8" : "";
+    await c.command(`MAIL FROM:<${env.from}>${utf8}`, "MAIL FROM");
+    const rejected: Reply[] = [];
+    for (const rcpt of env.to) {
+      await c.send(`RCPT TO:<${rcpt}>`);
+      const r = await c.reply();
+      if (r.code >= 300) rejected.push(r);
+    }
+    if (rejected.length === env.to.length) throw replyError("RCPT TO", rejected[0], o.host);
+    await c.command("DATA", "DATA", 3);
+    await c.send(`${dotStuff(message).replace(/\r\n$/, "")}\r\n.`);
+    const done = await c.reply();
+    if (done.code !== 250) throw replyError("DATA", done, o.host);
+    await c.send("QUIT").catch(() => {});
+    const rej = rejected.length ? ` (${rejected.length} recipient(s) refused)` : "";
+    return `${done.code} ${done.lines.join(" ")}${rej}`;
+  } catch (e) {
+    if ((e as JobError)?.name === "JobError") throw e;
+    const msg = (e as Error)?.message ?? String(e);
+    const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
+    const text = `SMTP ${o.host}:${o.port}: ${msg}`;
+    throw cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
+  } finally {
+    await c.close().catch(() => {});
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The mail message (RFC 5322 + MIME): UTF-8 headers as RFC 2047 encoded-words, addresses with
+ * display names, multipart/alternative with a text and an HTML part (base64, 76-column lines),
+ * a Message-ID that is stable per notification (so a resend is recognisable) and
+ * `Auto-Submitted: auto-generated` (RFC 3834: no auto-replies to alerts).
+ */
+
+export interface Address {
+  name: string;
+  address: string;
+}
+
+const enc = new TextEncoder();
+
+/** "AlertAgent <alerts@example.com>" or "alerts@example.com" → name and address. */
+export function parseAddress(text: string): Address {
+  const m = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s]+@[^<>\s]+)>\s*$/.exec(text);
+  if (m) return { name: (m[1] ?? "").trim(), address: m[2] };
+  return { name: "", address: text.trim() };
+}
+
+/** True for an address the SMTP envelope can carry (no spaces, brackets or CR/LF). */
+export function isMailbox(address: string): boolean {
+  return /^[^\s<>()@,;:\\"]+@[^\s<>()@,;:\\"]+$/.test(address);
+}
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** A header value: as is when printable ASCII, else UTF-8 B encoded-words of ≤ 75 characters. */
+export function encodeWords(text: string): string {
+  const clean = text.replace(/[\r\n]+/g, " ");
+  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900) return clean;
+  const words: string[] = [];
+  let chunk = "";
+  let bytes = 0;
+  for (const ch of clean) {
+    const n = enc.encode(ch).length;
+    // 45 bytes → 60 base64 characters + 12 of "=?UTF-8?B?" and "?=" = 72 ≤ 75.
+    if (bytes + n > 45) {
+      words.push(chunk);
+      chunk = "";
+      bytes = 0;
+    }
+    chunk += ch;
+    bytes += n;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${base64(enc.encode(w))}?=`).join("\r\n ");
+}
+
+export function formatAddress(a: Address): string {
+  if (!a.name) return a.address;
+  const name = /^[\x20-\x7e]*$/.test(a.name) ? `"${a.name.replace(/["\\]/g, "\\$&")}"` : encodeWords(a.name);
+  return `${name} <${a.address}>`;
+}
+
+/** RFC 5322 date in UTC: "Sat, 28 Nov 2026 10:00:00 +0000". */
+export function rfc5322Date(ms: number): string {
+  const d = new Date(ms);
+  const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()];
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+    d.getUTCMonth()
+  ];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+function bodyPart(type: "plain" | "html", text: string): string {
+  const b64 = base64(enc.encode(text.replace(/\r?\n/g, "\r\n")))
+    .replace(/.{76}/g, "$&\r\n")
+    .replace(/\r\n$/, "");
+  return `Content-Type: text/${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
+}
+
+export interface Mail {
+  from: Address;
+  to: Address[];
+  cc: Address[];
+  subject: string;
+  text: string;
+  html?: string;
+  messageId: string;
+  date: number;
+  headers?: Record<string, string>;
+}
+
+/** The whole message, CRLF line endings, ready for DATA (before dot-stuffing). */
+export function buildMessage(m: Mail): string {
+  const h: string[] = [
+    `From: ${formatAddress(m.from)}`,
+    `To: ${m.to.map(formatAddress).join(", ")}`,
+    ...(m.cc.length ? [`Cc: ${m.cc.map(formatAddress).join(", ")}`] : []),
+    `Subject: ${encodeWords(m.subject)}`,
+    `Date: ${rfc5322Date(m.date)}`,
+    `Message-ID: ${m.messageId}`,
+    "MIME-Version: 1.0",
+    "Auto-Submitted: auto-generated",
+    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v)}`),
+  ];
+  if (!m.html) return `${h.join("\r\n")}\r\n${bodyPart("plain", m.text)}`;
+  const boundary = `=_alertagent_${m.messageId.replace(/[^A-Za-z0-9]/g, "").slice(0, 40)}`;
+  return (
+    `${h.join("\r\n")}\r\nContent-Type: multipart/alternative; boundary="${boundary}"\r\n\r\n` +
+    `--${boundary}\r\n${bodyPart("plain", m.text)}--${boundary}\r\n${bodyPart("html", m.html)}--${boundary}--\r\n`
+  );
+}

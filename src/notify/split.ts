@@ -1,0 +1,221 @@
+/**
+ * Splitting a message that is over a channel's size limit (CONTRACTS §4) into numbered parts
+ * that each fit, at alert boundaries — never cut silently and never rejected by the robot.
+ * A group that would need more than `max_parts` parts is sent as `max_parts - 1` parts of
+ * alerts and a last part that counts what was left out (by severity and alertname) and links
+ * to Alertmanager. A single alert too large for one message has its longest texts shortened
+ * with a visible "[truncated]" marker; free text (custom `data`) is split at line boundaries.
+ */
+import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
+import { cutBytes } from "./text.ts";
+import { type AlertView, type GroupView, omittedOf, type PartView, partView } from "./view.ts";
+
+/** One message as a channel sends it. */
+export interface OutPart extends Rendered {
+  part: number;
+  parts: number;
+  /** Alerts listed in this part (0 for a summary or free text). */
+  alerts: number;
+}
+
+/** Whether a part is within the channel's limit (the channel measures its own request). */
+export type Fits = (p: OutPart) => boolean;
+
+/** Width of the part numbers while packing ("(1/99)"): the final numbers are never wider. */
+const PROBE_PARTS = 99;
+const MARK = " … [truncated]";
+
+export function splitAlerts(
+  group: GroupView,
+  spec: RenderSpec,
+  fits: Fits,
+  maxParts: number,
+  title?: string,
+): OutPart[] {
+  const all = group.all;
+  const make = (alerts: AlertView[], part: number, parts: number): OutPart => ({
+    ...renderAlerts(spec, partView(group, alerts, part, parts, title)),
+    part,
+    parts,
+    alerts: alerts.length,
+  });
+  const whole = make(all, 1, 1);
+  if (fits(whole)) return [whole];
+  if (all.length === 0) return [hardCut(whole, fits)];
+  if (all.length === 1) return [shrinkOne(group, spec, fits, title, 1, 1)];
+
+  // Greedy packing: the most alerts that fit, found by doubling then bisecting.
+  const ranges: [number, number][] = [];
+  let i = 0;
+  while (i < all.length && ranges.length < maxParts) {
+    const ok = (k: number) => fits(make(all.slice(i, i + k), ranges.length + 1, PROBE_PARTS));
+    let k = 0;
+    if (ok(1)) {
+      let lo = 1;
+      let hi = 2;
+      while (i + hi <= all.length && ok(hi)) {
+        lo = hi;
+        hi *= 2;
+      }
+      hi = Math.min(hi, all.length - i + 1);
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (ok(mid)) lo = mid;
+        else hi = mid;
+      }
+      k = lo;
+    }
+    ranges.push([i, i + Math.max(1, k)]);
+    i += Math.max(1, k);
+  }
+
+  const capped = i < all.length;
+  const kept = capped ? ranges.slice(0, maxParts - 1) : ranges;
+  const total = capped ? maxParts : ranges.length;
+  const out: OutPart[] = kept.map(([a, b], n) => {
+    const p = make(all.slice(a, b), n + 1, total);
+    return fits(p) ? p : shrinkOne(group, spec, fits, title, n + 1, total, all[a]);
+  });
+  if (capped) {
+    const from = kept.length ? kept[kept.length - 1][1] : 0;
+    out.push(summaryPart(group, spec, fits, title, all.slice(from), from, total));
+  }
+  return out;
+}
+
+/** The last part of a capped group: counts of the alerts left out. */
+function summaryPart(
+  group: GroupView,
+  spec: RenderSpec,
+  fits: Fits,
+  title: string | undefined,
+  rest: AlertView[],
+  shown: number,
+  total: number,
+): OutPart {
+  const omitted = omittedOf(rest, shown);
+  for (const keep of [10, 3, 0]) {
+    const view: PartView = partView(group, [], total, total, title, {
+      ...omitted,
+      by_alertname: omitted.by_alertname.slice(0, keep),
+      more_alertnames: omitted.more_alertnames + Math.max(0, omitted.by_alertname.length - keep),
+    });
+    const p = { ...renderSummary(spec, view), part: total, parts: total, alerts: 0 };
+    if (fits(p) || keep === 0) return fits(p) ? p : hardCut(p, fits);
+  }
+  throw new Error("unreachable");
+}
+
+/** One alert alone is too large: shorten its longest texts until it fits, visibly. */
+function shrinkOne(
+  group: GroupView,
+  spec: RenderSpec,
+  fits: Fits,
+  title: string | undefined,
+  part: number,
+  parts: number,
+  alert: AlertView = group.all[0],
+): OutPart {
+  let a: AlertView = { ...alert, labels: { ...alert.labels }, annotations: { ...alert.annotations } };
+  for (let round = 0; round < 24; round++) {
+    const p = {
+      ...renderAlerts(spec, partView(group, [a], part, parts, title)),
+      part,
+      parts,
+      alerts: 1,
+    };
+    if (fits(p)) return p;
+    a = shortenLongest(a);
+  }
+  const p = { ...renderAlerts(spec, partView(group, [a], part, parts, title)), part, parts, alerts: 1 };
+  return hardCut(p, fits);
+}
+
+/** Halves the longest free text of an alert (description, summary, a label or annotation value). */
+function shortenLongest(a: AlertView): AlertView {
+  const fields: { set: (v: string) => AlertView; value: string }[] = [
+    { value: a.description, set: (v) => ({ ...a, description: v }) },
+    { value: a.summary, set: (v) => ({ ...a, summary: v }) },
+    ...a.label_list.map((l, i) => ({
+      value: l.value,
+      set: (v: string) => ({
+        ...a,
+        label_list: a.label_list.map((x, j) => (j === i ? { ...x, value: v } : x)),
+      }),
+    })),
+    ...a.annotation_list.map((l, i) => ({
+      value: l.value,
+      set: (v: string) => ({
+        ...a,
+        annotation_list: a.annotation_list.map((x, j) => (j === i ? { ...x, value: v } : x)),
+      }),
+    })),
+  ];
+  fields.sort((x, y) => y.value.length - x.value.length);
+  const f = fields[0];
+  if (!f || f.value.length <= MARK.length + 8) return a;
+  const base = f.value.endsWith(MARK) ? f.value.slice(0, -MARK.length) : f.value;
+  return f.set(base.slice(0, Math.floor(base.length / 2)).replace(/[\uD800-\uDBFF]$/, "") + MARK);
+}
+
+/** Last resort: the body cut at a line (or character) boundary, with a visible marker. */
+function hardCut(p: OutPart, fits: Fits): OutPart {
+  let body = p.body;
+  while (body.length > 0) {
+    const nl = body.lastIndexOf("\n", Math.floor(body.length * 0.9));
+    body = nl > body.length / 2 ? body.slice(0, nl) : cutBytes(body, Math.floor(body.length * 0.9));
+    const c = { ...p, body: `${body}\n${MARK.trim()}` };
+    if (fits(c)) return c;
+  }
+  return { ...p, body: MARK.trim() };
+}
+
+/** Free text (a custom template over `data`): split at line boundaries into numbered parts. */
+export function splitText(r: Rendered, fits: Fits, maxParts: number): OutPart[] {
+  const whole: OutPart = { ...r, part: 1, parts: 1, alerts: 0 };
+  if (fits(whole)) return [whole];
+  const probe = (body: string, n: number): OutPart => ({
+    title: `${r.title} (${n}/${PROBE_PARTS})`,
+    body,
+    part: n,
+    parts: PROBE_PARTS,
+    alerts: 0,
+  });
+  // Lines too long for any part are cut first, so every chunk below is made of whole lines.
+  const lines = r.body
+    .split("\n")
+    .flatMap((line) => (fits(probe(line, 1)) ? [line] : [hardCut(probe(line, 1), fits).body]));
+  const chunks: string[][] = [];
+  let cur: string[] = [];
+  for (const line of lines) {
+    if (cur.length && !fits(probe([...cur, line].join("\n"), chunks.length + 1))) {
+      chunks.push(cur);
+      cur = [];
+    }
+    cur.push(line);
+  }
+  if (cur.length) chunks.push(cur);
+  if (chunks.length > maxParts) {
+    // The last part takes what fits with a note of how much was left out.
+    const rest = chunks.slice(maxParts - 1).flat();
+    const last: string[] = [];
+    const note = (left: number) => `… [${left} more line(s) not sent: max_parts is ${maxParts}]`;
+    for (const line of rest) {
+      if (!fits(probe([...last, line, note(rest.length - last.length - 1)].join("\n"), maxParts))) break;
+      last.push(line);
+    }
+    chunks.length = maxParts - 1;
+    chunks.push([...last, note(rest.length - last.length)]);
+  }
+  const n = chunks.length;
+  return chunks.map((c, i) => {
+    const p: OutPart = {
+      title: `${r.title} (${i + 1}/${n})`,
+      body: c.join("\n"),
+      part: i + 1,
+      parts: n,
+      alerts: 0,
+    };
+    return fits(p) ? p : hardCut(p, fits);
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * Templates: the built-in sets (defaults.ts) and custom ones from config (`templates:`), and
+ * rendering with Mustache. Every `{{value}}` goes through the escaping of the output dialect,
+ * so a custom template gets it right without thinking about it; `{{{raw}}}` is for the
+ * pre-sanitised URLs. Custom bodies may use the built-in `{{> alert}}` block of their dialect.
+ */
+import Mustache from "mustache";
+import type { Config } from "../config/schema.ts";
+import { ConfigError, permanent } from "../errors.ts";
+import {
+  type BuiltinName,
+  builtinTemplate,
+  type Dialect,
+  HTML_PARTIALS,
+  isBuiltin,
+  type TemplateSet,
+} from "./defaults.ts";
+import type { Escape, Format } from "./text.ts";
+import type { PartView } from "./view.ts";
+
+export type CustomTemplate = Config["templates"][string];
+
+/** A template a channel renders with: a built-in set, or a custom one with its own format. */
+export type Template =
+  | { name: BuiltinName; builtin: true }
+  | ({ name: string; builtin: false } & CustomTemplate);
+
+export interface Rendered {
+  title: string;
+  body: string;
+}
+
+/** What rendering needs besides the view: the template, the dialect and its escaping. */
+export interface RenderSpec {
+  template: Template;
+  dialect: Dialect;
+  escape: Escape;
+  /** The job's `title` (itself a template), overriding the template's. */
+  title?: string;
+}
+
+/** Looks a template up by name; undefined when there is none. */
+export function findTemplate(name: string, custom: Config["templates"]): Template | undefined {
+  if (custom[name]) return { name, builtin: false, ...custom[name] };
+  if (isBuiltin(name)) return { name, builtin: true };
+  return undefined;
+}
+
+/** Parses every custom template at start-up so a syntax error names its path. */
+export function checkTemplates(custom: Config["templates"]): void {
+  const issues: { path: string; message: string }[] = [];
+  for (const [name, t] of Object.entries(custom)) {
+    for (const field of ["title", "body"] as const) {
+      try {
+        Mustache.parse(t[field]);
+      } catch (e) {
+        issues.push({ path: `templates.${name}.${field}`, message: (e as Error).message });
+      }
+    }
+  }
+  if (issues.length)
+    throw new ConfigError(`templates: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+}
+
+/** Mustache with an escape function that also accepts numbers. */
+function mustache(template: string, view: unknown, partials: Record<string, string>, esc: Escape): string {
+  try {
+    return Mustache.render(template, view, partials, { escape: (v: unknown) => esc(String(v)) });
+  } catch (e) {
+    throw permanent("template_error", `the template could not be rendered: ${(e as Error).message}`);
+  }
+}
+
+const textEscape: Escape = (s) => s;
+
+/** Renders a title template; a part number is appended when the template does not place one. */
+function renderTitle(template: string, view: object, partLabel: string): string {
+  const title = mustache(template, view, {}, textEscape).replace(/\s+/g, " ").trim();
+  return template.includes("{{part") ? title : title + partLabel;
+}
+
+function builtinSet(spec: RenderSpec): TemplateSet {
+  return builtinTemplate(spec.template.builtin ? spec.template.name : "alert-default", spec.dialect);
+}
+
+/** Renders one part of an alert group. */
+export function renderAlerts(spec: RenderSpec, view: PartView): Rendered {
+  const t = spec.template;
+  const titleTpl = spec.title ?? (t.builtin ? undefined : t.title);
+  const title = titleTpl ? renderTitle(titleTpl, view, view.part_label) : view.title;
+  const full = { ...view, title };
+  const set = builtinSet(spec);
+  const partials = { ...set.partials, ...HTML_PARTIALS };
+  const body = t.builtin ? set.body : t.body;
+  return { title, body: tidy(mustache(body, full, partials, spec.escape)) };
+}
+
+/** Renders the summary that ends a group capped at max_parts (always the built-in summary). */
+export function renderSummary(spec: RenderSpec, view: PartView): Rendered {
+  const titleTpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
+  const title = titleTpl ? renderTitle(titleTpl, view, view.part_label) : view.title;
+  const set = builtinSet(spec);
+  const full = { ...view, title };
+  return { title, body: tidy(mustache(set.summary, full, HTML_PARTIALS, spec.escape)) };
+}
+
+/** Renders free `data` with a custom template (no alerts, so no splitting at alert boundaries). */
+export function renderData(spec: RenderSpec, data: Record<string, unknown>): Rendered {
+  const t = spec.template;
+  if (t.builtin)
+    throw permanent(
+      "invalid_payload",
+      "`data` is rendered by a custom template (templates.<name> in the config); name one with `template`",
+    );
+  const title = renderTitle(spec.title ?? t.title, data, "");
+  return { title, body: tidy(mustache(t.body, { ...data, title }, {}, spec.escape)) };
+}
+
+/** Blank lines at either end and runs of blank lines left by empty sections. */
+function tidy(s: string): string {
+  return s
+    .replace(/\n{3,}/g, "\n\n")
+    .replace(/^(?:[ \t]*\n)+/, "")
+    .replace(/\s+$/, "");
+}
+
+/** The format a template fixes (custom), or undefined (built-ins follow the channel). */
+export function templateFormat(t: Template): Format | undefined {
+  return t.builtin ? undefined : t.format;
+}

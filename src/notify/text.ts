@@ -1,0 +1,121 @@
+/**
+ * Text helpers for rendering messages: sizes in UTF-8 bytes (robots count bytes, and Chinese
+ * text is 3 bytes a character), cutting at a character boundary, the escaping of each output
+ * dialect so a label value can never break (or inject into) a message, and URL sanitising.
+ */
+
+/** Formats a message can be rendered in (SPEC §3.3). */
+export type Format = "text" | "markdown" | "html";
+
+/** Escapes one interpolated value for the place it is rendered into. */
+export type Escape = (value: string) => string;
+
+/** UTF-8 length of a string without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** The longest prefix of `s` that is at most `max` UTF-8 bytes, never splitting a character. */
+export function cutBytes(s: string, max: number): string {
+  if (max <= 0) return "";
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length;
+    const w = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (n + w > max) return s.slice(0, i);
+    n += w;
+    if (pair) i++;
+  }
+  return s;
+}
+
+/** Identity: plain text needs no escaping. */
+export const escapeText: Escape = (s) => s;
+
+const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+/** HTML text and attribute values (email). */
+export const escapeHtml: Escape = (s) => s.replace(/[&<>"']/g, (c) => HTML[c]);
+
+/**
+ * CommonMark-style escaping for the robots' markdown (DingTalk, WeCom, webhook): backslash
+ * before inline markup characters, `<`/`>`/`&` as entities (the robots render a few HTML
+ * tags such as `<font>` and WeCom's `<@userid>` mention, so a raw `<` could inject one),
+ * list and heading markers escaped where they would start a block ("# x", "- x", "1. x" — an
+ * IP address such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks.
+ */
+export const escapeMarkdown: Escape = (s) =>
+  s
+    .replace(/[\\`*_[\]~|]/g, "\\$&")
+    .replace(/[&<>]/g, (c) => HTML[c])
+    .replace(/\r\n?/g, "\n")
+    .replace(/(^|\n)([ \t]*)([#+-])(?=[ \t]|\n|$)/g, "$1$2\\$3")
+    .replace(/(^|\n)([ \t]*\d+)([.)])(?=[ \t]|\n|$)/g, "$1$2\\$3")
+    .replace(/\n/g, "  \n");
+
+/**
+ * Feishu lark_md: its documented escapes are HTML entities (`&#42;` for `*`, …), not
+ * backslashes; `<` must not start a tag (`<at id=all>` would mention everyone).
+ */
+const FEISHU: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  "*": "&#42;",
+  _: "&#95;",
+  "~": "&#126;",
+  "`": "&#96;",
+  "[": "&#91;",
+  "]": "&#93;",
+  "\\": "&#92;",
+  "#": "&#35;",
+};
+export const escapeFeishu: Escape = (s) => s.replace(/[&<>*_~`[\]\\#]/g, (c) => FEISHU[c]);
+
+/**
+ * Slack mrkdwn: Slack documents exactly three escapes (`&amp;`, `&lt;`, `&gt;`); they stop
+ * `<!channel>`, `<@U123>` and `<url|text>` injection. Slack has no backslash escape for
+ * `*_~`, so those stay as they are.
+ */
+export const escapeSlack: Escape = (s) => s.replace(/[&<>]/g, (c) => HTML[c]);
+
+/**
+ * A URL made safe to place in a link in any dialect: only http(s), and every character that
+ * could end a markdown link, a Slack `<url|text>` or an HTML attribute percent-encoded.
+ * Anything else (javascript:, garbage) becomes "" so templates drop the link.
+ */
+export function safeUrl(raw: string | undefined): string {
+  if (!raw) return "";
+  const s = raw.trim();
+  if (!/^https?:\/\/[^\s/]/i.test(s)) return "";
+  return s.replace(/[^A-Za-z0-9\-._~:/?#@!$&'*+,;=%]/g, (c) =>
+    Array.from(new TextEncoder().encode(c), (b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(
+      "",
+    ),
+  );
+}
+
+/** Strips HTML to readable text (the text/plain alternative of a custom HTML email). */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, "")
+    .replace(/<br\s*\/?>/gi, "\n")
+    .replace(/<\/(p|div|h[1-6]|li|tr|table|section)>/gi, "\n")
+    .replace(/<[^>]+>/g, "")
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, e: string) =>
+      e === "amp" ? "&" : e === "lt" ? "<" : e === "gt" ? ">" : e === "quot" ? '"' : e === "#39" ? "'" : " ",
+    )
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}

@@ -1,0 +1,88 @@
+/**
+ * Times and durations as an on-call engineer reads them: "2026-11-28 16:00:00 UTC+8" in the
+ * configured time zone (worker.timezone), and compact durations ("2h 5m").
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** True when the runtime knows the IANA time zone. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    formatter(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The zone's UTC offset in minutes at `ms`. Offsets only change on a quarter hour (UTC), so
+ * one lookup (the slow formatToParts) serves a whole 15-minute slot.
+ */
+const QUARTER = 900_000;
+const offsets = new Map<string, Map<number, number>>();
+function offsetAt(ms: number, timeZone: string): number {
+  let zone = offsets.get(timeZone);
+  if (!zone) {
+    zone = new Map();
+    offsets.set(timeZone, zone);
+  }
+  const slot = Math.floor(ms / QUARTER);
+  let off = zone.get(slot);
+  if (off === undefined) {
+    const p: Record<string, string> = {};
+    for (const part of formatter(timeZone).formatToParts(slot * QUARTER)) p[part.type] = part.value;
+    const local = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+    off = Math.round((local - slot * QUARTER) / 60_000);
+    if (zone.size > 4096) zone.clear();
+    zone.set(slot, off);
+  }
+  return off;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "2026-11-28 16:00:00 UTC+8"; "" for a missing or unparsable time. */
+export function formatTime(iso: string | number | undefined, timeZone: string): string {
+  if (iso === undefined || iso === "") return "";
+  const ms = typeof iso === "number" ? iso : Date.parse(iso);
+  if (!Number.isFinite(ms)) return typeof iso === "string" ? iso : "";
+  const off = offsetAt(ms, timeZone);
+  const d = new Date(ms + off * 60_000);
+  const abs = Math.abs(off);
+  const zone =
+    off === 0
+      ? "UTC"
+      : `UTC${off < 0 ? "-" : "+"}${Math.floor(abs / 60)}${abs % 60 ? `:${pad(abs % 60)}` : ""}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${zone}`;
+}
+
+/** "45s", "5m 30s", "2h 5m", "3d 4h". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}

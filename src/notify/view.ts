@@ -1,0 +1,333 @@
+/**
+ * The view model templates render: built once per job from the alerts (or an Alertmanager
+ * payload), so logic-less Mustache templates only pick fields. Everything a template needs is
+ * precomputed here: firing and resolved lists sorted worst first, counts, severity marks and
+ * colours, the labels that matter, times in the configured zone, durations, and safe links
+ * (graph, runbook, a prefilled Alertmanager silence). `partView` narrows it to one message part.
+ */
+import { type Alert, type AlertmanagerPayload, alertId, hasEnded } from "../alerts/alert.ts";
+import { safeUrl } from "./text.ts";
+import { formatDuration, formatTime } from "./time.ts";
+
+/** What a job hands the renderer: alerts (maybe with their Alertmanager group), or free data. */
+export type NotifyInput =
+  | { kind: "alerts"; alerts: Alert[]; payload?: AlertmanagerPayload }
+  | { kind: "data"; data: Record<string, unknown> };
+
+export interface Pair {
+  name: string;
+  value: string;
+  /** " · " between items, "" after the last (for one-line lists). */
+  sep: string;
+}
+
+export interface AlertView {
+  id: string;
+  fingerprint: string;
+  status: "firing" | "resolved";
+  firing: boolean;
+  resolved: boolean;
+  alertname: string;
+  severity: string;
+  severity_upper: string;
+  /** 🔴 critical, 🟠 error, 🟡 warning, 🔵 info, ⚪ other. */
+  severity_mark: string;
+  /** The severity mark while firing, ✅ once resolved. */
+  mark: string;
+  /** WeCom `<font color>`: warning (red-orange), comment (grey), info (green). */
+  color: string;
+  /** A CSS colour for the severity (HTML email), green once resolved. */
+  hex: string;
+  summary: string;
+  description: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** The labels worth reading: not alertname/severity, not the group's common labels. */
+  label_list: Pair[];
+  has_labels: boolean;
+  annotation_list: Pair[];
+  instance: string;
+  value: string;
+  has_value: boolean;
+  starts_at: string;
+  ends_at: string;
+  /** Firing: how long so far; resolved: how long it lasted. */
+  duration: string;
+  generator_url: string;
+  runbook_url: string;
+  silence_url: string;
+  has_links: boolean;
+}
+
+export interface GroupView {
+  status: "firing" | "resolved";
+  status_upper: string;
+  status_mark: string;
+  /** "FIRING:3" / "RESOLVED:2" / "FIRING:2, RESOLVED:1". */
+  counts: string;
+  count: number;
+  firing_count: number;
+  resolved_count: number;
+  group_name: string;
+  /** The default title, without a part number. */
+  default_title: string;
+  receiver: string;
+  group_key: string;
+  external_url: string;
+  alertmanager_url: string;
+  common_labels: Pair[];
+  has_common_labels: boolean;
+  truncated_alerts: number;
+  notification_reason: string;
+  timezone: string;
+  generated_at: string;
+  /** Every alert, firing first (worst severity first), then resolved (latest first). */
+  all: AlertView[];
+}
+
+/** What one message part renders: the group plus this part's alerts. */
+export interface PartView extends Omit<GroupView, "all"> {
+  title: string;
+  alerts: AlertView[];
+  firing: AlertView[];
+  resolved: AlertView[];
+  has_firing: boolean;
+  has_resolved: boolean;
+  part: number;
+  parts: number;
+  is_multipart: boolean;
+  /** " (2/5)" when split, else "". */
+  part_label: string;
+  omitted?: Omitted;
+}
+
+/** The last part of a group too large to send whole: what was left out, counted. */
+export interface Omitted {
+  count: number;
+  shown: number;
+  by_severity: Pair[];
+  by_alertname: Pair[];
+  more_alertnames: number;
+}
+
+const SEVERITY: [RegExp, number, string, string, string][] = [
+  [/^(critical|crit|fatal|emergency|disaster|page|p0|p1)$/i, 0, "🔴", "warning", "#cf222e"],
+  [/^(error|err|high|major|p2)$/i, 1, "🟠", "warning", "#bc4c00"],
+  [/^(warning|warn|medium|p3)$/i, 2, "🟡", "warning", "#9a6700"],
+  [/^(info|information|low|minor|notice|p4|p5)$/i, 3, "🔵", "comment", "#0969da"],
+];
+const OTHER: (typeof SEVERITY)[number] = [/./, 4, "⚪", "comment", "#6e7781"];
+const severityOf = (s: string) => SEVERITY.find(([re]) => re.test(s)) ?? OTHER;
+
+/** Labels shown first, in this order; the rest follow by name. */
+const FIRST = ["instance", "job", "namespace", "pod", "container", "node", "service", "cluster", "env"];
+const HIDDEN = new Set(["alertname", "severity"]);
+const SHOWN_ANNOTATIONS = new Set(["summary", "description", "message", "runbook_url", "runbook"]);
+
+function pairs(map: Record<string, string>, skip: (k: string) => boolean): Pair[] {
+  const keys = Object.keys(map)
+    .filter((k) => !skip(k) && !k.startsWith("__"))
+    .sort((a, b) => {
+      const ia = FIRST.indexOf(a);
+      const ib = FIRST.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : a > b ? 1 : 0);
+    });
+  return keys.map((k, i) => ({ name: k, value: map[k], sep: i < keys.length - 1 ? " · " : "" }));
+}
+
+/** An Alertmanager matcher list `{a="1",b="2"}` for silence and alert links. */
+function matchers(labels: Record<string, string>): string {
+  const body = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k].replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
+    .join(",");
+  return `{${body}}`;
+}
+
+function alertView(
+  a: Alert,
+  common: Record<string, string>,
+  ctx: { tz: string; now: number; externalUrl: string },
+): AlertView {
+  const resolved = a.status === "resolved";
+  const sevText = a.labels.severity ?? "";
+  const [, , mark, color, hex] = severityOf(sevText);
+  const ann = a.annotations ?? {};
+  const start = a.startsAt ? Date.parse(a.startsAt) : Number.NaN;
+  const end = resolved && hasEnded(a) ? Date.parse(a.endsAt as string) : ctx.now;
+  const labelList = pairs(a.labels, (k) => HIDDEN.has(k) || common[k] === a.labels[k]);
+  const generator = safeUrl(a.generatorURL);
+  const runbook = safeUrl(ann.runbook_url ?? ann.runbook);
+  const silence = ctx.externalUrl
+    ? safeUrl(`${ctx.externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(a.labels))}`)
+    : "";
+  const value = a.value === undefined ? "" : String(a.value);
+  return {
+    id: alertId(a),
+    fingerprint: a.fingerprint ?? alertId(a),
+    status: resolved ? "resolved" : "firing",
+    firing: !resolved,
+    resolved,
+    alertname: a.labels.alertname,
+    severity: sevText || "none",
+    severity_upper: (sevText || "none").toUpperCase(),
+    severity_mark: mark,
+    mark: resolved ? "✅" : mark,
+    color: resolved ? "info" : color,
+    hex: resolved ? "#1a7f37" : hex,
+    summary: ann.summary ?? ann.message ?? "",
+    description: ann.description ?? "",
+    labels: a.labels,
+    annotations: ann,
+    label_list: labelList,
+    has_labels: labelList.length > 0,
+    annotation_list: pairs(ann, (k) => SHOWN_ANNOTATIONS.has(k)),
+    instance: a.labels.instance ?? "",
+    value,
+    has_value: value !== "",
+    starts_at: formatTime(a.startsAt, ctx.tz),
+    ends_at: resolved && hasEnded(a) ? formatTime(a.endsAt, ctx.tz) : "",
+    duration: Number.isFinite(start) && Number.isFinite(end) ? formatDuration(end - start) : "",
+    generator_url: generator,
+    runbook_url: runbook,
+    silence_url: silence,
+    has_links: !!(generator || runbook || silence),
+  };
+}
+
+/** Labels every alert shares (Alertmanager sends them as commonLabels; a bare list is computed). */
+function commonLabelsOf(alerts: Alert[]): Record<string, string> {
+  if (alerts.length === 0) return {};
+  const out: Record<string, string> = { ...alerts[0].labels };
+  for (const a of alerts.slice(1))
+    for (const k of Object.keys(out)) if (a.labels[k] !== out[k]) delete out[k];
+  return out;
+}
+
+const rank = (v: AlertView) => severityOf(v.severity)[1];
+
+/** Builds the group view once per job. */
+export function buildView(
+  input: Extract<NotifyInput, { kind: "alerts" }>,
+  opts: { timezone: string; now: number },
+): GroupView {
+  const p = input.payload;
+  const alerts = input.alerts;
+  const common = p && Object.keys(p.commonLabels).length ? p.commonLabels : commonLabelsOf(alerts);
+  // With one alert its labels are all "common": show them on the alert, not as a header.
+  const shared = alerts.length > 1 ? common : {};
+  const externalUrl = (p?.externalURL ?? "").replace(/\/+$/, "");
+  const ctx = { tz: opts.timezone, now: opts.now, externalUrl };
+  const views = alerts.map((a) => alertView(a, shared, ctx));
+  const firing = views
+    .filter((v) => v.firing)
+    .sort((a, b) => rank(a) - rank(b) || cmp(a.alertname, b.alertname) || cmp(a.starts_at, b.starts_at));
+  const resolved = views.filter((v) => v.resolved).sort((a, b) => cmp(b.ends_at, a.ends_at));
+  const status = firing.length > 0 ? "firing" : "resolved";
+  const counts = [
+    firing.length ? `FIRING:${firing.length}` : "",
+    resolved.length ? `RESOLVED:${resolved.length}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  const groupName = nameOf(views, p);
+  const statusMark = firing.length ? firing[0].severity_mark : "✅";
+  const groupLabels = p?.groupLabels ?? {};
+  const amUrl = externalUrl
+    ? safeUrl(
+        `${externalUrl}/#/alerts?receiver=${encodeURIComponent(p?.receiver ?? "")}${
+          Object.keys(groupLabels).length ? `&filter=${encodeURIComponent(matchers(groupLabels))}` : ""
+        }`,
+      )
+    : "";
+  const commonList = pairs(shared, (k) => HIDDEN.has(k));
+  return {
+    status,
+    status_upper: status.toUpperCase(),
+    status_mark: statusMark,
+    counts,
+    count: views.length,
+    firing_count: firing.length,
+    resolved_count: resolved.length,
+    group_name: groupName,
+    default_title: `${statusMark} [${counts || "NO ALERTS"}] ${groupName}`.trim(),
+    // Alertmanager sends receiver names regex-escaped; show them as written.
+    receiver: (p?.receiver ?? "").replace(/\\(.)/g, "$1"),
+    group_key: p?.groupKey ?? "",
+    external_url: safeUrl(externalUrl),
+    alertmanager_url: amUrl,
+    common_labels: commonList,
+    has_common_labels: commonList.length > 0,
+    truncated_alerts: p?.truncatedAlerts ?? 0,
+    notification_reason: p?.notification_reason ?? "",
+    timezone: opts.timezone,
+    generated_at: formatTime(opts.now, opts.timezone),
+    all: [...firing, ...resolved],
+  };
+}
+
+function nameOf(views: AlertView[], p: AlertmanagerPayload | undefined): string {
+  const grouped = p ? Object.values(p.groupLabels).filter(Boolean) : [];
+  if (grouped.length) return grouped.join(" ");
+  const names = [...new Set(views.map((v) => v.alertname))];
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names[0]} +${names.length - 1} more`;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The view of one part: the group with `alerts` (a slice of group.all) and the part number. */
+export function partView(
+  group: GroupView,
+  alerts: AlertView[],
+  part: number,
+  parts: number,
+  title?: string,
+  omitted?: Omitted,
+): PartView {
+  const { all: _, ...rest } = group;
+  const firing = alerts.filter((a) => a.firing);
+  const resolved = alerts.filter((a) => a.resolved);
+  const partLabel = parts > 1 ? ` (${part}/${parts})` : "";
+  return {
+    ...rest,
+    title: (title ?? group.default_title) + partLabel,
+    alerts,
+    firing,
+    resolved,
+    has_firing: firing.length > 0,
+    has_resolved: resolved.length > 0,
+    part,
+    parts,
+    is_multipart: parts > 1,
+    part_label: partLabel,
+    omitted,
+  };
+}
+
+/** Counts of the alerts a capped group leaves out, by severity and by alertname (top 10). */
+export function omittedOf(rest: AlertView[], shown: number): Omitted {
+  const count = (key: (a: AlertView) => string) => {
+    const m = new Map<string, number>();
+    for (const a of rest) m.set(key(a), (m.get(key(a)) ?? 0) + 1);
+    return [...m.entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
+  };
+  // Worst severity first (resolved last), whatever the counts.
+  const sevRank = (name: string) => (name === "resolved" ? 9 : severityOf(name)[1]);
+  const sev = count((a) => (a.resolved ? "resolved" : a.severity)).sort(
+    (x, y) => sevRank(x[0]) - sevRank(y[0]),
+  );
+  const names = count((a) => a.alertname);
+  const top = names.slice(0, 10);
+  const list = (l: [string, number][]): Pair[] =>
+    l.map(([name, n], i) => ({ name, value: String(n), sep: i < l.length - 1 ? " · " : "" }));
+  return {
+    count: rest.length,
+    shown,
+    by_severity: list(sev),
+    by_alertname: list(top),
+    more_alertnames: names.length - top.length,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Generic webhook (CONTRACTS §4): the configured method, headers and timeout; a JSON body with
+ * the rendered message and the alerts (and the Alertmanager group, or the custom data).
+ * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
+ * permanent. No size limit of its own: the receiver gets the whole message in one request.
+ */
+import type { ChannelConfig } from "../config/schema.ts";
+import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
+import { hash64 } from "./hmac.ts";
+import { answerOf, httpError, requestJson } from "./http.ts";
+import { escapeHtml, escapeMarkdown, escapeText, type Format } from "./text.ts";
+
+type WebhookConfig = Extract<ChannelConfig, { type: "webhook" }>;
+
+export function webhook(name: string, cfg: WebhookConfig): Channel {
+  return {
+    name,
+    type: "webhook",
+    cfg,
+    formats: ["markdown", "text", "html"],
+    defaultFormat: cfg.format ?? "markdown",
+    dialect: (f: Format) => f,
+    escape: (f: Format) => (f === "html" ? escapeHtml : f === "markdown" ? escapeMarkdown : escapeText),
+    limit: () => undefined,
+    measure: (m) => m.body.length,
+    robot: cfg.rate ? `webhook:${hash64(cfg.url)}` : undefined,
+    rates: ratesOf(cfg, []),
+    async send(m: Message, ctx: SendContext) {
+      const p = ctx.payload;
+      const body = {
+        message_id: ctx.messageId,
+        channel: name,
+        title: m.title,
+        body: m.body,
+        format: m.format,
+        part: m.part,
+        parts: m.parts,
+        ...(ctx.alerts ? { alerts: ctx.alerts } : {}),
+        ...(p
+          ? {
+              group: {
+                groupKey: p.groupKey,
+                status: p.status,
+                receiver: p.receiver,
+                groupLabels: p.groupLabels,
+                commonLabels: p.commonLabels,
+                commonAnnotations: p.commonAnnotations,
+                externalURL: p.externalURL,
+              },
+            }
+          : {}),
+        ...(ctx.data ? { data: ctx.data } : {}),
+      };
+      const a = await requestJson(ctx, name, cfg.url, body, {
+        method: cfg.method,
+        headers: cfg.headers,
+        timeoutMs: cfg.timeout,
+      });
+      const err = httpError(name, a, ctx.now());
+      if (err) throw err;
+      return answerOf(a);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * WeCom (企业微信) group robot (CONTRACTS §4): `POST …/webhook/send?key=K`, no signing.
+ * markdown (≤ 4096 B, `<font color>`, mentions as `<@userid>` in the text), markdown_v2
+ * (≤ 4096 B, no colour) and text (≤ 2048 B, `mentioned_list` / `mentioned_mobile_list`).
+ * Mentions go on the first part only. Errors arrive under HTTP 200 as errcodes.
+ */
+import type { ChannelConfig } from "../config/schema.ts";
+import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
+import { hash64 } from "./hmac.ts";
+import { answerOf, httpError, requestJson, robotError } from "./http.ts";
+import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
+
+type WeComConfig = Extract<ChannelConfig, { type: "wecom" }>;
+
+export const WECOM_MARKDOWN_MAX_BYTES = 4096;
+export const WECOM_TEXT_MAX_BYTES = 2048;
+
+export function wecom(name: string, cfg: WeComConfig): Channel {
+  const markdownType = cfg.msgtype === "text" ? "markdown" : cfg.msgtype;
+  const typeOf = (f: Format) => (f === "text" ? "text" : markdownType);
+  // markdown_v2 has no <@userid> mentions; markdown has no @all.
+  const inline = cfg.mentioned_list.filter((u) => u !== "@all").map((u) => `<@${u}>`);
+  const content = (m: Message): string => {
+    if (m.format === "text") return `${m.title}\n\n${m.body}`;
+    const at = m.part === 1 && markdownType === "markdown" && inline.length ? `\n${inline.join(" ")}` : "";
+    return `### ${escapeMarkdown(m.title)}\n${m.body}${at}`;
+  };
+  const payload = (m: Message) => {
+    const type = typeOf(m.format);
+    if (type !== "text") return { msgtype: type, [type]: { content: content(m) } };
+    const text: Record<string, unknown> = { content: content(m) };
+    if (m.part === 1) {
+      if (cfg.mentioned_list.length) text.mentioned_list = cfg.mentioned_list;
+      if (cfg.mentioned_mobile_list.length) text.mentioned_mobile_list = cfg.mentioned_mobile_list;
+    }
+    return { msgtype: "text", text };
+  };
+  return {
+    name,
+    type: "wecom",
+    cfg,
+    formats: ["markdown", "text"],
+    defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msgtype === "text") ? "text" : "markdown",
+    dialect: (f: Format) => (f === "text" ? "text" : markdownType === "markdown" ? "wecom" : "markdown"),
+    escape: (f: Format) => (f === "text" ? escapeText : escapeMarkdown),
+    limit: (f: Format) => ({
+      max: f === "text" ? WECOM_TEXT_MAX_BYTES : WECOM_MARKDOWN_MAX_BYTES,
+      unit: "bytes",
+    }),
+    measure: (m) => utf8Length(content(m)),
+    robot: `wecom:${hash64(cfg.webhook)}`,
+    rates: ratesOf(cfg, [PER_MINUTE(20)]),
+    async send(m: Message, ctx: SendContext) {
+      const a = await requestJson(ctx, name, cfg.webhook, payload(m));
+      const err = httpError(name, a, ctx.now());
+      if (err) throw err;
+      const r = a.json as { errcode?: number; errmsg?: string } | undefined;
+      if (typeof r?.errcode !== "number")
+        throw robotError(name, "transient", -1, `unexpected answer: ${a.text.slice(0, 200)}`);
+      if (r.errcode === 0) return answerOf(a);
+      const msg = r.errmsg ?? "";
+      if (r.errcode === 45009) throw robotError(name, "rate", r.errcode, msg, 60);
+      if (r.errcode === 93000) throw robotError(name, "auth", r.errcode, msg);
+      if (r.errcode === -1) throw robotError(name, "transient", r.errcode, msg);
+      throw robotError(name, "permanent", r.errcode, msg);
+    },
+  };
+}

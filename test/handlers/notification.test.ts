@@ -1,0 +1,534 @@
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { fixture } from "../support/alert-groups.ts";
+import { makeHarness } from "../support/harness.ts";
+import { startWebhookSink, type WebhookSink } from "../support/webhook-sink.ts";
+
+const sinks: WebhookSink[] = [];
+const sink = () => {
+  const s = startWebhookSink();
+  sinks.push(s);
+  return s;
+};
+afterAll(async () => {
+  for (const s of sinks) await s.stop();
+});
+
+const alert = (over: Record<string, unknown> = {}) => ({
+  status: "firing",
+  labels: { alertname: "HighCPU", severity: "critical", instance: "10.0.0.11:9100" },
+  annotations: { summary: "CPU usage above 90%" },
+  startsAt: "2026-11-28T08:00:00Z",
+  ...over,
+});
+
+type Body = {
+  message_id: string;
+  deliveries: {
+    channel: string;
+    status: string;
+    attempts: number;
+    fallback_for?: string;
+    response?: unknown;
+  }[];
+};
+type Problem = { error: { code: string; message: string; details: Body } };
+
+describe("POST /jobs/notification", () => {
+  let a: WebhookSink;
+  let b: WebhookSink;
+  beforeEach(() => {
+    a = sink();
+    b = sink();
+  });
+  const hooks = () => `
+channels:
+  hook-a: { type: webhook, url: "${a.url}", headers: { X-Token: abc } }
+  hook-b: { type: webhook, url: "${b.url}" }
+  console: { type: console }
+templates:
+  deploy:
+    format: text
+    title: "Deploy {{service}} {{version}}"
+    body: "{{service}} {{version}} is live; by {{user}}"
+`;
+
+  test("delivers to every named channel and answers one record per channel", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a", "console"], alerts: [alert()] },
+      {
+        messageId: "msg_n1",
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      message_id: "msg_n1",
+      deliveries: [
+        { channel: "hook-a", status: "sent", attempts: 1, response: { ok: true } },
+        { channel: "console", status: "sent", attempts: 1, response: "printed" },
+      ],
+    });
+    const hook = a.requests[0];
+    expect(hook.headers["x-token"]).toBe("abc");
+    expect(hook.body).toMatchObject({
+      message_id: "msg_n1",
+      channel: "hook-a",
+      title: "🔴 [FIRING:1] HighCPU",
+      format: "markdown",
+      alerts: [{ labels: { alertname: "HighCPU" } }],
+    });
+    expect(hook.body.body).toContain("CPU usage above 90%");
+    const printed = h.logs.find((l) => l.msg === "notification");
+    expect(printed).toMatchObject({
+      channel: "console",
+      title: "🔴 [FIRING:1] HighCPU",
+      message_id: "msg_n1",
+    });
+  });
+
+  test("forwards an Alertmanager payload's group to a webhook", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", {
+      channels: ["hook-a"],
+      payload: fixture("alertmanager-mixed.json"),
+    });
+    expect(res.status).toBe(200);
+    expect(a.requests[0].body).toMatchObject({
+      title: "🟡 [FIRING:1, RESOLVED:1] KubePodCrashLooping",
+      group: { receiver: "alertagent-notify", commonLabels: { namespace: "payments" } },
+    });
+  });
+
+  test("an unknown channel is a 489 naming it, and nothing is sent", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", { channels: ["hook-a", "pager"], alerts: [alert()] });
+    expect(res.status).toBe(489);
+    expect(res.headers.get("upstash-nonretryable-error")).toBe("true");
+    expect(((await res.json()) as Problem).error).toMatchObject({
+      code: "unknown_channel",
+      message: 'unknown channel "pager"',
+    });
+    expect(a.requests).toHaveLength(0);
+  });
+
+  test("exactly one of alerts, payload or data: none or two is a 489", async () => {
+    const h = makeHarness(hooks());
+    for (const body of [
+      { channels: ["hook-a"] },
+      { channels: ["hook-a"], alerts: [alert()], data: { x: 1 } },
+    ]) {
+      const res = await h.job("/jobs/notification", body);
+      expect(res.status).toBe(489);
+      expect(((await res.json()) as Problem).error.message).toContain("exactly one of alerts, payload");
+    }
+  });
+
+  test("a typo in a top-level field is a 489 naming it", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", { channels: ["hook-a"], alerts: [alert()], fallbacks: [] });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.message).toContain("fallbacks");
+  });
+
+  test("an unknown template is a 489 and nothing is sent", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", {
+      channels: ["hook-a"],
+      template: "nope",
+      alerts: [alert()],
+    });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.code).toBe("unknown_template");
+    expect(a.requests).toHaveLength(0);
+  });
+
+  test("data is rendered with a custom template; the title is the template's", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", {
+      channels: ["hook-a"],
+      template: "deploy",
+      data: { service: "api", version: "1.4.2", user: "lin" },
+    });
+    expect(res.status).toBe(200);
+    expect(a.requests[0].body).toMatchObject({
+      title: "Deploy api 1.4.2",
+      body: "api 1.4.2 is live; by lin",
+      format: "text",
+      data: { service: "api" },
+    });
+  });
+
+  test("data without a custom template is a 489 that says what to do", async () => {
+    const h = makeHarness(hooks());
+    const res = await h.job("/jobs/notification", { channels: ["hook-a"], data: { x: 1 } });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.message).toContain("custom template");
+  });
+
+  test("the job's title overrides the default and is a template itself", async () => {
+    const h = makeHarness(hooks());
+    await h.job("/jobs/notification", {
+      channels: ["hook-a"],
+      title: "{{count}} alert(s) on the payments cluster",
+      alerts: [alert(), alert({ labels: { alertname: "HighCPU", instance: "b" } })],
+    });
+    expect(a.requests[0].body.title).toBe("2 alert(s) on the payments cluster");
+  });
+});
+
+describe("exactly once per channel on an at-least-once queue", () => {
+  test("a redelivery of a completed message replays its answer and sends nothing again", async () => {
+    const a = sink();
+    const h = makeHarness(`channels:\n  hook-a: { type: webhook, url: "${a.url}" }\n`);
+    const body = { channels: ["hook-a"], alerts: [alert()] };
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_once" });
+    const again = await h.job("/jobs/notification", body, { messageId: "msg_once", retried: 1 });
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("x-idempotent-replay")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    expect(a.requests).toHaveLength(1);
+  });
+
+  test("a transient failure answers 503 after the others are sent; the redelivery sends only that channel", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("upstream down", { status: 502 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}" }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const body = { channels: ["hook-a", "hook-b"], alerts: [alert()] };
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_partial" });
+    expect(first.status).toBe(503);
+    const problem = (await first.json()) as Problem;
+    expect(problem.error.code).toBe("channel_unavailable");
+    expect(problem.error.details.deliveries.map((d) => [d.channel, d.status])).toEqual([
+      ["hook-a", "pending"],
+      ["hook-b", "sent"],
+    ]);
+    expect(b.requests).toHaveLength(1);
+
+    const second = await h.job("/jobs/notification", body, { messageId: "msg_partial", retried: 1 });
+    expect(second.status).toBe(200);
+    const result = (await second.json()) as Body;
+    expect(result.deliveries).toMatchObject([
+      { channel: "hook-a", status: "sent", attempts: 2 },
+      { channel: "hook-b", status: "sent", attempts: 1 },
+    ]);
+    expect(a.requests).toHaveLength(2);
+    expect(b.requests).toHaveLength(1);
+  });
+
+  test("a 429 from a webhook answers 429 with its Retry-After", async () => {
+    const a = sink();
+    a.answers.push(() => new Response("slow down", { status: 429, headers: { "retry-after": "17" } }));
+    const h = makeHarness(`channels:\n  hook-a: { type: webhook, url: "${a.url}" }\n`);
+    const res = await h.job("/jobs/notification", { channels: ["hook-a"], alerts: [alert()] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("17");
+  });
+});
+
+describe("fallback channels", () => {
+  test("a permanent failure falls back to the channel's fallback; the job succeeds", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("bad token", { status: 403 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}", fallback: [hook-b] }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["hook-a"], alerts: [alert()] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Body).deliveries).toMatchObject([
+      { channel: "hook-a", status: "fell_back", attempts: 1 },
+      { channel: "hook-b", status: "sent", fallback_for: "hook-a" },
+    ]);
+    expect(b.requests[0].body.title).toBe("🔴 [FIRING:1] HighCPU");
+  });
+
+  test("the job's fallback list is tried when the channel has none", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("gone", { status: 410 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}" }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const res = await h.job("/jobs/notification", {
+      channels: ["hook-a"],
+      fallback: ["hook-b"],
+      alerts: [alert()],
+    });
+    expect(res.status).toBe(200);
+    expect(b.requests).toHaveLength(1);
+  });
+
+  test("with no fallback, a permanent failure ends the job 489 after the other channels are sent", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("invalid payload", { status: 400 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}" }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["hook-a", "hook-b"], alerts: [alert()] });
+    expect(res.status).toBe(489);
+    const p = (await res.json()) as Problem;
+    expect(p.error.code).toBe("notification_failed");
+    expect(p.error.message).toContain("hook-a");
+    expect(p.error.details.deliveries.map((d) => d.status)).toEqual(["failed", "sent"]);
+    expect(b.requests).toHaveLength(1);
+  });
+
+  test("a fallback that is also a channel of the job and was sent is not sent twice", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("no", { status: 404 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}", fallback: [hook-b] }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["hook-a", "hook-b"], alerts: [alert()] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Body).deliveries.map((d) => d.status)).toEqual(["fell_back", "sent"]);
+    expect(b.requests).toHaveLength(1);
+  });
+
+  test("a fallback that fails transiently is retried on redelivery, without resending the failed channel", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("no", { status: 401 }));
+    b.answers.push(() => new Response("busy", { status: 503 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}", fallback: [hook-b] }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const body = { channels: ["hook-a"], alerts: [alert()] };
+    expect((await h.job("/jobs/notification", body, { messageId: "msg_fb" })).status).toBe(503);
+    const res = await h.job("/jobs/notification", body, { messageId: "msg_fb", retried: 1 });
+    expect(res.status).toBe(200);
+    expect(a.requests).toHaveLength(1);
+    expect(b.requests).toHaveLength(2);
+  });
+});
+
+describe("Alertmanager repeats", () => {
+  const yaml = (url: string, window = "") =>
+    `channels:\n  hook-a: { type: webhook, url: "${url}"${window ? `, dedup_window: ${window}` : ""} }\n`;
+
+  test("the same group, status and alerts again within the window is skipped_duplicate", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    const payload = fixture("alertmanager-firing.json");
+    const first = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload },
+      { messageId: "msg_am_1" },
+    );
+    const repeat = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload },
+      { messageId: "msg_am_2" },
+    );
+    expect(first.status).toBe(200);
+    expect(((await repeat.json()) as Body).deliveries).toEqual([
+      { channel: "hook-a", status: "skipped_duplicate", attempts: 0, duplicate_of: "msg_am_1" } as never,
+    ]);
+    expect(a.requests).toHaveLength(1);
+  });
+
+  test("firing → resolved → firing again is three notifications, not a repeat", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = {
+      ...firing,
+      status: "resolved",
+      alerts: firing.alerts.map((x: Record<string, unknown>) => ({
+        ...x,
+        status: "resolved",
+        endsAt: "2026-11-28T07:00:00Z",
+      })),
+    };
+    for (const payload of [firing, resolved, firing]) {
+      const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload });
+      expect(((await res.json()) as Body).deliveries[0].status).toBe("sent");
+    }
+    expect(a.requests.map((r) => String(r.body.title))).toEqual([
+      "🟡 [FIRING:1] 磁盘空间不足",
+      "✅ [RESOLVED:1] 磁盘空间不足",
+      "🟡 [FIRING:1] 磁盘空间不足",
+    ]);
+  });
+
+  test("an alert changing status inside a group is not a repeat", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    const mixed = fixture("alertmanager-mixed.json");
+    const bothFiring = {
+      ...mixed,
+      alerts: mixed.alerts.map((x: Record<string, unknown>) => ({ ...x, status: "firing" })),
+    };
+    await h.job("/jobs/notification", { channels: ["hook-a"], payload: bothFiring });
+    await h.job("/jobs/notification", { channels: ["hook-a"], payload: mixed });
+    expect(a.requests).toHaveLength(2);
+  });
+
+  test("dedup_window: 0 sends every repeat", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url, "0"));
+    const payload = fixture("alertmanager-firing.json");
+    await h.job("/jobs/notification", { channels: ["hook-a"], payload });
+    await h.job("/jobs/notification", { channels: ["hook-a"], payload });
+    expect(a.requests).toHaveLength(2);
+  });
+
+  test("a plain list of alerts is never deduplicated (there is no group to compare)", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    await h.job("/jobs/notification", { channels: ["hook-a"], alerts: [alert()] });
+    await h.job("/jobs/notification", { channels: ["hook-a"], alerts: [alert()] });
+    expect(a.requests).toHaveLength(2);
+  });
+});
+
+describe("GET /v1/notifications/:messageId", () => {
+  test("shows each delivery with its rendered title and body, the downstream answer and times", async () => {
+    const a = sink();
+    const h = makeHarness(
+      `channels:\n  hook-a: { type: webhook, url: "${a.url}" }\n  console: { type: console }\n`,
+    );
+    await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a", "console"], alerts: [alert()] },
+      { messageId: "msg_get" },
+    );
+    const res = await h.request("/v1/notifications/msg_get");
+    expect(res.status).toBe(200);
+    const rec = (await res.json()) as {
+      message_id: string;
+      deliveries: {
+        channel: string;
+        status: string;
+        attempts: number;
+        parts: { title: string; body: string; sent: boolean; response: unknown }[];
+        sent_at: string;
+      }[];
+    };
+    expect(rec.message_id).toBe("msg_get");
+    expect(rec.deliveries.map((d) => [d.channel, d.status, d.attempts])).toEqual([
+      ["hook-a", "sent", 1],
+      ["console", "sent", 1],
+    ]);
+    const hook = rec.deliveries[0];
+    expect(hook.parts[0]).toMatchObject({
+      title: "🔴 [FIRING:1] HighCPU",
+      sent: true,
+      response: { ok: true },
+    });
+    expect(hook.parts[0].body).toContain("CPU usage above 90%");
+    expect(Date.parse(hook.sent_at)).toBeGreaterThan(0);
+  });
+
+  test("an unknown message is a 404", async () => {
+    const h = makeHarness();
+    expect((await h.request("/v1/notifications/nope")).status).toBe(404);
+  });
+
+  test("needs the admin token when one is set", async () => {
+    const h = makeHarness("worker: { admin_token: s3cret }\n");
+    expect((await h.request("/v1/notifications/x")).status).toBe(401);
+    const ok = await h.request("/v1/notifications/x", { headers: { authorization: "Bearer s3cret" } });
+    expect(ok.status).toBe(404);
+  });
+});
+
+describe("POST /v1/templates/preview", () => {
+  const yaml = `channels:
+  ding: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=t" }
+  mail: { type: email, smtp: { host: smtp.example.com }, from: "AlertAgent <a@example.com>", to: [o@example.com] }
+templates:
+  short: { format: markdown, title: "[{{status}}] {{count}}", body: "{{#alerts}}- {{alertname}}\\n{{/alerts}}" }
+`;
+  const preview = (h: ReturnType<typeof makeHarness>, body: unknown) =>
+    h.request("/v1/templates/preview", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  type Previews = {
+    previews: {
+      channel: string;
+      format: string;
+      title: string;
+      body: string;
+      size: number;
+      limit: number | null;
+      unit: string;
+      fits: boolean;
+      parts: { title: string; size: number }[];
+    }[];
+  };
+
+  test("renders a payload for one channel with its size against the limit, sending nothing", async () => {
+    const h = makeHarness(yaml);
+    const res = await preview(h, { channel: "ding", data: fixture("alertmanager-zh.json") });
+    expect(res.status).toBe(200);
+    const [p] = ((await res.json()) as Previews).previews;
+    expect(p).toMatchObject({ channel: "ding", format: "markdown", limit: 20000, unit: "bytes", fits: true });
+    expect(p.title).toBe("🟡 [FIRING:1] 磁盘空间不足");
+    expect(p.body).toContain("根分区使用率超过 85%");
+    expect(p.size).toBeGreaterThan(new TextEncoder().encode(p.body).length);
+    expect(p.parts).toHaveLength(1);
+  });
+
+  test("without a channel, renders for every configured channel in its own format", async () => {
+    const h = makeHarness(yaml);
+    const res = await preview(h, { data: [alert()] });
+    const previews = ((await res.json()) as Previews).previews;
+    expect(previews.map((p) => [p.channel, p.format])).toEqual([
+      ["ding", "markdown"],
+      ["mail", "html"],
+    ]);
+    expect(previews[1].body).toContain("<!DOCTYPE html>");
+    expect(previews[1].limit).toBeNull();
+  });
+
+  test("a named custom template and a format", async () => {
+    const h = makeHarness(yaml);
+    const res = await preview(h, { channel: "ding", template: "short", data: { alerts: [alert()] } });
+    const [p] = ((await res.json()) as Previews).previews;
+    expect(p.title).toBe("[firing] 1");
+    expect(p.body).toBe("- HighCPU");
+  });
+
+  test("bad data is a 400 naming the path; an unknown channel a 404", async () => {
+    const h = makeHarness(yaml);
+    const bad = await preview(h, { data: [{ labels: {} }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Problem).error.message).toContain("data.[0].labels");
+    expect((await preview(h, { channel: "nope", data: [alert()] })).status).toBe(404);
+  });
+});
+
+describe("metrics", () => {
+  test("counts deliveries by channel, type and status, and times each channel", async () => {
+    const a = sink();
+    a.answers.push(() => new Response("no", { status: 400 }));
+    const h = makeHarness(
+      `channels:\n  hook-a: { type: webhook, url: "${a.url}" }\n  console: { type: console }\n`,
+    );
+    await h.job("/jobs/notification", { channels: ["hook-a", "console"], alerts: [alert()] });
+    const text = await (await h.request("/metrics")).text();
+    expect(text).toContain(
+      'alertagent_notifications_total{channel="console",type="console",status="sent"} 1',
+    );
+    expect(text).toContain(
+      'alertagent_notifications_total{channel="hook-a",type="webhook",status="failed"} 1',
+    );
+    expect(text).toContain('alertagent_notification_duration_seconds_count{channel="console"} 1');
+  });
+});

@@ -1,0 +1,257 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { signedUrl } from "../../src/notify/dingtalk.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
+import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const ding = startFakeDingTalk();
+afterAll(() => ding.stop());
+
+type Body = { deliveries: { channel: string; status: string; parts?: number; error?: { code: string } }[] };
+type Problem = { error: { code: string; message: string; details: Body } };
+
+let robots = 0;
+/** A fresh robot (its own rate budget) and a harness with a channel for it. */
+function setup(opts: { secret?: string; robotSecret?: string; extra?: string; store?: MemoryStore } = {}) {
+  const token = `tok${++robots}`;
+  const webhook = ding.webhook(token, { secret: opts.robotSecret ?? opts.secret });
+  const h = makeHarness(
+    `worker: { timezone: Asia/Shanghai }
+channels:
+  ops:
+    type: dingtalk
+    webhook: "${webhook}"
+${opts.secret ? `    secret: ${opts.secret}\n` : ""}${opts.extra ?? ""}`,
+    { store: opts.store },
+  );
+  return { h, token, webhook };
+}
+
+const alert = { labels: { alertname: "HighCPU", severity: "critical" }, startsAt: "2026-11-28T08:00:00Z" };
+
+describe("DingTalk robot: signing (CONTRACTS §4)", () => {
+  test("a signed robot accepts the worker's signature (ms timestamp, HMAC-SHA256, base64, URL-encoded once)", async () => {
+    const { h, token } = setup({ secret: "SEC0123456789abcdef" });
+    const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(res.status).toBe(200);
+    expect(ding.of(token)).toHaveLength(1);
+  });
+
+  test("a wrong secret: the robot answers 310000 under HTTP 200, the job ends 489 (no retry can fix it)", async () => {
+    const { h, token } = setup({ secret: "SECwrong", robotSecret: "SECright" });
+    const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    const p = (await res.json()) as Problem;
+    expect(p.error.message).toContain("310000");
+    expect(p.error.details.deliveries[0]).toMatchObject({
+      status: "failed",
+      error: { code: "channel_auth_failed" },
+    });
+    expect(ding.of(token)).toHaveLength(0);
+  });
+
+  test("the fake enforces the encoding: a double-encoded or unencoded sign is rejected with 310000", async () => {
+    const secret = "SECencoding";
+    const webhook = ding.webhook("tok-enc", { secret });
+    const post = (url: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ msgtype: "text", text: { content: "hi" } }),
+      }).then((r) => r.json() as Promise<{ errcode: number }>);
+    const good = await signedUrl(webhook, secret, Date.now());
+    const sign = decodeURIComponent(new URL(good).searchParams.get("sign") ?? "");
+    const ts = new URL(good).searchParams.get("timestamp");
+    const twice = `${webhook}&timestamp=${ts}&sign=${encodeURIComponent(encodeURIComponent(sign))}`;
+    const raw = `${webhook}&timestamp=${ts}&sign=${sign}`;
+    expect((await post(good)).errcode).toBe(0);
+    expect((await post(twice)).errcode).toBe(310000);
+    // base64 of 32 bytes always ends in "=", and often holds "+" or "/": raw, they do not survive.
+    if (/[+]/.test(sign)) expect((await post(raw)).errcode).toBe(310000);
+  });
+
+  test("a timestamp over an hour old is refused", async () => {
+    const webhook = ding.webhook("tok-old", { secret: "SECold" });
+    const url = await signedUrl(webhook, "SECold", Date.now() - 2 * 3_600_000);
+    const r = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ msgtype: "text", text: { content: "hi" } }),
+    });
+    expect(((await r.json()) as { errcode: number }).errcode).toBe(310000);
+  });
+});
+
+describe("DingTalk robot: what the chat shows", () => {
+  test("markdown: the title as heading, sections, and @mentions both in `at` and as @mobile in the text", async () => {
+    const { h, token } = setup({ extra: "    at: { mobiles: ['13800000000'], user_ids: [ops-lead] }\n" });
+    const res = await h.job("/jobs/notification", {
+      channels: ["ops"],
+      payload: fixture("alertmanager-zh.json"),
+    });
+    expect(res.status).toBe(200);
+    const [m] = ding.of(token);
+    expect(m.body.msgtype).toBe("markdown");
+    expect(m.title).toBe("🟡 [FIRING:1] 磁盘空间不足");
+    expect(m.text).toStartWith("### 🟡 \\[FIRING:1\\] 磁盘空间不足\n");
+    expect(ding.mentioned(m)).toEqual(["13800000000"]);
+    expect(m.text).toContain("@ops-lead");
+    expect(m.body.at).toEqual({ atMobiles: ["13800000000"], atUserIds: ["ops-lead"], isAtAll: false });
+  });
+
+  test("Chinese labels and annotations arrive intact, times in worker.timezone", async () => {
+    const { h, token } = setup();
+    await h.job("/jobs/notification", { channels: ["ops"], payload: fixture("alertmanager-zh.json") });
+    const { text } = ding.of(token)[0];
+    for (const s of [
+      "磁盘空间不足",
+      "根分区使用率超过 85%",
+      "预计 6 小时内写满",
+      "机房: 华东-2",
+      "instance: db-03:9100",
+    ])
+      expect(text).toContain(s);
+    expect(text).toContain("Started: 2026-11-28 14:12:00 UTC+8");
+    expect(text).toContain("[🔕 Silence](http://alertmanager.example:9093/#/silences/new?filter=");
+  });
+
+  test("text msgtype: plain text, no markdown", async () => {
+    const { h, token } = setup({ extra: "    msgtype: text\n" });
+    await h.job("/jobs/notification", { channels: ["ops"], payload: fixture("alertmanager-mixed.json") });
+    const [m] = ding.of(token);
+    expect(m.body.msgtype).toBe("text");
+    expect(m.text).toStartWith("🟡 [FIRING:1, RESOLVED:1] KubePodCrashLooping\n\nLabels: namespace=payments");
+    expect(m.text).toContain("== RESOLVED (1) ==");
+  });
+
+  test("actionCard: a button to Alertmanager", async () => {
+    const { h, token } = setup({ extra: "    msgtype: actionCard\n" });
+    await h.job("/jobs/notification", { channels: ["ops"], payload: fixture("alertmanager-firing.json") });
+    const [m] = ding.of(token);
+    expect(m.body.msgtype).toBe("actionCard");
+    expect((m.body.actionCard as { singleURL: string }).singleURL).toStartWith(
+      "http://alertmanager.example:9093/#/alerts?receiver=alertagent-notify",
+    );
+  });
+
+  test("label values full of markdown and HTML metacharacters cannot break or inject into the message", async () => {
+    const { h, token } = setup();
+    const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(200);
+    const { text } = ding.of(token)[0];
+    expect(text).toContain("instance: \\*\\*bold\\*\\* \\_it\\_ \\[click\\](http://evil.example)");
+    expect(text).toContain("&lt;font color=red&gt;red&lt;/font&gt; \\`tick\\` \\|a\\|b\\|");
+    expect(text).toContain("&lt;script&gt;");
+    expect(text).not.toContain("<font color=red>");
+    // The description's block markers stay text: no heading, quote or list is created from it.
+    expect(text).toContain("\\# heading  \n&gt; quote  \n\\- item  \n1\\. first");
+    // The template's own structure is intact.
+    expect(text).toContain("#### 🔥 Firing (1)");
+    expect(text).toContain("**🔴 Nasty\\_Alert\\*** · CRITICAL");
+    expect(text).toContain("[📈 Graph](http://prometheus.example:9090/graph?g0.expr=up%3D%3D0&x=%28a%29)");
+  });
+});
+
+describe("DingTalk robot: size (20000 bytes)", () => {
+  test("a 200-alert Chinese group is split at alert boundaries into numbered parts that each fit", async () => {
+    const { h, token } = setup({ extra: "    max_parts: 20\n" });
+    const payload = bigGroup(200, { zh: true, resolvedEvery: 10 });
+    const res = await h.job("/jobs/notification", { channels: ["ops"], payload });
+    expect(res.status).toBe(200);
+    const parts = ding.of(token);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(((await res.json()) as Body).deliveries[0].parts).toBe(parts.length);
+    parts.forEach((p, i) => {
+      expect(p.bytes).toBeLessThanOrEqual(20_000);
+      expect(p.title).toEndWith(`(${i + 1}/${parts.length})`);
+    });
+    // Every alert is in exactly one part, whole (its block starts and ends in the same part).
+    for (const a of payload.alerts) {
+      const holding = parts.filter((p) => p.text.includes(`instance: ${a.labels.instance}`));
+      expect(holding).toHaveLength(1);
+      expect(holding[0].text).toContain(a.annotations.description);
+    }
+    // Mentions only wake people once: the first part carries `at`, the others do not.
+    expect(parts.slice(1).every((p) => p.body.at === undefined)).toBe(true);
+  });
+
+  test("beyond max_parts the last part summarises the rest, with counts and a link", async () => {
+    const { h, token } = setup({ extra: "    max_parts: 3\n" });
+    const res = await h.job("/jobs/notification", {
+      channels: ["ops"],
+      payload: bigGroup(200, { zh: true }),
+    });
+    expect(res.status).toBe(200);
+    const parts = ding.of(token);
+    expect(parts).toHaveLength(3);
+    const last = parts[2];
+    expect(last.title).toEndWith("(3/3)");
+    const listed = parts
+      .slice(0, 2)
+      .reduce((n, p) => n + (p.text.match(/\*\*🔴|\*\*🟡|\*\*🔵/g)?.length ?? 0), 0);
+    expect(last.text).toContain(`**${200 - listed} more alerts are not listed here** (${listed} were sent`);
+    expect(last.text).toMatch(/By severity: critical \d+ · warning \d+ · info \d+/);
+    expect(last.text).toContain("By alertname: 磁盘空间不足 ");
+    expect(last.text).toContain(
+      "[See every alert in Alertmanager](http://alertmanager.example:9093/#/alerts?",
+    );
+  });
+
+  test("a redelivery after a partial send sends only the parts not sent yet", async () => {
+    const { h, token } = setup({ extra: "    max_parts: 20\n" });
+    const body = { channels: ["ops"], payload: bigGroup(120, { zh: true }) };
+    ding.fault(token, () => Response.json({ errcode: -1, errmsg: "系统繁忙" }), 1, 2);
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_parts" });
+    expect(first.status).toBe(503);
+    expect(ding.of(token)).toHaveLength(2);
+    const second = await h.job("/jobs/notification", body, { messageId: "msg_parts", retried: 1 });
+    expect(second.status).toBe(200);
+    const parts = ding.of(token);
+    const n = parts.length;
+    expect(n).toBeGreaterThan(3);
+    expect(parts.map((p) => p.title?.match(/\((\d+)\/\d+\)$/)?.[1])).toEqual(
+      Array.from({ length: n }, (_, i) => String(i + 1)),
+    );
+  });
+});
+
+describe("DingTalk robot: 20 messages a minute per robot, across instances", () => {
+  test("over the budget the worker answers 429 with Retry-After, and the robot never sees the excess", async () => {
+    const { h, token } = setup();
+    for (let i = 0; i < 20; i++)
+      expect((await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] })).status).toBe(200);
+    const before = ding.requests;
+    const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(res.status).toBe(429);
+    const after = Number(res.headers.get("retry-after"));
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThanOrEqual(70);
+    expect(((await res.json()) as Problem).error.code).toBe("channel_rate_limited");
+    expect(ding.requests).toBe(before);
+    expect(ding.of(token)).toHaveLength(20);
+  });
+
+  test("130101 from the robot becomes 429 Retry-After 600, and every instance then holds off", async () => {
+    const store = new MemoryStore();
+    const { h, token, webhook } = setup({ extra: "    rate: 100/min\n", store });
+    for (let i = 0; i < 20; i++) await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("600");
+    expect(((await res.json()) as Problem).error.message).toContain("130101");
+    // Another instance (same store), another channel on the same robot: not even tried.
+    const other = makeHarness(
+      `channels:\n  ops2: { type: dingtalk, webhook: "${webhook}", rate: 100/min }\n`,
+      {
+        store,
+      },
+    );
+    const before = ding.requests;
+    const res2 = await other.job("/jobs/notification", { channels: ["ops2"], alerts: [alert] });
+    expect(res2.status).toBe(429);
+    expect(Number(res2.headers.get("retry-after"))).toBeGreaterThan(590);
+    expect(ding.requests).toBe(before);
+    expect(ding.of(token)).toHaveLength(20);
+  });
+});

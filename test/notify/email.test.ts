@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { dotStuff } from "../../src/notify/smtp/client.ts";
+import { buildMessage, encodeWords, parseAddress } from "../../src/notify/smtp/mime.ts";
+import { fixture, nastyAlert } from "../support/alert-groups.ts";
+import { makeHarness } from "../support/harness.ts";
+import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../support/smtp-sink.ts";
+
+let cert: TestCert;
+let tls: SmtpSink;
+let starttls: SmtpSink;
+beforeAll(async () => {
+  cert = makeCert();
+  const users = { "alerts@example.com": "s3cret" };
+  tls = await startSmtpSink({ mode: "tls", cert, users });
+  starttls = await startSmtpSink({ mode: "starttls", cert, users });
+});
+afterAll(async () => {
+  await tls.stop();
+  await starttls.stop();
+});
+
+type Problem = {
+  error: { code: string; message: string; details: { deliveries: { error?: { code: string } }[] } };
+};
+
+/** A harness whose `mail` channel points at a sink; the sink's throw-away CA is trusted via smtp.ca. */
+function mailHarness(sink: SmtpSink, smtp: string, extra = "") {
+  const ca = cert.cert
+    .trim()
+    .split("\n")
+    .map((l) => `          ${l}`)
+    .join("\n");
+  return makeHarness(`worker: { timezone: Asia/Shanghai }
+channels:
+  mail:
+    type: email
+    from: "告警中心 AlertAgent <alerts@example.com>"
+    to: ["On-call <oncall@example.com>", ops@example.com]
+    cc: [lead@example.com]
+    smtp:
+      host: 127.0.0.1
+      port: ${sink.port}
+      ${smtp}
+      ca: |
+${ca}
+${extra}`);
+}
+
+const AUTH = "user: alerts@example.com\n      pass: s3cret";
+
+describe("email over SMTP (CONTRACTS §4)", () => {
+  test("implicit TLS + AUTH: a multipart mail with a UTF-8 subject, text and escaped HTML", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["mail"], payload: fixture("alertmanager-zh.json") },
+      { messageId: "msg_mail_1" },
+    );
+    expect(res.status).toBe(200);
+    const [r] = tls.received;
+    expect(r.secure).toBe(true);
+    expect(r.user).toBe("alerts@example.com");
+    expect(r.envelope).toEqual({
+      from: "alerts@example.com",
+      to: ["oncall@example.com", "ops@example.com", "lead@example.com"],
+    });
+    const m = r.mail;
+    expect(m.subject).toBe("🟡 [FIRING:1] 磁盘空间不足");
+    expect(m.from?.value[0]).toEqual({ name: "告警中心 AlertAgent", address: "alerts@example.com" });
+    expect(m.headers.get("auto-submitted")).toBe("auto-generated");
+    expect(m.messageId).toBe("<msg_mail_1.mail.1@example.com>");
+    expect(m.text).toContain("== FIRING (1) ==");
+    expect(m.text).toContain("根分区使用率超过 85%");
+    expect(m.text).toContain("Started: 2026-11-28 14:12:00 UTC+8");
+    expect(m.html).toContain("<h2");
+    expect(m.html).toContain("db-03 的 / 分区使用率为 91.4%");
+    expect(m.html).toContain('href="http://alertmanager.example:9093/#/silences/new?filter=');
+    expect(tls.auths.at(-1)).toEqual({ method: "PLAIN", user: "alerts@example.com", ok: true });
+  });
+
+  test("STARTTLS: upgrades before AUTH (the server refuses AUTH in clear)", async () => {
+    const h = mailHarness(starttls, `secure: starttls\n      ${AUTH}`);
+    const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(200);
+    const r = starttls.received.at(-1)!;
+    expect(r.secure).toBe(true);
+    expect(r.user).toBe("alerts@example.com");
+  });
+
+  test("label values full of HTML are escaped in the HTML part and verbatim in the text part", async () => {
+    const h = mailHarness(starttls, `secure: starttls\n      ${AUTH}`);
+    await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    const m = starttls.received.at(-1)!.mail;
+    const html = m.html as string;
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt; &amp; ~strike~");
+    expect(html).toContain("&lt;font color=red&gt;red&lt;/font&gt;");
+    expect(html).not.toContain("<script>");
+    expect(html).toContain("<b>🔴 Nasty_Alert*</b>");
+    expect(m.text).toContain("<script>alert(1)</script>");
+    expect(m.subject).toBe("🔴 [FIRING:1] Nasty_Alert*");
+  });
+
+  test("a wrong password is permanent: 489 channel_auth_failed, nothing delivered", async () => {
+    const before = tls.received.length;
+    const h = mailHarness(tls, "secure: tls\n      user: alerts@example.com\n      pass: wrong");
+    const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(489);
+    const p = (await res.json()) as Problem;
+    expect(p.error.message).toContain("535");
+    expect(p.error.details.deliveries[0].error?.code).toBe("channel_auth_failed");
+    expect(tls.received).toHaveLength(before);
+  });
+
+  test("a 4xx answer to DATA is transient: 503, and the redelivery sends the mail once", async () => {
+    const before = tls.received.length;
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
+    tls.failNextData = { code: 451, message: "Requested action aborted: local error" };
+    const body = { channels: ["mail"], alerts: [nastyAlert()] };
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_mail_451" });
+    expect(first.status).toBe(503);
+    expect(((await first.json()) as Problem).error.message).toContain("451");
+    const second = await h.job("/jobs/notification", body, { messageId: "msg_mail_451", retried: 1 });
+    expect(second.status).toBe(200);
+    expect(tls.received).toHaveLength(before + 1);
+  });
+
+  test("a certificate the worker does not trust is refused (permanent), never ignored", async () => {
+    const h = makeHarness(`channels:
+  mail: { type: email, from: a@example.com, to: [b@example.com], smtp: { host: 127.0.0.1, port: ${tls.port}, secure: tls, ${AUTH.replace("\n      ", ", ")} } }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.message).toMatch(/certificate|self[- ]signed/i);
+  });
+
+  test("a server that is not there is transient (503)", async () => {
+    const h = makeHarness(`channels:
+  mail: { type: email, from: a@example.com, to: [b@example.com], smtp: { host: 127.0.0.1, port: 1, secure: none } }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("MIME and SMTP details", () => {
+  test("UTF-8 headers become RFC 2047 encoded-words of at most 75 characters", () => {
+    const words = encodeWords(`🔴 [FIRING:12] ${"磁盘空间不足".repeat(10)}`).split("\r\n ");
+    expect(words.length).toBeGreaterThan(2);
+    for (const w of words) {
+      expect(w).toMatch(/^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=$/);
+      expect(w.length).toBeLessThanOrEqual(75);
+    }
+    expect(encodeWords("plain ascii")).toBe("plain ascii");
+  });
+
+  test("addresses with display names", () => {
+    expect(parseAddress("AlertAgent <a@example.com>")).toEqual({
+      name: "AlertAgent",
+      address: "a@example.com",
+    });
+    expect(parseAddress('"Ops, Team" <o@example.com>')).toEqual({
+      name: "Ops, Team",
+      address: "o@example.com",
+    });
+    expect(parseAddress("x@example.com")).toEqual({ name: "", address: "x@example.com" });
+  });
+
+  test("dot-stuffing: a line that starts with a dot gets a second one", () => {
+    expect(dotStuff("a\r\n.\r\n.b\r\nc.")).toBe("a\r\n..\r\n..b\r\nc.");
+    expect(dotStuff(".first")).toBe("..first");
+  });
+
+  test("a text-only mail has no multipart wrapper", () => {
+    const raw = buildMessage({
+      from: { name: "", address: "a@example.com" },
+      to: [{ name: "", address: "b@example.com" }],
+      cc: [],
+      subject: "hi",
+      text: "body",
+      messageId: "<x@example.com>",
+      date: Date.UTC(2026, 10, 28, 10, 0, 0),
+    });
+    expect(raw).toContain("Date: Sat, 28 Nov 2026 10:00:00 +0000\r\n");
+    expect(raw).toContain("Content-Type: text/plain; charset=utf-8");
+    expect(raw).not.toContain("multipart");
+  });
+});

@@ -1,0 +1,159 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
+import { startFakeFeishu } from "../support/fake-feishu.ts";
+import { startFakeSlack } from "../support/fake-slack.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const feishu = startFakeFeishu();
+const slack = startFakeSlack();
+afterAll(async () => {
+  await feishu.stop();
+  await slack.stop();
+});
+
+type Problem = { error: { code: string; message: string } };
+let n = 0;
+const id = () => `hook${++n}`;
+const alert = { labels: { alertname: "HighCPU", severity: "critical", instance: "10.0.0.11:9100" } };
+
+describe("Feishu bot (CONTRACTS §4)", () => {
+  test("a signed interactive card: timestamp and sign in the body, a red header for critical", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:
+  fs: { type: feishu, webhook: "${feishu.webhook(hook, { secret: "fs-secret" })}", secret: fs-secret }
+`);
+    const res = await h.job("/jobs/notification", {
+      channels: ["fs"],
+      payload: fixture("alertmanager-firing.json"),
+    });
+    expect(res.status).toBe(200);
+    const [m] = feishu.of(hook);
+    expect(m.body.msg_type).toBe("interactive");
+    expect(m.body.timestamp).toMatch(/^\d{10}$/);
+    expect((m.body.card as { header: { template: string } }).header.template).toBe("red");
+    expect(m.title).toBe("🔴 [FIRING:2] HighCPU");
+    expect(m.text).toContain("#### 🔥 Firing (2)");
+  });
+
+  test("a wrong secret is refused with 19021: the job ends 489", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:
+  fs: { type: feishu, webhook: "${feishu.webhook(hook, { secret: "right" })}", secret: wrong }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.message).toContain("19021");
+  });
+
+  test("post and text message types", async () => {
+    const [p, t] = [id(), id()];
+    const h = makeHarness(`channels:
+  fs-post: { type: feishu, webhook: "${feishu.webhook(p)}", msg_type: post }
+  fs-text: { type: feishu, webhook: "${feishu.webhook(t)}", msg_type: text }
+`);
+    await h.job("/jobs/notification", {
+      channels: ["fs-post", "fs-text"],
+      payload: fixture("alertmanager-zh.json"),
+    });
+    expect(feishu.of(p)[0].title).toBe("🟡 [FIRING:1] 磁盘空间不足");
+    expect(feishu.of(p)[0].text).toContain("根分区使用率超过 85%");
+    expect(feishu.of(t)[0].text).toStartWith("🟡 [FIRING:1] 磁盘空间不足\n\n== FIRING (1) ==");
+  });
+
+  test("lark_md escaping: a label cannot @everyone or format", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
+    await h.job("/jobs/notification", { channels: ["fs"], alerts: [nastyAlert()] });
+    const { text } = feishu.of(hook)[0];
+    expect(text).toContain("&lt;at id=all&gt;&lt;/at&gt;");
+    expect(text).toContain("&#42;&#42;bold&#42;&#42;");
+    expect(text).not.toContain("<at id=all>");
+  });
+
+  test("a 200-alert group is split into bodies under 20 KB", async () => {
+    const hook = id();
+    const h = makeHarness(
+      `channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}", max_parts: 30 }\n`,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["fs"], payload: bigGroup(200, { zh: true }) });
+    expect(res.status).toBe(200);
+    const parts = feishu.of(hook);
+    expect(parts.length).toBeGreaterThan(3);
+    for (const p of parts) expect(p.bytes).toBeLessThanOrEqual(20 * 1024);
+  });
+
+  test("11232 (frequency limited) becomes 429 with Retry-After", async () => {
+    const hook = id();
+    const h = makeHarness(
+      `channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}", rate: 100/s }\n`,
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 7 }, () => h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] })),
+    );
+    const limited = answers.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0].headers.get("retry-after")).toBe("60");
+    expect(feishu.of(hook)).toHaveLength(5);
+  });
+
+  test("the default budget (5/s) spaces sends out instead of hitting 11232", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
+    const answers = await Promise.all(
+      Array.from({ length: 7 }, () => h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] })),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(7).fill(200));
+    expect(feishu.of(hook)).toHaveLength(7);
+  });
+});
+
+describe("Slack incoming webhook (CONTRACTS §4)", () => {
+  test("Block Kit: a header with the title, mrkdwn sections; the body `ok` is success", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    const res = await h.job("/jobs/notification", {
+      channels: ["sl"],
+      payload: fixture("alertmanager-mixed.json"),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { deliveries: { response: string }[] }).deliveries[0].response).toBe("ok");
+    const [m] = slack.of(hook);
+    expect(m.title).toBe("🟡 [FIRING:1, RESOLVED:1] KubePodCrashLooping");
+    expect(m.text).toContain("*🔥 Firing (1)*");
+    expect(m.text).toContain("🟡 *KubePodCrashLooping* · WARNING — Pod is crash looping.");
+    expect(m.text).toContain("|📈 Graph>");
+  });
+
+  test("<!channel>, <@U…> and <url|text> in label values arrive escaped", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    await h.job("/jobs/notification", { channels: ["sl"], alerts: [nastyAlert()] });
+    const { text } = slack.of(hook)[0];
+    expect(text).toContain("&lt;!channel&gt;");
+    expect(text).toContain("&lt;script&gt;alert(1)&lt;/script&gt; &amp; ~strike~");
+    expect(text).not.toContain("<!channel>");
+  });
+
+  test("a 200-alert group: every part within 50 blocks and 3000-character sections", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(
+      `channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}", max_parts: 50, rate: 50/s }\n`,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["sl"], payload: bigGroup(200) });
+    expect(res.status).toBe(200);
+    expect(slack.of(hook).length).toBeGreaterThan(2);
+  });
+
+  test("an error string is permanent (489); a 5xx is transient (503)", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:
+  gone: { type: slack, webhook: "${slack.url}/services/T0/B0/unknown" }
+  sl: { type: slack, webhook: "${slack.webhook(hook)}" }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["gone"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.message).toContain("no_service");
+    slack.fault(hook, () => new Response("internal_error", { status: 500 }), 1);
+    expect((await h.job("/jobs/notification", { channels: ["sl"], alerts: [alert] })).status).toBe(503);
+  });
+});

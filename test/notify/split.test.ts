@@ -1,0 +1,80 @@
+import { describe, expect, test } from "bun:test";
+import { alertmanagerPayloadSchema } from "../../src/alerts/alert.ts";
+import { inputOf } from "../../src/notify/job.ts";
+import { type OutPart, splitAlerts, splitText } from "../../src/notify/split.ts";
+import type { RenderSpec } from "../../src/notify/templates.ts";
+import { escapeText, utf8Length } from "../../src/notify/text.ts";
+import { buildView } from "../../src/notify/view.ts";
+import { bigGroup } from "../support/alert-groups.ts";
+
+const spec: RenderSpec = {
+  template: { name: "alert-default", builtin: true },
+  dialect: "text",
+  escape: escapeText,
+};
+const fitsBytes = (max: number) => (p: OutPart) => utf8Length(p.title) + utf8Length(p.body) <= max;
+
+function group(n: number, over: (a: Record<string, unknown>, i: number) => void = () => {}) {
+  const p = bigGroup(n, { zh: true });
+  for (const [i, a] of p.alerts.entries()) over(a as unknown as Record<string, unknown>, i);
+  const input = inputOf({ payload: alertmanagerPayloadSchema.parse(p) });
+  if (input.kind !== "alerts") throw new Error("alerts expected");
+  return { payload: p, view: buildView(input, { timezone: "UTC", now: Date.UTC(2026, 10, 28, 9) }) };
+}
+
+describe("splitting at alert boundaries (UTF-8 bytes)", () => {
+  test("a group that fits is one part, unnumbered", () => {
+    const parts = splitAlerts(group(3).view, spec, fitsBytes(20_000), 5);
+    expect(parts).toHaveLength(1);
+    expect(parts[0].title).toBe("🔴 [FIRING:3] 磁盘空间不足");
+  });
+
+  test("a large group: numbered parts, each within the limit, every alert whole in exactly one part", () => {
+    const { payload, view } = group(200);
+    const parts = splitAlerts(view, spec, fitsBytes(4096), 50);
+    expect(parts.length).toBeGreaterThan(10);
+    parts.forEach((p, i) => {
+      expect(utf8Length(p.title) + utf8Length(p.body)).toBeLessThanOrEqual(4096);
+      expect(p.title).toEndWith(` (${i + 1}/${parts.length})`);
+    });
+    expect(parts.reduce((n, p) => n + p.alerts, 0)).toBe(200);
+    for (const a of payload.alerts) {
+      expect(parts.filter((p) => p.body.includes(a.annotations.description))).toHaveLength(1);
+    }
+  });
+
+  test("past max_parts: max_parts − 1 parts of alerts and a summary part that counts the rest", () => {
+    const parts = splitAlerts(group(200).view, spec, fitsBytes(4096), 4);
+    expect(parts).toHaveLength(4);
+    const shown = parts.slice(0, 3).reduce((n, p) => n + p.alerts, 0);
+    expect(parts[3].alerts).toBe(0);
+    expect(parts[3].title).toEndWith("(4/4)");
+    expect(parts[3].body).toContain(`${200 - shown} more alerts are not listed here (${shown} were sent`);
+    const counts = /By severity: critical (\d+) · warning (\d+) · info (\d+)/.exec(parts[3].body);
+    expect(counts?.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(200 - shown);
+  });
+
+  test("one alert larger than a message is shortened visibly, never cut silently", () => {
+    const { view } = group(1, (a) => {
+      (a.annotations as Record<string, string>).description = "数据".repeat(5000);
+    });
+    const [p] = splitAlerts(view, spec, fitsBytes(2048), 5);
+    expect(utf8Length(p.title) + utf8Length(p.body)).toBeLessThanOrEqual(2048);
+    expect(p.body).toContain("… [truncated]");
+    expect(p.body).toContain("Started:");
+  });
+
+  test("free text is split at line boundaries, numbered, and capped with a note", () => {
+    const body = Array.from({ length: 100 }, (_, i) => `line ${i} ${"字".repeat(20)}`).join("\n");
+    const parts = splitText({ title: "Report", body }, fitsBytes(1000), 50);
+    expect(parts.length).toBeGreaterThan(3);
+    for (const p of parts) expect(utf8Length(p.title) + utf8Length(p.body)).toBeLessThanOrEqual(1000);
+    expect(parts.map((p) => p.body).join("\n")).toBe(body);
+    const capped = splitText({ title: "Report", body }, fitsBytes(1000), 2);
+    expect(capped).toHaveLength(2);
+    expect(capped[1].body).toMatch(/… \[\d+ more line\(s\) not sent: max_parts is 2\]$/);
+    const [, left] = /\[(\d+) more/.exec(capped[1].body) ?? [];
+    const shownLines = capped.map((p) => p.body.split("\n").length).reduce((a, b) => a + b, 0) - 1;
+    expect(shownLines + Number(left)).toBe(100);
+  });
+});

@@ -1,0 +1,130 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
+import { startFakeWeCom, wecomBusy } from "../support/fake-wecom.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const wecom = startFakeWeCom();
+afterAll(() => wecom.stop());
+
+type Body = { deliveries: { channel: string; status: string; attempts: number; parts?: number }[] };
+type Problem = { error: { code: string; message: string; details: Body } };
+
+let n = 0;
+const key = () => `key-${++n}`;
+const alert = { labels: { alertname: "DiskFull", severity: "warning", instance: "db-1" } };
+
+describe("WeCom group robot (CONTRACTS §4)", () => {
+  test("markdown: colours for severity and status, the title as heading, mentions as <@userid>", async () => {
+    const k = key();
+    const h = makeHarness(`channels:
+  wx: { type: wecom, webhook: "${wecom.webhook(k)}", mentioned_list: [zhangsan, "@all"] }
+`);
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx"],
+      payload: fixture("alertmanager-mixed.json"),
+    });
+    expect(res.status).toBe(200);
+    const [m] = wecom.of(k);
+    expect(m.body.msgtype).toBe("markdown");
+    expect(m.text).toStartWith("### 🟡 \\[FIRING:1, RESOLVED:1\\] KubePodCrashLooping\n");
+    expect(m.text).toContain('**<font color="warning">🔥 Firing (1)</font>**');
+    expect(m.text).toContain('**<font color="info">✅ Resolved (1)</font>**');
+    expect(m.text).toContain('🟡 **KubePodCrashLooping** <font color="warning">WARNING</font>');
+    expect(m.text).toContain('> pod: <font color="comment">api-7d9f8-x2k4q</font>');
+    expect(m.text).toEndWith("<@zhangsan>");
+  });
+
+  test("text: mentioned_list and mentioned_mobile_list on the message, under 2048 bytes", async () => {
+    const k = key();
+    const h = makeHarness(`channels:
+  wx: { type: wecom, webhook: "${wecom.webhook(k)}", msgtype: text, mentioned_list: ["@all"], mentioned_mobile_list: ["13800001111"] }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["wx"], payload: bigGroup(30, { zh: true }) });
+    expect(res.status).toBe(200);
+    const parts = wecom.of(k);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.bytes).toBeLessThanOrEqual(2048);
+    expect(parts[0].body.text).toMatchObject({
+      mentioned_list: ["@all"],
+      mentioned_mobile_list: ["13800001111"],
+    });
+    expect((parts[1].body.text as Record<string, unknown>).mentioned_list).toBeUndefined();
+    expect(parts[0].text).toContain("== FIRING (30) ==");
+  });
+
+  test("a Chinese group over 4096 bytes is split into parts that each fit", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", max_parts: 10 }\n`,
+    );
+    const payload = bigGroup(40, { zh: true });
+    const res = await h.job("/jobs/notification", { channels: ["wx"], payload });
+    expect(res.status).toBe(200);
+    const parts = wecom.of(k);
+    expect(parts.length).toBeGreaterThan(2);
+    for (const p of parts) expect(p.bytes).toBeLessThanOrEqual(4096);
+    const all = parts.map((p) => p.text).join("\n");
+    for (const a of payload.alerts) expect(all).toContain(a.annotations.description);
+  });
+
+  test("markdown_v2: no colours", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", msgtype: markdown_v2 }\n`,
+    );
+    await h.job("/jobs/notification", { channels: ["wx"], alerts: [alert] });
+    const [m] = wecom.of(k);
+    expect(m.body.msgtype).toBe("markdown_v2");
+    expect(m.text).not.toContain("<font");
+  });
+
+  test("a label value cannot mention everyone or inject markup", async () => {
+    const k = key();
+    const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
+    await h.job("/jobs/notification", { channels: ["wx"], alerts: [nastyAlert()] });
+    const { text } = wecom.of(k)[0];
+    expect(text).toContain("&lt;@all&gt;");
+    expect(text).not.toContain("<@all>");
+    expect(text).toContain('<font color="comment">\\*\\*bold\\*\\*');
+  });
+
+  test("one robot busy (-1): 503 after the other robot is sent; the redelivery retries that robot only", async () => {
+    const [a, b] = [key(), key()];
+    const h = makeHarness(`channels:
+  wx-a: { type: wecom, webhook: "${wecom.webhook(a)}" }
+  wx-b: { type: wecom, webhook: "${wecom.webhook(b)}" }
+`);
+    wecom.fault(a, wecomBusy, 1);
+    const body = { channels: ["wx-a", "wx-b"], alerts: [alert] };
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_busy" });
+    expect(first.status).toBe(503);
+    expect(((await first.json()) as Problem).error.message).toContain("-1 system busy");
+    expect([wecom.of(a).length, wecom.of(b).length]).toEqual([0, 1]);
+    const second = await h.job("/jobs/notification", body, { messageId: "msg_busy", retried: 1 });
+    expect(second.status).toBe(200);
+    expect([wecom.of(a).length, wecom.of(b).length]).toEqual([1, 1]);
+    expect(((await second.json()) as Body).deliveries.map((d) => [d.channel, d.attempts])).toEqual([
+      ["wx-a", 2],
+      ["wx-b", 1],
+    ]);
+  });
+
+  test("45009 from the robot becomes 429 with Retry-After", async () => {
+    const k = key();
+    const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", rate: 50/min }\n`);
+    for (let i = 0; i < 20; i++) await h.job("/jobs/notification", { channels: ["wx"], alerts: [alert] });
+    const res = await h.job("/jobs/notification", { channels: ["wx"], alerts: [alert] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("60");
+    expect(((await res.json()) as Problem).error.message).toContain("45009");
+  });
+
+  test("an invalid webhook key (93000) is permanent: 489", async () => {
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.url}/cgi-bin/webhook/send?key=nope" }\n`,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["wx"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as Problem).error.details.deliveries[0].status).toBe("failed");
+  });
+});

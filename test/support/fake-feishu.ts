@@ -1,0 +1,92 @@
+/**
+ * A fake Feishu/Lark custom bot on 127.0.0.1 (CONTRACTS §4). `POST
+ * /open-apis/bot/v2/hook/<id>`; answers `{code, msg, data}`:
+ * - unknown hook → 19001; a signed bot needs `timestamp` (seconds, a string, within 1 h) and
+ *   `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret, message = "")) in the JSON body → 19021;
+ *   a keyword bot → 19024 without it;
+ * - over 100 a minute or 5 a second → 11232;
+ * - a body over 20 KB → 9499 (the exact code for size is unconfirmed in CONTRACTS; any non-zero
+ *   code is an error the worker must not cause).
+ */
+import { type FakeRobotServer, hmac, json, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
+
+export interface FeishuBot {
+  secret?: string;
+  keyword?: string;
+}
+
+export interface FakeFeishu extends FakeRobotServer {
+  webhook(id: string, bot?: FeishuBot): string;
+}
+
+const answer = (code: number, msg: string) => json({ code, msg, data: {} });
+
+/** The text a Feishu message shows (card body, post lines, text). */
+function shown(body: Record<string, unknown>): { text: string; title?: string } | undefined {
+  const b = body as {
+    msg_type?: string;
+    content?: { text?: string; post?: { zh_cn?: { title?: string; content?: { text?: string }[][] } } };
+    card?: { header?: { title?: { content?: string } }; elements?: { text?: { content?: string } }[] };
+  };
+  if (b.msg_type === "text" && typeof b.content?.text === "string") return { text: b.content.text };
+  if (b.msg_type === "post" && b.content?.post?.zh_cn?.content)
+    return {
+      title: b.content.post.zh_cn.title,
+      text: b.content.post.zh_cn.content.map((l) => l.map((t) => t.text ?? "").join("")).join("\n"),
+    };
+  if (b.msg_type === "interactive" && b.card?.elements)
+    return {
+      title: b.card.header?.title?.content,
+      text: b.card.elements.map((e) => e.text?.content ?? "").join("\n"),
+    };
+  return undefined;
+}
+
+export function startFakeFeishu(): FakeFeishu {
+  const bots = new Map<string, FeishuBot>();
+  const minute = new Map<string, Sliding>();
+  const second = new Map<string, Sliding>();
+  const base = serveRobot(
+    (u) => /^\/open-apis\/bot\/v2\/hook\/([^/]+)$/.exec(u.pathname)?.[1],
+    async (req, _url, id) => {
+      const bot = id ? bots.get(id) : undefined;
+      if (!id || !bot) return answer(19001, "param invalid: incoming webhook access token invalid");
+      const raw = await req.text();
+      if (utf8(raw) > 20 * 1024) return answer(9499, "Bad Request: request body too large");
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return answer(9499, "Bad Request");
+      }
+      const now = Date.now();
+      if (bot.secret) {
+        const ts = body.timestamp;
+        if (typeof ts !== "string" || !/^\d+$/.test(ts) || Math.abs(now / 1000 - Number(ts)) > 3600)
+          return answer(19021, "sign match fail or timestamp is not within one hour from current time");
+        if (body.sign !== (await hmac(`${ts}\n${bot.secret}`, "")))
+          return answer(19021, "sign match fail or timestamp is not within one hour from current time");
+      }
+      for (const [m, limit, period] of [
+        [minute, 100, 60_000],
+        [second, 5, 1000],
+      ] as const) {
+        if (!windowOf(m, id, limit, period).hit(now))
+          return answer(11232, "frequency limited psm[lark.oapi.app_platform_runtime]");
+      }
+      const s = shown(body);
+      if (!s) return answer(9499, "Bad Request: unknown msg_type or content");
+      if (bot.keyword && !`${s.title ?? ""}${s.text}`.includes(bot.keyword))
+        return answer(19024, "Key Words Not Found");
+      fake.received.push({ robot: id, body, text: s.text, title: s.title, bytes: utf8(raw), at: now });
+      return answer(0, "success");
+    },
+  );
+  const fake: FakeFeishu = Object.assign(base, {
+    webhook(id: string, bot: FeishuBot = {}) {
+      if (!bots.has(id)) bots.set(id, bot);
+      return `${base.url}/open-apis/bot/v2/hook/${id}`;
+    },
+  });
+  return fake;
+}

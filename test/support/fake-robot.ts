@@ -1,0 +1,125 @@
+/**
+ * What the fake chat robots (DingTalk, WeCom, Feishu, Slack) share: a sliding-window counter
+ * for their per-robot rate limits, a record of what each accepted, a hook to make a robot
+ * answer an error for a while ("busy"), and a loopback Bun.serve. Each fake enforces its
+ * service's contract (CONTRACTS §4) — a fake laxer than the service would hide bugs.
+ */
+
+/** The window of `key` in `map`, made on first use. */
+export function windowOf(map: Map<string, Sliding>, key: string, limit: number, periodMs: number): Sliding {
+  let w = map.get(key);
+  if (!w) {
+    w = new Sliding(limit, periodMs);
+    map.set(key, w);
+  }
+  return w;
+}
+
+/** Counts events in the last `periodMs` (a true sliding window, as the robots count). */
+export class Sliding {
+  private times: number[] = [];
+  constructor(
+    readonly limit: number,
+    readonly periodMs: number,
+  ) {}
+  /** Records one event at `now`; false when it is over the limit. */
+  hit(now: number): boolean {
+    this.times = this.times.filter((t) => t > now - this.periodMs);
+    this.times.push(now);
+    return this.times.length <= this.limit;
+  }
+}
+
+export interface Received {
+  /** The robot (token, key or hook id). */
+  robot: string;
+  body: Record<string, unknown>;
+  /** The message text as the chat shows it (markdown text, text content, card body…). */
+  text: string;
+  title?: string;
+  /** Bytes of `text` in UTF-8 (or of the whole body for Feishu). */
+  bytes: number;
+  at: number;
+}
+
+/** A forced answer for `times` requests to a robot after `after` more pass (e.g. a busy robot). */
+export interface Fault {
+  after: number;
+  times: number;
+  answer: () => Response;
+}
+
+export interface FakeRobotServer {
+  url: string;
+  received: Received[];
+  /** Every request that reached the server, accepted or not. */
+  requests: number;
+  /** Accepted messages of one robot, oldest first. */
+  of(robot: string): Received[];
+  /** Makes the robot answer `answer` for `times` requests (Infinity: until cleared), after `after` pass. */
+  fault(robot: string, answer: () => Response, times?: number, after?: number): void;
+  clear(robot: string): void;
+  stop(): Promise<void>;
+}
+
+export const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+export const utf8 = (s: string) => new TextEncoder().encode(s).length;
+
+/** base64(HMAC-SHA256(key, message)), as the robots compute it. */
+export async function hmac(key: string, message: string): Promise<string> {
+  const k = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(message)));
+  return btoa(String.fromCharCode(...sig));
+}
+
+/**
+ * Serves `handle` on 127.0.0.1 with faults and records wired in. `handle` answers a request
+ * for a robot it extracted with `robotOf`; it records accepted messages itself.
+ */
+export function serveRobot(
+  robotOf: (url: URL) => string | undefined,
+  handle: (req: Request, url: URL, robot: string | undefined, fake: FakeRobotServer) => Promise<Response>,
+): FakeRobotServer {
+  const faults = new Map<string, Fault>();
+  const fake: FakeRobotServer = {
+    url: "",
+    received: [],
+    requests: 0,
+    of: (robot) => fake.received.filter((r) => r.robot === robot),
+    fault(robot, answer, times = Number.POSITIVE_INFINITY, after = 0) {
+      faults.set(robot, { after, times, answer });
+    },
+    clear: (robot) => void faults.delete(robot),
+    stop: async () => {},
+  };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const robot = robotOf(url);
+      fake.requests++;
+      const f = robot ? faults.get(robot) : undefined;
+      if (f && f.after > 0) f.after--;
+      else if (f && f.times > 0) {
+        f.times--;
+        await req.arrayBuffer();
+        return f.answer();
+      }
+      return handle(req, url, robot, fake);
+    },
+  });
+  fake.url = `http://127.0.0.1:${server.port}`;
+  fake.stop = async () => {
+    await server.stop(true);
+  };
+  return fake;
+}

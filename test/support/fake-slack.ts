@@ -1,0 +1,60 @@
+/**
+ * A fake Slack incoming webhook on 127.0.0.1 (CONTRACTS §4). `POST /services/T/B/X`:
+ * success is HTTP 200 with the body exactly `ok`; errors are Slack's strings — unknown hook →
+ * 404 `no_service`, neither text nor blocks → 400 `no_text`, more than 50 blocks, a section
+ * over 3000 characters or a header over 150 → 400 `invalid_blocks`; more than 10 a second →
+ * 429 `rate_limited` with Retry-After (Slack allows short bursts over its 1/s).
+ */
+import { type FakeRobotServer, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
+
+export interface FakeSlack extends FakeRobotServer {
+  webhook(path: string): string;
+}
+
+const text = (status: number, body: string, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
+
+interface Block {
+  type?: string;
+  text?: { type?: string; text?: string };
+}
+
+export function startFakeSlack(): FakeSlack {
+  const hooks = new Set<string>();
+  const windows = new Map<string, Sliding>();
+  const base = serveRobot(
+    (u) => (u.pathname.startsWith("/services/") ? u.pathname.slice("/services/".length) : undefined),
+    async (req, _url, hook) => {
+      if (!hook || !hooks.has(hook)) return text(404, "no_service");
+      const now = Date.now();
+      if (!windowOf(windows, hook, 10, 1000).hit(now))
+        return text(429, "rate_limited", { "retry-after": "1" });
+      let body: { text?: string; blocks?: Block[] };
+      try {
+        body = await req.json();
+      } catch {
+        return text(400, "invalid_payload");
+      }
+      if (!body.text && !body.blocks?.length) return text(400, "no_text");
+      const blocks = body.blocks ?? [];
+      if (blocks.length > 50) return text(400, "invalid_blocks");
+      for (const b of blocks) {
+        const t = b.text?.text ?? "";
+        if (b.type === "header" && (b.text?.type !== "plain_text" || t.length > 150))
+          return text(400, "invalid_blocks");
+        if (b.type === "section" && t.length > 3000) return text(400, "invalid_blocks");
+      }
+      const shown = blocks.length ? blocks.map((b) => b.text?.text ?? "").join("\n") : (body.text ?? "");
+      const title = blocks.find((b) => b.type === "header")?.text?.text;
+      fake.received.push({ robot: hook, body, text: shown, title, bytes: utf8(shown), at: now });
+      return text(200, "ok");
+    },
+  );
+  const fake: FakeSlack = Object.assign(base, {
+    webhook(path: string) {
+      hooks.add(path);
+      return `${base.url}/services/${path}`;
+    },
+  });
+  return fake;
+}

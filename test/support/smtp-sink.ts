@@ -1,0 +1,127 @@
+/**
+ * A real SMTP server for the email tests: `smtp-server` on 127.0.0.1 with implicit TLS (465
+ * style) or STARTTLS (587 style), AUTH PLAIN/LOGIN required and refused before TLS, using a
+ * throw-away self-signed certificate made with openssl for this run. Each received message is
+ * parsed with `mailparser`, so tests check what a mail client would show.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+
+export interface TestCert {
+  key: string;
+  cert: string;
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1, valid one day. */
+export function makeCert(): TestCert {
+  const dir = mkdtempSync(join(tmpdir(), "alertagent-cert-"));
+  try {
+    const r = Bun.spawnSync([
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ]);
+    if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
+    return {
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Received {
+  envelope: { from: string; to: string[] };
+  user?: string;
+  /** How the session was protected when the message came in. */
+  secure: boolean;
+  mail: ParsedMail;
+  raw: string;
+}
+
+export interface SmtpSink {
+  port: number;
+  received: Received[];
+  /** AUTH attempts: method and user, accepted or not. */
+  auths: { method: string; user: string; ok: boolean }[];
+  /** Answer this SMTP reply to the next DATA (e.g. "451 try later"). */
+  failNextData?: { code: number; message: string };
+  stop(): Promise<void>;
+}
+
+export async function startSmtpSink(opts: {
+  mode: "tls" | "starttls";
+  cert: TestCert;
+  users: Record<string, string>;
+}): Promise<SmtpSink> {
+  const sink: SmtpSink = { port: 0, received: [], auths: [], stop: async () => {} };
+  const server = new SMTPServer({
+    secure: opts.mode === "tls",
+    key: opts.cert.key,
+    cert: opts.cert.cert,
+    authMethods: ["PLAIN", "LOGIN"],
+    authOptional: false,
+    allowInsecureAuth: false,
+    disabledCommands: [],
+    size: 10 * 1024 * 1024,
+    logger: false,
+    disableReverseLookup: true,
+    onAuth(auth, _session, cb) {
+      const ok = opts.users[auth.username ?? ""] === auth.password;
+      sink.auths.push({ method: auth.method, user: auth.username ?? "", ok });
+      if (!ok) return cb(new Error("Invalid username or password"));
+      cb(null, { user: auth.username });
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", async () => {
+        const fail = sink.failNextData;
+        if (fail) {
+          sink.failNextData = undefined;
+          const e = new Error(fail.message) as Error & { responseCode: number };
+          e.responseCode = fail.code;
+          return cb(e);
+        }
+        const raw = Buffer.concat(chunks).toString("utf8");
+        sink.received.push({
+          envelope: {
+            from: (session.envelope.mailFrom as { address: string }).address,
+            to: session.envelope.rcptTo.map((r) => r.address),
+          },
+          user: session.user as string | undefined,
+          secure: session.secure,
+          mail: await simpleParser(raw),
+          raw,
+        });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  sink.port = (server.server.address() as { port: number }).port;
+  sink.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return sink;
+}
