@@ -11,11 +11,50 @@ export interface AnalysisRecord {
   alert_id: string;
   status: AnalysisStatus;
   updated_at: string;
+  /** The analysis type last asked for, and the message that asked. */
+  type?: string;
+  message_id?: string;
+  /** The latest completed result (kept while a newer analysis is pending or processing). */
   result?: unknown;
   error?: { code: string; message: string };
 }
 
 export const analysisKey = (alertId: string) => `analysis:${alertId}`;
+
+export function getAnalysis(store: Store, alertId: string): Promise<AnalysisRecord | null> {
+  return store.get<AnalysisRecord>(analysisKey(alertId));
+}
+
+/**
+ * Moves an alert's analysis to `status`, keeping the last completed result unless a new one is
+ * given. An error is kept only with the status it explains (pending after a transient failure,
+ * failed).
+ */
+export async function setAnalysisStatus(
+  store: Store,
+  alertId: string,
+  status: AnalysisStatus,
+  opts: {
+    at: string;
+    retentionMs: number;
+    type?: string;
+    messageId?: string;
+    result?: unknown;
+    error?: { code: string; message: string };
+  },
+): Promise<AnalysisRecord> {
+  const prev = await getAnalysis(store, alertId);
+  const rec: AnalysisRecord = { alert_id: alertId, status, updated_at: opts.at };
+  const type = opts.type ?? prev?.type;
+  const messageId = opts.messageId ?? prev?.message_id;
+  if (type) rec.type = type;
+  if (messageId) rec.message_id = messageId;
+  const result = opts.result ?? prev?.result;
+  if (result !== undefined) rec.result = result;
+  if (opts.error) rec.error = opts.error;
+  await store.set(analysisKey(alertId), rec, { ttlMs: opts.retentionMs });
+  return rec;
+}
 
 export async function markAnalysisFailed(
   store: Store,

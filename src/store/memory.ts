@@ -3,8 +3,11 @@
  * within it because every operation runs synchronously between awaits. Bounded: past
  * `maxKeys` values the oldest-created are dropped, so a busy process cannot grow without limit
  * (a ledger entry older than that is forgotten early, as if its retention had passed).
+ * JSON hashes and sorted sets are not counted there: their owners bound them (the similarity
+ * index keeps at most ai.similar.max_alerts alerts).
  */
-import type { SetOptions, Store } from "./store.ts";
+import { SortedSet } from "./sorted-set.ts";
+import type { SetOptions, Store, ZEntry } from "./store.ts";
 
 interface Entry {
   value: string;
@@ -16,6 +19,8 @@ export class MemoryStore implements Store {
   private readonly data = new Map<string, Entry>();
   private readonly hashes = new Map<string, Map<string, number>>();
   private readonly lists = new Map<string, { items: string[]; expiresAt: number | null }>();
+  private readonly jsonHashes = new Map<string, Map<string, string>>();
+  private readonly zsets = new Map<string, SortedSet>();
   private sweepAt = 0;
 
   /**
@@ -82,6 +87,8 @@ export class MemoryStore implements Store {
     this.data.delete(key);
     this.hashes.delete(key);
     this.lists.delete(key);
+    this.jsonHashes.delete(key);
+    this.zsets.delete(key);
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {
@@ -144,6 +151,91 @@ export class MemoryStore implements Store {
     const l = this.lists.get(key);
     if (!l || (l.expiresAt !== null && l.expiresAt <= this.now())) return [];
     return l.items.slice(0, limit).map((v) => JSON.parse(v) as T);
+  }
+
+  async hset(key: string, fields: Record<string, unknown>): Promise<void> {
+    const entries = Object.entries(fields);
+    if (entries.length === 0) return;
+    let h = this.jsonHashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.jsonHashes.set(key, h);
+    }
+    for (const [f, v] of entries) h.set(f, JSON.stringify(v) ?? "null");
+  }
+
+  async hmget<T>(key: string, fields: string[]): Promise<(T | null)[]> {
+    const h = this.jsonHashes.get(key);
+    return fields.map((f) => {
+      const v = h?.get(f);
+      return v === undefined ? null : (JSON.parse(v) as T);
+    });
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    const h = this.jsonHashes.get(key);
+    let n = 0;
+    for (const f of fields) if (h?.delete(f)) n++;
+    if (h && h.size === 0) this.jsonHashes.delete(key);
+    return n;
+  }
+
+  private zset(key: string, create: true): SortedSet;
+  private zset(key: string, create?: false): SortedSet | undefined;
+  private zset(key: string, create = false): SortedSet | undefined {
+    let z = this.zsets.get(key);
+    if (!z && create) {
+      z = new SortedSet();
+      this.zsets.set(key, z);
+    }
+    return z;
+  }
+
+  private zdrop(key: string, z: SortedSet): void {
+    if (z.size === 0) this.zsets.delete(key);
+  }
+
+  async zadd(key: string, entries: ZEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const z = this.zset(key, true);
+    for (const e of entries) z.add(e.member, e.score);
+  }
+
+  async zrem(key: string, members: string[]): Promise<number> {
+    const z = this.zset(key);
+    if (!z) return 0;
+    let n = 0;
+    for (const m of members) if (z.remove(m)) n++;
+    this.zdrop(key, z);
+    return n;
+  }
+
+  async zcard(key: string): Promise<number> {
+    return this.zset(key)?.size ?? 0;
+  }
+
+  async zrange(key: string, opts: { limit: number; rev?: boolean; maxScore?: number }): Promise<ZEntry[]> {
+    if (opts.limit < 1) return [];
+    return this.zset(key)?.range(opts.limit, opts.rev, opts.maxScore) ?? [];
+  }
+
+  async ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]> {
+    return keys.map((k, i) => {
+      const z = this.zset(k);
+      const n = typeof limit === "number" ? limit : (limit[i] ?? 0);
+      return { size: z?.size ?? 0, members: z && n > 0 ? z.top(n) : [] };
+    });
+  }
+
+  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
+    for (const k of keys) this.zset(k, true).add(member, score);
+  }
+
+  async zremEach(keys: string[], member: string): Promise<void> {
+    for (const k of keys) {
+      const z = this.zset(k);
+      if (z?.remove(member)) this.zdrop(k, z);
+    }
   }
 
   async ping(): Promise<void> {}

@@ -10,7 +10,7 @@
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
 import { tcpRequester } from "./resp.ts";
-import type { SetOptions, Store } from "./store.ts";
+import type { SetOptions, Store, ZEntry } from "./store.ts";
 
 const DEL_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -22,6 +22,31 @@ const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
 local n = redis.call("INCRBY", KEYS[1], ARGV[1])
 if fresh then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 return n`;
+
+/** ARGV: limit, rev ("1"/"0"), maxScore ("" for none) → flat [member, score, …]. */
+const ZRANGE = `local lim = tonumber(ARGV[1])
+local rev = ARGV[2] == "1"
+if ARGV[3] == "" then
+  if rev then return redis.call("ZREVRANGE", KEYS[1], 0, lim - 1, "WITHSCORES") end
+  return redis.call("ZRANGE", KEYS[1], 0, lim - 1, "WITHSCORES")
+end
+if rev then return redis.call("ZREVRANGEBYSCORE", KEYS[1], ARGV[3], "-inf", "WITHSCORES", "LIMIT", 0, lim) end
+return redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[3], "WITHSCORES", "LIMIT", 0, lim)`;
+
+/** ARGV: one limit per key → [size1, members1, size2, members2, …]. */
+const ZTOP_MANY = `local out = {}
+for i, k in ipairs(KEYS) do
+  local lim = tonumber(ARGV[i])
+  out[2 * i - 1] = redis.call("ZCARD", k)
+  if lim > 0 then out[2 * i] = redis.call("ZREVRANGE", k, 0, lim - 1) else out[2 * i] = {} end
+end
+return out`;
+
+const ZADD_EACH = `for _, k in ipairs(KEYS) do redis.call("ZADD", k, ARGV[2], ARGV[1]) end
+return #KEYS`;
+
+const ZREM_EACH = `for _, k in ipairs(KEYS) do redis.call("ZREM", k, ARGV[1]) end
+return #KEYS`;
 
 /** Redis wants whole, positive milliseconds. */
 const ms = (n: number): number => Math.max(1, Math.ceil(n));
@@ -132,6 +157,95 @@ export class RedisStore implements Store {
     if (limit < 1) return [];
     const items = await this.redis.lrange<unknown>(this.k(key), 0, limit - 1);
     return items.map((v) => this.decode<T>(v) as T);
+  }
+
+  /** A sorted-set member as stored: JSON text, so the client's auto-parsing gives the string back. */
+  private member(v: unknown): string {
+    const d = this.decode<unknown>(v);
+    return typeof d === "string" ? d : String(d);
+  }
+
+  async hset(key: string, fields: Record<string, unknown>): Promise<void> {
+    const kv: Record<string, string> = {};
+    for (const [f, v] of Object.entries(fields)) kv[f] = JSON.stringify(v) ?? "null";
+    if (Object.keys(kv).length === 0) return;
+    await this.redis.hset(this.k(key), kv);
+  }
+
+  async hmget<T = unknown>(key: string, fields: string[]): Promise<(T | null)[]> {
+    if (fields.length === 0) return [];
+    // Parsed clients give {field: value} (null when every field is missing); raw clients the list.
+    const res: unknown = await this.redis.hmget(this.k(key), ...fields);
+    if (Array.isArray(res)) return res.map((v) => this.decode<T>(v));
+    const obj = (res ?? {}) as Record<string, unknown>;
+    return fields.map((f) => this.decode<T>(obj[f]));
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    if (fields.length === 0) return 0;
+    return Number(await this.redis.hdel(this.k(key), ...fields));
+  }
+
+  async zadd(key: string, entries: ZEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const [first, ...rest] = entries.map((e) => ({ score: e.score, member: JSON.stringify(e.member) }));
+    await this.redis.zadd(this.k(key), first, ...rest);
+  }
+
+  async zrem(key: string, members: string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return Number(await this.redis.zrem(this.k(key), ...members.map((m) => JSON.stringify(m))));
+  }
+
+  async zcard(key: string): Promise<number> {
+    return Number(await this.redis.zcard(this.k(key)));
+  }
+
+  async zrange(key: string, opts: { limit: number; rev?: boolean; maxScore?: number }): Promise<ZEntry[]> {
+    if (opts.limit < 1) return [];
+    const flat = (await this.redis.eval(
+      ZRANGE,
+      [this.k(key)],
+      [Math.floor(opts.limit), opts.rev ? "1" : "0", opts.maxScore === undefined ? "" : opts.maxScore],
+    )) as unknown[];
+    const out: ZEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      out.push({ member: this.member(flat[i]), score: Number(flat[i + 1]) });
+    return out;
+  }
+
+  async ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]> {
+    if (keys.length === 0) return [];
+    const limits = keys.map((_, i) =>
+      Math.max(0, Math.floor((typeof limit === "number" ? limit : limit[i]) ?? 0)),
+    );
+    const flat = (await this.redis.eval(
+      ZTOP_MANY,
+      keys.map((k) => this.k(k)),
+      limits,
+    )) as unknown[];
+    return keys.map((_, i) => ({
+      size: Number(flat[2 * i]),
+      members: ((flat[2 * i + 1] as unknown[] | null) ?? []).map((m) => this.member(m)),
+    }));
+  }
+
+  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.eval(
+      ZADD_EACH,
+      keys.map((k) => this.k(k)),
+      [JSON.stringify(member), score],
+    );
+  }
+
+  async zremEach(keys: string[], member: string): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.eval(
+      ZREM_EACH,
+      keys.map((k) => this.k(k)),
+      [JSON.stringify(member)],
+    );
   }
 
   async ping(): Promise<void> {

@@ -17,6 +17,12 @@ export interface SetOptions {
   nx?: boolean;
 }
 
+/** One member of a sorted set and its score. */
+export interface ZEntry {
+  member: string;
+  score: number;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** The parsed JSON value at `key`, or null. */
@@ -42,6 +48,36 @@ export interface Store {
   pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void>;
   /** The newest `limit` entries of a list, newest first. */
   list<T = unknown>(key: string, limit: number): Promise<T[]>;
+
+  // Hashes of JSON values (for records addressed by field; separate from hincr's numeric hashes).
+  /** Sets fields of a hash to JSON values, in one round trip. */
+  hset(key: string, fields: Record<string, unknown>): Promise<void>;
+  /** The parsed values of `fields` in order, null for missing ones, in one round trip. */
+  hmget<T = unknown>(key: string, fields: string[]): Promise<(T | null)[]>;
+  /** Removes fields from a hash; returns how many were there. */
+  hdel(key: string, fields: string[]): Promise<number>;
+
+  // Sorted sets: string members ordered by score, ties by member (byte order).
+  /** Adds members, or moves existing ones to their new score. */
+  zadd(key: string, entries: ZEntry[]): Promise<void>;
+  /** Removes members; returns how many were there. */
+  zrem(key: string, members: string[]): Promise<number>;
+  zcard(key: string): Promise<number>;
+  /**
+   * At most `limit` entries, lowest score first (highest first with `rev`); with `maxScore`
+   * only members scoring at most that.
+   */
+  zrange(key: string, opts: { limit: number; rev?: boolean; maxScore?: number }): Promise<ZEntry[]>;
+  /**
+   * For every key in one round trip: its size and its `limit` highest-scored members, highest
+   * first (`limit` may be one number per key; 0 reads only the size).
+   */
+  ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]>;
+  /** Adds `member` with `score` to every key, atomically (the postings of an inverted index). */
+  zaddEach(keys: string[], member: string, score: number): Promise<void>;
+  /** Removes `member` from every key, atomically. */
+  zremEach(keys: string[], member: string): Promise<void>;
+
   /** Resolves when the store answers; rejects with the reason otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -202,6 +202,131 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.list(key("del:l"), 5)).toEqual([]);
     });
 
+    test("JSON hashes: hset/hmget round-trip values in field order; hdel counts what it removed", async () => {
+      const k = key("jh");
+      await s.hset(k, { a: { x: 1 }, b: "12", c: "1e3", d: 12, e: [1, "2"], f: "", g: null });
+      expect(await s.hmget(k, ["b", "missing", "a", "c", "d", "e", "f", "g"])).toEqual([
+        "12",
+        null,
+        { x: 1 },
+        "1e3",
+        12,
+        [1, "2"],
+        "",
+        null,
+      ]);
+      expect(typeof (await s.hmget(k, ["b"]))[0]).toBe("string");
+      await s.hset(k, { a: "replaced" });
+      expect(await s.hmget(k, ["a"])).toEqual(["replaced"]);
+      expect(await s.hdel(k, ["a", "b", "missing"])).toBe(2);
+      expect(await s.hmget(k, ["a", "b", "c"])).toEqual([null, null, "1e3"]);
+      expect(await s.hmget(key("jh:missing"), ["a", "b"])).toEqual([null, null]);
+      expect(await s.hmget(k, [])).toEqual([]);
+      await s.hset(k, {});
+    });
+
+    test("sorted sets: order by score then member; re-adding moves a member; zrem and zcard", async () => {
+      const k = key("z");
+      await s.zadd(k, [
+        { member: "c", score: 3 },
+        { member: "a", score: 1 },
+        { member: "12", score: 2 },
+        { member: "1e3", score: 2 },
+        { member: "b", score: 1 },
+      ]);
+      expect(await s.zcard(k)).toBe(5);
+      expect(await s.zrange(k, { limit: 10 })).toEqual([
+        { member: "a", score: 1 },
+        { member: "b", score: 1 },
+        { member: "12", score: 2 },
+        { member: "1e3", score: 2 },
+        { member: "c", score: 3 },
+      ]);
+      expect((await s.zrange(k, { limit: 2, rev: true })).map((e) => e.member)).toEqual(["c", "1e3"]);
+      await s.zadd(k, [{ member: "a", score: 10.5 }]);
+      expect(await s.zcard(k)).toBe(5);
+      expect(await s.zrange(k, { limit: 1, rev: true })).toEqual([{ member: "a", score: 10.5 }]);
+      expect(await s.zrem(k, ["a", "missing", "12"])).toBe(2);
+      expect((await s.zrange(k, { limit: 10 })).map((e) => e.member)).toEqual(["b", "1e3", "c"]);
+      expect(await s.zrange(k, { limit: 0 })).toEqual([]);
+      expect(await s.zcard(key("z:missing"))).toBe(0);
+      expect(await s.zrange(key("z:missing"), { limit: 5 })).toEqual([]);
+    });
+
+    test("zrange with maxScore returns only members at or below it, from either end", async () => {
+      const k = key("zmax");
+      await s.zadd(
+        k,
+        [1, 2, 3, 4, 5].map((i) => ({ member: `m${i}`, score: i * 1000 })),
+      );
+      expect((await s.zrange(k, { limit: 10, maxScore: 3000 })).map((e) => e.member)).toEqual([
+        "m1",
+        "m2",
+        "m3",
+      ]);
+      expect((await s.zrange(k, { limit: 2, maxScore: 3500 })).map((e) => e.member)).toEqual(["m1", "m2"]);
+      expect((await s.zrange(k, { limit: 2, rev: true, maxScore: 3500 })).map((e) => e.member)).toEqual([
+        "m3",
+        "m2",
+      ]);
+      expect(await s.zrange(k, { limit: 5, maxScore: 10 })).toEqual([]);
+    });
+
+    test("ztopMany: each key's size and highest-scored members in one call", async () => {
+      const a = key("zt:a");
+      const b = key("zt:b");
+      await s.zadd(
+        a,
+        ["x", "y", "z"].map((m, i) => ({ member: m, score: i })),
+      );
+      await s.zadd(b, [{ member: "only", score: 7 }]);
+      expect(await s.ztopMany([a, key("zt:missing"), b], 2)).toEqual([
+        { size: 3, members: ["z", "y"] },
+        { size: 0, members: [] },
+        { size: 1, members: ["only"] },
+      ]);
+      expect(await s.ztopMany([a], 0)).toEqual([{ size: 3, members: [] }]);
+      expect(await s.ztopMany([a, b, key("zt:missing")], [0, 1, 3])).toEqual([
+        { size: 3, members: [] },
+        { size: 1, members: ["only"] },
+        { size: 0, members: [] },
+      ]);
+      expect(await s.ztopMany([], 5)).toEqual([]);
+    });
+
+    test("zaddEach and zremEach touch every key; del removes hashes and sorted sets", async () => {
+      const keys = [key("ze:1"), key("ze:2"), key("ze:3")];
+      await s.zaddEach(keys, "12", 5);
+      await s.zaddEach(keys.slice(1), "doc-2", 6);
+      expect(await s.ztopMany(keys, 5)).toEqual([
+        { size: 1, members: ["12"] },
+        { size: 2, members: ["doc-2", "12"] },
+        { size: 2, members: ["doc-2", "12"] },
+      ]);
+      await s.zremEach(keys, "12");
+      expect((await s.ztopMany(keys, 5)).map((r) => r.size)).toEqual([0, 1, 1]);
+      await s.hset(key("ze:h"), { f: 1 });
+      await s.del(key("ze:h"));
+      await s.del(keys[1]);
+      expect(await s.hmget(key("ze:h"), ["f"])).toEqual([null]);
+      expect(await s.zcard(keys[1])).toBe(0);
+    });
+
+    test("zaddEach is atomic across instances: concurrent postings all land", async () => {
+      const other = await make();
+      try {
+        const keys = [key("race:z1"), key("race:z2")];
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 ? other : s).zaddEach(keys, `doc-${i}`, i)),
+        );
+        const [a, b] = await s.ztopMany(keys, 100);
+        expect(a.size).toBe(40);
+        expect(b.members).toEqual(Array.from({ length: 40 }, (_, i) => `doc-${39 - i}`));
+      } finally {
+        await other.close();
+      }
+    });
+
     test("set nx is atomic across instances: exactly one of 50 wins", async () => {
       const other = await make();
       try {

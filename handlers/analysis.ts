@@ -1,0 +1,15 @@
+/**
+ * POST /jobs/analysis (SPEC §3.2): one alert or a whole Alertmanager v4 payload, analysed by the
+ * engine chain (or similarity only for `similar`). The 200 body is the result — for a payload,
+ * `{group_key, status, results}` with one result per alert.
+ */
+import { analyseJob } from "../src/analysis/analyse.ts";
+import { analysisJobSchema } from "../src/analysis/schema.ts";
+import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
+
+export const analysisHandler: JobHandler = {
+  family: "analysis",
+  handle(body, { deps, messageId, logger }) {
+    return analyseJob(deps, parseJob(analysisJobSchema, body), { messageId, logger });
+  },
+};

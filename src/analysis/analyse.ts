@@ -1,0 +1,156 @@
+/**
+ * An analysis job, end to end (SPEC §3.2): every alert of the job goes pending, then one by one
+ * processing → completed (or back to pending after a transient failure, failed after a permanent
+ * one). For each: similar past alerts are found first (they are context for the engines), the
+ * engine chain answers (or, for `similar`, the matches are the answer), the result is validated,
+ * stored under the alert id and the alert is indexed for later searches. A redelivered message
+ * does not analyse again the alerts it already completed (ledger steps).
+ */
+import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
+import type { Deps } from "../deps.ts";
+import { JobError, permanent, transient } from "../errors.ts";
+import type { Logger } from "../observe/logger.ts";
+import { breakers, runChain } from "./chain.ts";
+import { type AnalysisJob, type AnalysisResult, type Language, resultSchema } from "./schema.ts";
+import { alertTokens } from "./similar/features.ts";
+import { docOf, embedAlert, resolutionOf, similarAnalysis, similarityIndex } from "./similarity.ts";
+import { getAnalysis, setAnalysisStatus } from "./status.ts";
+
+export interface JobScope {
+  messageId: string;
+  logger: Logger;
+}
+
+export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
+
+export async function analyseJob(deps: Deps, job: AnalysisJob, scope: JobScope): Promise<JobAnswer> {
+  const language = job.language ?? deps.config.ai.language;
+  const alerts = job.alert
+    ? [{ ...job.alert, id: alertId(job.alert) }]
+    : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
+  const at = () => new Date(deps.now()).toISOString();
+  const retentionMs = deps.config.store.retention;
+
+  // A redelivery skips what an earlier delivery of this message completed.
+  const done = await Promise.all(alerts.map((a) => deps.ledger.getStep(scope.messageId, stepName(a.id))));
+  for (const [i, a] of alerts.entries())
+    if (done[i]?.status !== "succeeded")
+      await setAnalysisStatus(deps.store, a.id, "pending", {
+        at: at(),
+        retentionMs,
+        type: job.type,
+        messageId: scope.messageId,
+      });
+
+  const results: AnalysisResult[] = [];
+  const failed: { alert_id: string; error: JobError }[] = [];
+  for (const [i, a] of alerts.entries()) {
+    const prior = done[i];
+    if (prior?.status === "succeeded") {
+      results.push(prior.data as AnalysisResult);
+      continue;
+    }
+    try {
+      const result = await analyseAlert(deps, a, job, language, scope);
+      await deps.ledger.putStep(scope.messageId, stepName(a.id), {
+        status: "succeeded",
+        at: at(),
+        attempts: 1,
+        data: result,
+      });
+      results.push(result);
+    } catch (e) {
+      if (!(e instanceof JobError) || alerts.length === 1) throw e;
+      failed.push({ alert_id: a.id, error: e });
+    }
+  }
+  if (failed.length) {
+    const what = failed.map((f) => `${f.alert_id}: ${f.error.message}`).join("; ");
+    const details = { failed: failed.map((f) => ({ alert_id: f.alert_id, code: f.error.code })) };
+    // Any transient failure: QStash redelivers and only the unfinished alerts are analysed again.
+    if (failed.some((f) => f.error.retryable)) {
+      const waits = failed.flatMap((f) => f.error.retryAfterS ?? []);
+      const wait = waits.length ? Math.min(...waits) : undefined;
+      throw transient("engines_unavailable", `some alerts could not be analysed yet: ${what}`, wait, details);
+    }
+    throw permanent("analysis_failed", `some alerts could not be analysed: ${what}`, details);
+  }
+  if (job.alert) return results[0];
+  const payload = job.payload as NonNullable<AnalysisJob["payload"]>;
+  return { group_key: payload.groupKey, status: payload.status, results };
+}
+
+async function analyseAlert(
+  deps: Deps,
+  alert: Alert & { id: string },
+  job: AnalysisJob,
+  language: Language,
+  scope: JobScope,
+): Promise<AnalysisResult> {
+  const started = deps.now();
+  const at = () => new Date(deps.now()).toISOString();
+  const retentionMs = deps.config.store.retention;
+  const log = scope.logger.child({ alert_id: alert.id, type: job.type });
+  await setAnalysisStatus(deps.store, alert.id, "processing", { at: at(), retentionMs });
+  try {
+    const { top_k, min_score } = deps.config.ai.similar;
+    const index = similarityIndex(deps);
+    const br = breakers(deps);
+    const vector = await embedAlert(deps, br, alert, log);
+    const similar = await index.search(
+      { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },
+      { k: top_k, minScore: min_score },
+    );
+    const base = { alert_id: alert.id, type: job.type, status: "completed" as const, similar };
+    let result: AnalysisResult;
+    if (job.type === "similar") {
+      const analysis = similarAnalysis(alert, similar, language, min_score);
+      deps.metrics.inc("analysis", { engine: "builtin", outcome: "succeeded" });
+      result = {
+        ...base,
+        engine: "builtin",
+        degraded: false,
+        ...analysis,
+        attempts: [{ engine: "builtin", ok: true, ms: deps.now() - started }],
+        latency_ms: deps.now() - started,
+        tokens: { prompt: 0, completion: 0 },
+      };
+    } else {
+      const req = { alert, alertId: alert.id, type: job.type, language, similar };
+      const out = await runChain(deps, req, job.engine, log);
+      result = {
+        ...base,
+        engine: out.engine,
+        degraded: out.degraded,
+        ...out.analysis,
+        attempts: out.attempts,
+        latency_ms: deps.now() - started,
+        tokens: out.tokens,
+      };
+    }
+    result = resultSchema.parse(result);
+    // `similar` writes no summary of its own: keep what an earlier analysis said about the alert.
+    const summary =
+      job.type === "similar"
+        ? (((await getAnalysis(deps.store, alert.id))?.result as AnalysisResult | undefined)?.summary ??
+          alert.annotations.summary ??
+          result.summary)
+        : result.summary;
+    await index.add(docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now()), vector);
+    await setAnalysisStatus(deps.store, alert.id, "completed", { at: at(), retentionMs, result });
+    return result;
+  } catch (e) {
+    const je = e instanceof JobError ? e : undefined;
+    const error = je
+      ? { code: je.code, message: je.message }
+      : { code: "internal_error", message: "unexpected error in the worker (see its log)" };
+    await setAnalysisStatus(deps.store, alert.id, je && !je.retryable ? "failed" : "pending", {
+      at: at(),
+      retentionMs,
+      error,
+    }).catch((se) => log.warn("could not record the analysis status", { error: se }));
+    throw e;
+  }
+}
+
+const stepName = (alertId: string) => `alert:${alertId}`;

@@ -1,0 +1,162 @@
+/**
+ * The fallback chain (`ai.order`, or the one engine a job names): each engine configured for the
+ * analysis type is tried in turn under its own timeout, skipped while its circuit breaker is
+ * open, and its answer validated (one repair allowed). The first valid answer wins; `degraded`
+ * says a later engine gave it. When all fail: 503 if every failure was transient (QStash retries
+ * later), otherwise 489 — nothing would change on a retry.
+ */
+import type { Deps } from "../deps.ts";
+import { JobError, permanent, transient } from "../errors.ts";
+import type { Logger } from "../observe/logger.ts";
+import { type Admission, Breakers } from "./breaker.ts";
+import { builtinEngine } from "./builtin.ts";
+import { difyEngine } from "./dify.ts";
+import { type Engine, type EngineId, type EngineRequest, engineFailed } from "./engine.ts";
+import { severityOf } from "./facts.ts";
+import { normalizeAnalysis } from "./normalize.ts";
+import { ollamaEngine } from "./ollama.ts";
+import type { Analysis, Attempt, EngineName, Tokens } from "./schema.ts";
+
+export interface ChainOutcome {
+  analysis: Analysis;
+  engine: EngineName;
+  degraded: boolean;
+  attempts: Attempt[];
+  /** Tokens spent by every attempt, failed ones included. */
+  tokens: Tokens;
+}
+
+export type EngineChoice = "auto" | EngineId;
+
+export function engines(deps: Deps): Record<EngineId, Engine> {
+  return { dify: difyEngine(deps), ollama: ollamaEngine(deps), builtin: builtinEngine(deps) };
+}
+
+export function breakers(deps: Deps): Breakers {
+  const b = deps.config.ai.breaker;
+  return new Breakers(deps.store, { failures: b.failures, cooloffMs: b.cooloff, now: deps.now });
+}
+
+/** The per-call timeout of an engine. */
+export function timeoutOf(deps: Deps, id: EngineId): number {
+  const ai = deps.config.ai;
+  if (id === "dify") return ai.dify?.timeout ?? ai.timeout;
+  if (id === "ollama") return ai.ollama?.timeout ?? ai.timeout;
+  return ai.timeout;
+}
+
+export async function runChain(
+  deps: Deps,
+  req: EngineRequest,
+  choice: EngineChoice,
+  log: Logger,
+): Promise<ChainOutcome> {
+  const all = engines(deps);
+  const order = choice === "auto" ? deps.config.ai.order : [choice];
+  const chain = order.map((id) => all[id]).filter((e) => e.nameFor(req.type));
+  if (chain.length === 0)
+    throw permanent(
+      "engine_not_configured",
+      choice === "auto"
+        ? `no engine in ai.order (${order.join(", ")}) is configured for ${req.type} analyses`
+        : `the ${choice} engine is not configured for ${req.type} analyses`,
+    );
+  const br = breakers(deps);
+  const guarded = chain.filter((e) => e.id !== "builtin").map((e) => e.id);
+  const maxTimeout = Math.max(...chain.map((e) => timeoutOf(deps, e.id)));
+  const admissions = guarded.length
+    ? await br.admit(guarded, maxTimeout + 5000)
+    : new Map<string, Admission>();
+  const attempts: Attempt[] = [];
+  const failures: JobError[] = [];
+  const tokens: Tokens = { prompt: 0, completion: 0 };
+
+  for (const [i, engine] of chain.entries()) {
+    const name = engine.nameFor(req.type) as EngineName;
+    const admission = admissions.get(engine.id);
+    if (admission && !admission.ok) {
+      const msg = `circuit open: skipped until ${new Date(admission.until).toISOString()}`;
+      attempts.push({ engine: name, ok: false, error: msg, ms: 0 });
+      failures.push(transient("engine_circuit_open", `${name}: ${msg}`, admission.retryAfterS));
+      deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+      deps.metrics.set("engineUp", { engine: name }, 0);
+      continue;
+    }
+    const started = deps.now();
+    const signal = AbortSignal.timeout(timeoutOf(deps, engine.id));
+    try {
+      const analysis = await attempt(engine, name, req, signal, tokens);
+      const ms = deps.now() - started;
+      attempts.push({ engine: name, ok: true, ms });
+      deps.metrics.inc("analysis", { engine: name, outcome: "succeeded" });
+      deps.metrics.set("engineUp", { engine: name }, 1);
+      deps.metrics.observe("engineDuration", { engine: name }, ms / 1000);
+      if (admission) await br.success(engine.id, admission);
+      return { analysis, engine: name, degraded: i > 0, attempts, tokens };
+    } catch (e) {
+      const ms = deps.now() - started;
+      const err = asEngineError(e, name, signal, timeoutOf(deps, engine.id));
+      if (!(e instanceof JobError)) log.error("analysis engine crashed", { engine: name, error: e });
+      attempts.push({ engine: name, ok: false, error: err.message, ms });
+      failures.push(err);
+      deps.metrics.inc("analysis", {
+        engine: name,
+        outcome: err.retryable ? "failed_transient" : "failed_permanent",
+      });
+      deps.metrics.set("engineUp", { engine: name }, 0);
+      deps.metrics.observe("engineDuration", { engine: name }, ms / 1000);
+      log.warn("analysis engine failed", { engine: name, code: err.code, error: err.message, ms });
+      if (engine.id !== "builtin" && (await br.failure(engine.id, admission, err.message)))
+        log.warn("circuit breaker opened", { engine: name, cooloff_ms: deps.config.ai.breaker.cooloff });
+    }
+  }
+
+  const summary = attempts.map((a) => `${a.engine}: ${a.error}`).join("; ");
+  if (failures.every((f) => f.retryable)) {
+    const waits = failures.map((f) => f.retryAfterS).filter((s): s is number => s !== undefined);
+    throw transient(
+      "engines_unavailable",
+      `every analysis engine failed for now: ${summary}`,
+      waits.length ? Math.min(...waits) : undefined,
+      { attempts },
+    );
+  }
+  throw permanent("analysis_failed", `no analysis engine could answer: ${summary}`, { attempts });
+}
+
+/** One engine's try: ask, validate, and ask once more to repair an answer that does not fit. */
+async function attempt(
+  engine: Engine,
+  name: EngineName,
+  req: EngineRequest,
+  signal: AbortSignal,
+  tokens: Tokens,
+): Promise<Analysis> {
+  const opts = { severity: severityOf(req.alert) };
+  const first = await engine.analyse(req, signal);
+  add(tokens, first.tokens);
+  let n = normalizeAnalysis(first.output, { ...opts, allowText: first.allowText });
+  if (!n.ok && first.repair) {
+    const second = await first.repair(n.problems, signal);
+    add(tokens, second.tokens);
+    n = normalizeAnalysis(second.output, { ...opts, allowText: second.allowText });
+  }
+  if (!n.ok)
+    throw engineFailed(
+      "engine_bad_output",
+      `${name} answered output that does not fit the analysis schema: ${n.problems}`,
+    );
+  return n.analysis;
+}
+
+function add(total: Tokens, t: Tokens): void {
+  total.prompt += Math.max(0, t.prompt);
+  total.completion += Math.max(0, t.completion);
+}
+
+function asEngineError(e: unknown, name: string, signal: AbortSignal, timeoutMs: number): JobError {
+  if (signal.aborted && (!(e instanceof JobError) || e.code === "engine_timeout"))
+    return transient("engine_timeout", `${name}: no answer within ${timeoutMs} ms`);
+  if (e instanceof JobError) return e;
+  return engineFailed("engine_error", `${name}: ${(e as Error)?.message ?? String(e)}`);
+}

@@ -1,0 +1,172 @@
+/**
+ * The Dify engine (CONTRACTS §3): one app per analysis type from `ai.dify.apps`, each with its own
+ * key. Workflow apps run `POST /workflows/run` (blocking; only `succeeded` counts, even under HTTP
+ * 200) with inputs `alert` (JSON text), `type` and `language`, and answer outputs `analysis` or
+ * `text`. Chat apps get the prompt as `query` on `POST /chat-messages` (blocking) and may answer
+ * JSON or free text; one repair is asked in the same conversation. Readiness: `GET /info`.
+ */
+import type { Deps } from "../deps.ts";
+import { type JobError, transient } from "../errors.ts";
+import {
+  callHttp,
+  type Engine,
+  type EngineAnswer,
+  type EngineRequest,
+  engineFailed,
+  excerpt,
+  type HttpAnswer,
+  joinUrl,
+  type LlmType,
+  probe,
+  retryAfterS,
+} from "./engine.ts";
+import { alertJson, buildPrompt, repairPrompt } from "./prompts.ts";
+import type { EngineName } from "./schema.ts";
+
+type DifyConfig = NonNullable<Deps["config"]["ai"]["dify"]>;
+type DifyApp = NonNullable<DifyConfig["apps"][LlmType]>;
+
+interface DifyError {
+  code?: string;
+  message?: string;
+}
+
+/** Workflow run states that may succeed when run again; the others never will in blocking mode. */
+const TRANSIENT_RUN_STATES = new Set(["failed", "stopped", "running"]);
+
+export function difyEngine(deps: Deps): Engine {
+  const cfg = deps.config.ai.dify;
+  const user = deps.config.worker.name;
+
+  const post = async (app: DifyApp, name: string, path: string, body: unknown, signal: AbortSignal) => {
+    const res = await callHttp(deps.fetch, name, joinUrl((cfg as DifyConfig).url, path), {
+      method: "POST",
+      headers: { authorization: `Bearer ${app.key}` },
+      body,
+      signal,
+    });
+    if (res.status !== 200) throw difyError(res, name, deps.now());
+    if (!res.json || typeof res.json !== "object")
+      throw engineFailed("engine_bad_answer", `${name} answered HTTP 200 without JSON: ${excerpt(res.text)}`);
+    return res.json as Record<string, unknown>;
+  };
+
+  const workflow = async (app: DifyApp, req: EngineRequest, signal: AbortSignal): Promise<EngineAnswer> => {
+    const name = "dify-workflow";
+    const inputs = { alert: alertJson(req.alert), type: req.type, language: req.language };
+    const json = await post(app, name, "/workflows/run", { inputs, user, response_mode: "blocking" }, signal);
+    const data = (json.data ?? {}) as {
+      status?: string;
+      outputs?: Record<string, unknown> | null;
+      error?: string | null;
+      total_tokens?: number;
+    };
+    if (data.status !== "succeeded") {
+      const msg = `${name} run ${data.status ?? "without a status"}${data.error ? `: ${data.error}` : ""}`;
+      throw TRANSIENT_RUN_STATES.has(data.status ?? "")
+        ? transient("engine_run_failed", msg)
+        : engineFailed("engine_run_failed", msg);
+    }
+    const outputs = data.outputs ?? {};
+    const output = outputs.analysis ?? outputs.text ?? ("summary" in outputs ? outputs : undefined);
+    if (output === undefined)
+      throw engineFailed(
+        "engine_bad_answer",
+        `${name} run succeeded without an "analysis" or "text" output (outputs: ${Object.keys(outputs).join(", ") || "none"})`,
+      );
+    return {
+      output,
+      allowText: outputs.analysis === undefined,
+      // A workflow run reports only its total; it is recorded as prompt tokens.
+      tokens: { prompt: Math.max(0, Math.round(data.total_tokens ?? 0)), completion: 0 },
+    };
+  };
+
+  const chat = async (app: DifyApp, req: EngineRequest, signal: AbortSignal): Promise<EngineAnswer> => {
+    const name = "dify-chat";
+    const p = buildPrompt(req, deps.now());
+    const ask = async (query: string, conversationId: string | undefined, s: AbortSignal) => {
+      const body = {
+        inputs: {},
+        query,
+        user,
+        response_mode: "blocking",
+        ...(conversationId ? { conversation_id: conversationId } : {}),
+      };
+      const json = await post(app, name, "/chat-messages", body, s);
+      if (typeof json.answer !== "string")
+        throw engineFailed("engine_bad_answer", `${name} answered without an "answer"`);
+      const usage = ((json.metadata as { usage?: Record<string, unknown> } | undefined)?.usage ?? {}) as {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+      };
+      const conversation = typeof json.conversation_id === "string" ? json.conversation_id : undefined;
+      const answer: EngineAnswer = {
+        output: json.answer,
+        allowText: true,
+        tokens: { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 },
+        repair: async (problems, rs) => ({
+          ...(await ask(repairPrompt(problems, req.language), conversation, rs)),
+          repair: undefined,
+        }),
+      };
+      return answer;
+    };
+    return ask(`${p.system}\n\n${p.user}`, undefined, signal);
+  };
+
+  return {
+    id: "dify",
+    nameFor(type): EngineName | undefined {
+      const app = cfg?.apps[type];
+      return app ? (app.mode === "workflow" ? "dify-workflow" : "dify-chat") : undefined;
+    },
+    async analyse(req, signal) {
+      const app = cfg?.apps[req.type];
+      if (!app) throw engineFailed("engine_not_configured", `no Dify app is configured for ${req.type}`);
+      return app.mode === "workflow" ? workflow(app, req, signal) : chat(app, req, signal);
+    },
+    async ready(signal) {
+      return probe(deps.now, async () => {
+        if (!cfg) throw new Error("ai.dify is not configured");
+        const apps = Object.entries(cfg.apps).filter((e): e is [string, DifyApp] => !!e[1]);
+        if (apps.length === 0) throw new Error("ai.dify.apps names no app");
+        const seen: string[] = [];
+        for (const [type, app] of apps) {
+          const name = app.mode === "workflow" ? "dify-workflow" : "dify-chat";
+          const res = await callHttp(deps.fetch, name, joinUrl(cfg.url, "/info"), {
+            method: "GET",
+            headers: { authorization: `Bearer ${app.key}` },
+            signal,
+          });
+          if (res.status !== 200) throw new Error(`${type}: ${difyError(res, name, deps.now()).message}`);
+          const mode = (res.json as { mode?: string } | undefined)?.mode;
+          if (mode && !modeFits(app.mode, mode))
+            throw new Error(`${type}: the app is in ${mode} mode, configured as ${app.mode}`);
+          seen.push(`${type}: ${mode ?? app.mode}`);
+        }
+        return seen.join(", ");
+      });
+    },
+  };
+}
+
+/** Agent apps answer only streaming; chatflow ("advanced-chat") apps take chat-messages. */
+function modeFits(configured: "workflow" | "chat", actual: string): boolean {
+  return configured === "workflow" ? actual === "workflow" : actual === "chat" || actual === "advanced-chat";
+}
+
+/** Dify's `{code, message, status}` errors (CONTRACTS §3) as JobErrors. */
+export function difyError(res: HttpAnswer, name: string, now: number): JobError {
+  const e = (res.json ?? {}) as DifyError;
+  const what = `${name} answered ${res.status}${e.code ? ` ${e.code}` : ""}: ${e.message ?? excerpt(res.text)}`;
+  if (res.status === 429) {
+    // too_many_requests: slow down and retry; rate_limit_error: the quota is spent, do not.
+    if (e.code === "rate_limit_error") return engineFailed("engine_quota_exhausted", what);
+    return transient("engine_rate_limited", what, retryAfterS(res.headers, now) ?? 10);
+  }
+  if (res.status >= 500) return transient("engine_unavailable", what, retryAfterS(res.headers, now));
+  if (res.status === 401 || res.status === 403) return engineFailed("engine_unauthorized", what);
+  if (e.code === "provider_quota_exceeded") return engineFailed("engine_quota_exhausted", what);
+  return engineFailed("engine_rejected", what);
+}

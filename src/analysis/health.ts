@@ -1,0 +1,43 @@
+/**
+ * Engine health for /health and the dashboard: each engine of ai.order that is configured, its
+ * readiness (Dify `GET /info` per app, Ollama `/api/tags`, the built-in engine always) under a
+ * short deadline, and its circuit breaker's state. Sets alertagent_engine_up from the probes.
+ */
+import type { Deps } from "../deps.ts";
+import type { Check } from "../observe/health.ts";
+import { breakers, engines, timeoutOf } from "./chain.ts";
+import type { Engine, EngineId } from "./engine.ts";
+import type { EngineName } from "./schema.ts";
+
+export interface EngineHealth {
+  engine: EngineId;
+  /** The names it answers under (dify-workflow, dify-chat, ollama, builtin). */
+  names: EngineName[];
+  ready: Check;
+  /** "closed", "open until <time>", "half-open", or "none" (the built-in engine). */
+  breaker: string;
+}
+
+const TYPES = ["comprehensive", "quick", "root_cause"] as const;
+const PROBE_MS = 5000;
+
+export async function engineHealth(deps: Deps): Promise<EngineHealth[]> {
+  const all = engines(deps);
+  const configured = deps.config.ai.order.flatMap((id): { engine: Engine; names: EngineName[] }[] => {
+    const names = [...new Set(TYPES.flatMap((t) => all[id].nameFor(t) ?? []))];
+    return names.length ? [{ engine: all[id], names }] : [];
+  });
+  const states = await breakers(deps).describe(configured.map((e) => e.engine.id));
+  return Promise.all(
+    configured.map(async ({ engine, names }) => {
+      const ready = await engine.ready(AbortSignal.timeout(Math.min(PROBE_MS, timeoutOf(deps, engine.id))));
+      for (const name of names) deps.metrics.set("engineUp", { engine: name }, ready.ok ? 1 : 0);
+      return {
+        engine: engine.id,
+        names,
+        ready,
+        breaker: engine.id === "builtin" ? "none" : states[engine.id],
+      };
+    }),
+  );
+}

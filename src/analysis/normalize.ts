@@ -1,0 +1,123 @@
+/**
+ * Turns what an engine produced into an Analysis, or says why it does not fit. Tolerated: JSON
+ * inside code fences or prose, letter case in enums ("Critical"), confidence as "80%" or 80,
+ * causes and steps given as plain strings, and missing optional text (evidence, command).
+ * Everything else must match `analysisSchema` exactly; free text counts as a summary only
+ * where the engine's contract allows it (Dify apps).
+ */
+import { zodIssues } from "../errors.ts";
+import { type Analysis, analysisSchema, type Severity } from "./schema.ts";
+
+export type Normalized = { ok: true; analysis: Analysis } | { ok: false; problems: string };
+
+const SEVERITY_WORDS: Record<string, Severity> = {
+  critical: "critical",
+  high: "critical",
+  error: "critical",
+  page: "critical",
+  严重: "critical",
+  紧急: "critical",
+  warning: "warning",
+  warn: "warning",
+  medium: "warning",
+  警告: "warning",
+  info: "info",
+  low: "info",
+  informational: "info",
+  信息: "info",
+  提示: "info",
+};
+const RISK_WORDS: Record<string, "low" | "medium" | "high"> = {
+  low: "low",
+  none: "low",
+  safe: "low",
+  低: "low",
+  medium: "medium",
+  moderate: "medium",
+  中: "medium",
+  high: "high",
+  高: "high",
+};
+
+/** The first JSON object in a text (bare, fenced, or surrounded by prose), if any parses. */
+export function extractJson(text: string): unknown {
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(text);
+  const body = (fenced ? fenced[1] : text).trim();
+  const start = body.indexOf("{");
+  const end = body.lastIndexOf("}");
+  if (start < 0 || end <= start) return undefined;
+  try {
+    return JSON.parse(body.slice(start, end + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+export function normalizeAnalysis(
+  output: unknown,
+  opts: { allowText: boolean; severity: Severity },
+): Normalized {
+  let value = output;
+  if (typeof value === "string") {
+    const parsed = extractJson(value);
+    if (parsed === undefined) {
+      const text = value.trim();
+      if (opts.allowText && text)
+        return {
+          ok: true,
+          analysis: { summary: text, severity: opts.severity, root_causes: [], remediation: [] },
+        };
+      return { ok: false, problems: text ? "the answer is not a JSON object" : "the answer is empty" };
+    }
+    value = parsed;
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    return { ok: false, problems: "the answer is not a JSON object" };
+  const r = analysisSchema.safeParse(coerce(value as Record<string, unknown>, opts.severity));
+  if (r.success) return { ok: true, analysis: r.data };
+  return {
+    ok: false,
+    problems: zodIssues(r.error)
+      .map((i) => `${i.path}: ${i.message}`)
+      .join("; "),
+  };
+}
+
+function coerce(o: Record<string, unknown>, fallback: Severity): Record<string, unknown> {
+  return {
+    summary: typeof o.summary === "string" ? o.summary.trim() : o.summary,
+    severity: o.severity === undefined ? fallback : word(o.severity, SEVERITY_WORDS),
+    root_causes: Array.isArray(o.root_causes) ? o.root_causes.map(cause) : o.root_causes,
+    remediation: Array.isArray(o.remediation) ? o.remediation.map(step) : o.remediation,
+  };
+}
+
+function word<T>(v: unknown, words: Record<string, T>): unknown {
+  return typeof v === "string" ? (words[v.trim().toLowerCase()] ?? v) : v;
+}
+
+function cause(c: unknown): unknown {
+  if (typeof c === "string") return { cause: c, confidence: 0.5, evidence: "" };
+  if (!c || typeof c !== "object") return c;
+  const o = c as Record<string, unknown>;
+  return { cause: o.cause, confidence: confidence(o.confidence), evidence: o.evidence ?? "" };
+}
+
+function step(s: unknown): unknown {
+  if (typeof s === "string") return { step: s, command: "", risk: "medium" };
+  if (!s || typeof s !== "object") return s;
+  const o = s as Record<string, unknown>;
+  return {
+    step: o.step,
+    command: o.command ?? "",
+    risk: o.risk === undefined ? "medium" : word(o.risk, RISK_WORDS),
+  };
+}
+
+/** 0.8, "0.8", "80%" and 80 all mean 0.8. */
+function confidence(v: unknown): unknown {
+  let n = v;
+  if (typeof v === "string") n = Number(v.trim().replace(/%$/, "")) / (v.trim().endsWith("%") ? 100 : 1);
+  if (typeof n === "number" && n > 1 && n <= 100) n = n / 100;
+  return n === undefined ? 0.5 : n;
+}

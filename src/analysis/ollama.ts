@@ -1,0 +1,140 @@
+/**
+ * The Ollama engine (CONTRACTS §3): `POST /api/chat` with `stream: false` (Ollama streams by
+ * default) and `format` set to the JSON Schema of the analysis, so `message.content` is JSON
+ * text; one repair turn when it does not fit. `POST /api/embed` gives the similarity index its
+ * vectors when `embed_model` is set. Readiness: `GET /api/tags` lists the configured models.
+ */
+import type { Deps } from "../deps.ts";
+import { type JobError, transient } from "../errors.ts";
+import {
+  callHttp,
+  type Engine,
+  type EngineAnswer,
+  engineFailed,
+  excerpt,
+  type HttpAnswer,
+  joinUrl,
+  probe,
+  retryAfterS,
+} from "./engine.ts";
+import { buildPrompt, repairPrompt } from "./prompts.ts";
+import { ANALYSIS_JSON_SCHEMA, type Language } from "./schema.ts";
+
+interface Message {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export function ollamaEngine(deps: Deps): Engine {
+  const cfg = deps.config.ai.ollama;
+
+  const chat = async (
+    messages: Message[],
+    language: Language,
+    signal: AbortSignal,
+  ): Promise<EngineAnswer> => {
+    if (!cfg) throw engineFailed("engine_not_configured", "ai.ollama is not configured");
+    const res = await callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/chat"), {
+      method: "POST",
+      body: {
+        model: cfg.model,
+        messages,
+        stream: false,
+        format: ANALYSIS_JSON_SCHEMA,
+        options: { temperature: 0.2 },
+      },
+      signal,
+    });
+    if (res.status !== 200) throw ollamaError(res, deps.now());
+    const json = res.json as
+      | { message?: { content?: unknown }; prompt_eval_count?: number; eval_count?: number }
+      | undefined;
+    const content = json?.message?.content;
+    if (typeof content !== "string")
+      throw engineFailed(
+        "engine_bad_answer",
+        `ollama answered without message.content: ${excerpt(res.text)}`,
+      );
+    const answer: EngineAnswer = {
+      output: content,
+      allowText: false,
+      tokens: { prompt: json?.prompt_eval_count ?? 0, completion: json?.eval_count ?? 0 },
+      repair: async (problems, rs) => {
+        const follow: Message[] = [
+          ...messages,
+          { role: "assistant", content },
+          { role: "user", content: repairPrompt(problems, language) },
+        ];
+        return { ...(await chat(follow, language, rs)), repair: undefined };
+      },
+    };
+    return answer;
+  };
+
+  return {
+    id: "ollama",
+    nameFor: () => (cfg ? "ollama" : undefined),
+    analyse(req, signal) {
+      const p = buildPrompt(req, deps.now());
+      const messages: Message[] = [
+        { role: "system", content: p.system },
+        { role: "user", content: p.user },
+      ];
+      return chat(messages, req.language, signal);
+    },
+    ready(signal) {
+      return probe(deps.now, async () => {
+        if (!cfg) throw new Error("ai.ollama is not configured");
+        const res = await callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/tags"), {
+          method: "GET",
+          signal,
+        });
+        if (res.status !== 200) throw ollamaError(res, deps.now());
+        const names = ((res.json as { models?: { name?: string; model?: string }[] })?.models ?? []).flatMap(
+          (m) => [m.name, m.model].filter((x): x is string => !!x),
+        );
+        const wanted = [cfg.model, cfg.embed_model].filter((x): x is string => !!x);
+        const missing = wanted.filter((w) => !names.some((n) => sameModel(n, w)));
+        if (missing.length)
+          throw new Error(`model ${missing.join(", ")} not present (ollama pull ${missing.join(" ")})`);
+        return `models ${wanted.join(", ")} present`;
+      });
+    },
+  };
+}
+
+/** Embeddings of `texts` with `ai.ollama.embed_model` (one call). */
+export async function ollamaEmbed(deps: Deps, texts: string[], signal: AbortSignal): Promise<number[][]> {
+  const cfg = deps.config.ai.ollama;
+  if (!cfg?.embed_model) throw engineFailed("engine_not_configured", "ai.ollama.embed_model is not set");
+  const res = await callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/embed"), {
+    method: "POST",
+    body: { model: cfg.embed_model, input: texts },
+    signal,
+  });
+  if (res.status !== 200) throw ollamaError(res, deps.now());
+  const emb = (res.json as { embeddings?: unknown } | undefined)?.embeddings;
+  if (
+    !Array.isArray(emb) ||
+    emb.length !== texts.length ||
+    !emb.every((v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number"))
+  )
+    throw engineFailed("engine_bad_answer", "ollama /api/embed answered without one vector per input");
+  return emb as number[][];
+}
+
+/** "llama3" and "llama3:latest" are the same model. */
+function sameModel(a: string, b: string): boolean {
+  const norm = (s: string) => (s.includes(":") ? s : `${s}:latest`);
+  return norm(a) === norm(b);
+}
+
+/** Ollama's `{"error": "…"}` answers as JobErrors: 404 model missing, 503 queue full. */
+export function ollamaError(res: HttpAnswer, now: number): JobError {
+  const msg = (res.json as { error?: string } | undefined)?.error ?? excerpt(res.text);
+  const what = `ollama answered ${res.status}: ${msg}`;
+  if (res.status === 404) return engineFailed("engine_model_missing", what);
+  if (res.status === 429 || res.status >= 500)
+    return transient("engine_unavailable", what, retryAfterS(res.headers, now));
+  return engineFailed("engine_rejected", what);
+}

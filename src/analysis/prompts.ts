@@ -1,0 +1,76 @@
+/**
+ * The prompts the LLM engines get: one system prompt that fixes the answer's JSON shape and
+ * language, one user prompt per analysis type (comprehensive, quick, root_cause) carrying the
+ * alert and similar past alerts, and the one repair prompt sent when an answer did not fit.
+ */
+import type { Alert } from "../alerts/alert.ts";
+import type { EngineRequest, LlmType } from "./engine.ts";
+import { exprOf, firingMs, formatDuration, severityOf } from "./facts.ts";
+import type { Language } from "./schema.ts";
+
+export interface Prompt {
+  system: string;
+  user: string;
+}
+
+const SHAPE = `{"summary": string, "severity": "critical" | "warning" | "info",
+ "root_causes": [{"cause": string, "confidence": number 0..1, "evidence": string}],
+ "remediation": [{"step": string, "command": string ("" when none), "risk": "low" | "medium" | "high"}]}`;
+
+const LANGUAGE: Record<Language, string> = {
+  en: "Write every text field in English.",
+  zh: "所有文本字段都用简体中文书写（命令、PromQL 和标签保持原样）。",
+};
+
+const TASK: Record<LlmType, string> = {
+  comprehensive:
+    "Analyse this alert fully: what is happening and its impact (summary), the probable root causes ranked by confidence with the evidence that would confirm each (PromQL queries or commands), and remediation steps in order — read-only checks first, then fixes — each with a command and its risk.",
+  quick:
+    "Give a quick triage of this alert: a summary of one or two sentences, at most two root causes and at most three remediation steps.",
+  root_cause:
+    "Find the root cause of this alert. List up to four candidate causes ranked by confidence; for each, give the concrete evidence to look for (a PromQL query, a log line, a command and what its output would show). Give remediation only for the most likely cause.",
+};
+
+/** The alert as the JSON text the Dify workflow input `alert` carries. */
+export function alertJson(alert: Alert): string {
+  return JSON.stringify(alert);
+}
+
+export function buildPrompt(req: EngineRequest, now: number): Prompt {
+  const a = req.alert;
+  const facts: string[] = [`severity label: ${a.labels.severity ?? "(none)"} → ${severityOf(a)}`];
+  const ms = firingMs(a, now);
+  if (ms !== undefined)
+    facts.push(`${a.status === "resolved" ? "fired for" : "firing for"} ${formatDuration(ms, "en")}`);
+  if (a.value !== undefined) facts.push(`value: ${a.value}`);
+  const expr = exprOf(a);
+  if (expr) facts.push(`expression: ${expr}`);
+  const similar = req.similar.slice(0, 3).map((s) => {
+    const res = s.resolution ? `; resolved by: ${s.resolution}` : "";
+    return `- ${s.alert_id} (similarity ${s.score.toFixed(2)}): ${s.summary}${res}`;
+  });
+  const user = [
+    TASK[req.type],
+    "",
+    `Alert (status ${a.status}, id ${req.alertId}):`,
+    JSON.stringify({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: a.endsAt }),
+    `Facts: ${facts.join("; ")}`,
+    ...(similar.length ? ["", "Similar past alerts:", ...similar] : []),
+  ].join("\n");
+  const system = [
+    "You are an SRE assistant analysing Prometheus/Alertmanager alerts for an on-call engineer.",
+    "Be specific to this alert's labels and values; prefer commands and PromQL the engineer can run now.",
+    `Answer with one JSON object only, no prose and no code fences, of exactly this shape:\n${SHAPE}`,
+    LANGUAGE[req.language],
+  ].join("\n");
+  return { system, user };
+}
+
+/** The one follow-up sent when an answer did not fit the shape. */
+export function repairPrompt(problems: string, language: Language): string {
+  return [
+    `Your previous answer did not match the required JSON shape: ${problems}.`,
+    `Answer again with the corrected JSON object only, of exactly this shape:\n${SHAPE}`,
+    LANGUAGE[language],
+  ].join("\n");
+}

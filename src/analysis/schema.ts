@@ -1,0 +1,96 @@
+/**
+ * The shapes of an analysis (SPEC §3.2): the job, what an engine must produce (`analysisSchema`,
+ * also sent to Ollama as its JSON Schema), and the stored and returned result. Zod schemas are
+ * the types.
+ */
+import { z } from "zod";
+import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
+
+export const ANALYSIS_TYPES = ["comprehensive", "quick", "root_cause", "similar"] as const;
+export type AnalysisType = (typeof ANALYSIS_TYPES)[number];
+export const LANGUAGES = ["en", "zh"] as const;
+export type Language = (typeof LANGUAGES)[number];
+/** Engine names as results, metrics and attempts report them. */
+export const ENGINE_NAMES = ["dify-workflow", "dify-chat", "ollama", "builtin"] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const analysisJobSchema = z
+  .strictObject({
+    type: z.enum(ANALYSIS_TYPES),
+    alert: alertSchema.optional(),
+    payload: alertmanagerPayloadSchema.optional(),
+    engine: z.enum(["auto", "dify", "ollama", "builtin"]).default("auto"),
+    language: z.enum(LANGUAGES).optional(),
+  })
+  .superRefine((j, ctx) => {
+    if (!j.alert === !j.payload)
+      ctx.addIssue({ code: "custom", path: ["alert"], message: "give exactly one of alert or payload" });
+    if (j.payload && j.payload.alerts.length === 0)
+      ctx.addIssue({ code: "custom", path: ["payload", "alerts"], message: "the payload has no alerts" });
+  });
+export type AnalysisJob = z.output<typeof analysisJobSchema>;
+
+export const rootCauseSchema = z.strictObject({
+  cause: z.string().min(1),
+  confidence: z.number().min(0).max(1),
+  evidence: z.string(),
+});
+export const remediationSchema = z.strictObject({
+  step: z.string().min(1),
+  command: z.string(),
+  risk: z.enum(["low", "medium", "high"]),
+});
+
+/** What an engine answers: the part of the result an LLM writes. */
+export const analysisSchema = z.strictObject({
+  summary: z.string().min(1),
+  severity: z.enum(SEVERITIES),
+  root_causes: z.array(rootCauseSchema),
+  remediation: z.array(remediationSchema),
+});
+export type Analysis = z.output<typeof analysisSchema>;
+
+export const similarMatchSchema = z.strictObject({
+  alert_id: z.string(),
+  score: z.number().min(0).max(1),
+  summary: z.string(),
+  /** What resolved it, when known; "" otherwise. */
+  resolution: z.string(),
+});
+export type SimilarMatch = z.output<typeof similarMatchSchema>;
+
+export const attemptSchema = z.strictObject({
+  engine: z.enum(ENGINE_NAMES),
+  ok: z.boolean(),
+  error: z.string().optional(),
+  ms: z.number().nonnegative(),
+});
+export type Attempt = z.output<typeof attemptSchema>;
+
+export const tokensSchema = z.strictObject({
+  prompt: z.number().int().nonnegative(),
+  completion: z.number().int().nonnegative(),
+});
+export type Tokens = z.output<typeof tokensSchema>;
+
+export const resultSchema = z.strictObject({
+  alert_id: z.string(),
+  type: z.enum(ANALYSIS_TYPES),
+  status: z.literal("completed"),
+  engine: z.enum(ENGINE_NAMES),
+  degraded: z.boolean(),
+  ...analysisSchema.shape,
+  similar: z.array(similarMatchSchema),
+  attempts: z.array(attemptSchema),
+  latency_ms: z.number().nonnegative(),
+  tokens: tokensSchema,
+});
+export type AnalysisResult = z.output<typeof resultSchema>;
+
+/** The JSON Schema of an engine's answer (Ollama's `format`), computed once, without `$schema`. */
+export const ANALYSIS_JSON_SCHEMA: Record<string, unknown> = (() => {
+  const { $schema: _, ...schema } = z.toJSONSchema(analysisSchema) as Record<string, unknown>;
+  return schema;
+})();

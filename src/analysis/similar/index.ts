@@ -1,0 +1,210 @@
+/**
+ * The similar-alert index: an inverted index in the store, so a search reads a bounded amount
+ * whatever the history holds. Each alert is a document (`sim:docs`, field = alert id) and a
+ * member of one sorted set per feature — each label pair and each word — scored by when it was
+ * indexed (`sim:p:<feature>`); `sim:all` holds them all. A search costs two store round trips
+ * (three with embeddings): the newest postings of the query's features with their sizes (one
+ * ztopMany), from which candidates are pre-scored by summed feature weight × idf; then the best
+ * candidates' documents (one hmget), scored exactly; then, with embeddings, their vectors.
+ */
+import type { Store } from "../../store/store.ts";
+import type { SimilarMatch } from "../schema.ts";
+import {
+  combinedScore,
+  decodeVector,
+  encodeVector,
+  labelSimilarity,
+  labelWeight,
+  textSimilarity,
+  vectorSimilarity,
+} from "./features.ts";
+
+export interface SimDoc {
+  id: string;
+  labels: Record<string, string>;
+  /** Word counts of its name and annotations (alertTokens). */
+  tokens: Record<string, number>;
+  /** The analysis summary (or the alert's own summary). */
+  summary: string;
+  /** What resolved it, when known; "" otherwise. */
+  resolution: string;
+  status: "firing" | "resolved";
+  /** When it was indexed (ms). */
+  at: number;
+}
+
+export interface SimQuery {
+  /** The alert being matched; it never matches itself. */
+  id?: string;
+  labels: Record<string, string>;
+  tokens: Record<string, number>;
+  vector?: ArrayLike<number>;
+}
+
+export interface IndexOptions {
+  /** Most documents kept; the oldest are dropped past it. */
+  maxAlerts: number;
+  /** Documents older than this are dropped. */
+  retentionMs: number;
+  now: () => number;
+}
+
+const DOCS = "sim:docs";
+const VECS = "sim:vecs";
+const ALL = "sim:all";
+/** Newest members read per feature posting. */
+const POSTING_READ = 500;
+/** Query words used to find candidates (its labels are all used). */
+const QUERY_WORDS = 16;
+/** Candidates scored exactly. */
+const CANDIDATES = 200;
+/** Best candidates re-scored with their embeddings. */
+const RERANK = 50;
+const WORD_WEIGHT = 0.4;
+
+interface Feature {
+  key: string;
+  weight: number;
+}
+
+/** A posting key; long label values are hashed so keys stay short. */
+function posting(kind: "l" | "t", text: string): string {
+  return `sim:p:${kind}:${text.length > 120 ? `#${fnv1a(text)}` : text}`;
+}
+
+function features(
+  labels: Record<string, string>,
+  tokens: Record<string, number>,
+  words = Infinity,
+): Feature[] {
+  const out: Feature[] = [];
+  for (const [k, v] of Object.entries(labels))
+    out.push({ key: posting("l", `${k}=${v}`), weight: labelWeight(k) });
+  const top = Object.entries(tokens)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, words);
+  for (const [w] of top) out.push({ key: posting("t", w), weight: WORD_WEIGHT });
+  return out;
+}
+
+export class SimilarityIndex {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: IndexOptions,
+  ) {}
+
+  /** A document and its vector (one round trip each, in parallel). */
+  async get(id: string): Promise<{ doc: SimDoc; vector?: Float32Array } | null> {
+    const [[doc], [vec]] = await Promise.all([
+      this.store.hmget<SimDoc>(DOCS, [id]),
+      this.store.hmget<string>(VECS, [id]),
+    ]);
+    if (!doc) return null;
+    return { doc, vector: vec ? decodeVector(vec) : undefined };
+  }
+
+  /** Adds or replaces a document; features it no longer has are taken out of their postings. */
+  async add(doc: SimDoc, vector?: number[]): Promise<void> {
+    const [old] = await this.store.hmget<SimDoc>(DOCS, [doc.id]);
+    const keys = features(doc.labels, doc.tokens).map((f) => f.key);
+    if (old) {
+      const now = new Set(keys);
+      const stale = features(old.labels, old.tokens)
+        .map((f) => f.key)
+        .filter((k) => !now.has(k));
+      if (stale.length) await this.store.zremEach(stale, doc.id);
+    }
+    await this.store.hset(DOCS, { [doc.id]: doc });
+    if (vector) await this.store.hset(VECS, { [doc.id]: encodeVector(vector) });
+    await this.store.zaddEach([ALL, ...keys], doc.id, doc.at);
+    await this.prune();
+  }
+
+  /** The `k` best matches scoring at least `minScore`, best first. */
+  async search(q: SimQuery, opts: { k: number; minScore: number }): Promise<SimilarMatch[]> {
+    const feats = features(q.labels, q.tokens, QUERY_WORDS);
+    // `sim:all` only for its size (the corpus size N in idf); each feature's newest postings.
+    const postings = await this.store.ztopMany(
+      [ALL, ...feats.map((f) => f.key)],
+      [0, ...feats.map(() => POSTING_READ)],
+    );
+    const total = Math.max(1, postings[0].size);
+    const pre = new Map<string, number>();
+    for (const [i, f] of feats.entries()) {
+      const { size, members } = postings[i + 1];
+      if (size === 0) continue;
+      const w = f.weight * Math.log(1 + total / size);
+      for (const m of members) if (m !== q.id) pre.set(m, (pre.get(m) ?? 0) + w);
+    }
+    if (pre.size === 0) return [];
+    const ids = [...pre]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, CANDIDATES)
+      .map(([id]) => id);
+    const docs = await this.store.hmget<SimDoc>(DOCS, ids);
+    const hasText = Object.keys(q.tokens).length > 0;
+    let scored = docs
+      .filter((d): d is SimDoc => !!d)
+      .map((d) => {
+        const label = labelSimilarity(q.labels, d.labels);
+        const text =
+          hasText && Object.keys(d.tokens).length > 0 ? textSimilarity(q.tokens, d.tokens) : undefined;
+        return { d, label, text, score: combinedScore(label, text, undefined) };
+      })
+      .sort(byScore);
+    if (q.vector && scored.length) {
+      const head = scored.slice(0, RERANK);
+      const vecs = await this.store.hmget<string>(
+        VECS,
+        head.map((s) => s.d.id),
+      );
+      for (const [i, s] of head.entries()) {
+        const v = vecs[i];
+        if (v) s.score = combinedScore(s.label, s.text, vectorSimilarity(q.vector, decodeVector(v)));
+      }
+      scored = [...head.sort(byScore), ...scored.slice(RERANK)];
+    }
+    return scored
+      .filter((s) => s.score >= opts.minScore)
+      .slice(0, opts.k)
+      .map((s) => ({
+        alert_id: s.d.id,
+        score: Math.round(s.score * 1000) / 1000,
+        summary: s.d.summary,
+        resolution: s.d.resolution,
+      }));
+  }
+
+  /** Drops documents past the size cap (oldest first) and past retention. */
+  private async prune(): Promise<void> {
+    const size = await this.store.zcard(ALL);
+    const over = size - this.opts.maxAlerts;
+    const victims = new Set<string>();
+    if (over > 0)
+      for (const e of await this.store.zrange(ALL, { limit: Math.min(over, 500) })) victims.add(e.member);
+    const cutoff = this.opts.now() - this.opts.retentionMs;
+    for (const e of await this.store.zrange(ALL, { limit: 100, maxScore: cutoff })) victims.add(e.member);
+    if (victims.size) await this.remove([...victims]);
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    const docs = await this.store.hmget<SimDoc>(DOCS, ids);
+    for (const [i, id] of ids.entries()) {
+      const d = docs[i];
+      const keys = d ? features(d.labels, d.tokens).map((f) => f.key) : [];
+      await this.store.zremEach([ALL, ...keys], id);
+    }
+    await this.store.hdel(DOCS, ids);
+    await this.store.hdel(VECS, ids);
+  }
+}
+
+function byScore(a: { score: number; d: SimDoc }, b: { score: number; d: SimDoc }): number {
+  return b.score - a.score || b.d.at - a.d.at || (a.d.id < b.d.id ? -1 : 1);
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

@@ -1,0 +1,234 @@
+/** The fallback chain and the per-engine circuit breaker, seen through POST /jobs/analysis and /metrics. */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { engineHealth } from "../../src/analysis/health.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { aiYaml, fixtureAlert, goodAnalysis, manualClock, problemOf, resultOf } from "../support/analysis.ts";
+import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
+import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
+import { makeHarness } from "../support/harness.ts";
+
+let dify: FakeDify;
+let ollama: FakeOllama;
+const DOWN = "http://127.0.0.1:1";
+const alert = fixtureAlert("alertmanager-firing");
+
+beforeAll(async () => {
+  dify = await startFakeDify({ apps: [{ key: "app-wf", mode: "workflow" }] });
+  ollama = await startFakeOllama({ models: ["qwen2.5:7b"] });
+});
+afterAll(async () => {
+  await dify.stop();
+  await ollama.stop();
+});
+beforeEach(() => {
+  dify.calls.length = 0;
+  ollama.calls.length = 0;
+  dify.respond = () => ({ outputs: { analysis: goodAnalysis({ summary: "from dify" }) } });
+  ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) });
+});
+
+function harness(
+  o: { order?: string[]; difyUp?: boolean; ollamaUp?: boolean; breaker?: string } = {},
+  extra = {},
+) {
+  return makeHarness(
+    aiYaml({
+      order: o.order,
+      dify: { url: o.difyUp === false ? `${DOWN}/v1` : dify.url, workflowKey: "app-wf" },
+      ollama: { url: o.ollamaUp === false ? DOWN : ollama.url },
+    }) + (o.breaker ? `  breaker: ${o.breaker}\n` : ""),
+    extra,
+  );
+}
+const analyse = (h: ReturnType<typeof harness>, body: Record<string, unknown> = {}) =>
+  h.job("/jobs/analysis", { type: "comprehensive", alert, ...body });
+
+describe("the fallback chain (ai.order)", () => {
+  test("Dify answers first when it is up", async () => {
+    const r = await resultOf(await analyse(harness()));
+    expect(r).toMatchObject({ engine: "dify-workflow", degraded: false, summary: "from dify" });
+    expect(r.attempts.map((a) => [a.engine, a.ok])).toEqual([["dify-workflow", true]]);
+    expect(ollama.calls).toHaveLength(0);
+  });
+
+  test("Dify down → Ollama answers, degraded, and the attempts say why", async () => {
+    const r = await resultOf(await analyse(harness({ difyUp: false })));
+    expect(r).toMatchObject({ engine: "ollama", degraded: true, summary: "from ollama" });
+    expect(r.attempts.map((a) => [a.engine, a.ok])).toEqual([
+      ["dify-workflow", false],
+      ["ollama", true],
+    ]);
+    expect(r.attempts[0].error).toContain("dify-workflow: cannot reach http://127.0.0.1:1");
+  });
+
+  test("Dify and Ollama down → the built-in engine answers, degraded", async () => {
+    const r = await resultOf(await analyse(harness({ difyUp: false, ollamaUp: false })));
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.summary).toContain("CPU on 10.0.0.11 is saturated");
+    expect(r.attempts.map((a) => [a.engine, a.ok])).toEqual([
+      ["dify-workflow", false],
+      ["ollama", false],
+      ["builtin", true],
+    ]);
+  });
+
+  test("every engine failing transiently → 503 with Retry-After; the analysis is pending again", async () => {
+    const h = harness({ order: ["dify", "ollama"], difyUp: false });
+    ollama.respond = () => ({ http: 503, error: "server busy" });
+    const res = await analyse(h);
+    expect(res.status).toBe(503);
+    const err = await problemOf(res);
+    expect(err.code).toBe("engines_unavailable");
+    expect(err.message).toContain("ollama answered 503");
+    const rec = await (await h.request(`/v1/analyses/${alert.id}`)).json();
+    expect(rec).toMatchObject({ status: "pending", error: { code: "engines_unavailable" } });
+  });
+
+  test("a permanent failure with nothing after it → 489; the analysis is failed", async () => {
+    const h = harness({ order: ["dify"] });
+    dify.respond = () => ({ http: 400, code: "provider_quota_exceeded", message: "quota exceeded" });
+    const res = await analyse(h);
+    expect(res.status).toBe(489);
+    const rec = await (await h.request(`/v1/analyses/${alert.id}`)).json();
+    expect(rec).toMatchObject({ status: "failed", error: { code: "analysis_failed" } });
+  });
+
+  test("a job may name one engine: only that engine is asked", async () => {
+    const r = await resultOf(await analyse(harness(), { engine: "builtin" }));
+    expect(r).toMatchObject({ engine: "builtin", degraded: false });
+    expect(dify.calls).toHaveLength(0);
+    const o = await resultOf(await analyse(harness(), { engine: "ollama" }));
+    expect(o).toMatchObject({ engine: "ollama", degraded: false });
+  });
+
+  test("naming an engine that is not configured for the type is a 489", async () => {
+    const res = await analyse(harness(), { type: "quick", engine: "dify" });
+    expect(res.status).toBe(489);
+    expect(await problemOf(res)).toMatchObject({
+      code: "engine_not_configured",
+      message: "the dify engine is not configured for quick analyses",
+    });
+  });
+
+  test("an engine missing from the config is left out of the chain, not counted as a fallback", async () => {
+    // quick has no Dify app here: Ollama is the first engine that can answer it.
+    const r = await resultOf(await analyse(harness(), { type: "quick" }));
+    expect(r).toMatchObject({ engine: "ollama", degraded: false });
+    expect(r.attempts).toHaveLength(1);
+  });
+});
+
+describe("circuit breaker per engine (shared through the store)", () => {
+  test("opens after repeated failures: later jobs skip Dify without calling it", async () => {
+    const clock = manualClock();
+    const h = harness(
+      { breaker: "{ failures: 3, cooloff: 30s }" },
+      { now: clock.now, store: new MemoryStore(clock.now) },
+    );
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    for (let i = 0; i < 3; i++) expect((await resultOf(await analyse(h))).engine).toBe("ollama");
+    expect(dify.calls).toHaveLength(3);
+    const r = await resultOf(await analyse(h));
+    expect(dify.calls).toHaveLength(3);
+    expect(r).toMatchObject({ engine: "ollama", degraded: true });
+    expect(r.attempts[0]).toMatchObject({ engine: "dify-workflow", ok: false, ms: 0 });
+    expect(r.attempts[0].error).toStartWith("circuit open: skipped until ");
+    const metrics = await (await h.request("/metrics")).text();
+    expect(metrics).toContain('alertagent_engine_up{engine="dify-workflow"} 0');
+    expect(metrics).toContain('alertagent_analysis_total{engine="dify-workflow",outcome="skipped"} 1');
+  });
+
+  test("closes after its cool-off when the one trial call succeeds", async () => {
+    const clock = manualClock();
+    const h = harness(
+      { breaker: "{ failures: 2, cooloff: 30s }" },
+      { now: clock.now, store: new MemoryStore(clock.now) },
+    );
+    dify.respond = () => ({ http: 503, code: "unavailable", message: "down" });
+    await analyse(h);
+    await analyse(h);
+    clock.advance(29_000);
+    await analyse(h);
+    expect(dify.calls).toHaveLength(2);
+    clock.advance(2_000);
+    dify.respond = () => ({ outputs: { analysis: goodAnalysis({ summary: "back" }) } });
+    const r = await resultOf(await analyse(h));
+    expect(r).toMatchObject({ engine: "dify-workflow", degraded: false, summary: "back" });
+    await analyse(h);
+    expect(dify.calls).toHaveLength(4);
+    expect(await (await h.request("/metrics")).text()).toContain(
+      'alertagent_engine_up{engine="dify-workflow"} 1',
+    );
+  });
+
+  test("a failed trial opens it for another cool-off", async () => {
+    const clock = manualClock();
+    const h = harness(
+      { breaker: "{ failures: 2, cooloff: 30s }" },
+      { now: clock.now, store: new MemoryStore(clock.now) },
+    );
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "still down" });
+    await analyse(h);
+    await analyse(h);
+    clock.advance(31_000);
+    await analyse(h); // the trial
+    expect(dify.calls).toHaveLength(3);
+    clock.advance(10_000);
+    const r = await resultOf(await analyse(h));
+    expect(dify.calls).toHaveLength(3);
+    expect(r.attempts[0].error).toStartWith("circuit open");
+  });
+
+  test("with every breaker open and no built-in engine the job answers 503 until the cool-off ends", async () => {
+    const clock = manualClock();
+    const store = new MemoryStore(clock.now);
+    const h = harness(
+      { order: ["dify"], breaker: "{ failures: 1, cooloff: 45s }" },
+      { now: clock.now, store },
+    );
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    expect((await analyse(h)).status).toBe(503);
+    clock.advance(5_000);
+    const res = await analyse(h);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("40");
+    expect((await problemOf(res)).message).toContain("circuit open");
+  });
+
+  test("another instance on the same store sees the open breaker", async () => {
+    const clock = manualClock();
+    const store = new MemoryStore(clock.now);
+    const a = harness({ breaker: "{ failures: 2, cooloff: 60s }" }, { now: clock.now, store });
+    const b = harness({ breaker: "{ failures: 2, cooloff: 60s }" }, { now: clock.now, store });
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    await analyse(a);
+    await analyse(b);
+    const r = await resultOf(await analyse(a));
+    expect(dify.calls).toHaveLength(2);
+    expect(r.attempts[0].error).toStartWith("circuit open");
+  });
+});
+
+describe("engine health (for /health and the dashboard)", () => {
+  test("each configured engine's readiness and breaker state; engine_up follows", async () => {
+    const clock = manualClock();
+    const h = harness(
+      { ollamaUp: false, breaker: "{ failures: 1, cooloff: 30s }" },
+      { now: clock.now, store: new MemoryStore(clock.now) },
+    );
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    await analyse(h);
+    const health = await engineHealth(h.deps);
+    expect(health.map((e) => [e.engine, e.names, e.ready.ok])).toEqual([
+      ["dify", ["dify-workflow"], true],
+      ["ollama", ["ollama"], false],
+      ["builtin", ["builtin"], true],
+    ]);
+    expect(health[0].breaker).toStartWith("open until ");
+    expect(health[1].ready.detail).toContain("cannot reach http://127.0.0.1:1");
+    expect(health[2].breaker).toBe("none");
+    const metrics = await (await h.request("/metrics")).text();
+    expect(metrics).toContain('alertagent_engine_up{engine="dify-workflow"} 1');
+    expect(metrics).toContain('alertagent_engine_up{engine="ollama"} 0');
+  });
+});

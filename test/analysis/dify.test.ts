@@ -1,0 +1,248 @@
+/** The Dify engine against the fake Dify (CONTRACTS §3), seen through POST /jobs/analysis: app shapes, errors, repair, readiness. */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { difyEngine } from "../../src/analysis/dify.ts";
+import { aiYaml, fixtureAlert, goodAnalysis, problemOf, resultOf } from "../support/analysis.ts";
+import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
+import { makeHarness } from "../support/harness.ts";
+
+let dify: FakeDify;
+const alert = fixtureAlert("alertmanager-firing");
+
+beforeAll(async () => {
+  dify = await startFakeDify({
+    apps: [
+      { key: "app-wf", mode: "workflow" },
+      { key: "app-chat", mode: "chat" },
+      { key: "app-agent", mode: "agent-chat" },
+    ],
+  });
+});
+afterAll(() => dify.stop());
+beforeEach(() => {
+  dify.calls.length = 0;
+});
+
+const harness = (over: { order?: string[]; chatKey?: string; workflowKey?: string; timeout?: string } = {}) =>
+  makeHarness(
+    aiYaml({
+      order: over.order ?? ["dify", "builtin"],
+      dify: {
+        url: dify.url,
+        workflowKey: over.workflowKey ?? "app-wf",
+        chatKey: over.chatKey ?? "app-chat",
+        timeout: over.timeout,
+      },
+    }),
+  );
+
+describe("Dify workflow apps (comprehensive)", () => {
+  test("a succeeded run answers, with the inputs the app contract names and its token total", async () => {
+    dify.respond = () => ({ outputs: { analysis: goodAnalysis() }, total_tokens: 512 });
+    const h = harness();
+    const r = await resultOf(await h.job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({
+      engine: "dify-workflow",
+      degraded: false,
+      summary: "CPU saturated by a runaway batch job on 10.0.0.11",
+      severity: "critical",
+      tokens: { prompt: 512, completion: 0 },
+    });
+    expect(r.attempts).toEqual([{ engine: "dify-workflow", ok: true, ms: expect.any(Number) }]);
+    const call = dify.calls[0];
+    expect(call.path).toBe("/v1/workflows/run");
+    expect(call.app.key).toBe("app-wf");
+    expect(call.body).toMatchObject({
+      user: "alertagent-worker",
+      response_mode: "blocking",
+      inputs: { type: "comprehensive", language: "en" },
+    });
+    expect(JSON.parse((call.body.inputs as { alert: string }).alert).labels).toEqual(alert.labels);
+  });
+
+  test("`analysis` given as JSON text, and `text` alone as the summary, are both accepted", async () => {
+    const h = harness();
+    dify.respond = () => ({
+      outputs: { analysis: JSON.stringify(goodAnalysis({ summary: "from JSON text" })) },
+    });
+    expect((await resultOf(await h.job("/jobs/analysis", { type: "comprehensive", alert }))).summary).toBe(
+      "from JSON text",
+    );
+    dify.respond = () => ({ outputs: { text: "Probably a runaway process; check top." } });
+    const r = await resultOf(await h.job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({
+      engine: "dify-workflow",
+      summary: "Probably a runaway process; check top.",
+      severity: "critical",
+      root_causes: [],
+      remediation: [],
+    });
+  });
+
+  for (const status of ["failed", "partial-succeeded", "paused"] as const) {
+    test(`a run that ends ${status} under HTTP 200 is a failure: the next engine answers`, async () => {
+      dify.respond = () => ({ outputs: null, status, error: "LLM node timed out" });
+      const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+      expect(r.engine).toBe("builtin");
+      expect(r.degraded).toBe(true);
+      expect(r.attempts[0]).toMatchObject({ engine: "dify-workflow", ok: false });
+      expect(r.attempts[0].error).toContain(`run ${status}`);
+    });
+  }
+
+  test("a failed run is transient: with Dify alone the job answers 503 for QStash to retry", async () => {
+    dify.respond = () => ({ outputs: null, status: "failed", error: "upstream model overloaded" });
+    const res = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "comprehensive", alert });
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).code).toBe("engines_unavailable");
+  });
+});
+
+describe("Dify chat apps (quick, root_cause)", () => {
+  test("the prompt goes as `query`; a fenced JSON answer is read; usage is recorded", async () => {
+    dify.respond = () => ({
+      answer: `Here is the analysis:\n\`\`\`json\n${JSON.stringify(goodAnalysis({ summary: "quick take" }))}\n\`\`\``,
+      usage: { prompt_tokens: 300, completion_tokens: 90 },
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({
+      engine: "dify-chat",
+      summary: "quick take",
+      tokens: { prompt: 300, completion: 90 },
+    });
+    const call = dify.calls[0];
+    expect(call.path).toBe("/v1/chat-messages");
+    expect(call.app.key).toBe("app-chat");
+    expect(call.body).toMatchObject({ response_mode: "blocking", user: "alertagent-worker", inputs: {} });
+    expect(call.body.query).toContain("quick triage");
+    expect(call.body.query).toContain('"alertname":"HighCPU"');
+  });
+
+  test("root_cause uses the root-cause prompt", async () => {
+    dify.respond = () => ({ answer: JSON.stringify(goodAnalysis()) });
+    await resultOf(await harness().job("/jobs/analysis", { type: "root_cause", alert }));
+    expect(dify.calls[0].body.query).toContain("Find the root cause of this alert");
+  });
+
+  test("a free-text answer becomes the summary", async () => {
+    dify.respond = () => ({ answer: "Looks like a noisy neighbour; check steal time." });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({
+      engine: "dify-chat",
+      summary: "Looks like a noisy neighbour; check steal time.",
+    });
+  });
+
+  test("an answer that does not fit is repaired once, in the same conversation", async () => {
+    let n = 0;
+    dify.respond = () =>
+      n++ === 0
+        ? {
+            answer: JSON.stringify(goodAnalysis({ severity: "catastrophic" })),
+            usage: { prompt_tokens: 100, completion_tokens: 10 },
+          }
+        : {
+            answer: JSON.stringify(goodAnalysis({ summary: "repaired" })),
+            usage: { prompt_tokens: 150, completion_tokens: 20 },
+          };
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({
+      engine: "dify-chat",
+      summary: "repaired",
+      tokens: { prompt: 250, completion: 30 },
+    });
+    expect(dify.calls).toHaveLength(2);
+    expect(dify.calls[1].body.conversation_id).toBeString();
+    expect(dify.calls[1].body.query).toContain("did not match the required JSON shape");
+    expect(dify.calls[1].body.query).toContain("severity");
+  });
+
+  test("an answer still broken after the repair makes Dify fail: the next engine answers", async () => {
+    dify.respond = () => ({
+      answer: JSON.stringify({ summary: "x", severity: "warning", root_causes: "none" }),
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].error).toContain("does not fit the analysis schema");
+    expect(dify.calls).toHaveLength(2);
+  });
+});
+
+describe("Dify errors (CONTRACTS §3)", () => {
+  test("a wrong app key (401) is that engine failing now: 489 when it is the only engine", async () => {
+    const res = await harness({ order: ["dify"], chatKey: "app-wrong" }).job("/jobs/analysis", {
+      type: "quick",
+      alert,
+    });
+    expect(res.status).toBe(489);
+    expect(res.headers.get("upstash-nonretryable-error")).toBe("true");
+    const err = await problemOf(res);
+    expect(err.code).toBe("analysis_failed");
+    expect(err.message).toContain("401 unauthorized");
+  });
+
+  test("429 too_many_requests is transient: 503 with the Retry-After Dify gave", async () => {
+    dify.respond = () => ({
+      http: 429,
+      code: "too_many_requests",
+      message: "Too many requests",
+      headers: { "Retry-After": "7" },
+    });
+    const res = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "quick", alert });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("7");
+    expect((await problemOf(res)).retryable).toBe(true);
+  });
+
+  test("429 rate_limit_error (quota spent) is not retried: 489 alone, the built-in engine otherwise", async () => {
+    dify.respond = () => ({ http: 429, code: "rate_limit_error", message: "quota exhausted" });
+    const alone = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "quick", alert });
+    expect(alone.status).toBe(489);
+    expect((await problemOf(alone)).message).toContain("rate_limit_error");
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+  });
+
+  test("5xx is transient", async () => {
+    dify.respond = () => ({ http: 502, code: "bad_gateway", message: "upstream down" });
+    const res = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "quick", alert });
+    expect(res.status).toBe(503);
+  });
+
+  test("an answer slower than the timeout is abandoned and the next engine answers", async () => {
+    dify.respond = () => ({ delayMs: 1500, reply: { answer: JSON.stringify(goodAnalysis()) } });
+    const t = Date.now();
+    const r = await resultOf(
+      await harness({ timeout: "200ms" }).job("/jobs/analysis", { type: "quick", alert }),
+    );
+    expect(Date.now() - t).toBeLessThan(1200);
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].error).toBe("dify-chat: no answer within 200 ms");
+  });
+
+  test("an agent app (streaming only) configured as a chat app is refused, not waited on", async () => {
+    const res = await harness({ order: ["dify"], chatKey: "app-agent" }).job("/jobs/analysis", {
+      type: "quick",
+      alert,
+    });
+    expect(res.status).toBe(489);
+    expect((await problemOf(res)).message).toContain("app_unavailable");
+  });
+});
+
+describe("Dify readiness (GET /info)", () => {
+  test("every configured app answers with its key and the mode it is configured as", async () => {
+    const ok = await difyEngine(harness().deps).ready(AbortSignal.timeout(2000));
+    expect(ok).toMatchObject({ ok: true, detail: "comprehensive: workflow, quick: chat, root_cause: chat" });
+  });
+
+  test("a wrong key or a mode mismatch is reported by app", async () => {
+    const bad = await difyEngine(harness({ chatKey: "app-wrong" }).deps).ready(AbortSignal.timeout(2000));
+    expect(bad.ok).toBe(false);
+    expect(bad.detail).toContain("quick: dify-chat answered 401 unauthorized");
+    const agent = await difyEngine(harness({ chatKey: "app-agent" }).deps).ready(AbortSignal.timeout(2000));
+    expect(agent).toMatchObject({
+      ok: false,
+      detail: "quick: the app is in agent-chat mode, configured as chat",
+    });
+  });
+});

@@ -1,0 +1,143 @@
+/** The Ollama engine against the fake Ollama (CONTRACTS §3): request shape, repair, missing model, queue full, readiness, embeddings. */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { ollamaEmbed, ollamaEngine } from "../../src/analysis/ollama.ts";
+import { ANALYSIS_JSON_SCHEMA } from "../../src/analysis/schema.ts";
+import { aiYaml, fixtureAlert, goodAnalysis, problemOf, resultOf } from "../support/analysis.ts";
+import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
+import { makeHarness } from "../support/harness.ts";
+
+let ollama: FakeOllama;
+const alert = fixtureAlert("alertmanager-firing");
+
+beforeAll(async () => {
+  ollama = await startFakeOllama({ models: ["qwen2.5:7b", "nomic-embed-text:latest"] });
+});
+afterAll(() => ollama.stop());
+beforeEach(() => {
+  ollama.calls.length = 0;
+});
+
+const harness = (o: { order?: string[]; model?: string; embed?: string; language?: "en" | "zh" } = {}) =>
+  makeHarness(
+    aiYaml({
+      order: o.order ?? ["ollama", "builtin"],
+      ollama: { url: ollama.url, model: o.model, embed: o.embed },
+      language: o.language,
+    }),
+  );
+
+describe("Ollama /api/chat", () => {
+  test("asks with stream:false and the result's JSON Schema as format; eval counts are the tokens", async () => {
+    ollama.respond = () => ({
+      content: JSON.stringify(goodAnalysis()),
+      prompt_eval_count: 420,
+      eval_count: 96,
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({
+      engine: "ollama",
+      degraded: false,
+      summary: "CPU saturated by a runaway batch job on 10.0.0.11",
+      tokens: { prompt: 420, completion: 96 },
+    });
+    const body = ollama.calls[0].body;
+    expect(body.stream).toBe(false);
+    expect(body.model).toBe("qwen2.5:7b");
+    expect(body.format).toEqual(ANALYSIS_JSON_SCHEMA);
+    expect((ANALYSIS_JSON_SCHEMA as { required: string[] }).required).toEqual([
+      "summary",
+      "severity",
+      "root_causes",
+      "remediation",
+    ]);
+    const messages = body.messages as { role: string; content: string }[];
+    expect(messages.map((m) => m.role)).toEqual(["system", "user"]);
+    expect(messages[1].content).toContain("10.0.0.11:9100");
+  });
+
+  test("language zh asks for Simplified Chinese", async () => {
+    ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "CPU 饱和" })) });
+    const r = await resultOf(
+      await harness({ language: "zh" }).job("/jobs/analysis", { type: "quick", alert }),
+    );
+    expect(r.summary).toBe("CPU 饱和");
+    expect((ollama.calls[0].body.messages as { content: string }[])[0].content).toContain("简体中文");
+  });
+
+  test("content that is not JSON is repaired once with a follow-up turn", async () => {
+    let n = 0;
+    ollama.respond = () =>
+      n++ === 0
+        ? { content: "Sure! The CPU is high because of a batch job.", prompt_eval_count: 100, eval_count: 10 }
+        : {
+            content: JSON.stringify(goodAnalysis({ summary: "fixed" })),
+            prompt_eval_count: 130,
+            eval_count: 40,
+          };
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({ engine: "ollama", summary: "fixed", tokens: { prompt: 230, completion: 50 } });
+    const follow = ollama.calls[1].body.messages as { role: string; content: string }[];
+    expect(follow.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
+    expect(follow[2].content).toBe("Sure! The CPU is high because of a batch job.");
+    expect(follow[3].content).toContain("the answer is not a JSON object");
+  });
+
+  test("schema-breaking JSON twice makes Ollama fail: the built-in engine answers, degraded", async () => {
+    ollama.respond = () => ({
+      content: JSON.stringify(goodAnalysis({ severity: "catastrophic", summary: "" })),
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].engine).toBe("ollama");
+    expect(r.attempts[0].error).toContain("summary");
+    expect(r.attempts[0].error).toContain("severity");
+    expect(ollama.calls).toHaveLength(2);
+  });
+
+  test("a model that is not pulled (404) is that engine failing: 489 alone", async () => {
+    const res = await harness({ order: ["ollama"], model: "llama3" }).job("/jobs/analysis", {
+      type: "quick",
+      alert,
+    });
+    expect(res.status).toBe(489);
+    expect((await problemOf(res)).message).toContain('model "llama3" not found');
+  });
+
+  test("503 (queue full) is transient", async () => {
+    ollama.respond = () => ({
+      http: 503,
+      error: "server busy, please try again.  maximum pending requests exceeded",
+    });
+    const res = await harness({ order: ["ollama"] }).job("/jobs/analysis", { type: "quick", alert });
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).message).toContain("ollama answered 503");
+  });
+});
+
+describe("Ollama readiness and embeddings", () => {
+  test("readiness needs the chat model and the embedding model in /api/tags", async () => {
+    expect(
+      await ollamaEngine(harness({ embed: "nomic-embed-text" }).deps).ready(AbortSignal.timeout(2000)),
+    ).toMatchObject({
+      ok: true,
+      detail: "models qwen2.5:7b, nomic-embed-text present",
+    });
+    expect(
+      await ollamaEngine(harness({ embed: "bge-m3" }).deps).ready(AbortSignal.timeout(2000)),
+    ).toMatchObject({
+      ok: false,
+      detail: "model bge-m3 not present (ollama pull bge-m3)",
+    });
+  });
+
+  test("/api/embed gives one vector per text", async () => {
+    const v = await ollamaEmbed(
+      harness({ embed: "nomic-embed-text" }).deps,
+      ["disk full", "cpu high"],
+      AbortSignal.timeout(2000),
+    );
+    expect(v).toHaveLength(2);
+    expect(v[0]).toHaveLength(64);
+    expect(ollama.calls[0].body).toEqual({ model: "nomic-embed-text", input: ["disk full", "cpu high"] });
+  });
+});

@@ -1,0 +1,227 @@
+/** Similar-alert search: quality on a labelled set, the index's upkeep, the routes and the `similar` type, embeddings. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { alertTokens } from "../../src/analysis/similar/features.ts";
+import { SimilarityIndex } from "../../src/analysis/similar/index.ts";
+import { docOf } from "../../src/analysis/similarity.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { incidents, type Labelled, noise } from "../support/alert-corpus.ts";
+import {
+  aiYaml,
+  alertOf,
+  fixture,
+  fixtureAlert,
+  manualClock,
+  problemOf,
+  resultOf,
+  resultsOf,
+} from "../support/analysis.ts";
+import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const index = (store = new MemoryStore(), now = Date.now, maxAlerts = 100_000) =>
+  new SimilarityIndex(store, { maxAlerts, retentionMs: 7 * 86_400_000, now });
+
+async function indexAll(ix: SimilarityIndex, items: Labelled[], at = Date.now()): Promise<void> {
+  for (const [i, { alert }] of items.entries())
+    await ix.add(docOf(alert, alert.annotations.summary ?? "", "", at + i));
+}
+
+describe("similarity quality on a labelled set", () => {
+  const labelled = incidents();
+  const names = [...new Set(labelled.map((l) => l.alert.labels.alertname))];
+  const all = [...labelled, ...noise(400, 11, names)];
+
+  test("the same incident on other hosts, pods or probers ranks above every unrelated alert", async () => {
+    const ix = index();
+    await indexAll(ix, all);
+    for (const q of labelled.filter((l) => l.incident)) {
+      const peers = labelled.filter((l) => l.incident === q.incident && l.alert.id !== q.alert.id).length;
+      const found = await ix.search(
+        { id: q.alert.id, labels: q.alert.labels, tokens: alertTokens(q.alert) },
+        { k: peers + 3, minScore: 0 },
+      );
+      const incidentOf = (id: string) => all.find((l) => l.alert.id === id)?.incident;
+      expect({ q: q.alert.id, top: found.slice(0, peers).map((m) => incidentOf(m.alert_id)) }).toEqual({
+        q: q.alert.id,
+        top: Array(peers).fill(q.incident),
+      });
+      // A clear margin: the weakest peer scores well above the best unrelated alert.
+      expect(found[peers - 1].score - (found[peers]?.score ?? 0)).toBeGreaterThan(0.15);
+    }
+  });
+
+  test("an alert never matches itself, and min_score cuts weak matches", async () => {
+    const ix = index();
+    await indexAll(ix, all);
+    const q = labelled[0].alert;
+    const found = await ix.search(
+      { id: q.id, labels: q.labels, tokens: alertTokens(q) },
+      { k: 50, minScore: 0.6 },
+    );
+    expect(found.map((m) => m.alert_id)).not.toContain(q.id);
+    expect(found.every((m) => m.score >= 0.6)).toBe(true);
+    expect(found.map((m) => m.alert_id).sort()).toEqual(["cpu-2", "cpu-3", "cpu-4", "cpu-5", "cpu-6"]);
+  });
+});
+
+describe("the index", () => {
+  test("re-indexing an alert drops the features it no longer has", async () => {
+    const ix = index();
+    const a = alertOf({ alertname: "HighCPU", job: "node", instance: "h1" });
+    const b = alertOf({ alertname: "HighCPU", job: "node", instance: "h2" });
+    const t = Date.now();
+    await ix.add(docOf({ ...a, id: "a" }, "cpu", "", t));
+    await ix.add(docOf({ ...b, id: "b" }, "cpu", "", t + 1));
+    expect(
+      (await ix.search({ labels: a.labels, tokens: {} }, { k: 5, minScore: 0 })).map((m) => m.alert_id),
+    ).toContain("b");
+    await ix.add(
+      docOf({ ...alertOf({ alertname: "RedisDown", job: "redis" }), id: "b" }, "redis", "", t + 2),
+    );
+    expect(
+      (await ix.search({ labels: a.labels, tokens: {} }, { k: 5, minScore: 0.01 })).map((m) => m.alert_id),
+    ).toEqual(["a"]);
+  });
+
+  test("keeps at most max_alerts, dropping the oldest, and drops alerts past retention", async () => {
+    const clock = manualClock(1_000_000);
+    const store = new MemoryStore(clock.now);
+    const ix = new SimilarityIndex(store, { maxAlerts: 100, retentionMs: 60_000, now: clock.now });
+    const items = noise(120, 3);
+    await indexAll(ix, items, clock.t);
+    expect(await store.zcard("sim:all")).toBe(100);
+    expect(await ix.get(items[0].alert.id)).toBeNull();
+    expect(await ix.get(items[119].alert.id)).not.toBeNull();
+    clock.advance(120_000);
+    await ix.add(docOf({ ...alertOf({ alertname: "Fresh" }), id: "fresh" }, "", "", clock.t));
+    expect(await store.zcard("sim:all")).toBeLessThanOrEqual(100);
+    expect(await ix.get(items[119].alert.id)).toBeNull();
+  });
+});
+
+describe("similar alerts through the worker", () => {
+  test("GET /v1/alerts/:alertId/similar ranks the same incident on the other host first", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    expect(
+      (await h.job("/jobs/analysis", { type: "quick", payload: fixture("alertmanager-firing") })).status,
+    ).toBe(200);
+    for (const p of ["alertmanager-mixed", "alertmanager-zh"] as const)
+      await h.job("/jobs/analysis", { type: "quick", payload: fixture(p) });
+    const res = await h.request("/v1/alerts/5f1c0a8e2b7d3c41/similar?k=3");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      alert_id: string;
+      similar: { alert_id: string; score: number; summary: string }[];
+    };
+    expect(body.alert_id).toBe("5f1c0a8e2b7d3c41");
+    expect(body.similar[0]).toMatchObject({ alert_id: "9a2e4471c0b8d6f3" });
+    expect(body.similar[0].score).toBeGreaterThan(0.8);
+    expect(body.similar[0].summary).toStartWith("CPU on 10.0.0.12 is saturated");
+    expect(body.similar.map((s) => s.alert_id)).not.toContain("77aa01bc3de45f60");
+  });
+
+  test("the `similar` type answers from the index without asking an LLM, with resolutions when known", async () => {
+    const h = makeHarness(
+      aiYaml({ order: ["dify", "builtin"], dify: { url: "http://127.0.0.1:1/v1", workflowKey: "k" } }),
+    );
+    const resolved = fixtureAlert("alertmanager-mixed", 1);
+    await h.job("/jobs/analysis", { type: "similar", alert: resolved });
+    const r = await resultOf(
+      await h.job("/jobs/analysis", { type: "similar", alert: fixtureAlert("alertmanager-mixed") }),
+    );
+    expect(r).toMatchObject({
+      type: "similar",
+      engine: "builtin",
+      degraded: false,
+      tokens: { prompt: 0, completion: 0 },
+    });
+    expect(r.attempts.map((a) => a.engine)).toEqual(["builtin"]);
+    expect(r.similar).toEqual([
+      {
+        alert_id: "0b7e6a5d4c3f2e19",
+        score: expect.any(Number),
+        summary: "Pod is crash looping.",
+        resolution: "Resolved after 35m at 2026-11-28T07:55:00Z",
+      },
+    ]);
+    expect(r.summary).toStartWith(
+      "1 similar past alert found for KubePodCrashLooping; the closest is 0b7e6a5d4c3f2e19",
+    );
+    expect(r.remediation[0].step).toContain("Resolved after 35m");
+  });
+
+  test("a `resolution` annotation is the resolution the index keeps", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    const done = alertOf(
+      { alertname: "HighCPU", job: "node", instance: "10.0.0.99:9100", severity: "critical" },
+      {
+        status: "resolved",
+        endsAt: "2026-11-28T09:00:00Z",
+        annotations: { resolution: "killed the stuck report job (PID 4242)" },
+      },
+    );
+    await h.job("/jobs/analysis", { type: "quick", alert: { ...done, id: "old-cpu" } });
+    const r = await resultOf(
+      await h.job("/jobs/analysis", { type: "comprehensive", alert: fixtureAlert("alertmanager-firing") }),
+    );
+    expect(r.similar[0]).toMatchObject({
+      alert_id: "old-cpu",
+      resolution: "killed the stuck report job (PID 4242)",
+    });
+    expect(r.summary).toContain("was resolved by: killed the stuck report job (PID 4242)");
+  });
+
+  test("k is checked; an alert never analysed is a 404", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    await h.job("/jobs/analysis", { type: "quick", alert: fixtureAlert("alertmanager-firing") });
+    for (const k of ["0", "101", "abc", "2.5"]) {
+      const res = await h.request(`/v1/alerts/5f1c0a8e2b7d3c41/similar?k=${k}`);
+      expect(res.status).toBe(400);
+      expect(await problemOf(res)).toMatchObject({ code: "invalid_query", details: [{ path: "k" }] });
+    }
+    const missing = await h.request("/v1/alerts/never-seen/similar");
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe("Ollama embeddings (ai.ollama.embed_model)", () => {
+  let ollama: FakeOllama;
+  beforeAll(async () => {
+    ollama = await startFakeOllama({ models: ["qwen2.5:7b", "nomic-embed-text:latest"] });
+  });
+  afterAll(() => ollama.stop());
+
+  const harness = () =>
+    makeHarness(aiYaml({ order: ["builtin"], ollama: { url: ollama.url, embed: "nomic-embed-text" } }));
+
+  test("each analysed alert is embedded once and the vectors re-rank the matches", async () => {
+    const h = harness();
+    ollama.calls.length = 0;
+    await h.job("/jobs/analysis", { type: "quick", payload: fixture("alertmanager-firing") });
+    const embeds = ollama.calls.filter((c) => c.path === "/api/embed");
+    expect(embeds).toHaveLength(2);
+    expect(embeds[0].body).toEqual({
+      model: "nomic-embed-text",
+      input: [expect.stringContaining("HighCPU CPU usage above 90%")],
+    });
+    const body = (await (await h.request("/v1/alerts/5f1c0a8e2b7d3c41/similar")).json()) as {
+      similar: { alert_id: string; score: number }[];
+    };
+    expect(body.similar[0].alert_id).toBe("9a2e4471c0b8d6f3");
+    expect(body.similar[0].score).toBeGreaterThan(0.8);
+  });
+
+  test("when embedding fails the built-in similarity still answers", async () => {
+    const h = harness();
+    ollama.embedFailure = 503;
+    try {
+      const [, second] = await resultsOf(
+        await h.job("/jobs/analysis", { type: "quick", payload: fixture("alertmanager-firing") }),
+      );
+      expect(second.similar[0].alert_id).toBe("5f1c0a8e2b7d3c41");
+      expect(h.logs.some((l) => l.msg === "embedding failed; built-in similarity only")).toBe(true);
+    } finally {
+      ollama.embedFailure = undefined;
+    }
+  });
+});

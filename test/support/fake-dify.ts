@@ -1,0 +1,179 @@
+/**
+ * A fake Dify service API on 127.0.0.1 that holds clients to CONTRACTS §3: `Authorization: Bearer
+ * <app key>` per app (401 otherwise); `POST /v1/chat-messages` only for chat apps, `POST
+ * /v1/workflows/run` only for workflow apps, each checking its required fields (`user`, `query`,
+ * the workflow's inputs `alert`/`type`/`language`); a request without `response_mode: "blocking"`
+ * gets a server-sent-event stream, as Dify sends; agent apps refuse blocking; conversations must
+ * exist to be continued. What an app answers is scripted per call by `respond`.
+ */
+export type DifyMode = "workflow" | "chat" | "advanced-chat" | "agent-chat";
+
+export interface DifyApp {
+  key: string;
+  mode: DifyMode;
+  name?: string;
+}
+
+export interface DifyCall {
+  path: string;
+  app: DifyApp;
+  body: Record<string, unknown>;
+}
+
+export type DifyReply =
+  /** A chat answer. */
+  | { answer: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  /** A workflow run, HTTP 200 whatever its status. */
+  | {
+      outputs: Record<string, unknown> | null;
+      status?: "succeeded" | "failed" | "stopped" | "partial-succeeded" | "paused" | "running";
+      error?: string;
+      total_tokens?: number;
+    }
+  /** A Dify error body `{code, message, status}`. */
+  | { http: number; code: string; message: string; headers?: Record<string, string> }
+  /** Wait, then answer. */
+  | { delayMs: number; reply: DifyReply };
+
+export interface FakeDify {
+  /** The API base, ending in /v1 (what ai.dify.url takes). */
+  url: string;
+  calls: DifyCall[];
+  respond: (call: DifyCall) => DifyReply | Promise<DifyReply>;
+  stop(): Promise<void>;
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+const problem = (status: number, code: string, message: string, headers?: Record<string, string>) =>
+  json(status, { code, message, status }, headers);
+
+export async function startFakeDify(opts: {
+  apps: DifyApp[];
+  respond?: (call: DifyCall) => DifyReply | Promise<DifyReply>;
+}): Promise<FakeDify> {
+  const conversations = new Set<string>();
+  const fake: FakeDify = {
+    url: "",
+    calls: [],
+    respond: opts.respond ?? (() => ({ answer: "ok" })),
+    stop: async () => {},
+  };
+
+  const reply = async (r: DifyReply, call: DifyCall, chat: boolean): Promise<Response> => {
+    if ("delayMs" in r) {
+      await Bun.sleep(r.delayMs);
+      return reply(r.reply, call, chat);
+    }
+    if ("http" in r) return problem(r.http, r.code, r.message, r.headers);
+    const now = Math.floor(Date.now() / 1000);
+    if ("answer" in r) {
+      if (!chat) throw new Error("fake-dify: a chat answer scripted for a workflow call");
+      const conversation = (call.body.conversation_id as string | undefined) ?? crypto.randomUUID();
+      conversations.add(conversation);
+      const usage = r.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
+      return json(200, {
+        event: "message",
+        task_id: crypto.randomUUID(),
+        id: crypto.randomUUID(),
+        message_id: crypto.randomUUID(),
+        conversation_id: conversation,
+        mode: "chat",
+        answer: r.answer,
+        metadata: {
+          usage: {
+            ...usage,
+            total_tokens: usage.prompt_tokens + usage.completion_tokens,
+            total_price: "0.0001",
+            currency: "USD",
+            latency: 0.5,
+          },
+        },
+        created_at: now,
+      });
+    }
+    if (chat) throw new Error("fake-dify: a workflow reply scripted for a chat call");
+    const status = r.status ?? "succeeded";
+    const id = crypto.randomUUID();
+    return json(200, {
+      task_id: crypto.randomUUID(),
+      workflow_run_id: id,
+      data: {
+        id,
+        workflow_id: "wf-1",
+        status,
+        outputs: r.outputs,
+        error: r.error ?? null,
+        elapsed_time: 0.4,
+        total_tokens: r.total_tokens ?? 0,
+        total_steps: 3,
+        created_at: now,
+        finished_at: now,
+      },
+    });
+  };
+
+  const handle = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    const key = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1];
+    const app = opts.apps.find((a) => a.key === key);
+    if (!app) return problem(401, "unauthorized", "Access token is invalid");
+    if (req.method === "GET" && url.pathname === "/v1/info")
+      return json(200, { name: app.name ?? `app-${app.mode}`, description: "", tags: [], mode: app.mode });
+    if (req.method !== "POST") return problem(405, "method_not_allowed", "Method Not Allowed");
+    let body: Record<string, unknown>;
+    try {
+      body = (await req.json()) as Record<string, unknown>;
+    } catch {
+      return problem(400, "invalid_param", "The request body is not valid JSON");
+    }
+    if (typeof body.user !== "string" || !body.user) return problem(400, "invalid_param", "user is required");
+    if (body.inputs === undefined || typeof body.inputs !== "object" || body.inputs === null)
+      return problem(400, "invalid_param", "inputs is required");
+    const call: DifyCall = { path: url.pathname, app, body };
+    if (url.pathname === "/v1/chat-messages") {
+      if (app.mode === "workflow") return problem(400, "not_chat_app", "App mode mismatch");
+      if (typeof body.query !== "string" || !body.query)
+        return problem(400, "invalid_param", "query is required");
+      if (body.conversation_id !== undefined && !conversations.has(String(body.conversation_id)))
+        return problem(404, "not_found", "Conversation Not Exists.");
+      if (body.response_mode !== "blocking") {
+        if (
+          app.mode === "agent-chat" ||
+          body.response_mode === "streaming" ||
+          body.response_mode === undefined
+        )
+          return sse();
+        return problem(400, "invalid_param", "response_mode must be blocking or streaming");
+      }
+      if (app.mode === "agent-chat")
+        return problem(400, "app_unavailable", "Agent Chat App does not support blocking mode");
+      fake.calls.push(call);
+      return reply(await fake.respond(call), call, true);
+    }
+    if (url.pathname === "/v1/workflows/run") {
+      if (app.mode !== "workflow")
+        return problem(400, "not_workflow_app", "Please check if your app mode matches");
+      const inputs = body.inputs as Record<string, unknown>;
+      for (const name of ["alert", "type", "language"])
+        if (typeof inputs[name] !== "string" || !inputs[name])
+          return problem(400, "invalid_param", `${name} is required in input form`);
+      if (body.response_mode !== "blocking") return sse();
+      fake.calls.push(call);
+      return reply(await fake.respond(call), call, false);
+    }
+    return problem(404, "not_found", "Not Found");
+  };
+
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handle });
+  fake.url = `http://127.0.0.1:${server.port}/v1`;
+  fake.stop = async () => {
+    await server.stop(true);
+  };
+  return fake;
+}
+
+function sse(): Response {
+  const text = `data: {"event": "message", "answer": "partial"}\n\ndata: {"event": "message_end"}\n\n`;
+  return new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
+}

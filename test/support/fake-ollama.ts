@@ -1,0 +1,136 @@
+/**
+ * A fake Ollama on 127.0.0.1 that holds clients to CONTRACTS §3: `/api/tags` lists the pulled
+ * models; `/api/chat` and `/api/embed` answer 404 `{"error": "model … not found"}` for a model
+ * not pulled; `/api/chat` streams NDJSON unless `stream: false` is sent (Ollama's default is to
+ * stream); embeddings are deterministic word hashes, so texts sharing words are close. What the
+ * chat answers is scripted per call by `respond`.
+ */
+export interface OllamaCall {
+  path: string;
+  body: Record<string, unknown>;
+}
+
+export type OllamaReply =
+  | { content: string; prompt_eval_count?: number; eval_count?: number }
+  | { http: number; error: string }
+  | { delayMs: number; reply: OllamaReply };
+
+export interface FakeOllama {
+  url: string;
+  models: string[];
+  calls: OllamaCall[];
+  respond: (call: OllamaCall) => OllamaReply | Promise<OllamaReply>;
+  /** Fail /api/embed with this status while set. */
+  embedFailure?: number;
+  stop(): Promise<void>;
+}
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+const present = (models: string[], m: unknown) =>
+  typeof m === "string" && models.some((x) => x === m || x === `${m}:latest`);
+
+/** A deterministic 64-dimension embedding: hashed words, normalised. */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array(64).fill(0);
+  for (const w of text
+    .toLowerCase()
+    .split(/[^a-z0-9\u3400-\u9fff]+/)
+    .filter(Boolean)) {
+    let h = 2166136261;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+    v[(h >>> 0) % 64] += 1;
+  }
+  const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
+  return v.map((x) => x / n);
+}
+
+export async function startFakeOllama(opts: {
+  models: string[];
+  respond?: (call: OllamaCall) => OllamaReply | Promise<OllamaReply>;
+}): Promise<FakeOllama> {
+  const fake: FakeOllama = {
+    url: "",
+    models: opts.models,
+    calls: [],
+    respond: opts.respond ?? (() => ({ content: "{}" })),
+    stop: async () => {},
+  };
+
+  const reply = async (r: OllamaReply, body: Record<string, unknown>): Promise<Response> => {
+    if ("delayMs" in r) {
+      await Bun.sleep(r.delayMs);
+      return reply(r.reply, body);
+    }
+    if ("http" in r) return json(r.http, { error: r.error });
+    const message = { role: "assistant", content: r.content };
+    const base = {
+      model: body.model,
+      created_at: new Date().toISOString(),
+      done: true,
+      done_reason: "stop",
+      total_duration: 500_000_000,
+      load_duration: 1_000_000,
+      prompt_eval_count: r.prompt_eval_count ?? 0,
+      prompt_eval_duration: 100_000_000,
+      eval_count: r.eval_count ?? 0,
+      eval_duration: 300_000_000,
+    };
+    if (body.stream === false) return json(200, { ...base, message });
+    // Ollama's default: a stream of partial messages, one JSON object per line.
+    const lines = [
+      JSON.stringify({ model: body.model, created_at: base.created_at, message, done: false }),
+      JSON.stringify({ ...base, message: { role: "assistant", content: "" } }),
+    ];
+    return new Response(`${lines.join("\n")}\n`, { headers: { "content-type": "application/x-ndjson" } });
+  };
+
+  const handle = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    if (req.method === "GET" && url.pathname === "/") return new Response("Ollama is running");
+    if (req.method === "GET" && url.pathname === "/api/version") return json(200, { version: "0.12.0" });
+    if (req.method === "GET" && url.pathname === "/api/tags")
+      return json(200, {
+        models: fake.models.map((name) => ({
+          name,
+          model: name,
+          modified_at: "2026-11-01T00:00:00Z",
+          size: 4_700_000_000,
+          digest: "sha256:0",
+          details: { format: "gguf", family: "qwen2" },
+        })),
+      });
+    if (req.method !== "POST") return json(405, { error: "method not allowed" });
+    let body: Record<string, unknown>;
+    try {
+      body = (await req.json()) as Record<string, unknown>;
+    } catch {
+      return json(400, { error: "invalid JSON" });
+    }
+    const call: OllamaCall = { path: url.pathname, body };
+    if (url.pathname === "/api/chat") {
+      if (!present(fake.models, body.model))
+        return json(404, { error: `model "${body.model}" not found, try pulling it first` });
+      if (!Array.isArray(body.messages)) return json(400, { error: "messages is required" });
+      fake.calls.push(call);
+      return reply(await fake.respond(call), body);
+    }
+    if (url.pathname === "/api/embed") {
+      if (!present(fake.models, body.model))
+        return json(404, { error: `model "${body.model}" not found, try pulling it first` });
+      fake.calls.push(call);
+      if (fake.embedFailure) return json(fake.embedFailure, { error: "server busy, please try again" });
+      const input = Array.isArray(body.input) ? body.input : [body.input];
+      return json(200, { model: body.model, embeddings: input.map((t) => fakeEmbedding(String(t))) });
+    }
+    return json(404, { error: "not found" });
+  };
+
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handle });
+  fake.url = `http://127.0.0.1:${server.port}`;
+  fake.stop = async () => {
+    await server.stop(true);
+  };
+  return fake;
+}
