@@ -1,0 +1,59 @@
+/**
+ * `plan [--target NAME]` (SPEC §5): what a full config sync would change now — per target a
+ * summary line and the unified diff against what was last applied — with no side effects.
+ * The rule set comes from config_sync.source, else from the store; a memory store in a
+ * fresh process knows no rule set, so that case is refused with the reason.
+ */
+import { ConfigError, JobError } from "../errors.ts";
+import { createLogger } from "../observe/logger.ts";
+import { createStore } from "../store/create.ts";
+import { planFullSync } from "../sync/plan.ts";
+import { buildDeps } from "../wire.ts";
+import { type ParsedArgs, UsageError } from "./args.ts";
+import { loadCliConfig } from "./load.ts";
+import type { Platform } from "./platform.ts";
+
+export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
+  const { config } = await loadCliConfig(args, p);
+  if (config.store.kind === "memory" && !config.config_sync.source)
+    throw new ConfigError(
+      "plan needs the rule set: set config_sync.source, or point store at the shared store (upstash or redis) your workers sync through",
+    );
+  const store = createStore(config.store, { tcp: true, runtime: p.runtime });
+  const logger = createLogger({
+    level: "warn",
+    base: { name: config.worker.name },
+    write: (l) => p.stderr(`${l}\n`),
+  });
+  const deps = buildDeps({
+    config,
+    store,
+    metrics: p.newMetrics(store),
+    runtime: p.runtime,
+    logger,
+    fs: p.fs,
+  });
+  try {
+    const result = await planFullSync(deps, args.flags.target);
+    if (config.store.kind === "memory")
+      p.stderr(
+        "note: store.kind memory: nothing is recorded as applied, so every target is planned from scratch\n",
+      );
+    const out: string[] = [];
+    for (const t of result.targets) {
+      const state = t.changed
+        ? `changes: version ${t.version} → ${t.planned_version}, ${t.hash}`
+        : `no changes (version ${t.version}, ${t.hash})`;
+      out.push(`# ${t.target} (${t.kind}, ${t.delivery}): ${t.rules} rules; ${state}`);
+      if (t.omitted) out.push(`# left out (omit_fields): ${t.omitted.join("; ")}`);
+      if (t.diff) out.push(t.diff.trimEnd());
+    }
+    p.stdout(`# rule set from ${result.from}: ${result.rules} rules\n${out.join("\n")}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof JobError && e.status === 404) throw new UsageError(`--target: ${e.message}`);
+    throw e;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Applying a plan to one target: deliver when its hash changed (delivery.ts), then record
+ * what happened in the target's state — a new version, hash and verification on success; the
+ * error, with the version kept, on failure — and count it in the metrics.
+ */
+import type { Deps } from "../deps.ts";
+import { JobError } from "../errors.ts";
+import type { Logger } from "../observe/logger.ts";
+import { toJobError } from "../qstash/outcome.ts";
+import { deliver, recheck } from "./delivery.ts";
+import type { TargetPlan } from "./plan.ts";
+import { saveState, type TargetState } from "./state.ts";
+
+export interface TargetResult {
+  target: string;
+  kind: string;
+  changed: boolean;
+  version: number;
+  hash: string;
+  verified: boolean;
+  verified_how?: string | null;
+  rules: number;
+  omitted?: string[];
+  diff?: string;
+  error?: { code: string; message: string };
+}
+
+/** A job result carries at most this much diff per target; GET /v1/sync/plan has it all. */
+const DIFF_LIMIT = 64 * 1024;
+
+/** A diff cut to DIFF_LIMIT characters, saying how much was left out. */
+export function clip(diff: string): string {
+  if (diff.length <= DIFF_LIMIT) return diff;
+  const rest = diff.slice(DIFF_LIMIT).split("\n").length;
+  return `${diff.slice(0, DIFF_LIMIT)}\n… ${rest} more lines: GET /v1/sync/plan shows the whole diff before a sync\n`;
+}
+
+export interface Applied {
+  result: TargetResult;
+  failure?: JobError;
+}
+
+/** Delivers one target when its hash changed, and records what happened. */
+export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<Applied> {
+  const base = {
+    target: p.name,
+    kind: p.target.kind,
+    rules: p.rendered.rules,
+    ...(p.rendered.omitted.length ? { omitted: p.rendered.omitted } : {}),
+  };
+  const at = new Date(deps.now()).toISOString();
+  deps.metrics.set("configVersion", { target: p.name }, p.state.version);
+  const input = {
+    deps,
+    name: p.name,
+    target: p.target,
+    rendered: p.rendered,
+    previousGroups: p.state.groups,
+  };
+  if (!p.changed && !p.state.last_error) {
+    deps.metrics.inc("configSync", { target: p.name, outcome: "unchanged" });
+    const result = {
+      ...base,
+      changed: false,
+      version: p.state.version,
+      hash: p.rendered.hash,
+      verified: p.state.verified,
+    };
+    return { result };
+  }
+  if (!p.changed) {
+    // The last attempt failed and was rolled back, and the set is back to what the target has:
+    // read the target back, so `verified` says what it runs now rather than what failed.
+    try {
+      const v = await recheck(input);
+      const state = {
+        ...p.state,
+        verified: v.verified,
+        verified_how: v.how,
+        last_error: null,
+        last_attempt_at: at,
+      };
+      await saveState(deps.store, state);
+      deps.metrics.inc("configSync", { target: p.name, outcome: "unchanged" });
+      return {
+        result: {
+          ...base,
+          changed: false,
+          version: p.state.version,
+          hash: p.rendered.hash,
+          verified: v.verified,
+          verified_how: v.how,
+        },
+      };
+    } catch (e) {
+      return failed(deps, p, base, at, e, log);
+    }
+  }
+  try {
+    const v = await deliver(input);
+    const next: TargetState = {
+      ...p.state,
+      version: p.state.version + 1,
+      hash: p.rendered.hash,
+      applied_at: at,
+      verified: v.verified,
+      verified_how: v.how,
+      last_error: null,
+      last_attempt_at: at,
+      rules: p.rendered.rules,
+      groups: p.rendered.groups.map((g) => g.name),
+      content: p.rendered.display,
+    };
+    await saveState(deps.store, next);
+    deps.metrics.inc("configSync", { target: p.name, outcome: "applied" });
+    deps.metrics.set("configVersion", { target: p.name }, next.version);
+    log.info("config sync applied", {
+      target: p.name,
+      version: next.version,
+      hash: next.hash,
+      verified: v.verified,
+    });
+    return {
+      result: {
+        ...base,
+        changed: true,
+        version: next.version,
+        hash: p.rendered.hash,
+        verified: v.verified,
+        verified_how: v.how,
+        diff: clip(p.diff),
+      },
+    };
+  } catch (e) {
+    return failed(deps, p, base, at, e, log);
+  }
+}
+
+/** Records a failed attempt: the error, with the version kept; `verified` false until a read-back says otherwise. */
+async function failed(
+  deps: Deps,
+  p: TargetPlan,
+  base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted">,
+  at: string,
+  e: unknown,
+  log: Logger,
+): Promise<Applied> {
+  const failure = toJobError(e);
+  if (failure.code === "internal_error")
+    log.error("config sync crashed", { target: p.name, error: e, stack: (e as Error)?.stack });
+  const message =
+    failure.code === "internal_error" ? `unexpected error: ${(e as Error)?.message ?? e}` : failure.message;
+  const attempted = p.changed ? `the sync to version ${p.state.version + 1} failed` : "the read-back failed";
+  await saveState(deps.store, {
+    ...p.state,
+    verified: false,
+    verified_how: `${attempted}; the target keeps version ${p.state.version}`,
+    last_error: { code: failure.code, message, at },
+    last_attempt_at: at,
+  });
+  deps.metrics.inc("configSync", { target: p.name, outcome: "failed" });
+  log.warn("config sync failed", { target: p.name, code: failure.code, error: message });
+  const error = { code: failure.code, message };
+  const result = {
+    ...base,
+    changed: p.changed,
+    version: p.state.version,
+    hash: p.rendered.hash,
+    verified: false,
+    error,
+  };
+  return { result, failure };
+}
+
+/** One or more targets did not take the new config: 503 when a retry can help, else 489. */
+export function syncFailed(applied: Applied[]): JobError {
+  const failed = applied.filter((a) => a.failure);
+  const retryable = failed.some((a) => a.failure?.retryable);
+  const what = failed.map((a) => `${a.result.target}: ${a.result.error?.message}`).join("; ");
+  const n = applied.length;
+  return new JobError({
+    code: failed.length === 1 ? (failed[0].failure?.code ?? "sync_failed") : "sync_failed",
+    message: `${failed.length} of ${n} target${n > 1 ? "s" : ""} did not take the new config: ${what}`,
+    status: retryable ? 503 : 489,
+    retryable,
+    retryAfterS: retryable ? 30 : undefined,
+    details: { targets: applied.map((a) => a.result) },
+  });
+}

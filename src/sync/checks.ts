@@ -1,0 +1,82 @@
+/**
+ * Text checks behind the rule model (rule.ts): Prometheus durations, control characters,
+ * Go templates that Prometheus can parse, and PromQL brackets and strings that close.
+ * Each answers what a peer would refuse later, without parsing PromQL or Go templates fully.
+ */
+
+/** Prometheus' duration syntax (prometheus/common model.ParseDuration): units in order, integers. */
+const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+
+/** Milliseconds of a Prometheus duration ("1h30m", "0"), or undefined when Prometheus would refuse it. */
+export function parsePromDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const m = PROM_DURATION.exec(text);
+  if (!m || text === "") return undefined;
+  let ms = 0;
+  for (let i = 1; i < m.length; i++) if (m[i]) ms += Number(m[i]) * UNIT_MS[i - 1];
+  return ms;
+}
+
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** C0 controls (but tab, newline and carriage return when `multiline`) and DEL: no peer takes them. */
+export function hasControl(s: string, multiline: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x7f || (c < 0x20 && !(multiline && (c === 9 || c === 10 || c === 13)))) return true;
+  }
+  return UNPAIRED_SURROGATE.test(s);
+}
+
+/** `{{#x}}`, `{{^x}}`, `{{/x}}`, `{{>x}}`, `{{&x}}`, `{{!x}}`, `{{{x}}}`: Mustache, not Go. */
+const MUSTACHE_SIGIL = /^(?:[#^>&!{=]|\/(?!\*))/;
+
+/**
+ * A Go template in a label or annotation: every `{{` action must close with `}}` (string
+ * literals inside an action may hold braces), or Prometheus refuses the rule when it loads
+ * it. A lone `}}` outside an action is plain text to Go.
+ */
+export function templatesBalanced(s: string): boolean {
+  let i = s.indexOf("{{");
+  while (i >= 0) {
+    let j = i + 2;
+    for (;;) {
+      if (j >= s.length) return false;
+      const c = s[j];
+      if (c === '"' || c === "`" || c === "'") {
+        j++;
+        while (j < s.length && s[j] !== c) j += c !== "`" && s[j] === "\\" ? 2 : 1;
+        j++;
+      } else if (c === "}" && s[j + 1] === "}") break;
+      else if (j === i + 2 && MUSTACHE_SIGIL.test(s.slice(j))) return false;
+      else if (c === "{" && s[j + 1] === "{") return false;
+      else j++;
+    }
+    i = s.indexOf("{{", j + 2);
+  }
+  return true;
+}
+
+/** Brackets and quotes of a PromQL expression must balance; the rest is the peer's to judge. */
+export function exprProblem(expr: string): string | undefined {
+  if (expr.trim() === "") return "must not be empty";
+  const stack: string[] = [];
+  const pairs: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i];
+    if (c === '"' || c === "'" || c === "`") {
+      let j = i + 1;
+      while (j < expr.length && expr[j] !== c) j += c !== "`" && expr[j] === "\\" ? 2 : 1;
+      if (j >= expr.length) return `has an unterminated string starting at character ${i + 1}`;
+      i = j;
+    } else if (c === "#") {
+      const nl = expr.indexOf("\n", i);
+      i = nl < 0 ? expr.length : nl;
+    } else if (c === "(" || c === "[" || c === "{") stack.push(c);
+    else if (pairs[c]) {
+      if (stack.pop() !== pairs[c]) return `has an unmatched "${c}" at character ${i + 1}`;
+    }
+  }
+  return stack.length ? `has an unclosed "${stack[stack.length - 1]}"` : undefined;
+}

@@ -1,0 +1,136 @@
+/**
+ * The `file` delivery: write the rendering to a temp file next to the target and rename it
+ * over (readers never see half a file), keep the previous version as `<path>.prev`, then POST
+ * the reload URL and read the target back. A refused reload or a target that did not apply
+ * the file puts the previous version back (and reloads again): the sync fails with 503 and
+ * the target keeps running what it had.
+ */
+
+import type { Config } from "../config/schema.ts";
+import type { FileAccess } from "../deps.ts";
+import { ConfigError, JobError, permanent, transient } from "../errors.ts";
+import { type DeliveryInput, recheck } from "./delivery.ts";
+import { send, snippet } from "./net.ts";
+import type { Verification } from "./verify.ts";
+
+type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
+
+/** Errors no retry can fix: the path is not ours to write. */
+const PERMANENT_CODES = new Set([
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "ENOTDIR",
+  "EISDIR",
+  "NotCapable",
+  "PermissionDenied",
+]);
+
+function fileError(what: string, path: string, e: unknown): JobError {
+  const code = (e as { code?: string }).code ?? (e as Error).name;
+  const message = `${what} ${path} failed: ${code && code !== "Error" ? code : (e as Error).message}`;
+  return PERMANENT_CODES.has(code) ? permanent("file_error", message) : transient("file_error", message, 30);
+}
+
+/** Writes `text` to `path` through a temp file in the same directory and a rename. */
+export async function writeAtomic(fs: FileAccess, path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await fs.write(tmp, text);
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.remove(tmp).catch(() => {});
+    throw fileError("writing", path, e);
+  }
+}
+
+/** POSTs the reload URL; anything but 2xx means the target refused the new file. */
+export async function reload(d: DeliveryInput, url: string): Promise<void> {
+  const res = await send(d.deps.fetch, `reloading ${d.target.kind}`, url, { method: "POST" });
+  if (!res.ok)
+    throw transient(
+      "reload_refused",
+      `${d.target.kind} refused the reload (POST ${url} answered ${res.status}: ${snippet(res.text) || "no body"})`,
+      30,
+    );
+}
+
+export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Promise<Verification> {
+  const fs = d.deps.fs;
+  if (!fs)
+    throw permanent(
+      "delivery_unavailable",
+      `target "${d.name}" uses a file delivery, but this runtime (${d.deps.runtime}) has no file system; use an http or mimir delivery`,
+    );
+  const { path, reload_url } = delivery;
+  let previous: string | null;
+  try {
+    previous = await fs.read(path);
+    if (previous !== null) await fs.write(`${path}.prev`, previous);
+  } catch (e) {
+    throw fileError("keeping the previous version of", path, e);
+  }
+  await writeAtomic(fs, path, d.rendered.content);
+  try {
+    if (reload_url) await reload(d, reload_url);
+    return await recheck(d);
+  } catch (e) {
+    throw await rollBack(d, fs, path, previous, reload_url, e);
+  }
+}
+
+/** Puts the previous file back (or removes ours when there was none) and reloads once more. */
+async function rollBack(
+  d: DeliveryInput,
+  fs: FileAccess,
+  path: string,
+  previous: string | null,
+  reloadUrl: string | undefined,
+  cause: unknown,
+): Promise<JobError> {
+  const err = cause instanceof JobError ? cause : transient("delivery_failed", String(cause), 30);
+  const notes: string[] = [];
+  try {
+    if (previous === null) await fs.remove(path);
+    else await writeAtomic(fs, path, previous);
+    notes.push(previous === null ? "the new file was removed" : "the previous file was put back");
+    if (reloadUrl) {
+      await reload(d, reloadUrl);
+      notes.push("and reloaded");
+    }
+  } catch (e) {
+    notes.push(`rolling back did not finish: ${(e as Error).message}`);
+  }
+  d.deps.logger.warn("config sync rolled back", {
+    target: d.name,
+    path,
+    error: err.message,
+    rollback: notes.join(" "),
+  });
+  return new JobError({
+    code: err.code,
+    message: `${err.message}; ${notes.join(" ")}`,
+    status: err.status,
+    retryable: err.retryable,
+    retryAfterS: err.retryAfterS,
+    details: err.details,
+  });
+}
+
+/**
+ * On a runtime without files (Workers) a file delivery cannot work: the start-up refusal,
+ * naming each such target, or undefined when there is none.
+ */
+export function fileDeliveryRefusal(config: Config, runtime: string): ConfigError | undefined {
+  const names = Object.entries(config.config_sync.targets)
+    .filter(([, t]) => t.delivery.type === "file")
+    .map(([n]) => n);
+  if (!names.length) return undefined;
+  return new ConfigError(
+    `config_sync target${names.length > 1 ? "s" : ""} ${names.join(", ")}: a file delivery needs a file system, which ${runtime} does not have; use delivery type http or mimir`,
+    names.map((n) => ({
+      path: `config_sync.targets.${n}.delivery.type`,
+      message: `file is not available on ${runtime}`,
+    })),
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * The `mimir` delivery (CONTRACTS §6), for Grafana Mimir or Cortex: rule groups go to the
+ * ruler's Prometheus-compatible config API, one `POST /prometheus/config/v1/rules/{namespace}`
+ * per group, and groups of the namespace that are no longer in the set are deleted; an
+ * Alertmanager config goes to `POST /api/v1/alerts`. Each request carries `X-Scope-OrgID`
+ * when a tenant is set. Verification reads the namespace (or the Alertmanager config) back.
+ */
+import { parse } from "yaml";
+import type { Config } from "../config/schema.ts";
+import { transient } from "../errors.ts";
+import type { DeliveryInput } from "./delivery.ts";
+import { type Answer, send, snippet } from "./net.ts";
+import { hashReceiver } from "./render.ts";
+import type { Verification } from "./verify.ts";
+import { toYaml } from "./yaml.ts";
+
+type MimirDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "mimir" }>;
+
+function expectOk(res: Answer, what: string): void {
+  if (!res.ok)
+    throw transient(
+      "delivery_refused",
+      `${what} answered ${res.status}: ${snippet(res.text) || "no body"}`,
+      30,
+    );
+}
+
+/** The APIs at `url` (the delivery's, or verify.url for reading back). */
+function endpoints(delivery: MimirDelivery, url = delivery.url) {
+  const base = url.replace(/\/+$/, "");
+  const headers: Record<string, string> = delivery.tenant ? { "X-Scope-OrgID": delivery.tenant } : {};
+  return {
+    headers,
+    alerts: `${base}/api/v1/alerts`,
+    namespace: `${base}/prometheus/config/v1/rules/${encodeURIComponent(delivery.namespace)}`,
+  };
+}
+
+/** Group name → rule count in a namespace, as the ruler lists it (404: none). */
+async function readNamespace(d: DeliveryInput, url: string, headers: Record<string, string>) {
+  const res = await send(d.deps.fetch, `reading back ${d.name}`, url, { headers });
+  if (res.status === 404) return new Map<string, number>();
+  expectOk(res, `GET ${url}`);
+  const doc = (parse(res.text) ?? {}) as Record<string, { name: string; rules?: unknown[] }[]>;
+  return new Map(
+    Object.values(doc).flatMap((groups) => groups.map((g) => [g.name, g.rules?.length ?? 0] as const)),
+  );
+}
+
+/** Reads Mimir back: exactly our groups and rule counts, or our Alertmanager config hash. */
+export async function checkMimir(d: DeliveryInput, delivery: MimirDelivery): Promise<Verification> {
+  const { headers, alerts, namespace } = endpoints(delivery, d.target.verify.url);
+  if (d.target.kind === "alertmanager") {
+    const back = await send(d.deps.fetch, `reading back ${d.name}`, alerts, { headers });
+    expectOk(back, `GET ${alerts}`);
+    const doc = parse(back.text) as { alertmanager_config?: unknown } | null;
+    if (!String(doc?.alertmanager_config ?? "").includes(hashReceiver(d.rendered.hash)))
+      throw transient("not_applied", `Mimir's Alertmanager config does not carry ${d.rendered.hash}`, 30);
+    return { verified: true, how: `GET ${alerts} shows ${d.rendered.hash}` };
+  }
+  const after = await readNamespace(d, namespace, headers);
+  const expected = new Map(d.rendered.groups.map((g) => [g.name, g.rules.length]));
+  const same = after.size === expected.size && [...expected].every(([n, c]) => after.get(n) === c);
+  const list = (m: Map<string, number>) => [...m].map(([n, c]) => `${n} (${c})`).join(", ") || "no groups";
+  if (!same)
+    throw transient(
+      "not_applied",
+      `the ruler's namespace lists ${list(after)}; expected ${list(expected)}`,
+      30,
+    );
+  return { verified: true, how: `GET ${namespace} lists exactly ${list(expected)}` };
+}
+
+export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): Promise<Verification> {
+  const { headers, alerts, namespace } = endpoints(delivery);
+  const post = { method: "POST", headers: { ...headers, "content-type": "application/yaml" } };
+  const fetch = d.deps.fetch;
+  if (d.target.kind === "alertmanager") {
+    const body = toYaml({ alertmanager_config: d.rendered.content, template_files: {} });
+    expectOk(await send(fetch, `delivering to ${d.name}`, alerts, { ...post, body }), `POST ${alerts}`);
+    return checkMimir(d, delivery);
+  }
+  const before = await readNamespace(d, namespace, headers);
+  const groups = d.rendered.ruleFile?.groups ?? [];
+  for (const g of groups) {
+    const res = await send(fetch, `delivering to ${d.name}`, namespace, { ...post, body: toYaml(g) });
+    expectOk(res, `POST ${namespace} (group "${g.name}")`);
+  }
+  const ours = new Set(groups.map((g) => g.name as string));
+  for (const name of before.keys()) {
+    if (ours.has(name)) continue;
+    const url = `${namespace}/${encodeURIComponent(name)}`;
+    const res = await send(fetch, `deleting from ${d.name}`, url, { method: "DELETE", headers });
+    if (res.status !== 404) expectOk(res, `DELETE ${url}`);
+  }
+  return checkMimir(d, delivery);
+}

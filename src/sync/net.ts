@@ -1,0 +1,49 @@
+/**
+ * Outbound HTTP for config sync (deliveries, reloads, read-backs) through the injected
+ * fetch, with a timeout. Not reaching a target is a transient failure that names what was
+ * being done, the URL and why.
+ */
+import type { Fetch } from "../deps.ts";
+import { transient } from "../errors.ts";
+
+export interface Answer {
+  status: number;
+  ok: boolean;
+  text: string;
+}
+
+/** Per request; a target slower than this is treated as down. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export async function send(fetch: Fetch, what: string, url: string, init: RequestInit = {}): Promise<Answer> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const why =
+      err.name === "TimeoutError"
+        ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`
+        : (err.code ?? err.message);
+    throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
+  }
+  return { status: res.status, ok: res.ok, text: await res.text() };
+}
+
+/** The start of a response body, on one line, for error messages. */
+export function snippet(text: string, max = 300): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max)}…` : one;
+}
+
+/** The origin of a URL ("http://host:port"), or undefined when it does not parse. */
+export function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,54 @@
+/**
+ * A job's operation applied to the stored rule set: create/update upsert by id, delete
+ * removes by id, full replaces the set from the job, from config_sync.source, or (with
+ * neither) keeps the stored set. The result is validated as a whole; a problem is a 489
+ * pointing at the job's rule (`rules[2]`), the source's (`source[2]`) or a stored one.
+ */
+import type { Deps } from "../deps.ts";
+import type { Rule } from "./rule.ts";
+import { fetchSourceRules } from "./source.ts";
+import type { RuleSet } from "./state.ts";
+import type { SyncJob } from "./sync.ts";
+import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
+
+/** The rule set after the job's operation, validated as a whole. */
+export async function nextRuleSet(deps: Deps, job: SyncJob, current: RuleSet) {
+  const at = new Date(deps.now()).toISOString();
+  let rules: Rule[];
+  let jobRules: Rule[] = [];
+  const summary: Record<string, unknown> = { operation: job.operation };
+  const parse = (raw: unknown[], where: string) => {
+    const r = parseRules(raw, (i) => `${where}[${i}]`);
+    if (r.issues.length) throw invalidRules(r.issues);
+    return r.rules;
+  };
+  if (job.operation === "delete") {
+    const ids = new Set(job.rule_ids);
+    rules = current.rules.filter((r) => !ids.has(r.id));
+    const had = new Set(current.rules.map((r) => r.id));
+    summary.deleted = [...ids].filter((id) => had.has(id));
+    summary.not_found = [...ids].filter((id) => !had.has(id));
+  } else if (job.operation === "full") {
+    const fromSource = !job.rules && !!deps.config.config_sync.source;
+    jobRules = job.rules
+      ? parse(job.rules, "rules")
+      : fromSource
+        ? parse(await fetchSourceRules(deps), "source")
+        : current.rules;
+    rules = jobRules;
+    summary.from = job.rules ? "job" : fromSource ? "config_sync.source" : "store";
+  } else {
+    jobRules = parse(job.rules ?? [], "rules");
+    const byId = new Map(current.rules.map((r) => [r.id, r] as const));
+    for (const r of jobRules) byId.set(r.id, r);
+    rules = [...byId.values()];
+    summary.upserted = jobRules.map((r) => r.id);
+  }
+  const jobIndex = new Map(jobRules.map((r, i) => [r.id, i]));
+  const where = summary.from === "config_sync.source" ? "source" : "rules";
+  const issues = checkRuleSet(rules, Object.keys(deps.config.config_sync.targets), (id) =>
+    jobIndex.has(id) && summary.from !== "store" ? `${where}[${jobIndex.get(id)}]` : `stored rule "${id}"`,
+  );
+  if (issues.length) throw invalidRules(issues);
+  return { set: { rules, updated_at: at } satisfies RuleSet, summary };
+}

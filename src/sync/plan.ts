@@ -1,0 +1,114 @@
+/**
+ * Planning: render each target from a rule set, hash it, and compare with what the target
+ * last got — changed or not, and the unified diff. The job (dry_run or not), GET
+ * /v1/sync/plan and `alertagent-worker plan` all plan this way; planning has no side effects.
+ */
+import type { Deps } from "../deps.ts";
+import { notFound, permanent } from "../errors.ts";
+import { unifiedDiff } from "./diff.ts";
+import { type Rendered, renderTarget, type TargetConfig } from "./render.ts";
+import type { Rule } from "./rule.ts";
+import { fetchSourceRules } from "./source.ts";
+import { emptyState, loadRuleSet, loadStates, type TargetState } from "./state.ts";
+import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
+
+export interface TargetPlan {
+  name: string;
+  target: TargetConfig;
+  rendered: Rendered;
+  state: TargetState;
+  changed: boolean;
+  /** Unified diff from the last applied rendering to this one ("" when unchanged). */
+  diff: string;
+}
+
+/**
+ * The configured targets to sync, all of them by default. An unknown name is the sender's
+ * mistake: 489 in a job, 404 on the plan route (`missing` picks which).
+ */
+export function pickTargets(
+  deps: Deps,
+  names: readonly string[] | undefined,
+  missing: "job" | "route" = "job",
+): string[] {
+  const all = Object.keys(deps.config.config_sync.targets).sort();
+  if (!names) {
+    if (!all.length)
+      throw permanent("no_targets", "config_sync.targets is empty: there is nothing to sync to");
+    return all;
+  }
+  for (const n of names) {
+    if (all.includes(n)) continue;
+    if (missing === "route") throw notFound(`config_sync target "${n}"`);
+    throw permanent(
+      "unknown_target",
+      `unknown config_sync target "${n}" (configured: ${all.join(", ") || "none"})`,
+      [{ path: `targets[${names.indexOf(n)}]`, message: `unknown target "${n}"` }],
+    );
+  }
+  return [...new Set(names)];
+}
+
+export async function planTargets(
+  deps: Deps,
+  rules: readonly Rule[],
+  names: readonly string[],
+): Promise<TargetPlan[]> {
+  const states = await loadStates(deps.store, names);
+  return Promise.all(
+    names.map(async (name, i) => {
+      const target = deps.config.config_sync.targets[name];
+      const rendered = await renderTarget(name, target, rules, deps.config);
+      const state = states[i] ?? emptyState(name, target.kind, target.delivery.type);
+      const changed = rendered.hash !== state.hash;
+      const from = state.hash ? `${name} v${state.version}` : `${name} (nothing applied yet)`;
+      const diff = changed
+        ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
+        : "";
+      return { name, target, rendered, state, changed, diff };
+    }),
+  );
+}
+
+/**
+ * The rule set a full sync would apply now: config_sync.source when set, else the stored
+ * set. Source rules are validated like a job's.
+ */
+export async function desiredRules(
+  deps: Deps,
+): Promise<{ rules: Rule[]; from: "config_sync.source" | "store" }> {
+  if (!deps.config.config_sync.source) return { rules: (await loadRuleSet(deps.store)).rules, from: "store" };
+  const raw = await fetchSourceRules(deps);
+  const { rules, issues } = parseRules(raw, (i) => `source[${i}]`);
+  const index = new Map(rules.map((r, i) => [r.id, i]));
+  issues.push(
+    ...checkRuleSet(rules, Object.keys(deps.config.config_sync.targets), (id) => `source[${index.get(id)}]`),
+  );
+  if (issues.length) throw invalidRules(issues);
+  return { rules, from: "config_sync.source" };
+}
+
+/** What a full sync would change now, per target (GET /v1/sync/plan, `alertagent-worker plan`). */
+export async function planFullSync(deps: Deps, target?: string) {
+  const names = pickTargets(deps, target ? [target] : undefined, "route");
+  const { rules, from } = await desiredRules(deps);
+  const plans = await planTargets(deps, rules, names);
+  return { from, rules: rules.length, targets: plans.map(planView) };
+}
+
+/** A plan as the API shows it. */
+export function planView(p: TargetPlan) {
+  return {
+    target: p.name,
+    kind: p.target.kind,
+    delivery: p.target.delivery.type,
+    changed: p.changed,
+    version: p.state.version,
+    ...(p.changed ? { planned_version: p.state.version + 1 } : {}),
+    hash: p.rendered.hash,
+    applied_hash: p.state.hash,
+    rules: p.rendered.rules,
+    ...(p.rendered.omitted.length ? { omitted: p.rendered.omitted } : {}),
+    diff: p.diff,
+  };
+}

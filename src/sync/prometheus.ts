@@ -1,0 +1,101 @@
+/**
+ * The Prometheus rule file (CONTRACTS §6): `groups: [{name, rules: [{alert, expr, for,
+ * keep_firing_for, labels, annotations}]}]`, groups sorted by name and rules by name,
+ * severity and id, so the same set always gives the same bytes. vmalert.ts builds on it.
+ */
+import type { Rule } from "./rule.ts";
+import { toYaml } from "./yaml.ts";
+
+/** What a peer should list for one rule once it loaded the file (checked by verify.ts). */
+export interface RuleSummary {
+  name: string;
+  for_s: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface GroupSummary {
+  name: string;
+  rules: RuleSummary[];
+}
+
+export interface RuleFile {
+  /** The groups as plain data, in file order (mimir.ts posts them one by one). */
+  groups: Record<string, unknown>[];
+  summary: GroupSummary[];
+  /** Canonical YAML of the whole file, without a header. */
+  yaml: string;
+  /** "field (rule id, …)" for each field the target's omit_fields dropped. */
+  omitted: string[];
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The rules of each group, groups and rules in canonical order. */
+export function groupRules(rules: readonly Rule[]): [string, Rule[]][] {
+  const groups = new Map<string, Rule[]>();
+  for (const r of rules) {
+    const g = groups.get(r.group);
+    if (g) g.push(r);
+    else groups.set(r.group, [r]);
+  }
+  for (const list of groups.values())
+    list.sort(
+      (a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.severity, b.severity) || byCodeUnit(a.id, b.id),
+    );
+  return [...groups.entries()].sort((a, b) => byCodeUnit(a[0], b[0]));
+}
+
+/** One rule as Prometheus reads it; `keepFiring` false leaves keep_firing_for out. */
+export function promRule(r: Rule, keepFiring = true): Record<string, unknown> {
+  return {
+    alert: r.name,
+    expr: r.expr,
+    for: r.for,
+    keep_firing_for: keepFiring ? r.keep_firing_for : undefined,
+    labels: { ...r.labels, severity: r.severity },
+    annotations: Object.keys(r.annotations).length ? r.annotations : undefined,
+  };
+}
+
+export function summarize(name: string, rules: readonly Rule[]): GroupSummary {
+  return {
+    name,
+    rules: rules.map((r) => ({
+      name: r.name,
+      for_s: durationSeconds(r.for),
+      labels: { ...r.labels, severity: r.severity },
+      annotations: r.annotations,
+    })),
+  };
+}
+
+function durationSeconds(d: string | undefined): number {
+  if (!d || d === "0") return 0;
+  const units: Record<string, number> = {
+    y: 31_536_000,
+    w: 604_800,
+    d: 86_400,
+    h: 3600,
+    m: 60,
+    s: 1,
+    ms: 0.001,
+  };
+  let s = 0;
+  for (const m of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) s += Number(m[1]) * units[m[2]];
+  return s;
+}
+
+/** The rule file; `omit` may name keep_firing_for for a Prometheus older than 2.42. */
+export function renderPrometheus(rules: readonly Rule[], omit: readonly string[] = []): RuleFile {
+  const keepFiring = !omit.includes("keep_firing_for");
+  const grouped = groupRules(rules);
+  const groups = grouped.map(([name, list]) => ({ name, rules: list.map((r) => promRule(r, keepFiring)) }));
+  const dropped = keepFiring ? [] : rules.filter((r) => r.keep_firing_for).map((r) => r.id);
+  return {
+    groups,
+    summary: grouped.map(([n, l]) => summarize(n, l)),
+    yaml: toYaml({ groups }),
+    omitted: dropped.length ? [`keep_firing_for (${dropped.join(", ")})`] : [],
+  };
+}

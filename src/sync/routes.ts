@@ -1,0 +1,13 @@
+/**
+ * The config-sync read routes (SPEC §2.2), registered by createApp under /v1 (behind the
+ * admin token): GET /v1/sync/status and GET /v1/sync/plan?target=<name>.
+ */
+import type { Hono } from "hono";
+import type { Deps } from "../deps.ts";
+import { planFullSync } from "./plan.ts";
+import { syncStatus } from "./status.ts";
+
+export function registerSyncRoutes(app: Hono, deps: Deps): void {
+  app.get("/v1/sync/status", async (c) => c.json(await syncStatus(deps)));
+  app.get("/v1/sync/plan", async (c) => c.json(await planFullSync(deps, c.req.query("target") || undefined)));
+}

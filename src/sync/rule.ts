@@ -1,0 +1,117 @@
+/**
+ * The config-sync rule model (SPEC §3.4): one alert rule as AlertAgent keeps it, validated
+ * so that what Prometheus, Alertmanager or vmalert would reject later is refused now (489),
+ * naming the rule id and the field. Label and annotation values are kept byte for byte:
+ * Prometheus' own Go templates (`{{ $labels.instance }}`) pass through untouched.
+ */
+import { z } from "zod";
+import { exprProblem, hasControl, parsePromDuration, templatesBalanced } from "./checks.ts";
+
+/** Prometheus 2.x label (and annotation) names. */
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Labels the worker sets itself from other rule fields. */
+export const RESERVED_LABELS: Record<string, string> = {
+  alertname: "is set from the rule's name",
+  severity: "is set from the rule's severity field",
+};
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+
+const text = z
+  .string()
+  .refine((s) => !hasControl(s, true), "contains control characters or unpaired surrogates");
+const name = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(256)
+    .refine((s) => !hasControl(s, false), `${what} must not contain control characters`)
+    .refine((s) => s.trim() === s, `${what} must not start or end with spaces`);
+
+const promDuration = z.string().superRefine((s, ctx) => {
+  if (parsePromDuration(s) === undefined)
+    ctx.addIssue({
+      code: "custom",
+      message: `"${s}" is not a Prometheus duration (use e.g. 30s, 5m, 1h30m)`,
+    });
+});
+
+const templated = text.refine(
+  templatesBalanced,
+  "is not a valid Go template: each {{ needs its }}, and Mustache tags ({{#x}}, {{/x}}, {{^x}}) are not Go",
+);
+
+function labelMap(what: "label" | "annotation") {
+  return z.record(z.string(), templated).superRefine((m, ctx) => {
+    for (const k of Object.keys(m)) {
+      if (!LABEL_NAME.test(k))
+        ctx.addIssue({
+          code: "custom",
+          path: [k],
+          message: `"${k}" is not a valid ${what} name (letters, digits and _, not starting with a digit)`,
+        });
+      else if (what === "label" && k.startsWith("__"))
+        ctx.addIssue({ code: "custom", path: [k], message: `"${k}": names starting with __ are reserved` });
+      else if (what === "label" && RESERVED_LABELS[k])
+        ctx.addIssue({ code: "custom", path: [k], message: `"${k}" ${RESERVED_LABELS[k]}` });
+    }
+  });
+}
+
+const channelName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, "channel names use letters, digits, _ . -")
+  .refine((s) => !s.startsWith("alertagent-"), "channel names starting with alertagent- are reserved");
+
+export const notifySchema = z.strictObject({
+  /** Notification channels (names from the worker config) this rule's alerts go to. */
+  channels: z.array(channelName).min(1),
+  group_by: z
+    .array(z.string().refine((s) => s === "..." || LABEL_NAME.test(s), "is not a label name (or ...)"))
+    .optional(),
+  group_wait: promDuration.optional(),
+  group_interval: promDuration.optional(),
+  repeat_interval: promDuration.optional(),
+  /** Keep matching later routes after this one. @default false */
+  continue: z.boolean().optional(),
+});
+
+export const vmalertSchema = z.strictObject({
+  type: z.enum(["prometheus", "graphite", "vlogs"]).optional(),
+  eval_offset: promDuration.optional(),
+  limit: z.number().int().min(0).optional(),
+  concurrency: z.number().int().min(1).optional(),
+});
+
+export const ruleSchema = z.strictObject({
+  /** AlertAgent's rule id: create/update upsert by it, delete removes by it. */
+  id: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), name("id")),
+  /** The alert name (Prometheus `alert:`, the `alertname` label). */
+  name: name("name"),
+  group: name("group"),
+  expr: z.string().superRefine((s, ctx) => {
+    const p = exprProblem(s) ?? (hasControl(s, true) ? "contains control characters" : undefined);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  }),
+  for: promDuration.optional(),
+  keep_firing_for: promDuration.optional(),
+  severity: z.enum(SEVERITIES),
+  labels: labelMap("label").default({}),
+  annotations: labelMap("annotation").default({}),
+  enabled: z.boolean().default(true),
+  /** Target names this rule goes to; default every target. */
+  targets: z.array(z.string().min(1)).min(1).optional(),
+  notify: notifySchema.optional(),
+  vmalert: vmalertSchema.optional(),
+});
+
+export type Rule = z.output<typeof ruleSchema>;
+
+/** One problem with one rule: which rule, which field, and why. */
+export interface RuleIssue {
+  rule_id: string | null;
+  /** JSON path in the job (`rules[2].for`). */
+  path: string;
+  /** The field inside the rule (`for`, `labels.__x`). */
+  field: string;
+  message: string;
+}

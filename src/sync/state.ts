@@ -1,0 +1,83 @@
+/**
+ * What config sync keeps in the store: the rule set (`sync:rules`), one record per target
+ * (`sync:target:<name>`: version, hash, when it was applied, how it was verified, the last
+ * error and the masked rendering last applied, which plans diff against), and a lock
+ * (`sync:lock`) so two deliveries of config-sync jobs never interleave.
+ */
+import type { Store } from "../store/store.ts";
+import type { Rule } from "./rule.ts";
+
+export interface RuleSet {
+  rules: Rule[];
+  updated_at: string | null;
+}
+
+export interface TargetState {
+  target: string;
+  kind: string;
+  delivery: string;
+  /** Bumped by one on each applied change; 0 before the first. */
+  version: number;
+  /** Hash of what the target has (the last applied rendering), null before the first. */
+  hash: string | null;
+  applied_at: string | null;
+  verified: boolean;
+  /** How the target was read back, or why it was not. */
+  verified_how: string | null;
+  last_error: { code: string; message: string; at: string } | null;
+  last_attempt_at: string | null;
+  rules: number;
+  groups: string[];
+  /** The last applied rendering, secrets masked. */
+  content: string;
+}
+
+const RULES_KEY = "sync:rules";
+const LOCK_KEY = "sync:lock";
+const targetKey = (name: string) => `sync:target:${name}`;
+
+export async function loadRuleSet(store: Store): Promise<RuleSet> {
+  return (await store.get<RuleSet>(RULES_KEY)) ?? { rules: [], updated_at: null };
+}
+
+export async function saveRuleSet(store: Store, set: RuleSet): Promise<void> {
+  await store.set(RULES_KEY, set);
+}
+
+export function emptyState(target: string, kind: string, delivery: string): TargetState {
+  return {
+    target,
+    kind,
+    delivery,
+    version: 0,
+    hash: null,
+    applied_at: null,
+    verified: false,
+    verified_how: null,
+    last_error: null,
+    last_attempt_at: null,
+    rules: 0,
+    groups: [],
+    content: "",
+  };
+}
+
+export async function loadStates(store: Store, names: readonly string[]): Promise<(TargetState | null)[]> {
+  return names.length ? store.mget<TargetState>(names.map(targetKey)) : [];
+}
+
+export async function saveState(store: Store, state: TargetState): Promise<void> {
+  await store.set(targetKey(state.target), state);
+}
+
+/**
+ * Takes the sync lock; returns its release, or null when another sync holds it. The TTL
+ * frees a lock whose holder died.
+ */
+export async function takeLock(store: Store, ttlMs: number): Promise<(() => Promise<void>) | null> {
+  const token = crypto.randomUUID();
+  if (!(await store.set(LOCK_KEY, token, { nx: true, ttlMs }))) return null;
+  return async () => {
+    await store.delIfEquals(LOCK_KEY, token);
+  };
+}

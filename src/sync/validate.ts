@@ -1,0 +1,116 @@
+/**
+ * Rule validation as a job sees it: each rule against the schema (rule.ts), then the set as
+ * a whole — unique ids, no two alerts a group cannot tell apart, vmalert group fields that
+ * agree, known targets, Alertmanager routes that do not shadow each other. Every problem
+ * names the rule id, its JSON path and the field; any problem makes the job a 489.
+ */
+import { formatPath, type JobError, permanent } from "../errors.ts";
+import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
+
+/** Parses raw rules; `pathOf(i)` is where rule i sits in the job (`rules[i]`). */
+export function parseRules(
+  raw: readonly unknown[],
+  pathOf: (i: number) => string = (i) => `rules[${i}]`,
+): { rules: Rule[]; issues: RuleIssue[] } {
+  const rules: Rule[] = [];
+  const issues: RuleIssue[] = [];
+  raw.forEach((item, i) => {
+    const r = ruleSchema.safeParse(item);
+    if (r.success) {
+      rules.push(r.data);
+      return;
+    }
+    const id = idOf(item);
+    for (const issue of r.error.issues) {
+      const field = issue.path.length ? formatPath(issue.path) : "(rule)";
+      issues.push({
+        rule_id: id,
+        path: `${pathOf(i)}${issue.path.length ? `.${field}` : ""}`,
+        field,
+        message: issue.message,
+      });
+    }
+  });
+  return { rules, issues };
+}
+
+function idOf(item: unknown): string | null {
+  const id = (item as { id?: unknown } | null)?.id;
+  return typeof id === "string" || typeof id === "number" ? String(id) : null;
+}
+
+/**
+ * Problems of the rule set as a whole. `pathOf(id)` says where a rule came from (the job, or
+ * the stored set), so the answer points at something the sender can fix.
+ */
+export function checkRuleSet(
+  rules: readonly Rule[],
+  targetNames: readonly string[],
+  pathOf: (id: string) => string,
+): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const add = (r: Rule, field: string, message: string) =>
+    issues.push({ rule_id: r.id, path: `${pathOf(r.id)}.${field}`, field, message });
+
+  const ids = new Map<string, Rule>();
+  const alerts = new Map<string, Rule>();
+  const vmFields = new Map<string, Rule>();
+  const routes = new Map<string, Rule>();
+  for (const r of rules) {
+    if (ids.has(r.id)) add(r, "id", `rule id "${r.id}" appears twice in the set`);
+    ids.set(r.id, r);
+    // Same group, name and severity: the alerts cannot be told apart in the group, nor routed apart.
+    const alertKey = JSON.stringify([r.group, r.name, r.severity]);
+    const twin = alerts.get(alertKey);
+    if (twin && twin.id !== r.id)
+      add(
+        r,
+        "name",
+        `duplicate alert "${r.name}" (severity ${r.severity}) in group "${r.group}": rule "${twin.id}" has it already`,
+      );
+    else alerts.set(alertKey, r);
+    for (const [i, t] of (r.targets ?? []).entries())
+      if (!targetNames.includes(t))
+        add(r, `targets[${i}]`, `unknown target "${t}" (configured: ${targetNames.join(", ") || "none"})`);
+    // vmalert's extras are group fields: the rules of one group must not disagree.
+    for (const [k, v] of Object.entries(r.vmalert ?? {})) {
+      if (v === undefined) continue;
+      const key = JSON.stringify([r.group, k]);
+      const other = vmFields.get(key);
+      const theirs = other?.vmalert?.[k as keyof NonNullable<Rule["vmalert"]>];
+      if (other && theirs !== v)
+        add(
+          r,
+          `vmalert.${k}`,
+          `group "${r.group}" gets vmalert ${k} ${JSON.stringify(theirs)} from rule "${other.id}" but ${JSON.stringify(v)} from this rule`,
+        );
+      else vmFields.set(key, r);
+    }
+    if (r.notify && r.enabled) {
+      const key = JSON.stringify([r.name, r.severity, Object.entries(r.labels).sort()]);
+      const other = routes.get(key);
+      if (other && JSON.stringify(notifyKey(other)) !== JSON.stringify(notifyKey(r)))
+        add(
+          r,
+          "notify",
+          `rule "${other.id}" matches the same alerts (name, severity, labels) but notifies differently; Alertmanager would only use the first route`,
+        );
+      else routes.set(key, r);
+    }
+  }
+  return issues;
+}
+
+function notifyKey(r: Rule): unknown {
+  const n = r.notify;
+  return n ? { ...n, channels: [...n.channels].sort() } : null;
+}
+
+/** The 489 for invalid rules: the first problem in the message, all of them in details. */
+export function invalidRules(issues: readonly RuleIssue[]): JobError {
+  const first = issues[0];
+  const who = first.rule_id ? `rule "${first.rule_id}"` : first.path;
+  const more =
+    issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
+  return permanent("invalid_rule", `${who}: ${first.field}: ${first.message}${more}`, issues);
+}

@@ -1,0 +1,155 @@
+/**
+ * Verification after a delivery: read the target back and check it took exactly what was
+ * sent. Prometheus and vmalert (`GET /api/v1/rules`) must list our groups — no more, no
+ * fewer — with our rules (names, `for`, labels, annotations); Alertmanager
+ * (`GET /api/v2/status`) must show our config hash in `config.original`. vmalert reloads in
+ * the background, so the read-back is retried until `verify.timeout`. A target that does not
+ * show what was sent did not apply it: that is a failed sync, never a success.
+ */
+import type { Fetch } from "../deps.ts";
+import { transient } from "../errors.ts";
+import { send, sleep, snippet } from "./net.ts";
+import type { GroupSummary, RuleSummary } from "./prometheus.ts";
+import { hashReceiver } from "./render.ts";
+
+export interface Verification {
+  verified: boolean;
+  how: string;
+}
+
+export interface RulesCheck {
+  kind: "prometheus" | "vmalert";
+  /** Base URL of the peer's HTTP API. */
+  base: string;
+  expected: GroupSummary[];
+  /** With a file delivery: only groups loaded from a file of this name are ours. */
+  fileName?: string;
+  /** Without one: groups of these names are ours (what we render now and what we had before). */
+  managed: ReadonlySet<string>;
+  timeoutMs: number;
+}
+
+interface ApiGroup {
+  name: string;
+  file?: string;
+  rules?: {
+    name: string;
+    type?: string;
+    duration?: number;
+    labels?: Record<string, string> | null;
+    annotations?: Record<string, string> | null;
+  }[];
+}
+
+const canonRule = (r: RuleSummary) =>
+  JSON.stringify([r.name, r.for_s, Object.entries(r.labels).sort(), Object.entries(r.annotations).sort()]);
+
+function canon(groups: GroupSummary[]): Map<string, string[]> {
+  return new Map(groups.map((g) => [g.name, g.rules.map(canonRule).sort()]));
+}
+
+const describe = (m: Map<string, string[]>) =>
+  m.size
+    ? [...m]
+        .sort()
+        .map(([n, r]) => `${n} (${r.length} rule${r.length === 1 ? "" : "s"})`)
+        .join(", ")
+    : "no groups";
+
+/** What differs between the groups read back and the groups expected, or undefined. */
+function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>): string | undefined {
+  const problems: string[] = [];
+  for (const [name, rules] of expected) {
+    const got = actual.get(name);
+    if (!got) problems.push(`group "${name}" is missing`);
+    else if (got.length !== rules.length)
+      problems.push(`group "${name}" has ${got.length} rules, expected ${rules.length}`);
+    else if (got.join("\n") !== rules.join("\n"))
+      problems.push(`group "${name}" has other rule names, durations, labels or annotations`);
+  }
+  for (const name of actual.keys()) if (!expected.has(name)) problems.push(`group "${name}" should be gone`);
+  return problems.length ? problems.join("; ") : undefined;
+}
+
+function actualGroups(body: string, check: RulesCheck): Map<string, string[]> {
+  const data = JSON.parse(body) as { data?: { groups?: ApiGroup[] | null } };
+  const ours = (data.data?.groups ?? []).filter((g) =>
+    check.fileName ? (g.file ?? "").split("/").pop() === check.fileName : check.managed.has(g.name),
+  );
+  return canon(
+    ours.map((g) => ({
+      name: g.name,
+      rules: (g.rules ?? [])
+        .filter((r) => r.type !== "recording")
+        .map((r) => ({
+          name: r.name,
+          for_s: r.duration ?? 0,
+          labels: r.labels ?? {},
+          annotations: r.annotations ?? {},
+        })),
+    })),
+  );
+}
+
+/** Polls `read` until it returns undefined (= as expected) or the deadline passes. */
+async function until(
+  now: () => number,
+  timeoutMs: number,
+  read: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const deadline = now() + timeoutMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    const problem = await read();
+    if (!problem || now() >= deadline) return problem;
+    await sleep(Math.min(wait, Math.max(0, deadline - now())));
+  }
+}
+
+export async function verifyRules(fetch: Fetch, now: () => number, check: RulesCheck): Promise<Verification> {
+  const url = `${check.base.replace(/\/+$/, "")}/api/v1/rules`;
+  const expected = canon(check.expected);
+  let seen = new Map<string, string[]>();
+  const problem = await until(now, check.timeoutMs, async () => {
+    const res = await send(fetch, `reading back ${check.kind}`, url);
+    if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+    try {
+      seen = actualGroups(res.text, check);
+    } catch {
+      return `GET ${url} did not answer the rules API's JSON: ${snippet(res.text)}`;
+    }
+    return mismatch(seen, expected);
+  });
+  if (problem)
+    throw transient(
+      "not_applied",
+      `${check.kind} did not apply the rules: ${problem} (GET ${url} lists ${describe(seen)}; expected ${describe(expected)})`,
+      30,
+    );
+  return { verified: true, how: `GET ${url} lists exactly ${describe(expected)}` };
+}
+
+export async function verifyAlertmanager(
+  fetch: Fetch,
+  now: () => number,
+  base: string,
+  hash: string,
+  timeoutMs: number,
+): Promise<Verification> {
+  const url = `${base.replace(/\/+$/, "")}/api/v2/status`;
+  const mark = hashReceiver(hash);
+  const problem = await until(now, timeoutMs, async () => {
+    const res = await send(fetch, "reading back alertmanager", url);
+    if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+    let original = "";
+    try {
+      original = (JSON.parse(res.text) as { config?: { original?: string } }).config?.original ?? "";
+    } catch {
+      return `GET ${url} did not answer JSON: ${snippet(res.text)}`;
+    }
+    if (original.includes(mark)) return undefined;
+    const other = /alertagent-config-(sha256:[0-9a-f]{64})/.exec(original)?.[1];
+    return other ? `it runs config ${other}, not ${hash}` : `its config.original does not carry ${hash}`;
+  });
+  if (problem) throw transient("not_applied", `alertmanager did not apply the config: ${problem}`, 30);
+  return { verified: true, how: `GET ${url} shows ${hash} in config.original` };
+}

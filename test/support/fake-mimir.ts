@@ -1,0 +1,91 @@
+/**
+ * A fake Grafana Mimir (ruler config API and Alertmanager config API, CONTRACTS §6) on
+ * loopback, strict like the real one: every request needs X-Scope-OrgID (401 "no org id"),
+ * rule groups are posted one per request as YAML ({name, rules}), a namespace without groups
+ * is a 404, writes answer 202 (rules) and 201 (Alertmanager). `dropWrites` makes it accept
+ * and forget, like a ruler that did not apply what it was sent.
+ */
+import { parse, stringify } from "yaml";
+
+export interface FakeMimir {
+  url: string;
+  /** tenant → namespace → group name → group. */
+  rules: Map<string, Map<string, Map<string, { name: string; rules: unknown[] }>>>;
+  alertmanager: Map<string, string>;
+  requests: string[];
+  dropWrites: boolean;
+  stop(): void;
+}
+
+export function startFakeMimir(): FakeMimir {
+  const state: FakeMimir = {
+    url: "",
+    rules: new Map(),
+    alertmanager: new Map(),
+    requests: [],
+    dropWrites: false,
+    stop: () => server.stop(true),
+  };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      state.requests.push(`${req.method} ${url.pathname}`);
+      const tenant = req.headers.get("x-scope-orgid");
+      if (!tenant) return new Response("no org id\n", { status: 401 });
+      const m = /^\/prometheus\/config\/v1\/rules\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+      if (m) {
+        const ns = decodeURIComponent(m[1]);
+        const byNs = state.rules.get(tenant) ?? new Map();
+        state.rules.set(tenant, byNs);
+        const groups = byNs.get(ns) ?? new Map();
+        if (req.method === "POST" && !m[2]) {
+          let g: { name?: unknown; rules?: unknown };
+          try {
+            g = parse(await req.text());
+          } catch (e) {
+            return new Response(`unable to decode rule group: ${(e as Error).message}`, { status: 400 });
+          }
+          if (typeof g?.name !== "string" || !Array.isArray(g.rules))
+            return new Response("invalid rules config: rule group name must not be empty", { status: 400 });
+          if (!state.dropWrites) {
+            groups.set(g.name, { name: g.name, rules: g.rules });
+            byNs.set(ns, groups);
+          }
+          return Response.json({ status: "success", data: null }, { status: 202 });
+        }
+        if (req.method === "GET" && !m[2]) {
+          if (!groups.size) return new Response("no rule groups found\n", { status: 404 });
+          return new Response(stringify({ [ns]: [...groups.values()] }), {
+            headers: { "content-type": "application/yaml" },
+          });
+        }
+        if (req.method === "DELETE" && m[2]) {
+          if (!groups.delete(decodeURIComponent(m[2])))
+            return new Response("group does not exist\n", { status: 404 });
+          return Response.json({ status: "success", data: null }, { status: 202 });
+        }
+      }
+      if (url.pathname === "/api/v1/alerts") {
+        if (req.method === "POST") {
+          const doc = parse(await req.text()) as { alertmanager_config?: unknown };
+          if (typeof doc?.alertmanager_config !== "string")
+            return new Response("error validating Alertmanager config: missing alertmanager_config", {
+              status: 400,
+            });
+          if (!state.dropWrites) state.alertmanager.set(tenant, doc.alertmanager_config);
+          return new Response(null, { status: 201 });
+        }
+        if (req.method === "GET") {
+          const config = state.alertmanager.get(tenant);
+          if (!config) return new Response("alertmanager storage object not found\n", { status: 404 });
+          return new Response(stringify({ template_files: {}, alertmanager_config: config }));
+        }
+      }
+      return new Response("404 page not found\n", { status: 404 });
+    },
+  });
+  state.url = `http://127.0.0.1:${server.port}`;
+  return state;
+}

@@ -1,0 +1,113 @@
+/**
+ * The http and mimir deliveries against loopback services (a config sink, and a fake Mimir
+ * that enforces the ruler's and Alertmanager's config APIs). File deliveries with reloads
+ * and read-backs run against the real peers in e2e.test.ts.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { startFakeMimir } from "../support/fake-mimir.ts";
+import { makeSyncHarness } from "../support/sync-harness.ts";
+import { rule, sampleRules } from "../support/sync-rules.ts";
+
+type Body = { targets: Record<string, unknown>[]; error?: Record<string, unknown> };
+
+describe("http delivery", () => {
+  const received: { method: string; headers: Headers; body: string }[] = [];
+  let answer = 200;
+  const sink = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      received.push({ method: req.method, headers: req.headers, body: await req.text() });
+      return new Response(answer === 200 ? "ok" : "config rejected: groups[0] bad", { status: answer });
+    },
+  });
+  afterAll(() => sink.stop(true));
+  const h = makeSyncHarness(`
+config_sync:
+  targets:
+    sidecar:
+      kind: prometheus
+      delivery: { type: http, url: "http://127.0.0.1:${sink.port}/rules/alertagent.yml", method: POST, headers: { X-Api-Key: k1 } }
+`);
+
+  test("sends the rendering with the configured method and headers; unverified without verify.url", async () => {
+    const res = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body;
+    expect(body.targets[0]).toMatchObject({ target: "sidecar", changed: true, version: 1, verified: false });
+    expect(received).toHaveLength(1);
+    expect(received[0].method).toBe("POST");
+    expect(received[0].headers.get("x-api-key")).toBe("k1");
+    expect(received[0].headers.get("content-type")).toBe("application/yaml; charset=utf-8");
+    expect(received[0].body).toContain('alert: "HighCPU"');
+  });
+
+  test("a refusal is a failed sync: 503, the status says why, the version stays", async () => {
+    answer = 422;
+    const res = await h.sync({ operation: "update", rules: [rule()] });
+    expect(res.status).toBe(503);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("delivery_refused");
+    expect(error.message).toContain("answered 422: config rejected: groups[0] bad");
+    const status = await h.json<Body>("/v1/sync/status");
+    expect(status.targets[0]).toMatchObject({
+      version: 1,
+      verified: false,
+      last_error: { code: "delivery_refused", message: expect.stringContaining("answered 422") },
+    });
+    answer = 200;
+    const retry = await h.sync({ operation: "update", rules: [rule()] });
+    expect(((await retry.json()) as Body).targets[0]).toMatchObject({ changed: true, version: 2 });
+    expect((await h.json<Body>("/v1/sync/status")).targets[0].last_error).toBeNull();
+  });
+});
+
+describe("mimir delivery", () => {
+  const mimir = startFakeMimir();
+  afterAll(() => mimir.stop());
+  const h = makeSyncHarness(`
+config_sync:
+  targets:
+    mimir-rules: { kind: prometheus, delivery: { type: mimir, url: "${mimir.url}", namespace: alertagent, tenant: team-a } }
+    mimir-am: { kind: alertmanager, delivery: { type: mimir, url: "${mimir.url}", namespace: unused, tenant: team-a } }
+`);
+  const groups = () => [...(mimir.rules.get("team-a")?.get("alertagent")?.keys() ?? [])].sort();
+
+  test("posts each group to the namespace and the Alertmanager config, then reads both back", async () => {
+    const res = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body;
+    expect(body.targets).toEqual([
+      expect.objectContaining({
+        target: "mimir-am",
+        verified: true,
+        verified_how: expect.stringContaining("sha256:"),
+      }),
+      expect.objectContaining({
+        target: "mimir-rules",
+        verified: true,
+        verified_how: expect.stringContaining("lists exactly kubernetes (1), node (2)"),
+      }),
+    ]);
+    expect(groups()).toEqual(["kubernetes", "node"]);
+    expect(mimir.alertmanager.get("team-a")).toContain('receiver: "ops-dingtalk"');
+  });
+
+  test("a group no longer in the set is deleted from the namespace", async () => {
+    await h.sync({ operation: "delete", rule_ids: ["r-kube-crashloop"] });
+    expect(groups()).toEqual(["node"]);
+    expect(mimir.requests).toContain("DELETE /prometheus/config/v1/rules/alertagent/kubernetes");
+  });
+
+  test("a ruler that accepts but does not apply fails the sync with what it lists", async () => {
+    mimir.dropWrites = true;
+    const res = await h.sync({ operation: "create", rules: [rule()], targets: ["mimir-rules"] });
+    mimir.dropWrites = false;
+    expect(res.status).toBe(503);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("not_applied");
+    expect(error.message).toContain(
+      "the ruler's namespace lists node (2); expected availability (1), node (2)",
+    );
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The file delivery without a peer: temp file + rename, the previous version kept as .prev, a
+ * path that cannot be written, and the start-up refusal on Workers. With peers: e2e.test.ts.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import type { FileAccess } from "../../src/deps.ts";
+import { nodeFileAccess } from "../../src/entry/node-fs.ts";
+import { fileDeliveryRefusal } from "../../src/sync/file.ts";
+import { tempDir } from "../support/peers.ts";
+import { makeSyncHarness, SYNC_YAML_HEAD } from "../support/sync-harness.ts";
+import { rule } from "../support/sync-rules.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("file delivery", () => {
+  test("writes through a temp file and a rename, keeps the previous version as .prev, leaves nothing else", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "rules", "alertagent.yml");
+    const renames: string[] = [];
+    const fs: FileAccess = {
+      ...nodeFileAccess,
+      rename: (from, to) => {
+        renames.push(`${from.slice(dir.length)} → ${to.slice(dir.length)}`);
+        return nodeFileAccess.rename(from, to);
+      },
+    };
+    const h = makeSyncHarness(
+      `config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`,
+      { fs },
+    );
+    expect((await h.sync({ operation: "create", rules: [rule()] })).status).toBe(200);
+    writeFileSync(path, `${readFileSync(path, "utf8")}# edited by hand\n`);
+    expect((await h.sync({ operation: "update", rules: [rule({ for: "2m" })] })).status).toBe(200);
+    expect(renames).toHaveLength(2);
+    expect(renames[0]).toMatch(/^\/rules\/alertagent\.yml\.tmp-[0-9a-f]{8} → \/rules\/alertagent\.yml$/);
+    expect(readdirSync(join(dir, "rules")).sort()).toEqual(["alertagent.yml", "alertagent.yml.prev"]);
+    expect(readFileSync(`${path}.prev`, "utf8")).toEndWith("# edited by hand\n");
+    expect(readFileSync(path, "utf8")).toContain('for: "2m"');
+  });
+
+  test("a path that cannot be a file (a parent is a file) is a 489 naming the path", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    writeFileSync(join(dir, "not-a-dir"), "");
+    const path = join(dir, "not-a-dir", "rules.yml");
+    const h = makeSyncHarness(
+      `config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`,
+    );
+    const res = await h.sync({ operation: "create", rules: [rule()] });
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, error.code]).toEqual([489, "file_error"]);
+    expect(error.message).toContain(`${path} failed: ENOTDIR`);
+  });
+
+  test("on Workers a file target is refused at start-up, naming it", () => {
+    const config = loadConfig(`${SYNC_YAML_HEAD}
+config_sync:
+  targets:
+    disk: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules.yml } }
+    remote: { kind: prometheus, delivery: { type: http, url: "https://rules.example.com/x" } }`);
+    const refusal = fileDeliveryRefusal(config, "Cloudflare Workers");
+    expect(refusal?.message).toBe(
+      "config_sync target disk: a file delivery needs a file system, which Cloudflare Workers does not have; use delivery type http or mimir",
+    );
+    expect(refusal?.issues).toEqual([
+      {
+        path: "config_sync.targets.disk.delivery.type",
+        message: "file is not available on Cloudflare Workers",
+      },
+    ]);
+  });
+});

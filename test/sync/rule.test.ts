@@ -1,0 +1,170 @@
+/**
+ * The rule model and set validation: what Prometheus accepts passes, what a peer would refuse
+ * is a problem naming the rule id, the JSON path and the field.
+ */
+import { describe, expect, test } from "bun:test";
+import { parsePromDuration } from "../../src/sync/checks.ts";
+import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
+import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
+
+/** The first problem's field and message for one raw rule. */
+function problem(raw: Record<string, unknown>) {
+  const { issues } = parseRules([raw]);
+  expect(issues.length).toBeGreaterThan(0);
+  return issues[0];
+}
+
+describe("the rule model accepts what Prometheus accepts", () => {
+  test("the shared sample parses with defaults filled in", () => {
+    const { rules, issues } = parseRules(sampleRules());
+    expect(issues).toEqual([]);
+    expect(rules.map((r) => r.id)).toEqual(["r-node-cpu", "r-node-disk", "r-kube-crashloop"]);
+    expect(rules[1]).toMatchObject({
+      enabled: true,
+      labels: {},
+      notify: { channels: ["ops-wecom", "ops-mail"] },
+    });
+    expect(rules[2].vmalert).toEqual({ eval_offset: "30s" });
+  });
+
+  test("Go templates in labels and annotations are kept byte for byte", () => {
+    const { rules, issues } = parseRules(GO_TEMPLATE_RULES);
+    expect(issues).toEqual([]);
+    expect(rules[0].annotations).toEqual(GO_TEMPLATE_RULES[0].annotations as Record<string, string>);
+    expect(rules[0].labels.instance_copy).toBe("{{ $labels.instance }}");
+  });
+
+  test("Prometheus durations: units in order, whole numbers, 0 allowed", () => {
+    expect(parsePromDuration("1h30m")).toBe(5_400_000);
+    expect(parsePromDuration("0")).toBe(0);
+    expect(parsePromDuration("1y2w3d4h5m6s7ms")).toBeGreaterThan(0);
+    for (const bad of ["", "5", "1.5m", "5 minutes", "30m1h", "-5m", "1M"])
+      expect(parsePromDuration(bad)).toBeUndefined();
+  });
+
+  test("a numeric id is taken as its text", () => {
+    expect(parseRules([rule({ id: 42 })]).rules[0].id).toBe("42");
+  });
+});
+
+describe("validation refuses what a peer would reject later, naming the rule id and field", () => {
+  test("a bad duration", () => {
+    expect(problem(rule({ id: "r-x", for: "5 minutes" }))).toEqual({
+      rule_id: "r-x",
+      path: "rules[0].for",
+      field: "for",
+      message: '"5 minutes" is not a Prometheus duration (use e.g. 30s, 5m, 1h30m)',
+    });
+    expect(problem(rule({ keep_firing_for: "1.5m" })).field).toBe("keep_firing_for");
+    expect(problem(rule({ notify: { channels: ["a"], repeat_interval: "4 hours" } })).field).toBe(
+      "notify.repeat_interval",
+    );
+    expect(problem(rule({ vmalert: { eval_offset: "x" } })).field).toBe("vmalert.eval_offset");
+  });
+
+  test("an empty or unbalanced expression", () => {
+    expect(problem(rule({ expr: "  " }))).toMatchObject({ field: "expr", message: "must not be empty" });
+    expect(problem(rule({ expr: "rate(x[5m]" })).message).toContain('unclosed "("');
+    expect(problem(rule({ expr: 'up{job="a"' })).message).toContain('unclosed "{"');
+    expect(problem(rule({ expr: 'up{job="a}' })).message).toContain("unterminated string");
+    // Brackets inside strings do not count.
+    expect(parseRules([rule({ expr: 'up{job=~"a(b|c"} == 0' })]).issues).toEqual([]);
+  });
+
+  test("label names Prometheus refuses, and reserved labels", () => {
+    expect(problem(rule({ labels: { "team-name": "x" } }))).toMatchObject({
+      field: "labels.team-name",
+      message: '"team-name" is not a valid label name (letters, digits and _, not starting with a digit)',
+    });
+    expect(problem(rule({ labels: { "1st": "x" } })).field).toBe("labels.1st");
+    expect(problem(rule({ labels: { __name__: "x" } })).message).toContain("reserved");
+    expect(problem(rule({ labels: { alertname: "x" } })).message).toBe(
+      `"alertname" is set from the rule's name`,
+    );
+    expect(problem(rule({ labels: { severity: "x" } })).message).toBe(
+      `"severity" is set from the rule's severity field`,
+    );
+    expect(problem(rule({ annotations: { "run book": "x" } })).field).toBe("annotations.run book");
+  });
+
+  test("a broken Go template, and Mustache tags where Go templates belong", () => {
+    expect(problem(rule({ annotations: { summary: "{{ $labels.instance is down" } })).field).toBe(
+      "annotations.summary",
+    );
+    expect(problem(rule({ annotations: { summary: "{{#alerts}}x{{/alerts}}" } })).message).toContain(
+      "Mustache",
+    );
+    expect(
+      parseRules([rule({ annotations: { a: "plain }} text", b: "{{/* comment */}}" } })]).issues,
+    ).toEqual([]);
+  });
+
+  test("unknown fields, a missing severity and control characters", () => {
+    expect(problem(rule({ sevrity: "critical" })).message).toContain("sevrity");
+    const { severity: _s, ...noSeverity } = rule();
+    expect(problem(noSeverity).field).toBe("severity");
+    expect(problem(rule({ name: "bad\nname" })).field).toBe("name");
+  });
+
+  test("every problem of every rule is reported, each with its rule id", () => {
+    const { issues } = parseRules([
+      rule({ id: "a", for: "x" }),
+      rule({ id: "b" }),
+      rule({ id: "c", expr: "" }),
+    ]);
+    expect(issues.map((i) => `${i.rule_id} ${i.path}`)).toEqual(["a rules[0].for", "c rules[2].expr"]);
+  });
+});
+
+describe("the rule set as a whole", () => {
+  const at = (id: string) => `rules[${id}]`;
+  const parsed = (raws: Record<string, unknown>[]) => parseRules(raws).rules;
+
+  test("duplicate alert names within a group (same severity) are refused", () => {
+    const issues = checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "b", expr: "up == 2" })]), [], at);
+    expect(issues).toEqual([
+      {
+        rule_id: "b",
+        path: "rules[b].name",
+        field: "name",
+        message:
+          'duplicate alert "InstanceDown" (severity critical) in group "availability": rule "a" has it already',
+      },
+    ]);
+    // The usual warning/critical pair and the same name in another group are fine.
+    const ok = parsed([
+      rule({ id: "a" }),
+      rule({ id: "b", severity: "warning" }),
+      rule({ id: "c", group: "other" }),
+    ]);
+    expect(checkRuleSet(ok, [], at)).toEqual([]);
+  });
+
+  test("duplicate ids, unknown targets and disagreeing vmalert group fields", () => {
+    const issues = checkRuleSet(
+      parsed([
+        rule({ id: "a", targets: ["prom", "nope"], vmalert: { concurrency: 2 } }),
+        rule({ id: "a", name: "Other", vmalert: { concurrency: 3 } }),
+      ]),
+      ["prom"],
+      at,
+    );
+    expect(issues.map((i) => [i.rule_id, i.field])).toEqual([
+      ["a", "targets[1]"],
+      ["a", "id"],
+      ["a", "vmalert.concurrency"],
+    ]);
+  });
+
+  test("two rules matching the same alerts but notifying differently are refused", () => {
+    const issues = checkRuleSet(
+      parsed([
+        rule({ id: "a", notify: { channels: ["x"] } }),
+        rule({ id: "b", group: "other", notify: { channels: ["y"] } }),
+      ]),
+      [],
+      at,
+    );
+    expect(issues.map((i) => [i.rule_id, i.field])).toEqual([["b", "notify"]]);
+  });
+});
