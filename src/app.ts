@@ -15,6 +15,9 @@ import { dashboardData } from "./observe/dashboard-data.ts";
 import { readiness } from "./observe/health.ts";
 import { buildStats } from "./observe/stats.ts";
 import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
+import { registerAnalysisRoutes } from "./routes/analysis.ts";
+import { registerNotificationRoutes } from "./routes/notifications.ts";
+import { registerSyncRoutes } from "./routes/sync.ts";
 import { DECISIONS_KEY } from "./scale/run.ts";
 
 /** The job families this worker answers: mounted by its type and implemented. */
@@ -103,6 +106,9 @@ export function createApp(deps: Deps): Hono {
     if (!entry) throw notFound(`job ${id}`);
     return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
   });
+  registerAnalysisRoutes(app, deps);
+  registerSyncRoutes(app, deps);
+  registerNotificationRoutes(app, deps);
 
   app.get("/v1/autoscale/decisions", async (c) => {
     const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));

@@ -5,6 +5,7 @@
 import type { Config, Family } from "./config/schema.ts";
 import type { ConcurrencyGate } from "./jobs/gate.ts";
 import type { Ledger } from "./jobs/ledger.ts";
+import type { TcpConnect } from "./notify/smtp/tcp.ts";
 import type { Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import type { SignatureVerifier } from "./qstash/verify.ts";
@@ -14,6 +15,18 @@ import type { Store } from "./store/store.ts";
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export type RuntimeName = "bun" | "deno" | "workerd" | "node";
+
+/** File access for domain code (config-sync file deliveries); absent on runtimes without files (Workers). */
+export interface FileAccess {
+  /** The file's text, or null when it does not exist. */
+  read(path: string): Promise<string | null>;
+  /** Writes the whole file, creating missing parent directories. */
+  write(path: string, text: string): Promise<void>;
+  /** Replaces `to` with `from` in one step (same directory). */
+  rename(from: string, to: string): Promise<void>;
+  /** Deletes the file; a missing file is not an error. */
+  remove(path: string): Promise<void>;
+}
 
 export interface Deps {
   config: Config;
@@ -32,6 +45,10 @@ export interface Deps {
   families: readonly Family[];
   /** Runs work after the response where the runtime allows (Workers: ctx.waitUntil). */
   background?: (p: Promise<unknown>) => void;
+  /** Files, where the runtime has them (the Bun and Deno entries). */
+  fs?: FileAccess;
+  /** Outbound TCP (SMTP); absent where the runtime has none, and email channels are refused. */
+  tcp?: TcpConnect;
 }
 
 /** Families mounted for each worker type (SPEC §5); failure callbacks are taken by every type. */

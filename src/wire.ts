@@ -3,9 +3,11 @@
  * backend, clock, fetch). Shared by every entry, the CLI and the tests.
  */
 import type { Config } from "./config/schema.ts";
-import { type Deps, type Fetch, mountedFamilies, type RuntimeName } from "./deps.ts";
+import { type Deps, type Fetch, type FileAccess, mountedFamilies, type RuntimeName } from "./deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
 import { Ledger } from "./jobs/ledger.ts";
+import { nodeTcp } from "./notify/smtp/node-tcp.ts";
+import type { TcpConnect } from "./notify/smtp/tcp.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { SignatureVerifier } from "./qstash/verify.ts";
@@ -23,6 +25,9 @@ export interface WireOptions {
   now?: () => number;
   startedAt?: number;
   background?: (p: Promise<unknown>) => void;
+  fs?: FileAccess;
+  /** Outbound TCP for SMTP: node:net/node:tls by default, the Workers socket there, false for none. */
+  tcp?: TcpConnect | false;
 }
 
 export function buildDeps(o: WireOptions): Deps {
@@ -50,5 +55,7 @@ export function buildDeps(o: WireOptions): Deps {
     startedAt: o.startedAt ?? now(),
     families: mountedFamilies(config),
     background: o.background,
+    fs: o.fs,
+    tcp: o.tcp === false ? undefined : (o.tcp ?? nodeTcp),
   };
 }

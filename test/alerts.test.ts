@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { alertId, alertmanagerPayloadSchema, alertsOf, hasEnded, labelsFingerprint } from "../src/alerts/alert.ts";
+import {
+  alertId,
+  alertmanagerPayloadSchema,
+  alertsOf,
+  hasEnded,
+  labelsFingerprint,
+} from "../src/alerts/alert.ts";
 
-const fixture = async (name: string) => JSON.parse(await Bun.file(new URL(`../../shared/fixtures/${name}`, import.meta.url)).text());
+const fixture = async (name: string) =>
+  JSON.parse(await Bun.file(new URL(`../../shared/fixtures/${name}`, import.meta.url)).text());
 
 describe("the alert model (SPEC §3.1)", () => {
   test("every shared Alertmanager fixture parses as a v4 payload", async () => {

@@ -38,7 +38,9 @@ export const alertmanagerPayloadSchema = z.looseObject({
   commonLabels: labelMap.default({}),
   commonAnnotations: labelMap.default({}),
   externalURL: z.string().default(""),
-  alerts: z.array(alertSchema.omit({ id: true, value: true }).extend({ status: z.enum(["firing", "resolved"]) })),
+  alerts: z.array(
+    alertSchema.omit({ id: true, value: true }).extend({ status: z.enum(["firing", "resolved"]) }),
+  ),
   notification_reason: z.string().optional(),
   routeLabels: labelMap.optional(),
 });

@@ -9,7 +9,15 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const COMMANDS = ["serve", "check-config", "run", "publish", "setup-qstash", "self-rules"] as const;
+export const COMMANDS = [
+  "serve",
+  "check-config",
+  "run",
+  "publish",
+  "setup-qstash",
+  "self-rules",
+  "plan",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const VALUE_FLAGS = [
@@ -22,6 +30,7 @@ const VALUE_FLAGS = [
   "queues",
   "to",
   "message-id",
+  "target",
 ] as const;
 const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests"] as const;
 
@@ -123,6 +132,7 @@ Usage:
                                                       sign and POST a job to a worker (or via QStash)
   alertagent-worker setup-qstash                     apply flow control and schedules in QStash; print publish recipes
   alertagent-worker self-rules [--tests]             Prometheus alert rules for the worker itself (--tests: promtool tests)
+  alertagent-worker plan [--target NAME]             config-sync diff per target against what was applied
   alertagent-worker --version | --help
 
 Families: analysis, notification, config-sync, failure, autoscale.

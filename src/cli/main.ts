@@ -5,11 +5,12 @@
 import { stringify } from "yaml";
 import { maskSecrets } from "../config/mask.ts";
 import { ConfigError } from "../errors.ts";
+import { selfRulesTestsYaml, selfRulesYaml } from "../observe/self-rules.ts";
 import { VERSION } from "../version.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { loadCliConfig } from "./load.ts";
+import { plan } from "./plan.ts";
 import type { Platform } from "./platform.ts";
-import { selfRulesTestsYaml, selfRulesYaml } from "../observe/self-rules.ts";
 import { publish } from "./publish.ts";
 import { setupQstashCommand } from "./qstash-setup.ts";
 import { runOne } from "./run.ts";
@@ -41,6 +42,8 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         p.stdout(`# ${source}: valid\n${stringify(maskSecrets(config))}`);
         return 0;
       }
+      case "plan":
+        return await plan(args, p);
       case "run":
         return await runOne(args, p);
       case "publish":

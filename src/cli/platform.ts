@@ -2,7 +2,7 @@
  * What the CLI needs from a runtime. Each entry (src/entry/bun.ts, deno.ts) implements this
  * in a few lines; everything else in the CLI is runtime-free.
  */
-import type { RuntimeName } from "../deps.ts";
+import type { FileAccess, RuntimeName } from "../deps.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Store } from "../store/store.ts";
 
@@ -23,4 +23,6 @@ export interface Platform {
   stderr(text: string): void;
   exit(code: number): never;
   newMetrics(store: Store): Metrics;
+  /** Files for config-sync file deliveries; absent where the runtime has none. */
+  fs?: FileAccess;
 }

@@ -33,7 +33,14 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
     base: { name: config.worker.name },
     write: (l) => p.stderr(`${l}\n`),
   });
-  const deps = buildDeps({ config, store, metrics: p.newMetrics(store), runtime: p.runtime, logger });
+  const deps = buildDeps({
+    config,
+    store,
+    metrics: p.newMetrics(store),
+    runtime: p.runtime,
+    logger,
+    fs: p.fs,
+  });
   try {
     const reply = await runJob(deps, handler, {
       family,

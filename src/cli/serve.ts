@@ -30,7 +30,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const metrics = p.newMetrics(store);
   const gate = new ConcurrencyGate(config.worker.concurrency);
   const wire = (cfg: Config, s: Store): Deps =>
-    buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt });
+    buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt, fs: p.fs });
   let deps = wire(config, store);
   let app = createApp(deps);
   const server = p.serve((req) => app.fetch(req), config.worker.host, config.worker.port);

@@ -123,6 +123,8 @@ const ai = z.strictObject({
   dify: z
     .strictObject({
       url,
+      /** Per-call timeout for Dify; default ai.timeout. */
+      timeout: duration.optional(),
       apps: z
         .strictObject({
           comprehensive: difyApp.optional(),
@@ -132,11 +134,31 @@ const ai = z.strictObject({
         .prefault({}),
     })
     .optional(),
-  ollama: z.strictObject({ url, model: str, embed_model: str.optional() }).optional(),
+  ollama: z
+    .strictObject({
+      url,
+      model: str,
+      /** Embedding model for similar-alert search; built-in similarity only when unset. */
+      embed_model: str.optional(),
+      /** Per-call timeout for Ollama; default ai.timeout. */
+      timeout: duration.optional(),
+    })
+    .optional(),
+  /** Per-engine circuit breaker, shared by all instances through the store. */
+  breaker: z
+    .strictObject({
+      /** Consecutive failures that open it. @default 5 */
+      failures: z.number().int().min(1).default(5),
+      /** How long an open breaker skips its engine before one call tries it again. @default 30s */
+      cooloff: duration.default(30_000),
+    })
+    .prefault({}),
   similar: z
     .strictObject({
       top_k: z.number().int().min(1).max(100).default(5),
       min_score: z.number().min(0).max(1).default(0.3),
+      /** Alerts kept in the similarity index; the oldest are dropped past it. @default 100000 */
+      max_alerts: z.number().int().min(100).default(100_000),
     })
     .prefault({}),
 });
@@ -147,6 +169,8 @@ const channelCommon = {
   format: z.enum(["text", "markdown", "html"]).optional(),
   rate: rate.optional(),
   max_parts: z.number().int().min(1).max(50).default(5),
+  /** Alertmanager repeats (same groupKey, status and alerts) within this window are skipped; 0 turns it off. @default 10m */
+  dedup_window: duration.default(600_000),
 };
 
 export const channelSchema = z.discriminatedUnion("type", [
@@ -192,10 +216,19 @@ export const channelSchema = z.discriminatedUnion("type", [
     type: z.literal("email"),
     smtp: z.strictObject({
       host: str,
-      port: z.number().int().min(1).max(65535).default(465),
+      /** @default 465 for tls, 587 for starttls, 25 for none */
+      port: z.number().int().min(1).max(65535).optional(),
       secure: z.enum(["tls", "starttls", "none"]).default("tls"),
       user: str.optional(),
       pass: str.optional(),
+      /** Extra CA certificates (PEM) to trust, for a mail server with a private CA. */
+      ca: str.optional(),
+      /** false accepts any certificate (test servers only). @default true */
+      reject_unauthorized: z.boolean().default(true),
+      /** Connect and per-reply timeout. @default 30s */
+      timeout: duration.default(30_000),
+      /** The name sent with EHLO. @default the domain of `from` */
+      helo: str.optional(),
     }),
     from: str,
     to: z.array(str).min(1),
@@ -223,8 +256,19 @@ const syncTarget = z.strictObject({
     }),
     z.strictObject({ type: z.literal("mimir"), url, namespace: str, tenant: str.optional() }),
   ]),
-  verify: z.strictObject({ url: url.optional() }).prefault({}),
+  /** Where to read back what the target applied; default the origin of reload_url (mimir: its url). */
+  verify: z
+    .strictObject({
+      url: url.optional(),
+      /** How long to wait for the target to show what was delivered. @default 10s */
+      timeout: duration.default(10_000),
+    })
+    .prefault({}),
   include: z.array(str).optional(),
+  /** Rendered fields this target's version refuses (vmalert 1.79: keep_firing_for, eval_offset). */
+  omit_fields: z
+    .array(z.enum(["keep_firing_for", "eval_offset", "limit", "concurrency", "type"]))
+    .default([]),
 });
 
 const configSync = z.strictObject({

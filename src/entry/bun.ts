@@ -5,6 +5,7 @@
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../observe/prom-metrics.ts";
+import { nodeFileAccess } from "./node-fs.ts";
 
 const startedAt = Date.now();
 
@@ -23,6 +24,7 @@ await main(
     stderr: (text) => void process.stderr.write(text),
     exit: (code) => process.exit(code),
     newMetrics: () => new PromMetrics(),
+    fs: nodeFileAccess,
   },
   startedAt,
 );

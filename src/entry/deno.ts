@@ -4,6 +4,7 @@
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../observe/prom-metrics.ts";
+import { nodeFileAccess } from "./node-fs.ts";
 
 const startedAt = Date.now();
 
@@ -22,6 +23,7 @@ await main(
     stderr: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
     exit: (code) => Deno.exit(code),
     newMetrics: () => new PromMetrics(),
+    fs: nodeFileAccess,
   },
   startedAt,
 );

@@ -4,13 +4,16 @@
  * the embedded default. Metrics are aggregated in the store (every isolate adds to one set)
  * and flushed after the response with ctx.waitUntil. The app is built once per isolate.
  */
+import { connect } from "cloudflare:sockets";
 import type { Hono } from "hono";
 import { createApp } from "../app.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
+import { webTcp } from "../notify/smtp/tcp.ts";
 import { createLogger } from "../observe/logger.ts";
 import { StoreMetrics } from "../observe/store-metrics.ts";
 import { createStore } from "../store/create.ts";
+import { fileDeliveryRefusal } from "../sync/file.ts";
 import { buildDeps } from "../wire.ts";
 
 type Env = Record<string, unknown>;
@@ -30,6 +33,9 @@ function build(env: Env) {
     const config = vars.ALERTAGENT_CONFIG
       ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG")
       : defaultConfig(vars);
+    // A file delivery cannot work here: refuse a config that asks for one (the default's only warns).
+    const noFiles = fileDeliveryRefusal(config, "Cloudflare Workers");
+    if (noFiles && vars.ALERTAGENT_CONFIG) throw noFiles;
     const store = createStore(config.store, { tcp: false, runtime: "workerd" });
     const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
     const deps = buildDeps({
@@ -39,7 +45,10 @@ function build(env: Env) {
       runtime: "workerd",
       logger,
       background: (p) => void pending.push(p),
+      // SMTP over Workers' TCP sockets (outbound port 25 is blocked there: refused at start-up).
+      tcp: webTcp(connect),
     });
+    if (noFiles) logger.warn(noFiles.message);
     if (store.kind === "memory")
       logger.warn(
         "store.kind memory on Workers keeps state per isolate; use store.kind upstash in production",

@@ -5,10 +5,10 @@
  * edge of the analysis module: the work is done by status.ts and similarity.ts.
  */
 import type { Hono } from "hono";
+import { similarTo } from "../analysis/similarity.ts";
+import { getAnalysis } from "../analysis/status.ts";
 import type { Deps } from "../deps.ts";
 import { JobError, notFound } from "../errors.ts";
-import { similarTo } from "./similarity.ts";
-import { getAnalysis } from "./status.ts";
 
 const MAX_K = 100;
 

@@ -7,8 +7,8 @@
 import type { Hono } from "hono";
 import type { Deps } from "../deps.ts";
 import { JobError, notFound } from "../errors.ts";
-import { notifierFor } from "./notifier.ts";
-import { previewTemplates } from "./preview.ts";
+import { notifierFor } from "../notify/notifier.ts";
+import { previewTemplates } from "../notify/preview.ts";
 
 export function registerNotificationRoutes(app: Hono, deps: Deps): void {
   const n = notifierFor(deps);

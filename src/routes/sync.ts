@@ -4,8 +4,8 @@
  */
 import type { Hono } from "hono";
 import type { Deps } from "../deps.ts";
-import { planFullSync } from "./plan.ts";
-import { syncStatus } from "./status.ts";
+import { planFullSync } from "../sync/plan.ts";
+import { syncStatus } from "../sync/status.ts";
 
 export function registerSyncRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/sync/status", async (c) => c.json(await syncStatus(deps)));
