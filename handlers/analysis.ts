@@ -4,12 +4,12 @@
  * `{group_key, status, results}` with one result per alert.
  */
 import { analyseJob } from "../src/analysis/analyse.ts";
-import { analysisJobSchema } from "../src/analysis/schema.ts";
+import { analysisJobSchema, asAnalysisJob } from "../src/analysis/schema.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 
 export const analysisHandler: JobHandler = {
   family: "analysis",
-  handle(body, { deps, messageId, logger }) {
-    return analyseJob(deps, parseJob(analysisJobSchema, body), { messageId, logger });
+  handle(body, { deps, messageId, logger, query }) {
+    return analyseJob(deps, parseJob(analysisJobSchema, asAnalysisJob(body, query)), { messageId, logger });
   },
 };

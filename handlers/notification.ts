@@ -6,13 +6,13 @@
 import { ConfigError, permanent } from "../src/errors.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { deliver } from "../src/notify/deliver.ts";
-import { notificationJobSchema } from "../src/notify/job.ts";
+import { asNotificationJob, notificationJobSchema } from "../src/notify/job.ts";
 import { type Notifier, notifierFor } from "../src/notify/notifier.ts";
 
 export const notificationHandler: JobHandler = {
   family: "notification",
-  async handle(body, { deps, messageId, logger }) {
-    const job = parseJob(notificationJobSchema, body);
+  async handle(body, { deps, messageId, logger, query }) {
+    const job = parseJob(notificationJobSchema, asNotificationJob(body, query));
     let n: Notifier;
     try {
       n = notifierFor(deps);

@@ -130,6 +130,7 @@ export function createApp(deps: Deps): Hono {
         scheduleId: h.get("upstash-schedule-id") ?? undefined,
         signature: h.get("upstash-signature"),
         traceparent: h.get("traceparent"),
+        query: c.req.query(),
         subject: publicUrl ? publicUrl + pathAndQuery(c.req.url) : undefined,
       });
       if (deps.background) deps.background(deps.metrics.flush());

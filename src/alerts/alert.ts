@@ -46,6 +46,21 @@ export const alertmanagerPayloadSchema = z.looseObject({
 });
 export type AlertmanagerPayload = z.output<typeof alertmanagerPayloadSchema>;
 
+/**
+ * True for a body that is an Alertmanager webhook payload itself (Alertmanager publishing
+ * straight to QStash), rather than a job that wraps one in `payload`.
+ */
+export function isRawAlertmanagerPayload(body: unknown): body is Record<string, unknown> {
+  const b = body as { version?: unknown; alerts?: unknown; groupKey?: unknown } | null;
+  return (
+    !!b &&
+    typeof b === "object" &&
+    b.version === "4" &&
+    Array.isArray(b.alerts) &&
+    typeof b.groupKey === "string"
+  );
+}
+
 /** The id an alert is known by: `id`, else `fingerprint`, else a stable hash of its labels. */
 export function alertId(a: Pick<Alert, "id" | "fingerprint" | "labels">): string {
   if (a.id) return a.id;

@@ -4,7 +4,7 @@
  * the types.
  */
 import { z } from "zod";
-import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
+import { alertmanagerPayloadSchema, alertSchema, isRawAlertmanagerPayload } from "../alerts/alert.ts";
 
 export const ANALYSIS_TYPES = ["comprehensive", "quick", "root_cause", "similar"] as const;
 export type AnalysisType = (typeof ANALYSIS_TYPES)[number];
@@ -31,6 +31,17 @@ export const analysisJobSchema = z
       ctx.addIssue({ code: "custom", path: ["payload", "alerts"], message: "the payload has no alerts" });
   });
 export type AnalysisJob = z.output<typeof analysisJobSchema>;
+
+/** A raw Alertmanager payload as an analysis job: `?type=` (default comprehensive), `?engine=`, `?language=`. */
+export function asAnalysisJob(body: unknown, query: Record<string, string>): unknown {
+  if (!isRawAlertmanagerPayload(body)) return body;
+  return {
+    type: query.type ?? "comprehensive",
+    payload: body,
+    ...(query.engine ? { engine: query.engine } : {}),
+    ...(query.language ? { language: query.language } : {}),
+  };
+}
 
 export const rootCauseSchema = z.strictObject({
   cause: z.string().min(1),

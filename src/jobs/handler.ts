@@ -15,6 +15,8 @@ export interface JobContext {
   messageId: string;
   retried: number;
   scheduleId?: string;
+  /** The query string of the job URL (QStash delivers the destination URL as published). */
+  query: Record<string, string>;
   logger: Logger;
 }
 

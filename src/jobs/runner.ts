@@ -24,6 +24,8 @@ export interface JobRequest {
   subject?: string;
   /** `run` executes a local file in-process: there is no signature to check. */
   trusted?: boolean;
+  /** The job URL's query parameters (how a raw Alertmanager payload names its channels or type). */
+  query?: Record<string, string>;
   /** W3C traceparent that came with the job (QStash forwards `Upstash-Forward-traceparent`). */
   traceparent?: string | null;
 }
@@ -185,6 +187,7 @@ async function claimAndRun(
       messageId,
       retried: req.retried,
       scheduleId: req.scheduleId,
+      query: req.query ?? {},
       logger: log,
     });
   } catch (e) {

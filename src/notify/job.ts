@@ -3,7 +3,13 @@
  * `POST /jobs/notification` accepts — and the renderer's input made from it.
  */
 import { z } from "zod";
-import { type Alert, alertmanagerPayloadSchema, alertSchema, alertsOf } from "../alerts/alert.ts";
+import {
+  type Alert,
+  alertmanagerPayloadSchema,
+  alertSchema,
+  alertsOf,
+  isRawAlertmanagerPayload,
+} from "../alerts/alert.ts";
 import type { NotifyInput } from "./view.ts";
 
 export const notificationJobSchema = z
@@ -34,6 +40,26 @@ export const notificationJobSchema = z
   });
 
 export type NotificationJob = z.output<typeof notificationJobSchema>;
+
+/**
+ * A raw Alertmanager payload (Alertmanager → QStash → worker) as a notification job: the
+ * channels come from `?channels=a,b` on the URL, else from the receiver's name, which config
+ * sync renders as the comma-joined channel names (Alertmanager regex-escapes it, so the escapes
+ * are undone). `?template=` and `?format=` work too. Any other body is returned unchanged.
+ */
+export function asNotificationJob(body: unknown, query: Record<string, string>): unknown {
+  if (!isRawAlertmanagerPayload(body)) return body;
+  const names = query.channels ?? String(body.receiver ?? "").replace(/\\(.)/g, "$1");
+  return {
+    channels: names
+      .split(",")
+      .map((c) => c.trim())
+      .filter(Boolean),
+    payload: body,
+    ...(query.template ? { template: query.template } : {}),
+    ...(query.format ? { format: query.format } : {}),
+  };
+}
 
 /** What the renderer works from: the alerts with ids filled in, with their group when given. */
 export function inputOf(job: Pick<NotificationJob, "alerts" | "payload" | "data">): NotifyInput {

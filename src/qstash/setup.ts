@@ -91,11 +91,13 @@ export async function setupQstash(config: Config, api: QstashApi): Promise<Setup
 /** Alertmanager's webhook_config for publishing straight to QStash (SPEC §3.1). */
 export function alertmanagerReceiver(config: Config): string {
   const r = recipes(config).find((x) => x.family === "notification") as Recipe;
+  const channels = Object.keys(config.channels).slice(0, 2).join(",") || "<channel>";
   return [
+    "# The worker takes the channels from ?channels= (or from the receiver's name, as config sync renders it).",
     "receivers:",
     "  - name: alertagent",
     "    webhook_configs:",
-    `      - url: ${r.publish_url}`,
+    `      - url: ${r.publish_url}?channels=${channels}`,
     "        send_resolved: true",
     "        http_config:",
     "          authorization: { type: Bearer, credentials_file: /etc/alertmanager/qstash-token }",

@@ -1,0 +1,46 @@
+/**
+ * Alertmanager publishing straight to QStash (SPEC §3.1): the body QStash delivers is the raw
+ * Alertmanager webhook payload. Notification takes its channels from `?channels=` or from the
+ * receiver's name (as config sync renders it); analysis takes `?type=`.
+ */
+import { describe, expect, test } from "bun:test";
+import { makeHarness } from "../support/harness.ts";
+
+const fixture = async (name: string) =>
+  JSON.parse(await Bun.file(new URL(`../../../shared/fixtures/${name}`, import.meta.url)).text());
+const channels = `channels:\n  console: { type: console }\n  ops.log: { type: console }\n`;
+
+describe("a raw Alertmanager payload as the job body", () => {
+  test("/jobs/notification?channels=… sends to the named channels", async () => {
+    const h = makeHarness(channels);
+    const res = await h.job("/jobs/notification?channels=console", await fixture("alertmanager-firing.json"));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { deliveries: { channel: string; status: string }[] };
+    expect(body.deliveries).toEqual([expect.objectContaining({ channel: "console", status: "sent" })]);
+  });
+
+  test("without ?channels the receiver's name (regex-escaped by Alertmanager) names them", async () => {
+    const h = makeHarness(channels);
+    const payload = { ...(await fixture("alertmanager-firing.json")), receiver: "console,ops\\.log" };
+    const res = await h.job("/jobs/notification", payload);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { deliveries: { channel: string }[] };
+    expect(body.deliveries.map((d) => d.channel).sort()).toEqual(["console", "ops.log"]);
+  });
+
+  test("a receiver that names no configured channel is a 489 saying so", async () => {
+    const h = makeHarness(channels);
+    const res = await h.job("/jobs/notification", await fixture("alertmanager-firing.json"));
+    expect(res.status).toBe(489);
+    expect(JSON.stringify(await res.json())).toContain("alertagent-notify");
+  });
+
+  test("/jobs/analysis?type=quick analyses every alert of the payload", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    const res = await h.job("/jobs/analysis?type=quick", await fixture("alertmanager-firing.json"));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: { type: string; engine: string }[] };
+    expect(body.results.length).toBe(2);
+    expect(body.results.every((r) => r.type === "quick" && r.engine === "builtin")).toBe(true);
+  });
+});
