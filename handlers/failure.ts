@@ -9,6 +9,7 @@ import { alertIdsOf, markAnalysisFailed } from "../src/analysis/status.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
 import { DEAD_LETTERS_KEY, type DeadLetter } from "../src/jobs/dead-letters.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
+import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 
 /** QStash may add fields over time, so unknown fields are kept rather than rejected. */
 export const failureCallbackSchema = z.looseObject({
@@ -67,9 +68,11 @@ export const failureHandler: JobHandler = {
       error,
     };
     // A message dies once: a second callback for the same source (another failure-callback
-    // message, or a replayed DLQ entry) is acknowledged without counting or telling anyone again.
+    // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
+    // the notice to failure.notify goes only to channels not yet told (ledger steps).
     if (!(await deps.store.set(`dead:${cb.sourceMessageId}`, dead, { ttlMs: retention, nx: true }))) {
-      return { ...result, already_recorded: true };
+      const notice = await notifyDeadLetter(deps, dead, logger);
+      return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
     }
     await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
     await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
@@ -84,7 +87,8 @@ export const failureHandler: JobHandler = {
       dlq_id: cb.dlqId,
       status: cb.status,
     });
-    return result;
+    const notice = await notifyDeadLetter(deps, dead, logger);
+    return { ...result, ...(notice ? { notified: notice } : {}) };
   },
 };
 

@@ -78,3 +78,60 @@ describe("a message dies once", () => {
     expect(await h.deps.store.list("dead-letters", 10)).toHaveLength(1);
   });
 });
+
+describe("failure.notify: the ops channels are told once per dead message", () => {
+  test("a dead message is announced with its family, error and DLQ link; a retried callback tells only who was not told", async () => {
+    const { startWebhookSink } = await import("../support/webhook-sink.ts");
+    const a = startWebhookSink();
+    const b = startWebhookSink();
+    try {
+      const h = makeHarness(`channels:
+  ops-a: { type: webhook, url: "${a.url}" }
+  ops-b: { type: webhook, url: "${b.url}" }
+failure: { notify: [ops-a, ops-b] }
+`);
+      b.answers.push(() => new Response("busy", { status: 502 }));
+      const first = await h.job("/jobs/failure", failureCallback("msg_dead_ops"), { messageId: "cb-1" });
+      expect(first.status).toBe(503);
+      expect(a.requests).toHaveLength(1);
+      const sent = JSON.stringify(a.requests[0].body);
+      expect(sent).toContain("AlertAgentDeadLetter");
+      expect(sent).toContain("msg_dead_ops");
+      expect(sent).toContain("downstream_unavailable");
+      expect(sent).toContain("/v2/dlq/dlq_1");
+      // QStash retries the callback: only ops-b is tried again, and the dead letter is not counted twice.
+      const retry = await h.job("/jobs/failure", failureCallback("msg_dead_ops"), {
+        messageId: "cb-1",
+        retried: 1,
+      });
+      expect(retry.status).toBe(200);
+      expect(a.requests).toHaveLength(1);
+      expect(b.requests).toHaveLength(2);
+      expect(await h.deps.metrics.render()).toContain(
+        'alertagent_dead_letters_total{family="notification"} 1',
+      );
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  test("a channel that refuses the notice for good does not fail the dead letter", async () => {
+    const { startWebhookSink } = await import("../support/webhook-sink.ts");
+    const a = startWebhookSink();
+    try {
+      const h = makeHarness(
+        `channels:\n  ops-a: { type: webhook, url: "${a.url}" }\nfailure: { notify: [ops-a] }\n`,
+      );
+      a.answers.push(() => new Response("no such hook", { status: 404 }));
+      const res = await h.job("/jobs/failure", failureCallback("msg_dead_404"));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        recorded: true,
+        notified: { failed: { code: expect.any(String) } },
+      });
+    } finally {
+      await a.stop();
+    }
+  });
+});
