@@ -12,7 +12,7 @@ import { JobError, notFound, unauthorized } from "./errors.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./observe/dashboard.ts";
 import { dashboardData } from "./observe/dashboard-data.ts";
-import { readiness } from "./observe/health.ts";
+import { engineChecks, readiness } from "./observe/health.ts";
 import { buildStats } from "./observe/stats.ts";
 import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
@@ -50,8 +50,10 @@ export function createApp(deps: Deps): Hono {
     );
   });
   app.get("/health", async (c) => {
-    const r = await readiness(deps);
-    const status = !r.checks.store.ok ? "down" : r.ready ? "ok" : "degraded";
+    const [r, engines] = await Promise.all([readiness(deps), engineChecks(deps)]);
+    // An LLM engine being down degrades the worker (the built-in engine still answers); the store down stops it.
+    const enginesOk = Object.values(engines).every((e) => e.ok);
+    const status = !r.checks.store.ok ? "down" : r.ready && enginesOk ? "ok" : "degraded";
     return c.json(
       {
         status,
@@ -63,7 +65,7 @@ export function createApp(deps: Deps): Hono {
         families: mountedJobFamilies(deps),
         in_flight: deps.gate.inFlight,
         concurrency: deps.gate.limit,
-        checks: r.checks,
+        checks: { ...r.checks, ...(Object.keys(engines).length ? { engines } : {}) },
       },
       status === "down" ? 503 : 200,
     );

@@ -7,6 +7,7 @@ import { DEAD_LETTERS_KEY, type DeadLetter } from "../jobs/dead-letters.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
 import type { DashboardData } from "./dashboard.ts";
+import { engineChecks } from "./health.ts";
 import { buildStats } from "./stats.ts";
 
 export async function dashboardData(deps: Deps): Promise<DashboardData> {
@@ -16,8 +17,9 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     deps.store.list<DeadLetter>(DEAD_LETTERS_KEY, 20),
     deps.store.list<Decision>(DECISIONS_KEY, 20),
   ]);
+  const health = await engineChecks(deps);
   const up = new Map((snap.values.engineUp ?? []).map((s) => [s.labels.engine, s.value === 1]));
-  const engineNames = new Set([...Object.keys(stats.engines), ...up.keys()]);
+  const engineNames = new Set([...Object.keys(stats.engines), ...up.keys(), ...Object.keys(health)]);
   const versions = new Map((snap.values.configVersion ?? []).map((s) => [s.labels.target, s.value]));
   const targetNames = new Set([
     ...Object.keys(deps.config.config_sync.targets),
@@ -36,7 +38,8 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     channels: stats.channels,
     engines: [...engineNames].map((engine) => ({
       engine,
-      up: up.get(engine) ?? null,
+      up: health[engine]?.ok ?? up.get(engine) ?? null,
+      breaker: health[engine]?.breaker,
       counts: stats.engines[engine] ?? {},
     })),
     targets: [...targetNames].map((target) => ({

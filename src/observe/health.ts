@@ -1,6 +1,7 @@
 /**
  * Health and readiness (SPEC §2.3): what is checked and what the answers say.
  */
+import { engineHealth } from "../analysis/health.ts";
 import type { Deps } from "../deps.ts";
 
 export interface Check {
@@ -36,4 +37,26 @@ export async function readiness(deps: Deps): Promise<{ ready: boolean; checks: R
     store: await checkStore(deps),
   };
   return { ready: Object.values(checks).every((c) => c.ok), checks };
+}
+
+export interface EngineCheck extends Check {
+  breaker: string;
+}
+
+const ENGINE_CACHE_MS = 15_000;
+const engineCache = new WeakMap<Deps, { at: number; value: Promise<Record<string, EngineCheck>> }>();
+
+/**
+ * Analysis engines' readiness and breaker state, for /health and the dashboard. Probing Dify
+ * and Ollama takes network calls, so the answer is kept for 15 s per worker.
+ */
+export function engineChecks(deps: Deps): Promise<Record<string, EngineCheck>> {
+  if (!deps.families.includes("analysis")) return Promise.resolve({});
+  const hit = engineCache.get(deps);
+  if (hit && deps.now() - hit.at < ENGINE_CACHE_MS) return hit.value;
+  const value = engineHealth(deps).then((list) =>
+    Object.fromEntries(list.map((e) => [e.engine, { ...e.ready, breaker: e.breaker }])),
+  );
+  engineCache.set(deps, { at: deps.now(), value });
+  return value;
 }

@@ -119,3 +119,22 @@ describe("read routes", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
 });
+
+describe("engine health in /health", () => {
+  test("an LLM engine that does not answer degrades the worker (the built-in engine still answers)", async () => {
+    const h = makeHarness(`ai:
+  order: [dify, builtin]
+  dify: { url: "http://127.0.0.1:9/v1", apps: { comprehensive: { mode: workflow, key: app-x } } }
+`);
+    const res = await h.request("/health");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      status: string;
+      checks: { engines: Record<string, { ok: boolean; breaker: string }> };
+    };
+    expect(body.status).toBe("degraded");
+    expect(body.checks.engines.dify).toMatchObject({ ok: false, breaker: "closed" });
+    expect(body.checks.engines.builtin).toMatchObject({ ok: true, breaker: "none" });
+    expect(await h.deps.metrics.render()).toContain('alertagent_engine_up{engine="dify-workflow"} 0');
+  });
+});
