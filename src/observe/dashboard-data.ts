@@ -13,9 +13,10 @@ import { buildStats } from "./stats.ts";
 export async function dashboardData(deps: Deps): Promise<DashboardData> {
   const snap = await deps.metrics.snapshot();
   const stats = buildStats(snap);
+  // The page must still load when the store is down: the lists are then empty (and /health says why).
   const [dead, decisions] = await Promise.all([
-    deps.store.list<DeadLetter>(DEAD_LETTERS_KEY, 20),
-    deps.store.list<Decision>(DECISIONS_KEY, 20),
+    deps.store.list<DeadLetter>(DEAD_LETTERS_KEY, 20).catch(() => []),
+    deps.store.list<Decision>(DECISIONS_KEY, 20).catch(() => []),
   ]);
   const health = await engineChecks(deps);
   const up = new Map((snap.values.engineUp ?? []).map((s) => [s.labels.engine, s.value === 1]));

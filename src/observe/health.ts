@@ -54,8 +54,13 @@ export function engineChecks(deps: Deps): Promise<Record<string, EngineCheck>> {
   if (!deps.families.includes("analysis")) return Promise.resolve({});
   const hit = engineCache.get(deps);
   if (hit && deps.now() - hit.at < ENGINE_CACHE_MS) return hit.value;
-  const value = engineHealth(deps).then((list) =>
-    Object.fromEntries(list.map((e) => [e.engine, { ...e.ready, breaker: e.breaker }])),
+  const value = engineHealth(deps).then(
+    (list) => Object.fromEntries(list.map((e) => [e.engine, { ...e.ready, breaker: e.breaker }])),
+    // Breaker states live in the store: with the store down, /health reports that (down), not a crash here.
+    () => {
+      engineCache.delete(deps);
+      return {};
+    },
   );
   engineCache.set(deps, { at: deps.now(), value });
   return value;

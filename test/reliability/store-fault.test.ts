@@ -46,6 +46,7 @@ describe("Redis stopped and started", () => {
     expect(Date.now() - t).toBeLessThan(5000);
     expect((await h.request("/health")).status).toBe(503);
     expect((await h.request("/health/ready")).status).toBe(503);
+    expect((await h.request("/dashboard")).status).toBe(200);
     expect(effects.get(2)).toBeUndefined();
 
     await redis.start();
