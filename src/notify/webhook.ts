@@ -3,6 +3,9 @@
  * the rendered message and the alerts (and the Alertmanager group, or the custom data).
  * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
  * permanent. No size limit of its own: the receiver gets the whole message in one request.
+ * Each request carries `Idempotency-Key: <message id>:<channel>:<part>`, the same on every
+ * redelivery, so a receiver can drop the one duplicate the worker cannot rule out: a send that
+ * reached the receiver just before the worker died, before the send was recorded.
  */
 import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
@@ -53,7 +56,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
       };
       const a = await requestJson(ctx, name, cfg.url, body, {
         method: cfg.method,
-        headers: cfg.headers,
+        headers: { "Idempotency-Key": `${ctx.messageId}:${name}:${m.part}`, ...cfg.headers },
         timeoutMs: cfg.timeout,
       });
       const err = httpError(name, a, ctx.now());

@@ -1,0 +1,190 @@
+/**
+ * The compiled binary under process-level trouble (build first: scripts/build):
+ * - SIGTERM with jobs in flight: they finish (200), new connections are refused, exit 0;
+ * - a burst at the concurrency limit: 429 + Retry-After, never 5xx, memory bounded, p99 recorded;
+ * - kill -9 in the middle of a job and a restart on the same Redis: the redelivery finishes it
+ *   exactly once — the channel that was sent is not sent again, and the in-doubt one carries the
+ *   same Idempotency-Key, so the receiver sees one notification.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { freePort, startRedis } from "../support/redis-server.ts";
+
+const BIN = resolve(import.meta.dir, "../../dist/alertagent-worker");
+const dir = mkdtempSync(join(tmpdir(), "process-"));
+
+interface Seen {
+  key: string | null;
+  body: { message_id: string; channel: string };
+}
+
+/** A webhook receiver that answers after `delayMs` and records every request as it arrives. */
+function sink(delayMs: number) {
+  const seen: Seen[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 30,
+    async fetch(req) {
+      seen.push({ key: req.headers.get("idempotency-key"), body: await req.json() });
+      await Bun.sleep(delayMs);
+      return Response.json({ ok: true });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/hook`, seen, stop: () => server.stop(true) };
+}
+
+async function startWorker(config: string) {
+  if (!existsSync(BIN))
+    throw new Error("dist/alertagent-worker is missing: run scripts/build first (scripts/test.sh does)");
+  const port = await freePort();
+  const file = join(dir, `w-${port}.yaml`);
+  writeFileSync(
+    file,
+    `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\n${config}`,
+  );
+  const proc = Bun.spawn([BIN, "serve", "--config", file, "--port", String(port)], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ALERTAGENT_CONFIG: "" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/health/live`)).ok) return { proc, url };
+    } catch {
+      // not yet
+    }
+    await Bun.sleep(25);
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`the binary did not start: ${await new Response(proc.stderr).text()}`);
+}
+
+let n = 0;
+async function publish(url: string, channels: string[], id = `msg_proc_${Date.now()}_${n++}`, retried = 0) {
+  const target = `${url}/jobs/notification`;
+  const body = JSON.stringify({
+    channels,
+    alerts: [
+      {
+        labels: { alertname: "ProcessTest", severity: "warning", n: String(n) },
+        annotations: { summary: "process test" },
+      },
+    ],
+  });
+  return fetch(target, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "upstash-message-id": id,
+      "upstash-retried": String(retried),
+      "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url: target, body }),
+    },
+    body,
+  });
+}
+
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+describe("the binary under process-level trouble", () => {
+  const sinks: { stop(): void }[] = [];
+  afterAll(() => {
+    for (const s of sinks) s.stop();
+  });
+
+  test("SIGTERM with jobs in flight: they finish, new connections are refused, exit 0", async () => {
+    const slow = sink(1500);
+    sinks.push(slow);
+    const w = await startWorker(`channels:\n  slow: { type: webhook, url: "${slow.url}" }\n`);
+    const inflight = [1, 2, 3].map(() => publish(w.url, ["slow"]));
+    for (let i = 0; i < 100 && slow.seen.length < 3; i++) await Bun.sleep(20);
+    expect(slow.seen.length).toBe(3);
+    w.proc.kill("SIGTERM");
+    await Bun.sleep(100);
+    await expect(publish(w.url, ["slow"])).rejects.toThrow();
+    const answers = await Promise.all(inflight);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await w.proc.exited).toBe(0);
+    expect(await new Response(w.proc.stdout).text()).toContain('"msg":"stopped"');
+  }, 30_000);
+
+  test("a burst over the concurrency limit: 429 + Retry-After, never 5xx, memory bounded", async () => {
+    const s = sink(200);
+    sinks.push(s);
+    const w = await startWorker(
+      `worker: { concurrency: 4 }\nchannels:\n  s: { type: webhook, url: "${s.url}" }\n`,
+    );
+    try {
+      const started = performance.now();
+      const times: number[] = [];
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, async () => {
+          const t = performance.now();
+          const r = await publish(w.url, ["s"]);
+          times.push(performance.now() - t);
+          return { status: r.status, retryAfter: r.headers.get("retry-after") };
+        }),
+      );
+      const ok = answers.filter((a) => a.status === 200).length;
+      const limited = answers.filter((a) => a.status === 429);
+      expect(ok).toBeGreaterThanOrEqual(4);
+      expect(limited.length).toBeGreaterThan(0);
+      expect(ok + limited.length).toBe(60);
+      for (const a of limited) expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(rssMb(w.proc.pid)).toBeLessThan(150);
+      times.sort((a, b) => a - b);
+      console.log(
+        `burst: ${ok} sent, ${limited.length} × 429 in ${Math.round(performance.now() - started)} ms; p99 ${Math.round(times[Math.floor(times.length * 0.99)])} ms; RSS ${Math.round(rssMb(w.proc.pid))} MB`,
+      );
+      const metrics = await (await fetch(`${w.url}/metrics`)).text();
+      expect(metrics).toContain('alertagent_jobs_total{family="notification",outcome="rate_limited"}');
+    } finally {
+      w.proc.kill("SIGTERM");
+      await w.proc.exited;
+    }
+  }, 30_000);
+
+  test("kill -9 mid-job and a restart: the redelivery finishes it exactly once per channel", async () => {
+    const redis = await startRedis();
+    const fast = sink(0);
+    const slow = sink(1500);
+    sinks.push(fast, slow, { stop: () => void redis.stop() });
+    const config = `worker: { lease: 2s }\nstore: { kind: redis, url: "${redis.url}", prefix: "proc:" }\nchannels:\n  fast: { type: webhook, url: "${fast.url}" }\n  slow: { type: webhook, url: "${slow.url}" }\n`;
+    const id = "msg_killed_midway";
+    let w = await startWorker(config);
+    const first = publish(w.url, ["fast", "slow"], id).catch((e: Error) => e);
+    for (let i = 0; i < 100 && slow.seen.length < 1; i++) await Bun.sleep(20);
+    expect(fast.seen.length).toBe(1);
+    expect(slow.seen.length).toBe(1);
+    await Bun.sleep(100); // the fast channel's step is recorded by now; the slow one is in flight
+    w.proc.kill("SIGKILL");
+    await w.proc.exited;
+    expect(await first).toBeInstanceOf(Error);
+
+    w = await startWorker(config);
+    try {
+      let r = await publish(w.url, ["fast", "slow"], id, 1);
+      for (let i = 0; i < 40 && r.status !== 200; i++) {
+        expect([503, 429]).toContain(r.status); // the dead delivery's lease, until it expires
+        await Bun.sleep(150);
+        r = await publish(w.url, ["fast", "slow"], id, 2 + i);
+      }
+      expect(r.status).toBe(200);
+      expect(fast.seen.length).toBe(1);
+      expect(new Set(slow.seen.map((s) => s.key)).size).toBe(1);
+      expect(slow.seen[0].key).toBe(`${id}:slow:1`);
+      const again = await publish(w.url, ["fast", "slow"], id, 9);
+      expect(again.headers.get("x-idempotent-replay")).toBe("true");
+      expect(fast.seen.length).toBe(1);
+    } finally {
+      w.proc.kill("SIGTERM");
+      await w.proc.exited;
+    }
+  }, 60_000);
+});
