@@ -64,6 +64,8 @@ export async function markAnalysisFailed(
   retentionMs: number,
 ): Promise<void> {
   const prev = await store.get<AnalysisRecord>(analysisKey(alertId));
+  // A payload job can die after some of its alerts were analysed: those keep their result.
+  if (prev?.status === "completed") return;
   const rec: AnalysisRecord = {
     ...(prev ?? { alert_id: alertId }),
     alert_id: alertId,

@@ -10,6 +10,7 @@ import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
 import { createLogger } from "../observe/logger.ts";
+import { StoreMetrics } from "../observe/store-metrics.ts";
 import { createStore } from "../store/create.ts";
 import type { Store } from "../store/store.ts";
 import { buildDeps } from "../wire.ts";
@@ -27,10 +28,24 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     write: (l) => p.stdout(`${l}\n`),
   });
   let store = createStore(config.store, { tcp: true, runtime: p.runtime });
-  const metrics = p.newMetrics(store);
+  // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
+  const metricsFor = (cfg: Config, s: Store) =>
+    cfg.worker.metrics === "store" ? new StoreMetrics(s) : p.newMetrics(s);
+  let metrics = metricsFor(config, store);
   const gate = new ConcurrencyGate(config.worker.concurrency);
   const wire = (cfg: Config, s: Store): Deps =>
-    buildDeps({ config: cfg, store: s, metrics, runtime: p.runtime, logger, gate, startedAt, fs: p.fs });
+    buildDeps({
+      config: cfg,
+      store: s,
+      metrics,
+      runtime: p.runtime,
+      logger,
+      gate,
+      startedAt,
+      fs: p.fs,
+      // Store-aggregated metrics are flushed after each job, off the response's path.
+      background: (work) => void work.catch((e) => logger.warn("background work failed", { error: e })),
+    });
   let deps = wire(config, store);
   let app = createApp(deps);
   const server = p.serve((req) => app.fetch(req), config.worker.host, config.worker.port);
@@ -79,6 +94,8 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       const sameStore = stringify(next.store) === stringify(deps.config.store);
       const old = store;
       if (!sameStore) store = createStore(next.store, { tcp: true, runtime: p.runtime });
+      const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
+      if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       deps = wire(next, store);
       app = createApp(deps);
       if (!sameStore) gate.drain(deps.config.worker.shutdown_timeout).then(() => old.close().catch(() => {}));

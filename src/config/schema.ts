@@ -35,6 +35,11 @@ const worker = z.strictObject({
   /** IANA time zone for rendered times. @default "UTC" */
   timezone: str.default("UTC"),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Where /metrics, /stats and the dashboard get their figures: `process` (prom-client, this
+   * process) or `store` (every instance adds to one set in the store; always so on Workers). @default "process"
+   */
+  metrics: z.enum(["process", "store"]).default("process"),
   /** Export each job as a span over OTLP/HTTP JSON to `otlp_url` + /v1/traces (off when unset). */
   tracing: z
     .strictObject({
@@ -269,6 +274,8 @@ const syncTarget = z.strictObject({
   omit_fields: z
     .array(z.enum(["keep_firing_for", "eval_offset", "limit", "concurrency", "type"]))
     .default([]),
+  /** Also deliver the worker's own alert rules (`self-rules`) to this Prometheus or vmalert target. */
+  self_rules: z.boolean().default(false),
 });
 
 const configSync = z.strictObject({

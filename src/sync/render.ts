@@ -9,6 +9,7 @@ import { alertmanagerRenderer, HASH_RECEIVER_PREFIX } from "./alertmanager.ts";
 import { sha256 } from "./hash.ts";
 import { type GroupSummary, type RuleFile, renderPrometheus } from "./prometheus.ts";
 import type { Rule } from "./rule.ts";
+import { selfRuleModels } from "./self-rules.ts";
 import { renderVmalert } from "./vmalert.ts";
 
 export type TargetConfig = Config["config_sync"]["targets"][string];
@@ -35,7 +36,8 @@ export interface Rendered {
 
 /** The rules a target gets. A non-Prometheus vmalert rule (graphite, vlogs) goes to vmalert only. */
 export function selectRules(name: string, target: TargetConfig, rules: readonly Rule[]): Rule[] {
-  return rules.filter(
+  const own = target.self_rules && target.kind !== "alertmanager" ? selfRuleModels() : [];
+  return [...rules, ...own].filter(
     (r) =>
       r.enabled &&
       (!r.targets || r.targets.includes(name)) &&

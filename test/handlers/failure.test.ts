@@ -135,3 +135,24 @@ failure: { notify: [ops-a, ops-b] }
     }
   });
 });
+
+test("a dead analysis payload leaves the alerts that were already analysed completed", async () => {
+  const h = makeHarness();
+  await h.deps.store.set("analysis:fp-done", {
+    alert_id: "fp-done",
+    status: "completed",
+    updated_at: "2026-11-28T00:00:00Z",
+  });
+  const sourceBody = btoa(
+    JSON.stringify({
+      type: "quick",
+      payload: { alerts: [{ fingerprint: "fp-done" }, { fingerprint: "fp-open" }] },
+    }),
+  );
+  await h.job(
+    "/jobs/failure",
+    failureCallback("msg_partial", { url: "https://w.example.com/jobs/analysis", sourceBody }),
+  );
+  expect((await h.deps.store.get<{ status: string }>("analysis:fp-done"))?.status).toBe("completed");
+  expect((await h.deps.store.get<{ status: string }>("analysis:fp-open"))?.status).toBe("failed");
+});
