@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { z } from "zod";
-import { alertIdsOf, markAnalysisFailed } from "../src/analysis/status.ts";
+import { alertIdsOf, alertStep, markAnalysisFailed } from "../src/analysis/status.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
 import { DEAD_LETTERS_KEY, type DeadLetter } from "../src/jobs/dead-letters.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
@@ -77,8 +77,11 @@ export const failureHandler: JobHandler = {
     await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
     await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
     if (family === "analysis" && cb.sourceBody) {
-      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody))))
-        await markAnalysisFailed(deps.store, id, error, at, retention);
+      // A payload job can die after some of its alerts were analysed: those keep their result.
+      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) {
+        const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
+        if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
+      }
     }
     deps.metrics.inc("deadLetters", { family });
     logger.warn("dead letter recorded", {

@@ -10,6 +10,7 @@ import { nodeTcp } from "./notify/smtp/node-tcp.ts";
 import type { TcpConnect } from "./notify/smtp/tcp.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
+import { tracingFetch } from "./observe/trace.ts";
 import { SignatureVerifier } from "./qstash/verify.ts";
 import type { Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
@@ -48,7 +49,8 @@ export function buildDeps(o: WireOptions): Deps {
     gate,
     metrics: o.metrics,
     logger,
-    fetch: o.fetch ?? ((input, init) => fetch(input, init)),
+    // Every outbound call carries the running job's traceparent (src/observe/trace.ts).
+    fetch: tracingFetch(o.fetch ?? ((input, init) => fetch(input, init))),
     now,
     version: VERSION,
     runtime: o.runtime,

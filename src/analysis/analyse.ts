@@ -14,7 +14,7 @@ import { breakers, runChain } from "./chain.ts";
 import { type AnalysisJob, type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
 import { docOf, embedAlert, resolutionOf, similarAnalysis, similarityIndex } from "./similarity.ts";
-import { getAnalysis, setAnalysisStatus } from "./status.ts";
+import { alertStep, getAnalysis, setAnalysisStatus } from "./status.ts";
 
 export interface JobScope {
   messageId: string;
@@ -153,4 +153,4 @@ async function analyseAlert(
   }
 }
 
-const stepName = (alertId: string) => `alert:${alertId}`;
+const stepName = alertStep;

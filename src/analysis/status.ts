@@ -56,6 +56,9 @@ export async function setAnalysisStatus(
   return rec;
 }
 
+/** The ledger step under which an analysis message records one alert as done. */
+export const alertStep = (alertId: string) => `alert:${alertId}`;
+
 export async function markAnalysisFailed(
   store: Store,
   alertId: string,
@@ -64,8 +67,6 @@ export async function markAnalysisFailed(
   retentionMs: number,
 ): Promise<void> {
   const prev = await store.get<AnalysisRecord>(analysisKey(alertId));
-  // A payload job can die after some of its alerts were analysed: those keep their result.
-  if (prev?.status === "completed") return;
   const rec: AnalysisRecord = {
     ...(prev ?? { alert_id: alertId }),
     alert_id: alertId,

@@ -8,7 +8,7 @@ import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
 import type { JobOutcome } from "../observe/metric-defs.ts";
-import { exportSpans, startSpan, tracedFetch, traceparentOf } from "../observe/trace.ts";
+import { exportSpans, inSpan, startSpan, traceparentOf } from "../observe/trace.ts";
 import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
 import type { JobHandler } from "./handler.ts";
 
@@ -43,8 +43,6 @@ export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): 
     trace_id: span.traceId,
     span_id: span.spanId,
   });
-  // What the handler sees: the same deps, with this job's logger and a fetch that carries its trace.
-  const jobDeps: Deps = { ...deps, logger: log, fetch: tracedFetch(deps.fetch, span) };
   const finish = (outcome: JobOutcome, reply: Reply): Reply => {
     deps.metrics.inc("jobs", { family, outcome });
     deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
@@ -111,7 +109,8 @@ export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): 
   }
   deps.metrics.add("inFlight", { family }, 1);
   try {
-    return await claimAndRun(jobDeps, handler, req, log, finish);
+    // Inside the span, deps.fetch (a tracing fetch) puts the job's traceparent on every outbound call.
+    return await inSpan(span, () => claimAndRun(deps, handler, req, log, finish));
   } finally {
     deps.metrics.add("inFlight", { family }, -1);
     deps.gate.leave();

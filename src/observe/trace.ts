@@ -4,6 +4,7 @@
  * carried into every log line (trace_id, span_id) and onto every outbound call, so one alert
  * can be followed from producer to page. Spans can be exported as OTLP/HTTP JSON.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Fetch } from "../deps.ts";
 
 export interface SpanContext {
@@ -40,12 +41,24 @@ export function traceparentOf(s: SpanContext): string {
   return `00-${s.traceId}-${s.spanId}-${s.sampled ? "01" : "00"}`;
 }
 
-/** A fetch that adds the job's traceparent to every outbound request (unless the caller set one). */
-export function tracedFetch(fetch: Fetch, span: SpanContext): Fetch {
-  const tp = traceparentOf(span);
+/** The span of the job whose code is running (carried across awaits). */
+const current = new AsyncLocalStorage<SpanContext>();
+
+/** Runs `fn` as part of `span`: every outbound call it makes through a tracing fetch carries it. */
+export function inSpan<T>(span: SpanContext, fn: () => T): T {
+  return current.run(span, fn);
+}
+
+/**
+ * A fetch that adds the running job's traceparent to every outbound request (unless the caller
+ * set one). Deps holds one of these, so domain code needs nothing to propagate the trace.
+ */
+export function tracingFetch(fetch: Fetch): Fetch {
   return (input, init) => {
+    const span = current.getStore();
+    if (!span) return fetch(input, init);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    if (!headers.has("traceparent")) headers.set("traceparent", tp);
+    if (!headers.has("traceparent")) headers.set("traceparent", traceparentOf(span));
     return fetch(input, { ...init, headers });
   };
 }

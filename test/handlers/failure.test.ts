@@ -136,12 +136,17 @@ failure: { notify: [ops-a, ops-b] }
   });
 });
 
-test("a dead analysis payload leaves the alerts that were already analysed completed", async () => {
+test("a dead analysis payload leaves the alerts it had already analysed completed", async () => {
   const h = makeHarness();
   await h.deps.store.set("analysis:fp-done", {
     alert_id: "fp-done",
     status: "completed",
     updated_at: "2026-11-28T00:00:00Z",
+  });
+  await h.deps.ledger.putStep("msg_partial", "alert:fp-done", {
+    status: "succeeded",
+    at: "2026-11-28T00:00:00Z",
+    attempts: 1,
   });
   const sourceBody = btoa(
     JSON.stringify({
