@@ -6,7 +6,11 @@
 import { DEFAULT_CONFIG_YAML, usesDevKeys } from "../config/default.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import { createLogger } from "../observe/logger.ts";
+import { createStore } from "../store/create.ts";
+import { buildDeps } from "../wire.ts";
 import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";
 import type { Platform } from "./platform.ts";
 
@@ -72,4 +76,19 @@ export function assertSafeToServe(loaded: LoadedConfig): void {
       [{ path: "worker.host", message: "must be a loopback address with the development signing keys" }],
     );
   }
+}
+
+/** Deps for a one-shot command (run, plan): the configured store, logs on stderr. */
+export function commandDeps(
+  config: Config,
+  p: Platform,
+  level: Config["worker"]["log_level"] = config.worker.log_level,
+): Deps {
+  const store = createStore(config.store, { tcp: true, runtime: p.runtime });
+  const logger = createLogger({
+    level,
+    base: { name: config.worker.name },
+    write: (l) => p.stderr(`${l}\n`),
+  });
+  return buildDeps({ config, store, metrics: p.newMetrics(store), runtime: p.runtime, logger, fs: p.fs });
 }

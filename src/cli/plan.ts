@@ -5,12 +5,9 @@
  * fresh process knows no rule set, so that case is refused with the reason.
  */
 import { ConfigError, JobError } from "../errors.ts";
-import { createLogger } from "../observe/logger.ts";
-import { createStore } from "../store/create.ts";
 import { planFullSync } from "../sync/plan.ts";
-import { buildDeps } from "../wire.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
-import { loadCliConfig } from "./load.ts";
+import { commandDeps, loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
 
 export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
@@ -19,20 +16,8 @@ export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
     throw new ConfigError(
       "plan needs the rule set: set config_sync.source, or point store at the shared store (upstash or redis) your workers sync through",
     );
-  const store = createStore(config.store, { tcp: true, runtime: p.runtime });
-  const logger = createLogger({
-    level: "warn",
-    base: { name: config.worker.name },
-    write: (l) => p.stderr(`${l}\n`),
-  });
-  const deps = buildDeps({
-    config,
-    store,
-    metrics: p.newMetrics(store),
-    runtime: p.runtime,
-    logger,
-    fs: p.fs,
-  });
+  const deps = commandDeps(config, p, "warn");
+  const store = deps.store;
   try {
     const result = await planFullSync(deps, args.flags.target);
     if (config.store.kind === "memory")

@@ -5,11 +5,8 @@
 import { HANDLERS } from "../../handlers/index.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { runJob } from "../jobs/runner.ts";
-import { createLogger } from "../observe/logger.ts";
-import { createStore } from "../store/create.ts";
-import { buildDeps } from "../wire.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
-import { loadCliConfig } from "./load.ts";
+import { commandDeps, loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
 
 export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
@@ -27,20 +24,8 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
     throw new UsageError(`run: cannot read ${file}`);
   }
   const { config } = await loadCliConfig(args, p);
-  const store = createStore(config.store, { tcp: true, runtime: p.runtime });
-  const logger = createLogger({
-    level: config.worker.log_level,
-    base: { name: config.worker.name },
-    write: (l) => p.stderr(`${l}\n`),
-  });
-  const deps = buildDeps({
-    config,
-    store,
-    metrics: p.newMetrics(store),
-    runtime: p.runtime,
-    logger,
-    fs: p.fs,
-  });
+  const deps = commandDeps(config, p);
+  const store = deps.store;
   try {
     const reply = await runJob(deps, handler, {
       family,
