@@ -28,6 +28,16 @@ if (build.exitCode !== 0) {
 }
 
 const parts: string[] = [];
+// The Workers bundle, as `wrangler deploy` would upload it.
+const workers = Bun.spawnSync(["bash", join(ROOT, "scripts/build"), "--workers"], {
+  cwd: ROOT,
+  stdout: "pipe",
+  stderr: "pipe",
+});
+const size = /Workers bundle: \S+ (\S+), gzipped (\S+ \S+)/.exec(workers.stdout.toString());
+parts.push(
+  `## Sizes\n\n| artifact | size |\n|---|---:|\n| Workers bundle (\`scripts/build --workers\`) | ${size ? `${size[1]}, ${size[2]} gzipped` : "build failed"} |\n| binary (\`scripts/build\`) | see the table below |`,
+);
 for (const name of SECTIONS) {
   const file = join(ROOT, "scripts", `${name}.ts`);
   if (!existsSync(file) || (only && !only.includes(name))) continue;
