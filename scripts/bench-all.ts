@@ -13,7 +13,7 @@ import { machine } from "./bench-lib.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const OUT = join(ROOT, "BENCHMARKS.md");
 const MARKER = "<!-- notes: kept across bench runs -->";
-const SECTIONS = ["bench", "bench-runtimes", "bench-notify", "bench-analysis", "bench-sync"];
+const SECTIONS = ["bench", "bench-runtimes", "bench-notify", "bench-analysis", "bench-sync", "bench-scaling"];
 const { values: opt } = parseArgs({ options: { only: { type: "string" }, duration: { type: "string" } } });
 const only = opt.only?.split(",");
 
