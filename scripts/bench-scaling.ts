@@ -20,7 +20,10 @@ import { fmt, markdownTable } from "./bench-lib.ts";
 const sink = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch: async (req) => (await req.arrayBuffer(), Response.json({ ok: true })),
+  async fetch(req) {
+    await req.arrayBuffer();
+    return Response.json({ ok: true });
+  },
 });
 const config =
   loadConfig(`qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}, token: bench-token }

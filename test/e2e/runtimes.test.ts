@@ -5,116 +5,18 @@
  * lifecycle: --version, config errors, the loopback rule for the dev keys, publish, SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { VERSION } from "../../src/version.ts";
-import { type Running, runtimeSuite } from "./suite.ts";
+import { BIN, freePort, ROOT, type Started, startGroup, toolEnv, wranglerDev } from "../support/runtimes.ts";
+import { runtimeSuite } from "./suite.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const BIN = join(ROOT, "dist/alertagent-worker");
-const NODE_BIN = join(ROOT, "node_modules/.bin");
-const LIVE_TIMEOUT_MS = 45_000;
-/** The worker's env: no inherited worker config, the project's tools on PATH, no telemetry. */
-const ENV: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  PATH: `${NODE_BIN}:${process.env.PATH}`,
-  WRANGLER_SEND_METRICS: "false",
-  NO_UPDATE_NOTIFIER: "1",
-};
-delete ENV.ALERTAGENT_CONFIG;
-
-/** A port nothing listens on right now: bind a throwaway server on port 0. */
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = s.port as number;
-  s.stop(true);
-  return port;
-}
+const ENV = toolEnv();
 
 function requireBinary(): void {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run scripts/build first`);
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Spawns in its own process group (so stop() reaches wrangler's workerd too), capturing output. */
-function spawnGroup(cmd: string, args: string[], cwd: string): Proc {
-  const child = spawn(cmd, args, { cwd, env: ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-20_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((res) => {
-    child.on("exit", (code) => res(code));
-    child.on("error", (e) => {
-      out += `\nspawn error: ${e.message}`;
-      res(-1);
-    });
-  });
-  return { child, output: () => out, exited };
-}
-
-function killGroup(p: Proc, signal: NodeJS.Signals): void {
-  try {
-    if (p.child.pid) process.kill(-p.child.pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
-
-async function stopGroup(p: Proc): Promise<void> {
-  killGroup(p, "SIGTERM");
-  const done = await Promise.race([p.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
-  // Whatever is left of the group (or everything, if SIGTERM was not enough) goes now.
-  killGroup(p, "SIGKILL");
-  if (!done) await Promise.race([p.exited, Bun.sleep(2_000)]);
-}
-
-/** Waits for GET /health/live → 200; fails with the process's output when it never comes. */
-async function waitLive(p: Proc, baseUrl: string, what: string): Promise<void> {
-  const deadline = Date.now() + LIVE_TIMEOUT_MS;
-  let exitCode: number | null | undefined;
-  p.exited.then((c) => {
-    exitCode = c;
-  });
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) break;
-    try {
-      const res = await fetch(`${baseUrl}/health/live`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(100);
-  }
-  await stopGroup(p);
-  const why =
-    exitCode !== undefined
-      ? `exited with ${exitCode}`
-      : `did not answer /health/live within ${LIVE_TIMEOUT_MS / 1000} s`;
-  throw new Error(`${what} ${why}. Its output:\n${p.output()}`);
-}
-
-async function startGroup(
-  what: string,
-  cmd: string,
-  args: string[],
-  cwd: string,
-  port: number,
-): Promise<Running & { proc: Proc }> {
-  const proc = spawnGroup(cmd, args, cwd);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitLive(proc, baseUrl, what);
-  return { baseUrl, proc, stop: () => stopGroup(proc) };
 }
 
 const scratchDirs: string[] = [];
@@ -133,7 +35,10 @@ runtimeSuite(
   async () => {
     requireBinary();
     const port = freePort();
-    return startGroup("the binary", BIN, ["serve", "--port", String(port)], scratch(), port);
+    return startGroup("the binary", BIN, ["serve", "--port", String(port)], port, {
+      cwd: scratch(),
+      env: ENV,
+    });
   },
   "bun",
 );
@@ -144,26 +49,15 @@ runtimeSuite("deno", async () => {
     "deno (scripts/deno-run)",
     join(ROOT, "scripts/deno-run"),
     ["serve", "--port", String(port)],
-    ROOT,
     port,
+    { env: ENV },
   );
 });
 
 runtimeSuite("workerd", async () => {
   const port = freePort();
-  const inspector = freePort();
-  const args = [
-    "dev",
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--inspector-port",
-    String(inspector),
-    "--log-level",
-    "warn",
-  ];
-  return startGroup("wrangler dev", join(NODE_BIN, "wrangler"), args, ROOT, port);
+  const [cmd, args] = wranglerDev(port);
+  return startGroup("wrangler dev", cmd, args, port, { env: ENV });
 });
 
 /** Runs the binary to completion (bounded) and returns its exit code and output. */
@@ -178,14 +72,17 @@ async function runBinary(args: string[], cwd = ROOT) {
 }
 
 describe("binary lifecycle", () => {
-  let worker: (Running & { proc: Proc }) | undefined;
+  let worker: Started | undefined;
   beforeAll(async () => {
     requireBinary();
     const port = freePort();
-    worker = await startGroup("the binary", BIN, ["serve", "--port", String(port)], scratch(), port);
+    worker = await startGroup("the binary", BIN, ["serve", "--port", String(port)], port, {
+      cwd: scratch(),
+      env: ENV,
+    });
   }, 30_000);
   afterAll(async () => {
-    if (worker) await stopGroup(worker.proc);
+    await worker?.stop();
   });
 
   test("--version prints the version and exits 0", async () => {
@@ -241,7 +138,7 @@ describe("binary lifecycle", () => {
 });
 
 describe("workerd with the Upstash store: figures and ledger live outside the isolate", () => {
-  let worker: (Running & { proc: Proc }) | undefined;
+  let worker: Started | undefined;
   let shim: { url: string; token: string; stop(): Promise<void> | void } | undefined;
   const prefix = `e2e-workers-${Date.now().toString(36)}:`;
   beforeAll(async () => {
@@ -251,20 +148,11 @@ describe("workerd with the Upstash store: figures and ledger live outside the is
     shim = await startUpstashShim({ redisUrl, token: "e2e-shim-token" });
     const yaml = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, store: {kind: upstash, url: "${shim.url}", token: e2e-shim-token, prefix: "${prefix}"}, worker: {name: edge-store}}`;
     const port = freePort();
-    const args = [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(freePort()),
-      "--log-level",
-      "warn",
-      "--var",
-      `ALERTAGENT_CONFIG:${yaml}`,
-    ];
-    worker = await startGroup("wrangler dev (upstash store)", join(NODE_BIN, "wrangler"), args, ROOT, port);
+    const [cmd, args] = wranglerDev(port, ["--var", `ALERTAGENT_CONFIG:${yaml}`]);
+    worker = await startGroup("wrangler dev (upstash store)", cmd, args, port, {
+      env: ENV,
+      timeoutMs: 55_000,
+    });
   }, 60_000);
   afterAll(async () => {
     await worker?.stop();

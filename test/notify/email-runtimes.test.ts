@@ -7,17 +7,14 @@
  * implicit TLS and over STARTTLS, and the received mail is parsed and checked.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
+import { BIN, freePort, ROOT, type Started, startGroup, toolEnv, wranglerDev } from "../support/runtimes.ts";
 import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../support/smtp-sink.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const BIN = join(ROOT, "dist/alertagent-worker");
-const NODE_BIN = join(ROOT, "node_modules/.bin");
 const START_MS = 60_000;
 
 let cert: TestCert;
@@ -39,13 +36,6 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function freePort(): number {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = s.port as number;
-  s.stop(true);
-  return port;
-}
-
 /** The worker config (flow YAML on one line, as `wrangler dev --var` takes it). */
 function config(withCa: boolean): string {
   const ca = withCa ? `, ca: ${JSON.stringify(cert.cert)}` : "";
@@ -56,58 +46,21 @@ function config(withCa: boolean): string {
   return `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, worker: {timezone: Asia/Shanghai}, channels: {mail-tls: ${mail(tls.port, "tls")}, mail-starttls: ${mail(starttls.port, "starttls")}}}`;
 }
 
-interface Worker {
-  base: string;
-  child: ChildProcess;
-  output: () => string;
-}
+type Worker = Started;
 
-/** Starts a worker and waits until /health/live answers (any status when `anyAnswer`). */
-async function startWorker(
+/** Starts a worker on a runtime (shared helper) with the project's tools on PATH. */
+function startWorker(
   cmd: string,
   args: string[],
   port: number,
   env: Record<string, string> = {},
   anyAnswer = false,
-) {
-  const child = spawn(cmd, args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...(process.env as Record<string, string>), PATH: `${NODE_BIN}:${process.env.PATH}`, ...env },
-  });
-  let out = "";
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-20_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const w: Worker = { base: `http://127.0.0.1:${port}`, child, output: () => out };
-  const deadline = Date.now() + START_MS - 5_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${w.base}/health/live`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200 || anyAnswer) return w;
-    } catch {
-      // not up yet
-    }
-    await Bun.sleep(200);
-  }
-  stopWorker(w);
-  throw new Error(`${cmd} did not start: ${out}`);
-}
-
-function stopWorker(w: Worker | undefined): void {
-  try {
-    if (w?.child.pid) process.kill(-w.child.pid, "SIGKILL");
-  } catch {
-    // gone already
-  }
+): Promise<Worker> {
+  return startGroup(cmd, cmd, args, port, { env: toolEnv(env), timeoutMs: START_MS - 5_000, anyAnswer });
 }
 
 async function notify(w: Worker, channel: string, tag: string) {
-  const url = `${w.base}/jobs/notification`;
+  const url = `${w.baseUrl}/jobs/notification`;
   const body = JSON.stringify({
     channels: [channel],
     alerts: [
@@ -136,7 +89,7 @@ function runtimeMail(name: string, start: () => Promise<Worker>) {
     beforeAll(async () => {
       w = await start();
     }, START_MS);
-    afterAll(() => stopWorker(w));
+    afterAll(() => w?.stop());
 
     for (const [channel, sink] of [
       ["mail-tls", () => tls],
@@ -146,7 +99,7 @@ function runtimeMail(name: string, start: () => Promise<Worker>) {
         if (!w) throw new Error("the worker did not start");
         const tag = `${name}-${Date.now().toString(36)}`;
         const r = await notify(w, channel, tag);
-        expect({ status: r.status, body: r.status === 200 ? "" : `${r.body}\n${w.output()}` }).toEqual({
+        expect({ status: r.status, body: r.status === 200 ? "" : `${r.body}\n${w.proc.output()}` }).toEqual({
           status: 200,
           body: "",
         });
@@ -183,36 +136,15 @@ runtimeMail("Deno (node:tls)", async () => {
 
 runtimeMail("workerd (cloudflare:sockets)", async () => {
   const port = freePort();
-  const args = [
-    "dev",
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--inspector-port",
-    String(freePort()),
-    "--log-level",
-    "warn",
-    "--var",
-    `ALERTAGENT_CONFIG:${config(false)}`,
-  ];
-  return startWorker(join(NODE_BIN, "wrangler"), args, port, {
-    NODE_EXTRA_CA_CERTS: caFile,
-    WRANGLER_SEND_METRICS: "false",
-  });
+  const [cmd, args] = wranglerDev(port, ["--var", `ALERTAGENT_CONFIG:${config(false)}`]);
+  return startWorker(cmd, args, port, { NODE_EXTRA_CA_CERTS: caFile });
 });
 
 describe("workerd: what cannot work is refused, never ignored", () => {
   const wrangler = (yaml: string, anyAnswer = false) => {
     const port = freePort();
-    const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(freePort())];
-    return startWorker(
-      join(NODE_BIN, "wrangler"),
-      [...args, "--var", `ALERTAGENT_CONFIG:${yaml}`],
-      port,
-      { WRANGLER_SEND_METRICS: "false" },
-      anyAnswer,
-    );
+    const [cmd, args] = wranglerDev(port, ["--var", `ALERTAGENT_CONFIG:${yaml}`]);
+    return startWorker(cmd, args, port, {}, anyAnswer);
   };
 
   test(
@@ -230,7 +162,7 @@ describe("workerd: what cannot work is refused, never ignored", () => {
         expect(tls.auths.length).toBe(before);
         expect(tls.received.some((m) => (m.mail.text ?? "").includes(tag))).toBe(false);
       } finally {
-        stopWorker(w);
+        await w.stop();
       }
     },
     START_MS,
@@ -242,13 +174,13 @@ describe("workerd: what cannot work is refused, never ignored", () => {
       const yaml = config(false).replace(`port: ${tls.port}, secure: tls`, "port: 25, secure: none");
       const w = await wrangler(yaml, true);
       try {
-        const res = await fetch(`${w.base}/health`);
+        const res = await fetch(`${w.baseUrl}/health`);
         expect(res.status).toBe(503);
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(body.error.code).toBe("config_error");
         expect(body.error.message).toContain("Cloudflare Workers block outbound port 25");
       } finally {
-        stopWorker(w);
+        await w.stop();
       }
     },
     START_MS,
