@@ -32,14 +32,16 @@ export interface JobRequest {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-export async function runJob(deps: Deps, handler: JobHandler, req: JobRequest): Promise<Reply> {
+export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest): Promise<Reply> {
+  // A direct call without Upstash-Message-Id or Idempotency-Key still gets an id, for the ledger and the logs.
+  const req = given.messageId ? given : { ...given, messageId: `local-${crypto.randomUUID()}` };
   const started = deps.now();
   const family = req.family;
   const span = startSpan(req.traceparent);
   const log = deps.logger.child({
     family,
     message_id: req.messageId,
-    retried: req.retried || undefined,
+    retried: req.retried,
     trace_id: span.traceId,
     span_id: span.spanId,
   });
@@ -133,7 +135,7 @@ async function claimAndRun(
       problemReply(permanent("invalid_json", `the body is not valid UTF-8 JSON: ${(e as Error).message}`)),
     );
   }
-  const messageId = req.messageId ?? `local-${crypto.randomUUID()}`;
+  const messageId = req.messageId as string;
   let claim: Awaited<ReturnType<Deps["ledger"]["claim"]>>;
   try {
     claim = await deps.ledger.claim(messageId, req.family, {
