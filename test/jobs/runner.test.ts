@@ -247,9 +247,18 @@ describe("HTTP job route", () => {
 describe("log lines", () => {
   test("every job line carries family, message_id and retried (0 on a first delivery), even without a message id", async () => {
     const h = makeHarness();
-    await runJob(h.deps, probe(async () => ({ ok: true })).handler, { ...req({ n: 1 }), messageId: undefined });
+    await runJob(h.deps, probe(async () => ({ ok: true })).handler, {
+      ...req({ n: 1 }),
+      messageId: undefined,
+    });
     const line = h.logs.find((l) => l.msg === "job answered");
-    expect(line).toMatchObject({ family: "notification", retried: 0, message_id: expect.stringMatching(/^local-/) });
-    expect(Object.keys(line ?? {})).toEqual(expect.arrayContaining(["ts", "level", "msg", "family", "message_id", "retried"]));
+    expect(line).toMatchObject({
+      family: "notification",
+      retried: 0,
+      message_id: expect.stringMatching(/^local-/),
+    });
+    expect(Object.keys(line ?? {})).toEqual(
+      expect.arrayContaining(["ts", "level", "msg", "family", "message_id", "retried"]),
+    );
   });
 });
