@@ -3,6 +3,7 @@
  * script one after another (never in parallel: they share 2 cores), and writes BENCHMARKS.md —
  * machine, date and command on top, each section's markdown, and the hand-written notes below the
  * marker kept from the previous file. A section that fails is reported as failed, not hidden.
+ * With --only, the other sections are kept as the previous run left them.
  * Usage: bun run scripts/bench-all.ts [--only bench,bench-runtimes,…] [--duration 10]
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -27,7 +28,15 @@ if (build.exitCode !== 0) {
   process.exit(1);
 }
 
+const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
+/** The previous file's sections by name (each starts with a `<!-- section: name -->` line). */
+const kept = new Map(
+  [...previous.split(MARKER)[0].matchAll(/<!-- section: ([\w-]+) -->\n([\s\S]*?)(?=<!-- section: |$)/g)].map(
+    (m) => [m[1], m[2].trim()],
+  ),
+);
 const parts: string[] = [];
+const section = (name: string, text: string) => parts.push(`<!-- section: ${name} -->\n${text}`);
 // The Workers bundle, as `wrangler deploy` would upload it.
 const workers = Bun.spawnSync(["bash", join(ROOT, "scripts/build"), "--workers"], {
   cwd: ROOT,
@@ -35,12 +44,18 @@ const workers = Bun.spawnSync(["bash", join(ROOT, "scripts/build"), "--workers"]
   stderr: "pipe",
 });
 const size = /Workers bundle: \S+ (\S+), gzipped (\S+ \S+)/.exec(workers.stdout.toString());
-parts.push(
+section(
+  "sizes",
   `## Sizes\n\n| artifact | size |\n|---|---:|\n| Workers bundle (\`scripts/build --workers\`) | ${size ? `${size[1]}, ${size[2]} gzipped` : "build failed"} |\n| binary (\`scripts/build\`) | see the table below |`,
 );
 for (const name of SECTIONS) {
   const file = join(ROOT, "scripts", `${name}.ts`);
-  if (!existsSync(file) || (only && !only.includes(name))) continue;
+  if (!existsSync(file)) continue;
+  if (only && !only.includes(name)) {
+    const old = kept.get(name);
+    if (old) section(name, old);
+    continue;
+  }
   console.error(`\n== ${name}`);
   const args =
     opt.duration && (name === "bench" || name === "bench-runtimes") ? ["--duration", opt.duration] : [];
@@ -52,17 +67,16 @@ for (const name of SECTIONS) {
   });
   const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
   console.log(out);
-  parts.push(code === 0 ? out.trim() : `## ${name}\n\n**This section failed (exit ${code}).**`);
+  section(name, code === 0 ? out.trim() : `## ${name}\n\n**This section failed (exit ${code}).**`);
 }
 
-const previous = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
 const notes = previous.includes(MARKER) ? previous.slice(previous.indexOf(MARKER)) : `${MARKER}\n`;
 const args = process.argv.slice(2).join(" ");
 writeFileSync(
   OUT,
   `# Benchmarks
 
-Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench-all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.
+${only ? `Sections re-measured on ${new Date().toISOString().slice(0, 10)} with \`bun run scripts/bench-all.ts ${args}\`: ${only.join(", ")}; the others are from the previous \`npm run bench\`.` : `Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench-all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.`}
 
 - machine: ${machine()}
 - runtime: Bun ${Bun.version}; Deno and wrangler as pinned in package.json
