@@ -103,8 +103,8 @@ const store = z
     token: str.optional(),
     prefix: z.string().default("alertagent:"),
     retention: duration.default(7 * 86_400_000),
-    /** memory only: most values kept before the oldest-created are dropped. @default 50000 */
-    max_keys: z.number().int().min(100).default(50_000),
+    /** memory only: most values kept before the oldest-created are dropped (~1–3 KB each). @default 10000 */
+    max_keys: z.number().int().min(100).default(10_000),
   })
   .superRefine((s, ctx) => {
     if (s.kind !== "memory" && !s.url)

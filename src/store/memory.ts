@@ -25,11 +25,11 @@ export class MemoryStore implements Store {
 
   /**
    * @param now clock in ms, injectable for tests.
-   * @param maxKeys most values kept. @default 50000
+   * @param maxKeys most values kept. @default 10000
    */
   constructor(
     private readonly now: () => number = Date.now,
-    private readonly maxKeys = 50_000,
+    private readonly maxKeys = 10_000,
   ) {}
 
   private live(key: string): Entry | undefined {
