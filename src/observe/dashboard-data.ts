@@ -6,6 +6,7 @@ import type { Deps } from "../deps.ts";
 import { DEAD_LETTERS_KEY, type DeadLetter } from "../jobs/dead-letters.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
+import { syncStatus } from "../sync/status.ts";
 import type { DashboardData } from "./dashboard.ts";
 import { engineChecks } from "./health.ts";
 import { buildStats } from "./stats.ts";
@@ -19,13 +20,12 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     deps.store.list<Decision>(DECISIONS_KEY, 20).catch(() => []),
   ]);
   const health = await engineChecks(deps);
+  // Each target's applied version, verification and last error, as /v1/sync/status shows them.
+  const sync = await syncStatus(deps).catch(() => ({
+    targets: [] as Awaited<ReturnType<typeof syncStatus>>["targets"],
+  }));
   const up = new Map((snap.values.engineUp ?? []).map((s) => [s.labels.engine, s.value === 1]));
   const engineNames = new Set([...Object.keys(stats.engines), ...up.keys(), ...Object.keys(health)]);
-  const versions = new Map((snap.values.configVersion ?? []).map((s) => [s.labels.target, s.value]));
-  const targetNames = new Set([
-    ...Object.keys(deps.config.config_sync.targets),
-    ...Object.keys(stats.targets),
-  ]);
   return {
     name: deps.config.worker.name,
     type: deps.config.worker.type,
@@ -43,12 +43,13 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
       breaker: health[engine]?.breaker,
       counts: stats.engines[engine] ?? {},
     })),
-    targets: [...targetNames].map((target) => ({
-      target,
-      kind: deps.config.config_sync.targets[target]?.kind,
-      version: versions.get(target),
-      last_error:
-        (stats.targets[target]?.failed ?? 0) > 0 ? "failed syncs counted; see /v1/sync/status" : null,
+    targets: sync.targets.map((t) => ({
+      target: t.target,
+      kind: t.kind,
+      version: t.version,
+      verified: t.applied_at ? t.verified : undefined,
+      applied_at: t.applied_at ?? undefined,
+      last_error: t.last_error ? `${t.last_error.code}: ${t.last_error.message}` : null,
     })),
     deadLetters: dead,
     decisions,

@@ -29,3 +29,24 @@ describe("/dashboard", () => {
     expect((await h.request("/dashboard", { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
   });
 });
+
+describe("/dashboard config-sync state", () => {
+  test("shows each target's applied version and verification from the sync status", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { nodeFileAccess } = await import("../../src/entry/node-fs.ts");
+    const dir = mkdtempSync(join(tmpdir(), "dash-sync-"));
+    const h = makeHarness(
+      `config_sync:\n  targets:\n    local-rules: { kind: prometheus, delivery: { type: file, path: "${join(dir, "rules.yml")}" } }\n`,
+    );
+    (h.deps as { fs?: unknown }).fs = nodeFileAccess;
+    const rules = [
+      { id: "r1", name: "InstanceDown", group: "avail", severity: "critical", expr: "up == 0", for: "1m" },
+    ];
+    const res = await h.job("/jobs/config-sync", { operation: "full", rules });
+    expect(res.status).toBe(200);
+    const html = await (await h.request("/dashboard")).text();
+    expect(html).toMatch(/<td>local-rules<\/td><td>prometheus<\/td><td>1<\/td>/);
+  });
+});
