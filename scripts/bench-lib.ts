@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
 import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
 import { signRequest } from "../src/qstash/sign.ts";
 
@@ -241,4 +242,31 @@ export function markdownTable(head: string[], rows: (string | number)[][]): stri
     `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
     ...rows.map((r) => `| ${r.join(" | ")} |`),
   ].join("\n");
+}
+
+export interface LoadOptions {
+  durationS: number;
+  connections: number;
+  threads: number;
+}
+
+/**
+ * The load options every wrk-driven section takes: --duration (s), --connections, --threads,
+ * plus any `extra` string options of its own (returned as `extra`).
+ */
+export function loadOptions<K extends string>(
+  extra: Partial<Record<K, string>> = {},
+): { load: LoadOptions; extra: Record<K, string> } {
+  const options: Record<string, { type: "string"; default: string }> = {
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "32" },
+    threads: { type: "string", default: String(Math.min(2, cpus().length)) },
+  };
+  for (const [k, v] of Object.entries(extra)) options[k] = { type: "string", default: v as string };
+  const { values } = parseArgs({ options, allowPositionals: false });
+  const v = values as Record<string, string>;
+  return {
+    load: { durationS: Number(v.duration), connections: Number(v.connections), threads: Number(v.threads) },
+    extra: Object.fromEntries(Object.keys(extra).map((k) => [k, v[k]])) as Record<K, string>,
+  };
 }

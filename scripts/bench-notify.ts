@@ -6,15 +6,15 @@
  * Prints a markdown section on stdout. Usage: bun run scripts/bench-notify.ts [--duration 10]
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
 import {
   cleanup,
   fail,
   fmt,
   freePort,
+  loadOptions,
   markdownTable,
   rssMb,
   runWrk,
@@ -25,21 +25,9 @@ import {
 } from "./bench-lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "32" },
-    threads: { type: "string", default: String(Math.min(2, cpus().length)) },
-    bin: { type: "string", default: join(ROOT, "dist/alertagent-worker") },
-  },
-});
-const LOAD = {
-  durationS: Number(opt.duration),
-  connections: Number(opt.connections),
-  threads: Number(opt.threads),
-};
+const { load: LOAD, extra: opt } = loadOptions({ bin: join(ROOT, "dist/alertagent-worker") });
 const POOL = Math.max(40_000, LOAD.durationS * 8_000);
-const BIN = resolve(opt.bin as string);
+const BIN = resolve(opt.bin);
 const PAYLOAD = JSON.parse(readFileSync(join(ROOT, "../shared/fixtures/alertmanager-firing.json"), "utf8"));
 
 let delivered = 0;

@@ -6,13 +6,14 @@
  * Usage: bun run scripts/bench-runtimes.ts [--duration 10] [--connections 32]
  */
 import { rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { wranglerDev } from "../test/support/runtimes.ts";
 import {
   cleanup,
   fmt,
   freePort,
+  loadOptions,
   markdownTable,
   runWrk,
   type Server,
@@ -24,28 +25,16 @@ import {
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = join(ROOT, "node_modules/.bin");
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "32" },
-    threads: { type: "string", default: String(Math.min(2, cpus().length)) },
-  },
-});
-const LOAD = {
-  durationS: Number(opt.duration),
-  connections: Number(opt.connections),
-  threads: Number(opt.threads),
-};
+const LOAD = loadOptions().load;
 const ENV = {
   ...process.env,
   ALERTAGENT_CONFIG: "",
   PATH: `${BIN}:${process.env.PATH}`,
   WRANGLER_SEND_METRICS: "false",
 } as Record<string, string>;
-const wrangler = (port: number, script?: string) => [
-  join(BIN, "wrangler"),
-  "dev",
-  ...(script
+/** `wrangler dev` as the tests start it; with `script`, the bare app under its own name. */
+const wrangler = (port: number, script?: string) => {
+  const bare = script
     ? [
         script,
         "--name",
@@ -55,16 +44,10 @@ const wrangler = (port: number, script?: string) => [
         "--compatibility-flags",
         "nodejs_compat",
       ]
-    : []),
-  "--port",
-  String(port),
-  "--ip",
-  "127.0.0.1",
-  "--inspector-port",
-  String(freePort()),
-  "--log-level",
-  "error",
-];
+    : [];
+  const [cmd, args] = wranglerDev(port);
+  return [cmd, args[0], ...bare, ...args.slice(1)];
+};
 
 const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port: number) => string[] }[] = [
   {

@@ -7,14 +7,14 @@
  * Usage: bun run scripts/bench.ts [--duration 10] [--connections 32] [--threads 2]
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   cleanup,
   fail,
   fmt,
   freePort,
+  loadOptions,
   markdownTable,
   rssMb,
   runWrk,
@@ -28,15 +28,8 @@ import {
 const ROOT = resolve(import.meta.dir, "..");
 const WORKER = join(ROOT, "dist/alertagent-worker");
 const BARE = join(ROOT, "dist/bench-bare");
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "32" },
-    threads: { type: "string", default: String(Math.min(2, cpus().length)) },
-  },
-});
-const DURATION_S = Number(opt.duration);
-const LOAD = { durationS: DURATION_S, connections: Number(opt.connections), threads: Number(opt.threads) };
+const LOAD = loadOptions().load;
+const DURATION_S = LOAD.durationS;
 /** Signed requests to prepare: more than the worker can answer in DURATION_S, so none repeats. */
 const POOL = Math.max(50_000, DURATION_S * 25_000);
 const BUDGET = { ratio: 0.25, readyMs: 150, idleRssMb: 60 };
