@@ -9,6 +9,7 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
+import { lineBatch } from "../observe/line-batch.ts";
 import { createLogger } from "../observe/logger.ts";
 import { StoreMetrics } from "../observe/store-metrics.ts";
 import { createStore } from "../store/create.ts";
@@ -22,10 +23,12 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const loaded = await loadCliConfig(args, p);
   assertSafeToServe(loaded);
   const { config } = loaded;
+  // Lines are written in batches, once per turn of the event loop (see line-batch.ts).
+  const lines = lineBatch(p.stdout);
   const logger = createLogger({
     level: config.worker.log_level,
     base: { name: config.worker.name },
-    write: (l) => p.stdout(`${l}\n`),
+    write: (l) => lines.write(`${l}\n`),
   });
   let store = createStore(config.store, { tcp: true, runtime: p.runtime });
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
@@ -77,6 +80,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     await store.close().catch(() => {});
     logger.info("stopped", { signal });
+    lines.flush();
     p.exit(0);
   };
   p.onSignal("SIGTERM", () => void shutdown("SIGTERM"));

@@ -16,10 +16,19 @@ export interface SpanContext {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Random bytes drawn from a pool refilled 4 KiB at a time (ids are made for every job). */
+const pool = new Uint8Array(4096);
+let used = pool.length;
+
 function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  if (used + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    used = 0;
+  }
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
+  for (let i = used; i < used + bytes; i++) s += HEX[pool[i]];
+  used += bytes;
   return s;
 }
 
