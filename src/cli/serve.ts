@@ -63,6 +63,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     concurrency: config.worker.concurrency,
     ready_ms: Date.now() - startedAt,
   });
+  lines.flush(); // the start-up line at once: supervisors and people watch for it
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -5,7 +5,10 @@
  * delivery works on it, a lease (`lease:<id>`, SET NX with a TTL, renewed while the job
  * runs). Claim order matters: take the lease first, then read the entry — a delivery that
  * finished writes its entry before it lets the lease go, so whoever gets the lease next
- * sees the finished entry and replays it. Steps (`step:<id>:<name>`) record effects inside
+ * sees the finished entry and replays it. The entry is written once per delivery, when it
+ * ends: while it runs, the lease itself carries what `get` shows (family, retried, received
+ * at), so a job costs the store one write fewer. `attempts` counts the deliveries that
+ * recorded an outcome, plus the one running. Steps (`step:<id>:<name>`) record effects inside
  * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
  */
 import type { Store } from "../store/store.ts";
@@ -28,8 +31,17 @@ export interface LedgerEntry {
   schedule_id?: string;
 }
 
+/** The lease's value: unique to one delivery, and enough to show the job while it runs. */
+export interface Lease {
+  token: string;
+  family: string;
+  retried: number;
+  received_at: string;
+  schedule_id?: string;
+}
+
 export type Claim =
-  | { kind: "claimed"; entry: LedgerEntry; token: string }
+  | { kind: "claimed"; entry: LedgerEntry; lease: Lease }
   | { kind: "replay"; entry: LedgerEntry }
   | { kind: "busy"; retryAfterS: number };
 
@@ -42,7 +54,7 @@ export interface StepRecord {
 
 export class Ledger {
   /** Leases held by running jobs, renewed together by one timer (not one timer per job). */
-  private readonly held = new Map<string, { token: string; onError: (e: unknown) => void }>();
+  private readonly held = new Map<string, { lease: Lease; onError: (e: unknown) => void }>();
   private renewer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -54,7 +66,25 @@ export class Ledger {
     return this.opts.now?.() ?? Date.now();
   }
 
-  get(messageId: string): Promise<LedgerEntry | null> {
+  /** The job as an operator sees it: its entry, or, while a first delivery runs, its lease. */
+  async get(messageId: string): Promise<LedgerEntry | null> {
+    const entry = await this.entry(messageId);
+    if (entry) return entry;
+    const lease = await this.store.get<Lease>(`lease:${messageId}`);
+    if (!lease || typeof lease !== "object") return null;
+    return {
+      message_id: messageId,
+      family: lease.family,
+      status: "processing",
+      attempts: 1,
+      retried: lease.retried,
+      received_at: lease.received_at,
+      updated_at: lease.received_at,
+      ...(lease.schedule_id ? { schedule_id: lease.schedule_id } : {}),
+    };
+  }
+
+  private entry(messageId: string): Promise<LedgerEntry | null> {
     return this.store.get<LedgerEntry>(`job:${messageId}`);
   }
 
@@ -63,19 +93,26 @@ export class Ledger {
     family: string,
     meta: { retried: number; scheduleId?: string },
   ): Promise<Claim> {
-    const token = crypto.randomUUID();
-    const leased = await this.store.set(`lease:${messageId}`, token, { nx: true, ttlMs: this.opts.leaseMs });
-    const existing = await this.get(messageId);
+    const at = new Date(this.now()).toISOString();
+    const lease: Lease = {
+      token: crypto.randomUUID(),
+      family,
+      retried: meta.retried,
+      received_at: at,
+      ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
+    };
+    const leased = await this.store.set(`lease:${messageId}`, lease, { nx: true, ttlMs: this.opts.leaseMs });
+    const existing = await this.entry(messageId);
     if (!leased) {
       if (existing && existing.status !== "processing") return { kind: "replay", entry: existing };
       const ttl = await this.store.pttl(`lease:${messageId}`);
       return { kind: "busy", retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)) };
     }
     if (existing && existing.status !== "processing") {
-      await this.store.delIfEquals(`lease:${messageId}`, token);
+      await this.store.delIfEquals(`lease:${messageId}`, lease);
       return { kind: "replay", entry: existing };
     }
-    const at = new Date(this.now()).toISOString();
+    // Not written now: finish() or release() writes it once (get() shows the lease meanwhile).
     const entry: LedgerEntry = {
       message_id: messageId,
       family,
@@ -87,26 +124,25 @@ export class Ledger {
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
       ...(existing?.error ? { error: existing.error } : {}),
     };
-    await this.put(entry);
-    return { kind: "claimed", entry, token };
+    return { kind: "claimed", entry, lease };
   }
 
   /**
    * Renews the lease every third of its length until the returned function is called.
    * Jobs shorter than that never touch the timer's work.
    */
-  keep(messageId: string, token: string, onError: (e: unknown) => void): () => void {
-    this.held.set(messageId, { token, onError });
+  keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
+    this.held.set(messageId, { lease, onError });
     if (!this.renewer) {
       this.renewer = setInterval(
         () => {
-          for (const [id, h] of this.held) this.renew(id, h.token).catch(h.onError);
+          for (const [id, h] of this.held) this.renew(id, h.lease).catch(h.onError);
         },
         Math.max(100, Math.floor(this.opts.leaseMs / 3)),
       );
     }
     return () => {
-      if (this.held.get(messageId)?.token === token) this.held.delete(messageId);
+      if (this.held.get(messageId)?.lease === lease) this.held.delete(messageId);
       if (this.held.size === 0 && this.renewer) {
         clearInterval(this.renewer);
         this.renewer = undefined;
@@ -115,14 +151,14 @@ export class Ledger {
   }
 
   /** Extends a held lease; false when it was lost (expired and taken over). */
-  renew(messageId: string, token: string): Promise<boolean> {
-    return this.store.expireIfEquals(`lease:${messageId}`, token, this.opts.leaseMs);
+  renew(messageId: string, lease: Lease): Promise<boolean> {
+    return this.store.expireIfEquals(`lease:${messageId}`, lease, this.opts.leaseMs);
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
   async finish(
     entry: LedgerEntry,
-    token: string,
+    lease: Lease,
     outcome: {
       status: "succeeded" | "failed";
       httpStatus: number;
@@ -142,14 +178,14 @@ export class Ledger {
     if (outcome.error) done.error = outcome.error;
     else delete done.error;
     await this.put(done);
-    await this.store.delIfEquals(`lease:${entry.message_id}`, token);
+    await this.store.delIfEquals(`lease:${entry.message_id}`, lease);
     return done;
   }
 
   /** A transient failure: keep the entry open with its last error and free the lease for the retry. */
-  async release(entry: LedgerEntry, token: string, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
+  async release(entry: LedgerEntry, lease: Lease, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
     await this.put({ ...entry, error, updated_at: new Date(this.now()).toISOString() });
-    await this.store.delIfEquals(`lease:${entry.message_id}`, token);
+    await this.store.delIfEquals(`lease:${entry.message_id}`, lease);
   }
 
   /** Marks a message failed from outside its own delivery (QStash's failure callback). */
@@ -159,7 +195,7 @@ export class Ledger {
     error: NonNullable<LedgerEntry["error"]>,
   ): Promise<LedgerEntry> {
     const at = new Date(this.now()).toISOString();
-    const existing = await this.get(messageId);
+    const existing = await this.entry(messageId);
     const entry: LedgerEntry = {
       message_id: messageId,
       family: existing?.family ?? family,

@@ -176,9 +176,9 @@ async function claimAndRun(
     return finish("duplicate", reply);
   }
 
-  const { entry, token } = claim;
+  const { entry, lease } = claim;
   // Keep the lease while the handler works, so a long job is not taken over.
-  const letGo = deps.ledger.keep(messageId, token, (e) => log.warn("lease renewal failed", { error: e }));
+  const letGo = deps.ledger.keep(messageId, lease, (e) => log.warn("lease renewal failed", { error: e }));
   let result: unknown;
   let failure: JobError | undefined;
   try {
@@ -201,7 +201,7 @@ async function claimAndRun(
 
   try {
     if (!failure) {
-      await deps.ledger.finish(entry, token, { status: "succeeded", httpStatus: 200, result });
+      await deps.ledger.finish(entry, lease, { status: "succeeded", httpStatus: 200, result });
       return finish("succeeded", { status: 200, headers: { "X-Message-Id": messageId }, body: result ?? {} });
     }
     const error = {
@@ -211,10 +211,10 @@ async function claimAndRun(
       details: failure.details,
     };
     if (failure.status === 489) {
-      await deps.ledger.finish(entry, token, { status: "failed", httpStatus: 489, error });
+      await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: 489, error });
       return finish("failed_permanent", problemReply(failure));
     }
-    await deps.ledger.release(entry, token, error);
+    await deps.ledger.release(entry, lease, error);
     return finish(failure.status === 429 ? "rate_limited" : "failed_transient", problemReply(failure));
   } catch (e) {
     // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.

@@ -54,14 +54,18 @@ export const escapeHtml: Escape = (s) => s.replace(/[&<>"']/g, (c) => HTML[c]);
  * list and heading markers escaped where they would start a block ("# x", "- x", "1. x" — an
  * IP address such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks.
  */
-export const escapeMarkdown: Escape = (s) =>
-  s
-    .replace(/[\\`*_[\]~|]/g, "\\$&")
-    .replace(/[&<>]/g, (c) => HTML[c])
+export const escapeMarkdown: Escape = (s) => {
+  const inline = s.replace(/[\\`*_[\]~|&<>]/g, (c) => HTML[c] ?? `\\${c}`);
+  // Block markers and line breaks only matter where there is a line to start.
+  if (!BLOCKISH.test(inline)) return inline;
+  return inline
     .replace(/\r\n?/g, "\n")
     .replace(/(^|\n)([ \t]*)([#+-])(?=[ \t]|\n|$)/g, "$1$2\\$3")
     .replace(/(^|\n)([ \t]*\d+)([.)])(?=[ \t]|\n|$)/g, "$1$2\\$3")
     .replace(/\n/g, "  \n");
+};
+/** A line break, or a text that starts (after blanks) with a heading/list marker or a number. */
+const BLOCKISH = /[\r\n]|^[ \t]*[#+\-\d]/;
 
 /**
  * Feishu lark_md: its documented escapes are HTML entities (`&#42;` for `*`, …), not
