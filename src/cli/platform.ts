@@ -3,6 +3,7 @@
  * in a few lines; everything else in the CLI is runtime-free.
  */
 import type { FileAccess, RuntimeName } from "../deps.ts";
+import type { MemoryProbe } from "../observe/memory-limit.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Store } from "../store/store.ts";
 
@@ -25,4 +26,6 @@ export interface Platform {
   newMetrics(store: Store): Metrics;
   /** Files for config-sync file deliveries; absent where the runtime has none. */
   fs?: FileAccess;
+  /** RSS and a full collection, where the runtime lets the worker collect (worker.memory_limit). */
+  memory?: MemoryProbe;
 }

@@ -11,6 +11,7 @@ import type { Deps } from "../deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
 import { lineBatch } from "../observe/line-batch.ts";
 import { createLogger } from "../observe/logger.ts";
+import { MemoryLimit } from "../observe/memory-limit.ts";
 import { StoreMetrics } from "../observe/store-metrics.ts";
 import { createStore } from "../store/create.ts";
 import type { Store } from "../store/store.ts";
@@ -65,6 +66,10 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   });
   lines.flush(); // the start-up line at once: supervisors and people watch for it
 
+  // worker.memory_limit: a full collection when RSS passes it (src/observe/memory-limit.ts).
+  let memory = p.memory && new MemoryLimit(config.worker.memory_limit, p.memory);
+  const memoryTimer = p.memory ? setInterval(() => memory?.check(), 100) : undefined;
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -80,7 +85,8 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
         in_flight: gate.inFlight,
       });
     await store.close().catch(() => {});
-    logger.info("stopped", { signal });
+    clearInterval(memoryTimer);
+    logger.info("stopped", { signal, memory_limit_collections: memory?.collections });
     lines.flush();
     p.exit(0);
   };
@@ -102,6 +108,8 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       deps = wire(next, store);
+      if (p.memory && next.worker.memory_limit !== memory?.limit)
+        memory = new MemoryLimit(next.worker.memory_limit, p.memory);
       app = createApp(deps);
       if (!sameStore) gate.drain(deps.config.worker.shutdown_timeout).then(() => old.close().catch(() => {}));
       if (next.worker.port !== config.worker.port || next.worker.host !== config.worker.host) {

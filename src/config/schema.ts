@@ -3,7 +3,7 @@
  * Unknown keys are errors, so typos surface at start-up with their exact path.
  */
 import { z } from "zod";
-import { duration, rate, size } from "./units.ts";
+import { duration, rate, size, sizeOrOff } from "./units.ts";
 
 export const WORKER_TYPES = ["general", "ai-analysis", "notification", "config-sync"] as const;
 export const FAMILIES = ["analysis", "notification", "config-sync", "failure", "autoscale"] as const;
@@ -28,6 +28,12 @@ const worker = z.strictObject({
   concurrency: z.number().int().min(1).max(100_000).default(64),
   admin_token: str.optional(),
   body_limit: size.default(1024 * 1024),
+  /**
+   * Soft memory limit (like Go's GOMEMLIMIT): when the process's RSS passes it, the worker runs a
+   * full garbage collection — at most every 250 ms and at most a fifth of the time. Where the runtime
+   * lets the worker collect (the binary, bun run); `off` (or 0) turns it off. @default 128mb
+   */
+  memory_limit: sizeOrOff.default(128 * 1024 ** 2),
   /** How long a delivery holds its message id before another may take over. @default 60s */
   lease: duration.default(60_000),
   /** How long SIGTERM waits for in-flight jobs. @default 30s */

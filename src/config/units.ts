@@ -91,6 +91,18 @@ export const size = z.union([z.number().int().positive(), z.string()]).transform
   return b;
 });
 
+/** A size, or `off` / 0 for none. */
+export const sizeOrOff = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  if (v === "off") return 0;
+  if (typeof v === "number") return v;
+  const b = parseSize(v);
+  if (b === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${v}" is not a size (use e.g. 128mb) or off` });
+    return z.NEVER;
+  }
+  return b;
+});
+
 /** A rate in config: "20/min", "5/s", "100/10m". */
 export const rate = z.string().transform((v, ctx) => {
   const r = parseRate(v);

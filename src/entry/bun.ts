@@ -26,6 +26,7 @@ void main(
     exit: (code) => process.exit(code),
     newMetrics: () => new PromMetrics(),
     fs: nodeFileAccess,
+    memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
   },
   startedAt,
 );
