@@ -80,28 +80,28 @@ export const duration = z.union([z.number().nonnegative(), z.string()]).transfor
   return ms;
 });
 
-/** A size in config: "1mb" or a number of bytes; becomes bytes. */
-export const size = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "number") return v;
-  const b = parseSize(v);
-  if (b === undefined || b <= 0) {
-    ctx.addIssue({ code: "custom", message: `"${v}" is not a size (use e.g. 512kb, 1mb)` });
-    return z.NEVER;
-  }
-  return b;
-});
+/** A size field: a number of bytes or "1mb"; becomes bytes. `off` (and 0) allowed where it says so. */
+function sizeField(allowOff: boolean) {
+  const hint = allowOff ? "use e.g. 128mb, or off" : "use e.g. 512kb, 1mb";
+  const bytes = z
+    .number()
+    .int()
+    .min(allowOff ? 0 : 1);
+  return z.union([bytes, z.string()]).transform((v, ctx) => {
+    if (typeof v === "number") return v;
+    const b = allowOff && v.trim() === "off" ? 0 : parseSize(v);
+    if (b === undefined || (b <= 0 && !allowOff)) {
+      ctx.addIssue({ code: "custom", message: `"${v}" is not a size (${hint})` });
+      return z.NEVER;
+    }
+    return b;
+  });
+}
 
+/** A size in config: "1mb" or a number of bytes; becomes bytes. */
+export const size = sizeField(false);
 /** A size, or `off` / 0 for none. */
-export const sizeOrOff = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
-  if (v === "off") return 0;
-  if (typeof v === "number") return v;
-  const b = parseSize(v);
-  if (b === undefined) {
-    ctx.addIssue({ code: "custom", message: `"${v}" is not a size (use e.g. 128mb) or off` });
-    return z.NEVER;
-  }
-  return b;
-});
+export const sizeOrOff = sizeField(true);
 
 /** A rate in config: "20/min", "5/s", "100/10m". */
 export const rate = z.string().transform((v, ctx) => {

@@ -8,7 +8,7 @@
 import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
-import { answerOf, httpError, requestJson, robotError } from "./http.ts";
+import { errcodeAnswer, requestJson } from "./http.ts";
 import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
 
 type DingTalkConfig = Extract<ChannelConfig, { type: "dingtalk" }>;
@@ -53,13 +53,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
     async send(m: Message, ctx: SendContext) {
       const url = cfg.secret ? await signedUrl(cfg.webhook, cfg.secret, ctx.now()) : cfg.webhook;
       const a = await requestJson(ctx, name, url, payload(m));
-      const err = httpError(name, a, ctx.now());
-      if (err) throw err;
-      const r = a.json as { errcode?: number; errmsg?: string } | undefined;
-      if (typeof r?.errcode !== "number")
-        throw robotError(name, "transient", -1, `unexpected answer: ${a.text.slice(0, 200)}`);
-      if (r.errcode === 0) return answerOf(a);
-      throw classify(name, r.errcode, r.errmsg ?? "");
+      return errcodeAnswer(name, a, ctx.now(), ERRCODES);
     },
   };
 }
@@ -71,17 +65,10 @@ export async function signedUrl(webhook: string, secret: string, nowMs: number):
   return `${webhook}${webhook.includes("?") ? "&" : "?"}timestamp=${ts}&sign=${encodeURIComponent(sign)}`;
 }
 
-function classify(name: string, code: number, msg: string) {
-  switch (code) {
-    case 130101:
-      return robotError(name, "rate", code, msg, THROTTLED_S);
-    case 300001:
-    case 300005:
-    case 310000:
-      return robotError(name, "auth", code, msg);
-    case -1:
-      return robotError(name, "transient", code, msg);
-    default:
-      return robotError(name, "permanent", code, msg);
-  }
-}
+/** DingTalk's own errcodes (CONTRACTS §4): 130101 throttled (10 min); 300001/300005 bad token, 310000 sign or keyword refused. */
+const ERRCODES = {
+  130101: { kind: "rate", retryAfterS: THROTTLED_S },
+  300001: { kind: "auth" },
+  300005: { kind: "auth" },
+  310000: { kind: "auth" },
+} as const;

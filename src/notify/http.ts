@@ -89,10 +89,12 @@ export function httpError(channel: string, a: HttpAnswer, now: number): JobError
   );
 }
 
+export type RobotErrorKind = "permanent" | "transient" | "rate" | "auth";
+
 /** An error code answered under HTTP 200 (DingTalk errcode, WeCom errcode, Feishu code). */
 export function robotError(
   channel: string,
-  kind: "permanent" | "transient" | "rate" | "auth",
+  kind: RobotErrorKind,
   code: number,
   msg: string,
   retryAfterS?: number,
@@ -102,6 +104,27 @@ export function robotError(
   if (kind === "rate") return rateLimited("channel_rate_limited", what, retryAfterS ?? 60, details);
   if (kind === "transient") return transient("channel_unavailable", what, retryAfterS, details);
   return permanent(kind === "auth" ? "channel_auth_failed" : "channel_rejected", what, details);
+}
+
+/**
+ * A robot that answers `{errcode, errmsg}` (DingTalk, WeCom): the answer to record when errcode
+ * is 0, else throws what the code means — `codes` names the robot's own (rate limit, auth), -1
+ * is the robots' "system busy" (transient), any other code is a permanent refusal.
+ */
+export function errcodeAnswer(
+  channel: string,
+  a: HttpAnswer,
+  now: number,
+  codes: Record<number, { kind: RobotErrorKind; retryAfterS?: number }>,
+): unknown {
+  const err = httpError(channel, a, now);
+  if (err) throw err;
+  const r = a.json as { errcode?: number; errmsg?: string } | undefined;
+  if (typeof r?.errcode !== "number")
+    throw robotError(channel, "transient", -1, `unexpected answer: ${a.text.slice(0, 200)}`);
+  if (r.errcode === 0) return answerOf(a);
+  const known = codes[r.errcode] ?? { kind: r.errcode === -1 ? "transient" : "permanent" };
+  throw robotError(channel, known.kind, r.errcode, r.errmsg ?? "", known.retryAfterS);
 }
 
 /** The downstream answer as recorded: parsed JSON, or the text (at most 2 KB). */

@@ -7,7 +7,7 @@
 import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
-import { answerOf, httpError, requestJson, robotError } from "./http.ts";
+import { errcodeAnswer, requestJson } from "./http.ts";
 import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
 
 type WeComConfig = Extract<ChannelConfig, { type: "wecom" }>;
@@ -52,17 +52,13 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
     rates: ratesOf(cfg, [PER_MINUTE(20)]),
     async send(m: Message, ctx: SendContext) {
       const a = await requestJson(ctx, name, cfg.webhook, payload(m));
-      const err = httpError(name, a, ctx.now());
-      if (err) throw err;
-      const r = a.json as { errcode?: number; errmsg?: string } | undefined;
-      if (typeof r?.errcode !== "number")
-        throw robotError(name, "transient", -1, `unexpected answer: ${a.text.slice(0, 200)}`);
-      if (r.errcode === 0) return answerOf(a);
-      const msg = r.errmsg ?? "";
-      if (r.errcode === 45009) throw robotError(name, "rate", r.errcode, msg, 60);
-      if (r.errcode === 93000) throw robotError(name, "auth", r.errcode, msg);
-      if (r.errcode === -1) throw robotError(name, "transient", r.errcode, msg);
-      throw robotError(name, "permanent", r.errcode, msg);
+      return errcodeAnswer(name, a, ctx.now(), ERRCODES);
     },
   };
 }
+
+/** WeCom's own errcodes (CONTRACTS §4): 45009 over the robot's 20/min; 93000 bad webhook key. */
+const ERRCODES = {
+  45009: { kind: "rate", retryAfterS: 60 },
+  93000: { kind: "auth" },
+} as const;

@@ -9,9 +9,9 @@ import { SimilarityIndex } from "../../src/analysis/similar/index.ts";
 import { docOf } from "../../src/analysis/similarity.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore } from "../../src/store/redis.ts";
-import { RespConnection } from "../../src/store/resp.ts";
 import type { Store } from "../../src/store/store.ts";
 import { incidents, noise } from "../support/alert-corpus.ts";
+import { deleteKeys } from "../support/redis-server.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const PREFIX = `test:sim${Date.now().toString(36)}:`;
@@ -34,17 +34,7 @@ function counted(store: Store): { store: Store; calls: string[] } {
 
 afterAll(async () => {
   if (!REDIS_URL) return;
-  const conn = new RespConnection(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = (await conn.command(["SCAN", cursor, "MATCH", `${PREFIX}*`, "COUNT", 1000])) as [
-      string,
-      string[],
-    ];
-    if (keys.length) await conn.command(["DEL", ...keys]);
-    cursor = next;
-  } while (cursor !== "0");
-  await conn.close();
+  await deleteKeys(REDIS_URL, `${PREFIX}*`);
 });
 
 describe("similarity index on Redis", () => {

@@ -10,6 +10,7 @@ import { Redis } from "@upstash/redis";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
+import { deleteKeys } from "../support/redis-server.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
 import { storeContract } from "./contract.ts";
 
@@ -44,17 +45,7 @@ afterAll(async () => {
   await shim?.stop();
   if (!REDIS_URL) return;
   // Leave nothing behind in a long-lived Redis.
-  const conn = new RespConnection(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = (await conn.command(["SCAN", cursor, "MATCH", `test:${RUN}:*`, "COUNT", 1000])) as [
-      string,
-      string[],
-    ];
-    if (keys.length) await conn.command(["DEL", ...keys]);
-    cursor = next;
-  } while (cursor !== "0");
-  await conn.close();
+  await deleteKeys(REDIS_URL, `test:${RUN}:*`);
 });
 
 withRedis("redis over TCP", (url) => {

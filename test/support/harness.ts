@@ -5,7 +5,7 @@
 import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import type { Deps } from "../../src/deps.ts";
+import type { Deps, Fetch, FileAccess } from "../../src/deps.ts";
 import { createLogger } from "../../src/observe/logger.ts";
 import { PromMetrics } from "../../src/observe/prom-metrics.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
@@ -46,8 +46,18 @@ export interface JobOpts {
  * @param yamlExtra YAML appended to the dev signing keys; a document with its own `qstash:`
  * section is used as it is.
  */
-export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => number } = {}): Harness {
-  const config = loadConfig(/^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra, {}, "test");
+export function makeHarness(
+  yamlExtra = "",
+  opts: {
+    store?: Store;
+    now?: () => number;
+    fetch?: Fetch;
+    fs?: FileAccess;
+    env?: Record<string, string>;
+  } = {},
+): Harness {
+  const yaml = /^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra;
+  const config = loadConfig(yaml, opts.env ?? {}, "test");
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? new MemoryStore();
   const deps = buildDeps({
@@ -57,6 +67,8 @@ export function makeHarness(yamlExtra = "", opts: { store?: Store; now?: () => n
     runtime: "bun",
     logger: createLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l)) }),
     now: opts.now,
+    fetch: opts.fetch,
+    fs: opts.fs,
   });
   const app = createApp(deps);
   const request = async (path: string, init?: RequestInit) => app.request(BASE + path, init);

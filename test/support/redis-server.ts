@@ -6,6 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RespConnection } from "../../src/store/resp.ts";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,4 +61,19 @@ export async function startRedis() {
   };
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+}
+
+/** Deletes the keys matching `pattern` (SCAN + DEL): tests leave nothing behind in a long-lived Redis. */
+export async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const conn = new RespConnection(url);
+  let cursor = "0";
+  do {
+    const [next, keys] = (await conn.command(["SCAN", cursor, "MATCH", pattern, "COUNT", 1000])) as [
+      string,
+      string[],
+    ];
+    if (keys.length) await conn.command(["DEL", ...keys]);
+    cursor = next;
+  } while (cursor !== "0");
+  await conn.close();
 }
