@@ -7,7 +7,8 @@ import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { alertIdsOf, alertStep, markAnalysisFailed } from "../src/analysis/status.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
-import { DEAD_LETTERS_KEY, type DeadLetter } from "../src/jobs/dead-letters.ts";
+import { isoAt } from "../src/iso-time.ts";
+import { DEAD_LETTERS_KEY, type DeadLetter, deadLetterKey } from "../src/jobs/dead-letters.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 
@@ -40,7 +41,7 @@ export const failureHandler: JobHandler = {
     const family = familyOf(cb.url);
     const response = cb.body ? decodeBase64(cb.body).slice(0, 2048) : undefined;
     const reason = problemCode(response);
-    const at = new Date(deps.now()).toISOString();
+    const at = isoAt(deps.now());
     const error = {
       code: reason?.code ?? "delivery_failed",
       message:
@@ -70,12 +71,12 @@ export const failureHandler: JobHandler = {
     // A message dies once: a second callback for the same source (another failure-callback
     // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
     // the notice to failure.notify goes only to channels not yet told (ledger steps).
-    if (!(await deps.store.set(`dead:${cb.sourceMessageId}`, dead, { ttlMs: retention, nx: true }))) {
+    if (!(await deps.store.set(deadLetterKey(cb.sourceMessageId), dead, { ttlMs: retention, nx: true }))) {
       const notice = await notifyDeadLetter(deps, dead, logger);
       return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
     }
     await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
-    await deps.store.pushCapped(DEAD_LETTERS_KEY, dead, 100, retention);
+    await deps.store.pushCapped(DEAD_LETTERS_KEY, cb.sourceMessageId, 100, retention);
     if (family === "analysis" && cb.sourceBody) {
       // A payload job can die after some of its alerts were analysed: those keep their result.
       for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) {

@@ -9,6 +9,7 @@ import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
 import type { Deps } from "./deps.ts";
 import { JobError, notFound, unauthorized } from "./errors.ts";
+import { deadLetterKey } from "./jobs/dead-letters.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./observe/dashboard.ts";
 import { dashboardData } from "./observe/dashboard-data.ts";
@@ -104,7 +105,7 @@ export function createApp(deps: Deps): Hono {
   app.get("/dashboard", async (c) => c.html(renderDashboard(await dashboardData(deps))));
   app.get("/v1/jobs/:messageId", async (c) => {
     const id = c.req.param("messageId");
-    const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(`dead:${id}`)]);
+    const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(deadLetterKey(id))]);
     if (!entry) throw notFound(`job ${id}`);
     return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
   });
@@ -132,10 +133,11 @@ export function createApp(deps: Deps): Hono {
         scheduleId: h.get("upstash-schedule-id") ?? undefined,
         signature: h.get("upstash-signature"),
         traceparent: h.get("traceparent"),
-        query: c.req.query(),
+        query: c.req.url.includes("?") ? c.req.query() : {},
         subject: publicUrl ? publicUrl + pathAndQuery(c.req.url) : undefined,
       });
-      if (deps.background) deps.background(deps.metrics.flush());
+      const flushing = deps.metrics.flush();
+      if (flushing && deps.background) deps.background(flushing);
       return toResponse(reply);
     });
   }

@@ -9,6 +9,7 @@
 import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
 import type { Deps } from "../deps.ts";
 import { JobError, permanent, transient } from "../errors.ts";
+import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../observe/logger.ts";
 import { breakers, runChain } from "./chain.ts";
 import { type AnalysisJob, type AnalysisResult, type Language, resultSchema } from "./schema.ts";
@@ -28,7 +29,7 @@ export async function analyseJob(deps: Deps, job: AnalysisJob, scope: JobScope):
   const alerts = job.alert
     ? [{ ...job.alert, id: alertId(job.alert) }]
     : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
-  const at = () => new Date(deps.now()).toISOString();
+  const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
 
   // A redelivery skips what an earlier delivery of this message completed.
@@ -88,7 +89,7 @@ async function analyseAlert(
   scope: JobScope,
 ): Promise<AnalysisResult> {
   const started = deps.now();
-  const at = () => new Date(deps.now()).toISOString();
+  const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
   const log = scope.logger.child({ alert_id: alert.id, type: job.type });
   await setAnalysisStatus(deps.store, alert.id, "processing", { at: at(), retentionMs });

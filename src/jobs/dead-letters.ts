@@ -1,8 +1,9 @@
 /**
- * What is kept of a message QStash gave up on: under `dead:<sourceMessageId>` and, newest
- * first, in the capped `dead-letters` list that /dashboard shows.
+ * What is kept of a message QStash gave up on: under `dead:<sourceMessageId>`, and its id,
+ * newest first, in the capped `dead-letters` list that /dashboard shows.
  */
 import type { Family } from "../config/schema.ts";
+import type { Store } from "../store/store.ts";
 
 export interface DeadLetter {
   source_message_id: string;
@@ -18,5 +19,15 @@ export interface DeadLetter {
   recorded_at: string;
 }
 
-/** The capped list of recent dead letters, newest first. */
+/** The capped list of the source message ids of recent dead letters, newest first. */
 export const DEAD_LETTERS_KEY = "dead-letters";
+
+/** The key of one dead letter. */
+export const deadLetterKey = (sourceMessageId: string) => `dead:${sourceMessageId}`;
+
+/** The newest `limit` dead letters still kept, newest first. */
+export async function recentDeadLetters(store: Store, limit: number): Promise<DeadLetter[]> {
+  const ids = await store.list<string>(DEAD_LETTERS_KEY, limit);
+  const dead = await store.mget<DeadLetter>(ids.map(deadLetterKey));
+  return dead.filter((d): d is DeadLetter => d !== null);
+}

@@ -11,6 +11,7 @@
  * recorded an outcome, plus the one running. Steps (`step:<id>:<name>`) record effects inside
  * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
  */
+import { isoAt } from "../iso-time.ts";
 import type { Store } from "../store/store.ts";
 
 export type JobStatus = "processing" | "succeeded" | "failed";
@@ -93,7 +94,7 @@ export class Ledger {
     family: string,
     meta: { retried: number; scheduleId?: string },
   ): Promise<Claim> {
-    const at = new Date(this.now()).toISOString();
+    const at = isoAt(this.now());
     const lease: Lease = {
       token: crypto.randomUUID(),
       family,
@@ -166,7 +167,7 @@ export class Ledger {
       error?: LedgerEntry["error"];
     },
   ): Promise<LedgerEntry> {
-    const at = new Date(this.now()).toISOString();
+    const at = isoAt(this.now());
     const done: LedgerEntry = {
       ...entry,
       status: outcome.status,
@@ -184,7 +185,7 @@ export class Ledger {
 
   /** A transient failure: keep the entry open with its last error and free the lease for the retry. */
   async release(entry: LedgerEntry, lease: Lease, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
-    await this.put({ ...entry, error, updated_at: new Date(this.now()).toISOString() });
+    await this.put({ ...entry, error, updated_at: isoAt(this.now()) });
     await this.store.delIfEquals(`lease:${entry.message_id}`, lease);
   }
 
@@ -194,7 +195,7 @@ export class Ledger {
     family: string,
     error: NonNullable<LedgerEntry["error"]>,
   ): Promise<LedgerEntry> {
-    const at = new Date(this.now()).toISOString();
+    const at = isoAt(this.now());
     const existing = await this.entry(messageId);
     const entry: LedgerEntry = {
       message_id: messageId,

@@ -10,6 +10,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
 import type { Channel, Message, SendContext } from "./channel.ts";
@@ -52,8 +53,6 @@ interface Job {
   logger: Logger;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function deliveryOf(r: DeliveryRecord): Delivery {
   return {
     channel: r.channel,
@@ -68,7 +67,7 @@ function deliveryOf(r: DeliveryRecord): Delivery {
 }
 
 function newRecord(j: Job, ch: Channel, fallbackFor?: string): DeliveryRecord {
-  const at = iso(j.deps.now());
+  const at = isoAt(j.deps.now());
   return {
     message_id: j.messageId,
     channel: ch.name,
@@ -114,7 +113,11 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
       if (dup) {
         record = { ...record, status: "skipped_duplicate", duplicate_of: dup };
         await n.records.putDelivery(record);
-        await deps.ledger.putStep(messageId, step, { status: "succeeded", at: iso(deps.now()), attempts: 0 });
+        await deps.ledger.putStep(messageId, step, {
+          status: "succeeded",
+          at: isoAt(deps.now()),
+          attempts: 0,
+        });
         deps.metrics.inc("notifications", { ...labels, status: "skipped_duplicate" });
         return { record };
       }
@@ -157,12 +160,12 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
       if (ch.robot && ch.rates.length) await n.limiter.acquire(ch.robot, ch.rates, ch.name);
       const m: Message = { ...part, format: record.format, tone: toneOf(j.group) };
       const answer = await ch.send(m, sendCtx);
-      Object.assign(part, { sent: true, sent_at: iso(deps.now()), response: answer });
+      Object.assign(part, { sent: true, sent_at: isoAt(deps.now()), response: answer });
       record.response = answer;
       // Progress of a split message survives a crash: the next delivery sends the rest only.
-      if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: iso(deps.now()) });
+      if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
     }
-    const at = iso(deps.now());
+    const at = isoAt(deps.now());
     record = { ...record, status: "sent", sent_at: at, updated_at: at };
     delete record.error;
     await n.records.putDelivery(record);
@@ -175,7 +178,7 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     const details = err.details as { errcode?: number } | undefined;
     if (err.status === 429 && ch.robot && details?.errcode !== undefined && err.retryAfterS)
       await n.limiter.block(ch.robot, err.retryAfterS);
-    const at = iso(deps.now());
+    const at = isoAt(deps.now());
     const final = err.status === 489;
     record = {
       ...record,
@@ -228,7 +231,7 @@ export async function deliver(
     return r;
   };
   const primaries = await Promise.all(names.map((name) => once(name)));
-  await n.records.putIndex(messageId, names, iso(deps.now()));
+  await n.records.putIndex(messageId, names, isoAt(deps.now()));
 
   const extra: Run[] = [];
   for (const p of primaries) {
@@ -239,7 +242,7 @@ export async function deliver(
       const r = await once(c, ch.name);
       if (!names.includes(c) && !extra.includes(r)) extra.push(r);
       if (!r.error) {
-        p.record = { ...p.record, status: "fell_back", updated_at: iso(deps.now()) };
+        p.record = { ...p.record, status: "fell_back", updated_at: isoAt(deps.now()) };
         await n.records.putDelivery(p.record);
         deps.metrics.inc("notifications", { channel: ch.name, type: ch.type, status: "fell_back" });
         delete p.error;
@@ -256,7 +259,7 @@ export async function deliver(
     await n.records.putIndex(
       messageId,
       extra.map((r) => r.record.channel),
-      iso(deps.now()),
+      isoAt(deps.now()),
     );
 
   const deliveries = [...primaries, ...extra].map((r) => deliveryOf(r.record));

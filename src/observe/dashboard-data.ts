@@ -3,7 +3,7 @@
  * /stats) and the store's recent lists (dead letters, autoscale decisions).
  */
 import type { Deps } from "../deps.ts";
-import { DEAD_LETTERS_KEY, type DeadLetter } from "../jobs/dead-letters.ts";
+import { recentDeadLetters } from "../jobs/dead-letters.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
 import { syncStatus } from "../sync/status.ts";
@@ -16,7 +16,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
   const stats = buildStats(snap);
   // The page must still load when the store is down: the lists are then empty (and /health says why).
   const [dead, decisions] = await Promise.all([
-    deps.store.list<DeadLetter>(DEAD_LETTERS_KEY, 20).catch(() => []),
+    recentDeadLetters(deps.store, 20).catch(() => []),
     deps.store.list<Decision>(DECISIONS_KEY, 20).catch(() => []),
   ]);
   const health = await engineChecks(deps);

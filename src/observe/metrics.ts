@@ -31,8 +31,8 @@ export interface Metrics {
   add(metric: MetricKey, labels: Labels, delta: number): void;
   set(metric: MetricKey, labels: Labels, value: number): void;
   observe(metric: MetricKey, labels: Labels, value: number): void;
-  /** Writes anything buffered (StoreMetrics); a no-op where recording is immediate. */
-  flush(): Promise<void>;
+  /** Writes anything buffered (StoreMetrics); undefined where recording is immediate. */
+  flush(): Promise<void> | undefined;
   snapshot(): Promise<MetricsSnapshot>;
   /** Prometheus text exposition format. */
   render(): Promise<string>;

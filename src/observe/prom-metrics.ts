@@ -1,33 +1,119 @@
 /**
- * Metrics in one process with prom-client (the binary, Deno, bun run). Imported only by
- * those entries: prom-client needs node:cluster and friends, which Workers do not have.
+ * Metrics in one process (the binary, Deno, bun run), exposed through prom-client's Registry:
+ * its text format and content type, as for its own metric classes. The series are kept here,
+ * one per label set under a string key made from the definition's label names, because
+ * prom-client's Counter/Gauge/Histogram validate and hash the label object on every call —
+ * five calls per job, a measurable share of a no-op job. Imported only by those entries:
+ * prom-client needs node:cluster and friends, which Workers do not have.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
-import type { HistogramSample, Metrics, MetricsSnapshot, Sample } from "./metrics.ts";
+import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
 
-type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
+interface Series {
+  labels: Labels;
+  /** Counter and gauge value; a histogram's count. */
+  value: number;
+  /** Histogram only: observations per bucket (not cumulative), then the sum. */
+  perBucket?: number[];
+  sum: number;
+}
+
+/** prom-client's shape for one exported value (what Registry.getMetricsAsString reads). */
+interface Exported {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+  sharedLabels?: Labels;
+}
+
+/** One metric and its series; registered with prom-client's Registry, which calls get(). */
+class Family {
+  readonly series = new Map<string, Series>();
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricDef["type"];
+  readonly aggregator = "sum";
+  private readonly bounds: readonly number[];
+
+  constructor(readonly def: MetricDef) {
+    this.name = def.name;
+    this.help = def.help;
+    this.type = def.type;
+    this.bounds = def.buckets ?? [];
+  }
+
+  at(labels: Labels): Series {
+    const names = this.def.labels;
+    let key = names.length === 1 ? (labels[names[0]] ?? "") : "";
+    if (names.length > 1) for (const n of names) key += `${labels[n] ?? ""}\u0000`;
+    let s = this.series.get(key);
+    if (!s) {
+      const own: Labels = {};
+      for (const n of names) if (labels[n] !== undefined) own[n] = labels[n];
+      s = { labels: own, value: 0, sum: 0 };
+      if (this.type === "histogram") s.perBucket = this.bounds.map(() => 0);
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  observe(labels: Labels, v: number): void {
+    const s = this.at(labels);
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (v <= b[i]) {
+        (s.perBucket as number[])[i]++;
+        break;
+      }
+    }
+    s.value++;
+    s.sum += v;
+  }
+
+  /** Cumulative bucket counts, in the order of the definition's bounds. */
+  cumulative(s: Series): number[] {
+    let acc = 0;
+    return (s.perBucket ?? []).map((n) => (acc += n));
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; values: Exported[]; aggregator: string }> {
+    const values: Exported[] = [];
+    for (const s of this.series.values()) {
+      if (this.type !== "histogram") {
+        values.push({ labels: s.labels, value: s.value });
+        continue;
+      }
+      const bucket = `${this.name}_bucket`;
+      const counts = this.cumulative(s);
+      for (let i = 0; i < counts.length; i++)
+        values.push({
+          labels: { le: this.bounds[i] },
+          value: counts[i],
+          metricName: bucket,
+          sharedLabels: s.labels,
+        });
+      values.push(
+        { labels: { le: "+Inf" }, value: s.value, metricName: bucket, sharedLabels: s.labels },
+        { labels: {}, value: s.sum, metricName: `${this.name}_sum`, sharedLabels: s.labels },
+        { labels: {}, value: s.value, metricName: `${this.name}_count`, sharedLabels: s.labels },
+      );
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
 
 export class PromMetrics implements Metrics {
   readonly scope = "process" as const;
   readonly registry = new Registry();
-  private readonly byKey = new Map<MetricKey, AnyMetric>();
+  private readonly byKey = new Map<MetricKey, Family>();
 
   constructor() {
-    for (const [key, def] of Object.entries(METRICS) as [MetricKey, MetricDef][]) {
-      const opts = {
-        name: def.name,
-        help: def.help,
-        labelNames: [...def.labels],
-        registers: [this.registry],
-      };
-      const m =
-        def.type === "counter"
-          ? new Counter(opts)
-          : def.type === "gauge"
-            ? new Gauge(opts)
-            : new Histogram({ ...opts, buckets: [...(def.buckets ?? [])] });
-      this.byKey.set(key, m);
+    for (const key of Object.keys(METRICS) as MetricKey[]) {
+      const family = new Family(defOf(key));
+      // The registry only reads name, help, type and get() (see Family).
+      this.registry.registerMetric(family as unknown as Parameters<Registry["registerMetric"]>[0]);
+      this.byKey.set(key, family);
     }
   }
 
@@ -36,50 +122,41 @@ export class PromMetrics implements Metrics {
   }
 
   inc(metric: MetricKey, labels: Labels, by = 1): void {
-    (this.byKey.get(metric) as Counter<string>).inc(labels, by);
+    if (by < 0) throw new Error(`${defOf(metric).name}: a counter cannot go down (inc by ${by})`);
+    (this.byKey.get(metric) as Family).at(labels).value += by;
   }
 
   add(metric: MetricKey, labels: Labels, delta: number): void {
-    (this.byKey.get(metric) as Gauge<string>).inc(labels, delta);
+    (this.byKey.get(metric) as Family).at(labels).value += delta;
   }
 
   set(metric: MetricKey, labels: Labels, value: number): void {
-    (this.byKey.get(metric) as Gauge<string>).set(labels, value);
+    (this.byKey.get(metric) as Family).at(labels).value = value;
   }
 
   observe(metric: MetricKey, labels: Labels, value: number): void {
-    (this.byKey.get(metric) as Histogram<string>).observe(labels, value);
+    (this.byKey.get(metric) as Family).observe(labels, value);
   }
 
-  async flush(): Promise<void> {}
+  flush(): undefined {
+    return undefined;
+  }
 
   async snapshot(): Promise<MetricsSnapshot> {
     const snap: MetricsSnapshot = { values: {}, histograms: {} };
-    for (const [key, m] of this.byKey) {
-      const data = await m.get();
-      if (METRICS[key].type !== "histogram") {
-        snap.values[key] = data.values.map(
-          (v) => ({ labels: v.labels as Labels, value: v.value }) satisfies Sample,
+    for (const [key, f] of this.byKey) {
+      const series = [...f.series.values()];
+      if (f.type === "histogram") {
+        snap.histograms[key] = series.map(
+          (s) =>
+            ({
+              labels: s.labels,
+              buckets: f.cumulative(s),
+              sum: s.sum,
+              count: s.value,
+            }) satisfies HistogramSample,
         );
-        continue;
-      }
-      const series = new Map<string, HistogramSample>();
-      const bounds = defOf(key).buckets ?? [];
-      for (const v of data.values as ((typeof data.values)[number] & { metricName?: string })[]) {
-        const { le, ...labels } = v.labels as Labels & { le?: string | number };
-        const id = JSON.stringify(labels);
-        let s = series.get(id);
-        if (!s) {
-          s = { labels: labels as Labels, buckets: bounds.map(() => 0), sum: 0, count: 0 };
-          series.set(id, s);
-        }
-        if (v.metricName?.endsWith("_bucket")) {
-          const i = bounds.indexOf(Number(le));
-          if (i >= 0) s.buckets[i] = v.value;
-        } else if (v.metricName?.endsWith("_sum")) s.sum = v.value;
-        else if (v.metricName?.endsWith("_count")) s.count = v.value;
-      }
-      snap.histograms[key] = [...series.values()];
+      } else snap.values[key] = series.map((s) => ({ labels: s.labels, value: s.value }));
     }
     return snap;
   }
