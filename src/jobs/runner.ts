@@ -86,7 +86,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   }
   if (!req.trusted) {
     try {
-      await deps.verifier.verify({
+      deps.verifier.verify({
         signature: req.signature,
         body: req.body,
         url: req.subject,

@@ -62,10 +62,41 @@ export function checkTemplates(custom: Config["templates"]): void {
     throw new ConfigError(`templates: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 }
 
+/**
+ * Mustache's writer, with its parse cache keyed by the template itself. Mustache's own cache
+ * builds a key of the whole template plus its tags on every render and every partial — a new
+ * string of kilobytes to hash each time — and never forgets one; a job's `title` is a template,
+ * so that cache grew with every distinct title. This one is bounded.
+ */
+class TemplateWriter extends Mustache.Writer {
+  private readonly parsed = new Map<string, ReturnType<Mustache.Writer["parse"]>>();
+
+  constructor(private readonly max = 1000) {
+    super();
+    (this as { templateCache?: unknown }).templateCache = undefined;
+  }
+
+  override parse(
+    template: string,
+    tags?: Mustache.OpeningAndClosingTags,
+  ): ReturnType<Mustache.Writer["parse"]> {
+    if (tags) return super.parse(template, tags);
+    let tokens = this.parsed.get(template);
+    if (tokens === undefined) {
+      tokens = super.parse(template);
+      if (this.parsed.size >= this.max) this.parsed.clear();
+      this.parsed.set(template, tokens);
+    }
+    return tokens;
+  }
+}
+
+const writer = new TemplateWriter();
+
 /** Mustache with an escape function that also accepts numbers. */
 function mustache(template: string, view: unknown, partials: Record<string, string>, esc: Escape): string {
   try {
-    return Mustache.render(template, view, partials, { escape: (v: unknown) => esc(String(v)) });
+    return writer.render(template, view, partials, { escape: (v: unknown) => esc(String(v)) });
   } catch (e) {
     throw permanent("template_error", `the template could not be rendered: ${(e as Error).message}`);
   }

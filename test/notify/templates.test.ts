@@ -116,3 +116,24 @@ describe("escaping and links", () => {
     expect(formatDuration(3 * 86_400_000 + 4 * 3_600_000)).toBe("3d 4h");
   });
 });
+
+describe("template parsing is cached by template", () => {
+  test("a title template renders the same every time, and changed delimiters still work", () => {
+    const first = render("alertmanager-firing.json", "markdown", {
+      title: "{{=<% %>=}}[<% status %>] <% group_name %>",
+    });
+    const again = render("alertmanager-firing.json", "markdown", {
+      title: "{{=<% %>=}}[<% status %>] <% group_name %>",
+    });
+    expect(first.title).toBe("[firing] HighCPU");
+    expect(again).toEqual(first);
+  });
+
+  test("many distinct job titles render correctly (the cache is bounded, not a leak)", () => {
+    for (let i = 0; i < 1500; i++) {
+      expect(render("alertmanager-firing.json", "text", { title: `#${i} {{group_name}}` }).title).toBe(
+        `#${i} HighCPU`,
+      );
+    }
+  });
+});
