@@ -102,11 +102,17 @@ export class Ledger {
       received_at: at,
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
     };
-    const leased = await this.store.set(`lease:${messageId}`, lease, { nx: true, ttlMs: this.opts.leaseMs });
-    const existing = await this.entry(messageId);
-    if (!leased) {
+    // One atomic step (one round trip on Redis): take the lease, read the entry.
+    const got = await this.store.acquire<LedgerEntry>(
+      `lease:${messageId}`,
+      lease,
+      this.opts.leaseMs,
+      `job:${messageId}`,
+    );
+    const existing = got.read;
+    if (!got.acquired) {
       if (existing && existing.status !== "processing") return { kind: "replay", entry: existing };
-      const ttl = await this.store.pttl(`lease:${messageId}`);
+      const ttl = got.ttlMs;
       return { kind: "busy", retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)) };
     }
     if (existing && existing.status !== "processing") {
@@ -178,15 +184,13 @@ export class Ledger {
     if (outcome.result !== undefined) done.result = outcome.result;
     if (outcome.error) done.error = outcome.error;
     else delete done.error;
-    await this.put(done);
-    await this.store.delIfEquals(`lease:${entry.message_id}`, lease);
+    await this.putAndRelease(done, lease);
     return done;
   }
 
   /** A transient failure: keep the entry open with its last error and free the lease for the retry. */
   async release(entry: LedgerEntry, lease: Lease, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
-    await this.put({ ...entry, error, updated_at: isoAt(this.now()) });
-    await this.store.delIfEquals(`lease:${entry.message_id}`, lease);
+    await this.putAndRelease({ ...entry, error, updated_at: isoAt(this.now()) }, lease);
   }
 
   /** Marks a message failed from outside its own delivery (QStash's failure callback). */
@@ -220,6 +224,17 @@ export class Ledger {
 
   putStep(messageId: string, step: string, record: StepRecord): Promise<boolean> {
     return this.store.set(`step:${messageId}:${step}`, record, { ttlMs: this.opts.retentionMs });
+  }
+
+  /** Writes the entry and lets the lease go, in that order, in one atomic step (see the header). */
+  private async putAndRelease(entry: LedgerEntry, lease: Lease): Promise<void> {
+    await this.store.setAndRelease(
+      `job:${entry.message_id}`,
+      entry,
+      { ttlMs: this.opts.retentionMs },
+      `lease:${entry.message_id}`,
+      lease,
+    );
   }
 
   private put(entry: LedgerEntry): Promise<boolean> {

@@ -61,18 +61,23 @@ export class MemoryStore implements Store {
   }
 
   async get<T>(key: string): Promise<T | null> {
+    return this.read<T>(key);
+  }
+
+  private read<T>(key: string): T | null {
     const e = this.live(key);
     return e ? (JSON.parse(e.value) as T) : null;
   }
 
   async mget<T>(keys: string[]): Promise<(T | null)[]> {
-    return keys.map((k) => {
-      const e = this.live(k);
-      return e ? (JSON.parse(e.value) as T) : null;
-    });
+    return keys.map((k) => this.read<T>(k));
   }
 
   async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    return this.write(key, value, opts);
+  }
+
+  private write(key: string, value: unknown, opts: SetOptions): boolean {
     this.sweep();
     if (opts.nx && this.live(key)) return false;
     if (this.data.size >= this.maxKeys && !this.data.has(key)) this.evictOldest();
@@ -92,6 +97,10 @@ export class MemoryStore implements Store {
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {
+    return this.deleteIfEquals(key, expected);
+  }
+
+  private deleteIfEquals(key: string, expected: unknown): boolean {
     const e = this.live(key);
     if (!e || e.value !== JSON.stringify(expected)) return false;
     this.data.delete(key);
@@ -105,7 +114,32 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async acquire<T>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }> {
+    const acquired = this.write(key, value, { nx: true, ttlMs });
+    return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
+  }
+
+  async setAndRelease(
+    key: string,
+    value: unknown,
+    opts: { ttlMs?: number },
+    release: string,
+    expected: unknown,
+  ): Promise<boolean> {
+    this.write(key, value, opts);
+    return this.deleteIfEquals(release, expected);
+  }
+
   async pttl(key: string): Promise<number> {
+    return this.ttlOf(key);
+  }
+
+  private ttlOf(key: string): number {
     const e = this.live(key);
     if (!e) return -2;
     return e.expiresAt === null ? -1 : e.expiresAt - this.now();

@@ -18,6 +18,16 @@ return 0`;
 const EXPIRE_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 return 0`;
 
+/** KEYS: key, alsoRead; ARGV: value, ttl → [1 or 0, the value at alsoRead, key's pttl]. */
+const ACQUIRE = `local ok = redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2])
+return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1])}`;
+
+/** KEYS: key, release; ARGV: value, ttl ("" for none), expected → 1 when release was deleted. */
+const SET_AND_RELEASE = `if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1])
+else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
+if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
+return 0`;
+
 const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
 local n = redis.call("INCRBY", KEYS[1], ARGV[1])
 if fresh then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
@@ -111,6 +121,35 @@ export class RedisStore implements Store {
 
   async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
     const n = await this.redis.eval(EXPIRE_IF_EQUALS, [this.k(key)], [JSON.stringify(expected), ms(ttlMs)]);
+    return Number(n) === 1;
+  }
+
+  async acquire<T = unknown>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }> {
+    const [ok, read, ttl] = (await this.redis.eval(
+      ACQUIRE,
+      [this.k(key), this.k(alsoRead)],
+      [JSON.stringify(value) ?? "null", ms(ttlMs)],
+    )) as [unknown, unknown, unknown];
+    return { acquired: Number(ok) === 1, read: this.decode<T>(read), ttlMs: Number(ttl) };
+  }
+
+  async setAndRelease(
+    key: string,
+    value: unknown,
+    opts: { ttlMs?: number },
+    release: string,
+    expected: unknown,
+  ): Promise<boolean> {
+    const n = await this.redis.eval(
+      SET_AND_RELEASE,
+      [this.k(key), this.k(release)],
+      [JSON.stringify(value) ?? "null", opts.ttlMs ? ms(opts.ttlMs) : "", JSON.stringify(expected)],
+    );
     return Number(n) === 1;
   }
 

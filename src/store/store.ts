@@ -36,6 +36,29 @@ export interface Store {
   delIfEquals(key: string, expected: unknown): Promise<boolean>;
   /** Sets a new TTL only when `key` holds `expected` (atomic; used to renew leases). */
   expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean>;
+  /**
+   * In one atomic step: sets `key` to `value` with a TTL only if it does not exist, and reads
+   * `alsoRead`. `ttlMs` is what is left of the existing key's TTL when it was not set. One round
+   * trip for what a lease claim needs (the ledger's take-the-lease-then-read-the-entry).
+   */
+  acquire<T = unknown>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }>;
+  /**
+   * In one atomic step: sets `key` to `value` (with a TTL when given), then deletes `release`
+   * if it holds `expected`; true when it was deleted. One round trip for what ending a lease
+   * needs (write the record, then let the lease go).
+   */
+  setAndRelease(
+    key: string,
+    value: unknown,
+    opts: { ttlMs?: number },
+    release: string,
+    expected: unknown,
+  ): Promise<boolean>;
   /** Remaining time to live in ms; -1 when the key has no TTL, -2 when it does not exist. */
   pttl(key: string): Promise<number>;
   /** Atomically adds `by` (default 1) to an integer counter; a new counter gets `ttlMs` if given. */

@@ -126,6 +126,60 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.pttl(key("renew:missing"))).toBe(-2);
     });
 
+    test("acquire: sets a missing key with a ttl and reads another key, in one step", async () => {
+      const lease = key("acq:lease");
+      const entry = key("acq:entry");
+      const first = await s.acquire(lease, { token: "t1" }, 10_000, entry);
+      expect(first).toMatchObject({ acquired: true, read: null });
+      expect(await s.get(lease)).toEqual({ token: "t1" });
+      const left = await s.pttl(lease);
+      expect(left).toBeGreaterThan(9_000);
+      await s.set(entry, { status: "succeeded", n: 1 });
+      const second = await s.acquire(lease, { token: "t2" }, 10_000, entry);
+      expect(second.acquired).toBe(false);
+      expect(second.read).toEqual({ status: "succeeded", n: 1 });
+      expect(second.ttlMs).toBeGreaterThan(9_000);
+      expect(second.ttlMs).toBeLessThanOrEqual(10_000);
+      expect(await s.get(lease)).toEqual({ token: "t1" });
+      await s.set(key("acq:forever"), "x");
+      expect((await s.acquire(key("acq:forever"), "y", 1_000, key("acq:none"))).ttlMs).toBe(-1);
+    });
+
+    test("acquire is atomic across instances: exactly one of 50 gets the key", async () => {
+      const other = await make();
+      try {
+        const k = key("race:acquire");
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            (i % 2 ? other : s).acquire(k, `owner-${i}`, 10_000, key("x")),
+          ),
+        );
+        const winners = results.flatMap((r, i) => (r.acquired ? [i] : []));
+        expect(winners.length).toBe(1);
+        expect(await other.get(k)).toBe(`owner-${winners[0]}`);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("setAndRelease writes the key, then deletes the lease only when it holds the expected value", async () => {
+      const lease = key("sar:lease");
+      await s.set(lease, { token: "mine" }, { ttlMs: 10_000 });
+      expect(
+        await s.setAndRelease(key("sar:a"), { done: 1 }, { ttlMs: 10_000 }, lease, { token: "theirs" }),
+      ).toBe(false);
+      expect(await s.get(key("sar:a"))).toEqual({ done: 1 });
+      expect(await s.get(lease)).toEqual({ token: "mine" });
+      expect(await s.setAndRelease(key("sar:b"), "two", { ttlMs: 10_000 }, lease, { token: "mine" })).toBe(
+        true,
+      );
+      expect(await s.get(key("sar:b"))).toBe("two");
+      expect(await s.pttl(key("sar:b"))).toBeGreaterThan(9_000);
+      expect(await s.get(lease)).toBeNull();
+      expect(await s.setAndRelease(key("sar:c"), 3, {}, lease, { token: "mine" })).toBe(false);
+      expect(await s.pttl(key("sar:c"))).toBe(-1);
+    });
+
     test("incr counts; the ttl is applied only when the counter is created", async () => {
       const k = key("incr");
       expect(await s.incr(k)).toBe(1);
