@@ -90,5 +90,13 @@ export function commandDeps(
     base: { name: config.worker.name },
     write: (l) => p.stderr(`${l}\n`),
   });
-  return buildDeps({ config, store, metrics: p.newMetrics(store), runtime: p.runtime, logger, fs: p.fs });
+  return buildDeps({
+    config,
+    store,
+    metrics: p.newMetrics(store),
+    runtime: p.runtime,
+    logger,
+    fs: p.fs,
+    fetch: p.fetch,
+  });
 }

@@ -2,7 +2,7 @@
  * What the CLI needs from a runtime. Each entry (src/entry/bun.ts, deno.ts) implements this
  * in a few lines; everything else in the CLI is runtime-free.
  */
-import type { FileAccess, RuntimeName } from "../deps.ts";
+import type { Fetch, FileAccess, RuntimeName } from "../deps.ts";
 import type { MemoryProbe } from "../observe/memory-limit.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Store } from "../store/store.ts";
@@ -26,6 +26,8 @@ export interface Platform {
   newMetrics(store: Store): Metrics;
   /** Files for config-sync file deliveries; absent where the runtime has none. */
   fs?: FileAccess;
+  /** The outbound fetch, where the runtime wants its own (the global fetch otherwise). */
+  fetch?: Fetch;
   /** RSS and a full collection, where the runtime lets the worker collect (worker.memory_limit). */
   memory?: MemoryProbe;
 }

@@ -47,6 +47,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       gate,
       startedAt,
       fs: p.fs,
+      fetch: p.fetch,
       // Store-aggregated metrics are flushed after each job, off the response's path.
       background: (work) => void work.catch((e) => logger.warn("background work failed", { error: e })),
     });
