@@ -9,6 +9,12 @@ class DownStore extends MemoryStore {
   override async set(): Promise<boolean> {
     throw new Error("connection refused");
   }
+  override async acquire(): Promise<never> {
+    throw new Error("connection refused");
+  }
+  override async setAndRelease(): Promise<boolean> {
+    throw new Error("connection refused");
+  }
 }
 
 describe("health (SPEC §2.3)", () => {
