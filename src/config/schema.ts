@@ -30,7 +30,7 @@ const worker = z.strictObject({
   body_limit: size.default(1024 * 1024),
   /**
    * Soft memory limit (like Go's GOMEMLIMIT): when the process's RSS passes it, the worker runs a
-   * full garbage collection — at most every 250 ms and at most a fifth of the time. Where the runtime
+   * full garbage collection — at most every 100 ms and at most a fifth of the time. Where the runtime
    * lets the worker collect (the binary, bun run); `off` (or 0) turns it off. @default 128mb
    */
   memory_limit: sizeOrOff.default(128 * 1024 ** 2),

@@ -23,7 +23,7 @@ export class MemoryLimit {
     readonly limit: number,
     private readonly probe: MemoryProbe,
     private readonly now: () => number = Date.now,
-    private readonly opts = { minGapMs: 250, maxShare: 0.2 },
+    private readonly opts = { minGapMs: 100, maxShare: 0.2 },
   ) {}
 
   /** Called on a timer; collects when over the limit and allowed to. True when it collected. */
