@@ -42,7 +42,7 @@ const JWT = /^([\w-]+)\.([\w-]+)\.([\w-]+)$/;
 
 export class SignatureVerifier {
   private readonly keys: Buffer[];
-  /** The last JWT header seen and whether it named HS256: QStash sends the same header every time. */
+  /** The last JWT header that passed its check (HS256): QStash sends the same header every time. */
   private lastHeader = "";
 
   constructor(keys: SigningKeys) {
