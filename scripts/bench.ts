@@ -1,8 +1,9 @@
 /**
  * Benchmark section "the binary": the compiled worker (dist/alertagent-worker) answering signed
  * QStash failure callbacks on POST /jobs/failure, against a bare Hono route compiled the same
- * way (dist/bench-bare), both on loopback, under wrk in its own process; plus idle and peak
- * RSS, time to ready and binary size. Builds nothing: run `scripts/build --bench` first.
+ * way (dist/bench-bare), both on loopback, under wrk in its own process; the same requests
+ * against the worker with a no-op job (dist/bench-noop); plus idle and peak RSS, time to ready
+ * and binary size. Builds nothing: run `scripts/build --bench` first.
  * Prints a markdown section on stdout (scripts/bench-all.ts assembles BENCHMARKS.md).
  * Usage: bun run scripts/bench.ts [--duration 10] [--connections 32] [--threads 2]
  */
@@ -28,6 +29,7 @@ import {
 const ROOT = resolve(import.meta.dir, "..");
 const WORKER = join(ROOT, "dist/alertagent-worker");
 const BARE = join(ROOT, "dist/bench-bare");
+const NOOP = join(ROOT, "dist/bench-noop");
 const LOAD = loadOptions().load;
 const DURATION_S = LOAD.durationS;
 /** Signed requests to prepare: more than the worker can answer in DURATION_S, so none repeats. */
@@ -42,6 +44,7 @@ const ENV = { ...process.env, ALERTAGENT_CONFIG: "" } as Record<string, string>;
 for (const [f, why] of [
   [WORKER, "the worker binary"],
   [BARE, "the bare Hono baseline"],
+  [NOOP, "the worker with a no-op job"],
 ]) {
   if (!existsSync(f)) fail(`${f} (${why}) is missing: run scripts/build --bench first`);
 }
@@ -82,10 +85,12 @@ const readyWorker = await meanReadyMs(WORKER);
 const readyBare = await meanReadyMs(BARE);
 const worker: Server = await start(WORKER);
 const bare: Server = await start(BARE);
+const noop: Server = await start(NOOP);
 const pool = join(tmpdir(), `alertagent-bench-${process.pid}.tsv`);
 const script = join(tmpdir(), `alertagent-bench-${process.pid}.lua`);
 let w: Awaited<ReturnType<typeof runWrk>>;
 let b: Awaited<ReturnType<typeof runWrk>>;
+let n: Awaited<ReturnType<typeof runWrk>>;
 let idleWorker: number;
 let idleBare: number;
 let seen: Record<string, number>;
@@ -102,8 +107,10 @@ try {
   console.error("bench: worker, signed /jobs/failure…");
   w = await runWrk({ ...LOAD, url: worker.url, script, pool, pid: worker.proc.pid });
   seen = await outcomes(worker.url);
+  console.error("bench: worker, signed no-op job (same requests, handler does nothing)…");
+  n = await runWrk({ ...LOAD, url: noop.url, script, pool, pid: noop.proc.pid });
 } finally {
-  await Promise.all([stopServer(worker), stopServer(bare)]);
+  await Promise.all([stopServer(worker), stopServer(bare), stopServer(noop)]);
   rmSync(pool, { force: true });
   rmSync(script, { force: true });
 }
@@ -154,7 +161,30 @@ const table = markdownTable(
     ],
   ],
 );
+const noopRatio = n.rps / b.rps;
+const noopTable = markdownTable(
+  ["metric", "worker: signed no-op job", "bare Hono `POST`", "budget", "result"],
+  [
+    [
+      "throughput (req/s)",
+      fmt(n.rps),
+      fmt(b.rps),
+      `ratio ≥ ${BUDGET.ratio * 100}% of bare (issue 7)`,
+      `${fmt(noopRatio * 100, 1)}% ${verdict(noopRatio >= BUDGET.ratio)}`,
+    ],
+    [
+      "latency p50 / p99 (ms)",
+      `${fmt(n.p50Ms, 2)} / ${fmt(n.p99Ms, 2)}`,
+      `${fmt(b.p50Ms, 2)} / ${fmt(b.p99Ms, 2)}`,
+      "",
+      "",
+    ],
+    ["requests answered (non-2xx, socket errors)", `${n.requests} (${n.non2xx}, ${n.errors})`, "", "", ""],
+  ],
+);
 const warnings: string[] = [];
+if (n.non2xx > 0 || n.errors > 0)
+  warnings.push(`the no-op worker answered ${n.non2xx} non-2xx and ${n.errors} socket errors`);
 if (w.wraps > 0)
   warnings.push(`the signed-request pool ran out ${w.wraps} time(s): later requests were replays`);
 if (w.non2xx > 0 || w.errors > 0)
@@ -167,6 +197,10 @@ Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopba
 
 ${table}
 
-The worker counted these failure-job outcomes: ${JSON.stringify(seen)}.${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
+The worker counted these failure-job outcomes: ${JSON.stringify(seen)}.
+
+The same signed requests against \`dist/bench-noop\` (\`scripts/bench-noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry, the recent list and the handler's own log line are not. The difference between the two tables is the failure handler's own work.
+
+${noopTable}${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
 `);
 cleanup();
