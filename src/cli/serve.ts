@@ -81,8 +81,6 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     });
     await server.stop();
     const drained = await gate.drain(deps.config.worker.shutdown_timeout);
-    // The last answers may be handed to the server at the end of this turn (src/entry/turn-batch.ts).
-    await new Promise((r) => setTimeout(r, 0));
     if (!drained)
       logger.warn("shutdown timeout: jobs still in flight are left to QStash to redeliver", {
         in_flight: gate.inFlight,

@@ -3,6 +3,7 @@
  * /stats) and the store's recent lists (dead letters, autoscale decisions).
  */
 import type { Deps } from "../deps.ts";
+import { isoAt } from "../iso-time.ts";
 import { recentDeadLetters } from "../jobs/dead-letters.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
@@ -54,6 +55,6 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     deadLetters: dead,
     decisions,
     refreshS: 10,
-    generatedAt: new Date(deps.now()).toISOString(),
+    generatedAt: isoAt(deps.now()),
   };
 }

@@ -128,3 +128,9 @@ export type MetricKey = keyof typeof METRICS;
 /** A metric's definition, widened so optional fields (buckets) can be read on any of them. */
 export const defOf = (key: MetricKey): MetricDef => METRICS[key];
 export type Labels = Record<string, string>;
+
+/** The histogram bucket an observation falls in (first bound ≥ value); -1 past the last (+Inf). */
+export function bucketOf(bounds: readonly number[], value: number): number {
+  for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) return i;
+  return -1;
+}

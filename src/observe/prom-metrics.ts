@@ -7,7 +7,7 @@
  * prom-client needs node:cluster and friends, which Workers do not have.
  */
 import { Registry } from "prom-client";
-import { defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
+import { bucketOf, defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
 import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
 
 interface Series {
@@ -60,13 +60,8 @@ class Family {
 
   observe(labels: Labels, v: number): void {
     const s = this.at(labels);
-    const b = this.bounds;
-    for (let i = 0; i < b.length; i++) {
-      if (v <= b[i]) {
-        (s.perBucket as number[])[i]++;
-        break;
-      }
-    }
+    const i = bucketOf(this.bounds, v);
+    if (i >= 0) (s.perBucket as number[])[i]++;
     s.value++;
     s.sum += v;
   }

@@ -8,7 +8,7 @@
  * histograms, so the exposition here is written out by `renderText`.
  */
 import type { Store } from "../store/store.ts";
-import { defOf, type Labels, METRICS, type MetricKey } from "./metric-defs.ts";
+import { bucketOf, defOf, type Labels, METRICS, type MetricKey } from "./metric-defs.ts";
 import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
 
 const PREFIX = "metrics:";
@@ -51,7 +51,7 @@ export class StoreMetrics implements Metrics {
   observe(metric: MetricKey, labels: Labels, value: number): void {
     const id = key(labels);
     const bounds = defOf(metric).buckets ?? [];
-    const i = bounds.findIndex((b) => value <= b);
+    const i = bucketOf(bounds, value);
     if (i >= 0) this.bump(metric, `${id}#b${i}`, 1);
     this.bump(metric, `${id}#sum`, value);
     this.bump(metric, `${id}#count`, 1);

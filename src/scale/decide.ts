@@ -11,6 +11,7 @@
  * - down by one when it is under `scale_down_threshold`;
  * - a current value outside [min, max] is brought back inside first.
  */
+import { isoAt } from "../iso-time.ts";
 export interface DecisionInput {
   key: string;
   family: string;
@@ -54,7 +55,7 @@ export function decide(i: DecisionInput): Decision {
     key: i.key,
     family: i.family,
     from: i.current,
-    at: new Date(i.now).toISOString(),
+    at: isoAt(i.now),
     inputs: {
       wait_list: i.waitList,
       backlog_per_unit: r2(perUnit),

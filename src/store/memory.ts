@@ -101,17 +101,22 @@ export class MemoryStore implements Store {
   }
 
   private deleteIfEquals(key: string, expected: unknown): boolean {
-    const e = this.live(key);
-    if (!e || e.value !== JSON.stringify(expected)) return false;
+    if (!this.holding(key, expected)) return false;
     this.data.delete(key);
     return true;
   }
 
   async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
-    const e = this.live(key);
-    if (!e || e.value !== JSON.stringify(expected)) return false;
+    const e = this.holding(key, expected);
+    if (!e) return false;
     e.expiresAt = this.now() + ttlMs;
     return true;
+  }
+
+  /** The live entry at `key` when it holds `expected` (compared as stored: JSON). */
+  private holding(key: string, expected: unknown): Entry | undefined {
+    const e = this.live(key);
+    return e && e.value === JSON.stringify(expected) ? e : undefined;
   }
 
   async acquire<T>(

@@ -5,6 +5,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { JobError } from "../errors.ts";
+import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
 import { deliver, recheck } from "./delivery.ts";
@@ -48,7 +49,7 @@ export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<App
     rules: p.rendered.rules,
     ...(p.rendered.omitted.length ? { omitted: p.rendered.omitted } : {}),
   };
-  const at = new Date(deps.now()).toISOString();
+  const at = isoAt(deps.now());
   deps.metrics.set("configVersion", { target: p.name }, p.state.version);
   const input = {
     deps,

@@ -5,6 +5,7 @@
  * pointing at the job's rule (`rules[2]`), the source's (`source[2]`) or a stored one.
  */
 import type { Deps } from "../deps.ts";
+import { isoAt } from "../iso-time.ts";
 import type { Rule } from "./rule.ts";
 import { fetchSourceRules } from "./source.ts";
 import type { RuleSet } from "./state.ts";
@@ -13,7 +14,7 @@ import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
 
 /** The rule set after the job's operation, validated as a whole. */
 export async function nextRuleSet(deps: Deps, job: SyncJob, current: RuleSet) {
-  const at = new Date(deps.now()).toISOString();
+  const at = isoAt(deps.now());
   let rules: Rule[];
   let jobRules: Rule[] = [];
   const summary: Record<string, unknown> = { operation: job.operation };
