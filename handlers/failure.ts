@@ -12,8 +12,8 @@ import { DEAD_LETTERS_KEY, type DeadLetter, deadLetterKey } from "../src/jobs/de
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 
-/** QStash may add fields over time, so unknown fields are kept rather than rejected. */
-export const failureCallbackSchema = z.looseObject({
+/** QStash may add fields over time: unknown fields are ignored (dropped), not rejected. */
+export const failureCallbackSchema = z.object({
   status: z.number().int(),
   sourceMessageId: z.string().min(1),
   url: z.string().optional(),

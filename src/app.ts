@@ -19,6 +19,7 @@ import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
+import { safeEqual } from "./safe-equal.ts";
 import { DECISIONS_KEY } from "./scale/run.ts";
 
 /** The job families this worker answers: mounted by its type and implemented. */
@@ -181,12 +182,4 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
 function pathAndQuery(url: string): string {
   const i = url.indexOf("/", url.indexOf("//") + 2);
   return i < 0 ? "/" : url.slice(i);
-}
-
-/** Constant-time string comparison for tokens. */
-function safeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

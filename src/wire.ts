@@ -11,7 +11,7 @@ import type { TcpConnect } from "./notify/smtp/tcp.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { tracingFetch } from "./observe/trace.ts";
-import { SignatureVerifier } from "./qstash/verify.ts";
+import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import type { Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
@@ -23,6 +23,8 @@ export interface WireOptions {
   logger?: Logger;
   gate?: ConcurrencyGate;
   fetch?: Fetch;
+  /** The signature check's digests (node:crypto's when absent). */
+  digests?: SignatureDigests;
   now?: () => number;
   startedAt?: number;
   background?: (p: Promise<unknown>) => void;
@@ -42,10 +44,10 @@ export function buildDeps(o: WireOptions): Deps {
     config,
     store: o.store,
     ledger: new Ledger(o.store, { leaseMs: config.worker.lease, retentionMs: config.store.retention, now }),
-    verifier: new SignatureVerifier({
-      current: config.qstash.current_signing_key,
-      next: config.qstash.next_signing_key,
-    }),
+    verifier: new SignatureVerifier(
+      { current: config.qstash.current_signing_key, next: config.qstash.next_signing_key },
+      o.digests,
+    ),
     gate,
     metrics: o.metrics,
     logger,

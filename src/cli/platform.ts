@@ -5,6 +5,7 @@
 import type { Fetch, FileAccess, RuntimeName } from "../deps.ts";
 import type { MemoryProbe } from "../observe/memory-limit.ts";
 import type { Metrics } from "../observe/metrics.ts";
+import type { SignatureDigests } from "../qstash/verify.ts";
 import type { Store } from "../store/store.ts";
 
 export interface ServerHandle {
@@ -26,6 +27,8 @@ export interface Platform {
   newMetrics(store: Store): Metrics;
   /** Files for config-sync file deliveries; absent where the runtime has none. */
   fs?: FileAccess;
+  /** The signature check's digests, where the runtime has faster ones than node:crypto. */
+  digests?: SignatureDigests;
   /** The outbound fetch, where the runtime wants its own (the global fetch otherwise). */
   fetch?: Fetch;
   /** RSS and a full collection, where the runtime lets the worker collect (worker.memory_limit). */

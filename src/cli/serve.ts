@@ -48,6 +48,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       startedAt,
       fs: p.fs,
       fetch: p.fetch,
+      digests: p.digests,
       // Store-aggregated metrics are flushed after each job, off the response's path.
       background: (work) => void work.catch((e) => logger.warn("background work failed", { error: e })),
     });
@@ -87,7 +88,11 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     await store.close().catch(() => {});
     clearInterval(memoryTimer);
-    logger.info("stopped", { signal, memory_limit_collections: memory?.collections });
+    logger.info("stopped", {
+      signal,
+      memory_limit_collections: memory?.collections,
+      memory_limit_ms: memory?.collectedMs,
+    });
     lines.flush();
     p.exit(0);
   };

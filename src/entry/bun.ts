@@ -5,6 +5,7 @@
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../observe/prom-metrics.ts";
+import { bunDigests } from "./bun-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
 import { turnBatchedAnswers, turnBatchedFetch } from "./turn-batch.ts";
 
@@ -29,6 +30,7 @@ void main(
     newMetrics: () => new PromMetrics(),
     fs: nodeFileAccess,
     memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
+    digests: bunDigests,
     // Requests made in one turn of the loop share one wake-up of Bun's HTTP thread (turn-batch.ts).
     fetch: turnBatchedFetch((input, init) => fetch(input, init)),
   },

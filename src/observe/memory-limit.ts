@@ -18,6 +18,8 @@ export class MemoryLimit {
   private nextAt = 0;
   /** Collections run so far (reported in the shutdown log line). */
   collections = 0;
+  /** Time spent in those collections, in ms. */
+  collectedMs = 0;
 
   constructor(
     readonly limit: number,
@@ -33,6 +35,7 @@ export class MemoryLimit {
     this.probe.collect();
     const end = this.now();
     this.collections++;
+    this.collectedMs += end - t;
     this.nextAt = end + Math.max(this.opts.minGapMs, (end - t) / this.opts.maxShare);
     return true;
   }

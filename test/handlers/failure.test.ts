@@ -57,6 +57,16 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
     expect(((await res.json()) as { family: string }).family).toBe("unknown");
   });
 
+  test("fields QStash adds later are ignored, not refused", async () => {
+    const h = makeHarness();
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_new_fields", { flowControlKey: "notify", label: "pager", retryDelay: "1000" }),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ recorded: true, source_message_id: "msg_new_fields" });
+  });
+
   test("a callback without sourceMessageId is a 489 naming the field", async () => {
     const h = makeHarness();
     const { sourceMessageId: _, ...rest } = failureCallback("x");

@@ -41,6 +41,7 @@ describe("soft memory limit (worker.memory_limit)", () => {
     expect(n).toBeGreaterThanOrEqual(9);
     expect(n).toBeLessThanOrEqual(10);
     expect(r.limit.collections).toBe(n);
+    expect(r.limit.collectedMs).toBe(n * 2); // the time they took, for the stop line
   });
 
   test("live data above the limit is not collected in a loop: collections stay under a fifth of the time", () => {
