@@ -29,7 +29,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const logger = createLogger({
     level: config.worker.log_level,
     base: { name: config.worker.name },
-    write: (l) => lines.write(`${l}\n`),
+    write: lines.write,
   });
   let store = createStore(config.store, { tcp: true, runtime: p.runtime });
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
