@@ -193,7 +193,7 @@ if ((seen.duplicate ?? 0) > 0) warnings.push(`the worker counted ${seen.duplicat
 
 console.log(`## The binary: signed jobs against a bare Hono route
 
-Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, two JSON log lines to /dev/null — the dead letter's and the answer's; `worker.memory_limit` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench.ts\`.
+Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, two JSON log lines to /dev/null — the dead letter's and the answer's; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench.ts\`.
 
 ${table}
 
