@@ -36,7 +36,7 @@ export type FailureCallback = z.output<typeof failureCallbackSchema>;
 
 export const failureHandler: JobHandler = {
   family: "failure",
-  async handle(body, { deps, messageId, logger }) {
+  async handle(body, { deps, messageId, logger, note }) {
     const cb = parseJob(failureCallbackSchema, body);
     const family = familyOf(cb.url);
     const response = cb.body ? decodeBase64(cb.body).slice(0, 2048) : undefined;
@@ -72,6 +72,7 @@ export const failureHandler: JobHandler = {
     // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
     // the notice to failure.notify goes only to channels not yet told (ledger steps).
     if (!(await deps.store.set(deadLetterKey(cb.sourceMessageId), dead, { ttlMs: retention, nx: true }))) {
+      note({ dead_letter: { source_message_id: cb.sourceMessageId, already_recorded: true } });
       const notice = await notifyDeadLetter(deps, dead, logger);
       return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
     }
@@ -85,12 +86,11 @@ export const failureHandler: JobHandler = {
       }
     }
     deps.metrics.inc("deadLetters", { family });
-    logger.warn("dead letter recorded", {
-      source_message_id: cb.sourceMessageId,
-      dead_family: family,
-      dlq_id: cb.dlqId,
-      status: cb.status,
-    });
+    // On the job's own answer line, raised to warn: one line per dead letter.
+    note(
+      { dead_letter: { source_message_id: cb.sourceMessageId, family, dlq_id: cb.dlqId, status: cb.status } },
+      "warn",
+    );
     const notice = await notifyDeadLetter(deps, dead, logger);
     return { ...result, ...(notice ? { notified: notice } : {}) };
   },

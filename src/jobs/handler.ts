@@ -18,6 +18,11 @@ export interface JobContext {
   /** The query string of the job URL (QStash delivers the destination URL as published). */
   query: Record<string, string>;
   logger: Logger;
+  /**
+   * Adds fields to the job's one log line, "job answered", written when the job is answered;
+   * `warn` raises that line to warn (something an operator should see, such as a dead letter).
+   */
+  note(fields: Record<string, unknown>, level?: "warn"): void;
 }
 
 export interface JobHandler {

@@ -1,7 +1,8 @@
 /**
  * The job runner: everything between a pushed request and its handler, in order —
  * body limit, signature, concurrency gate, JSON, ledger claim (replay / busy / take over),
- * the handler with its lease renewed, the ledger's final record, metrics and one log line.
+ * the handler with its lease renewed, the ledger's final record, metrics and one log line
+ * ("job answered", to which the handler may add fields: a canonical line per job).
  * Independent of HTTP so `alertagent-worker run` uses the same path.
  */
 import type { Family } from "../config/schema.ts";
@@ -32,6 +33,12 @@ export interface JobRequest {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/** What the handler added to the job's answer line (JobContext.note). */
+interface Noted {
+  fields: Record<string, unknown> | undefined;
+  warn: boolean;
+}
+
 export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest): Promise<Reply> {
   // A direct call without Upstash-Message-Id or Idempotency-Key still gets an id, for the ledger and the logs.
   const req = given.messageId ? given : { ...given, messageId: `local-${crypto.randomUUID()}` };
@@ -45,6 +52,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
     trace_id: span.traceId,
     span_id: span.spanId,
   });
+  const noted: Noted = { fields: undefined, warn: false };
   const finish = (outcome: JobOutcome, reply: Reply): Reply => {
     deps.metrics.inc("jobs", { family, outcome });
     deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
@@ -75,8 +83,9 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
     }
     const code =
       reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
-    const fields = { status: reply.status, outcome, ms: deps.now() - started, code };
-    if (reply.status >= 500 || outcome === "failed_permanent") log.warn("job answered", fields);
+    // The handler's notes cannot hide what the runner says: its fields come last.
+    const fields = { ...noted.fields, status: reply.status, outcome, ms: deps.now() - started, code };
+    if (reply.status >= 500 || outcome === "failed_permanent" || noted.warn) log.warn("job answered", fields);
     else log.info("job answered", fields);
     return reply;
   };
@@ -112,7 +121,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   deps.metrics.add("inFlight", { family }, 1);
   try {
     // Inside the span, deps.fetch (a tracing fetch) puts the job's traceparent on every outbound call.
-    return await inSpan(span, () => claimAndRun(deps, handler, req, log, finish));
+    return await inSpan(span, () => claimAndRun(deps, handler, req, log, noted, finish));
   } finally {
     deps.metrics.add("inFlight", { family }, -1);
     deps.gate.leave();
@@ -124,6 +133,7 @@ async function claimAndRun(
   handler: JobHandler,
   req: JobRequest,
   log: Deps["logger"],
+  noted: Noted,
   finish: (o: JobOutcome, r: Reply) => Reply,
 ): Promise<Reply> {
   let body: unknown;
@@ -190,6 +200,10 @@ async function claimAndRun(
       scheduleId: req.scheduleId,
       query: req.query ?? {},
       logger: log,
+      note(fields, level) {
+        noted.fields = { ...noted.fields, ...fields };
+        if (level === "warn") noted.warn = true;
+      },
     });
   } catch (e) {
     failure = toJobError(e);

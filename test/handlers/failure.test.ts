@@ -29,6 +29,25 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
     });
   });
 
+  test("one log line per dead letter: the callback's answer line, at warn, says which message died", async () => {
+    const h = makeHarness();
+    await h.job("/jobs/failure", failureCallback("msg_src_log"), { messageId: "msg_cb_log" });
+    await h.job("/jobs/failure", failureCallback("msg_src_log"), { messageId: "msg_cb_log_2" });
+    const lines = h.logs.filter((l) => String(l.message_id).startsWith("msg_cb_log"));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({
+      level: "warn",
+      msg: "job answered",
+      status: 200,
+      dead_letter: { source_message_id: "msg_src_log", family: "notification", dlq_id: "dlq_1", status: 503 },
+    });
+    // The second callback for the same message records nothing new: info, and says so.
+    expect(lines[1]).toMatchObject({
+      level: "info",
+      dead_letter: { source_message_id: "msg_src_log", already_recorded: true },
+    });
+  });
+
   test("a dead analysis job marks each alert's analysis failed", async () => {
     const h = makeHarness();
     const sourceBody = btoa(

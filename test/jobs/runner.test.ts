@@ -270,4 +270,34 @@ describe("log lines", () => {
       expect.arrayContaining(["ts", "level", "msg", "family", "message_id", "retried"]),
     );
   });
+
+  test("a handler's notes go on the job's one line, and warn raises it", async () => {
+    const h = makeHarness();
+    const noting = (level?: "warn"): JobHandler => ({
+      family: "notification",
+      async handle(_body, ctx) {
+        ctx.note({ sent: 2 });
+        ctx.note({ channel: "slack", status: 999 }, level);
+        return { ok: true };
+      },
+    });
+    await runJob(h.deps, noting(), { ...req({ n: 1 }), messageId: "m_note_info" });
+    await runJob(h.deps, noting("warn"), { ...req({ n: 1 }), messageId: "m_note_warn" });
+    const lines = h.logs.filter((l) => String(l.message_id).startsWith("m_note_"));
+    expect(lines).toHaveLength(2);
+    // A note may not hide what the runner says: its `status` stays the answer's.
+    expect(lines[0]).toMatchObject({
+      level: "info",
+      msg: "job answered",
+      sent: 2,
+      channel: "slack",
+      status: 200,
+    });
+    expect(lines[1]).toMatchObject({
+      level: "warn",
+      msg: "job answered",
+      message_id: "m_note_warn",
+      status: 200,
+    });
+  });
 });
