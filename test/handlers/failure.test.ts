@@ -33,7 +33,7 @@ describe("POST /jobs/failure (SPEC §3.5)", () => {
     const h = makeHarness();
     await h.job("/jobs/failure", failureCallback("msg_src_log"), { messageId: "msg_cb_log" });
     await h.job("/jobs/failure", failureCallback("msg_src_log"), { messageId: "msg_cb_log_2" });
-    const lines = h.logs.filter((l) => String(l.message_id).startsWith("msg_cb_log"));
+    const lines = h.linesOf("msg_cb_log");
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({
       level: "warn",

@@ -283,7 +283,7 @@ describe("log lines", () => {
     });
     await runJob(h.deps, noting(), { ...req({ n: 1 }), messageId: "m_note_info" });
     await runJob(h.deps, noting("warn"), { ...req({ n: 1 }), messageId: "m_note_warn" });
-    const lines = h.logs.filter((l) => String(l.message_id).startsWith("m_note_"));
+    const lines = h.linesOf("m_note_");
     expect(lines).toHaveLength(2);
     // A note may not hide what the runner says: its `status` stays the answer's.
     expect(lines[0]).toMatchObject({

@@ -24,6 +24,8 @@ qstash:
 export interface Harness {
   deps: Deps;
   logs: Record<string, unknown>[];
+  /** The log lines of the jobs whose message id starts with `prefix`, in order. */
+  linesOf(prefix: string): Record<string, unknown>[];
   request(path: string, init?: RequestInit): Promise<Response>;
   /** POSTs `body` to a job route with a valid signature (override anything via opts). */
   job(path: string, body: unknown, opts?: JobOpts): Promise<Response>;
@@ -75,6 +77,7 @@ export function makeHarness(
   return {
     deps,
     logs,
+    linesOf: (prefix) => logs.filter((l) => String(l.message_id).startsWith(prefix)),
     request,
     async job(path, body, o = {}) {
       const raw = typeof body === "string" ? body : JSON.stringify(body);
