@@ -5,6 +5,7 @@
  * can be followed from producer to page. Spans can be exported as OTLP/HTTP JSON.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { Buffer } from "node:buffer";
 import type { Fetch } from "../deps.ts";
 
 export interface SpanContext {
@@ -16,9 +17,8 @@ export interface SpanContext {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 /** Random bytes drawn from a pool refilled 4 KiB at a time (ids are made for every job). */
-const pool = new Uint8Array(4096);
+const pool = Buffer.alloc(4096);
 let used = pool.length;
 
 function randomHex(bytes: number): string {
@@ -26,10 +26,8 @@ function randomHex(bytes: number): string {
     crypto.getRandomValues(pool);
     used = 0;
   }
-  let s = "";
-  for (let i = used; i < used + bytes; i++) s += HEX[pool[i]];
   used += bytes;
-  return s;
+  return pool.toString("hex", used - bytes, used);
 }
 
 /** A child span of the incoming traceparent, or the root of a new trace when there is none (or it is invalid). */

@@ -126,9 +126,15 @@ const stripPad = (v: string) => v.replace(/=+$/, "");
 
 function decodeJson(part: string): unknown {
   try {
-    const v = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    const v = JSON.parse(base64urlText(part));
     return v && typeof v === "object" ? v : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A base64url part as text: ASCII (what QStash signs) without a Buffer, anything else as UTF-8. */
+function base64urlText(part: string): string {
+  const binary = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
+  return /[^\x00-\x7f]/.test(binary) ? Buffer.from(part, "base64url").toString("utf8") : binary;
 }

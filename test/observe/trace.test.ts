@@ -56,6 +56,11 @@ describe("W3C trace context", () => {
     expect(traceparentOf(a)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(startSpan("00-00000000000000000000000000000000-00f067aa0ba902b7-01").parentSpanId).toBeUndefined();
     expect(startSpan("garbage").traceId).toHaveLength(32);
+    // Ids are drawn from a pool refilled as it runs out: thousands of them are all well-formed and distinct.
+    const ids = Array.from({ length: 3000 }, () => startSpan(null));
+    for (const s of ids) expect(`${s.traceId} ${s.spanId}`).toMatch(/^[0-9a-f]{32} [0-9a-f]{16}$/);
+    expect(new Set(ids.map((s) => s.traceId)).size).toBe(3000);
+    expect(new Set(ids.map((s) => s.spanId)).size).toBe(3000);
   });
 
   test("spans are exported as OTLP/HTTP JSON to the configured collector", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
-import { signJwt } from "../../src/qstash/sign.ts";
+import { signJwt, signRequest } from "../../src/qstash/sign.ts";
+import { SignatureVerifier } from "../../src/qstash/verify.ts";
 import { BASE, failureCallback, makeHarness } from "../support/harness.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -141,5 +142,16 @@ describe("the body is hashed exactly as received", () => {
     });
     expect(res.status).toBe(489);
     expect((await problem(res)).code).toBe("invalid_json");
+  });
+
+  test("claims that hold UTF-8 text (a non-ASCII path in sub) are read as UTF-8", async () => {
+    const v = new SignatureVerifier(DEV_SIGNING_KEYS);
+    const url = "https://worker.example.com/jobs/failure?team=运维-ü";
+    const body = new TextEncoder().encode("{}");
+    const signature = await signRequest({ key: DEV_SIGNING_KEYS.current, url, body: "{}" });
+    expect(() => v.verify({ signature, body, url, clockToleranceS: 5 })).not.toThrow();
+    expect(() => v.verify({ signature, body, url: `${url}x`, clockToleranceS: 5 })).toThrow(
+      "the signature was made for another URL",
+    );
   });
 });
