@@ -133,8 +133,8 @@ function decodeJson(part: string): unknown {
   }
 }
 
-/** A base64url part as text: ASCII (what QStash signs) without a Buffer, anything else as UTF-8. */
+/** A base64url part as text: printable ASCII (what QStash signs) without a Buffer, anything else as UTF-8. */
 function base64urlText(part: string): string {
   const binary = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
-  return /[^\x00-\x7f]/.test(binary) ? Buffer.from(part, "base64url").toString("utf8") : binary;
+  return /[^\t\n\r -~]/.test(binary) ? Buffer.from(part, "base64url").toString("utf8") : binary;
 }
