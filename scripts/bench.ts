@@ -193,13 +193,13 @@ if ((seen.duplicate ?? 0) > 0) warnings.push(`the worker counted ${seen.duplicat
 
 console.log(`## The binary: signed jobs against a bare Hono route
 
-Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, two JSON log lines to /dev/null — the dead letter's and the answer's; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench.ts\`.
+Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench.ts\`.
 
 ${table}
 
 The worker counted these failure-job outcomes: ${JSON.stringify(seen)}.
 
-The same signed requests against \`dist/bench-noop\` (\`scripts/bench-noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry, the recent list and the handler's own log line are not. The difference between the two tables is the failure handler's own work.
+The same signed requests against \`dist/bench-noop\` (\`scripts/bench-noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry and the recent list are not. The difference between the two tables is the failure handler's own work.
 
 ${noopTable}${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
 `);
