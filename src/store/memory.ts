@@ -7,7 +7,7 @@
  * index keeps at most ai.similar.max_alerts alerts).
  */
 import { SortedSet } from "./sorted-set.ts";
-import type { SetOptions, Store, ZEntry } from "./store.ts";
+import type { Acquired, SetOptions, Store, ZEntry } from "./store.ts";
 
 interface Entry {
   value: string;
@@ -119,12 +119,7 @@ export class MemoryStore implements Store {
     return e && e.value === JSON.stringify(expected) ? e : undefined;
   }
 
-  async acquire<T>(
-    key: string,
-    value: unknown,
-    ttlMs: number,
-    alsoRead: string,
-  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }> {
+  async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
     const acquired = this.write(key, value, { nx: true, ttlMs });
     return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
   }

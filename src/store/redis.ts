@@ -10,7 +10,7 @@
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
 import { tcpRequester } from "./resp.ts";
-import type { SetOptions, Store, ZEntry } from "./store.ts";
+import type { Acquired, SetOptions, Store, ZEntry } from "./store.ts";
 
 const DEL_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -129,7 +129,7 @@ export class RedisStore implements Store {
     value: unknown,
     ttlMs: number,
     alsoRead: string,
-  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }> {
+  ): Promise<Acquired<T>> {
     const [ok, read, ttl] = (await this.redis.eval(
       ACQUIRE,
       [this.k(key), this.k(alsoRead)],

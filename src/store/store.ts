@@ -17,6 +17,13 @@ export interface SetOptions {
   nx?: boolean;
 }
 
+/** What `acquire` did: whether it set the key, what it read, and the key's remaining TTL. */
+export interface Acquired<T> {
+  acquired: boolean;
+  read: T | null;
+  ttlMs: number;
+}
+
 /** One member of a sorted set and its score. */
 export interface ZEntry {
   member: string;
@@ -41,12 +48,7 @@ export interface Store {
    * `alsoRead`. `ttlMs` is what is left of the existing key's TTL when it was not set. One round
    * trip for what a lease claim needs (the ledger's take-the-lease-then-read-the-entry).
    */
-  acquire<T = unknown>(
-    key: string,
-    value: unknown,
-    ttlMs: number,
-    alsoRead: string,
-  ): Promise<{ acquired: boolean; read: T | null; ttlMs: number }>;
+  acquire<T = unknown>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>>;
   /**
    * In one atomic step: sets `key` to `value` (with a TTL when given), then deletes `release`
    * if it holds `expected`; true when it was deleted. One round trip for what ending a lease
