@@ -68,22 +68,28 @@ export const failureHandler: JobHandler = {
       dlq_id: cb.dlqId ?? null,
       error,
     };
-    // A message dies once: a second callback for the same source (another failure-callback
-    // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
-    // the notice to failure.notify goes only to channels not yet told (ledger steps).
-    if (!(await deps.store.set(deadLetterKey(cb.sourceMessageId), dead, { ttlMs: retention, nx: true }))) {
-      note({ dead_letter: { source_message_id: cb.sourceMessageId, already_recorded: true } });
-      const notice = await notifyDeadLetter(deps, dead, logger);
-      return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
-    }
-    await deps.ledger.markFailed(cb.sourceMessageId, family, { ...error, retryable: false });
-    await deps.store.pushCapped(DEAD_LETTERS_KEY, cb.sourceMessageId, 100, retention);
-    if (family === "analysis" && cb.sourceBody) {
+    const key = deadLetterKey(cb.sourceMessageId);
+    if (family === "analysis" && cb.sourceBody && !(await deps.store.get(key))) {
       // A payload job can die after some of its alerts were analysed: those keep their result.
+      // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
       for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) {
         const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
         if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
       }
+    }
+    // A message dies once: a second callback for the same source (another failure-callback
+    // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
+    // the notice to failure.notify goes only to channels not yet told (ledger steps). The dead
+    // letter, the source's failed ledger entry and the recent list are written in one step: a
+    // retry after a store failure finds all three or none.
+    const recorded = await deps.store.setOnce(key, dead, retention, [
+      await deps.ledger.failedWrite(cb.sourceMessageId, family, { ...error, retryable: false }),
+      { op: "push", key: DEAD_LETTERS_KEY, value: cb.sourceMessageId, max: 100, ttlMs: retention },
+    ]);
+    if (!recorded) {
+      note({ dead_letter: { source_message_id: cb.sourceMessageId, already_recorded: true } });
+      const notice = await notifyDeadLetter(deps, dead, logger);
+      return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
     }
     deps.metrics.inc("deadLetters", { family });
     // On the job's own answer line, raised to warn: one line per dead letter.

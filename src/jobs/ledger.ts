@@ -12,7 +12,7 @@
  * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
  */
 import { isoAt } from "../iso-time.ts";
-import type { Store } from "../store/store.ts";
+import type { Store, Write } from "../store/store.ts";
 
 export type JobStatus = "processing" | "succeeded" | "failed";
 
@@ -193,12 +193,16 @@ export class Ledger {
     await this.putAndRelease({ ...entry, error, updated_at: isoAt(this.now()) }, lease);
   }
 
-  /** Marks a message failed from outside its own delivery (QStash's failure callback). */
-  async markFailed(
+  /**
+   * The write that marks a message failed from outside its own delivery (QStash's failure
+   * callback), keeping what its entry already says. The caller makes it, in one step with its own
+   * records (Store.setOnce), so a retry finds all of them written or none.
+   */
+  async failedWrite(
     messageId: string,
     family: string,
     error: NonNullable<LedgerEntry["error"]>,
-  ): Promise<LedgerEntry> {
+  ): Promise<Write> {
     const at = isoAt(this.now());
     const existing = await this.entry(messageId);
     const entry: LedgerEntry = {
@@ -214,8 +218,7 @@ export class Ledger {
       error,
     };
     if (existing?.result !== undefined) entry.result = existing.result;
-    await this.put(entry);
-    return entry;
+    return { op: "set", key: `job:${messageId}`, value: entry, ttlMs: this.opts.retentionMs };
   }
 
   getStep(messageId: string, step: string): Promise<StepRecord | null> {
@@ -235,9 +238,5 @@ export class Ledger {
       `lease:${entry.message_id}`,
       lease,
     );
-  }
-
-  private put(entry: LedgerEntry): Promise<boolean> {
-    return this.store.set(`job:${entry.message_id}`, entry, { ttlMs: this.opts.retentionMs });
   }
 }

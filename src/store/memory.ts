@@ -7,10 +7,15 @@
  * index keeps at most ai.similar.max_alerts alerts).
  */
 import { SortedSet } from "./sorted-set.ts";
-import type { Acquired, SetOptions, Store, ZEntry } from "./store.ts";
+import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
 
 interface Entry {
   value: string;
+  expiresAt: number | null;
+}
+
+interface List {
+  items: string[];
   expiresAt: number | null;
 }
 
@@ -18,7 +23,7 @@ export class MemoryStore implements Store {
   readonly kind = "memory" as const;
   private readonly data = new Map<string, Entry>();
   private readonly hashes = new Map<string, Map<string, number>>();
-  private readonly lists = new Map<string, { items: string[]; expiresAt: number | null }>();
+  private readonly lists = new Map<string, List>();
   private readonly jsonHashes = new Map<string, Map<string, string>>();
   private readonly zsets = new Map<string, SortedSet>();
   private sweepAt = 0;
@@ -135,12 +140,21 @@ export class MemoryStore implements Store {
     return this.deleteIfEquals(release, expected);
   }
 
+  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
+    if (!this.write(key, value, { nx: true, ttlMs })) return false;
+    for (const w of also) {
+      if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
+      else this.push(w.key, w.value, w.max, w.ttlMs);
+    }
+    return true;
+  }
+
   async pttl(key: string): Promise<number> {
     return this.ttlOf(key);
   }
 
   private ttlOf(key: string): number {
-    const e = this.live(key);
+    const e = this.live(key) ?? this.liveList(key);
     if (!e) return -2;
     return e.expiresAt === null ? -1 : e.expiresAt - this.now();
   }
@@ -171,8 +185,16 @@ export class MemoryStore implements Store {
   }
 
   async pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void> {
-    let l = this.lists.get(key);
-    if (!l || (l.expiresAt !== null && l.expiresAt <= this.now())) {
+    this.push(key, value, max, ttlMs);
+  }
+
+  private push(key: string, value: unknown, max: number, ttlMs: number | undefined): void {
+    if (max < 1) {
+      this.lists.delete(key);
+      return;
+    }
+    let l = this.liveList(key);
+    if (!l) {
       l = { items: [], expiresAt: null };
       this.lists.set(key, l);
     }
@@ -181,9 +203,14 @@ export class MemoryStore implements Store {
     if (ttlMs) l.expiresAt = this.now() + ttlMs;
   }
 
-  async list<T>(key: string, limit: number): Promise<T[]> {
+  private liveList(key: string): List | undefined {
     const l = this.lists.get(key);
-    if (!l || (l.expiresAt !== null && l.expiresAt <= this.now())) return [];
+    return l && (l.expiresAt === null || l.expiresAt > this.now()) ? l : undefined;
+  }
+
+  async list<T>(key: string, limit: number): Promise<T[]> {
+    const l = this.liveList(key);
+    if (!l) return [];
     return l.items.slice(0, limit).map((v) => JSON.parse(v) as T);
   }
 

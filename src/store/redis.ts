@@ -10,7 +10,7 @@
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
 import { tcpRequester } from "./resp.ts";
-import type { Acquired, SetOptions, Store, ZEntry } from "./store.ts";
+import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
 
 const DEL_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -27,6 +27,26 @@ const SET_AND_RELEASE = `if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1
 else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
 return 0`;
+
+/**
+ * KEYS: key, then one per write; ARGV: value, ttl, then per write: op ("set"/"push"), value,
+ * ttl ("" for none), max (pushes) → 1 when the key was set and the writes made, 0 otherwise.
+ */
+const SET_ONCE = `if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
+for i = 2, #KEYS do
+  local a = 3 + (i - 2) * 4
+  local op, v, ttl, max = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  if op == "set" then
+    if ttl == "" then redis.call("SET", KEYS[i], v) else redis.call("SET", KEYS[i], v, "PX", ttl) end
+  elseif max < 1 then
+    redis.call("DEL", KEYS[i])
+  else
+    redis.call("LPUSH", KEYS[i], v)
+    redis.call("LTRIM", KEYS[i], 0, max - 1)
+    if ttl ~= "" then redis.call("PEXPIRE", KEYS[i], ttl) end
+  end
+end
+return 1`;
 
 const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
 local n = redis.call("INCRBY", KEYS[1], ARGV[1])
@@ -150,6 +170,20 @@ export class RedisStore implements Store {
       [this.k(key), this.k(release)],
       [JSON.stringify(value) ?? "null", opts.ttlMs ? ms(opts.ttlMs) : "", JSON.stringify(expected)],
     );
+    return Number(n) === 1;
+  }
+
+  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
+    const args: (string | number)[] = [JSON.stringify(value) ?? "null", ms(ttlMs)];
+    for (const w of also) {
+      args.push(
+        w.op,
+        JSON.stringify(w.value) ?? "null",
+        w.ttlMs ? ms(w.ttlMs) : "",
+        w.op === "push" ? w.max : 0,
+      );
+    }
+    const n = await this.redis.eval(SET_ONCE, [this.k(key), ...also.map((w) => this.k(w.key))], args);
     return Number(n) === 1;
   }
 

@@ -24,6 +24,11 @@ export interface Acquired<T> {
   ttlMs: number;
 }
 
+/** One write that `setOnce` makes along with its key: a value, or a push onto a capped list. */
+export type Write =
+  | { op: "set"; key: string; value: unknown; ttlMs?: number }
+  | { op: "push"; key: string; value: unknown; max: number; ttlMs?: number };
+
 /** One member of a sorted set and its score. */
 export interface ZEntry {
   member: string;
@@ -61,6 +66,13 @@ export interface Store {
     release: string,
     expected: unknown,
   ): Promise<boolean>;
+  /**
+   * In one atomic step: sets `key` to `value` with a TTL only if it does not exist and, only then,
+   * makes `also`'s writes too (a `set` as `set` does, a `push` as `pushCapped` does). False, with
+   * nothing written, when `key` existed. One round trip for recording something exactly once
+   * together with what points at it: a retry after a failure either finds all of it or none.
+   */
+  setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean>;
   /** Remaining time to live in ms; -1 when the key has no TTL, -2 when it does not exist. */
   pttl(key: string): Promise<number>;
   /** Atomically adds `by` (default 1) to an integer counter; a new counter gets `ttlMs` if given. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
 describe("POST /jobs/failure (SPEC §3.5)", () => {
@@ -105,6 +106,42 @@ describe("a message dies once", () => {
     expect(await again.json()).toMatchObject({ already_recorded: true, source_message_id: "msg_once" });
     expect(await h.deps.metrics.render()).toContain('alertagent_dead_letters_total{family="notification"} 1');
     expect(await h.deps.store.list("dead-letters", 10)).toHaveLength(1);
+  });
+
+  test("the store failing while the dead letter is recorded leaves nothing half-written: the retry records it all", async () => {
+    // The store drops the first write that would mark the source message failed.
+    const store = new MemoryStore();
+    let down = true;
+    const touchesSource = (keys: string[]) => keys.includes("job:msg_half");
+    const failing = (keys: string[]) => {
+      if (down && touchesSource(keys)) {
+        down = false;
+        throw new Error("connection reset by peer");
+      }
+    };
+    const real = { set: store.set.bind(store), setOnce: store.setOnce.bind(store) };
+    store.set = async (key, value, opts) => {
+      failing([key]);
+      return real.set(key, value, opts);
+    };
+    store.setOnce = async (key, value, ttlMs, also) => {
+      failing([key, ...also.map((w) => w.key)]);
+      return real.setOnce(key, value, ttlMs, also);
+    };
+    const h = makeHarness("", { store });
+    const first = await h.job("/jobs/failure", failureCallback("msg_half"), { messageId: "cb_half" });
+    expect(first.status).toBe(500);
+    expect(first.headers.get("upstash-nonretryable-error")).toBeNull();
+    const retry = await h.job("/jobs/failure", failureCallback("msg_half"), {
+      messageId: "cb_half",
+      retried: 1,
+    });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).not.toHaveProperty("already_recorded");
+    const src = (await (await h.request("/v1/jobs/msg_half")).json()) as Record<string, unknown>;
+    expect(src).toMatchObject({ status: "failed", dead_letter: { source_message_id: "msg_half" } });
+    expect(await store.list("dead-letters", 10)).toEqual(["msg_half"]);
+    expect(await h.deps.metrics.render()).toContain('alertagent_dead_letters_total{family="notification"} 1');
   });
 });
 
