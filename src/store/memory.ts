@@ -4,15 +4,15 @@
  * `maxKeys` values the oldest-created are dropped, so a busy process cannot grow without limit
  * (a ledger entry older than that is forgotten early, as if its retention had passed).
  * JSON hashes and sorted sets are not counted there: their owners bound them (the similarity
- * index keeps at most ai.similar.max_alerts alerts).
+ * index keeps at most ai.similar.max_alerts alerts). Values are held in a ByteTable (bytes in
+ * typed arrays, not a string and an object per entry: see byte-table.ts for why).
  */
+import { ByteTable } from "./byte-table.ts";
 import { SortedSet } from "./sorted-set.ts";
 import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
 
-interface Entry {
-  value: string;
-  expiresAt: number | null;
-}
+/** No slot: the key is missing or expired. */
+const MISSING = -1;
 
 interface List {
   items: string[];
@@ -21,7 +21,7 @@ interface List {
 
 export class MemoryStore implements Store {
   readonly kind = "memory" as const;
-  private readonly data = new Map<string, Entry>();
+  private readonly data = new ByteTable();
   private readonly hashes = new Map<string, Map<string, number>>();
   private readonly lists = new Map<string, List>();
   private readonly jsonHashes = new Map<string, Map<string, string>>();
@@ -37,32 +37,31 @@ export class MemoryStore implements Store {
     private readonly maxKeys = 10_000,
   ) {}
 
-  private live(key: string): Entry | undefined {
-    const e = this.data.get(key);
-    if (!e) return undefined;
-    if (e.expiresAt !== null && e.expiresAt <= this.now()) {
+  /** The slot of `key`'s value, or MISSING; an expired key is dropped on the way. */
+  private live(key: string, now = this.now()): number {
+    const slot = this.data.find(key);
+    if (slot === MISSING) return MISSING;
+    const at = this.data.expiresAt(slot);
+    if (at !== null && at <= now) {
       this.data.delete(key);
-      return undefined;
+      return MISSING;
     }
-    return e;
+    return slot;
   }
 
   /** Drops expired keys now and then so a long-running process does not grow without bound. */
-  private sweep(): void {
-    const t = this.now();
+  private sweep(t: number): void {
     if (t < this.sweepAt) return;
     this.sweepAt = t + 60_000;
-    for (const [k, e] of this.data) if (e.expiresAt !== null && e.expiresAt <= t) this.data.delete(k);
+    this.data.sweep(t);
     for (const [k, l] of this.lists) if (l.expiresAt !== null && l.expiresAt <= t) this.lists.delete(k);
   }
 
-  /** Drops the oldest-created tenth in one pass (one at a time would rescan deleted slots). */
-  private evictOldest(): void {
-    let n = Math.max(1, Math.floor(this.maxKeys / 10));
-    for (const k of this.data.keys()) {
-      this.data.delete(k);
-      if (--n === 0) break;
-    }
+  /** Stores `text` at `key`; a new key past maxKeys first drops the oldest-created tenth, in one pass. */
+  private put(key: string, slot: number, text: string, expiresAt: number | null): void {
+    if (slot === MISSING && this.data.size >= this.maxKeys)
+      this.data.evictOldest(Math.max(1, Math.floor(this.maxKeys / 10)));
+    this.data.put(key, text, expiresAt, slot);
   }
 
   async get<T>(key: string): Promise<T | null> {
@@ -70,8 +69,8 @@ export class MemoryStore implements Store {
   }
 
   private read<T>(key: string): T | null {
-    const e = this.live(key);
-    return e ? (JSON.parse(e.value) as T) : null;
+    const slot = this.live(key);
+    return slot === MISSING ? null : (JSON.parse(this.data.value(slot)) as T);
   }
 
   async mget<T>(keys: string[]): Promise<(T | null)[]> {
@@ -83,13 +82,11 @@ export class MemoryStore implements Store {
   }
 
   private write(key: string, value: unknown, opts: SetOptions): boolean {
-    this.sweep();
-    if (opts.nx && this.live(key)) return false;
-    if (this.data.size >= this.maxKeys && !this.data.has(key)) this.evictOldest();
-    this.data.set(key, {
-      value: JSON.stringify(value),
-      expiresAt: opts.ttlMs ? this.now() + opts.ttlMs : null,
-    });
+    const t = this.now();
+    this.sweep(t);
+    const slot = this.live(key, t);
+    if (opts.nx && slot !== MISSING) return false;
+    this.put(key, slot, JSON.stringify(value) ?? "null", opts.ttlMs ? t + opts.ttlMs : null);
     return true;
   }
 
@@ -106,22 +103,22 @@ export class MemoryStore implements Store {
   }
 
   private deleteIfEquals(key: string, expected: unknown): boolean {
-    if (!this.holding(key, expected)) return false;
+    if (this.holding(key, expected) === MISSING) return false;
     this.data.delete(key);
     return true;
   }
 
   async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
-    const e = this.holding(key, expected);
-    if (!e) return false;
-    e.expiresAt = this.now() + ttlMs;
+    const slot = this.holding(key, expected);
+    if (slot === MISSING) return false;
+    this.data.setExpiry(slot, this.now() + ttlMs);
     return true;
   }
 
-  /** The live entry at `key` when it holds `expected` (compared as stored: JSON). */
-  private holding(key: string, expected: unknown): Entry | undefined {
-    const e = this.live(key);
-    return e && e.value === JSON.stringify(expected) ? e : undefined;
+  /** The slot of `key` when it holds `expected` (compared as stored: JSON), or MISSING. */
+  private holding(key: string, expected: unknown): number {
+    const slot = this.live(key);
+    return slot !== MISSING && this.data.value(slot) === JSON.stringify(expected) ? slot : MISSING;
   }
 
   async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
@@ -154,18 +151,18 @@ export class MemoryStore implements Store {
   }
 
   private ttlOf(key: string): number {
-    const e = this.live(key) ?? this.liveList(key);
-    if (!e) return -2;
-    return e.expiresAt === null ? -1 : e.expiresAt - this.now();
+    const slot = this.live(key);
+    const at = slot !== MISSING ? this.data.expiresAt(slot) : this.liveList(key)?.expiresAt;
+    if (at === undefined) return -2;
+    return at === null ? -1 : at - this.now();
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
-    const e = this.live(key);
-    const next = (e ? Number(JSON.parse(e.value)) : 0) + by;
-    this.data.set(key, {
-      value: JSON.stringify(next),
-      expiresAt: e ? e.expiresAt : ttlMs ? this.now() + ttlMs : null,
-    });
+    const slot = this.live(key);
+    const known = slot !== MISSING;
+    const next = (known ? Number(JSON.parse(this.data.value(slot))) : 0) + by;
+    const expiresAt = known ? this.data.expiresAt(slot) : ttlMs ? this.now() + ttlMs : null;
+    this.put(key, slot, JSON.stringify(next), expiresAt);
     return next;
   }
 
