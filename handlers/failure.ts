@@ -3,34 +3,29 @@
  * dead job under its source message id, marks that message failed in the ledger, and marks
  * the alert's analysis failed when the dead job was an analysis.
  */
-import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { alertIdsOf, alertStep, markAnalysisFailed } from "../src/analysis/status.ts";
+import { base64Text } from "../src/base64.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
 import { isoAt } from "../src/iso-time.ts";
 import { DEAD_LETTERS_KEY, type DeadLetter, deadLetterKey } from "../src/jobs/dead-letters.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 
-/** QStash may add fields over time: unknown fields are ignored (dropped), not rejected. */
+/**
+ * The fields of QStash's failure callback (CONTRACTS §1.6) that the worker reads. The rest
+ * (method, headers, topic, endpoint, schedule, timestamps, caller IP) and any field QStash adds
+ * later are ignored, not checked or refused.
+ */
 export const failureCallbackSchema = z.object({
   status: z.number().int(),
   sourceMessageId: z.string().min(1),
   url: z.string().optional(),
-  method: z.string().optional(),
   body: z.string().optional(),
-  header: z.unknown().optional(),
   retried: z.number().int().optional(),
   maxRetries: z.number().int().optional(),
   dlqId: z.string().optional(),
   sourceBody: z.string().optional(),
-  sourceHeader: z.unknown().optional(),
-  topicName: z.string().optional(),
-  endpointName: z.string().optional(),
-  scheduleId: z.string().optional(),
-  createdAt: z.number().optional(),
-  notBefore: z.number().optional(),
-  callerIP: z.string().optional(),
 });
 export type FailureCallback = z.output<typeof failureCallbackSchema>;
 
@@ -39,7 +34,7 @@ export const failureHandler: JobHandler = {
   async handle(body, { deps, messageId, logger, note }) {
     const cb = parseJob(failureCallbackSchema, body);
     const family = familyOf(cb.url);
-    const response = cb.body ? decodeBase64(cb.body).slice(0, 2048) : undefined;
+    const response = cb.body ? base64Text(cb.body).slice(0, 2048) : undefined;
     const reason = problemCode(response);
     const at = isoAt(deps.now());
     const error = {
@@ -72,7 +67,7 @@ export const failureHandler: JobHandler = {
     if (family === "analysis" && cb.sourceBody && !(await deps.store.get(key))) {
       // A payload job can die after some of its alerts were analysed: those keep their result.
       // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
-      for (const id of alertIdsOf(safeJson(decodeBase64(cb.sourceBody)))) {
+      for (const id of alertIdsOf(safeJson(base64Text(cb.sourceBody)))) {
         const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
         if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
       }
@@ -98,17 +93,23 @@ export const failureHandler: JobHandler = {
       "warn",
     );
     const notice = await notifyDeadLetter(deps, dead, logger);
-    return { ...result, ...(notice ? { notified: notice } : {}) };
+    return notice ? { ...result, notified: notice } : result;
   },
 };
 
-function familyOf(url: string | undefined): Family | "unknown" {
-  const m = url ? /\/jobs\/([a-z-]+)\/?(?:\?|$)/.exec(url) : null;
-  return m && (FAMILIES as readonly string[]).includes(m[1]) ? (m[1] as Family) : "unknown";
-}
+/** The family of each job URL seen lately: a worker's callbacks name a handful of URLs, over and over. */
+const familiesByUrl = new Map<string, Family | "unknown">();
 
-function decodeBase64(b64: string): string {
-  return Buffer.from(b64, "base64").toString("utf8");
+function familyOf(url: string | undefined): Family | "unknown" {
+  if (!url) return "unknown";
+  let family = familiesByUrl.get(url);
+  if (family === undefined) {
+    const m = /\/jobs\/([a-z-]+)\/?(?:\?|$)/.exec(url);
+    family = m && (FAMILIES as readonly string[]).includes(m[1]) ? (m[1] as Family) : "unknown";
+    if (familiesByUrl.size >= 256) familiesByUrl.clear();
+    familiesByUrl.set(url, family);
+  }
+  return family;
 }
 
 function safeJson(text: string): unknown {

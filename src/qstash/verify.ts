@@ -14,6 +14,7 @@
 
 import { Buffer } from "node:buffer";
 import { createHash, createHmac } from "node:crypto";
+import { base64Text } from "../base64.ts";
 import { unauthorized } from "../errors.ts";
 import { safeEqual } from "../safe-equal.ts";
 
@@ -126,15 +127,9 @@ const stripPad = (v: string) => v.replace(/=+$/, "");
 
 function decodeJson(part: string): unknown {
   try {
-    const v = JSON.parse(base64urlText(part));
+    const v = JSON.parse(base64Text(part, true));
     return v && typeof v === "object" ? v : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** A base64url part as text: printable ASCII (what QStash signs) without a Buffer, anything else as UTF-8. */
-function base64urlText(part: string): string {
-  const binary = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
-  return /[^\t\n\r -~]/.test(binary) ? Buffer.from(part, "base64url").toString("utf8") : binary;
 }
