@@ -7,12 +7,9 @@
  * index keeps at most ai.similar.max_alerts alerts). Values are held in a ByteTable (bytes in
  * typed arrays, not a string and an object per entry: see byte-table.ts for why).
  */
-import { ByteTable } from "./byte-table.ts";
+import { ByteTable, NO_SLOT } from "./byte-table.ts";
 import { SortedSet } from "./sorted-set.ts";
 import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
-
-/** No slot: the key is missing or expired. */
-const MISSING = -1;
 
 interface List {
   items: string[];
@@ -37,14 +34,14 @@ export class MemoryStore implements Store {
     private readonly maxKeys = 10_000,
   ) {}
 
-  /** The slot of `key`'s value, or MISSING; an expired key is dropped on the way. */
+  /** The slot of `key`'s value, or NO_SLOT; an expired key is dropped on the way. */
   private live(key: string, now = this.now()): number {
     const slot = this.data.find(key);
-    if (slot === MISSING) return MISSING;
+    if (slot === NO_SLOT) return NO_SLOT;
     const at = this.data.expiresAt(slot);
     if (at !== null && at <= now) {
       this.data.delete(key);
-      return MISSING;
+      return NO_SLOT;
     }
     return slot;
   }
@@ -59,7 +56,7 @@ export class MemoryStore implements Store {
 
   /** Stores `text` at `key`; a new key past maxKeys first drops the oldest-created tenth, in one pass. */
   private put(key: string, slot: number, text: string, expiresAt: number | null): void {
-    if (slot === MISSING && this.data.size >= this.maxKeys)
+    if (slot === NO_SLOT && this.data.size >= this.maxKeys)
       this.data.evictOldest(Math.max(1, Math.floor(this.maxKeys / 10)));
     this.data.put(key, text, expiresAt, slot);
   }
@@ -70,7 +67,7 @@ export class MemoryStore implements Store {
 
   private read<T>(key: string): T | null {
     const slot = this.live(key);
-    return slot === MISSING ? null : (JSON.parse(this.data.value(slot)) as T);
+    return slot === NO_SLOT ? null : (JSON.parse(this.data.value(slot)) as T);
   }
 
   async mget<T>(keys: string[]): Promise<(T | null)[]> {
@@ -85,7 +82,7 @@ export class MemoryStore implements Store {
     const t = this.now();
     this.sweep(t);
     const slot = this.live(key, t);
-    if (opts.nx && slot !== MISSING) return false;
+    if (opts.nx && slot !== NO_SLOT) return false;
     this.put(key, slot, JSON.stringify(value) ?? "null", opts.ttlMs ? t + opts.ttlMs : null);
     return true;
   }
@@ -103,22 +100,22 @@ export class MemoryStore implements Store {
   }
 
   private deleteIfEquals(key: string, expected: unknown): boolean {
-    if (this.holding(key, expected) === MISSING) return false;
+    if (this.holding(key, expected) === NO_SLOT) return false;
     this.data.delete(key);
     return true;
   }
 
   async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
     const slot = this.holding(key, expected);
-    if (slot === MISSING) return false;
+    if (slot === NO_SLOT) return false;
     this.data.setExpiry(slot, this.now() + ttlMs);
     return true;
   }
 
-  /** The slot of `key` when it holds `expected` (compared as stored: JSON), or MISSING. */
+  /** The slot of `key` when it holds `expected` (compared as stored: JSON), or NO_SLOT. */
   private holding(key: string, expected: unknown): number {
     const slot = this.live(key);
-    return slot !== MISSING && this.data.value(slot) === JSON.stringify(expected) ? slot : MISSING;
+    return slot !== NO_SLOT && this.data.value(slot) === JSON.stringify(expected) ? slot : NO_SLOT;
   }
 
   async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
@@ -152,14 +149,14 @@ export class MemoryStore implements Store {
 
   private ttlOf(key: string): number {
     const slot = this.live(key);
-    const at = slot !== MISSING ? this.data.expiresAt(slot) : this.liveList(key)?.expiresAt;
+    const at = slot !== NO_SLOT ? this.data.expiresAt(slot) : this.liveList(key)?.expiresAt;
     if (at === undefined) return -2;
     return at === null ? -1 : at - this.now();
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
     const slot = this.live(key);
-    const known = slot !== MISSING;
+    const known = slot !== NO_SLOT;
     const next = (known ? Number(JSON.parse(this.data.value(slot))) : 0) + by;
     const expiresAt = known ? this.data.expiresAt(slot) : ttlMs ? this.now() + ttlMs : null;
     this.put(key, slot, JSON.stringify(next), expiresAt);

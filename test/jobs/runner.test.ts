@@ -106,6 +106,27 @@ describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
     expect((await first).status).toBe(200);
     expect(p.calls()).toBe(1);
   });
+
+  test("the renewal timer outlives a short job, stops itself when idle, and starts again for a long one", async () => {
+    const h = makeHarness("worker: { lease: 300ms }\n");
+    const timer = () => (h.deps.ledger as unknown as { renewer?: unknown }).renewer;
+    const quick = probe(async () => ({ ok: true }));
+    expect((await runJob(h.deps, quick.handler, req({ n: 1 }))).status).toBe(200);
+    expect(timer()).toBeDefined(); // not cleared per job: the next job reuses it
+    await Bun.sleep(250); // its tick (every 100 ms) finds no lease held
+    expect(timer()).toBeUndefined();
+
+    const slow = probe(async () => {
+      await Bun.sleep(700);
+      return { ok: true };
+    });
+    const r = req({ n: 2 });
+    const first = runJob(h.deps, slow.handler, r);
+    await Bun.sleep(450);
+    expect((await runJob(h.deps, slow.handler, r)).status).toBe(503);
+    expect((await first).status).toBe(200);
+    expect(slow.calls()).toBe(1);
+  });
 });
 
 describe("outcome → status (SPEC §2.1)", () => {
