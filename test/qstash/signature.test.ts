@@ -35,6 +35,28 @@ describe("QStash signature verification (SPEC §2.1)", () => {
     expect(p).toMatchObject({ status: 401, code: "signature_malformed" });
   });
 
+  test("rejects JWT-shaped garbage with a 401 naming the check, never a 500", async () => {
+    const good = await signRequest({
+      key: DEV_SIGNING_KEYS.current,
+      url: `${BASE}/jobs/failure`,
+      body: JSON.stringify(body),
+    });
+    const [hd, pl, mac] = good.split(".");
+    for (const signature of [
+      "a..c",
+      `${hd}.${pl}`,
+      `${hd}.${pl}.${mac}.x`,
+      `${hd}.${pl}!.${mac}`,
+      `${hd}.${pl}.${mac.slice(0, -2)}+/`,
+      `${hd}.${pl.slice(0, 10)} ${pl.slice(10)}.${mac}`,
+      "!!!.???.***",
+    ]) {
+      const p = await problem(await h.job("/jobs/failure", body, { signature }));
+      expect(p.status).toBe(401);
+      expect(["signature_malformed", "signature_invalid"]).toContain(p.code);
+    }
+  });
+
   test("rejects a signature made with another key", async () => {
     const p = await problem(await h.job("/jobs/failure", body, { key: "sig_someoneElsesKey1234567890" }));
     expect(p).toMatchObject({ status: 401, code: "signature_invalid" });
