@@ -127,8 +127,9 @@ try {
 }
 
 const ratioOf = (r: (typeof rounds)[number]) => r.w.rps / r.b.rps;
-const { b, w, seen } = [...rounds].sort((x, y) => ratioOf(x) - ratioOf(y))[Math.floor(ROUNDS / 2)];
-const ratio = w.rps / b.rps;
+const median = [...rounds].sort((x, y) => ratioOf(x) - ratioOf(y))[Math.floor(ROUNDS / 2)];
+const { b, w, seen } = median;
+const ratio = ratioOf(median);
 const verdict = (ok: boolean) => (ok ? "✅ meets budget" : "❌ misses budget");
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const table = markdownTable(
@@ -198,11 +199,17 @@ const noopTable = markdownTable(
 const warnings: string[] = [];
 if (n.non2xx > 0 || n.errors > 0)
   warnings.push(`the no-op worker answered ${n.non2xx} non-2xx and ${n.errors} socket errors`);
-if (rounds.some((r) => r.w.wraps > 0))
-  warnings.push("the signed-request pool ran out in a round: later requests were replays");
-if (w.non2xx > 0 || w.errors > 0)
-  warnings.push(`the worker answered ${w.non2xx} non-2xx and ${w.errors} socket errors`);
-if ((seen.duplicate ?? 0) > 0) warnings.push(`the worker counted ${seen.duplicate} duplicates`);
+rounds.forEach((r, i) => {
+  const round = `round ${i + 1}`;
+  if (r.w.wraps > 0)
+    warnings.push(
+      `${round}: the signed-request pool ran out ${r.w.wraps} time(s): later requests were replays`,
+    );
+  if (r.w.non2xx > 0 || r.w.errors > 0)
+    warnings.push(`${round}: the worker answered ${r.w.non2xx} non-2xx and ${r.w.errors} socket errors`);
+  if ((r.seen.duplicate ?? 0) > 0)
+    warnings.push(`${round}: the worker counted ${r.seen.duplicate} duplicates`);
+});
 
 console.log(`## The binary: signed jobs against a bare Hono route
 

@@ -124,7 +124,7 @@ export class SignatureVerifier {
   }
 }
 
-const stripPad = (v: string) => (v.endsWith("=") ? v.replace(/=+$/, "") : v);
+const stripPad = (v: string) => v.replace(/=+$/, "");
 
 function decodeJson(part: string): unknown {
   try {
