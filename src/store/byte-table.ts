@@ -18,10 +18,14 @@
  * - Blocks come from size classes (64 B … 2 KiB, steps of ~1.4×), one growing byte arena per
  *   class with a free list. A block holds the key as UTF-16 code units, then the value as UTF-8.
  * - An entry too large for the largest class, or past `maxArenaBytes` in all, is kept as JS
- *   strings in a side Map instead: rare, and correct either way.
+ *   strings in a side Map instead: rare, and read back the same either way.
+ * - Values must be well-formed UTF-16, as JSON.stringify's output always is: a lone surrogate
+ *   would come back as U+FFFD.
  *
  * Order: the index Map's insertion order is the order keys were created (a replaced value
- * keeps its key's place), which is what `evictOldest` drops first.
+ * keeps its key's place), which is what `evictOldest` drops first. Keys that share a hash share
+ * their first one's place and are evicted together: at 10,000 keys, a pair shares a 32-bit hash
+ * about once in a hundred tables.
  */
 
 const CLASSES = [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048];
@@ -36,7 +40,8 @@ const NONE = NO_SLOT;
 const BIG = -2;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a value that starts with U+FEFF reads back with it.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** 32-bit FNV-1a over the key's UTF-16 code units. */
 function hashOf(key: string): number {
@@ -150,7 +155,8 @@ export class ByteTable {
 
   /**
    * Sets `key` to `value`: a new key goes last in the creation order, a known one keeps its place.
-   * `slot` is the key's slot when the caller just found it (NO_SLOT when it is new).
+   * `slot` is what `find(key)` gave, with nothing deleted, evicted or swept since (a freed slot
+   * can be reused for another key); NO_SLOT when the key is new.
    */
   put(key: string, value: string, expiresAt: number | null, slot = this.find(key)): void {
     if (slot === NONE) {

@@ -7,7 +7,7 @@ const get = (t: ByteTable, key: string) => {
 };
 
 describe("ByteTable: the memory store's keys and values in typed arrays", () => {
-  test("values round-trip as given: ASCII, UTF-8, empty, and up to and past the largest block", () => {
+  test("values round-trip as given: ASCII, UTF-8, a leading BOM, empty, up to and past the largest block", () => {
     const t = new ByteTable();
     const values = {
       ascii: '{"status":"succeeded","n":1}',
@@ -16,10 +16,11 @@ describe("ByteTable: the memory store's keys and values in typed arrays", () => 
       block: "x".repeat(2048 - 2 * "block".length),
       past: "y".repeat(5000),
       wide: "磁".repeat(1000),
+      bom: "\uFEFF{}",
     };
     for (const [k, v] of Object.entries(values)) t.put(k, v, null);
     for (const [k, v] of Object.entries(values)) expect(get(t, k)).toBe(v);
-    expect(t.size).toBe(6);
+    expect(t.size).toBe(7);
     expect(get(t, "missing")).toBeUndefined();
   });
 
