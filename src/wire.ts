@@ -43,7 +43,12 @@ export function buildDeps(o: WireOptions): Deps {
   return {
     config,
     store: o.store,
-    ledger: new Ledger(o.store, { leaseMs: config.worker.lease, retentionMs: config.store.retention, now }),
+    ledger: new Ledger(o.store, {
+      leaseMs: config.worker.lease,
+      retentionMs: config.store.retention,
+      now,
+      timerOutlivesJobs: o.runtime !== "workerd",
+    }),
     verifier: new SignatureVerifier(
       { current: config.qstash.current_signing_key, next: config.qstash.next_signing_key },
       o.digests,

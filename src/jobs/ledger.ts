@@ -60,7 +60,16 @@ export class Ledger {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { leaseMs: number; retentionMs: number; now?: () => number },
+    private readonly opts: {
+      leaseMs: number;
+      retentionMs: number;
+      now?: () => number;
+      /**
+       * Whether the renewal timer may outlive the jobs it served (see keep). False on Workers,
+       * where a timer belongs to the request that set it and ends with it, silently.
+       */
+      timerOutlivesJobs?: boolean;
+    },
   ) {}
 
   private now(): number {
@@ -136,9 +145,10 @@ export class Ledger {
 
   /**
    * Renews the lease every third of its length until the returned function is called.
-   * Jobs shorter than that never touch the timer's work. The timer stops itself at a tick that
-   * finds no lease held, not when the last job lets go: under load, jobs one after another
-   * would otherwise set and clear a timer each (~0.6 µs a job in a micro-benchmark).
+   * Jobs shorter than that never touch the timer's work. Where the timer may outlive the jobs
+   * (`timerOutlivesJobs`), it stops itself at a tick that finds no lease held, not when the last
+   * job lets go: under load, jobs one after another would otherwise set and clear a timer each
+   * (~0.6 µs a job in a micro-benchmark). Elsewhere the last job to let go stops it.
    */
   keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
     this.held.set(messageId, { lease, onError });
@@ -155,6 +165,7 @@ export class Ledger {
     }
     return () => {
       if (this.held.get(messageId)?.lease === lease) this.held.delete(messageId);
+      if (this.held.size === 0 && !this.opts.timerOutlivesJobs) this.stopRenewing();
     };
   }
 

@@ -2,7 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { z } from "zod";
 import { permanent, rateLimited, transient } from "../../src/errors.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
+import { Ledger } from "../../src/jobs/ledger.ts";
 import { type JobRequest, runJob } from "../../src/jobs/runner.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
 const enc = new TextEncoder();
@@ -119,6 +121,20 @@ describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
     await Bun.sleep(250); // its tick (every 100 ms) finds no lease held
     expect(timer()).toBeUndefined();
     await expectLeaseKept(h, 2);
+  });
+
+  test("on Workers (a timer ends with its request) the last job to let go stops the timer", async () => {
+    const ledger = new Ledger(new MemoryStore(), {
+      leaseMs: 300,
+      retentionMs: 60_000,
+      timerOutlivesJobs: false,
+    });
+    const claim = await ledger.claim("msg_w", "notification", { retried: 0 });
+    if (claim.kind !== "claimed") throw new Error(claim.kind);
+    const letGo = ledger.keep("msg_w", claim.lease, () => {});
+    expect((ledger as unknown as { renewer?: unknown }).renewer).toBeDefined();
+    letGo();
+    expect((ledger as unknown as { renewer?: unknown }).renewer).toBeUndefined();
   });
 });
 
