@@ -9,7 +9,7 @@
  */
 import { ByteTable, NO_SLOT } from "./byte-table.ts";
 import { SortedSet } from "./sorted-set.ts";
-import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
+import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
 interface List {
   items: string[];
@@ -83,7 +83,7 @@ export class MemoryStore implements Store {
     this.sweep(t);
     const slot = this.live(key, t);
     if (opts.nx && slot !== NO_SLOT) return false;
-    this.put(key, slot, JSON.stringify(value) ?? "null", opts.ttlMs ? t + opts.ttlMs : null);
+    this.put(key, slot, toJson(value), opts.ttlMs ? t + opts.ttlMs : null);
     return true;
   }
 
@@ -115,7 +115,7 @@ export class MemoryStore implements Store {
   /** The slot of `key` when it holds `expected` (compared as stored: JSON), or NO_SLOT. */
   private holding(key: string, expected: unknown): number {
     const slot = this.live(key);
-    return slot !== NO_SLOT && this.data.value(slot) === JSON.stringify(expected) ? slot : NO_SLOT;
+    return slot !== NO_SLOT && this.data.value(slot) === toJson(expected) ? slot : NO_SLOT;
   }
 
   async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
@@ -159,7 +159,7 @@ export class MemoryStore implements Store {
     const known = slot !== NO_SLOT;
     const next = (known ? Number(JSON.parse(this.data.value(slot))) : 0) + by;
     const expiresAt = known ? this.data.expiresAt(slot) : ttlMs ? this.now() + ttlMs : null;
-    this.put(key, slot, JSON.stringify(next), expiresAt);
+    this.put(key, slot, toJson(next), expiresAt);
     return next;
   }
 
@@ -192,7 +192,7 @@ export class MemoryStore implements Store {
       l = { items: [], expiresAt: null };
       this.lists.set(key, l);
     }
-    l.items.unshift(JSON.stringify(value));
+    l.items.unshift(toJson(value));
     if (l.items.length > max) l.items.length = max;
     if (ttlMs) l.expiresAt = this.now() + ttlMs;
   }
@@ -216,7 +216,7 @@ export class MemoryStore implements Store {
       h = new Map();
       this.jsonHashes.set(key, h);
     }
-    for (const [f, v] of entries) h.set(f, JSON.stringify(v) ?? "null");
+    for (const [f, v] of entries) h.set(f, toJson(v));
   }
 
   async hmget<T>(key: string, fields: string[]): Promise<(T | null)[]> {

@@ -10,7 +10,7 @@
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
 import { tcpRequester } from "./resp.ts";
-import type { Acquired, SetOptions, Store, Write, ZEntry } from "./store.ts";
+import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
 const DEL_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -126,7 +126,7 @@ export class RedisStore implements Store {
     const o: Record<string, unknown> = {};
     if (opts.nx) o.nx = true;
     if (opts.ttlMs) o.px = ms(opts.ttlMs);
-    const res = await this.redis.set(this.k(key), JSON.stringify(value) ?? "null", o as SetCommandOptions);
+    const res = await this.redis.set(this.k(key), toJson(value), o as SetCommandOptions);
     return res !== null;
   }
 
@@ -135,12 +135,12 @@ export class RedisStore implements Store {
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {
-    const n = await this.redis.eval(DEL_IF_EQUALS, [this.k(key)], [JSON.stringify(expected)]);
+    const n = await this.redis.eval(DEL_IF_EQUALS, [this.k(key)], [toJson(expected)]);
     return Number(n) === 1;
   }
 
   async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
-    const n = await this.redis.eval(EXPIRE_IF_EQUALS, [this.k(key)], [JSON.stringify(expected), ms(ttlMs)]);
+    const n = await this.redis.eval(EXPIRE_IF_EQUALS, [this.k(key)], [toJson(expected), ms(ttlMs)]);
     return Number(n) === 1;
   }
 
@@ -153,7 +153,7 @@ export class RedisStore implements Store {
     const [ok, read, ttl] = (await this.redis.eval(
       ACQUIRE,
       [this.k(key), this.k(alsoRead)],
-      [JSON.stringify(value) ?? "null", ms(ttlMs)],
+      [toJson(value), ms(ttlMs)],
     )) as [unknown, unknown, unknown];
     return { acquired: Number(ok) === 1, read: this.decode<T>(read), ttlMs: Number(ttl) };
   }
@@ -168,20 +168,15 @@ export class RedisStore implements Store {
     const n = await this.redis.eval(
       SET_AND_RELEASE,
       [this.k(key), this.k(release)],
-      [JSON.stringify(value) ?? "null", opts.ttlMs ? ms(opts.ttlMs) : "", JSON.stringify(expected)],
+      [toJson(value), opts.ttlMs ? ms(opts.ttlMs) : "", toJson(expected)],
     );
     return Number(n) === 1;
   }
 
   async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
-    const args: (string | number)[] = [JSON.stringify(value) ?? "null", ms(ttlMs)];
+    const args: (string | number)[] = [toJson(value), ms(ttlMs)];
     for (const w of also) {
-      args.push(
-        w.op,
-        JSON.stringify(w.value) ?? "null",
-        w.ttlMs ? ms(w.ttlMs) : "",
-        w.op === "push" ? w.max : 0,
-      );
+      args.push(w.op, toJson(w.value), w.ttlMs ? ms(w.ttlMs) : "", w.op === "push" ? w.max : 0);
     }
     const n = await this.redis.eval(SET_ONCE, [this.k(key), ...also.map((w) => this.k(w.key))], args);
     return Number(n) === 1;
@@ -220,7 +215,7 @@ export class RedisStore implements Store {
     }
     const tx = this.redis
       .multi()
-      .lpush(k, JSON.stringify(value) ?? "null")
+      .lpush(k, toJson(value))
       .ltrim(k, 0, max - 1);
     if (ttlMs) tx.pexpire(k, ms(ttlMs));
     await tx.exec();
@@ -240,7 +235,7 @@ export class RedisStore implements Store {
 
   async hset(key: string, fields: Record<string, unknown>): Promise<void> {
     const kv: Record<string, string> = {};
-    for (const [f, v] of Object.entries(fields)) kv[f] = JSON.stringify(v) ?? "null";
+    for (const [f, v] of Object.entries(fields)) kv[f] = toJson(v);
     if (Object.keys(kv).length === 0) return;
     await this.redis.hset(this.k(key), kv);
   }

@@ -4,11 +4,14 @@
  * Upstash Redis over REST, self-hosted Redis over TCP — and one contract suite
  * (test/store/contract.ts) holds them to the same behaviour.
  *
- * Values are JSON: `set` stores `JSON.stringify(value)` and `get` returns the parsed value.
+ * Values are JSON: `set` stores `toJson(value)` and `get` returns the parsed value.
  * Every operation that must be atomic across instances says so; the Redis
  * implementations do those with a single command or a Lua script.
  */
 export type StoreKind = "memory" | "upstash" | "redis";
+
+/** A value as every store holds it: its JSON (`undefined`, which has none, as `null`). */
+export const toJson = (value: unknown): string => JSON.stringify(value) ?? "null";
 
 export interface SetOptions {
   /** Expire the key after this many milliseconds. */
