@@ -12,6 +12,7 @@
  * - a current value outside [min, max] is brought back inside first.
  */
 import { isoAt } from "../iso-time.ts";
+
 export interface DecisionInput {
   key: string;
   family: string;
