@@ -1,5 +1,5 @@
 /**
- * POST /jobs/analysis (SPEC §3.2): one alert or a whole Alertmanager v4 payload, analysed by the
+ * POST /jobs/analysis (docs/analysis.md): one alert or a whole Alertmanager v4 payload, analysed by the
  * engine chain (or similarity only for `similar`). The 200 body is the result — for a payload,
  * `{group_key, status, results}` with one result per alert.
  */

@@ -1,5 +1,5 @@
 /**
- * POST /jobs/autoscale — meant to run on a QStash schedule (SPEC §3.5): moves each family's
+ * POST /jobs/autoscale — meant to run on a QStash schedule (README, "How a job is handled"): moves each family's
  * flow-control parallelism between min and max from QStash's wait list and the worker's own
  * health, honouring the cooldown, and answers the decisions it made.
  */

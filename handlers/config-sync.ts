@@ -1,5 +1,5 @@
 /**
- * POST /jobs/config-sync (SPEC §3.4): validates the job's envelope and hands it to the sync
+ * POST /jobs/config-sync (docs/config-sync.md): validates the job's envelope and hands it to the sync
  * domain (src/sync/sync.ts), which validates each rule itself so a bad rule is named by id.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * POST /jobs/failure — QStash's failure callback (SPEC §3.5, CONTRACTS §1.6). Records the
+ * POST /jobs/failure — QStash's failure callback (README "How a job is handled"; docs/contracts.md#qstash). Records the
  * dead job under its source message id, marks that message failed in the ledger, and marks
  * the alert's analysis failed when the dead job was an analysis.
  */
@@ -13,7 +13,7 @@ import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 
 /**
- * The fields of QStash's failure callback (CONTRACTS §1.6) that the worker reads. The rest
+ * The fields of QStash's failure callback (docs/contracts.md#qstash) that the worker reads. The rest
  * (method, headers, topic, endpoint, schedule, timestamps, caller IP) and any field QStash adds
  * later are ignored, not checked or refused.
  */

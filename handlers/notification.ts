@@ -1,5 +1,5 @@
 /**
- * POST /jobs/notification (SPEC §3.3): renders the alerts (or an Alertmanager payload, or
+ * POST /jobs/notification (docs/notifications.md): renders the alerts (or an Alertmanager payload, or
  * data for a custom template) for each named channel and delivers them exactly once per
  * channel, with fallbacks. Thin: validation here, the work in src/notify/deliver.ts.
  */

@@ -28,7 +28,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const { load: LOAD, extra: opt } = loadOptions({ bin: join(ROOT, "dist/alertagent-worker") });
 const POOL = Math.max(40_000, LOAD.durationS * 8_000);
 const BIN = resolve(opt.bin);
-const PAYLOAD = JSON.parse(readFileSync(join(ROOT, "../shared/fixtures/alertmanager-firing.json"), "utf8"));
+const PAYLOAD = JSON.parse(readFileSync(join(ROOT, "test/fixtures/alertmanager-firing.json"), "utf8"));
 
 let delivered = 0;
 const sink = Bun.serve({

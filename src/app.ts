@@ -39,7 +39,7 @@ export function createApp(deps: Deps): Hono {
   });
   app.notFound((c) => toResponse(problemReply(notFound(`route ${c.req.method} ${c.req.path}`))));
 
-  // ---- operations (SPEC §2.3)
+  // ---- operations (README, "Operations")
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.get("/health/ready", async (c) => {
     const r = await readiness(deps);
@@ -90,7 +90,7 @@ export function createApp(deps: Deps): Hono {
     return c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType });
   });
 
-  // ---- read and admin routes (SPEC §2.2)
+  // ---- read and admin routes (README, "Operations")
   const adminOnly: MiddlewareHandler = async (c, next) => {
     const token = config.worker.admin_token;
     if (token && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
@@ -119,7 +119,7 @@ export function createApp(deps: Deps): Hono {
     return c.json({ decisions: await deps.store.list(DECISIONS_KEY, limit) });
   });
 
-  // ---- job routes (SPEC §2.1)
+  // ---- job routes (README, "How a job is handled")
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
   for (const family of mountedJobFamilies(deps)) {
     const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;

@@ -51,7 +51,7 @@ export interface Deps {
   tcp?: TcpConnect;
 }
 
-/** Families mounted for each worker type (SPEC §5); failure callbacks are taken by every type. */
+/** Families mounted for each worker type (README, "Command line"); failure callbacks are taken by every type. */
 export const FAMILIES_BY_TYPE: Record<Config["worker"]["type"], readonly Family[]> = {
   general: ["analysis", "notification", "config-sync", "failure", "autoscale"],
   "ai-analysis": ["analysis", "failure"],

@@ -1,5 +1,5 @@
 /**
- * The alert model (SPEC §3.1, CONTRACTS §5): an Alertmanager alert object plus AlertAgent's
+ * The alert model (docs/contracts.md#alertmanager-webhook-payload): an Alertmanager alert object plus AlertAgent's
  * optional `id` and `value`, and the Alertmanager webhook payload (version "4") that jobs
  * accept instead of a list of alerts. Shared by analysis and notification.
  */

@@ -1,5 +1,5 @@
 /**
- * An analysis job, end to end (SPEC §3.2): every alert of the job goes pending, then one by one
+ * An analysis job, end to end (docs/analysis.md): every alert of the job goes pending, then one by one
  * processing → completed (or back to pending after a transient failure, failed after a permanent
  * one). For each: similar past alerts are found first (they are context for the engines), the
  * engine chain answers (or, for `similar`, the matches are the answer), the result is validated,

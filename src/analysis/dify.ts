@@ -1,5 +1,5 @@
 /**
- * The Dify engine (CONTRACTS §3): one app per analysis type from `ai.dify.apps`, each with its own
+ * The Dify engine (docs/contracts.md#dify): one app per analysis type from `ai.dify.apps`, each with its own
  * key. Workflow apps run `POST /workflows/run` (blocking; only `succeeded` counts, even under HTTP
  * 200) with inputs `alert` (JSON text), `type` and `language`, and answer outputs `analysis` or
  * `text`. Chat apps get the prompt as `query` on `POST /chat-messages` (blocking) and may answer
@@ -156,7 +156,7 @@ function modeFits(configured: "workflow" | "chat", actual: string): boolean {
   return configured === "workflow" ? actual === "workflow" : actual === "chat" || actual === "advanced-chat";
 }
 
-/** Dify's `{code, message, status}` errors (CONTRACTS §3) as JobErrors. */
+/** Dify's `{code, message, status}` errors (docs/contracts.md#dify) as JobErrors. */
 export function difyError(res: HttpAnswer, name: string, now: number): JobError {
   const e = (res.json ?? {}) as DifyError;
   const what = `${name} answered ${res.status}${e.code ? ` ${e.code}` : ""}: ${e.message ?? excerpt(res.text)}`;

@@ -1,5 +1,5 @@
 /**
- * The Ollama engine (CONTRACTS §3): `POST /api/chat` with `stream: false` (Ollama streams by
+ * The Ollama engine (docs/contracts.md#ollama): `POST /api/chat` with `stream: false` (Ollama streams by
  * default) and `format` set to the JSON Schema of the analysis, so `message.content` is JSON
  * text; one repair turn when it does not fit. `POST /api/embed` gives the similarity index its
  * vectors when `embed_model` is set. Readiness: `GET /api/tags` lists the configured models.

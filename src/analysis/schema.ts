@@ -1,5 +1,5 @@
 /**
- * The shapes of an analysis (SPEC §3.2): the job, what an engine must produce (`analysisSchema`,
+ * The shapes of an analysis (docs/analysis.md): the job, what an engine must produce (`analysisSchema`,
  * also sent to Ollama as its JSON Schema), and the stored and returned result. Zod schemas are
  * the types.
  */

@@ -1,6 +1,6 @@
 /**
  * An alert's analysis status record (`analysis:<alertId>`): pending → processing →
- * completed | failed (SPEC §3.2). The failure callback marks it failed when QStash gives up
+ * completed | failed (docs/analysis.md). The failure callback marks it failed when QStash gives up
  * on an analysis job.
  */
 import type { Store } from "../store/store.ts";

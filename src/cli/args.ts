@@ -1,5 +1,5 @@
 /**
- * Command-line parsing (SPEC §5): `cmd [positionals] [--flag value | --flag=value]`, and
+ * Command-line parsing (README, "Command line"): `cmd [positionals] [--flag value | --flag=value]`, and
  * the old Go worker's single-dash form (`-name=ai-worker-1 -type=ai-analysis -queues=…`)
  * verbatim. Unknown flags are usage errors.
  */

@@ -1,5 +1,5 @@
 /**
- * Where the CLI's config comes from (SPEC §4): --config FILE, else ALERTAGENT_CONFIG (YAML
+ * Where the CLI's config comes from (README, "Configuration"): --config FILE, else ALERTAGENT_CONFIG (YAML
  * text), else the embedded default; then the command-line overrides; then the rule that the
  * public dev keys are only for loopback.
  */

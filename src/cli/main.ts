@@ -1,5 +1,5 @@
 /**
- * The CLI (SPEC §5): dispatches to serve, check-config, run and publish; maps errors to exit
+ * The CLI (README, "Command line"): dispatches to serve, check-config, run and publish; maps errors to exit
  * codes (0 ok, 1 runtime failure, 2 usage or config error) with a one-line reason on stderr.
  */
 import { stringify } from "yaml";

@@ -1,5 +1,5 @@
 /**
- * `plan [--target NAME]` (SPEC §5): what a full config sync would change now — per target a
+ * `plan [--target NAME]` (README, "Command line"): what a full config sync would change now — per target a
  * summary line and the unified diff against what was last applied — with no side effects.
  * The rule set comes from config_sync.source, else from the store; a memory store in a
  * fresh process knows no rule set, so that case is refused with the reason.

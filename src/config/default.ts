@@ -1,6 +1,6 @@
 /**
- * The embedded default (SPEC §7): what the worker runs with when given no config. Loopback only,
- * in-memory store, QStash's published local-development signing keys (CONTRACTS §1.8) so
+ * The embedded default (README, "the embedded default"): what the worker runs with when given no config. Loopback only,
+ * in-memory store, QStash's published local-development signing keys (docs/contracts.md#qstash) so
  * signatures are still verified, the built-in analysis engine, a console channel and a file
  * config-sync target under ./data/.
  */

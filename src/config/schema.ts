@@ -1,5 +1,5 @@
 /**
- * The config schema (SPEC §4): the single source of truth for what a worker.yaml may say.
+ * The config schema (README, "Configuration"): the single source of truth for what a worker.yaml may say.
  * Unknown keys are errors, so typos surface at start-up with their exact path.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * The ledger: at-least-once deliveries made exactly-once in effect (SPEC §2.1).
+ * The ledger: at-least-once deliveries made exactly-once in effect (README, "How a job is handled").
  *
  * Each message id has an entry (`job:<id>`, kept for `store.retention`) and, while a
  * delivery works on it, a lease (`lease:<id>`, SET NX with a TTL, renewed while the job

@@ -1,5 +1,5 @@
 /**
- * Alertmanager repeat detection (CONTRACTS §5): Alertmanager's notification log does not stop
+ * Alertmanager repeat detection (docs/contracts.md#alertmanager-webhook-payload): Alertmanager's notification log does not stop
  * a receiver from seeing the same notification twice (HA peers each send it; a retried
  * publish is a new message). Per channel and group (groupKey) the store keeps the state last
  * sent — group status and the sorted fingerprints with each alert's status — for

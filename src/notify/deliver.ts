@@ -1,5 +1,5 @@
 /**
- * Delivering one notification job (SPEC §3.3) exactly once per channel on an at-least-once
+ * Delivering one notification job (docs/notifications.md) exactly once per channel on an at-least-once
  * queue. Each channel's send is a ledger step (`notify:<channel>`): a redelivery of the same
  * message sends only to channels whose step has not succeeded, and only their unsent parts
  * (the rendering is kept from the first attempt). Channels go out in parallel; then each

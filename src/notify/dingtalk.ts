@@ -1,5 +1,5 @@
 /**
- * DingTalk custom robot (CONTRACTS §4): `POST …/robot/send?access_token=T`, signed when a
+ * DingTalk custom robot (docs/contracts.md#dingtalk-robot): `POST …/robot/send?access_token=T`, signed when a
  * secret is set (ms timestamp, base64(HMAC-SHA256(secret, ts + "\n" + secret)), URL-encoded
  * once). Bodies: markdown {title, text}, text {content}, actionCard. Mentions go in `at` and,
  * as DingTalk requires, as `@<mobile>` / `@<userId>` in the text — on the first part only, so
@@ -65,7 +65,7 @@ export async function signedUrl(webhook: string, secret: string, nowMs: number):
   return `${webhook}${webhook.includes("?") ? "&" : "?"}timestamp=${ts}&sign=${encodeURIComponent(sign)}`;
 }
 
-/** DingTalk's own errcodes (CONTRACTS §4): 130101 throttled (10 min); 300001/300005 bad token, 310000 sign or keyword refused. */
+/** DingTalk's own errcodes (docs/contracts.md#dingtalk-robot): 130101 throttled (10 min); 300001/300005 bad token, 310000 sign or keyword refused. */
 const ERRCODES = {
   130101: { kind: "rate", retryAfterS: THROTTLED_S },
   300001: { kind: "auth" },

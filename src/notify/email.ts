@@ -1,5 +1,5 @@
 /**
- * Email over SMTP (CONTRACTS §4): one message per notification, multipart text + HTML (the
+ * Email over SMTP (docs/contracts.md#email-smtp): one message per notification, multipart text + HTML (the
  * HTML escaped value by value), UTF-8 subject, AUTH PLAIN/LOGIN, implicit TLS (465) or
  * STARTTLS (587). Sent with the small client in smtp/ over the runtime's TCP (Deps.tcp):
  * node:net/node:tls on the binary and Deno, `cloudflare:sockets` on Workers.

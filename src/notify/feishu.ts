@@ -1,5 +1,5 @@
 /**
- * Feishu/Lark custom bot (CONTRACTS §4): `POST …/open-apis/bot/v2/hook/<id>`; with a secret,
+ * Feishu/Lark custom bot (docs/contracts.md#feishu-bot): `POST …/open-apis/bot/v2/hook/<id>`; with a secret,
  * `timestamp` (seconds, a string) and `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret,
  * message = "")) travel in the JSON body. msg_type interactive (a card: coloured header, lark_md
  * body), post (rich text, one line a paragraph) or text. The whole body must stay under 20 KB.

@@ -1,5 +1,5 @@
 /**
- * The notification job (SPEC §3.3) as a zod schema — the one definition of what
+ * The notification job (docs/notifications.md) as a zod schema — the one definition of what
  * `POST /jobs/notification` accepts — and the renderer's input made from it.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/templates/preview` (SPEC §2.2): renders `data` — an Alertmanager payload, a list of
+ * `POST /v1/templates/preview` (README, "Operations"): renders `data` — an Alertmanager payload, a list of
  * alerts (or `{alerts}`), or free data for a custom template — for one channel or every
  * configured one, exactly as a job would, without sending anything. Answers the whole message
  * with its size against the channel's limit, and the parts it would be sent as.

@@ -1,5 +1,5 @@
 /**
- * Per-robot rate limits shared by every instance through the store (SPEC §3.3: DingTalk and
+ * Per-robot rate limits shared by every instance through the store (docs/notifications.md: DingTalk and
  * WeCom allow 20 messages a minute per robot). Each budget (`limit` per `period`) is counted
  * in six sub-windows; a send is allowed when this sub-window plus the six before it hold fewer
  * than `limit` — any sliding period then holds at most `limit` sends, as the robot counts.

@@ -1,5 +1,5 @@
 /**
- * Delivery records (SPEC §2.2 `GET /v1/notifications/:messageId`): per message and channel,
+ * Delivery records (README, "Operations" `GET /v1/notifications/:messageId`): per message and channel,
  * the rendered parts (title, body, size), which parts were sent and what the downstream
  * answered, attempts, status, error and timestamps. The rendering is kept from the first
  * attempt, so a redelivery sends exactly the parts that were not sent yet.
@@ -8,7 +8,7 @@ import type { Store } from "../store/store.ts";
 import type { Limit } from "./channel.ts";
 import type { Format } from "./text.ts";
 
-/** The statuses of SPEC §3.3, plus `pending`: waiting for QStash's next delivery. */
+/** The statuses of docs/notifications.md, plus `pending`: waiting for QStash's next delivery. */
 export type DeliveryStatus = "sent" | "failed" | "skipped_duplicate" | "fell_back" | "pending";
 
 export interface PartRecord {

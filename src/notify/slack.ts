@@ -1,5 +1,5 @@
 /**
- * Slack incoming webhook (CONTRACTS §4): `POST {text, blocks}`; success is HTTP 200 with the
+ * Slack incoming webhook (docs/contracts.md#slack-incoming-webhook): `POST {text, blocks}`; success is HTTP 200 with the
  * body exactly `ok`, anything else is an error string. Markdown goes out as Block Kit: a header
  * block (plain text, ≤ 150 chars) and mrkdwn section blocks (≤ 3000 chars each) cut at line
  * boundaries, under Slack's 50 blocks; `text` carries the title for notifications. Slack

@@ -1,5 +1,5 @@
 /**
- * Splitting a message that is over a channel's size limit (CONTRACTS §4) into numbered parts
+ * Splitting a message that is over a channel's size limit (docs/contracts.md#dingtalk-robot) into numbered parts
  * that each fit, at alert boundaries — never cut silently and never rejected by the robot.
  * A group that would need more than `max_parts` parts is sent as `max_parts - 1` parts of
  * alerts and a last part that counts what was left out (by severity and alertname) and links

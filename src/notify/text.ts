@@ -4,7 +4,7 @@
  * dialect so a label value can never break (or inject into) a message, and URL sanitising.
  */
 
-/** Formats a message can be rendered in (SPEC §3.3). */
+/** Formats a message can be rendered in (docs/notifications.md). */
 export type Format = "text" | "markdown" | "html";
 
 /** Escapes one interpolated value for the place it is rendered into. */

@@ -1,5 +1,5 @@
 /**
- * Generic webhook (CONTRACTS §4): the configured method, headers and timeout; a JSON body with
+ * Generic webhook (docs/contracts.md#generic-webhook): the configured method, headers and timeout; a JSON body with
  * the rendered message and the alerts (and the Alertmanager group, or the custom data).
  * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
  * permanent. No size limit of its own: the receiver gets the whole message in one request.

@@ -1,5 +1,5 @@
 /**
- * WeCom (企业微信) group robot (CONTRACTS §4): `POST …/webhook/send?key=K`, no signing.
+ * WeCom (企业微信) group robot (docs/contracts.md#wecom-group-robot): `POST …/webhook/send?key=K`, no signing.
  * markdown (≤ 4096 B, `<font color>`, mentions as `<@userid>` in the text), markdown_v2
  * (≤ 4096 B, no colour) and text (≤ 2048 B, `mentioned_list` / `mentioned_mobile_list`).
  * Mentions go on the first part only. Errors arrive under HTTP 200 as errcodes.
@@ -57,7 +57,7 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
   };
 }
 
-/** WeCom's own errcodes (CONTRACTS §4): 45009 over the robot's 20/min; 93000 bad webhook key. */
+/** WeCom's own errcodes (docs/contracts.md#wecom-group-robot): 45009 over the robot's 20/min; 93000 bad webhook key. */
 const ERRCODES = {
   45009: { kind: "rate", retryAfterS: 60 },
   93000: { kind: "auth" },

@@ -1,5 +1,5 @@
 /**
- * Health and readiness (SPEC §2.3): what is checked and what the answers say.
+ * Health and readiness (README, "Operations"): what is checked and what the answers say.
  */
 import { engineHealth } from "../analysis/health.ts";
 import type { Deps } from "../deps.ts";

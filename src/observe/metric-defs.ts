@@ -1,5 +1,5 @@
 /**
- * Every metric the worker exposes (SPEC §6), defined once: both backends (prom-client in a
+ * Every metric the worker exposes (README, "Operations"), defined once: both backends (prom-client in a
  * process, store-aggregated on Workers) and /stats read these definitions.
  */
 export type MetricType = "counter" | "gauge" | "histogram";

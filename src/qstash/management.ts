@@ -1,5 +1,5 @@
 /**
- * QStash's management API as the worker uses it (CONTRACTS §1.4–§1.6): flow-control keys
+ * QStash's management API as the worker uses it (docs/contracts.md#qstash): flow-control keys
  * (read the wait list, pin parallelism/rate), schedules (create idempotently by id) and the
  * DLQ link. A thin wrapper over @upstash/qstash's Client so callers get plain data and tests
  * can point it at a loopback fake.

@@ -1,5 +1,5 @@
 /**
- * Outcome → HTTP answer (SPEC §2.1): the one place an error becomes a status code, headers
+ * Outcome → HTTP answer (README, "How a job is handled"): the one place an error becomes a status code, headers
  * and the JSON problem body that QStash (and people) read.
  */
 import { JobError } from "../errors.ts";

@@ -7,7 +7,7 @@ import type { Config, Family } from "../config/schema.ts";
 import type { Fetch } from "../deps.ts";
 import { signRequest } from "./sign.ts";
 
-/** The flow-control entry (SPEC §4 qstash.flow_control) that a family's jobs are published under. */
+/** The flow-control entry (README, "Configuration" qstash.flow_control) that a family's jobs are published under. */
 export function flowControlFor(config: Config, family: Family) {
   const key = family === "config-sync" ? "config_sync" : family;
   const fc = (config.qstash.flow_control as Record<string, Config["qstash"]["flow_control"]["analysis"]>)[

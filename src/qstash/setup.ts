@@ -88,7 +88,7 @@ export async function setupQstash(config: Config, api: QstashApi): Promise<Setup
   return report;
 }
 
-/** Alertmanager's webhook_config for publishing straight to QStash (SPEC §3.1). */
+/** Alertmanager's webhook_config for publishing straight to QStash (docs/contracts.md#alertmanager-webhook-payload). */
 export function alertmanagerReceiver(config: Config): string {
   const r = recipes(config).find((x) => x.family === "notification") as Recipe;
   const channels = Object.keys(config.channels).slice(0, 2).join(",") || "<channel>";

@@ -1,5 +1,5 @@
 /**
- * Makes an Upstash-Signature exactly as QStash does (CONTRACTS §1.1): an HS256 JWT with
+ * Makes an Upstash-Signature exactly as QStash does (docs/contracts.md#qstash): an HS256 JWT with
  * iss "Upstash", sub = destination URL, iat/nbf/exp (5 min), a unique jti and
  * body = base64url(SHA-256(raw body)). Used by `publish` for a worker that runs with its
  * own (or the local-development) keys, and by tests.

@@ -1,5 +1,5 @@
 /**
- * QStash signature verification (SPEC §2.1, CONTRACTS §1.1): an HS256 JWT checked with the
+ * QStash signature verification (README "How a job is handled"; docs/contracts.md#qstash): an HS256 JWT checked with the
  * current signing key, then the next; `iss` = "Upstash"; `nbf`/`exp` with the clock
  * tolerance; `body` = base64url(SHA-256) of the raw bytes exactly as received; `sub` = the
  * public URL + path when one is configured. Every failure is a 401 JobError whose code says

@@ -1,5 +1,5 @@
 /**
- * The read routes of analysis (SPEC §2.2), registered by createApp under /v1 (behind the admin
+ * The read routes of analysis (README, "Operations"), registered by createApp under /v1 (behind the admin
  * token): GET /v1/analyses/:alertId — the latest analysis and its status — and
  * GET /v1/alerts/:alertId/similar?k= — the indexed alert's best matches with scores. The HTTP
  * edge of the analysis module: the work is done by status.ts and similarity.ts.

@@ -1,5 +1,5 @@
 /**
- * The notification read and admin routes (SPEC §2.2), registered by createApp under /v1
+ * The notification read and admin routes (README, "Operations"), registered by createApp under /v1
  * (behind the admin token): GET /v1/notifications/:messageId and POST /v1/templates/preview.
  * Registering builds the notifier, so a channel that cannot work here refuses the worker at
  * start-up (a ConfigError) rather than at send time.

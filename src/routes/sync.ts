@@ -1,5 +1,5 @@
 /**
- * The config-sync read routes (SPEC §2.2), registered by createApp under /v1 (behind the
+ * The config-sync read routes (README, "Operations"), registered by createApp under /v1 (behind the
  * admin token): GET /v1/sync/status and GET /v1/sync/plan?target=<name>.
  */
 import type { Hono } from "hono";

@@ -1,5 +1,5 @@
 /**
- * The autoscale decision (SPEC §3.5, issue "push-model scaling"): pure data in, one decision
+ * The autoscale decision (README, "Push-model scaling"): pure data in, one decision
  * out, so every rule can be tested without QStash. QStash's flow control decides how many
  * requests are in flight; this moves a key's parallelism within [min, max]:
  *

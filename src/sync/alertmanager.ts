@@ -1,5 +1,5 @@
 /**
- * The Alertmanager config (CONTRACTS §6): a route tree built from the rules' `notify` —
+ * The Alertmanager config (docs/contracts.md#alertmanager): a route tree built from the rules' `notify` —
  * one route per rule, matching its alertname, severity and labels, with its grouping and
  * timing — receivers that publish to this worker's /jobs/notification through QStash
  * (Alertmanager → QStash → worker), the default inhibit rule (critical silences warning for

@@ -1,5 +1,5 @@
 /**
- * The `mimir` delivery (CONTRACTS §6), for Grafana Mimir or Cortex: rule groups go to the
+ * The `mimir` delivery (docs/contracts.md#mimir-ruler), for Grafana Mimir or Cortex: rule groups go to the
  * ruler's Prometheus-compatible config API, one `POST /prometheus/config/v1/rules/{namespace}`
  * per group, and groups of the namespace that are no longer in the set are deleted; an
  * Alertmanager config goes to `POST /api/v1/alerts`. Each request carries `X-Scope-OrgID`

@@ -1,5 +1,5 @@
 /**
- * The Prometheus rule file (CONTRACTS §6): `groups: [{name, rules: [{alert, expr, for,
+ * The Prometheus rule file (docs/contracts.md#prometheus): `groups: [{name, rules: [{alert, expr, for,
  * keep_firing_for, labels, annotations}]}]`, groups sorted by name and rules by name,
  * severity and id, so the same set always gives the same bytes. vmalert.ts builds on it.
  */

@@ -1,5 +1,5 @@
 /**
- * The config-sync rule model (SPEC §3.4): one alert rule as AlertAgent keeps it, validated
+ * The config-sync rule model (docs/config-sync.md): one alert rule as AlertAgent keeps it, validated
  * so that what Prometheus, Alertmanager or vmalert would reject later is refused now (489),
  * naming the rule id and the field. Label and annotation values are kept byte for byte:
  * Prometheus' own Go templates (`{{ $labels.instance }}`) pass through untouched.

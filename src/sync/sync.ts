@@ -1,5 +1,5 @@
 /**
- * A config-sync job (SPEC §3.4): apply the operation to the stored rule set (operation.ts),
+ * A config-sync job (docs/config-sync.md): apply the operation to the stored rule set (operation.ts),
  * plan every selected target, and — unless dry_run — save the set and deliver each target
  * whose hash changed (apply.ts): its version goes up by one only when the target took the new
  * rendering. Any target that did not is a failed sync (503, or 489 when no retry can help)

@@ -1,5 +1,5 @@
 /**
- * The vmalert rule file (CONTRACTS §6): the Prometheus format, plus vmalert's group fields
+ * The vmalert rule file (docs/contracts.md#vmalert): the Prometheus format, plus vmalert's group fields
  * (`type`, `eval_offset`, `limit`, `concurrency`) only on groups whose rules set them. A
  * target's `omit_fields` leaves out what an older vmalert refuses (Debian 12's 1.79 knows
  * neither `keep_firing_for` nor `eval_offset`); what was left out is reported, not hidden.

@@ -1,4 +1,4 @@
-/** The Dify engine against the fake Dify (CONTRACTS §3), seen through POST /jobs/analysis: app shapes, errors, repair, readiness. */
+/** The Dify engine against the fake Dify (docs/contracts.md#dify), seen through POST /jobs/analysis: app shapes, errors, repair, readiness. */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { difyEngine } from "../../src/analysis/dify.ts";
 import { aiYaml, fixtureAlert, goodAnalysis, problemOf, resultOf } from "../support/analysis.ts";
@@ -167,7 +167,7 @@ describe("Dify chat apps (quick, root_cause)", () => {
   });
 });
 
-describe("Dify errors (CONTRACTS §3)", () => {
+describe("Dify errors", () => {
   test("a wrong app key (401) is that engine failing now: 489 when it is the only engine", async () => {
     const res = await harness({ order: ["dify"], chatKey: "app-wrong" }).job("/jobs/analysis", {
       type: "quick",

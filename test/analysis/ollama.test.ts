@@ -1,4 +1,4 @@
-/** The Ollama engine against the fake Ollama (CONTRACTS §3): request shape, repair, missing model, queue full, readiness, embeddings. */
+/** The Ollama engine against the fake Ollama (docs/contracts.md#ollama): request shape, repair, missing model, queue full, readiness, embeddings. */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ollamaEmbed, ollamaEngine } from "../../src/analysis/ollama.ts";
 import { ANALYSIS_JSON_SCHEMA } from "../../src/analysis/schema.ts";

@@ -17,7 +17,7 @@ class DownStore extends MemoryStore {
   }
 }
 
-describe("health (SPEC §2.3)", () => {
+describe("health", () => {
   test("/health answers ok with identity, uptime and checks", async () => {
     const h = makeHarness("worker: { name: ai-worker-1, type: ai-analysis }\n");
     const res = await h.request("/health");

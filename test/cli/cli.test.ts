@@ -6,7 +6,7 @@ import { failureCallback } from "../support/harness.ts";
 
 const KEYS = "qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\n";
 
-describe("argument parsing (SPEC §5)", () => {
+describe("argument parsing", () => {
   test("the old Go-style flags work verbatim", () => {
     const a = parseArgs(["-name=ai-worker-1", "-type=ai-analysis", "-concurrency=2", "-queues=ai_analysis"]);
     expect(a.command).toBe("serve");

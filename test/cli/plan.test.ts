@@ -21,7 +21,7 @@ config_sync:
     am: { kind: alertmanager, delivery: { type: file, path: /tmp/never-written-am.yml } }
 `;
 
-describe("alertagent-worker plan [--target NAME] (SPEC §5)", () => {
+describe("alertagent-worker plan [--target NAME]", () => {
   test("prints, per target, what a full sync from config_sync.source would change", async () => {
     const f = fakePlatform({ "/w.yaml": config(true) });
     expect(await exitCode(main(["plan", "--config", "/w.yaml"], f.p))).toBe(0);

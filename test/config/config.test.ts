@@ -18,7 +18,7 @@ function configError(text: string, env = {}): ConfigError {
   throw new Error("expected a ConfigError");
 }
 
-describe("the embedded default (SPEC §7)", () => {
+describe("the embedded default", () => {
   test("serves on 127.0.0.1:8081 with the memory store, dev keys, builtin engine, console channel and a file target", () => {
     const c = defaultConfig();
     expect(c.worker).toMatchObject({

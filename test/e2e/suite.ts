@@ -1,5 +1,5 @@
 /**
- * The black-box HTTP suite every runtime must pass (SPEC §2.1, §2.3, §6, §7): it starts a
+ * The black-box HTTP suite every runtime must pass (README: "How a job is handled", "Operations", the embedded default): it starts a
  * worker running the embedded default once, then checks health, signed failure callbacks
  * (both keys), every signature failure, replays, 489s, 404s and metrics over plain HTTP.
  * No response may be a 5xx. runtimes.test.ts runs it against the binary, Deno and workerd.

@@ -1,13 +1,13 @@
 /**
- * Alertmanager publishing straight to QStash (SPEC §3.1): the body QStash delivers is the raw
+ * Alertmanager publishing straight to QStash (docs/contracts.md#alertmanager-webhook-payload): the body QStash delivers is the raw
  * Alertmanager webhook payload. Notification takes its channels from `?channels=` or from the
  * receiver's name (as config sync renders it); analysis takes `?type=`.
  */
 import { describe, expect, test } from "bun:test";
+import { readFixture } from "../support/fixtures.ts";
 import { makeHarness } from "../support/harness.ts";
 
-const fixture = async (name: string) =>
-  JSON.parse(await Bun.file(new URL(`../../../shared/fixtures/${name}`, import.meta.url)).text());
+const fixture = async (name: string) => readFixture<Record<string, unknown>>(name);
 const channels = `channels:\n  console: { type: console }\n  ops.log: { type: console }\n`;
 
 describe("a raw Alertmanager payload as the job body", () => {

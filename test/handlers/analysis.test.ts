@@ -30,7 +30,7 @@ const withDify = (order = ["dify", "builtin"]) =>
 const record = async (h: ReturnType<typeof makeHarness>, id: string) =>
   (await (await h.request(`/v1/analyses/${id}`)).json()) as AnalysisRecord;
 
-describe("POST /jobs/analysis (SPEC §3.2)", () => {
+describe("POST /jobs/analysis", () => {
   test("one alert: the 200 body is the result, stored under the alert id", async () => {
     const h = builtinOnly();
     const alert = fixtureAlert("alertmanager-firing");

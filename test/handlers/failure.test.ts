@@ -3,7 +3,7 @@ import type { AnalysisRecord } from "../../src/analysis/status.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
-describe("POST /jobs/failure (SPEC §3.5)", () => {
+describe("POST /jobs/failure", () => {
   test("records the dead job under its source message id and marks the ledger entry failed", async () => {
     const h = makeHarness();
     // The source message ran here first and failed transiently until QStash gave up.

@@ -31,7 +31,7 @@ function probe(behaviour: (n: number) => Promise<unknown>) {
   return { handler, calls: () => calls };
 }
 
-describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
+describe("idempotency on Upstash-Message-Id", () => {
   test("replays a completed message without running it again", async () => {
     const h = makeHarness();
     const p = probe(async (n) => ({ sent: n }));
@@ -138,7 +138,7 @@ describe("idempotency on Upstash-Message-Id (SPEC §2.1)", () => {
   });
 });
 
-describe("outcome → status (SPEC §2.1)", () => {
+describe("outcome → status", () => {
   test("a permanent failure answers 489 with Upstash-NonRetryable-Error and is recorded failed", async () => {
     const h = makeHarness();
     const p = probe(async () => {

@@ -30,7 +30,7 @@ ${opts.secret ? `    secret: ${opts.secret}\n` : ""}${opts.extra ?? ""}`,
 
 const alert = { labels: { alertname: "HighCPU", severity: "critical" }, startsAt: "2026-11-28T08:00:00Z" };
 
-describe("DingTalk robot: signing (CONTRACTS §4)", () => {
+describe("DingTalk robot: signing", () => {
   test("a signed robot accepts the worker's signature (ms timestamp, HMAC-SHA256, base64, URL-encoded once)", async () => {
     const { h, token } = setup({ secret: "SEC0123456789abcdef" });
     const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });

@@ -48,7 +48,7 @@ ${extra}`);
 
 const AUTH = "user: alerts@example.com\n      pass: s3cret";
 
-describe("email over SMTP (CONTRACTS §4)", () => {
+describe("email over SMTP", () => {
   test("implicit TLS + AUTH: a multipart mail with a UTF-8 subject, text and escaped HTML", async () => {
     const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
     const res = await h.job(
@@ -73,7 +73,7 @@ describe("email over SMTP (CONTRACTS §4)", () => {
     expect(m.text).toContain("根分区使用率超过 85%");
     expect(m.text).toContain("Started: 2026-11-28 14:12:00 UTC+8");
     expect(m.html).toContain("<h2");
-    expect(m.html).toContain("db-03 的 / 分区使用率为 91.4%");
+    expect(m.html).toContain("db-03 的根分区（/）已用 91.4%");
     expect(m.html).toContain('href="http://alertmanager.example:9093/#/silences/new?filter=');
     expect(tls.auths.at(-1)).toEqual({ method: "PLAIN", user: "alerts@example.com", ok: true });
   });

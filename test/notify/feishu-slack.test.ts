@@ -16,7 +16,7 @@ let n = 0;
 const id = () => `hook${++n}`;
 const alert = { labels: { alertname: "HighCPU", severity: "critical", instance: "10.0.0.11:9100" } };
 
-describe("Feishu bot (CONTRACTS §4)", () => {
+describe("Feishu bot", () => {
   test("a signed interactive card: timestamp and sign in the body, a red header for critical", async () => {
     const hook = id();
     const h = makeHarness(`channels:
@@ -107,7 +107,7 @@ describe("Feishu bot (CONTRACTS §4)", () => {
   });
 });
 
-describe("Slack incoming webhook (CONTRACTS §4)", () => {
+describe("Slack incoming webhook", () => {
   test("Block Kit: a header with the title, mrkdwn sections; the body `ok` is success", async () => {
     const hook = `T0/B0/${id()}`;
     const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);

@@ -41,7 +41,7 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
   test("firing and resolved in separate sections, firing first; times and durations in the zone", () => {
     const { body } = render("alertmanager-mixed.json", "text", { tz: "Asia/Shanghai" });
     expect(body.indexOf("== FIRING (1) ==")).toBeLessThan(body.indexOf("== RESOLVED (1) =="));
-    expect(body).toContain("Started: 2026-11-28 15:40:00 UTC+8 (firing for 1h 20m)");
+    expect(body).toContain("Started: 2026-11-28 15:41:00 UTC+8 (firing for 1h 19m)");
     expect(body).toContain("Resolved: 2026-11-28 15:55:00 UTC+8 (lasted 35m)");
     // The label all alerts share is shown once, not on every alert.
     expect(body).toStartWith("Labels: namespace=payments\n");
@@ -51,11 +51,13 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
   test("one block per alert: severity, summary, description, the labels that matter, links", () => {
     const { body } = render("alertmanager-firing.json", "markdown");
     expect(body).toContain(
-      "**🔴 HighCPU** · CRITICAL\n\nCPU usage above 90%\n\n> CPU on 10.0.0.11:9100 has been above",
+      "**🔴 HighCPU** · CRITICAL\n\nCPU usage above 90%\n\n> 10.0.0.11:9100 has been above 90% CPU",
     );
     expect(body).toContain("- instance: 10.0.0.11:9100\n- Started: 2026-11-28 08:00:00 UTC (firing for 1h)");
     expect(body).toContain("[📖 Runbook](https://runbooks.example/HighCPU)");
-    expect(body).toContain("[📈 Graph](http://prometheus.example:9090/graph?g0.expr=node_cpu_busy%3E90)");
+    expect(body).toContain(
+      "[📈 Graph](http://prometheus.example:9090/graph?g0.expr=node_cpu_busy%3E90&g0.tab=1)",
+    );
     expect(body).not.toContain("alertname:");
     expect(body).not.toContain("- severity:");
   });
@@ -74,7 +76,7 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
     const lines = body.split("\n").filter((l) => l.startsWith("- 🔴"));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe(
-      "- 🔴 **HighCPU** 10.0.0.11:9100: CPU usage above 90% (for 1h) [graph](http://prometheus.example:9090/graph?g0.expr=node_cpu_busy%3E90)",
+      "- 🔴 **HighCPU** 10.0.0.11:9100: CPU usage above 90% (for 1h) [graph](http://prometheus.example:9090/graph?g0.expr=node_cpu_busy%3E90&g0.tab=1)",
     );
   });
 

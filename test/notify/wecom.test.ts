@@ -13,7 +13,7 @@ let n = 0;
 const key = () => `key-${++n}`;
 const alert = { labels: { alertname: "DiskFull", severity: "warning", instance: "db-1" } };
 
-describe("WeCom group robot (CONTRACTS §4)", () => {
+describe("WeCom group robot", () => {
   test("markdown: colours for severity and status, the title as heading, mentions as <@userid>", async () => {
     const k = key();
     const h = makeHarness(`channels:

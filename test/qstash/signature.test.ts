@@ -11,7 +11,7 @@ async function problem(res: Response) {
   return { status: res.status, ...body.error };
 }
 
-describe("QStash signature verification (SPEC §2.1)", () => {
+describe("QStash signature verification", () => {
   const h = makeHarness();
   const body = failureCallback("msg_src_sig");
 

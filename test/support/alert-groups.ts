@@ -1,12 +1,8 @@
 /**
- * Alert data for the notification tests: the shared Alertmanager fixtures
- * (../shared/fixtures) and large groups built from them — many alerts, Chinese text, label
+ * Alert data for the notification tests: the Alertmanager fixtures (test/fixtures/) and large groups built from them — many alerts, Chinese text, label
  * values full of markdown and HTML metacharacters.
  */
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-
-const FIXTURES = resolve(import.meta.dir, "../../../shared/fixtures");
+import { readFixture } from "./fixtures.ts";
 
 export type Payload = {
   version: "4";
@@ -26,7 +22,7 @@ export type Payload = {
 };
 
 export function fixture(name: string): Payload {
-  return JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
+  return readFixture<Payload>(name);
 }
 
 /** A firing group of `n` alerts (Chinese labels and text with `zh`), a few resolved among them. */

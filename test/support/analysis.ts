@@ -1,19 +1,17 @@
 /**
- * Helpers for the analysis tests: the shared fixtures as alerts, a valid engine answer, the
+ * Helpers for the analysis tests: the fixtures as alerts, a valid engine answer, the
  * `ai:` config for fakes, a hand-driven clock, and reading a job's answer as the result schema.
  */
 
 import { expect } from "bun:test";
-import { readFileSync } from "node:fs";
 import { type Alert, type AlertmanagerPayload, alertsOf } from "../../src/alerts/alert.ts";
 import { type AnalysisResult, resultSchema } from "../../src/analysis/schema.ts";
-
-export const FIXTURES = "/work/shared/fixtures";
+import { readFixture } from "./fixtures.ts";
 
 export function fixture(
   name: "alertmanager-firing" | "alertmanager-mixed" | "alertmanager-zh",
 ): AlertmanagerPayload {
-  return JSON.parse(readFileSync(`${FIXTURES}/${name}.json`, "utf8")) as AlertmanagerPayload;
+  return readFixture<AlertmanagerPayload>(`${name}.json`);
 }
 
 /** The first alert of a fixture, with its id. */

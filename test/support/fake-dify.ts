@@ -1,5 +1,5 @@
 /**
- * A fake Dify service API on 127.0.0.1 that holds clients to CONTRACTS §3: `Authorization: Bearer
+ * A fake Dify service API on 127.0.0.1 that holds clients to docs/contracts.md#dify: `Authorization: Bearer
  * <app key>` per app (401 otherwise); `POST /v1/chat-messages` only for chat apps, `POST
  * /v1/workflows/run` only for workflow apps, each checking its required fields (`user`, `query`,
  * the workflow's inputs `alert`/`type`/`language`); a request without `response_mode: "blocking"`

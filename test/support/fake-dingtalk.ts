@@ -1,5 +1,5 @@
 /**
- * A fake DingTalk custom robot on 127.0.0.1 (CONTRACTS §4). `POST /robot/send?access_token=T`;
+ * A fake DingTalk custom robot on 127.0.0.1 (docs/contracts.md#dingtalk-robot). `POST /robot/send?access_token=T`;
  * every answer is HTTP 200 with `{errcode, errmsg}`:
  * - unknown token → 300001; a signed robot needs `timestamp` (ms, within 1 h) and `sign` =
  *   base64(HMAC-SHA256(secret, ts + "\n" + secret)) read from the query exactly once (so a

@@ -1,11 +1,11 @@
 /**
- * A fake Feishu/Lark custom bot on 127.0.0.1 (CONTRACTS §4). `POST
+ * A fake Feishu/Lark custom bot on 127.0.0.1 (docs/contracts.md#feishu-bot). `POST
  * /open-apis/bot/v2/hook/<id>`; answers `{code, msg, data}`:
  * - unknown hook → 19001; a signed bot needs `timestamp` (seconds, a string, within 1 h) and
  *   `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret, message = "")) in the JSON body → 19021;
  *   a keyword bot → 19024 without it;
  * - over 100 a minute or 5 a second → 11232;
- * - a body over 20 KB → 9499 (the exact code for size is unconfirmed in CONTRACTS; any non-zero
+ * - a body over 20 KB → 9499 (the exact code for size is unconfirmed (docs/contracts.md#feishu-bot); any non-zero
  *   code is an error the worker must not cause).
  */
 import { type FakeRobotServer, hmac, json, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";

@@ -1,5 +1,5 @@
 /**
- * A fake Grafana Mimir (ruler config API and Alertmanager config API, CONTRACTS §6) on
+ * A fake Grafana Mimir (ruler config API and Alertmanager config API, docs/contracts.md#mimir-ruler) on
  * loopback, strict like the real one: every request needs X-Scope-OrgID (401 "no org id"),
  * rule groups are posted one per request as YAML ({name, rules}), a namespace without groups
  * is a 404, writes answer 202 (rules) and 201 (Alertmanager). `dropWrites` makes it accept

@@ -1,5 +1,5 @@
 /**
- * A fake Ollama on 127.0.0.1 that holds clients to CONTRACTS §3: `/api/tags` lists the pulled
+ * A fake Ollama on 127.0.0.1 that holds clients to docs/contracts.md#ollama: `/api/tags` lists the pulled
  * models; `/api/chat` and `/api/embed` answer 404 `{"error": "model … not found"}` for a model
  * not pulled; `/api/chat` streams NDJSON unless `stream: false` is sent (Ollama's default is to
  * stream); embeddings are deterministic word hashes, so texts sharing words are close. What the

@@ -1,5 +1,5 @@
 /**
- * A fake of QStash's API on loopback, following CONTRACTS §1: Bearer token required;
+ * A fake of QStash's API on loopback, following docs/contracts.md#qstash: Bearer token required;
  * `POST /v2/publish/<destination>` (flow-control headers recorded, `{messageId}` back);
  * flow control `GET /v2/flowControl/<key>` (wait list and parallelism) and
  * `POST /v2/flowControl/<key>/pin?parallelism=&rate=&period=`; schedules

@@ -2,7 +2,7 @@
  * What the fake chat robots (DingTalk, WeCom, Feishu, Slack) share: a sliding-window counter
  * for their per-robot rate limits, a record of what each accepted, a hook to make a robot
  * answer an error for a while ("busy"), and a loopback Bun.serve. Each fake enforces its
- * service's contract (CONTRACTS §4) — a fake laxer than the service would hide bugs.
+ * service's contract (docs/contracts.md#dingtalk-robot) — a fake laxer than the service would hide bugs.
  */
 
 /** The window of `key` in `map`, made on first use. */

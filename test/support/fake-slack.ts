@@ -1,5 +1,5 @@
 /**
- * A fake Slack incoming webhook on 127.0.0.1 (CONTRACTS §4). `POST /services/T/B/X`:
+ * A fake Slack incoming webhook on 127.0.0.1 (docs/contracts.md#slack-incoming-webhook). `POST /services/T/B/X`:
  * success is HTTP 200 with the body exactly `ok`; errors are Slack's strings — unknown hook →
  * 404 `no_service`, neither text nor blocks → 400 `no_text`, more than 50 blocks, a section
  * over 3000 characters or a header over 150 → 400 `invalid_blocks`; more than 10 a second →

@@ -1,5 +1,5 @@
 /**
- * A fake WeCom group robot on 127.0.0.1 (CONTRACTS §4). `POST /cgi-bin/webhook/send?key=K`,
+ * A fake WeCom group robot on 127.0.0.1 (docs/contracts.md#wecom-group-robot). `POST /cgi-bin/webhook/send?key=K`,
  * no signing; answers HTTP 200 `{errcode, errmsg}`:
  * - unknown key → 93000;
  * - over 20 requests a minute → 45009 (failed sends count too, as on WeCom);

@@ -1,17 +1,14 @@
 /**
- * Rule sets for config-sync tests: the shared sample (../shared/fixtures/rules-sample.json)
+ * Rule sets for config-sync tests: the sample (test/fixtures/rules-sample.json)
  * and adversarial sets — unicode names, quotes, colons and YAML-significant words in values,
  * Prometheus Go templates, and many groups.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFixture } from "./fixtures.ts";
 
 export type RawRule = Record<string, unknown>;
 
-export const SAMPLE_PATH = join(import.meta.dir, "../../../shared/fixtures/rules-sample.json");
-
 export function sampleRules(): RawRule[] {
-  return JSON.parse(readFileSync(SAMPLE_PATH, "utf8"));
+  return readFixture<RawRule[]>("rules-sample.json");
 }
 
 export const UNICODE_RULES: RawRule[] = [

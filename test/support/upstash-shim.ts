@@ -1,6 +1,6 @@
 /**
  * An Upstash-Redis-REST-compatible HTTP server in front of a real redis-server, for tests
- * (CONTRACTS.md §2). There is no installable Upstash server, so this follows the documented
+ * (docs/contracts.md#upstash-redis-rest). There is no installable Upstash server, so this follows the documented
  * contract strictly: `POST /` one command → `{result}` (400 `{error}` on a command error),
  * `POST /pipeline` → `[{result}|{error}, …]` (not atomic), `POST /multi-exec` → the same inside
  * MULTI/EXEC (atomic), `Authorization: Bearer <token>` (401 otherwise), and `Upstash-Encoding:
