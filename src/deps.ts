@@ -59,6 +59,9 @@ export const FAMILIES_BY_TYPE: Record<Config["worker"]["type"], readonly Family[
   "config-sync": ["config-sync", "failure"],
 };
 
+/** `worker.families` (what `-queues=` sets) names the job families; failure callbacks come with any of them. */
 export function mountedFamilies(config: Config): readonly Family[] {
-  return config.worker.families ?? FAMILIES_BY_TYPE[config.worker.type];
+  const named = config.worker.families;
+  if (!named) return FAMILIES_BY_TYPE[config.worker.type];
+  return named.includes("failure") ? named : [...named, "failure"];
 }

@@ -16,6 +16,9 @@ import { setupQstashCommand } from "./qstash-setup.ts";
 import { runOne } from "./run.ts";
 import { serve } from "./serve.ts";
 
+/** The file name `self-rules --tests` expects the rules under (README, "Push-model scaling"). */
+const SELF_RULES_FILE = "alertagent-self.rules.yml";
+
 export async function main(argv: string[], p: Platform, startedAt = Date.now()): Promise<void> {
   const code = await dispatch(argv, p, startedAt);
   // serve returns undefined and keeps running; everything else exits with its code.
@@ -51,7 +54,11 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
       case "setup-qstash":
         return await setupQstashCommand(args, p);
       case "self-rules":
-        p.stdout(args.tests ? selfRulesTestsYaml("alertagent-self.rules.yml") : selfRulesYaml());
+        p.stdout(
+          args.tests
+            ? `# promtool tests of the self-rules: save \`self-rules\` as ${SELF_RULES_FILE} beside this file, then run: promtool test rules <this file>\n${selfRulesTestsYaml(SELF_RULES_FILE)}`
+            : `# save as ${SELF_RULES_FILE} (the name \`self-rules --tests\` loads) and add it to Prometheus's rule_files\n${selfRulesYaml()}`,
+        );
         return 0;
     }
   } catch (e) {

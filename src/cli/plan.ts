@@ -2,9 +2,10 @@
  * `plan [--target NAME]` (README, "Command line"): what a full config sync would change now — per target a
  * summary line and the unified diff against what was last applied — with no side effects.
  * The rule set comes from config_sync.source, else from the store; a memory store in a
- * fresh process knows no rule set, so that case is refused with the reason.
+ * fresh process knows no rule set and nothing applied, so that case says so per target (exit 0).
  */
-import { ConfigError, JobError } from "../errors.ts";
+import type { Config } from "../config/schema.ts";
+import { JobError } from "../errors.ts";
 import { planFullSync } from "../sync/plan.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
 import { commandDeps, loadCliConfig } from "./load.ts";
@@ -12,10 +13,7 @@ import type { Platform } from "./platform.ts";
 
 export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
   const { config } = await loadCliConfig(args, p);
-  if (config.store.kind === "memory" && !config.config_sync.source)
-    throw new ConfigError(
-      "plan needs the rule set: set config_sync.source, or point store at the shared store (upstash or redis) your workers sync through",
-    );
+  if (config.store.kind === "memory" && !config.config_sync.source) return noRulesYet(args, config, p);
   const deps = commandDeps(config, p, "warn");
   const store = deps.store;
   try {
@@ -41,4 +39,24 @@ export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** The memory store in a fresh process: no rule set, nothing applied; say so and how to plan for real. */
+function noRulesYet(args: ParsedArgs, config: Config, p: Platform): number {
+  const all = Object.keys(config.config_sync.targets).sort();
+  const want = args.flags.target;
+  if (want && !all.includes(want)) throw new UsageError(`--target: config_sync target "${want}" not found`);
+  const lines = [
+    "# no rules yet: this process's memory store holds no rule set and config_sync.source is not set",
+  ];
+  for (const name of want ? [want] : all) {
+    const t = config.config_sync.targets[name];
+    lines.push(`# ${name} (${t.kind}, ${t.delivery.type}): nothing applied yet; nothing to apply`);
+  }
+  if (!all.length) lines.push("# no config_sync.targets: nothing to sync to");
+  p.stdout(`${lines.join("\n")}\n`);
+  p.stderr(
+    "note: to plan a rule set, set config_sync.source or point store at the shared store (upstash or redis) your workers sync through\n",
+  );
+  return 0;
 }

@@ -6,6 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { ConfigError, formatPath, zodIssues } from "../errors.ts";
 import { DEFAULT_CONFIG_YAML } from "./default.ts";
+import { legacyKeys } from "./legacy.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -54,6 +55,8 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   }
   if (typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);
+  const moved = legacyKeys(raw as Record<string, unknown>);
+  if (moved.length) throw new ConfigError(describe(source, moved), moved);
   const issues: { path: string; message: string }[] = [];
   const substituted = interpolate(raw, env, [], issues);
   if (issues.length) throw new ConfigError(describe(source, issues), issues);

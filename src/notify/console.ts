@@ -1,7 +1,7 @@
 /**
- * The console channel: prints the rendered message as one JSON log line (the worker's
- * logger, so stdout on the binary and Deno, `wrangler tail` on Workers). For local runs and
- * for seeing exactly what a template produces.
+ * The console channel: prints the rendered message as a person reads it — a header line, the
+ * title and the body — among the worker's log lines (stdout on the binary and Deno, `wrangler
+ * tail` on Workers). For local runs and for seeing exactly what a template produces.
  */
 import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
@@ -23,16 +23,15 @@ export function consoleChannel(name: string, cfg: ConsoleConfig): Channel {
     robot: cfg.rate ? `console:${name}` : undefined,
     rates: ratesOf(cfg, []),
     async send(m: Message, ctx: SendContext) {
-      ctx.logger.info("notification", {
-        channel: name,
-        message_id: ctx.messageId,
-        part: m.part,
-        parts: m.parts,
-        format: m.format,
-        title: m.title,
-        body: m.body,
-      });
+      ctx.logger.print(consoleBlock(name, ctx.messageId, m));
       return "printed";
     },
   };
+}
+
+/** One message as a block of text: `── channel · message id · part i/n ──`, the title, the body. */
+export function consoleBlock(channel: string, messageId: string, m: Message): string {
+  const part = m.parts > 1 ? ` · part ${m.part}/${m.parts}` : "";
+  const head = `── ${channel} · ${messageId}${part} `;
+  return `${head.padEnd(72, "─")}\n${m.title}\n\n${m.body.trimEnd()}\n`;
 }

@@ -18,16 +18,21 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Writes text for a person, as it is, among the log lines (the console channel). */
+  print(text: string): void;
 }
 
 export function createLogger(opts: {
   level?: Level;
   base?: Record<string, unknown>;
   write?: (line: string) => void;
+  /** Where `print` goes; the same place as the lines by default. */
+  print?: (text: string) => void;
   now?: () => Date;
 }): Logger {
   const min = RANK[opts.level ?? "info"];
   const write = opts.write ?? ((line: string) => console.log(line));
+  const print = opts.print ?? write;
   const now = opts.now;
   const stamp = now ? () => now().toISOString() : () => isoAt(Date.now());
   const make = (context: Record<string, unknown>): Logger => {
@@ -57,6 +62,7 @@ export function createLogger(opts: {
       warn: (m, f) => log("warn", m, f),
       error: (m, f) => log("error", m, f),
       child: (fields) => make({ ...context, ...cleaned(fields) }),
+      print,
     };
   };
   return make(cleaned(opts.base ?? {}));

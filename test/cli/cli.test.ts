@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
 import { main } from "../../src/cli/main.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
@@ -131,6 +134,16 @@ describe("serve", () => {
     expect(f.stdout()).toContain('"msg":"listening"');
   });
 
+  test("-queues=ai_analysis mounts analysis and keeps the failure callback route", async () => {
+    const f = fakePlatform();
+    await main(["-type=ai-analysis", "-queues=ai_analysis"], f.p);
+    const health = (await (await f.fetch("/health")).json()) as { families: string[] };
+    expect(health.families).toEqual(["analysis", "failure"]);
+    const res = await f.fetch("/jobs/failure", { method: "POST", body: "{}" });
+    expect(res.status).toBe(401);
+    expect((await f.fetch("/jobs/notification", { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
   test("SIGHUP swaps in a new config; a bad one is refused and the old stays", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\n` });
     await main(["--config", "w.yaml"], f.p);
@@ -255,5 +268,21 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-t0ken, url: "${
     const g = fakePlatform();
     expect(await exitCode(main(["self-rules", "--tests"], g.p))).toBe(0);
     expect(g.stdout()).toContain("rule_files:");
+  });
+
+  test("self-rules --tests names the file the rules go in; saved so, promtool passes them", async () => {
+    const rules = fakePlatform();
+    await exitCode(main(["self-rules"], rules.p));
+    const tests = fakePlatform();
+    await exitCode(main(["self-rules", "--tests"], tests.p));
+    const name = /save `self-rules` as (\S+) beside this file/.exec(tests.stdout())?.[1];
+    expect(name).toBe("alertagent-self.rules.yml");
+    expect(rules.stdout()).toStartWith(`# save as ${name} `);
+    const dir = mkdtempSync(join(tmpdir(), "self-rules-cli-"));
+    writeFileSync(join(dir, name!), rules.stdout());
+    writeFileSync(join(dir, "tests.yml"), tests.stdout());
+    const run = Bun.spawnSync(["promtool", "test", "rules", "tests.yml"], { cwd: dir });
+    expect(run.stderr.toString() + run.stdout.toString()).toContain("SUCCESS");
+    expect(run.exitCode).toBe(0);
   });
 });

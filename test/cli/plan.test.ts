@@ -46,11 +46,17 @@ describe("alertagent-worker plan [--target NAME]", () => {
     expect(g.stderr()).toBe('alertagent-worker: --target: config_sync target "nope" not found\n');
   });
 
-  test("without a source and with a memory store there is no rule set to plan from: exit 2 with the reason", async () => {
+  test("without a source and with a memory store: exit 0, no rules yet and nothing applied per target", async () => {
     const f = fakePlatform({ "/w.yaml": config(false) });
-    expect(await exitCode(main(["plan", "--config", "/w.yaml"], f.p))).toBe(2);
-    expect(f.stderr()).toContain("plan needs the rule set: set config_sync.source");
-    expect(f.stderr().trim().split("\n")).toHaveLength(1);
+    expect(await exitCode(main(["plan", "--config", "/w.yaml"], f.p))).toBe(0);
+    expect(f.stdout()).toBe(
+      "# no rules yet: this process's memory store holds no rule set and config_sync.source is not set\n" +
+        "# am (alertmanager, file): nothing applied yet; nothing to apply\n" +
+        "# prom (prometheus, file): nothing applied yet; nothing to apply\n",
+    );
+    expect(f.stderr()).toContain("to plan a rule set, set config_sync.source");
+    const g = fakePlatform({ "/w.yaml": config(false) });
+    expect(await exitCode(main(["plan", "--config", "/w.yaml", "--target", "nope"], g.p))).toBe(2);
   });
 
   test("a source that is down is a runtime failure naming it", async () => {

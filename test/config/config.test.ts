@@ -170,3 +170,51 @@ test("an all-digit secret from ${VAR} stays a string", () => {
   const c = loadConfig(`${keys}worker: { admin_token: "\${T}" }\n`, { T: "123456" });
   expect(c.worker.admin_token).toBe("123456");
 });
+
+describe("a config in the old Go worker's shape is refused with where each key moved", () => {
+  const old = `${keys}worker:
+  ai_analysis: { concurrency: 2 }
+  notification: { concurrency: 4 }
+dify:
+  api_url: http://dify.internal/v1
+  api_key: app-123
+  agent_id: agent-9
+ollama:
+  api_url: http://ollama:11434
+  model: qwen2.5
+redis:
+  addr: 127.0.0.1:6379
+  password: hunter2
+`;
+
+  test("every old key is named with its new home, in one error", () => {
+    const e = configError(old);
+    const byPath = Object.fromEntries(e.issues.map((d) => [d.path, d.message]));
+    expect(Object.keys(byPath).sort()).toEqual([
+      "dify.agent_id",
+      "dify.api_key",
+      "dify.api_url",
+      "ollama.api_url",
+      "ollama.model",
+      "redis.addr",
+      "redis.password",
+      "worker.ai_analysis",
+      "worker.notification",
+    ]);
+    expect(byPath["dify.api_url"]).toContain("moved to ai.dify.url");
+    expect(byPath["dify.api_key"]).toContain("ai.dify.apps.<type>.key");
+    expect(byPath["ollama.model"]).toContain("ai.ollama.model");
+    expect(byPath["redis.addr"]).toContain("store: {kind: redis");
+    expect(byPath["worker.ai_analysis"]).toContain("worker.type: ai-analysis");
+    expect(e.message).not.toContain("hunter2");
+  });
+
+  test("through the CLI: exit 2, the hints on stderr", async () => {
+    const { main } = await import("../../src/cli/main.ts");
+    const { exitCode, fakePlatform } = await import("../support/fake-platform.ts");
+    const f = fakePlatform({ "old.yaml": old });
+    expect(await exitCode(main(["check-config", "--config", "old.yaml"], f.p))).toBe(2);
+    expect(f.stderr()).toContain("dify.api_url: the old worker's key: moved to ai.dify.url");
+    expect(f.stdout()).toBe("");
+  });
+});

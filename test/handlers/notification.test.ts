@@ -79,12 +79,14 @@ templates:
       alerts: [{ labels: { alertname: "HighCPU" } }],
     });
     expect(hook.body.body).toContain("CPU usage above 90%");
-    const printed = h.logs.find((l) => l.msg === "notification");
-    expect(printed).toMatchObject({
-      channel: "console",
-      title: "🔴 [FIRING:1] HighCPU",
-      message_id: "msg_n1",
-    });
+    // The console channel prints a block a person reads: header, title, the body as text.
+    expect(h.printed).toHaveLength(1);
+    const [head, title, blank, ...body] = h.printed[0].split("\n");
+    expect(head).toStartWith("── console · msg_n1 ──");
+    expect(title).toBe("🔴 [FIRING:1] HighCPU");
+    expect(blank).toBe("");
+    expect(body.join("\n")).toContain("CPU usage above 90%");
+    expect(h.printed[0]).not.toContain("\\n");
   });
 
   test("forwards an Alertmanager payload's group to a webhook", async () => {

@@ -24,6 +24,8 @@ qstash:
 export interface Harness {
   deps: Deps;
   logs: Record<string, unknown>[];
+  /** What was printed for a person (the console channel's blocks), in order. */
+  printed: string[];
   /** The log lines of the jobs whose message id starts with `prefix`, in order. */
   linesOf(prefix: string): Record<string, unknown>[];
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -61,13 +63,18 @@ export function makeHarness(
   const yaml = /^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra;
   const config = loadConfig(yaml, opts.env ?? {}, "test");
   const logs: Record<string, unknown>[] = [];
+  const printed: string[] = [];
   const store = opts.store ?? new MemoryStore();
   const deps = buildDeps({
     config,
     store,
     metrics: new PromMetrics(),
     runtime: "bun",
-    logger: createLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l)) }),
+    logger: createLogger({
+      level: "debug",
+      write: (l) => logs.push(JSON.parse(l)),
+      print: (t) => printed.push(t),
+    }),
     now: opts.now,
     fetch: opts.fetch,
     fs: opts.fs,
@@ -77,6 +84,7 @@ export function makeHarness(
   return {
     deps,
     logs,
+    printed,
     linesOf: (prefix) => logs.filter((l) => String(l.message_id).startsWith(prefix)),
     request,
     async job(path, body, o = {}) {
