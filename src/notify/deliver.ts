@@ -19,7 +19,8 @@ import { inputOf, type NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
 import { chooseTemplate, planFor, toneOf } from "./render.ts";
-import { buildView, type GroupView, type NotifyInput } from "./view.ts";
+import { checkJobTitle } from "./templates.ts";
+import { buildView, type GroupView, type NotifyInput, partView } from "./view.ts";
 
 /** One channel's line in the job's answer. */
 export interface Delivery {
@@ -220,6 +221,11 @@ export async function deliver(
   const input = inputOf(job);
   const group =
     input.kind === "alerts" ? buildView(input, { timezone: n.timezone, now: deps.now() }) : undefined;
+  if (job.title)
+    checkJobTitle(
+      job.title,
+      group ? partView(group, group.all, 1, 1) : input.kind === "data" ? input.data : {},
+    );
   const j: Job = { deps, n, job, input, group, messageId, logger };
   const runs = new Map<string, Promise<Run>>();
   const once = (name: string, fallbackFor?: string) => {
@@ -290,9 +296,11 @@ export async function deliver(
     );
   }
   const failed = primaries.filter((r) => r.error);
+  // A channel's template that cannot render is the config's mistake: the answer names it.
+  const template = failed.find((r) => r.error?.code.startsWith("template_"))?.error;
   if (failed.length) {
     throw permanent(
-      "notification_failed",
+      template?.code ?? "notification_failed",
       `${failed.map((r) => `channel ${r.record.channel} failed (${r.error?.message}) and no fallback delivered it`).join("; ")}${sentNote}`,
       result,
     );

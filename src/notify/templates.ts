@@ -91,13 +91,81 @@ class TemplateWriter extends Mustache.Writer {
   }
 }
 
-const writer = new TemplateWriter();
+/**
+ * What one render may do: a template comes with a job or from config, and four nested
+ * `{{#alerts}}` over 60 alerts would render 13 million blocks. Work counts the tokens walked
+ * (every section entry at least one); output counts what values and text add. Both stop the
+ * render with a RenderLimit (docs/notifications.md, "Bounded templates").
+ */
+export const RENDER_LIMITS = { work: 200_000, title: 4 * 1024, body: 2 * 1024 * 1024 } as const;
 
-/** Mustache with an escape function that also accepts numbers. */
-function mustache(template: string, view: unknown, partials: Record<string, string>, esc: Escape): string {
+class RenderLimit extends Error {}
+
+type Tokens = Parameters<Mustache.Writer["renderTokens"]>;
+
+/** The parse-cached writer that counts its work and output, per render. */
+class BoundedWriter extends TemplateWriter {
+  private work = 0;
+  private out = 0;
+  private maxOut = 0;
+
+  renderWithin(maxOut: number, ...args: Parameters<Mustache.Writer["render"]>): string {
+    this.work = 0;
+    this.out = 0;
+    this.maxOut = maxOut;
+    return this.render(...args);
+  }
+
+  override renderTokens(...args: Tokens): string {
+    this.work += args[0].length + 1;
+    if (this.work > RENDER_LIMITS.work) throw new RenderLimit(`more than ${RENDER_LIMITS.work} steps`);
+    return super.renderTokens(...args);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.counted(super.rawValue(token));
+  }
+
+  override escapedValue(...args: Parameters<Mustache.Writer["escapedValue"]>): string {
+    return this.counted(super.escapedValue(...args));
+  }
+
+  override unescapedValue(...args: Parameters<Mustache.Writer["unescapedValue"]>): string {
+    return this.counted(super.unescapedValue(...args));
+  }
+
+  private counted(v: string): string {
+    this.out += v?.length ?? 0;
+    if (this.out > this.maxOut) throw new RenderLimit(`more than ${this.maxOut} characters`);
+    return v;
+  }
+}
+
+const writer = new BoundedWriter();
+
+/** Which template field is rendered: the job's `title`, `templates.<name>.body`, …; bounds its size. */
+interface Field {
+  path: string;
+  kind: "title" | "body";
+}
+
+/** Mustache with an escape function that also accepts numbers, within RENDER_LIMITS. */
+function mustache(
+  field: Field,
+  template: string,
+  view: unknown,
+  partials: Record<string, string>,
+  esc: Escape,
+): string {
   try {
-    return writer.render(template, view, partials, { escape: (v: unknown) => esc(String(v)) });
+    return writer.renderWithin(RENDER_LIMITS[field.kind], template, view, partials, {
+      escape: (v: unknown) => esc(String(v)),
+    });
   } catch (e) {
+    if (e instanceof RenderLimit)
+      throw permanent("template_too_large", `${field.path} renders past its limit: ${e.message}`, [
+        { path: field.path, message: `renders ${e.message}` },
+      ]);
     throw permanent("template_error", `the template could not be rendered: ${(e as Error).message}`);
   }
 }
@@ -105,9 +173,30 @@ function mustache(template: string, view: unknown, partials: Record<string, stri
 const textEscape: Escape = (s) => s;
 
 /** Renders a title template; a part number is appended when the template does not place one. */
-function renderTitle(template: string, view: object, partLabel: string): string {
-  const title = mustache(template, view, {}, textEscape).replace(/\s+/g, " ").trim();
+function renderTitle(spec: RenderSpec, template: string, view: object, partLabel: string): string {
+  const title = mustache(titleField(spec), template, view, {}, textEscape).replace(/\s+/g, " ").trim();
   return template.includes("{{part") ? title : title + partLabel;
+}
+
+/**
+ * Renders the job's own `title` once over everything it will see, so a title past its limits
+ * fails the job before any channel sends (each channel would render it again and fail alike).
+ */
+export function checkJobTitle(title: string, view: object): void {
+  mustache({ path: "title", kind: "title" }, title, view, {}, textEscape);
+}
+
+/** The job's `title` when it gave one, else the custom template's. */
+function titleField(spec: RenderSpec): Field {
+  return {
+    path: spec.title !== undefined ? "title" : `templates.${spec.template.name}.title`,
+    kind: "title",
+  };
+}
+
+function bodyField(spec: RenderSpec): Field {
+  const t = spec.template;
+  return { path: t.builtin ? `template ${t.name}` : `templates.${t.name}.body`, kind: "body" };
 }
 
 function builtinSet(spec: RenderSpec): TemplateSet {
@@ -118,21 +207,21 @@ function builtinSet(spec: RenderSpec): TemplateSet {
 export function renderAlerts(spec: RenderSpec, view: PartView): Rendered {
   const t = spec.template;
   const titleTpl = spec.title ?? (t.builtin ? undefined : t.title);
-  const title = titleTpl ? renderTitle(titleTpl, view, view.part_label) : view.title;
+  const title = titleTpl ? renderTitle(spec, titleTpl, view, view.part_label) : view.title;
   const full = { ...view, title };
   const set = builtinSet(spec);
   const partials = { ...set.partials, ...HTML_PARTIALS };
   const body = t.builtin ? set.body : t.body;
-  return { title, body: tidy(mustache(body, full, partials, spec.escape)) };
+  return { title, body: tidy(mustache(bodyField(spec), body, full, partials, spec.escape)) };
 }
 
 /** Renders the summary that ends a group capped at max_parts (always the built-in summary). */
 export function renderSummary(spec: RenderSpec, view: PartView): Rendered {
   const titleTpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
-  const title = titleTpl ? renderTitle(titleTpl, view, view.part_label) : view.title;
+  const title = titleTpl ? renderTitle(spec, titleTpl, view, view.part_label) : view.title;
   const set = builtinSet(spec);
   const full = { ...view, title };
-  return { title, body: tidy(mustache(set.summary, full, HTML_PARTIALS, spec.escape)) };
+  return { title, body: tidy(mustache(bodyField(spec), set.summary, full, HTML_PARTIALS, spec.escape)) };
 }
 
 /** Renders free `data` with a custom template (no alerts, so no splitting at alert boundaries). */
@@ -143,8 +232,8 @@ export function renderData(spec: RenderSpec, data: Record<string, unknown>): Ren
       "invalid_payload",
       "`data` is rendered by a custom template (templates.<name> in the config); name one with `template`",
     );
-  const title = renderTitle(spec.title ?? t.title, data, "");
-  return { title, body: tidy(mustache(t.body, { ...data, title }, {}, spec.escape)) };
+  const title = renderTitle(spec, spec.title ?? t.title, data, "");
+  return { title, body: tidy(mustache(bodyField(spec), t.body, { ...data, title }, {}, spec.escape)) };
 }
 
 /** Blank lines at either end and runs of blank lines left by empty sections. */

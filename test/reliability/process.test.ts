@@ -7,67 +7,11 @@
  *   same Idempotency-Key, so the receiver sees one notification.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
-import { signRequest } from "../../src/qstash/sign.ts";
-import { freePort, startRedis } from "../support/redis-server.ts";
-
-const BIN = resolve(import.meta.dir, "../../dist/alertagent-worker");
-const dir = mkdtempSync(join(tmpdir(), "process-"));
-
-interface Seen {
-  key: string | null;
-  body: { message_id: string; channel: string };
-}
-
-/** A webhook receiver that answers after `delayMs` and records every request as it arrives. */
-function sink(delayMs: number) {
-  const seen: Seen[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 30,
-    async fetch(req) {
-      seen.push({ key: req.headers.get("idempotency-key"), body: await req.json() });
-      await Bun.sleep(delayMs);
-      return Response.json({ ok: true });
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}/hook`, seen, stop: () => server.stop(true) };
-}
-
-async function startWorker(config: string) {
-  if (!existsSync(BIN))
-    throw new Error("dist/alertagent-worker is missing: run scripts/build first (scripts/test.sh does)");
-  const port = await freePort();
-  const file = join(dir, `w-${port}.yaml`);
-  writeFileSync(
-    file,
-    `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\n${config}`,
-  );
-  const proc = Bun.spawn([BIN, "serve", "--config", file, "--port", String(port)], {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ALERTAGENT_CONFIG: "" },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) return { proc, url };
-    } catch {
-      // not yet
-    }
-    await Bun.sleep(25);
-  }
-  proc.kill("SIGKILL");
-  throw new Error(`the binary did not start: ${await new Response(proc.stderr).text()}`);
-}
+import { postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
+import { startRedis } from "../support/redis-server.ts";
 
 let n = 0;
 async function publish(url: string, channels: string[], id = `msg_proc_${Date.now()}_${n++}`, retried = 0) {
-  const target = `${url}/jobs/notification`;
   const body = JSON.stringify({
     channels,
     alerts: [
@@ -77,20 +21,8 @@ async function publish(url: string, channels: string[], id = `msg_proc_${Date.no
       },
     ],
   });
-  return fetch(target, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "upstash-message-id": id,
-      "upstash-retried": String(retried),
-      "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url: target, body }),
-    },
-    body,
-  });
+  return postSigned(url, "/jobs/notification", body, id, retried);
 }
-
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 describe("the binary under process-level trouble", () => {
   const sinks: { stop(): void }[] = [];

@@ -1,0 +1,91 @@
+/**
+ * Hostile producers against the compiled binary (build first: scripts/build): a signed job whose
+ * template amplifies, a flood of unsigned bodies over the limit, lease churn in a full memory
+ * store, and a job stuck past worker.shutdown_timeout. What must hold is what a user sees: the
+ * job fails fast and for good, the process stays responsive, nothing is sent twice, and the
+ * figures autoscale reads are not moved by someone without the signing key.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
+
+const sinks: { stop(): void }[] = [];
+const procs: { kill(sig?: number | NodeJS.Signals): void }[] = [];
+afterAll(() => {
+  for (const s of sinks) s.stop();
+  for (const p of procs) p.kill("SIGKILL");
+});
+
+/** Polls /health/live every 20 ms until `done` settles; the slowest answer in ms. */
+async function slowestLive(url: string, done: Promise<unknown>): Promise<number> {
+  let settled = false;
+  done.finally(() => {
+    settled = true;
+  });
+  let worst = 0;
+  while (!settled) {
+    const t = performance.now();
+    await fetch(`${url}/health/live`);
+    worst = Math.max(worst, performance.now() - t);
+    await Bun.sleep(20);
+  }
+  return worst;
+}
+
+const alerts = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    labels: { alertname: "Amplify", severity: "warning", instance: `host-${i}:9100` },
+    annotations: { summary: `alert ${i}` },
+  }));
+
+describe("hostile producers: template amplification", () => {
+  test("a title nesting {{#alerts}} four deep over 60 alerts fails permanently, fast, with nothing sent", async () => {
+    const hook = sink(0);
+    sinks.push(hook);
+    const w = await startWorker(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`);
+    procs.push(w.proc);
+    const title =
+      "{{#alerts}}{{#alerts}}{{#alerts}}{{#alerts}}{{labels.instance}}{{/alerts}}{{/alerts}}{{/alerts}}{{/alerts}}";
+    const body = JSON.stringify({ channels: ["hook"], title, alerts: alerts(60) });
+    expect(body.length).toBeLessThan(8_000);
+    const t = performance.now();
+    const answer = postSigned(w.url, "/jobs/notification", body, "msg_amplify_1");
+    const worstLive = await slowestLive(w.url, answer);
+    const res = await answer;
+    const ms = performance.now() - t;
+    expect(res.status).toBe(489);
+    expect(res.headers.get("upstash-nonretryable-error")).toBe("true");
+    const problem = (await res.json()) as { error: { code: string; message: string; details: unknown } };
+    expect(problem.error.code).toBe("template_too_large");
+    expect(problem.error.details).toEqual([{ path: "title", message: expect.stringContaining("more than") }]);
+    expect(ms).toBeLessThan(1_000);
+    expect(worstLive).toBeLessThan(100);
+    expect(hook.seen).toHaveLength(0);
+    expect(rssMb(w.proc.pid)).toBeLessThan(300);
+  }, 30_000);
+
+  test("a config body template that renders past its size cap fails with the template's path", async () => {
+    const hook = sink(0);
+    sinks.push(hook);
+    const big =
+      "{{#alerts}}{{#alerts}}{{annotations.summary}} padding padding padding padding{{/alerts}}{{/alerts}}";
+    const w = await startWorker(
+      `templates:\n  wide: { format: text, title: "t", body: "${big}" }\nchannels:\n  hook: { type: webhook, url: "${hook.url}", template: wide }\n`,
+    );
+    procs.push(w.proc);
+    const body = JSON.stringify({
+      channels: ["hook"],
+      alerts: alerts(300).map((a) => ({ ...a, annotations: { summary: "x".repeat(200) } })),
+    });
+    const res = await postSigned(w.url, "/jobs/notification", body, "msg_amplify_2");
+    expect(res.status).toBe(489);
+    const problem = (await res.json()) as {
+      error: { code: string; message: string; details: { deliveries: { error: { details: unknown } }[] } };
+    };
+    expect(problem.error.code).toBe("template_too_large");
+    expect(problem.error.message).toContain("templates.wide.body renders past its limit");
+    expect(problem.error.details.deliveries[0].error.details).toEqual([
+      { path: "templates.wide.body", message: expect.stringContaining("more than") },
+    ]);
+    expect(hook.seen).toHaveLength(0);
+  }, 30_000);
+});
