@@ -124,11 +124,10 @@ export function createApp(deps: Deps): Hono {
   for (const family of mountedJobFamilies(deps)) {
     const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;
     app.post(`/jobs/${family}`, async (c) => {
-      const body = await readLimited(c.req.raw, config.worker.body_limit);
       const h = c.req.raw.headers;
       const reply = await runJob(deps, handler, {
         family: family as Family,
-        body,
+        body: () => readLimited(c.req.raw, config.worker.body_limit),
         messageId: h.get("upstash-message-id") ?? h.get("idempotency-key") ?? undefined,
         retried: Number(h.get("upstash-retried") ?? 0) || 0,
         scheduleId: h.get("upstash-schedule-id") ?? undefined,

@@ -1,6 +1,6 @@
 /**
  * The job runner: everything between a pushed request and its handler, in order —
- * body limit, signature, concurrency gate, JSON, ledger claim (replay / busy / take over),
+ * signature (token, then the body read up to its limit and hashed), concurrency gate, JSON, ledger claim (replay / busy / take over),
  * the handler with its lease renewed, the ledger's final record, metrics and one log line
  * ("job answered", to which the handler may add fields: a canonical line per job).
  * Independent of HTTP so `alertagent-worker run` uses the same path.
@@ -15,7 +15,11 @@ import type { JobHandler } from "./handler.ts";
 
 export interface JobRequest {
   family: Family;
-  body: Uint8Array;
+  /**
+   * The raw body, or how to read it (up to the limit; a longer one comes back as limit + 1
+   * bytes): a pushed request's body is read only after its token checks out.
+   */
+  body: Uint8Array | (() => Promise<Uint8Array>);
   /** Upstash-Message-Id, or Idempotency-Key on a direct call. */
   messageId?: string;
   retried: number;
@@ -55,7 +59,9 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   const noted: Noted = { fields: undefined, warn: false };
   const finish = (outcome: JobOutcome, reply: Reply): Reply => {
     deps.metrics.inc("jobs", { family, outcome });
-    deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
+    // A request that is not QStash's says nothing about how long jobs take (autoscale reads this).
+    if (outcome !== "unauthorized")
+      deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
     reply.headers.traceparent = traceparentOf(span);
     const otlp = deps.config.worker.tracing;
     if (otlp.otlp_url) {
@@ -90,17 +96,27 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
     return reply;
   };
 
-  if (req.body.byteLength > deps.config.worker.body_limit) {
+  // The token first, then the body: an unsigned or forged request of any size is a 401 and
+  // counts only as unauthorized (docs/architecture.md, "One job, step by step").
+  let bodyHash = "";
+  if (!req.trusted) {
+    try {
+      bodyHash = deps.verifier.verifyToken({
+        signature: req.signature,
+        url: req.subject,
+        clockToleranceS: deps.config.qstash.clock_tolerance / 1000,
+      });
+    } catch (e) {
+      return finish("unauthorized", problemReply(toJobError(e)));
+    }
+  }
+  const body = typeof req.body === "function" ? await req.body() : req.body;
+  if (body.byteLength > deps.config.worker.body_limit) {
     return finish("failed_permanent", problemReply(tooLarge(deps.config.worker.body_limit)));
   }
   if (!req.trusted) {
     try {
-      deps.verifier.verify({
-        signature: req.signature,
-        body: req.body,
-        url: req.subject,
-        clockToleranceS: deps.config.qstash.clock_tolerance / 1000,
-      });
+      deps.verifier.verifyBody(bodyHash, body);
     } catch (e) {
       return finish("unauthorized", problemReply(toJobError(e)));
     }
@@ -121,7 +137,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   deps.metrics.add("inFlight", { family }, 1);
   try {
     // Inside the span, deps.fetch (a tracing fetch) puts the job's traceparent on every outbound call.
-    return await inSpan(span, () => claimAndRun(deps, handler, req, log, noted, finish));
+    return await inSpan(span, () => claimAndRun(deps, handler, { ...req, body }, log, noted, finish));
   } finally {
     deps.metrics.add("inFlight", { family }, -1);
     deps.gate.leave();
@@ -131,7 +147,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
 async function claimAndRun(
   deps: Deps,
   handler: JobHandler,
-  req: JobRequest,
+  req: JobRequest & { body: Uint8Array },
   log: Deps["logger"],
   noted: Noted,
   finish: (o: JobOutcome, r: Reply) => Reply,

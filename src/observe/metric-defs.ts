@@ -36,7 +36,7 @@ export const METRICS = {
   },
   jobDuration: {
     name: "alertagent_job_duration_seconds",
-    help: "Time from receiving a job to answering it.",
+    help: "Time from receiving a signed job to answering it.",
     type: "histogram",
     labels: ["family"],
     buckets: DURATION_BUCKETS,

@@ -38,14 +38,18 @@ export interface SigningKeys {
   next: string;
 }
 
-export interface VerifyInput {
+/** What the token alone is checked against: everything but the body. */
+export interface TokenInput {
   signature: string | undefined | null;
-  body: Uint8Array;
   /** Expected `sub`; checked only when given. */
   url?: string;
   clockToleranceS: number;
   /** Unix seconds; defaults to now. */
   now?: number;
+}
+
+export interface VerifyInput extends TokenInput {
+  body: Uint8Array;
 }
 
 interface Claims {
@@ -70,6 +74,14 @@ export class SignatureVerifier {
 
   /** Returns when the signature holds, or throws a 401 JobError naming the failed check. */
   verify(input: VerifyInput): void {
+    this.verifyBody(this.verifyToken(input), input.body);
+  }
+
+  /**
+   * Checks the JWT — header, claims and MAC — without the body, so a request that is not
+   * QStash's is refused before its body is read. Returns the signed body hash.
+   */
+  verifyToken(input: TokenInput): string {
     const sig = input.signature?.trim();
     if (!sig) throw unauthorized("signature_missing", "the Upstash-Signature header is missing");
     // Three non-empty parts. Their characters are not checked here: a part that is not base64url
@@ -102,8 +114,13 @@ export class SignatureVerifier {
     const tol = input.clockToleranceS;
     if (claims.iss !== "Upstash")
       throw unauthorized("signature_invalid", "the signature's issuer is not Upstash");
-    if (typeof claims.exp === "number" && now - tol >= claims.exp)
-      throw unauthorized("signature_expired", "the signature has expired");
+    // QStash always sets exp (and nbf) as numbers; anything else is not its token.
+    if (typeof claims.exp !== "number" || (claims.nbf !== undefined && typeof claims.nbf !== "number"))
+      throw unauthorized(
+        "signature_malformed",
+        "the signature's exp must be a number, and nbf a number when present",
+      );
+    if (now - tol >= claims.exp) throw unauthorized("signature_expired", "the signature has expired");
     if (typeof claims.nbf === "number" && now + tol < claims.nbf) {
       throw unauthorized("signature_not_yet_valid", "the signature is not valid yet (nbf in the future)");
     }
@@ -115,7 +132,12 @@ export class SignatureVerifier {
     }
     if (typeof claims.body !== "string")
       throw unauthorized("signature_invalid", "the signature carries no body hash");
-    if (stripPad(claims.body) !== this.sha256(input.body)) {
+    return claims.body;
+  }
+
+  /** Compares the body as received with the hash `verifyToken` returned. */
+  verifyBody(bodyHash: string, body: Uint8Array): void {
+    if (stripPad(bodyHash) !== this.sha256(body)) {
       throw unauthorized(
         "signature_body_mismatch",
         "the body does not match the signature's body hash (tampered or re-serialised)",

@@ -82,7 +82,8 @@ describe("/stats and /metrics", () => {
     expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="succeeded"} 2');
     expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="unauthorized"} 1');
     expect(metrics).toContain('alertagent_jobs_total{family="failure",outcome="duplicate"} 1');
-    expect(metrics).toContain('alertagent_job_duration_seconds_count{family="failure"} 5');
+    // The unauthorized request is not a job: it has no duration (autoscale reads these).
+    expect(metrics).toContain('alertagent_job_duration_seconds_count{family="failure"} 4');
     expect(metrics).toContain('alertagent_dead_letters_total{family="notification"} 1');
     expect(metrics).toMatch(
       /alertagent_worker_info\{name="alertagent-worker",type="general",version="[^"]+",runtime="bun"\} 1/,

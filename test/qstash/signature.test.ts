@@ -121,6 +121,47 @@ describe("QStash signature verification", () => {
     const p = await problem(await h.job("/jobs/failure", body, { signature: sig }));
     expect(p.status).toBe(401);
   });
+
+  test("exp and nbf must be numbers and exp present: otherwise 401 signature_malformed", async () => {
+    for (const claims of [{ exp: String(now() + 100) }, { exp: undefined }, { nbf: "0" }, { exp: null }]) {
+      const p = await problem(await h.job("/jobs/failure", body, { claims }));
+      expect({ claims, ...p }).toMatchObject({ status: 401, code: "signature_malformed" });
+    }
+  });
+});
+
+describe("unsigned and forged requests are refused before the body is read", () => {
+  test("a 1.1 MB unsigned body is a 401, counted only as unauthorized: no failure, no latency", async () => {
+    const h = makeHarness();
+    const big = JSON.stringify({ channels: ["console"], pad: "x".repeat(1_100_000) });
+    for (let i = 0; i < 10; i++) {
+      const res = await h.job("/jobs/notification", big, { signature: null, messageId: `msg_flood_${i}` });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("signature_missing");
+    }
+    const forged = await h.job("/jobs/notification", big, { key: "sig_not_the_key" });
+    expect(forged.status).toBe(401);
+    const stats = (await (await h.request("/stats")).json()) as {
+      families: Record<
+        string,
+        { failed: number; error_rate: number; unauthorized: number; latency_ms: unknown }
+      >;
+    };
+    expect(stats.families.notification).toMatchObject({
+      failed: 0,
+      error_rate: 0,
+      unauthorized: 11,
+      latency_ms: { p50: null, p95: null, p99: null },
+    });
+  });
+
+  test("a signed body over the limit is still 489 payload_too_large", async () => {
+    const h = makeHarness();
+    const big = JSON.stringify({ channels: ["console"], pad: "x".repeat(1_100_000) });
+    const res = await h.job("/jobs/notification", big);
+    expect(res.status).toBe(489);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
 });
 
 describe("sub must match worker.public_url + path when public_url is set", () => {

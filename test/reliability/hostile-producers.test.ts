@@ -89,3 +89,33 @@ describe("hostile producers: template amplification", () => {
     expect(hook.seen).toHaveLength(0);
   }, 30_000);
 });
+
+describe("hostile producers: an unsigned flood", () => {
+  test("ten unsigned 1.1 MB bodies are 401s that move nothing autoscale reads", async () => {
+    const w = await startWorker("");
+    procs.push(w.proc);
+    const big = JSON.stringify({ channels: ["console"], pad: "x".repeat(1_100_000) });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${w.url}/jobs/notification`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: big,
+        }),
+      ),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(401));
+    const stats = (await (await fetch(`${w.url}/stats`)).json()) as {
+      families: Record<string, Record<string, unknown>>;
+    };
+    expect(stats.families.notification).toMatchObject({
+      failed: 0,
+      failed_permanent: 0,
+      error_rate: 0,
+      unauthorized: 10,
+      latency_ms: { p50: null, p95: null, p99: null },
+    });
+    const metrics = await (await fetch(`${w.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/alertagent_job_duration_seconds_count\{family="notification"\} [1-9]/);
+  }, 30_000);
+});
