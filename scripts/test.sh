@@ -92,7 +92,7 @@ step typecheck tsc --noEmit -p tsconfig.json
 step lint biome check --diagnostic-level=error .
 step build bash scripts/build
 # Every suite under test/ but the store contract and the runtime matrix (which run on their own).
-mapfile -t UNIT < <(find test -mindepth 1 -maxdepth 1 \( -type d ! -name store ! -name e2e ! -name support -o -name '*.test.ts' \) | sort)
+mapfile -t UNIT < <(find test -mindepth 1 -maxdepth 1 \( -type d ! -name store ! -name e2e ! -name support ! -name fixtures -o -name '*.test.ts' \) | sort)
 bun_suite unit "${UNIT[@]}"
 bun_suite store test/store
 bun_suite runtimes test/e2e

@@ -5,15 +5,21 @@
 import type { Config } from "./config/schema.ts";
 import { type Deps, type Fetch, type FileAccess, mountedFamilies, type RuntimeName } from "./deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
-import { Ledger } from "./jobs/ledger.ts";
+import { Ledger, openMessageKeys } from "./jobs/ledger.ts";
 import { nodeTcp } from "./notify/smtp/node-tcp.ts";
 import type { TcpConnect } from "./notify/smtp/tcp.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { tracingFetch } from "./observe/trace.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
+import { createStore } from "./store/create.ts";
 import type { Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
+
+/** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
+export function storeFor(cfg: Config["store"], opts: { tcp: boolean; runtime: string }): Store {
+  return createStore(cfg, { ...opts, keep: openMessageKeys });
+}
 
 export interface WireOptions {
   config: Config;

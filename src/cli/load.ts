@@ -9,8 +9,7 @@ import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../observe/logger.ts";
-import { createStore } from "../store/create.ts";
-import { buildDeps } from "../wire.ts";
+import { buildDeps, storeFor } from "../wire.ts";
 import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";
 import type { Platform } from "./platform.ts";
 
@@ -84,7 +83,7 @@ export function commandDeps(
   p: Platform,
   level: Config["worker"]["log_level"] = config.worker.log_level,
 ): Deps {
-  const store = createStore(config.store, { tcp: true, runtime: p.runtime });
+  const store = storeFor(config.store, { tcp: true, runtime: p.runtime });
   const logger = createLogger({
     level,
     base: { name: config.worker.name },

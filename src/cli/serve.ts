@@ -13,9 +13,8 @@ import { lineBatch } from "../observe/line-batch.ts";
 import { createLogger } from "../observe/logger.ts";
 import { MemoryLimit } from "../observe/memory-limit.ts";
 import { StoreMetrics } from "../observe/store-metrics.ts";
-import { createStore } from "../store/create.ts";
 import type { Store } from "../store/store.ts";
-import { buildDeps } from "../wire.ts";
+import { buildDeps, storeFor } from "../wire.ts";
 import type { ParsedArgs } from "./args.ts";
 import { applyOverrides, assertSafeToServe, type LoadedConfig, loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
@@ -31,7 +30,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     base: { name: config.worker.name },
     write: lines.write,
   });
-  let store = createStore(config.store, { tcp: true, runtime: p.runtime });
+  let store = storeFor(config.store, { tcp: true, runtime: p.runtime });
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
   const metricsFor = (cfg: Config, s: Store) =>
     cfg.worker.metrics === "store" ? new StoreMetrics(s) : p.newMetrics(s);
@@ -110,7 +109,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       assertSafeToServe({ ...from, config: next });
       const sameStore = stringify(next.store) === stringify(deps.config.store);
       const old = store;
-      if (!sameStore) store = createStore(next.store, { tcp: true, runtime: p.runtime });
+      if (!sameStore) store = storeFor(next.store, { tcp: true, runtime: p.runtime });
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       deps = wire(next, store);

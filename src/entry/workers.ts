@@ -12,9 +12,8 @@ import { ConfigError } from "../errors.ts";
 import { webTcp } from "../notify/smtp/tcp.ts";
 import { createLogger } from "../observe/logger.ts";
 import { StoreMetrics } from "../observe/store-metrics.ts";
-import { createStore } from "../store/create.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
-import { buildDeps } from "../wire.ts";
+import { buildDeps, storeFor } from "../wire.ts";
 
 type Env = Record<string, unknown>;
 interface Ctx {
@@ -36,7 +35,7 @@ function build(env: Env) {
     // A file delivery cannot work here: refuse a config that asks for one (the default's only warns).
     const noFiles = fileDeliveryRefusal(config, "Cloudflare Workers");
     if (noFiles && vars.ALERTAGENT_CONFIG) throw noFiles;
-    const store = createStore(config.store, { tcp: false, runtime: "workerd" });
+    const store = storeFor(config.store, { tcp: false, runtime: "workerd" });
     const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
     const deps = buildDeps({
       config,

@@ -53,6 +53,25 @@ export interface StepRecord {
   data?: unknown;
 }
 
+/** Key kinds that belong to one message: `<kind>:<messageId>[:…]` (the ledger's, and delivery records). */
+const MESSAGE_KEYS = ["job:", "step:", "notification:"];
+
+/**
+ * What a bounded memory store must never evict: a held lease, and every key of a message that
+ * is still open — leased, or with an entry not finished (a transient failure QStash will
+ * retry), whose steps say what must not be sent again. Dropping them would run the message twice.
+ */
+export function openMessageKeys(key: string, peek: (key: string) => string | null): boolean {
+  if (key.startsWith("lease:")) return true;
+  const kind = MESSAGE_KEYS.find((k) => key.startsWith(k));
+  if (!kind) return false;
+  const end = key.indexOf(":", kind.length);
+  const id = key.slice(kind.length, end < 0 ? undefined : end);
+  if (peek(`lease:${id}`) !== null) return true;
+  const entry = peek(`job:${id}`);
+  return entry !== null && (JSON.parse(entry) as LedgerEntry).status === "processing";
+}
+
 export class Ledger {
   /** Leases held by running jobs, renewed together by one timer (not one timer per job). */
   private readonly held = new Map<string, { lease: Lease; onError: (e: unknown) => void }>();

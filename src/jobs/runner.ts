@@ -7,7 +7,7 @@
  */
 import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
-import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import { JobError, permanent, rateLimited, transient } from "../errors.ts";
 import type { JobOutcome } from "../observe/metric-defs.ts";
 import { exportSpans, inSpan, startSpan, traceparentOf } from "../observe/trace.ts";
 import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
@@ -169,10 +169,16 @@ async function claimAndRun(
       scheduleId: req.scheduleId,
     });
   } catch (e) {
-    log.error("store unavailable: cannot claim the message", { error: e });
+    // A full memory store says so itself (503 store_full); anything else is the store not answering.
+    const full = e instanceof JobError && e.code === "store_full";
+    log.error(full ? "store full: cannot claim the message" : "store unavailable: cannot claim the message", {
+      error: e,
+    });
     return finish(
       "failed_transient",
-      problemReply(transient("store_unavailable", "the store did not answer; the job was not started", 5)),
+      problemReply(
+        full ? e : transient("store_unavailable", "the store did not answer; the job was not started", 5),
+      ),
     );
   }
   if (claim.kind === "busy") {

@@ -24,8 +24,8 @@
  *
  * Order: the index Map's insertion order is the order keys were created (a replaced value
  * keeps its key's place), which is what `evictOldest` drops first. Keys that share a hash share
- * their first one's place and are evicted together: at 10,000 keys, a pair shares a 32-bit hash
- * about once in a hundred tables.
+ * their first one's place and are evicted together unless a keep rule holds one: at 10,000
+ * keys, a pair shares a 32-bit hash about once in a hundred tables.
  */
 
 const CLASSES = [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048];
@@ -186,16 +186,30 @@ export class ByteTable {
     return true;
   }
 
-  /** Drops at least `n` of the oldest-created keys (a hash's whole chain goes together). */
-  evictOldest(n: number): void {
+  /**
+   * Drops up to `n` of the oldest-created keys that `keep` does not hold on to (all of them
+   * without `keep`; a hash's chain keeps its kept keys). Returns how many were dropped.
+   */
+  evictOldest(n: number, keep?: (key: string) => boolean): number {
+    let dropped = 0;
     for (const [h, first] of this.index) {
-      this.index.delete(h);
-      for (let s = first; s !== NONE; s = this.next[s]) {
-        this.drop(s);
-        n--;
+      let head = first;
+      let prev = NONE;
+      for (let s = first; s !== NONE; ) {
+        const after = this.next[s];
+        if (dropped < n && !keep?.(this.keyOf(s))) {
+          if (prev === NONE) head = after;
+          else this.next[prev] = after;
+          this.drop(s);
+          dropped++;
+        } else prev = s;
+        s = after;
       }
-      if (n <= 0) return;
+      if (head === NONE) this.index.delete(h);
+      else if (head !== first) this.index.set(h, head);
+      if (dropped >= n) break;
     }
+    return dropped;
   }
 
   /** Drops every key expired at `now`. */

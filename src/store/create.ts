@@ -1,17 +1,21 @@
 /**
  * Picks the store implementation the config names. `tcp: false` is for runtimes without
  * TCP sockets (Workers): a redis:// store is refused there at start-up with a clear reason.
+ * `keep` is the memory store's eviction rule (the ledger's `openMessageKeys`).
  */
 import type { Config } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
-import { MemoryStore } from "./memory.ts";
+import { type KeepRule, MemoryStore } from "./memory.ts";
 import { tcpStore, upstashStore } from "./redis.ts";
 import type { Store } from "./store.ts";
 
-export function createStore(cfg: Config["store"], opts: { tcp: boolean; runtime: string }): Store {
+export function createStore(
+  cfg: Config["store"],
+  opts: { tcp: boolean; runtime: string; keep?: KeepRule },
+): Store {
   switch (cfg.kind) {
     case "memory":
-      return new MemoryStore(Date.now, cfg.max_keys);
+      return new MemoryStore(Date.now, cfg.max_keys, opts.keep);
     case "upstash":
       return upstashStore({ url: cfg.url as string, token: cfg.token as string, prefix: cfg.prefix });
     case "redis":

@@ -2,14 +2,20 @@
  * In-memory store: the embedded default. One process only — leases and counters are atomic
  * within it because every operation runs synchronously between awaits. Bounded: past
  * `maxKeys` values the oldest-created are dropped, so a busy process cannot grow without limit
- * (a ledger entry older than that is forgotten early, as if its retention had passed).
+ * (a ledger entry older than that is forgotten early, as if its retention had passed). A
+ * `KeepRule` names what must never be dropped (a held lease, an unfinished job's entry and
+ * steps); when only such keys are left, a write fails with 503 store_full instead.
  * JSON hashes and sorted sets are not counted there: their owners bound them (the similarity
  * index keeps at most ai.similar.max_alerts alerts). Values are held in a ByteTable (bytes in
  * typed arrays, not a string and an object per entry: see byte-table.ts for why).
  */
+import { transient } from "../errors.ts";
 import { ByteTable, NO_SLOT } from "./byte-table.ts";
 import { SortedSet } from "./sorted-set.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
+
+/** Whether `key` is live state that eviction must leave alone; `peek` reads another key's value. */
+export type KeepRule = (key: string, peek: (key: string) => string | null) => boolean;
 
 interface List {
   items: string[];
@@ -28,11 +34,21 @@ export class MemoryStore implements Store {
   /**
    * @param now clock in ms, injectable for tests.
    * @param maxKeys most values kept. @default 10000
+   * @param keep what eviction must leave alone; everything may go without one.
    */
   constructor(
     private readonly now: () => number = Date.now,
     private readonly maxKeys = 10_000,
+    private readonly keep?: KeepRule,
   ) {}
+
+  /** A key's live value without touching the table (eviction walks it meanwhile). */
+  private readonly peek = (key: string): string | null => {
+    const slot = this.data.find(key);
+    if (slot === NO_SLOT) return null;
+    const at = this.data.expiresAt(slot);
+    return at !== null && at <= this.now() ? null : this.data.value(slot);
+  };
 
   /** The slot of `key`'s value, or NO_SLOT; an expired key is dropped on the way. */
   private live(key: string, now = this.now()): number {
@@ -54,10 +70,22 @@ export class MemoryStore implements Store {
     for (const [k, l] of this.lists) if (l.expiresAt !== null && l.expiresAt <= t) this.lists.delete(k);
   }
 
-  /** Stores `text` at `key`; a new key past maxKeys first drops the oldest-created tenth, in one pass. */
-  private put(key: string, slot: number, text: string, expiresAt: number | null): void {
-    if (slot === NO_SLOT && this.data.size >= this.maxKeys)
-      this.data.evictOldest(Math.max(1, Math.floor(this.maxKeys / 10)));
+  /**
+   * Stores `text` at `key`; a new key past maxKeys first drops the oldest-created tenth that the
+   * keep rule lets go, in one pass. `headroom` keys must stay free after it (a new lease leaves
+   * room for the steps of the jobs already running); when they cannot, 503 store_full.
+   */
+  private put(key: string, slot: number, text: string, expiresAt: number | null, headroom = 0): void {
+    if (slot === NO_SLOT && this.data.size >= this.maxKeys - headroom) {
+      const keep = this.keep;
+      this.data.evictOldest(Math.max(1, Math.floor(this.maxKeys / 10)), keep && ((k) => keep(k, this.peek)));
+      if (this.data.size >= this.maxKeys - headroom)
+        throw transient(
+          "store_full",
+          `the memory store holds store.max_keys (${this.maxKeys}) values of jobs still running or to be retried; nothing can be dropped`,
+          5,
+        );
+    }
     this.data.put(key, text, expiresAt, slot);
   }
 
@@ -78,12 +106,12 @@ export class MemoryStore implements Store {
     return this.write(key, value, opts);
   }
 
-  private write(key: string, value: unknown, opts: SetOptions): boolean {
+  private write(key: string, value: unknown, opts: SetOptions, headroom = 0): boolean {
     const t = this.now();
     this.sweep(t);
     const slot = this.live(key, t);
     if (opts.nx && slot !== NO_SLOT) return false;
-    this.put(key, slot, toJson(value), opts.ttlMs ? t + opts.ttlMs : null);
+    this.put(key, slot, toJson(value), opts.ttlMs ? t + opts.ttlMs : null, headroom);
     return true;
   }
 
@@ -119,7 +147,8 @@ export class MemoryStore implements Store {
   }
 
   async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
-    const acquired = this.write(key, value, { nx: true, ttlMs });
+    // A new lease starts a job: it needs room for that job's entry and steps, so keep a twentieth free.
+    const acquired = this.write(key, value, { nx: true, ttlMs }, Math.floor(this.maxKeys / 20));
     return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
   }
 

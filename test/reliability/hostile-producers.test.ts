@@ -119,3 +119,35 @@ describe("hostile producers: an unsigned flood", () => {
     expect(metrics).not.toMatch(/alertagent_job_duration_seconds_count\{family="notification"\} [1-9]/);
   }, 30_000);
 });
+
+describe("hostile producers: churn in a full memory store", () => {
+  test("60 jobs during one 6 s job never evict its lease: the redelivery waits, the robot gets one send", async () => {
+    const slow = sink(6_000);
+    sinks.push(slow);
+    const w = await startWorker(
+      `store: { kind: memory, max_keys: 100 }\nchannels:\n  slow: { type: webhook, url: "${slow.url}" }\n  fast: { type: console }\n`,
+    );
+    procs.push(w.proc);
+    const job = (channel: string, n: number) =>
+      JSON.stringify({
+        channels: [channel],
+        alerts: [{ labels: { alertname: "Churn", severity: "info", n: String(n) }, annotations: {} }],
+      });
+    const long = postSigned(w.url, "/jobs/notification", job("slow", 0), "msg_churn_long");
+    for (let i = 0; i < 100 && slow.seen.length === 0; i++) await Bun.sleep(20);
+    expect(slow.seen).toHaveLength(1);
+    for (let i = 1; i <= 60; i++) {
+      const r = await postSigned(w.url, "/jobs/notification", job("fast", i), `msg_churn_${i}`);
+      expect(r.status).toBe(200);
+    }
+    const again = await postSigned(w.url, "/jobs/notification", job("slow", 0), "msg_churn_long", 1);
+    expect(again.status).toBe(503);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("in_progress");
+    expect(again.headers.get("retry-after")).toBeTruthy();
+    expect((await long).status).toBe(200);
+    const replay = await postSigned(w.url, "/jobs/notification", job("slow", 0), "msg_churn_long", 2);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("x-idempotent-replay")).toBe("true");
+    expect(slow.seen.filter((s) => s.body.message_id === "msg_churn_long")).toHaveLength(1);
+  }, 60_000);
+});
