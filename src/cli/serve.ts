@@ -79,13 +79,23 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       signal,
       in_flight: gate.inFlight,
     });
-    await server.stop();
+    // The server's stop waits for in-flight requests on Bun and Deno, so it is not awaited before
+    // the timed drain: worker.shutdown_timeout is the whole wait.
+    const closed = server.stop().catch(() => {});
     const drained = await gate.drain(deps.config.worker.shutdown_timeout);
     if (!drained)
-      logger.warn("shutdown timeout: jobs still in flight are left to QStash to redeliver", {
-        in_flight: gate.inFlight,
-      });
-    await store.close().catch(() => {});
+      logger.warn(
+        "shutdown timeout: jobs still in flight are abandoned; their leases expire and QStash redelivers",
+        {
+          in_flight: gate.inFlight,
+          abandoned: deps.ledger.running(),
+        },
+      );
+    else await within(closed, 500);
+    await within(
+      store.close().catch(() => {}),
+      500,
+    );
     clearInterval(memoryTimer);
     logger.info("stopped", {
       signal,
@@ -132,4 +142,10 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     }
   }
+}
+
+/** Waits for `p`, but no longer than `ms`: shutdown must end within worker.shutdown_timeout + 1 s. */
+function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }

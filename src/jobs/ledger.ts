@@ -169,6 +169,11 @@ export class Ledger {
    * job lets go: under load, jobs one after another would otherwise set and clear a timer each
    * (~0.6 µs a job in a micro-benchmark). Elsewhere the last job to let go stops it.
    */
+  /** The message ids whose leases this process holds now (the jobs running here). */
+  running(): string[] {
+    return [...this.held.keys()];
+  }
+
   keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
     this.held.set(messageId, { lease, onError });
     if (!this.renewer) {

@@ -151,3 +151,31 @@ describe("hostile producers: churn in a full memory store", () => {
     expect(slow.seen.filter((s) => s.body.message_id === "msg_churn_long")).toHaveLength(1);
   }, 60_000);
 });
+
+describe("hostile producers: a job stuck past worker.shutdown_timeout", () => {
+  test("SIGTERM with a job stuck on a 15 s webhook exits within timeout + 1 s, naming the abandoned job", async () => {
+    const stuck = sink(15_000);
+    sinks.push(stuck);
+    const w = await startWorker(
+      `worker: { shutdown_timeout: 2s }\nchannels:\n  stuck: { type: webhook, url: "${stuck.url}", timeout: 30s }\n`,
+    );
+    procs.push(w.proc);
+    const body = JSON.stringify({
+      channels: ["stuck"],
+      alerts: [{ labels: { alertname: "Stuck", severity: "info" }, annotations: {} }],
+    });
+    const answer = postSigned(w.url, "/jobs/notification", body, "msg_stuck_1").catch(() => undefined);
+    for (let i = 0; i < 100 && stuck.seen.length === 0; i++) await Bun.sleep(20);
+    expect(stuck.seen).toHaveLength(1);
+    const t = performance.now();
+    w.proc.kill("SIGTERM");
+    expect(await w.proc.exited).toBe(0);
+    const ms = performance.now() - t;
+    expect(ms).toBeGreaterThan(1_900);
+    expect(ms).toBeLessThan(3_000);
+    const lines = (await new Response(w.proc.stdout).text()).split("\n").filter((l) => l.startsWith("{"));
+    const abandoned = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith("shutdown timeout"));
+    expect(abandoned).toMatchObject({ level: "warn", abandoned: ["msg_stuck_1"], in_flight: 1 });
+    await answer;
+  }, 30_000);
+});
