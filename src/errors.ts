@@ -1,9 +1,11 @@
 /**
  * The one error family. Everything that can go wrong with a job or a request is a JobError
  * with a snake_case `code`, an HTTP `status`, whether QStash should retry, and optionally
- * how long to wait. `problemResponse` (src/qstash/outcome.ts) is the one place that turns
+ * how long to wait. `problemReply` (src/qstash/outcome.ts) is the one place that turns
  * it into a response.
  */
+import { maskText } from "./mask.ts";
+
 export interface JobErrorInit {
   code: string;
   message: string;
@@ -22,7 +24,8 @@ export class JobError extends Error {
   readonly details?: unknown;
 
   constructor(init: JobErrorInit) {
-    super(init.message, { cause: init.cause });
+    // Messages reach answers, the ledger and logs: a URL in one never carries its credentials.
+    super(maskText(init.message), { cause: init.cause });
     this.name = "JobError";
     this.code = init.code;
     this.status = init.status;

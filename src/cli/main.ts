@@ -3,8 +3,8 @@
  * codes (0 ok, 1 runtime failure, 2 usage or config error) with a one-line reason on stderr.
  */
 import { stringify } from "yaml";
-import { maskSecrets } from "../config/mask.ts";
 import { ConfigError } from "../errors.ts";
+import { maskSecrets } from "../mask.ts";
 import { selfRulesTestsYaml, selfRulesYaml } from "../observe/self-rules.ts";
 import { VERSION } from "../version.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";

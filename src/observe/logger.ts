@@ -4,8 +4,9 @@
  * once, when it is made, so a line costs only its own fields. URL-shaped values are masked so
  * a webhook token or a Redis password never reaches a log.
  */
-import { maskUrl } from "../config/mask.ts";
+
 import { isoAt } from "../iso-time.ts";
+import { maskText } from "../mask.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -75,8 +76,8 @@ function cleaned(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 function clean(v: unknown): unknown {
-  if (typeof v === "string") return maskUrl(v);
-  if (v instanceof Error) return maskUrl(v.message);
+  if (typeof v === "string") return maskText(v);
+  if (v instanceof Error) return maskText(v.message);
   return v;
 }
 

@@ -1,0 +1,70 @@
+/**
+ * Secret masking, for everything that shows config or an error to a person: check-config,
+ * logs, job answers and what the ledger keeps of them, /v1/*, the dashboard, plan diffs
+ * (README, "Security"). A value is secret by its key name, by sitting under `headers`, or by
+ * where it is in a URL: the user-info, every query value, and the token in a robot's path.
+ */
+const SECRET_KEYS =
+  /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token|credentials|password_file|bearer_token)$/i;
+export const MASK = "********";
+
+/** Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style, Mattermost. */
+const PATH_TOKEN = /\/(services|hook|hooks|webhooks)\/[^?#]+/;
+
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** A URL inside free text: up to whitespace, a quote or an angle bracket. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/** Masks a URL's user-info, every query value and a webhook path token; returns non-URLs unchanged. */
+export function maskUrl(value: string): string {
+  if (!URL_START.test(value)) return value;
+  try {
+    const u = new URL(value);
+    let changed = false;
+    if (u.username || u.password) {
+      if (u.username) u.username = MASK;
+      if (u.password) u.password = MASK;
+      changed = true;
+    }
+    for (const k of new Set(u.searchParams.keys())) {
+      u.searchParams.set(k, MASK);
+      changed = true;
+    }
+    const path = u.pathname.replace(PATH_TOKEN, (_, kind) => `/${kind}/${MASK}`);
+    if (path !== u.pathname) {
+      u.pathname = path;
+      changed = true;
+    }
+    return changed ? u.toString() : value;
+  } catch {
+    return value;
+  }
+}
+
+/** Masks every URL inside a text (an error message that names the address it could not reach). */
+export function maskText(text: string): string {
+  return text.includes("://") ? text.replace(URL_IN_TEXT, maskUrl) : text;
+}
+
+/** Deep copy of `value` with every secret replaced by ********. */
+export function maskSecrets(value: unknown, path: string[] = []): unknown {
+  if (typeof value === "string") return maskText(value);
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, path));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        v !== undefined && isSecret(k, path) ? MASK : maskSecrets(v, [...path, k]),
+      ]),
+    );
+  }
+  return value;
+}
+
+function isSecret(key: string, path: string[]): boolean {
+  // Every header value: an `X-Api-Key`, a `Cookie` or a tenant's credential all look alike.
+  if (path.at(-1) === "headers") return true;
+  // `key` names a flow-control key (not secret) under qstash.flow_control; elsewhere (Dify apps) it is a credential.
+  if (key === "key") return !path.includes("flow_control");
+  return SECRET_KEYS.test(key);
+}

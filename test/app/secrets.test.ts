@@ -1,0 +1,105 @@
+/**
+ * Every secret-bearing field of the config holds a sentinel; none may reach check-config, the
+ * logs, a job's answer, /v1/*, /stats, /metrics, /health, the dashboard or a plan diff.
+ */
+import { describe, expect, test } from "bun:test";
+import { main } from "../../src/cli/main.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { exitCode, fakePlatform } from "../support/fake-platform.ts";
+import { BASE, makeHarness } from "../support/harness.ts";
+
+const S = "SENTINEL";
+/** A port on loopback where nothing listens: every send to it fails with its URL in the error. */
+const DEAD = "127.0.0.1:9";
+
+const CONFIG = `worker:
+  admin_token: ${S}01
+  tracing: { otlp_url: "http://${DEAD}/otlp?key=${S}02", headers: { X-Api-Key: ${S}03 } }
+qstash:
+  current_signing_key: sig_${S}04
+  next_signing_key: sig_${S}05
+  token: ${S}06
+store: { kind: upstash, url: "https://user${S}07:${S}08@redis.example?auth=${S}09", token: ${S}10 }
+ai:
+  dify:
+    url: "http://dify${S}11:${S}12@${DEAD}/v1?sig=${S}13"
+    apps: { quick: { mode: chat, key: app-${S}14 } }
+  ollama: { url: "http://${DEAD}/?token=${S}15", model: qwen }
+channels:
+  ding: { type: dingtalk, webhook: "http://${DEAD}/robot/send?access_token=${S}16", secret: SEC${S}17 }
+  wecom: { type: wecom, webhook: "http://${DEAD}/cgi-bin/webhook/send?key=${S}18" }
+  feishu: { type: feishu, webhook: "http://${DEAD}/open-apis/bot/v2/hook/${S}19", secret: ${S}20 }
+  slack: { type: slack, webhook: "http://${DEAD}/services/T0/B0/${S}21" }
+  hook:
+    type: webhook
+    url: "http://u:${S}22@${DEAD}/in?sig=${S}23&auth=${S}24"
+    headers: { Authorization: "Bearer ${S}25", X-Tenant-Credential: ${S}26 }
+  mail:
+    type: email
+    smtp: { host: 127.0.0.1, port: 9, secure: none, user: ops, pass: ${S}27 }
+    from: ops@example.com
+    to: [oncall@example.com]
+config_sync:
+  source: { url: "http://${DEAD}/rules?token=${S}28", token: ${S}29 }
+  targets:
+    am: { kind: alertmanager, delivery: { type: http, url: "http://${DEAD}/am?key=${S}30", headers: { X-Auth: ${S}31 } } }
+    prom: { kind: prometheus, delivery: { type: file, path: /tmp/never.yml, reload_url: "http://a:${S}32@${DEAD}/-/reload" } }
+    mimir: { kind: vmalert, delivery: { type: mimir, url: "http://t:${S}33@${DEAD}", namespace: ns } }
+`;
+
+const leaks = (where: string, text: string) => (text.includes(S) ? [`${where}: ${text.slice(0, 400)}`] : []);
+
+describe("secrets never leave the worker", () => {
+  test("check-config prints every secret masked", async () => {
+    const f = fakePlatform({ "/w.yaml": CONFIG });
+    expect(await exitCode(main(["check-config", "--config", "/w.yaml"], f.p))).toBe(0);
+    expect(f.stdout()).toContain("********");
+    expect(leaks("check-config", f.stdout() + f.stderr())).toEqual([]);
+  });
+
+  test("answers, records, logs, /v1, /stats, /metrics, /health, the dashboard and plans: no sentinel", async () => {
+    const h = makeHarness(CONFIG);
+    const key = `sig_${S}04`;
+    const auth = { authorization: `Bearer ${S}01` };
+    const found: string[] = [];
+    const job = async (path: string, body: unknown, id: string) => {
+      const raw = JSON.stringify(body);
+      const res = await h.request(path, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "upstash-message-id": id,
+          "upstash-signature": await signRequest({ key, url: `${BASE}${path}`, body: raw }),
+        },
+        body: raw,
+      });
+      found.push(...leaks(`${path} answer`, await res.text()));
+    };
+    const alert = { labels: { alertname: "Leak", severity: "critical" }, annotations: { summary: "x" } };
+    for (const ch of ["ding", "wecom", "feishu", "slack", "hook", "mail"])
+      await job("/jobs/notification", { channels: [ch], alerts: [alert] }, `msg_leak_${ch}`);
+    await job("/jobs/analysis", { type: "quick", alert }, "msg_leak_analysis");
+    await job("/jobs/config-sync", { operation: "full" }, "msg_leak_sync");
+    for (const path of [
+      "/health",
+      "/health/ready",
+      "/stats",
+      "/metrics",
+      "/dashboard",
+      "/v1/sync/status",
+      "/v1/sync/plan",
+      "/v1/sync/plan?target=am",
+      ...["ding", "wecom", "feishu", "slack", "hook", "mail"].map((c) => `/v1/notifications/msg_leak_${c}`),
+      "/v1/jobs/msg_leak_hook",
+      "/v1/jobs/msg_leak_sync",
+    ]) {
+      const res = await h.request(path, { headers: auth });
+      found.push(...leaks(path, await res.text()));
+    }
+    found.push(...leaks("logs", JSON.stringify(h.logs)));
+    // The sync job could not reach its targets, and its error names the address, masked.
+    const sync = await (await h.request("/v1/jobs/msg_leak_sync", { headers: auth })).text();
+    expect(sync).toContain("********");
+    expect(found).toEqual([]);
+  });
+});
