@@ -44,6 +44,8 @@ export interface Lease {
 export type Claim =
   | { kind: "claimed"; entry: LedgerEntry; lease: Lease }
   | { kind: "replay"; entry: LedgerEntry }
+  /** The id is another family's message: a message id belongs to the one route it was published to. */
+  | { kind: "reused"; family: string }
   | { kind: "busy"; retryAfterS: number };
 
 export interface StepRecord {
@@ -138,6 +140,10 @@ export class Ledger {
       `job:${messageId}`,
     );
     const existing = got.read;
+    if (existing && existing.family !== family) {
+      if (got.acquired) await this.store.delIfEquals(`lease:${messageId}`, lease);
+      return { kind: "reused", family: existing.family };
+    }
     if (!got.acquired) {
       if (existing && existing.status !== "processing") return { kind: "replay", entry: existing };
       const ttl = got.ttlMs;
@@ -162,6 +168,11 @@ export class Ledger {
     return { kind: "claimed", entry, lease };
   }
 
+  /** The message ids whose leases this process holds now (the jobs running here). */
+  running(): string[] {
+    return [...this.held.keys()];
+  }
+
   /**
    * Renews the lease every third of its length until the returned function is called.
    * Jobs shorter than that never touch the timer's work. Where the timer may outlive the jobs
@@ -169,11 +180,6 @@ export class Ledger {
    * job lets go: under load, jobs one after another would otherwise set and clear a timer each
    * (~0.6 µs a job in a micro-benchmark). Elsewhere the last job to let go stops it.
    */
-  /** The message ids whose leases this process holds now (the jobs running here). */
-  running(): string[] {
-    return [...this.held.keys()];
-  }
-
   keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
     this.held.set(messageId, { lease, onError });
     if (!this.renewer) {

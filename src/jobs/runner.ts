@@ -189,6 +189,17 @@ async function claimAndRun(
       ),
     );
   }
+  if (claim.kind === "reused") {
+    return finish(
+      "failed_permanent",
+      problemReply(
+        permanent(
+          "message_id_reused",
+          `message id ${messageId} belongs to /jobs/${claim.family}; a message id is one job of one family`,
+        ),
+      ),
+    );
+  }
   if (claim.kind === "replay") {
     const e = claim.entry;
     const reply: Reply =

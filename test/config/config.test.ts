@@ -145,7 +145,7 @@ channels:
     expect(shown).toContain("analysis-key");
     expect(shown).toContain("smtp.example.com");
     // Header names stay readable; every header value is masked (any header can carry a credential).
-    expect(shown).toContain("X-Team: \"********\"");
+    expect(shown).toContain('X-Team: "********"');
     expect(shown).toContain("10.0.0.5:6379");
   });
 });

@@ -138,6 +138,32 @@ describe("idempotency on Upstash-Message-Id", () => {
   });
 });
 
+describe("a message id belongs to one family", () => {
+  test("a notification's id delivered to /jobs/analysis is 489 message_id_reused, not a replay", async () => {
+    const h = makeHarness("channels:\n  out: { type: console }\n");
+    const alert = { labels: { alertname: "Reuse", severity: "info" }, annotations: {} };
+    const id = "msg_reused_1";
+    expect(
+      (await h.job("/jobs/notification", { channels: ["out"], alerts: [alert] }, { messageId: id })).status,
+    ).toBe(200);
+    const other = await h.job("/jobs/analysis", { type: "quick", alert }, { messageId: id });
+    expect(other.status).toBe(489);
+    expect(other.headers.get("x-idempotent-replay")).toBeNull();
+    expect(((await other.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "message_id_reused",
+      message: expect.stringContaining("/jobs/notification"),
+    });
+    // The notification's record is untouched and its own redelivery still replays.
+    expect(await h.deps.ledger.get(id)).toMatchObject({ family: "notification", status: "succeeded" });
+    const again = await h.job(
+      "/jobs/notification",
+      { channels: ["out"], alerts: [alert] },
+      { messageId: id },
+    );
+    expect(again.headers.get("x-idempotent-replay")).toBe("true");
+  });
+});
+
 describe("outcome → status", () => {
   test("a permanent failure answers 489 with Upstash-NonRetryable-Error and is recorded failed", async () => {
     const h = makeHarness();
