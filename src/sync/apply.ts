@@ -149,8 +149,8 @@ async function failed(
   const failure = toJobError(e);
   if (failure.code === "internal_error")
     log.error("config sync crashed", { target: p.name, error: e, stack: (e as Error)?.stack });
-  const message =
-    failure.code === "internal_error" ? `unexpected error: ${(e as Error)?.message ?? e}` : failure.message;
+  // An unexpected error keeps its generic message: the detail (a stack, an internal name) is in the log only.
+  const message = failure.message;
   const attempted = p.changed ? `the sync to version ${p.state.version + 1} failed` : "the read-back failed";
   await saveState(deps.store, {
     ...p.state,

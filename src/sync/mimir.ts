@@ -7,10 +7,11 @@
  */
 import { parse } from "yaml";
 import type { Config } from "../config/schema.ts";
-import { transient } from "../errors.ts";
+import { permanent, transient } from "../errors.ts";
 import type { DeliveryInput } from "./delivery.ts";
 import { type Answer, send, snippet } from "./net.ts";
 import { hashReceiver } from "./render.ts";
+import { MIMIR_UNSAFE_SEGMENTS } from "./validate.ts";
 import type { Verification } from "./verify.ts";
 import { toYaml } from "./yaml.ts";
 
@@ -25,6 +26,13 @@ function expectOk(res: Answer, what: string): void {
     );
 }
 
+/** A namespace or group name as one path segment of the ruler API; a dot segment is refused. */
+function segment(name: string): string {
+  if (MIMIR_UNSAFE_SEGMENTS.includes(name))
+    throw permanent("invalid_rule", `"${name}" cannot be a path segment of Mimir's ruler API`);
+  return encodeURIComponent(name);
+}
+
 /** The APIs at `url` (the delivery's, or verify.url for reading back). */
 function endpoints(delivery: MimirDelivery, url = delivery.url) {
   const base = url.replace(/\/+$/, "");
@@ -32,7 +40,7 @@ function endpoints(delivery: MimirDelivery, url = delivery.url) {
   return {
     headers,
     alerts: `${base}/api/v1/alerts`,
-    namespace: `${base}/prometheus/config/v1/rules/${encodeURIComponent(delivery.namespace)}`,
+    namespace: `${base}/prometheus/config/v1/rules/${segment(delivery.namespace)}`,
   };
 }
 
@@ -41,9 +49,25 @@ async function readNamespace(d: DeliveryInput, url: string, headers: Record<stri
   const res = await send(d.deps.fetch, `reading back ${d.name}`, url, { headers });
   if (res.status === 404) return new Map<string, number>();
   expectOk(res, `GET ${url}`);
-  const doc = (parse(res.text) ?? {}) as Record<string, { name: string; rules?: unknown[] }[]>;
+  let doc: unknown;
+  try {
+    doc = parse(res.text) ?? {};
+  } catch {
+    doc = undefined;
+  }
+  // The ruler lists `{namespace: [{name, rules: [...]}, …]}`; anything else is not a ruler's answer.
+  const lists = doc && typeof doc === "object" && !Array.isArray(doc) ? Object.values(doc) : undefined;
+  const groups = lists?.every(Array.isArray) ? (lists.flat() as unknown[]) : undefined;
+  if (!groups?.every((g) => typeof (g as { name?: unknown })?.name === "string"))
+    throw transient(
+      "target_bad_answer",
+      `GET ${url} did not answer a rule-group listing: ${snippet(res.text) || "no body"}`,
+      30,
+    );
   return new Map(
-    Object.values(doc).flatMap((groups) => groups.map((g) => [g.name, g.rules?.length ?? 0] as const)),
+    (groups as { name: string; rules?: unknown }[]).map(
+      (g) => [g.name, Array.isArray(g.rules) ? g.rules.length : 0] as const,
+    ),
   );
 }
 
@@ -89,7 +113,7 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
   const ours = new Set(groups.map((g) => g.name as string));
   for (const name of before.keys()) {
     if (ours.has(name)) continue;
-    const url = `${namespace}/${encodeURIComponent(name)}`;
+    const url = `${namespace}/${segment(name)}`;
     const res = await send(fetch, `deleting from ${d.name}`, url, { method: "DELETE", headers });
     if (res.status !== 404) expectOk(res, `DELETE ${url}`);
   }

@@ -6,7 +6,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoAt } from "../iso-time.ts";
-import type { Rule } from "./rule.ts";
+import type { Rule, RuleIssue } from "./rule.ts";
 import { fetchSourceRules } from "./source.ts";
 import type { RuleSet } from "./state.ts";
 import type { SyncJob } from "./sync.ts";
@@ -18,9 +18,13 @@ export async function nextRuleSet(deps: Deps, job: SyncJob, current: RuleSet) {
   let rules: Rule[];
   let jobRules: Rule[] = [];
   const summary: Record<string, unknown> = { operation: job.operation };
+  // Every problem of the set goes into one answer: the rules that parse are still checked as a set.
+  const issues: RuleIssue[] = [];
+  let jobIndex = new Map<string, number>();
   const parse = (raw: unknown[], where: string) => {
     const r = parseRules(raw, (i) => `${where}[${i}]`);
-    if (r.issues.length) throw invalidRules(r.issues);
+    issues.push(...r.issues);
+    jobIndex = r.at;
     return r.rules;
   };
   if (job.operation === "delete") {
@@ -45,10 +49,11 @@ export async function nextRuleSet(deps: Deps, job: SyncJob, current: RuleSet) {
     rules = [...byId.values()];
     summary.upserted = jobRules.map((r) => r.id);
   }
-  const jobIndex = new Map(jobRules.map((r, i) => [r.id, i]));
   const where = summary.from === "config_sync.source" ? "source" : "rules";
-  const issues = checkRuleSet(rules, Object.keys(deps.config.config_sync.targets), (id) =>
-    jobIndex.has(id) && summary.from !== "store" ? `${where}[${jobIndex.get(id)}]` : `stored rule "${id}"`,
+  issues.push(
+    ...checkRuleSet(rules, deps.config.config_sync.targets, (id) =>
+      jobIndex.has(id) && summary.from !== "store" ? `${where}[${jobIndex.get(id)}]` : `stored rule "${id}"`,
+    ),
   );
   if (issues.length) throw invalidRules(issues);
   return { set: { rules, updated_at: at } satisfies RuleSet, summary };

@@ -81,9 +81,7 @@ export async function desiredRules(
   const raw = await fetchSourceRules(deps);
   const { rules, issues } = parseRules(raw, (i) => `source[${i}]`);
   const index = new Map(rules.map((r, i) => [r.id, i]));
-  issues.push(
-    ...checkRuleSet(rules, Object.keys(deps.config.config_sync.targets), (id) => `source[${index.get(id)}]`),
-  );
+  issues.push(...checkRuleSet(rules, deps.config.config_sync.targets, (id) => `source[${index.get(id)}]`));
   if (issues.length) throw invalidRules(issues);
   return { rules, from: "config_sync.source" };
 }

@@ -67,6 +67,11 @@ export const notifySchema = z.strictObject({
   channels: z.array(channelName).min(1),
   group_by: z
     .array(z.string().refine((s) => s === "..." || LABEL_NAME.test(s), "is not a label name (or ...)"))
+    // Alertmanager: "..." means every label and must stand alone (amtool check-config refuses a mix).
+    .refine(
+      (l) => !l.includes("...") || l.length === 1,
+      '"..." (group by every label) must be the only entry',
+    )
     .optional(),
   group_wait: promDuration.optional(),
   group_interval: promDuration.optional(),

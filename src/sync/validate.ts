@@ -5,19 +5,26 @@
  * names the rule id, its JSON path and the field; any problem makes the job a 489.
  */
 import { formatPath, type JobError, permanent } from "../errors.ts";
+import type { TargetConfig } from "./render.ts";
 import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
+
+/** Names that stay dot segments once encoded: a Mimir ruler URL with one addresses another path. */
+export const MIMIR_UNSAFE_SEGMENTS = [".", ".."];
 
 /** Parses raw rules; `pathOf(i)` is where rule i sits in the job (`rules[i]`). */
 export function parseRules(
   raw: readonly unknown[],
   pathOf: (i: number) => string = (i) => `rules[${i}]`,
-): { rules: Rule[]; issues: RuleIssue[] } {
+): { rules: Rule[]; issues: RuleIssue[]; at: Map<string, number> } {
   const rules: Rule[] = [];
   const issues: RuleIssue[] = [];
+  /** Where each parsed rule sits in `raw`, by id (rules that did not parse shift the rest). */
+  const at = new Map<string, number>();
   raw.forEach((item, i) => {
     const r = ruleSchema.safeParse(item);
     if (r.success) {
       rules.push(r.data);
+      at.set(r.data.id, i);
       return;
     }
     const id = idOf(item);
@@ -31,7 +38,7 @@ export function parseRules(
       });
     }
   });
-  return { rules, issues };
+  return { rules, issues, at };
 }
 
 function idOf(item: unknown): string | null {
@@ -45,9 +52,10 @@ function idOf(item: unknown): string | null {
  */
 export function checkRuleSet(
   rules: readonly Rule[],
-  targetNames: readonly string[],
+  targets: Readonly<Record<string, TargetConfig>>,
   pathOf: (id: string) => string,
 ): RuleIssue[] {
+  const targetNames = Object.keys(targets);
   const issues: RuleIssue[] = [];
   const add = (r: Rule, field: string, message: string) =>
     issues.push({ rule_id: r.id, path: `${pathOf(r.id)}.${field}`, field, message });
@@ -72,6 +80,10 @@ export function checkRuleSet(
     for (const [i, t] of (r.targets ?? []).entries())
       if (!targetNames.includes(t))
         add(r, `targets[${i}]`, `unknown target "${t}" (configured: ${targetNames.join(", ") || "none"})`);
+    // What a target's API cannot carry: a Mimir group name is a path segment of the ruler API.
+    for (const t of r.targets ?? targetNames)
+      if (targets[t]?.delivery.type === "mimir" && MIMIR_UNSAFE_SEGMENTS.includes(r.group))
+        add(r, "group", `group "${r.group}" cannot be a path segment of Mimir's ruler API (target "${t}")`);
     // vmalert's extras are group fields: the rules of one group must not disagree.
     for (const [k, v] of Object.entries(r.vmalert ?? {})) {
       if (v === undefined) continue;

@@ -302,3 +302,30 @@ describe("status, plan and metrics", () => {
     expect(text).toContain('alertagent_config_version{target="am"} 1');
   });
 });
+
+describe("rule sets a peer would refuse are refused before any delivery, every problem at once", () => {
+  test("a bad duration, group_by mixing '...' with labels and a '.' group for Mimir: one 489, three problems", async () => {
+    const { h, prom } = setup(
+      "    ruler: { kind: vmalert, delivery: { type: mimir, url: http://127.0.0.1:9, namespace: ns } }\n",
+    );
+    const res = await h.sync({
+      operation: "create",
+      rules: [
+        rule({ id: "bad-for", for: "5 minutes" }),
+        rule({ id: "mixed", name: "Mixed", notify: { channels: ["ops"], group_by: ["alertname", "..."] } }),
+        rule({ id: "dot", name: "Dot", group: "." }),
+      ],
+    });
+    expect(res.status).toBe(489);
+    const body = (await res.json()) as {
+      error: { code: string; details: { rule_id: string; path: string }[] };
+    };
+    expect(body.error.code).toBe("invalid_rule");
+    expect(body.error.details.map((d) => [d.rule_id, d.path])).toEqual([
+      ["bad-for", "rules[0].for"],
+      ["mixed", "rules[1].notify.group_by"],
+      ["dot", "rules[2].group"],
+    ]);
+    expect(existsSync(prom)).toBe(false);
+  });
+});

@@ -111,3 +111,28 @@ config_sync:
     );
   });
 });
+
+describe("a peer answering an unexpected shape", () => {
+  test("a ruler listing that is not groups is a 503 naming the read-back, with no internals in the answer", async () => {
+    const odd = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) =>
+        req.method === "GET" ? new Response("alertagent: not-a-list\n") : new Response("", { status: 202 }),
+    });
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    ruler: { kind: prometheus, delivery: { type: mimir, url: "http://127.0.0.1:${odd.port}", namespace: alertagent } }
+`);
+    const res = await h.sync({ operation: "create", rules: [rule()] });
+    odd.stop(true);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBeTruthy();
+    const text = await res.text();
+    expect(text).toContain("target_bad_answer");
+    expect(text).toContain("did not answer a rule-group listing");
+    expect(text).not.toContain("is not a function");
+    expect(text).not.toMatch(/TypeError|at .*\.ts:\d+/);
+  });
+});

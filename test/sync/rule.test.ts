@@ -3,9 +3,14 @@
  * is a problem naming the rule id, the JSON path and the field.
  */
 import { describe, expect, test } from "bun:test";
+import { loadConfig } from "../../src/config/load.ts";
 import { parsePromDuration } from "../../src/sync/checks.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
 import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
+
+const fileTarget = loadConfig(
+  "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { prom: { kind: prometheus, delivery: { type: file, path: /tmp/x.yml } } } }\n",
+).config_sync.targets.prom;
 
 /** The first problem's field and message for one raw rule. */
 function problem(raw: Record<string, unknown>) {
@@ -121,7 +126,7 @@ describe("the rule set as a whole", () => {
   const parsed = (raws: Record<string, unknown>[]) => parseRules(raws).rules;
 
   test("duplicate alert names within a group (same severity) are refused", () => {
-    const issues = checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "b", expr: "up == 2" })]), [], at);
+    const issues = checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "b", expr: "up == 2" })]), {}, at);
     expect(issues).toEqual([
       {
         rule_id: "b",
@@ -137,7 +142,7 @@ describe("the rule set as a whole", () => {
       rule({ id: "b", severity: "warning" }),
       rule({ id: "c", group: "other" }),
     ]);
-    expect(checkRuleSet(ok, [], at)).toEqual([]);
+    expect(checkRuleSet(ok, {}, at)).toEqual([]);
   });
 
   test("duplicate ids, unknown targets and disagreeing vmalert group fields", () => {
@@ -146,7 +151,7 @@ describe("the rule set as a whole", () => {
         rule({ id: "a", targets: ["prom", "nope"], vmalert: { concurrency: 2 } }),
         rule({ id: "a", name: "Other", vmalert: { concurrency: 3 } }),
       ]),
-      ["prom"],
+      { prom: fileTarget },
       at,
     );
     expect(issues.map((i) => [i.rule_id, i.field])).toEqual([
@@ -162,7 +167,7 @@ describe("the rule set as a whole", () => {
         rule({ id: "a", notify: { channels: ["x"] } }),
         rule({ id: "b", group: "other", notify: { channels: ["y"] } }),
       ]),
-      [],
+      {},
       at,
     );
     expect(issues.map((i) => [i.rule_id, i.field])).toEqual([["b", "notify"]]);
