@@ -18,6 +18,7 @@ import { buildStats } from "./observe/stats.ts";
 import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
+import { readLimited } from "./routes/read-body.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
 import { safeEqual } from "./safe-equal.ts";
 import { DECISIONS_KEY } from "./scale/run.ts";
@@ -93,7 +94,9 @@ export function createApp(deps: Deps): Hono {
   // ---- read and admin routes (README, "Operations")
   const adminOnly: MiddlewareHandler = async (c, next) => {
     const token = config.worker.admin_token;
-    if (token && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time.
+    const given = /^bearer +(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+    if (token && !safeEqual(given, token)) {
       throw unauthorized(
         "admin_token_required",
         "this route needs Authorization: Bearer <worker.admin_token>",
@@ -142,39 +145,6 @@ export function createApp(deps: Deps): Hono {
     });
   }
   return app;
-}
-
-/**
- * Reads at most limit + 1 bytes: enough to know the body is too large without buffering
- * a huge one. The runner turns an over-limit body into 489 payload_too_large.
- */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (declared > limit) return new Uint8Array(limit + 1);
-  if (!req.body) return new Uint8Array(0);
-  // A declared length within the limit cannot grow past it: read it in one go (the fast path).
-  if (declared >= 0) return new Uint8Array(await req.arrayBuffer());
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return new Uint8Array(limit + 1);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const ch of chunks) {
-    out.set(ch, off);
-    off += ch.byteLength;
-  }
-  return out;
 }
 
 /** The path and query of a URL, without parsing the whole URL. */

@@ -20,8 +20,8 @@ export type RuntimeName = "bun" | "deno" | "workerd" | "node";
 export interface FileAccess {
   /** The file's text, or null when it does not exist. */
   read(path: string): Promise<string | null>;
-  /** Writes the whole file, creating missing parent directories. */
-  write(path: string, text: string): Promise<void>;
+  /** Writes the whole file, creating missing parent directories; `mode` applies to a new file. */
+  write(path: string, text: string, mode?: number): Promise<void>;
   /** Replaces `to` with `from` in one step (same directory). */
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file; a missing file is not an error. */

@@ -4,8 +4,9 @@
  * accept instead of a list of alerts. Shared by analysis and notification.
  */
 import { z } from "zod";
+import { jsonRecord } from "../json-record.ts";
 
-const labelMap = z.record(z.string(), z.string());
+const labelMap = jsonRecord(z.string(), "a label or annotation");
 
 /** Alertmanager's "zero" time for a firing alert's endsAt. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";

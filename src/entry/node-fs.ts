@@ -15,9 +15,9 @@ export const nodeFileAccess: FileAccess = {
       throw e;
     }
   },
-  async write(path, text) {
+  async write(path, text, mode) {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, text, "utf8");
+    await writeFile(path, text, { encoding: "utf8", ...(mode !== undefined ? { mode } : {}) });
   },
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),

@@ -37,10 +37,16 @@ export function problemBody(err: JobError): Problem {
   };
 }
 
+/** Retry-After for a 503 or 429 that did not say how long: about QStash's own first backoff (12 s). */
+const DEFAULT_RETRY_AFTER_S = 10;
+
 export function problemReply(err: JobError): Reply {
   const headers: Record<string, string> = {};
   if (err.status === 489) headers["Upstash-NonRetryable-Error"] = "true";
-  if (err.retryAfterS !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfterS)));
+  // Every 503 and 429 says when to come back, so QStash and people never guess.
+  const after =
+    err.retryAfterS ?? (err.status === 503 || err.status === 429 ? DEFAULT_RETRY_AFTER_S : undefined);
+  if (after !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(after)));
   return { status: err.status, headers, body: problemBody(err) };
 }
 

@@ -9,6 +9,7 @@ import type { Deps } from "../deps.ts";
 import { JobError, notFound } from "../errors.ts";
 import { notifierFor } from "../notify/notifier.ts";
 import { previewTemplates } from "../notify/preview.ts";
+import { readLimited } from "./read-body.ts";
 
 export function registerNotificationRoutes(app: Hono, deps: Deps): void {
   const n = notifierFor(deps);
@@ -19,9 +20,20 @@ export function registerNotificationRoutes(app: Hono, deps: Deps): void {
     return c.json(record);
   });
   app.post("/v1/templates/preview", async (c) => {
+    // The same body limit as the jobs whose rendering it previews.
+    const limit = deps.config.worker.body_limit;
+    const raw = await readLimited(c.req.raw, limit);
+    if (raw.byteLength > limit)
+      throw new JobError({
+        code: "payload_too_large",
+        message: `the body is larger than worker.body_limit (${limit} bytes)`,
+        status: 413,
+        retryable: false,
+        details: { limit },
+      });
     let body: unknown;
     try {
-      body = await c.req.json();
+      body = JSON.parse(new TextDecoder().decode(raw));
     } catch {
       throw new JobError({
         code: "invalid_json",

@@ -33,10 +33,10 @@ function fileError(what: string, path: string, e: unknown): JobError {
 }
 
 /** Writes `text` to `path` through a temp file in the same directory and a rename. */
-export async function writeAtomic(fs: FileAccess, path: string, text: string): Promise<void> {
+export async function writeAtomic(fs: FileAccess, path: string, text: string, mode?: number): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    await fs.write(tmp, text);
+    await fs.write(tmp, text, mode);
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.remove(tmp).catch(() => {});
@@ -55,6 +55,14 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
     );
 }
 
+/**
+ * An Alertmanager config carries the QStash token its webhooks publish with: only its owner
+ * may read it (docs/config-sync.md). Rule files keep the process's default mode.
+ */
+function modeOf(d: DeliveryInput): number | undefined {
+  return d.target.kind === "alertmanager" ? 0o600 : undefined;
+}
+
 export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Promise<Verification> {
   const fs = d.deps.fs;
   if (!fs)
@@ -63,14 +71,15 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
       `target "${d.name}" uses a file delivery, but this runtime (${d.deps.runtime}) has no file system; use an http or mimir delivery`,
     );
   const { path, reload_url } = delivery;
+  const mode = modeOf(d);
   let previous: string | null;
   try {
     previous = await fs.read(path);
-    if (previous !== null) await fs.write(`${path}.prev`, previous);
+    if (previous !== null) await fs.write(`${path}.prev`, previous, mode);
   } catch (e) {
     throw fileError("keeping the previous version of", path, e);
   }
-  await writeAtomic(fs, path, d.rendered.content);
+  await writeAtomic(fs, path, d.rendered.content, mode);
   try {
     if (reload_url) await reload(d, reload_url);
     return await recheck(d);
@@ -92,7 +101,7 @@ async function rollBack(
   const notes: string[] = [];
   try {
     if (previous === null) await fs.remove(path);
-    else await writeAtomic(fs, path, previous);
+    else await writeAtomic(fs, path, previous, modeOf(d));
     notes.push(previous === null ? "the new file was removed" : "the previous file was put back");
     if (reloadUrl) {
       await reload(d, reloadUrl);

@@ -5,6 +5,7 @@
  * Prometheus' own Go templates (`{{ $labels.instance }}`) pass through untouched.
  */
 import { z } from "zod";
+import { jsonRecord } from "../json-record.ts";
 import { exprProblem, hasControl, parsePromDuration, templatesBalanced } from "./checks.ts";
 
 /** Prometheus 2.x label (and annotation) names. */
@@ -41,7 +42,7 @@ const templated = text.refine(
 );
 
 function labelMap(what: "label" | "annotation") {
-  return z.record(z.string(), templated).superRefine((m, ctx) => {
+  return jsonRecord(templated, `a ${what}`).superRefine((m, ctx) => {
     for (const k of Object.keys(m)) {
       if (!LABEL_NAME.test(k))
         ctx.addIssue({
@@ -51,7 +52,7 @@ function labelMap(what: "label" | "annotation") {
         });
       else if (what === "label" && k.startsWith("__"))
         ctx.addIssue({ code: "custom", path: [k], message: `"${k}": names starting with __ are reserved` });
-      else if (what === "label" && RESERVED_LABELS[k])
+      else if (what === "label" && Object.hasOwn(RESERVED_LABELS, k))
         ctx.addIssue({ code: "custom", path: [k], message: `"${k}" ${RESERVED_LABELS[k]}` });
     }
   });

@@ -5,7 +5,7 @@
  * running peers is in test/sync/e2e.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { tempDir } from "../support/peers.ts";
@@ -327,5 +327,20 @@ describe("rule sets a peer would refuse are refused before any delivery, every p
       ["dot", "rules[2].group"],
     ]);
     expect(existsSync(prom)).toBe(false);
+  });
+});
+
+describe("the Alertmanager file holds the QStash token", () => {
+  test("it is written 0600 (and its .prev copy too); rule files keep the default mode", async () => {
+    const { h, prom, am } = setup();
+    expect((await h.sync({ operation: "create", rules: sampleRules() })).status).toBe(200);
+    const first = sampleRules()[0];
+    await h.sync({
+      operation: "update",
+      rules: [{ ...first, notify: { channels: ["ops-dingtalk"], repeat_interval: "2h" } }],
+    });
+    expect(statSync(am).mode & 0o777).toBe(0o600);
+    expect(statSync(`${am}.prev`).mode & 0o777).toBe(0o600);
+    expect(statSync(prom).mode & 0o077).not.toBe(0);
   });
 });

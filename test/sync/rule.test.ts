@@ -173,3 +173,19 @@ describe("the rule set as a whole", () => {
     expect(issues.map((i) => [i.rule_id, i.field])).toEqual([["b", "notify"]]);
   });
 });
+
+describe("__proto__ in a rule's labels or annotations", () => {
+  test("is refused with its path, never dropped; the reserved __ prefix message applies", () => {
+    const raw = JSON.parse(
+      `[{"id":"p","name":"P","group":"g","severity":"critical","expr":"up == 0","labels":{"__proto__":"x","constructor":"c"},"annotations":{"__proto__":"y"}}]`,
+    );
+    const { issues } = parseRules(raw);
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ["rules[0].labels.__proto__", expect.stringContaining("names starting with __ are reserved")],
+      ["rules[0].annotations.__proto__", expect.stringContaining("names starting with __ are reserved")],
+    ]);
+    const ok = parseRules([{ ...raw[0], labels: { constructor: "c" }, annotations: {} }]);
+    expect(ok.issues).toEqual([]);
+    expect(ok.rules[0].labels).toEqual({ constructor: "c" });
+  });
+});

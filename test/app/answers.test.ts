@@ -1,0 +1,68 @@
+/**
+ * What every answer promises, at the edges a producer or an operator reaches: a Retry-After
+ * on every 503 and 429, the job body limit on the template preview, a case-insensitive Bearer
+ * scheme, and `__proto__` as a label name refused by name rather than dropped.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { makeHarness } from "../support/harness.ts";
+import { startWebhookSink } from "../support/webhook-sink.ts";
+
+const sink = startWebhookSink();
+afterAll(() => sink.stop());
+const alert = { labels: { alertname: "Edge", severity: "warning" }, annotations: { summary: "edge" } };
+
+describe("answers at the edges", () => {
+  test("a channel that is down answers 503 channel_unavailable with a Retry-After", async () => {
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${sink.url}" }\n`);
+    sink.answers.push(() => new Response("busy", { status: 502 }));
+    const res = await h.job("/jobs/notification", { channels: ["hook"], alerts: [alert] });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("channel_unavailable");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("/v1/templates/preview refuses a body over worker.body_limit", async () => {
+    const h = makeHarness("worker: { body_limit: 10kb }\n");
+    const big = JSON.stringify({ data: { pad: "x".repeat(20_000) } });
+    const res = await h.request("/v1/templates/preview", { method: "POST", body: big });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    const ok = await h.request("/v1/templates/preview", {
+      method: "POST",
+      body: JSON.stringify({ channel: "console", data: { alerts: [alert] } }),
+    });
+    expect(ok.status).not.toBe(413);
+  });
+
+  test("the Authorization scheme is case-insensitive: bearer and BEARER work", async () => {
+    const h = makeHarness("worker: { admin_token: s3cret }\n");
+    for (const scheme of ["Bearer", "bearer", "BEARER"])
+      expect(
+        (await h.request("/v1/sync/status", { headers: { authorization: `${scheme} s3cret` } })).status,
+      ).toBe(200);
+    expect((await h.request("/v1/sync/status", { headers: { authorization: "Basic s3cret" } })).status).toBe(
+      401,
+    );
+    expect((await h.request("/v1/sync/status", { headers: { authorization: "bearer wrong" } })).status).toBe(
+      401,
+    );
+  });
+
+  test("__proto__ as a label or annotation name is a 489 naming it; constructor stays a label", async () => {
+    const h = makeHarness("channels:\n  out: { type: console }\n");
+    const raw = `{"channels":["out"],"alerts":[{"labels":{"alertname":"P","__proto__":"x","constructor":"c"},"annotations":{"__proto__":"y"}}]}`;
+    const res = await h.job("/jobs/notification", raw);
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { details: { path: string }[] } };
+    expect(error.details.map((d) => d.path)).toEqual([
+      "alerts[0].labels.__proto__",
+      "alerts[0].annotations.__proto__",
+    ]);
+    const kept = await h.job(
+      "/jobs/notification",
+      `{"channels":["out"],"alerts":[{"labels":{"alertname":"P","constructor":"c"},"annotations":{}}]}`,
+    );
+    expect(kept.status).toBe(200);
+    expect(h.printed.at(-1)).toContain("constructor: c");
+  });
+});
