@@ -1,12 +1,15 @@
 /**
- * Alertmanager repeat detection (docs/contracts.md#alertmanager-webhook-payload): Alertmanager's notification log does not stop
- * a receiver from seeing the same notification twice (HA peers each send it; a retried
- * publish is a new message). Per channel and group (groupKey) the store keeps the state last
- * sent — group status and the sorted fingerprints with each alert's status — for
- * `dedup_window`. The same state again within the window is a duplicate. A real change and
- * back (firing → resolved → firing) is not, because the state in between was sent. Two
- * instances handling the same repeat at once race on one SET NX claim of the transition
- * (previous sender → this state): one sends, the other records the skip.
+ * Alertmanager repeat detection (docs/notifications.md, "Alertmanager repeats"): Alertmanager's
+ * notification log does not stop a receiver from seeing the same notification twice (HA peers
+ * each send it; a retried publish is a new message). Per channel and group (groupKey) the store
+ * keeps the state the channel last **received** — group status and the sorted fingerprints with
+ * each alert's status — for `dedup_window`. The same state again within the window is a
+ * duplicate. A state is recorded only once its send succeeded, so a reminder of a state that
+ * never reached the channel (refused, or still being retried) is sent to it.
+ *
+ * Two deliveries of one state at once race on a short SET NX claim of the transition
+ * (previous message → this state): the holder sends; the other is told to come back (a 503)
+ * and then finds the state received, or the claim let go because the send failed.
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
@@ -18,6 +21,20 @@ interface Last {
   message: string;
 }
 
+/** A claim to send one group state to one channel: recorded when received, let go when not. */
+export interface DedupClaim {
+  group: string;
+  state: string;
+  key: string;
+}
+
+export type DedupAnswer =
+  | { kind: "send"; claim: DedupClaim }
+  /** The channel received this state from `message` within the window. */
+  | { kind: "duplicate"; message: string }
+  /** `message` is sending this state to the channel right now. */
+  | { kind: "in_flight"; message: string; retryAfterS: number };
+
 /** The state of a group: its status and the sorted fingerprint:status of every alert. */
 export function groupState(p: AlertmanagerPayload): string {
   const alerts = p.alerts.map((a) => `${a.fingerprint ?? alertId(a)}:${a.status}`).sort();
@@ -25,26 +42,50 @@ export function groupState(p: AlertmanagerPayload): string {
 }
 
 /**
- * Claims this notification for the channel; returns the message id it duplicates, or
- * undefined when this one should be sent (first of its state, or already claimed by us).
+ * Whether this notification should be sent to the channel. `claimMs` bounds how long a
+ * delivery that dies mid-send holds the state (the lease length).
  */
 export async function claimNotification(
   store: Store,
   channel: string,
   payload: AlertmanagerPayload,
   messageId: string,
-  windowMs: number,
-): Promise<string | undefined> {
+  claimMs: number,
+): Promise<DedupAnswer> {
   const group = `notify:dedup:${channel}:${hash64(payload.groupKey)}`;
   const state = groupState(payload);
   const last = await store.get<Last>(group);
-  if (last?.message === messageId) return undefined;
-  if (last?.state === state) return last.message;
-  const claim = `${group}:${state}:${last?.message ?? "-"}`;
-  if (!(await store.set(claim, messageId, { nx: true, ttlMs: windowMs }))) {
-    const holder = await store.get<string>(claim);
-    if (holder && holder !== messageId) return holder;
+  if (last?.state === state && last.message !== messageId)
+    return { kind: "duplicate", message: last.message };
+  const key = `${group}:${state}:${last?.message ?? "-"}`;
+  const claim = { group, state, key };
+  if (await store.set(key, messageId, { nx: true, ttlMs: claimMs })) return { kind: "send", claim };
+  const holder = await store.get<string>(key);
+  if (!holder || holder === messageId) {
+    await store.set(key, messageId, { ttlMs: claimMs });
+    return { kind: "send", claim };
   }
-  await store.set(group, { state, message: messageId } satisfies Last, { ttlMs: windowMs });
-  return undefined;
+  const ttl = await store.pttl(key);
+  return {
+    kind: "in_flight",
+    message: holder,
+    retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)),
+  };
+}
+
+/** The channel received the state: repeats of it within the window are duplicates. */
+export async function markReceived(
+  store: Store,
+  claim: DedupClaim,
+  messageId: string,
+  windowMs: number,
+): Promise<void> {
+  await store.set(claim.group, { state: claim.state, message: messageId } satisfies Last, {
+    ttlMs: windowMs,
+  });
+}
+
+/** The send failed: let the state go, so the next reminder (or this message's retry) sends it. */
+export async function releaseClaim(store: Store, claim: DedupClaim, messageId: string): Promise<void> {
+  await store.delIfEquals(claim.key, messageId);
 }

@@ -14,7 +14,7 @@ import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
 import type { Channel, Message, SendContext } from "./channel.ts";
-import { claimNotification } from "./dedup.ts";
+import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "./dedup.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
@@ -104,24 +104,34 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
   const started = deps.now();
   let record = saved ?? newRecord(j, ch, fallbackFor);
   const labels = { channel: ch.name, type: ch.type };
+  let claim: DedupClaim | undefined;
   try {
-    if (!saved) {
-      const p = j.input.kind === "alerts" ? j.input.payload : undefined;
-      const dup =
-        p && ch.cfg.dedup_window > 0
-          ? await claimNotification(deps.store, ch.name, p, messageId, ch.cfg.dedup_window)
-          : undefined;
-      if (dup) {
-        record = { ...record, status: "skipped_duplicate", duplicate_of: dup };
+    // Alertmanager repeats: checked on every attempt that has sent nothing yet, against what the
+    // channel received (a retry finds a reminder that got through meanwhile).
+    const p = j.input.kind === "alerts" ? j.input.payload : undefined;
+    if (p && ch.cfg.dedup_window > 0 && !record.parts.some((part) => part.sent)) {
+      const dedup = await claimNotification(deps.store, ch.name, p, messageId, deps.config.worker.lease);
+      if (dedup.kind === "in_flight")
+        throw transient(
+          "duplicate_in_flight",
+          `channel ${ch.name}: message ${dedup.message} is sending this same group state now`,
+          dedup.retryAfterS,
+        );
+      if (dedup.kind === "duplicate") {
+        record = { ...record, status: "skipped_duplicate", duplicate_of: dedup.message };
+        delete record.error;
         await n.records.putDelivery(record);
         await deps.ledger.putStep(messageId, step, {
           status: "succeeded",
           at: isoAt(deps.now()),
-          attempts: 0,
+          attempts: record.attempts,
         });
         deps.metrics.inc("notifications", { ...labels, status: "skipped_duplicate" });
         return { record };
       }
+      claim = dedup.claim;
+    }
+    if (!saved) {
       const plan = planFor(n, ch, j.job, j.input, j.group);
       const limit = ch.limit(plan.format);
       record = {
@@ -170,10 +180,12 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     record = { ...record, status: "sent", sent_at: at, updated_at: at };
     delete record.error;
     await n.records.putDelivery(record);
+    if (claim) await markReceived(deps.store, claim, messageId, ch.cfg.dedup_window);
     await deps.ledger.putStep(messageId, step, { status: "succeeded", at, attempts: record.attempts });
     deps.metrics.inc("notifications", { ...labels, status: "sent" });
     return { record };
   } catch (e) {
+    if (claim) await releaseClaim(deps.store, claim, messageId).catch(() => {});
     const err = toJobError(e);
     if (err.status >= 500 && err.code === "internal_error") throw e;
     const details = err.details as { errcode?: number } | undefined;

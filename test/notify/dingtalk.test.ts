@@ -3,7 +3,7 @@ import { signedUrl } from "../../src/notify/dingtalk.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
-import { makeHarness } from "../support/harness.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
 
 const ding = startFakeDingTalk();
 afterAll(() => ding.stop());
@@ -253,5 +253,66 @@ describe("DingTalk robot: 20 messages a minute per robot, across instances", () 
     expect(Number(res2.headers.get("retry-after"))).toBeGreaterThan(590);
     expect(ding.requests).toBe(before);
     expect(ding.of(token)).toHaveLength(20);
+  });
+});
+
+describe("Alertmanager reminders after a failed send reach the robot", () => {
+  const payload = (n: number) => ({
+    ...fixture("alertmanager-zh.json"),
+    groupKey: `{}:{alertname="磁盘空间不足",case="${n}"}`,
+  });
+
+  test("the first send refused for good (310000): the reminder is sent, not skipped as its duplicate", async () => {
+    const { h, token } = setup();
+    ding.fault(token, () => Response.json({ errcode: 310000, errmsg: "keywords not in content" }), 1);
+    const first = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: payload(1) },
+      { messageId: "m-first" },
+    );
+    expect(first.status).toBe(489);
+    const reminder = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: payload(1) },
+      { messageId: "m-reminder" },
+    );
+    expect(reminder.status).toBe(200);
+    expect(((await reminder.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(ding.of(token)).toHaveLength(1);
+    // The state the robot received now dedups a later repeat.
+    const again = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: payload(1) },
+      { messageId: "m-again" },
+    );
+    expect(((await again.json()) as Body).deliveries[0]).toMatchObject({ status: "skipped_duplicate" });
+    expect(ding.of(token)).toHaveLength(1);
+  });
+
+  test("the first send failing transiently until the failure callback: the reminder meanwhile is sent", async () => {
+    const { h, token } = setup();
+    ding.fault(token, () => new Response("upstream busy", { status: 500 }), 4);
+    for (let retried = 0; retried < 4; retried++) {
+      const r = await h.job(
+        "/jobs/notification",
+        { channels: ["ops"], payload: payload(2) },
+        { messageId: "t-first", retried },
+      );
+      expect(r.status).toBe(503);
+    }
+    const reminder = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: payload(2) },
+      { messageId: "t-reminder" },
+    );
+    expect(((await reminder.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(ding.of(token)).toHaveLength(1);
+    // QStash gives up on the first message: its failure callback changes nothing the robot saw.
+    const dead = await h.job(
+      "/jobs/failure",
+      failureCallback("t-first", { url: "https://worker.example.com/jobs/notification" }),
+    );
+    expect(dead.status).toBe(200);
+    expect(ding.of(token)).toHaveLength(1);
   });
 });

@@ -132,12 +132,24 @@ describe("Alertmanager repeats handled by two instances at once", () => {
       h1.job("/jobs/notification", { channels: ["hook"], payload }, { messageId: "peer-1" }),
       h2.job("/jobs/notification", { channels: ["hook"], payload }, { messageId: "peer-2" }),
     ]);
-    const statuses = await Promise.all(
-      answers.map(
-        async (r) => ((await r.json()) as { deliveries: { status: string }[] }).deliveries[0].status,
-      ),
+    // One sends; the other is told to come back (503) instead of being swallowed: the send could fail.
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 503]);
+    const waiting = answers.findIndex((r) => r.status === 503);
+    expect(((await answers[waiting].json()) as { error: { code: string } }).error.code).toBe(
+      "channel_unavailable",
     );
-    expect(statuses.sort()).toEqual(["sent", "skipped_duplicate"]);
+    expect(answers[waiting].headers.get("retry-after")).toBeTruthy();
+    const [h, id] = waiting === 0 ? [h1, "peer-1"] : [h2, "peer-2"];
+    const retry = await h.job(
+      "/jobs/notification",
+      { channels: ["hook"], payload },
+      { messageId: id, retried: 1 },
+    );
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as { deliveries: { status: string }[] }).deliveries[0].status).toBe(
+      "skipped_duplicate",
+    );
     expect(hook.requests).toHaveLength(1);
     await hook.stop();
   });
