@@ -9,12 +9,14 @@
  * 489 once everything else is done when a channel failed for good with no fallback left.
  */
 import type { Deps } from "../deps.ts";
-import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import { JobError, permanent, rateLimited, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
 import type { Channel, Message, SendContext } from "./channel.ts";
 import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "./dedup.ts";
+import { splitSmaller } from "./heal.ts";
+import { TOO_LONG } from "./http.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
@@ -166,11 +168,28 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
         ? { alerts: j.input.alerts, payload: j.input.payload }
         : { data: j.input.data }),
     };
-    for (const part of record.parts) {
+    for (let i = 0; i < record.parts.length; i++) {
+      const part = record.parts[i];
       if (part.sent) continue;
       if (ch.robot && ch.rates.length) await n.limiter.acquire(ch.robot, ch.rates, ch.name);
       const m: Message = { ...part, format: record.format, tone: toneOf(j.group) };
-      const answer = await ch.send(m, sendCtx);
+      let answer: unknown;
+      try {
+        answer = await ch.send(m, sendCtx);
+      } catch (e) {
+        const smaller = e instanceof JobError && e.code === TOO_LONG ? splitSmaller(ch, part, m) : undefined;
+        if (!smaller) throw e;
+        j.logger.warn("robot refused a part as too long: split smaller", {
+          channel: ch.name,
+          part: part.part,
+          size: part.size,
+          pieces: smaller.length,
+        });
+        record.parts.splice(i, 1, ...smaller);
+        await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
+        i--;
+        continue;
+      }
       Object.assign(part, { sent: true, sent_at: isoAt(deps.now()), response: answer });
       record.response = answer;
       // Progress of a split message survives a crash: the next delivery sends the rest only.

@@ -78,6 +78,8 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       const msg = r?.msg ?? "";
       if (code === 11232) throw robotError(name, "rate", code, msg, 60);
       if (code === 19021) throw robotError(name, "auth", code, msg);
+      // 19036: the request is over the size limit; 11246: the card is too large.
+      if (code === 19036 || code === 11246) throw robotError(name, "too_long", code, msg);
       if (a.status >= 500) throw robotError(name, "transient", code, msg);
       throw robotError(name, "permanent", code, msg);
     },

@@ -89,7 +89,10 @@ export function httpError(channel: string, a: HttpAnswer, now: number): JobError
   );
 }
 
-export type RobotErrorKind = "permanent" | "transient" | "rate" | "auth";
+export type RobotErrorKind = "permanent" | "transient" | "rate" | "auth" | "too_long";
+
+/** The robot refused a message as too large: deliver() splits that part smaller and sends again. */
+export const TOO_LONG = "message_too_long";
 
 /** An error code answered under HTTP 200 (DingTalk errcode, WeCom errcode, Feishu code). */
 export function robotError(
@@ -103,6 +106,7 @@ export function robotError(
   const what = `channel ${channel}: the robot answered ${code} ${msg}`;
   if (kind === "rate") return rateLimited("channel_rate_limited", what, retryAfterS ?? 60, details);
   if (kind === "transient") return transient("channel_unavailable", what, retryAfterS, details);
+  if (kind === "too_long") return permanent(TOO_LONG, what, details);
   return permanent(kind === "auth" ? "channel_auth_failed" : "channel_rejected", what, details);
 }
 

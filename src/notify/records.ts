@@ -24,6 +24,8 @@ export interface PartRecord {
   sent: boolean;
   sent_at?: string;
   response?: unknown;
+  /** How many times this piece was split again after the robot said "too long". */
+  resplit?: number;
 }
 
 export interface DeliveryRecord {

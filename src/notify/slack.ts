@@ -9,7 +9,7 @@ import type { ChannelConfig } from "../config/schema.ts";
 import { permanent } from "../errors.ts";
 import { type Channel, type Message, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
-import { httpError, requestJson } from "./http.ts";
+import { httpError, requestJson, robotError } from "./http.ts";
 import { escapeSlack, type Format } from "./text.ts";
 
 type SlackConfig = Extract<ChannelConfig, { type: "slack" }>;
@@ -73,9 +73,12 @@ export function slack(name: string, cfg: SlackConfig): Channel {
       const body = payload(m);
       const blocks = "blocks" in body ? (body.blocks ?? []) : [];
       if (blocks.length > 50)
-        throw permanent("message_too_large", `channel ${name}: ${blocks.length} blocks (Slack allows 50)`);
+        throw robotError(name, "too_long", 0, `${blocks.length} blocks (Slack allows 50)`);
       const a = await requestJson(ctx, name, cfg.webhook, body);
       if (a.status === 200 && a.text.trim() === "ok") return "ok";
+      // Slack's answers for a message too long for it (HTTP 400): split smaller and send again.
+      if (["msg_too_long", "invalid_blocks"].includes(a.text.trim()))
+        throw robotError(name, "too_long", a.status, a.text.trim());
       const err = httpError(name, a, ctx.now());
       if (err) throw err;
       // HTTP 200 with another body: Slack's error string, permanent.

@@ -12,8 +12,12 @@ import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
 
 type WeComConfig = Extract<ChannelConfig, { type: "wecom" }>;
 
-export const WECOM_MARKDOWN_MAX_BYTES = 4096;
-export const WECOM_TEXT_MAX_BYTES = 2048;
+/**
+ * WeCom limits the `content` field in UTF-8 bytes (markdown 4096, text 2048: "markdown.content
+ * exceed max length 4096"); the budgets keep a margin (docs/contracts.md#wecom-group-robot).
+ */
+export const WECOM_MARKDOWN_MAX_BYTES = 4000;
+export const WECOM_TEXT_MAX_BYTES = 2000;
 
 export function wecom(name: string, cfg: WeComConfig): Channel {
   const markdownType = cfg.msgtype === "text" ? "markdown" : cfg.msgtype;
@@ -61,4 +65,6 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
 const ERRCODES = {
   45009: { kind: "rate", retryAfterS: 60 },
   93000: { kind: "auth" },
+  45002: { kind: "too_long" },
+  40058: { kind: "too_long" },
 } as const;

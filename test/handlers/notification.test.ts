@@ -480,7 +480,7 @@ templates:
     const res = await preview(h, { channel: "ding", data: fixture("alertmanager-zh.json") });
     expect(res.status).toBe(200);
     const [p] = ((await res.json()) as Previews).previews;
-    expect(p).toMatchObject({ channel: "ding", format: "markdown", limit: 20000, unit: "bytes", fits: true });
+    expect(p).toMatchObject({ channel: "ding", format: "markdown", limit: 19000, unit: "bytes", fits: true });
     expect(p.title).toBe("🟡 [FIRING:1] 磁盘空间不足");
     expect(p.body).toContain("根分区使用率超过 85%");
     expect(p.size).toBeGreaterThan(new TextEncoder().encode(p.body).length);

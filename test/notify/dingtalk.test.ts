@@ -176,6 +176,39 @@ describe("DingTalk robot: size (20000 bytes)", () => {
     expect(parts.slice(1).every((p) => p.body.at === undefined)).toBe(true);
   });
 
+  test("the limit is on the request body: quotes and newlines that JSON escapes are counted", async () => {
+    const { h, token } = setup({ extra: "    max_parts: 30\n" });
+    const payload = bigGroup(120, { zh: true });
+    for (const a of payload.alerts)
+      a.annotations.description = `"${a.labels.instance}" said "disk full"\n"retry" "later"\n`.repeat(4);
+    const res = await h.job("/jobs/notification", { channels: ["ops"], payload });
+    expect(res.status).toBe(200);
+    const parts = ding.of(token);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.bytes).toBeLessThanOrEqual(20_000);
+    // The markdown text alone would have been packed right up to the limit: the bodies were the risk.
+    expect(Math.max(...parts.map((p) => p.bytes))).toBeGreaterThan(15_000);
+  });
+
+  test("a part the robot still refuses as too long (460101) is split smaller and sent, not failed", async () => {
+    const { h, token } = setup();
+    ding.fault(
+      token,
+      () =>
+        Response.json({
+          errcode: 460101,
+          errmsg: "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;",
+        }),
+      1,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["ops"], payload: bigGroup(12, { zh: true }) });
+    expect(res.status).toBe(200);
+    const parts = ding.of(token);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    const all = parts.map((p) => p.text).join("\n");
+    for (let i = 0; i < 12; i++) expect(all).toContain(`node-${String(i).padStart(3, "0")}:9100`);
+  });
+
   test("beyond max_parts the last part summarises the rest, with counts and a link", async () => {
     const { h, token } = setup({ extra: "    max_parts: 3\n" });
     const res = await h.job("/jobs/notification", {

@@ -128,3 +128,24 @@ describe("WeCom group robot", () => {
     expect(((await res.json()) as Problem).error.details.deliveries[0].status).toBe("failed");
   });
 });
+
+describe("WeCom refusing a part as too long (40058)", () => {
+  test("the part is split smaller and every alert still arrives", async () => {
+    const k = key();
+    const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
+    wecom.fault(
+      k,
+      () =>
+        Response.json({
+          errcode: 40058,
+          errmsg: "markdown.content exceed max length 4096. invalid Request Parameter",
+        }),
+      1,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["wx"], payload: bigGroup(3, { zh: true }) });
+    expect(res.status).toBe(200);
+    const got = wecom.of(k);
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 3; i++) expect(got.map((m) => m.text).join("\n")).toContain(`node-00${i}:9100`);
+  });
+});

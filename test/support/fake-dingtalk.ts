@@ -5,7 +5,8 @@
  *   base64(HMAC-SHA256(secret, ts + "\n" + secret)) read from the query exactly once (so a
  *   double-encoded or unencoded `+`/`/`/`=` fails) → 310000; a keyword robot → 310000 without it;
  * - over 20 messages a minute → 130101, and the robot stays throttled for 10 minutes;
- * - content (text.content / markdown.text / actionCard.text) over 20000 UTF-8 bytes → 460101;
+ * - a request body over 20000 UTF-8 bytes → 460101 with DingTalk's own text (the limit is on the
+ *   whole body, JSON escapes included, not on the markdown text);
  * - a body without its msgtype's fields → 40035.
  * Accepted messages are recorded with the mobiles the text really mentions.
  */
@@ -57,9 +58,12 @@ export function startFakeDingTalk(): FakeDingTalk {
         throttled.set(token, now + 600_000);
         return err(130101, "send too fast, exceed 20 times per minute");
       }
+      const raw = await req.text();
+      if (utf8(raw) > 20_000)
+        return err(460101, "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;");
       let body: Record<string, unknown>;
       try {
-        body = (await req.json()) as Record<string, unknown>;
+        body = JSON.parse(raw) as Record<string, unknown>;
       } catch {
         return err(40035, "缺少参数 json");
       }
@@ -69,10 +73,9 @@ export function startFakeDingTalk(): FakeDingTalk {
       if (!["text", "markdown", "actionCard"].includes(type) || typeof text !== "string" || !text)
         return err(40035, "缺少参数 json");
       if (type !== "text" && !part?.title) return err(40035, "缺少参数 title");
-      if (utf8(text) > 20_000) return err(460101, "message too long, exceed 20000 bytes");
       if (robot.keyword && !text.includes(robot.keyword) && !part?.title?.includes(robot.keyword))
         return err(310000, "keywords not in content");
-      fake.received.push({ robot: token, body, text, title: part?.title, bytes: utf8(text), at: now });
+      fake.received.push({ robot: token, body, text, title: part?.title, bytes: utf8(raw), at: now });
       return err(0, "ok");
     },
   );

@@ -3,7 +3,8 @@
  * no signing; answers HTTP 200 `{errcode, errmsg}`:
  * - unknown key → 93000;
  * - over 20 requests a minute → 45009 (failed sends count too, as on WeCom);
- * - text content over 2048 bytes, markdown / markdown_v2 content over 4096 bytes → 45002;
+ * - content over its limit in UTF-8 bytes: markdown / markdown_v2 over 4096 → 40058 with WeCom's
+ *   text, text over 2048 → 45002;
  * - another msgtype → 40008.
  * `fault(key, busy)` makes a robot answer -1 (system busy).
  */
@@ -38,7 +39,10 @@ export function startFakeWeCom(): FakeWeCom {
       const type = body.msgtype as string;
       const content = (body[type] as { content?: string } | undefined)?.content;
       if (!(type in LIMITS) || typeof content !== "string") return err(40008, "invalid message type");
-      if (utf8(content) > LIMITS[type]) return err(45002, `content exceed max length ${LIMITS[type]}`);
+      if (utf8(content) > LIMITS[type])
+        return type === "text"
+          ? err(45002, "content size out of limit")
+          : err(40058, `${type}.content exceed max length ${LIMITS[type]}. invalid Request Parameter`);
       fake.received.push({ robot: key, body, text: content, bytes: utf8(content), at: now });
       return err(0, "ok");
     },
