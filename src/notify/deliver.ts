@@ -171,7 +171,8 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     for (let i = 0; i < record.parts.length; i++) {
       const part = record.parts[i];
       if (part.sent) continue;
-      if (ch.robot && ch.rates.length) await n.limiter.acquire(ch.robot, ch.rates, ch.name);
+      if (ch.robot && ch.rates.length)
+        await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i);
       const m: Message = { ...part, format: record.format, tone: toneOf(j.group) };
       let answer: unknown;
       try {

@@ -27,17 +27,30 @@ export class RateLimiter {
     return `notify:rate:${robot}:blocked`;
   }
 
-  /** Takes one send from every budget of the robot, waiting briefly or throwing 429. */
-  async acquire(robot: string, rates: readonly Rate[], channel: string): Promise<void> {
+  /**
+   * Takes one send from every budget of the robot, waiting briefly or throwing 429. `remaining`
+   * counts this send and the parts after it: the 429's Retry-After then covers them all (a whole
+   * period frees the whole budget), so a long message needs one retry per budget, not per slot.
+   */
+  async acquire(robot: string, rates: readonly Rate[], channel: string, remaining = 1): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const waitMs = await this.tryAcquire(robot, rates);
+      const { waitMs, throttled } = await this.tryAcquire(robot, rates);
       if (waitMs === 0) return;
       if (waitMs > MAX_WAIT_MS || attempt >= 3) {
-        const s = Math.max(1, Math.ceil(waitMs / 1000));
+        const slot = Math.max(1, Math.ceil(waitMs / 1000));
+        if (throttled)
+          throw rateLimited(
+            "channel_throttled",
+            `channel ${channel}: the robot is throttling this webhook (it answered "too fast"); it accepts messages again in ${slot} s`,
+            slot,
+            { channel },
+          );
+        const period = Math.max(...rates.map((r) => r.periodMs)) / 1000;
+        const after = remaining > 1 ? Math.max(slot, Math.ceil(period)) : slot;
         throw rateLimited(
           "channel_rate_limited",
-          `channel ${channel}: the robot's rate budget (${rates.map(describe).join(", ")}) is spent; next slot in ${s} s`,
-          s,
+          `channel ${channel}: the robot's rate budget (${rates.map(describe).join(", ")}) is spent with ${remaining} part(s) to send; retry in ${after} s`,
+          after,
           { channel },
         );
       }
@@ -45,10 +58,19 @@ export class RateLimiter {
     }
   }
 
-  /** 0 when taken, else how long until a slot frees up (ms). */
-  private async tryAcquire(robot: string, rates: readonly Rate[]): Promise<number> {
+  /** waitMs 0 when taken, else how long until a slot frees up; throttled when the robot said "too fast". */
+  private async tryAcquire(
+    robot: string,
+    rates: readonly Rate[],
+  ): Promise<{ waitMs: number; throttled: boolean }> {
     const blocked = await this.store.pttl(this.blockedKey(robot));
-    if (blocked > 0) return blocked;
+    if (blocked > 0) return { waitMs: blocked, throttled: true };
+    const waitMs = await this.take(robot, rates);
+    return { waitMs, throttled: false };
+  }
+
+  /** 0 when a send was taken from every budget, else how long until a slot frees up (ms). */
+  private async take(robot: string, rates: readonly Rate[]): Promise<number> {
     const taken: [string, number][] = [];
     for (const r of rates) {
       const slice = Math.max(1, Math.floor(r.periodMs / SLICES));

@@ -349,3 +349,60 @@ describe("Alertmanager reminders after a failed send reach the robot", () => {
     expect(ding.of(token)).toHaveLength(1);
   });
 });
+
+describe("a long message against the robot's 20 messages a minute", () => {
+  test("23 parts: 20 now, then a Retry-After that covers the rest, so one retry finishes it", async () => {
+    let clock = Date.now();
+    ding.now = () => clock;
+    try {
+      const token = `tok${++robots}`;
+      const h = makeHarness(
+        `channels:\n  ops: { type: dingtalk, webhook: "${ding.webhook(token)}", max_parts: 30 }\n`,
+        { now: () => clock },
+      );
+      const payload = bigGroup(23, { zh: true });
+      for (const a of payload.alerts) a.annotations.description = "磁盘".repeat(3000);
+      const first = await h.job(
+        "/jobs/notification",
+        { channels: ["ops"], payload },
+        { messageId: "m-long" },
+      );
+      expect(first.status).toBe(429);
+      expect(ding.of(token)).toHaveLength(20);
+      const after = Number(first.headers.get("retry-after"));
+      expect(after).toBeGreaterThanOrEqual(60);
+      expect(((await first.json()) as Problem).error.message).toContain("3 part(s) to send");
+      clock += after * 1000;
+      const second = await h.job(
+        "/jobs/notification",
+        { channels: ["ops"], payload },
+        { messageId: "m-long", retried: 1 },
+      );
+      expect(second.status).toBe(200);
+      const parts = ding.of(token);
+      expect(parts).toHaveLength(23);
+      expect(parts.map((p) => p.title?.match(/\((\d+)\/23\)$/)?.[1])).toEqual(
+        Array.from({ length: 23 }, (_, i) => String(i + 1)),
+      );
+    } finally {
+      ding.now = Date.now;
+    }
+  });
+
+  test("during DingTalk's 10-minute throttle (130101) the answer names the robot's throttle", async () => {
+    const { h, token } = setup();
+    ding.fault(
+      token,
+      () => Response.json({ errcode: 130101, errmsg: "send too fast, exceed 20 times per minute" }),
+      1,
+    );
+    const first = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(first.status).toBe(429);
+    const again = await h.job("/jobs/notification", { channels: ["ops"], alerts: [alert] });
+    expect(again.status).toBe(429);
+    const { error } = (await again.json()) as Problem;
+    expect(error.message).toContain("the robot is throttling this webhook");
+    expect(error.message).not.toContain("rate budget");
+    expect(Number(again.headers.get("retry-after"))).toBeGreaterThan(500);
+  });
+});

@@ -31,6 +31,8 @@ export interface FakeDingTalk extends FakeRobotServer {
   webhook(token: string, robot?: DingTalkRobot): string;
   /** Mobiles in `at.atMobiles` that also appear as @mobile in the text (DingTalk needs both). */
   mentioned(r: Received): string[];
+  /** The robot's clock (its rate windows and throttle); a test may drive it with the worker's. */
+  now: () => number;
 }
 
 const err = (errcode: number, errmsg: string) => json({ errcode, errmsg });
@@ -44,7 +46,7 @@ export function startFakeDingTalk(): FakeDingTalk {
     async (req, url, token) => {
       const robot = token ? robots.get(token) : undefined;
       if (url.pathname !== "/robot/send" || !token || !robot) return err(300001, "token is not exist");
-      const now = Date.now();
+      const now = fake.now();
       if (robot.secret) {
         const ts = url.searchParams.get("timestamp") ?? "";
         const sign = url.searchParams.get("sign") ?? "";
@@ -80,6 +82,7 @@ export function startFakeDingTalk(): FakeDingTalk {
     },
   );
   const fake: FakeDingTalk = Object.assign(base, {
+    now: Date.now,
     webhook(token: string, robot: DingTalkRobot = {}) {
       if (!robots.has(token)) robots.set(token, robot);
       return `${base.url}/robot/send?access_token=${token}`;
