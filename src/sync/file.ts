@@ -1,16 +1,17 @@
 /**
  * The `file` delivery: write the rendering to a temp file next to the target and rename it
  * over (readers never see half a file), keep the previous version as `<path>.prev`, then POST
- * the reload URL and read the target back. A refused reload or a target that did not apply
- * the file puts the previous version back (and reloads again): the sync fails with 503 and
- * the target keeps running what it had.
+ * the reload URL and read the target back. A refused reload puts the previous version back (and
+ * reloads again): the sync fails with 503 and the target keeps running what it had. A file the
+ * peer accepted is never rolled back: when the read-back does not show it yet (vmalert applies
+ * at a group's next evaluation), the sync answers 503 and its retry reads back again.
  */
 
 import type { Config } from "../config/schema.ts";
 import type { FileAccess } from "../deps.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import { type DeliveryInput, recheck } from "./delivery.ts";
-import { send, snippet } from "./net.ts";
+import { originOf, send, sleep, snippet } from "./net.ts";
 import type { Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
@@ -44,8 +45,12 @@ export async function writeAtomic(fs: FileAccess, path: string, text: string, mo
   }
 }
 
-/** POSTs the reload URL; anything but 2xx means the target refused the new file. */
+/**
+ * POSTs the reload URL; anything but 2xx means the target refused the new file. vmalert answers
+ * 200 before it reads the file, so its own reload counters say whether it refused it.
+ */
 export async function reload(d: DeliveryInput, url: string): Promise<void> {
+  const before = d.target.kind === "vmalert" ? await vmalertReloads(d, url) : undefined;
   const res = await send(d.deps.fetch, `reloading ${d.target.kind}`, url, { method: "POST" });
   if (!res.ok)
     throw transient(
@@ -53,6 +58,51 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
       `${d.target.kind} refused the reload (POST ${url} answered ${res.status}: ${snippet(res.text) || "no body"})`,
       30,
     );
+  if (before) await vmalertAccepted(d, url, before);
+}
+
+interface ReloadCounts {
+  total: number;
+  errors: number;
+}
+
+/** vmalert's reload counters from its /metrics (undefined when it does not show them). */
+async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promise<ReloadCounts | undefined> {
+  const url = `${originOf(reloadUrl)}/metrics`;
+  const res = await send(d.deps.fetch, "reading vmalert's reload counters", url).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)`, "m").exec(res.text)?.[1] ?? Number.NaN);
+  const counts = {
+    total: value("vmalert_config_last_reload_total"),
+    errors: value("vmalert_config_last_reload_errors_total"),
+  };
+  return Number.isFinite(counts.total) && Number.isFinite(counts.errors) ? counts : undefined;
+}
+
+/**
+ * Waits (up to verify.timeout) for vmalert to take the reload up: a rise in its reload errors
+ * means it refused the file (and keeps the old rules) — rolled back like a refused reload.
+ * Accepted, the update may still wait for a group's next evaluation; the read-back waits for that.
+ */
+async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCounts): Promise<void> {
+  const deadline = d.deps.now() + d.target.verify.timeout;
+  while (d.deps.now() < deadline) {
+    const now = await vmalertReloads(d, url);
+    if (now && now.total > before.total) {
+      // The counter goes up when the reload starts; a parse error follows at once.
+      await sleep(200);
+      const after = (await vmalertReloads(d, url)) ?? now;
+      if (after.errors > before.errors)
+        throw transient(
+          "reload_refused",
+          `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${after.errors}; see its log)`,
+          30,
+        );
+      return;
+    }
+    await sleep(100);
+  }
 }
 
 /**
@@ -80,12 +130,16 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
     throw fileError("keeping the previous version of", path, e);
   }
   await writeAtomic(fs, path, d.rendered.content, mode);
-  try {
-    if (reload_url) await reload(d, reload_url);
-    return await recheck(d);
-  } catch (e) {
-    throw await rollBack(d, fs, path, previous, reload_url, e);
+  if (reload_url) {
+    try {
+      await reload(d, reload_url);
+    } catch (e) {
+      throw await rollBack(d, fs, path, previous, reload_url, e);
+    }
   }
+  // The peer accepted the file (or reads it on its own schedule): it stays even when the
+  // read-back does not show it yet; the job's retry delivers and reads back again.
+  return await recheck(d);
 }
 
 /** Puts the previous file back (or removes ours when there was none) and reloads once more. */

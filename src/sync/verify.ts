@@ -3,8 +3,10 @@
  * sent. Prometheus and vmalert (`GET /api/v1/rules`) must list our groups — no more, no
  * fewer — with our rules (names, `for`, labels, annotations); Alertmanager
  * (`GET /api/v2/status`) must show our config hash in `config.original`. vmalert reloads in
- * the background, so the read-back is retried until `verify.timeout`. A target that does not
- * show what was sent did not apply it: that is a failed sync, never a success.
+ * the background and applies an update to an existing group at its next evaluation, so the
+ * read-back is retried until `verify.timeout` — for vmalert at least the longest group interval
+ * it lists, plus a margin. A target that does not show what was sent did not apply it: that is
+ * a failed sync, never a success.
  */
 import type { Fetch } from "../deps.ts";
 import { transient } from "../errors.ts";
@@ -32,6 +34,8 @@ export interface RulesCheck {
 interface ApiGroup {
   name: string;
   file?: string;
+  /** Seconds between evaluations (vmalert: an update to an existing group applies at the next one). */
+  interval?: number;
   rules?: {
     name: string;
     type?: string;
@@ -71,11 +75,14 @@ function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>
   return problems.length ? problems.join("; ") : undefined;
 }
 
-function actualGroups(body: string, check: RulesCheck): Map<string, string[]> {
+function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const data = JSON.parse(body) as { data?: { groups?: ApiGroup[] | null } };
-  const ours = (data.data?.groups ?? []).filter((g) =>
+  return (data.data?.groups ?? []).filter((g) =>
     check.fileName ? (g.file ?? "").split("/").pop() === check.fileName : check.managed.has(g.name),
   );
+}
+
+function actualGroups(ours: ApiGroup[]): Map<string, string[]> {
   return canon(
     ours.map((g) => ({
       name: g.name,
@@ -91,34 +98,54 @@ function actualGroups(body: string, check: RulesCheck): Map<string, string[]> {
   );
 }
 
-/** Polls `read` until it returns undefined (= as expected) or the deadline passes. */
+/**
+ * Polls `read` until it returns undefined (= as expected) or the deadline passes; `timeoutMs`
+ * is asked again after every read, so what a read learns (a group's interval) can extend it.
+ */
 async function until(
   now: () => number,
-  timeoutMs: number,
+  timeoutMs: () => number,
   read: () => Promise<string | undefined>,
 ): Promise<string | undefined> {
-  const deadline = now() + timeoutMs;
+  const start = now();
   for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
     const problem = await read();
+    const deadline = start + timeoutMs();
     if (!problem || now() >= deadline) return problem;
     await sleep(Math.min(wait, Math.max(0, deadline - now())));
   }
 }
 
+/** After a group's interval, vmalert has run the evaluation that applies an update; a little more for the reload. */
+const INTERVAL_MARGIN_MS = 5_000;
+
 export async function verifyRules(fetch: Fetch, now: () => number, check: RulesCheck): Promise<Verification> {
   const url = `${check.base.replace(/\/+$/, "")}/api/v1/rules`;
   const expected = canon(check.expected);
   let seen = new Map<string, string[]>();
-  const problem = await until(now, check.timeoutMs, async () => {
-    const res = await send(fetch, `reading back ${check.kind}`, url);
-    if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
-    try {
-      seen = actualGroups(res.text, check);
-    } catch {
-      return `GET ${url} did not answer the rules API's JSON: ${snippet(res.text)}`;
-    }
-    return mismatch(seen, expected);
-  });
+  // vmalert applies an update to an existing group at that group's next evaluation (default
+  // every minute): wait up to the longest interval it lists, plus a margin (docs/config-sync.md).
+  let waitMs = check.timeoutMs;
+  const problem = await until(
+    now,
+    () => waitMs,
+    async () => {
+      const res = await send(fetch, `reading back ${check.kind}`, url);
+      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+      let ours: ApiGroup[];
+      try {
+        ours = ourGroups(res.text, check);
+      } catch {
+        return `GET ${url} did not answer the rules API's JSON: ${snippet(res.text)}`;
+      }
+      if (check.kind === "vmalert")
+        for (const g of ours)
+          if (typeof g.interval === "number")
+            waitMs = Math.max(waitMs, g.interval * 1000 + INTERVAL_MARGIN_MS);
+      seen = actualGroups(ours);
+      return mismatch(seen, expected);
+    },
+  );
   if (problem)
     throw transient(
       "not_applied",
@@ -137,19 +164,23 @@ export async function verifyAlertmanager(
 ): Promise<Verification> {
   const url = `${base.replace(/\/+$/, "")}/api/v2/status`;
   const mark = hashReceiver(hash);
-  const problem = await until(now, timeoutMs, async () => {
-    const res = await send(fetch, "reading back alertmanager", url);
-    if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
-    let original = "";
-    try {
-      original = (JSON.parse(res.text) as { config?: { original?: string } }).config?.original ?? "";
-    } catch {
-      return `GET ${url} did not answer JSON: ${snippet(res.text)}`;
-    }
-    if (original.includes(mark)) return undefined;
-    const other = /alertagent-config-(sha256:[0-9a-f]{64})/.exec(original)?.[1];
-    return other ? `it runs config ${other}, not ${hash}` : `its config.original does not carry ${hash}`;
-  });
+  const problem = await until(
+    now,
+    () => timeoutMs,
+    async () => {
+      const res = await send(fetch, "reading back alertmanager", url);
+      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+      let original = "";
+      try {
+        original = (JSON.parse(res.text) as { config?: { original?: string } }).config?.original ?? "";
+      } catch {
+        return `GET ${url} did not answer JSON: ${snippet(res.text)}`;
+      }
+      if (original.includes(mark)) return undefined;
+      const other = /alertagent-config-(sha256:[0-9a-f]{64})/.exec(original)?.[1];
+      return other ? `it runs config ${other}, not ${hash}` : `its config.original does not carry ${hash}`;
+    },
+  );
   if (problem) throw transient("not_applied", `alertmanager did not apply the config: ${problem}`, 30);
   return { verified: true, how: `GET ${url} shows ${hash} in config.original` };
 }

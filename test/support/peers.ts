@@ -199,10 +199,14 @@ export async function startAlertmanager(): Promise<Peer & { configPath: string }
   return { ...peer, configPath };
 }
 
-/** vmalert loading every *.yml under `<dir>/rules/`, querying `datasource`, notifying `notifier`. */
+/**
+ * vmalert loading every *.yml under `<dir>/rules/`, querying `datasource`, notifying `notifier`;
+ * `defaults: true` leaves its evaluation interval at vmalert's own default (1m).
+ */
 export async function startVmalert(
   datasource: string,
   notifier: string,
+  opts: { defaults?: boolean } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("vmalert"); // before making anything to clean up
   const dir = tempDir("alertagent-vmalert-");
@@ -219,7 +223,7 @@ export async function startVmalert(
       `-httpListenAddr=127.0.0.1:${port}`,
       // A new group sleeps up to one interval before it starts and takes updates only then:
       // keep it short so an update right after a create shows within the verify timeout.
-      "-evaluationInterval=1s",
+      ...(opts.defaults ? [] : ["-evaluationInterval=1s"]),
       "-loggerLevel=WARN",
     ],
     dir,

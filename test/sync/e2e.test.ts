@@ -192,8 +192,8 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
       ),
     });
     expect(byName.vmalert.error).toMatchObject({
-      code: "not_applied",
-      message: expect.stringContaining('vmalert did not apply the rules: group "availability" is missing'),
+      code: "reload_refused",
+      message: expect.stringContaining("vmalert refused the rule file"),
     });
     expect(byName.alertmanager).toMatchObject({ changed: false, version: 3 });
     expect(readFileSync(promFile(), "utf8")).toBe(promBefore);

@@ -1,0 +1,57 @@
+/**
+ * vmalert as Debian starts it, at its default -evaluationInterval (1m): an update to an existing
+ * group is applied at that group's next evaluation, so the read-back must wait for it — and a
+ * file vmalert accepted is never rolled back.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Peer, startVmalert } from "../support/peers.ts";
+import { makeSyncHarness, type SyncHarness } from "../support/sync-harness.ts";
+import { rule } from "../support/sync-rules.ts";
+
+let vm: Peer & { rulesDir: string };
+let h: SyncHarness;
+const file = () => join(vm.rulesDir, "alertagent.yml");
+
+beforeAll(async () => {
+  // Nothing answers the datasource or the notifier: rules load, evaluations fail, which is fine here.
+  vm = await startVmalert("http://127.0.0.1:9", "http://127.0.0.1:9", { defaults: true });
+  h = makeSyncHarness(`
+config_sync:
+  targets:
+    vmalert:
+      kind: vmalert
+      delivery: { type: file, path: "${file()}", reload_url: "${vm.url}/-/reload" }
+      omit_fields: [keep_firing_for, eval_offset]
+`);
+}, 60_000);
+
+afterAll(async () => {
+  await vm?.stop();
+});
+
+async function ruleNames(): Promise<string[]> {
+  const res = await fetch(`${vm.url}/api/v1/rules`);
+  const groups = ((await res.json()) as { data: { groups: { rules: { name: string }[] }[] | null } }).data
+    .groups;
+  return (groups ?? []).flatMap((g) => g.rules.map((r) => r.name)).sort();
+}
+
+describe("vmalert at its default evaluation interval", () => {
+  test("a full sync that deletes one rule of a live group is verified after the group's interval, not rolled back", async () => {
+    const two = [rule({ id: "a", name: "AlphaDown" }), rule({ id: "b", name: "BetaDown", expr: "up == 2" })];
+    const created = await h.sync({ operation: "full", rules: two });
+    expect(created.status).toBe(200);
+    expect(await ruleNames()).toEqual(["AlphaDown", "BetaDown"]);
+    const t = performance.now();
+    const res = await h.sync({ operation: "full", rules: [two[0]] });
+    const body = (await res.json()) as { targets: { verified: boolean; version: number }[] };
+    expect(res.status).toBe(200);
+    expect(body.targets[0]).toMatchObject({ verified: true, version: 2 });
+    expect(await ruleNames()).toEqual(["AlphaDown"]);
+    expect(readFileSync(file(), "utf8")).not.toContain("BetaDown");
+    // It took vmalert's evaluation, not the default 10 s verify timeout, to show it.
+    expect(performance.now() - t).toBeLessThan(70_000);
+  }, 120_000);
+});
