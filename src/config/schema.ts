@@ -278,7 +278,9 @@ const syncTarget = z.strictObject({
   include: z.array(str).optional(),
   /** Rendered fields this target's version refuses (vmalert 1.79: keep_firing_for, eval_offset). */
   omit_fields: z
-    .array(z.enum(["keep_firing_for", "eval_offset", "limit", "concurrency", "type"]))
+    .array(
+      z.enum(["keep_firing_for", "eval_offset", "limit", "concurrency", "type", "query_offset", "interval"]),
+    )
     .default([]),
   /** Also deliver the worker's own alert rules (`self-rules`) to this Prometheus or vmalert target. */
   self_rules: z.boolean().default(false),

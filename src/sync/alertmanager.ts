@@ -44,7 +44,7 @@ function routeOf(r: Rule & { notify: NonNullable<Rule["notify"]> }): Record<stri
     .map((k) => matcher(k, r.labels[k]));
   return {
     receiver: receiverName(n.channels),
-    matchers: [matcher("alertname", r.name), matcher("severity", r.severity), ...labels],
+    matchers: [matcher("alertname", r.name), matcher("severity", r.severity ?? ""), ...labels],
     group_by: n.group_by,
     group_wait: n.group_wait,
     group_interval: n.group_interval,

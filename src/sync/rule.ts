@@ -1,5 +1,6 @@
 /**
- * The config-sync rule model (docs/config-sync.md): one alert rule as AlertAgent keeps it, validated
+ * The config-sync rule model (docs/config-sync.md): one alerting rule (`name`) or recording rule
+ * (`record`) as AlertAgent keeps it, validated
  * so that what Prometheus, Alertmanager or vmalert would reject later is refused now (489),
  * naming the rule id and the field. Label and annotation values are kept byte for byte:
  * Prometheus' own Go templates (`{{ $labels.instance }}`) pass through untouched.
@@ -15,7 +16,10 @@ export const RESERVED_LABELS: Record<string, string> = {
   alertname: "is set from the rule's name",
   severity: "is set from the rule's severity field",
 };
+/** Severities with a meaning here (the default inhibit rule, colours); any other value is kept as it is. */
 export const SEVERITIES = ["critical", "warning", "info"] as const;
+/** A recording rule's `record`: a Prometheus metric name. */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 const text = z
   .string()
@@ -88,11 +92,20 @@ export const vmalertSchema = z.strictObject({
   concurrency: z.number().int().min(1).optional(),
 });
 
-export const ruleSchema = z.strictObject({
+/** Group-level fields: every rule of a group that sets one must agree (validate.ts). */
+export const groupOptionsSchema = z.strictObject({
+  interval: promDuration.optional(),
+  limit: z.number().int().min(0).optional(),
+  query_offset: promDuration.optional(),
+});
+
+const ruleObject = z.strictObject({
   /** AlertAgent's rule id: create/update upsert by it, delete removes by it. */
   id: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), name("id")),
-  /** The alert name (Prometheus `alert:`, the `alertname` label). */
-  name: name("name"),
+  /** An alerting rule: the alert name (Prometheus `alert:`, the `alertname` label). */
+  name: name("name").optional(),
+  /** A recording rule: the metric it records (Prometheus `record:`). */
+  record: z.string().regex(METRIC_NAME, "is not a Prometheus metric name").optional(),
   group: name("group"),
   expr: z.string().superRefine((s, ctx) => {
     const p = exprProblem(s) ?? (hasControl(s, true) ? "contains control characters" : undefined);
@@ -100,7 +113,8 @@ export const ruleSchema = z.strictObject({
   }),
   for: promDuration.optional(),
   keep_firing_for: promDuration.optional(),
-  severity: z.enum(SEVERITIES),
+  /** Any label value: `critical`, `warning`, `info` have a meaning here; `none`, `page`… are kept as they are. */
+  severity: name("severity").optional(),
   labels: labelMap("label").default({}),
   annotations: labelMap("annotation").default({}),
   enabled: z.boolean().default(true),
@@ -108,7 +122,48 @@ export const ruleSchema = z.strictObject({
   targets: z.array(z.string().min(1)).min(1).optional(),
   notify: notifySchema.optional(),
   vmalert: vmalertSchema.optional(),
+  group_options: groupOptionsSchema.optional(),
 });
+
+/** What only an alerting rule has. */
+const ALERTING_ONLY = ["severity", "for", "keep_firing_for", "notify"] as const;
+
+/** A rule as this schema gives it back (`kind`, `name` for both kinds) reads as its input again. */
+function asInput(v: unknown): unknown {
+  if (!v || typeof v !== "object" || !("kind" in v)) return v;
+  const { kind, name: n, ...rest } = v as Record<string, unknown>;
+  if (kind === "recording") return { ...rest, record: n };
+  if (kind === "alerting") return { ...rest, name: n };
+  return v;
+}
+
+export const ruleSchema = z.preprocess(
+  asInput,
+  ruleObject
+    .superRefine((r, ctx) => {
+      if ((r.name === undefined) === (r.record === undefined))
+        ctx.addIssue({
+          code: "custom",
+          path: [r.record === undefined ? "name" : "record"],
+          message: "give exactly one of name (an alerting rule) or record (a recording rule)",
+        });
+      if (r.name !== undefined && r.severity === undefined)
+        ctx.addIssue({ code: "custom", path: ["severity"], message: "is required for an alerting rule" });
+      if (r.record !== undefined) {
+        for (const f of ALERTING_ONLY)
+          if (r[f] !== undefined)
+            ctx.addIssue({ code: "custom", path: [f], message: "a recording rule has none" });
+        if (Object.keys(r.annotations).length)
+          ctx.addIssue({ code: "custom", path: ["annotations"], message: "a recording rule has none" });
+      }
+    })
+    .transform(({ name: alert, record, ...r }) => ({
+      ...r,
+      kind: (record === undefined ? "alerting" : "recording") as "alerting" | "recording",
+      /** The alert name, or the recorded metric. */
+      name: (alert ?? record) as string,
+    })),
+);
 
 export type Rule = z.output<typeof ruleSchema>;
 

@@ -67,14 +67,15 @@ export function checkRuleSet(
   for (const r of rules) {
     if (ids.has(r.id)) add(r, "id", `rule id "${r.id}" appears twice in the set`);
     ids.set(r.id, r);
-    // Same group, name and severity: the alerts cannot be told apart in the group, nor routed apart.
-    const alertKey = JSON.stringify([r.group, r.name, r.severity]);
+    // Same group, kind, name, severity and labels: the series cannot be told apart, nor routed
+    // apart. Different labels are different series (KubeAPIErrorBudgetBurn long/short), as Prometheus sees it.
+    const alertKey = JSON.stringify([r.group, r.kind, r.name, r.severity, Object.entries(r.labels).sort()]);
     const twin = alerts.get(alertKey);
     if (twin && twin.id !== r.id)
       add(
         r,
-        "name",
-        `duplicate alert "${r.name}" (severity ${r.severity}) in group "${r.group}": rule "${twin.id}" has it already`,
+        r.kind === "recording" ? "record" : "name",
+        `duplicate ${r.kind === "recording" ? "recording rule" : "alert"} "${r.name}"${r.severity ? ` (severity ${r.severity})` : ""} in group "${r.group}": rule "${twin.id}" has it already`,
       );
     else alerts.set(alertKey, r);
     for (const [i, t] of (r.targets ?? []).entries())
@@ -84,20 +85,21 @@ export function checkRuleSet(
     for (const t of r.targets ?? targetNames)
       if (targets[t]?.delivery.type === "mimir" && MIMIR_UNSAFE_SEGMENTS.includes(r.group))
         add(r, "group", `group "${r.group}" cannot be a path segment of Mimir's ruler API (target "${t}")`);
-    // vmalert's extras are group fields: the rules of one group must not disagree.
-    for (const [k, v] of Object.entries(r.vmalert ?? {})) {
-      if (v === undefined) continue;
-      const key = JSON.stringify([r.group, k]);
-      const other = vmFields.get(key);
-      const theirs = other?.vmalert?.[k as keyof NonNullable<Rule["vmalert"]>];
-      if (other && theirs !== v)
-        add(
-          r,
-          `vmalert.${k}`,
-          `group "${r.group}" gets vmalert ${k} ${JSON.stringify(theirs)} from rule "${other.id}" but ${JSON.stringify(v)} from this rule`,
-        );
-      else vmFields.set(key, r);
-    }
+    // vmalert's extras and the group options are group fields: the rules of one group must not disagree.
+    for (const section of ["vmalert", "group_options"] as const)
+      for (const [k, v] of Object.entries(r[section] ?? {})) {
+        if (v === undefined) continue;
+        const key = JSON.stringify([r.group, section, k]);
+        const other = vmFields.get(key);
+        const theirs = (other?.[section] as Record<string, unknown> | undefined)?.[k];
+        if (other && theirs !== v)
+          add(
+            r,
+            `${section}.${k}`,
+            `group "${r.group}" gets ${section}.${k} ${JSON.stringify(theirs)} from rule "${other.id}" but ${JSON.stringify(v)} from this rule`,
+          );
+        else vmFields.set(key, r);
+      }
     if (r.notify && r.enabled) {
       const key = JSON.stringify([r.name, r.severity, Object.entries(r.labels).sort()]);
       const other = routes.get(key);

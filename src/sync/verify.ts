@@ -86,14 +86,12 @@ function actualGroups(ours: ApiGroup[]): Map<string, string[]> {
   return canon(
     ours.map((g) => ({
       name: g.name,
-      rules: (g.rules ?? [])
-        .filter((r) => r.type !== "recording")
-        .map((r) => ({
-          name: r.name,
-          for_s: r.duration ?? 0,
-          labels: r.labels ?? {},
-          annotations: r.annotations ?? {},
-        })),
+      rules: (g.rules ?? []).map((r) => ({
+        name: r.name,
+        for_s: r.duration ?? 0,
+        labels: r.labels ?? {},
+        annotations: r.annotations ?? {},
+      })),
     })),
   );
 }

@@ -1,10 +1,11 @@
 /**
  * The vmalert rule file (docs/contracts.md#vmalert): the Prometheus format, plus vmalert's group fields
- * (`type`, `eval_offset`, `limit`, `concurrency`) only on groups whose rules set them. A
+ * (`type`, `eval_offset`, `limit`, `concurrency`) only on groups whose rules set them, and the
+ * group options vmalert knows (`interval`, `limit`; it has no `query_offset`, which is reported). A
  * target's `omit_fields` leaves out what an older vmalert refuses (Debian 12's 1.79 knows
  * neither `keep_firing_for` nor `eval_offset`); what was left out is reported, not hidden.
  */
-import { groupRules, promRule, type RuleFile, summarize } from "./prometheus.ts";
+import { groupOptions, groupRules, promRule, type RuleFile, summarize } from "./prometheus.ts";
 import type { Rule } from "./rule.ts";
 import { toYaml } from "./yaml.ts";
 
@@ -16,7 +17,10 @@ export function renderVmalert(rules: readonly Rule[], omit: readonly string[] = 
   const keepFiring = !omit.includes("keep_firing_for");
   const grouped = groupRules(rules);
   const groups = grouped.map(([name, list]) => {
-    const group: Record<string, unknown> = { name };
+    const { query_offset, ...options } = groupOptions(list);
+    if (query_offset !== undefined)
+      for (const r of list) if (r.group_options?.query_offset !== undefined) drop("query_offset", r.id);
+    const group: Record<string, unknown> = { name, ...options };
     for (const r of list) {
       if (!keepFiring && r.keep_firing_for) drop("keep_firing_for", r.id);
       for (const f of GROUP_FIELDS) {

@@ -20,17 +20,76 @@ import {
   UNICODE_RULES,
 } from "../support/sync-rules.ts";
 
-// Debian 12's vmalert (1.79) knows neither keep_firing_for nor eval_offset: the target says so.
+// Debian 12's vmalert (1.79) knows neither keep_firing_for nor eval_offset, and its Prometheus
+// (2.42) no query_offset: the targets say so.
 const config = loadConfig(`${SYNC_YAML_HEAD}
 config_sync:
   targets:
-    prom: { kind: prometheus, delivery: { type: file, path: /tmp/p.yml } }
+    prom: { kind: prometheus, delivery: { type: file, path: /tmp/p.yml }, omit_fields: [query_offset] }
     vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml }, omit_fields: [keep_firing_for, eval_offset] }
     am: { kind: alertmanager, delivery: { type: file, path: /tmp/a.yml } }
 `);
 
+/** Shapes of real rule collections: recording rules, any severity, same-name alerts told apart by labels, group options. */
+export const REAL_SHAPES: RawRule[] = [
+  {
+    id: "rec-1",
+    record: "apiserver_request:burnrate1h",
+    group: "kube-apiserver-burnrate",
+    expr: "sum(rate(apiserver_request_total[1h]))",
+    labels: { verb: "read" },
+    group_options: { interval: "30s", limit: 100, query_offset: "1m" },
+  },
+  {
+    id: "rec-2",
+    record: "apiserver_request:burnrate6h",
+    group: "kube-apiserver-burnrate",
+    expr: "sum(rate(apiserver_request_total[6h]))",
+    labels: { verb: "read" },
+  },
+  {
+    id: "burn-long",
+    name: "KubeAPIErrorBudgetBurn",
+    group: "kube-apiserver-slos",
+    severity: "critical",
+    expr: "apiserver_request:burnrate1h > (14.40 * 0.01)",
+    for: "2m",
+    labels: { long: "1h", short: "5m" },
+    annotations: { summary: "The API server is burning too much error budget." },
+    notify: { channels: ["ops-page"] },
+  },
+  {
+    id: "burn-short",
+    name: "KubeAPIErrorBudgetBurn",
+    group: "kube-apiserver-slos",
+    severity: "critical",
+    expr: "apiserver_request:burnrate6h > (6.00 * 0.01)",
+    for: "15m",
+    labels: { long: "6h", short: "30m" },
+    annotations: { summary: "The API server is burning too much error budget." },
+    notify: { channels: ["ops-page"] },
+  },
+  {
+    id: "watchdog",
+    name: "Watchdog",
+    group: "general.rules",
+    severity: "none",
+    expr: "vector(1)",
+    annotations: { summary: "An alert that should always be firing." },
+  },
+  {
+    id: "paged",
+    name: "BackupMissing",
+    group: "general.rules",
+    severity: "page",
+    expr: "time() - backup_last_success_timestamp_seconds > 86400",
+    notify: { channels: ["ops-page"] },
+  },
+];
+
 const SETS: Record<string, RawRule[]> = {
   "the shared sample": sampleRules(),
+  "real rule shapes": REAL_SHAPES,
   "unicode names": UNICODE_RULES,
   "quotes and colons in values": QUOTES_AND_COLONS_RULES,
   "Go templates": GO_TEMPLATE_RULES,
@@ -53,6 +112,26 @@ function valid(raw: RawRule[]): Rule[] {
 
 const render = async (target: string, rules: Rule[]) =>
   (await renderTarget(target, config.config_sync.targets[target], rules, config)).content;
+
+describe("the rule model holds real rule sets", () => {
+  test("recording rules, any severity, same-name alerts by labels and group options render where each peer takes them", async () => {
+    const rules = valid(REAL_SHAPES);
+    const prom = await render("prom", rules);
+    expect(prom).toContain('record: "apiserver_request:burnrate1h"');
+    expect(prom).toContain('- interval: "30s"\n    limit: 100\n    name: "kube-apiserver-burnrate"\n');
+    expect(prom).not.toContain("query_offset");
+    expect(prom).toContain('severity: "none"');
+    expect(prom.match(/alert: "KubeAPIErrorBudgetBurn"/g)).toHaveLength(2);
+    const vm = await render("vm", rules);
+    expect(vm).toContain('record: "apiserver_request:burnrate6h"');
+    expect(vm).toContain('interval: "30s"');
+    const planned = await renderTarget("vm", config.config_sync.targets.vm, rules, config);
+    expect(planned.omitted).toContain("query_offset (rec-1)");
+    const am = await render("am", rules);
+    expect(am).not.toContain("apiserver_request:burnrate");
+    expect(am).toContain('severity=\\"page\\"');
+  });
+});
 
 describe("renderings pass the peers' checkers", () => {
   for (const [name, raw] of Object.entries(SETS)) {
@@ -97,9 +176,12 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
   /** The labels an alert from this rule carries (plus an instance, as a real alert would). */
   const labelsOf = (r: Rule) =>
     Object.fromEntries(
-      Object.entries({ ...r.labels, alertname: r.name, severity: r.severity, instance: "host-1:9100" }).map(
-        ([k, v]) => [k, v],
-      ),
+      Object.entries({
+        ...r.labels,
+        alertname: r.name,
+        severity: r.severity ?? "",
+        instance: "host-1:9100",
+      }).map(([k, v]) => [k, v]),
     );
   const quoted = (labels: Record<string, string>) =>
     Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, matcher(k, v).slice(k.length + 1)]));
