@@ -73,7 +73,7 @@ export async function claimNotification(
   };
 }
 
-/** The channel received the state: repeats of it within the window are duplicates. */
+/** The channel received the state: repeats of it within the window are duplicates; the claim is done. */
 export async function markReceived(
   store: Store,
   claim: DedupClaim,
@@ -83,6 +83,7 @@ export async function markReceived(
   await store.set(claim.group, { state: claim.state, message: messageId } satisfies Last, {
     ttlMs: windowMs,
   });
+  await store.delIfEquals(claim.key, messageId);
 }
 
 /** The send failed: let the state go, so the next reminder (or this message's retry) sends it. */

@@ -175,12 +175,14 @@ export async function startPrometheus(): Promise<Peer & { rulesDir: string }> {
   return { ...peer, rulesDir };
 }
 
-/** Alertmanager reading `<dir>/alertmanager.yml` (a minimal config until a sync replaces it). */
-export async function startAlertmanager(): Promise<Peer & { configPath: string }> {
+/** Alertmanager reading `<dir>/alertmanager.yml` (`config`, or a minimal one until a sync replaces it). */
+export async function startAlertmanager(
+  config = 'route: { receiver: "initial" }\nreceivers: [{ name: "initial" }]\n',
+): Promise<Peer & { configPath: string }> {
   requireTool("prometheus-alertmanager"); // before making anything to clean up
   const dir = tempDir("alertagent-am-");
   const configPath = join(dir, "alertmanager.yml");
-  writeFileSync(configPath, 'route: { receiver: "initial" }\nreceivers: [{ name: "initial" }]\n');
+  writeFileSync(configPath, config);
   const port = freePort();
   const peer = await startPeer(
     "alertmanager",
