@@ -67,9 +67,17 @@ export function checkRuleSet(
   for (const r of rules) {
     if (ids.has(r.id)) add(r, "id", `rule id "${r.id}" appears twice in the set`);
     ids.set(r.id, r);
-    // Same group, kind, name, severity and labels: the series cannot be told apart, nor routed
-    // apart. Different labels are different series (KubeAPIErrorBudgetBurn long/short), as Prometheus sees it.
-    const alertKey = JSON.stringify([r.group, r.kind, r.name, r.severity, Object.entries(r.labels).sort()]);
+    // The same rule twice in a group: same kind, name, severity, labels and expression. Prometheus
+    // accepts the rest: different labels (KubeAPIErrorBudgetBurn long/short) or expressions
+    // (kube-prometheus' code_verb recording rules split by status code) are different series.
+    const alertKey = JSON.stringify([
+      r.group,
+      r.kind,
+      r.name,
+      r.severity,
+      Object.entries(r.labels).sort(),
+      r.expr,
+    ]);
     const twin = alerts.get(alertKey);
     if (twin && twin.id !== r.id)
       add(

@@ -208,7 +208,7 @@ export async function startAlertmanager(
 export async function startVmalert(
   datasource: string,
   notifier: string,
-  opts: { defaults?: boolean } = {},
+  opts: { defaults?: boolean; remoteWrite?: string } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("vmalert"); // before making anything to clean up
   const dir = tempDir("alertagent-vmalert-");
@@ -226,6 +226,8 @@ export async function startVmalert(
       // A new group sleeps up to one interval before it starts and takes updates only then:
       // keep it short so an update right after a create shows within the verify timeout.
       ...(opts.defaults ? [] : ["-evaluationInterval=1s"]),
+      // vmalert refuses recording rules unless it has somewhere to write their results.
+      ...(opts.remoteWrite ? [`-remoteWrite.url=${opts.remoteWrite}`] : []),
       "-loggerLevel=WARN",
     ],
     dir,
