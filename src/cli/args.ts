@@ -32,7 +32,7 @@ const VALUE_FLAGS = [
   "message-id",
   "target",
 ] as const;
-const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests"] as const;
+const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests", "reset", "dry-run"] as const;
 
 export interface ParsedArgs {
   command: Command;
@@ -43,6 +43,8 @@ export interface ParsedArgs {
   version: boolean;
   qstash: boolean;
   tests: boolean;
+  reset: boolean;
+  "dry-run": boolean;
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -55,6 +57,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     version: false,
     qstash: false,
     tests: false,
+    reset: false,
+    "dry-run": false,
   };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
@@ -130,7 +134,7 @@ Usage:
   alertagent-worker run <family> JOB.json            run one job in-process, result JSON to stdout
   alertagent-worker publish <family> JOB.json [--to URL] [--qstash] [--message-id ID]
                                                       sign and POST a job to a worker (or via QStash)
-  alertagent-worker setup-qstash                     apply flow control and schedules in QStash; print publish recipes
+  alertagent-worker setup-qstash [--reset] [--dry-run]  apply flow control and schedules in QStash; print publish recipes
   alertagent-worker self-rules [--tests]             Prometheus alert rules for the worker itself (--tests: promtool tests)
   alertagent-worker plan [--target NAME]             config-sync diff per target against what was applied
   alertagent-worker --version | --help

@@ -11,9 +11,12 @@ import type { Platform } from "./platform.ts";
 
 export async function setupQstashCommand(args: ParsedArgs, p: Platform): Promise<number> {
   const { config } = await loadCliConfig(args, p);
-  const report = await setupQstash(config, qstashApi(config));
+  const dryRun = args["dry-run"];
+  const report = await setupQstash(config, qstashApi(config), { reset: args.reset, dryRun });
+  const changes = report.changes.map((c) => `#   ${c}\n`).join("") || "#   nothing\n";
+  const kept = report.flow_control.filter((f) => f.action === "kept");
   p.stdout(
-    `# setup-qstash: ${report.schedules.length} schedule(s) applied, ${report.flow_control.length} flow-control key(s) pinned (safe to run again)\n${stringify(report)}\n# Alertmanager: publish straight to QStash\n${alertmanagerReceiver(config)}`,
+    `# setup-qstash${dryRun ? " --dry-run: would change" : ": changed"} (safe to run again)\n${changes}${kept.length ? `# kept (already set, e.g. by autoscale; --reset pins them): ${kept.map((k) => `${k.key}=${k.parallelism}`).join(", ")}\n` : ""}${stringify(report)}\n# Alertmanager: publish straight to QStash\n${alertmanagerReceiver(config)}`,
   );
   return 0;
 }

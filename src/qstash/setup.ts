@@ -1,8 +1,9 @@
 /**
  * `setup-qstash`: applies `qstash.flow_control` and `qstash.schedules` through QStash's API —
- * schedules created idempotently under their fixed ids, flow-control keys pinned to their
- * configured parallelism and rate — and returns the publish recipe each producer should use
- * per family, including Alertmanager's webhook_config. Safe to run twice.
+ * schedules created idempotently under their fixed ids, a flow-control key pinned to its
+ * configured parallelism and rate only while it has none yet (or with `reset`), so a run never
+ * undoes what autoscale moved — and returns every change it made (or, dry, would make) and the
+ * publish recipe per family, including Alertmanager's webhook_config. Safe to run twice.
  */
 import type { Config, Family } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
@@ -11,8 +12,27 @@ import { flowControlFor } from "./publish.ts";
 
 export interface SetupReport {
   schedules: { id: string; destination: string; cron: string }[];
-  flow_control: { key: string; family: Family; parallelism: number; rate?: number; period_s?: number }[];
+  flow_control: {
+    key: string;
+    family: Family;
+    parallelism: number;
+    rate?: number;
+    period_s?: number;
+    /** pinned: set now (or would be, dry); kept: pinned already (by a run before, or autoscale). */
+    action: "pinned" | "kept";
+    /** The parallelism QStash had before. */
+    was?: number;
+  }[];
+  /** Every change, one line each, in the order made. */
+  changes: string[];
   recipes: Recipe[];
+}
+
+export interface SetupOptions {
+  /** Pin every key to its configured parallelism, even one autoscale moved. */
+  reset?: boolean;
+  /** Say what would change; change nothing. */
+  dryRun?: boolean;
 }
 
 export interface Recipe {
@@ -55,39 +75,56 @@ export function recipes(config: Config): Recipe[] {
   });
 }
 
-export async function setupQstash(config: Config, api: QstashApi): Promise<SetupReport> {
+export async function setupQstash(
+  config: Config,
+  api: QstashApi,
+  opts: SetupOptions = {},
+): Promise<SetupReport> {
   const base = publicBase(config);
-  const report: SetupReport = { schedules: [], flow_control: [], recipes: recipes(config) };
+  const report: SetupReport = { schedules: [], flow_control: [], changes: [], recipes: recipes(config) };
   for (const s of config.qstash.schedules) {
     const family = s.route.replace(/^\/jobs\//, "") as Family;
     const fc = flowControlFor(config, family);
     const destination = base + s.route;
-    await api.createSchedule({
-      scheduleId: s.id,
-      destination,
-      cron: s.cron,
-      body: JSON.stringify(s.body ?? {}),
-      flowControl: fc,
-    });
+    if (!opts.dryRun)
+      await api.createSchedule({
+        scheduleId: s.id,
+        destination,
+        cron: s.cron,
+        body: JSON.stringify(s.body ?? {}),
+        flowControl: fc,
+      });
     report.schedules.push({ id: s.id, destination, cron: s.cron });
+    report.changes.push(`schedule ${s.id}: ${s.cron} → ${destination} (created or overwritten under its id)`);
   }
   for (const family of PUBLISHED) {
     const fc = flowControlFor(config, family);
     if (!fc) continue;
-    await api.pin(fc.key, {
-      parallelism: fc.parallelism,
-      ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
-    });
+    // A pinned key was set by an earlier run or moved by autoscale: keep it. A key QStash does
+    // not know yet (or cannot show) has nothing to keep.
+    const state = await api.flowControl(fc.key).catch(() => undefined);
+    const has = state?.pinned ? state.parallelism : undefined;
+    const pin = opts.reset || has === undefined;
+    if (pin && !opts.dryRun)
+      await api.pin(fc.key, {
+        parallelism: fc.parallelism,
+        ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
+      });
     report.flow_control.push({
       key: fc.key,
       family,
-      parallelism: fc.parallelism,
+      parallelism: pin ? fc.parallelism : (has as number),
       ...(fc.rate ? { rate: fc.rate, period_s: fc.period } : {}),
+      action: pin ? "pinned" : "kept",
+      ...(has !== undefined ? { was: has } : {}),
     });
+    if (pin)
+      report.changes.push(
+        `flow control ${fc.key}: parallelism ${has ?? "none"} → ${fc.parallelism}${fc.rate ? `, rate ${fc.rate}/${fc.period}s` : ""}`,
+      );
   }
   return report;
 }
-
 /** Alertmanager's webhook_config for publishing straight to QStash (docs/contracts.md#alertmanager-webhook-payload). */
 export function alertmanagerReceiver(config: Config): string {
   const r = recipes(config).find((x) => x.family === "notification") as Recipe;

@@ -245,7 +245,16 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-t0ken, url: "${
 `;
       const f = fakePlatform({ "w.yaml": yaml });
       expect(await exitCode(main(["setup-qstash", "--config", "w.yaml"], f.p))).toBe(0);
-      expect(f.stdout()).toContain("1 schedule(s) applied, 1 flow-control key(s) pinned");
+      expect(f.stdout()).toContain("# setup-qstash: changed (safe to run again)\n");
+      expect(f.stdout()).toContain("#   flow control aa-notify: parallelism none → 20\n");
+      expect(f.stdout()).toContain(
+        "#   schedule aa-autoscale: * * * * * → https://alerts.example.com/jobs/autoscale",
+      );
+      const dry = fakePlatform({ "w.yaml": yaml });
+      expect(
+        await exitCode(main(["setup-qstash", "--config", "w.yaml", "--dry-run", "--reset"], dry.p)),
+      ).toBe(0);
+      expect(dry.stdout()).toContain("# setup-qstash --dry-run: would change");
       expect(f.stdout()).toContain("Upstash-Flow-Control-Key: aa-notify");
       expect(f.stdout()).toContain("webhook_configs");
       expect(f.stdout()).not.toContain("qs-t0ken");

@@ -29,7 +29,11 @@ describe("setup-qstash", () => {
     const api = qstashApi(config);
     const first = await setupQstash(config, api);
     const second = await setupQstash(config, api);
-    expect(second).toEqual(first);
+    expect(first.flow_control.map((f) => f.action)).toEqual(["pinned", "pinned"]);
+    expect(second.flow_control.map((f) => [f.key, f.action, f.parallelism])).toEqual([
+      ["aa-analysis", "kept", 4],
+      ["aa-notify", "kept", 20],
+    ]);
     expect(q.created()).toBe(2);
     const sync = q.schedules.get("aa-full-sync")!;
     expect(sync).toMatchObject({
@@ -39,6 +43,24 @@ describe("setup-qstash", () => {
     });
     expect(q.keys.get("aa-analysis")).toMatchObject({ parallelismMax: 4, isPinnedParallelism: true });
     expect(q.keys.get("aa-notify")).toMatchObject({ parallelismMax: 20, rateMax: 100 });
+  });
+
+  test("never undoes autoscale: a key it moved is kept, --reset pins it, --dry-run changes nothing", async () => {
+    q.setKey("aa-analysis");
+    q.setKey("aa-notify");
+    const api = qstashApi(config);
+    await setupQstash(config, api);
+    await api.pin("aa-analysis", { parallelism: 8 }); // what autoscale does
+    for (let i = 0; i < 2; i++) {
+      const again = await setupQstash(config, api);
+      expect(again.changes.filter((c) => c.startsWith("flow control"))).toEqual([]);
+      expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
+    }
+    const dry = await setupQstash(config, api, { reset: true, dryRun: true });
+    expect(dry.changes).toContain("flow control aa-analysis: parallelism 8 → 4");
+    expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
+    await setupQstash(config, api, { reset: true });
+    expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(4);
   });
 
   test("prints the publish recipe per family, with the flow-control headers and the failure callback", async () => {
