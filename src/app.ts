@@ -8,7 +8,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
 import type { Deps } from "./deps.ts";
-import { JobError, notFound, unauthorized } from "./errors.ts";
+import { JobError, notFound, transient, unauthorized } from "./errors.ts";
 import { deadLetterKey } from "./jobs/dead-letters.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./observe/dashboard.ts";
@@ -33,10 +33,17 @@ export function createApp(deps: Deps): Hono {
   const { config } = deps;
 
   app.onError((err, c) => {
-    const je = toJobError(err);
-    if (!(err instanceof JobError))
-      deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
-    return toResponse(problemReply(je));
+    if (err instanceof JobError) return toResponse(problemReply(err));
+    deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
+    // The read routes are views of the store: what fails there is the store not answering (503).
+    const readRoute = c.req.path.startsWith("/v1/") || c.req.path === "/dashboard";
+    return toResponse(
+      problemReply(
+        readRoute
+          ? transient("store_unavailable", "the store did not answer; try again", 5)
+          : toJobError(err),
+      ),
+    );
   });
   app.notFound((c) => toResponse(problemReply(notFound(`route ${c.req.method} ${c.req.path}`))));
 

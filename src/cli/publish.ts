@@ -25,7 +25,7 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
   if (args.qstash) {
     const destination = args.flags.to
-      ? args.flags.to.replace(/\/+$/, "") + path
+      ? routeUnder(args.flags.to, path)
       : publicUrl
         ? publicUrl + path
         : undefined;
@@ -38,10 +38,10 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
     return 0;
   }
   const host = ["0.0.0.0", "::", "[::]"].includes(config.worker.host) ? "127.0.0.1" : config.worker.host;
-  const base = (
-    args.flags.to ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.worker.port}`
-  ).replace(/\/+$/, "");
-  const url = base + path;
+  const url = routeUnder(
+    args.flags.to ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.worker.port}`,
+    path,
+  );
   const messageId = args.flags["message-id"] ?? `msg_${crypto.randomUUID().replace(/-/g, "")}`;
   let res: Response;
   try {
@@ -61,4 +61,16 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   p.stderr(`HTTP ${res.status} ${url} message_id=${messageId}\n`);
   p.stdout(`${text}\n`);
   return res.ok ? 0 : 1;
+}
+
+/** The job route under a base URL that may carry a path prefix and a query (`http://host/prefix?x=1`). */
+export function routeUnder(base: string, route: string): string {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new UsageError(`--to: "${base}" is not a URL`);
+  }
+  u.pathname = u.pathname.replace(/\/+$/, "") + route;
+  return u.toString();
 }

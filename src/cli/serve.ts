@@ -25,11 +25,9 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const { config } = loaded;
   // Lines are written in batches, once per turn of the event loop (see line-batch.ts).
   const lines = lineBatch(p.stdout);
-  const logger = createLogger({
-    level: config.worker.log_level,
-    base: { name: config.worker.name },
-    write: lines.write,
-  });
+  const loggerFor = (cfg: Config) =>
+    createLogger({ level: cfg.worker.log_level, base: { name: cfg.worker.name }, write: lines.write });
+  let logger = loggerFor(config);
   let store = storeFor(config.store, { tcp: true, runtime: p.runtime });
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
   const metricsFor = (cfg: Config, s: Store) =>
@@ -122,6 +120,8 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       if (!sameStore) store = storeFor(next.store, { tcp: true, runtime: p.runtime });
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
+      // Lines carry the new worker.name (and log level) from now on.
+      logger = loggerFor(next);
       deps = wire(next, store);
       if (p.memory && next.worker.memory_limit !== memory?.limit)
         memory = new MemoryLimit(next.worker.memory_limit, p.memory);

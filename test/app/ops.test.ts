@@ -15,6 +15,12 @@ class DownStore extends MemoryStore {
   override async setAndRelease(): Promise<boolean> {
     throw new Error("connection refused");
   }
+  override async get(): Promise<never> {
+    throw new Error("connection refused");
+  }
+  override async mget(): Promise<never> {
+    throw new Error("connection refused");
+  }
 }
 
 describe("health", () => {
@@ -42,6 +48,16 @@ describe("health", () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { failed: string[] }).failed[0]).toContain("store");
     expect((await h.request("/health/live")).status).toBe(200);
+  });
+
+  test("/v1/jobs/:id and the other read routes answer 503 store_unavailable (not 500) when the store is down", async () => {
+    const h = makeHarness("", { store: new DownStore() });
+    for (const path of ["/v1/jobs/msg_x", "/v1/sync/status"]) {
+      const res = await h.request(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 503 });
+      expect(res.headers.get("retry-after")).toBeTruthy();
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
+    }
   });
 
   test("a job that cannot be claimed because the store is down answers 503 store_unavailable, never 2xx", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
 import { main } from "../../src/cli/main.ts";
+import { routeUnder } from "../../src/cli/publish.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
 import { failureCallback } from "../support/harness.ts";
 
@@ -144,6 +145,18 @@ describe("serve", () => {
     expect((await f.fetch("/jobs/notification", { method: "POST", body: "{}" })).status).toBe(404);
   });
 
+  test("after SIGHUP the log lines carry the new worker.name", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: before }\n` });
+    await main(["--config", "w.yaml"], f.p);
+    f.files["w.yaml"] = `${KEYS}worker: { name: after }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    await f.fetch("/jobs/failure", { method: "POST", body: "{}" });
+    await Bun.sleep(20);
+    const last = f.stdout().trim().split("\n").at(-1) ?? "";
+    expect(JSON.parse(last)).toMatchObject({ msg: "job answered", name: "after" });
+  });
+
   test("SIGHUP swaps in a new config; a bad one is refused and the old stays", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\n` });
     await main(["--config", "w.yaml"], f.p);
@@ -177,6 +190,13 @@ describe("serve", () => {
 });
 
 describe("publish", () => {
+  test("--to with a path prefix and a query keeps both and puts the route after the prefix", () => {
+    expect(routeUnder("http://h:1/prefix?x=1", "/jobs/failure")).toBe("http://h:1/prefix/jobs/failure?x=1");
+    expect(routeUnder("http://h:1/prefix/", "/jobs/failure")).toBe("http://h:1/prefix/jobs/failure");
+    expect(routeUnder("http://h:1", "/jobs/failure")).toBe("http://h:1/jobs/failure");
+    expect(() => routeUnder("not a url", "/jobs/failure")).toThrow("is not a URL");
+  });
+
   test("--qstash publishes through QStash's API with the family's flow-control key", async () => {
     const { startFakeQstash } = await import("../support/fake-qstash.ts");
     const q = startFakeQstash("qs-token");
