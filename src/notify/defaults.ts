@@ -9,7 +9,7 @@
  */
 
 /** How a rendered body is written: decides the default template and how values are escaped. */
-export type Dialect = "text" | "markdown" | "wecom" | "slack" | "html";
+export type Dialect = "text" | "markdown" | "wecom" | "lark" | "slack" | "html";
 
 export interface TemplateSet {
   body: string;
@@ -206,6 +206,18 @@ const WECOM_ALERT = lines(
   "",
 );
 
+// WeCom markdown v1 renders no lists: "• " instead of "- " (docs/contracts.md#wecom-group-robot).
+const bullets = (t: string) => t.replace(/^- /gm, "• ");
+const WECOM_COMPACT = bullets(MD_COMPACT);
+const WECOM_SUMMARY = bullets(MD_SUMMARY);
+
+// ---- Feishu card lark_md: bold, links and colour render; headings, quotes and lists do not
+// (docs/contracts.md#feishu-bot), so sections are bold lines, details plain, bullets "• ".
+const LARK_BODY = MD_BODY.replace(/^#### (.*)$/gm, "**$1**");
+const LARK_ALERT = bullets(MD_ALERT).replace(/^> /gm, "");
+const LARK_COMPACT = WECOM_COMPACT;
+const LARK_SUMMARY = WECOM_SUMMARY;
+
 // ---- Slack mrkdwn (*bold*, <url|text>)
 const SLACK_BODY = lines(
   "{{#has_common_labels}}",
@@ -300,7 +312,8 @@ const HTML_SUMMARY_BLOCK =
 const SETS: Record<Dialect, { body: string; alert: string; compact: string; summary: string }> = {
   text: { body: TEXT_BODY, alert: TEXT_ALERT, compact: TEXT_COMPACT, summary: TEXT_SUMMARY },
   markdown: { body: MD_BODY, alert: MD_ALERT, compact: MD_COMPACT, summary: MD_SUMMARY },
-  wecom: { body: WECOM_BODY, alert: WECOM_ALERT, compact: MD_COMPACT, summary: MD_SUMMARY },
+  wecom: { body: WECOM_BODY, alert: WECOM_ALERT, compact: WECOM_COMPACT, summary: WECOM_SUMMARY },
+  lark: { body: LARK_BODY, alert: LARK_ALERT, compact: LARK_COMPACT, summary: LARK_SUMMARY },
   slack: { body: SLACK_BODY, alert: SLACK_ALERT, compact: SLACK_COMPACT, summary: SLACK_SUMMARY },
   html: { body: HTML_BODY, alert: HTML_ALERT, compact: HTML_COMPACT, summary: HTML_BODY },
 };

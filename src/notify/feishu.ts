@@ -9,7 +9,7 @@ import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, PER_MINUTE, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { answerOf, requestJson, retryAfterOf, robotError } from "./http.ts";
-import { escapeFeishu, escapeText, type Format, utf8Length } from "./text.ts";
+import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "./text.ts";
 
 type FeishuConfig = Extract<ChannelConfig, { type: "feishu" }>;
 
@@ -51,9 +51,10 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
     cfg,
     formats: ["markdown", "text"],
     defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msg_type === "text") ? "text" : "markdown",
-    // A post is rich text made of plain lines: it renders (and escapes) like text.
-    dialect: (f: Format) => (typeOf(f) === "interactive" ? "markdown" : "text"),
-    escape: (f: Format) => (typeOf(f) === "interactive" ? escapeFeishu : escapeText),
+    // A card's lark_md renders bold, links and colour but no headings, quotes or lists ("lark");
+    // a post is rich text made of plain lines: it renders (and escapes) like text.
+    dialect: (f: Format) => (typeOf(f) === "interactive" ? "lark" : "text"),
+    escape: (f: Format) => (typeOf(f) === "interactive" ? escapeFeishu : escapeRobotText),
     limit: () => ({ max: FEISHU_MAX_BYTES, unit: "bytes" }),
     measure: (m) => utf8Length(JSON.stringify(payload(m))) + (cfg.secret ? SIGN_ROOM : 0),
     robot: `feishu:${hash64(cfg.webhook)}`,

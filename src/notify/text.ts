@@ -48,14 +48,15 @@ const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '
 export const escapeHtml: Escape = (s) => s.replace(/[&<>"']/g, (c) => HTML[c]);
 
 /**
- * CommonMark-style escaping for the robots' markdown (DingTalk, WeCom, webhook): backslash
- * before inline markup characters, `<`/`>`/`&` as entities (the robots render a few HTML
- * tags such as `<font>` and WeCom's `<@userid>` mention, so a raw `<` could inject one),
- * list and heading markers escaped where they would start a block ("# x", "- x", "1. x" — an
- * IP address such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks.
+ * CommonMark-style escaping for DingTalk's markdown and webhook/console markdown: backslash
+ * before the inline markup DingTalk renders (`\ \` * _ [ ]`; it renders no strikethrough or
+ * tables, so `~` and `|` stay), `<`/`>`/`&` as entities (a raw `<` could inject `<font>`), list
+ * and heading markers escaped where they would start a block ("# x", "- x", "1. x" — an IP
+ * address such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks (DingTalk
+ * needs two spaces before a single newline). Evidence: docs/contracts.md#dingtalk-robot.
  */
 export const escapeMarkdown: Escape = (s) => {
-  const inline = s.replace(/[\\`*_[\]~|&<>]/g, (c) => HTML[c] ?? `\\${c}`);
+  const inline = s.replace(/[\\`*_[\]&<>]/g, (c) => HTML[c] ?? `\\${c}`);
   // Block markers and line breaks only matter where there is a line to start.
   if (!BLOCKISH.test(inline)) return inline;
   return inline
@@ -68,13 +69,13 @@ export const escapeMarkdown: Escape = (s) => {
 const BLOCKISH = /[\r\n]|^[ \t]*[#+\-\d]/;
 
 /**
- * Feishu lark_md: its documented escapes are HTML entities (`&#42;` for `*`, …), not
- * backslashes; `<` must not start a tag (`<at id=all>` would mention everyone).
+ * Feishu lark_md: its documented escapes are numeric HTML entities (`&#42;` for `*`, …), not
+ * backslashes (shown literally); `<` must not start a tag (`<at id=all>` would mention everyone).
  */
 const FEISHU: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
+  "&": "&#38;",
+  "<": "&#60;",
+  ">": "&#62;",
   "*": "&#42;",
   _: "&#95;",
   "~": "&#126;",
@@ -84,7 +85,31 @@ const FEISHU: Record<string, string> = {
   "\\": "&#92;",
   "#": "&#35;",
 };
-export const escapeFeishu: Escape = (s) => s.replace(/[&<>*_~`[\]\\#]/g, (c) => FEISHU[c]);
+export const escapeFeishu: Escape = (s) =>
+  s
+    .replace(/[&<>*_~`[\]\\#]/g, (c) => FEISHU[c])
+    // A value's line that looks like a list item stays text, should a client render lists.
+    .replace(/(^|\n)([ \t]*)([-+]|\d)(?=[ \t.)])/g, (_, a, b, c) => `${a}${b}&#${c.charCodeAt(0)};`);
+
+/**
+ * WeCom markdown (and markdown_v2): WeCom documents no escape at all, so markup characters in
+ * a value are replaced by look-alikes that render as themselves — `＜ ＞` (no `<font>` or
+ * `<@userid>` injection), `ˋ` for a backtick, `［ ］` for brackets — `**` is split by a
+ * zero-width space (so are `__`, `*_`), and a line that would start a heading, quote or list
+ * gets one in front. v1 has no italic, so `_` and a single `*` show as they are.
+ * Evidence: docs/contracts.md#wecom-group-robot.
+ */
+const WECOM: Record<string, string> = { "<": "＜", ">": "＞", "`": "ˋ", "[": "［", "]": "］" };
+const ZWSP = "\u200B";
+export const escapeWecom: Escape = (s) =>
+  s
+    .replace(/[<>`[\]]/g, (c) => WECOM[c])
+    .replace(/([*_])(?=[*_])/g, `$1${ZWSP}`)
+    .replace(/\r\n?/g, "\n")
+    .replace(/(^|\n)([ \t]*)([#>+\-|]|\d+[.)])(?=[ \t]|\n|$)/g, `$1$2${ZWSP}$3`);
+
+/** Robot plain text (WeCom, Feishu): a value must not start a mention tag (`<@all>`, `<at user_id="all">`). */
+export const escapeRobotText: Escape = (s) => s.replace(/</g, "＜");
 
 /**
  * Slack mrkdwn: Slack documents exactly three escapes (`&amp;`, `&lt;`, `&gt;`); they stop

@@ -8,7 +8,7 @@ import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
-import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
+import { escapeRobotText, escapeWecom, type Format, utf8Length } from "./text.ts";
 
 type WeComConfig = Extract<ChannelConfig, { type: "wecom" }>;
 
@@ -27,7 +27,7 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
   const content = (m: Message): string => {
     if (m.format === "text") return `${m.title}\n\n${m.body}`;
     const at = m.part === 1 && markdownType === "markdown" && inline.length ? `\n${inline.join(" ")}` : "";
-    return `### ${escapeMarkdown(m.title)}\n${m.body}${at}`;
+    return `### ${escapeWecom(m.title)}\n${m.body}${at}`;
   };
   const payload = (m: Message) => {
     const type = typeOf(m.format);
@@ -46,7 +46,7 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
     formats: ["markdown", "text"],
     defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msgtype === "text") ? "text" : "markdown",
     dialect: (f: Format) => (f === "text" ? "text" : markdownType === "markdown" ? "wecom" : "markdown"),
-    escape: (f: Format) => (f === "text" ? escapeText : escapeMarkdown),
+    escape: (f: Format) => (f === "text" ? escapeRobotText : escapeWecom),
     limit: (f: Format) => ({
       max: f === "text" ? WECOM_TEXT_MAX_BYTES : WECOM_MARKDOWN_MAX_BYTES,
       unit: "bytes",

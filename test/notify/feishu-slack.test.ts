@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { startFakeFeishu } from "../support/fake-feishu.ts";
+import { injectedMention } from "../support/fake-robot.ts";
 import { startFakeSlack } from "../support/fake-slack.ts";
 import { makeHarness } from "../support/harness.ts";
 
@@ -32,7 +33,10 @@ describe("Feishu bot", () => {
     expect(m.body.timestamp).toMatch(/^\d{10}$/);
     expect((m.body.card as { header: { template: string } }).header.template).toBe("red");
     expect(m.title).toBe("🔴 [FIRING:2] HighCPU");
-    expect(m.text).toContain("#### 🔥 Firing (2)");
+    // lark_md renders no headings, quotes or lists: sections are bold lines, items "• ".
+    expect(m.text).toContain("**🔥 Firing (2)**");
+    expect(m.text).toContain("• instance: 10.0.0.11:9100");
+    expect(m.text).not.toMatch(/^(#|> |- )/m);
   });
 
   test("a wrong secret is refused with 19021: the job ends 489", async () => {
@@ -65,7 +69,7 @@ describe("Feishu bot", () => {
     const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
     await h.job("/jobs/notification", { channels: ["fs"], alerts: [nastyAlert()] });
     const { text } = feishu.of(hook)[0];
-    expect(text).toContain("&lt;at id=all&gt;&lt;/at&gt;");
+    expect(text).toContain("&#60;at id=all&#62;&#60;/at&#62;");
     expect(text).toContain("&#42;&#42;bold&#42;&#42;");
     expect(text).not.toContain("<at id=all>");
   });
@@ -171,5 +175,21 @@ describe("Slack refusing a message as too long (msg_too_long)", () => {
     const got = slack.of(hook);
     expect(got.length).toBeGreaterThanOrEqual(2);
     expect(got.map((m) => m.text).join("\n")).toContain("api-7d9f8-x2k4q");
+  });
+});
+
+describe("Feishu markup as Feishu renders it", () => {
+  test("a card shows nothing literally (no headings, quotes, lists, backslashes); text mentions nobody", async () => {
+    const [card, text] = [id(), id()];
+    const h = makeHarness(
+      `channels:\n  fc: { type: feishu, webhook: "${feishu.webhook(card)}" }\n  ft: { type: feishu, webhook: "${feishu.webhook(text)}", msg_type: text }\n`,
+    );
+    const res = await h.job("/jobs/notification", {
+      channels: ["fc", "ft"],
+      alerts: [nastyAlert(), ...fixture("alertmanager-zh.json").alerts],
+    });
+    expect(res.status).toBe(200);
+    for (const m of feishu.of(card)) expect(m.literal).toEqual([]);
+    for (const m of feishu.of(text)) expect(injectedMention(m.text)).toBe(false);
   });
 });

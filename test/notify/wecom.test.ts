@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
+import { injectedMention } from "../support/fake-robot.ts";
 import { startFakeWeCom, wecomBusy } from "../support/fake-wecom.ts";
 import { makeHarness } from "../support/harness.ts";
 
@@ -26,7 +27,8 @@ describe("WeCom group robot", () => {
     expect(res.status).toBe(200);
     const [m] = wecom.of(k);
     expect(m.body.msgtype).toBe("markdown");
-    expect(m.text).toStartWith("### 🟡 \\[FIRING:1, RESOLVED:1\\] KubePodCrashLooping\n");
+    // WeCom documents no escapes: brackets in the title are look-alikes that show as brackets.
+    expect(m.text).toStartWith("### 🟡 ［FIRING:1, RESOLVED:1］ KubePodCrashLooping\n");
     expect(m.text).toContain('**<font color="warning">🔥 Firing (1)</font>**');
     expect(m.text).toContain('**<font color="info">✅ Resolved (1)</font>**');
     expect(m.text).toContain('🟡 **KubePodCrashLooping** <font color="warning">WARNING</font>');
@@ -83,9 +85,12 @@ describe("WeCom group robot", () => {
     const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
     await h.job("/jobs/notification", { channels: ["wx"], alerts: [nastyAlert()] });
     const { text } = wecom.of(k)[0];
-    expect(text).toContain("&lt;@all&gt;");
+    // No backslash escapes (WeCom shows them as they are): look-alikes that read the same.
+    expect(text).toContain("＜@all＞");
     expect(text).not.toContain("<@all>");
-    expect(text).toContain('<font color="comment">\\*\\*bold\\*\\*');
+    expect(text).toContain('<font color="comment">*\u200B*bold*\u200B*');
+    expect(text).toContain("［click］(http://evil.example)");
+    expect(text).not.toContain("\\");
   });
 
   test("one robot busy (-1): 503 after the other robot is sent; the redelivery retries that robot only", async () => {
@@ -147,5 +152,24 @@ describe("WeCom refusing a part as too long (40058)", () => {
     const got = wecom.of(k);
     expect(got.length).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 3; i++) expect(got.map((m) => m.text).join("\n")).toContain(`node-00${i}:9100`);
+  });
+});
+
+describe("WeCom markup as WeCom renders it", () => {
+  test("the Chinese group and a hostile label show nothing literally (no backslashes, no v1 lists) and mention nobody", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", template: alert-compact }\n  wt: { type: wecom, webhook: "${wecom.webhook(`${k}-t`)}", msgtype: text }\n`,
+    );
+    await h.job("/jobs/notification", {
+      channels: ["wx", "wt"],
+      alerts: [nastyAlert(), ...fixture("alertmanager-zh.json").alerts],
+    });
+    for (const m of wecom.of(k)) {
+      expect(m.literal).toEqual([]);
+      expect(m.text).not.toMatch(/^- /m);
+    }
+    const [t] = wecom.of(`${k}-t`);
+    expect(injectedMention(t.text)).toBe(false);
   });
 });

@@ -8,7 +8,16 @@
  * - a body over 20 KB → 9499 (the exact code for size is unconfirmed (docs/contracts.md#feishu-bot); any non-zero
  *   code is an error the worker must not cause).
  */
-import { type FakeRobotServer, hmac, json, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
+import {
+  type FakeRobotServer,
+  hmac,
+  json,
+  type Sliding,
+  serveRobot,
+  shownLiterally,
+  utf8,
+  windowOf,
+} from "./fake-robot.ts";
 
 export interface FeishuBot {
   secret?: string;
@@ -78,7 +87,16 @@ export function startFakeFeishu(): FakeFeishu {
       if (!s) return answer(9499, "Bad Request: unknown msg_type or content");
       if (bot.keyword && !`${s.title ?? ""}${s.text}`.includes(bot.keyword))
         return answer(19024, "Key Words Not Found");
-      fake.received.push({ robot: id, body, text: s.text, title: s.title, bytes: utf8(raw), at: now });
+      const literal = body.msg_type === "interactive" ? shownLiterally("lark_md", s.text) : [];
+      fake.received.push({
+        robot: id,
+        body,
+        text: s.text,
+        title: s.title,
+        bytes: utf8(raw),
+        at: now,
+        literal,
+      });
       return answer(0, "success");
     },
   );

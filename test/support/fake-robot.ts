@@ -30,6 +30,23 @@ export class Sliding {
   }
 }
 
+/**
+ * What a robot shows as it is rather than rendering (docs/contracts.md, each robot's markup):
+ * backslash escapes where the robot documents none, and for lark_md the block markup it does
+ * not render (headings, quotes, lists). A fake records them so tests can demand there are none.
+ */
+export function shownLiterally(kind: "wecom" | "lark_md", text: string): string[] {
+  const found = [...text.matchAll(/\\[\\`*_[\]#|~<>-]/g)].map((m) => `backslash escape ${m[0]}`);
+  if (kind === "lark_md")
+    for (const line of text.split("\n"))
+      if (/^(#{1,6} |> |[-+*] |\d+\. )/.test(line)) found.push(`block markup: ${line.slice(0, 40)}`);
+  if (/&(lt|gt|amp);/.test(text)) found.push("named entity (not decoded)");
+  return found;
+}
+
+/** A mention tag a value smuggled into a robot's plain text (WeCom `<@…>`, Feishu `<at …>`). */
+export const injectedMention = (text: string) => /<@[^>]*>|<at\s/.test(text);
+
 export interface Received {
   /** The robot (token, key or hook id). */
   robot: string;
@@ -39,6 +56,8 @@ export interface Received {
   title?: string;
   /** Bytes of `text` in UTF-8 (or of the whole body for Feishu). */
   bytes: number;
+  /** What the chat would show literally instead of rendering (shownLiterally); empty when all renders. */
+  literal?: string[];
   at: number;
 }
 

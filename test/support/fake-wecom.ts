@@ -8,7 +8,15 @@
  * - another msgtype → 40008.
  * `fault(key, busy)` makes a robot answer -1 (system busy).
  */
-import { type FakeRobotServer, json, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
+import {
+  type FakeRobotServer,
+  json,
+  type Sliding,
+  serveRobot,
+  shownLiterally,
+  utf8,
+  windowOf,
+} from "./fake-robot.ts";
 
 export interface FakeWeCom extends FakeRobotServer {
   webhook(key: string): string;
@@ -43,7 +51,8 @@ export function startFakeWeCom(): FakeWeCom {
         return type === "text"
           ? err(45002, "content size out of limit")
           : err(40058, `${type}.content exceed max length ${LIMITS[type]}. invalid Request Parameter`);
-      fake.received.push({ robot: key, body, text: content, bytes: utf8(content), at: now });
+      const literal = type === "text" ? [] : shownLiterally("wecom", content);
+      fake.received.push({ robot: key, body, text: content, bytes: utf8(content), at: now, literal });
       return err(0, "ok");
     },
   );
