@@ -27,7 +27,7 @@ void main(
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     exit: (code) => process.exit(code),
-    newMetrics: () => new PromMetrics(),
+    newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
     memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
     digests: bunDigests,

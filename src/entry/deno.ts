@@ -22,7 +22,7 @@ await main(
     stdout: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
     stderr: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
     exit: (code) => Deno.exit(code),
-    newMetrics: () => new PromMetrics(),
+    newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
   },
   startedAt,

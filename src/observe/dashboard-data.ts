@@ -33,6 +33,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     version: deps.version,
     runtime: deps.runtime,
     uptimeS: (deps.now() - deps.startedAt) / 1000,
+    process: await deps.metrics.process?.(),
     scope: deps.metrics.scope,
     concurrency: deps.gate.limit,
     inFlight: Object.values(stats.families).reduce((a, f) => a + f.in_flight, 0),

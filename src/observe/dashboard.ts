@@ -4,6 +4,7 @@
  * channel deliveries; engine health; config-sync state; recent autoscale decisions. It
  * refreshes itself. Pure: data in, HTML out; every value is escaped.
  */
+import type { ProcessFigures } from "./metrics.ts";
 import type { FamilyStats } from "./stats.ts";
 
 export interface DashboardData {
@@ -12,6 +13,8 @@ export interface DashboardData {
   version: string;
   runtime: string;
   uptimeS: number;
+  /** The process's CPU, memory and event-loop lag (the binary and Deno; Workers have none to show). */
+  process?: ProcessFigures;
   scope: "process" | "store";
   concurrency: number;
   inFlight: number;
@@ -132,7 +135,7 @@ td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{colo
 <div class="card">jobs<b>${esc(families.reduce((a, [, s]) => a + s.received, 0))}</b>received</div>
 <div class="card">failed<b class="${families.some(([, s]) => s.failed) ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.failed, 0))}</b>permanent + transient</div>
 <div class="card">dead letters<b class="${d.deadLetters.length ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.dead_letters, 0))}</b>given up by QStash</div>
-</div>
+${d.process ? processCards(d.process) : ""}</div>
 <h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
 <h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, "None.")}</div>
 <h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
@@ -140,4 +143,14 @@ td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{colo
 <h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>
 <h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, "No decisions yet.")}</div>
 </body></html>`;
+}
+
+/** CPU, resident memory, heap and event-loop lag of this process. */
+function processCards(p: ProcessFigures): string {
+  const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+  return [
+    `<div class="card">CPU<b>${esc(p.cpu_seconds.toFixed(1))} s</b>since start</div>`,
+    `<div class="card">memory<b>${esc(mb(p.resident_bytes))}</b>resident · heap ${esc(mb(p.heap_used_bytes))}</div>`,
+    `<div class="card">event-loop lag<b>${esc((p.event_loop_lag_p99_seconds * 1000).toFixed(1))} ms</b>p99</div>`,
+  ].join("\n");
 }

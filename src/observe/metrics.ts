@@ -23,9 +23,19 @@ export interface MetricsSnapshot {
   histograms: Partial<Record<MetricKey, HistogramSample[]>>;
 }
 
+/** The process's own figures, where the runtime has them (the binary, Deno; not Workers). */
+export interface ProcessFigures {
+  cpu_seconds: number;
+  resident_bytes: number;
+  heap_used_bytes: number;
+  event_loop_lag_p99_seconds: number;
+}
+
 export interface Metrics {
   /** Where the figures come from: this process, or every instance via the store. */
   readonly scope: "process" | "store";
+  /** CPU, memory, heap and event-loop lag of this process; undefined where none are collected. */
+  process?(): Promise<ProcessFigures | undefined>;
   inc(metric: MetricKey, labels: Labels, by?: number): void;
   /** Adds to a gauge (in-flight +1/-1). */
   add(metric: MetricKey, labels: Labels, delta: number): void;

@@ -6,9 +6,9 @@
  * five calls per job, a measurable share of a no-op job. Imported only by those entries:
  * prom-client needs node:cluster and friends, which Workers do not have.
  */
-import { Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { bucketOf, defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
-import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
+import type { HistogramSample, Metrics, MetricsSnapshot, ProcessFigures } from "./metrics.ts";
 
 interface Series {
   labels: Labels;
@@ -103,7 +103,12 @@ export class PromMetrics implements Metrics {
   readonly registry = new Registry();
   private readonly byKey = new Map<MetricKey, Family>();
 
-  constructor() {
+  /**
+   * @param opts.process also collect prom-client's process metrics (CPU, RSS, heap, event-loop
+   * lag: what the old worker watched), for an entry that owns the process (binary, Deno).
+   */
+  constructor(private readonly opts: { process?: boolean } = {}) {
+    if (opts.process) collectDefaultMetrics({ register: this.registry });
     for (const key of Object.keys(METRICS) as MetricKey[]) {
       const family = new Family(defOf(key));
       // The registry only reads name, help, type and get() (see Family).
@@ -135,6 +140,18 @@ export class PromMetrics implements Metrics {
 
   flush(): undefined {
     return undefined;
+  }
+
+  async process(): Promise<ProcessFigures | undefined> {
+    if (!this.opts.process) return undefined;
+    const value = async (name: string) =>
+      (await this.registry.getSingleMetric(name)?.get())?.values.find((v) => !v.labels.space)?.value ?? 0;
+    return {
+      cpu_seconds: await value("process_cpu_seconds_total"),
+      resident_bytes: await value("process_resident_memory_bytes"),
+      heap_used_bytes: await value("nodejs_heap_size_used_bytes"),
+      event_loop_lag_p99_seconds: await value("nodejs_eventloop_lag_p99_seconds"),
+    };
   }
 
   async snapshot(): Promise<MetricsSnapshot> {

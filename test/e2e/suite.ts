@@ -224,6 +224,21 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
       expect(histogram.test(text)).toBe(true);
     });
 
+    if (expectedRuntime !== "workerd")
+      test("/metrics and the dashboard carry the process's CPU, memory, heap and event-loop lag", async () => {
+        const text = (await call("GET", "/metrics")).text;
+        for (const name of [
+          "process_cpu_seconds_total",
+          "process_resident_memory_bytes",
+          "nodejs_heap_size_used_bytes",
+          "nodejs_eventloop_lag_p99_seconds",
+        ])
+          expect({ name, found: new RegExp(`^${name} \\d`, "m").test(text) }).toEqual({ name, found: true });
+        const page = (await call("GET", "/dashboard")).text;
+        expect(page).toContain("event-loop lag");
+        expect(page).toMatch(/memory<b>\d+ MB<\/b>resident/);
+      });
+
     test("nothing answered 5xx", () => {
       expect(answers.length).toBeGreaterThan(0);
       expect(answers.filter((a) => a.status >= 500)).toEqual([]);
