@@ -3,7 +3,11 @@
  * key. Workflow apps run `POST /workflows/run` (blocking; only `succeeded` counts, even under HTTP
  * 200) with inputs `alert` (JSON text), `type` and `language`, and answer outputs `analysis` or
  * `text`. Chat apps get the prompt as `query` on `POST /chat-messages` (blocking) and may answer
- * JSON or free text; one repair is asked in the same conversation. Readiness: `GET /info`.
+ * JSON or free text; one repair is asked in the same conversation. Agent apps answer only
+ * streaming: the same `POST /chat-messages` with `response_mode: streaming`, read as server-sent
+ * events (`agent_message` pieces of the answer, `agent_thought`, `message_end` with the usage,
+ * `error`) — a stream that ends without `message_end` is a broken answer and the next engine
+ * answers. Readiness: `GET /info`.
  */
 import type { Deps } from "../deps.ts";
 import { type JobError, transient } from "../errors.ts";
@@ -115,16 +119,53 @@ export function difyEngine(deps: Deps): Engine {
     return ask(`${p.system}\n\n${p.user}`, undefined, signal);
   };
 
+  const agent = async (app: DifyApp, req: EngineRequest, signal: AbortSignal): Promise<EngineAnswer> => {
+    const name = "dify-agent";
+    const p = buildPrompt(req, deps.now());
+    const ask = async (query: string, conversationId: string | undefined, s: AbortSignal) => {
+      const body = {
+        inputs: {},
+        query,
+        user,
+        response_mode: "streaming",
+        ...(conversationId ? { conversation_id: conversationId } : {}),
+      };
+      const res = await callHttp(deps.fetch, name, joinUrl((cfg as DifyConfig).url, "/chat-messages"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${app.key}` },
+        body,
+        signal: s,
+      });
+      if (res.status !== 200) throw difyError(res, name, deps.now());
+      const streamed = readAgentStream(res, name, deps.now());
+      const answer: EngineAnswer = {
+        output: streamed.answer,
+        allowText: true,
+        tokens: streamed.tokens,
+        repair: async (problems, rs) => ({
+          ...(await ask(repairPrompt(problems, req.language), streamed.conversationId, rs)),
+          repair: undefined,
+        }),
+      };
+      return answer;
+    };
+    return ask(`${p.system}\n\n${p.user}`, undefined, signal);
+  };
+
+  const nameOf = (app: DifyApp): EngineName =>
+    app.mode === "workflow" ? "dify-workflow" : app.mode === "agent" ? "dify-agent" : "dify-chat";
+
   return {
     id: "dify",
     nameFor(type): EngineName | undefined {
       const app = cfg?.apps[type];
-      return app ? (app.mode === "workflow" ? "dify-workflow" : "dify-chat") : undefined;
+      return app ? nameOf(app) : undefined;
     },
     async analyse(req, signal) {
       const app = cfg?.apps[req.type];
       if (!app) throw engineFailed("engine_not_configured", `no Dify app is configured for ${req.type}`);
-      return app.mode === "workflow" ? workflow(app, req, signal) : chat(app, req, signal);
+      if (app.mode === "workflow") return workflow(app, req, signal);
+      return app.mode === "agent" ? agent(app, req, signal) : chat(app, req, signal);
     },
     async ready(signal) {
       return probe(deps.now, async () => {
@@ -133,7 +174,7 @@ export function difyEngine(deps: Deps): Engine {
         if (apps.length === 0) throw new Error("ai.dify.apps names no app");
         const seen: string[] = [];
         for (const [type, app] of apps) {
-          const name = app.mode === "workflow" ? "dify-workflow" : "dify-chat";
+          const name = nameOf(app);
           const res = await callHttp(deps.fetch, name, joinUrl(cfg.url, "/info"), {
             method: "GET",
             headers: { authorization: `Bearer ${app.key}` },
@@ -151,9 +192,63 @@ export function difyEngine(deps: Deps): Engine {
   };
 }
 
-/** Agent apps answer only streaming; chatflow ("advanced-chat") apps take chat-messages. */
-function modeFits(configured: "workflow" | "chat", actual: string): boolean {
-  return configured === "workflow" ? actual === "workflow" : actual === "chat" || actual === "advanced-chat";
+/** Agent apps ("agent-chat") answer only streaming; chatflow ("advanced-chat") apps take chat-messages. */
+function modeFits(configured: DifyApp["mode"], actual: string): boolean {
+  if (configured === "workflow") return actual === "workflow";
+  if (configured === "agent") return actual === "agent-chat";
+  return actual === "chat" || actual === "advanced-chat";
+}
+
+/**
+ * An agent app's server-sent events (docs/contracts.md#dify): the answer is the `agent_message`
+ * (or chatflow `message`) pieces in order, `message_end` closes it with the usage, `error` is a
+ * Dify error in the stream. No `message_end`: the stream broke, the answer cannot be trusted.
+ */
+export function readAgentStream(
+  res: HttpAnswer,
+  name: string,
+  now: number,
+): { answer: string; conversationId?: string; tokens: { prompt: number; completion: number } } {
+  let answer = "";
+  let conversationId: string | undefined;
+  for (const block of res.text.split(/\r?\n\r?\n/)) {
+    const data = block
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(5).trim())
+      .join("\n");
+    if (!data) continue;
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      throw engineFailed("engine_bad_answer", `${name} streamed an event that is not JSON: ${excerpt(data)}`);
+    }
+    if (typeof event.conversation_id === "string") conversationId = event.conversation_id;
+    if ((event.event === "agent_message" || event.event === "message") && typeof event.answer === "string")
+      answer += event.answer;
+    else if (event.event === "error")
+      throw difyError(
+        { status: Number(event.status) || 500, headers: res.headers, json: event, text: data },
+        name,
+        now,
+      );
+    else if (event.event === "message_end") {
+      const usage = ((event.metadata as { usage?: Record<string, number> } | undefined)?.usage ?? {}) as {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+      };
+      return {
+        answer,
+        conversationId,
+        tokens: { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 },
+      };
+    }
+  }
+  throw engineFailed(
+    "engine_bad_answer",
+    `${name}: the stream ended before message_end (${answer.length} characters)`,
+  );
 }
 
 /** Dify's `{code, message, status}` errors (docs/contracts.md#dify) as JobErrors. */

@@ -11,7 +11,7 @@ export type AnalysisType = (typeof ANALYSIS_TYPES)[number];
 export const LANGUAGES = ["en", "zh"] as const;
 export type Language = (typeof LANGUAGES)[number];
 /** Engine names as results, metrics and attempts report them. */
-export const ENGINE_NAMES = ["dify-workflow", "dify-chat", "ollama", "builtin"] as const;
+export const ENGINE_NAMES = ["dify-workflow", "dify-chat", "dify-agent", "ollama", "builtin"] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];

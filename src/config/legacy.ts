@@ -16,7 +16,8 @@ const MOVED: Record<string, string> = {
   "dify.base_url": "ai.dify.url",
   "dify.url": "ai.dify.url",
   "dify.api_key": "ai.dify.apps.<type>.key (each Dify app has its own key: comprehensive, quick, root_cause)",
-  "dify.agent_id": "ai.dify.apps.<type>: {mode, key} (the app's key identifies it; no agent id is needed)",
+  "dify.agent_id":
+    "ai.dify.apps.<type>: {mode: agent, key} (the agent app's key identifies it; no agent id is needed)",
   "dify.timeout": "ai.dify.timeout",
   "ollama.api_url": "ai.ollama.url",
   "ollama.base_url": "ai.ollama.url",

@@ -123,7 +123,8 @@ const store = z
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
   });
 
-const difyApp = z.strictObject({ mode: z.enum(["workflow", "chat"]), key: str });
+/** A Dify app: `workflow`, `chat` (chat and chatflow apps) or `agent` (agent apps answer only streaming). */
+const difyApp = z.strictObject({ mode: z.enum(["workflow", "chat", "agent"]), key: str });
 const ai = z.strictObject({
   order: z
     .array(z.enum(["dify", "ollama", "builtin"]))

@@ -22,7 +22,15 @@ beforeEach(() => {
   dify.calls.length = 0;
 });
 
-const harness = (over: { order?: string[]; chatKey?: string; workflowKey?: string; timeout?: string } = {}) =>
+const harness = (
+  over: {
+    order?: string[];
+    chatKey?: string;
+    chatMode?: "chat" | "agent";
+    workflowKey?: string;
+    timeout?: string;
+  } = {},
+) =>
   makeHarness(
     aiYaml({
       order: over.order ?? ["dify", "builtin"],
@@ -30,6 +38,7 @@ const harness = (over: { order?: string[]; chatKey?: string; workflowKey?: strin
         url: dify.url,
         workflowKey: over.workflowKey ?? "app-wf",
         chatKey: over.chatKey ?? "app-chat",
+        chatMode: over.chatMode,
         timeout: over.timeout,
       },
     }),
@@ -225,7 +234,67 @@ describe("Dify errors", () => {
       alert,
     });
     expect(res.status).toBe(489);
-    expect((await problemOf(res)).message).toContain("app_unavailable");
+    expect((await problemOf(res)).message).toContain("Agent Chat App does not support blocking mode");
+  });
+});
+
+describe("Dify agent apps (mode: agent, streaming only)", () => {
+  test("the answer streams in agent_message pieces and message_end closes it, with the usage", async () => {
+    dify.respond = () => ({
+      answer: JSON.stringify(goodAnalysis()),
+      usage: { prompt_tokens: 90, completion_tokens: 40 },
+    });
+    const r = await resultOf(
+      await harness({ chatKey: "app-agent", chatMode: "agent" }).job("/jobs/analysis", {
+        type: "quick",
+        alert,
+      }),
+    );
+    expect(r).toMatchObject({
+      engine: "dify-agent",
+      degraded: false,
+      summary: "CPU saturated by a runaway batch job on 10.0.0.11",
+      tokens: { prompt: 90, completion: 40 },
+    });
+    expect(dify.calls[0].body).toMatchObject({
+      response_mode: "streaming",
+      user: "alertagent-worker",
+      inputs: {},
+    });
+  });
+
+  test("a stream that breaks before message_end is not trusted: the built-in engine answers", async () => {
+    dify.respond = () => ({ answer: JSON.stringify(goodAnalysis()), breakAfter: 3 });
+    const r = await resultOf(
+      await harness({ chatKey: "app-agent", chatMode: "agent" }).job("/jobs/analysis", {
+        type: "quick",
+        alert,
+      }),
+    );
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].error).toContain("dify-agent: the stream ended before message_end");
+  });
+
+  test("an error event in the stream is the engine failing: 429 too_many_requests is retried later", async () => {
+    dify.respond = () => ({
+      streamError: { status: 429, code: "too_many_requests", message: "Too many requests" },
+    });
+    const res = await harness({ order: ["dify"], chatKey: "app-agent", chatMode: "agent" }).job(
+      "/jobs/analysis",
+      {
+        type: "quick",
+        alert,
+      },
+    );
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).message).toContain("dify-agent answered 429 too_many_requests");
+  });
+
+  test("readiness: an agent app configured as agent is ready", async () => {
+    const ok = await difyEngine(harness({ chatKey: "app-agent", chatMode: "agent" }).deps).ready(
+      AbortSignal.timeout(2000),
+    );
+    expect(ok).toMatchObject({ ok: true, detail: expect.stringContaining("quick: agent-chat") });
   });
 });
 

@@ -49,7 +49,13 @@ export function goodAnalysis(over: Record<string, unknown> = {}) {
 
 export interface AiOpts {
   order?: string[];
-  dify?: { url: string; workflowKey?: string; chatKey?: string; timeout?: string };
+  dify?: {
+    url: string;
+    workflowKey?: string;
+    chatKey?: string;
+    chatMode?: "chat" | "agent";
+    timeout?: string;
+  };
   ollama?: { url: string; model?: string; embed?: string; timeout?: string };
   timeout?: string;
   breaker?: { failures: number; cooloff: string };
@@ -69,8 +75,8 @@ export function aiYaml(o: AiOpts): string {
     if (o.dify.workflowKey) lines.push(`      comprehensive: { mode: workflow, key: ${o.dify.workflowKey} }`);
     if (o.dify.chatKey)
       lines.push(
-        `      quick: { mode: chat, key: ${o.dify.chatKey} }`,
-        `      root_cause: { mode: chat, key: ${o.dify.chatKey} }`,
+        `      quick: { mode: ${o.dify.chatMode ?? "chat"}, key: ${o.dify.chatKey} }`,
+        `      root_cause: { mode: ${o.dify.chatMode ?? "chat"}, key: ${o.dify.chatKey} }`,
       );
   }
   if (o.ollama) {

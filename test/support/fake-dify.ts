@@ -3,8 +3,11 @@
  * <app key>` per app (401 otherwise); `POST /v1/chat-messages` only for chat apps, `POST
  * /v1/workflows/run` only for workflow apps, each checking its required fields (`user`, `query`,
  * the workflow's inputs `alert`/`type`/`language`); a request without `response_mode: "blocking"`
- * gets a server-sent-event stream, as Dify sends; agent apps refuse blocking; conversations must
- * exist to be continued. What an app answers is scripted per call by `respond`.
+ * gets a server-sent-event stream, as Dify sends; agent apps refuse blocking ("Agent Chat App
+ * does not support blocking mode", invalid_param) and stream their answer as Dify does —
+ * `agent_thought`, the answer in `agent_message` pieces, `message_end` with the usage — or an
+ * `error` event, or a stream cut short (`breakAfter`); conversations must exist to be
+ * continued. What an app answers is scripted per call by `respond`.
  */
 export type DifyMode = "workflow" | "chat" | "advanced-chat" | "agent-chat";
 
@@ -21,8 +24,10 @@ export interface DifyCall {
 }
 
 export type DifyReply =
-  /** A chat answer. */
-  | { answer: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  /** A chat answer; streamed to an agent app, `breakAfter` pieces then the stream stops. */
+  | { answer: string; usage?: { prompt_tokens: number; completion_tokens: number }; breakAfter?: number }
+  /** An agent app's stream that reports an error after it started. */
+  | { streamError: { status: number; code: string; message: string } }
   /** A workflow run, HTTP 200 whatever its status. */
   | {
       outputs: Record<string, unknown> | null;
@@ -67,6 +72,7 @@ export async function startFakeDify(opts: {
     }
     if ("http" in r) return problem(r.http, r.code, r.message, r.headers);
     const now = Math.floor(Date.now() / 1000);
+    if (call.app.mode === "agent-chat") return agentStream(r, call, conversations);
     if ("answer" in r) {
       if (!chat) throw new Error("fake-dify: a chat answer scripted for a workflow call");
       const conversation = (call.body.conversation_id as string | undefined) ?? crypto.randomUUID();
@@ -92,7 +98,7 @@ export async function startFakeDify(opts: {
         created_at: now,
       });
     }
-    if (chat) throw new Error("fake-dify: a workflow reply scripted for a chat call");
+    if (chat || "streamError" in r) throw new Error("fake-dify: a workflow reply scripted for a chat call");
     const status = r.status ?? "succeeded";
     const id = crypto.randomUUID();
     return json(200, {
@@ -137,17 +143,16 @@ export async function startFakeDify(opts: {
         return problem(400, "invalid_param", "query is required");
       if (body.conversation_id !== undefined && !conversations.has(String(body.conversation_id)))
         return problem(404, "not_found", "Conversation Not Exists.");
+      if (app.mode === "agent-chat") {
+        if (body.response_mode !== "streaming")
+          return problem(400, "invalid_param", "Agent Chat App does not support blocking mode");
+        fake.calls.push(call);
+        return reply(await fake.respond(call), call, true);
+      }
       if (body.response_mode !== "blocking") {
-        if (
-          app.mode === "agent-chat" ||
-          body.response_mode === "streaming" ||
-          body.response_mode === undefined
-        )
-          return sse();
+        if (body.response_mode === "streaming" || body.response_mode === undefined) return sse();
         return problem(400, "invalid_param", "response_mode must be blocking or streaming");
       }
-      if (app.mode === "agent-chat")
-        return problem(400, "app_unavailable", "Agent Chat App does not support blocking mode");
       fake.calls.push(call);
       return reply(await fake.respond(call), call, true);
     }
@@ -175,5 +180,31 @@ export async function startFakeDify(opts: {
 
 function sse(): Response {
   const text = `data: {"event": "message", "answer": "partial"}\n\ndata: {"event": "message_end"}\n\n`;
+  return new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
+}
+
+/** An agent app's answer as Dify streams it: a thought, the answer in pieces, message_end. */
+function agentStream(r: DifyReply, call: DifyCall, conversations: Set<string>): Response {
+  const conversation = (call.body.conversation_id as string | undefined) ?? crypto.randomUUID();
+  conversations.add(conversation);
+  const base = {
+    task_id: crypto.randomUUID(),
+    message_id: crypto.randomUUID(),
+    conversation_id: conversation,
+  };
+  const events: unknown[] = [
+    { event: "agent_thought", ...base, thought: "Looking at the alert.", position: 1 },
+  ];
+  if ("streamError" in r) events.push({ event: "error", ...base, ...r.streamError });
+  else if ("answer" in r) {
+    const pieces = r.answer.match(/[\s\S]{1,16}/g) ?? [""];
+    const sent = r.breakAfter === undefined ? pieces : pieces.slice(0, r.breakAfter);
+    for (const answer of sent) events.push({ event: "agent_message", ...base, answer });
+    if (r.breakAfter === undefined) {
+      const usage = r.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
+      events.push({ event: "message_end", ...base, metadata: { usage: { ...usage, total_tokens: 0 } } });
+    }
+  } else throw new Error("fake-dify: a workflow reply scripted for an agent app");
+  const text = `event: ping\n\n${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("")}`;
   return new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
 }
