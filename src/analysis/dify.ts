@@ -86,71 +86,67 @@ export function difyEngine(deps: Deps): Engine {
     };
   };
 
-  const chat = async (app: DifyApp, req: EngineRequest, signal: AbortSignal): Promise<EngineAnswer> => {
-    const name = "dify-chat";
-    const p = buildPrompt(req, deps.now());
+  /** One turn of a conversation: the answer, the conversation it belongs to, its tokens. */
+  type Turn = { answer: string; conversationId?: string; tokens: { prompt: number; completion: number } };
+
+  /**
+   * A conversation with a chat or agent app: the whole prompt as `query`, then at most one repair
+   * turn in the same conversation; `turn` sends a body and reads the app's answer.
+   */
+  const converse = (
+    req: EngineRequest,
+    signal: AbortSignal,
+    turn: (body: Record<string, unknown>, s: AbortSignal) => Promise<Turn>,
+  ): Promise<EngineAnswer> => {
     const ask = async (query: string, conversationId: string | undefined, s: AbortSignal) => {
-      const body = {
-        inputs: {},
-        query,
-        user,
-        response_mode: "blocking",
-        ...(conversationId ? { conversation_id: conversationId } : {}),
+      const t = await turn(
+        { inputs: {}, query, user, ...(conversationId ? { conversation_id: conversationId } : {}) },
+        s,
+      );
+      const answer: EngineAnswer = {
+        output: t.answer,
+        allowText: true,
+        tokens: t.tokens,
+        repair: async (problems, rs) => ({
+          ...(await ask(repairPrompt(problems, req.language), t.conversationId, rs)),
+          repair: undefined,
+        }),
       };
-      const json = await post(app, name, "/chat-messages", body, s);
+      return answer;
+    };
+    const p = buildPrompt(req, deps.now());
+    return ask(`${p.system}\n\n${p.user}`, undefined, signal);
+  };
+
+  const chat = (app: DifyApp, req: EngineRequest, signal: AbortSignal) =>
+    converse(req, signal, async (body, s) => {
+      const name = "dify-chat";
+      const json = await post(app, name, "/chat-messages", { ...body, response_mode: "blocking" }, s);
       if (typeof json.answer !== "string")
         throw engineFailed("engine_bad_answer", `${name} answered without an "answer"`);
       const usage = ((json.metadata as { usage?: Record<string, unknown> } | undefined)?.usage ?? {}) as {
         prompt_tokens?: number;
         completion_tokens?: number;
       };
-      const conversation = typeof json.conversation_id === "string" ? json.conversation_id : undefined;
-      const answer: EngineAnswer = {
-        output: json.answer,
-        allowText: true,
+      return {
+        answer: json.answer,
+        conversationId: typeof json.conversation_id === "string" ? json.conversation_id : undefined,
         tokens: { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 },
-        repair: async (problems, rs) => ({
-          ...(await ask(repairPrompt(problems, req.language), conversation, rs)),
-          repair: undefined,
-        }),
       };
-      return answer;
-    };
-    return ask(`${p.system}\n\n${p.user}`, undefined, signal);
-  };
+    });
 
-  const agent = async (app: DifyApp, req: EngineRequest, signal: AbortSignal): Promise<EngineAnswer> => {
-    const name = "dify-agent";
-    const p = buildPrompt(req, deps.now());
-    const ask = async (query: string, conversationId: string | undefined, s: AbortSignal) => {
-      const body = {
-        inputs: {},
-        query,
-        user,
-        response_mode: "streaming",
-        ...(conversationId ? { conversation_id: conversationId } : {}),
-      };
+  const agent = (app: DifyApp, req: EngineRequest, signal: AbortSignal) =>
+    converse(req, signal, async (body, s) => {
+      const name = "dify-agent";
       const res = await callHttp(deps.fetch, name, joinUrl((cfg as DifyConfig).url, "/chat-messages"), {
         method: "POST",
         headers: { authorization: `Bearer ${app.key}` },
-        body,
+        body: { ...body, response_mode: "streaming" },
         signal: s,
       });
       if (res.status !== 200) throw difyError(res, name, deps.now());
-      const streamed = readAgentStream(res, name, deps.now());
-      const answer: EngineAnswer = {
-        output: streamed.answer,
-        allowText: true,
-        tokens: streamed.tokens,
-        repair: async (problems, rs) => ({
-          ...(await ask(repairPrompt(problems, req.language), streamed.conversationId, rs)),
-          repair: undefined,
-        }),
-      };
-      return answer;
-    };
-    return ask(`${p.system}\n\n${p.user}`, undefined, signal);
-  };
+      return readAgentStream(res, name, deps.now());
+    });
 
   const nameOf = (app: DifyApp): EngineName =>
     app.mode === "workflow" ? "dify-workflow" : app.mode === "agent" ? "dify-agent" : "dify-chat";
