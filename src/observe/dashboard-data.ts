@@ -7,6 +7,7 @@ import { isoAt } from "../iso-time.ts";
 import { recentDeadLetters } from "../jobs/dead-letters.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
+import { UNVERIFIABLE } from "../sync/delivery.ts";
 import { syncStatus } from "../sync/status.ts";
 import type { DashboardData } from "./dashboard.ts";
 import { engineChecks } from "./health.ts";
@@ -33,6 +34,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     version: deps.version,
     runtime: deps.runtime,
     uptimeS: (deps.now() - deps.startedAt) / 1000,
+    timezone: deps.config.worker.timezone,
     process: await deps.metrics.process?.(),
     scope: deps.metrics.scope,
     concurrency: deps.gate.limit,
@@ -50,6 +52,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
       kind: t.kind,
       version: t.version,
       verified: t.applied_at ? t.verified : undefined,
+      verifiable: t.verified_how !== UNVERIFIABLE,
       applied_at: t.applied_at ?? undefined,
       last_error: t.last_error ? `${t.last_error.code}: ${t.last_error.message}` : null,
     })),

@@ -4,6 +4,7 @@
  * channel deliveries; engine health; config-sync state; recent autoscale decisions. It
  * refreshes itself. Pure: data in, HTML out; every value is escaped.
  */
+import { formatTime } from "../notify/time.ts";
 import type { ProcessFigures } from "./metrics.ts";
 import type { FamilyStats } from "./stats.ts";
 
@@ -13,6 +14,8 @@ export interface DashboardData {
   version: string;
   runtime: string;
   uptimeS: number;
+  /** worker.timezone: every time on the page is shown in it, with the zone's name. */
+  timezone: string;
   /** The process's CPU, memory and event-loop lag (the binary and Deno; Workers have none to show). */
   process?: ProcessFigures;
   scope: "process" | "store";
@@ -26,6 +29,8 @@ export interface DashboardData {
     kind?: string;
     version?: number;
     verified?: boolean;
+    /** False when the target has no read-back URL: "not verifiable", not a failure. */
+    verifiable: boolean;
     applied_at?: string;
     last_error?: string | null;
   }[];
@@ -50,7 +55,7 @@ const esc = (v: unknown) =>
 const ms = (v: number | null) =>
   v === null ? "–" : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(1)} s`;
 /** "10:49:34" with the full timestamp on hover: short enough for a phone. */
-const time = (iso: string) => `<span title="${esc(iso)}">${esc(iso.slice(11, 19))}</span>`;
+
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`;
 const table = (head: string[], rows: string[][], empty: string) =>
   rows.length
@@ -60,6 +65,8 @@ const table = (head: string[], rows: string[][], empty: string) =>
     : `<p class="empty">${esc(empty)}</p>`;
 
 export function renderDashboard(d: DashboardData): string {
+  // Times in worker.timezone, with the zone's name; the exact instant in the tooltip.
+  const time = (iso: string) => `<span title="${esc(iso)}">${esc(formatTime(iso, d.timezone))}</span>`;
   const families = Object.entries(d.families).filter(
     ([, s]) => s.received > 0 || s.dead_letters > 0 || s.in_flight > 0,
   );
@@ -98,7 +105,9 @@ export function renderDashboard(d: DashboardData): string {
       ? "–"
       : t.verified
         ? '<span class="ok">yes</span>'
-        : '<span class="bad">no</span>',
+        : t.verifiable
+          ? '<span class="bad">no</span>'
+          : '<span class="meta">not verifiable</span>',
     t.applied_at ? time(t.applied_at) : "–",
     t.last_error ? `<span class="bad">${esc(t.last_error)}</span>` : "",
   ]);
@@ -129,7 +138,7 @@ th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #262a33;white-spac
 td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{color:#f85149}.empty{color:#777}code{font-size:12px}
 </style></head><body>
 <h1>${esc(d.name)} <span class="meta">${esc(d.type)} · v${esc(d.version)} · ${esc(d.runtime)}</span></h1>
-<div class="meta">up ${esc(Math.round(d.uptimeS))} s · figures from ${d.scope === "store" ? "the store (all instances)" : "this process"} · ${esc(d.generatedAt)} · refreshes every ${esc(d.refreshS)} s</div>
+<div class="meta">up ${esc(Math.round(d.uptimeS))} s · figures from ${d.scope === "store" ? "the store (all instances)" : "this process"} · ${time(d.generatedAt)} · refreshes every ${esc(d.refreshS)} s</div>
 <div class="cards">
 <div class="card">in flight<b>${esc(d.inFlight)} / ${esc(d.concurrency)}</b><span class="${use > 0.9 ? "bad" : use > 0.7 ? "warn" : "ok"}">${pct(use)} used</span></div>
 <div class="card">jobs<b>${esc(families.reduce((a, [, s]) => a + s.received, 0))}</b>received</div>

@@ -51,6 +51,10 @@ export function recheck(d: DeliveryInput): Promise<Verification> {
   }
 }
 
+/** What a target without a read-back URL records: nothing to verify against, which is not a failure. */
+export const UNVERIFIABLE =
+  "not verified: set verify.url (or delivery.reload_url) so the worker can read the target back";
+
 /** Reads a Prometheus, vmalert or Alertmanager API at `base` back; unverified without a base. */
 export async function readBack(
   d: DeliveryInput,
@@ -61,7 +65,7 @@ export async function readBack(
   if (!base) {
     return {
       verified: false,
-      how: "not verified: set verify.url (or delivery.reload_url) so the worker can read the target back",
+      how: UNVERIFIABLE,
     };
   }
   const timeoutMs = target.verify.timeout;

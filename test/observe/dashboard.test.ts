@@ -48,5 +48,15 @@ describe("/dashboard config-sync state", () => {
     expect(res.status).toBe(200);
     const html = await (await h.request("/dashboard")).text();
     expect(html).toMatch(/<td>local-rules<\/td><td>prometheus<\/td><td>1<\/td>/);
+    // No reload_url or verify.url: nothing to read back — neutral, not a red "no".
+    expect(html).toContain('<span class="meta">not verifiable</span>');
+    expect(html).not.toContain('<span class="bad">no</span>');
+  });
+
+  test("shows times in worker.timezone with the zone's name", async () => {
+    const h = makeHarness("worker: { timezone: Asia/Shanghai }\n");
+    await h.job("/jobs/failure", failureCallback("msg_tz"), { messageId: "m-tz" });
+    const html = await (await h.request("/dashboard")).text();
+    expect(html).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+8/);
   });
 });
