@@ -5,6 +5,8 @@
  * into a JSON problem.
  */
 import { Hono, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
 import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
 import type { Deps } from "./deps.ts";
@@ -20,6 +22,7 @@ import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { readLimited } from "./routes/read-body.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
+import { idParam, valid } from "./routes/validate.ts";
 import { safeEqual } from "./safe-equal.ts";
 import { DECISIONS_KEY } from "./scale/run.ts";
 
@@ -28,12 +31,21 @@ export function mountedJobFamilies(deps: Deps): Family[] {
   return deps.families.filter((f) => HANDLERS[f]);
 }
 
+const decisionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).optional() });
+
 export function createApp(deps: Deps): Hono {
   const app = new Hono();
   const { config } = deps;
 
   app.onError((err, c) => {
     if (err instanceof JobError) return toResponse(problemReply(err));
+    // Hono's own refusals (a malformed JSON body for a validator) keep their status.
+    if (err instanceof HTTPException)
+      return toResponse(
+        problemReply(
+          new JobError({ code: "bad_request", message: err.message, status: err.status, retryable: false }),
+        ),
+      );
     deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
     // The read routes are views of the store: what fails there is the store not answering (503).
     const readRoute = c.req.path.startsWith("/v1/") || c.req.path === "/dashboard";
@@ -114,8 +126,8 @@ export function createApp(deps: Deps): Hono {
   app.use("/v1/*", adminOnly);
   app.use("/dashboard", adminOnly);
   app.get("/dashboard", async (c) => c.html(renderDashboard(await dashboardData(deps))));
-  app.get("/v1/jobs/:messageId", async (c) => {
-    const id = c.req.param("messageId");
+  app.get("/v1/jobs/:messageId", valid("param", idParam("messageId")), async (c) => {
+    const id = c.req.valid("param").messageId;
     const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(deadLetterKey(id))]);
     if (!entry) throw notFound(`job ${id}`);
     return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
@@ -124,8 +136,8 @@ export function createApp(deps: Deps): Hono {
   registerSyncRoutes(app, deps);
   registerNotificationRoutes(app, deps);
 
-  app.get("/v1/autoscale/decisions", async (c) => {
-    const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
+  app.get("/v1/autoscale/decisions", valid("query", decisionsQuery), async (c) => {
+    const limit = c.req.valid("query").limit ?? 50;
     return c.json({ decisions: await deps.store.list(DECISIONS_KEY, limit) });
   });
 

@@ -50,13 +50,8 @@ function parseData(data: unknown): NotifyInput {
   );
 }
 
-export async function previewTemplates(deps: Deps, body: unknown) {
-  const parsed = previewSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = zodIssues(parsed.error);
-    throw badRequest(`invalid preview: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
-  }
-  const req = parsed.data;
+/** Renders a preview request (validated against previewSchema by the route). */
+export async function previewTemplates(deps: Deps, req: z.output<typeof previewSchema>) {
   const n = notifierFor(deps);
   const input = parseData(req.data);
   const group =

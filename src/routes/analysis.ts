@@ -5,31 +5,31 @@
  * edge of the analysis module: the work is done by status.ts and similarity.ts.
  */
 import type { Hono } from "hono";
+import { z } from "zod";
 import { similarTo } from "../analysis/similarity.ts";
 import { getAnalysis } from "../analysis/status.ts";
 import type { Deps } from "../deps.ts";
-import { JobError, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
+import { idParam, valid } from "./validate.ts";
 
 const MAX_K = 100;
 
+const similarQuery = z.object({ k: z.coerce.number().int().min(1).max(MAX_K).optional() });
+
 export function registerAnalysisRoutes(app: Hono, deps: Deps): void {
-  app.get("/v1/analyses/:alertId", async (c) => {
-    const id = c.req.param("alertId");
+  app.get("/v1/analyses/:alertId", valid("param", idParam("alertId")), async (c) => {
+    const id = c.req.valid("param").alertId;
     const rec = await getAnalysis(deps.store, id);
     if (!rec) throw notFound(`analysis of alert ${id}`);
     return c.json(rec);
   });
-  app.get("/v1/alerts/:alertId/similar", async (c) => {
-    const raw = c.req.query("k");
-    const k = raw === undefined ? deps.config.ai.similar.top_k : Number(raw);
-    if (!Number.isInteger(k) || k < 1 || k > MAX_K)
-      throw new JobError({
-        code: "invalid_query",
-        message: `k must be a whole number from 1 to ${MAX_K}`,
-        status: 400,
-        retryable: false,
-        details: [{ path: "k", message: `got ${raw}` }],
-      });
-    return c.json(await similarTo(deps, c.req.param("alertId"), k));
-  });
+  app.get(
+    "/v1/alerts/:alertId/similar",
+    valid("param", idParam("alertId")),
+    valid("query", similarQuery),
+    async (c) => {
+      const k = c.req.valid("query").k ?? deps.config.ai.similar.top_k;
+      return c.json(await similarTo(deps, c.req.valid("param").alertId, k));
+    },
+  );
 }

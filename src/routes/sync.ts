@@ -3,11 +3,15 @@
  * admin token): GET /v1/sync/status and GET /v1/sync/plan?target=<name>.
  */
 import type { Hono } from "hono";
+import { z } from "zod";
 import type { Deps } from "../deps.ts";
 import { planFullSync } from "../sync/plan.ts";
 import { syncStatus } from "../sync/status.ts";
+import { valid } from "./validate.ts";
 
 export function registerSyncRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/sync/status", async (c) => c.json(await syncStatus(deps)));
-  app.get("/v1/sync/plan", async (c) => c.json(await planFullSync(deps, c.req.query("target") || undefined)));
+  app.get("/v1/sync/plan", valid("query", z.object({ target: z.string().min(1).optional() })), async (c) =>
+    c.json(await planFullSync(deps, c.req.valid("query").target)),
+  );
 }

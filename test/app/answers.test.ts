@@ -66,3 +66,33 @@ describe("answers at the edges", () => {
     expect(h.printed.at(-1)).toContain("constructor: c");
   });
 });
+
+describe("/v1 requests validated at the edge (@hono/zod-validator)", () => {
+  test("a bad query or body is a 400 naming the field; malformed JSON is a 400, not a 5xx", async () => {
+    const h = makeHarness();
+    const k = await h.request("/v1/alerts/a1/similar?k=zero");
+    expect(k.status).toBe(400);
+    expect(
+      ((await k.json()) as { error: { code: string; details: { path: string }[] } }).error,
+    ).toMatchObject({
+      code: "invalid_query",
+      details: [{ path: "k" }],
+    });
+    const limit = await h.request("/v1/autoscale/decisions?limit=1000");
+    expect(limit.status).toBe(400);
+    const unknown = await h.request("/v1/templates/preview", {
+      method: "POST",
+      body: '{"nope":1,"data":{}}',
+    });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "invalid_body",
+    });
+    const malformed = await h.request("/v1/templates/preview", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(malformed.status).toBe(400);
+  });
+});

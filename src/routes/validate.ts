@@ -1,0 +1,43 @@
+/**
+ * Request validation for the /v1 routes through @hono/zod-validator, answering the worker's one
+ * problem shape: 400 with `details: [{path, message}]` naming each bad field. (Job routes keep
+ * validating after the signature check, which needs the raw body: src/jobs/runner.ts.)
+ */
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { JobError, zodIssues } from "../errors.ts";
+
+export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
+  return zValidator(target, schema, (result) => {
+    if (result.success) return;
+    const details = zodIssues(result.error);
+    throw new JobError({
+      code: `invalid_${target === "json" ? "body" : target}`,
+      message: details.map((d) => `${d.path || target}: ${d.message}`).join("; "),
+      status: 400,
+      retryable: false,
+      details,
+    });
+  });
+}
+
+/** A path parameter: an id, as anything that names a message or an alert. */
+export const idParam = <K extends string>(name: K) =>
+  z.object({ [name]: z.string().min(1).max(512) } as Record<K, z.ZodString>);
+
+/** The jobs' body limit for a /v1 route that takes a body (worker.body_limit): 413 past it. */
+export const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new JobError({
+        code: "payload_too_large",
+        message: `the body is larger than worker.body_limit (${maxSize} bytes)`,
+        status: 413,
+        retryable: false,
+        details: { limit: maxSize },
+      });
+    },
+  });
