@@ -40,6 +40,11 @@ const worker = z.strictObject({
   shutdown_timeout: duration.default(30_000),
   /** IANA time zone for rendered times. @default "UTC" */
   timezone: str.default("UTC"),
+  /**
+   * Labels a Silence link filters on, besides alertname: the ones that identify an alert. Unset:
+   * the group's groupLabels and `instance` (a short link leaves room for alerts in a message).
+   */
+  silence_labels: z.array(str).optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /**
    * Where /metrics, /stats and the dashboard get their figures: `process` (prom-client, this

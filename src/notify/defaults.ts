@@ -46,6 +46,9 @@ const TEXT_BODY = lines(
   "",
   "Alertmanager: {{{alertmanager_url}}}",
   "{{/alertmanager_url}}",
+  "{{#silence_all_url}}",
+  "Silence all: {{{silence_all_url}}}",
+  "{{/silence_all_url}}",
 );
 const TEXT_ALERT = lines(
   "",
@@ -110,7 +113,7 @@ const MD_BODY = lines(
   "{{/resolved}}",
   "{{/has_resolved}}",
   "{{#alertmanager_url}}",
-  "[Open in Alertmanager]({{{alertmanager_url}}})",
+  "[Open in Alertmanager]({{{alertmanager_url}}}){{#silence_all_url}} · [🔕 Silence all]({{{silence_all_url}}}){{/silence_all_url}}",
   "{{/alertmanager_url}}",
 );
 const MD_ALERT = lines(
@@ -177,7 +180,7 @@ const WECOM_BODY = lines(
   "{{/resolved}}",
   "{{/has_resolved}}",
   "{{#alertmanager_url}}",
-  "[Open in Alertmanager]({{{alertmanager_url}}})",
+  "[Open in Alertmanager]({{{alertmanager_url}}}){{#silence_all_url}} · [Silence all]({{{silence_all_url}}}){{/silence_all_url}}",
   "{{/alertmanager_url}}",
 );
 const WECOM_ALERT = lines(
@@ -239,7 +242,7 @@ const SLACK_BODY = lines(
   "{{/resolved}}",
   "{{/has_resolved}}",
   "{{#alertmanager_url}}",
-  "<{{{alertmanager_url}}}|Open in Alertmanager>",
+  "<{{{alertmanager_url}}}|Open in Alertmanager>{{#silence_all_url}} · <{{{silence_all_url}}}|🔕 Silence all>{{/silence_all_url}}",
   "{{/alertmanager_url}}",
 );
 const SLACK_ALERT = lines(
@@ -289,7 +292,7 @@ const HTML_BODY = lines(
   '{{#has_resolved}}<h3 style="color:#1a7f37;margin:16px 0 4px">✅ Resolved ({{resolved_count}})</h3>',
   "{{#resolved}}{{> alert}}{{/resolved}}{{/has_resolved}}",
   "{{#omitted}}{{> summary}}{{/omitted}}",
-  '{{#alertmanager_url}}<p><a href="{{alertmanager_url}}">Open in Alertmanager</a></p>{{/alertmanager_url}}',
+  '{{#alertmanager_url}}<p><a href="{{alertmanager_url}}">Open in Alertmanager</a>{{#silence_all_url}} · <a href="{{silence_all_url}}">Silence all</a>{{/silence_all_url}}</p>{{/alertmanager_url}}',
   '<p style="color:#8c959f;font-size:12px">Sent by alertagent-worker · {{generated_at}}</p>',
   "</body></html>",
 );

@@ -252,7 +252,9 @@ export async function deliver(
   for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
   const input = inputOf(job);
   const group =
-    input.kind === "alerts" ? buildView(input, { timezone: n.timezone, now: deps.now() }) : undefined;
+    input.kind === "alerts"
+      ? buildView(input, { timezone: n.timezone, silenceLabels: n.silenceLabels, now: deps.now() })
+      : undefined;
   if (job.title)
     checkJobTitle(
       job.title,

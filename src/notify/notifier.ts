@@ -17,6 +17,8 @@ export interface Notifier {
   channels: Map<string, Channel>;
   templates: Config["templates"];
   timezone: string;
+  /** worker.silence_labels: what a Silence link filters on (undefined: groupLabels and instance). */
+  silenceLabels?: readonly string[];
   limiter: RateLimiter;
   records: Records;
 }
@@ -37,6 +39,7 @@ export function notifierFor(deps: Deps): Notifier {
       channels: buildChannels(config, { tcp: deps.tcp, runtime: deps.runtime }),
       templates: config.templates,
       timezone: config.worker.timezone,
+      silenceLabels: config.worker.silence_labels,
       limiter: new RateLimiter(deps.store, deps.now),
       records: new Records(deps.store, config.store.retention),
     };

@@ -55,7 +55,9 @@ export async function previewTemplates(deps: Deps, req: z.output<typeof previewS
   const n = notifierFor(deps);
   const input = parseData(req.data);
   const group =
-    input.kind === "alerts" ? buildView(input, { timezone: n.timezone, now: deps.now() }) : undefined;
+    input.kind === "alerts"
+      ? buildView(input, { timezone: n.timezone, silenceLabels: n.silenceLabels, now: deps.now() })
+      : undefined;
   let channels: Channel[];
   if (req.channel) {
     const ch = n.channels.get(req.channel);

@@ -75,6 +75,8 @@ export interface GroupView {
   group_key: string;
   external_url: string;
   alertmanager_url: string;
+  /** A new silence for the whole group (its groupLabels); "" for one alert or without externalURL. */
+  silence_all_url: string;
   common_labels: Pair[];
   has_common_labels: boolean;
   truncated_alerts: number;
@@ -144,10 +146,17 @@ function matchers(labels: Record<string, string>): string {
   return `{${body}}`;
 }
 
+/** Just the labels that identify an alert for a silence: alertname and `keys` it has. */
+function identifying(labels: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = { alertname: labels.alertname };
+  for (const k of keys) if (labels[k] !== undefined) out[k] = labels[k];
+  return out;
+}
+
 function alertView(
   a: Alert,
   common: Record<string, string>,
-  ctx: { tz: string; now: number; externalUrl: string },
+  ctx: { tz: string; now: number; externalUrl: string; silenceLabels: readonly string[] },
 ): AlertView {
   const resolved = a.status === "resolved";
   const sevText = a.labels.severity ?? "";
@@ -159,7 +168,9 @@ function alertView(
   const generator = safeUrl(a.generatorURL);
   const runbook = safeUrl(ann.runbook_url ?? ann.runbook);
   const silence = ctx.externalUrl
-    ? safeUrl(`${ctx.externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(a.labels))}`)
+    ? safeUrl(
+        `${ctx.externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(identifying(a.labels, ctx.silenceLabels)))}`,
+      )
     : "";
   const value = a.value === undefined ? "" : String(a.value);
   return {
@@ -209,7 +220,7 @@ const rank = (v: AlertView) => severityOf(v.severity)[1];
 /** Builds the group view once per job. */
 export function buildView(
   input: Extract<NotifyInput, { kind: "alerts" }>,
-  opts: { timezone: string; now: number },
+  opts: { timezone: string; now: number; silenceLabels?: readonly string[] },
 ): GroupView {
   const p = input.payload;
   const alerts = input.alerts;
@@ -217,7 +228,10 @@ export function buildView(
   // With one alert its labels are all "common": show them on the alert, not as a header.
   const shared = alerts.length > 1 ? common : {};
   const externalUrl = (p?.externalURL ?? "").replace(/\/+$/, "");
-  const ctx = { tz: opts.timezone, now: opts.now, externalUrl };
+  // A Silence link filters on what identifies the alert, not on every label: Chinese label values
+  // make a full filter several hundred bytes, and robots measure bytes.
+  const silenceLabels = opts.silenceLabels ?? [...Object.keys(p?.groupLabels ?? {}), "instance"];
+  const ctx = { tz: opts.timezone, now: opts.now, externalUrl, silenceLabels };
   const views = alerts.map((a) => alertView(a, shared, ctx));
   const firing = views
     .filter((v) => v.firing)
@@ -241,7 +255,14 @@ export function buildView(
       )
     : "";
   const commonList = pairs(shared, (k) => HIDDEN.has(k));
+  // One link silences the whole group: its groupLabels (alertname when there are none).
+  const groupMatch = Object.keys(groupLabels).length ? groupLabels : { alertname: views[0]?.alertname ?? "" };
+  const silenceAll =
+    externalUrl && views.length > 1
+      ? safeUrl(`${externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(groupMatch))}`)
+      : "";
   return {
+    silence_all_url: silenceAll,
     status,
     status_upper: status.toUpperCase(),
     status_mark: statusMark,

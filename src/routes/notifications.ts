@@ -6,7 +6,7 @@
  */
 import type { Hono } from "hono";
 import type { Deps } from "../deps.ts";
-import { notFound } from "../errors.ts";
+import { JobError, notFound, zodIssues } from "../errors.ts";
 import { notifierFor } from "../notify/notifier.ts";
 import { previewSchema, previewTemplates } from "../notify/preview.ts";
 import { idParam, limitBody, valid } from "./validate.ts";
@@ -19,11 +19,21 @@ export function registerNotificationRoutes(app: Hono, deps: Deps): void {
     if (!record) throw notFound(`notification ${id}`);
     return c.json(record);
   });
-  // The jobs' body limit, then the preview's schema (previewSchema is what /v1/templates/preview takes).
-  app.post(
-    "/v1/templates/preview",
-    limitBody(deps.config.worker.body_limit),
-    valid("json", previewSchema),
-    async (c) => c.json(await previewTemplates(deps, c.req.valid("json"))),
-  );
+  // The jobs' body limit, then the preview's schema. The body is parsed here, not by the JSON
+  // validator, which skips a body not declared application/json (curl -d sends a form type).
+  app.post("/v1/templates/preview", limitBody(deps.config.worker.body_limit), async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      throw badRequest("invalid_json", "the body is not valid JSON");
+    }
+    const parsed = previewSchema.safeParse(body);
+    if (!parsed.success)
+      throw badRequest("invalid_body", "the preview request is not valid", zodIssues(parsed.error));
+    return c.json(await previewTemplates(deps, parsed.data));
+  });
 }
+
+const badRequest = (code: string, message: string, details?: unknown) =>
+  new JobError({ code, message, status: 400, retryable: false, details });

@@ -1,7 +1,8 @@
 /**
- * Request validation for the /v1 routes through @hono/zod-validator, answering the worker's one
- * problem shape: 400 with `details: [{path, message}]` naming each bad field. (Job routes keep
- * validating after the signature check, which needs the raw body: src/jobs/runner.ts.)
+ * Request validation for the /v1 routes' params and queries through @hono/zod-validator, answering
+ * the worker's one problem shape: 400 with `details: [{path, message}]` naming each bad field.
+ * (Job routes validate after the signature check, which needs the raw body: src/jobs/runner.ts;
+ * the preview parses its body itself: src/routes/notifications.ts says why.)
  */
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";

@@ -62,13 +62,15 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
     expect(body).not.toContain("- severity:");
   });
 
-  test("the silence link opens Alertmanager's new-silence form filtered on the alert's labels", () => {
+  test("the silence link filters on what identifies the alert (alertname, groupLabels, instance); one link silences the group", () => {
     const { body } = render("alertmanager-firing.json", "text");
-    const url = /Silence: (\S+)/.exec(body)?.[1] ?? "";
+    const url = / {2}Silence: (\S+)/.exec(body)?.[1] ?? "";
     expect(url).toStartWith("http://alertmanager.example:9093/#/silences/new?filter=");
     expect(decodeURIComponent(url.split("filter=")[1])).toBe(
-      '{alertname="HighCPU",instance="10.0.0.11:9100",job="node",severity="critical"}',
+      '{alertname="HighCPU",instance="10.0.0.11:9100"}',
     );
+    const all = /Silence all: (\S+)/.exec(body)?.[1] ?? "";
+    expect(decodeURIComponent(all.split("filter=")[1])).toBe('{alertname="HighCPU"}');
   });
 
   test("the compact template: one line per alert", () => {
