@@ -47,8 +47,8 @@ export function createApp(deps: Deps): Hono {
         ),
       );
     deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
-    // The read routes are views of the store: what fails there is the store not answering (503).
-    const readRoute = c.req.path.startsWith("/v1/") || c.req.path === "/dashboard";
+    // The /v1 reads are views of the store: what fails there is the store not answering (503).
+    const readRoute = c.req.method === "GET" && c.req.path.startsWith("/v1/");
     return toResponse(
       problemReply(
         readRoute

@@ -35,6 +35,16 @@ export class JobError extends Error {
   }
 }
 
+/** A body over worker.body_limit: 489 on a job route (QStash must not retry it), 413 elsewhere. */
+export const tooLarge = (limit: number, status: 489 | 413 = 489) =>
+  new JobError({
+    code: "payload_too_large",
+    message: `the body is larger than worker.body_limit (${limit} bytes)`,
+    status,
+    retryable: false,
+    details: { limit },
+  });
+
 /** 489 + Upstash-NonRetryable-Error: the job can never succeed as sent. */
 export const permanent = (code: string, message: string, details?: unknown) =>
   new JobError({ code, message, status: 489, retryable: false, details });

@@ -8,8 +8,8 @@ const SECRET_KEYS =
   /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token|credentials|password_file|bearer_token)$/i;
 export const MASK = "********";
 
-/** Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style, Mattermost. */
-const PATH_TOKEN = /\/(services|hook|hooks|webhooks)\/[^?#]+/;
+/** Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style, Mattermost, Teams. */
+const PATH_TOKEN = /\/(services|hook|hooks|webhooks|webhookb2)\/[^?#]+/;
 
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
 /** A URL inside free text: up to whitespace, a quote or an angle bracket. */

@@ -67,11 +67,16 @@ export function openMessageKeys(key: string, peek: (key: string) => string | nul
   if (key.startsWith("lease:")) return true;
   const kind = MESSAGE_KEYS.find((k) => key.startsWith(k));
   if (!kind) return false;
-  const end = key.indexOf(":", kind.length);
-  const id = key.slice(kind.length, end < 0 ? undefined : end);
-  if (peek(`lease:${id}`) !== null) return true;
-  const entry = peek(`job:${id}`);
-  return entry !== null && (JSON.parse(entry) as LedgerEntry).status === "processing";
+  // The id runs to the end (`job:`), or to some later `:` — an Idempotency-Key may hold one, so
+  // every cut is tried.
+  const rest = key.slice(kind.length);
+  for (let end = rest.indexOf(":"); ; end = rest.indexOf(":", end + 1)) {
+    const id = end < 0 ? rest : rest.slice(0, end);
+    if (peek(`lease:${id}`) !== null) return true;
+    const entry = peek(`job:${id}`);
+    if (entry !== null && (JSON.parse(entry) as LedgerEntry).status === "processing") return true;
+    if (end < 0) return false;
+  }
 }
 
 export class Ledger {

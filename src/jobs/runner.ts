@@ -7,7 +7,7 @@
  */
 import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
-import { JobError, permanent, rateLimited, transient } from "../errors.ts";
+import { JobError, permanent, rateLimited, tooLarge, transient } from "../errors.ts";
 import type { JobOutcome } from "../observe/metric-defs.ts";
 import { exportSpans, inSpan, startSpan, traceparentOf } from "../observe/trace.ts";
 import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
@@ -271,10 +271,4 @@ async function claimAndRun(
       problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)),
     );
   }
-}
-
-function tooLarge(limit: number): JobError {
-  return permanent("payload_too_large", `the body is larger than worker.body_limit (${limit} bytes)`, {
-    limit,
-  });
 }

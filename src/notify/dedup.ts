@@ -61,14 +61,17 @@ export async function claimNotification(
   const claim = { group, state, key };
   if (await store.set(key, messageId, { nx: true, ttlMs: claimMs })) return { kind: "send", claim };
   const holder = await store.get<string>(key);
-  if (!holder || holder === messageId) {
+  // Ours already (a retry of this message): renew it. Gone meanwhile: race for it again.
+  if (holder === messageId) {
     await store.set(key, messageId, { ttlMs: claimMs });
     return { kind: "send", claim };
   }
+  if (!holder && (await store.set(key, messageId, { nx: true, ttlMs: claimMs })))
+    return { kind: "send", claim };
   const ttl = await store.pttl(key);
   return {
     kind: "in_flight",
-    message: holder,
+    message: holder ?? "another delivery",
     retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)),
   };
 }

@@ -108,18 +108,21 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
   const labels = { channel: ch.name, type: ch.type };
   let claim: DedupClaim | undefined;
   try {
-    // Alertmanager repeats: checked on every attempt that has sent nothing yet, against what the
-    // channel received (a retry finds a reminder that got through meanwhile).
+    // Alertmanager repeats: checked on every attempt, against what the channel received (a retry
+    // finds a reminder that got through meanwhile). An attempt that already sent parts finishes
+    // the message whatever the answer, and takes the claim back so the state is recorded at the end.
     const p = j.input.kind === "alerts" ? j.input.payload : undefined;
-    if (p && ch.cfg.dedup_window > 0 && !record.parts.some((part) => part.sent)) {
+    if (p && ch.cfg.dedup_window > 0) {
+      const started = record.parts.some((part) => part.sent);
       const dedup = await claimNotification(deps.store, ch.name, p, messageId, deps.config.worker.lease);
-      if (dedup.kind === "in_flight")
+      if (dedup.kind === "send") claim = dedup.claim;
+      else if (!started && dedup.kind === "in_flight")
         throw transient(
           "duplicate_in_flight",
           `channel ${ch.name}: message ${dedup.message} is sending this same group state now`,
           dedup.retryAfterS,
         );
-      if (dedup.kind === "duplicate") {
+      else if (!started) {
         record = { ...record, status: "skipped_duplicate", duplicate_of: dedup.message };
         delete record.error;
         await n.records.putDelivery(record);
@@ -131,7 +134,6 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
         deps.metrics.inc("notifications", { ...labels, status: "skipped_duplicate" });
         return { record };
       }
-      claim = dedup.claim;
     }
     if (!saved) {
       const plan = planFor(n, ch, j.job, j.input, j.group);
@@ -205,7 +207,10 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     deps.metrics.inc("notifications", { ...labels, status: "sent" });
     return { record };
   } catch (e) {
-    if (claim) await releaseClaim(deps.store, claim, messageId).catch(() => {});
+    // Nothing reached the channel: let the state go, so a reminder (or this retry) sends it. Once a
+    // part was sent the claim stays with this message, which finishes it on its retry.
+    if (claim && !record.parts.some((part) => part.sent))
+      await releaseClaim(deps.store, claim, messageId).catch(() => {});
     const err = toJobError(e);
     if (err.status >= 500 && err.code === "internal_error") throw e;
     const details = err.details as { errcode?: number } | undefined;

@@ -9,7 +9,7 @@ import type { ChannelConfig } from "../config/schema.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
-import { escapeMarkdown, escapeText, type Format, utf8Length } from "./text.ts";
+import { escapeDingtalk, escapeText, type Format, utf8Length } from "./text.ts";
 
 type DingTalkConfig = Extract<ChannelConfig, { type: "dingtalk" }>;
 
@@ -27,7 +27,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
   const msgtypeOf = (m: Message) =>
     m.format === "text" ? "text" : cfg.msgtype === "actionCard" && m.link ? "actionCard" : "markdown";
   const content = (m: Message): string => {
-    const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeMarkdown(m.title)}\n\n`;
+    const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeDingtalk(m.title)}\n\n`;
     const at = m.part === 1 && mentions ? `\n\n${mentions}` : "";
     return head + m.body + at;
   };
@@ -49,7 +49,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
     formats: ["markdown", "text"],
     defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msgtype === "text") ? "text" : "markdown",
     dialect: (f: Format) => (f === "text" ? "text" : "markdown"),
-    escape: (f: Format) => (f === "text" ? escapeText : escapeMarkdown),
+    escape: (f: Format) => (f === "text" ? escapeText : escapeDingtalk),
     limit: () => ({ max: DINGTALK_MAX_BYTES, unit: "bytes" }),
     measure: (m) => utf8Length(JSON.stringify(payload(m))),
     robot: `dingtalk:${hash64(cfg.webhook)}`,

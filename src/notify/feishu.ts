@@ -31,7 +31,9 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
   const typeOf = (f: Format) => (f === "text" ? "text" : richType);
   const payload = (m: Message): Record<string, unknown> => {
     const type = typeOf(m.format);
-    if (type === "text") return { msg_type: "text", content: { text: `${m.title}\n\n${m.body}` } };
+    // The title carries label values too (the group name): it must not mention anyone either.
+    if (type === "text")
+      return { msg_type: "text", content: { text: `${escapeRobotText(m.title)}\n\n${m.body}` } };
     if (type === "post") {
       const content = m.body.split("\n").map((line) => [{ tag: "text", text: line }]);
       return { msg_type: "post", content: { post: { zh_cn: { title: m.title, content } } } };

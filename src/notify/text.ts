@@ -47,24 +47,35 @@ const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '
 /** HTML text and attribute values (email). */
 export const escapeHtml: Escape = (s) => s.replace(/[&<>"']/g, (c) => HTML[c]);
 
+/** Markdown escaping with a backslash before each of `inline`; the rest as for every markdown. */
+function markdownEscape(inline: RegExp): Escape {
+  return (s) => {
+    const escaped = s.replace(inline, (c) => HTML[c] ?? `\\${c}`);
+    // Block markers and line breaks only matter where there is a line to start.
+    if (!BLOCKISH.test(escaped)) return escaped;
+    return escaped
+      .replace(/\r\n?/g, "\n")
+      .replace(/(^|\n)([ \t]*)([#+-])(?=[ \t]|\n|$)/g, "$1$2\\$3")
+      .replace(/(^|\n)([ \t]*\d+)([.)])(?=[ \t]|\n|$)/g, "$1$2\\$3")
+      .replace(/\n/g, "  \n");
+  };
+}
+
 /**
- * CommonMark-style escaping for DingTalk's markdown and webhook/console markdown: backslash
- * before the inline markup DingTalk renders (`\ \` * _ [ ]`; it renders no strikethrough or
- * tables, so `~` and `|` stay), `<`/`>`/`&` as entities (a raw `<` could inject `<font>`), list
- * and heading markers escaped where they would start a block ("# x", "- x", "1. x" — an IP
- * address such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks (DingTalk
- * needs two spaces before a single newline). Evidence: docs/contracts.md#dingtalk-robot.
+ * CommonMark/GFM escaping for webhook and console markdown: a backslash before inline markup
+ * characters (GFM's `~` strikethrough and `|` tables too), `<`/`>`/`&` as entities, list and
+ * heading markers escaped where they would start a block ("# x", "- x", "1. x" — an IP address
+ * such as 10.0.0.1 stays as it is), and newlines kept as hard line breaks.
  */
-export const escapeMarkdown: Escape = (s) => {
-  const inline = s.replace(/[\\`*_[\]&<>]/g, (c) => HTML[c] ?? `\\${c}`);
-  // Block markers and line breaks only matter where there is a line to start.
-  if (!BLOCKISH.test(inline)) return inline;
-  return inline
-    .replace(/\r\n?/g, "\n")
-    .replace(/(^|\n)([ \t]*)([#+-])(?=[ \t]|\n|$)/g, "$1$2\\$3")
-    .replace(/(^|\n)([ \t]*\d+)([.)])(?=[ \t]|\n|$)/g, "$1$2\\$3")
-    .replace(/\n/g, "  \n");
-};
+export const escapeMarkdown: Escape = markdownEscape(/[\\`*_[\]~|&<>]/g);
+
+/**
+ * DingTalk's markdown: the same, but only the inline markup DingTalk renders gets a backslash —
+ * it has no strikethrough or tables, so `~` and `|` stay — and `<` as `&lt;` (a raw `<` could
+ * inject `<font>`); a single newline needs two spaces before it. Evidence:
+ * docs/contracts.md#dingtalk-robot.
+ */
+export const escapeDingtalk: Escape = markdownEscape(/[\\`*_[\]&<>]/g);
 /** A line break, or a text that starts (after blanks) with a heading/list marker or a number. */
 const BLOCKISH = /[\r\n]|^[ \t]*[#+\-\d]/;
 

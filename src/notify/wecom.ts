@@ -25,7 +25,8 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
   // markdown_v2 has no <@userid> mentions; markdown has no @all.
   const inline = cfg.mentioned_list.filter((u) => u !== "@all").map((u) => `<@${u}>`);
   const content = (m: Message): string => {
-    if (m.format === "text") return `${m.title}\n\n${m.body}`;
+    // The title carries label values too (the group name): it must not mention anyone either.
+    if (m.format === "text") return `${escapeRobotText(m.title)}\n\n${m.body}`;
     const at = m.part === 1 && markdownType === "markdown" && inline.length ? `\n${inline.join(" ")}` : "";
     return `### ${escapeWecom(m.title)}\n${m.body}${at}`;
   };

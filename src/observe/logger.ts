@@ -1,12 +1,12 @@
 /**
  * JSON-lines logger: one object per line (`ts, level, msg, …context, …fields`). Children carry
  * context (family, message_id, retried) into every line; a logger serialises its context
- * once, when it is made, so a line costs only its own fields. URL-shaped values are masked so
- * a webhook token or a Redis password never reaches a log.
+ * once, when it is made, so a line costs only its own fields. URLs in values (nested ones too)
+ * and secret-named fields are masked, so a webhook token or a Redis password never reaches a log.
  */
 
 import { isoAt } from "../iso-time.ts";
-import { maskText } from "../mask.ts";
+import { maskSecrets, maskText } from "../mask.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -78,6 +78,8 @@ function cleaned(fields: Record<string, unknown>): Record<string, unknown> {
 function clean(v: unknown): unknown {
   if (typeof v === "string") return maskText(v);
   if (v instanceof Error) return maskText(v.message);
+  // Nested fields (a robot's answer, an error's details) are masked all the way down.
+  if (v && typeof v === "object") return maskSecrets(v);
   return v;
 }
 

@@ -102,12 +102,16 @@ export async function setupQstash(
     if (!fc) continue;
     // A pinned key was set by an earlier run or moved by autoscale: keep it. A key QStash does
     // not know yet (or cannot show) has nothing to keep.
-    const state = await api.flowControl(fc.key).catch(() => undefined);
+    const state = await api.flowControl(fc.key).catch((e: Error) => {
+      if (/not found|404/i.test(e.message)) return undefined;
+      throw e;
+    });
     const has = state?.pinned ? state.parallelism : undefined;
     const pin = opts.reset || has === undefined;
-    if (pin && !opts.dryRun)
+    // A kept key still follows the configured rate: its parallelism is pinned again as it is.
+    if ((pin || fc.rate) && !opts.dryRun)
       await api.pin(fc.key, {
-        parallelism: fc.parallelism,
+        parallelism: pin ? fc.parallelism : has,
         ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
       });
     report.flow_control.push({
@@ -121,6 +125,10 @@ export async function setupQstash(
     if (pin)
       report.changes.push(
         `flow control ${fc.key}: parallelism ${has ?? "none"} → ${fc.parallelism}${fc.rate ? `, rate ${fc.rate}/${fc.period}s` : ""}`,
+      );
+    else if (fc.rate)
+      report.changes.push(
+        `flow control ${fc.key}: rate ${fc.rate}/${fc.period}s (parallelism kept at ${has})`,
       );
   }
   return report;

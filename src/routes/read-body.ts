@@ -2,7 +2,7 @@
 
 /**
  * Reads at most limit + 1 bytes: enough to know the body is too large without buffering
- * a huge one. The runner turns an over-limit body into 489 payload_too_large.
+ * a huge one. The job runner turns an over-limit body into 489 payload_too_large.
  */
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);

@@ -8,7 +8,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { JobError, zodIssues } from "../errors.ts";
+import { JobError, tooLarge, zodIssues } from "../errors.ts";
 
 export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
   return zValidator(target, schema, (result) => {
@@ -33,12 +33,6 @@ export const limitBody = (maxSize: number) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw new JobError({
-        code: "payload_too_large",
-        message: `the body is larger than worker.body_limit (${maxSize} bytes)`,
-        status: 413,
-        retryable: false,
-        details: { limit: maxSize },
-      });
+      throw tooLarge(maxSize, 413);
     },
   });

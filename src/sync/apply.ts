@@ -6,11 +6,13 @@
 import type { Deps } from "../deps.ts";
 import { JobError } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
+import { maskText } from "../mask.ts";
 import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
 import { deliver, recheck } from "./delivery.ts";
 import type { TargetPlan } from "./plan.ts";
 import { saveState, type TargetState } from "./state.ts";
+import type { Verification } from "./verify.ts";
 
 export interface TargetResult {
   target: string;
@@ -73,7 +75,7 @@ export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<App
     // The last attempt failed and was rolled back, and the set is back to what the target has:
     // read the target back, so `verified` says what it runs now rather than what failed.
     try {
-      const v = await recheck(input);
+      const v = masked(await recheck(input));
       const state = {
         ...p.state,
         verified: v.verified,
@@ -98,7 +100,7 @@ export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<App
     }
   }
   try {
-    const v = await deliver(input);
+    const v = masked(await deliver(input));
     const next: TargetState = {
       ...p.state,
       version: p.state.version + 1,
@@ -136,6 +138,9 @@ export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<App
     return failed(deps, p, base, at, e, log);
   }
 }
+
+/** How a target was verified names the URL it read: kept and shown without its credentials. */
+const masked = (v: Verification): Verification => ({ ...v, how: maskText(v.how) });
 
 /** Records a failed attempt: the error, with the version kept; `verified` false until a read-back says otherwise. */
 async function failed(

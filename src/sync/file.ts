@@ -61,6 +61,9 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
   if (before) await vmalertAccepted(d, url, before);
 }
 
+/** How long a started reload is watched for a parse error before the file counts as accepted. */
+const RELOAD_SETTLE_MS = 2_000;
+
 interface ReloadCounts {
   total: number;
   errors: number;
@@ -90,16 +93,20 @@ async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCoun
   while (d.deps.now() < deadline) {
     const now = await vmalertReloads(d, url);
     if (now && now.total > before.total) {
-      // The counter goes up when the reload starts; a parse error follows at once.
-      await sleep(200);
-      const after = (await vmalertReloads(d, url)) ?? now;
-      if (after.errors > before.errors)
-        throw transient(
-          "reload_refused",
-          `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${after.errors}; see its log)`,
-          30,
-        );
-      return;
+      // The counter goes up when the reload starts; a parse error follows once the file is read,
+      // which takes longer for a large file: watch the errors for a while before calling it accepted.
+      const settle = Math.min(deadline, d.deps.now() + RELOAD_SETTLE_MS);
+      for (let after = now; ; ) {
+        if (after.errors > before.errors)
+          throw transient(
+            "reload_refused",
+            `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${after.errors}; see its log)`,
+            30,
+          );
+        if (d.deps.now() >= settle) return;
+        await sleep(100);
+        after = (await vmalertReloads(d, url)) ?? after;
+      }
     }
     await sleep(100);
   }
@@ -125,11 +132,16 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   let previous: string | null;
   try {
     previous = await fs.read(path);
-    if (previous !== null) await fs.write(`${path}.prev`, previous, mode);
   } catch (e) {
-    throw fileError("keeping the previous version of", path, e);
+    throw fileError("reading the current version of", path, e);
   }
-  await writeAtomic(fs, path, d.rendered.content, mode);
+  // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
+  // version before it, and the file is not rewritten.
+  const unchanged = previous === d.rendered.content;
+  if (!unchanged) {
+    if (previous !== null) await writeAtomic(fs, `${path}.prev`, previous, mode);
+    await writeAtomic(fs, path, d.rendered.content, mode);
+  }
   if (reload_url) {
     try {
       await reload(d, reload_url);

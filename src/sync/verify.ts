@@ -116,6 +116,11 @@ async function until(
 
 /** After a group's interval, vmalert has run the evaluation that applies an update; a little more for the reload. */
 const INTERVAL_MARGIN_MS = 5_000;
+/**
+ * The longest a job waits for that: past it the sync answers 503 not_applied (the file stays)
+ * and QStash's retry reads back again, rather than hold a request for a group's hour-long interval.
+ */
+const MAX_INTERVAL_WAIT_MS = 5 * 60_000;
 
 export async function verifyRules(fetch: Fetch, now: () => number, check: RulesCheck): Promise<Verification> {
   const url = `${check.base.replace(/\/+$/, "")}/api/v1/rules`;
@@ -139,7 +144,7 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
       if (check.kind === "vmalert")
         for (const g of ours)
           if (typeof g.interval === "number")
-            waitMs = Math.max(waitMs, g.interval * 1000 + INTERVAL_MARGIN_MS);
+            waitMs = Math.max(waitMs, Math.min(MAX_INTERVAL_WAIT_MS, g.interval * 1000 + INTERVAL_MARGIN_MS));
       seen = actualGroups(ours);
       return mismatch(seen, expected);
     },

@@ -20,6 +20,12 @@ export function renderVmalert(rules: readonly Rule[], omit: readonly string[] = 
     const { query_offset, ...options } = groupOptions(list);
     if (query_offset !== undefined)
       for (const r of list) if (r.group_options?.query_offset !== undefined) drop("query_offset", r.id);
+    // What the target's omit_fields names is left out here too (and reported).
+    for (const f of Object.keys(options))
+      if (omit.includes(f)) {
+        delete options[f];
+        for (const r of list) if (r.group_options && f in r.group_options) drop(f, r.id);
+      }
     const group: Record<string, unknown> = { name, ...options };
     for (const r of list) {
       if (!keepFiring && r.keep_firing_for) drop("keep_firing_for", r.id);

@@ -184,9 +184,13 @@ describe("Feishu markup as Feishu renders it", () => {
     const h = makeHarness(
       `channels:\n  fc: { type: feishu, webhook: "${feishu.webhook(card)}" }\n  ft: { type: feishu, webhook: "${feishu.webhook(text)}", msg_type: text }\n`,
     );
+    const mention = {
+      labels: { alertname: '<at user_id="all">x</at>', severity: "critical" },
+      annotations: {},
+    };
     const res = await h.job("/jobs/notification", {
       channels: ["fc", "ft"],
-      alerts: [nastyAlert(), ...fixture("alertmanager-zh.json").alerts],
+      alerts: [nastyAlert(), ...fixture("alertmanager-zh.json").alerts, mention],
     });
     expect(res.status).toBe(200);
     for (const m of feishu.of(card)) expect(m.literal).toEqual([]);

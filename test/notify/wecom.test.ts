@@ -173,3 +173,26 @@ describe("WeCom markup as WeCom renders it", () => {
     expect(injectedMention(t.text)).toBe(false);
   });
 });
+
+describe("a repeat after a send that failed partway", () => {
+  test("the retry finishes the message and records the state: an HA copy of it is then skipped", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", max_parts: 10 }\n`,
+    );
+    const payload = bigGroup(60, { zh: true });
+    wecom.fault(k, wecomBusy, 1, 1); // the second part: system busy
+    const first = await h.job("/jobs/notification", { channels: ["wx"], payload }, { messageId: "ha-1" });
+    expect(first.status).toBe(503);
+    const retry = await h.job(
+      "/jobs/notification",
+      { channels: ["wx"], payload },
+      { messageId: "ha-1", retried: 1 },
+    );
+    expect(retry.status).toBe(200);
+    const sent = wecom.of(k).length;
+    const copy = await h.job("/jobs/notification", { channels: ["wx"], payload }, { messageId: "ha-2" });
+    expect(((await copy.json()) as Body).deliveries[0].status).toBe("skipped_duplicate");
+    expect(wecom.of(k)).toHaveLength(sent);
+  });
+});

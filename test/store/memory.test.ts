@@ -43,3 +43,11 @@ describe("eviction never drops what an open message still needs", () => {
     for (let i = 0; i < 95; i++) expect(await s.get(`lease:msg_${i}`)).toEqual({ token: i });
   });
 });
+
+test("an open message whose id holds ':' (an Idempotency-Key) keeps its steps too", async () => {
+  const s = new MemoryStore(Date.now, 100, openMessageKeys);
+  await s.acquire("lease:order:42", { token: "t" }, 60_000, "job:order:42");
+  await s.set("step:order:42:notify:robot", { status: "succeeded" });
+  for (let i = 0; i < 300; i++) await s.set(`job:msg_done_${i}`, { status: "succeeded" });
+  expect(await s.get("step:order:42:notify:robot")).toEqual({ status: "succeeded" });
+});
