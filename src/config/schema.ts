@@ -200,6 +200,8 @@ export const channelSchema = z.discriminatedUnion("type", [
         mobiles: z.array(str).default([]),
         user_ids: z.array(str).default([]),
         all: z.boolean().default(false),
+        /** Mention them on a message whose alerts are all resolved too. @default false */
+        on_resolved: z.boolean().default(false),
       })
       .prefault({}),
     msgtype: z.enum(["markdown", "text", "actionCard"]).default("markdown"),
@@ -211,6 +213,8 @@ export const channelSchema = z.discriminatedUnion("type", [
     msgtype: z.enum(["markdown", "markdown_v2", "text"]).default("markdown"),
     mentioned_list: z.array(str).default([]),
     mentioned_mobile_list: z.array(str).default([]),
+    /** Mention them on a message whose alerts are all resolved too. @default false */
+    mention_on_resolved: z.boolean().default(false),
     ...channelCommon,
   }),
   z.strictObject({

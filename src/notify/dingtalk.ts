@@ -26,9 +26,11 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
   const mentions = [...cfg.at.mobiles, ...cfg.at.user_ids].map((m) => `@${m}`).join(" ");
   const msgtypeOf = (m: Message) =>
     m.format === "text" ? "text" : cfg.msgtype === "actionCard" && m.link ? "actionCard" : "markdown";
+  // People are woken once per message (its first part), and not for an all-clear unless asked.
+  const mentionsIn = (m: Message) => m.part === 1 && (m.tone !== "green" || cfg.at.on_resolved);
   const content = (m: Message): string => {
     const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeDingtalk(m.title)}\n\n`;
-    const at = m.part === 1 && mentions ? `\n\n${mentions}` : "";
+    const at = mentionsIn(m) && mentions ? `\n\n${mentions}` : "";
     return head + m.body + at;
   };
   const payload = (m: Message) => {
@@ -38,7 +40,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
     if (type === "text") body.text = { content: text };
     else if (type === "markdown") body.markdown = { title: m.title, text };
     else body.actionCard = { title: m.title, text, singleTitle: "Open", singleURL: m.link };
-    if (m.part === 1 && (mentions || cfg.at.all))
+    if (mentionsIn(m) && (mentions || cfg.at.all))
       body.at = { atMobiles: cfg.at.mobiles, atUserIds: cfg.at.user_ids, isAtAll: cfg.at.all };
     return body;
   };

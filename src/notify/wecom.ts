@@ -24,17 +24,19 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
   const typeOf = (f: Format) => (f === "text" ? "text" : markdownType);
   // markdown_v2 has no <@userid> mentions; markdown has no @all.
   const inline = cfg.mentioned_list.filter((u) => u !== "@all").map((u) => `<@${u}>`);
+  // People are woken once per message (its first part), and not for an all-clear unless asked.
+  const mentionsIn = (m: Message) => m.part === 1 && (m.tone !== "green" || cfg.mention_on_resolved);
   const content = (m: Message): string => {
     // The title carries label values too (the group name): it must not mention anyone either.
     if (m.format === "text") return `${escapeRobotText(m.title)}\n\n${m.body}`;
-    const at = m.part === 1 && markdownType === "markdown" && inline.length ? `\n${inline.join(" ")}` : "";
+    const at = mentionsIn(m) && markdownType === "markdown" && inline.length ? `\n${inline.join(" ")}` : "";
     return `### ${escapeWecom(m.title)}\n${m.body}${at}`;
   };
   const payload = (m: Message) => {
     const type = typeOf(m.format);
     if (type !== "text") return { msgtype: type, [type]: { content: content(m) } };
     const text: Record<string, unknown> = { content: content(m) };
-    if (m.part === 1) {
+    if (mentionsIn(m)) {
       if (cfg.mentioned_list.length) text.mentioned_list = cfg.mentioned_list;
       if (cfg.mentioned_mobile_list.length) text.mentioned_mobile_list = cfg.mentioned_mobile_list;
     }

@@ -407,3 +407,23 @@ describe("a long message against the robot's 20 messages a minute", () => {
     expect(Number(again.headers.get("retry-after"))).toBeGreaterThan(500);
   });
 });
+
+describe("mentions on an all-clear", () => {
+  const resolved = {
+    labels: { alertname: "AllClear", severity: "critical" },
+    annotations: {},
+    status: "resolved",
+    startsAt: "2026-11-28T08:00:00Z",
+    endsAt: "2026-11-28T08:30:00Z",
+  };
+  test("a message whose alerts are all resolved wakes nobody, unless at.on_resolved", async () => {
+    const quiet = setup({ extra: "    at: { mobiles: ['13800000000'] }\n" });
+    await quiet.h.job("/jobs/notification", { channels: ["ops"], alerts: [resolved] });
+    const [q] = ding.of(quiet.token);
+    expect(q.body.at).toBeUndefined();
+    expect(q.text).not.toContain("@13800000000");
+    const loud = setup({ extra: "    at: { mobiles: ['13800000000'], on_resolved: true }\n" });
+    await loud.h.job("/jobs/notification", { channels: ["ops"], alerts: [resolved] });
+    expect(ding.of(loud.token)[0].body.at).toMatchObject({ atMobiles: ["13800000000"] });
+  });
+});
