@@ -25,7 +25,9 @@ export interface JobScope {
 export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
 
 export async function analyseJob(deps: Deps, job: AnalysisJob, scope: JobScope): Promise<JobAnswer> {
-  const language = job.language ?? deps.config.ai.language;
+  // ai.language, else the team's worker.locale (zh-CN teams read analyses in Chinese).
+  const language =
+    job.language ?? deps.config.ai.language ?? (deps.config.worker.locale === "zh-CN" ? "zh" : "en");
   const alerts = job.alert
     ? [{ ...job.alert, id: alertId(job.alert) }]
     : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));

@@ -2,8 +2,12 @@
  * The config schema (README, "Configuration"): the single source of truth for what a worker.yaml may say.
  * Unknown keys are errors, so typos surface at start-up with their exact path.
  */
+
 import { z } from "zod";
 import { duration, rate, size, sizeOrOff } from "./units.ts";
+
+/** The languages of the words notifications add (src/notify/locale.ts holds them). */
+export const LOCALES = ["en", "zh-CN"] as const;
 
 export const WORKER_TYPES = ["general", "ai-analysis", "notification", "config-sync"] as const;
 export const FAMILIES = ["analysis", "notification", "config-sync", "failure", "autoscale"] as const;
@@ -40,6 +44,8 @@ const worker = z.strictObject({
   shutdown_timeout: duration.default(30_000),
   /** IANA time zone for rendered times. @default "UTC" */
   timezone: str.default("UTC"),
+  /** The language of the words notifications add (`en`, `zh-CN`); a channel's `locale` overrides it. @default "en" */
+  locale: z.enum(LOCALES).default("en"),
   /**
    * Labels a Silence link filters on, besides alertname: the ones that identify an alert. Unset:
    * the group's groupLabels and `instance` (a short link leaves room for alerts in a message).
@@ -135,7 +141,8 @@ const ai = z.strictObject({
     .array(z.enum(["dify", "ollama", "builtin"]))
     .min(1)
     .default(["dify", "ollama", "builtin"]),
-  language: z.enum(["en", "zh"]).default("en"),
+  /** The language analyses answer in; default from worker.locale (zh-CN → zh). */
+  language: z.enum(["en", "zh"]).optional(),
   timeout: duration.default(30_000),
   dify: z
     .strictObject({
@@ -184,6 +191,8 @@ const channelCommon = {
   fallback: z.array(str).default([]),
   template: str.optional(),
   format: z.enum(["text", "markdown", "html"]).optional(),
+  /** The language of this channel's messages; default worker.locale. */
+  locale: z.enum(LOCALES).optional(),
   rate: rate.optional(),
   max_parts: z.number().int().min(1).max(50).default(5),
   /** Alertmanager repeats (same groupKey, status and alerts) within this window are skipped; 0 turns it off. @default 10m */

@@ -18,11 +18,11 @@ import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "
 import { splitSmaller } from "./heal.ts";
 import { TOO_LONG } from "./http.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
-import type { Notifier } from "./notifier.ts";
+import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
 import { chooseTemplate, planFor, toneOf } from "./render.ts";
 import { checkJobTitle } from "./templates.ts";
-import { buildView, type GroupView, type NotifyInput, partView } from "./view.ts";
+import { type GroupView, type NotifyInput, partView } from "./view.ts";
 
 /** One channel's line in the job's answer. */
 export interface Delivery {
@@ -51,7 +51,8 @@ interface Job {
   n: Notifier;
   job: NotificationJob;
   input: NotifyInput;
-  group?: GroupView;
+  /** The group's view in a channel's locale (undefined for free `data`). */
+  groupOf: (ch?: Channel) => GroupView | undefined;
   messageId: string;
   logger: Logger;
 }
@@ -136,7 +137,7 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
       }
     }
     if (!saved) {
-      const plan = planFor(n, ch, j.job, j.input, j.group);
+      const plan = planFor(n, ch, j.job, j.input, j.groupOf(ch));
       const limit = ch.limit(plan.format);
       record = {
         ...record,
@@ -175,7 +176,7 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
       if (part.sent) continue;
       if (ch.robot && ch.rates.length)
         await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i);
-      const m: Message = { ...part, format: record.format, tone: toneOf(j.group) };
+      const m: Message = { ...part, format: record.format, tone: toneOf(j.groupOf(ch)) };
       let answer: unknown;
       try {
         answer = await ch.send(m, sendCtx);
@@ -256,16 +257,14 @@ export async function deliver(
   // A template error is the job's, not a channel's: refuse before anything is sent.
   for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
   const input = inputOf(job);
-  const group =
-    input.kind === "alerts"
-      ? buildView(input, { timezone: n.timezone, silenceLabels: n.silenceLabels, now: deps.now() })
-      : undefined;
+  const groupOf = viewsOf(n, input, deps.now());
+  const group = groupOf();
   if (job.title)
     checkJobTitle(
       job.title,
       group ? partView(group, group.all, 1, 1) : input.kind === "data" ? input.data : {},
     );
-  const j: Job = { deps, n, job, input, group, messageId, logger };
+  const j: Job = { deps, n, job, input, groupOf, messageId, logger };
   const runs = new Map<string, Promise<Run>>();
   const once = (name: string, fallbackFor?: string) => {
     let r = runs.get(name);

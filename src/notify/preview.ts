@@ -6,21 +6,24 @@
  */
 import { z } from "zod";
 import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
+import { LOCALES } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { JobError, notFound, zodIssues } from "../errors.ts";
 import type { Channel } from "./channel.ts";
 import { consoleChannel } from "./console.ts";
 import { inputOf } from "./job.ts";
-import { notifierFor } from "./notifier.ts";
+import { notifierFor, viewsOf } from "./notifier.ts";
 import { planFor, specFor, toneOf } from "./render.ts";
 import { renderAlerts, renderData } from "./templates.ts";
-import { buildView, type NotifyInput, partView } from "./view.ts";
+import { type NotifyInput, partView } from "./view.ts";
 
 export const previewSchema = z.strictObject({
   template: z.string().min(1).optional(),
   channel: z.string().min(1).optional(),
   format: z.enum(["text", "markdown", "html"]).optional(),
   title: z.string().min(1).optional(),
+  /** The language of the words the templates add; default each channel's. */
+  locale: z.enum(LOCALES).optional(),
   data: z.unknown(),
 });
 
@@ -54,10 +57,7 @@ function parseData(data: unknown): NotifyInput {
 export async function previewTemplates(deps: Deps, req: z.output<typeof previewSchema>) {
   const n = notifierFor(deps);
   const input = parseData(req.data);
-  const group =
-    input.kind === "alerts"
-      ? buildView(input, { timezone: n.timezone, silenceLabels: n.silenceLabels, now: deps.now() })
-      : undefined;
+  const groupOf = viewsOf(n, input, deps.now(), req.locale);
   let channels: Channel[];
   if (req.channel) {
     const ch = n.channels.get(req.channel);
@@ -79,6 +79,7 @@ export async function previewTemplates(deps: Deps, req: z.output<typeof previewS
   const opts = { template: req.template, format: req.format, title: req.title };
   try {
     const previews = channels.map((ch) => {
+      const group = groupOf(ch);
       const { spec, format } = specFor(n, ch, opts);
       const whole =
         group && input.kind === "alerts"

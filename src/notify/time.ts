@@ -2,6 +2,8 @@
  * Times and durations as an on-call engineer reads them: "2026-11-28 16:00:00 UTC+8" in the
  * configured time zone (worker.timezone), and compact durations ("2h 5m").
  */
+import { formatDurationIn } from "./locale.ts";
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -76,13 +78,5 @@ export function formatTime(iso: string | number | undefined, timeZone: string): 
 
 /** "45s", "5m 30s", "2h 5m", "3d 4h". */
 export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "";
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+  return formatDurationIn(ms, "en");
 }

@@ -6,8 +6,9 @@
  * (graph, runbook, a prefilled Alertmanager silence). `partView` narrows it to one message part.
  */
 import { type Alert, type AlertmanagerPayload, alertId, hasEnded } from "../alerts/alert.ts";
+import { formatDurationIn, type Locale, WORDS, type Words } from "./locale.ts";
 import { safeUrl } from "./text.ts";
-import { formatDuration, formatTime } from "./time.ts";
+import { formatTime } from "./time.ts";
 
 /** What a job hands the renderer: alerts (maybe with their Alertmanager group), or free data. */
 export type NotifyInput =
@@ -77,6 +78,8 @@ export interface GroupView {
   alertmanager_url: string;
   /** A new silence for the whole group (its groupLabels); "" for one alert or without externalURL. */
   silence_all_url: string;
+  /** The words the templates add, in the group's locale (`{{t.firing}}`). */
+  t: Words;
   common_labels: Pair[];
   has_common_labels: boolean;
   truncated_alerts: number;
@@ -156,7 +159,7 @@ function identifying(labels: Record<string, string>, keys: readonly string[]): R
 function alertView(
   a: Alert,
   common: Record<string, string>,
-  ctx: { tz: string; now: number; externalUrl: string; silenceLabels: readonly string[] },
+  ctx: { tz: string; now: number; externalUrl: string; silenceLabels: readonly string[]; locale: Locale },
 ): AlertView {
   const resolved = a.status === "resolved";
   const sevText = a.labels.severity ?? "";
@@ -198,7 +201,7 @@ function alertView(
     has_value: value !== "",
     starts_at: formatTime(a.startsAt, ctx.tz),
     ends_at: resolved && hasEnded(a) ? formatTime(a.endsAt, ctx.tz) : "",
-    duration: Number.isFinite(start) && Number.isFinite(end) ? formatDuration(end - start) : "",
+    duration: Number.isFinite(start) && Number.isFinite(end) ? formatDurationIn(end - start, ctx.locale) : "",
     generator_url: generator,
     runbook_url: runbook,
     silence_url: silence,
@@ -220,8 +223,10 @@ const rank = (v: AlertView) => severityOf(v.severity)[1];
 /** Builds the group view once per job. */
 export function buildView(
   input: Extract<NotifyInput, { kind: "alerts" }>,
-  opts: { timezone: string; now: number; silenceLabels?: readonly string[] },
+  opts: { timezone: string; now: number; silenceLabels?: readonly string[]; locale?: Locale },
 ): GroupView {
+  const locale = opts.locale ?? "en";
+  const t = WORDS[locale];
   const p = input.payload;
   const alerts = input.alerts;
   const common = p && Object.keys(p.commonLabels).length ? p.commonLabels : commonLabelsOf(alerts);
@@ -231,7 +236,7 @@ export function buildView(
   // A Silence link filters on what identifies the alert, not on every label: Chinese label values
   // make a full filter several hundred bytes, and robots measure bytes.
   const silenceLabels = opts.silenceLabels ?? [...Object.keys(p?.groupLabels ?? {}), "instance"];
-  const ctx = { tz: opts.timezone, now: opts.now, externalUrl, silenceLabels };
+  const ctx = { tz: opts.timezone, now: opts.now, externalUrl, silenceLabels, locale };
   const views = alerts.map((a) => alertView(a, shared, ctx));
   const firing = views
     .filter((v) => v.firing)
@@ -239,8 +244,8 @@ export function buildView(
   const resolved = views.filter((v) => v.resolved).sort((a, b) => cmp(b.ends_at, a.ends_at));
   const status = firing.length > 0 ? "firing" : "resolved";
   const counts = [
-    firing.length ? `FIRING:${firing.length}` : "",
-    resolved.length ? `RESOLVED:${resolved.length}` : "",
+    firing.length ? `${t.FIRING}:${firing.length}` : "",
+    resolved.length ? `${t.RESOLVED}:${resolved.length}` : "",
   ]
     .filter(Boolean)
     .join(", ");
@@ -271,7 +276,8 @@ export function buildView(
     firing_count: firing.length,
     resolved_count: resolved.length,
     group_name: groupName,
-    default_title: `${statusMark} [${counts || "NO ALERTS"}] ${groupName}`.trim(),
+    default_title: `${statusMark} [${counts || t.no_alerts}] ${groupName}`.trim(),
+    t,
     // Alertmanager sends receiver names regex-escaped; show them as written.
     receiver: (p?.receiver ?? "").replace(/\\(.)/g, "$1"),
     group_key: p?.groupKey ?? "",

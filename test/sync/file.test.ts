@@ -38,8 +38,12 @@ describe("file delivery", () => {
     expect((await h.sync({ operation: "create", rules: [rule()] })).status).toBe(200);
     writeFileSync(path, `${readFileSync(path, "utf8")}# edited by hand\n`);
     expect((await h.sync({ operation: "update", rules: [rule({ for: "2m" })] })).status).toBe(200);
-    expect(renames).toHaveLength(2);
+    // The file, then (on the update) .prev and the file again, each through a temp file and a rename.
+    expect(renames).toHaveLength(3);
     expect(renames[0]).toMatch(/^\/rules\/alertagent\.yml\.tmp-[0-9a-f]{8} → \/rules\/alertagent\.yml$/);
+    expect(renames[1]).toMatch(
+      /^\/rules\/alertagent\.yml\.prev\.tmp-[0-9a-f]{8} → \/rules\/alertagent\.yml\.prev$/,
+    );
     expect(readdirSync(join(dir, "rules")).sort()).toEqual(["alertagent.yml", "alertagent.yml.prev"]);
     expect(readFileSync(`${path}.prev`, "utf8")).toEndWith("# edited by hand\n");
     expect(readFileSync(path, "utf8")).toContain('for: "2m"');

@@ -1,0 +1,129 @@
+/**
+ * The words the templates add around alert data, per locale (`worker.locale`, a channel's
+ * `locale`): the built-in templates write `{{t.firing}}`, never "Firing". Durations are written
+ * in the locale too. Alert data itself (names, summaries, label values) is shown as it came.
+ */
+import type { LOCALES } from "../config/schema.ts";
+
+export type Locale = (typeof LOCALES)[number];
+
+export interface Words {
+  firing: string;
+  resolved: string;
+  FIRING: string;
+  RESOLVED: string;
+  no_alerts: string;
+  labels: string;
+  started: string;
+  firing_for: string;
+  for: string;
+  resolved_at: string;
+  lasted: string;
+  value: string;
+  graph: string;
+  runbook: string;
+  silence: string;
+  silence_all: string;
+  alertmanager: string;
+  open_in_alertmanager: string;
+  every_alert: string;
+  see_every_alert: string;
+  by_severity: string;
+  by_alertname: string;
+  more: string;
+  sent_by: string;
+  /** The summary part's first words, and what was sent before; called with the `omitted` section as `this`. */
+  omitted_count: (this: { count: number }) => string;
+  omitted_shown: (this: { shown: number }) => string;
+  /** The graph link of a one-line (compact) alert. */
+  graph_short: string;
+  units: { s: string; m: string; h: string; d: string; sep: string };
+}
+
+const EN: Words = {
+  firing: "Firing",
+  resolved: "Resolved",
+  FIRING: "FIRING",
+  RESOLVED: "RESOLVED",
+  no_alerts: "NO ALERTS",
+  labels: "Labels",
+  started: "Started",
+  firing_for: "firing for",
+  for: "for",
+  resolved_at: "Resolved",
+  lasted: "lasted",
+  value: "Value",
+  graph: "Graph",
+  runbook: "Runbook",
+  silence: "Silence",
+  silence_all: "Silence all",
+  alertmanager: "Alertmanager",
+  open_in_alertmanager: "Open in Alertmanager",
+  every_alert: "Every alert",
+  see_every_alert: "See every alert in Alertmanager",
+  by_severity: "By severity",
+  by_alertname: "By alertname",
+  more: "more",
+  sent_by: "Sent by alertagent-worker",
+  omitted_count() {
+    return `${this.count} more alerts are not listed here`;
+  },
+  omitted_shown() {
+    return `(${this.shown} were sent in the parts before this one).`;
+  },
+  graph_short: "graph",
+  units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
+};
+
+const ZH_CN: Words = {
+  firing: "告警中",
+  resolved: "已恢复",
+  FIRING: "告警",
+  RESOLVED: "恢复",
+  no_alerts: "无告警",
+  labels: "标签",
+  started: "开始",
+  firing_for: "已持续",
+  for: "持续",
+  resolved_at: "恢复于",
+  lasted: "共持续",
+  value: "当前值",
+  graph: "图表",
+  runbook: "处理手册",
+  silence: "静默",
+  silence_all: "全部静默",
+  alertmanager: "Alertmanager",
+  open_in_alertmanager: "在 Alertmanager 中查看",
+  every_alert: "全部告警",
+  see_every_alert: "在 Alertmanager 中查看全部告警",
+  by_severity: "按级别",
+  by_alertname: "按告警名",
+  more: "个其他",
+  sent_by: "由 alertagent-worker 发送",
+  omitted_count() {
+    return `另有 ${this.count} 条告警未在此列出`;
+  },
+  omitted_shown() {
+    return `（前面的部分已发送 ${this.shown} 条）。`;
+  },
+  graph_short: "图表",
+  units: { s: "秒", m: "分", h: "小时", d: "天", sep: "" },
+};
+
+export const WORDS: Record<Locale, Words> = { en: EN, "zh-CN": ZH_CN };
+
+/** A compact duration in the locale: "1h 20m", "1小时20分". */
+export function formatDurationIn(ms: number, locale: Locale): string {
+  if (!Number.isFinite(ms) || ms < 0) return "";
+  const u = WORDS[locale].units;
+  const two = (a: number, ua: string, b: number, ub: string) =>
+    b ? `${a}${ua}${u.sep}${b}${ub}` : `${a}${ua}`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}${u.s}`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return two(m, u.m, s % 60, u.s);
+  const h = Math.floor(m / 60);
+  if (h < 24) return two(h, u.h, m % 60, u.m);
+  const d = Math.floor(h / 24);
+  return two(d, u.d, h % 24, u.h);
+}

@@ -1,0 +1,93 @@
+/**
+ * Messages in the team's language: with worker.locale zh-CN every word the templates add is
+ * Chinese on every channel (the alert data stays as it came), durations read 小时/分, a channel's
+ * `locale` overrides the worker's, and the template preview takes `locale`.
+ */
+import { describe, expect, test } from "bun:test";
+import { fixture } from "../support/alert-groups.ts";
+import { makeHarness } from "../support/harness.ts";
+
+const CHANNELS = `channels:
+  ding: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=t" }
+  wx: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k" }
+  wx2: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k2", msgtype: markdown_v2 }
+  fs: { type: feishu, webhook: "https://open.feishu.cn/open-apis/bot/v2/hook/h" }
+  sl: { type: slack, webhook: "https://hooks.slack.com/services/T/B/X" }
+  hook: { type: webhook, url: "https://hooks.example.com/in" }
+  mail: { type: email, smtp: { host: smtp.example.com }, from: a@example.com, to: [b@example.com] }
+  out: { type: console }
+`;
+
+type Preview = { channel: string; title: string; body: string };
+async function previews(yaml: string, body: Record<string, unknown> = {}): Promise<Preview[]> {
+  const h = makeHarness(yaml);
+  const payload = fixture("alertmanager-mixed.json");
+  const res = await h.request("/v1/templates/preview", {
+    method: "POST",
+    body: JSON.stringify({ data: payload, ...body }),
+  });
+  expect(res.status).toBe(200);
+  const out = (await res.json()) as {
+    previews: { channel: string; parts: { title: string; body: string }[] }[];
+  };
+  return out.previews.map((p) => ({ channel: p.channel, title: p.parts[0].title, body: p.parts[0].body }));
+}
+
+const ENGLISH = /\b(Firing|Resolved|Started|firing for|lasted|Labels|Open in Alertmanager|Graph|Silence)\b/;
+
+describe("worker.locale: zh-CN", () => {
+  test("every channel: the words the templates add are Chinese, the alert data as it came", async () => {
+    const all = await previews(`worker: { locale: zh-CN, timezone: Asia/Shanghai }\n${CHANNELS}`);
+    expect(all.map((p) => p.channel).sort()).toEqual([
+      "ding",
+      "fs",
+      "hook",
+      "mail",
+      "out",
+      "sl",
+      "wx",
+      "wx2",
+    ]);
+    for (const p of all) {
+      const text = `${p.title}\n${p.body}`.replace(
+        /\(http[^)]*\)|<http[^>|]*|href="[^"]*"|https?:\/\/\S+/g,
+        "",
+      );
+      expect({ channel: p.channel, english: ENGLISH.exec(text)?.[0] }).toEqual({
+        channel: p.channel,
+        english: undefined,
+      });
+      expect({ channel: p.channel, ok: /告警/.test(p.title) && /告警|恢复/.test(p.body) }).toEqual({
+        channel: p.channel,
+        ok: true,
+      });
+      expect(p.body).toContain("api-7d9f8-x2k4q"); // the data stays as it came
+    }
+    const ding = all.find((p) => p.channel === "ding") as Preview;
+    expect(ding.title).toContain("[告警:1, 恢复:1] KubePodCrashLooping");
+    expect(ding.body).toMatch(/开始: 2026-11-28 15:41:00 UTC\+8 \(已持续 \d+天\d*小时?\)/);
+    expect(ding.body).toContain("共持续 35分");
+  });
+
+  test("a channel's locale overrides the worker's, and the preview takes one", async () => {
+    const mixed = await previews(
+      `channels:\n  en: { type: console }\n  zh: { type: console, locale: zh-CN }\n`,
+    );
+    expect(mixed.find((p) => p.channel === "en")?.body).toMatch(/firing \(1\)/i);
+    expect(mixed.find((p) => p.channel === "zh")?.body).toMatch(/告警中? \(1\)/);
+    const asked = await previews(`channels:\n  en: { type: console, format: markdown }\n`, {
+      locale: "zh-CN",
+    });
+    expect(asked[0].body).toMatch(/告警中? \(1\)/);
+  });
+});
+
+test("ai.language follows worker.locale unless set: a zh-CN team's analyses answer in Chinese", async () => {
+  const alert = { ...fixture("alertmanager-firing.json").alerts[0] };
+  const zh = makeHarness("worker: { locale: zh-CN }\nai: { order: [builtin] }\n");
+  const r = (await (await zh.job("/jobs/analysis", { type: "quick", alert })).json()) as { summary: string };
+  expect(r.summary).toMatch(/[\u4e00-\u9fff]/);
+  const en = makeHarness("worker: { locale: zh-CN }\nai: { order: [builtin], language: en }\n");
+  const e = (await (await en.job("/jobs/analysis", { type: "quick", alert })).json()) as { summary: string };
+  expect(e.summary).not.toMatch(/[\u4e00-\u9fff]/);
+});
