@@ -19,9 +19,13 @@ const CHANNELS = `channels:
 `;
 
 type Preview = { channel: string; title: string; body: string };
-async function previews(yaml: string, body: Record<string, unknown> = {}): Promise<Preview[]> {
+async function previews(
+  yaml: string,
+  body: Record<string, unknown> = {},
+  name = "alertmanager-zh.json",
+): Promise<Preview[]> {
   const h = makeHarness(yaml);
-  const payload = fixture("alertmanager-mixed.json");
+  const payload = fixture(name);
   const res = await h.request("/v1/templates/preview", {
     method: "POST",
     body: JSON.stringify({ data: payload, ...body }),
@@ -61,12 +65,13 @@ describe("worker.locale: zh-CN", () => {
         channel: p.channel,
         ok: true,
       });
-      expect(p.body).toContain("api-7d9f8-x2k4q"); // the data stays as it came
+      expect(p.body).toContain("根分区使用率超过 85%"); // the data stays as it came
     }
     const ding = all.find((p) => p.channel === "ding") as Preview;
-    expect(ding.title).toContain("[告警:1, 恢复:1] KubePodCrashLooping");
-    expect(ding.body).toMatch(/开始: 2026-11-28 15:41:00 UTC\+8 \(已持续 \d+天\d*小时?\)/);
-    expect(ding.body).toContain("共持续 35分");
+    expect(ding.title).toContain("[告警:1] 磁盘空间不足");
+    expect(ding.body).toMatch(/开始: 2026-11-28 14:12:00 UTC\+8 \(已持续 \d+天\d*小时?\)/);
+    const resolved = await previews(`worker: { locale: zh-CN }\n${CHANNELS}`, {}, "alertmanager-mixed.json");
+    expect(resolved.find((p) => p.channel === "ding")?.body).toContain("共持续 35分");
   });
 
   test("a channel's locale overrides the worker's, and the preview takes one", async () => {
