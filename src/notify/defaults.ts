@@ -161,7 +161,8 @@ const MD_SUMMARY = lines(
   "{{/alertmanager_url}}",
 );
 
-// ---- WeCom markdown: its own colours (<font color="warning|info|comment">), quotes for details
+// ---- WeCom markdown: its own colours for severity and status (<font color="warning|info|comment">),
+// quotes for details; a graph link the group shares shown once, so a 4096-byte part holds 8+ alerts
 const WECOM_BODY = lines(
   "{{#has_common_labels}}",
   "> {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
@@ -180,7 +181,7 @@ const WECOM_BODY = lines(
   "{{/resolved}}",
   "{{/has_resolved}}",
   "{{#alertmanager_url}}",
-  "[{{t.open_in_alertmanager}}]({{{alertmanager_url}}}){{#silence_all_url}} · [{{t.silence_all}}]({{{silence_all_url}}}){{/silence_all_url}}",
+  "[{{t.open_in_alertmanager}}]({{{alertmanager_url}}}){{#shared_graph_url}} · [{{t.graph}}]({{{shared_graph_url}}}){{/shared_graph_url}}{{#silence_all_url}} · [{{t.silence_all}}]({{{silence_all_url}}}){{/silence_all_url}}",
   "{{/alertmanager_url}}",
 );
 const WECOM_ALERT = lines(
@@ -192,19 +193,19 @@ const WECOM_ALERT = lines(
   "> {{description}}",
   "{{/description}}",
   "{{#label_list}}",
-  '> {{name}}: <font color="comment">{{value}}</font>',
+  "> {{name}}: {{value}}",
   "{{/label_list}}",
   "{{#starts_at}}",
-  '> {{t.started}}: <font color="comment">{{starts_at}}</font>{{#firing}} ({{t.firing_for}} {{duration}}){{/firing}}',
+  "> {{t.started}}: {{starts_at}}{{#firing}} ({{t.firing_for}} {{duration}}){{/firing}}",
   "{{/starts_at}}",
   "{{#ends_at}}",
-  '> {{t.resolved_at}}: <font color="comment">{{ends_at}}</font> ({{t.lasted}} {{duration}})',
+  "> {{t.resolved_at}}: {{ends_at}} ({{t.lasted}} {{duration}})",
   "{{/ends_at}}",
   "{{#has_value}}",
   "> {{t.value}}: {{value}}",
   "{{/has_value}}",
   "{{#has_links}}",
-  "{{#generator_url}}[{{t.graph}}]({{{generator_url}}}) {{/generator_url}}{{#runbook_url}}[{{t.runbook}}]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[{{t.silence}}]({{{silence_url}}}){{/silence_url}}",
+  "{{#own_graph_url}}[{{t.graph}}]({{{own_graph_url}}}) {{/own_graph_url}}{{#runbook_url}}[{{t.runbook}}]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[{{t.silence}}]({{{silence_url}}}){{/silence_url}}",
   "{{/has_links}}",
   "",
 );

@@ -57,6 +57,8 @@ export interface AlertView {
   generator_url: string;
   runbook_url: string;
   silence_url: string;
+  /** generator_url unless the whole group shares it (then shown once, as shared_graph_url). */
+  own_graph_url: string;
   has_links: boolean;
 }
 
@@ -78,6 +80,8 @@ export interface GroupView {
   alertmanager_url: string;
   /** A new silence for the whole group (its groupLabels); "" for one alert or without externalURL. */
   silence_all_url: string;
+  /** The graph link every alert of the group shares ("" when they differ or there is one alert). */
+  shared_graph_url: string;
   /** The words the templates add, in the group's locale (`{{t.firing}}`). */
   t: Words;
   common_labels: Pair[];
@@ -149,17 +153,32 @@ function matchers(labels: Record<string, string>): string {
   return `{${body}}`;
 }
 
-/** Just the labels that identify an alert for a silence: alertname and `keys` it has. */
-function identifying(labels: Record<string, string>, keys: readonly string[]): Record<string, string> {
+/**
+ * The labels that identify an alert for a silence: alertname and the `keys` it has. When none of
+ * them tells it from the rest of its group (a pod alert has no `instance`), all its labels.
+ */
+function identifying(
+  labels: Record<string, string>,
+  keys: readonly string[],
+  group: Record<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = { alertname: labels.alertname };
   for (const k of keys) if (labels[k] !== undefined) out[k] = labels[k];
-  return out;
+  const narrows = Object.keys(out).some((k) => k !== "alertname" && group[k] === undefined);
+  return narrows ? out : labels;
 }
 
 function alertView(
   a: Alert,
   common: Record<string, string>,
-  ctx: { tz: string; now: number; externalUrl: string; silenceLabels: readonly string[]; locale: Locale },
+  ctx: {
+    tz: string;
+    now: number;
+    externalUrl: string;
+    silenceLabels: readonly string[];
+    groupLabels: Record<string, string>;
+    locale: Locale;
+  },
 ): AlertView {
   const resolved = a.status === "resolved";
   const sevText = a.labels.severity ?? "";
@@ -172,7 +191,7 @@ function alertView(
   const runbook = safeUrl(ann.runbook_url ?? ann.runbook);
   const silence = ctx.externalUrl
     ? safeUrl(
-        `${ctx.externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(identifying(a.labels, ctx.silenceLabels)))}`,
+        `${ctx.externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(identifying(a.labels, ctx.silenceLabels, ctx.groupLabels)))}`,
       )
     : "";
   const value = a.value === undefined ? "" : String(a.value);
@@ -205,6 +224,7 @@ function alertView(
     generator_url: generator,
     runbook_url: runbook,
     silence_url: silence,
+    own_graph_url: generator,
     has_links: !!(generator || runbook || silence),
   };
 }
@@ -236,7 +256,14 @@ export function buildView(
   // A Silence link filters on what identifies the alert, not on every label: Chinese label values
   // make a full filter several hundred bytes, and robots measure bytes.
   const silenceLabels = opts.silenceLabels ?? [...Object.keys(p?.groupLabels ?? {}), "instance"];
-  const ctx = { tz: opts.timezone, now: opts.now, externalUrl, silenceLabels, locale };
+  const ctx = {
+    tz: opts.timezone,
+    now: opts.now,
+    externalUrl,
+    silenceLabels,
+    groupLabels: p?.groupLabels ?? {},
+    locale,
+  };
   const views = alerts.map((a) => alertView(a, shared, ctx));
   const firing = views
     .filter((v) => v.firing)
@@ -266,8 +293,13 @@ export function buildView(
     externalUrl && views.length > 1
       ? safeUrl(`${externalUrl}/#/silences/new?filter=${encodeURIComponent(matchers(groupMatch))}`)
       : "";
+  // Alerts of one rule share their graph: a compact dialect (WeCom) shows it once, not per alert.
+  const graphs = new Set(views.map((v) => v.generator_url));
+  const sharedGraph = views.length > 1 && graphs.size === 1 ? views[0].generator_url : "";
+  for (const v of views) v.own_graph_url = sharedGraph ? "" : v.generator_url;
   return {
     silence_all_url: silenceAll,
+    shared_graph_url: sharedGraph,
     status,
     status_upper: status.toUpperCase(),
     status_mark: statusMark,

@@ -71,6 +71,14 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
     );
     const all = /Silence all: (\S+)/.exec(body)?.[1] ?? "";
     expect(decodeURIComponent(all.split("filter=")[1])).toBe('{alertname="HighCPU"}');
+    // Pod alerts have no instance: their links fall back to all their labels, so each still names its pod.
+    const pods = render("alertmanager-mixed.json", "text").body;
+    const links = [...pods.matchAll(/ {2}Silence: (\S+)/g)].map((m) =>
+      decodeURIComponent(m[1].split("filter=")[1]),
+    );
+    expect(links).toHaveLength(2);
+    expect(links[0]).toContain('pod="api-7d9f8-x2k4q"');
+    expect(links[1]).toContain('pod="ledger-6f4c9-r7t2w"');
   });
 
   test("the compact template: one line per alert", () => {
