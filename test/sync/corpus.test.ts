@@ -5,6 +5,7 @@
  * byte for byte), and running Prometheus and vmalert load them all healthy.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
@@ -97,10 +98,12 @@ describe("the corpus loaded by running peers", () => {
     await Promise.all([prom?.stop(), vm?.stop()]);
   });
 
-  test("one full sync: Prometheus and vmalert list every rule, none unhealthy", async () => {
+  test("one full sync to Prometheus, vmalert and an Alertmanager file: peers list every rule, none unhealthy", async () => {
+    const amFile = join(prom.dir, "alertmanager.yml");
     const h = makeSyncHarness(`
 config_sync:
   targets:
+    alertmanager: { kind: alertmanager, delivery: { type: file, path: "${amFile}" } }
     prometheus: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "alertagent.yml")}", reload_url: "${prom.url}/-/reload" } }
     vmalert:
       kind: vmalert
@@ -111,9 +114,12 @@ config_sync:
     const body = (await res.json()) as { targets: { target: string; verified: boolean }[] };
     expect({ status: res.status, body: res.status === 200 ? {} : body }).toEqual({ status: 200, body: {} });
     expect(body.targets.map((t) => [t.target, t.verified])).toEqual([
+      ["alertmanager", false], // a file without a reload_url: written, not verifiable
       ["prometheus", true],
       ["vmalert", true],
     ]);
+    const am = await amtoolCheckConfig(readFileSync(amFile, "utf8"));
+    expect({ code: am.code, output: am.code ? am.output : "" }).toEqual({ code: 0, output: "" });
     await Bun.sleep(3_000); // a first evaluation of every group
     for (const peer of [prom, vm]) {
       const listed = (
