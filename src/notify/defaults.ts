@@ -162,12 +162,17 @@ const MD_SUMMARY = lines(
 );
 
 // ---- WeCom markdown: its own colours for severity and status (<font color="warning|info|comment">),
-// quotes for details; a graph link the group shares shown once, so a 4096-byte part holds 8+ alerts
+// quotes for details; what the group shares (summary, graph, alertname, its links) shown once — the
+// links on the first part — so a 4096-byte part holds 8+ alerts
 const WECOM_BODY = lines(
   "{{#has_common_labels}}",
   "> {{#common_labels}}{{name}}={{value}}{{sep}}{{/common_labels}}",
   "",
   "{{/has_common_labels}}",
+  "{{#shared_summary}}",
+  "**{{shared_summary}}**",
+  "",
+  "{{/shared_summary}}",
   "{{#has_firing}}",
   '**<font color="warning">🔥 {{t.firing}} ({{firing_count}})</font>**',
   "{{#firing}}",
@@ -180,15 +185,16 @@ const WECOM_BODY = lines(
   "{{> alert}}",
   "{{/resolved}}",
   "{{/has_resolved}}",
-  "{{#alertmanager_url}}",
+  "{{#first_part}}{{#alertmanager_url}}",
   "[{{t.open_in_alertmanager}}]({{{alertmanager_url}}}){{#shared_graph_url}} · [{{t.graph}}]({{{shared_graph_url}}}){{/shared_graph_url}}{{#silence_all_url}} · [{{t.silence_all}}]({{{silence_all_url}}}){{/silence_all_url}}",
-  "{{/alertmanager_url}}",
+  "{{/alertmanager_url}}{{/first_part}}",
 );
 const WECOM_ALERT = lines(
-  '{{mark}} **{{alertname}}** <font color="{{color}}">{{severity_upper}}</font>',
-  "{{#summary}}",
-  "{{summary}}",
-  "{{/summary}}",
+  // The title names a group's shared alertname: a block repeats it only when the group mixes names.
+  '{{mark}} {{^shared_alertname}}**{{alertname}}** {{/shared_alertname}}<font color="{{color}}">{{severity_upper}}</font>',
+  "{{#own_summary}}",
+  "{{own_summary}}",
+  "{{/own_summary}}",
   "{{#description}}",
   "> {{description}}",
   "{{/description}}",

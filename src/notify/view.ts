@@ -59,6 +59,8 @@ export interface AlertView {
   silence_url: string;
   /** generator_url unless the whole group shares it (then shown once, as shared_graph_url). */
   own_graph_url: string;
+  /** summary unless the whole group shares it (then shown once, as shared_summary). */
+  own_summary: string;
   has_links: boolean;
 }
 
@@ -82,6 +84,10 @@ export interface GroupView {
   silence_all_url: string;
   /** The graph link every alert of the group shares ("" when they differ or there is one alert). */
   shared_graph_url: string;
+  /** The summary every alert of the group shares ("" when they differ or there is one alert). */
+  shared_summary: string;
+  /** The alertname every alert of the group shares, when there is more than one alert ("" otherwise). */
+  shared_alertname: string;
   /** The words the templates add, in the group's locale (`{{t.firing}}`). */
   t: Words;
   common_labels: Pair[];
@@ -105,6 +111,8 @@ export interface PartView extends Omit<GroupView, "all"> {
   part: number;
   parts: number;
   is_multipart: boolean;
+  /** Part 1 (or the only part): where a byte-tight dialect puts the group's links, once. */
+  first_part: boolean;
   /** " (2/5)" when split, else "". */
   part_label: string;
   omitted?: Omitted;
@@ -225,6 +233,7 @@ function alertView(
     runbook_url: runbook,
     silence_url: silence,
     own_graph_url: generator,
+    own_summary: ann.summary ?? ann.message ?? "",
     has_links: !!(generator || runbook || silence),
   };
 }
@@ -279,11 +288,13 @@ export function buildView(
   const groupName = nameOf(views, p);
   const statusMark = firing.length ? firing[0].severity_mark : "✅";
   const groupLabels = p?.groupLabels ?? {};
+  // The group's alerts in Alertmanager: by its groupLabels, else by receiver (not both: a Chinese
+  // receiver name costs ~60 bytes a message and narrows nothing the groupLabels do not).
   const amUrl = externalUrl
     ? safeUrl(
-        `${externalUrl}/#/alerts?receiver=${encodeURIComponent(p?.receiver ?? "")}${
-          Object.keys(groupLabels).length ? `&filter=${encodeURIComponent(matchers(groupLabels))}` : ""
-        }`,
+        Object.keys(groupLabels).length
+          ? `${externalUrl}/#/alerts?filter=${encodeURIComponent(matchers(groupLabels))}`
+          : `${externalUrl}/#/alerts?receiver=${encodeURIComponent(p?.receiver ?? "")}`,
       )
     : "";
   const commonList = pairs(shared, (k) => HIDDEN.has(k));
@@ -296,10 +307,18 @@ export function buildView(
   // Alerts of one rule share their graph: a compact dialect (WeCom) shows it once, not per alert.
   const graphs = new Set(views.map((v) => v.generator_url));
   const sharedGraph = views.length > 1 && graphs.size === 1 ? views[0].generator_url : "";
-  for (const v of views) v.own_graph_url = sharedGraph ? "" : v.generator_url;
+  const summaries = new Set(views.map((v) => v.summary));
+  const sharedSummary = views.length > 1 && summaries.size === 1 ? views[0].summary : "";
+  for (const v of views) {
+    v.own_graph_url = sharedGraph ? "" : v.generator_url;
+    v.own_summary = sharedSummary ? "" : v.summary;
+  }
   return {
     silence_all_url: silenceAll,
     shared_graph_url: sharedGraph,
+    shared_summary: sharedSummary,
+    shared_alertname:
+      views.length > 1 && new Set(views.map((v) => v.alertname)).size === 1 ? views[0].alertname : "",
     status,
     status_upper: status.toUpperCase(),
     status_mark: statusMark,
@@ -361,6 +380,7 @@ export function partView(
     part,
     parts,
     is_multipart: parts > 1,
+    first_part: part === 1,
     part_label: partLabel,
     omitted,
   };

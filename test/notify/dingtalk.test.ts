@@ -131,7 +131,7 @@ describe("DingTalk robot: what the chat shows", () => {
     const [m] = ding.of(token);
     expect(m.body.msgtype).toBe("actionCard");
     expect((m.body.actionCard as { singleURL: string }).singleURL).toStartWith(
-      "http://alertmanager.example:9093/#/alerts?receiver=alertagent-notify",
+      "http://alertmanager.example:9093/#/alerts?filter=%7Balertname%3D%22HighCPU%22%7D",
     );
   });
 

@@ -53,7 +53,13 @@ export function bigGroup(n: number, opts: { zh?: boolean; resolvedEvery?: number
       fingerprint: `fp${String(i).padStart(14, "0")}`,
     };
   });
-  return { ...base, groupKey: `${base.groupKey}-${n}`, status: "firing", alerts };
+  // As Alertmanager computes it: the labels every alert of the group has, with the same value.
+  const commonLabels = Object.fromEntries(
+    Object.entries(alerts[0]?.labels ?? {}).filter(([k, v]) =>
+      alerts.every((a) => (a.labels as Record<string, string>)[k] === v),
+    ),
+  );
+  return { ...base, groupKey: `${base.groupKey}-${n}`, status: "firing", commonLabels, alerts };
 }
 
 /** Label and annotation values that would break a message if not escaped. */
