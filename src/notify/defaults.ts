@@ -185,9 +185,9 @@ const WECOM_BODY = lines(
   "{{> alert}}",
   "{{/resolved}}",
   "{{/has_resolved}}",
-  "{{#first_part}}{{#alertmanager_url}}",
-  "[{{t.open_in_alertmanager}}]({{{alertmanager_url}}}){{#shared_graph_url}} · [{{t.graph}}]({{{shared_graph_url}}}){{/shared_graph_url}}{{#silence_all_url}} · [{{t.silence_all}}]({{{silence_all_url}}}){{/silence_all_url}}",
-  "{{/alertmanager_url}}{{/first_part}}",
+  "{{#first_part}}",
+  "{{#alertmanager_url}}[{{t.open_in_alertmanager}}]({{{alertmanager_url}}}) {{/alertmanager_url}}{{#shared_graph_url}}[{{t.graph}}]({{{shared_graph_url}}}) {{/shared_graph_url}}{{#silence_all_url}}[{{t.silence_all}}]({{{silence_all_url}}}){{/silence_all_url}}",
+  "{{/first_part}}",
 );
 const WECOM_ALERT = lines(
   // The title names a group's shared alertname: a block repeats it only when the group mixes names.

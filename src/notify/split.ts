@@ -93,7 +93,7 @@ function summaryPart(
   shown: number,
   total: number,
 ): OutPart {
-  const omitted = omittedOf(rest, shown);
+  const omitted = omittedOf(rest, shown, group.t);
   for (const keep of [10, 3, 0]) {
     const view: PartView = partView(group, [], total, total, title, {
       ...omitted,
@@ -135,7 +135,7 @@ function shrinkOne(
 function shortenLongest(a: AlertView): AlertView {
   const fields: { set: (v: string) => AlertView; value: string }[] = [
     { value: a.description, set: (v) => ({ ...a, description: v }) },
-    { value: a.summary, set: (v) => ({ ...a, summary: v }) },
+    { value: a.summary, set: (v) => ({ ...a, summary: v, own_summary: a.own_summary ? v : "" }) },
     ...a.label_list.map((l, i) => ({
       value: l.value,
       set: (v: string) => ({

@@ -285,7 +285,7 @@ export function buildView(
   ]
     .filter(Boolean)
     .join(", ");
-  const groupName = nameOf(views, p);
+  const groupName = nameOf(views, p, t);
   const statusMark = firing.length ? firing[0].severity_mark : "✅";
   const groupLabels = p?.groupLabels ?? {};
   // The group's alerts in Alertmanager: by its groupLabels, else by receiver (not both: a Chinese
@@ -317,8 +317,11 @@ export function buildView(
     silence_all_url: silenceAll,
     shared_graph_url: sharedGraph,
     shared_summary: sharedSummary,
+    // Only when the title names it (the group is by alertname): else a block must say it.
     shared_alertname:
-      views.length > 1 && new Set(views.map((v) => v.alertname)).size === 1 ? views[0].alertname : "",
+      views.length > 1 && groupLabels.alertname && views.every((v) => v.alertname === groupLabels.alertname)
+        ? groupLabels.alertname
+        : "",
     status,
     status_upper: status.toUpperCase(),
     status_mark: statusMark,
@@ -344,12 +347,12 @@ export function buildView(
   };
 }
 
-function nameOf(views: AlertView[], p: AlertmanagerPayload | undefined): string {
+function nameOf(views: AlertView[], p: AlertmanagerPayload | undefined, t: Words): string {
   const grouped = p ? Object.values(p.groupLabels).filter(Boolean) : [];
   if (grouped.length) return grouped.join(" ");
   const names = [...new Set(views.map((v) => v.alertname))];
   if (names.length <= 1) return names[0] ?? "";
-  return `${names[0]} +${names.length - 1} more`;
+  return `${names[0]} +${names.length - 1} ${t.more}`;
 }
 
 function cmp(a: string, b: string): number {
@@ -387,17 +390,18 @@ export function partView(
 }
 
 /** Counts of the alerts a capped group leaves out, by severity and by alertname (top 10). */
-export function omittedOf(rest: AlertView[], shown: number): Omitted {
+export function omittedOf(rest: AlertView[], shown: number, t: Words = WORDS.en): Omitted {
   const count = (key: (a: AlertView) => string) => {
     const m = new Map<string, number>();
     for (const a of rest) m.set(key(a), (m.get(key(a)) ?? 0) + 1);
     return [...m.entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
   };
-  // Worst severity first (resolved last), whatever the counts.
-  const sevRank = (name: string) => (name === "resolved" ? 9 : severityOf(name)[1]);
-  const sev = count((a) => (a.resolved ? "resolved" : a.severity)).sort(
-    (x, y) => sevRank(x[0]) - sevRank(y[0]),
-  );
+  // Worst severity first (resolved last, in the locale's word), whatever the counts.
+  const RESOLVED = "\u0000resolved";
+  const sevRank = (name: string) => (name === RESOLVED ? 9 : severityOf(name)[1]);
+  const sev = count((a) => (a.resolved ? RESOLVED : a.severity))
+    .sort((x, y) => sevRank(x[0]) - sevRank(y[0]))
+    .map(([name, n]): [string, number] => [name === RESOLVED ? t.resolved.toLowerCase() : name, n]);
   const names = count((a) => a.alertname);
   const top = names.slice(0, 10);
   const list = (l: [string, number][]): Pair[] =>

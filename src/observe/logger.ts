@@ -79,7 +79,8 @@ function clean(v: unknown): unknown {
   if (typeof v === "string") return maskText(v);
   if (v instanceof Error) return maskText(v.message);
   // Nested fields (a robot's answer, an error's details) are masked all the way down.
-  if (v && typeof v === "object") return maskSecrets(v);
+  // Through JSON first, so a Date or URL logs as it always did (maskSecrets copies plain data).
+  if (v && typeof v === "object") return maskSecrets(JSON.parse(JSON.stringify(v)));
   return v;
 }
 

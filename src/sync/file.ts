@@ -146,7 +146,9 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
     try {
       await reload(d, reload_url);
     } catch (e) {
-      throw await rollBack(d, fs, path, previous, reload_url, e);
+      // The same file again: what to put back is the version before it, kept in .prev.
+      const before = unchanged ? await fs.read(`${path}.prev`).catch(() => null) : previous;
+      throw await rollBack(d, fs, path, before, reload_url, e);
     }
   }
   // The peer accepted the file (or reads it on its own schedule): it stays even when the

@@ -213,3 +213,12 @@ describe("links that leave room for alerts", () => {
     expect(Math.max(...perPart)).toBeGreaterThanOrEqual(8);
   });
 });
+
+test("a group not by alertname (group_by: [namespace]) still names the alert in every block", async () => {
+  const k = key();
+  const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
+  const payload = { ...fixture("alertmanager-mixed.json"), groupLabels: { namespace: "payments" } };
+  await h.job("/jobs/notification", { channels: ["wx"], payload });
+  const [m] = wecom.of(k);
+  expect(m.text.match(/\*\*KubePodCrashLooping\*\*/g)).toHaveLength(2);
+});
