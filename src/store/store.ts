@@ -8,7 +8,7 @@
  * Every operation that must be atomic across instances says so; the Redis
  * implementations do those with a single command or a Lua script.
  */
-export type StoreKind = "memory" | "upstash" | "redis";
+export type StoreKind = "memory" | "upstash" | "redis" | "sqlite";
 
 /** A value as every store holds it: its JSON (`undefined`, which has none, as `null`). */
 export const toJson = (value: unknown): string => JSON.stringify(value) ?? "null";

@@ -1,15 +1,21 @@
 /**
- * Runs the Store contract against every implementation — memory, Redis over TCP, Upstash REST
+ * Runs the Store contract against every implementation — memory, SQLite (bun:sqlite), Redis over TCP, Upstash REST
  * through the shim in front of the same Redis — and tests the RESP client, the TCP requester and
  * the shim's own REST contract. The Redis suites need REDIS_URL (scripts/test.sh sets it) and fail
  * without it: they are never skipped.
  */
+
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "@upstash/redis";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
+import { type SqlDb, SqliteStore } from "../../src/store/sqlite.ts";
 import { deleteKeys } from "../support/redis-server.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
 import { storeContract } from "./contract.ts";
@@ -23,6 +29,13 @@ const TOKEN = `token-${RUN}`;
 
 const memory = new MemoryStore();
 storeContract("memory", async () => memory);
+
+// The durable embedded store on Bun's SQLite, two connections to one WAL file for the cross-instance tests.
+const sqliteFile = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "store.db");
+storeContract(
+  "sqlite (bun:sqlite, WAL)",
+  async () => new SqliteStore(new Database(sqliteFile) as unknown as SqlDb),
+);
 
 /** A suite that needs Redis: runs `body`, or fails loudly when REDIS_URL is missing. */
 function withRedis(name: string, body: (url: string) => void): void {
@@ -311,5 +324,21 @@ withRedis("upstash shim", (url) => {
       // The client's own JSON parsing turns a raw "12" into 12: why RedisStore stores JSON text.
       expect(answers.base64?.[1]).toBe(12);
     });
+  });
+});
+
+describe("sqlite: what was written survives a new connection (a restart)", () => {
+  test("the ledger-like entry, a lease's TTL and a sorted set are there after reopening the file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "restart.db");
+    const a = new SqliteStore(new Database(file) as unknown as SqlDb);
+    await a.set("job:msg_1", { status: "succeeded" });
+    await a.set("lease:msg_2", { token: "t" }, { ttlMs: 60_000 });
+    await a.zadd("z", [{ member: "m", score: 1 }]);
+    await a.close();
+    const b = new SqliteStore(new Database(file) as unknown as SqlDb);
+    expect(await b.get("job:msg_1")).toEqual({ status: "succeeded" });
+    expect(await b.pttl("lease:msg_2")).toBeGreaterThan(50_000);
+    expect(await b.zrange("z", { limit: 5 })).toEqual([{ member: "m", score: 1 }]);
+    await b.close();
   });
 });

@@ -1,0 +1,339 @@
+/**
+ * A durable embedded store on the runtime's own SQLite (bun:sqlite in the binary, node:sqlite on
+ * Deno), injected by the entry as a `SqlDb`: what a restart must not forget — the ledger, steps,
+ * delivery records — survives it. WAL mode; every operation runs in one synchronous transaction,
+ * so it is atomic within the process and, through SQLite's lock, across processes sharing the
+ * file. TTLs are kept as an expiry time and swept now and then. Values are JSON text as on Redis.
+ */
+import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
+
+/** The calls the store makes on a runtime's SQLite: bun:sqlite's Database and node:sqlite's DatabaseSync both have them. */
+export interface SqlDb {
+  exec(sql: string): void;
+  prepare(sql: string): SqlStatement;
+  close(): void;
+}
+
+export interface SqlStatement {
+  run(...params: SqlValue[]): unknown;
+  get(...params: SqlValue[]): unknown;
+  all(...params: SqlValue[]): unknown[];
+}
+
+type SqlValue = string | number | null;
+
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER);
+CREATE TABLE IF NOT EXISTS hnum (key TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (key, field));
+CREATE TABLE IF NOT EXISTS hjson (key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field));
+CREATE TABLE IF NOT EXISTS zset (key TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (key, member));
+CREATE INDEX IF NOT EXISTS zset_by_score ON zset (key, score, member);
+CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
+/** How often expired keys are swept on a write (reads skip them whenever they meet them). */
+const SWEEP_EVERY_MS = 60_000;
+
+interface Row {
+  value: string;
+  expires_at: number | null;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  private sweepAt = 0;
+  private readonly q;
+
+  constructor(
+    private readonly db: SqlDb,
+    private readonly now: () => number = Date.now,
+  ) {
+    db.exec(SCHEMA);
+    const p = (sql: string) => db.prepare(sql);
+    this.q = {
+      get: p("SELECT value, expires_at FROM kv WHERE key = ?"),
+      put: p(
+        "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+      ),
+      expire: p("UPDATE kv SET expires_at = ? WHERE key = ?"),
+      delKv: p("DELETE FROM kv WHERE key = ?"),
+      delHnum: p("DELETE FROM hnum WHERE key = ?"),
+      delHjson: p("DELETE FROM hjson WHERE key = ?"),
+      delZset: p("DELETE FROM zset WHERE key = ?"),
+      sweep: p("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+      hincr: p(
+        "INSERT INTO hnum (key, field, value) VALUES (?, ?, ?) ON CONFLICT(key, field) DO UPDATE SET value = value + excluded.value RETURNING value",
+      ),
+      hgetall: p("SELECT field, value FROM hnum WHERE key = ?"),
+      hset: p(
+        "INSERT INTO hjson (key, field, value) VALUES (?, ?, ?) ON CONFLICT(key, field) DO UPDATE SET value = excluded.value",
+      ),
+      hget: p("SELECT value FROM hjson WHERE key = ? AND field = ?"),
+      hdel: p("DELETE FROM hjson WHERE key = ? AND field = ?"),
+      zadd: p(
+        "INSERT INTO zset (key, member, score) VALUES (?, ?, ?) ON CONFLICT(key, member) DO UPDATE SET score = excluded.score",
+      ),
+      zrem: p("DELETE FROM zset WHERE key = ? AND member = ?"),
+      zcard: p("SELECT COUNT(*) AS n FROM zset WHERE key = ?"),
+      zasc: p("SELECT member, score FROM zset WHERE key = ? AND score <= ? ORDER BY score, member LIMIT ?"),
+      zdesc: p(
+        "SELECT member, score FROM zset WHERE key = ? AND score <= ? ORDER BY score DESC, member DESC LIMIT ?",
+      ),
+    };
+  }
+
+  /** Runs `f` as one transaction (BEGIN IMMEDIATE: the write lock first, so it cannot deadlock). */
+  private tx<T>(f: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = f();
+      this.db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** The live row of `key` (an expired one is dropped on the way). */
+  private row(key: string, now = this.now()): Row | undefined {
+    const r = this.q.get.get(key) as Row | undefined | null;
+    if (!r) return undefined;
+    if (r.expires_at !== null && r.expires_at <= now) {
+      this.q.delKv.run(key);
+      return undefined;
+    }
+    return r;
+  }
+
+  private read<T>(key: string): T | null {
+    const r = this.row(key);
+    return r ? (JSON.parse(r.value) as T) : null;
+  }
+
+  private write(key: string, value: unknown, opts: SetOptions = {}): boolean {
+    const now = this.now();
+    if (now >= this.sweepAt) {
+      this.sweepAt = now + SWEEP_EVERY_MS;
+      this.q.sweep.run(now);
+    }
+    if (opts.nx && this.row(key, now)) return false;
+    this.q.put.run(key, toJson(value), opts.ttlMs ? now + opts.ttlMs : null);
+    return true;
+  }
+
+  private holds(key: string, expected: unknown): boolean {
+    return this.row(key)?.value === toJson(expected);
+  }
+
+  async get<T>(key: string): Promise<T | null> {
+    return this.tx(() => this.read<T>(key));
+  }
+
+  async mget<T>(keys: string[]): Promise<(T | null)[]> {
+    return this.tx(() => keys.map((k) => this.read<T>(k)));
+  }
+
+  async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    return this.tx(() => this.write(key, value, opts));
+  }
+
+  async del(key: string): Promise<void> {
+    this.tx(() => {
+      this.q.delKv.run(key);
+      this.q.delHnum.run(key);
+      this.q.delHjson.run(key);
+      this.q.delZset.run(key);
+    });
+  }
+
+  async delIfEquals(key: string, expected: unknown): Promise<boolean> {
+    return this.tx(() => {
+      if (!this.holds(key, expected)) return false;
+      this.q.delKv.run(key);
+      return true;
+    });
+  }
+
+  async expireIfEquals(key: string, expected: unknown, ttlMs: number): Promise<boolean> {
+    return this.tx(() => {
+      if (!this.holds(key, expected)) return false;
+      this.q.expire.run(this.now() + ttlMs, key);
+      return true;
+    });
+  }
+
+  async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
+    return this.tx(() => {
+      const acquired = this.write(key, value, { nx: true, ttlMs });
+      return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
+    });
+  }
+
+  async setAndRelease(
+    key: string,
+    value: unknown,
+    opts: { ttlMs?: number },
+    release: string,
+    expected: unknown,
+  ): Promise<boolean> {
+    return this.tx(() => {
+      this.write(key, value, opts);
+      if (!this.holds(release, expected)) return false;
+      this.q.delKv.run(release);
+      return true;
+    });
+  }
+
+  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
+    return this.tx(() => {
+      if (!this.write(key, value, { nx: true, ttlMs })) return false;
+      for (const w of also) {
+        if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
+        else this.push(w.key, w.value, w.max, w.ttlMs);
+      }
+      return true;
+    });
+  }
+
+  async pttl(key: string): Promise<number> {
+    return this.tx(() => this.ttlOf(key));
+  }
+
+  private ttlOf(key: string): number {
+    const now = this.now();
+    const r = this.row(key, now);
+    if (!r) return -2;
+    return r.expires_at === null ? -1 : r.expires_at - now;
+  }
+
+  async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
+    return this.tx(() => {
+      const now = this.now();
+      const r = this.row(key, now);
+      const next = (r ? Number(JSON.parse(r.value)) : 0) + by;
+      this.q.put.run(key, toJson(next), r ? r.expires_at : ttlMs ? now + ttlMs : null);
+      return next;
+    });
+  }
+
+  async hincr(key: string, field: string, by: number): Promise<number> {
+    return this.tx(() => (this.q.hincr.get(key, field, by) as { value: number }).value);
+  }
+
+  async hgetall(key: string): Promise<Record<string, number>> {
+    const rows = this.q.hgetall.all(key) as { field: string; value: number }[];
+    return Object.fromEntries(rows.map((r) => [r.field, r.value]));
+  }
+
+  async pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void> {
+    this.tx(() => this.push(key, value, max, ttlMs));
+  }
+
+  /** A capped list is one JSON array (newest first) under its key, as small as its cap. */
+  private push(key: string, value: unknown, max: number, ttlMs: number | undefined): void {
+    if (max < 1) {
+      this.q.delKv.run(key);
+      return;
+    }
+    const now = this.now();
+    const r = this.row(key, now);
+    const items = r ? (JSON.parse(r.value) as unknown[]) : [];
+    items.unshift(value ?? null);
+    if (items.length > max) items.length = max;
+    this.q.put.run(key, JSON.stringify(items), ttlMs ? now + ttlMs : (r?.expires_at ?? null));
+  }
+
+  async list<T>(key: string, limit: number): Promise<T[]> {
+    const items = this.tx(() => this.read<T[]>(key)) ?? [];
+    return items.slice(0, Math.max(0, limit));
+  }
+
+  async hset(key: string, fields: Record<string, unknown>): Promise<void> {
+    this.tx(() => {
+      for (const [f, v] of Object.entries(fields)) this.q.hset.run(key, f, toJson(v));
+    });
+  }
+
+  async hmget<T>(key: string, fields: string[]): Promise<(T | null)[]> {
+    return this.tx(() =>
+      fields.map((f) => {
+        const r = this.q.hget.get(key, f) as { value: string } | undefined | null;
+        return r ? (JSON.parse(r.value) as T) : null;
+      }),
+    );
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    return this.tx(() => {
+      let n = 0;
+      for (const f of fields) if (this.q.hget.get(key, f)) this.q.hdel.run(key, f), n++;
+      return n;
+    });
+  }
+
+  async zadd(key: string, entries: ZEntry[]): Promise<void> {
+    this.tx(() => {
+      for (const e of entries) this.q.zadd.run(key, e.member, e.score);
+    });
+  }
+
+  async zrem(key: string, members: string[]): Promise<number> {
+    return this.tx(() => {
+      let n = 0;
+      for (const m of members) {
+        const before = this.zcount(key);
+        this.q.zrem.run(key, m);
+        n += before - this.zcount(key);
+      }
+      return n;
+    });
+  }
+
+  private zcount(key: string): number {
+    return (this.q.zcard.get(key) as { n: number }).n;
+  }
+
+  async zcard(key: string): Promise<number> {
+    return this.zcount(key);
+  }
+
+  async zrange(key: string, opts: { limit: number; rev?: boolean; maxScore?: number }): Promise<ZEntry[]> {
+    const stmt = opts.rev ? this.q.zdesc : this.q.zasc;
+    return stmt.all(key, opts.maxScore ?? Number.MAX_VALUE, Math.max(0, opts.limit)) as ZEntry[];
+  }
+
+  async ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]> {
+    return this.tx(() =>
+      keys.map((k, i) => {
+        const n = Array.isArray(limit) ? (limit[i] ?? 0) : limit;
+        const members =
+          n > 0 ? (this.q.zdesc.all(k, Number.MAX_VALUE, n) as ZEntry[]).map((e) => e.member) : [];
+        return { size: this.zcount(k), members };
+      }),
+    );
+  }
+
+  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
+    this.tx(() => {
+      for (const k of keys) this.q.zadd.run(k, member, score);
+    });
+  }
+
+  async zremEach(keys: string[], member: string): Promise<void> {
+    this.tx(() => {
+      for (const k of keys) this.q.zrem.run(k, member);
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
