@@ -4,18 +4,18 @@
  * shows — notifications with 1/10/100 alerts per job (webhook to a loopback sink), analysis of a
  * payload with 1/10/100 alerts (built-in engine), a config-sync plan (dry run) of 100/1,000/10,000
  * rules. (History size for similarity search: see the analysis section, 10k vs 100k alerts.)
- * Prints a markdown section on stdout. Usage: bun run scripts/bench-scaling.ts
+ * Prints a markdown section on stdout. Usage: bun run scripts/bench/scaling.ts
  */
-import { createApp } from "../src/app.ts";
-import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
-import { loadConfig } from "../src/config/load.ts";
-import { silentLogger } from "../src/observe/logger.ts";
-import { PromMetrics } from "../src/observe/prom-metrics.ts";
-import { signRequest } from "../src/qstash/sign.ts";
-import { MemoryStore } from "../src/store/memory.ts";
-import { buildDeps } from "../src/wire.ts";
-import { manyGroups } from "../test/support/sync-rules.ts";
-import { fmt, markdownTable } from "./bench-lib.ts";
+import { createApp } from "../../src/app.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { silentLogger } from "../../src/observe/logger.ts";
+import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { buildDeps } from "../../src/wire.ts";
+import { manyGroups } from "../../test/support/sync-rules.ts";
+import { fmt, markdownTable } from "./lib.ts";
 
 const sink = Bun.serve({
   hostname: "127.0.0.1",
@@ -147,7 +147,7 @@ sink.stop(true);
 
 console.log(`## How cost grows with the work
 
-The same job at 1×, 10× and 100× its size, through the whole app in-process (signature, ledger, metrics; memory store; logs off), p50 of repeated jobs after a warm-up. Command: \`bun run scripts/bench-scaling.ts\`. Similarity search against history size: the analysis section (10,000 vs 100,000 alerts).
+The same job at 1×, 10× and 100× its size, through the whole app in-process (signature, ledger, metrics; memory store; logs off), p50 of repeated jobs after a warm-up. Command: \`bun run scripts/bench/scaling.ts\`. Similarity search against history size: the analysis section (10,000 vs 100,000 alerts).
 
 ${markdownTable(["job", "size", "p50 per job (ms)", "per unit (µs)", "vs 1×"], rows)}
 `);

@@ -1,8 +1,8 @@
 /**
- * The baseline on Bun (scripts/bench.ts): `scripts/build --bench` compiles it to
+ * The baseline on Bun (scripts/bench/binary.ts): `scripts/build --bench` compiles it to
  * dist/bench-bare the same way as the worker. Usage: bench-bare serve --port N.
  */
-import { bareApp } from "./bench-bare-app.ts";
+import { bareApp } from "./bare-app.ts";
 
 const i = process.argv.indexOf("--port");
 const port = i > 0 ? Number(process.argv[i + 1]) : 8090;

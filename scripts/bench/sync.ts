@@ -4,24 +4,24 @@
  * Prometheus (Debian's `prometheus`, started here on a free loopback port with a temp dir):
  * a signed job through the app → file written → POST /-/reload → /api/v1/rules read back.
  * Prints a markdown table (median of --runs). Does not write BENCHMARKS.md.
- * Usage: bun run scripts/bench-sync.ts [--rules 10000] [--runs 5]
+ * Usage: bun run scripts/bench/sync.ts [--rules 10000] [--runs 5]
  */
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/config/load.ts";
-import { createLogger } from "../src/observe/logger.ts";
-import { PromMetrics } from "../src/observe/prom-metrics.ts";
-import { MemoryStore } from "../src/store/memory.ts";
-import { unifiedDiff } from "../src/sync/diff.ts";
-import { planTargets } from "../src/sync/plan.ts";
-import { renderTarget } from "../src/sync/render.ts";
-import { emptyState, saveState } from "../src/sync/state.ts";
-import { checkRuleSet, parseRules } from "../src/sync/validate.ts";
-import { buildDeps } from "../src/wire.ts";
-import { startPrometheus } from "../test/support/peers.ts";
-import { makeSyncHarness, SYNC_YAML_HEAD } from "../test/support/sync-harness.ts";
-import { sampleRules } from "../test/support/sync-rules.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { createLogger } from "../../src/observe/logger.ts";
+import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { unifiedDiff } from "../../src/sync/diff.ts";
+import { planTargets } from "../../src/sync/plan.ts";
+import { renderTarget } from "../../src/sync/render.ts";
+import { emptyState, saveState } from "../../src/sync/state.ts";
+import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
+import { buildDeps } from "../../src/wire.ts";
+import { startPrometheus } from "../../test/support/peers.ts";
+import { makeSyncHarness, SYNC_YAML_HEAD } from "../../test/support/sync-harness.ts";
+import { sampleRules } from "../../test/support/sync-rules.ts";
 
 const { values: opt } = parseArgs({
   options: { rules: { type: "string", default: "10000" }, runs: { type: "string", default: "5" } },
@@ -220,7 +220,7 @@ config_sync:
   await peer.stop();
 }
 
-console.log(`## Config sync (scripts/bench-sync.ts)
+console.log(`## Config sync (scripts/bench/sync.ts)
 
 - date: ${new Date().toISOString()}
 - machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}; Bun ${Bun.version}; median of ${RUNS} runs (e2e update/same: 3)

@@ -9,25 +9,25 @@
  * 2. Similar-alert search: top-5 over 10,000 and 100,000 indexed alerts on the memory store,
  *    p50/p95 over random queries from the indexed set.
  *
- * Usage: bun run scripts/bench-analysis.ts [--jobs 400] [--sizes 10000,100000] [--queries 1000]
+ * Usage: bun run scripts/bench/analysis.ts [--jobs 400] [--sizes 10000,100000] [--queries 1000]
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { alertTokens } from "../src/analysis/similar/features.ts";
-import { SimilarityIndex } from "../src/analysis/similar/index.ts";
-import { docOf } from "../src/analysis/similarity.ts";
-import { createApp } from "../src/app.ts";
-import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
-import { loadConfig } from "../src/config/load.ts";
-import type { Fetch } from "../src/deps.ts";
-import { silentLogger } from "../src/observe/logger.ts";
-import { PromMetrics } from "../src/observe/prom-metrics.ts";
-import { signRequest } from "../src/qstash/sign.ts";
-import { MemoryStore } from "../src/store/memory.ts";
-import { buildDeps } from "../src/wire.ts";
-import { incidents, noise, rng } from "../test/support/alert-corpus.ts";
-import { startFakeDify } from "../test/support/fake-dify.ts";
-import { startFakeOllama } from "../test/support/fake-ollama.ts";
+import { alertTokens } from "../../src/analysis/similar/features.ts";
+import { SimilarityIndex } from "../../src/analysis/similar/index.ts";
+import { docOf } from "../../src/analysis/similarity.ts";
+import { createApp } from "../../src/app.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import type { Fetch } from "../../src/deps.ts";
+import { silentLogger } from "../../src/observe/logger.ts";
+import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { buildDeps } from "../../src/wire.ts";
+import { incidents, noise, rng } from "../../test/support/alert-corpus.ts";
+import { startFakeDify } from "../../test/support/fake-dify.ts";
+import { startFakeOllama } from "../../test/support/fake-ollama.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -178,7 +178,7 @@ async function similarity(size: number): Promise<string> {
   return `| ${size.toLocaleString("en")} | ${QUERIES} | ${ms(pct(times, 0.5))} | ${ms(pct(times, 0.95))} | ${ms(Math.max(...times))} | ${((addMs * 1000) / size).toFixed(0)} µs | ${heap.toFixed(0)} MB |`;
 }
 
-const command = `bun run scripts/bench-analysis.ts --jobs ${JOBS} --sizes ${SIZES.join(",")} --queries ${QUERIES}`;
+const command = `bun run scripts/bench/analysis.ts --jobs ${JOBS} --sizes ${SIZES.join(",")} --queries ${QUERIES}`;
 console.log(
   [
     "## Analysis",

@@ -2,13 +2,13 @@
  * Benchmark section "each runtime": the same signed failure-callback load against the worker on
  * Deno (from source, scripts/deno-run) and on workerd (wrangler dev), each compared with the bare
  * Hono app on the same runtime (bench-bare-deno.ts, bench-bare-worker.ts). The binary's own row
- * comes from scripts/bench.ts. Prints a markdown section on stdout.
- * Usage: bun run scripts/bench-runtimes.ts [--duration 10] [--connections 32]
+ * comes from scripts/bench/binary.ts. Prints a markdown section on stdout.
+ * Usage: bun run scripts/bench/runtimes.ts [--duration 10] [--connections 32]
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { wranglerDev } from "../test/support/runtimes.ts";
+import { wranglerDev } from "../../test/support/runtimes.ts";
 import {
   cleanup,
   fmt,
@@ -21,9 +21,9 @@ import {
   stopServer,
   writePool,
   wrkLua,
-} from "./bench-lib.ts";
+} from "./lib.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
 const LOAD = loadOptions().load;
 const ENV = {
@@ -59,7 +59,7 @@ const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port:
       "--allow-net",
       "--allow-read",
       "--allow-env",
-      join(ROOT, "scripts/bench-bare-deno.ts"),
+      join(ROOT, "scripts/bench/bare-deno.ts"),
       "--port",
       String(p),
     ],
@@ -67,7 +67,7 @@ const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port:
   {
     name: "workerd (wrangler dev)",
     worker: (p) => wrangler(p),
-    bare: (p) => wrangler(p, "scripts/bench-bare-worker.ts"),
+    bare: (p) => wrangler(p, "scripts/bench/bare-worker.ts"),
   },
 ];
 
@@ -119,7 +119,7 @@ for (const rt of RUNTIMES) {
 }
 console.log(`## Each runtime: signed failure callbacks against bare Hono on the same runtime
 
-wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each); every request a new signed message. Deno runs from source with the project's node_modules; workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench-runtimes.ts\`.
+wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each); every request a new signed message. Deno runs from source with the project's node_modules; workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench/runtimes.ts\`.
 
 ${markdownTable(["runtime", "worker jobs/s", "worker p50 / p99 (ms)", "bare req/s", "bare p50 / p99 (ms)", "ratio", "worker non-2xx + errors"], rows)}
 `);

@@ -4,17 +4,17 @@
  * machine, date and command on top, each section's markdown, and the hand-written notes below the
  * marker kept from the previous file. A section that fails is reported as failed, not hidden.
  * With --only, the other sections are kept as the previous run left them.
- * Usage: bun run scripts/bench-all.ts [--only bench,bench-runtimes,…] [--duration 10]
+ * Usage: bun run scripts/bench/all.ts [--only binary,runtimes,…] [--duration 10]
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { machine } from "./bench-lib.ts";
+import { machine } from "./lib.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 const OUT = join(ROOT, "BENCHMARKS.md");
 const MARKER = "<!-- notes: kept across bench runs -->";
-const SECTIONS = ["bench", "bench-runtimes", "bench-notify", "bench-analysis", "bench-sync", "bench-scaling"];
+const SECTIONS = ["binary", "runtimes", "notify", "analysis", "sync", "scaling"];
 const { values: opt } = parseArgs({ options: { only: { type: "string" }, duration: { type: "string" } } });
 const only = opt.only?.split(",");
 
@@ -49,7 +49,7 @@ section(
   `## Sizes\n\n| artifact | size |\n|---|---:|\n| Workers bundle (\`scripts/build --workers\`) | ${size ? `${size[1]}, ${size[2]} gzipped` : "build failed"} |\n| binary (\`scripts/build\`) | see the table below |`,
 );
 for (const name of SECTIONS) {
-  const file = join(ROOT, "scripts", `${name}.ts`);
+  const file = join(ROOT, "scripts/bench", `${name}.ts`);
   if (!existsSync(file)) continue;
   if (only && !only.includes(name)) {
     const old = kept.get(name);
@@ -58,7 +58,7 @@ for (const name of SECTIONS) {
   }
   console.error(`\n== ${name}`);
   const args =
-    opt.duration && (name === "bench" || name === "bench-runtimes") ? ["--duration", opt.duration] : [];
+    opt.duration && (name === "binary" || name === "runtimes") ? ["--duration", opt.duration] : [];
   const p = Bun.spawn([process.execPath, "run", file, ...args], {
     cwd: ROOT,
     stdout: "pipe",
@@ -76,7 +76,7 @@ writeFileSync(
   OUT,
   `# Benchmarks
 
-${only ? `Sections re-measured on ${new Date().toISOString().slice(0, 10)} with \`bun run scripts/bench-all.ts ${args}\`: ${only.join(", ")}; the others are from the previous \`npm run bench\`.` : `Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench-all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.`}
+${only ? `Sections re-measured on ${new Date().toISOString().slice(0, 10)} with \`bun run scripts/bench/all.ts ${args}\`: ${only.join(", ")}; the others are from the previous \`npm run bench\`.` : `Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench/all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.`}
 
 - machine: ${machine()}
 - runtime: Bun ${Bun.version}; Deno and wrangler as pinned in package.json

@@ -1,5 +1,5 @@
-/** The baseline on Deno (scripts/bench-runtimes.ts). Usage: deno run -A bench-bare-deno.ts --port N. */
-import { bareApp } from "./bench-bare-app.ts";
+/** The baseline on Deno (scripts/bench/runtimes.ts). Usage: deno run -A scripts/bench/bare-deno.ts --port N. */
+import { bareApp } from "./bare-app.ts";
 
 const i = Deno.args.indexOf("--port");
 Deno.serve(

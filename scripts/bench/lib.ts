@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
-import { signRequest } from "../src/qstash/sign.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
 
 export const children = new Set<ReturnType<typeof Bun.spawn>>();
 export const cleanup = () => {

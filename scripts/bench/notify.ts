@@ -3,12 +3,12 @@
  * answering signed `POST /jobs/notification` jobs — one Alertmanager group of 2 alerts per job,
  * each a new message id and groupKey — delivered to a loopback webhook sink, under wrk in its
  * own process. Also checks that the sink received exactly what the worker counted as sent.
- * Prints a markdown section on stdout. Usage: bun run scripts/bench-notify.ts [--duration 10]
+ * Prints a markdown section on stdout. Usage: bun run scripts/bench/notify.ts [--duration 10]
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DEV_SIGNING_KEYS } from "../src/config/default.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import {
   cleanup,
   fail,
@@ -22,9 +22,9 @@ import {
   stopServer,
   writePool,
   wrkLua,
-} from "./bench-lib.ts";
+} from "./lib.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 const { load: LOAD, extra: opt } = loadOptions({ bin: join(ROOT, "dist/alertagent-worker") });
 const POOL = Math.max(40_000, LOAD.durationS * 8_000);
 const BIN = resolve(opt.bin);
@@ -94,7 +94,7 @@ const succeeded = count(
 const sent = count(/^alertagent_notifications_total\{[^}]*channel="sink"[^}]*status="sent"[^}]*\} (\S+)$/m);
 console.log(`## Notifications to a loopback webhook (the binary)
 
-Compiled worker, signed \`POST /jobs/notification\`, one Alertmanager group (2 alerts) per job, each a new message id and groupKey, to a loopback webhook sink; wrk ${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s. Command: \`bun run scripts/bench-notify.ts\`.
+Compiled worker, signed \`POST /jobs/notification\`, one Alertmanager group (2 alerts) per job, each a new message id and groupKey, to a loopback webhook sink; wrk ${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s. Command: \`bun run scripts/bench/notify.ts\`.
 
 ${markdownTable(
   ["metric", "value", "budget (issue 7)"],

@@ -4,8 +4,8 @@
  * way (dist/bench-bare), both on loopback, under wrk in its own process; the same requests
  * against the worker with a no-op job (dist/bench-noop); plus idle and peak RSS, time to ready
  * and binary size. Builds nothing: run `scripts/build --bench` first.
- * Prints a markdown section on stdout (scripts/bench-all.ts assembles BENCHMARKS.md).
- * Usage: bun run scripts/bench.ts [--duration 10] [--connections 32] [--threads 2]
+ * Prints a markdown section on stdout (scripts/bench/all.ts assembles BENCHMARKS.md).
+ * Usage: bun run scripts/bench/binary.ts [--duration 10] [--connections 32] [--threads 2]
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,9 +24,9 @@ import {
   stopServer,
   writePool,
   wrkLua,
-} from "./bench-lib.ts";
+} from "./lib.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "../..");
 const WORKER = join(ROOT, "dist/alertagent-worker");
 const BARE = join(ROOT, "dist/bench-bare");
 const NOOP = join(ROOT, "dist/bench-noop");
@@ -213,7 +213,7 @@ rounds.forEach((r, i) => {
 
 console.log(`## The binary: signed jobs against a bare Hono route
 
-Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench.ts\`.
+Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench/binary.ts\`.
 
 ${ROUNDS} rounds, each the bare route then a fresh worker process; single runs on this machine vary by ±5–10%, so the table is the round with the median ratio. The ratio in each round: ${rounds.map((r) => `${fmt(ratioOf(r) * 100, 1)}% (${fmt(r.w.rps)} / ${fmt(r.b.rps)} req/s)`).join(", ")}.
 
@@ -221,7 +221,7 @@ ${table}
 
 The worker counted these failure-job outcomes: ${JSON.stringify(seen)}.
 
-The same signed requests against \`dist/bench-noop\` (\`scripts/bench-noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry and the recent list are not. The difference between the two tables is the failure handler's own work.
+The same signed requests against \`dist/bench-noop\` (\`scripts/bench/noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry and the recent list are not. The difference between the two tables is the failure handler's own work.
 
 ${noopTable}${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
 `);

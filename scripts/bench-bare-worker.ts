@@ -1,4 +1,0 @@
-/** The baseline on workerd (scripts/bench-runtimes.ts), run with `wrangler dev` like the worker. */
-import { bareApp } from "./bench-bare-app.ts";
-
-export default bareApp;
