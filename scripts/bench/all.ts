@@ -57,8 +57,7 @@ for (const name of SECTIONS) {
     continue;
   }
   console.error(`\n== ${name}`);
-  const args =
-    opt.duration && (name === "binary" || name === "runtimes") ? ["--duration", opt.duration] : [];
+  const args = opt.duration && (name === "binary" || name === "runtimes") ? ["--duration", opt.duration] : [];
   const p = Bun.spawn([process.execPath, "run", file, ...args], {
     cwd: ROOT,
     stdout: "pipe",

@@ -15,7 +15,7 @@ export interface SqlDb {
 }
 
 export interface SqlStatement {
-  run(...params: SqlValue[]): unknown;
+  run(...params: SqlValue[]): { changes: number | bigint };
   get(...params: SqlValue[]): unknown;
   all(...params: SqlValue[]): unknown[];
 }
@@ -270,7 +270,7 @@ export class SqliteStore implements Store {
   async hdel(key: string, fields: string[]): Promise<number> {
     return this.tx(() => {
       let n = 0;
-      for (const f of fields) if (this.q.hget.get(key, f)) this.q.hdel.run(key, f), n++;
+      for (const f of fields) n += Number(this.q.hdel.run(key, f).changes);
       return n;
     });
   }
