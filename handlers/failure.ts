@@ -8,7 +8,7 @@ import { alertIdsOf, alertStep, markAnalysisFailed } from "../src/analysis/statu
 import { base64Text } from "../src/base64.ts";
 import { FAMILIES, type Family } from "../src/config/schema.ts";
 import { isoAt } from "../src/iso-time.ts";
-import { DEAD_LETTERS_KEY, type DeadLetter, deadLetterKey } from "../src/jobs/dead-letters.ts";
+import { DEAD_LETTERS_KEY, type DeadLetter, deadLetterKey } from "../src/jobs/failure.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 import { notifyDeadLetter } from "../src/notify/dead-letter.ts";
 

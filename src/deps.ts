@@ -4,29 +4,12 @@
  */
 import type { Config, Family } from "./config/schema.ts";
 import type { ConcurrencyGate } from "./jobs/gate.ts";
-import type { Ledger } from "./jobs/ledger.ts";
-import type { TcpConnect } from "./notify/smtp/tcp.ts";
-import type { Logger } from "./observe/logger.ts";
-import type { Metrics } from "./observe/metrics.ts";
+import type { Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import type { SignatureVerifier } from "./qstash/verify.ts";
+import type { Ledger } from "./store/ledger.ts";
 import type { Store } from "./store/store.ts";
-
-/** The fetch the worker uses for every outbound call (injected so tests and runtimes can differ). */
-export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-
-export type RuntimeName = "bun" | "deno" | "workerd" | "node";
-
-/** File access for domain code (config-sync file deliveries); absent on runtimes without files (Workers). */
-export interface FileAccess {
-  /** The file's text, or null when it does not exist. */
-  read(path: string): Promise<string | null>;
-  /** Writes the whole file, creating missing parent directories; `mode` applies to a new file. */
-  write(path: string, text: string, mode?: number): Promise<void>;
-  /** Replaces `to` with `from` in one step (same directory). */
-  rename(from: string, to: string): Promise<void>;
-  /** Deletes the file; a missing file is not an error. */
-  remove(path: string): Promise<void>;
-}
+import type { Logger } from "./telemetry/logger.ts";
+import type { Metrics } from "./telemetry/metrics.ts";
 
 export interface Deps {
   config: Config;

@@ -3,21 +3,20 @@
  * backend, clock, fetch). Shared by every entry, the CLI and the tests.
  */
 import type { Config } from "./config/schema.ts";
-import { type Deps, type Fetch, type FileAccess, mountedFamilies, type RuntimeName } from "./deps.ts";
+import { type Deps, mountedFamilies } from "./deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
-import { Ledger, openMessageKeys } from "./jobs/ledger.ts";
-import { nodeTcp } from "./notify/smtp/node-tcp.ts";
-import type { TcpConnect } from "./notify/smtp/tcp.ts";
-import { createLogger, type Logger } from "./observe/logger.ts";
-import type { Metrics } from "./observe/metrics.ts";
-import { tracingFetch } from "./observe/trace.ts";
+import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import { createStore } from "./store/create.ts";
+import { Ledger, openMessageKeys } from "./store/ledger.ts";
 import type { Store } from "./store/store.ts";
+import { createLogger, type Logger } from "./telemetry/logger.ts";
+import type { Metrics } from "./telemetry/metrics.ts";
+import { tracingFetch } from "./telemetry/trace.ts";
 import { VERSION } from "./version.ts";
 
 /** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
-export function storeFor(cfg: Config["store"], opts: { tcp: boolean; runtime: string }): Store {
+export function storeFor(cfg: Config["store"], opts: { dial?: Dial; runtime: string }): Store {
   return createStore(cfg, { ...opts, keep: openMessageKeys });
 }
 
@@ -35,8 +34,8 @@ export interface WireOptions {
   startedAt?: number;
   background?: (p: Promise<unknown>) => void;
   fs?: FileAccess;
-  /** Outbound TCP for SMTP: node:net/node:tls by default, the Workers socket there, false for none. */
-  tcp?: TcpConnect | false;
+  /** Outbound TCP for SMTP, where the runtime has it (the entry's port); without it email channels are refused. */
+  tcp?: TcpConnect;
 }
 
 export function buildDeps(o: WireOptions): Deps {
@@ -62,7 +61,7 @@ export function buildDeps(o: WireOptions): Deps {
     gate,
     metrics: o.metrics,
     logger,
-    // Every outbound call carries the running job's traceparent (src/observe/trace.ts).
+    // Every outbound call carries the running job's traceparent (src/telemetry/trace.ts).
     fetch: tracingFetch(o.fetch ?? ((input, init) => fetch(input, init))),
     now,
     version: VERSION,
@@ -71,6 +70,6 @@ export function buildDeps(o: WireOptions): Deps {
     families: mountedFamilies(config),
     background: o.background,
     fs: o.fs,
-    tcp: o.tcp === false ? undefined : (o.tcp ?? nodeTcp),
+    tcp: o.tcp,
   };
 }

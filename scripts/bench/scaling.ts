@@ -9,10 +9,10 @@
 import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { silentLogger } from "../../src/observe/logger.ts";
-import { PromMetrics } from "../../src/observe/prom-metrics.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { silentLogger } from "../../src/telemetry/logger.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
 import { manyGroups } from "../../test/support/sync-rules.ts";
 import { fmt, markdownTable } from "./lib.ts";

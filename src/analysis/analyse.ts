@@ -10,7 +10,7 @@ import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
 import type { Deps } from "../deps.ts";
 import { JobError, permanent, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { breakers, runChain } from "./chain.ts";
 import { type AnalysisJob, type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";

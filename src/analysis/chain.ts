@@ -7,7 +7,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { JobError, permanent, transient } from "../errors.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { type Admission, Breakers } from "./breaker.ts";
 import { builtinEngine } from "./builtin.ts";
 import { difyEngine } from "./dify.ts";

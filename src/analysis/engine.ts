@@ -5,9 +5,9 @@
  * answer 503 when all engines fail that way; the others mean this engine cannot answer now.
  */
 import type { Alert } from "../alerts/alert.ts";
-import type { Fetch } from "../deps.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
-import type { Check } from "../observe/health.ts";
+import type { Fetch } from "../ports.ts";
+import type { Check } from "../telemetry/check.ts";
 import type { AnalysisType, EngineName, Language, SimilarMatch, Tokens } from "./schema.ts";
 
 export type EngineId = "dify" | "ollama" | "builtin";

@@ -4,7 +4,7 @@
  * short deadline, and its circuit breaker's state. Sets alertagent_engine_up from the probes.
  */
 import type { Deps } from "../deps.ts";
-import type { Check } from "../observe/health.ts";
+import type { Check } from "../telemetry/check.ts";
 import { breakers, engines, timeoutOf } from "./chain.ts";
 import type { Engine, EngineId } from "./engine.ts";
 import type { EngineName } from "./schema.ts";

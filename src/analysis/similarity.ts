@@ -7,7 +7,7 @@
 import type { Alert } from "../alerts/alert.ts";
 import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import type { Breakers } from "./breaker.ts";
 import { timeoutOf } from "./chain.ts";
 import { annotationText, firingMs, formatDuration, severityOf } from "./facts.ts";

@@ -8,7 +8,7 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
-import { createLogger } from "../observe/logger.ts";
+import { createLogger } from "../telemetry/logger.ts";
 import { buildDeps, storeFor } from "../wire.ts";
 import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";
 import type { Platform } from "./platform.ts";
@@ -83,7 +83,7 @@ export function commandDeps(
   p: Platform,
   level: Config["worker"]["log_level"] = config.worker.log_level,
 ): Deps {
-  const store = storeFor(config.store, { tcp: true, runtime: p.runtime });
+  const store = storeFor(config.store, { dial: p.dial, runtime: p.runtime });
   const logger = createLogger({
     level,
     base: { name: config.worker.name },
@@ -97,5 +97,6 @@ export function commandDeps(
     logger,
     fs: p.fs,
     fetch: p.fetch,
+    tcp: p.tcp,
   });
 }

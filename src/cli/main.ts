@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
-import { selfRulesTestsYaml, selfRulesYaml } from "../observe/self-rules.ts";
+import { selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { loadCliConfig } from "./load.ts";

@@ -2,11 +2,11 @@
  * What the CLI needs from a runtime. Each entry (src/entry/bun.ts, deno.ts) implements this
  * in a few lines; everything else in the CLI is runtime-free.
  */
-import type { Fetch, FileAccess, RuntimeName } from "../deps.ts";
-import type { MemoryProbe } from "../observe/memory-limit.ts";
-import type { Metrics } from "../observe/metrics.ts";
+import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "../ports.ts";
 import type { SignatureDigests } from "../qstash/verify.ts";
 import type { Store } from "../store/store.ts";
+import type { MemoryProbe } from "../telemetry/memory-limit.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 
 export interface ServerHandle {
   /** The port actually bound (useful with --port 0). */
@@ -31,6 +31,10 @@ export interface Platform {
   digests?: SignatureDigests;
   /** The outbound fetch, where the runtime wants its own (the global fetch otherwise). */
   fetch?: Fetch;
+  /** Outbound TCP for Redis (store.kind: redis); without it that store is refused. */
+  dial?: Dial;
+  /** Outbound TCP for SMTP; without it email channels are refused. */
+  tcp?: TcpConnect;
   /** RSS and a full collection, where the runtime lets the worker collect (worker.memory_limit). */
   memory?: MemoryProbe;
 }

@@ -9,11 +9,11 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
-import { lineBatch } from "../observe/line-batch.ts";
-import { createLogger } from "../observe/logger.ts";
-import { MemoryLimit } from "../observe/memory-limit.ts";
-import { StoreMetrics } from "../observe/store-metrics.ts";
 import type { Store } from "../store/store.ts";
+import { lineBatch } from "../telemetry/line-batch.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { MemoryLimit } from "../telemetry/memory-limit.ts";
+import { StoreMetrics } from "../telemetry/store-metrics.ts";
 import { buildDeps, storeFor } from "../wire.ts";
 import type { ParsedArgs } from "./args.ts";
 import { applyOverrides, assertSafeToServe, type LoadedConfig, loadCliConfig } from "./load.ts";
@@ -28,7 +28,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const loggerFor = (cfg: Config) =>
     createLogger({ level: cfg.worker.log_level, base: { name: cfg.worker.name }, write: lines.write });
   let logger = loggerFor(config);
-  let store = storeFor(config.store, { tcp: true, runtime: p.runtime });
+  let store = storeFor(config.store, { dial: p.dial, runtime: p.runtime });
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
   const metricsFor = (cfg: Config, s: Store) =>
     cfg.worker.metrics === "store" ? new StoreMetrics(s) : p.newMetrics(s);
@@ -45,6 +45,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       startedAt,
       fs: p.fs,
       fetch: p.fetch,
+      tcp: p.tcp,
       digests: p.digests,
       // Store-aggregated metrics are flushed after each job, off the response's path.
       background: (work) => void work.catch((e) => logger.warn("background work failed", { error: e })),
@@ -65,7 +66,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   });
   lines.flush(); // the start-up line at once: supervisors and people watch for it
 
-  // worker.memory_limit: a full collection when RSS passes it (src/observe/memory-limit.ts).
+  // worker.memory_limit: a full collection when RSS passes it (src/telemetry/memory-limit.ts).
   let memory = p.memory && new MemoryLimit(config.worker.memory_limit, p.memory);
   const memoryTimer = p.memory ? setInterval(() => memory?.check(), 100) : undefined;
 
@@ -117,7 +118,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       assertSafeToServe({ ...from, config: next });
       const sameStore = stringify(next.store) === stringify(deps.config.store);
       const old = store;
-      if (!sameStore) store = storeFor(next.store, { tcp: true, runtime: p.runtime });
+      if (!sameStore) store = storeFor(next.store, { dial: p.dial, runtime: p.runtime });
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       // Lines carry the new worker.name (and log level) from now on.

@@ -4,9 +4,10 @@
  * Wires Bun's server, signals and files into the runtime-free CLI.
  */
 import { main } from "../cli/main.ts";
-import { PromMetrics } from "../observe/prom-metrics.ts";
+import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { bunDigests } from "./bun-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
+import { nodeDial, nodeTcp } from "./node-net.ts";
 import { turnBatchedAnswers, turnBatchedFetch } from "./turn-batch.ts";
 
 const startedAt = Date.now();
@@ -29,6 +30,8 @@ void main(
     exit: (code) => process.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
+    dial: nodeDial,
+    tcp: nodeTcp,
     memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
     digests: bunDigests,
     // Requests made in one turn of the loop share one wake-up of Bun's HTTP thread (turn-batch.ts).

@@ -3,8 +3,9 @@
  * files into the runtime-free CLI.
  */
 import { main } from "../cli/main.ts";
-import { PromMetrics } from "../observe/prom-metrics.ts";
+import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { nodeFileAccess } from "./node-fs.ts";
+import { nodeDial, nodeTcp } from "./node-net.ts";
 
 const startedAt = Date.now();
 
@@ -24,6 +25,8 @@ await main(
     exit: (code) => Deno.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
+    dial: nodeDial,
+    tcp: nodeTcp,
   },
   startedAt,
 );

@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { FileAccess } from "../deps.ts";
+import type { FileAccess } from "../ports.ts";
 
 export const nodeFileAccess: FileAccess = {
   async read(path) {

@@ -9,7 +9,7 @@
  * share the wake-ups. Measured (BENCHMARKS.md): signed failure callbacks 17k → 24k jobs/s,
  * notification jobs 4.3k → 6.1k jobs/s. The cost is latency of one turn of the loop.
  */
-import type { Fetch } from "../deps.ts";
+import type { Fetch } from "../ports.ts";
 
 /** Runs each given function at the end of the current turn, all in one batch, in order. */
 export function turnBatcher(): (run: () => void) => void {

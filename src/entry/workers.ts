@@ -9,11 +9,11 @@ import type { Hono } from "hono";
 import { createApp } from "../app.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
-import { webTcp } from "../notify/smtp/tcp.ts";
-import { createLogger } from "../observe/logger.ts";
-import { StoreMetrics } from "../observe/store-metrics.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { StoreMetrics } from "../telemetry/store-metrics.ts";
 import { buildDeps, storeFor } from "../wire.ts";
+import { webTcp } from "./web-tcp.ts";
 
 type Env = Record<string, unknown>;
 interface Ctx {
@@ -35,7 +35,7 @@ function build(env: Env) {
     // A file delivery cannot work here: refuse a config that asks for one (the default's only warns).
     const noFiles = fileDeliveryRefusal(config, "Cloudflare Workers");
     if (noFiles && vars.ALERTAGENT_CONFIG) throw noFiles;
-    const store = storeFor(config.store, { tcp: false, runtime: "workerd" });
+    const store = storeFor(config.store, { runtime: "workerd" });
     const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
     const deps = buildDeps({
       config,

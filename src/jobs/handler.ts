@@ -7,7 +7,7 @@ import type { z } from "zod";
 import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { permanent, zodIssues } from "../errors.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 export interface JobContext {
   deps: Deps;

@@ -8,9 +8,9 @@
 import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { JobError, permanent, rateLimited, tooLarge, transient } from "../errors.ts";
-import type { JobOutcome } from "../observe/metric-defs.ts";
-import { exportSpans, inSpan, startSpan, traceparentOf } from "../observe/trace.ts";
 import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
+import type { JobOutcome } from "../telemetry/metric-defs.ts";
+import { exportSpans, inSpan, startSpan, traceparentOf } from "../telemetry/trace.ts";
 import type { JobHandler } from "./handler.ts";
 
 export interface JobRequest {

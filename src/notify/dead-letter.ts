@@ -6,8 +6,8 @@
  */
 import type { Deps } from "../deps.ts";
 import { JobError } from "../errors.ts";
-import type { DeadLetter } from "../jobs/dead-letters.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { DeadLetter } from "../jobs/failure.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { type Delivery, deliver } from "./deliver.ts";
 import { notificationJobSchema } from "./job.ts";
 import { notifierFor } from "./notifier.ts";

@@ -14,7 +14,7 @@
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
 import type { Store } from "../store/store.ts";
-import { hash64 } from "./hmac.ts";
+import { hash64 } from "./channels/hmac.ts";
 
 interface Last {
   state: string;

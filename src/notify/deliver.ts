@@ -11,12 +11,12 @@
 import type { Deps } from "../deps.ts";
 import { JobError, permanent, rateLimited, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import type { Logger } from "../observe/logger.ts";
 import { toJobError } from "../qstash/outcome.ts";
-import type { Channel, Message, SendContext } from "./channel.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Channel, Message, SendContext } from "./channels/channel.ts";
+import { TOO_LONG } from "./channels/http.ts";
 import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "./dedup.ts";
 import { splitSmaller } from "./heal.ts";
-import { TOO_LONG } from "./http.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
 import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";

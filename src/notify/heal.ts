@@ -5,7 +5,7 @@
  * and the pieces are sent instead of failing the job (docs/notifications.md, "Size limits and
  * splitting").
  */
-import type { Channel, Message } from "./channel.ts";
+import type { Channel, Message } from "./channels/channel.ts";
 import type { PartRecord } from "./records.ts";
 import { splitText } from "./split.ts";
 

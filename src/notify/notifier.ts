@@ -6,8 +6,8 @@
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
-import type { Channel } from "./channel.ts";
-import { buildChannels } from "./channels.ts";
+import type { Channel } from "./channels/channel.ts";
+import { buildChannels } from "./channels/index.ts";
 import type { Locale } from "./locale.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { Records } from "./records.ts";

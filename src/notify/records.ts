@@ -5,7 +5,7 @@
  * attempt, so a redelivery sends exactly the parts that were not sent yet.
  */
 import type { Store } from "../store/store.ts";
-import type { Limit } from "./channel.ts";
+import type { Limit } from "./channels/channel.ts";
 import type { Format } from "./text.ts";
 
 /** The statuses of docs/notifications.md, plus `pending`: waiting for QStash's next delivery. */

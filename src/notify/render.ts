@@ -5,7 +5,7 @@
  * what the channel shows besides the text (email's text alternative, a colour, a link).
  */
 import { permanent } from "../errors.ts";
-import type { Channel, Message, Tone } from "./channel.ts";
+import type { Channel, Message, Tone } from "./channels/channel.ts";
 import type { Notifier } from "./notifier.ts";
 import { type Fits, splitAlerts, splitText } from "./split.ts";
 import { findTemplate, type RenderSpec, renderAlerts, renderData, type Template } from "./templates.ts";

@@ -4,7 +4,7 @@
  */
 import { Client } from "@upstash/qstash";
 import type { Config, Family } from "../config/schema.ts";
-import type { Fetch } from "../deps.ts";
+import type { Fetch } from "../ports.ts";
 import { signRequest } from "./sign.ts";
 
 /** The flow-control entry (README, "Configuration" qstash.flow_control) that a family's jobs are published under. */

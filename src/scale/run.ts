@@ -6,9 +6,9 @@
 import type { Family } from "../config/schema.ts";
 import type { Deps } from "../deps.ts";
 import { permanent } from "../errors.ts";
-import { METRICS } from "../observe/metric-defs.ts";
-import { quantileFromBuckets } from "../observe/metrics.ts";
 import type { QstashApi } from "../qstash/management.ts";
+import { METRICS } from "../telemetry/metric-defs.ts";
+import { quantileFromBuckets } from "../telemetry/metrics.ts";
 import { type Decision, decide } from "./decide.ts";
 
 export const DECISIONS_KEY = "autoscale:decisions";

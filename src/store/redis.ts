@@ -9,6 +9,7 @@
  * `automaticDeserialization: false` is detected and parsed here instead.
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
+import type { Dial } from "../ports.ts";
 import { tcpRequester } from "./resp.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
@@ -351,7 +352,7 @@ export function upstashStore({
 }
 
 /** Self-hosted Redis over TCP (`redis://[user:pass@]host:port[/db]`). */
-export function tcpStore({ url, prefix }: { url: string; prefix: string }): RedisStore {
-  const requester = tcpRequester(url);
+export function tcpStore({ url, prefix, dial }: { url: string; prefix: string; dial: Dial }): RedisStore {
+  const requester = tcpRequester(url, { dial });
   return new RedisStore(new Redis(requester), "redis", prefix, () => requester.close());
 }

@@ -8,9 +8,8 @@
  * next command reconnects.
  */
 import { Buffer } from "node:buffer";
-import { connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import { errors, type Requester, type UpstashRequest, type UpstashResponse } from "@upstash/redis";
+import type { Dial, StreamSocket } from "../ports.ts";
 
 /** An error reply from Redis (`-ERR …`, `-WRONGTYPE …`): the command ran and failed. */
 export class RespError extends Error {
@@ -30,6 +29,8 @@ export type Reply = string | number | null | Buffer | RespError | Reply[];
 export type Args = (string | number)[];
 
 export interface RespOptions {
+  /** The runtime's TCP (src/ports.ts); the entry passes node:net's (src/entry/node-net.ts). */
+  dial: Dial;
   /** Return bulk strings as Buffers (simple strings stay strings). Default false. */
   buffers?: boolean;
   connectTimeoutMs?: number;
@@ -104,11 +105,11 @@ class Link {
   lastError: Error | undefined;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: StreamSocket,
     private readonly buffers: boolean,
     private readonly replyTimeoutMs: number,
   ) {
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("data", (chunk) => this.onData(chunk as Buffer));
   }
 
   private onData(chunk: Buffer): void {
@@ -206,7 +207,7 @@ export class RespConnection {
   /** @param url `redis://[user:pass@]host:port[/db]` (`rediss://` for TLS). */
   constructor(
     url: string,
-    private readonly options: RespOptions = {},
+    private readonly options: RespOptions,
   ) {
     this.target = parseUrl(url);
   }
@@ -266,25 +267,8 @@ export class RespConnection {
     const { host, port, tls, user, password, db } = this.target;
     const timeoutMs = this.options.connectTimeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
-      const socket = tls ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
-      const link = new Link(socket, this.options.buffers ?? false, this.options.replyTimeoutMs ?? 10_000);
-      const timer = setTimeout(
-        () => socket.destroy(new Error(`connect timeout after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      socket.on("error", (e) => {
-        link.lastError = e;
-      });
-      socket.on("close", () => {
+      const socket = this.options.dial({ host, port, tls }, async () => {
         clearTimeout(timer);
-        link.fail();
-        if (this.link === link) this.link = null;
-        const why = link.lastError?.message ?? "connection closed";
-        reject(new StoreUnavailableError(`cannot connect to redis at ${host}:${port}: ${why}`));
-      });
-      socket.once(tls ? "secureConnect" : "connect", async () => {
-        clearTimeout(timer);
-        socket.setNoDelay(true);
         const hello: Args[] = [];
         if (password !== undefined) hello.push(user ? ["AUTH", user, password] : ["AUTH", password]);
         if (db !== undefined) hello.push(["SELECT", db]);
@@ -303,6 +287,21 @@ export class RespConnection {
         }
         this.link = link;
         resolve(link);
+      });
+      const link = new Link(socket, this.options.buffers ?? false, this.options.replyTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`connect timeout after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      socket.on("error", (e) => {
+        link.lastError = e;
+      });
+      socket.on("close", () => {
+        clearTimeout(timer);
+        link.fail();
+        if (this.link === link) this.link = null;
+        const why = link.lastError?.message ?? "connection closed";
+        reject(new StoreUnavailableError(`cannot connect to redis at ${host}:${port}: ${why}`));
       });
     });
   }
@@ -332,7 +331,7 @@ function asCommand(body: unknown): Args {
  */
 export function tcpRequester(
   url: string,
-  options?: RespOptions,
+  options: RespOptions,
 ): Requester & { connection: RespConnection; close(): Promise<void> } {
   const connection = new RespConnection(url, options);
   return {

@@ -8,8 +8,8 @@
  */
 
 import type { Config } from "../config/schema.ts";
-import type { FileAccess } from "../deps.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
+import type { FileAccess } from "../ports.ts";
 import { type DeliveryInput, recheck } from "./delivery.ts";
 import { originOf, send, sleep, snippet } from "./net.ts";
 import type { Verification } from "./verify.ts";

@@ -3,8 +3,9 @@
  * fetch, with a timeout. Not reaching a target is a transient failure that names what was
  * being done, the URL and why.
  */
-import type { Fetch } from "../deps.ts";
+
 import { transient } from "../errors.ts";
+import type { Fetch } from "../ports.ts";
 
 export interface Answer {
   status: number;

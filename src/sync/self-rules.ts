@@ -3,7 +3,7 @@
  * model, so a Prometheus or vmalert target with `self_rules: true` gets them with everything
  * else — hashed, delivered, verified — in their own `alertagent-worker` group.
  */
-import { selfRules } from "../observe/self-rules.ts";
+import { selfRules } from "../telemetry/self-rules.ts";
 import { type Rule, ruleSchema } from "./rule.ts";
 
 let cached: Rule[] | undefined;

@@ -8,7 +8,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { transient } from "../errors.ts";
-import type { Logger } from "../observe/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { apply, clip, syncFailed } from "./apply.ts";
 import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";

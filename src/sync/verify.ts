@@ -8,8 +8,9 @@
  * it lists, plus a margin. A target that does not show what was sent did not apply it: that is
  * a failed sync, never a success.
  */
-import type { Fetch } from "../deps.ts";
+
 import { transient } from "../errors.ts";
+import type { Fetch } from "../ports.ts";
 import { send, sleep, snippet } from "./net.ts";
 import type { GroupSummary, RuleSummary } from "./prometheus.ts";
 import { hashReceiver } from "./render.ts";

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { alertTokens } from "../../src/analysis/similar/features.ts";
 import { SimilarityIndex } from "../../src/analysis/similar/index.ts";
 import { docOf } from "../../src/analysis/similarity.ts";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -41,7 +42,7 @@ describe("similarity index on Redis", () => {
   test("a search is two store round trips at 300 and at 1300 alerts, three with a vector", async () => {
     if (!REDIS_URL)
       throw new Error("REDIS_URL is not set: run scripts/test.sh (it starts a throw-away redis-server)");
-    const redis = tcpStore({ url: REDIS_URL, prefix: PREFIX });
+    const redis = tcpStore({ url: REDIS_URL, prefix: PREFIX, dial: nodeDial });
     const memory = new MemoryStore();
     const { store, calls } = counted(redis);
     const opts = { maxAlerts: 100_000, retentionMs: 86_400_000, now: Date.now };

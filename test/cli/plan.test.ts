@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { main } from "../../src/cli/main.ts";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
 import { redisForTest, tempDir } from "../support/peers.ts";
@@ -81,7 +82,7 @@ config_sync:
     prom: { kind: prometheus, delivery: { type: file, path: "${dir}/p.yml" } }
     am: { kind: alertmanager, delivery: { type: file, path: "${dir}/a.yml" } }
 `;
-    const store = tcpStore({ url: redis.url, prefix });
+    const store = tcpStore({ url: redis.url, prefix, dial: nodeDial });
     try {
       const worker = makeSyncHarness(targets, { store });
       expect(

@@ -183,7 +183,8 @@ describe("workerd with the Upstash store: figures and ledger live outside the is
     const dup = await post(`${prefix}m1`, `${prefix}src1`);
     expect(dup.headers.get("x-idempotent-replay")).toBe("true");
     const { tcpStore } = await import("../../src/store/redis.ts");
-    const direct = tcpStore({ url: process.env.REDIS_URL as string, prefix });
+    const { nodeDial } = await import("../../src/entry/node-net.ts");
+    const direct = tcpStore({ url: process.env.REDIS_URL as string, prefix, dial: nodeDial });
     try {
       expect(await direct.get(`job:${prefix}m2`)).toMatchObject({ status: "succeeded", family: "failure" });
       let metrics = "";

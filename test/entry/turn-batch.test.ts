@@ -41,7 +41,7 @@ describe("turnBatchedFetch: outbound requests of one turn start together", () =>
   });
 
   test("the job's traceparent still goes out: tracing wraps the batched fetch", async () => {
-    const { inSpan, startSpan, tracingFetch } = await import("../../src/observe/trace.ts");
+    const { inSpan, startSpan, tracingFetch } = await import("../../src/telemetry/trace.ts");
     const seen: (string | null)[] = [];
     const f = tracingFetch(
       turnBatchedFetch(async (_input, init) => {

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { z } from "zod";
 import { permanent, rateLimited, transient } from "../../src/errors.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
-import { Ledger } from "../../src/jobs/ledger.ts";
 import { type JobRequest, runJob } from "../../src/jobs/runner.ts";
+import { Ledger } from "../../src/store/ledger.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { signedUrl } from "../../src/notify/dingtalk.ts";
+import { signedUrl } from "../../src/notify/channels/dingtalk.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";

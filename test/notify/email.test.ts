@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { dotStuff } from "../../src/notify/smtp/client.ts";
-import { buildMessage, encodeWords, parseAddress } from "../../src/notify/smtp/mime.ts";
+import { dotStuff } from "../../src/notify/channels/smtp/client.ts";
+import { buildMessage, encodeWords, parseAddress } from "../../src/notify/channels/smtp/mime.ts";
 import { fixture, nastyAlert } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../support/smtp-sink.ts";

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { JobError } from "../../src/errors.ts";
 import { RateLimiter } from "../../src/notify/rate-limit.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -97,7 +98,10 @@ describe("the same budget on a real Redis (two instances, two connections)", () 
   test("20 a minute between two instances; the 21st is refused with Retry-After, and the count was given back", async () => {
     redis = await startRedis();
     const prefix = `rl-${Date.now()}:`;
-    const [s1, s2] = [tcpStore({ url: redis.url, prefix }), tcpStore({ url: redis.url, prefix })];
+    const [s1, s2] = [
+      tcpStore({ url: redis.url, prefix, dial: nodeDial }),
+      tcpStore({ url: redis.url, prefix, dial: nodeDial }),
+    ];
     try {
       const c = clock(Date.now());
       const [a, b] = [new RateLimiter(s1, c.now, c.sleep), new RateLimiter(s2, c.now, c.sleep)];

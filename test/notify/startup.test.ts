@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import type { RuntimeName } from "../../src/deps.ts";
+import { nodeTcp } from "../../src/entry/node-net.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/observe/logger.ts";
-import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import type { RuntimeName } from "../../src/ports.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { silentLogger } from "../../src/telemetry/logger.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
 import { MINIMAL_YAML } from "../support/harness.ts";
 
@@ -18,7 +19,7 @@ function start(yaml: string, opts: { runtime?: RuntimeName; tcp?: false } = {}):
     metrics: new PromMetrics(),
     runtime: opts.runtime ?? "bun",
     logger: silentLogger,
-    tcp: opts.tcp,
+    tcp: opts.tcp === false ? undefined : nodeTcp,
   });
   try {
     createApp(deps);

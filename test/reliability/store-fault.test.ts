@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { z } from "zod";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
 import { runJob } from "../../src/jobs/runner.ts";
 import { tcpStore } from "../../src/store/redis.ts";
@@ -34,7 +35,9 @@ const job = (n: number, id = `msg_fault_${n}`, retried = 0) => ({
 });
 
 describe("Redis stopped and started", () => {
-  const h = makeHarness("worker: { lease: 1s }\n", { store: tcpStore({ url: redis.url, prefix: "fault:" }) });
+  const h = makeHarness("worker: { lease: 1s }\n", {
+    store: tcpStore({ url: redis.url, prefix: "fault:", dial: nodeDial }),
+  });
 
   test("while Redis is down: 503 store_unavailable (fast), /health down; afterwards a replay, not a second run", async () => {
     expect((await runJob(h.deps, handler, job(1))).status).toBe(200);

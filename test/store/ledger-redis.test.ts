@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { z } from "zod";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
 import { runJob } from "../../src/jobs/runner.ts";
 import { tcpStore } from "../../src/store/redis.ts";
@@ -22,8 +23,8 @@ describe("ledger on a shared Redis (two instances)", () => {
     });
     return;
   }
-  const a = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix }) });
-  const b = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix }) });
+  const a = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix, dial: nodeDial }) });
+  const b = makeHarness("", { store: tcpStore({ url: REDIS_URL, prefix, dial: nodeDial }) });
   afterAll(async () => {
     await a.deps.store.close();
     await b.deps.store.close();

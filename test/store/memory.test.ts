@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { openMessageKeys } from "../../src/jobs/ledger.ts";
+import { openMessageKeys } from "../../src/store/ledger.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
 describe("the memory store stays bounded", () => {

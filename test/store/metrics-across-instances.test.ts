@@ -6,10 +6,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { silentLogger } from "../../src/observe/logger.ts";
-import { StoreMetrics } from "../../src/observe/store-metrics.ts";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { tcpStore } from "../../src/store/redis.ts";
+import { silentLogger } from "../../src/telemetry/logger.ts";
+import { StoreMetrics } from "../../src/telemetry/store-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
 import { failureCallback } from "../support/harness.ts";
 
@@ -29,7 +30,7 @@ describe("store-aggregated metrics across instances", () => {
     `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\nworker: { metrics: store }\n`,
   );
   const instances = [1, 2].map(() => {
-    const store = tcpStore({ url: REDIS_URL, prefix });
+    const store = tcpStore({ url: REDIS_URL, prefix, dial: nodeDial });
     const pending: Promise<unknown>[] = [];
     const deps = buildDeps({
       config,

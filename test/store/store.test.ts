@@ -12,6 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "@upstash/redis";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
@@ -62,7 +63,7 @@ afterAll(async () => {
 });
 
 withRedis("redis over TCP", (url) => {
-  storeContract("redis (tcp)", async () => tcpStore({ url, prefix: prefix("tcp") }));
+  storeContract("redis (tcp)", async () => tcpStore({ url, prefix: prefix("tcp"), dial: nodeDial }));
 });
 
 withRedis("upstash REST", (url) => {
@@ -79,7 +80,7 @@ withRedis("upstash REST", (url) => {
 withRedis("RESP client", (url) => {
   describe("RESP client", () => {
     test("parses every reply type", async () => {
-      const c = new RespConnection(url);
+      const c = new RespConnection(url, { dial: nodeDial });
       const k = `${prefix("resp")}types`;
       expect(await c.command(["PING"])).toBe("PONG");
       expect(await c.command(["SET", k, "héllo\r\n✓"])).toBe("OK");
@@ -94,7 +95,7 @@ withRedis("RESP client", (url) => {
     });
 
     test("pipelines many commands and large values", async () => {
-      const c = new RespConnection(url);
+      const c = new RespConnection(url, { dial: nodeDial });
       const k = `${prefix("resp")}big`;
       const big = `${"x".repeat(300_000)}✓`;
       await c.command(["SET", k, big]);
@@ -114,7 +115,7 @@ withRedis("RESP client", (url) => {
     });
 
     test("multi runs atomically; a queueing error discards everything", async () => {
-      const c = new RespConnection(url);
+      const c = new RespConnection(url, { dial: nodeDial });
       const k = `${prefix("resp")}multi`;
       expect(
         await c.multi([
@@ -128,8 +129,8 @@ withRedis("RESP client", (url) => {
     });
 
     test("selects the database from the URL", async () => {
-      const db0 = new RespConnection(url);
-      const db3 = new RespConnection(`${url.replace(/\/\d*$/, "")}/3`);
+      const db0 = new RespConnection(url, { dial: nodeDial });
+      const db3 = new RespConnection(`${url.replace(/\/\d*$/, "")}/3`, { dial: nodeDial });
       const k = `${prefix("resp")}db`;
       await db3.command(["SET", k, "in-3", "PX", 60_000]);
       expect(await db3.command(["GET", k])).toBe("in-3");
@@ -142,21 +143,21 @@ withRedis("RESP client", (url) => {
       const u = new URL(url);
       u.username = "nobody";
       u.password = "wrong";
-      const c = new RespConnection(u.toString());
+      const c = new RespConnection(u.toString(), { dial: nodeDial });
       await expect(c.command(["PING"])).rejects.toThrow(/store unavailable: .*handshake failed/);
       await c.close();
     });
 
     test("no server: the command rejects with 'store unavailable'", async () => {
-      const c = new RespConnection("redis://127.0.0.1:1");
+      const c = new RespConnection("redis://127.0.0.1:1", { dial: nodeDial });
       const err = await c.command(["PING"]).catch((e: Error) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as Error).message).toContain("store unavailable");
     });
 
     test("a dropped connection rejects what was in flight, then reconnects", async () => {
-      const c = new RespConnection(url);
-      const admin = new RespConnection(url);
+      const c = new RespConnection(url, { dial: nodeDial });
+      const admin = new RespConnection(url, { dial: nodeDial });
       const id = await c.command(["CLIENT", "ID"]);
       const inFlight = c.command(["BLPOP", `${prefix("resp")}never`, 5]).catch((e: Error) => e);
       await new Promise((r) => setTimeout(r, 50));
@@ -170,7 +171,7 @@ withRedis("RESP client", (url) => {
     });
 
     test("a closed connection refuses commands", async () => {
-      const c = new RespConnection(url);
+      const c = new RespConnection(url, { dial: nodeDial });
       await c.command(["PING"]);
       await c.close();
       await expect(c.command(["PING"])).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -282,7 +283,7 @@ withRedis("upstash shim", (url) => {
 
     test("@upstash/redis gives the same answers over HTTP (base64 and plain) and over TCP", async () => {
       const { url: base, token } = await getShim(url);
-      const requester = tcpRequester(url);
+      const requester = tcpRequester(url, { dial: nodeDial });
       const clients = {
         base64: new Redis({ url: base, token, enableTelemetry: false }),
         plain: new Redis({ url: base, token, enableTelemetry: false, responseEncoding: false }),

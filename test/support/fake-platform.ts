@@ -3,7 +3,8 @@
  * that the test fires, and exit() that throws so a test can read the code.
  */
 import type { Platform } from "../../src/cli/platform.ts";
-import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { nodeDial, nodeTcp } from "../../src/entry/node-net.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 
 export class Exit extends Error {
   constructor(readonly code: number) {
@@ -40,6 +41,8 @@ export function fakePlatform(files: Record<string, string> = {}, env: Record<str
       throw new Exit(code);
     },
     newMetrics: () => new PromMetrics(),
+    dial: nodeDial,
+    tcp: nodeTcp,
   };
   return {
     p,

@@ -5,12 +5,14 @@
 import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import type { Deps, Fetch, FileAccess } from "../../src/deps.ts";
-import { createLogger } from "../../src/observe/logger.ts";
-import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import type { Deps } from "../../src/deps.ts";
+import { nodeTcp } from "../../src/entry/node-net.ts";
+import type { Fetch, FileAccess } from "../../src/ports.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
+import { createLogger } from "../../src/telemetry/logger.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
 
 export const BASE = "http://worker.test";
@@ -78,6 +80,7 @@ export function makeHarness(
     now: opts.now,
     fetch: opts.fetch,
     fs: opts.fs,
+    tcp: nodeTcp,
   });
   const app = createApp(deps);
   const request = async (path: string, init?: RequestInit) => app.request(BASE + path, init);

@@ -6,6 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { RespConnection } from "../../src/store/resp.ts";
 
 export async function freePort(): Promise<number> {
@@ -65,7 +66,7 @@ export async function startRedis() {
 
 /** Deletes the keys matching `pattern` (SCAN + DEL): tests leave nothing behind in a long-lived Redis. */
 export async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const conn = new RespConnection(url);
+  const conn = new RespConnection(url, { dial: nodeDial });
   let cursor = "0";
   do {
     const [next, keys] = (await conn.command(["SCAN", cursor, "MATCH", pattern, "COUNT", 1000])) as [

@@ -8,6 +8,7 @@
  * reply at the top of a result — which is exactly what @upstash/redis's decoder expects.
  */
 import { Buffer } from "node:buffer";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import { type Args, type Reply, RespConnection, RespError } from "../../src/store/resp.ts";
 
 export interface UpstashShim {
@@ -104,7 +105,7 @@ export async function startUpstashShim(opts: {
   token: string;
   port?: number;
 }): Promise<UpstashShim> {
-  const conn = new RespConnection(opts.redisUrl, { buffers: true });
+  const conn = new RespConnection(opts.redisUrl, { buffers: true, dial: nodeDial });
   await conn.command(["PING"]); // fail now, not on the first request, when Redis is not there
   const server = Bun.serve({
     hostname: "127.0.0.1",

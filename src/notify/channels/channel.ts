@@ -4,15 +4,14 @@
  * and how it sends one message part (throwing a JobError that says permanent, transient or
  * rate-limited). One file per channel type implements it (dingtalk.ts, wecom.ts, …).
  */
-import type { Alert, AlertmanagerPayload } from "../alerts/alert.ts";
-import type { ChannelConfig } from "../config/schema.ts";
-import type { Rate } from "../config/units.ts";
-import type { Fetch } from "../deps.ts";
-import type { Logger } from "../observe/logger.ts";
-import type { Dialect } from "./defaults.ts";
-import type { TcpConnect } from "./smtp/tcp.ts";
-import type { OutPart } from "./split.ts";
-import type { Escape, Format } from "./text.ts";
+import type { Alert, AlertmanagerPayload } from "../../alerts/alert.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import type { Rate } from "../../config/units.ts";
+import type { Fetch, TcpConnect } from "../../ports.ts";
+import type { Logger } from "../../telemetry/logger.ts";
+import type { Dialect } from "../defaults.ts";
+import type { OutPart } from "../split.ts";
+import type { Escape, Format } from "../text.ts";
 
 export type ChannelType = ChannelConfig["type"];
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { PromMetrics } from "../../src/observe/prom-metrics.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 
 describe("PromMetrics (one process, rendered by prom-client's Registry)", () => {
   test("counters and gauges render one line per label set, in Prometheus text format", async () => {

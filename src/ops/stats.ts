@@ -3,8 +3,8 @@
  * metrics snapshot (so it shows the same truth as /metrics, process-wide or store-wide).
  */
 import { FAMILIES } from "../config/schema.ts";
-import { METRICS } from "./metric-defs.ts";
-import { type MetricsSnapshot, quantileFromBuckets, type Sample } from "./metrics.ts";
+import { METRICS } from "../telemetry/metric-defs.ts";
+import { type MetricsSnapshot, quantileFromBuckets, type Sample } from "../telemetry/metrics.ts";
 
 export interface FamilyStats {
   received: number;

@@ -12,7 +12,7 @@
  * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
  */
 import { isoAt } from "../iso-time.ts";
-import type { Store, Write } from "../store/store.ts";
+import type { Store, Write } from "./store.ts";
 
 export type JobStatus = "processing" | "succeeded" | "failed";
 

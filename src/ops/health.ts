@@ -3,12 +3,7 @@
  */
 import { engineHealth } from "../analysis/health.ts";
 import type { Deps } from "../deps.ts";
-
-export interface Check {
-  ok: boolean;
-  detail?: string;
-  ms?: number;
-}
+import type { Check } from "../telemetry/check.ts";
 
 const STORE_TIMEOUT_MS = 2000;
 

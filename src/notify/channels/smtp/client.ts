@@ -5,8 +5,8 @@
  * connection transient. Written here rather than taken from nodemailer, which does not run on
  * Workers and has had TLS trouble on Bun and Deno; this one runs on all three.
  */
-import { type JobError, permanent, transient } from "../../errors.ts";
-import type { TcpConnect, TcpSocket } from "./tcp.ts";
+import { type JobError, permanent, transient } from "../../../errors.ts";
+import type { TcpConnect, TcpSocket } from "../../../ports.ts";
 
 export interface SmtpOptions {
   host: string;

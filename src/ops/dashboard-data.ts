@@ -4,7 +4,7 @@
  */
 import type { Deps } from "../deps.ts";
 import { isoAt } from "../iso-time.ts";
-import { recentDeadLetters } from "../jobs/dead-letters.ts";
+import { recentDeadLetters } from "../jobs/failure.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
 import { UNVERIFIABLE } from "../sync/delivery.ts";

@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
-import type { Fetch } from "../deps.ts";
+import type { Fetch } from "../ports.ts";
 
 export interface SpanContext {
   traceId: string;

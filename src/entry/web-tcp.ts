@@ -1,34 +1,8 @@
 /**
- * Outbound TCP as the SMTP client sees it: a socket of web streams that can be upgraded to
- * TLS (STARTTLS) — the shape of Cloudflare's `cloudflare:sockets`, which `webTcp` adapts.
- * The binary and Deno use `nodeTcp` (node:net / node:tls, node-tcp.ts). The runtime's entry
- * hands the worker one of them through Deps (`tcp`); without it an email channel is refused
- * at start-up.
+ * The SMTP client's TCP port (`TcpConnect`, src/ports.ts) on workerd: Cloudflare's
+ * `cloudflare:sockets`. The binary and Deno use `nodeTcp` (node-tcp.ts).
  */
-
-export interface TcpOptions {
-  host: string;
-  port: number;
-  /** "on": TLS from the first byte (port 465); "starttls": plain until upgraded; "off": plain. */
-  tls: "on" | "starttls" | "off";
-  /** The name the server certificate must carry. */
-  servername: string;
-  /** Extra trusted CA certificates (PEM) for a private mail server. */
-  ca?: string;
-  /** false skips certificate verification (a test server only). */
-  rejectUnauthorized: boolean;
-}
-
-export interface TcpSocket {
-  readable: ReadableStream<Uint8Array>;
-  writable: WritableStream<Uint8Array>;
-  /** Upgrades to TLS; release the readers and writers of this socket first. */
-  startTls(): Promise<TcpSocket>;
-  close(): Promise<void>;
-}
-
-/** Opens a connection (TLS already negotiated when `tls` is "on"). */
-export type TcpConnect = (o: TcpOptions) => Promise<TcpSocket>;
+import type { TcpConnect, TcpSocket } from "../ports.ts";
 
 /** The part of a `cloudflare:sockets` Socket the adapter uses. */
 export interface WebSocketLike {

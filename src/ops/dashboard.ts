@@ -5,7 +5,7 @@
  * refreshes itself. Pure: data in, HTML out; every value is escaped.
  */
 import { formatTime } from "../notify/time.ts";
-import type { ProcessFigures } from "./metrics.ts";
+import type { ProcessFigures } from "../telemetry/metrics.ts";
 import type { FamilyStats } from "./stats.ts";
 
 export interface DashboardData {

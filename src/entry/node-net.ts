@@ -1,10 +1,11 @@
 /**
- * TcpConnect over node:net and node:tls — what the binary (Bun), Deno and Node provide.
- * STARTTLS wraps the connected plain socket with `tls.connect({socket})`. The modules are
+ * The TCP ports over node:net and node:tls — what the binary (Bun), Deno and Node provide:
+ * `nodeTcp` for SMTP and `nodeDial` for Redis. For SMTP, STARTTLS wraps the connected plain socket with `tls.connect({socket})`. The modules are
  * imported on first use, so a bundle for a runtime that never sends mail does not load them.
  */
-import type { Socket } from "node:net";
-import type { TcpConnect, TcpOptions, TcpSocket } from "./tcp.ts";
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import type { Dial, TcpConnect, TcpOptions, TcpSocket } from "../ports.ts";
 
 type Tls = typeof import("node:tls");
 
@@ -103,4 +104,12 @@ export const nodeTcp: TcpConnect = async (o) => {
     throw e;
   }
   return wrap(sock, o, tls);
+};
+
+/** The RESP client's `Dial` over node:net / node:tls (the binary and Deno). */
+export const nodeDial: Dial = (o, onReady) => {
+  const socket = o.tls ? tlsConnect({ host: o.host, port: o.port, servername: o.host }) : netConnect(o);
+  socket.setNoDelay(true);
+  socket.once(o.tls ? "secureConnect" : "connect", onReady);
+  return socket;
 };

@@ -4,7 +4,7 @@
  * message or the credentials are wrong), transient (503: the service is down or slow) and
  * rate-limited (429 + Retry-After).
  */
-import { type JobError, permanent, rateLimited, transient } from "../errors.ts";
+import { type JobError, permanent, rateLimited, transient } from "../../errors.ts";
 import type { SendContext } from "./channel.ts";
 
 export interface HttpAnswer {

@@ -4,9 +4,10 @@
  * channel cannot show, a bad mail address, and email on a runtime without the TCP it needs
  * (or with options that runtime's sockets cannot honour) — never a failure at send time.
  */
-import type { Config } from "../config/schema.ts";
-import type { RuntimeName } from "../deps.ts";
-import { ConfigError } from "../errors.ts";
+import type { Config } from "../../config/schema.ts";
+import { ConfigError } from "../../errors.ts";
+import type { RuntimeName, TcpConnect } from "../../ports.ts";
+import { findTemplate } from "../templates.ts";
 import type { Channel } from "./channel.ts";
 import { consoleChannel } from "./console.ts";
 import { dingtalk } from "./dingtalk.ts";
@@ -14,8 +15,6 @@ import { DEFAULT_PORTS, email } from "./email.ts";
 import { feishu } from "./feishu.ts";
 import { slack } from "./slack.ts";
 import { isMailbox, parseAddress } from "./smtp/mime.ts";
-import type { TcpConnect } from "./smtp/tcp.ts";
-import { findTemplate } from "./templates.ts";
 import { webhook } from "./webhook.ts";
 import { wecom } from "./wecom.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createLogger } from "../../src/observe/logger.ts";
+import { createLogger } from "../../src/telemetry/logger.ts";
 
 function capture(level?: "debug" | "info" | "warn" | "error") {
   const lines: string[] = [];

@@ -5,11 +5,11 @@
  * as DingTalk requires, as `@<mobile>` / `@<userId>` in the text — on the first part only, so
  * a split message wakes people once. Errors arrive under HTTP 200 as errcodes.
  */
-import type { ChannelConfig } from "../config/schema.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { escapeDingtalk, escapeText, type Format, utf8Length } from "../text.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
-import { escapeDingtalk, escapeText, type Format, utf8Length } from "./text.ts";
 
 type DingTalkConfig = Extract<ChannelConfig, { type: "dingtalk" }>;
 

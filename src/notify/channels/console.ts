@@ -3,9 +3,9 @@
  * title and the body — among the worker's log lines (stdout on the binary and Deno, `wrangler
  * tail` on Workers). For local runs and for seeing exactly what a template produces.
  */
-import type { ChannelConfig } from "../config/schema.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { escapeHtml, escapeMarkdown, escapeText, type Format } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
-import { escapeHtml, escapeMarkdown, escapeText, type Format } from "./text.ts";
 
 type ConsoleConfig = Extract<ChannelConfig, { type: "console" }>;
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { selfRulesTestsYaml, selfRulesYaml } from "../../src/observe/self-rules.ts";
+import { selfRulesTestsYaml, selfRulesYaml } from "../../src/telemetry/self-rules.ts";
 
 function promtool(args: string[]) {
   if (!Bun.which("promtool"))

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { JobHandler } from "../../src/jobs/handler.ts";
 import { runJob } from "../../src/jobs/runner.ts";
-import { startSpan, traceparentOf } from "../../src/observe/trace.ts";
+import { startSpan, traceparentOf } from "../../src/telemetry/trace.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
 const seen: { path: string; traceparent: string | null; body: unknown }[] = [];

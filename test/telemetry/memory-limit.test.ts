@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { MemoryLimit } from "../../src/observe/memory-limit.ts";
+import { MemoryLimit } from "../../src/telemetry/memory-limit.ts";
 
 const MB = 1024 ** 2;
 

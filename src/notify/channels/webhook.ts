@@ -7,11 +7,11 @@
  * redelivery, so a receiver can drop the one duplicate the worker cannot rule out: a send that
  * reached the receiver just before the worker died, before the send was recorded.
  */
-import type { ChannelConfig } from "../config/schema.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { escapeHtml, escapeMarkdown, escapeText, type Format } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { answerOf, httpError, requestJson } from "./http.ts";
-import { escapeHtml, escapeMarkdown, escapeText, type Format } from "./text.ts";
 
 type WebhookConfig = Extract<ChannelConfig, { type: "webhook" }>;
 

@@ -5,12 +5,12 @@
  * boundaries, under Slack's 50 blocks; `text` carries the title for notifications. Slack
  * counts characters, not bytes. About one message a second per webhook.
  */
-import type { ChannelConfig } from "../config/schema.ts";
-import { permanent } from "../errors.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { permanent } from "../../errors.ts";
+import { escapeSlack, type Format } from "../text.ts";
 import { type Channel, type Message, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { httpError, requestJson, robotError } from "./http.ts";
-import { escapeSlack, type Format } from "./text.ts";
 
 type SlackConfig = Extract<ChannelConfig, { type: "slack" }>;
 

@@ -4,11 +4,11 @@
  * (≤ 4096 B, no colour) and text (≤ 2048 B, `mentioned_list` / `mentioned_mobile_list`).
  * Mentions go on the first part only. Errors arrive under HTTP 200 as errcodes.
  */
-import type { ChannelConfig } from "../config/schema.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { escapeRobotText, escapeWecom, type Format, utf8Length } from "../text.ts";
 import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
-import { escapeRobotText, escapeWecom, type Format, utf8Length } from "./text.ts";
 
 type WeComConfig = Extract<ChannelConfig, { type: "wecom" }>;
 

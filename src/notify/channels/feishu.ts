@@ -5,11 +5,11 @@
  * body), post (rich text, one line a paragraph) or text. The whole body must stay under 20 KB.
  * Answers `{code, msg}`: 19021 bad signature/time, 19024 keyword, 11232 rate limited.
  */
-import type { ChannelConfig } from "../config/schema.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "../text.ts";
 import { type Channel, type Message, PER_MINUTE, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { answerOf, requestJson, retryAfterOf, robotError } from "./http.ts";
-import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "./text.ts";
 
 type FeishuConfig = Extract<ChannelConfig, { type: "feishu" }>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { lineBatch } from "../../src/observe/line-batch.ts";
+import { lineBatch } from "../../src/telemetry/line-batch.ts";
 
 describe("log lines are written in batches", () => {
   test("lines logged in one turn of the event loop reach the output in one write, in order, each ending in a newline", async () => {

@@ -4,13 +4,13 @@
  * STARTTLS (587). Sent with the small client in smtp/ over the runtime's TCP (Deps.tcp):
  * node:net/node:tls on the binary and Deno, `cloudflare:sockets` on Workers.
  */
-import type { ChannelConfig } from "../config/schema.ts";
-import { permanent } from "../errors.ts";
+import type { ChannelConfig } from "../../config/schema.ts";
+import { permanent } from "../../errors.ts";
+import type { Dialect } from "../defaults.ts";
+import { escapeHtml, escapeText, type Format } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
-import type { Dialect } from "./defaults.ts";
 import { sendMail } from "./smtp/client.ts";
 import { buildMessage, parseAddress } from "./smtp/mime.ts";
-import { escapeHtml, escapeText, type Format } from "./text.ts";
 
 type EmailConfig = Extract<ChannelConfig, { type: "email" }>;
 
