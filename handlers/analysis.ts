@@ -4,7 +4,7 @@
  * `{group_key, status, results}` with one result per alert.
  */
 import { analyseJob } from "../src/analysis/analyse.ts";
-import { analysisJobSchema, asAnalysisJob } from "../src/analysis/schema.ts";
+import { analysisJobSchema, asAnalysisJob } from "../src/analysis/job.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
 
 export const analysisHandler: JobHandler = {

@@ -9,15 +9,15 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
-import type { Deps } from "./deps.ts";
-import { JobError, notFound, transient, unauthorized } from "./errors.ts";
+import { invalid, JobError, notFound, toJobError, transient, unauthorized } from "./errors.ts";
+import type { Deps } from "./jobs/deps.ts";
 import { deadLetterKey } from "./jobs/failure.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./ops/dashboard.ts";
 import { dashboardData } from "./ops/dashboard-data.ts";
 import { engineChecks, readiness } from "./ops/health.ts";
 import { buildStats } from "./ops/stats.ts";
-import { problemReply, toJobError, toResponse } from "./qstash/outcome.ts";
+import { problemReply, toResponse } from "./qstash/outcome.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { readLimited } from "./routes/read-body.ts";
@@ -41,11 +41,7 @@ export function createApp(deps: Deps): Hono {
     if (err instanceof JobError) return toResponse(problemReply(err));
     // Hono's own refusals (a malformed JSON body for a validator) keep their status.
     if (err instanceof HTTPException)
-      return toResponse(
-        problemReply(
-          new JobError({ code: "bad_request", message: err.message, status: err.status, retryable: false }),
-        ),
-      );
+      return toResponse(problemReply(invalid("bad_request", err.message), err.status));
     deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
     // The /v1 reads are views of the store: what fails there is the store not answering (503).
     const readRoute = c.req.method === "GET" && c.req.path.startsWith("/v1/");

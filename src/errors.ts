@@ -1,25 +1,54 @@
 /**
  * The one error family. Everything that can go wrong with a job or a request is a JobError
- * with a snake_case `code`, an HTTP `status`, whether QStash should retry, and optionally
- * how long to wait. `problemReply` (src/qstash/outcome.ts) is the one place that turns
- * it into a response.
+ * with a semantic `kind`, a snake_case `code`, and optionally how long to wait. `problemReply`
+ * (src/qstash/outcome.ts) is the one place that turns it into a status and a response.
  */
 import { maskText } from "./mask.ts";
 
+/**
+ * What went wrong, in the worker's terms. src/qstash/outcome.ts is the one place that turns a
+ * kind into an HTTP status (docs/architecture.md, "Errors and answers").
+ */
+export type ErrorKind =
+  /** The job can never succeed as sent (invalid, refused for good): QStash must not retry. */
+  | "permanent"
+  /** Try again later: a downstream or the store is down, a lease is held. */
+  | "transient"
+  /** Slow down: a downstream rate limit, or this process is full. */
+  | "rate_limited"
+  /** The request is not signed (or not by QStash's keys). */
+  | "unauthorized"
+  /** A bad request to a non-job route (/v1, the preview). */
+  | "invalid"
+  | "not_found"
+  /** A request body over worker.body_limit on a non-job route (a job's is permanent). */
+  | "too_large"
+  /** A bug: the message stays generic, the cause goes to the log. */
+  | "internal";
+
 export interface JobErrorInit {
+  kind: ErrorKind;
   code: string;
   message: string;
-  status: number;
-  retryable: boolean;
   retryAfterS?: number;
   details?: unknown;
   cause?: unknown;
 }
 
+const RETRYABLE: Record<ErrorKind, boolean> = {
+  permanent: false,
+  transient: true,
+  rate_limited: true,
+  unauthorized: true,
+  invalid: false,
+  not_found: false,
+  too_large: false,
+  internal: true,
+};
+
 export class JobError extends Error {
+  readonly kind: ErrorKind;
   readonly code: string;
-  readonly status: number;
-  readonly retryable: boolean;
   readonly retryAfterS?: number;
   readonly details?: unknown;
 
@@ -27,41 +56,72 @@ export class JobError extends Error {
     // Messages reach answers, the ledger and logs: a URL in one never carries its credentials.
     super(maskText(init.message), { cause: init.cause });
     this.name = "JobError";
+    this.kind = init.kind;
     this.code = init.code;
-    this.status = init.status;
-    this.retryable = init.retryable;
     this.retryAfterS = init.retryAfterS;
     this.details = init.details;
   }
+
+  /** Whether QStash (or the caller) should try again. */
+  get retryable(): boolean {
+    return RETRYABLE[this.kind];
+  }
 }
 
-/** A body over worker.body_limit: 489 on a job route (QStash must not retry it), 413 elsewhere. */
-export const tooLarge = (limit: number, status: 489 | 413 = 489) =>
+/** A body over worker.body_limit: on a job route permanent (QStash must not retry it), else `too_large`. */
+export const tooLarge = (limit: number, kind: "permanent" | "too_large" = "permanent") =>
   new JobError({
+    kind,
     code: "payload_too_large",
     message: `the body is larger than worker.body_limit (${limit} bytes)`,
-    status,
-    retryable: false,
     details: { limit },
   });
 
-/** 489 + Upstash-NonRetryable-Error: the job can never succeed as sent. */
+/** The job can never succeed as sent. */
 export const permanent = (code: string, message: string, details?: unknown) =>
-  new JobError({ code, message, status: 489, retryable: false, details });
+  new JobError({ kind: "permanent", code, message, details });
 
-/** 503: try again later (downstream down, store unavailable, lease held). */
+/** Try again later (downstream down, store unavailable, lease held). */
 export const transient = (code: string, message: string, retryAfterS?: number, details?: unknown) =>
-  new JobError({ code, message, status: 503, retryable: true, retryAfterS, details });
+  new JobError({ kind: "transient", code, message, retryAfterS, details });
 
-/** 429: slow down (downstream rate limit or this process full). */
+/** Slow down (downstream rate limit or this process full). */
 export const rateLimited = (code: string, message: string, retryAfterS: number, details?: unknown) =>
-  new JobError({ code, message, status: 429, retryable: true, retryAfterS, details });
+  new JobError({ kind: "rate_limited", code, message, retryAfterS, details });
 
 export const unauthorized = (code: string, message: string) =>
-  new JobError({ code, message, status: 401, retryable: true });
+  new JobError({ kind: "unauthorized", code, message });
+
+/** A bad request to a non-job route. */
+export const invalid = (code: string, message: string, details?: unknown) =>
+  new JobError({ kind: "invalid", code, message, details });
 
 export const notFound = (what: string) =>
-  new JobError({ code: "not_found", message: `${what} not found`, status: 404, retryable: false });
+  new JobError({ kind: "not_found", code: "not_found", message: `${what} not found` });
+
+/** Any thrown value as a JobError; unknown errors are bugs: internal, retryable, message kept generic. */
+export function toJobError(e: unknown): JobError {
+  if (e instanceof JobError) return e;
+  return new JobError({
+    kind: "internal",
+    code: "internal_error",
+    message: "unexpected error in the worker (see its log)",
+    cause: e,
+  });
+}
+
+/**
+ * Runs `build` inside a job: a ConfigError there (a channel or API the config cannot serve; only
+ * reachable without createApp, which refuses such a config at start) is a permanent failure.
+ */
+export function permanentOnConfigError<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof ConfigError) throw permanent("config_error", e.message, e.issues);
+    throw e;
+  }
+}
 
 /** A configuration problem: names every bad path. Raised at start-up and by check-config. */
 export class ConfigError extends Error {

@@ -2,9 +2,13 @@
  * Builds Deps from a validated Config plus what only the entry knows (runtime, metrics
  * backend, clock, fetch). Shared by every entry, the CLI and the tests.
  */
+
+import { type Analyst, buildAnalyst } from "./analysis/analyst.ts";
+import { mountedFamilies } from "./config/families.ts";
 import type { Config } from "./config/schema.ts";
-import { type Deps, mountedFamilies } from "./deps.ts";
+import type { Deps } from "./jobs/deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
+import { buildNotifier, type Notifier } from "./notify/notifier.ts";
 import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import { createStore } from "./store/create.ts";
@@ -45,7 +49,9 @@ export function buildDeps(o: WireOptions): Deps {
     o.logger ?? createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
   const gate = o.gate ?? new ConcurrencyGate(config.worker.concurrency);
   gate.limit = config.worker.concurrency;
-  return {
+  let analyst: Analyst | undefined;
+  let notifier: Notifier | undefined;
+  const deps: Deps = {
     config,
     store: o.store,
     ledger: new Ledger(o.store, {
@@ -71,5 +77,15 @@ export function buildDeps(o: WireOptions): Deps {
     background: o.background,
     fs: o.fs,
     tcp: o.tcp,
+    // Built once, on first use: a worker without analysis never builds its engines.
+    get analyst() {
+      analyst ??= buildAnalyst(deps);
+      return analyst;
+    },
+    get notifier() {
+      notifier ??= buildNotifier(deps);
+      return notifier;
+    },
   };
+  return deps;
 }

@@ -7,14 +7,15 @@
  * does not analyse again the alerts it already completed (ledger steps).
  */
 import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
-import type { Deps } from "../deps.ts";
 import { JobError, permanent, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { breakers, runChain } from "./chain.ts";
-import { type AnalysisJob, type AnalysisResult, type Language, resultSchema } from "./schema.ts";
+import type { AnalysisServices } from "./analyst.ts";
+import { runChain } from "./chain.ts";
+import type { AnalysisJob } from "./job.ts";
+import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
-import { docOf, embedAlert, resolutionOf, similarAnalysis, similarityIndex } from "./similarity.ts";
+import { docOf, embedAlert, resolutionOf, similarAnalysis } from "./similarity.ts";
 import { alertStep, getAnalysis, setAnalysisStatus } from "./status.ts";
 
 export interface JobScope {
@@ -24,7 +25,11 @@ export interface JobScope {
 
 export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
 
-export async function analyseJob(deps: Deps, job: AnalysisJob, scope: JobScope): Promise<JobAnswer> {
+export async function analyseJob(
+  deps: AnalysisServices,
+  job: AnalysisJob,
+  scope: JobScope,
+): Promise<JobAnswer> {
   // ai.language, else the team's worker.locale (zh-CN teams read analyses in Chinese).
   const language =
     job.language ?? deps.config.ai.language ?? (deps.config.worker.locale === "zh-CN" ? "zh" : "en");
@@ -84,7 +89,7 @@ export async function analyseJob(deps: Deps, job: AnalysisJob, scope: JobScope):
 }
 
 async function analyseAlert(
-  deps: Deps,
+  deps: AnalysisServices,
   alert: Alert & { id: string },
   job: AnalysisJob,
   language: Language,
@@ -97,8 +102,7 @@ async function analyseAlert(
   await setAnalysisStatus(deps.store, alert.id, "processing", { at: at(), retentionMs });
   try {
     const { top_k, min_score } = deps.config.ai.similar;
-    const index = similarityIndex(deps);
-    const br = breakers(deps);
+    const { index, breakers: br } = deps.analyst;
     const vector = await embedAlert(deps, br, alert, log);
     const similar = await index.search(
       { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },

@@ -6,7 +6,7 @@
  * severity, duration and value (generic.ts). English and Chinese.
  */
 import type { Alert } from "../alerts/alert.ts";
-import type { Deps } from "../deps.ts";
+import type { Services } from "../services.ts";
 import { CATALOGUE_NAMES, findEntry } from "./catalogue/index.ts";
 import type { Entry } from "./catalogue/types.ts";
 import type { Engine, LlmType } from "./engine.ts";
@@ -21,7 +21,7 @@ export interface BuiltinInput {
   similar: SimilarMatch[];
 }
 
-export function builtinEngine(deps: Deps): Engine {
+export function builtinEngine(deps: Services): Engine {
   return {
     id: "builtin",
     nameFor: () => "builtin",

@@ -5,16 +5,14 @@
  * says a later engine gave it. When all fail: 503 if every failure was transient (QStash retries
  * later), otherwise 489 — nothing would change on a retry.
  */
-import type { Deps } from "../deps.ts";
+
 import { JobError, permanent, transient } from "../errors.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { type Admission, Breakers } from "./breaker.ts";
-import { builtinEngine } from "./builtin.ts";
-import { difyEngine } from "./dify.ts";
-import { type Engine, type EngineId, type EngineRequest, engineFailed } from "./engine.ts";
+import type { AnalysisServices } from "./analyst.ts";
+import type { Admission } from "./breaker.ts";
+import { type Engine, type EngineId, type EngineRequest, engineFailed, timeoutOf } from "./engine.ts";
 import { severityOf } from "./facts.ts";
 import { normalizeAnalysis } from "./normalize.ts";
-import { ollamaEngine } from "./ollama.ts";
 import type { Analysis, Attempt, EngineName, Tokens } from "./schema.ts";
 
 export interface ChainOutcome {
@@ -28,30 +26,13 @@ export interface ChainOutcome {
 
 export type EngineChoice = "auto" | EngineId;
 
-export function engines(deps: Deps): Record<EngineId, Engine> {
-  return { dify: difyEngine(deps), ollama: ollamaEngine(deps), builtin: builtinEngine(deps) };
-}
-
-export function breakers(deps: Deps): Breakers {
-  const b = deps.config.ai.breaker;
-  return new Breakers(deps.store, { failures: b.failures, cooloffMs: b.cooloff, now: deps.now });
-}
-
-/** The per-call timeout of an engine. */
-export function timeoutOf(deps: Deps, id: EngineId): number {
-  const ai = deps.config.ai;
-  if (id === "dify") return ai.dify?.timeout ?? ai.timeout;
-  if (id === "ollama") return ai.ollama?.timeout ?? ai.timeout;
-  return ai.timeout;
-}
-
 export async function runChain(
-  deps: Deps,
+  deps: AnalysisServices,
   req: EngineRequest,
   choice: EngineChoice,
   log: Logger,
 ): Promise<ChainOutcome> {
-  const all = engines(deps);
+  const all = deps.analyst.engines;
   const order = choice === "auto" ? deps.config.ai.order : [choice];
   const chain = order.map((id) => all[id]).filter((e) => e.nameFor(req.type));
   if (chain.length === 0)
@@ -61,7 +42,7 @@ export async function runChain(
         ? `no engine in ai.order (${order.join(", ")}) is configured for ${req.type} analyses`
         : `the ${choice} engine is not configured for ${req.type} analyses`,
     );
-  const br = breakers(deps);
+  const br = deps.analyst.breakers;
   const guarded = chain.filter((e) => e.id !== "builtin").map((e) => e.id);
   const maxTimeout = Math.max(...chain.map((e) => timeoutOf(deps, e.id)));
   const admissions = guarded.length

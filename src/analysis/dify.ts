@@ -9,8 +9,9 @@
  * `error`) — a stream that ends without `message_end` is a broken answer and the next engine
  * answers. Readiness: `GET /info`.
  */
-import type { Deps } from "../deps.ts";
+
 import { type JobError, transient } from "../errors.ts";
+import type { Services } from "../services.ts";
 import {
   callHttp,
   type Engine,
@@ -27,7 +28,7 @@ import {
 import { alertJson, buildPrompt, repairPrompt } from "./prompts.ts";
 import type { EngineName } from "./schema.ts";
 
-type DifyConfig = NonNullable<Deps["config"]["ai"]["dify"]>;
+type DifyConfig = NonNullable<Services["config"]["ai"]["dify"]>;
 type DifyApp = NonNullable<DifyConfig["apps"][LlmType]>;
 
 interface DifyError {
@@ -38,7 +39,7 @@ interface DifyError {
 /** Workflow run states that may succeed when run again; the others never will in blocking mode. */
 const TRANSIENT_RUN_STATES = new Set(["failed", "stopped", "running"]);
 
-export function difyEngine(deps: Deps): Engine {
+export function difyEngine(deps: Services): Engine {
   const cfg = deps.config.ai.dify;
   const user = deps.config.worker.name;
 

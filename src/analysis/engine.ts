@@ -7,6 +7,7 @@
 import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
+import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
 import type { AnalysisType, EngineName, Language, SimilarMatch, Tokens } from "./schema.ts";
 
@@ -131,4 +132,12 @@ export async function probe(now: () => number, run: () => Promise<string>): Prom
   } catch (e) {
     return { ok: false, detail: (e as Error).message, ms: now() - t };
   }
+}
+
+/** The per-call timeout of an engine. */
+export function timeoutOf(deps: Pick<Services, "config">, id: EngineId): number {
+  const ai = deps.config.ai;
+  if (id === "dify") return ai.dify?.timeout ?? ai.timeout;
+  if (id === "ollama") return ai.ollama?.timeout ?? ai.timeout;
+  return ai.timeout;
 }

@@ -3,10 +3,11 @@
  * readiness (Dify `GET /info` per app, Ollama `/api/tags`, the built-in engine always) under a
  * short deadline, and its circuit breaker's state. Sets alertagent_engine_up from the probes.
  */
-import type { Deps } from "../deps.ts";
+import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
-import { breakers, engines, timeoutOf } from "./chain.ts";
+import type { Breakers } from "./breaker.ts";
 import type { Engine, EngineId } from "./engine.ts";
+import { timeoutOf } from "./engine.ts";
 import type { EngineName } from "./schema.ts";
 
 export interface EngineHealth {
@@ -21,13 +22,19 @@ export interface EngineHealth {
 const TYPES = ["comprehensive", "quick", "root_cause"] as const;
 const PROBE_MS = 5000;
 
-export async function engineHealth(deps: Deps): Promise<EngineHealth[]> {
-  const all = engines(deps);
+export interface EngineCheck extends Check {
+  breaker: string;
+}
+
+export async function engineHealth(
+  deps: Services,
+  { engines: all, breakers }: { engines: Record<EngineId, Engine>; breakers: Breakers },
+): Promise<EngineHealth[]> {
   const configured = deps.config.ai.order.flatMap((id): { engine: Engine; names: EngineName[] }[] => {
     const names = [...new Set(TYPES.flatMap((t) => all[id].nameFor(t) ?? []))];
     return names.length ? [{ engine: all[id], names }] : [];
   });
-  const states = await breakers(deps).describe(configured.map((e) => e.engine.id));
+  const states = await breakers.describe(configured.map((e) => e.engine.id));
   return Promise.all(
     configured.map(async ({ engine, names }) => {
       const ready = await engine.ready(AbortSignal.timeout(Math.min(PROBE_MS, timeoutOf(deps, engine.id))));

@@ -4,8 +4,9 @@
  * text; one repair turn when it does not fit. `POST /api/embed` gives the similarity index its
  * vectors when `embed_model` is set. Readiness: `GET /api/tags` lists the configured models.
  */
-import type { Deps } from "../deps.ts";
+
 import { type JobError, transient } from "../errors.ts";
+import type { Services } from "../services.ts";
 import {
   callHttp,
   type Engine,
@@ -25,7 +26,7 @@ interface Message {
   content: string;
 }
 
-export function ollamaEngine(deps: Deps): Engine {
+export function ollamaEngine(deps: Services): Engine {
   const cfg = deps.config.ai.ollama;
 
   const chat = async (
@@ -104,7 +105,7 @@ export function ollamaEngine(deps: Deps): Engine {
 }
 
 /** Embeddings of `texts` with `ai.ollama.embed_model` (one call). */
-export async function ollamaEmbed(deps: Deps, texts: string[], signal: AbortSignal): Promise<number[][]> {
+export async function ollamaEmbed(deps: Services, texts: string[], signal: AbortSignal): Promise<number[][]> {
   const cfg = deps.config.ai.ollama;
   if (!cfg?.embed_model) throw engineFailed("engine_not_configured", "ai.ollama.embed_model is not set");
   const res = await callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/embed"), {

@@ -1,10 +1,9 @@
 /**
- * The shapes of an analysis (docs/analysis.md): the job, what an engine must produce (`analysisSchema`,
+ * The shapes of an analysis (docs/analysis.md): what an engine must produce (`analysisSchema`,
  * also sent to Ollama as its JSON Schema), and the stored and returned result. Zod schemas are
  * the types.
  */
 import { z } from "zod";
-import { alertmanagerPayloadSchema, alertSchema, isRawAlertmanagerPayload } from "../alerts/alert.ts";
 
 export const ANALYSIS_TYPES = ["comprehensive", "quick", "root_cause", "similar"] as const;
 export type AnalysisType = (typeof ANALYSIS_TYPES)[number];
@@ -15,33 +14,6 @@ export const ENGINE_NAMES = ["dify-workflow", "dify-chat", "dify-agent", "ollama
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
-
-export const analysisJobSchema = z
-  .strictObject({
-    type: z.enum(ANALYSIS_TYPES),
-    alert: alertSchema.optional(),
-    payload: alertmanagerPayloadSchema.optional(),
-    engine: z.enum(["auto", "dify", "ollama", "builtin"]).default("auto"),
-    language: z.enum(LANGUAGES).optional(),
-  })
-  .superRefine((j, ctx) => {
-    if (!j.alert === !j.payload)
-      ctx.addIssue({ code: "custom", path: ["alert"], message: "give exactly one of alert or payload" });
-    if (j.payload && j.payload.alerts.length === 0)
-      ctx.addIssue({ code: "custom", path: ["payload", "alerts"], message: "the payload has no alerts" });
-  });
-export type AnalysisJob = z.output<typeof analysisJobSchema>;
-
-/** A raw Alertmanager payload as an analysis job: `?type=` (default comprehensive), `?engine=`, `?language=`. */
-export function asAnalysisJob(body: unknown, query: Record<string, string>): unknown {
-  if (!isRawAlertmanagerPayload(body)) return body;
-  return {
-    type: query.type ?? "comprehensive",
-    payload: body,
-    ...(query.engine ? { engine: query.engine } : {}),
-    ...(query.language ? { language: query.language } : {}),
-  };
-}
 
 export const rootCauseSchema = z.strictObject({
   cause: z.string().min(1),

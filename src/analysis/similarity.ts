@@ -1,28 +1,21 @@
 /**
- * Similar-alert search as the analysis uses it: the index built from Deps, an alert as a query
+ * Similar-alert search as the analysis uses it: the index built from Services, an alert as a query
  * and as a document (with its resolution when known), Ollama embeddings when `embed_model` is
  * set (skipped while Ollama's breaker is open; a failure falls back to built-in similarity),
  * the `similar` analysis type, and the lookup behind GET /v1/alerts/:alertId/similar.
  */
 import type { Alert } from "../alerts/alert.ts";
-import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
+import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { AnalysisServices } from "./analyst.ts";
 import type { Breakers } from "./breaker.ts";
-import { timeoutOf } from "./chain.ts";
+import { timeoutOf } from "./engine.ts";
 import { annotationText, firingMs, formatDuration, severityOf } from "./facts.ts";
 import { ollamaEmbed } from "./ollama.ts";
 import type { Analysis, Language, SimilarMatch } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
-import { type SimDoc, SimilarityIndex } from "./similar/index.ts";
-
-export function similarityIndex(deps: Deps): SimilarityIndex {
-  return new SimilarityIndex(deps.store, {
-    maxAlerts: deps.config.ai.similar.max_alerts,
-    retentionMs: deps.config.store.retention,
-    now: deps.now,
-  });
-}
+import type { SimDoc } from "./similar/index.ts";
 
 /** The text an alert is embedded by. */
 export function embedText(alert: Alert): string {
@@ -31,7 +24,7 @@ export function embedText(alert: Alert): string {
 
 /** The alert's embedding, or undefined when embeddings are off or Ollama cannot give one now. */
 export async function embedAlert(
-  deps: Deps,
+  deps: Services,
   br: Breakers,
   alert: Alert,
   log: Logger,
@@ -109,11 +102,11 @@ export function similarAnalysis(
 
 /** GET /v1/alerts/:alertId/similar: the indexed alert's best matches. */
 export async function similarTo(
-  deps: Deps,
+  deps: AnalysisServices,
   alertId: string,
   k: number,
 ): Promise<{ alert_id: string; similar: SimilarMatch[] }> {
-  const index = similarityIndex(deps);
+  const { index } = deps.analyst;
   const found = await index.get(alertId);
   if (!found) throw notFound(`alert ${alertId} in the similarity index (it is indexed when analysed)`);
   const { doc, vector } = found;

@@ -6,8 +6,8 @@
 import { DEFAULT_CONFIG_YAML, usesDevKeys } from "../config/default.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { buildDeps, storeFor } from "../wire.ts";
 import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";

@@ -34,7 +34,7 @@ export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
     p.stdout(`# rule set from ${result.from}: ${result.rules} rules\n${out.join("\n")}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof JobError && e.status === 404) throw new UsageError(`--target: ${e.message}`);
+    if (e instanceof JobError && e.kind === "not_found") throw new UsageError(`--target: ${e.message}`);
     throw e;
   } finally {
     await store.close();

@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { createApp, mountedJobFamilies } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
 import type { Store } from "../store/store.ts";
 import { lineBatch } from "../telemetry/line-batch.ts";

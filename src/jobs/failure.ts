@@ -1,9 +1,38 @@
 /**
- * What is kept of a message QStash gave up on: under `dead:<sourceMessageId>`, and its id,
- * newest first, in the capped `dead-letters` list that /dashboard shows.
+ * The failure family's domain: QStash's failure callback (README "How a job is handled";
+ * docs/contracts.md#qstash). A dead message is recorded once under its source message id
+ * (`dead:<id>`, and its id in the capped `dead-letters` list /dashboard shows), the source is
+ * marked failed in the ledger, a dead analysis marks its alerts failed, and the ops channels
+ * (`failure.notify`) are told once per dead message.
  */
-import type { Family } from "../config/schema.ts";
+import { z } from "zod";
+import { alertIdsOf, alertStep, markAnalysisFailed } from "../analysis/status.ts";
+import { base64Text } from "../base64.ts";
+import { FAMILIES, type Family } from "../config/schema.ts";
+import { JobError } from "../errors.ts";
+import { isoAt } from "../iso-time.ts";
+import { type Delivery, deliver } from "../notify/deliver.ts";
+import { notificationJobSchema } from "../notify/job.ts";
 import type { Store } from "../store/store.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Deps } from "./deps.ts";
+import type { JobContext } from "./handler.ts";
+
+/**
+ * The fields of QStash's failure callback (docs/contracts.md#qstash) that the worker reads. The rest
+ * (method, headers, topic, endpoint, schedule, timestamps, caller IP) and any field QStash adds
+ * later are ignored, not checked or refused.
+ */
+export const failureCallbackSchema = z.object({
+  status: z.number().int(),
+  sourceMessageId: z.string().min(1),
+  url: z.string().optional(),
+  body: z.string().optional(),
+  retried: z.number().int().optional(),
+  maxRetries: z.number().int().optional(),
+  dlqId: z.string().optional(),
+  sourceBody: z.string().optional(),
+});
 
 export interface DeadLetter {
   source_message_id: string;
@@ -30,4 +59,150 @@ export async function recentDeadLetters(store: Store, limit: number): Promise<De
   const ids = await store.list<string>(DEAD_LETTERS_KEY, limit);
   const dead = await store.mget<DeadLetter>(ids.map(deadLetterKey));
   return dead.filter((d): d is DeadLetter => d !== null);
+}
+
+/** Records the dead message a failure callback reports and tells failure.notify; the job's 200 body. */
+export async function recordDeadLetter(
+  deps: Deps,
+  cb: z.output<typeof failureCallbackSchema>,
+  { messageId, logger, note }: Pick<JobContext, "messageId" | "logger" | "note">,
+): Promise<Record<string, unknown>> {
+  const family = familyOf(cb.url);
+  const response = cb.body ? base64Text(cb.body).slice(0, 2048) : undefined;
+  const reason = problemCode(response);
+  const at = isoAt(deps.now());
+  const error = {
+    code: reason?.code ?? "delivery_failed",
+    message:
+      reason?.message ?? `QStash gave up after ${cb.retried ?? 0} retries; last answer HTTP ${cb.status}`,
+  };
+  const dead: DeadLetter = {
+    source_message_id: cb.sourceMessageId,
+    family,
+    url: cb.url,
+    status: cb.status,
+    retried: cb.retried,
+    max_retries: cb.maxRetries,
+    dlq_id: cb.dlqId,
+    response,
+    error,
+    recorded_at: at,
+  };
+  const retention = deps.config.store.retention;
+  const result = {
+    recorded: true,
+    message_id: messageId,
+    source_message_id: cb.sourceMessageId,
+    family,
+    dlq_id: cb.dlqId ?? null,
+    error,
+  };
+  const key = deadLetterKey(cb.sourceMessageId);
+  if (family === "analysis" && cb.sourceBody && !(await deps.store.get(key))) {
+    // A payload job can die after some of its alerts were analysed: those keep their result.
+    // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
+    for (const id of alertIdsOf(safeJson(base64Text(cb.sourceBody)))) {
+      const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
+      if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
+    }
+  }
+  // A message dies once: a second callback for the same source (another failure-callback
+  // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
+  // the notice to failure.notify goes only to channels not yet told (ledger steps). The dead
+  // letter, the source's failed ledger entry and the recent list are written in one step: a
+  // retry after a store failure finds all three or none.
+  const recorded = await deps.store.setOnce(key, dead, retention, [
+    await deps.ledger.failedWrite(cb.sourceMessageId, family, { ...error, retryable: false }),
+    { op: "push", key: DEAD_LETTERS_KEY, value: cb.sourceMessageId, max: 100, ttlMs: retention },
+  ]);
+  if (!recorded) {
+    note({ dead_letter: { source_message_id: cb.sourceMessageId, already_recorded: true } });
+    const notice = await notifyDeadLetter(deps, dead, logger);
+    return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
+  }
+  deps.metrics.inc("deadLetters", { family });
+  // On the job's own answer line, raised to warn: one line per dead letter.
+  note(
+    { dead_letter: { source_message_id: cb.sourceMessageId, family, dlq_id: cb.dlqId, status: cb.status } },
+    "warn",
+  );
+  const notice = await notifyDeadLetter(deps, dead, logger);
+  return notice ? { ...result, notified: notice } : result;
+}
+
+export interface DeadLetterNotice {
+  deliveries?: Delivery[];
+  /** Set when a channel refused the notice for good: logged and reported, never failing the callback. */
+  failed?: { code: string; message: string };
+}
+
+/** The DLQ entry in QStash's API (GET it with the QStash token, or retry it with POST /v2/dlq/retry/<id>). */
+function dlqUrl(qstashUrl: string, dlqId: string): string {
+  return `${qstashUrl.replace(/\/+$/, "")}/v2/dlq/${encodeURIComponent(dlqId)}`;
+}
+
+async function notifyDeadLetter(
+  deps: Deps,
+  dead: DeadLetter,
+  logger: Logger,
+): Promise<DeadLetterNotice | undefined> {
+  const channels = deps.config.failure.notify;
+  if (channels.length === 0) return undefined;
+  const link = dead.dlq_id ? dlqUrl(deps.config.qstash.url, dead.dlq_id) : undefined;
+  const job = notificationJobSchema.parse({
+    channels,
+    alerts: [
+      {
+        id: `dead-${dead.source_message_id}`,
+        status: "firing",
+        labels: {
+          alertname: "AlertAgentDeadLetter",
+          severity: "warning",
+          family: dead.family,
+          worker: deps.config.worker.name,
+        },
+        annotations: {
+          summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
+          description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${link ? `\nDLQ entry: ${link}` : ""}`,
+          ...(link ? { dlq_url: link } : {}),
+          source_message_id: dead.source_message_id,
+        },
+        startsAt: dead.recorded_at,
+      },
+    ],
+  });
+  try {
+    const result = await deliver(deps, deps.notifier, job, `dead:${dead.source_message_id}`, logger);
+    return { deliveries: result.deliveries };
+  } catch (e) {
+    // Transient trouble (503/429) goes back to QStash so the callback is retried; a channel that
+    // refuses for good must not turn the dead letter itself into a failure.
+    if (e instanceof JobError && e.kind === "permanent") {
+      logger.error("failure.notify refused the dead-letter notice", { code: e.code, error: e.message });
+      return { failed: { code: e.code, message: e.message } };
+    }
+    throw e;
+  }
+}
+
+/** The family of the dead job, from its URL (`…/jobs/<family>`). */
+function familyOf(url: string | undefined): Family | "unknown" {
+  const m = url ? /\/jobs\/([a-z-]+)\/?(?:\?|$)/.exec(url) : null;
+  return m && (FAMILIES as readonly string[]).includes(m[1]) ? (m[1] as Family) : "unknown";
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The worker's own JSON problem, when the last answer was one. */
+function problemCode(text: string | undefined): { code: string; message: string } | undefined {
+  const p = text ? (safeJson(text) as { error?: { code?: unknown; message?: unknown } } | null) : null;
+  return typeof p?.error?.code === "string" && typeof p.error.message === "string"
+    ? { code: p.error.code, message: p.error.message }
+    : undefined;
 }

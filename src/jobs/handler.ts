@@ -5,9 +5,9 @@
  */
 import type { z } from "zod";
 import type { Family } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
 import { permanent, zodIssues } from "../errors.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { Deps } from "./deps.ts";
 
 export interface JobContext {
   deps: Deps;

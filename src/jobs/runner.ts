@@ -6,11 +6,11 @@
  * Independent of HTTP so `alertagent-worker run` uses the same path.
  */
 import type { Family } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
-import { JobError, permanent, rateLimited, tooLarge, transient } from "../errors.ts";
-import { problemReply, type Reply, toJobError } from "../qstash/outcome.ts";
+import { JobError, permanent, rateLimited, toJobError, tooLarge, transient } from "../errors.ts";
+import { problemReply, type Reply } from "../qstash/outcome.ts";
 import type { JobOutcome } from "../telemetry/metric-defs.ts";
 import { exportSpans, inSpan, startSpan, traceparentOf } from "../telemetry/trace.ts";
+import type { Deps } from "./deps.ts";
 import type { JobHandler } from "./handler.ts";
 
 export interface JobRequest {
@@ -240,7 +240,7 @@ async function claimAndRun(
     });
   } catch (e) {
     failure = toJobError(e);
-    if (failure.status >= 500 && failure.code === "internal_error")
+    if (failure.kind === "internal")
       log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
   } finally {
     letGo();
@@ -257,12 +257,15 @@ async function claimAndRun(
       retryable: failure.retryable,
       details: failure.details,
     };
-    if (failure.status === 489) {
+    if (failure.kind === "permanent") {
       await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: 489, error });
       return finish("failed_permanent", problemReply(failure));
     }
     await deps.ledger.release(entry, lease, error);
-    return finish(failure.status === 429 ? "rate_limited" : "failed_transient", problemReply(failure));
+    return finish(
+      failure.kind === "rate_limited" ? "rate_limited" : "failed_transient",
+      problemReply(failure),
+    );
   } catch (e) {
     // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.
     log.error("store unavailable: cannot record the job's outcome", { error: e });

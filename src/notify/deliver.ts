@@ -8,10 +8,10 @@
  * budget, with Retry-After), 503 (transient: QStash redelivers, only the rest is retried), or
  * 489 once everything else is done when a channel failed for good with no fallback left.
  */
-import type { Deps } from "../deps.ts";
-import { JobError, permanent, rateLimited, transient } from "../errors.ts";
+
+import { JobError, permanent, rateLimited, toJobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import { toJobError } from "../qstash/outcome.ts";
+import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel, Message, SendContext } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
@@ -47,7 +47,7 @@ interface Run {
 }
 
 interface Job {
-  deps: Deps;
+  deps: Services;
   n: Notifier;
   job: NotificationJob;
   input: NotifyInput;
@@ -213,12 +213,12 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     if (claim && !record.parts.some((part) => part.sent))
       await releaseClaim(deps.store, claim, messageId).catch(() => {});
     const err = toJobError(e);
-    if (err.status >= 500 && err.code === "internal_error") throw e;
+    if (err.kind === "internal") throw e;
     const details = err.details as { errcode?: number } | undefined;
-    if (err.status === 429 && ch.robot && details?.errcode !== undefined && err.retryAfterS)
+    if (err.kind === "rate_limited" && ch.robot && details?.errcode !== undefined && err.retryAfterS)
       await n.limiter.block(ch.robot, err.retryAfterS);
     const at = isoAt(deps.now());
-    const final = err.status === 489;
+    const final = err.kind === "permanent";
     record = {
       ...record,
       status: final ? "failed" : "pending",
@@ -228,7 +228,7 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
     await n.records.putDelivery(record);
     if (final)
       await deps.ledger.putStep(messageId, step, { status: "failed", at, attempts: record.attempts });
-    const status = final ? "failed" : err.status === 429 ? "rate_limited" : "retry";
+    const status = final ? "failed" : err.kind === "rate_limited" ? "rate_limited" : "retry";
     deps.metrics.inc("notifications", { ...labels, status });
     j.logger.warn("notification channel failed", {
       channel: ch.name,
@@ -243,7 +243,7 @@ async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Ru
 }
 
 export async function deliver(
-  deps: Deps,
+  deps: Services,
   n: Notifier,
   job: NotificationJob,
   messageId: string,
@@ -279,7 +279,7 @@ export async function deliver(
 
   const extra: Run[] = [];
   for (const p of primaries) {
-    if (p.error?.status !== 489) continue;
+    if (p.error?.kind !== "permanent") continue;
     const ch = n.channels.get(p.record.channel) as Channel;
     const candidates = [...new Set([...ch.cfg.fallback, ...job.fallback])].filter((c) => c !== ch.name);
     for (const c of candidates) {
@@ -293,7 +293,7 @@ export async function deliver(
         break;
       }
       // A fallback that failed transiently is retried with the job; stop here until then.
-      if (r.error.status !== 489) {
+      if (r.error.kind !== "permanent") {
         p.error = r.error;
         break;
       }
@@ -311,8 +311,8 @@ export async function deliver(
   const errors = [...primaries, ...extra].flatMap((r) =>
     r.error ? [{ ch: r.record.channel, e: r.error }] : [],
   );
-  const limited = errors.filter((x) => x.e.status === 429);
-  const retry = errors.filter((x) => x.e.status !== 489);
+  const limited = errors.filter((x) => x.e.kind === "rate_limited");
+  const retry = errors.filter((x) => x.e.kind !== "permanent");
   const sent = deliveries.filter((d) => d.status === "sent").map((d) => d.channel);
   const sentNote = sent.length ? `; sent: ${sent.join(", ")}` : "";
   if (limited.length) {

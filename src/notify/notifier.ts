@@ -1,11 +1,10 @@
 /**
  * The notifier of a worker: its channels, templates, rate limiter and delivery records, built
- * once per Deps (at start-up: createApp registers the notification routes, which builds it, so
- * a bad channel refuses the worker before it serves) and reused by every job.
+ * once by buildDeps (src/wire.ts) and reused by every job.
  */
 import type { Config } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import type { Services } from "../services.ts";
 import type { Channel } from "./channels/channel.ts";
 import { buildChannels } from "./channels/index.ts";
 import type { Locale } from "./locale.ts";
@@ -27,30 +26,23 @@ export interface Notifier {
   records: Records;
 }
 
-const built = new WeakMap<Deps, Notifier>();
-
-/** The notifier for these Deps; throws ConfigError when the channels cannot work here. */
-export function notifierFor(deps: Deps): Notifier {
-  let n = built.get(deps);
-  if (!n) {
-    const { config } = deps;
-    if (!isTimeZone(config.worker.timezone))
-      throw new ConfigError(`worker.timezone: "${config.worker.timezone}" is not an IANA time zone`, [
-        { path: "worker.timezone", message: "not an IANA time zone (e.g. UTC, Asia/Shanghai)" },
-      ]);
-    checkTemplates(config.templates);
-    n = {
-      channels: buildChannels(config, { tcp: deps.tcp, runtime: deps.runtime }),
-      templates: config.templates,
-      timezone: config.worker.timezone,
-      silenceLabels: config.worker.silence_labels,
-      locale: config.worker.locale,
-      limiter: new RateLimiter(deps.store, deps.now),
-      records: new Records(deps.store, config.store.retention),
-    };
-    built.set(deps, n);
-  }
-  return n;
+/** The notifier of these services; throws ConfigError when the channels cannot work here. */
+export function buildNotifier(s: Services): Notifier {
+  const { config } = s;
+  if (!isTimeZone(config.worker.timezone))
+    throw new ConfigError(`worker.timezone: "${config.worker.timezone}" is not an IANA time zone`, [
+      { path: "worker.timezone", message: "not an IANA time zone (e.g. UTC, Asia/Shanghai)" },
+    ]);
+  checkTemplates(config.templates);
+  return {
+    channels: buildChannels(config, { tcp: s.tcp, runtime: s.runtime }),
+    templates: config.templates,
+    timezone: config.worker.timezone,
+    silenceLabels: config.worker.silence_labels,
+    locale: config.worker.locale,
+    limiter: new RateLimiter(s.store, s.now),
+    records: new Records(s.store, config.store.retention),
+  };
 }
 
 /**

@@ -7,12 +7,12 @@
 import { z } from "zod";
 import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
 import { LOCALES } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
-import { JobError, notFound, zodIssues } from "../errors.ts";
+import { invalid, JobError, notFound, zodIssues } from "../errors.ts";
+import type { Services } from "../services.ts";
 import type { Channel } from "./channels/channel.ts";
 import { consoleChannel } from "./channels/console.ts";
 import { inputOf } from "./job.ts";
-import { notifierFor, viewsOf } from "./notifier.ts";
+import { type Notifier, viewsOf } from "./notifier.ts";
 import { planFor, specFor, toneOf } from "./render.ts";
 import { renderAlerts, renderData } from "./templates.ts";
 import { type NotifyInput, partView } from "./view.ts";
@@ -27,13 +27,11 @@ export const previewSchema = z.strictObject({
   data: z.unknown(),
 });
 
-const badRequest = (message: string, details?: unknown) =>
-  new JobError({ code: "invalid_request", message, status: 400, retryable: false, details });
-
 function parseData(data: unknown): NotifyInput {
   const fail = (e: z.ZodError, what: string): never => {
     const issues = zodIssues(e).map((i) => ({ ...i, path: `data.${i.path}` }));
-    throw badRequest(
+    throw invalid(
+      "invalid_request",
       `data is not ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
       issues,
     );
@@ -48,14 +46,14 @@ function parseData(data: unknown): NotifyInput {
     return r.success ? inputOf({ payload: r.data }) : fail(r.error, "an Alertmanager v4 payload");
   }
   if (data && typeof data === "object") return { kind: "data", data: data as Record<string, unknown> };
-  throw badRequest(
+  throw invalid(
+    "invalid_request",
     "data must be an Alertmanager payload, a list of alerts, or an object for a custom template",
   );
 }
 
 /** Renders a preview request (validated against previewSchema by the route). */
-export async function previewTemplates(deps: Deps, req: z.output<typeof previewSchema>) {
-  const n = notifierFor(deps);
+export async function previewTemplates(deps: Services, n: Notifier, req: z.output<typeof previewSchema>) {
   const input = parseData(req.data);
   const groupOf = viewsOf(n, input, deps.now(), req.locale);
   let channels: Channel[];
@@ -119,8 +117,9 @@ export async function previewTemplates(deps: Deps, req: z.output<typeof previewS
     });
     return { previews };
   } catch (e) {
-    // The job would answer 489; a preview is a request to fix, so 400 with the same reason.
-    if (e instanceof JobError && e.status === 489) throw badRequest(e.message, e.details);
+    // The job would fail for good; a preview is a request to fix, so invalid with the same reason.
+    if (e instanceof JobError && e.kind === "permanent")
+      throw invalid("invalid_request", e.message, e.details);
     throw e;
   }
 }

@@ -2,12 +2,13 @@
  * Gathers what /dashboard shows from the metrics snapshot (process or store-wide, like
  * /stats) and the store's recent lists (dead letters, autoscale decisions).
  */
-import type { Deps } from "../deps.ts";
+
 import { isoAt } from "../iso-time.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { recentDeadLetters } from "../jobs/failure.ts";
 import type { Decision } from "../scale/decide.ts";
 import { DECISIONS_KEY } from "../scale/run.ts";
-import { UNVERIFIABLE } from "../sync/delivery.ts";
+import { UNVERIFIABLE } from "../sync/read-back.ts";
 import { syncStatus } from "../sync/status.ts";
 import type { DashboardData } from "./dashboard.ts";
 import { engineChecks } from "./health.ts";

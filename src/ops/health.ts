@@ -1,8 +1,8 @@
 /**
  * Health and readiness (README, "Operations"): what is checked and what the answers say.
  */
-import { engineHealth } from "../analysis/health.ts";
-import type { Deps } from "../deps.ts";
+import type { EngineCheck } from "../analysis/health.ts";
+import type { Deps } from "../jobs/deps.ts";
 import type { Check } from "../telemetry/check.ts";
 
 const STORE_TIMEOUT_MS = 2000;
@@ -34,29 +34,7 @@ export async function readiness(deps: Deps): Promise<{ ready: boolean; checks: R
   return { ready: Object.values(checks).every((c) => c.ok), checks };
 }
 
-export interface EngineCheck extends Check {
-  breaker: string;
-}
-
-const ENGINE_CACHE_MS = 15_000;
-const engineCache = new WeakMap<Deps, { at: number; value: Promise<Record<string, EngineCheck>> }>();
-
-/**
- * Analysis engines' readiness and breaker state, for /health and the dashboard. Probing Dify
- * and Ollama takes network calls, so the answer is kept for 15 s per worker.
- */
+/** Analysis engines' readiness and breaker state, for /health and the dashboard (kept 15 s by the analyst). */
 export function engineChecks(deps: Deps): Promise<Record<string, EngineCheck>> {
-  if (!deps.families.includes("analysis")) return Promise.resolve({});
-  const hit = engineCache.get(deps);
-  if (hit && deps.now() - hit.at < ENGINE_CACHE_MS) return hit.value;
-  const value = engineHealth(deps).then(
-    (list) => Object.fromEntries(list.map((e) => [e.engine, { ...e.ready, breaker: e.breaker }])),
-    // Breaker states live in the store: with the store down, /health reports that (down), not a crash here.
-    () => {
-      engineCache.delete(deps);
-      return {};
-    },
-  );
-  engineCache.set(deps, { at: deps.now(), value });
-  return value;
+  return deps.families.includes("analysis") ? deps.analyst.checks() : Promise.resolve({});
 }

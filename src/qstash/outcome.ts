@@ -2,7 +2,7 @@
  * Outcome → HTTP answer (README, "How a job is handled"): the one place an error becomes a status code, headers
  * and the JSON problem body that QStash (and people) read.
  */
-import { JobError } from "../errors.ts";
+import type { ErrorKind, JobError } from "../errors.ts";
 
 export interface Reply {
   status: number;
@@ -14,17 +14,19 @@ export interface Problem {
   error: { code: string; message: string; retryable: boolean; details?: unknown };
 }
 
-/** Any thrown value as a JobError; unknown errors are bugs: 500, retryable, message kept generic. */
-export function toJobError(e: unknown): JobError {
-  if (e instanceof JobError) return e;
-  return new JobError({
-    code: "internal_error",
-    message: "unexpected error in the worker (see its log)",
-    status: 500,
-    retryable: true,
-    cause: e,
-  });
-}
+/** The HTTP status of each kind of error (README, "How a job is handled"): 489 tells QStash not to retry. */
+const STATUS: Record<ErrorKind, number> = {
+  permanent: 489,
+  transient: 503,
+  rate_limited: 429,
+  unauthorized: 401,
+  invalid: 400,
+  not_found: 404,
+  too_large: 413,
+  internal: 500,
+};
+
+export const statusOf = (err: JobError): number => STATUS[err.kind];
 
 export function problemBody(err: JobError): Problem {
   return {
@@ -40,14 +42,16 @@ export function problemBody(err: JobError): Problem {
 /** Retry-After for a 503 or 429 that did not say how long: about QStash's own first backoff (12 s). */
 const DEFAULT_RETRY_AFTER_S = 10;
 
-export function problemReply(err: JobError): Reply {
+/** The answer to an error; `status` overrides the kind's only for Hono's own refusals (app.ts). */
+export function problemReply(err: JobError, status = statusOf(err)): Reply {
   const headers: Record<string, string> = {};
-  if (err.status === 489) headers["Upstash-NonRetryable-Error"] = "true";
+  if (err.kind === "permanent") headers["Upstash-NonRetryable-Error"] = "true";
   // Every 503 and 429 says when to come back, so QStash and people never guess.
   const after =
-    err.retryAfterS ?? (err.status === 503 || err.status === 429 ? DEFAULT_RETRY_AFTER_S : undefined);
+    err.retryAfterS ??
+    (err.kind === "transient" || err.kind === "rate_limited" ? DEFAULT_RETRY_AFTER_S : undefined);
   if (after !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(after)));
-  return { status: err.status, headers, body: problemBody(err) };
+  return { status, headers, body: problemBody(err) };
 }
 
 /** Wraps a Reply as a Response (JSON body). */

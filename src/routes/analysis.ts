@@ -8,8 +8,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { similarTo } from "../analysis/similarity.ts";
 import { getAnalysis } from "../analysis/status.ts";
-import type { Deps } from "../deps.ts";
 import { notFound } from "../errors.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { idParam, valid } from "./validate.ts";
 
 const MAX_K = 100;

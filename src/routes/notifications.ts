@@ -5,14 +5,13 @@
  * start-up (a ConfigError) rather than at send time.
  */
 import type { Hono } from "hono";
-import type { Deps } from "../deps.ts";
-import { JobError, notFound, zodIssues } from "../errors.ts";
-import { notifierFor } from "../notify/notifier.ts";
+import { invalid, notFound, zodIssues } from "../errors.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { previewSchema, previewTemplates } from "../notify/preview.ts";
 import { idParam, limitBody, valid } from "./validate.ts";
 
 export function registerNotificationRoutes(app: Hono, deps: Deps): void {
-  const n = notifierFor(deps);
+  const n = deps.notifier;
   app.get("/v1/notifications/:messageId", valid("param", idParam("messageId")), async (c) => {
     const id = c.req.valid("param").messageId;
     const record = await n.records.get(id);
@@ -26,14 +25,11 @@ export function registerNotificationRoutes(app: Hono, deps: Deps): void {
     try {
       body = JSON.parse(await c.req.text());
     } catch {
-      throw badRequest("invalid_json", "the body is not valid JSON");
+      throw invalid("invalid_json", "the body is not valid JSON");
     }
     const parsed = previewSchema.safeParse(body);
     if (!parsed.success)
-      throw badRequest("invalid_body", "the preview request is not valid", zodIssues(parsed.error));
-    return c.json(await previewTemplates(deps, parsed.data));
+      throw invalid("invalid_body", "the preview request is not valid", zodIssues(parsed.error));
+    return c.json(await previewTemplates(deps, n, parsed.data));
   });
 }
-
-const badRequest = (code: string, message: string, details?: unknown) =>
-  new JobError({ code, message, status: 400, retryable: false, details });

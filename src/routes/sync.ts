@@ -4,7 +4,7 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { Deps } from "../deps.ts";
+import type { Deps } from "../jobs/deps.ts";
 import { planFullSync } from "../sync/plan.ts";
 import { syncStatus } from "../sync/status.ts";
 import { valid } from "./validate.ts";

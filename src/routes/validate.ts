@@ -8,19 +8,17 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { JobError, tooLarge, zodIssues } from "../errors.ts";
+import { invalid, tooLarge, zodIssues } from "../errors.ts";
 
 export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
   return zValidator(target, schema, (result) => {
     if (result.success) return;
     const details = zodIssues(result.error);
-    throw new JobError({
-      code: `invalid_${target === "json" ? "body" : target}`,
-      message: details.map((d) => `${d.path || target}: ${d.message}`).join("; "),
-      status: 400,
-      retryable: false,
+    throw invalid(
+      `invalid_${target === "json" ? "body" : target}`,
+      details.map((d) => `${d.path || target}: ${d.message}`).join("; "),
       details,
-    });
+    );
   });
 }
 
@@ -33,6 +31,6 @@ export const limitBody = (maxSize: number) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw tooLarge(maxSize, 413);
+      throw tooLarge(maxSize, "too_large");
     },
   });

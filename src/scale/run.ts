@@ -4,15 +4,15 @@
  * every isolate's), decide, pin the new parallelism, and record the decision.
  */
 import type { Family } from "../config/schema.ts";
-import type { Deps } from "../deps.ts";
 import { permanent } from "../errors.ts";
 import type { QstashApi } from "../qstash/management.ts";
+import type { Services } from "../services.ts";
 import { METRICS } from "../telemetry/metric-defs.ts";
 import { quantileFromBuckets } from "../telemetry/metrics.ts";
 import { type Decision, decide } from "./decide.ts";
 
 export const DECISIONS_KEY = "autoscale:decisions";
-const FLOW_FAMILIES: [keyof Deps["config"]["qstash"]["flow_control"], Family][] = [
+const FLOW_FAMILIES: [keyof Services["config"]["qstash"]["flow_control"], Family][] = [
   ["analysis", "analysis"],
   ["notification", "notification"],
   ["config_sync", "config-sync"],
@@ -25,7 +25,7 @@ interface HealthBaseline {
   count: number;
 }
 
-export async function runAutoscale(deps: Deps, api: QstashApi, onlyKeys?: string[]): Promise<Decision[]> {
+export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: string[]): Promise<Decision[]> {
   const { config } = deps;
   const entries = FLOW_FAMILIES.flatMap(([cfgKey, family]) => {
     const fc = config.qstash.flow_control[cfgKey];
@@ -88,9 +88,9 @@ export async function runAutoscale(deps: Deps, api: QstashApi, onlyKeys?: string
 
 /** Error rate, p95 and in-flight use of a family since the previous run (figures are cumulative). */
 async function healthSince(
-  deps: Deps,
+  deps: Services,
   family: Family,
-  snap: Awaited<ReturnType<Deps["metrics"]["snapshot"]>>,
+  snap: Awaited<ReturnType<Services["metrics"]["snapshot"]>>,
 ) {
   const count = (outcome: string) =>
     (snap.values.jobs ?? [])

@@ -3,11 +3,11 @@
  * what happened in the target's state — a new version, hash and verification on success; the
  * error, with the version kept, on failure — and count it in the metrics.
  */
-import type { Deps } from "../deps.ts";
-import { JobError } from "../errors.ts";
+
+import { type JobError, permanent, toJobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import { maskText } from "../mask.ts";
-import { toJobError } from "../qstash/outcome.ts";
+import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { deliver, recheck } from "./delivery.ts";
 import type { TargetPlan } from "./plan.ts";
@@ -44,7 +44,7 @@ export interface Applied {
 }
 
 /** Delivers one target when its hash changed, and records what happened. */
-export async function apply(deps: Deps, p: TargetPlan, log: Logger): Promise<Applied> {
+export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise<Applied> {
   const base = {
     target: p.name,
     kind: p.target.kind,
@@ -144,7 +144,7 @@ const masked = (v: Verification): Verification => ({ ...v, how: maskText(v.how) 
 
 /** Records a failed attempt: the error, with the version kept; `verified` false until a read-back says otherwise. */
 async function failed(
-  deps: Deps,
+  deps: Services,
   p: TargetPlan,
   base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted">,
   at: string,
@@ -178,18 +178,14 @@ async function failed(
   return { result, failure };
 }
 
-/** One or more targets did not take the new config: 503 when a retry can help, else 489. */
+/** One or more targets did not take the new config: transient when a retry can help, else permanent. */
 export function syncFailed(applied: Applied[]): JobError {
   const failed = applied.filter((a) => a.failure);
   const retryable = failed.some((a) => a.failure?.retryable);
   const what = failed.map((a) => `${a.result.target}: ${a.result.error?.message}`).join("; ");
   const n = applied.length;
-  return new JobError({
-    code: failed.length === 1 ? (failed[0].failure?.code ?? "sync_failed") : "sync_failed",
-    message: `${failed.length} of ${n} target${n > 1 ? "s" : ""} did not take the new config: ${what}`,
-    status: retryable ? 503 : 489,
-    retryable,
-    retryAfterS: retryable ? 30 : undefined,
-    details: { targets: applied.map((a) => a.result) },
-  });
+  const code = failed.length === 1 ? (failed[0].failure?.code ?? "sync_failed") : "sync_failed";
+  const message = `${failed.length} of ${n} target${n > 1 ? "s" : ""} did not take the new config: ${what}`;
+  const details = { targets: applied.map((a) => a.result) };
+  return retryable ? transient(code, message, 30, details) : permanent(code, message, details);
 }

@@ -10,8 +10,8 @@
 import type { Config } from "../config/schema.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
-import { type DeliveryInput, recheck } from "./delivery.ts";
 import { originOf, send, sleep, snippet } from "./net.ts";
+import { type DeliveryInput, readBackFile } from "./read-back.ts";
 import type { Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
@@ -153,7 +153,7 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   }
   // The peer accepted the file (or reads it on its own schedule): it stays even when the
   // read-back does not show it yet; the job's retry delivers and reads back again.
-  return await recheck(d);
+  return await readBackFile(d, delivery);
 }
 
 /** Puts the previous file back (or removes ours when there was none) and reloads once more. */
@@ -185,10 +185,9 @@ async function rollBack(
     rollback: notes.join(" "),
   });
   return new JobError({
+    kind: err.kind,
     code: err.code,
     message: `${err.message}; ${notes.join(" ")}`,
-    status: err.status,
-    retryable: err.retryable,
     retryAfterS: err.retryAfterS,
     details: err.details,
   });

@@ -6,8 +6,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import { transient } from "../errors.ts";
-import { type DeliveryInput, readBack } from "./delivery.ts";
 import { send, snippet } from "./net.ts";
+import { type DeliveryInput, readBack } from "./read-back.ts";
 import type { Verification } from "./verify.ts";
 
 type HttpDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "http" }>;

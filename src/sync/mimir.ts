@@ -8,8 +8,8 @@
 import { parse } from "yaml";
 import type { Config } from "../config/schema.ts";
 import { permanent, transient } from "../errors.ts";
-import type { DeliveryInput } from "./delivery.ts";
 import { type Answer, send, snippet } from "./net.ts";
+import type { DeliveryInput } from "./read-back.ts";
 import { hashReceiver } from "./render.ts";
 import { MIMIR_UNSAFE_SEGMENTS } from "./validate.ts";
 import type { Verification } from "./verify.ts";

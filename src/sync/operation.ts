@@ -4,16 +4,17 @@
  * neither) keeps the stored set. The result is validated as a whole; a problem is a 489
  * pointing at the job's rule (`rules[2]`), the source's (`source[2]`) or a stored one.
  */
-import type { Deps } from "../deps.ts";
+
 import { isoAt } from "../iso-time.ts";
+import type { Services } from "../services.ts";
+import type { SyncJob } from "./job.ts";
 import type { Rule, RuleIssue } from "./rule.ts";
 import { fetchSourceRules } from "./source.ts";
 import type { RuleSet } from "./state.ts";
-import type { SyncJob } from "./sync.ts";
 import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
 
 /** The rule set after the job's operation, validated as a whole. */
-export async function nextRuleSet(deps: Deps, job: SyncJob, current: RuleSet) {
+export async function nextRuleSet(deps: Services, job: SyncJob, current: RuleSet) {
   const at = isoAt(deps.now());
   let rules: Rule[];
   let jobRules: Rule[] = [];

@@ -3,8 +3,9 @@
  * last got — changed or not, and the unified diff. The job (dry_run or not), GET
  * /v1/sync/plan and `alertagent-worker plan` all plan this way; planning has no side effects.
  */
-import type { Deps } from "../deps.ts";
+
 import { notFound, permanent } from "../errors.ts";
+import type { Services } from "../services.ts";
 import { unifiedDiff } from "./diff.ts";
 import { type Rendered, renderTarget, type TargetConfig } from "./render.ts";
 import type { Rule } from "./rule.ts";
@@ -27,7 +28,7 @@ export interface TargetPlan {
  * mistake: 489 in a job, 404 on the plan route (`missing` picks which).
  */
 export function pickTargets(
-  deps: Deps,
+  deps: Services,
   names: readonly string[] | undefined,
   missing: "job" | "route" = "job",
 ): string[] {
@@ -50,7 +51,7 @@ export function pickTargets(
 }
 
 export async function planTargets(
-  deps: Deps,
+  deps: Services,
   rules: readonly Rule[],
   names: readonly string[],
 ): Promise<TargetPlan[]> {
@@ -75,7 +76,7 @@ export async function planTargets(
  * set. Source rules are validated like a job's.
  */
 export async function desiredRules(
-  deps: Deps,
+  deps: Services,
 ): Promise<{ rules: Rule[]; from: "config_sync.source" | "store" }> {
   if (!deps.config.config_sync.source) return { rules: (await loadRuleSet(deps.store)).rules, from: "store" };
   const raw = await fetchSourceRules(deps);
@@ -87,7 +88,7 @@ export async function desiredRules(
 }
 
 /** What a full sync would change now, per target (GET /v1/sync/plan, `alertagent-worker plan`). */
-export async function planFullSync(deps: Deps, target?: string) {
+export async function planFullSync(deps: Services, target?: string) {
   const names = pickTargets(deps, target ? [target] : undefined, "route");
   const { rules, from } = await desiredRules(deps);
   const plans = await planTargets(deps, rules, names);

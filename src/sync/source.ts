@@ -4,11 +4,11 @@
  * reachable or 5xx → 503 (QStash retries); any other non-2xx or an unreadable answer → 489.
  */
 import { parse } from "yaml";
-import type { Deps } from "../deps.ts";
 import { permanent, transient } from "../errors.ts";
+import type { Services } from "../services.ts";
 import { send, snippet } from "./net.ts";
 
-export async function fetchSourceRules(deps: Deps): Promise<unknown[]> {
+export async function fetchSourceRules(deps: Services): Promise<unknown[]> {
   const source = deps.config.config_sync.source;
   if (!source) throw permanent("no_rule_source", "config_sync.source is not set");
   const headers: Record<string, string> = { accept: "application/json, application/yaml;q=0.9" };

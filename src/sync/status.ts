@@ -2,10 +2,10 @@
  * Sync state per target (GET /v1/sync/status, the dashboard): kind, delivery, version, hash,
  * applied_at, verified and how, the last error — every configured target, synced or not.
  */
-import type { Deps } from "../deps.ts";
+import type { Services } from "../services.ts";
 import { emptyState, loadRuleSet, loadStates } from "./state.ts";
 
-export async function syncStatus(deps: Deps) {
+export async function syncStatus(deps: Services) {
   const targets = deps.config.config_sync.targets;
   const names = Object.keys(targets).sort();
   const [states, set] = await Promise.all([loadStates(deps.store, names), loadRuleSet(deps.store)]);

@@ -6,26 +6,20 @@
  * after the others were delivered, so a retry only redoes what failed. One sync at a time:
  * the store lock makes a second one answer 503 and be redelivered.
  */
-import type { Deps } from "../deps.ts";
+
 import { transient } from "../errors.ts";
+import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { apply, clip, syncFailed } from "./apply.ts";
+import type { SyncJob } from "./job.ts";
 import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
 import { loadRuleSet, saveRuleSet, takeLock } from "./state.ts";
 
-export interface SyncJob {
-  operation: "create" | "update" | "delete" | "full";
-  rules?: unknown[];
-  rule_ids?: string[];
-  targets?: string[];
-  dry_run: boolean;
-}
-
 /** Frees the lock of a sync whose process died. */
 const LOCK_TTL_MS = 5 * 60_000;
 
-export async function runSync(deps: Deps, job: SyncJob, log: Logger) {
+export async function runSync(deps: Services, job: SyncJob, log: Logger) {
   const names = pickTargets(deps, job.targets);
   const release = job.dry_run ? async () => {} : await takeLock(deps.store, LOCK_TTL_MS);
   if (!release)

@@ -218,7 +218,7 @@ describe("engine health (for /health and the dashboard)", () => {
     );
     dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
     await analyse(h);
-    const health = await engineHealth(h.deps);
+    const health = await engineHealth(h.deps, h.deps.analyst);
     expect(health.map((e) => [e.engine, e.names, e.ready.ok])).toEqual([
       ["dify", ["dify-workflow"], true],
       ["ollama", ["ollama"], false],

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { JobError } from "../../src/errors.ts";
 import { RateLimiter } from "../../src/notify/rate-limit.ts";
+import { statusOf } from "../../src/qstash/outcome.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import { makeHarness } from "../support/harness.ts";
@@ -28,7 +29,7 @@ async function attempt(l: RateLimiter): Promise<number> {
     return 0;
   } catch (e) {
     if (!(e instanceof JobError)) throw e;
-    expect(e.status).toBe(429);
+    expect(statusOf(e)).toBe(429);
     return e.retryAfterS ?? -1;
   }
 }

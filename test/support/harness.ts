@@ -5,8 +5,8 @@
 import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import type { Deps } from "../../src/deps.ts";
 import { nodeTcp } from "../../src/entry/node-net.ts";
+import type { Deps } from "../../src/jobs/deps.ts";
 import type { Fetch, FileAccess } from "../../src/ports.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { MemoryStore } from "../../src/store/memory.ts";

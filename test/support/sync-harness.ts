@@ -4,8 +4,8 @@
  * files (node:fs, as the Bun entry wires them), and a QStash-signed POST to /jobs/config-sync.
  */
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
-import type { Deps } from "../../src/deps.ts";
 import { nodeFileAccess } from "../../src/entry/node-fs.ts";
+import type { Deps } from "../../src/jobs/deps.ts";
 import type { Fetch, FileAccess } from "../../src/ports.ts";
 import type { Store } from "../../src/store/store.ts";
 import { makeHarness } from "./harness.ts";

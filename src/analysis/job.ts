@@ -1,0 +1,31 @@
+/** The analysis job's body (docs/analysis.md): one alert or an Alertmanager payload, the type, engine and language. */
+import { z } from "zod";
+import { alertmanagerPayloadSchema, alertSchema, isRawAlertmanagerPayload } from "../alerts/alert.ts";
+import { ANALYSIS_TYPES, LANGUAGES } from "./schema.ts";
+
+export const analysisJobSchema = z
+  .strictObject({
+    type: z.enum(ANALYSIS_TYPES),
+    alert: alertSchema.optional(),
+    payload: alertmanagerPayloadSchema.optional(),
+    engine: z.enum(["auto", "dify", "ollama", "builtin"]).default("auto"),
+    language: z.enum(LANGUAGES).optional(),
+  })
+  .superRefine((j, ctx) => {
+    if (!j.alert === !j.payload)
+      ctx.addIssue({ code: "custom", path: ["alert"], message: "give exactly one of alert or payload" });
+    if (j.payload && j.payload.alerts.length === 0)
+      ctx.addIssue({ code: "custom", path: ["payload", "alerts"], message: "the payload has no alerts" });
+  });
+export type AnalysisJob = z.output<typeof analysisJobSchema>;
+
+/** A raw Alertmanager payload as an analysis job: `?type=` (default comprehensive), `?engine=`, `?language=`. */
+export function asAnalysisJob(body: unknown, query: Record<string, string>): unknown {
+  if (!isRawAlertmanagerPayload(body)) return body;
+  return {
+    type: query.type ?? "comprehensive",
+    payload: body,
+    ...(query.engine ? { engine: query.engine } : {}),
+    ...(query.language ? { language: query.language } : {}),
+  };
+}

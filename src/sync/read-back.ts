@@ -1,0 +1,55 @@
+/**
+ * Reading a target back (verify.ts) after a delivery, or without one: shared by the deliveries
+ * (file.ts, http.ts, mimir.ts) and by delivery.ts, which picks among them.
+ */
+import type { Services } from "../services.ts";
+import { originOf } from "./net.ts";
+import type { Rendered, TargetConfig } from "./render.ts";
+import { type Verification, verifyAlertmanager, verifyRules } from "./verify.ts";
+
+export interface DeliveryInput {
+  deps: Services;
+  name: string;
+  target: TargetConfig;
+  rendered: Rendered;
+  /** Group names the target had from us before this delivery (what an http read-back may hold). */
+  previousGroups: readonly string[];
+}
+
+/** A file target read back through its verify.url, or the API beside its reload_url. */
+export function readBackFile(
+  d: DeliveryInput,
+  delivery: Extract<TargetConfig["delivery"], { type: "file" }>,
+): Promise<Verification> {
+  return readBack(d, d.target.verify.url ?? originOf(delivery.reload_url), delivery.path.split("/").pop());
+}
+
+/** What a target without a read-back URL records: nothing to verify against, which is not a failure. */
+export const UNVERIFIABLE =
+  "not verified: set verify.url (or delivery.reload_url) so the worker can read the target back";
+
+/** Reads a Prometheus, vmalert or Alertmanager API at `base` back; unverified without a base. */
+export async function readBack(
+  d: DeliveryInput,
+  base: string | undefined,
+  fileName?: string,
+): Promise<Verification> {
+  const { deps, target, rendered } = d;
+  if (!base) {
+    return {
+      verified: false,
+      how: UNVERIFIABLE,
+    };
+  }
+  const timeoutMs = target.verify.timeout;
+  if (target.kind === "alertmanager")
+    return verifyAlertmanager(deps.fetch, deps.now, base, rendered.hash, timeoutMs);
+  return verifyRules(deps.fetch, deps.now, {
+    kind: target.kind,
+    base,
+    expected: rendered.groups,
+    fileName,
+    managed: new Set([...d.previousGroups, ...rendered.groups.map((g) => g.name)]),
+    timeoutMs,
+  });
+}
