@@ -14,7 +14,16 @@ import { machine } from "./lib.ts";
 const ROOT = resolve(import.meta.dir, "../..");
 const OUT = join(ROOT, "BENCHMARKS.md");
 const MARKER = "<!-- notes: kept across bench runs -->";
-const SECTIONS = ["binary", "runtimes", "notify", "analysis", "sync", "scaling"];
+const SECTIONS = [
+  "binary",
+  "runtimes",
+  "workerd-cpu",
+  "store-waits",
+  "notify",
+  "analysis",
+  "sync",
+  "scaling",
+];
 const { values: opt } = parseArgs({ options: { only: { type: "string" }, duration: { type: "string" } } });
 const only = opt.only?.split(",");
 
