@@ -1,0 +1,273 @@
+/**
+ * One channel's delivery as a pipeline of small stages (docs/notifications.md, "Exactly once"),
+ * in the spirit of Alertmanager's notify stages: resume what an earlier delivery settled, check
+ * repeats (dedup), plan (render + split), send the parts (each through the robot's rate limit),
+ * and record the outcome. `runChannel` composes them; deliver.ts runs it per channel.
+ */
+import { JobError, permanent, toJobError, transient } from "../errors.ts";
+import { isoAt } from "../iso-time.ts";
+import type { Services } from "../services.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Channel, Message, SendContext } from "./channels/channel.ts";
+import { TOO_LONG } from "./channels/http.ts";
+import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "./dedup.ts";
+import { splitSmaller } from "./heal.ts";
+import type { NotificationJob } from "./job.ts";
+import type { Notifier } from "./notifier.ts";
+import type { DeliveryRecord } from "./records.ts";
+import { planFor, toneOf } from "./render.ts";
+import type { GroupView, NotifyInput } from "./view.ts";
+
+/** What one channel's delivery came to: its record, and the error when it did not succeed. */
+export interface Run {
+  record: DeliveryRecord;
+  error?: JobError;
+}
+
+/** One notification job as every stage sees it. */
+export interface Job {
+  deps: Services;
+  n: Notifier;
+  job: NotificationJob;
+  input: NotifyInput;
+  /** The group's view in a channel's locale (undefined for free `data`). */
+  groupOf: (ch?: Channel) => GroupView | undefined;
+  messageId: string;
+  logger: Logger;
+}
+
+const stepOf = (ch: Channel) => `notify:${ch.name}`;
+const labelsOf = (ch: Channel) => ({ channel: ch.name, type: ch.type });
+
+export function newRecord(j: Job, ch: Channel, fallbackFor?: string): DeliveryRecord {
+  const at = isoAt(j.deps.now());
+  return {
+    message_id: j.messageId,
+    channel: ch.name,
+    type: ch.type,
+    status: "pending",
+    attempts: 0,
+    format: ch.defaultFormat,
+    template: "",
+    parts: [],
+    ...(fallbackFor ? { fallback_for: fallbackFor } : {}),
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** Resume: the channel's step and record from earlier deliveries; a settled channel is never sent again. */
+export async function resume(
+  j: Job,
+  ch: Channel,
+): Promise<{ settled: Run } | { saved: DeliveryRecord | null }> {
+  const [done, saved] = await Promise.all([
+    j.deps.ledger.getStep(j.messageId, stepOf(ch)),
+    j.n.records.getDelivery(j.messageId, ch.name),
+  ]);
+  if (!done || !saved) return { saved };
+  if (done.status === "succeeded") return { settled: { record: saved } };
+  const e = saved.error;
+  return {
+    settled: {
+      record: saved,
+      error: permanent(e?.code ?? "channel_failed", e?.message ?? "failed", e?.details),
+    },
+  };
+}
+
+/**
+ * Dedup: Alertmanager repeats, checked on every attempt against what the channel received (a
+ * retry finds a reminder that got through meanwhile). An attempt that already sent parts
+ * finishes the message whatever the answer, and takes the claim so the state is recorded at
+ * the end. Answers the claim to send under, "duplicate" (recorded as skipped), or throws while
+ * another message is sending the same state.
+ */
+export async function dedup(
+  j: Job,
+  ch: Channel,
+  record: DeliveryRecord,
+): Promise<{ claim?: DedupClaim } | { duplicate: Run }> {
+  const p = j.input.kind === "alerts" ? j.input.payload : undefined;
+  if (!p || ch.cfg.dedup_window <= 0) return {};
+  const { deps, messageId } = j;
+  const started = record.parts.some((part) => part.sent);
+  const answer = await claimNotification(deps.store, ch.name, p, messageId, deps.config.worker.lease);
+  if (answer.kind === "send") return { claim: answer.claim };
+  if (started) return {};
+  if (answer.kind === "in_flight")
+    throw transient(
+      "duplicate_in_flight",
+      `channel ${ch.name}: message ${answer.message} is sending this same group state now`,
+      answer.retryAfterS,
+    );
+  const skipped: DeliveryRecord = { ...record, status: "skipped_duplicate", duplicate_of: answer.message };
+  delete skipped.error;
+  await j.n.records.putDelivery(skipped);
+  await deps.ledger.putStep(messageId, stepOf(ch), {
+    status: "succeeded",
+    at: isoAt(deps.now()),
+    attempts: skipped.attempts,
+  });
+  deps.metrics.inc("notifications", { ...labelsOf(ch), status: "skipped_duplicate" });
+  return { duplicate: { record: skipped } };
+}
+
+/**
+ * Plan: render and split the channel's message into parts the robot takes. A split message
+ * keeps its rendering from the first attempt, so a redelivery sends the very parts that are
+ * missing; a single message is simply rendered again.
+ */
+export async function plan(j: Job, ch: Channel, record: DeliveryRecord): Promise<DeliveryRecord> {
+  const p = planFor(j.n, ch, j.job, j.input, j.groupOf(ch));
+  const limit = ch.limit(p.format);
+  const planned: DeliveryRecord = {
+    ...record,
+    format: p.format,
+    template: p.template.name,
+    ...(limit ? { limit } : {}),
+    parts: p.messages.map((m) => ({
+      part: m.part,
+      parts: m.parts,
+      title: m.title,
+      body: m.body,
+      ...(m.alt !== undefined ? { alt: m.alt } : {}),
+      ...(m.link ? { link: m.link } : {}),
+      alerts: m.alerts,
+      size: limit ? ch.measure(m) : m.body.length,
+      sent: false,
+    })),
+  };
+  if (planned.parts.length > 1) await j.n.records.putDelivery(planned);
+  return planned;
+}
+
+/**
+ * Send parts: each unsent part, in order, after the robot's rate limit lets it go. A part the
+ * robot calls too long is split smaller and sent (heal.ts). Progress of a split message is
+ * saved after each part, so a crash resends only the rest. Updates `record` in place.
+ */
+export async function sendParts(j: Job, ch: Channel, record: DeliveryRecord): Promise<void> {
+  const { deps, n, messageId } = j;
+  const ctx: SendContext = {
+    fetch: deps.fetch,
+    now: deps.now,
+    tcp: deps.tcp,
+    logger: j.logger,
+    messageId,
+    ...(j.input.kind === "alerts"
+      ? { alerts: j.input.alerts, payload: j.input.payload }
+      : { data: j.input.data }),
+  };
+  for (let i = 0; i < record.parts.length; i++) {
+    const part = record.parts[i];
+    if (part.sent) continue;
+    if (ch.robot && ch.rates.length)
+      await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i);
+    const m: Message = { ...part, format: record.format, tone: toneOf(j.groupOf(ch)) };
+    let answer: unknown;
+    try {
+      answer = await ch.send(m, ctx);
+    } catch (e) {
+      const smaller = e instanceof JobError && e.code === TOO_LONG ? splitSmaller(ch, part, m) : undefined;
+      if (!smaller) throw e;
+      j.logger.warn("robot refused a part as too long: split smaller", {
+        channel: ch.name,
+        part: part.part,
+        size: part.size,
+        pieces: smaller.length,
+      });
+      record.parts.splice(i, 1, ...smaller);
+      await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
+      i--;
+      continue;
+    }
+    Object.assign(part, { sent: true, sent_at: isoAt(deps.now()), response: answer });
+    record.response = answer;
+    if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
+  }
+}
+
+/** Record a send: the record, what the channel received (dedup), the ledger step, the count. */
+export async function recordSent(
+  j: Job,
+  ch: Channel,
+  record: DeliveryRecord,
+  claim: DedupClaim | undefined,
+): Promise<Run> {
+  const { deps, messageId } = j;
+  const at = isoAt(deps.now());
+  const sent: DeliveryRecord = { ...record, status: "sent", sent_at: at, updated_at: at };
+  delete sent.error;
+  await j.n.records.putDelivery(sent);
+  if (claim) await markReceived(deps.store, claim, messageId, ch.cfg.dedup_window);
+  await deps.ledger.putStep(messageId, stepOf(ch), { status: "succeeded", at, attempts: sent.attempts });
+  deps.metrics.inc("notifications", { ...labelsOf(ch), status: "sent" });
+  return { record: sent };
+}
+
+/**
+ * Record a failure: the claim let go when nothing reached the channel (so a reminder, or this
+ * retry, sends it; once a part was sent the claim stays with this message, which finishes it on
+ * its retry), a robot's throttle shared with every sender, the record, and — when final — the
+ * ledger step. A bug is rethrown.
+ */
+export async function recordFailure(
+  j: Job,
+  ch: Channel,
+  record: DeliveryRecord,
+  claim: DedupClaim | undefined,
+  e: unknown,
+): Promise<Run> {
+  const { deps, n, messageId } = j;
+  if (claim && !record.parts.some((part) => part.sent))
+    await releaseClaim(deps.store, claim, messageId).catch(() => {});
+  const err = toJobError(e);
+  if (err.kind === "internal") throw e;
+  const details = err.details as { errcode?: number } | undefined;
+  if (err.kind === "rate_limited" && ch.robot && details?.errcode !== undefined && err.retryAfterS)
+    await n.limiter.block(ch.robot, err.retryAfterS);
+  const at = isoAt(deps.now());
+  const final = err.kind === "permanent";
+  const failed: DeliveryRecord = {
+    ...record,
+    status: final ? "failed" : "pending",
+    error: { code: err.code, message: err.message, retryable: err.retryable, details: err.details },
+    updated_at: at,
+  };
+  await n.records.putDelivery(failed);
+  if (final)
+    await deps.ledger.putStep(messageId, stepOf(ch), { status: "failed", at, attempts: failed.attempts });
+  const status = final ? "failed" : err.kind === "rate_limited" ? "rate_limited" : "retry";
+  deps.metrics.inc("notifications", { ...labelsOf(ch), status });
+  j.logger.warn("notification channel failed", {
+    channel: ch.name,
+    code: err.code,
+    error: err.message,
+    status,
+  });
+  return { record: failed, error: err };
+}
+
+/** One channel, at most once per job: the stages in order. Never throws for the channel's own failures. */
+export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Promise<Run> {
+  const resumed = await resume(j, ch);
+  if ("settled" in resumed) return resumed.settled;
+  const { deps } = j;
+  const started = deps.now();
+  let record = resumed.saved ?? newRecord(j, ch, fallbackFor);
+  let claim: DedupClaim | undefined;
+  try {
+    const d = await dedup(j, ch, record);
+    if ("duplicate" in d) return d.duplicate;
+    claim = d.claim;
+    if (!resumed.saved) record = await plan(j, ch, record);
+    record.attempts += 1;
+    await sendParts(j, ch, record);
+    return await recordSent(j, ch, record, claim);
+  } catch (e) {
+    return await recordFailure(j, ch, record, claim, e);
+  } finally {
+    deps.metrics.observe("notificationDuration", { channel: ch.name }, (deps.now() - started) / 1000);
+  }
+}
