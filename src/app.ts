@@ -6,12 +6,10 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { z } from "zod";
 import { HANDLERS } from "../handlers/index.ts";
 import type { Family } from "./config/schema.ts";
 import { invalid, JobError, notFound, toJobError, transient, unauthorized } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
-import { deadLetterKey } from "./jobs/failure.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./ops/dashboard.ts";
 import { dashboardData } from "./ops/dashboard-data.ts";
@@ -19,19 +17,16 @@ import { engineChecks, readiness } from "./ops/health.ts";
 import { buildStats } from "./ops/stats.ts";
 import { problemReply, toResponse } from "./qstash/outcome.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
+import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { readLimited } from "./routes/read-body.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
-import { idParam, valid } from "./routes/validate.ts";
 import { safeEqual } from "./safe-equal.ts";
-import { DECISIONS_KEY } from "./scale/run.ts";
 
 /** The job families this worker answers: mounted by its type and implemented. */
 export function mountedJobFamilies(deps: Deps): Family[] {
   return deps.families.filter((f) => HANDLERS[f]);
 }
-
-const decisionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).optional() });
 
 export function createApp(deps: Deps): Hono {
   const app = new Hono();
@@ -122,20 +117,10 @@ export function createApp(deps: Deps): Hono {
   app.use("/v1/*", adminOnly);
   app.use("/dashboard", adminOnly);
   app.get("/dashboard", async (c) => c.html(renderDashboard(await dashboardData(deps))));
-  app.get("/v1/jobs/:messageId", valid("param", idParam("messageId")), async (c) => {
-    const id = c.req.valid("param").messageId;
-    const [entry, dead] = await Promise.all([deps.ledger.get(id), deps.store.get(deadLetterKey(id))]);
-    if (!entry) throw notFound(`job ${id}`);
-    return c.json({ ...entry, ...(dead ? { dead_letter: dead } : {}) });
-  });
+  registerJobRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
   registerSyncRoutes(app, deps);
   registerNotificationRoutes(app, deps);
-
-  app.get("/v1/autoscale/decisions", valid("query", decisionsQuery), async (c) => {
-    const limit = c.req.valid("query").limit ?? 50;
-    return c.json({ decisions: await deps.store.list(DECISIONS_KEY, limit) });
-  });
 
   // ---- job routes (README, "How a job is handled")
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");

@@ -1,6 +1,6 @@
 /**
  * Base64 text decoded as UTF-8. What QStash sends (JWT parts, failure-callback bodies) is
- * printable ASCII almost always: `atob` decodes that without a Buffer (~0.5 µs less a call); anything
+ * printable ASCII almost always: `atob` decodes that without a Buffer; anything
  * else — other bytes, or characters atob refuses — goes through Buffer, as before.
  */
 import { Buffer } from "node:buffer";

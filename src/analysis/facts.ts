@@ -4,6 +4,7 @@
  * PromQL that fired it (from the generatorURL).
  */
 import { type Alert, hasEnded } from "../alerts/alert.ts";
+import { type DurationWords, formatDuration as formatDurationIn } from "../duration.ts";
 import type { Language, Severity } from "./schema.ts";
 
 const CRITICAL = /^(critical|crit|page|emergency|fatal|error|high|p0|p1|disaster|严重|紧急|致命)$/i;
@@ -25,23 +26,14 @@ export function firingMs(alert: Alert, now: number): number | undefined {
   return Number.isNaN(end) ? undefined : Math.max(0, end - start);
 }
 
-/** "2h 5m", "45s", "3d 4h". */
+const UNITS: Record<Language, DurationWords> = {
+  en: { s: "s", m: "m", h: "h", d: "d", sep: " " },
+  zh: { s: "秒", m: "分钟", h: "小时", d: "天", sep: "" },
+};
+
+/** "2h 5m", "45s", "3d 4h" — or "2小时5分钟". */
 export function formatDuration(ms: number, language: Language): string {
-  const units: [number, string, string][] = [
-    [86_400_000, "d", "天"],
-    [3_600_000, "h", "小时"],
-    [60_000, "m", "分钟"],
-    [1000, "s", "秒"],
-  ];
-  const parts: string[] = [];
-  let left = ms;
-  for (const [size, en, zh] of units) {
-    const n = Math.floor(left / size);
-    if (n > 0 || (parts.length === 0 && size === 1000)) parts.push(`${n}${language === "zh" ? zh : en}`);
-    left -= n * size;
-    if (parts.length === 2) break;
-  }
-  return parts.join(language === "zh" ? "" : " ");
+  return formatDurationIn(ms, UNITS[language]);
 }
 
 /** The PromQL expression that fired the alert, decoded from a Prometheus generatorURL. */

@@ -12,7 +12,6 @@ export const LOCALES = ["en", "zh-CN"] as const;
 export const WORKER_TYPES = ["general", "ai-analysis", "notification", "config-sync"] as const;
 export const FAMILIES = ["analysis", "notification", "config-sync", "failure", "autoscale"] as const;
 export type Family = (typeof FAMILIES)[number];
-export type WorkerType = (typeof WORKER_TYPES)[number];
 
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 /** A non-empty string; a number is taken as its text (a token or key from ${VAR} may be all digits). */

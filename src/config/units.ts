@@ -61,14 +61,6 @@ export function parseRate(text: string): Rate | undefined {
   return { limit: Number(m[1]), periodMs: period * (m[2] ? Number(m[2]) : 1) };
 }
 
-/** Formats milliseconds back as the shortest duration string ("7d", "90s"). */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of Object.entries(DURATION_UNITS).reverse()) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /** A duration in config: "30s" or a number of milliseconds; becomes ms. */
 export const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
   if (typeof v === "number") return v;

@@ -1,8 +1,7 @@
 /**
  * The signature check's digests on Bun (the binary and `bun run`): Bun.CryptoHasher. The HMAC
  * state after the key is made once per signing key and copied per request, so a request
- * pays neither the key set-up nor node:crypto's Hmac and Buffer objects. Measured on the
- * binary (BENCHMARKS.md): signed failure callbacks +6% jobs/s over node:crypto.
+ * pays neither the key set-up nor node:crypto's Hmac and Buffer objects (the gain: BENCHMARKS.md).
  */
 import type { SignatureDigests } from "../qstash/verify.ts";
 

@@ -6,8 +6,7 @@
  * - each answer written to a socket wakes the client's thread that waits for it, when that
  *   client is on the same host (a load generator, a sidecar proxy).
  * Deferred to one setImmediate, the requests and the answers of one turn go out together and
- * share the wake-ups. Measured (BENCHMARKS.md): signed failure callbacks 17k → 24k jobs/s,
- * notification jobs 4.3k → 6.1k jobs/s. The cost is latency of one turn of the loop.
+ * share the wake-ups (the gain: BENCHMARKS.md). The cost is latency of one turn of the loop.
  */
 import type { Fetch } from "../ports.ts";
 

@@ -8,7 +8,8 @@ import { connect } from "cloudflare:sockets";
 import type { Hono } from "hono";
 import { createApp } from "../app.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, transient } from "../errors.ts";
+import { problemReply, toResponse } from "../qstash/outcome.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
@@ -64,17 +65,7 @@ export default {
     built ??= build(env);
     if ("error" in built) {
       // Refuse every request with the reason, so `wrangler tail` and curl both show it.
-      return Response.json(
-        {
-          error: {
-            code: "config_error",
-            message: built.error.message,
-            retryable: true,
-            details: built.error.issues,
-          },
-        },
-        { status: 503, headers: { "Retry-After": "60" } },
-      );
+      return toResponse(problemReply(transient("config_error", built.error.message, 60, built.error.issues)));
     }
     const res = await built.app.fetch(req);
     const work = pending;

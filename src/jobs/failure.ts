@@ -54,6 +54,11 @@ export const DEAD_LETTERS_KEY = "dead-letters";
 /** The key of one dead letter. */
 export const deadLetterKey = (sourceMessageId: string) => `dead:${sourceMessageId}`;
 
+/** The dead letter of one source message, if it died. */
+export function deadLetterOf(store: Store, sourceMessageId: string): Promise<DeadLetter | null> {
+  return store.get<DeadLetter>(deadLetterKey(sourceMessageId));
+}
+
 /** The newest `limit` dead letters still kept, newest first. */
 export async function recentDeadLetters(store: Store, limit: number): Promise<DeadLetter[]> {
   const ids = await store.list<string>(DEAD_LETTERS_KEY, limit);

@@ -258,8 +258,9 @@ async function claimAndRun(
       details: failure.details,
     };
     if (failure.kind === "permanent") {
-      await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: 489, error });
-      return finish("failed_permanent", problemReply(failure));
+      const reply = problemReply(failure);
+      await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: reply.status, error });
+      return finish("failed_permanent", reply);
     }
     await deps.ledger.release(entry, lease, error);
     return finish(

@@ -4,6 +4,7 @@
  * in the locale too. Alert data itself (names, summaries, label values) is shown as it came.
  */
 import type { LOCALES } from "../config/schema.ts";
+import { type DurationWords, formatDuration } from "../duration.ts";
 
 export type Locale = (typeof LOCALES)[number];
 
@@ -37,7 +38,7 @@ export interface Words {
   omitted_shown: (this: { shown: number }) => string;
   /** The graph link of a one-line (compact) alert. */
   graph_short: string;
-  units: { s: string; m: string; h: string; d: string; sep: string };
+  units: DurationWords;
 }
 
 const EN: Words = {
@@ -114,16 +115,5 @@ export const WORDS: Record<Locale, Words> = { en: EN, "zh-CN": ZH_CN };
 
 /** A compact duration in the locale: "1h 20m", "1小时20分". */
 export function formatDurationIn(ms: number, locale: Locale): string {
-  if (!Number.isFinite(ms) || ms < 0) return "";
-  const u = WORDS[locale].units;
-  const two = (a: number, ua: string, b: number, ub: string) =>
-    b ? `${a}${ua}${u.sep}${b}${ub}` : `${a}${ua}`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}${u.s}`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return two(m, u.m, s % 60, u.s);
-  const h = Math.floor(m / 60);
-  if (h < 24) return two(h, u.h, m % 60, u.m);
-  const d = Math.floor(h / 24);
-  return two(d, u.d, h % 24, u.h);
+  return formatDuration(ms, WORDS[locale].units);
 }

@@ -15,7 +15,7 @@ import {
   isBuiltin,
   type TemplateSet,
 } from "./defaults.ts";
-import type { Escape, Format } from "./text.ts";
+import type { Escape } from "./text.ts";
 import type { PartView } from "./view.ts";
 
 export type CustomTemplate = Config["templates"][string];
@@ -242,9 +242,4 @@ function tidy(s: string): string {
     .replace(/\n{3,}/g, "\n\n")
     .replace(/^(?:[ \t]*\n)+/, "")
     .replace(/\s+$/, "");
-}
-
-/** The format a template fixes (custom), or undefined (built-ins follow the channel). */
-export function templateFormat(t: Template): Format | undefined {
-  return t.builtin ? undefined : t.format;
 }

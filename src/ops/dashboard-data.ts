@@ -6,8 +6,7 @@
 import { isoAt } from "../iso-time.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { recentDeadLetters } from "../jobs/failure.ts";
-import type { Decision } from "../scale/decide.ts";
-import { DECISIONS_KEY } from "../scale/run.ts";
+import { recentDecisions } from "../scale/run.ts";
 import { UNVERIFIABLE } from "../sync/read-back.ts";
 import { syncStatus } from "../sync/status.ts";
 import type { DashboardData } from "./dashboard.ts";
@@ -20,7 +19,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
   // The page must still load when the store is down: the lists are then empty (and /health says why).
   const [dead, decisions] = await Promise.all([
     recentDeadLetters(deps.store, 20).catch(() => []),
-    deps.store.list<Decision>(DECISIONS_KEY, 20).catch(() => []),
+    recentDecisions(deps.store, 20).catch(() => []),
   ]);
   const health = await engineChecks(deps);
   // Each target's applied version, verification and last error, as /v1/sync/status shows them.

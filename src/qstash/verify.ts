@@ -6,7 +6,7 @@
  * which check failed.
  *
  * Why not @upstash/qstash's Receiver: it re-imports the key through async Web Crypto on every
- * request (~115 µs, a third of the budget of a whole job) and hashes the body as a string, so
+ * request and hashes the body as a string, so
  * bytes that are not valid UTF-8 cannot be hashed as received. The digests are synchronous:
  * node:crypto's by default (on Bun, Deno and workerd with nodejs_compat); the Bun entry passes
  * Bun's own, which cost less per call. The checks are the Receiver's.

@@ -7,11 +7,17 @@ import type { Family } from "../config/schema.ts";
 import { permanent } from "../errors.ts";
 import type { QstashApi } from "../qstash/management.ts";
 import type { Services } from "../services.ts";
+import type { Store } from "../store/store.ts";
 import { METRICS } from "../telemetry/metric-defs.ts";
 import { quantileFromBuckets } from "../telemetry/metrics.ts";
 import { type Decision, decide } from "./decide.ts";
 
-export const DECISIONS_KEY = "autoscale:decisions";
+const DECISIONS_KEY = "autoscale:decisions";
+
+/** The newest `limit` autoscale decisions, newest first. */
+export function recentDecisions(store: Store, limit: number): Promise<Decision[]> {
+  return store.list<Decision>(DECISIONS_KEY, limit);
+}
 const FLOW_FAMILIES: [keyof Services["config"]["qstash"]["flow_control"], Family][] = [
   ["analysis", "analysis"],
   ["notification", "notification"],

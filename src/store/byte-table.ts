@@ -6,9 +6,8 @@
  * so each value lives a fraction of a second under load — long enough for Bun's generational
  * collector to promote it, short enough to die right after. Promoted garbage is collected only
  * by full collections, and RSS climbs between them. Held here, an entry is bytes in a block
- * reused in place: no cell for the collector to trace, promote or free. Measured on the binary
- * at ~28k signed failure callbacks/s (BENCHMARKS.md): worker.memory_limit's forced collections
- * went from ~17 to 0–4 in 8 s, p99 from ~16 to ~4 ms, jobs/s +4% (A/B, median of 5 pairs).
+ * reused in place: no cell for the collector to trace, promote or free (what it saves under
+ * load: BENCHMARKS.md, the binary section).
  *
  * Layout:
  * - An index Map from a 32-bit hash of the key (an immediate, not a heap cell) to the first

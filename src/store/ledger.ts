@@ -182,8 +182,8 @@ export class Ledger {
    * Renews the lease every third of its length until the returned function is called.
    * Jobs shorter than that never touch the timer's work. Where the timer may outlive the jobs
    * (`timerOutlivesJobs`), it stops itself at a tick that finds no lease held, not when the last
-   * job lets go: under load, jobs one after another would otherwise set and clear a timer each
-   * (~0.6 µs a job in a micro-benchmark). Elsewhere the last job to let go stops it.
+   * job lets go: under load, jobs one after another would otherwise set and clear a timer each.
+   * Elsewhere the last job to let go stops it.
    */
   keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
     this.held.set(messageId, { lease, onError });

@@ -4,6 +4,8 @@
  * labels}]}]`, groups sorted by name and rules by name, severity and id, so the same set always
  * gives the same bytes. vmalert.ts builds on it.
  */
+
+import { parsePromDuration } from "./checks.ts";
 import type { Rule } from "./rule.ts";
 import { toYaml } from "./yaml.ts";
 
@@ -90,19 +92,7 @@ export function summarize(name: string, rules: readonly Rule[]): GroupSummary {
 }
 
 function durationSeconds(d: string | undefined): number {
-  if (!d || d === "0") return 0;
-  const units: Record<string, number> = {
-    y: 31_536_000,
-    w: 604_800,
-    d: 86_400,
-    h: 3600,
-    m: 60,
-    s: 1,
-    ms: 0.001,
-  };
-  let s = 0;
-  for (const m of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) s += Number(m[1]) * units[m[2]];
-  return s;
+  return (d ? (parsePromDuration(d) ?? 0) : 0) / 1000;
 }
 
 /**

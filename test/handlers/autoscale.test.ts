@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Decision } from "../../src/scale/decide.ts";
-import { DECISIONS_KEY } from "../../src/scale/run.ts";
+import { recentDecisions } from "../../src/scale/run.ts";
 import { startFakeQstash } from "../support/fake-qstash.ts";
 import { makeHarness } from "../support/harness.ts";
 
@@ -34,7 +34,7 @@ describe("POST /jobs/autoscale against QStash's flow-control API", () => {
     ]);
     expect(q.keys.get("aa-analysis")).toMatchObject({ parallelismMax: 8, isPinnedParallelism: true });
     expect(q.keys.get("aa-notify")?.parallelismMax).toBe(9);
-    const recorded = await h.deps.store.list<Decision>(DECISIONS_KEY, 10);
+    const recorded = await recentDecisions(h.deps.store, 10);
     expect(recorded.map((d) => d.key).sort()).toEqual(["aa-analysis", "aa-notify"]);
     expect(await h.deps.metrics.render()).toContain('alertagent_autoscale_parallelism{key="aa-analysis"} 8');
     const listed = (await (await h.request("/v1/autoscale/decisions")).json()) as { decisions: Decision[] };

@@ -69,7 +69,6 @@ describe("idempotency on Upstash-Message-Id", () => {
 
   test("a crashed delivery's lease expires and the next delivery takes over", async () => {
     let clock = Date.now();
-    const { MemoryStore } = await import("../../src/store/memory.ts");
     const store = new MemoryStore(() => clock);
     const h = makeHarness("worker: { lease: 2s }\n", { store, now: () => clock });
     const id = "msg_crashed";

@@ -5,6 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
+import type { JobError } from "../../src/errors.ts";
+import { statusOf } from "../../src/qstash/outcome.ts";
 import { type Rendered, renderTarget } from "../../src/sync/render.ts";
 import type { Rule } from "../../src/sync/rule.ts";
 import { parseRules } from "../../src/sync/validate.ts";
@@ -201,9 +203,14 @@ config_sync: { targets: { am: { kind: alertmanager, delivery: { type: file, path
     expect(r.content).toContain(String.raw`"alertname=\"Quote\\\"Alert: with colon\""`);
     const bare = loadConfig(`qstash: { current_signing_key: a, next_signing_key: b }
 config_sync: { targets: { am: { kind: alertmanager, delivery: { type: file, path: /tmp/a.yml } } } }`);
-    await expect(
-      renderTarget("am", bare.config_sync.targets.am, rules(sampleRules()), bare),
-    ).rejects.toMatchObject({
+    const refused = await renderTarget("am", bare.config_sync.targets.am, rules(sampleRules()), bare).catch(
+      (e: JobError) => e,
+    );
+    expect({
+      ...(refused as JobError),
+      message: (refused as JobError).message,
+      status: statusOf(refused as JobError),
+    }).toMatchObject({
       status: 489,
       code: "config_error",
       message: expect.stringContaining("worker.public_url and qstash.token"),
