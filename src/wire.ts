@@ -13,6 +13,7 @@ import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.t
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import { createStore } from "./store/create.ts";
 import { Ledger, openMessageKeys } from "./store/ledger.ts";
+import type { OpenSqlite } from "./store/sqlite.ts";
 import type { Store } from "./store/store.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
@@ -20,7 +21,10 @@ import { tracingFetch } from "./telemetry/trace.ts";
 import { VERSION } from "./version.ts";
 
 /** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
-export function storeFor(cfg: Config["store"], opts: { dial?: Dial; runtime: string }): Store {
+export function storeFor(
+  cfg: Config["store"],
+  opts: { dial?: Dial; openSqlite?: OpenSqlite; runtime: string },
+): Store {
   return createStore(cfg, { ...opts, keep: openMessageKeys });
 }
 

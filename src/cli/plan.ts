@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { JobError } from "../errors.ts";
+import { storeKindOf } from "../store/create.ts";
 import { planFullSync } from "../sync/plan.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
 import { commandDeps, loadCliConfig } from "./load.ts";
@@ -13,12 +14,13 @@ import type { Platform } from "./platform.ts";
 
 export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
   const { config } = await loadCliConfig(args, p);
-  if (config.store.kind === "memory" && !config.config_sync.source) return noRulesYet(args, config, p);
+  const memory = storeKindOf(config.store, p.openSqlite) === "memory";
+  if (memory && !config.config_sync.source) return noRulesYet(args, config, p);
   const deps = commandDeps(config, p, "warn");
   const store = deps.store;
   try {
     const result = await planFullSync(deps, args.flags.target);
-    if (config.store.kind === "memory")
+    if (memory)
       p.stderr(
         "note: store.kind memory: nothing is recorded as applied, so every target is planned from scratch\n",
       );

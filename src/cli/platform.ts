@@ -4,6 +4,7 @@
  */
 import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "../ports.ts";
 import type { SignatureDigests } from "../qstash/verify.ts";
+import type { OpenSqlite } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 import type { MemoryProbe } from "../telemetry/memory-limit.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -31,6 +32,8 @@ export interface Platform {
   digests?: SignatureDigests;
   /** The outbound fetch, where the runtime wants its own (the global fetch otherwise). */
   fetch?: Fetch;
+  /** Opens the SQLite file of store.kind: sqlite (the default where present); without it, memory. */
+  openSqlite?: OpenSqlite;
   /** Outbound TCP for Redis (store.kind: redis); without it that store is refused. */
   dial?: Dial;
   /** Outbound TCP for SMTP; without it email channels are refused. */

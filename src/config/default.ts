@@ -1,6 +1,6 @@
 /**
  * The embedded default (README, "the embedded default"): what the worker runs with when given no config. Loopback only,
- * in-memory store, QStash's published local-development signing keys (docs/contracts.md#qstash) so
+ * the runtime's durable store (SQLite at ./data/alertagent.db; memory on Workers), QStash's published local-development signing keys (docs/contracts.md#qstash) so
  * signatures are still verified, the built-in analysis engine, a console channel and a file
  * config-sync target under ./data/.
  */
@@ -23,8 +23,6 @@ qstash:
   next_signing_key: ${DEV_SIGNING_KEYS.next}
   token: ${DEV_QSTASH_TOKEN}
   url: http://127.0.0.1:8080
-store:
-  kind: memory
 ai:
   order: [builtin]
 channels:

@@ -113,7 +113,13 @@ const qstash = z.strictObject({
 
 const store = z
   .strictObject({
-    kind: z.enum(["memory", "upstash", "redis"]).default("memory"),
+    /**
+     * sqlite (a file, durable across restarts), memory (lost on restart: tests), upstash (REST) or
+     * redis (TCP). Unset: sqlite where the runtime has SQLite (the binary, Deno), memory on Workers.
+     */
+    kind: z.enum(["sqlite", "memory", "upstash", "redis"]).optional(),
+    /** sqlite only: the database file (WAL mode: `-wal` and `-shm` files sit beside it). */
+    path: z.string().min(1).default("./data/alertagent.db"),
     /** Upstash REST URL (https://…) or redis://host:port for a self-hosted Redis. */
     url: str.optional(),
     token: str.optional(),
@@ -123,7 +129,7 @@ const store = z
     max_keys: z.number().int().min(100).default(10_000),
   })
   .superRefine((s, ctx) => {
-    if (s.kind !== "memory" && !s.url)
+    if ((s.kind === "upstash" || s.kind === "redis") && !s.url)
       ctx.addIssue({ code: "custom", path: ["url"], message: `is required for store kind ${s.kind}` });
     if (s.kind === "upstash" && !s.token)
       ctx.addIssue({ code: "custom", path: ["token"], message: "is required for store kind upstash" });

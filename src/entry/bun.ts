@@ -8,6 +8,7 @@ import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { bunDigests } from "./bun-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
+import { bunSqlite } from "./sqlite-bun.ts";
 import { turnBatchedAnswers, turnBatchedFetch } from "./turn-batch.ts";
 
 const startedAt = Date.now();
@@ -31,6 +32,7 @@ void main(
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
     dial: nodeDial,
+    openSqlite: bunSqlite,
     tcp: nodeTcp,
     memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
     digests: bunDigests,

@@ -6,6 +6,7 @@ import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
+import { nodeSqlite } from "./sqlite-node.ts";
 
 const startedAt = Date.now();
 
@@ -26,6 +27,7 @@ await main(
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
     dial: nodeDial,
+    openSqlite: nodeSqlite,
     tcp: nodeTcp,
   },
   startedAt,

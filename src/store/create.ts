@@ -1,6 +1,7 @@
 /**
- * Picks the store implementation the config names. Without `dial` (Workers has no TCP
- * sockets) a redis:// store is refused at start-up with a clear reason.
+ * Picks the store implementation the config names; without a kind, SQLite where the runtime
+ * opens it (the binary, Deno), else memory (Workers). A store the runtime cannot reach (redis://
+ * without `dial`, sqlite without `openSqlite`) is refused at start-up with a clear reason.
  * `keep` is the memory store's eviction rule (the ledger's `openMessageKeys`).
  */
 import type { Config } from "../config/schema.ts";
@@ -8,13 +9,30 @@ import { ConfigError } from "../errors.ts";
 import type { Dial } from "../ports.ts";
 import { type KeepRule, MemoryStore } from "./memory.ts";
 import { tcpStore, upstashStore } from "./redis.ts";
+import { type OpenSqlite, SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
+
+/** The store a config runs on here: its kind, or SQLite where the runtime opens it, else memory. */
+export function storeKindOf(
+  cfg: Config["store"],
+  openSqlite?: OpenSqlite,
+): NonNullable<Config["store"]["kind"]> {
+  return cfg.kind ?? (openSqlite ? "sqlite" : "memory");
+}
 
 export function createStore(
   cfg: Config["store"],
-  opts: { dial?: Dial; runtime: string; keep?: KeepRule },
+  opts: { dial?: Dial; openSqlite?: OpenSqlite; runtime: string; keep?: KeepRule },
 ): Store {
-  switch (cfg.kind) {
+  switch (storeKindOf(cfg, opts.openSqlite)) {
+    case "sqlite":
+      if (!opts.openSqlite) {
+        throw new ConfigError(
+          `store.kind: sqlite is not available on ${opts.runtime}; use store.kind: upstash (REST) there`,
+          [{ path: "store.kind", message: `sqlite is not available on ${opts.runtime}` }],
+        );
+      }
+      return new SqliteStore(opts.openSqlite(cfg.path));
     case "memory":
       return new MemoryStore(Date.now, cfg.max_keys, opts.keep);
     case "upstash":

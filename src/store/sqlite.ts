@@ -22,6 +22,9 @@ export interface SqlStatement {
 
 type SqlValue = string | number | null;
 
+/** Opens (creating it and its directory) the database file at `path`: the entry's port. */
+export type OpenSqlite = (path: string) => SqlDb;
+
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;

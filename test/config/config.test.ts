@@ -19,7 +19,7 @@ function configError(text: string, env = {}): ConfigError {
 }
 
 describe("the embedded default", () => {
-  test("serves on 127.0.0.1:8081 with the memory store, dev keys, builtin engine, console channel and a file target", () => {
+  test("serves on 127.0.0.1:8081 with the runtime's durable store, dev keys, builtin engine, console channel and a file target", () => {
     const c = defaultConfig();
     expect(c.worker).toMatchObject({
       host: "127.0.0.1",
@@ -28,7 +28,8 @@ describe("the embedded default", () => {
       concurrency: 64,
       body_limit: 1024 * 1024,
     });
-    expect(c.store.kind).toBe("memory");
+    expect(c.store.kind).toBeUndefined(); // SQLite where the runtime has it, memory on Workers
+    expect(c.store.path).toBe("./data/alertagent.db");
     expect(c.qstash.current_signing_key).toBe(DEV_SIGNING_KEYS.current);
     expect(c.ai.order).toEqual(["builtin"]);
     expect(c.channels.console.type).toBe("console");

@@ -98,10 +98,12 @@ describe("the README's commands, as written", () => {
     }
   });
 
-  test("plan on the embedded default exits 0 and says nothing is applied yet", () => {
+  test("plan on the embedded default reads the running worker's SQLite store: the quick start's rules, applied", () => {
     const r = sh("npx alertagent-worker plan");
     expect(r.code).toBe(0);
-    expect(r.out).toContain("nothing applied yet");
+    expect(r.out).toContain("# rule set from store:");
+    expect(r.out).toContain("# local-prometheus (prometheus, file):");
+    expect(r.out).toContain("no changes (version 1,");
   });
 
   test("the runtime table: the example copied to worker.yaml is a config the binary accepts", () => {

@@ -2,9 +2,10 @@
  * The compiled binary under process-level trouble (build first: scripts/build):
  * - SIGTERM with jobs in flight: they finish (200), new connections are refused, exit 0;
  * - a burst at the concurrency limit: 429 + Retry-After, never 5xx, memory bounded, p99 recorded;
- * - kill -9 in the middle of a job and a restart on the same Redis: the redelivery finishes it
- *   exactly once — the channel that was sent is not sent again, and the in-doubt one carries the
- *   same Idempotency-Key, so the receiver sees one notification.
+ * - kill -9 in the middle of a job and a restart on the same Redis, or on the same SQLite file
+ *   (no store section): the redelivery finishes it exactly once — the channel that was sent is
+ *   not sent again, and the in-doubt one carries the same Idempotency-Key;
+ * - kill -9 after a job was answered, on the embedded default: the redelivery is a replay.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
@@ -82,13 +83,12 @@ describe("the binary under process-level trouble", () => {
     }
   }, 30_000);
 
-  test("kill -9 mid-job and a restart: the redelivery finishes it exactly once per channel", async () => {
-    const redis = await startRedis();
+  /** Kill -9 mid-send, restart on the same store, redeliver: each channel gets the page once. */
+  async function killedMidway(store: (sinks: { stop(): void }[]) => Promise<string>, id: string) {
     const fast = sink(0);
     const slow = sink(1500);
-    sinks.push(fast, slow, { stop: () => void redis.stop() });
-    const config = `worker: { lease: 2s }\nstore: { kind: redis, url: "${redis.url}", prefix: "proc:" }\nchannels:\n  fast: { type: webhook, url: "${fast.url}" }\n  slow: { type: webhook, url: "${slow.url}" }\n`;
-    const id = "msg_killed_midway";
+    sinks.push(fast, slow);
+    const config = `worker: { lease: 2s }\n${await store(sinks)}channels:\n  fast: { type: webhook, url: "${fast.url}" }\n  slow: { type: webhook, url: "${slow.url}" }\n`;
     let w = await startWorker(config);
     const first = publish(w.url, ["fast", "slow"], id).catch((e: Error) => e);
     for (let i = 0; i < 100 && slow.seen.length < 1; i++) await Bun.sleep(20);
@@ -99,7 +99,7 @@ describe("the binary under process-level trouble", () => {
     await w.proc.exited;
     expect(await first).toBeInstanceOf(Error);
 
-    w = await startWorker(config);
+    w = await startWorker(config, { cwd: w.cwd });
     try {
       let r = await publish(w.url, ["fast", "slow"], id, 1);
       for (let i = 0; i < 40 && r.status !== 200; i++) {
@@ -118,5 +118,45 @@ describe("the binary under process-level trouble", () => {
       w.proc.kill("SIGTERM");
       await w.proc.exited;
     }
+  }
+
+  test("kill -9 mid-job and a restart on the same Redis: the redelivery finishes it exactly once per channel", async () => {
+    await killedMidway(async (sinks) => {
+      const redis = await startRedis();
+      sinks.push({ stop: () => void redis.stop() });
+      return `store: { kind: redis, url: "${redis.url}", prefix: "proc:" }\n`;
+    }, "msg_killed_midway");
   }, 60_000);
+
+  test("kill -9 mid-job with no store section (SQLite on disk): the restart finishes it exactly once per channel", async () => {
+    await killedMidway(async () => "", "msg_killed_midway_sqlite");
+  }, 60_000);
+
+  test("kill -9 after a job was answered, with the embedded default: the redelivery is a replay", async () => {
+    const body = JSON.stringify({
+      status: 489,
+      sourceMessageId: "msg_source_dead",
+      url: "http://w/jobs/analysis",
+    });
+    let w = await startWorker("", { embedded: true });
+    const first = await postSigned(w.url, "/jobs/failure", body, "msg_answered_then_killed");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-idempotent-replay")).toBeNull();
+    w.proc.kill("SIGKILL");
+    await w.proc.exited;
+    w = await startWorker("", { embedded: true, cwd: w.cwd });
+    try {
+      const again = await postSigned(w.url, "/jobs/failure", body, "msg_answered_then_killed", 1);
+      expect(again.status).toBe(200);
+      expect(again.headers.get("x-idempotent-replay")).toBe("true");
+      expect(await again.json()).toEqual(await first.json());
+      const ready = (await (await fetch(`${w.url}/health/ready`)).json()) as {
+        checks: { store: { detail: string } };
+      };
+      expect(ready.checks.store.detail).toBe("sqlite");
+    } finally {
+      w.proc.kill("SIGTERM");
+      await w.proc.exited;
+    }
+  }, 30_000);
 });

@@ -5,7 +5,6 @@
  * without it: they are never skipped.
  */
 
-import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { mkdtempSync } from "node:fs";
@@ -13,10 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "@upstash/redis";
 import { nodeDial } from "../../src/entry/node-net.ts";
+import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
-import { type SqlDb, SqliteStore } from "../../src/store/sqlite.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
 import { deleteKeys } from "../support/redis-server.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
 import { storeContract } from "./contract.ts";
@@ -33,10 +33,7 @@ storeContract("memory", async () => memory);
 
 // The durable embedded store on Bun's SQLite, two connections to one WAL file for the cross-instance tests.
 const sqliteFile = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "store.db");
-storeContract(
-  "sqlite (bun:sqlite, WAL)",
-  async () => new SqliteStore(new Database(sqliteFile) as unknown as SqlDb),
-);
+storeContract("sqlite (bun:sqlite, WAL)", async () => new SqliteStore(bunSqlite(sqliteFile)));
 
 /** A suite that needs Redis: runs `body`, or fails loudly when REDIS_URL is missing. */
 function withRedis(name: string, body: (url: string) => void): void {
@@ -331,12 +328,12 @@ withRedis("upstash shim", (url) => {
 describe("sqlite: what was written survives a new connection (a restart)", () => {
   test("the ledger-like entry, a lease's TTL and a sorted set are there after reopening the file", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "restart.db");
-    const a = new SqliteStore(new Database(file) as unknown as SqlDb);
+    const a = new SqliteStore(bunSqlite(file));
     await a.set("job:msg_1", { status: "succeeded" });
     await a.set("lease:msg_2", { token: "t" }, { ttlMs: 60_000 });
     await a.zadd("z", [{ member: "m", score: 1 }]);
     await a.close();
-    const b = new SqliteStore(new Database(file) as unknown as SqlDb);
+    const b = new SqliteStore(bunSqlite(file));
     expect(await b.get("job:msg_1")).toEqual({ status: "succeeded" });
     expect(await b.pttl("lease:msg_2")).toBeGreaterThan(50_000);
     expect(await b.zrange("z", { limit: 5 })).toEqual([{ member: "m", score: 1 }]);

@@ -35,16 +35,26 @@ export function sink(delayMs: number) {
   return { url: `http://127.0.0.1:${server.port}/hook`, seen, stop: () => server.stop(true) };
 }
 
-export async function startWorker(config: string) {
+/**
+ * Starts the binary with `config` (after the dev keys) in its own working directory — where the
+ * embedded store's ./data/alertagent.db lives; pass the `cwd` of an earlier worker to restart it
+ * on the same data. `embedded: true` runs with no --config at all (the embedded default).
+ */
+export async function startWorker(config: string, opts: { cwd?: string; embedded?: boolean } = {}) {
   if (!existsSync(BIN))
     throw new Error("dist/alertagent-worker is missing: run scripts/build first (scripts/test.sh does)");
   const port = await freePort();
+  const cwd = opts.cwd ?? mkdtempSync(join(dir, "cwd-"));
   const file = join(dir, `w-${port}.yaml`);
   writeFileSync(
     file,
     `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\n${config}`,
   );
-  const proc = Bun.spawn([BIN, "serve", "--config", file, "--port", String(port)], {
+  const args = opts.embedded
+    ? ["serve", "--port", String(port)]
+    : ["serve", "--config", file, "--port", String(port)];
+  const proc = Bun.spawn([BIN, ...args], {
+    cwd,
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ALERTAGENT_CONFIG: "" },
@@ -52,7 +62,7 @@ export async function startWorker(config: string) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await fetch(`${url}/health/live`)).ok) return { proc, url };
+      if ((await fetch(`${url}/health/live`)).ok) return { proc, url, cwd };
     } catch {
       // not yet
     }
