@@ -5,12 +5,20 @@
  */
 import { permanentOnConfigError } from "../src/errors.ts";
 import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
-import { deliver } from "../src/notify/deliver.ts";
+import { deliver, notificationPrefetch } from "../src/notify/deliver.ts";
 import { asNotificationJob, notificationJobSchema } from "../src/notify/job.ts";
 
 export const notificationHandler: JobHandler = {
   family: "notification",
-  handle(body, { deps, messageId, logger, query }) {
+  prefetch: (body, { deps, messageId, query }) =>
+    notificationPrefetch(
+      permanentOnConfigError(() => deps.notifier),
+      (step) => deps.ledger.stepKey(messageId, step),
+      body,
+      messageId,
+      query,
+    ),
+  handle(body, { deps, messageId, logger, query, batch }) {
     const job = parseJob(notificationJobSchema, asNotificationJob(body, query));
     return deliver(
       deps,
@@ -18,6 +26,7 @@ export const notificationHandler: JobHandler = {
       job,
       messageId,
       logger,
+      batch,
     );
   },
 };

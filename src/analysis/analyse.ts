@@ -9,18 +9,39 @@
 import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
 import { JobError, permanent, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
+import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
 import { runChain } from "./chain.ts";
-import type { AnalysisJob } from "./job.ts";
+import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
 import { docOf, embedAlert, resolutionOf, similarAnalysis } from "./similarity.ts";
-import { alertStep, getAnalysis, setAnalysisStatus } from "./status.ts";
+import { type AnalysisRecord, alertStep, analysisKey, analysisRecord, analysisWrite } from "./status.ts";
 
 export interface JobScope {
   messageId: string;
   logger: Logger;
+  /** What the job's claim read (steps, records), and the writes made with its answer. */
+  batch: Batch;
+}
+
+/** The keys an analysis job reads, read with its claim: each alert's step and analysis record. */
+export function analysisPrefetch(
+  body: unknown,
+  query: Record<string, string>,
+  stepKey: (step: string) => string,
+): string[] {
+  const parsed = analysisJobSchema.safeParse(asAnalysisJob(body, query));
+  if (!parsed.success) return [];
+  return idsOf(parsed.data).flatMap((id) => [stepKey(stepName(id)), analysisKey(id)]);
+}
+
+/** The ids of a job's alerts, as the analysis stores them. */
+function idsOf(job: AnalysisJob): string[] {
+  return job.alert
+    ? [alertId(job.alert)]
+    : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => a.id as string);
 }
 
 export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
@@ -40,15 +61,21 @@ export async function analyseJob(
   const retentionMs = deps.config.store.retention;
 
   // A redelivery skips what an earlier delivery of this message completed.
-  const done = await Promise.all(alerts.map((a) => deps.ledger.getStep(scope.messageId, stepName(a.id))));
-  for (const [i, a] of alerts.entries())
-    if (done[i]?.status !== "succeeded")
-      await setAnalysisStatus(deps.store, a.id, "pending", {
-        at: at(),
-        retentionMs,
-        type: job.type,
-        messageId: scope.messageId,
-      });
+  const [done, prev] = await Promise.all([
+    Promise.all(alerts.map((a) => deps.ledger.getStep(scope.messageId, stepName(a.id), scope.batch))),
+    Promise.all(alerts.map((a) => readThrough<AnalysisRecord>(deps.store, analysisKey(a.id), scope.batch))),
+  ]);
+  const open = alerts.flatMap((a, i) => (done[i]?.status === "succeeded" ? [] : [{ a, i }]));
+  const pending = open.map(({ a, i }) =>
+    analysisRecord(prev[i], a.id, "pending", {
+      at: at(),
+      retentionMs,
+      type: job.type,
+      messageId: scope.messageId,
+    }),
+  );
+  // Alerts that wait for others are shown pending; one alert goes straight to processing.
+  if (open.length > 1) await deps.store.writeMany(pending.map((r) => analysisWrite(r, retentionMs)));
 
   const results: AnalysisResult[] = [];
   const failed: { alert_id: string; error: JobError }[] = [];
@@ -59,13 +86,16 @@ export async function analyseJob(
       continue;
     }
     try {
-      const result = await analyseAlert(deps, a, job, language, scope);
-      await deps.ledger.putStep(scope.messageId, stepName(a.id), {
-        status: "succeeded",
-        at: at(),
-        attempts: 1,
-        data: result,
-      });
+      const k = open.findIndex((o) => o.i === i);
+      const result = await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1);
+      scope.batch.defer(
+        deps.ledger.stepWrite(scope.messageId, stepName(a.id), {
+          status: "succeeded",
+          at: at(),
+          attempts: 1,
+          data: result,
+        }),
+      );
       results.push(result);
     } catch (e) {
       if (!(e instanceof JobError) || alerts.length === 1) throw e;
@@ -94,20 +124,26 @@ async function analyseAlert(
   job: AnalysisJob,
   language: Language,
   scope: JobScope,
+  pending: AnalysisRecord,
+  last: boolean,
 ): Promise<AnalysisResult> {
   const started = deps.now();
   const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
   const log = scope.logger.child({ alert_id: alert.id, type: job.type });
-  await setAnalysisStatus(deps.store, alert.id, "processing", { at: at(), retentionMs });
+  const processing = analysisRecord(pending, alert.id, "processing", { at: at(), retentionMs });
   try {
     const { top_k, min_score } = deps.config.ai.similar;
     const { index, breakers: br } = deps.analyst;
     const vector = await embedAlert(deps, br, alert, log);
-    const similar = await index.search(
-      { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },
-      { k: top_k, minScore: min_score },
-    );
+    // The status write and the search go out together: one round trip for both.
+    const [, { matches: similar, own }] = await Promise.all([
+      deps.store.set(analysisKey(alert.id), processing, { ttlMs: retentionMs }),
+      index.searchWith(
+        { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },
+        { k: top_k, minScore: min_score },
+      ),
+    ]);
     const base = { alert_id: alert.id, type: job.type, status: "completed" as const, similar };
     let result: AnalysisResult;
     if (job.type === "similar") {
@@ -139,23 +175,37 @@ async function analyseAlert(
     // `similar` writes no summary of its own: keep what an earlier analysis said about the alert.
     const summary =
       job.type === "similar"
-        ? (((await getAnalysis(deps.store, alert.id))?.result as AnalysisResult | undefined)?.summary ??
+        ? ((processing.result as AnalysisResult | undefined)?.summary ??
           alert.annotations.summary ??
           result.summary)
         : result.summary;
-    await index.add(docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now()), vector);
-    await setAnalysisStatus(deps.store, alert.id, "completed", { at: at(), retentionMs, result });
+    // The result and the index are written with the job's answer (its batch) — at once while
+    // later alerts of the job remain, which may find this one similar.
+    const doc = docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now());
+    const writes = [
+      analysisWrite(
+        analysisRecord(processing, alert.id, "completed", { at: at(), retentionMs, result }),
+        retentionMs,
+      ),
+      ...index.addWrites(doc, vector, own),
+    ];
+    if (last) scope.batch.defer(...writes);
+    else await deps.store.writeMany(writes);
+    await index.pruneIfDue();
     return result;
   } catch (e) {
     const je = e instanceof JobError ? e : undefined;
     const error = je
       ? { code: je.code, message: je.message }
       : { code: "internal_error", message: "unexpected error in the worker (see its log)" };
-    await setAnalysisStatus(deps.store, alert.id, je && !je.retryable ? "failed" : "pending", {
+    const rec = analysisRecord(processing, alert.id, je && !je.retryable ? "failed" : "pending", {
       at: at(),
       retentionMs,
       error,
-    }).catch((se) => log.warn("could not record the analysis status", { error: se }));
+    });
+    await deps.store
+      .set(analysisKey(alert.id), rec, { ttlMs: retentionMs })
+      .catch((se) => log.warn("could not record the analysis status", { error: se }));
     throw e;
   }
 }

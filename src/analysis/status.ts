@@ -3,7 +3,7 @@
  * completed | failed (docs/analysis.md). The failure callback marks it failed when QStash gives up
  * on an analysis job.
  */
-import type { Store } from "../store/store.ts";
+import type { Store, Write } from "../store/store.ts";
 
 export type AnalysisStatus = "pending" | "processing" | "completed" | "failed";
 
@@ -34,16 +34,29 @@ export async function setAnalysisStatus(
   store: Store,
   alertId: string,
   status: AnalysisStatus,
-  opts: {
-    at: string;
-    retentionMs: number;
-    type?: string;
-    messageId?: string;
-    result?: unknown;
-    error?: { code: string; message: string };
-  },
+  opts: StatusOptions,
 ): Promise<AnalysisRecord> {
-  const prev = await getAnalysis(store, alertId);
+  const rec = analysisRecord(await getAnalysis(store, alertId), alertId, status, opts);
+  await store.set(analysisKey(alertId), rec, { ttlMs: opts.retentionMs });
+  return rec;
+}
+
+export interface StatusOptions {
+  at: string;
+  retentionMs: number;
+  type?: string;
+  messageId?: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** The record after `prev` moves to `status` (see setAnalysisStatus). */
+export function analysisRecord(
+  prev: AnalysisRecord | null,
+  alertId: string,
+  status: AnalysisStatus,
+  opts: StatusOptions,
+): AnalysisRecord {
   const rec: AnalysisRecord = { alert_id: alertId, status, updated_at: opts.at };
   const type = opts.type ?? prev?.type;
   const messageId = opts.messageId ?? prev?.message_id;
@@ -52,9 +65,16 @@ export async function setAnalysisStatus(
   const result = opts.result ?? prev?.result;
   if (result !== undefined) rec.result = result;
   if (opts.error) rec.error = opts.error;
-  await store.set(analysisKey(alertId), rec, { ttlMs: opts.retentionMs });
   return rec;
 }
+
+/** A record as a write to make with others. */
+export const analysisWrite = (rec: AnalysisRecord, retentionMs: number): Write => ({
+  op: "set",
+  key: analysisKey(rec.alert_id),
+  value: rec,
+  ttlMs: retentionMs,
+});
 
 /** The ledger step under which an analysis message records one alert as done. */
 export const alertStep = (alertId: string) => `alert:${alertId}`;

@@ -13,7 +13,8 @@ import { JobError } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
-import type { Store } from "../store/store.ts";
+import { type Batch, readThrough } from "../store/ledger.ts";
+import { onceWith, type Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Deps } from "./deps.ts";
 import type { JobContext } from "./handler.ts";
@@ -59,6 +60,12 @@ export function deadLetterOf(store: Store, sourceMessageId: string): Promise<Dea
   return store.get<DeadLetter>(deadLetterKey(sourceMessageId));
 }
 
+/** The keys a failure callback reads, read with its claim: the source's dead letter and its entry. */
+export function failurePrefetch(body: unknown, { deps }: { deps: Deps }): string[] {
+  const src = (body as { sourceMessageId?: unknown } | null)?.sourceMessageId;
+  return typeof src === "string" && src ? [deadLetterKey(src), deps.ledger.entryKey(src)] : [];
+}
+
 /** The newest `limit` dead letters still kept, newest first. */
 export async function recentDeadLetters(store: Store, limit: number): Promise<DeadLetter[]> {
   const ids = await store.list<string>(DEAD_LETTERS_KEY, limit);
@@ -70,7 +77,7 @@ export async function recentDeadLetters(store: Store, limit: number): Promise<De
 export async function recordDeadLetter(
   deps: Deps,
   cb: z.output<typeof failureCallbackSchema>,
-  { messageId, logger, note }: Pick<JobContext, "messageId" | "logger" | "note">,
+  { messageId, logger, note, batch }: Pick<JobContext, "messageId" | "logger" | "note" | "batch">,
 ): Promise<Record<string, unknown>> {
   const family = familyOf(cb.url);
   const response = cb.body ? base64Text(cb.body).slice(0, 2048) : undefined;
@@ -103,7 +110,8 @@ export async function recordDeadLetter(
     error,
   };
   const key = deadLetterKey(cb.sourceMessageId);
-  if (family === "analysis" && cb.sourceBody && !(await deps.store.get(key))) {
+  const earlier = await readThrough<DeadLetter>(deps.store, key, batch);
+  if (family === "analysis" && cb.sourceBody && !earlier) {
     // A payload job can die after some of its alerts were analysed: those keep their result.
     // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
     for (const id of alertIdsOf(safeJson(base64Text(cb.sourceBody)))) {
@@ -114,24 +122,27 @@ export async function recordDeadLetter(
   // A message dies once: a second callback for the same source (another failure-callback
   // message, a replayed DLQ entry, or this callback retried) is not recorded or counted again;
   // the notice to failure.notify goes only to channels not yet told (ledger steps). The dead
-  // letter, the source's failed ledger entry and the recent list are written in one step: a
-  // retry after a store failure finds all three or none.
-  const recorded = await deps.store.setOnce(key, dead, retention, [
-    await deps.ledger.failedWrite(cb.sourceMessageId, family, { ...error, retryable: false }),
-    { op: "push", key: DEAD_LETTERS_KEY, value: cb.sourceMessageId, max: 100, ttlMs: retention },
-  ]);
-  if (!recorded) {
+  // letter, the source's failed ledger entry and the recent list are written in one step, with
+  // this job's own answer (the batch): a retry after a store failure finds all of it or none,
+  // and a dead letter recorded meanwhile by another callback keeps the writes from happening twice.
+  if (earlier) {
     note({ dead_letter: { source_message_id: cb.sourceMessageId, already_recorded: true } });
-    const notice = await notifyDeadLetter(deps, dead, logger);
+    const notice = await notifyDeadLetter(deps, dead, logger, batch);
     return { ...result, already_recorded: true, ...(notice ? { notified: notice } : {}) };
   }
-  deps.metrics.inc("deadLetters", { family });
+  batch.defer(
+    ...onceWith(key, dead, retention, [
+      await deps.ledger.failedWrite(cb.sourceMessageId, family, { ...error, retryable: false }, batch),
+      { op: "push", key: DEAD_LETTERS_KEY, value: cb.sourceMessageId, max: 100, ttlMs: retention },
+    ]),
+  );
+  batch.afterWrite(() => deps.metrics.inc("deadLetters", { family }));
   // On the job's own answer line, raised to warn: one line per dead letter.
   note(
     { dead_letter: { source_message_id: cb.sourceMessageId, family, dlq_id: cb.dlqId, status: cb.status } },
     "warn",
   );
-  const notice = await notifyDeadLetter(deps, dead, logger);
+  const notice = await notifyDeadLetter(deps, dead, logger, batch);
   return notice ? { ...result, notified: notice } : result;
 }
 
@@ -150,6 +161,7 @@ async function notifyDeadLetter(
   deps: Deps,
   dead: DeadLetter,
   logger: Logger,
+  batch: Batch,
 ): Promise<DeadLetterNotice | undefined> {
   const channels = deps.config.failure.notify;
   if (channels.length === 0) return undefined;
@@ -177,7 +189,7 @@ async function notifyDeadLetter(
     ],
   });
   try {
-    const result = await deliver(deps, deps.notifier, job, `dead:${dead.source_message_id}`, logger);
+    const result = await deliver(deps, deps.notifier, job, `dead:${dead.source_message_id}`, logger, batch);
     return { deliveries: result.deliveries };
   } catch (e) {
     // Transient trouble (503/429) goes back to QStash so the callback is retried; a channel that

@@ -6,11 +6,14 @@
 import type { z } from "zod";
 import type { Family } from "../config/schema.ts";
 import { permanent, zodIssues } from "../errors.ts";
+import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Deps } from "./deps.ts";
 
 export interface JobContext {
   deps: Deps;
+  /** What the claim read for this job (`prefetch`) and the writes made with its answer. */
+  batch: Batch;
   family: Family;
   messageId: string;
   retried: number;
@@ -28,6 +31,11 @@ export interface JobContext {
 export interface JobHandler {
   family: Family;
   handle(body: unknown, ctx: JobContext): Promise<unknown>;
+  /**
+   * The store keys the job will read, named from its body before it is validated (a body that
+   * does not parse names none): read in the claim's round trip, given to `handle` as `batch`.
+   */
+  prefetch?(body: unknown, ctx: Pick<JobContext, "deps" | "messageId" | "query">): string[];
 }
 
 /** Validates a job body; a mismatch is a permanent failure naming the path of every bad field. */

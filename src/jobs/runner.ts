@@ -164,10 +164,12 @@ async function claimAndRun(
   const messageId = req.messageId as string;
   let claim: Awaited<ReturnType<Deps["ledger"]["claim"]>>;
   try {
-    claim = await deps.ledger.claim(messageId, req.family, {
-      retried: req.retried,
-      scheduleId: req.scheduleId,
-    });
+    claim = await deps.ledger.claim(
+      messageId,
+      req.family,
+      { retried: req.retried, scheduleId: req.scheduleId },
+      prefetchOf(handler, body, { deps, messageId, query: req.query ?? {} }, log),
+    );
   } catch (e) {
     // A full memory store says so itself (503 store_full); anything else is the store not answering.
     const full = e instanceof JobError && e.code === "store_full";
@@ -219,7 +221,10 @@ async function claimAndRun(
     return finish("duplicate", reply);
   }
 
-  const { entry, lease } = claim;
+  const { entry, lease, batch, deferred, written } = claim;
+  const recorded = () => {
+    for (const fn of written) fn();
+  };
   // Keep the lease while the handler works, so a long job is not taken over.
   const letGo = deps.ledger.keep(messageId, lease, (e) => log.warn("lease renewal failed", { error: e }));
   let result: unknown;
@@ -227,6 +232,7 @@ async function claimAndRun(
   try {
     result = await handler.handle(body, {
       deps,
+      batch,
       family: req.family,
       messageId,
       retried: req.retried,
@@ -248,7 +254,8 @@ async function claimAndRun(
 
   try {
     if (!failure) {
-      await deps.ledger.finish(entry, lease, { status: "succeeded", httpStatus: 200, result });
+      await deps.ledger.finish(entry, lease, { status: "succeeded", httpStatus: 200, result }, deferred);
+      recorded();
       return finish("succeeded", { status: 200, headers: { "X-Message-Id": messageId }, body: result ?? {} });
     }
     const error = {
@@ -259,10 +266,12 @@ async function claimAndRun(
     };
     if (failure.kind === "permanent") {
       const reply = problemReply(failure);
-      await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: reply.status, error });
+      await deps.ledger.finish(entry, lease, { status: "failed", httpStatus: reply.status, error }, deferred);
+      recorded();
       return finish("failed_permanent", reply);
     }
-    await deps.ledger.release(entry, lease, error);
+    await deps.ledger.release(entry, lease, error, deferred);
+    recorded();
     return finish(
       failure.kind === "rate_limited" ? "rate_limited" : "failed_transient",
       problemReply(failure),
@@ -274,5 +283,21 @@ async function claimAndRun(
       "failed_transient",
       problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)),
     );
+  }
+}
+
+/** The keys the handler reads, read with the claim; a body it cannot name keys for names none. */
+function prefetchOf(
+  handler: JobHandler,
+  body: unknown,
+  ctx: Parameters<NonNullable<JobHandler["prefetch"]>>[1],
+  log: Deps["logger"],
+): string[] {
+  try {
+    return handler.prefetch?.(body, ctx) ?? [];
+  } catch (e) {
+    // The handler reports the same trouble itself when it runs; the claim just reads less.
+    log.debug("prefetch skipped", { error: (e as Error).message });
+    return [];
   }
 }

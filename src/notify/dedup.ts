@@ -13,7 +13,8 @@
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
-import type { Store } from "../store/store.ts";
+import { type Batch, readThrough } from "../store/ledger.ts";
+import type { Store, Write } from "../store/store.ts";
 import { hash64 } from "./channels/hmac.ts";
 
 interface Last {
@@ -51,10 +52,11 @@ export async function claimNotification(
   payload: AlertmanagerPayload,
   messageId: string,
   claimMs: number,
+  batch?: Batch,
 ): Promise<DedupAnswer> {
-  const group = `notify:dedup:${channel}:${hash64(payload.groupKey)}`;
+  const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
-  const last = await store.get<Last>(group);
+  const last = await readThrough<Last>(store, group, batch);
   if (last?.state === state && last.message !== messageId)
     return { kind: "duplicate", message: last.message };
   const key = `${group}:${state}:${last?.message ?? "-"}`;
@@ -76,20 +78,25 @@ export async function claimNotification(
   };
 }
 
+/** The key of what a channel last received of a group (read with the job's claim). */
+export function dedupKeyOf(channel: string, payload: AlertmanagerPayload): string {
+  return `notify:dedup:${channel}:${hash64(payload.groupKey)}`;
+}
+
 /** The channel received the state: repeats of it within the window are duplicates; the claim is done. */
-export async function markReceived(
-  store: Store,
-  claim: DedupClaim,
-  messageId: string,
-  windowMs: number,
-): Promise<void> {
-  await store.set(claim.group, { state: claim.state, message: messageId } satisfies Last, {
-    ttlMs: windowMs,
-  });
-  await store.delIfEquals(claim.key, messageId);
+export function receivedWrites(claim: DedupClaim, messageId: string, windowMs: number): Write[] {
+  return [
+    {
+      op: "set",
+      key: claim.group,
+      value: { state: claim.state, message: messageId } satisfies Last,
+      ttlMs: windowMs,
+    },
+    { op: "del", key: claim.key, ifEquals: messageId },
+  ];
 }
 
 /** The send failed: let the state go, so the next reminder (or this message's retry) sends it. */
-export async function releaseClaim(store: Store, claim: DedupClaim, messageId: string): Promise<void> {
-  await store.delIfEquals(claim.key, messageId);
+export function releaseWrite(claim: DedupClaim, messageId: string): Write {
+  return { op: "del", key: claim.key, ifEquals: messageId };
 }

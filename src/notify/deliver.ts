@@ -12,9 +12,11 @@
 import { permanent, rateLimited, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
+import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel } from "./channels/channel.ts";
-import { inputOf, type NotificationJob } from "./job.ts";
+import { dedupKeyOf } from "./dedup.ts";
+import { asNotificationJob, inputOf, type NotificationJob, notificationJobSchema } from "./job.ts";
 import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
 import { chooseTemplate } from "./render.ts";
@@ -58,6 +60,7 @@ export async function deliver(
   job: NotificationJob,
   messageId: string,
   logger: Logger,
+  batch: Batch,
 ): Promise<NotificationResult> {
   const names = [...new Set(job.channels)];
   for (const name of [...names, ...job.fallback]) {
@@ -74,7 +77,7 @@ export async function deliver(
       job.title,
       group ? partView(group, group.all, 1, 1) : input.kind === "data" ? input.data : {},
     );
-  const j: Job = { deps, n, job, input, groupOf, messageId, logger };
+  const j: Job = { deps, n, job, input, groupOf, messageId, logger, batch };
   const runs = new Map<string, Promise<Run>>();
   const once = (name: string, fallbackFor?: string) => {
     let r = runs.get(name);
@@ -85,7 +88,7 @@ export async function deliver(
     return r;
   };
   const primaries = await Promise.all(names.map((name) => once(name)));
-  await n.records.putIndex(messageId, names, isoAt(deps.now()));
+  await n.records.putIndex(messageId, names, isoAt(deps.now()), batch);
 
   const extra: Run[] = [];
   for (const p of primaries) {
@@ -114,6 +117,7 @@ export async function deliver(
       messageId,
       extra.map((r) => r.record.channel),
       isoAt(deps.now()),
+      batch,
     );
 
   const deliveries = [...primaries, ...extra].map((r) => deliveryOf(r.record));
@@ -154,4 +158,32 @@ export async function deliver(
     );
   }
   return result;
+}
+
+/**
+ * The keys a notification job reads, read with its claim: per channel (fallbacks too) its
+ * step and record, the message's index, and what each deduplicating channel last received.
+ */
+export function notificationPrefetch(
+  n: Notifier,
+  stepKey: (step: string) => string,
+  body: unknown,
+  messageId: string,
+  query: Record<string, string>,
+): string[] {
+  const parsed = notificationJobSchema.safeParse(asNotificationJob(body, query));
+  if (!parsed.success) return [];
+  const job = parsed.data;
+  const names = [...new Set([...job.channels, ...job.fallback])].filter((c) => n.channels.has(c));
+  const input = inputOf(job);
+  const payload = input.kind === "alerts" ? input.payload : undefined;
+  return [
+    ...names.map((c) => stepKey(`notify:${c}`)),
+    ...n.records.keysOf(messageId, names),
+    ...(payload
+      ? names
+          .filter((c) => (n.channels.get(c) as Channel).cfg.dedup_window > 0)
+          .map((c) => dedupKeyOf(c, payload))
+      : []),
+  ];
 }

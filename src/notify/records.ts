@@ -4,7 +4,8 @@
  * answered, attempts, status, error and timestamps. The rendering is kept from the first
  * attempt, so a redelivery sends exactly the parts that were not sent yet.
  */
-import type { Store } from "../store/store.ts";
+import { type Batch, readThrough } from "../store/ledger.ts";
+import type { Store, Write } from "../store/store.ts";
 import type { Limit } from "./channels/channel.ts";
 import type { Format } from "./text.ts";
 
@@ -63,16 +64,27 @@ export class Records {
     private readonly retentionMs: number,
   ) {}
 
-  getDelivery(id: string, channel: string): Promise<DeliveryRecord | null> {
-    return this.store.get<DeliveryRecord>(deliveryKey(id, channel));
+  /** The keys a message's delivery reads: its index and each channel's record (read with the claim). */
+  keysOf(id: string, channels: readonly string[]): string[] {
+    return [indexKey(id), ...channels.map((c) => deliveryKey(id, c))];
+  }
+
+  async getDelivery(id: string, channel: string, batch?: Batch): Promise<DeliveryRecord | null> {
+    return readThrough<DeliveryRecord>(this.store, deliveryKey(id, channel), batch);
   }
 
   async putDelivery(r: DeliveryRecord): Promise<void> {
     await this.store.set(deliveryKey(r.message_id, r.channel), r, { ttlMs: this.retentionMs });
   }
 
-  async putIndex(id: string, channels: string[], at: string): Promise<void> {
-    const old = await this.store.get<NotificationIndex>(indexKey(id));
+  /** A channel's record as a write to make with others. */
+  deliveryWrite(r: DeliveryRecord): Write {
+    return { op: "set", key: deliveryKey(r.message_id, r.channel), value: r, ttlMs: this.retentionMs };
+  }
+
+  /** Adds channels to the message's index, written with the job's answer (the batch). */
+  async putIndex(id: string, channels: string[], at: string, batch: Batch): Promise<void> {
+    const old = await readThrough<NotificationIndex>(this.store, indexKey(id), batch);
     const all = [...new Set([...(old?.channels ?? []), ...channels])];
     const index: NotificationIndex = {
       message_id: id,
@@ -80,7 +92,7 @@ export class Records {
       created_at: old?.created_at ?? at,
       updated_at: at,
     };
-    await this.store.set(indexKey(id), index, { ttlMs: this.retentionMs });
+    batch.defer({ op: "set", key: indexKey(id), value: index, ttlMs: this.retentionMs });
   }
 
   /** Every delivery of a message, in the order the channels were first tried; null if unknown. */

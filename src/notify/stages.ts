@@ -7,10 +7,11 @@
 import { JobError, permanent, toJobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
+import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel, Message, SendContext } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
-import { claimNotification, type DedupClaim, markReceived, releaseClaim } from "./dedup.ts";
+import { claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
 import { splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
@@ -34,6 +35,8 @@ export interface Job {
   groupOf: (ch?: Channel) => GroupView | undefined;
   messageId: string;
   logger: Logger;
+  /** What the job's claim read, and the writes made with its answer. */
+  batch: Batch;
 }
 
 const stepOf = (ch: Channel) => `notify:${ch.name}`;
@@ -62,8 +65,8 @@ export async function resume(
   ch: Channel,
 ): Promise<{ settled: Run } | { saved: DeliveryRecord | null }> {
   const [done, saved] = await Promise.all([
-    j.deps.ledger.getStep(j.messageId, stepOf(ch)),
-    j.n.records.getDelivery(j.messageId, ch.name),
+    j.deps.ledger.getStep(j.messageId, stepOf(ch), j.batch),
+    j.n.records.getDelivery(j.messageId, ch.name, j.batch),
   ]);
   if (!done || !saved) return { saved };
   if (done.status === "succeeded") return { settled: { record: saved } };
@@ -92,7 +95,14 @@ export async function dedup(
   if (!p || ch.cfg.dedup_window <= 0) return {};
   const { deps, messageId } = j;
   const started = record.parts.some((part) => part.sent);
-  const answer = await claimNotification(deps.store, ch.name, p, messageId, deps.config.worker.lease);
+  const answer = await claimNotification(
+    deps.store,
+    ch.name,
+    p,
+    messageId,
+    deps.config.worker.lease,
+    j.batch,
+  );
   if (answer.kind === "send") return { claim: answer.claim };
   if (started) return {};
   if (answer.kind === "in_flight")
@@ -103,12 +113,14 @@ export async function dedup(
     );
   const skipped: DeliveryRecord = { ...record, status: "skipped_duplicate", duplicate_of: answer.message };
   delete skipped.error;
-  await j.n.records.putDelivery(skipped);
-  await deps.ledger.putStep(messageId, stepOf(ch), {
-    status: "succeeded",
-    at: isoAt(deps.now()),
-    attempts: skipped.attempts,
-  });
+  await deps.store.writeMany([
+    j.n.records.deliveryWrite(skipped),
+    deps.ledger.stepWrite(messageId, stepOf(ch), {
+      status: "succeeded",
+      at: isoAt(deps.now()),
+      attempts: skipped.attempts,
+    }),
+  ]);
   deps.metrics.inc("notifications", { ...labelsOf(ch), status: "skipped_duplicate" });
   return { duplicate: { record: skipped } };
 }
@@ -188,7 +200,7 @@ export async function sendParts(j: Job, ch: Channel, record: DeliveryRecord): Pr
   }
 }
 
-/** Record a send: the record, what the channel received (dedup), the ledger step, the count. */
+/** Record a send — the record, what the channel received (dedup), the ledger step — in one step; then count it. */
 export async function recordSent(
   j: Job,
   ch: Channel,
@@ -199,9 +211,11 @@ export async function recordSent(
   const at = isoAt(deps.now());
   const sent: DeliveryRecord = { ...record, status: "sent", sent_at: at, updated_at: at };
   delete sent.error;
-  await j.n.records.putDelivery(sent);
-  if (claim) await markReceived(deps.store, claim, messageId, ch.cfg.dedup_window);
-  await deps.ledger.putStep(messageId, stepOf(ch), { status: "succeeded", at, attempts: sent.attempts });
+  await deps.store.writeMany([
+    j.n.records.deliveryWrite(sent),
+    ...(claim ? receivedWrites(claim, messageId, ch.cfg.dedup_window) : []),
+    deps.ledger.stepWrite(messageId, stepOf(ch), { status: "succeeded", at, attempts: sent.attempts }),
+  ]);
   deps.metrics.inc("notifications", { ...labelsOf(ch), status: "sent" });
   return { record: sent };
 }
@@ -220,10 +234,12 @@ export async function recordFailure(
   e: unknown,
 ): Promise<Run> {
   const { deps, n, messageId } = j;
-  if (claim && !record.parts.some((part) => part.sent))
-    await releaseClaim(deps.store, claim, messageId).catch(() => {});
+  const letGo = claim && !record.parts.some((part) => part.sent) ? [releaseWrite(claim, messageId)] : [];
   const err = toJobError(e);
-  if (err.kind === "internal") throw e;
+  if (err.kind === "internal") {
+    await deps.store.writeMany(letGo).catch(() => {});
+    throw e;
+  }
   const details = err.details as { errcode?: number } | undefined;
   if (err.kind === "rate_limited" && ch.robot && details?.errcode !== undefined && err.retryAfterS)
     await n.limiter.block(ch.robot, err.retryAfterS);
@@ -235,9 +251,14 @@ export async function recordFailure(
     error: { code: err.code, message: err.message, retryable: err.retryable, details: err.details },
     updated_at: at,
   };
-  await n.records.putDelivery(failed);
-  if (final)
-    await deps.ledger.putStep(messageId, stepOf(ch), { status: "failed", at, attempts: failed.attempts });
+  // Nothing reached the channel: the claim is let go in the same step as the record.
+  await deps.store.writeMany([
+    ...letGo,
+    n.records.deliveryWrite(failed),
+    ...(final
+      ? [deps.ledger.stepWrite(messageId, stepOf(ch), { status: "failed", at, attempts: failed.attempts })]
+      : []),
+  ]);
   const status = final ? "failed" : err.kind === "rate_limited" ? "rate_limited" : "retry";
   deps.metrics.inc("notifications", { ...labelsOf(ch), status });
   j.logger.warn("notification channel failed", {

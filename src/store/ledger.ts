@@ -41,8 +41,49 @@ export interface Lease {
   schedule_id?: string;
 }
 
+/**
+ * What one job reads with its claim and writes with its answer, so its store round trips do not
+ * grow with what it touches (docs/architecture.md, "Store round trips"): `read` gives a value read
+ * in the claim's step (undefined when it was not asked for: then ask the store), `defer` queues a
+ * write made in the same step as the job's finish or release.
+ */
+export interface Batch {
+  read<T>(key: string): T | null | undefined;
+  defer(...writes: Write[]): void;
+  /** Runs `fn` once the deferred writes are made (what must count only what was recorded). */
+  afterWrite(fn: () => void): void;
+}
+
+/** `key`'s value as the claim read it when the batch has it (null included), else from the store. */
+export function readThrough<T>(store: Store, key: string, batch?: Batch): Promise<T | null> {
+  const read = batch?.read<T>(key);
+  return read !== undefined ? Promise.resolve(read) : store.get<T>(key);
+}
+
+/** A batch that read nothing and makes its writes at once (outside a job: the `run` preview, tests). */
+export function immediateBatch(store: Store): Batch & { flush(): Promise<void> } {
+  const queued: Write[] = [];
+  const after: (() => void)[] = [];
+  return {
+    read: () => undefined,
+    defer: (...w) => void queued.push(...w),
+    afterWrite: (fn) => void after.push(fn),
+    async flush() {
+      await store.writeMany(queued.splice(0));
+      for (const fn of after.splice(0)) fn();
+    },
+  };
+}
+
 export type Claim =
-  | { kind: "claimed"; entry: LedgerEntry; lease: Lease }
+  | {
+      kind: "claimed";
+      entry: LedgerEntry;
+      lease: Lease;
+      batch: Batch;
+      deferred: Write[];
+      written: (() => void)[];
+    }
   | { kind: "replay"; entry: LedgerEntry }
   /** The id is another family's message: a message id belongs to the one route it was published to. */
   | { kind: "reused"; family: string }
@@ -124,10 +165,12 @@ export class Ledger {
     return this.store.get<LedgerEntry>(`job:${messageId}`);
   }
 
+  /** Takes the message's lease and reads its entry — and `prefetch`'s keys — in one step. */
   async claim(
     messageId: string,
     family: string,
     meta: { retried: number; scheduleId?: string },
+    prefetch: string[] = [],
   ): Promise<Claim> {
     const at = isoAt(this.now());
     const lease: Lease = {
@@ -143,6 +186,7 @@ export class Ledger {
       lease,
       this.opts.leaseMs,
       `job:${messageId}`,
+      prefetch,
     );
     const existing = got.read;
     if (existing && existing.family !== family) {
@@ -170,7 +214,15 @@ export class Ledger {
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
       ...(existing?.error ? { error: existing.error } : {}),
     };
-    return { kind: "claimed", entry, lease };
+    const read = new Map(prefetch.map((k, i) => [k, got.more[i]] as const));
+    const deferred: Write[] = [];
+    const written: (() => void)[] = [];
+    const batch: Batch = {
+      read: <T>(key: string) => (read.has(key) ? (read.get(key) as T | null) : undefined),
+      defer: (...w) => void deferred.push(...w),
+      afterWrite: (fn) => void written.push(fn),
+    };
+    return { kind: "claimed", entry, lease, batch, deferred, written };
   }
 
   /** The message ids whose leases this process holds now (the jobs running here). */
@@ -225,6 +277,7 @@ export class Ledger {
       result?: unknown;
       error?: LedgerEntry["error"];
     },
+    also: Write[] = [],
   ): Promise<LedgerEntry> {
     const at = isoAt(this.now());
     const done: LedgerEntry = {
@@ -237,13 +290,18 @@ export class Ledger {
     if (outcome.result !== undefined) done.result = outcome.result;
     if (outcome.error) done.error = outcome.error;
     else delete done.error;
-    await this.putAndRelease(done, lease);
+    await this.putAndRelease(done, lease, also);
     return done;
   }
 
   /** A transient failure: keep the entry open with its last error and free the lease for the retry. */
-  async release(entry: LedgerEntry, lease: Lease, error: NonNullable<LedgerEntry["error"]>): Promise<void> {
-    await this.putAndRelease({ ...entry, error, updated_at: isoAt(this.now()) }, lease);
+  async release(
+    entry: LedgerEntry,
+    lease: Lease,
+    error: NonNullable<LedgerEntry["error"]>,
+    also: Write[] = [],
+  ): Promise<void> {
+    await this.putAndRelease({ ...entry, error, updated_at: isoAt(this.now()) }, lease, also);
   }
 
   /**
@@ -255,9 +313,10 @@ export class Ledger {
     messageId: string,
     family: string,
     error: NonNullable<LedgerEntry["error"]>,
+    batch?: Batch,
   ): Promise<Write> {
     const at = isoAt(this.now());
-    const existing = await this.entry(messageId);
+    const existing = await readThrough<LedgerEntry>(this.store, this.entryKey(messageId), batch);
     const entry: LedgerEntry = {
       message_id: messageId,
       family: existing?.family ?? family,
@@ -274,22 +333,37 @@ export class Ledger {
     return { op: "set", key: `job:${messageId}`, value: entry, ttlMs: this.opts.retentionMs };
   }
 
-  getStep(messageId: string, step: string): Promise<StepRecord | null> {
-    return this.store.get<StepRecord>(`step:${messageId}:${step}`);
+  entryKey(messageId: string): string {
+    return `job:${messageId}`;
+  }
+
+  stepKey(messageId: string, step: string): string {
+    return `step:${messageId}:${step}`;
+  }
+
+  /** A step's record: read with the claim when the batch has it, else from the store. */
+  async getStep(messageId: string, step: string, batch?: Batch): Promise<StepRecord | null> {
+    return readThrough<StepRecord>(this.store, this.stepKey(messageId, step), batch);
   }
 
   putStep(messageId: string, step: string, record: StepRecord): Promise<boolean> {
-    return this.store.set(`step:${messageId}:${step}`, record, { ttlMs: this.opts.retentionMs });
+    return this.store.set(this.stepKey(messageId, step), record, { ttlMs: this.opts.retentionMs });
+  }
+
+  /** A step's record as a write to make with others. */
+  stepWrite(messageId: string, step: string, record: StepRecord): Write {
+    return { op: "set", key: this.stepKey(messageId, step), value: record, ttlMs: this.opts.retentionMs };
   }
 
   /** Writes the entry and lets the lease go, in that order, in one atomic step (see the header). */
-  private async putAndRelease(entry: LedgerEntry, lease: Lease): Promise<void> {
+  private async putAndRelease(entry: LedgerEntry, lease: Lease, also: Write[]): Promise<void> {
     await this.store.setAndRelease(
       `job:${entry.message_id}`,
       entry,
       { ttlMs: this.opts.retentionMs },
       `lease:${entry.message_id}`,
       lease,
+      also,
     );
   }
 }

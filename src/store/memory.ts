@@ -116,11 +116,37 @@ export class MemoryStore implements Store {
   }
 
   async del(key: string): Promise<void> {
+    this.drop(key);
+  }
+
+  private drop(key: string): void {
     this.data.delete(key);
     this.hashes.delete(key);
     this.lists.delete(key);
     this.jsonHashes.delete(key);
     this.zsets.delete(key);
+  }
+
+  /** Makes `writes` in order (synchronously: atomic within the process). */
+  private apply(writes: readonly Write[]): void {
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
+      else if (w.op === "push") this.push(w.key, w.value, w.max, w.ttlMs);
+      else if (w.op === "del") {
+        if (w.ifEquals === undefined) this.drop(w.key);
+        else this.deleteIfEquals(w.key, w.ifEquals);
+      } else if (w.op === "hset") void this.hset(w.key, { [w.field]: w.value });
+      else if (w.op === "zadd") this.zset(w.key, true).add(w.member, w.score);
+      else if (w.op === "zrem") {
+        const z = this.zset(w.key);
+        if (z?.remove(w.member)) this.zdrop(w.key, z);
+      } else if (!this.write(w.key, w.value, { nx: true, ttlMs: w.ttlMs })) i += w.guards;
+    }
+  }
+
+  async writeMany(writes: Write[]): Promise<void> {
+    this.apply(writes);
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {
@@ -146,10 +172,21 @@ export class MemoryStore implements Store {
     return slot !== NO_SLOT && this.data.value(slot) === toJson(expected) ? slot : NO_SLOT;
   }
 
-  async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
+  async acquire<T>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+    more: string[] = [],
+  ): Promise<Acquired<T>> {
     // A new lease starts a job: it needs room for that job's entry and steps, so keep a twentieth free.
     const acquired = this.write(key, value, { nx: true, ttlMs }, Math.floor(this.maxKeys / 20));
-    return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
+    return {
+      acquired,
+      read: this.read<T>(alsoRead),
+      ttlMs: acquired ? ttlMs : this.ttlOf(key),
+      more: more.map((k) => this.read(k)),
+    };
   }
 
   async setAndRelease(
@@ -158,17 +195,16 @@ export class MemoryStore implements Store {
     opts: { ttlMs?: number },
     release: string,
     expected: unknown,
+    also: Write[] = [],
   ): Promise<boolean> {
+    this.apply(also);
     this.write(key, value, opts);
     return this.deleteIfEquals(release, expected);
   }
 
   async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
     if (!this.write(key, value, { nx: true, ttlMs })) return false;
-    for (const w of also) {
-      if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
-      else this.push(w.key, w.value, w.max, w.ttlMs);
-    }
+    this.apply(also);
     return true;
   }
 

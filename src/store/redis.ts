@@ -19,34 +19,58 @@ return 0`;
 const EXPIRE_IF_EQUALS = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 return 0`;
 
-/** KEYS: key, alsoRead; ARGV: value, ttl → [1 or 0, the value at alsoRead, key's pttl]. */
+/** KEYS: key, alsoRead, more…; ARGV: value, ttl → [1 or 0, the value at alsoRead, key's pttl, {more's values}]. */
 const ACQUIRE = `local ok = redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2])
-return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1])}`;
+local more = {}
+for i = 3, #KEYS do more[i - 2] = redis.call("GET", KEYS[i]) or false end
+return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1]), more}`;
 
-/** KEYS: key, release; ARGV: value, ttl ("" for none), expected → 1 when release was deleted. */
-const SET_AND_RELEASE = `if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1])
+/**
+ * The writes of one step (store.ts `Write`), as a Lua function: KEYS from `k0` on, one per write;
+ * ARGV from `a0` on, four per write: op, value (a member for zadd/zrem), ttl ("" for none; a hash
+ * field for hset, a score for zadd), n (a push's max, a once's guards).
+ */
+const APPLY = `local function apply(k0, a0)
+  local skip = 0
+  for i = k0, #KEYS do
+    local a = a0 + (i - k0) * 4
+    local op, v, ttl, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+    if skip > 0 then skip = skip - 1
+    elseif op == "set" then
+      if ttl == "" then redis.call("SET", KEYS[i], v) else redis.call("SET", KEYS[i], v, "PX", ttl) end
+    elseif op == "push" then
+      if n < 1 then redis.call("DEL", KEYS[i]) else
+        redis.call("LPUSH", KEYS[i], v)
+        redis.call("LTRIM", KEYS[i], 0, n - 1)
+        if ttl ~= "" then redis.call("PEXPIRE", KEYS[i], ttl) end
+      end
+    elseif op == "del" then redis.call("DEL", KEYS[i])
+    elseif op == "delif" then
+      if redis.call("GET", KEYS[i]) == v then redis.call("DEL", KEYS[i]) end
+    elseif op == "hset" then redis.call("HSET", KEYS[i], ttl, v)
+    elseif op == "zadd" then redis.call("ZADD", KEYS[i], ttl, v)
+    elseif op == "zrem" then redis.call("ZREM", KEYS[i], v)
+    elseif op == "once" then
+      if not redis.call("SET", KEYS[i], v, "NX", "PX", ttl) then skip = n end
+    end
+  end
+end
+`;
+
+/** KEYS: key, release, then the writes; ARGV: value, ttl ("" for none), expected, then the writes → 1 when release was deleted. */
+const SET_AND_RELEASE = `${APPLY}apply(3, 4)
+if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1])
 else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
 return 0`;
 
-/**
- * KEYS: key, then one per write; ARGV: value, ttl, then per write: op ("set"/"push"), value,
- * ttl ("" for none), max (pushes) → 1 when the key was set and the writes made, 0 otherwise.
- */
-const SET_ONCE = `if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
-for i = 2, #KEYS do
-  local a = 3 + (i - 2) * 4
-  local op, v, ttl, max = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  if op == "set" then
-    if ttl == "" then redis.call("SET", KEYS[i], v) else redis.call("SET", KEYS[i], v, "PX", ttl) end
-  elseif max < 1 then
-    redis.call("DEL", KEYS[i])
-  else
-    redis.call("LPUSH", KEYS[i], v)
-    redis.call("LTRIM", KEYS[i], 0, max - 1)
-    if ttl ~= "" then redis.call("PEXPIRE", KEYS[i], ttl) end
-  end
-end
+/** KEYS: key, then the writes; ARGV: value, ttl, then the writes → 1 when the key was set and the writes made, 0 otherwise. */
+const SET_ONCE = `${APPLY}if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
+apply(2, 3)
+return 1`;
+
+/** KEYS and ARGV: the writes. */
+const WRITE_MANY = `${APPLY}apply(1, 1)
 return 1`;
 
 const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
@@ -150,13 +174,49 @@ export class RedisStore implements Store {
     value: unknown,
     ttlMs: number,
     alsoRead: string,
+    more: string[] = [],
   ): Promise<Acquired<T>> {
-    const [ok, read, ttl] = (await this.redis.eval(
+    const [ok, read, ttl, extra] = (await this.redis.eval(
       ACQUIRE,
-      [this.k(key), this.k(alsoRead)],
+      [this.k(key), this.k(alsoRead), ...more.map((m) => this.k(m))],
       [toJson(value), ms(ttlMs)],
-    )) as [unknown, unknown, unknown];
-    return { acquired: Number(ok) === 1, read: this.decode<T>(read), ttlMs: Number(ttl) };
+    )) as [unknown, unknown, unknown, unknown[] | null];
+    return {
+      acquired: Number(ok) === 1,
+      read: this.decode<T>(read),
+      ttlMs: Number(ttl),
+      more: more.map((_, i) => this.decode(extra?.[i] ?? null)),
+    };
+  }
+
+  /** A step's writes as Lua's KEYS and ARGV (see APPLY). */
+  private writeArgs(writes: readonly Write[]): { keys: string[]; args: (string | number)[] } {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const w of writes) {
+      keys.push(this.k(w.key));
+      if (w.op === "set") args.push("set", toJson(w.value), w.ttlMs ? ms(w.ttlMs) : "", 0);
+      else if (w.op === "push") args.push("push", toJson(w.value), w.ttlMs ? ms(w.ttlMs) : "", w.max);
+      else if (w.op === "del")
+        args.push(
+          w.ifEquals === undefined ? "del" : "delif",
+          w.ifEquals === undefined ? "" : toJson(w.ifEquals),
+          "",
+          0,
+        );
+      else if (w.op === "hset") args.push("hset", toJson(w.value), w.field, 0);
+      // Members are stored as JSON strings, as zaddEach and zremEach store them.
+      else if (w.op === "zadd") args.push("zadd", JSON.stringify(w.member), w.score, 0);
+      else if (w.op === "zrem") args.push("zrem", JSON.stringify(w.member), "", 0);
+      else args.push("once", toJson(w.value), ms(w.ttlMs), w.guards);
+    }
+    return { keys, args };
+  }
+
+  async writeMany(writes: Write[]): Promise<void> {
+    if (!writes.length) return;
+    const w = this.writeArgs(writes);
+    await this.redis.eval(WRITE_MANY, w.keys, w.args);
   }
 
   async setAndRelease(
@@ -165,21 +225,24 @@ export class RedisStore implements Store {
     opts: { ttlMs?: number },
     release: string,
     expected: unknown,
+    also: Write[] = [],
   ): Promise<boolean> {
+    const w = this.writeArgs(also);
     const n = await this.redis.eval(
       SET_AND_RELEASE,
-      [this.k(key), this.k(release)],
-      [toJson(value), opts.ttlMs ? ms(opts.ttlMs) : "", toJson(expected)],
+      [this.k(key), this.k(release), ...w.keys],
+      [toJson(value), opts.ttlMs ? ms(opts.ttlMs) : "", toJson(expected), ...w.args],
     );
     return Number(n) === 1;
   }
 
   async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
-    const args: (string | number)[] = [toJson(value), ms(ttlMs)];
-    for (const w of also) {
-      args.push(w.op, toJson(w.value), w.ttlMs ? ms(w.ttlMs) : "", w.op === "push" ? w.max : 0);
-    }
-    const n = await this.redis.eval(SET_ONCE, [this.k(key), ...also.map((w) => this.k(w.key))], args);
+    const w = this.writeArgs(also);
+    const n = await this.redis.eval(
+      SET_ONCE,
+      [this.k(key), ...w.keys],
+      [toJson(value), ms(ttlMs), ...w.args],
+    );
     return Number(n) === 1;
   }
 

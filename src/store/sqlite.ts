@@ -145,12 +145,14 @@ export class SqliteStore implements Store {
   }
 
   async del(key: string): Promise<void> {
-    this.tx(() => {
-      this.q.delKv.run(key);
-      this.q.delHnum.run(key);
-      this.q.delHjson.run(key);
-      this.q.delZset.run(key);
-    });
+    this.tx(() => this.dropAll(key));
+  }
+
+  private dropAll(key: string): void {
+    this.q.delKv.run(key);
+    this.q.delHnum.run(key);
+    this.q.delHjson.run(key);
+    this.q.delZset.run(key);
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {
@@ -169,11 +171,41 @@ export class SqliteStore implements Store {
     });
   }
 
-  async acquire<T>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>> {
+  async acquire<T>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+    more: string[] = [],
+  ): Promise<Acquired<T>> {
     return this.tx(() => {
       const acquired = this.write(key, value, { nx: true, ttlMs });
-      return { acquired, read: this.read<T>(alsoRead), ttlMs: acquired ? ttlMs : this.ttlOf(key) };
+      return {
+        acquired,
+        read: this.read<T>(alsoRead),
+        ttlMs: acquired ? ttlMs : this.ttlOf(key),
+        more: more.map((k) => this.read(k)),
+      };
     });
+  }
+
+  /** Makes `writes` in order, inside the caller's transaction. */
+  private apply(writes: readonly Write[]): void {
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
+      else if (w.op === "push") this.push(w.key, w.value, w.max, w.ttlMs);
+      else if (w.op === "del") {
+        if (w.ifEquals === undefined || this.holds(w.key, w.ifEquals)) this.dropAll(w.key);
+      } else if (w.op === "hset") this.q.hset.run(w.key, w.field, toJson(w.value));
+      else if (w.op === "zadd") this.q.zadd.run(w.key, w.member, w.score);
+      else if (w.op === "zrem") this.q.zrem.run(w.key, w.member);
+      else if (!this.write(w.key, w.value, { nx: true, ttlMs: w.ttlMs })) i += w.guards;
+    }
+  }
+
+  async writeMany(writes: Write[]): Promise<void> {
+    this.tx(() => this.apply(writes));
   }
 
   async setAndRelease(
@@ -182,8 +214,10 @@ export class SqliteStore implements Store {
     opts: { ttlMs?: number },
     release: string,
     expected: unknown,
+    also: Write[] = [],
   ): Promise<boolean> {
     return this.tx(() => {
+      this.apply(also);
       this.write(key, value, opts);
       if (!this.holds(release, expected)) return false;
       this.q.delKv.run(release);
@@ -194,10 +228,7 @@ export class SqliteStore implements Store {
   async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
     return this.tx(() => {
       if (!this.write(key, value, { nx: true, ttlMs })) return false;
-      for (const w of also) {
-        if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
-        else this.push(w.key, w.value, w.max, w.ttlMs);
-      }
+      this.apply(also);
       return true;
     });
   }

@@ -25,12 +25,30 @@ export interface Acquired<T> {
   acquired: boolean;
   read: T | null;
   ttlMs: number;
+  /** The values of `more`, in order (null for missing keys). */
+  more: unknown[];
 }
 
-/** One write that `setOnce` makes along with its key: a value, or a push onto a capped list. */
+/**
+ * One write made in one step with others (`writeMany`, `setAndRelease`, `setOnce`): a value, a
+ * push onto a capped list, a delete (only when the key holds `ifEquals`, if given), a field of a
+ * JSON hash, a sorted-set member added or removed, or `once`:
+ * set only if the key does not exist, and when it did exist skip the `guards` writes after it.
+ */
 export type Write =
   | { op: "set"; key: string; value: unknown; ttlMs?: number }
-  | { op: "push"; key: string; value: unknown; max: number; ttlMs?: number };
+  | { op: "push"; key: string; value: unknown; max: number; ttlMs?: number }
+  | { op: "del"; key: string; ifEquals?: unknown }
+  | { op: "hset"; key: string; field: string; value: unknown }
+  | { op: "zadd"; key: string; member: string; score: number }
+  | { op: "zrem"; key: string; member: string }
+  | { op: "once"; key: string; value: unknown; ttlMs: number; guards: number };
+
+/** `key` set once (NX) and, only then, `also`: as writes to make in one step with others. */
+export const onceWith = (key: string, value: unknown, ttlMs: number, also: Write[]): Write[] => [
+  { op: "once", key, value, ttlMs, guards: also.length },
+  ...also,
+];
 
 /** One member of a sorted set and its score. */
 export interface ZEntry {
@@ -56,11 +74,18 @@ export interface Store {
    * `alsoRead`. `ttlMs` is what is left of the existing key's TTL when it was not set. One round
    * trip for what a lease claim needs (the ledger's take-the-lease-then-read-the-entry).
    */
-  acquire<T = unknown>(key: string, value: unknown, ttlMs: number, alsoRead: string): Promise<Acquired<T>>;
+  acquire<T = unknown>(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    alsoRead: string,
+    more?: string[],
+  ): Promise<Acquired<T>>;
   /**
    * In one atomic step: sets `key` to `value` (with a TTL when given), then deletes `release`
-   * if it holds `expected`; true when it was deleted. One round trip for what ending a lease
-   * needs (write the record, then let the lease go).
+   * if it holds `expected`; true when it was deleted. `also`'s writes are made first, in the
+   * same step. One round trip for what ending a lease needs (write the records, then let the
+   * lease go).
    */
   setAndRelease(
     key: string,
@@ -68,7 +93,10 @@ export interface Store {
     opts: { ttlMs?: number },
     release: string,
     expected: unknown,
+    also?: Write[],
   ): Promise<boolean>;
+  /** Makes every write, in order, in one atomic step (one round trip). */
+  writeMany(writes: Write[]): Promise<void>;
   /**
    * In one atomic step: sets `key` to `value` with a TTL only if it does not exist and, only then,
    * makes `also`'s writes too (a `set` as `set` does, a `push` as `pushCapped` does). False, with

@@ -119,7 +119,16 @@ describe("a message dies once", () => {
         throw new Error("connection reset by peer");
       }
     };
-    const real = { set: store.set.bind(store), setOnce: store.setOnce.bind(store) };
+    const real = {
+      set: store.set.bind(store),
+      setOnce: store.setOnce.bind(store),
+      setAndRelease: store.setAndRelease.bind(store),
+    };
+    // The dead letter is written with the callback's own answer (its finish).
+    store.setAndRelease = async (key, value, opts, release, expected, also = []) => {
+      failing([key, ...also.map((w) => w.key)]);
+      return real.setAndRelease(key, value, opts, release, expected, also);
+    };
     store.set = async (key, value, opts) => {
       failing([key]);
       return real.set(key, value, opts);
@@ -128,10 +137,11 @@ describe("a message dies once", () => {
       failing([key, ...also.map((w) => w.key)]);
       return real.setOnce(key, value, ttlMs, also);
     };
-    const h = makeHarness("", { store });
+    const h = makeHarness("worker: { lease: 1s }\n", { store });
     const first = await h.job("/jobs/failure", failureCallback("msg_half"), { messageId: "cb_half" });
-    expect(first.status).toBe(500);
+    expect(first.status).toBe(503);
     expect(first.headers.get("upstash-nonretryable-error")).toBeNull();
+    await Bun.sleep(1100); // the lease the failed finish could not let go expires
     const retry = await h.job("/jobs/failure", failureCallback("msg_half"), {
       messageId: "cb_half",
       retried: 1,

@@ -145,6 +145,69 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect((await s.acquire(key("acq:forever"), "y", 1_000, key("acq:none"))).ttlMs).toBe(-1);
     });
 
+    test("acquire reads `more` keys in the same step, in order, null for missing ones", async () => {
+      await s.set(key("more:a"), { a: 1 });
+      await s.set(key("more:c"), "c");
+      const got = await s.acquire(key("more:lease"), "t", 10_000, key("more:entry"), [
+        key("more:a"),
+        key("more:b"),
+        key("more:c"),
+      ]);
+      expect(got).toMatchObject({ acquired: true, read: null, more: [{ a: 1 }, null, "c"] });
+      expect((await s.acquire(key("more:lease2"), "t", 10_000, key("more:entry"))).more).toEqual([]);
+    });
+
+    test("writeMany makes sets, pushes, deletes and a guarded once in one step", async () => {
+      await s.set(key("wm:gone"), "x");
+      await s.set(key("wm:mine"), { token: "me" });
+      await s.set(key("wm:theirs"), { token: "them" });
+      await s.set(key("wm:taken"), "first");
+      await s.writeMany([
+        { op: "set", key: key("wm:a"), value: { n: 1 }, ttlMs: 10_000 },
+        { op: "push", key: key("wm:list"), value: "p1", max: 2 },
+        { op: "del", key: key("wm:gone") },
+        { op: "del", key: key("wm:mine"), ifEquals: { token: "me" } },
+        { op: "del", key: key("wm:theirs"), ifEquals: { token: "me" } },
+        { op: "once", key: key("wm:taken"), value: "second", ttlMs: 10_000, guards: 1 },
+        { op: "set", key: key("wm:skipped"), value: "no" },
+        { op: "once", key: key("wm:fresh"), value: "yes", ttlMs: 10_000, guards: 1 },
+        { op: "set", key: key("wm:made"), value: "yes" },
+      ]);
+      expect(await s.get(key("wm:a"))).toEqual({ n: 1 });
+      expect(await s.pttl(key("wm:a"))).toBeGreaterThan(9_000);
+      expect(await s.list(key("wm:list"), 5)).toEqual(["p1"]);
+      expect(await s.get(key("wm:gone"))).toBeNull();
+      expect(await s.get(key("wm:mine"))).toBeNull();
+      expect(await s.get(key("wm:theirs"))).toEqual({ token: "them" });
+      expect(await s.get(key("wm:taken"))).toBe("first");
+      expect(await s.get(key("wm:skipped"))).toBeNull();
+      expect(await s.get(key("wm:fresh"))).toBe("yes");
+      expect(await s.get(key("wm:made"))).toBe("yes");
+      await s.zadd(key("wm:z"), [{ member: "old", score: 1 }]);
+      await s.writeMany([
+        { op: "hset", key: key("wm:h"), field: "doc:1", value: { a: [1, "x"] } },
+        { op: "zadd", key: key("wm:z"), member: "new", score: 5 },
+        { op: "zrem", key: key("wm:z"), member: "old" },
+      ]);
+      expect(await s.hmget(key("wm:h"), ["doc:1", "doc:2"])).toEqual([{ a: [1, "x"] }, null]);
+      expect(await s.zrange(key("wm:z"), { limit: 5 })).toEqual([{ member: "new", score: 5 }]);
+      expect(await s.ztopMany([key("wm:z")], 5)).toEqual([{ size: 1, members: ["new"] }]);
+    });
+
+    test("setAndRelease makes `also`'s writes in the same step", async () => {
+      const lease = key("sara:lease");
+      await s.set(lease, "mine", { ttlMs: 10_000 });
+      expect(
+        await s.setAndRelease(key("sara:entry"), "done", {}, lease, "mine", [
+          { op: "set", key: key("sara:step"), value: { ok: true }, ttlMs: 10_000 },
+          { op: "push", key: key("sara:recent"), value: "id", max: 3 },
+        ]),
+      ).toBe(true);
+      expect(await s.get(key("sara:step"))).toEqual({ ok: true });
+      expect(await s.list(key("sara:recent"), 3)).toEqual(["id"]);
+      expect(await s.get(key("sara:entry"))).toBe("done");
+    });
+
     test("acquire is atomic across instances: exactly one of 50 gets the key", async () => {
       const other = await make();
       try {

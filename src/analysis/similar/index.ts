@@ -7,7 +7,7 @@
  * ztopMany), from which candidates are pre-scored by summed feature weight × idf; then the best
  * candidates' documents (one hmget), scored exactly; then, with embeddings, their vectors.
  */
-import type { Store } from "../../store/store.ts";
+import type { Store, Write } from "../../store/store.ts";
 import type { SimilarMatch } from "../schema.ts";
 import {
   combinedScore,
@@ -87,7 +87,12 @@ function features(
   return out;
 }
 
+/** How often a job's additions prune the index (the size cap may be passed by a minute's additions). */
+const PRUNE_EVERY_MS = 60_000;
+
 export class SimilarityIndex {
+  private prunedAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly store: Store,
     private readonly opts: IndexOptions,
@@ -106,22 +111,48 @@ export class SimilarityIndex {
   /** Adds or replaces a document; features it no longer has are taken out of their postings. */
   async add(doc: SimDoc, vector?: number[]): Promise<void> {
     const [old] = await this.store.hmget<SimDoc>(DOCS, [doc.id]);
+    await this.store.writeMany(this.addWrites(doc, vector, old));
+    await this.prune();
+  }
+
+  /**
+   * What adding `doc` writes, given the document it replaces (`old`, as `searchWith` read it):
+   * to make with other writes, in one step (an analysis job's answer).
+   */
+  addWrites(doc: SimDoc, vector: number[] | undefined, old: SimDoc | null): Write[] {
     const keys = features(doc.labels, doc.tokens).map((f) => f.key);
-    if (old) {
-      const now = new Set(keys);
-      const stale = features(old.labels, old.tokens)
-        .map((f) => f.key)
-        .filter((k) => !now.has(k));
-      if (stale.length) await this.store.zremEach(stale, doc.id);
-    }
-    await this.store.hset(DOCS, { [doc.id]: doc });
-    if (vector) await this.store.hset(VECS, { [doc.id]: encodeVector(vector) });
-    await this.store.zaddEach([ALL, ...keys], doc.id, doc.at);
+    const now = new Set(keys);
+    const stale = old
+      ? features(old.labels, old.tokens)
+          .map((f) => f.key)
+          .filter((k) => !now.has(k))
+      : [];
+    return [
+      ...stale.map((key): Write => ({ op: "zrem", key, member: doc.id })),
+      { op: "hset", key: DOCS, field: doc.id, value: doc },
+      ...(vector ? [{ op: "hset", key: VECS, field: doc.id, value: encodeVector(vector) } as Write] : []),
+      ...[ALL, ...keys].map((key): Write => ({ op: "zadd", key, member: doc.id, score: doc.at })),
+    ];
+  }
+
+  /** Prunes (see prune) at most once a minute per index: a job need not pay for it every time. */
+  async pruneIfDue(): Promise<void> {
+    const now = this.opts.now();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
     await this.prune();
   }
 
   /** The `k` best matches scoring at least `minScore`, best first. */
   async search(q: SimQuery, opts: { k: number; minScore: number }): Promise<SimilarMatch[]> {
+    return (await this.searchWith(q, opts)).matches;
+  }
+
+  /** `search`, and the document indexed under the query's own id (read in the same round trip). */
+  async searchWith(
+    q: SimQuery,
+    opts: { k: number; minScore: number },
+  ): Promise<{ matches: SimilarMatch[]; own: SimDoc | null }> {
     const feats = features(q.labels, q.tokens, QUERY_WORDS);
     // `sim:all` only for its size (the corpus size N in idf); each feature's newest postings.
     const postings = await this.store.ztopMany(
@@ -136,12 +167,13 @@ export class SimilarityIndex {
       const w = f.weight * Math.log(1 + total / size);
       for (const m of members) if (m !== q.id) pre.set(m, (pre.get(m) ?? 0) + w);
     }
-    if (pre.size === 0) return [];
     const ids = [...pre]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, CANDIDATES)
       .map(([id]) => id);
-    const docs = await this.store.hmget<SimDoc>(DOCS, ids);
+    const docs = await this.store.hmget<SimDoc>(DOCS, q.id ? [q.id, ...ids] : ids);
+    const own = q.id ? (docs.shift() ?? null) : null;
+    if (ids.length === 0) return { matches: [], own };
     const hasText = Object.keys(q.tokens).length > 0;
     let scored = docs
       .filter((d): d is SimDoc => !!d)
@@ -164,7 +196,7 @@ export class SimilarityIndex {
       }
       scored = [...head.sort(byScore), ...scored.slice(RERANK)];
     }
-    return scored
+    const matches = scored
       .filter((s) => s.score >= opts.minScore)
       .slice(0, opts.k)
       .map((s) => ({
@@ -173,6 +205,7 @@ export class SimilarityIndex {
         summary: s.d.summary,
         resolution: s.d.resolution,
       }));
+    return { matches, own };
   }
 
   /** Drops documents past the size cap (oldest first) and past retention. */
