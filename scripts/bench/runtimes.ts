@@ -3,7 +3,7 @@
  * Deno (from source, scripts/deno-run) and on workerd (wrangler dev), each compared with the bare
  * Hono app on the same runtime (bench-bare-deno.ts, bench-bare-worker.ts). The binary's own row
  * comes from scripts/bench/binary.ts. Prints a markdown section on stdout.
- * Usage: bun run scripts/bench/runtimes.ts [--duration 10] [--connections 32]
+ * Usage: bun run scripts/bench/runtimes.ts [--duration 10] [--connections 32] [--only deno|workerd]
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +25,7 @@ import {
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
-const LOAD = loadOptions().load;
+const { load: LOAD, extra } = loadOptions({ only: "" });
 const ENV = {
   ...process.env,
   ALERTAGENT_CONFIG: "",
@@ -105,6 +105,7 @@ async function measure(cmd: (port: number) => string[], label: string) {
 
 const rows: string[][] = [];
 for (const rt of RUNTIMES) {
+  if (extra.only && !rt.name.toLowerCase().startsWith(extra.only.toLowerCase())) continue;
   const bare = await measure(rt.bare, `${rt.name}: bare Hono`);
   const worker = await measure(rt.worker, `${rt.name}: worker`);
   rows.push([

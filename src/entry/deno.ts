@@ -1,14 +1,20 @@
 /**
  * The Deno entry: `deno task start` (and `deno compile`). Wires Deno's server, signals and
- * files into the runtime-free CLI.
+ * files into the runtime-free CLI. Two ports differ from the defaults, as on Bun: answers are
+ * handed to the server once per turn of the loop (turn-batch.ts), and the signature check's
+ * digests are plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
+ * costs several times more per call (the gain: BENCHMARKS.md, the runtimes section).
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
+import { jsDigests } from "./js-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { nodeSqlite } from "./sqlite-node.ts";
+import { turnBatchedAnswers } from "./turn-batch.ts";
 
 const startedAt = Date.now();
+const encoder = new TextEncoder();
 
 await main(
   Deno.args,
@@ -17,18 +23,20 @@ await main(
     env: Deno.env.toObject(),
     readFile: (path) => Deno.readTextFile(path),
     serve(fetch, hostname, port) {
-      const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
+      // Answers of one turn of the loop are handed to the server together (turn-batch.ts).
+      const server = Deno.serve({ hostname, port, onListen: () => {} }, turnBatchedAnswers(fetch));
       return { port: server.addr.port, stop: () => server.shutdown() };
     },
     onSignal: (signal, fn) => Deno.addSignalListener(signal, fn),
-    stdout: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
-    stderr: (text) => void Deno.stderr.writeSync(new TextEncoder().encode(text)),
+    stdout: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+    stderr: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
     exit: (code) => Deno.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
     dial: nodeDial,
     openSqlite: nodeSqlite,
     tcp: nodeTcp,
+    digests: jsDigests,
   },
   startedAt,
 );

@@ -1,5 +1,6 @@
 /**
- * Handing work over at the end of the event loop's turn, together (the Bun entry). Two places
+ * Handing work over at the end of the event loop's turn, together (the Bun entry; the Deno
+ * entry batches its answers the same way). Two places
  * pay a thread wake-up per item when items go one at a time while jobs run:
  * - each outbound request wakes Bun's HTTP client thread (a futex, and on a VM an interrupt
  *   to another CPU);

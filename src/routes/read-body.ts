@@ -7,9 +7,10 @@
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
   if (declared > limit) return new Uint8Array(limit + 1);
-  if (!req.body) return new Uint8Array(0);
-  // A declared length within the limit cannot grow past it: read it in one go (the fast path).
+  // A declared length within the limit cannot grow past it: read it in one go (the fast path;
+  // asking for req.body first would make Deno build a stream for it).
   if (declared >= 0) return new Uint8Array(await req.arrayBuffer());
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

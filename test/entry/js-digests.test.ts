@@ -1,0 +1,84 @@
+import { describe, expect, test } from "bun:test";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { jsDigests } from "../../src/entry/js-digests.ts";
+import type { JobError } from "../../src/errors.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { nodeDigests, SignatureVerifier } from "../../src/qstash/verify.ts";
+
+const bodies: [string, Uint8Array][] = [
+  ["empty", new Uint8Array(0)],
+  ["JSON", new TextEncoder().encode('{"status":503,"sourceMessageId":"msg_1"}')],
+  ["UTF-8", new TextEncoder().encode('{"summary":"磁盘快满了 — disk almost full"}')],
+  ["not UTF-8", new Uint8Array([0x7b, 0xff, 0xfe, 0x00, 0x80, 0x7d])],
+  ["64 KiB", new Uint8Array(65536).map((_, i) => i % 251)],
+];
+
+describe("JavaScript digests for the signature check (the Deno entry's)", () => {
+  test("SHA-256 of the raw bytes equals node:crypto's, as base64url without padding", () => {
+    for (const [name, b] of bodies) {
+      const got = jsDigests.sha256(b);
+      expect({ name, got }).toEqual({ name, got: nodeDigests.sha256(b) });
+      expect(got).toMatch(/^[\w-]{43}$/);
+    }
+  });
+
+  test("SHA-256 equals node:crypto's at every length around the block and padding edges", () => {
+    for (let n = 0; n <= 200; n++) {
+      const b = new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff);
+      expect({ n, got: jsDigests.sha256(b) }).toEqual({ n, got: nodeDigests.sha256(b) });
+    }
+    // A view into a larger buffer hashes only its own bytes.
+    const big = new Uint8Array(300).map((_, i) => i & 0xff);
+    expect(jsDigests.sha256(big.subarray(10, 150))).toBe(nodeDigests.sha256(big.subarray(10, 150)));
+  });
+
+  test("HMAC-SHA256 equals node:crypto's under each key, and a keyed hasher can be used again and again", () => {
+    const long = `${"k".repeat(64)}ey longer than a block`;
+    for (const key of [
+      DEV_SIGNING_KEYS.current,
+      DEV_SIGNING_KEYS.next,
+      "sig_ключ-非ASCII",
+      long,
+      "k".repeat(64),
+      "",
+    ]) {
+      const js = jsDigests.hmac(key);
+      const node = nodeDigests.hmac(key);
+      const data = [
+        "a.b",
+        "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJVcHN0YXNoIn0",
+        "a.b",
+        "",
+        "磁盘.\ud800",
+        "x".repeat(5000),
+      ];
+      for (let n = 50; n <= 130; n++) data.push("y".repeat(n));
+      for (const d of data) expect({ key, d, got: js(d) }).toEqual({ key, d, got: node(d) });
+    }
+  });
+
+  test("a verifier with these digests accepts QStash's signatures under either key and names what fails", async () => {
+    const v = new SignatureVerifier(DEV_SIGNING_KEYS, jsDigests);
+    const body = '{"status":503,"sourceMessageId":"msg_1"}';
+    const url = "https://worker.example.com/jobs/failure";
+    const bytes = new TextEncoder().encode(body);
+    const check = (signature: string, b = bytes) => {
+      try {
+        v.verify({ signature, body: b, url, clockToleranceS: 5 });
+        return "ok";
+      } catch (e) {
+        return (e as JobError).code;
+      }
+    };
+    for (const key of [DEV_SIGNING_KEYS.current, DEV_SIGNING_KEYS.next])
+      expect(check(await signRequest({ key, url, body }))).toBe("ok");
+    expect(check(await signRequest({ key: "sig_someoneElsesKey1234567890", url, body }))).toBe(
+      "signature_invalid",
+    );
+    const good = await signRequest({ key: DEV_SIGNING_KEYS.current, url, body });
+    expect(check(good, new TextEncoder().encode(`${body} `))).toBe("signature_body_mismatch");
+    const flipped = good.slice(0, -1) + (good.endsWith("A") ? "B" : "A");
+    expect(check(flipped)).toBe("signature_invalid");
+    expect(check(good.slice(0, -2))).toBe("signature_invalid");
+  });
+});
