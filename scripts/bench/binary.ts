@@ -7,7 +7,7 @@
  * Prints a markdown section on stdout (scripts/bench/all.ts assembles BENCHMARKS.md).
  * Usage: bun run scripts/bench/binary.ts [--duration 10] [--connections 32] [--threads 2]
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -57,7 +57,8 @@ for (const [f, why] of [
 const start = (bin: string) => {
   const port = freePort();
   return spawnServer([bin, "serve", "--port", String(port)], `http://127.0.0.1:${port}`, {
-    cwd: tmpdir(),
+    // A fresh folder per process: the embedded default's SQLite file starts empty each time.
+    cwd: mkdtempSync(join(tmpdir(), "alertagent-bench-cwd-")),
     env: ENV,
   });
 };
@@ -213,7 +214,7 @@ rounds.forEach((r, i) => {
 
 console.log(`## The binary: signed jobs against a bare Hono route
 
-Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (memory store); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench/binary.ts\`.
+Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (the SQLite store at ./data/alertagent.db in a fresh temporary folder, WAL mode); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench/binary.ts\`.
 
 ${ROUNDS} rounds, each the bare route then a fresh worker process; single runs on this machine vary by ±5–10%, so the table is the round with the median ratio. The ratio in each round: ${rounds.map((r) => `${fmt(ratioOf(r) * 100, 1)}% (${fmt(r.w.rps)} / ${fmt(r.b.rps)} req/s)`).join(", ")}.
 
