@@ -10,6 +10,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_CONFIG_YAML } from "../../src/config/default.ts";
 import {
   cleanup,
   fail,
@@ -45,6 +46,8 @@ const EXAMPLE = JSON.parse(readFileSync(join(ROOT, "examples/jobs/failure.json")
   unknown
 >;
 const ENV = { ...process.env, ALERTAGENT_CONFIG: "" } as Record<string, string>;
+/** The rounds run the embedded default on the memory store (the budget's terms); one more run is on its SQLite default. */
+const MEMORY = { ...ENV, ALERTAGENT_CONFIG: `${DEFAULT_CONFIG_YAML}store:\n  kind: memory\n` };
 
 for (const [f, why] of [
   [WORKER, "the worker binary"],
@@ -54,12 +57,12 @@ for (const [f, why] of [
   if (!existsSync(f)) fail(`${f} (${why}) is missing: run scripts/build --bench first`);
 }
 
-const start = (bin: string) => {
+const start = (bin: string, env: Record<string, string> = MEMORY) => {
   const port = freePort();
   return spawnServer([bin, "serve", "--port", String(port)], `http://127.0.0.1:${port}`, {
     // A fresh folder per process: the embedded default's SQLite file starts empty each time.
     cwd: mkdtempSync(join(tmpdir(), "alertagent-bench-cwd-")),
-    env: ENV,
+    env,
   });
 };
 
@@ -97,6 +100,7 @@ const script = join(tmpdir(), `alertagent-bench-${process.pid}.lua`);
 type Run = Awaited<ReturnType<typeof runWrk>>;
 const rounds: { b: Run; w: Run; seen: Record<string, number> }[] = [];
 let n: Run;
+let sq: Run;
 let idleWorker: number;
 let idleBare: number;
 try {
@@ -121,6 +125,13 @@ try {
   }
   console.error("bench: worker, signed no-op job (same requests, handler does nothing)…");
   n = await runWrk({ ...LOAD, url: noop.url, script, pool, pid: noop.proc.pid });
+  console.error("bench: worker on its SQLite default, signed /jobs/failure…");
+  const onDisk = await start(WORKER, ENV);
+  try {
+    sq = await runWrk({ ...LOAD, url: onDisk.url, script, pool, pid: onDisk.proc.pid });
+  } finally {
+    await stopServer(onDisk);
+  }
 } finally {
   await Promise.all([stopServer(worker), stopServer(bare), stopServer(noop)]);
   rmSync(pool, { force: true });
@@ -214,7 +225,7 @@ rounds.forEach((r, i) => {
 
 console.log(`## The binary: signed jobs against a bare Hono route
 
-Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default (the SQLite store at ./data/alertagent.db in a fresh temporary folder, WAL mode); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench/binary.ts\`.
+Both sides are \`bun build --compile\` binaries of Bun ${Bun.version}, on loopback, loaded by wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${DURATION_S} s each, no warm-up) sharing the machine's CPUs. The worker runs the embedded default with \`store: {kind: memory}\` (the budget's terms; its SQLite default is measured apart below); every request is a new failure callback (a new \`Upstash-Message-Id\`, signed with the dev key, verified, recorded in the ledger and as a dead letter, counted in metrics, one JSON log line to /dev/null, the answer's, which carries the dead letter; \`worker.memory_limit\` at its default, 128 MB). The bare side is a Hono route on Bun.serve that reads the body and answers \`{"ok":true}\`. Command: \`bun run scripts/bench/binary.ts\`.
 
 ${ROUNDS} rounds, each the bare route then a fresh worker process; single runs on this machine vary by ±5–10%, so the table is the round with the median ratio. The ratio in each round: ${rounds.map((r) => `${fmt(ratioOf(r) * 100, 1)}% (${fmt(r.w.rps)} / ${fmt(r.b.rps)} req/s)`).join(", ")}.
 
@@ -224,6 +235,8 @@ The worker counted these failure-job outcomes: ${JSON.stringify(seen)}.
 
 The same signed requests against \`dist/bench-noop\` (\`scripts/bench/noop.ts\`): the worker's binary with the failure handler replaced by one that does nothing — body limit, signature, gate, ledger claim and record, metrics and the answer's log line are all there; the dead letter, the source's ledger entry and the recent list are not. The difference between the two tables is the failure handler's own work.
 
-${noopTable}${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
+${noopTable}
+
+The same signed failure callbacks against the worker on its real default, the SQLite store (./data/alertagent.db in a fresh folder, WAL mode: each job's claim and answer are transactions on disk): **${fmt(sq.rps)} jobs/s** (${fmt((sq.rps / b.rps) * 100, 1)}% of the bare route), p50 / p99 ${fmt(sq.p50Ms, 2)} / ${fmt(sq.p99Ms, 2)} ms, ${sq.non2xx} non-2xx and ${sq.errors} socket errors. That is what durability across a restart costs here.${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
 `);
 cleanup();

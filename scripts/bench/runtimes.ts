@@ -8,6 +8,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_CONFIG_YAML } from "../../src/config/default.ts";
 import { wranglerDev } from "../../test/support/runtimes.ts";
 import {
   cleanup,
@@ -49,20 +50,37 @@ const wrangler = (port: number, script?: string) => {
   return [cmd, args[0], ...bare, ...args.slice(1)];
 };
 
-const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port: number) => string[] }[] = [
+/** The embedded default with the memory store: what the runtimes are compared on (the store's own cost apart). */
+const MEMORY_DEFAULT = `${DEFAULT_CONFIG_YAML}store:\n  kind: memory\n`;
+
+const denoWorker = (p: number) => [join(ROOT, "scripts/deno-run"), "serve", "--port", String(p)];
+const denoBare = (p: number) => [
+  join(BIN, "deno"),
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-env",
+  join(ROOT, "scripts/bench/bare-deno.ts"),
+  "--port",
+  String(p),
+];
+
+const RUNTIMES: {
+  name: string;
+  worker: (port: number) => string[];
+  bare: (port: number) => string[];
+  env?: Record<string, string>;
+}[] = [
   {
-    name: "Deno 2.9 (from source)",
-    worker: (p) => [join(ROOT, "scripts/deno-run"), "serve", "--port", String(p)],
-    bare: (p) => [
-      join(BIN, "deno"),
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      join(ROOT, "scripts/bench/bare-deno.ts"),
-      "--port",
-      String(p),
-    ],
+    name: "Deno 2.9 (from source), memory store",
+    worker: denoWorker,
+    env: { ALERTAGENT_CONFIG: MEMORY_DEFAULT },
+    bare: denoBare,
+  },
+  {
+    name: "Deno 2.9 (from source), SQLite (the default)",
+    worker: denoWorker,
+    bare: denoBare,
   },
   {
     name: "workerd (wrangler dev)",
@@ -71,10 +89,14 @@ const RUNTIMES: { name: string; worker: (port: number) => string[]; bare: (port:
   },
 ];
 
-async function measure(cmd: (port: number) => string[], label: string) {
+async function measure(cmd: (port: number) => string[], label: string, env: Record<string, string> = {}) {
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
-  const s: Server = await spawnServer(cmd(port), url, { cwd: ROOT, env: ENV, timeoutMs: 60_000 });
+  const s: Server = await spawnServer(cmd(port), url, {
+    cwd: ROOT,
+    env: { ...ENV, ...env },
+    timeoutMs: 60_000,
+  });
   const pool = join(tmpdir(), `bench-rt-${process.pid}-${port}.tsv`);
   const script = join(tmpdir(), `bench-rt-${process.pid}-${port}.lua`);
   try {
@@ -107,7 +129,7 @@ const rows: string[][] = [];
 for (const rt of RUNTIMES) {
   if (extra.only && !rt.name.toLowerCase().startsWith(extra.only.toLowerCase())) continue;
   const bare = await measure(rt.bare, `${rt.name}: bare Hono`);
-  const worker = await measure(rt.worker, `${rt.name}: worker`);
+  const worker = await measure(rt.worker, `${rt.name}: worker`, rt.env);
   rows.push([
     rt.name,
     fmt(worker.rps),
@@ -120,7 +142,7 @@ for (const rt of RUNTIMES) {
 }
 console.log(`## Each runtime: signed failure callbacks against bare Hono on the same runtime
 
-wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each); every request a new signed message. Deno runs from source with the project's node_modules; workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench/runtimes.ts\`.
+wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each); every request a new signed message. Deno runs from source with the project's node_modules, once with the memory store (the embedded default plus \`store: {kind: memory}\`, so the runtimes compare on the same work) and once on its default, SQLite at ./data/alertagent.db (WAL: every job's claim and answer are transactions on disk); workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench/runtimes.ts\`.
 
 ${markdownTable(["runtime", "worker jobs/s", "worker p50 / p99 (ms)", "bare req/s", "bare p50 / p99 (ms)", "ratio", "worker non-2xx + errors"], rows)}
 `);

@@ -13,6 +13,7 @@ import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
 import { runChain } from "./chain.ts";
+import { collectEvidence } from "./evidence/collect.ts";
 import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
@@ -34,14 +35,14 @@ export function analysisPrefetch(
 ): string[] {
   const parsed = analysisJobSchema.safeParse(asAnalysisJob(body, query));
   if (!parsed.success) return [];
-  return idsOf(parsed.data).flatMap((id) => [stepKey(stepName(id)), analysisKey(id)]);
+  return alertsOfJob(parsed.data).flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
 }
 
-/** The ids of a job's alerts, as the analysis stores them. */
-function idsOf(job: AnalysisJob): string[] {
+/** A job's alerts, each with the id the analysis stores it under. */
+function alertsOfJob(job: AnalysisJob): (Alert & { id: string })[] {
   return job.alert
-    ? [alertId(job.alert)]
-    : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => a.id as string);
+    ? [{ ...job.alert, id: alertId(job.alert) }]
+    : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
 }
 
 export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
@@ -54,9 +55,7 @@ export async function analyseJob(
   // ai.language, else the team's worker.locale (zh-CN teams read analyses in Chinese).
   const language =
     job.language ?? deps.config.ai.language ?? (deps.config.worker.locale === "zh-CN" ? "zh" : "en");
-  const alerts = job.alert
-    ? [{ ...job.alert, id: alertId(job.alert) }]
-    : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
+  const alerts = alertsOfJob(job);
   const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
 
@@ -135,16 +134,27 @@ async function analyseAlert(
   try {
     const { top_k, min_score } = deps.config.ai.similar;
     const { index, breakers: br } = deps.analyst;
+    // Evidence is asked of Prometheus while the similar alerts are looked up (ai.evidence).
+    const ev = deps.config.ai.evidence;
+    const asking = ev ? collectEvidence(deps.fetch, ev, alert, language, deps.now()) : undefined;
     const vector = await embedAlert(deps, br, alert, log);
     // The status write and the search go out together: one round trip for both.
-    const [, { matches: similar, own }] = await Promise.all([
+    const [, { matches: similar, own }, evidence] = await Promise.all([
       deps.store.set(analysisKey(alert.id), processing, { ttlMs: retentionMs }),
       index.searchWith(
         { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },
         { k: top_k, minScore: min_score },
       ),
+      asking,
     ]);
-    const base = { alert_id: alert.id, type: job.type, status: "completed" as const, similar };
+    if (evidence?.status === "unavailable") log.warn("evidence unavailable", { reason: evidence.reason });
+    const base = {
+      alert_id: alert.id,
+      type: job.type,
+      status: "completed" as const,
+      similar,
+      ...(evidence ? { evidence } : {}),
+    };
     let result: AnalysisResult;
     if (job.type === "similar") {
       const analysis = similarAnalysis(alert, similar, language, min_score);
@@ -159,7 +169,7 @@ async function analyseAlert(
         tokens: { prompt: 0, completion: 0 },
       };
     } else {
-      const req = { alert, alertId: alert.id, type: job.type, language, similar };
+      const req = { alert, alertId: alert.id, type: job.type, language, similar, evidence };
       const out = await runChain(deps, req, job.engine, log);
       result = {
         ...base,

@@ -10,15 +10,18 @@ import type { Services } from "../services.ts";
 import { CATALOGUE_NAMES, findEntry } from "./catalogue/index.ts";
 import type { Entry } from "./catalogue/types.ts";
 import type { Engine, LlmType } from "./engine.ts";
+import { withEvidence } from "./evidence/apply.ts";
 import { annotationText, firingMs, formatDuration, hostOf, severityOf } from "./facts.ts";
 import { genericAnalysis, situation } from "./generic.ts";
-import type { Analysis, Language, SimilarMatch } from "./schema.ts";
+import type { Analysis, Evidence, Language, SimilarMatch } from "./schema.ts";
 
 export interface BuiltinInput {
   alert: Alert;
   type: LlmType;
   language: Language;
   similar: SimilarMatch[];
+  /** What Prometheus said about the alert: the answer is reread against it (evidence/apply.ts). */
+  evidence?: Evidence;
 }
 
 export function builtinEngine(deps: Services): Engine {
@@ -43,7 +46,10 @@ export function builtinAnalysis(input: BuiltinInput, now: number): Analysis {
   const analysis = found
     ? fromEntry(found.entry, input, now)
     : genericAnalysis(input.alert, input.language, now, vars(input.alert, now, input.language));
-  return shape(withPastResolution(analysis, input), input.type);
+  return shape(
+    withEvidence(withPastResolution(analysis, input), input.evidence, input.language === "zh"),
+    input.type,
+  );
 }
 
 /** Label values plus what can be derived: host, the deployment behind a pod, value and duration. */

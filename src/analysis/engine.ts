@@ -9,7 +9,7 @@ import { type JobError, permanent, transient } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
 import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
-import type { AnalysisType, EngineName, Language, SimilarMatch, Tokens } from "./schema.ts";
+import type { AnalysisType, EngineName, Evidence, Language, SimilarMatch, Tokens } from "./schema.ts";
 
 export type EngineId = "dify" | "ollama" | "builtin";
 /** The analysis types an engine is asked about (`similar` needs no engine). */
@@ -22,6 +22,8 @@ export interface EngineRequest {
   language: Language;
   /** Similar past alerts, given to the engine as context. */
   similar: SimilarMatch[];
+  /** What Prometheus said about the alert (ai.evidence), given to the engine to reason on. */
+  evidence?: Evidence;
 }
 
 export interface EngineAnswer {

@@ -5,6 +5,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import type { EngineRequest, LlmType } from "./engine.ts";
+import { evidenceLines } from "./evidence/apply.ts";
 import { exprOf, firingMs, formatDuration, severityOf } from "./facts.ts";
 import type { Language } from "./schema.ts";
 
@@ -56,6 +57,13 @@ export function buildPrompt(req: EngineRequest, now: number): Prompt {
     JSON.stringify({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: a.endsAt }),
     `Facts: ${facts.join("; ")}`,
     ...(similar.length ? ["", "Similar past alerts:", ...similar] : []),
+    ...(req.evidence
+      ? [
+          "",
+          "Evidence from Prometheus (rank causes by it; do not contradict it):",
+          ...evidenceLines(req.evidence),
+        ]
+      : []),
   ].join("\n");
   const system = [
     "You are an SRE assistant analysing Prometheus/Alertmanager alerts for an on-call engineer.",

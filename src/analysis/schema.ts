@@ -58,6 +58,40 @@ export const tokensSchema = z.strictObject({
 });
 export type Tokens = z.output<typeof tokensSchema>;
 
+export const EVIDENCE_UNITS = [
+  "seconds",
+  "ratio",
+  "bytes",
+  "bytes_per_second",
+  "count",
+  "seconds_per_hour",
+  "reason",
+] as const;
+
+/** One thing Prometheus said about the alert (docs/analysis.md, "Evidence"). */
+export const evidenceItemSchema = z.strictObject({
+  id: z.string(),
+  query: z.string(),
+  /** The number the query gave, or null when it matched nothing. */
+  value: z.number().nullable(),
+  unit: z.enum(EVIDENCE_UNITS),
+  /** One sentence in the job's language. */
+  summary: z.string(),
+  /** Labels of the series that gave it, where they say something (a termination reason). */
+  labels: z.record(z.string(), z.string()).optional(),
+});
+export type EvidenceItem = z.output<typeof evidenceItemSchema>;
+
+export const evidenceSchema = z.strictObject({
+  status: z.enum(["ok", "unavailable"]),
+  /** Why there is none (unavailable). */
+  reason: z.string().optional(),
+  /** The Prometheus asked (its origin: no credentials). */
+  source: z.string().optional(),
+  items: z.array(evidenceItemSchema),
+});
+export type Evidence = z.output<typeof evidenceSchema>;
+
 export const resultSchema = z.strictObject({
   alert_id: z.string(),
   type: z.enum(ANALYSIS_TYPES),
@@ -69,6 +103,8 @@ export const resultSchema = z.strictObject({
   attempts: z.array(attemptSchema),
   latency_ms: z.number().nonnegative(),
   tokens: tokensSchema,
+  /** What Prometheus said about the alert, when ai.evidence is on. */
+  evidence: evidenceSchema.optional(),
 });
 export type AnalysisResult = z.output<typeof resultSchema>;
 

@@ -182,6 +182,26 @@ const ai = z.strictObject({
       cooloff: duration.default(30_000),
     })
     .prefault({}),
+  /**
+   * Evidence from Prometheus before answering (docs/analysis.md, "Evidence"): read-only queries
+   * about the alert, bounded in count and time. Off unless a Prometheus is named (or, with
+   * allow_generator_url, the alert's generatorURL origin is trusted).
+   */
+  evidence: z
+    .strictObject({
+      prometheus_url: url.optional(),
+      /** Sent with every query (e.g. Authorization); masked wherever config is shown. */
+      headers: z.record(z.string(), z.string()).default({}),
+      /** All of one alert's queries together. @default 3s */
+      timeout: duration.default(3000),
+      /** @default 8 */
+      max_queries: z.number().int().min(1).max(32).default(8),
+      /** How far back trends look. @default 6h */
+      lookback: duration.default(6 * 3_600_000),
+      /** Ask the Prometheus in each alert's generatorURL when prometheus_url is unset. */
+      allow_generator_url: z.boolean().default(false),
+    })
+    .optional(),
   similar: z
     .strictObject({
       top_k: z.number().int().min(1).max(100).default(5),

@@ -25,6 +25,7 @@ ai:
     url: "http://dify${S}11:${S}12@${DEAD}/v1?sig=${S}13"
     apps: { quick: { mode: chat, key: app-${S}14 } }
   ollama: { url: "http://${DEAD}/?token=${S}15", model: qwen }
+  evidence: { prometheus_url: "http://p${S}40:${S}41@${DEAD}/?token=${S}42", headers: { Authorization: "Bearer ${S}43" } }
 channels:
   ding: { type: dingtalk, webhook: "http://${DEAD}/robot/send?access_token=${S}16", secret: SEC${S}17 }
   wecom: { type: wecom, webhook: "http://${DEAD}/cgi-bin/webhook/send?key=${S}18" }

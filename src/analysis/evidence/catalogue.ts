@@ -1,0 +1,287 @@
+/**
+ * What to ask Prometheus about an alert (docs/analysis.md, "Evidence"): per family of alerts, the
+ * queries that answer "how bad, how soon, why" — a filesystem's time to full, a container's last
+ * termination reason and its memory against its limit, a replica's lag and whether it still grows,
+ * a certificate's time to expiry, a target's `up` history. Each query is built from the alert's
+ * labels through `selector` (quoted and escaped), read-only, and turned into one evidence item.
+ */
+import type { Alert } from "../../alerts/alert.ts";
+import type { EvidenceItem } from "../schema.ts";
+import { quote, selector } from "./promql.ts";
+
+export type Unit = EvidenceItem["unit"];
+
+/** One query of a probe: its id, the PromQL, and how its answer reads. */
+export interface ProbeQuery {
+  id: string;
+  query: string;
+  unit: Unit;
+  /** One sentence about the value (null: the query matched nothing), in the job's language. */
+  say(value: number | null, labels: Record<string, string>, zh: boolean): string;
+}
+
+export interface Probe {
+  family: string;
+  /** Alert names this probe is for (matched case-insensitively). */
+  alerts: readonly string[];
+  /** Or any alert carrying these labels. */
+  labels?: readonly string[];
+  queries(alert: Alert): ProbeQuery[];
+}
+
+const hours = (s: number) => Math.round((s / 3600) * 10) / 10;
+const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;
+const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
+
+function ttl(seconds: number, zh: boolean): string {
+  if (seconds < 3600) return zh ? `${Math.round(seconds / 60)} 分钟` : `${Math.round(seconds / 60)} min`;
+  if (seconds < 3 * 86400) return zh ? `${hours(seconds)} 小时` : `${hours(seconds)} h`;
+  return zh ? `${Math.round(seconds / 86400)} 天` : `${Math.round(seconds / 86400)} days`;
+}
+
+const FS_LABELS = ["instance", "job", "mountpoint", "device", "fstype"];
+const POD_LABELS = ["namespace", "pod", "container"];
+
+export const PROBES: readonly Probe[] = [
+  {
+    family: "filesystem",
+    alerts: [
+      "NodeFilesystemSpaceFillingUp",
+      "NodeFilesystemAlmostOutOfSpace",
+      "HostOutOfDiskSpace",
+      "HostDiskWillFillIn24Hours",
+      "DiskSpaceLow",
+      "FilesystemFull",
+      "DiskFull",
+    ],
+    labels: ["mountpoint"],
+    queries(a) {
+      const sel = selector(a.labels, FS_LABELS);
+      const avail = `node_filesystem_avail_bytes${sel}`;
+      return [
+        {
+          id: "time_to_full",
+          // Seconds until avail reaches 0 at the last hour's rate; no result when it is not falling.
+          query: `${avail} / (-deriv(${avail}[1h]) > 0)`,
+          unit: "seconds",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "按最近一小时的速度，该文件系统没有在变满。"
+                : "At the last hour's rate the filesystem is not filling up."
+              : zh
+                ? `按最近一小时的速度，约 ${ttl(v, zh)} 后写满。`
+                : `At the last hour's rate it is full in about ${ttl(v, zh)}.`,
+        },
+        {
+          id: "available_ratio",
+          query: `${avail} / node_filesystem_size_bytes${sel}`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到可用空间数据。"
+                : "No free-space data found."
+              : zh
+                ? `剩余 ${pct(v)}。`
+                : `${pct(v)} is free.`,
+        },
+        {
+          id: "fill_rate",
+          query: `-deriv(${avail}[1h])`,
+          unit: "bytes_per_second",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到写入速度。"
+                : "No fill rate found."
+              : zh
+                ? `每小时写入约 ${mib(v * 3600)}。`
+                : `It grows by about ${mib(v * 3600)} an hour.`,
+        },
+      ];
+    },
+  },
+  {
+    family: "container",
+    alerts: [
+      "KubePodCrashLooping",
+      "KubeContainerOOMKilled",
+      "KubernetesPodCrashLooping",
+      "KubernetesContainerOomKiller",
+      "ContainerOomKiller",
+      "PodRestartingTooMuch",
+      "ContainerKilled",
+    ],
+    queries(a) {
+      const sel = selector(a.labels, POD_LABELS);
+      const on = "on (namespace, pod, container)";
+      return [
+        {
+          id: "last_terminated_reason",
+          query: `kube_pod_container_status_last_terminated_reason${sel} == 1`,
+          unit: "reason",
+          say: (v, l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到上次终止的原因。"
+                : "No last termination reason found."
+              : zh
+                ? `上次终止原因：${l.reason}。`
+                : `It last terminated with ${l.reason}.`,
+        },
+        {
+          id: "restarts_1h",
+          query: `increase(kube_pod_container_status_restarts_total${sel}[1h])`,
+          unit: "count",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到重启次数。"
+                : "No restart count found."
+              : zh
+                ? `最近一小时重启 ${Math.round(v)} 次。`
+                : `It restarted ${Math.round(v)} times in the last hour.`,
+        },
+        {
+          id: "memory_vs_limit",
+          query: `max_over_time(container_memory_working_set_bytes${sel}[1h]) / ${on} kube_pod_container_resource_limits${selector(a.labels, POD_LABELS, [`resource=${quote("memory")}`])}`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到内存上限（可能未设置）。"
+                : "No memory limit found (it may have none)."
+              : zh
+                ? `最近一小时内存峰值达到上限的 ${pct(v)}。`
+                : `Its memory peaked at ${pct(v)} of its limit in the last hour.`,
+        },
+        {
+          id: "memory_limit",
+          query: `kube_pod_container_resource_limits${selector(a.labels, POD_LABELS, [`resource=${quote("memory")}`])}`,
+          unit: "bytes",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "未设置内存上限。"
+                : "No memory limit is set."
+              : zh
+                ? `内存上限 ${mib(v)}。`
+                : `Its memory limit is ${mib(v)}.`,
+        },
+      ];
+    },
+  },
+  {
+    family: "replication",
+    alerts: [
+      "MysqlSlaveReplicationLag",
+      "MysqlReplicationLag",
+      "MySQLReplicationLag",
+      "MysqlReplicationLagHigh",
+      "MysqlSlaveLagging",
+    ],
+    queries(a) {
+      const lag = `mysql_slave_status_seconds_behind_master${selector(a.labels, ["instance", "job", "master_host", "channel_name"])}`;
+      const trend =
+        (w: string): ProbeQuery["say"] =>
+        (v, _l, zh) =>
+          v === null
+            ? zh
+              ? "没有找到延迟趋势。"
+              : "No lag trend found."
+            : Math.abs(v) < 60
+              ? zh
+                ? `最近 ${w} 延迟不再增长。`
+                : `Over the last ${w} the lag has stopped growing.`
+              : zh
+                ? `最近 ${w} 延迟每小时${v > 0 ? "增加" : "减少"} ${Math.round(Math.abs(v))} 秒。`
+                : `Over the last ${w} the lag ${v > 0 ? "grew" : "fell"} by ${Math.round(Math.abs(v))} s an hour.`;
+      return [
+        {
+          id: "lag",
+          query: lag,
+          unit: "seconds",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到复制延迟。"
+                : "No replication lag found."
+              : zh
+                ? `当前延迟 ${Math.round(v)} 秒。`
+                : `The replica is ${Math.round(v)} s behind.`,
+        },
+        { id: "lag_trend_1h", query: `deriv(${lag}[1h]) * 3600`, unit: "seconds_per_hour", say: trend("1h") },
+        {
+          id: "lag_trend_30m",
+          query: `deriv(${lag}[30m]) * 3600`,
+          unit: "seconds_per_hour",
+          say: trend("30m"),
+        },
+      ];
+    },
+  },
+  {
+    family: "certificate",
+    alerts: [
+      "SSLCertExpiringSoon",
+      "BlackboxSslCertificateWillExpireSoon",
+      "BlackboxSslCertificateExpired",
+      "ProbeSSLCertExpiry",
+      "SslCertificateExpiry",
+    ],
+    queries(a) {
+      return [
+        {
+          id: "seconds_to_expiry",
+          query: `probe_ssl_earliest_cert_expiry${selector(a.labels, ["instance", "job"])} - time()`,
+          unit: "seconds",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "没有找到证书到期时间。"
+                : "No certificate expiry found."
+              : v <= 0
+                ? zh
+                  ? "证书已经过期。"
+                  : "The certificate has expired."
+                : zh
+                  ? `证书在 ${ttl(v, zh)} 后到期。`
+                  : `The certificate expires in ${ttl(v, zh)}.`,
+        },
+      ];
+    },
+  },
+  {
+    family: "target",
+    alerts: ["TargetDown", "InstanceDown", "HostDown", "PrometheusTargetMissing", "NodeDown"],
+    queries(a) {
+      const sel = selector(a.labels, ["instance", "job"]);
+      return [
+        {
+          id: "up_1h",
+          query: `avg_over_time(up${sel}[1h])`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? zh
+                ? "最近一小时没有抓取记录。"
+                : "No scrape recorded in the last hour."
+              : zh
+                ? `最近一小时抓取成功率 ${pct(v)}。`
+                : `It was up for ${pct(v)} of the last hour's scrapes.`,
+        },
+      ];
+    },
+  },
+];
+
+/** The probes for an alert: by its name, or by the labels a probe needs. */
+export function probesFor(alert: Alert): Probe[] {
+  const name = (alert.labels.alertname ?? "").toLowerCase();
+  return PROBES.filter(
+    (p) =>
+      p.alerts.some((n) => n.toLowerCase() === name) ||
+      (p.labels?.length ? p.labels.every((l) => alert.labels[l]) : false),
+  );
+}

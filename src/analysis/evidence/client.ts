@@ -1,0 +1,76 @@
+/**
+ * A read-only Prometheus HTTP API client for evidence (docs/contracts.md#prometheus-http-api):
+ * GET /api/v1/query and /api/v1/query_range, each under a deadline. Anything but
+ * `{"status":"success"}` is an EvidenceError saying why, never a crash.
+ */
+import type { Fetch } from "../../ports.ts";
+
+export interface Sample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+export interface Series {
+  metric: Record<string, string>;
+  values: [number, number][];
+}
+
+export class EvidenceError extends Error {
+  override name = "EvidenceError";
+}
+
+export interface PromClient {
+  instant(query: string, atS: number, signal: AbortSignal): Promise<Sample[]>;
+  range(query: string, startS: number, endS: number, stepS: number, signal: AbortSignal): Promise<Series[]>;
+}
+
+export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string, string> = {}): PromClient {
+  const base = baseUrl.replace(/\/+$/, "");
+  const get = async (path: string, params: Record<string, string>, signal: AbortSignal): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { headers, signal });
+    } catch (e) {
+      throw new EvidenceError(
+        signal.aborted
+          ? "Prometheus did not answer in time"
+          : `Prometheus unreachable: ${(e as Error).message}`,
+      );
+    }
+    const text = await res.text().catch(() => "");
+    let body: { status?: string; data?: { resultType?: string; result?: unknown }; error?: string } | null =
+      null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: reported below with the status
+    }
+    if (!res.ok || body?.status !== "success")
+      throw new EvidenceError(
+        `Prometheus answered HTTP ${res.status}${body?.error ? `: ${body.error}` : ""}`,
+      );
+    return body.data?.result;
+  };
+  const num = (v: unknown) => Number(v);
+  return {
+    async instant(query, atS, signal) {
+      const result = (await get("/api/v1/query", { query, time: String(atS) }, signal)) as
+        | { metric: Record<string, string>; value: [number, string] }[]
+        | undefined;
+      if (!Array.isArray(result)) throw new EvidenceError("Prometheus answered no vector");
+      return result.map((r) => ({ metric: r.metric ?? {}, value: num(r.value?.[1]) }));
+    },
+    async range(query, startS, endS, stepS, signal) {
+      const result = (await get(
+        "/api/v1/query_range",
+        { query, start: String(startS), end: String(endS), step: String(stepS) },
+        signal,
+      )) as { metric: Record<string, string>; values: [number, string][] }[] | undefined;
+      if (!Array.isArray(result)) throw new EvidenceError("Prometheus answered no matrix");
+      return result.map((r) => ({
+        metric: r.metric ?? {},
+        values: (r.values ?? []).map(([t, v]) => [t, num(v)] as [number, number]),
+      }));
+    },
+  };
+}

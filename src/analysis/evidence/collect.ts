@@ -1,0 +1,106 @@
+/**
+ * Evidence for one alert (docs/analysis.md, "Evidence"): the catalogue's queries for its family and
+ * its own expression (from generatorURL's `g0.expr`), asked of Prometheus in parallel, at most
+ * `max_queries` of them, all under one deadline (`timeout`). Prometheus down, slow or refusing is
+ * never an error of the analysis: the answer is `unavailable` with the reason.
+ */
+import type { Alert } from "../../alerts/alert.ts";
+import type { Config } from "../../config/schema.ts";
+import { maskText } from "../../mask.ts";
+import type { Fetch } from "../../ports.ts";
+import { exprOf } from "../facts.ts";
+import type { Evidence, EvidenceItem, Language } from "../schema.ts";
+import { type ProbeQuery, probesFor } from "./catalogue.ts";
+import { EvidenceError, type PromClient, promClient, type Sample } from "./client.ts";
+
+export type EvidenceConfig = NonNullable<Config["ai"]["evidence"]>;
+
+/** The Prometheus an alert's evidence is asked of: the configured one, else (when allowed) the one that fired it. */
+export function prometheusFor(cfg: EvidenceConfig, alert: Alert): string | undefined {
+  if (cfg.prometheus_url) return cfg.prometheus_url;
+  if (!cfg.allow_generator_url || !alert.generatorURL) return undefined;
+  try {
+    return new URL(alert.generatorURL).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function collectEvidence(
+  fetch: Fetch,
+  cfg: EvidenceConfig,
+  alert: Alert,
+  language: Language,
+  nowMs: number,
+  client?: PromClient,
+): Promise<Evidence | undefined> {
+  const base = prometheusFor(cfg, alert);
+  if (!base && !client) return undefined;
+  const prom = client ?? promClient(fetch, base as string, cfg.headers);
+  const source = base ? new URL(base).origin : undefined;
+  const zh = language === "zh";
+  const atS = nowMs / 1000;
+  const signal = AbortSignal.timeout(cfg.timeout);
+  const queries = [...probesFor(alert).flatMap((p) => p.queries(alert)), ...ownExpression(alert, zh)];
+  const asked = queries.slice(0, cfg.max_queries);
+  const answers = await Promise.allSettled(asked.map((q) => prom.instant(q.query, atS, signal)));
+  const items: EvidenceItem[] = [];
+  let reason: string | undefined;
+  for (const [i, a] of answers.entries()) {
+    if (a.status === "rejected") {
+      reason ??= a.reason instanceof EvidenceError ? a.reason.message : "the evidence query failed";
+      continue;
+    }
+    items.push(itemOf(asked[i], pick(a.value, alert), zh));
+  }
+  // A reason may quote the URL: never with its credentials (src/mask.ts).
+  if (items.length === 0 && reason)
+    return { status: "unavailable", reason: maskText(reason), source, items: [] };
+  return { status: "ok", source, items };
+}
+
+/** The series about this alert: the one whose labels agree with the alert's, else the first. */
+function pick(samples: Sample[], alert: Alert): Sample | undefined {
+  const finite = samples.filter((s) => Number.isFinite(s.value));
+  return (
+    finite.find((s) =>
+      Object.entries(s.metric).every(
+        ([k, v]) => k === "__name__" || alert.labels[k] === undefined || alert.labels[k] === v,
+      ),
+    ) ?? finite[0]
+  );
+}
+
+function itemOf(q: ProbeQuery, s: Sample | undefined, zh: boolean): EvidenceItem {
+  const value = s ? s.value : null;
+  const labels = s && q.unit === "reason" ? { reason: s.metric.reason ?? "" } : undefined;
+  return {
+    id: q.id,
+    query: q.query,
+    value,
+    unit: q.unit,
+    summary: q.say(value, s?.metric ?? {}, zh),
+    ...(labels ? { labels } : {}),
+  };
+}
+
+/** The alert's own expression, as Prometheus evaluates it now. */
+function ownExpression(alert: Alert, zh: boolean): ProbeQuery[] {
+  const expr = exprOf(alert);
+  if (!expr) return [];
+  return [
+    {
+      id: "alert_expression",
+      query: expr,
+      unit: "count",
+      say: (v) =>
+        v === null
+          ? zh
+            ? "告警表达式现在没有结果（可能已恢复）。"
+            : "The alert's expression gives no result now (it may have resolved)."
+          : zh
+            ? `告警表达式当前值为 ${Math.round(v * 1000) / 1000}。`
+            : `The alert's expression is ${Math.round(v * 1000) / 1000} now.`,
+    },
+  ];
+}

@@ -1,0 +1,193 @@
+/**
+ * Evidence from a real Prometheus (Debian's, on promtool-built history: test/fixtures/evidence):
+ * what an on-call engineer would read — how soon a disk is full, why a pod died, whether a
+ * replica's lag still grows, when a certificate expires — and, with Prometheus down, an answer
+ * that says so quickly instead of failing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Alert } from "../../src/alerts/alert.ts";
+import { PROBES, probesFor } from "../../src/analysis/evidence/catalogue.ts";
+import { collectEvidence, type EvidenceConfig } from "../../src/analysis/evidence/collect.ts";
+import { quote, selector } from "../../src/analysis/evidence/promql.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { MINIMAL_YAML } from "../support/harness.ts";
+import {
+  EVIDENCE,
+  type PrometheusWithHistory,
+  startPrometheusWithHistory,
+} from "../support/prometheus-history.ts";
+import { freePort } from "../support/redis-server.ts";
+
+let prom: PrometheusWithHistory;
+beforeAll(async () => {
+  prom = await startPrometheusWithHistory();
+}, 60_000);
+afterAll(() => prom?.stop());
+
+const evidenceConfig = (yaml: string): EvidenceConfig =>
+  loadConfig(`${MINIMAL_YAML}ai:\n  evidence: ${yaml}\n`, {}, "test").ai.evidence as EvidenceConfig;
+
+const alert = (alertname: string, labels: Record<string, string>): Alert =>
+  ({ status: "firing", labels: { alertname, severity: "critical", ...labels }, annotations: {} }) as Alert;
+
+const within = (value: number | null, truth: number) => {
+  expect(value).not.toBeNull();
+  expect(Math.abs((value as number) - truth)).toBeLessThanOrEqual(Math.abs(truth) * 0.1);
+};
+
+const collect = (a: Alert, language: "en" | "zh" = "en") =>
+  collectEvidence(fetch, evidenceConfig(`{ prometheus_url: "${prom.url}" }`), a, language, prom.now);
+
+describe("evidence from a real Prometheus", () => {
+  test("a filling disk: time to full within ±10%, and the sentence says the hours", async () => {
+    const ev = await collect(alert("NodeFilesystemSpaceFillingUp", EVIDENCE.filesystem.labels));
+    expect(ev?.status).toBe("ok");
+    const ttf = ev?.items.find((i) => i.id === "time_to_full");
+    within(ttf?.value ?? null, EVIDENCE.filesystem.secondsToFull);
+    expect(ttf?.unit).toBe("seconds");
+    expect(ttf?.summary).toBe("At the last hour's rate it is full in about 1.5 h.");
+    within(
+      ev?.items.find((i) => i.id === "fill_rate")?.value ?? null,
+      EVIDENCE.filesystem.fillBytesPerSecond,
+    );
+  });
+
+  test("a steady filesystem is not filling: no time to full", async () => {
+    const ev = await collect(alert("NodeFilesystemAlmostOutOfSpace", EVIDENCE.rootFilesystem.labels), "zh");
+    const ttf = ev?.items.find((i) => i.id === "time_to_full");
+    expect(ttf?.value).toBeNull();
+    expect(ttf?.summary).toBe("按最近一小时的速度，该文件系统没有在变满。");
+  });
+
+  test("an OOMKilled pod: the reason, restarts in the last hour and memory against the limit", async () => {
+    const ev = await collect(alert("KubePodCrashLooping", EVIDENCE.oom.labels));
+    const reason = ev?.items.find((i) => i.id === "last_terminated_reason");
+    expect(reason?.labels).toEqual({ reason: "OOMKilled" });
+    within(ev?.items.find((i) => i.id === "restarts_1h")?.value ?? null, EVIDENCE.oom.restartsLastHour);
+    within(
+      ev?.items.find((i) => i.id === "memory_vs_limit")?.value ?? null,
+      EVIDENCE.oom.peakWorkingSetRatio,
+    );
+    within(ev?.items.find((i) => i.id === "memory_limit")?.value ?? null, EVIDENCE.oom.memoryLimitBytes);
+  });
+
+  test("replication lag: the growing replica's trend per hour, and a stalled one that stopped growing", async () => {
+    const growing = await collect(alert("MysqlSlaveReplicationLag", EVIDENCE.replication.growing.labels));
+    within(
+      growing?.items.find((i) => i.id === "lag")?.value ?? null,
+      EVIDENCE.replication.growing.lagSecondsAtNow,
+    );
+    within(
+      growing?.items.find((i) => i.id === "lag_trend_1h")?.value ?? null,
+      EVIDENCE.replication.growing.slopeSecondsPerHour,
+    );
+    const stalled = await collect(alert("MysqlSlaveReplicationLag", EVIDENCE.replication.stalled.labels));
+    const recent = stalled?.items.find((i) => i.id === "lag_trend_30m");
+    expect(Math.abs(recent?.value ?? Number.NaN)).toBeLessThan(60);
+    expect(recent?.summary).toBe("Over the last 30m the lag has stopped growing.");
+  });
+
+  test("a certificate: seconds to expiry within ±10%", async () => {
+    const ev = await collect(alert("BlackboxSslCertificateWillExpireSoon", EVIDENCE.certificate.labels));
+    within(
+      ev?.items.find((i) => i.id === "seconds_to_expiry")?.value ?? null,
+      EVIDENCE.certificate.secondsToExpiry,
+    );
+  });
+});
+
+describe("evidence never makes an analysis worse", () => {
+  test("Prometheus down: unavailable, with why, within the timeout", async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const ev = await collectEvidence(
+      fetch,
+      evidenceConfig(`{ prometheus_url: "http://127.0.0.1:${port}", timeout: 2s }`),
+      alert("KubePodCrashLooping", EVIDENCE.oom.labels),
+      "en",
+      Date.now(),
+    );
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(ev?.status).toBe("unavailable");
+    expect(ev?.reason).toStartWith("Prometheus unreachable");
+    expect(ev?.items).toEqual([]);
+  });
+
+  test("Prometheus too slow: unavailable when the deadline passes", async () => {
+    const slow = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => Bun.sleep(5000).then(() => new Response("{}")),
+    });
+    try {
+      const started = Date.now();
+      const ev = await collectEvidence(
+        fetch,
+        evidenceConfig(`{ prometheus_url: "http://127.0.0.1:${slow.port}", timeout: 300ms }`),
+        alert("TargetDown", { instance: "x:9100", job: "node" }),
+        "en",
+        Date.now(),
+      );
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(ev).toMatchObject({ status: "unavailable", reason: "Prometheus did not answer in time" });
+    } finally {
+      slow.stop(true);
+    }
+  });
+
+  test("no Prometheus configured: no evidence, no call", async () => {
+    expect(
+      await collectEvidence(fetch, evidenceConfig("{}"), alert("TargetDown", {}), "en", Date.now()),
+    ).toBeUndefined();
+  });
+
+  test("label values cannot inject PromQL: quoted and escaped; bad label names left out", () => {
+    expect(quote('a"} or vector(1) #\\')).toBe('"a\\"} or vector(1) #\\\\"');
+    expect(selector({ pod: 'x"}) or up{a="', "bad-name": "v" }, ["pod", "bad-name"])).toBe(
+      '{pod="x\\"}) or up{a=\\""}',
+    );
+  });
+
+  test("at least 25 alert names have probes", () => {
+    const names = [
+      "KubePodCrashLooping",
+      "NodeFilesystemSpaceFillingUp",
+      "TargetDown",
+      "SSLCertExpiringSoon",
+    ];
+    for (const n of names) expect(probesFor(alert(n, {})).length).toBeGreaterThan(0);
+    expect(PROBES.flatMap((p) => p.alerts).length).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe("the built-in analysis answers from the evidence", () => {
+  const analyse = async (a: Alert) => {
+    const { makeHarness } = await import("../support/harness.ts");
+    const h = makeHarness(`ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${prom.url}" }\n`);
+    const res = await h.job("/jobs/analysis", { type: "comprehensive", alert: a });
+    expect(res.status).toBe(200);
+    return (await res.json()) as {
+      summary: string;
+      severity: string;
+      root_causes: { cause: string; evidence: string }[];
+      evidence?: { status: string; items: { id: string }[] };
+    };
+  };
+
+  test("an OOMKilled crash loop: the memory cause first, with the limit and the peak in its evidence", async () => {
+    const r = await analyse(alert("KubePodCrashLooping", EVIDENCE.oom.labels));
+    expect(r.root_causes[0].cause).toContain("OOMKilled");
+    expect(r.root_causes[0].evidence).toContain("of its limit");
+    expect(r.root_causes[0].evidence).toContain("512 MiB");
+    expect(r.evidence?.status).toBe("ok");
+    expect(r.evidence?.items.map((i) => i.id)).toContain("last_terminated_reason");
+  });
+
+  test("a disk full in 1.5 h: urgent, with the hours in the summary", async () => {
+    const r = await analyse(
+      alert("NodeFilesystemSpaceFillingUp", { ...EVIDENCE.filesystem.labels, severity: "warning" }),
+    );
+    expect(r.severity).toBe("critical");
+    expect(r.summary).toStartWith("At the last hour's rate it is full in about 1.5 h.");
+  });
+});
