@@ -340,3 +340,24 @@ describe("sqlite: what was written survives a new connection (a restart)", () =>
     await b.close();
   });
 });
+
+describe("sqlite: operations of one turn share a commit, and fail alone", () => {
+  test("one failing operation among concurrent ones rolls back only itself; each resolves after its commit", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "group.db");
+    const a = new SqliteStore(bunSqlite(file));
+    const results = await Promise.allSettled([
+      a.set("g:1", "one"),
+      a.writeMany([
+        { op: "set", key: "g:half", value: "written then rolled back" },
+        { op: "set", key: "g:bad", value: 10n },
+      ]),
+      a.set("g:3", "three"),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    // What resolved is in the file: a second connection sees it.
+    const b = new SqliteStore(bunSqlite(file));
+    expect(await b.mget(["g:1", "g:half", "g:bad", "g:3"])).toEqual(["one", null, null, "three"]);
+    await a.close();
+    await b.close();
+  });
+});
