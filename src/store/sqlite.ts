@@ -1,9 +1,10 @@
 /**
  * A durable embedded store on the runtime's own SQLite (bun:sqlite in the binary, node:sqlite on
  * Deno), injected by the entry as a `SqlDb`: what a restart must not forget — the ledger, steps,
- * delivery records — survives it. WAL mode; every operation runs in one synchronous transaction,
- * so it is atomic within the process and, through SQLite's lock, across processes sharing the
- * file. TTLs are kept as an expiry time and swept now and then. Values are JSON text as on Redis.
+ * delivery records — survives it. WAL mode; every operation runs synchronously in its own savepoint
+ * of a transaction that one turn's operations share (see tx), so it is atomic within the process
+ * and, through SQLite's lock, across processes sharing the file. TTLs are kept as an expiry time and
+ * swept now and then. Values are JSON text as on Redis.
  */
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
