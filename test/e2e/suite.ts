@@ -35,7 +35,16 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
     const newId = (tag: string) => `msg_e2e_${run}_${tag}_${++seq}`;
 
     beforeAll(async () => {
-      server = await start();
+      // A free port can be taken between picking it and binding it (wrangler starts more servers of
+      // its own): start again on a new port, twice at most; any other failure fails at once.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          server = await start();
+          return;
+        } catch (e) {
+          if (attempt === 3 || !String((e as Error).message).includes("Address already in use")) throw e;
+        }
+      }
     }, START_TIMEOUT_MS);
     afterAll(async () => {
       await server?.stop();
