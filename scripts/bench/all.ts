@@ -21,6 +21,7 @@ const SECTIONS = [
   "store-waits",
   "notify",
   "analysis",
+  "evidence",
   "sync",
   "scaling",
 ];

@@ -6,8 +6,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
+import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import type { Config } from "../../src/config/schema.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { silentLogger } from "../../src/telemetry/logger.ts";
+import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
+import { buildDeps } from "../../src/wire.ts";
 
 export const children = new Set<ReturnType<typeof Bun.spawn>>();
 export const cleanup = () => {
@@ -269,4 +275,17 @@ export function loadOptions<K extends string>(
     load: { durationS: Number(v.duration), connections: Number(v.connections), threads: Number(v.threads) },
     extra: Object.fromEntries(Object.keys(extra).map((k) => [k, v[k]])) as Record<K, string>,
   };
+}
+
+/** The whole app in-process on a large memory store with logs off: what the in-process sections measure. */
+export function inProcessApp(config: Config) {
+  return createApp(
+    buildDeps({
+      config,
+      store: new MemoryStore(Date.now, 1_000_000),
+      metrics: new PromMetrics(),
+      runtime: "bun",
+      logger: silentLogger,
+    }),
+  );
 }

@@ -1,21 +1,8 @@
-/**
- * Benchmark section "how cost grows with the work": the same job at 1×, 10× and 100× its size,
- * through the whole app in-process (signed requests, memory store, logs off), so only the growth
- * shows — notifications with 1/10/100 alerts per job (webhook to a loopback sink), analysis of a
- * payload with 1/10/100 alerts (built-in engine), a config-sync plan (dry run) of 100/1,000/10,000
- * rules. (History size for similarity search: see the analysis section, 10k vs 100k alerts.)
- * Prints a markdown section on stdout. Usage: bun run scripts/bench/scaling.ts
- */
-import { createApp } from "../../src/app.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
-import { MemoryStore } from "../../src/store/memory.ts";
-import { silentLogger } from "../../src/telemetry/logger.ts";
-import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
-import { buildDeps } from "../../src/wire.ts";
 import { manyGroups } from "../../test/support/sync-rules.ts";
-import { fmt, markdownTable } from "./lib.ts";
+import { fmt, inProcessApp, markdownTable } from "./lib.ts";
 
 const sink = Bun.serve({
   hostname: "127.0.0.1",
@@ -37,15 +24,7 @@ config_sync:
     prom: { kind: prometheus, delivery: { type: file, path: /tmp/alertagent-scaling.yml } }
     am: { kind: alertmanager, delivery: { type: file, path: /tmp/alertagent-scaling-am.yml } }
 `);
-const app = createApp(
-  buildDeps({
-    config,
-    store: new MemoryStore(Date.now, 1_000_000),
-    metrics: new PromMetrics(),
-    runtime: "bun",
-    logger: silentLogger,
-  }),
-);
+const app = inProcessApp(config);
 
 let seq = 0;
 async function job(path: string, body: unknown): Promise<number> {

@@ -66,6 +66,9 @@ export const EVIDENCE_UNITS = [
   "count",
   "seconds_per_hour",
   "reason",
+  /** The alert expression's own unit (unknown to the worker), and its change per hour. */
+  "value",
+  "value_per_hour",
 ] as const;
 
 /** One thing Prometheus said about the alert (docs/analysis.md, "Evidence"). */

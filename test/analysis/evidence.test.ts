@@ -87,6 +87,21 @@ describe("evidence from a real Prometheus", () => {
     expect(recent?.summary).toBe("Over the last 30m the lag has stopped growing.");
   });
 
+  test("the alert's own expression (generatorURL g0.expr): now, its lowest and highest, and its trend per hour", async () => {
+    const fs = EVIDENCE.filesystem;
+    const expr = `node_filesystem_avail_bytes{mountpoint="${fs.labels.mountpoint}"}`;
+    const a = {
+      ...alert("DiskSpaceLow", fs.labels),
+      generatorURL: `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`,
+    } as Alert;
+    const ev = await collect(a);
+    const item = (id: string) => ev?.items.find((i) => i.id === id)?.value ?? null;
+    within(item("alert_expression"), fs.availBytesAtNow);
+    within(item("alert_expression_min"), fs.availBytesAtNow);
+    within(item("alert_expression_max"), fs.availBytesAtNow + fs.fillBytesPerSecond * 6 * 3600);
+    within(item("alert_expression_trend"), -fs.fillBytesPerSecond * 3600);
+  });
+
   test("a certificate: seconds to expiry within ±10%", async () => {
     const ev = await collect(alert("BlackboxSslCertificateWillExpireSoon", EVIDENCE.certificate.labels));
     within(

@@ -11,7 +11,7 @@ import type { Fetch } from "../../ports.ts";
 import { exprOf } from "../facts.ts";
 import type { Evidence, EvidenceItem, Language } from "../schema.ts";
 import { type ProbeQuery, probesFor } from "./catalogue.ts";
-import { EvidenceError, type PromClient, promClient, type Sample } from "./client.ts";
+import { EvidenceError, type PromClient, promClient, type Sample, type Series } from "./client.ts";
 
 export type EvidenceConfig = NonNullable<Config["ai"]["evidence"]>;
 
@@ -43,7 +43,20 @@ export async function collectEvidence(
   const signal = AbortSignal.timeout(cfg.timeout);
   const queries = [...probesFor(alert).flatMap((p) => p.queries(alert)), ...ownExpression(alert, zh)];
   const asked = queries.slice(0, cfg.max_queries);
-  const answers = await Promise.allSettled(asked.map((q) => prom.instant(q.query, atS, signal)));
+  const expr = exprOf(alert);
+  const lookbackS = cfg.lookback / 1000;
+  // The expression's history over the lookback, when the query budget has room for it.
+  const history =
+    expr && asked.length < cfg.max_queries
+      ? prom.range(expr, atS - lookbackS, atS, Math.max(15, Math.round(lookbackS / 120)), signal)
+      : undefined;
+  const [answers, past] = await Promise.all([
+    Promise.allSettled(asked.map((q) => prom.instant(q.query, atS, signal))),
+    history?.then(
+      (series) => series,
+      () => undefined,
+    ),
+  ]);
   const items: EvidenceItem[] = [];
   let reason: string | undefined;
   for (const [i, a] of answers.entries()) {
@@ -53,6 +66,7 @@ export async function collectEvidence(
     }
     items.push(itemOf(asked[i], pick(a.value, alert), zh));
   }
+  if (expr && past) items.push(...trendItems(expr, past, alert, cfg.lookback, zh));
   // A reason may quote the URL: never with its credentials (src/mask.ts).
   if (items.length === 0 && reason)
     return { status: "unavailable", reason: maskText(reason), source, items: [] };
@@ -82,6 +96,60 @@ function itemOf(q: ProbeQuery, s: Sample | undefined, zh: boolean): EvidenceItem
     summary: q.say(value, s?.metric ?? {}, zh),
     ...(labels ? { labels } : {}),
   };
+}
+
+/** The expression's range over the lookback for the alert's series: its lowest, highest, and trend per hour. */
+function trendItems(
+  expr: string,
+  series: Series[],
+  alert: Alert,
+  lookbackMs: number,
+  zh: boolean,
+): EvidenceItem[] {
+  const s = pick(
+    series.map((x) => ({ metric: x.metric, value: x.values.at(-1)?.[1] ?? Number.NaN })),
+    alert,
+  );
+  const points =
+    series.find((x) => x.metric === s?.metric)?.values.filter(([, v]) => Number.isFinite(v)) ?? [];
+  if (points.length < 2) return [];
+  const vs = points.map(([, v]) => v);
+  const [min, max] = [Math.min(...vs), Math.max(...vs)];
+  // Least-squares slope, per hour.
+  const n = points.length;
+  const mt = points.reduce((a, [t]) => a + t, 0) / n;
+  const mv = vs.reduce((a, v) => a + v, 0) / n;
+  const cov = points.reduce((a, [t, v]) => a + (t - mt) * (v - mv), 0);
+  const vt = points.reduce((a, [t]) => a + (t - mt) ** 2, 0);
+  const perHour = vt > 0 ? (cov / vt) * 3600 : 0;
+  const h = `${Math.round(lookbackMs / 360_000) / 10}h`;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  const query = `${expr} [range ${h}]`;
+  return [
+    {
+      id: "alert_expression_min",
+      query,
+      value: min,
+      unit: "value",
+      summary: zh ? `最近 ${h} 最低 ${r(min)}。` : `Its lowest over the last ${h} was ${r(min)}.`,
+    },
+    {
+      id: "alert_expression_max",
+      query,
+      value: max,
+      unit: "value",
+      summary: zh ? `最近 ${h} 最高 ${r(max)}。` : `Its highest over the last ${h} was ${r(max)}.`,
+    },
+    {
+      id: "alert_expression_trend",
+      query,
+      value: perHour,
+      unit: "value_per_hour",
+      summary: zh
+        ? `最近 ${h} 每小时变化 ${r(perHour)}。`
+        : `Over the last ${h} it changed by ${r(perHour)} an hour.`,
+    },
+  ];
 }
 
 /** The alert's own expression, as Prometheus evaluates it now. */
