@@ -13,6 +13,7 @@ import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
 import { runChain } from "./chain.ts";
+import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
@@ -171,8 +172,14 @@ async function analyseAlert(
     } else {
       const req = { alert, alertId: alert.id, type: job.type, language, similar, evidence };
       const out = await runChain(deps, req, job.engine, log);
+      // An LLM's answer is checked against the evidence (the built-in engine answers from it).
+      const conflicts =
+        out.engine === "builtin" ? [] : conflictsOf(out.analysis, evidence, language === "zh");
+      if (conflicts.length)
+        log.warn("the answer contradicts the evidence", { engine: out.engine, conflicts });
       result = {
         ...base,
+        ...(evidence && conflicts.length ? { evidence: { ...evidence, conflicts } } : {}),
         engine: out.engine,
         degraded: out.degraded,
         ...out.analysis,

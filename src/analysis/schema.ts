@@ -92,6 +92,8 @@ export const evidenceSchema = z.strictObject({
   /** The Prometheus asked (its origin: no credentials). */
   source: z.string().optional(),
   items: z.array(evidenceItemSchema),
+  /** Where an LLM's answer contradicts the items (a person should weigh it), in the job's language. */
+  conflicts: z.array(z.string()).optional(),
 });
 export type Evidence = z.output<typeof evidenceSchema>;
 

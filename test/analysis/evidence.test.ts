@@ -206,3 +206,44 @@ describe("the built-in analysis answers from the evidence", () => {
     expect(r.summary).toStartWith("At the last hour's rate it is full in about 1.5 h.");
   });
 });
+
+describe("an LLM's answer is checked against the evidence", () => {
+  test("Ollama blames the code for an OOMKilled pod and rates a disk full in 1.5 h as a warning: both flagged; the prompt carried the numbers", async () => {
+    const { startFakeOllama } = await import("../support/fake-ollama.ts");
+    const { goodAnalysis } = await import("../support/analysis.ts");
+    const { makeHarness } = await import("../support/harness.ts");
+    const ollama = await startFakeOllama({ models: ["qwen2.5:7b"] });
+    try {
+      ollama.respond = () => ({
+        content: JSON.stringify(
+          goodAnalysis({
+            severity: "warning",
+            root_causes: [{ cause: "A bug in the new release", confidence: 0.7, evidence: "guess" }],
+          }),
+        ),
+      });
+      const h = makeHarness(
+        `ai:\n  order: [ollama, builtin]\n  ollama: { url: ${ollama.url}, model: qwen2.5:7b }\n  evidence: { prometheus_url: "${prom.url}" }\n`,
+      );
+      const run = async (a: Alert) => {
+        const res = await h.job("/jobs/analysis", { type: "quick", alert: a });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { engine: string; evidence?: { conflicts?: string[] } };
+      };
+      const oom = await run(alert("KubePodCrashLooping", EVIDENCE.oom.labels));
+      expect(oom.engine).toBe("ollama");
+      expect(oom.evidence?.conflicts).toEqual([
+        "The top cause does not mention memory, but the container was last OOMKilled.",
+      ]);
+      const disk = await run(alert("NodeFilesystemSpaceFillingUp", EVIDENCE.filesystem.labels));
+      expect(disk.evidence?.conflicts).toEqual([
+        "Rated warning, but the disk is full in about 1.5 h at its current rate.",
+      ]);
+      const prompt = JSON.stringify(ollama.calls.at(-1)?.body);
+      expect(prompt).toContain("Evidence from Prometheus");
+      expect(prompt).toContain("evidence time_to_full: 5");
+    } finally {
+      await ollama.stop();
+    }
+  });
+});

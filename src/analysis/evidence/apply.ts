@@ -77,3 +77,41 @@ export function evidenceLines(evidence: Evidence | undefined): string[] {
       `evidence ${i.id}: ${i.value === null ? "no data" : `${i.value} ${i.unit}`}${i.labels?.reason ? ` (${i.labels.reason})` : ""} — ${i.summary}`,
   );
 }
+
+/**
+ * Where an engine's answer contradicts the evidence: the top cause ignores an OOMKilled
+ * termination, the severity is below critical for a disk full within hours, or a cause has the lag
+ * still growing when it stopped. An LLM may be wrong in ways the numbers show; this says so.
+ */
+export function conflictsOf(a: Analysis, evidence: Evidence | undefined, zh: boolean): string[] {
+  if (evidence?.status !== "ok") return [];
+  const item = (id: string) => evidence.items.find((i) => i.id === id);
+  const out: string[] = [];
+  const top = a.root_causes[0]?.cause ?? "";
+  if (item("last_terminated_reason")?.labels?.reason === "OOMKilled" && !/memory|oom|内存/i.test(top))
+    out.push(
+      zh
+        ? "首要原因没有提到内存，但容器上次是被 OOMKilled 终止的。"
+        : "The top cause does not mention memory, but the container was last OOMKilled.",
+    );
+  const ttf = item("time_to_full")?.value;
+  if (ttf !== null && ttf !== undefined && ttf < URGENT_S && a.severity !== "critical")
+    out.push(
+      zh
+        ? `严重程度为 ${a.severity}，但按当前速度磁盘约 ${Math.round(ttf / 360) / 10} 小时后写满。`
+        : `Rated ${a.severity}, but the disk is full in about ${Math.round(ttf / 360) / 10} h at its current rate.`,
+    );
+  const recent = item("lag_trend_30m")?.value;
+  if (
+    recent !== null &&
+    recent !== undefined &&
+    Math.abs(recent) < 60 &&
+    a.root_causes.some((c) => /grow|increas|持续增长|不断增加/i.test(c.cause))
+  )
+    out.push(
+      zh
+        ? "有原因说延迟仍在增长，但最近 30 分钟延迟已不再增长。"
+        : "A cause has the lag still growing, but it stopped growing over the last 30 minutes.",
+    );
+  return out;
+}
