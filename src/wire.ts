@@ -15,6 +15,7 @@ import { createStore } from "./store/create.ts";
 import { Ledger, openMessageKeys } from "./store/ledger.ts";
 import type { OpenSqlite } from "./store/sqlite.ts";
 import type { Store } from "./store/store.ts";
+import { loadRuleSet } from "./sync/state.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
 import { tracingFetch } from "./telemetry/trace.ts";
@@ -83,7 +84,10 @@ export function buildDeps(o: WireOptions): Deps {
     tcp: o.tcp,
     // Built once, on first use: a worker without analysis never builds its engines.
     get analyst() {
-      analyst ??= buildAnalyst(deps);
+      analyst ??= buildAnalyst(deps, async (name) => {
+        const { rules } = await loadRuleSet(deps.store);
+        return rules.find((r) => r.name === name)?.expr;
+      });
       return analyst;
     },
     get notifier() {

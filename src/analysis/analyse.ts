@@ -15,6 +15,7 @@ import type { AnalysisServices } from "./analyst.ts";
 import { runChain } from "./chain.ts";
 import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
+import { exprOf } from "./facts.ts";
 import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
@@ -137,7 +138,12 @@ async function analyseAlert(
     const { index, breakers: br } = deps.analyst;
     // Evidence is asked of Prometheus while the similar alerts are looked up (ai.evidence).
     const ev = deps.config.ai.evidence;
-    const asking = ev ? collectEvidence(deps.fetch, ev, alert, language, deps.now()) : undefined;
+    const asking = ev
+      ? (exprOf(alert)
+          ? Promise.resolve(undefined)
+          : deps.analyst.ruleExpr(alert.labels.alertname ?? "").catch(() => undefined)
+        ).then((ruleExpr) => collectEvidence(deps.fetch, ev, alert, language, deps.now(), ruleExpr))
+      : undefined;
     const vector = await embedAlert(deps, br, alert, log);
     // The status write and the search go out together: one round trip for both.
     const [, { matches: similar, own }, evidence] = await Promise.all([

@@ -18,6 +18,8 @@ export interface Analyst {
   index: SimilarityIndex;
   /** Each configured engine's readiness and breaker state, kept for 15 s. */
   checks(): Promise<Record<string, EngineCheck>>;
+  /** The expression of the alerting rule named so in the rule set config sync holds, if any. */
+  ruleExpr(alertname: string): Promise<string | undefined>;
 }
 
 /** What the analysis functions use: the domain's services and the worker's analyst. */
@@ -27,7 +29,8 @@ export interface AnalysisServices extends Services {
 
 const CHECKS_KEPT_MS = 15_000;
 
-export function buildAnalyst(s: Services): Analyst {
+/** `ruleExpr` is given by buildDeps (src/wire.ts): the rule set is config sync's, a sibling room. */
+export function buildAnalyst(s: Services, ruleExpr: Analyst["ruleExpr"] = async () => undefined): Analyst {
   const b = s.config.ai.breaker;
   const engines = { dify: difyEngine(s), ollama: ollamaEngine(s), builtin: builtinEngine(s) };
   const breakers = new Breakers(s.store, { failures: b.failures, cooloffMs: b.cooloff, now: s.now });
@@ -40,6 +43,7 @@ export function buildAnalyst(s: Services): Analyst {
       retentionMs: s.config.store.retention,
       now: s.now,
     }),
+    ruleExpr,
     checks() {
       if (kept && s.now() - kept.at < CHECKS_KEPT_MS) return kept.value;
       const value = engineHealth(s, { engines, breakers }).then(

@@ -247,3 +247,22 @@ describe("an LLM's answer is checked against the evidence", () => {
     }
   });
 });
+
+describe("the alert's expression from the rule set config sync holds", () => {
+  test("an alert without a generatorURL is asked with its rule's expression", async () => {
+    const { makeHarness } = await import("../support/harness.ts");
+    const { saveRuleSet } = await import("../../src/sync/state.ts");
+    const h = makeHarness(`ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${prom.url}" }\n`);
+    const fs = EVIDENCE.filesystem;
+    const expr = `node_filesystem_avail_bytes{mountpoint="${fs.labels.mountpoint}"}`;
+    await saveRuleSet(h.deps.store, {
+      rules: [{ id: "r1", name: "MysqlDataDiskLow", group: "mysql", expr } as never],
+      updated_at: new Date().toISOString(),
+    });
+    const res = await h.job("/jobs/analysis", { type: "quick", alert: alert("MysqlDataDiskLow", fs.labels) });
+    const r = (await res.json()) as { evidence?: { items: { id: string; value: number | null }[] } };
+    const item = (id: string) => r.evidence?.items.find((i) => i.id === id)?.value ?? null;
+    within(item("alert_expression"), fs.availBytesAtNow);
+    within(item("alert_expression_trend"), -fs.fillBytesPerSecond * 3600);
+  });
+});

@@ -11,7 +11,7 @@ import type { Fetch } from "../../ports.ts";
 import { exprOf } from "../facts.ts";
 import type { Evidence, EvidenceItem, Language } from "../schema.ts";
 import { type ProbeQuery, probesFor } from "./catalogue.ts";
-import { EvidenceError, type PromClient, promClient, type Sample, type Series } from "./client.ts";
+import { EvidenceError, promClient, type Sample, type Series } from "./client.ts";
 
 export type EvidenceConfig = NonNullable<Config["ai"]["evidence"]>;
 
@@ -32,18 +32,19 @@ export async function collectEvidence(
   alert: Alert,
   language: Language,
   nowMs: number,
-  client?: PromClient,
+  /** The alert's expression when its generatorURL has none (the rule set config sync holds). */
+  ruleExpr?: string,
 ): Promise<Evidence | undefined> {
   const base = prometheusFor(cfg, alert);
-  if (!base && !client) return undefined;
-  const prom = client ?? promClient(fetch, base as string, cfg.headers);
-  const source = base ? new URL(base).origin : undefined;
+  if (!base) return undefined;
+  const prom = promClient(fetch, base, cfg.headers);
+  const source = new URL(base).origin;
   const zh = language === "zh";
   const atS = nowMs / 1000;
   const signal = AbortSignal.timeout(cfg.timeout);
-  const queries = [...probesFor(alert).flatMap((p) => p.queries(alert)), ...ownExpression(alert, zh)];
+  const expr = exprOf(alert) ?? ruleExpr;
+  const queries = [...probesFor(alert).flatMap((p) => p.queries(alert)), ...ownExpression(expr, zh)];
   const asked = queries.slice(0, cfg.max_queries);
-  const expr = exprOf(alert);
   const lookbackS = cfg.lookback / 1000;
   // The expression's history over the lookback, when the query budget has room for it.
   const history =
@@ -153,8 +154,7 @@ function trendItems(
 }
 
 /** The alert's own expression, as Prometheus evaluates it now. */
-function ownExpression(alert: Alert, zh: boolean): ProbeQuery[] {
-  const expr = exprOf(alert);
+function ownExpression(expr: string | undefined, zh: boolean): ProbeQuery[] {
   if (!expr) return [];
   return [
     {
