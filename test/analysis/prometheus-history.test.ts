@@ -1,6 +1,6 @@
 /**
  * Proves the evidence harness: a real Prometheus on promtool-built history answers the
- * issue #20 evidence queries (instant at `now`, range over the 6 h lookback) with the
+ * evidence queries (instant at `now`, range over the 6 h lookback) with the
  * scenarios' known truths, within ±10%.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

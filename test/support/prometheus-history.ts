@@ -1,5 +1,5 @@
 /**
- * A real Prometheus holding hours of made-up history, for the evidence queries of issue #20.
+ * A real Prometheus holding hours of made-up history, for the evidence queries (docs/analysis.md, "Evidence from Prometheus").
  *
  * startPrometheusWithHistory() writes OpenMetrics text for the scenarios below (timestamps
  * relative to Date.now(), last sample 30 s before `now`), turns it into TSDB blocks with
