@@ -69,7 +69,8 @@ describe("worker.locale: zh-CN", () => {
     }
     const ding = all.find((p) => p.channel === "ding") as Preview;
     expect(ding.title).toContain("[告警:1] 磁盘空间不足");
-    expect(ding.body).toMatch(/开始: 2026-11-28 14:12:00 UTC\+8 \(已持续 \d+天\d*小时?\)/);
+    // Days, and hours unless they are 0 (in the hour the fixture's age is whole days, "6天" alone).
+    expect(ding.body).toMatch(/开始: 2026-11-28 14:12:00 UTC\+8 \(已持续 \d+天(\d+小时)?\)/);
     const resolved = await previews(`worker: { locale: zh-CN }\n${CHANNELS}`, {}, "alertmanager-mixed.json");
     expect(resolved.find((p) => p.channel === "ding")?.body).toContain("共持续 35分");
   });
