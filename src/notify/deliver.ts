@@ -88,7 +88,6 @@ export async function deliver(
     return r;
   };
   const primaries = await Promise.all(names.map((name) => once(name)));
-  await n.records.putIndex(messageId, names, isoAt(deps.now()), batch);
 
   const extra: Run[] = [];
   for (const p of primaries) {
@@ -112,13 +111,13 @@ export async function deliver(
       }
     }
   }
-  if (extra.length)
-    await n.records.putIndex(
-      messageId,
-      extra.map((r) => r.record.channel),
-      isoAt(deps.now()),
-      batch,
-    );
+  // One index write for the message, written with the job's answer: the channels in the order tried.
+  await n.records.putIndex(
+    messageId,
+    [...names, ...extra.map((r) => r.record.channel)],
+    isoAt(deps.now()),
+    batch,
+  );
 
   const deliveries = [...primaries, ...extra].map((r) => deliveryOf(r.record));
   const result = { message_id: messageId, deliveries };

@@ -251,6 +251,31 @@ describe("fallback channels", () => {
     expect(b.requests[0].body.title).toBe("🔴 [FIRING:1] HighCPU");
   });
 
+  test("after a fallback, GET /v1/notifications/:id lists the channel that failed and the one that delivered", async () => {
+    const a = sink();
+    const b = sink();
+    a.answers.push(() => new Response("bad token", { status: 403 }));
+    const h = makeHarness(`channels:
+  hook-a: { type: webhook, url: "${a.url}", fallback: [hook-b] }
+  hook-b: { type: webhook, url: "${b.url}" }
+`);
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], alerts: [alert()] },
+      { messageId: "msg_fb_index" },
+    );
+    expect(res.status).toBe(200);
+    const rec = (await (await h.request("/v1/notifications/msg_fb_index")).json()) as {
+      channels: string[];
+      deliveries: { channel: string; status: string }[];
+    };
+    expect(rec.channels).toEqual(["hook-a", "hook-b"]);
+    expect(rec.deliveries.map((d) => [d.channel, d.status])).toEqual([
+      ["hook-a", "fell_back"],
+      ["hook-b", "sent"],
+    ]);
+  });
+
   test("the job's fallback list is tried when the channel has none", async () => {
     const a = sink();
     const b = sink();
