@@ -6,5 +6,7 @@ import type { OpenSqlite } from "../store/sqlite.ts";
 
 export const bunSqlite: OpenSqlite = (path) => {
   mkdirSync(dirname(path), { recursive: true });
-  return new Database(path, { create: true, strict: true });
+  return Object.assign(new Database(path, { create: true, strict: true }), {
+    afterTurn: (fn: () => void) => void setImmediate(fn),
+  });
 };

@@ -6,5 +6,7 @@ import type { OpenSqlite, SqlDb } from "../store/sqlite.ts";
 
 export const nodeSqlite: OpenSqlite = (path) => {
   mkdirSync(dirname(path), { recursive: true });
-  return new DatabaseSync(path) as unknown as SqlDb;
+  return Object.assign(new DatabaseSync(path), {
+    afterTurn: (fn: () => void) => void setImmediate(fn),
+  }) as unknown as SqlDb;
 };

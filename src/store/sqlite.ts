@@ -13,6 +13,8 @@ export interface SqlDb {
   exec(sql: string): void;
   prepare(sql: string): SqlStatement;
   close(): void;
+  /** Runs `fn` once the event loop's current turn is done (the entry's setImmediate): group commit. */
+  afterTurn(fn: () => void): void;
 }
 
 export interface SqlStatement {
@@ -109,7 +111,7 @@ export class SqliteStore implements Store {
   private tx<T>(f: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ f, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length === 1) setImmediate(() => this.commit());
+      if (this.queue.length === 1) this.db.afterTurn(() => this.commit());
     });
   }
 
