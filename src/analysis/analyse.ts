@@ -70,7 +70,6 @@ export async function analyseJob(
   const pending = open.map(({ a, i }) =>
     analysisRecord(prev[i], a.id, "pending", {
       at: at(),
-      retentionMs,
       type: job.type,
       messageId: scope.messageId,
     }),
@@ -132,7 +131,7 @@ async function analyseAlert(
   const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
   const log = scope.logger.child({ alert_id: alert.id, type: job.type });
-  const processing = analysisRecord(pending, alert.id, "processing", { at: at(), retentionMs });
+  const processing = analysisRecord(pending, alert.id, "processing", { at: at() });
   try {
     const { top_k, min_score } = deps.config.ai.similar;
     const { index, breakers: br } = deps.analyst;
@@ -147,7 +146,7 @@ async function analyseAlert(
     const vector = await embedAlert(deps, br, alert, log);
     // The status write and the search go out together: one round trip for both.
     const [, { matches: similar, own }, evidence] = await Promise.all([
-      deps.store.set(analysisKey(alert.id), processing, { ttlMs: retentionMs }),
+      deps.store.writeMany([analysisWrite(processing, retentionMs)]),
       index.searchWith(
         { id: alert.id, labels: alert.labels, tokens: alertTokens(alert), vector },
         { k: top_k, minScore: min_score },
@@ -206,10 +205,7 @@ async function analyseAlert(
     // later alerts of the job remain, which may find this one similar.
     const doc = docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now());
     const writes = [
-      analysisWrite(
-        analysisRecord(processing, alert.id, "completed", { at: at(), retentionMs, result }),
-        retentionMs,
-      ),
+      analysisWrite(analysisRecord(processing, alert.id, "completed", { at: at(), result }), retentionMs),
       ...index.addWrites(doc, vector, own),
     ];
     if (last) scope.batch.defer(...writes);
@@ -223,11 +219,10 @@ async function analyseAlert(
       : { code: "internal_error", message: "unexpected error in the worker (see its log)" };
     const rec = analysisRecord(processing, alert.id, je && !je.retryable ? "failed" : "pending", {
       at: at(),
-      retentionMs,
       error,
     });
     await deps.store
-      .set(analysisKey(alert.id), rec, { ttlMs: retentionMs })
+      .writeMany([analysisWrite(rec, retentionMs)])
       .catch((se) => log.warn("could not record the analysis status", { error: se }));
     throw e;
   }

@@ -25,32 +25,19 @@ export function getAnalysis(store: Store, alertId: string): Promise<AnalysisReco
   return store.get<AnalysisRecord>(analysisKey(alertId));
 }
 
-/**
- * Moves an alert's analysis to `status`, keeping the last completed result unless a new one is
- * given. An error is kept only with the status it explains (pending after a transient failure,
- * failed).
- */
-export async function setAnalysisStatus(
-  store: Store,
-  alertId: string,
-  status: AnalysisStatus,
-  opts: StatusOptions,
-): Promise<AnalysisRecord> {
-  const rec = analysisRecord(await getAnalysis(store, alertId), alertId, status, opts);
-  await store.set(analysisKey(alertId), rec, { ttlMs: opts.retentionMs });
-  return rec;
-}
-
 export interface StatusOptions {
   at: string;
-  retentionMs: number;
   type?: string;
   messageId?: string;
   result?: unknown;
   error?: { code: string; message: string };
 }
 
-/** The record after `prev` moves to `status` (see setAnalysisStatus). */
+/**
+ * The record after `prev` moves to `status`, keeping the last completed result unless a new one
+ * is given. An error is kept only with the status it explains (pending after a transient
+ * failure, failed).
+ */
 export function analysisRecord(
   prev: AnalysisRecord | null,
   alertId: string,
@@ -86,15 +73,8 @@ export async function markAnalysisFailed(
   at: string,
   retentionMs: number,
 ): Promise<void> {
-  const prev = await store.get<AnalysisRecord>(analysisKey(alertId));
-  const rec: AnalysisRecord = {
-    ...(prev ?? { alert_id: alertId }),
-    alert_id: alertId,
-    status: "failed",
-    updated_at: at,
-    error,
-  };
-  await store.set(analysisKey(alertId), rec, { ttlMs: retentionMs });
+  const rec = analysisRecord(await getAnalysis(store, alertId), alertId, "failed", { at, error });
+  await store.writeMany([analysisWrite(rec, retentionMs)]);
 }
 
 /** The alert ids an analysis job body names: `alert.id`/`fingerprint`, or each alert of a v4 payload. */
