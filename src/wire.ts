@@ -15,7 +15,7 @@ import { createStore } from "./store/create.ts";
 import { Ledger, openMessageKeys } from "./store/ledger.ts";
 import type { OpenSqlite } from "./store/sqlite.ts";
 import type { Store } from "./store/store.ts";
-import { loadRuleSet } from "./sync/state.ts";
+import { ruleExpressions } from "./sync/state.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
 import { tracingFetch } from "./telemetry/trace.ts";
@@ -84,10 +84,7 @@ export function buildDeps(o: WireOptions): Deps {
     tcp: o.tcp,
     // Built once, on first use: a worker without analysis never builds its engines.
     get analyst() {
-      analyst ??= buildAnalyst(deps, async (name) => {
-        const { rules } = await loadRuleSet(deps.store);
-        return rules.find((r) => r.name === name)?.expr;
-      });
+      analyst ??= buildAnalyst(deps, ruleExpressions(deps.store, now));
       return analyst;
     },
     get notifier() {

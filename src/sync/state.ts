@@ -40,6 +40,33 @@ export async function loadRuleSet(store: Store): Promise<RuleSet> {
   return (await store.get<RuleSet>(RULES_KEY)) ?? { rules: [], updated_at: null };
 }
 
+/** How long a process keeps its name → expression map of the rule set (evidence may use a minute-old rule). */
+const EXPRESSIONS_KEPT_MS = 60_000;
+
+/**
+ * The expression of each alerting rule of the stored set, by alert name: read once a minute at
+ * most, not on every lookup (the set may hold thousands of rules).
+ */
+export function ruleExpressions(
+  store: Store,
+  now: () => number,
+): (name: string) => Promise<string | undefined> {
+  let kept: { at: number; byName: Promise<Map<string, string>> } | undefined;
+  return async (name) => {
+    if (!kept || now() - kept.at >= EXPRESSIONS_KEPT_MS) {
+      const byName = loadRuleSet(store).then(
+        ({ rules }) => new Map(rules.flatMap((r) => (r.name ? [[r.name, r.expr] as const] : []))),
+      );
+      kept = { at: now(), byName };
+      // A failed read is not kept: the next lookup reads again.
+      byName.catch(() => {
+        kept = undefined;
+      });
+    }
+    return (await kept.byName).get(name);
+  };
+}
+
 export async function saveRuleSet(store: Store, set: RuleSet): Promise<void> {
   await store.set(RULES_KEY, set);
 }
