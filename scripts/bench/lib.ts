@@ -14,6 +14,7 @@ import { MemoryStore } from "../../src/store/memory.ts";
 import { silentLogger } from "../../src/telemetry/logger.ts";
 import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
+import { wranglerDev } from "../../test/support/runtimes.ts";
 
 export const children = new Set<ReturnType<typeof Bun.spawn>>();
 export const cleanup = () => {
@@ -288,4 +289,24 @@ export function inProcessApp(config: Config) {
       logger: silentLogger,
     }),
   );
+}
+
+/**
+ * `wrangler dev` as the tests start it (test/support/runtimes.ts), with `extra` flags; with
+ * `bareScript`, the bare app under its own name instead of the worker.
+ */
+export function wranglerCommand(port: number, bareScript?: string, extra: string[] = []): string[] {
+  const [cmd, args] = wranglerDev(port, extra);
+  const bare = bareScript
+    ? [
+        bareScript,
+        "--name",
+        "bench-bare",
+        "--compatibility-date",
+        "2026-04-26",
+        "--compatibility-flags",
+        "nodejs_compat",
+      ]
+    : [];
+  return [cmd, args[0], ...bare, ...args.slice(1)];
 }

@@ -9,7 +9,6 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULT_CONFIG_YAML } from "../../src/config/default.ts";
-import { wranglerDev } from "../../test/support/runtimes.ts";
 import {
   cleanup,
   fmt,
@@ -20,6 +19,7 @@ import {
   type Server,
   spawnServer,
   stopServer,
+  wranglerCommand,
   writePool,
   wrkLua,
 } from "./lib.ts";
@@ -33,22 +33,6 @@ const ENV = {
   PATH: `${BIN}:${process.env.PATH}`,
   WRANGLER_SEND_METRICS: "false",
 } as Record<string, string>;
-/** `wrangler dev` as the tests start it; with `script`, the bare app under its own name. */
-const wrangler = (port: number, script?: string) => {
-  const bare = script
-    ? [
-        script,
-        "--name",
-        "bench-bare",
-        "--compatibility-date",
-        "2026-04-26",
-        "--compatibility-flags",
-        "nodejs_compat",
-      ]
-    : [];
-  const [cmd, args] = wranglerDev(port);
-  return [cmd, args[0], ...bare, ...args.slice(1)];
-};
 
 /** The embedded default with the memory store: what the runtimes are compared on (the store's own cost apart). */
 const MEMORY_DEFAULT = `${DEFAULT_CONFIG_YAML}store:\n  kind: memory\n`;
@@ -84,8 +68,8 @@ const RUNTIMES: {
   },
   {
     name: "workerd (wrangler dev)",
-    worker: (p) => wrangler(p),
-    bare: (p) => wrangler(p, "scripts/bench/bare-worker.ts"),
+    worker: (p) => wranglerCommand(p),
+    bare: (p) => wranglerCommand(p, "scripts/bench/bare-worker.ts"),
   },
 ];
 

@@ -24,7 +24,6 @@ import { parseArgs } from "node:util";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { bigGroup } from "../../test/support/alert-groups.ts";
-import { wranglerDev } from "../../test/support/runtimes.ts";
 import {
   cleanup,
   fail,
@@ -35,6 +34,7 @@ import {
   type Server,
   spawnServer,
   stopServer,
+  wranglerCommand,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -80,22 +80,9 @@ const sink = Bun.serve({
 /** The worker's config, one line of flow YAML for `wrangler dev --var ALERTAGENT_CONFIG:…`. */
 const CONFIG = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, ai: {order: [builtin]}, channels: {sink: {type: webhook, url: "http://127.0.0.1:${sink.port}/hook"}}}`;
 
-/** `wrangler dev` as the tests start it; with `script`, the bare app under its own name. */
-function wrangler(port: number, script?: string): string[] {
-  const [cmd, args] = wranglerDev(port, script ? [] : ["--var", `ALERTAGENT_CONFIG:${CONFIG}`]);
-  const bare = script
-    ? [
-        script,
-        "--name",
-        "bench-bare",
-        "--compatibility-date",
-        "2026-04-26",
-        "--compatibility-flags",
-        "nodejs_compat",
-      ]
-    : [];
-  return [cmd, args[0], ...bare, ...args.slice(1)];
-}
+/** The worker under `wrangler dev` with CONFIG, or (with `script`) the bare app. */
+const wrangler = (port: number, script?: string) =>
+  wranglerCommand(port, script, script ? [] : ["--var", `ALERTAGENT_CONFIG:${CONFIG}`]);
 
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
