@@ -60,21 +60,6 @@ export function readThrough<T>(store: Store, key: string, batch?: Batch): Promis
   return read !== undefined ? Promise.resolve(read) : store.get<T>(key);
 }
 
-/** A batch that read nothing and makes its writes at once (outside a job: the `run` preview, tests). */
-export function immediateBatch(store: Store): Batch & { flush(): Promise<void> } {
-  const queued: Write[] = [];
-  const after: (() => void)[] = [];
-  return {
-    read: () => undefined,
-    defer: (...w) => void queued.push(...w),
-    afterWrite: (fn) => void after.push(fn),
-    async flush() {
-      await store.writeMany(queued.splice(0));
-      for (const fn of after.splice(0)) fn();
-    },
-  };
-}
-
 export type Claim =
   | {
       kind: "claimed";

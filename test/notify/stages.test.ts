@@ -7,7 +7,6 @@ import type { Channel } from "../../src/notify/channels/channel.ts";
 import { inputOf, notificationJobSchema } from "../../src/notify/job.ts";
 import { viewsOf } from "../../src/notify/notifier.ts";
 import { dedup, type Job, newRecord, plan, resume, runChannel, sendParts } from "../../src/notify/stages.ts";
-import { immediateBatch } from "../../src/store/ledger.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
 
@@ -38,7 +37,8 @@ function setup(alerts = 1, messageId = `msg_${crypto.randomUUID()}`) {
     groupOf: viewsOf(n, input, h.deps.now()),
     messageId,
     logger: h.deps.logger,
-    batch: immediateBatch(h.deps.store),
+    // The stages alone: nothing read with a claim, the answer's writes not made.
+    batch: { read: () => undefined, defer: () => {}, afterWrite: () => {} },
   };
   return { h, j, ch: n.channels.get("hook") as Channel };
 }
