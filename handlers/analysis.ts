@@ -5,14 +5,18 @@
  */
 import { analyseJob, analysisPrefetch } from "../src/analysis/analyse.ts";
 import { analysisJobSchema, asAnalysisJob } from "../src/analysis/job.ts";
-import { type JobHandler, parseJob } from "../src/jobs/handler.ts";
+import { type JobHandler, jobParser } from "../src/jobs/handler.ts";
+
+const job = jobParser(analysisJobSchema, asAnalysisJob);
 
 export const analysisHandler: JobHandler = {
   family: "analysis",
-  prefetch: (body, { deps, messageId, query }) =>
-    analysisPrefetch(body, query, (step) => deps.ledger.stepKey(messageId, step)),
+  prefetch(body, { deps, messageId, query }) {
+    const j = job.peek(body, query);
+    return j ? analysisPrefetch(j, (step) => deps.ledger.stepKey(messageId, step)) : [];
+  },
   handle(body, { deps, messageId, logger, query, batch }) {
-    return analyseJob(deps, parseJob(analysisJobSchema, asAnalysisJob(body, query)), {
+    return analyseJob(deps, job.parse(body, query), {
       messageId,
       logger,
       batch,

@@ -12,11 +12,12 @@ import { isoAt } from "../iso-time.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
+import { recentWrite } from "./brief.ts";
 import { runChain } from "./chain.ts";
 import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { exprOf } from "./facts.ts";
-import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
+import type { AnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
 import { docOf, embedAlert, resolutionOf, similarAnalysis } from "./similarity.ts";
@@ -30,14 +31,8 @@ export interface JobScope {
 }
 
 /** The keys an analysis job reads, read with its claim: each alert's step and analysis record. */
-export function analysisPrefetch(
-  body: unknown,
-  query: Record<string, string>,
-  stepKey: (step: string) => string,
-): string[] {
-  const parsed = analysisJobSchema.safeParse(asAnalysisJob(body, query));
-  if (!parsed.success) return [];
-  return alertsOfJob(parsed.data).flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
+export function analysisPrefetch(job: AnalysisJob, stepKey: (step: string) => string): string[] {
+  return alertsOfJob(job).flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
 }
 
 /** A job's alerts, each with the id the analysis stores it under. */
@@ -204,8 +199,10 @@ async function analyseAlert(
     // The result and the index are written with the job's answer (its batch) — at once while
     // later alerts of the job remain, which may find this one similar.
     const doc = docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now());
+    const done = at();
     const writes = [
-      analysisWrite(analysisRecord(processing, alert.id, "completed", { at: at(), result }), retentionMs),
+      analysisWrite(analysisRecord(processing, alert.id, "completed", { at: done, result }), retentionMs),
+      recentWrite(result, alert.labels.alertname ?? "", done, retentionMs),
       ...index.addWrites(doc, vector, own),
     ];
     if (last) scope.batch.defer(...writes);

@@ -80,7 +80,7 @@ export const evidenceItemSchema = z.strictObject({
   unit: z.enum(EVIDENCE_UNITS),
   /** One sentence in the job's language. */
   summary: z.string(),
-  /** Labels of the series that gave it, where they say something (a termination reason). */
+  /** Labels of the series that gave it, where they say something (a termination reason, a CPU mode, a pod). */
   labels: z.record(z.string(), z.string()).optional(),
 });
 export type EvidenceItem = z.output<typeof evidenceItemSchema>;

@@ -38,9 +38,10 @@ export interface JobHandler {
   prefetch?(body: unknown, ctx: Pick<JobContext, "deps" | "messageId" | "query">): string[];
 }
 
-/** Validates a job body; a mismatch is a permanent failure naming the path of every bad field. */
-export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const r = schema.safeParse(body);
+type Parsed<S extends z.ZodType> = ReturnType<S["safeParse"]>;
+
+/** The parse's data; a mismatch is a permanent failure naming the path of every bad field. */
+function dataOf<S extends z.ZodType>(r: Parsed<S>): z.output<S> {
   if (!r.success) {
     const issues = zodIssues(r.error);
     throw permanent(
@@ -49,5 +50,36 @@ export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.outpu
       issues,
     );
   }
-  return r.data;
+  return r.data as z.output<S>;
+}
+
+/** Validates a job body; a mismatch is a permanent failure naming the path of every bad field. */
+export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  return dataOf<S>(schema.safeParse(body) as Parsed<S>);
+}
+
+/**
+ * A job's schema run once per request body: `peek` for the prefetch (a body that does not parse
+ * names no keys), `parse` for the handler (it throws as parseJob does). `prepare` turns the body
+ * into the job first (a raw Alertmanager payload and the URL's query, say).
+ */
+export function jobParser<S extends z.ZodType>(
+  schema: S,
+  prepare: (body: unknown, query: Record<string, string>) => unknown = (b) => b,
+) {
+  const seen = new WeakMap<object, Parsed<S>>();
+  const run = (body: unknown, query: Record<string, string>): Parsed<S> => {
+    const cached = typeof body === "object" && body !== null ? seen.get(body) : undefined;
+    if (cached) return cached;
+    const r = schema.safeParse(prepare(body, query)) as Parsed<S>;
+    if (typeof body === "object" && body !== null) seen.set(body, r);
+    return r;
+  };
+  return {
+    peek(body: unknown, query: Record<string, string>): z.output<S> | undefined {
+      const r = run(body, query);
+      return r.success ? (r.data as z.output<S>) : undefined;
+    },
+    parse: (body: unknown, query: Record<string, string>): z.output<S> => dataOf<S>(run(body, query)),
+  };
 }

@@ -23,6 +23,28 @@ export type BuiltinName = (typeof BUILTIN_TEMPLATES)[number];
 
 const lines = (...l: string[]) => `${l.join("\n")}\n`;
 
+/**
+ * A firing alert's latest analysis, one line each (docs/notifications.md, "The analysis in the
+ * message"): its summary, likely cause, evidence sentences, why there is no evidence, conflicts.
+ */
+const analysisLines = (prefix: string, bold = "") => [
+  "{{#analysis}}",
+  `${prefix}🔎 ${bold}{{t.analysis}}${bold}: {{summary}}`,
+  "{{#cause}}",
+  `${prefix}{{t.likely_cause}}: {{cause}}`,
+  "{{/cause}}",
+  "{{#evidence}}",
+  `${prefix}📊 {{.}}`,
+  "{{/evidence}}",
+  "{{#evidence_unavailable}}",
+  `${prefix}{{t.evidence_unavailable}}: {{evidence_unavailable}}`,
+  "{{/evidence_unavailable}}",
+  "{{#conflicts}}",
+  `${prefix}⚠️ {{t.contradicts}}: {{.}}`,
+  "{{/conflicts}}",
+  "{{/analysis}}",
+];
+
 // ---- plain text (DingTalk/WeCom/Feishu text, console, the email's text part)
 const TEXT_BODY = lines(
   "{{#has_common_labels}}",
@@ -68,6 +90,7 @@ const TEXT_ALERT = lines(
   "{{#has_value}}",
   "  {{t.value}}: {{value}}",
   "{{/has_value}}",
+  ...analysisLines("  "),
   "{{#generator_url}}",
   "  {{t.graph}}: {{{generator_url}}}",
   "{{/generator_url}}",
@@ -139,6 +162,7 @@ const MD_ALERT = lines(
   "{{#has_value}}",
   "- {{t.value}}: {{value}}",
   "{{/has_value}}",
+  ...analysisLines("- ", "**"),
   "{{#has_links}}",
   "",
   "{{#generator_url}}[📈 {{t.graph}}]({{{generator_url}}}) {{/generator_url}}{{#runbook_url}}[📖 {{t.runbook}}]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[🔕 {{t.silence}}]({{{silence_url}}}){{/silence_url}}",
@@ -210,6 +234,7 @@ const WECOM_ALERT = lines(
   "{{#has_value}}",
   "> {{t.value}}: {{value}}",
   "{{/has_value}}",
+  ...analysisLines("> ", "**"),
   "{{#has_links}}",
   "{{#own_graph_url}}[{{t.graph}}]({{{own_graph_url}}}) {{/own_graph_url}}{{#runbook_url}}[{{t.runbook}}]({{{runbook_url}}}) {{/runbook_url}}{{#silence_url}}[{{t.silence}}]({{{silence_url}}}){{/silence_url}}",
   "{{/has_links}}",
@@ -269,6 +294,7 @@ const SLACK_ALERT = lines(
   "{{#has_value}}",
   "• {{t.value}}: {{value}}",
   "{{/has_value}}",
+  ...analysisLines("• ", "*"),
   "{{#has_links}}",
   "{{#generator_url}}<{{{generator_url}}}|📈 {{t.graph}}>  {{/generator_url}}{{#runbook_url}}<{{{runbook_url}}}|📖 {{t.runbook}}>  {{/runbook_url}}{{#silence_url}}<{{{silence_url}}}|🔕 {{t.silence}}>{{/silence_url}}",
   "{{/has_links}}",
@@ -310,6 +336,7 @@ const HTML_ALERT = lines(
   '{{#description}}<div style="color:#57606a;white-space:pre-wrap">{{description}}</div>{{/description}}',
   '{{#has_labels}}<table style="font-size:13px;border-collapse:collapse;margin:4px 0">{{#label_list}}<tr><td style="color:#57606a;padding:0 12px 0 0">{{name}}</td><td>{{value}}</td></tr>{{/label_list}}</table>{{/has_labels}}',
   '<div style="font-size:13px;color:#57606a">{{#starts_at}}{{t.started}} {{starts_at}}{{#firing}} ({{t.firing_for}} {{duration}}){{/firing}}{{/starts_at}}{{#ends_at}} · {{t.resolved_at}} {{ends_at}} ({{t.lasted}} {{duration}}){{/ends_at}}{{#has_value}} · {{t.value}} {{value}}{{/has_value}}</div>',
+  '{{#analysis}}<div style="font-size:13px;margin:4px 0;padding:4px 8px;background:#f6f8fa"><div>🔎 <b>{{t.analysis}}</b>: {{summary}}</div>{{#cause}}<div>{{t.likely_cause}}: {{cause}}</div>{{/cause}}{{#evidence}}<div>📊 {{.}}</div>{{/evidence}}{{#evidence_unavailable}}<div style="color:#57606a">{{t.evidence_unavailable}}: {{evidence_unavailable}}</div>{{/evidence_unavailable}}{{#conflicts}}<div style="color:#bc4c00">⚠️ {{t.contradicts}}: {{.}}</div>{{/conflicts}}</div>{{/analysis}}',
   '{{#has_links}}<div style="font-size:13px">{{#generator_url}}<a href="{{generator_url}}">{{t.graph}}</a> &nbsp;{{/generator_url}}{{#runbook_url}}<a href="{{runbook_url}}">{{t.runbook}}</a> &nbsp;{{/runbook_url}}{{#silence_url}}<a href="{{silence_url}}">{{t.silence}}</a>{{/silence_url}}</div>{{/has_links}}',
   "</div>",
 );

@@ -9,6 +9,7 @@
  * 489 once everything else is done when a channel failed for good with no fallback left.
  */
 
+import type { AnalysisBrief } from "../alerts/brief.ts";
 import { permanent, rateLimited, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
@@ -16,7 +17,7 @@ import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel } from "./channels/channel.ts";
 import { dedupKeyOf } from "./dedup.ts";
-import { asNotificationJob, inputOf, type NotificationJob, notificationJobSchema } from "./job.ts";
+import { inputOf, type NotificationJob } from "./job.ts";
 import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
 import { chooseTemplate } from "./render.ts";
@@ -54,6 +55,10 @@ function deliveryOf(r: DeliveryRecord): Delivery {
   };
 }
 
+/**
+ * Delivers `job`; `analyses` are its firing alerts' latest analyses by alert id (shown under
+ * each alert when the job has `analysis: true`, the default).
+ */
 export async function deliver(
   deps: Services,
   n: Notifier,
@@ -61,6 +66,7 @@ export async function deliver(
   messageId: string,
   logger: Logger,
   batch: Batch,
+  analyses: Record<string, AnalysisBrief> = {},
 ): Promise<NotificationResult> {
   const names = [...new Set(job.channels)];
   for (const name of [...names, ...job.fallback]) {
@@ -69,7 +75,7 @@ export async function deliver(
   }
   // A template error is the job's, not a channel's: refuse before anything is sent.
   for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
-  const input = inputOf(job);
+  const input = inputOf(job, job.analysis ? analyses : undefined);
   const groupOf = viewsOf(n, input, deps.now());
   const group = groupOf();
   if (job.title)
@@ -166,13 +172,9 @@ export async function deliver(
 export function notificationPrefetch(
   n: Notifier,
   stepKey: (step: string) => string,
-  body: unknown,
+  job: NotificationJob,
   messageId: string,
-  query: Record<string, string>,
 ): string[] {
-  const parsed = notificationJobSchema.safeParse(asNotificationJob(body, query));
-  if (!parsed.success) return [];
-  const job = parsed.data;
   const names = [...new Set([...job.channels, ...job.fallback])].filter((c) => n.channels.has(c));
   const input = inputOf(job);
   const payload = input.kind === "alerts" ? input.payload : undefined;

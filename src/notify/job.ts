@@ -10,6 +10,7 @@ import {
   alertsOf,
   isRawAlertmanagerPayload,
 } from "../alerts/alert.ts";
+import type { AnalysisBrief } from "../alerts/brief.ts";
 import type { NotifyInput } from "./view.ts";
 
 export const notificationJobSchema = z
@@ -28,6 +29,8 @@ export const notificationJobSchema = z
     data: z.record(z.string(), z.unknown()).optional(),
     /** Tried, in order, when a channel fails permanently (after the channel's own fallback). */
     fallback: z.array(z.string().min(1)).default([]),
+    /** Show each firing alert's latest analysis when one has finished (docs/notifications.md). */
+    analysis: z.boolean().default(true),
   })
   .superRefine((j, ctx) => {
     const given = [j.alerts, j.payload, j.data].filter((v) => v !== undefined).length;
@@ -58,12 +61,19 @@ export function asNotificationJob(body: unknown, query: Record<string, string>):
     payload: body,
     ...(query.template ? { template: query.template } : {}),
     ...(query.format ? { format: query.format } : {}),
+    ...(query.analysis === "false" ? { analysis: false } : {}),
   };
 }
 
-/** What the renderer works from: the alerts with ids filled in, with their group when given. */
-export function inputOf(job: Pick<NotificationJob, "alerts" | "payload" | "data">): NotifyInput {
-  if (job.payload) return { kind: "alerts", alerts: alertsOf(job.payload), payload: job.payload };
-  if (job.alerts) return { kind: "alerts", alerts: job.alerts as Alert[] };
+/**
+ * What the renderer works from: the alerts with ids filled in, with their group when given, and
+ * the firing alerts' analyses (by alert id) when the job shows them.
+ */
+export function inputOf(
+  job: Pick<NotificationJob, "alerts" | "payload" | "data">,
+  analyses?: Record<string, AnalysisBrief>,
+): NotifyInput {
+  if (job.payload) return { kind: "alerts", alerts: alertsOf(job.payload), payload: job.payload, analyses };
+  if (job.alerts) return { kind: "alerts", alerts: job.alerts as Alert[], analyses };
   return { kind: "data", data: job.data ?? {} };
 }

@@ -38,6 +38,12 @@ export interface Words {
   omitted_shown: (this: { shown: number }) => string;
   /** The graph link of a one-line (compact) alert. */
   graph_short: string;
+  /** Around a firing alert's latest analysis (docs/notifications.md, "The analysis in the message"). */
+  analysis: string;
+  likely_cause: string;
+  evidence: string;
+  evidence_unavailable: string;
+  contradicts: string;
   units: DurationWords;
 }
 
@@ -73,6 +79,11 @@ const EN: Words = {
     return `(${this.shown} were sent in the parts before this one).`;
   },
   graph_short: "graph",
+  analysis: "Analysis",
+  likely_cause: "Likely cause",
+  evidence: "Evidence",
+  evidence_unavailable: "No evidence from Prometheus",
+  contradicts: "Contradicts the evidence",
   units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
 };
 
@@ -108,6 +119,11 @@ const ZH_CN: Words = {
     return `（前面的部分已发送 ${this.shown} 条）。`;
   },
   graph_short: "图表",
+  analysis: "分析",
+  likely_cause: "可能原因",
+  evidence: "证据",
+  evidence_unavailable: "未能从 Prometheus 取得证据",
+  contradicts: "与证据不符",
   units: { s: "秒", m: "分", h: "小时", d: "天", sep: "" },
 };
 

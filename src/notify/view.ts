@@ -6,13 +6,20 @@
  * (graph, runbook, a prefilled Alertmanager silence). `partView` narrows it to one message part.
  */
 import { type Alert, type AlertmanagerPayload, alertId, hasEnded } from "../alerts/alert.ts";
+import type { AnalysisBrief } from "../alerts/brief.ts";
 import { formatDurationIn, type Locale, WORDS, type Words } from "./locale.ts";
 import { safeUrl } from "./text.ts";
 import { formatTime } from "./time.ts";
 
 /** What a job hands the renderer: alerts (maybe with their Alertmanager group), or free data. */
 export type NotifyInput =
-  | { kind: "alerts"; alerts: Alert[]; payload?: AlertmanagerPayload }
+  | {
+      kind: "alerts";
+      alerts: Alert[];
+      payload?: AlertmanagerPayload;
+      /** The latest analysis of a firing alert, by alert id, when one finished since it started. */
+      analyses?: Record<string, AnalysisBrief>;
+    }
   | { kind: "data"; data: Record<string, unknown> };
 
 export interface Pair {
@@ -62,6 +69,8 @@ export interface AlertView {
   /** summary unless the whole group shares it (then shown once, as shared_summary). */
   own_summary: string;
   has_links: boolean;
+  /** The alert's latest analysis while it fires; null without one (or once resolved). */
+  analysis: AnalysisBrief | null;
 }
 
 export interface GroupView {
@@ -186,6 +195,7 @@ function alertView(
     silenceLabels: readonly string[];
     groupLabels: Record<string, string>;
     locale: Locale;
+    analyses: Record<string, AnalysisBrief>;
   },
 ): AlertView {
   const resolved = a.status === "resolved";
@@ -203,9 +213,10 @@ function alertView(
       )
     : "";
   const value = a.value === undefined ? "" : String(a.value);
+  const id = alertId(a);
   return {
-    id: alertId(a),
-    fingerprint: a.fingerprint ?? alertId(a),
+    id,
+    fingerprint: a.fingerprint ?? id,
     status: resolved ? "resolved" : "firing",
     firing: !resolved,
     resolved,
@@ -235,6 +246,7 @@ function alertView(
     own_graph_url: generator,
     own_summary: ann.summary ?? ann.message ?? "",
     has_links: !!(generator || runbook || silence),
+    analysis: (!resolved && ctx.analyses[id]) || null,
   };
 }
 
@@ -272,6 +284,7 @@ export function buildView(
     silenceLabels,
     groupLabels: p?.groupLabels ?? {},
     locale,
+    analyses: input.analyses ?? {},
   };
   const views = alerts.map((a) => alertView(a, shared, ctx));
   const firing = views

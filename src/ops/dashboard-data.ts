@@ -1,8 +1,9 @@
 /**
  * Gathers what /dashboard shows from the metrics snapshot (process or store-wide, like
- * /stats) and the store's recent lists (dead letters, autoscale decisions).
+ * /stats) and the store's recent lists (dead letters, analyses, autoscale decisions).
  */
 
+import { recentAnalyses } from "../analysis/brief.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { recentDeadLetters } from "../jobs/failure.ts";
@@ -17,9 +18,10 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
   const snap = await deps.metrics.snapshot();
   const stats = buildStats(snap);
   // The page must still load when the store is down: the lists are then empty (and /health says why).
-  const [dead, decisions] = await Promise.all([
+  const [dead, decisions, analyses] = await Promise.all([
     recentDeadLetters(deps.store, 20).catch(() => []),
     recentDecisions(deps.store, 20).catch(() => []),
+    recentAnalyses(deps.store).catch(() => []),
   ]);
   const health = await engineChecks(deps);
   // Each target's applied version, verification and last error, as /v1/sync/status shows them.
@@ -58,6 +60,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     })),
     deadLetters: dead,
     decisions,
+    analyses,
     refreshS: 10,
     generatedAt: isoAt(deps.now()),
   };

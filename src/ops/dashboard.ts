@@ -1,9 +1,11 @@
 /**
  * /dashboard: one server-rendered HTML page (no front-end build) for an operator's phone at
  * 3 a.m. — per family counts, error rate, latency and in-flight use; recent dead letters;
- * channel deliveries; engine health; config-sync state; recent autoscale decisions. It
+ * channel deliveries; engine health; the latest analyses with their evidence; config-sync state;
+ * recent autoscale decisions. It
  * refreshes itself. Pure: data in, HTML out; every value is escaped.
  */
+import type { RecentAnalysis } from "../analysis/brief.ts";
 import { formatTime } from "../notify/time.ts";
 import type { ProcessFigures } from "../telemetry/metrics.ts";
 import type { FamilyStats } from "./stats.ts";
@@ -43,6 +45,8 @@ export interface DashboardData {
     dlq_id?: string;
   }[];
   decisions: { key: string; from: number; to: number; reason: string; at: string }[];
+  /** The latest completed analyses, newest first, with their evidence. */
+  analyses: RecentAnalysis[];
   refreshS: number;
   generatedAt: string;
 }
@@ -117,6 +121,20 @@ export function renderDashboard(d: DashboardData): string {
     `<code>${esc(x.source_message_id)}</code>`,
     `<b>${esc(x.error.code)}</b> ${esc(x.error.message)} <span class="meta">(HTTP ${esc(x.status)})</span>`,
   ]);
+  const analysisRows = d.analyses.map((a) => [
+    time(a.at),
+    `<b>${esc(a.alertname)}</b><br><code>${esc(a.alert_id)}</code>`,
+    `${esc(a.engine)}${a.degraded ? ' <span class="warn">degraded</span>' : ""}`,
+    [
+      esc(a.summary),
+      a.cause ? `<br><span class="meta">likely cause:</span> ${esc(a.cause)}` : "",
+      ...a.evidence.map((e) => `<br>📊 ${esc(e)}`),
+      a.evidence_unavailable
+        ? `<br><span class="meta">no evidence from Prometheus: ${esc(a.evidence_unavailable)}</span>`
+        : "",
+      ...a.conflicts.map((c) => `<br><span class="warn">⚠ contradicts the evidence: ${esc(c)}</span>`),
+    ].join(""),
+  ]);
   const decisionRows = d.decisions.map((x) => [
     time(x.at),
     `<code>${esc(x.key)}</code>`,
@@ -149,6 +167,7 @@ ${d.process ? processCards(d.process) : ""}</div>
 <h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, "None.")}</div>
 <h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
 <h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
+<h2>Recent analyses</h2><div class="wrap">${table(["at", "alert", "engine", "summary and evidence"], analysisRows, "No analyses yet.")}</div>
 <h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>
 <h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, "No decisions yet.")}</div>
 </body></html>`;

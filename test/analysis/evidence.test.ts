@@ -266,3 +266,135 @@ describe("the alert's expression from the rule set config sync holds", () => {
     within(item("alert_expression_trend"), -fs.fillBytesPerSecond * 3600);
   });
 });
+
+describe("the evidence reaches the page and the dashboard", () => {
+  type Answer = {
+    root_causes: { cause: string }[];
+    evidence?: { items: { summary: string; value: number | null }[] };
+  };
+  const setup = async (evidenceUrl: string, locale: "en" | "zh-CN") => {
+    const { makeHarness } = await import("../support/harness.ts");
+    const { startFakeDingTalk } = await import("../support/fake-dingtalk.ts");
+    const ding = startFakeDingTalk();
+    const h = makeHarness(
+      `worker: { locale: ${locale} }
+ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${evidenceUrl}", timeout: 2s }
+channels:\n  oncall: { type: dingtalk, webhook: "${ding.webhook("t1")}" }\n`,
+    );
+    const page = async (a: Alert, extra: Record<string, unknown> = {}) => {
+      const before = ding.received.length;
+      const res = await h.job("/jobs/notification", { channels: ["oncall"], alerts: [a], ...extra });
+      expect(res.status).toBe(200);
+      expect(ding.received).toHaveLength(before + 1);
+      return ding.received[before].text;
+    };
+    return { h, ding, page };
+  };
+  const firingFor = (a: Alert, msAgo: number) => ({
+    ...a,
+    startsAt: new Date(Date.now() - msAgo).toISOString(),
+  });
+
+  test("a page of an OOMKilled pod carries its analysis: the memory cause and the numbers from Prometheus, in Chinese; the dashboard lists it", async () => {
+    const { h, ding, page } = await setup(prom.url, "zh-CN");
+    try {
+      const pod = firingFor(alert("KubePodCrashLooping", EVIDENCE.oom.labels), 3600_000);
+      const res = await h.job("/jobs/analysis", { type: "comprehensive", alert: pod });
+      expect(res.status).toBe(200);
+      const r = (await res.json()) as Answer;
+      const shown = (r.evidence?.items ?? []).filter((i) => i.value !== null).slice(0, 3);
+      expect(shown.length).toBeGreaterThan(0);
+
+      const text = await page(pod);
+      expect(text).toContain("🔎 **分析**");
+      expect(text).toContain(`可能原因: ${r.root_causes[0].cause}`);
+      expect(r.root_causes[0].cause).toContain("OOMKilled");
+      for (const i of shown) expect(text).toContain(`📊 ${i.summary}`);
+
+      const dash = await (await h.request("/dashboard")).text();
+      expect(dash).toContain("Recent analyses");
+      expect(dash).toContain("KubePodCrashLooping");
+      expect(dash).toContain(`📊 ${Bun.escapeHTML(shown[0].summary)}`);
+
+      // Asked to leave it out, resolved, or analysed before this episode began: no analysis shown.
+      expect(await page(pod, { analysis: false })).not.toContain("分析");
+      expect(await page({ ...pod, status: "resolved", endsAt: new Date().toISOString() })).not.toContain(
+        "分析",
+      );
+      expect(await page({ ...pod, startsAt: new Date(Date.now() + 60_000).toISOString() })).not.toContain(
+        "分析",
+      );
+    } finally {
+      ding.stop();
+    }
+  }, 30_000);
+
+  test("Prometheus down: the page says there is no evidence and why, next to the built-in analysis", async () => {
+    const port = await freePort();
+    const { h, ding, page } = await setup(`http://127.0.0.1:${port}`, "en");
+    try {
+      const disk = firingFor(alert("NodeFilesystemSpaceFillingUp", EVIDENCE.filesystem.labels), 600_000);
+      expect((await h.job("/jobs/analysis", { type: "quick", alert: disk })).status).toBe(200);
+      const text = await page(disk);
+      expect(text).toContain("🔎 **Analysis**");
+      expect(text).toContain("- No evidence from Prometheus: Prometheus unreachable");
+      expect(text).not.toContain("📊");
+    } finally {
+      ding.stop();
+    }
+  }, 30_000);
+});
+
+describe("CPU, memory and a target down: where the time goes, how much memory is left, how long it failed", () => {
+  test("a host whose CPUs wait on disk: busy 90%, iowait the top mode, and the disk named as the cause", async () => {
+    const c = EVIDENCE.cpu;
+    const ev = await collect(alert("HostHighCpuLoad", c.labels));
+    within(ev?.items.find((i) => i.id === "cpu_busy")?.value ?? null, c.busyRatio);
+    const top = ev?.items.find((i) => i.id === "cpu_top_mode");
+    expect(top?.labels).toEqual({ mode: c.topMode });
+    within(top?.value ?? null, c.topModeRatio);
+    // rate() over the last 5 min reads a little under the truth: the last sample is 30 s old.
+    expect(top?.summary).toMatch(
+      /^Most of it is iowait: 5\d(\.\d)?% of the CPU time is waiting on disk I\/O\.$/,
+    );
+    within(ev?.items.find((i) => i.id === "load_per_cpu")?.value ?? null, c.load5 / c.cpus);
+
+    const { makeHarness } = await import("../support/harness.ts");
+    const h = makeHarness(`ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${prom.url}" }\n`);
+    const res = await h.job("/jobs/analysis", { type: "quick", alert: alert("HostHighCpuLoad", c.labels) });
+    const r = (await res.json()) as { summary: string; root_causes: { cause: string }[] };
+    expect(r.root_causes[0].cause).toContain("wait on disk I/O");
+    expect(r.summary).toMatch(/^The CPUs were busy 9\d(\.\d)?% of the last 5 min\. Most of it is iowait: /);
+  });
+
+  test("a host out of memory: what is left, how fast it falls, the OOM kills — and the OOM cause first", async () => {
+    const m = EVIDENCE.memory;
+    const ev = await collect(alert("HostOutOfMemory", m.labels), "zh");
+    within(
+      ev?.items.find((i) => i.id === "memory_available_ratio")?.value ?? null,
+      m.availableBytesAtNow / m.totalBytes,
+    );
+    within(
+      ev?.items.find((i) => i.id === "memory_available_trend_1h")?.value ?? null,
+      -m.fallBytesPerHour / 3600,
+    );
+    within(ev?.items.find((i) => i.id === "oom_kills_1h")?.value ?? null, 2);
+    expect(ev?.items.find((i) => i.id === "memory_available_trend_1h")?.summary).toBe(
+      "可用内存每小时减少约 1024 MiB。",
+    );
+    const { makeHarness } = await import("../support/harness.ts");
+    const h = makeHarness(`ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${prom.url}" }\n`);
+    const res = await h.job("/jobs/analysis", { type: "quick", alert: alert("HostOutOfMemory", m.labels) });
+    const r = (await res.json()) as { root_causes: { cause: string; evidence: string }[] };
+    expect(r.root_causes[0].cause).toContain("OOM killer");
+    expect(r.root_causes[0].evidence).toContain("killed 2 processes in the last hour");
+  });
+
+  test("a target down for 20 minutes: up 2/3 of the hour, failed scrapes counted, the last one timing out", async () => {
+    const t = EVIDENCE.target;
+    const ev = await collect(alert("TargetDown", t.labels));
+    within(ev?.items.find((i) => i.id === "up_1h")?.value ?? null, 1 - t.downSinceSecondsAgo / 3600);
+    within(ev?.items.find((i) => i.id === "failed_scrapes_1h")?.value ?? null, t.downSinceSecondsAgo / 60);
+    within(ev?.items.find((i) => i.id === "scrape_duration")?.value ?? null, t.scrapeTimeoutSeconds);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { alertmanagerPayloadSchema } from "../../src/alerts/alert.ts";
+import type { AnalysisBrief } from "../../src/alerts/brief.ts";
 import type { Dialect } from "../../src/notify/defaults.ts";
 import { inputOf } from "../../src/notify/job.ts";
 import { type RenderSpec, renderAlerts } from "../../src/notify/templates.ts";
@@ -14,10 +15,10 @@ const NOW = Date.UTC(2026, 10, 28, 9, 0, 0);
 function render(
   file: string,
   dialect: Dialect,
-  opts: { tz?: string; compact?: boolean; title?: string } = {},
+  opts: { tz?: string; compact?: boolean; title?: string; analyses?: Record<string, AnalysisBrief> } = {},
 ) {
   const payload = alertmanagerPayloadSchema.parse(fixture(file));
-  const input = inputOf({ payload });
+  const input = inputOf({ payload }, opts.analyses);
   if (input.kind !== "alerts") throw new Error("alerts expected");
   const group = buildView(input, { timezone: opts.tz ?? "UTC", now: NOW });
   const esc = dialect === "html" ? escapeHtml : dialect === "text" ? escapeText : escapeMarkdown;
@@ -79,6 +80,50 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
     expect(links).toHaveLength(2);
     expect(links[0]).toContain('pod="api-7d9f8-x2k4q"');
     expect(links[1]).toContain('pod="ledger-6f4c9-r7t2w"');
+  });
+
+  test("a firing alert's analysis under its block in every dialect: summary, cause, evidence, conflicts — escaped", () => {
+    const payload = alertmanagerPayloadSchema.parse(fixture("alertmanager-firing.json"));
+    const id = payload.alerts[0].fingerprint as string;
+    const analysis: AnalysisBrief = {
+      summary: "CPU saturated by *batch* jobs",
+      cause: "A cron <job> started at 08:00",
+      evidence: ["Busy 97% of the last 5 min", "Top mode: user (88%)"],
+      evidence_unavailable: "",
+      conflicts: ["Rated warning, but the CPU has been saturated for an hour."],
+      engine: "ollama",
+    };
+    const expected: Record<Dialect, string[]> = {
+      text: [
+        "  🔎 Analysis: CPU saturated by *batch* jobs",
+        "  📊 Top mode: user (88%)",
+        "  ⚠️ Contradicts the evidence: Rated warning",
+      ],
+      markdown: [
+        "- 🔎 **Analysis**: CPU saturated by \\*batch\\* jobs",
+        "- Likely cause: A cron &lt;job&gt;",
+        "- 📊 Busy 97% of the last 5 min",
+      ],
+      wecom: ["> 🔎 **Analysis**: ", "> 📊 Busy 97%"],
+      lark: ["• 🔎 **Analysis**: ", "• 📊 Top mode"],
+      slack: ["• 🔎 *Analysis*: ", "• ⚠️ Contradicts the evidence: "],
+      html: [
+        "🔎 <b>Analysis</b>: CPU saturated by *batch* jobs",
+        "Likely cause: A cron &lt;job&gt; started",
+        "<div>📊 Busy 97% of the last 5 min</div>",
+      ],
+    };
+    for (const [dialect, parts] of Object.entries(expected) as [Dialect, string[]][]) {
+      const { body } = render("alertmanager-firing.json", dialect, { analyses: { [id]: analysis } });
+      for (const p of parts) expect(body).toContain(p);
+      // Only the analysed alert carries it; the compact template has none.
+      expect(body.split("Analysis").length - 1).toBe(1);
+      const compact = render("alertmanager-firing.json", dialect, {
+        compact: true,
+        analyses: { [id]: analysis },
+      });
+      expect(compact.body).not.toContain("Analysis");
+    }
   });
 
   test("the compact template: one line per alert", () => {

@@ -85,6 +85,30 @@ export const EVIDENCE = {
     /** probe_ssl_earliest_cert_expiry = now + 5 days (unix seconds, constant). */
     secondsToExpiry: 5 * 86400,
   },
+  /** 4 CPUs, each second per CPU: iowait 0.6, user 0.2, system 0.1, idle 0.1 (busy 90%). */
+  cpu: {
+    labels: { instance: "web-1:9100", job: "node" },
+    cpus: 4,
+    secondsPerSecond: { idle: 0.1, user: 0.2, system: 0.1, iowait: 0.6 },
+    busyRatio: 0.9,
+    topMode: "iowait",
+    topModeRatio: 0.6,
+    load5: 6,
+  },
+  /** 16 GiB; available falls 1 GiB an hour to 0.5 GiB at now; the OOM killer struck twice in the last hour. */
+  memory: {
+    labels: { instance: "cache-1:9100", job: "node" },
+    totalBytes: 16 * GiB,
+    availableBytesAtNow: 0.5 * GiB,
+    fallBytesPerHour: 1 * GiB,
+    oomKillsSecondsAgo: [2400, 600],
+  },
+  /** Up until now−20m, then down (scrapes fail, each taking its 10 s timeout). */
+  target: {
+    labels: { instance: "api-1:8080", job: "api" },
+    downSinceSecondsAgo: 1200,
+    scrapeTimeoutSeconds: 10,
+  },
 } as const;
 
 export interface HistoryOptions {
@@ -239,6 +263,43 @@ export function buildHistory(opts: HistoryOptions = {}): History {
   family("probe_success", "gauge", "Displays whether or not the probe was a success");
   emit("probe_success", cert.labels, () => 1);
 
+  // --- node_exporter: a host whose CPUs wait on disk I/O ----------------------------------
+  const cpu = EVIDENCE.cpu;
+  const elapsed = (t: number) => (t - start) / 1000;
+  family("node_cpu_seconds", "counter", "Seconds the CPUs spent in each mode.");
+  for (let c = 0; c < cpu.cpus; c++)
+    for (const [mode, rate] of Object.entries(cpu.secondsPerSecond))
+      emit(
+        "node_cpu_seconds_total",
+        { ...cpu.labels, cpu: String(c), mode },
+        (t) => 1000 + rate * elapsed(t),
+      );
+  family("node_load5", "gauge", "5m load average.");
+  emit("node_load5", cpu.labels, () => cpu.load5);
+
+  // --- node_exporter: a host running out of memory ------------------------------------------
+  const mem = EVIDENCE.memory;
+  family("node_memory_MemTotal_bytes", "gauge", "Memory information field MemTotal_bytes.");
+  emit("node_memory_MemTotal_bytes", mem.labels, () => mem.totalBytes);
+  family("node_memory_MemAvailable_bytes", "gauge", "Memory information field MemAvailable_bytes.");
+  emit("node_memory_MemAvailable_bytes", mem.labels, (t) =>
+    Math.round(mem.availableBytesAtNow + (mem.fallBytesPerHour * ago(t)) / 3600),
+  );
+  family("node_vmstat_oom_kill", "unknown", "/proc/vmstat information field oom_kill.");
+  emit(
+    "node_vmstat_oom_kill",
+    mem.labels,
+    (t) => 3 + mem.oomKillsSecondsAgo.filter((k) => ago(t) <= k).length,
+  );
+
+  // --- Prometheus' own series for a target that went down ----------------------------------
+  const tgt = EVIDENCE.target;
+  const down = (t: number) => ago(t) <= tgt.downSinceSecondsAgo;
+  family("up", "gauge", "Whether the last scrape of the target succeeded.");
+  emit("up", tgt.labels, (t) => (down(t) ? 0 : 1));
+  family("scrape_duration_seconds", "gauge", "How long the last scrape took.");
+  emit("scrape_duration_seconds", tgt.labels, (t) => (down(t) ? tgt.scrapeTimeoutSeconds : 0.05));
+
   lines.push("# EOF", "");
   return { text: lines.join("\n"), now, start, end, certExpiry, series, samples };
 }
@@ -254,6 +315,9 @@ export const HISTORY_METRICS = [
   "mysql_slave_status_seconds_behind_master",
   "probe_ssl_earliest_cert_expiry",
   "probe_success",
+  "node_cpu_seconds_total",
+  "node_memory_MemAvailable_bytes",
+  "up",
 ];
 
 export interface PromSample {

@@ -9,6 +9,18 @@ import type { Analysis, Evidence, EvidenceItem } from "../schema.ts";
 
 const URGENT_S = 6 * 3600;
 
+/** CPU modes that mean the CPUs wait on something else, and that something as a cause (zh, en). */
+const CPU_WAITS: Record<string, [string, string]> = {
+  iowait: [
+    "CPU 大部分时间在等待磁盘 I/O：瓶颈是磁盘，不是计算",
+    "The CPUs mostly wait on disk I/O: the disk is the bottleneck, not the computation",
+  ],
+  steal: [
+    "CPU 时间被虚拟化宿主机拿走（邻居争抢）：换宿主机或升级实例规格",
+    "The hypervisor takes the CPU time (a noisy neighbour): move the VM or buy a larger instance",
+  ],
+};
+
 export function withEvidence(a: Analysis, evidence: Evidence | undefined, zh: boolean): Analysis {
   if (evidence?.status !== "ok" || evidence.items.length === 0) return a;
   const item = (id: string): EvidenceItem | undefined => evidence.items.find((i) => i.id === id);
@@ -60,7 +72,42 @@ export function withEvidence(a: Analysis, evidence: Evidence | undefined, zh: bo
     }
   }
 
-  for (const id of ["lag_trend_30m", "seconds_to_expiry", "up_1h", "alert_expression"]) {
+  // Where the CPU time goes decides the cause: waiting on a disk or on the hypervisor is not a busy program.
+  const mode = item("cpu_top_mode");
+  const waits = mode?.value != null && mode.value >= 0.2 ? CPU_WAITS[mode.labels?.mode ?? ""] : undefined;
+  if (mode && waits)
+    root_causes = [
+      { cause: zh ? waits[0] : waits[1], confidence: 0.85, evidence: mode.summary },
+      ...root_causes.map((c) => ({ ...c, confidence: Math.min(c.confidence, 0.5) })),
+    ];
+
+  const kills = item("oom_kills_1h");
+  if (kills?.value != null && kills.value >= 1)
+    root_causes = [
+      {
+        cause: zh
+          ? "主机内存耗尽：内核 OOM killer 正在杀进程"
+          : "The host ran out of memory: the kernel OOM killer is killing processes",
+        confidence: 0.9,
+        evidence: ["memory_available_ratio", "memory_available_trend_1h", "oom_kills_1h"]
+          .map((id) => item(id)?.summary)
+          .filter(Boolean)
+          .join(" "),
+      },
+      ...root_causes,
+    ];
+
+  for (const id of [
+    "lag_trend_30m",
+    "seconds_to_expiry",
+    "up_1h",
+    "cpu_busy",
+    "cpu_top_mode",
+    "cpu_throttled_ratio",
+    "memory_available_ratio",
+    "memory_available_trend_1h",
+    "alert_expression",
+  ]) {
     const it = item(id);
     if (it) lead.push(it.summary);
   }

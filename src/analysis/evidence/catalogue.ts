@@ -16,6 +16,8 @@ export interface ProbeQuery {
   id: string;
   query: string;
   unit: Unit;
+  /** Labels of the answering series kept on the item, where they say something (a reason, a mode). */
+  keep?: readonly string[];
   /** One sentence about the value (null: the query matched nothing), in the job's language. */
   say(value: number | null, labels: Record<string, string>, zh: boolean): string;
 }
@@ -39,6 +41,21 @@ function ttl(seconds: number, zh: boolean): string {
   return zh ? `${Math.round(seconds / 86400)} 天` : `${Math.round(seconds / 86400)} days`;
 }
 
+/** The sentence in the job's language. */
+const say = (zh: boolean, chinese: string, english: string) => (zh ? chinese : english);
+
+/** What a CPU mode means for the engineer (node_exporter's modes). */
+const MODE_MEANS: Record<string, [string, string]> = {
+  iowait: ["在等待磁盘 I/O", "waiting on disk I/O"],
+  steal: ["被虚拟化宿主机占用（邻居争抢）", "stolen by the hypervisor (a noisy neighbour)"],
+  system: ["在内核中", "in the kernel"],
+  user: ["在用户态程序中", "in user programs"],
+  softirq: ["在处理软中断（多为网络）", "in soft interrupts (mostly network)"],
+  irq: ["在处理硬中断", "in hardware interrupts"],
+  nice: ["在低优先级程序中", "in niced programs"],
+};
+
+const NODE_LABELS = ["instance", "job"];
 const FS_LABELS = ["instance", "job", "mountpoint", "device", "fstype"];
 const POD_LABELS = ["namespace", "pod", "container"];
 
@@ -121,6 +138,7 @@ export const PROBES: readonly Probe[] = [
           id: "last_terminated_reason",
           query: `kube_pod_container_status_last_terminated_reason${sel} == 1`,
           unit: "reason",
+          keep: ["reason"],
           say: (v, l, zh) =>
             v === null
               ? zh
@@ -253,6 +271,168 @@ export const PROBES: readonly Probe[] = [
     },
   },
   {
+    family: "cpu",
+    alerts: [
+      "HostHighCpuLoad",
+      "NodeHighCPUUsage",
+      "NodeCPUHighUsage",
+      "HighCpuUsage",
+      "HighCPU",
+      "CPUUsageHigh",
+      "HostCpuHighIowait",
+      "HostCpuStealNoisyNeighbor",
+    ],
+    queries(a) {
+      const cpu = (mode: string) => `node_cpu_seconds_total${selector(a.labels, NODE_LABELS, [mode])}`;
+      const cpus = `count(${cpu('mode="idle"')})`;
+      return [
+        {
+          id: "cpu_busy",
+          query: `1 - avg(rate(${cpu('mode="idle"')}[5m]))`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到 CPU 数据。", "No CPU data found.")
+              : say(
+                  zh,
+                  `最近 5 分钟 CPU 繁忙 ${pct(v)}。`,
+                  `The CPUs were busy ${pct(v)} of the last 5 min.`,
+                ),
+        },
+        {
+          id: "cpu_top_mode",
+          keep: ["mode"],
+          // The mode that takes the most CPU time, as a share of all the host's CPUs.
+          query: `topk(1, sum by (mode) (rate(${cpu('mode!="idle"')}[5m])) / scalar(${cpus}))`,
+          unit: "ratio",
+          say: (v, l, zh) => {
+            if (v === null) return say(zh, "没有找到 CPU 模式数据。", "No CPU mode data found.");
+            const [zhMeans, enMeans] = MODE_MEANS[l.mode ?? ""] ?? [`模式 ${l.mode}`, `in mode ${l.mode}`];
+            return say(
+              zh,
+              `占用最多的是 ${l.mode}：${pct(v)} 的 CPU 时间${zhMeans}。`,
+              `Most of it is ${l.mode}: ${pct(v)} of the CPU time is ${enMeans}.`,
+            );
+          },
+        },
+        {
+          id: "load_per_cpu",
+          query: `node_load5${selector(a.labels, NODE_LABELS)} / scalar(${cpus})`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到负载数据。", "No load average found.")
+              : say(
+                  zh,
+                  `5 分钟负载是 CPU 数的 ${pct(v)}。`,
+                  `The 5-min load average is ${pct(v)} of the CPU count.`,
+                ),
+        },
+      ];
+    },
+  },
+  {
+    family: "container_cpu",
+    alerts: [
+      "CPUThrottlingHigh",
+      "KubernetesContainerCpuThrottling",
+      "ContainerHighCpuUtilization",
+      "KubeContainerCPUHigh",
+    ],
+    queries(a) {
+      const sel = selector(a.labels, POD_LABELS);
+      const ns = selector(a.labels, ["namespace"], ['container!=""']);
+      return [
+        {
+          id: "cpu_throttled_ratio",
+          query: `sum(increase(container_cpu_cfs_throttled_periods_total${sel}[5m])) / sum(increase(container_cpu_cfs_periods_total${sel}[5m]))`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到 CPU 限流数据。", "No CPU throttling data found.")
+              : say(
+                  zh,
+                  `最近 5 分钟 ${pct(v)} 的调度周期被限流。`,
+                  `${pct(v)} of its CPU periods were throttled in the last 5 min.`,
+                ),
+        },
+        {
+          id: "top_pod_cpu",
+          keep: ["pod"],
+          // The busiest pod of the namespace, in cores.
+          query: `topk(1, sum by (pod) (rate(container_cpu_usage_seconds_total${ns}[5m])))`,
+          unit: "count",
+          say: (v, l, zh) =>
+            v === null
+              ? say(zh, "没有找到容器 CPU 数据。", "No container CPU data found.")
+              : say(
+                  zh,
+                  `该命名空间最忙的 Pod 是 ${l.pod}，用了 ${Math.round(v * 100) / 100} 核。`,
+                  `The busiest pod of the namespace is ${l.pod}, using ${Math.round(v * 100) / 100} cores.`,
+                ),
+        },
+      ];
+    },
+  },
+  {
+    family: "memory",
+    alerts: [
+      "HostOutOfMemory",
+      "HostMemoryUnderMemoryPressure",
+      "NodeMemoryHighUtilization",
+      "NodeMemoryPressure",
+      "HighMemoryUsage",
+      "MemoryUsageHigh",
+    ],
+    queries(a) {
+      const sel = selector(a.labels, NODE_LABELS);
+      const avail = `node_memory_MemAvailable_bytes${sel}`;
+      return [
+        {
+          id: "memory_available_ratio",
+          query: `${avail} / node_memory_MemTotal_bytes${sel}`,
+          unit: "ratio",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到内存数据。", "No memory data found.")
+              : say(zh, `可用内存剩 ${pct(v)}。`, `${pct(v)} of the memory is available.`),
+        },
+        {
+          id: "memory_available_trend_1h",
+          query: `deriv(${avail}[1h])`,
+          unit: "bytes_per_second",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到内存变化数据。", "No memory trend found.")
+              : v < -1048576 / 3600
+                ? say(
+                    zh,
+                    `可用内存每小时减少约 ${mib(-v * 3600)}。`,
+                    `Available memory falls by about ${mib(-v * 3600)} an hour.`,
+                  )
+                : say(
+                    zh,
+                    "最近一小时可用内存没有在减少。",
+                    "Available memory has not been falling over the last hour.",
+                  ),
+        },
+        {
+          id: "oom_kills_1h",
+          query: `increase(node_vmstat_oom_kill${sel}[1h])`,
+          unit: "count",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到 OOM 记录。", "No OOM kill counter found.")
+              : say(
+                  zh,
+                  `最近一小时内核 OOM 杀死 ${Math.round(v)} 个进程。`,
+                  `The kernel OOM killer killed ${Math.round(v)} processes in the last hour.`,
+                ),
+        },
+      ];
+    },
+  },
+  {
     family: "target",
     alerts: ["TargetDown", "InstanceDown", "HostDown", "PrometheusTargetMissing", "NodeDown"],
     queries(a) {
@@ -270,6 +450,33 @@ export const PROBES: readonly Probe[] = [
               : zh
                 ? `最近一小时抓取成功率 ${pct(v)}。`
                 : `It was up for ${pct(v)} of the last hour's scrapes.`,
+        },
+        {
+          id: "failed_scrapes_1h",
+          // Minutes of the last hour in which the scrape had failed (a 1-minute subquery).
+          query: `count_over_time((up${sel} == 0)[1h:1m])`,
+          unit: "count",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "最近一小时没有抓取失败。", "No failed scrape in the last hour.")
+              : say(
+                  zh,
+                  `最近一小时有 ${Math.round(v)} 分钟抓取失败。`,
+                  `Scrapes failed in ${Math.round(v)} minutes of the last hour.`,
+                ),
+        },
+        {
+          id: "scrape_duration",
+          query: `scrape_duration_seconds${sel}`,
+          unit: "seconds",
+          say: (v, _l, zh) =>
+            v === null
+              ? say(zh, "没有找到抓取耗时。", "No scrape duration found.")
+              : say(
+                  zh,
+                  `上次抓取耗时 ${Math.round(v * 100) / 100} 秒。`,
+                  `The last scrape took ${Math.round(v * 100) / 100} s.`,
+                ),
         },
       ];
     },

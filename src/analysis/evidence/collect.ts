@@ -88,7 +88,7 @@ function pick(samples: Sample[], alert: Alert): Sample | undefined {
 
 function itemOf(q: ProbeQuery, s: Sample | undefined, zh: boolean): EvidenceItem {
   const value = s ? s.value : null;
-  const labels = s && q.unit === "reason" ? { reason: s.metric.reason ?? "" } : undefined;
+  const labels = s && q.keep ? Object.fromEntries(q.keep.map((k) => [k, s.metric[k] ?? ""])) : undefined;
   return {
     id: q.id,
     query: q.query,
