@@ -121,20 +121,19 @@ export function renderDashboard(d: DashboardData): string {
     `<code>${esc(x.source_message_id)}</code>`,
     `<b>${esc(x.error.code)}</b> ${esc(x.error.message)} <span class="meta">(HTTP ${esc(x.status)})</span>`,
   ]);
-  const analysisRows = d.analyses.map((a) => [
-    time(a.at),
-    `<b>${esc(a.alertname)}</b><br><code>${esc(a.alert_id)}</code>`,
-    `${esc(a.engine)}${a.degraded ? ' <span class="warn">degraded</span>' : ""}`,
-    [
-      esc(a.summary),
-      a.cause ? `<br><span class="meta">likely cause:</span> ${esc(a.cause)}` : "",
-      ...a.evidence.map((e) => `<br>📊 ${esc(e)}`),
-      a.evidence_unavailable
-        ? `<br><span class="meta">no evidence from Prometheus: ${esc(a.evidence_unavailable)}</span>`
-        : "",
-      ...a.conflicts.map((c) => `<br><span class="warn">⚠ contradicts the evidence: ${esc(c)}</span>`),
-    ].join(""),
-  ]);
+  // One card per analysis, not a table row: its text is long and a phone is narrow.
+  const analysisCards = d.analyses.map(
+    (a) =>
+      `<div class="item"><div>${time(a.at)} · <b>${esc(a.alertname)}</b> <code>${esc(a.alert_id)}</code> · ${esc(a.engine)}${a.degraded ? ' <span class="warn">degraded</span>' : ""}</div>${[
+        `<div>${esc(a.summary)}</div>`,
+        a.cause ? `<div><span class="meta">likely cause:</span> ${esc(a.cause)}</div>` : "",
+        ...a.evidence.map((e) => `<div>📊 ${esc(e)}</div>`),
+        a.evidence_unavailable
+          ? `<div class="meta">no evidence from Prometheus: ${esc(a.evidence_unavailable)}</div>`
+          : "",
+        ...a.conflicts.map((c) => `<div class="warn">⚠ contradicts the evidence: ${esc(c)}</div>`),
+      ].join("")}</div>`,
+  );
   const decisionRows = d.decisions.map((x) => [
     time(x.at),
     `<code>${esc(x.key)}</code>`,
@@ -153,7 +152,7 @@ h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px;color:#9ecb
 .card{background:#1a1d24;border-radius:8px;padding:8px 12px;min-width:120px}.card b{display:block;font-size:20px}
 .wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#1a1d24;border-radius:8px}
 th,td{padding:6px 8px;text-align:left;border-bottom:1px solid #262a33;white-space:nowrap}th{color:#9a9a9a;font-weight:500}
-td:last-child{white-space:normal}.ok{color:#56d364}.warn{color:#e3b341}.bad{color:#f85149}.empty{color:#777}code{font-size:12px}
+td:last-child{white-space:normal}.item{background:#1a1d24;border-radius:8px;padding:8px 12px;margin:6px 0}.ok{color:#56d364}.warn{color:#e3b341}.bad{color:#f85149}.empty{color:#777}code{font-size:12px}
 </style></head><body>
 <h1>${esc(d.name)} <span class="meta">${esc(d.type)} · v${esc(d.version)} · ${esc(d.runtime)}</span></h1>
 <div class="meta">up ${esc(Math.round(d.uptimeS))} s · figures from ${d.scope === "store" ? "the store (all instances)" : "this process"} · ${time(d.generatedAt)} · refreshes every ${esc(d.refreshS)} s</div>
@@ -167,7 +166,7 @@ ${d.process ? processCards(d.process) : ""}</div>
 <h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, "None.")}</div>
 <h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
 <h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
-<h2>Recent analyses</h2><div class="wrap">${table(["at", "alert", "engine", "summary and evidence"], analysisRows, "No analyses yet.")}</div>
+<h2>Recent analyses</h2>${analysisCards.join("\n") || '<p class="empty">No analyses yet.</p>'}
 <h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>
 <h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, "No decisions yet.")}</div>
 </body></html>`;

@@ -55,6 +55,12 @@ describe("/dashboard in headless Chromium", () => {
     await h.job("/jobs/failure", failureCallback("msg_dead_0"), { messageId: "dup" });
     await h.job("/jobs/failure", failureCallback("msg_dead_0"), { messageId: "dup" });
     await h.job("/jobs/failure", { broken: true });
+    const analysed = await h.job("/jobs/analysis", {
+      type: "quick",
+      alert: { labels: { alertname: "KubePodCrashLooping", namespace: "shop", pod: "checkout-1" } },
+    });
+    expect(analysed.status).toBe(200);
+    const { summary } = (await analysed.json()) as { summary: string };
     const dom = await chromium(["--dump-dom", url]);
     expect(dom).toContain("edge-phone");
     // failure: 10 received, 8 ok, 1 failed, 1 duplicate
@@ -62,6 +68,9 @@ describe("/dashboard in headless Chromium", () => {
       /<td><b>failure<\/b><\/td><td>10<\/td><td>8<\/td><td><span class="bad">1<\/span><\/td>/,
     );
     expect(dom).toContain("msg_dead_6");
+    // The latest analysis, listed with its summary (escaped as the browser parsed it).
+    expect(dom).toContain("Recent analyses");
+    expect(dom).toContain(Bun.escapeHTML(summary.slice(0, 40)));
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, "dashboard.png");
     await chromium([`--screenshot=${shot}`, "--window-size=412,1400", "--hide-scrollbars", url]);
