@@ -4,7 +4,6 @@
  */
 import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "../ports.ts";
 import type { SignatureDigests } from "../qstash/verify.ts";
-import type { MemoryTable } from "../store/map-table.ts";
 import type { OpenSqlite } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 import type { MemoryProbe } from "../telemetry/memory-limit.ts";
@@ -35,8 +34,6 @@ export interface Platform {
   fetch?: Fetch;
   /** Opens the SQLite file of store.kind: sqlite (the default where present); without it, memory. */
   openSqlite?: OpenSqlite;
-  /** The memory store's table where a Map is not the fastest (the binary's ByteTable). */
-  memoryTable?: () => MemoryTable;
   /** Outbound TCP for Redis (store.kind: redis); without it that store is refused. */
   dial?: Dial;
   /** Outbound TCP for SMTP; without it email channels are refused. */

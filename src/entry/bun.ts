@@ -4,7 +4,6 @@
  * Wires Bun's server, signals and files into the runtime-free CLI.
  */
 import { main } from "../cli/main.ts";
-import { ByteTable } from "../store/byte-table.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { bunDigests } from "./bun-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
@@ -34,8 +33,6 @@ void main(
     fs: nodeFileAccess,
     dial: nodeDial,
     openSqlite: bunSqlite,
-    // On Bun a ByteTable beats a Map under load (BENCHMARKS.md, "The memory store's table").
-    memoryTable: () => new ByteTable(),
     tcp: nodeTcp,
     memory: { rss: () => process.memoryUsage.rss(), collect: () => Bun.gc(true) },
     digests: bunDigests,

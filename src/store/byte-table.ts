@@ -32,9 +32,8 @@ const CLASSES = [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048];
 const CHUNK_BLOCKS = 64;
 const CHUNK_SHIFT = 6;
 const IN_CHUNK = CHUNK_BLOCKS - 1;
-
-import { type MemoryTable, NO_SLOT } from "./map-table.ts";
-
+/** No slot: what `find` gives for a key the table does not hold. */
+export const NO_SLOT = -1;
 const NONE = NO_SLOT;
 /** Marks a slot whose entry lives in the side Map. */
 const BIG = -2;
@@ -88,7 +87,7 @@ class Arena {
   }
 }
 
-export class ByteTable implements MemoryTable {
+export class ByteTable {
   private readonly index = new Map<number, number>();
   private readonly arenas = CLASSES.map((size) => new Arena(size));
   private readonly big = new Map<number, { key: string; value: string }>();
@@ -143,6 +142,7 @@ export class ByteTable implements MemoryTable {
     return decoder.decode(arena.chunks[b >> CHUNK_SHIFT].subarray(start, start + this.valueLen[slot]));
   }
 
+  /** Expiry in ms since the epoch, or null for none. */
   expiresAt(slot: number): number | null {
     const t = this.expiry[slot];
     return Number.isNaN(t) ? null : t;
@@ -152,6 +152,11 @@ export class ByteTable implements MemoryTable {
     this.expiry[slot] = at ?? Number.NaN;
   }
 
+  /**
+   * Sets `key` to `value`: a new key goes last in the creation order, a known one keeps its place.
+   * `slot` is what `find(key)` gave, with nothing deleted, evicted or swept since (a freed slot
+   * can be reused for another key); NO_SLOT when the key is new.
+   */
   put(key: string, value: string, expiresAt: number | null, slot = this.find(key)): void {
     if (slot === NONE) {
       slot = this.newSlot();

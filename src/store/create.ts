@@ -7,7 +7,6 @@
 import type { Config } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
 import type { Dial } from "../ports.ts";
-import type { MemoryTable } from "./map-table.ts";
 import { type KeepRule, MemoryStore } from "./memory.ts";
 import { tcpStore, upstashStore } from "./redis.ts";
 import { type OpenSqlite, SqliteStore } from "./sqlite.ts";
@@ -21,16 +20,10 @@ export function storeKindOf(
   return cfg.kind ?? (openSqlite ? "sqlite" : "memory");
 }
 
-/** What the runtime offers the stores (the entry's ports). */
-export interface StorePorts {
-  dial?: Dial;
-  openSqlite?: OpenSqlite;
-  /** The memory store's table, where the runtime has a faster one than a Map (the binary's ByteTable). */
-  memoryTable?: () => MemoryTable;
-  runtime: string;
-}
-
-export function createStore(cfg: Config["store"], opts: StorePorts & { keep?: KeepRule }): Store {
+export function createStore(
+  cfg: Config["store"],
+  opts: { dial?: Dial; openSqlite?: OpenSqlite; runtime: string; keep?: KeepRule },
+): Store {
   switch (storeKindOf(cfg, opts.openSqlite)) {
     case "sqlite":
       if (!opts.openSqlite) {
@@ -41,7 +34,7 @@ export function createStore(cfg: Config["store"], opts: StorePorts & { keep?: Ke
       }
       return new SqliteStore(opts.openSqlite(cfg.path));
     case "memory":
-      return new MemoryStore(Date.now, cfg.max_keys, opts.keep, opts.memoryTable?.());
+      return new MemoryStore(Date.now, cfg.max_keys, opts.keep);
     case "upstash":
       return upstashStore({ url: cfg.url as string, token: cfg.token as string, prefix: cfg.prefix });
     case "redis":

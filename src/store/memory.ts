@@ -6,11 +6,11 @@
  * `KeepRule` names what must never be dropped (a held lease, an unfinished job's entry and
  * steps); when only such keys are left, a write fails with 503 store_full instead.
  * JSON hashes and sorted sets are not counted there: their owners bound them (the similarity
- * index keeps at most ai.similar.max_alerts alerts). Values are held in a MemoryTable: a Map, or
- * on Bun a ByteTable (bytes in typed arrays; see byte-table.ts for why, BENCHMARKS.md for where).
+ * index keeps at most ai.similar.max_alerts alerts). Values are held in a ByteTable (bytes in
+ * typed arrays, not a string and an object per entry: see byte-table.ts for why).
  */
 import { transient } from "../errors.ts";
-import { MapTable, type MemoryTable, NO_SLOT } from "./map-table.ts";
+import { ByteTable, NO_SLOT } from "./byte-table.ts";
 import { SortedSet } from "./sorted-set.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
@@ -24,6 +24,7 @@ interface List {
 
 export class MemoryStore implements Store {
   readonly kind = "memory" as const;
+  private readonly data = new ByteTable();
   private readonly hashes = new Map<string, Map<string, number>>();
   private readonly lists = new Map<string, List>();
   private readonly jsonHashes = new Map<string, Map<string, string>>();
@@ -34,13 +35,11 @@ export class MemoryStore implements Store {
    * @param now clock in ms, injectable for tests.
    * @param maxKeys most values kept. @default 10000
    * @param keep what eviction must leave alone; everything may go without one.
-   * @param data where values live: a Map by default; the binary gives a ByteTable (byte-table.ts).
    */
   constructor(
     private readonly now: () => number = Date.now,
     private readonly maxKeys = 10_000,
     private readonly keep?: KeepRule,
-    private readonly data: MemoryTable = new MapTable(),
   ) {}
 
   /** A key's live value without touching the table (eviction walks it meanwhile). */

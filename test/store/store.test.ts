@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { Redis } from "@upstash/redis";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
-import { ByteTable } from "../../src/store/byte-table.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
@@ -30,10 +29,7 @@ const prefix = (suite: string) => `test:${RUN}:${suite}:`;
 const TOKEN = `token-${RUN}`;
 
 const memory = new MemoryStore();
-storeContract("memory (Map table: Deno, workerd)", async () => memory);
-// The binary's memory store keeps its values in a ByteTable instead (src/entry/bun.ts).
-const onBytes = new MemoryStore(Date.now, 10_000, undefined, new ByteTable());
-storeContract("memory (ByteTable: the binary)", async () => onBytes);
+storeContract("memory", async () => memory);
 
 // The durable embedded store on Bun's SQLite, two connections to one WAL file for the cross-instance tests.
 const sqliteFile = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "store.db");
