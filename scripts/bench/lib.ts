@@ -137,7 +137,9 @@ export async function writePool(
 /** wrk's Lua: each thread walks its share of the pool; counts wraps (replays) if it runs out. */
 export function wrkLua(path: string): string {
   return `
-local threads, reqs, i, wraps = {}, {}, 0, 0
+local threads, reqs, i = {}, {}, 0
+-- global, not local: done() reads it from each thread's own Lua state with thread:get
+wraps = 0
 function setup(thread) thread:set("tid", #threads); table.insert(threads, thread) end
 function init(args)
   local k, n = 0, tonumber(args[2])

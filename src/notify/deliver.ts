@@ -55,10 +55,7 @@ function deliveryOf(r: DeliveryRecord): Delivery {
   };
 }
 
-/**
- * Delivers `job`; `analyses` are its firing alerts' latest analyses by alert id (shown under
- * each alert when the job has `analysis: true`, the default).
- */
+/** Delivers `job`; `analyses` are its firing alerts' latest analyses by alert id, shown under each. */
 export async function deliver(
   deps: Services,
   n: Notifier,
@@ -75,7 +72,7 @@ export async function deliver(
   }
   // A template error is the job's, not a channel's: refuse before anything is sent.
   for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
-  const input = inputOf(job, job.analysis ? analyses : undefined);
+  const input = inputOf(job, analyses);
   const groupOf = viewsOf(n, input, deps.now());
   const group = groupOf();
   if (job.title)
