@@ -85,12 +85,21 @@ export interface StepRecord {
 const MESSAGE_KEYS = ["job:", "step:", "notification:"];
 
 /**
+ * Whether a stored ledger entry is still processing, without parsing it (eviction asks this of
+ * every candidate). An entry is written as message_id, family, status, …: the first two values are
+ * JSON strings, where a quote is always escaped, so the first `"status":` in the text is the
+ * entry's own — not one nested in its result (a webhook answering `{"status":"processing"}`).
+ */
+export function isProcessing(entryJson: string): boolean {
+  const at = entryJson.indexOf('"status":');
+  return at >= 0 && entryJson.startsWith('"processing"', at + 9);
+}
+
+/**
  * What a bounded memory store must never evict: a held lease, and every key of a message that
  * is still open — leased, or with an entry not finished (a transient failure QStash will
  * retry), whose steps say what must not be sent again. Dropping them would run the message twice.
  */
-const PROCESSING = '"status":"processing"';
-
 export function openMessageKeys(key: string, peek: (key: string) => string | null): boolean {
   if (key.startsWith("lease:")) return true;
   const kind = MESSAGE_KEYS.find((k) => key.startsWith(k));
@@ -102,10 +111,7 @@ export function openMessageKeys(key: string, peek: (key: string) => string | nul
     const id = end < 0 ? rest : rest.slice(0, end);
     if (peek(`lease:${id}`) !== null) return true;
     const entry = peek(`job:${id}`);
-    // Not parsed (eviction asks this of every candidate): in JSON text a quote inside a string is
-    // escaped, so this run can only be a real member — the entry's own status, or a nested one,
-    // which at worst keeps a finished entry a little longer.
-    if (entry?.includes(PROCESSING)) return true;
+    if (entry !== null && isProcessing(entry)) return true;
     if (end < 0) return false;
   }
 }

@@ -56,3 +56,21 @@ test("an open message whose id holds ':' (an Idempotency-Key) keeps its steps to
   for (let i = 0; i < 300; i++) await s.set(`job:msg_done_${i}`, { status: "succeeded" });
   expect(await s.get("step:order:42:notify:robot")).toEqual({ status: "succeeded" });
 });
+
+test("a finished job whose result holds a nested processing status is evicted like any finished job", async () => {
+  const s = new MemoryStore(Date.now, 100, openMessageKeys);
+  // An async webhook answered {"status":"processing"}: kept in the result, not the entry's status.
+  const finished = {
+    message_id: "msg_async",
+    family: "notification",
+    status: "succeeded",
+    result: { deliveries: [{ channel: "hook", status: "sent", response: { status: "processing" } }] },
+  };
+  await s.set("job:msg_async", finished);
+  await s.set("step:msg_async:notify:hook", { status: "succeeded" });
+  await s.set("job:msg_open", { message_id: "msg_open", family: "notification", status: "processing" });
+  for (let i = 0; i < 300; i++) await s.set(`job:msg_other_${i}`, { status: "succeeded" });
+  expect(await s.get("job:msg_async")).toBeNull();
+  expect(await s.get("step:msg_async:notify:hook")).toBeNull();
+  expect(await s.get("job:msg_open")).not.toBeNull();
+});
