@@ -1,8 +1,9 @@
 /**
  * An analysis in brief (src/alerts/brief.ts): what a notification shows under a firing alert and what the dashboard
- * lists (docs/notifications.md, "The analysis in the message"; docs/operations.md). Made from the
+ * lists (docs/notifications.md, "The analysis in the message"; README, "Operations"). Made from the
  * stored result, in the analysis job's language; long LLM text is cut so one alert's block
- * stays a few lines on a robot.
+ * stays a few lines on a robot (the longest Chinese block is under 3 KB, inside WeCom's
+ * 4096 bytes).
  */
 import { type Alert, alertId } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
@@ -20,23 +21,28 @@ export interface RecentAnalysis extends AnalysisBrief {
 }
 
 const MAX_EVIDENCE = 3;
-const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** At most n UTF-16 units with the ellipsis, never splitting a surrogate pair (an emoji). */
+function cut(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const end = /[\uD800-\uDBFF]/.test(s[n - 2]) ? n - 2 : n - 1;
+  return `${s.slice(0, end)}…`;
+}
 
+/** The brief of a result; the first root cause is the top one, as everywhere (evidence/apply.ts). */
 export function briefOf(r: AnalysisResult): AnalysisBrief {
-  const top = [...r.root_causes].sort((a, b) => b.confidence - a.confidence)[0];
   const ev = r.evidence;
   return {
-    summary: cut(r.summary, 300),
-    cause: top ? cut(top.cause, 200) : "",
+    summary: cut(r.summary, 200),
+    cause: r.root_causes[0] ? cut(r.root_causes[0].cause, 120) : "",
     evidence:
       ev?.status === "ok"
         ? ev.items
             .filter((i) => i.value !== null)
             .slice(0, MAX_EVIDENCE)
-            .map((i) => cut(i.summary, 200))
+            .map((i) => cut(i.summary, 120))
         : [],
-    evidence_unavailable: ev?.status === "unavailable" ? cut(ev.reason ?? "", 200) : "",
-    conflicts: (ev?.conflicts ?? []).map((c) => cut(c, 200)),
+    evidence_unavailable: ev?.status === "unavailable" ? cut(ev.reason ?? "", 120) : "",
+    conflicts: (ev?.conflicts ?? []).slice(0, 2).map((c) => cut(c, 120)),
     engine: r.engine,
   };
 }
@@ -62,8 +68,9 @@ export const analysisKeysOf = (alerts: readonly Alert[]): string[] =>
   firing(alerts).map((a) => analysisKey(alertId(a)));
 
 /**
- * Each firing alert's analysis in brief, by alert id: only one that completed since the alert
- * started firing (an older one is about an earlier episode).
+ * Each firing alert's analysis in brief, by alert id: the latest result, when it was made after
+ * the alert started firing (an older one is about an earlier episode; an alert without startsAt
+ * cannot tell, and shows it).
  */
 export async function firingBriefs(
   store: Store,
@@ -75,9 +82,11 @@ export async function firingBriefs(
     firing(alerts).map(async (a) => {
       const id = alertId(a);
       const rec = await readThrough<AnalysisRecord>(store, analysisKey(id), batch);
-      if (rec?.status !== "completed" || !rec.result) return;
+      // The last result, even while a newer analysis runs (a record from before completed_at: its update).
+      const done = rec?.completed_at ?? (rec?.status === "completed" ? rec.updated_at : undefined);
+      if (!rec?.result || !done) return;
       const started = a.startsAt ? Date.parse(a.startsAt) : Number.NaN;
-      if (Number.isFinite(started) && Date.parse(rec.updated_at) < started) return;
+      if (Number.isFinite(started) && Date.parse(done) < started) return;
       out[id] = briefOf(rec.result as AnalysisResult);
     }),
   );

@@ -16,6 +16,8 @@ export interface AnalysisRecord {
   message_id?: string;
   /** The latest completed result (kept while a newer analysis is pending or processing). */
   result?: unknown;
+  /** When `result` was made: a page shows it only if that was after the alert began firing. */
+  completed_at?: string;
   error?: { code: string; message: string };
 }
 
@@ -51,6 +53,8 @@ export function analysisRecord(
   if (messageId) rec.message_id = messageId;
   const result = opts.result ?? prev?.result;
   if (result !== undefined) rec.result = result;
+  const completedAt = opts.result !== undefined ? opts.at : prev?.completed_at;
+  if (completedAt) rec.completed_at = completedAt;
   if (opts.error) rec.error = opts.error;
   return rec;
 }

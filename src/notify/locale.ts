@@ -41,7 +41,6 @@ export interface Words {
   /** Around a firing alert's latest analysis (docs/notifications.md, "The analysis in the message"). */
   analysis: string;
   likely_cause: string;
-  evidence: string;
   evidence_unavailable: string;
   contradicts: string;
   units: DurationWords;
@@ -81,7 +80,6 @@ const EN: Words = {
   graph_short: "graph",
   analysis: "Analysis",
   likely_cause: "Likely cause",
-  evidence: "Evidence",
   evidence_unavailable: "No evidence from Prometheus",
   contradicts: "Contradicts the evidence",
   units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
@@ -121,7 +119,6 @@ const ZH_CN: Words = {
   graph_short: "图表",
   analysis: "分析",
   likely_cause: "可能原因",
-  evidence: "证据",
   evidence_unavailable: "未能从 Prometheus 取得证据",
   contradicts: "与证据不符",
   units: { s: "秒", m: "分", h: "小时", d: "天", sep: "" },

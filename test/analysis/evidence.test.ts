@@ -5,7 +5,7 @@
  * that says so quickly instead of failing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Alert } from "../../src/alerts/alert.ts";
+import { type Alert, alertId } from "../../src/alerts/alert.ts";
 import { PROBES, probesFor } from "../../src/analysis/evidence/catalogue.ts";
 import { collectEvidence, type EvidenceConfig } from "../../src/analysis/evidence/collect.ts";
 import { quote, selector } from "../../src/analysis/evidence/promql.ts";
@@ -29,6 +29,9 @@ const evidenceConfig = (yaml: string): EvidenceConfig =>
 
 const alert = (alertname: string, labels: Record<string, string>): Alert =>
   ({ status: "firing", labels: { alertname, severity: "critical", ...labels }, annotations: {} }) as Alert;
+
+/** Text as HTML escapes it between tags (quotes stay). */
+const textHtml = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 const within = (value: number | null, truth: number) => {
   expect(value).not.toBeNull();
@@ -314,7 +317,16 @@ channels:\n  oncall: { type: dingtalk, webhook: "${ding.webhook("t1")}" }\n`,
       const dash = await (await h.request("/dashboard")).text();
       expect(dash).toContain("Recent analyses");
       expect(dash).toContain("KubePodCrashLooping");
-      expect(dash).toContain(`📊 ${Bun.escapeHTML(shown[0].summary)}`);
+      expect(dash).toContain(`📊 ${textHtml(shown[0].summary)}`);
+
+      // A newer analysis of the same episode running: the page still shows the last result.
+      const { analysisRecord, analysisWrite, getAnalysis } = await import("../../src/analysis/status.ts");
+      const id = alertId(pod);
+      const running = analysisRecord(await getAnalysis(h.deps.store, id), id, "processing", {
+        at: new Date().toISOString(),
+      });
+      await h.deps.store.writeMany([analysisWrite(running, 60_000)]);
+      expect(await page(pod)).toContain(`可能原因: ${r.root_causes[0].cause}`);
 
       // Asked to leave it out, resolved, or analysed before this episode began: no analysis shown.
       expect(await page(pod, { analysis: false })).not.toContain("分析");
@@ -363,7 +375,7 @@ describe("CPU, memory and a target down: where the time goes, how much memory is
     const h = makeHarness(`ai:\n  order: [builtin]\n  evidence: { prometheus_url: "${prom.url}" }\n`);
     const res = await h.job("/jobs/analysis", { type: "quick", alert: alert("HostHighCpuLoad", c.labels) });
     const r = (await res.json()) as { summary: string; root_causes: { cause: string }[] };
-    expect(r.root_causes[0].cause).toContain("wait on disk I/O");
+    expect(r.root_causes[0].cause).toContain("waiting on disk I/O");
     expect(r.summary).toMatch(/^The CPUs were busy 9\d(\.\d)?% of the last 5 min\. Most of it is iowait: /);
   });
 
@@ -396,5 +408,16 @@ describe("CPU, memory and a target down: where the time goes, how much memory is
     within(ev?.items.find((i) => i.id === "up_1h")?.value ?? null, 1 - t.downSinceSecondsAgo / 3600);
     within(ev?.items.find((i) => i.id === "failed_scrapes_1h")?.value ?? null, t.downSinceSecondsAgo / 60);
     within(ev?.items.find((i) => i.id === "scrape_duration")?.value ?? null, t.scrapeTimeoutSeconds);
+    // A target that stayed up counts 0 failed minutes; one Prometheus does not scrape, none at all.
+    const healthy = await collect(alert("TargetDown", t.healthy));
+    expect(healthy?.items.find((i) => i.id === "failed_scrapes_1h")).toMatchObject({
+      value: 0,
+      summary: "No scrape failed in the last hour.",
+    });
+    const unknown = await collect(alert("TargetDown", { instance: "nowhere:1", job: "api" }));
+    expect(unknown?.items.find((i) => i.id === "failed_scrapes_1h")).toMatchObject({
+      value: null,
+      summary: "No scrape of this target in the last hour.",
+    });
   });
 });

@@ -49,8 +49,8 @@ describe("history text", () => {
     expect(h.text.endsWith("# EOF\n")).toBe(true);
     expect(h.end).toBe(h.now - 30_000);
     expect(h.end - h.start).toBe(8 * HOUR);
-    // 13 for the first scenarios; CPU 4 × 4 modes + load; memory 3; the target's up and scrape duration.
-    expect(h.series).toBe(35);
+    // 13 for the first scenarios; CPU 4 × 4 modes + load; memory 3; two targets' up, one's scrape duration.
+    expect(h.series).toBe(36);
   });
 });
 

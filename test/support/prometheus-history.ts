@@ -108,6 +108,8 @@ export const EVIDENCE = {
     labels: { instance: "api-1:8080", job: "api" },
     downSinceSecondsAgo: 1200,
     scrapeTimeoutSeconds: 10,
+    /** A target of the same job that stayed up (a distractor, and the zero case). */
+    healthy: { instance: "api-2:8080", job: "api" },
   },
 } as const;
 
@@ -297,6 +299,7 @@ export function buildHistory(opts: HistoryOptions = {}): History {
   const down = (t: number) => ago(t) <= tgt.downSinceSecondsAgo;
   family("up", "gauge", "Whether the last scrape of the target succeeded.");
   emit("up", tgt.labels, (t) => (down(t) ? 0 : 1));
+  emit("up", tgt.healthy, () => 1);
   family("scrape_duration_seconds", "gauge", "How long the last scrape took.");
   emit("scrape_duration_seconds", tgt.labels, (t) => (down(t) ? tgt.scrapeTimeoutSeconds : 0.05));
 

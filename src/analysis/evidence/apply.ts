@@ -9,11 +9,11 @@ import type { Analysis, Evidence, EvidenceItem } from "../schema.ts";
 
 const URGENT_S = 6 * 3600;
 
-/** CPU modes that mean the CPUs wait on something else, and that something as a cause (zh, en). */
+/** CPU modes that mean the CPUs wait on something else (≥ 30% of their time), as a cause (zh, en). */
 const CPU_WAITS: Record<string, [string, string]> = {
   iowait: [
-    "CPU 大部分时间在等待磁盘 I/O：瓶颈是磁盘，不是计算",
-    "The CPUs mostly wait on disk I/O: the disk is the bottleneck, not the computation",
+    "CPU 有相当多的时间在等待磁盘 I/O：瓶颈是磁盘，不是计算",
+    "The CPUs spend much of their time waiting on disk I/O: the disk is the bottleneck, not the computation",
   ],
   steal: [
     "CPU 时间被虚拟化宿主机拿走（邻居争抢）：换宿主机或升级实例规格",
@@ -74,7 +74,7 @@ export function withEvidence(a: Analysis, evidence: Evidence | undefined, zh: bo
 
   // Where the CPU time goes decides the cause: waiting on a disk or on the hypervisor is not a busy program.
   const mode = item("cpu_top_mode");
-  const waits = mode?.value != null && mode.value >= 0.2 ? CPU_WAITS[mode.labels?.mode ?? ""] : undefined;
+  const waits = mode?.value != null && mode.value >= 0.3 ? CPU_WAITS[mode.labels?.mode ?? ""] : undefined;
   if (mode && waits)
     root_causes = [
       { cause: zh ? waits[0] : waits[1], confidence: 0.85, evidence: mode.summary },

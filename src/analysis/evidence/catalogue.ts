@@ -283,6 +283,8 @@ export const PROBES: readonly Probe[] = [
       "HostCpuStealNoisyNeighbor",
     ],
     queries(a) {
+      // Without the host, these would sum the whole fleet and read one host's load against it.
+      if (!a.labels.instance) return [];
       const cpu = (mode: string) => `node_cpu_seconds_total${selector(a.labels, NODE_LABELS, [mode])}`;
       const cpus = `count(${cpu('mode="idle"')})`;
       return [
@@ -340,6 +342,7 @@ export const PROBES: readonly Probe[] = [
       "KubeContainerCPUHigh",
     ],
     queries(a) {
+      if (!a.labels.namespace) return [];
       const sel = selector(a.labels, POD_LABELS);
       const ns = selector(a.labels, ["namespace"], ['container!=""']);
       return [
@@ -385,6 +388,7 @@ export const PROBES: readonly Probe[] = [
       "MemoryUsageHigh",
     ],
     queries(a) {
+      if (!a.labels.instance) return [];
       const sel = selector(a.labels, NODE_LABELS);
       const avail = `node_memory_MemAvailable_bytes${sel}`;
       return [
@@ -453,17 +457,20 @@ export const PROBES: readonly Probe[] = [
         },
         {
           id: "failed_scrapes_1h",
-          // Minutes of the last hour in which the scrape had failed (a 1-minute subquery).
-          query: `count_over_time((up${sel} == 0)[1h:1m])`,
+          // Minutes of the last hour in which the scrape had failed (a 1-minute subquery); `== bool`
+          // so that none failed is 0, and nothing at all means the target is not scraped.
+          query: `sum_over_time((up${sel} == bool 0)[1h:1m])`,
           unit: "count",
           say: (v, _l, zh) =>
             v === null
-              ? say(zh, "最近一小时没有抓取失败。", "No failed scrape in the last hour.")
-              : say(
-                  zh,
-                  `最近一小时有 ${Math.round(v)} 分钟抓取失败。`,
-                  `Scrapes failed in ${Math.round(v)} minutes of the last hour.`,
-                ),
+              ? say(zh, "最近一小时没有这个目标的抓取记录。", "No scrape of this target in the last hour.")
+              : v === 0
+                ? say(zh, "最近一小时没有抓取失败。", "No scrape failed in the last hour.")
+                : say(
+                    zh,
+                    `最近一小时有 ${Math.round(v)} 分钟抓取失败。`,
+                    `Scrapes failed in ${Math.round(v)} minutes of the last hour.`,
+                  ),
         },
         {
           id: "scrape_duration",
