@@ -61,7 +61,8 @@ export function parseJob<S extends z.ZodType>(schema: S, body: unknown): z.outpu
 /**
  * A job's schema run once per request body: `peek` for the prefetch (a body that does not parse
  * names no keys), `parse` for the handler (it throws as parseJob does). `prepare` turns the body
- * into the job first (a raw Alertmanager payload and the URL's query, say).
+ * into the job first (a raw Alertmanager payload and the URL's query, say). Keyed on the body
+ * object alone: the runner parses a new one per request, so a body never meets a second query.
  */
 export function jobParser<S extends z.ZodType>(
   schema: S,
