@@ -19,6 +19,21 @@ describe("a raw Alertmanager payload as the job body", () => {
     expect(body.deliveries).toEqual([expect.objectContaining({ channel: "console", status: "sent" })]);
   });
 
+  test("its alerts' analyses are on the page once analysed; ?analysis=false leaves them out", async () => {
+    const h = makeHarness(`${channels}ai: { order: [builtin] }\n`);
+    const payload = await fixture("alertmanager-firing.json");
+    expect((await h.job("/jobs/analysis?type=quick", payload)).status).toBe(200);
+    expect((await h.job("/jobs/notification?channels=console", payload)).status).toBe(200);
+    expect(h.printed.at(-1)).toContain("🔎 Analysis: ");
+    // (another group: the same one again would be skipped as a repeat within the dedup window)
+    const other = { ...payload, groupKey: `${payload.groupKey}-again` };
+    const before = h.printed.length;
+    expect((await h.job("/jobs/notification?channels=console&analysis=false", other)).status).toBe(200);
+    expect(h.printed).toHaveLength(before + 1);
+    expect(h.printed.at(-1)).toContain("HighCPU");
+    expect(h.printed.at(-1)).not.toContain("Analysis");
+  });
+
   test("without ?channels the receiver's name (regex-escaped by Alertmanager) names them", async () => {
     const h = makeHarness(channels);
     const payload = { ...(await fixture("alertmanager-firing.json")), receiver: "console,ops\\.log" };
