@@ -303,7 +303,7 @@ export class Ledger {
   /**
    * The write that marks a message failed from outside its own delivery (QStash's failure
    * callback), keeping what its entry already says. The caller makes it, in one step with its own
-   * records (Store.setOnce), so a retry finds all of them written or none.
+   * records (a `once` write with them: store.ts onceWith), so a retry finds all of them written or none.
    */
   async failedWrite(
     messageId: string,

@@ -202,12 +202,6 @@ export class MemoryStore implements Store {
     return this.deleteIfEquals(release, expected);
   }
 
-  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
-    if (!this.write(key, value, { nx: true, ttlMs })) return false;
-    this.apply(also);
-    return true;
-  }
-
   async pttl(key: string): Promise<number> {
     return this.ttlOf(key);
   }

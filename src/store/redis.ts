@@ -65,10 +65,6 @@ if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) 
 return 0`;
 
 /** KEYS: key, then the writes; ARGV: value, ttl, then the writes → 1 when the key was set and the writes made, 0 otherwise. */
-const SET_ONCE = `${APPLY}if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
-apply(2, 3)
-return 1`;
-
 /** KEYS and ARGV: the writes. */
 const WRITE_MANY = `${APPLY}apply(1, 1)
 return 1`;
@@ -232,16 +228,6 @@ export class RedisStore implements Store {
       SET_AND_RELEASE,
       [this.k(key), this.k(release), ...w.keys],
       [toJson(value), opts.ttlMs ? ms(opts.ttlMs) : "", toJson(expected), ...w.args],
-    );
-    return Number(n) === 1;
-  }
-
-  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
-    const w = this.writeArgs(also);
-    const n = await this.redis.eval(
-      SET_ONCE,
-      [this.k(key), ...w.keys],
-      [toJson(value), ms(ttlMs), ...w.args],
     );
     return Number(n) === 1;
   }

@@ -271,14 +271,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  async setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean> {
-    return this.tx(() => {
-      if (!this.write(key, value, { nx: true, ttlMs })) return false;
-      this.apply(also);
-      return true;
-    });
-  }
-
   async pttl(key: string): Promise<number> {
     return this.tx(() => this.ttlOf(key));
   }

@@ -30,7 +30,7 @@ export interface Acquired<T> {
 }
 
 /**
- * One write made in one step with others (`writeMany`, `setAndRelease`, `setOnce`): a value, a
+ * One write made in one step with others (`writeMany`, `setAndRelease`): a value, a
  * push onto a capped list, a delete (only when the key holds `ifEquals`, if given), a field of a
  * JSON hash, a sorted-set member added or removed, or `once`:
  * set only if the key does not exist, and when it did exist skip the `guards` writes after it.
@@ -95,15 +95,11 @@ export interface Store {
     expected: unknown,
     also?: Write[],
   ): Promise<boolean>;
-  /** Makes every write, in order, in one atomic step (one round trip). */
-  writeMany(writes: Write[]): Promise<void>;
   /**
-   * In one atomic step: sets `key` to `value` with a TTL only if it does not exist and, only then,
-   * makes `also`'s writes too (a `set` as `set` does, a `push` as `pushCapped` does). False, with
-   * nothing written, when `key` existed. One round trip for recording something exactly once
-   * together with what points at it: a retry after a failure either finds all of it or none.
+   * Makes every write, in order, in one atomic step (one round trip). A `once` write (onceWith)
+   * records something exactly once with what points at it: a retry finds all of it or none.
    */
-  setOnce(key: string, value: unknown, ttlMs: number, also: Write[]): Promise<boolean>;
+  writeMany(writes: Write[]): Promise<void>;
   /** Remaining time to live in ms; -1 when the key has no TTL, -2 when it does not exist. */
   pttl(key: string): Promise<number>;
   /** Atomically adds `by` (default 1) to an integer counter; a new counter gets `ttlMs` if given. */

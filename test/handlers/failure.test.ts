@@ -121,7 +121,6 @@ describe("a message dies once", () => {
     };
     const real = {
       set: store.set.bind(store),
-      setOnce: store.setOnce.bind(store),
       setAndRelease: store.setAndRelease.bind(store),
     };
     // The dead letter is written with the callback's own answer (its finish).
@@ -132,10 +131,6 @@ describe("a message dies once", () => {
     store.set = async (key, value, opts) => {
       failing([key]);
       return real.set(key, value, opts);
-    };
-    store.setOnce = async (key, value, ttlMs, also) => {
-      failing([key, ...also.map((w) => w.key)]);
-      return real.setOnce(key, value, ttlMs, also);
     };
     const h = makeHarness("worker: { lease: 1s }\n", { store });
     const first = await h.job("/jobs/failure", failureCallback("msg_half"), { messageId: "cb_half" });

@@ -4,7 +4,7 @@
  * once more for the cross-instance atomicity tests (two instances, one backend).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Store } from "../../src/store/store.ts";
+import { onceWith, type Store } from "../../src/store/store.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -243,19 +243,19 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.pttl(key("sar:c"))).toBe(-1);
     });
 
-    test("setOnce: sets a missing key and makes the other writes; an existing key makes none", async () => {
+    test("once (onceWith): sets a missing key and makes the writes after it; an existing key makes none", async () => {
       const once = key("once:dead");
       const entry = key("once:entry");
       const plain = key("once:plain");
       const recent = key("once:recent");
       await s.pushCapped(recent, "older", 2);
-      expect(
-        await s.setOnce(once, { n: 1 }, 10_000, [
+      await s.writeMany(
+        onceWith(once, { n: 1 }, 10_000, [
           { op: "set", key: entry, value: { status: "failed" }, ttlMs: 10_000 },
           { op: "set", key: plain, value: "12" },
           { op: "push", key: recent, value: "first", max: 2, ttlMs: 10_000 },
         ]),
-      ).toBe(true);
+      );
       expect(await s.get(once)).toEqual({ n: 1 });
       expect(await s.pttl(once)).toBeGreaterThan(9_000);
       expect(await s.get(entry)).toEqual({ status: "failed" });
@@ -265,47 +265,47 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.list(recent, 5)).toEqual(["first", "older"]);
       expect(await s.pttl(recent)).toBeGreaterThan(9_000);
 
-      expect(
-        await s.setOnce(once, { n: 2 }, 10_000, [
+      await s.writeMany(
+        onceWith(once, { n: 2 }, 10_000, [
           { op: "set", key: entry, value: { status: "overwritten" } },
           { op: "push", key: recent, value: "second", max: 2 },
         ]),
-      ).toBe(false);
+      );
       expect(await s.get(once)).toEqual({ n: 1 });
       expect(await s.get(entry)).toEqual({ status: "failed" });
       expect(await s.list(recent, 5)).toEqual(["first", "older"]);
 
       // A push past max keeps the newest; max 0 empties the list, as pushCapped does.
-      expect(
-        await s.setOnce(key("once:2"), 1, 10_000, [{ op: "push", key: recent, value: "third", max: 2 }]),
-      ).toBe(true);
+      await s.writeMany(
+        onceWith(key("once:2"), 1, 10_000, [{ op: "push", key: recent, value: "third", max: 2 }]),
+      );
       expect(await s.list(recent, 5)).toEqual(["third", "first"]);
-      expect(
-        await s.setOnce(key("once:3"), 1, 10_000, [{ op: "push", key: recent, value: "x", max: 0 }]),
-      ).toBe(true);
+      await s.writeMany(
+        onceWith(key("once:3"), 1, 10_000, [{ op: "push", key: recent, value: "x", max: 0 }]),
+      );
       expect(await s.list(recent, 5)).toEqual([]);
-      expect(await s.setOnce(key("once:4"), "alone", 10_000, [])).toBe(true);
+      await s.writeMany(onceWith(key("once:4"), "alone", 10_000, []));
       expect(await s.get(key("once:4"))).toBe("alone");
     });
 
-    test("setOnce is atomic across instances: one of 50 makes its writes, exactly once", async () => {
+    test("once is atomic across instances: one of 50 makes its writes, exactly once", async () => {
       const other = await make();
       try {
         const k = key("race:once");
         const recent = key("race:once:recent");
-        const results = await Promise.all(
+        await Promise.all(
           Array.from({ length: 50 }, (_, i) =>
-            (i % 2 ? other : s).setOnce(k, `owner-${i}`, 10_000, [
-              { op: "set", key: key("race:once:entry"), value: i, ttlMs: 10_000 },
-              { op: "push", key: recent, value: i, max: 100 },
-            ]),
+            (i % 2 ? other : s).writeMany(
+              onceWith(k, i, 10_000, [
+                { op: "set", key: key("race:once:entry"), value: i, ttlMs: 10_000 },
+                { op: "push", key: recent, value: i, max: 100 },
+              ]),
+            ),
           ),
         );
-        const winners = results.flatMap((r, i) => (r ? [i] : []));
-        expect(winners.length).toBe(1);
-        expect(await other.get(k)).toBe(`owner-${winners[0]}`);
-        expect(await other.get(key("race:once:entry"))).toBe(winners[0]);
-        expect(await other.list(recent, 100)).toEqual([winners[0]]);
+        const winner = await other.get<number>(k);
+        expect(await other.get(key("race:once:entry"))).toBe(winner);
+        expect(await other.list(recent, 100)).toEqual([winner]);
       } finally {
         await other.close();
       }
