@@ -38,6 +38,8 @@ export interface Words {
   omitted_shown: (this: { shown: number }) => string;
   /** The graph link of a one-line (compact) alert. */
   graph_short: string;
+  /** A message's button (DingTalk actionCard). */
+  open: string;
   /** Around a firing alert's latest analysis (docs/notifications.md, "The analysis in the message"). */
   analysis: string;
   likely_cause: string;
@@ -78,6 +80,7 @@ const EN: Words = {
     return `(${this.shown} were sent in the parts before this one).`;
   },
   graph_short: "graph",
+  open: "Open",
   analysis: "Analysis",
   likely_cause: "Likely cause",
   evidence_unavailable: "No evidence from Prometheus",
@@ -117,6 +120,7 @@ const ZH_CN: Words = {
     return `（前面的部分已发送 ${this.shown} 条）。`;
   },
   graph_short: "图表",
+  open: "查看",
   analysis: "分析",
   likely_cause: "可能原因",
   evidence_unavailable: "未能从 Prometheus 取得证据",

@@ -20,6 +20,8 @@ export interface PartRecord {
   /** The text/plain alternative (email). */
   alt?: string;
   link?: string;
+  /** The link's caption, in the channel's locale. */
+  linkText?: string;
   alerts: number;
   size: number;
   sent: boolean;

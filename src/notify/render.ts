@@ -80,8 +80,11 @@ export function planFor(
   const template = spec.template;
   const tone = toneOf(group);
   const link = group ? group.alertmanager_url || group.all[0]?.generator_url || undefined : undefined;
+  const linkText = link && group ? group.t.open : undefined;
   const limit = ch.limit(format);
-  const fits: Fits = limit ? (p) => ch.measure({ ...p, format, tone, link }) <= limit.max : () => true;
+  const fits: Fits = limit
+    ? (p) => ch.measure({ ...p, format, tone, link, linkText }) <= limit.max
+    : () => true;
   const maxParts = ch.cfg.max_parts;
   const parts =
     input.kind === "data" || !group
@@ -89,7 +92,7 @@ export function planFor(
       : splitAlerts(group, spec, fits, maxParts);
   const altDialect = ch.alternative?.(format);
   const messages: Message[] = parts.map((p) => {
-    const m: Message = { ...p, format, tone, link };
+    const m: Message = { ...p, format, tone, link, linkText };
     if (!altDialect) return m;
     // The text alternative of an email: the same template in text when built in, else the HTML as text.
     m.alt =

@@ -144,7 +144,7 @@ export async function plan(j: Job, ch: Channel, record: DeliveryRecord): Promise
       title: m.title,
       body: m.body,
       ...(m.alt !== undefined ? { alt: m.alt } : {}),
-      ...(m.link ? { link: m.link } : {}),
+      ...(m.link ? { link: m.link, linkText: m.linkText } : {}),
       alerts: m.alerts,
       size: limit ? ch.measure(m) : m.body.length,
       sent: false,

@@ -135,6 +135,13 @@ describe("DingTalk robot: what the chat shows", () => {
     );
   });
 
+  test("actionCard: the button's caption is in the channel's locale", async () => {
+    const { h, token } = setup({ extra: "    msgtype: actionCard\n    locale: zh-CN\n" });
+    await h.job("/jobs/notification", { channels: ["ops"], payload: fixture("alertmanager-firing.json") });
+    const [m] = ding.of(token);
+    expect((m.body.actionCard as { singleTitle: string }).singleTitle).toBe("查看");
+  });
+
   test("label values full of markdown and HTML metacharacters cannot break or inject into the message", async () => {
     const { h, token } = setup();
     const res = await h.job("/jobs/notification", { channels: ["ops"], alerts: [nastyAlert()] });

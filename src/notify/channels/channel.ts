@@ -25,6 +25,8 @@ export interface Message extends OutPart {
   alt?: string;
   /** A link for a button (DingTalk actionCard): Alertmanager, else the first alert's graph. */
   link?: string;
+  /** The button's caption, in the channel's locale. */
+  linkText?: string;
   tone: Tone;
 }
 

@@ -39,7 +39,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
     const body: Record<string, unknown> = { msgtype: type };
     if (type === "text") body.text = { content: text };
     else if (type === "markdown") body.markdown = { title: m.title, text };
-    else body.actionCard = { title: m.title, text, singleTitle: "Open", singleURL: m.link };
+    else body.actionCard = { title: m.title, text, singleTitle: m.linkText ?? "Open", singleURL: m.link };
     if (mentionsIn(m) && (mentions || cfg.at.all))
       body.at = { atMobiles: cfg.at.mobiles, atUserIds: cfg.at.user_ids, isAtAll: cfg.at.all };
     return body;
