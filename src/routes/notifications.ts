@@ -15,8 +15,12 @@ export function registerNotificationRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/notifications/:messageId", valid("param", idParam("messageId")), async (c) => {
     const id = c.req.valid("param").messageId;
     const record = await n.records.get(id);
-    if (!record) throw notFound(`notification ${id}`);
-    return c.json(record);
+    if (record) return c.json(record);
+    // The index is written with the job's answer: until then, a running job says so (not 404).
+    const job = await deps.ledger.get(id);
+    if (job?.family === "notification" && job.status === "processing")
+      return c.json({ message_id: id, status: "processing", received_at: job.received_at, deliveries: [] });
+    throw notFound(`notification ${id}`);
   });
   // The jobs' body limit, then the preview's schema. The body is parsed here, not by the JSON
   // validator, which skips a body not declared application/json (curl -d sends a form type).

@@ -460,6 +460,39 @@ describe("GET /v1/notifications/:messageId", () => {
     expect(Date.parse(hook.sent_at)).toBeGreaterThan(0);
   });
 
+  test("while the job runs it is shown as processing, not 404; then its deliveries", async () => {
+    let answer: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      answer = r;
+    });
+    const fetchHeld: typeof fetch = (async () => {
+      await held;
+      return new Response(JSON.stringify({ ok: true }), { headers: { "content-type": "application/json" } });
+    }) as unknown as typeof fetch;
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "http://hook.test/in" }\n`, {
+      fetch: fetchHeld,
+    });
+    const running = h.job(
+      "/jobs/notification",
+      { channels: ["hook"], alerts: [alert()] },
+      { messageId: "msg_run" },
+    );
+    await Bun.sleep(50);
+    const during = await h.request("/v1/notifications/msg_run");
+    expect(during.status).toBe(200);
+    expect(await during.json()).toMatchObject({
+      message_id: "msg_run",
+      status: "processing",
+      deliveries: [],
+    });
+    answer();
+    expect((await running).status).toBe(200);
+    const after = (await (await h.request("/v1/notifications/msg_run")).json()) as {
+      deliveries: { channel: string; status: string }[];
+    };
+    expect(after.deliveries.map((d) => [d.channel, d.status])).toEqual([["hook", "sent"]]);
+  });
+
   test("an unknown message is a 404", async () => {
     const h = makeHarness();
     expect((await h.request("/v1/notifications/nope")).status).toBe(404);
