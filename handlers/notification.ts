@@ -8,20 +8,15 @@ import { analysisKeysOf, firingBriefs } from "../src/analysis/brief.ts";
 import { permanentOnConfigError } from "../src/errors.ts";
 import { type JobHandler, jobParser } from "../src/jobs/handler.ts";
 import { deliver, notificationPrefetch } from "../src/notify/deliver.ts";
-import {
-  asNotificationJob,
-  inputOf,
-  type NotificationJob,
-  notificationJobSchema,
-} from "../src/notify/job.ts";
+import { asNotificationJob, type NotificationJob, notificationJobSchema } from "../src/notify/job.ts";
 
 const job = jobParser(notificationJobSchema, asNotificationJob);
 
-/** The alerts whose analyses the job shows: none for free data or with `analysis: false`. */
-const shownAlerts = (j: NotificationJob) => {
-  const input = inputOf(j);
-  return j.analysis && input.kind === "alerts" ? input.alerts : [];
-};
+/**
+ * The alerts whose analyses the job shows: none for free data or with `analysis: false`. As they
+ * came (alertId reads the same id from them as the renderer's inputOf).
+ */
+const shownAlerts = (j: NotificationJob) => (j.analysis ? (j.payload?.alerts ?? j.alerts ?? []) : []);
 
 export const notificationHandler: JobHandler = {
   family: "notification",

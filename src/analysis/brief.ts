@@ -9,6 +9,7 @@ import { type Alert, alertId } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Store, Write } from "../store/store.ts";
+import { excerpt } from "./engine.ts";
 import type { AnalysisResult } from "./schema.ts";
 import { type AnalysisRecord, analysisKey } from "./status.ts";
 
@@ -21,28 +22,22 @@ export interface RecentAnalysis extends AnalysisBrief {
 }
 
 const MAX_EVIDENCE = 3;
-/** At most n UTF-16 units with the ellipsis, never splitting a surrogate pair (an emoji). */
-function cut(s: string, n: number): string {
-  if (s.length <= n) return s;
-  const end = /[\uD800-\uDBFF]/.test(s[n - 2]) ? n - 2 : n - 1;
-  return `${s.slice(0, end)}…`;
-}
 
 /** The brief of a result; the first root cause is the top one, as everywhere (evidence/apply.ts). */
 export function briefOf(r: AnalysisResult): AnalysisBrief {
   const ev = r.evidence;
   return {
-    summary: cut(r.summary, 200),
-    cause: r.root_causes[0] ? cut(r.root_causes[0].cause, 120) : "",
+    summary: excerpt(r.summary, 200),
+    cause: r.root_causes[0] ? excerpt(r.root_causes[0].cause, 120) : "",
     evidence:
       ev?.status === "ok"
         ? ev.items
             .filter((i) => i.value !== null)
             .slice(0, MAX_EVIDENCE)
-            .map((i) => cut(i.summary, 120))
+            .map((i) => excerpt(i.summary, 120))
         : [],
-    evidence_unavailable: ev?.status === "unavailable" ? cut(ev.reason ?? "", 120) : "",
-    conflicts: (ev?.conflicts ?? []).slice(0, 2).map((c) => cut(c, 120)),
+    evidence_unavailable: ev?.status === "unavailable" ? excerpt(ev.reason ?? "", 120) : "",
+    conflicts: (ev?.conflicts ?? []).slice(0, 2).map((c) => excerpt(c, 120)),
     engine: r.engine,
   };
 }

@@ -107,10 +107,11 @@ export function retryAfterS(headers: Headers, now: number): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(1, Math.ceil((at - now) / 1000));
 }
 
-/** A short, single-line excerpt of a body for error messages. */
+/** A short, single-line excerpt (of a body for an error message, of an answer for a page), never splitting an emoji. */
 export function excerpt(text: string, max = 200): string {
   const one = text.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max)}…` : one;
+  if (one.length <= max) return one;
+  return `${one.slice(0, /[\uD800-\uDBFF]/.test(one[max - 1]) ? max - 1 : max)}…`;
 }
 
 function originOf(url: string): string {

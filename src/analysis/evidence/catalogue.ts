@@ -41,8 +41,17 @@ function ttl(seconds: number, zh: boolean): string {
   return zh ? `${Math.round(seconds / 86400)} 天` : `${Math.round(seconds / 86400)} days`;
 }
 
-/** The sentence in the job's language. */
-const say = (zh: boolean, chinese: string, english: string) => (zh ? chinese : english);
+/**
+ * A query's sentence in the job's language: `none` when it matched nothing, else `some` of the
+ * value (each [Chinese, English]).
+ */
+const sentence =
+  (
+    none: readonly [string, string],
+    some: (v: number, labels: Record<string, string>) => readonly [string, string],
+  ): ProbeQuery["say"] =>
+  (v, labels, zh) =>
+    (v === null ? none : some(v, labels))[zh ? 0 : 1];
 
 /** What a CPU mode means for the engineer (node_exporter's modes). */
 const MODE_MEANS: Record<string, [string, string]> = {
@@ -292,14 +301,10 @@ export const PROBES: readonly Probe[] = [
           id: "cpu_busy",
           query: `1 - avg(rate(${cpu('mode="idle"')}[5m]))`,
           unit: "ratio",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到 CPU 数据。", "No CPU data found.")
-              : say(
-                  zh,
-                  `最近 5 分钟 CPU 繁忙 ${pct(v)}。`,
-                  `The CPUs were busy ${pct(v)} of the last 5 min.`,
-                ),
+          say: sentence(["没有找到 CPU 数据。", "No CPU data found."], (v) => [
+            `最近 5 分钟 CPU 繁忙 ${pct(v)}。`,
+            `The CPUs were busy ${pct(v)} of the last 5 min.`,
+          ]),
         },
         {
           id: "cpu_top_mode",
@@ -307,28 +312,22 @@ export const PROBES: readonly Probe[] = [
           // The mode that takes the most CPU time, as a share of all the host's CPUs.
           query: `topk(1, sum by (mode) (rate(${cpu('mode!="idle"')}[5m])) / scalar(${cpus}))`,
           unit: "ratio",
-          say: (v, l, zh) => {
-            if (v === null) return say(zh, "没有找到 CPU 模式数据。", "No CPU mode data found.");
+          say: sentence(["没有找到 CPU 模式数据。", "No CPU mode data found."], (v, l) => {
             const [zhMeans, enMeans] = MODE_MEANS[l.mode ?? ""] ?? [`模式 ${l.mode}`, `in mode ${l.mode}`];
-            return say(
-              zh,
+            return [
               `占用最多的是 ${l.mode}：${pct(v)} 的 CPU 时间${zhMeans}。`,
               `Most of it is ${l.mode}: ${pct(v)} of the CPU time is ${enMeans}.`,
-            );
-          },
+            ];
+          }),
         },
         {
           id: "load_per_cpu",
           query: `node_load5${selector(a.labels, NODE_LABELS)} / scalar(${cpus})`,
           unit: "ratio",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到负载数据。", "No load average found.")
-              : say(
-                  zh,
-                  `5 分钟负载是 CPU 数的 ${pct(v)}。`,
-                  `The 5-min load average is ${pct(v)} of the CPU count.`,
-                ),
+          say: sentence(["没有找到负载数据。", "No load average found."], (v) => [
+            `5 分钟负载是 CPU 数的 ${pct(v)}。`,
+            `The 5-min load average is ${pct(v)} of the CPU count.`,
+          ]),
         },
       ];
     },
@@ -350,14 +349,10 @@ export const PROBES: readonly Probe[] = [
           id: "cpu_throttled_ratio",
           query: `sum(increase(container_cpu_cfs_throttled_periods_total${sel}[5m])) / sum(increase(container_cpu_cfs_periods_total${sel}[5m]))`,
           unit: "ratio",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到 CPU 限流数据。", "No CPU throttling data found.")
-              : say(
-                  zh,
-                  `最近 5 分钟 ${pct(v)} 的调度周期被限流。`,
-                  `${pct(v)} of its CPU periods were throttled in the last 5 min.`,
-                ),
+          say: sentence(["没有找到 CPU 限流数据。", "No CPU throttling data found."], (v) => [
+            `最近 5 分钟 ${pct(v)} 的调度周期被限流。`,
+            `${pct(v)} of its CPU periods were throttled in the last 5 min.`,
+          ]),
         },
         {
           id: "top_pod_cpu",
@@ -365,14 +360,10 @@ export const PROBES: readonly Probe[] = [
           // The busiest pod of the namespace, in cores.
           query: `topk(1, sum by (pod) (rate(container_cpu_usage_seconds_total${ns}[5m])))`,
           unit: "count",
-          say: (v, l, zh) =>
-            v === null
-              ? say(zh, "没有找到容器 CPU 数据。", "No container CPU data found.")
-              : say(
-                  zh,
-                  `该命名空间最忙的 Pod 是 ${l.pod}，用了 ${Math.round(v * 100) / 100} 核。`,
-                  `The busiest pod of the namespace is ${l.pod}, using ${Math.round(v * 100) / 100} cores.`,
-                ),
+          say: sentence(["没有找到容器 CPU 数据。", "No container CPU data found."], (v, l) => [
+            `该命名空间最忙的 Pod 是 ${l.pod}，用了 ${Math.round(v * 100) / 100} 核。`,
+            `The busiest pod of the namespace is ${l.pod}, using ${Math.round(v * 100) / 100} cores.`,
+          ]),
         },
       ];
     },
@@ -396,42 +387,35 @@ export const PROBES: readonly Probe[] = [
           id: "memory_available_ratio",
           query: `${avail} / node_memory_MemTotal_bytes${sel}`,
           unit: "ratio",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到内存数据。", "No memory data found.")
-              : say(zh, `可用内存剩 ${pct(v)}。`, `${pct(v)} of the memory is available.`),
+          say: sentence(["没有找到内存数据。", "No memory data found."], (v) => [
+            `可用内存剩 ${pct(v)}。`,
+            `${pct(v)} of the memory is available.`,
+          ]),
         },
         {
           id: "memory_available_trend_1h",
           query: `deriv(${avail}[1h])`,
           unit: "bytes_per_second",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到内存变化数据。", "No memory trend found.")
-              : v < -1048576 / 3600
-                ? say(
-                    zh,
-                    `可用内存每小时减少约 ${mib(-v * 3600)}。`,
-                    `Available memory falls by about ${mib(-v * 3600)} an hour.`,
-                  )
-                : say(
-                    zh,
-                    "最近一小时可用内存没有在减少。",
-                    "Available memory has not been falling over the last hour.",
-                  ),
+          say: sentence(["没有找到内存变化数据。", "No memory trend found."], (v) =>
+            v < -1048576 / 3600
+              ? [
+                  `可用内存每小时减少约 ${mib(-v * 3600)}。`,
+                  `Available memory falls by about ${mib(-v * 3600)} an hour.`,
+                ]
+              : [
+                  "最近一小时可用内存没有在减少。",
+                  "Available memory has not been falling over the last hour.",
+                ],
+          ),
         },
         {
           id: "oom_kills_1h",
           query: `increase(node_vmstat_oom_kill${sel}[1h])`,
           unit: "count",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到 OOM 记录。", "No OOM kill counter found.")
-              : say(
-                  zh,
-                  `最近一小时内核 OOM 杀死 ${Math.round(v)} 个进程。`,
-                  `The kernel OOM killer killed ${Math.round(v)} processes in the last hour.`,
-                ),
+          say: sentence(["没有找到 OOM 记录。", "No OOM kill counter found."], (v) => [
+            `最近一小时内核 OOM 杀死 ${Math.round(v)} 个进程。`,
+            `The kernel OOM killer killed ${Math.round(v)} processes in the last hour.`,
+          ]),
         },
       ];
     },
@@ -461,29 +445,25 @@ export const PROBES: readonly Probe[] = [
           // so that none failed is 0, and nothing at all means the target is not scraped.
           query: `sum_over_time((up${sel} == bool 0)[1h:1m])`,
           unit: "count",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "最近一小时没有这个目标的抓取记录。", "No scrape of this target in the last hour.")
-              : v === 0
-                ? say(zh, "最近一小时没有抓取失败。", "No scrape failed in the last hour.")
-                : say(
-                    zh,
+          say: sentence(
+            ["最近一小时没有这个目标的抓取记录。", "No scrape of this target in the last hour."],
+            (v) =>
+              v === 0
+                ? ["最近一小时没有抓取失败。", "No scrape failed in the last hour."]
+                : [
                     `最近一小时有 ${Math.round(v)} 分钟抓取失败。`,
                     `Scrapes failed in ${Math.round(v)} minutes of the last hour.`,
-                  ),
+                  ],
+          ),
         },
         {
           id: "scrape_duration",
           query: `scrape_duration_seconds${sel}`,
           unit: "seconds",
-          say: (v, _l, zh) =>
-            v === null
-              ? say(zh, "没有找到抓取耗时。", "No scrape duration found.")
-              : say(
-                  zh,
-                  `上次抓取耗时 ${Math.round(v * 100) / 100} 秒。`,
-                  `The last scrape took ${Math.round(v * 100) / 100} s.`,
-                ),
+          say: sentence(["没有找到抓取耗时。", "No scrape duration found."], (v) => [
+            `上次抓取耗时 ${Math.round(v * 100) / 100} 秒。`,
+            `The last scrape took ${Math.round(v * 100) / 100} s.`,
+          ]),
         },
       ];
     },
