@@ -17,6 +17,7 @@ const MARKER = "<!-- notes: kept across bench runs -->";
 const SECTIONS = [
   "binary",
   "runtimes",
+  "digests",
   "workerd-cpu",
   "store-waits",
   "notify",

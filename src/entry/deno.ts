@@ -2,12 +2,12 @@
  * The Deno entry: `deno task start` (and `deno compile`). Wires Deno's server, signals and
  * files into the runtime-free CLI. Two ports differ from the defaults, as on Bun: answers are
  * handed to the server once per turn of the loop (turn-batch.ts), and the signature check's
- * digests are plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
- * costs several times more per call (the gain: BENCHMARKS.md, the runtimes section).
+ * HMAC is plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
+ * costs twice as much per call (BENCHMARKS.md, the digests section).
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
-import { jsDigests } from "./js-digests.ts";
+import { denoDigests } from "./js-digests.ts";
 import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { nodeSqlite } from "./sqlite-node.ts";
@@ -36,7 +36,7 @@ await main(
     dial: nodeDial,
     openSqlite: nodeSqlite,
     tcp: nodeTcp,
-    digests: jsDigests,
+    digests: denoDigests,
   },
   startedAt,
 );

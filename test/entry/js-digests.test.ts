@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
-import { jsDigests } from "../../src/entry/js-digests.ts";
+import { denoDigests, jsDigests } from "../../src/entry/js-digests.ts";
 import { nodeDigests } from "../../src/qstash/verify.ts";
 import { DIGEST_BODIES, expectVerifierWith } from "../support/digests.ts";
 
@@ -50,5 +50,9 @@ describe("JavaScript digests for the signature check (the Deno entry's)", () => 
 
   test("a verifier with these digests accepts QStash's signatures under either key and names what fails", async () => {
     await expectVerifierWith(jsDigests);
+  });
+
+  test("the Deno entry's pair (this HMAC, node:crypto's SHA-256) verifies the same signatures", async () => {
+    await expectVerifierWith(denoDigests);
   });
 });
