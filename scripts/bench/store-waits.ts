@@ -10,7 +10,8 @@
  *     pipeline's too; MULTI/EXEC are left out of the billed count: the REST API's /multi-exec
  *     sends only the commands inside).
  * The counting is checked on known sequences first (3 sequential GETs = 3 waits, one 3-command
- * pipeline = 1 wait, …). Then per family — notification to 1 and to 2 webhook sinks, analysis
+ * pipeline = 1 wait, …). Then per family — notification to 1 and to 2 webhook sinks and to a
+ * DingTalk robot (its rate budget asked through the store), analysis
  * with the built-in engine (similar-alert index on), the failure callback, config sync to a file —
  * N sequential signed jobs after a warm-up, each a new message id; after each job the proxy is
  * let go quiet, so every job's waits are its own. Background waits (counted while idle, per
@@ -410,6 +411,10 @@ const checks = await verifyCounting();
 
 const sinkA = startWebhookSink();
 const sinkB = startWebhookSink();
+// A DingTalk robot that always accepts: the channel asks its rate budget (raised here so that no
+// job has to wait) through the store before each send, as on a real robot.
+const robot = startWebhookSink();
+robot.answers = Array.from({ length: 100_000 }, () => () => Response.json({ errcode: 0, errmsg: "ok" }));
 const rulesFile = join(scratch, "rules.yml");
 const config = join(scratch, "worker.yaml");
 writeFileSync(
@@ -422,6 +427,7 @@ store: { kind: redis, url: "redis://127.0.0.1:${proxy.port}", prefix: "bench:" }
 channels:
   sink-a: { type: webhook, url: "${sinkA.url}" }
   sink-b: { type: webhook, url: "${sinkB.url}" }
+  robot: { type: dingtalk, webhook: "${robot.url}", rate: 1000000/min }
 config_sync:
   targets:
     rules: { kind: prometheus, delivery: { type: file, path: "${rulesFile}" } }
@@ -450,11 +456,16 @@ interface Family {
 }
 const notification = (channels: string[]) => (n: number) => ({
   channels,
-  payload: { ...PAYLOAD, groupKey: `${PAYLOAD.groupKey}:bench-${run}-${channels.length}-${n}` },
+  payload: { ...PAYLOAD, groupKey: `${PAYLOAD.groupKey}:bench-${run}-${channels.join("+")}-${n}` },
 });
 const FAMILIES: Family[] = [
   { name: "notification, 1 channel", path: "/jobs/notification", body: notification(["sink-a"]) },
   { name: "notification, 2 channels", path: "/jobs/notification", body: notification(["sink-a", "sink-b"]) },
+  {
+    name: "notification, 1 DingTalk robot (rate budget)",
+    path: "/jobs/notification",
+    body: notification(["robot"]),
+  },
   {
     name: "analysis, built-in engine",
     path: "/jobs/analysis",
@@ -590,7 +601,7 @@ try {
   }
 } finally {
   await stopServer(worker);
-  await Promise.all([sinkA.stop(), sinkB.stop()]);
+  await Promise.all([sinkA.stop(), sinkB.stop(), robot.stop()]);
   await direct.close().catch(() => {});
   await proxy.close().catch(() => {});
   redis.kill("SIGTERM");
@@ -653,7 +664,7 @@ const idleText = DELAYS.map((d) => {
   const i = idle.get(d) as { waitsPerS: number; commandsPerS: number };
   return `${fmt(i.waitsPerS, 2)} waits/s and ${fmt(i.commandsPerS, 2)} commands/s at +${d} ms`;
 }).join(", ");
-const delivered = `${sinkA.requests.length} / ${sinkB.requests.length}`;
+const delivered = `${sinkA.requests.length} / ${sinkB.requests.length} / ${robot.requests.length}`;
 
 console.log(`## Store waits and Upstash commands per job (the binary over Redis)
 
@@ -663,7 +674,7 @@ The compiled worker (Bun ${Bun.version}, commit \`${git || "unknown"}\`) with \`
 
 ${markdownTable(["delay", "sequence", "waits", "commands"], checks)}
 
-\`worker.lease: 30m\`, so the lease renewal timer (every lease/3; 20 s by default) stays out of the run: no job here lasts long enough to need a renewal. Background store traffic while idle (subtracted over each job's window): ${idleText}. Webhook deliveries received (sink-a / sink-b): ${delivered}.
+\`worker.lease: 30m\`, so the lease renewal timer (every lease/3; 20 s by default) stays out of the run: no job here lasts long enough to need a renewal. Background store traffic while idle (subtracted over each job's window): ${idleText}. Deliveries received (sink-a / sink-b / the DingTalk robot): ${delivered}.
 
 ${markdownTable(
   [

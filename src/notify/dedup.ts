@@ -44,7 +44,8 @@ export function groupState(p: AlertmanagerPayload): string {
 
 /**
  * Whether this notification should be sent to the channel. `claimMs` bounds how long a
- * delivery that dies mid-send holds the state (the lease length).
+ * delivery that dies mid-send holds the state (the lease length). `alongside` is called as the
+ * claim is written, not for a duplicate: what it starts shares the claim's round trip.
  */
 export async function claimNotification(
   store: Store,
@@ -53,6 +54,7 @@ export async function claimNotification(
   messageId: string,
   claimMs: number,
   batch?: Batch,
+  alongside?: () => void,
 ): Promise<DedupAnswer> {
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
@@ -61,7 +63,9 @@ export async function claimNotification(
     return { kind: "duplicate", message: last.message };
   const key = `${group}:${state}:${last?.message ?? "-"}`;
   const claim = { group, state, key };
-  if (await store.set(key, messageId, { nx: true, ttlMs: claimMs })) return { kind: "send", claim };
+  const won = store.set(key, messageId, { nx: true, ttlMs: claimMs });
+  alongside?.();
+  if (await won) return { kind: "send", claim };
   const holder = await store.get<string>(key);
   // Ours already (a retry of this message): renew it. Gone meanwhile: race for it again.
   if (holder === messageId) {

@@ -16,6 +16,15 @@ const SLICES = 6;
 /** Wait in-process instead of answering 429 when the next slot is this close. */
 export const MAX_WAIT_MS = 2000;
 
+/** What one try at a send came to; `counters` are what it counted (nothing when it has to wait). */
+export interface Take {
+  waitMs: number;
+  throttled: boolean;
+  counters: { key: string; ttl: number }[];
+  /** When the sub-window the send was counted in ends (the shortest budget's). */
+  until: number;
+}
+
 export class RateLimiter {
   constructor(
     private readonly store: Store,
@@ -31,10 +40,24 @@ export class RateLimiter {
    * Takes one send from every budget of the robot, waiting briefly or throwing 429. `remaining`
    * counts this send and the parts after it: the 429's Retry-After then covers them all (a whole
    * period frees the whole budget), so a long message needs one retry per budget, not per slot.
+   * `first` is a take already started (`take`), answered in place of the first try.
    */
-  async acquire(robot: string, rates: readonly Rate[], channel: string, remaining = 1): Promise<void> {
+  async acquire(
+    robot: string,
+    rates: readonly Rate[],
+    channel: string,
+    remaining = 1,
+    first?: Promise<Take>,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const { waitMs, throttled } = await this.tryAcquire(robot, rates);
+      let t = await (attempt === 0 && first ? first : this.take(robot, rates));
+      // A send is counted in the sub-window it was taken in: one taken ahead and sent after that
+      // sub-window ended would count as earlier than the robot saw it, so it is taken again now.
+      if (attempt === 0 && first && t.waitMs === 0 && this.now() >= t.until) {
+        await this.giveBack(t);
+        t = await this.take(robot, rates);
+      }
+      const { waitMs, throttled } = t;
       if (waitMs === 0) return;
       if (waitMs > MAX_WAIT_MS || attempt >= 3) {
         const slot = Math.max(1, Math.ceil(waitMs / 1000));
@@ -58,44 +81,61 @@ export class RateLimiter {
     }
   }
 
-  /** waitMs 0 when taken, else how long until a slot frees up; throttled when the robot said "too fast". */
-  private async tryAcquire(
-    robot: string,
-    rates: readonly Rate[],
-  ): Promise<{ waitMs: number; throttled: boolean }> {
-    const blocked = await this.store.pttl(this.blockedKey(robot));
-    if (blocked > 0) return { waitMs: blocked, throttled: true };
-    const waitMs = await this.take(robot, rates);
-    return { waitMs, throttled: false };
-  }
-
-  /** 0 when a send was taken from every budget, else how long until a slot frees up (ms). */
-  private async take(robot: string, rates: readonly Rate[]): Promise<number> {
-    const taken: [string, number][] = [];
-    for (const r of rates) {
+  /**
+   * One try at a send from every budget: waitMs 0 when taken, else how long until a slot frees up
+   * (throttled when the robot said "too fast"), with nothing kept. Every count and read is asked at
+   * once, so a store that pipelines answers them in one round trip (docs/architecture.md, "Store
+   * round trips"); an over budget costs one more, to give the counts back.
+   */
+  async take(robot: string, rates: readonly Rate[]): Promise<Take> {
+    const now = this.now();
+    const budgets = rates.map((r) => {
       const slice = Math.max(1, Math.floor(r.periodMs / SLICES));
-      const now = this.now();
       const idx = Math.floor(now / slice);
       const key = (i: number) => `notify:rate:${robot}:${r.periodMs}:${i}`;
-      const ttl = r.periodMs + 2 * slice;
-      const mine = await this.store.incr(key(idx), 1, ttl);
-      const before = Array.from({ length: SLICES }, (_, k) => key(idx - SLICES + k));
-      const counts = (await this.store.mget<number>(before)).map((c) => Number(c ?? 0));
-      const total = mine + counts.reduce((a, b) => a + b, 0);
-      if (total <= r.limit) {
-        taken.push([key(idx), ttl]);
-        continue;
+      return {
+        r,
+        slice,
+        idx,
+        key: key(idx),
+        ttl: r.periodMs + 2 * slice,
+        before: Array.from({ length: SLICES }, (_, k) => key(idx - SLICES + k)),
+      };
+    });
+    const [blocked, ...counted] = await Promise.all([
+      this.store.pttl(this.blockedKey(robot)),
+      ...budgets.map((b) =>
+        Promise.all([this.store.incr(b.key, 1, b.ttl), this.store.mget<number>(b.before)]),
+      ),
+    ]);
+    let waitMs = Math.max(blocked, 0);
+    if (!waitMs)
+      for (const [i, b] of budgets.entries()) {
+        const [mine, got] = counted[i];
+        const counts = got.map((c) => Number(c ?? 0));
+        let excess = mine + counts.reduce((x, y) => x + y, 0) - b.r.limit;
+        if (excess <= 0) continue;
+        // Over: say when enough of the period drains away.
+        let at = (b.idx + 1) * b.slice + b.r.periodMs;
+        for (let k = 0; k < SLICES; k++) {
+          excess -= counts[k];
+          if (excess <= 0) {
+            at = (b.idx - SLICES + k + 1) * b.slice + b.r.periodMs;
+            break;
+          }
+        }
+        waitMs = Math.max(waitMs, at - now, 1);
       }
-      // Over: give ours back (and the other budgets' too), and say when enough drains away.
-      await Promise.all([[key(idx), ttl] as const, ...taken].map(([k, t]) => this.store.incr(k, -1, t)));
-      let excess = total - r.limit;
-      for (let k = 0; k < SLICES; k++) {
-        excess -= counts[k];
-        if (excess <= 0) return Math.max(1, (idx - SLICES + k + 1) * slice + r.periodMs - now);
-      }
-      return Math.max(1, (idx + 1) * slice + r.periodMs - now);
-    }
-    return 0;
+    const counters = budgets.map((b) => ({ key: b.key, ttl: b.ttl }));
+    const until = Math.min(...budgets.map((b) => (b.idx + 1) * b.slice));
+    if (!waitMs) return { waitMs, throttled: false, counters, until };
+    await this.giveBack({ waitMs, throttled: false, counters, until });
+    return { waitMs, throttled: blocked > 0, counters: [], until };
+  }
+
+  /** Gives back what a take counted, for a send that was not made (a duplicate, a send never started). */
+  async giveBack(take: Take): Promise<void> {
+    await Promise.all(take.counters.map((c) => this.store.incr(c.key, -1, c.ttl)));
   }
 
   /** The robot said "too fast": no instance sends to it for `seconds`. */

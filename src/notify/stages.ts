@@ -15,6 +15,7 @@ import { claimNotification, type DedupClaim, receivedWrites, releaseWrite } from
 import { splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
+import type { Take } from "./rate-limit.ts";
 import type { DeliveryRecord } from "./records.ts";
 import { planFor, toneOf } from "./render.ts";
 import type { GroupView, NotifyInput } from "./view.ts";
@@ -90,6 +91,7 @@ export async function dedup(
   j: Job,
   ch: Channel,
   record: DeliveryRecord,
+  alongside?: () => void,
 ): Promise<{ claim?: DedupClaim } | { duplicate: Run }> {
   const p = j.input.kind === "alerts" ? j.input.payload : undefined;
   if (!p || ch.cfg.dedup_window <= 0) return {};
@@ -102,6 +104,7 @@ export async function dedup(
     messageId,
     deps.config.worker.lease,
     j.batch,
+    alongside,
   );
   if (answer.kind === "send") return { claim: answer.claim };
   if (started) return {};
@@ -159,7 +162,12 @@ export async function plan(j: Job, ch: Channel, record: DeliveryRecord): Promise
  * robot calls too long is split smaller and sent (heal.ts). Progress of a split message is
  * saved after each part, so a crash resends only the rest. Updates `record` in place.
  */
-export async function sendParts(j: Job, ch: Channel, record: DeliveryRecord): Promise<void> {
+export async function sendParts(
+  j: Job,
+  ch: Channel,
+  record: DeliveryRecord,
+  early?: EarlyTake,
+): Promise<void> {
   const { deps, n, messageId } = j;
   const ctx: SendContext = {
     fetch: deps.fetch,
@@ -175,7 +183,7 @@ export async function sendParts(j: Job, ch: Channel, record: DeliveryRecord): Pr
     const part = record.parts[i];
     if (part.sent) continue;
     if (ch.robot && ch.rates.length)
-      await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i);
+      await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i, early?.use());
     const m: Message = { ...part, format: record.format, tone: toneOf(j.groupOf(ch)) };
     let answer: unknown;
     try {
@@ -278,17 +286,49 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
   const started = deps.now();
   let record = resumed.saved ?? newRecord(j, ch, fallbackFor);
   let claim: DedupClaim | undefined;
+  // The first part's rate take rides on the dedup claim's round trip (docs/architecture.md, "Store round trips").
+  const early = ch.robot && ch.rates.length ? earlyTake(j.n, ch.robot, ch.rates) : undefined;
   try {
-    const d = await dedup(j, ch, record);
+    const d = await dedup(j, ch, record, early?.start);
     if ("duplicate" in d) return d.duplicate;
     claim = d.claim;
     if (!resumed.saved) record = await plan(j, ch, record);
     record.attempts += 1;
-    await sendParts(j, ch, record);
+    await sendParts(j, ch, record, early);
     return await recordSent(j, ch, record, claim);
   } catch (e) {
     return await recordFailure(j, ch, record, claim, e);
   } finally {
+    await early?.unused();
     deps.metrics.observe("notificationDuration", { channel: ch.name }, (deps.now() - started) / 1000);
   }
+}
+
+/** A rate take started ahead of the send it is for; `unused` gives it back when no send took it. */
+interface EarlyTake {
+  start(): void;
+  use(): Promise<Take> | undefined;
+  unused(): Promise<void>;
+}
+
+function earlyTake(n: Notifier, robot: string, rates: Channel["rates"]): EarlyTake {
+  let taking: Promise<Take> | undefined;
+  let used = false;
+  return {
+    start: () => {
+      taking ??= n.limiter.take(robot, rates);
+    },
+    use: () => {
+      if (used) return undefined;
+      used = true;
+      return taking;
+    },
+    unused: async () => {
+      if (!taking || used) return;
+      used = true;
+      // A take that failed (the store) counted nothing here to give back.
+      const take = await taking.catch(() => undefined);
+      if (take) await n.limiter.giveBack(take).catch(() => {});
+    },
+  };
 }

@@ -68,6 +68,22 @@ describe("per-robot rate limits shared by every instance", () => {
     expect(sent.length).toBeGreaterThan(150);
   });
 
+  test("a send taken ahead (with the dedup claim) but made after its sub-window ended counts when it is made", async () => {
+    const c = clock();
+    const store = new MemoryStore(c.now);
+    const l = new RateLimiter(store, c.now, c.sleep);
+    const rates = [{ limit: 5, periodMs: 1000 }];
+    const start = c.t;
+    const early = l.take("robot-2", rates);
+    c.t += 400; // rendering and splitting a big group took this long
+    await l.acquire("robot-2", rates, "fs", 1, early);
+    for (let i = 0; i < 4; i++) await l.acquire("robot-2", rates, "fs");
+    // 1.2 s after the take, 0.8 s after the five sends: the robot's last second still holds all five.
+    c.t = start + 1200;
+    await l.acquire("robot-2", rates, "fs");
+    expect(c.t - start).toBeGreaterThanOrEqual(1400);
+  });
+
   test("a robot marked blocked (it said too fast) is held off for the time it said", async () => {
     const c = clock();
     const store = new MemoryStore(c.now);

@@ -1,0 +1,117 @@
+/**
+ * How many times a notification job waits on the store, with the chat robots users page
+ * (DingTalk, WeCom, Feishu, Slack): each has a rate budget shared through the store, and
+ * asking it must not add round trips. The store here answers every call after 20 ms (the
+ * robots on loopback answer in about one) and counts a wait for each call made after an answer
+ * came back: calls made before any answer share one, as they do pipelined on Redis
+ * (scripts/bench/store-waits.ts measures the same on a real Redis behind a delaying proxy).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
+import type { Store } from "../../src/store/store.ts";
+import { fixture } from "../support/alert-groups.ts";
+import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
+import { startFakeFeishu } from "../support/fake-feishu.ts";
+import { startFakeSlack } from "../support/fake-slack.ts";
+import { startFakeWeCom } from "../support/fake-wecom.ts";
+import { makeHarness } from "../support/harness.ts";
+import { startWebhookSink } from "../support/webhook-sink.ts";
+
+const ding = startFakeDingTalk();
+const wecom = startFakeWeCom();
+const feishu = startFakeFeishu();
+const slack = startFakeSlack();
+const sink = startWebhookSink();
+afterAll(() => Promise.all([ding.stop(), wecom.stop(), feishu.stop(), slack.stop(), sink.stop()]));
+
+function waitCounting(inner: Store, delayMs = 20) {
+  let waits = 0;
+  // A call made before any answer came back since the current wait began rides on that wait.
+  let answered = true;
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      return async (...args: unknown[]) => {
+        if (answered) {
+          waits++;
+          answered = false;
+        }
+        try {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return await (v as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          answered = true;
+        }
+      };
+    },
+  });
+  return { store, waits: () => waits };
+}
+
+let n = 0;
+/** A harness whose channels are fresh robots (each its own rate budget) on a wait-counting store. */
+function setup() {
+  const id = `w${++n}`;
+  const counting = waitCounting(new MemoryStore());
+  const h = makeHarness(
+    `channels:
+  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
+  wecom: { type: wecom, webhook: "${wecom.webhook(id)}" }
+  feishu: { type: feishu, webhook: "${feishu.webhook(id)}" }
+  slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
+  hook: { type: webhook, url: "${sink.url}/${id}" }
+`,
+    { store: counting.store },
+  );
+  return { h, id, waits: counting.waits };
+}
+
+async function waitsFor(channels: string[], payload = fixture("alertmanager-firing.json")) {
+  const s = setup();
+  const before = s.waits();
+  const res = await s.h.job("/jobs/notification", { channels, payload });
+  const body = (await res.json()) as { deliveries: { channel: string; status: string }[] };
+  return { ...s, status: res.status, body, waits: s.waits() - before };
+}
+
+describe("store waits of a notification job to rate-limited robots", () => {
+  test("one DingTalk robot: four waits, as a webhook (claim, dedup claim with the rate take, record, answer)", async () => {
+    const r = await waitsFor(["ding"]);
+    expect(r.status).toBe(200);
+    expect(r.body.deliveries).toMatchObject([{ channel: "ding", status: "sent" }]);
+    expect(ding.of(r.id)).toHaveLength(1);
+    expect(r.waits).toBe(4);
+    expect((await waitsFor(["hook"])).waits).toBe(4);
+  });
+
+  test("four robots at once, Feishu with two budgets: still four waits, every page sent once", async () => {
+    const r = await waitsFor(["ding", "wecom", "feishu", "slack"]);
+    expect(r.status).toBe(200);
+    expect(r.body.deliveries.map((d) => d.status)).toEqual(["sent", "sent", "sent", "sent"]);
+    for (const robot of [ding, wecom, feishu]) expect(robot.of(r.id)).toHaveLength(1);
+    expect(slack.of(`T0/B0/${r.id}`)).toHaveLength(1);
+    expect(r.waits).toBe(4);
+  });
+
+  test("an Alertmanager repeat is skipped without taking a send from the robot's budget", async () => {
+    const s = setup();
+    const payload = fixture("alertmanager-firing.json");
+    const first = await s.h.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "m1" });
+    expect(first.status).toBe(200);
+    const before = s.waits();
+    const repeat = await s.h.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "m2" });
+    expect(((await repeat.json()) as { deliveries: { status: string }[] }).deliveries[0].status).toBe(
+      "skipped_duplicate",
+    );
+    expect(ding.of(s.id)).toHaveLength(1);
+    // The repeat took no send from the robot's budget: 19 more pages of new states still go out now.
+    for (let i = 0; i < 19; i++) {
+      const other = { ...payload, groupKey: `${payload.groupKey}/${i}` };
+      const res = await s.h.job("/jobs/notification", { channels: ["ding"], payload: other });
+      expect(res.status).toBe(200);
+    }
+    expect(ding.of(s.id)).toHaveLength(20);
+    expect(s.waits() - before).toBe(3 + 19 * 4);
+  });
+});
