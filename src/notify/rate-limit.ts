@@ -52,11 +52,10 @@ export class RateLimiter {
     for (let attempt = 0; ; attempt++) {
       let t = await (attempt === 0 && first ? first : this.take(robot, rates));
       // A send is counted in the sub-window it was taken in: one taken ahead and sent after that
-      // sub-window ended would count as earlier than the robot saw it, so it is taken again now.
-      if (attempt === 0 && first && t.waitMs === 0 && this.now() >= t.until) {
-        await this.giveBack(t);
-        t = await this.take(robot, rates);
-      }
+      // sub-window ended would count as earlier than the robot saw it, so it is taken again now
+      // (one more round trip: the old count given back beside the new take).
+      if (attempt === 0 && first && t.waitMs === 0 && this.now() >= t.until)
+        [, t] = await Promise.all([this.giveBack(t), this.take(robot, rates)]);
       const { waitMs, throttled } = t;
       if (waitMs === 0) return;
       if (waitMs > MAX_WAIT_MS || attempt >= 3) {

@@ -316,7 +316,10 @@ function earlyTake(n: Notifier, robot: string, rates: Channel["rates"]): EarlyTa
   let used = false;
   return {
     start: () => {
-      taking ??= n.limiter.take(robot, rates);
+      if (taking) return;
+      taking = n.limiter.take(robot, rates);
+      // Whoever uses it sees its failure; until then it must not count as unhandled (a store down).
+      taking.catch(() => {});
     },
     use: () => {
       if (used) return undefined;

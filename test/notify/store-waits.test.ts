@@ -6,7 +6,7 @@
  * came back: calls made before any answer share one, as they do pipelined on Redis
  * (scripts/bench/store-waits.ts measures the same on a real Redis behind a delaying proxy).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
@@ -50,10 +50,15 @@ function waitCounting(inner: Store, delayMs = 20) {
 }
 
 let n = 0;
-/** A harness whose channels are fresh robots (each its own rate budget) on a wait-counting store. */
-function setup() {
+/**
+ * A harness whose channels are fresh robots (each its own rate budget) on a wait-counting store.
+ * Its clock stands still: a send taken with the dedup claim never falls in a later sub-window of
+ * its budget, which would cost one more round trip (test/notify/rate-limit.test.ts covers that).
+ */
+function setup(delayMs?: number) {
+  const at = Date.now();
   const id = `w${++n}`;
-  const counting = waitCounting(new MemoryStore());
+  const counting = waitCounting(new MemoryStore(), delayMs);
   const h = makeHarness(
     `channels:
   ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
@@ -62,18 +67,29 @@ function setup() {
   slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
   hook: { type: webhook, url: "${sink.url}/${id}" }
 `,
-    { store: counting.store },
+    { store: counting.store, now: () => at },
   );
   return { h, id, waits: counting.waits };
 }
 
-async function waitsFor(channels: string[], payload = fixture("alertmanager-firing.json")) {
-  const s = setup();
+async function waitsFor(channels: string[], delayMs?: number) {
+  const payload = fixture("alertmanager-firing.json");
+  const s = setup(delayMs);
   const before = s.waits();
   const res = await s.h.job("/jobs/notification", { channels, payload });
   const body = (await res.json()) as { deliveries: { channel: string; status: string }[] };
   return { ...s, status: res.status, body, waits: s.waits() - before };
 }
+
+// One page to every robot first: the measured jobs find their connections open, so channels sent
+// in parallel come back within a few ms of each other, well inside one store delay.
+beforeAll(async () => {
+  const res = await setup().h.job("/jobs/notification", {
+    channels: ["ding", "wecom", "feishu", "slack", "hook"],
+    payload: fixture("alertmanager-firing.json"),
+  });
+  expect(res.status).toBe(200);
+});
 
 describe("store waits of a notification job to rate-limited robots", () => {
   test("one DingTalk robot: four waits, as a webhook (claim, dedup claim with the rate take, record, answer)", async () => {
@@ -86,7 +102,7 @@ describe("store waits of a notification job to rate-limited robots", () => {
   });
 
   test("four robots at once, Feishu with two budgets: still four waits, every page sent once", async () => {
-    const r = await waitsFor(["ding", "wecom", "feishu", "slack"]);
+    const r = await waitsFor(["ding", "wecom", "feishu", "slack"], 50);
     expect(r.status).toBe(200);
     expect(r.body.deliveries.map((d) => d.status)).toEqual(["sent", "sent", "sent", "sent"]);
     for (const robot of [ding, wecom, feishu]) expect(robot.of(r.id)).toHaveLength(1);
@@ -113,5 +129,34 @@ describe("store waits of a notification job to rate-limited robots", () => {
     }
     expect(ding.of(s.id)).toHaveLength(20);
     expect(s.waits() - before).toBe(3 + 19 * 4);
+  });
+
+  test("the store failing after the claim: the job answers 503 and nothing is sent, the robot's take failing with it", async () => {
+    const id = `f${++n}`;
+    let calls = 0;
+    const failing = new Proxy(new MemoryStore(), {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function") return v;
+        return async (...args: unknown[]) => {
+          // The job's claim goes through; everything after it fails, a little later.
+          if (++calls > 1) {
+            await new Promise((r) => setTimeout(r, 5));
+            throw new Error("connection reset by peer");
+          }
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const h = makeHarness(`channels:\n  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }\n`, {
+      store: failing,
+    });
+    const res = await h.job("/jobs/notification", {
+      channels: ["ding"],
+      payload: fixture("alertmanager-firing.json"),
+    });
+    expect(res.status).toBe(503);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ding.of(id)).toHaveLength(0);
   });
 });
