@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { upstashStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
@@ -15,6 +16,8 @@ import { startFakeFeishu } from "../support/fake-feishu.ts";
 import { startFakeSlack } from "../support/fake-slack.ts";
 import { startFakeWeCom } from "../support/fake-wecom.ts";
 import { makeHarness } from "../support/harness.ts";
+import { startRedis } from "../support/redis-server.ts";
+import { startUpstashShim } from "../support/upstash-shim.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
 
 const ding = startFakeDingTalk();
@@ -158,5 +161,34 @@ describe("store waits of a notification job to rate-limited robots", () => {
     expect(res.status).toBe(503);
     await new Promise((r) => setTimeout(r, 50));
     expect(ding.of(id)).toHaveLength(0);
+  });
+
+  test("over Upstash REST: a page to four robots is at most 8 HTTP requests (calls made together go as one pipeline)", async () => {
+    const redis = await startRedis();
+    const shim = await startUpstashShim({ redisUrl: redis.url, token: "tok" });
+    try {
+      const id = `u${++n}`;
+      const h = makeHarness(
+        `channels:
+  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
+  wecom: { type: wecom, webhook: "${wecom.webhook(id)}" }
+  feishu: { type: feishu, webhook: "${feishu.webhook(id)}" }
+  slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
+`,
+        { store: upstashStore({ url: shim.url, token: "tok", prefix: `${id}:` }), now: () => Date.now() },
+      );
+      const res = await h.job("/jobs/notification", {
+        channels: ["ding", "wecom", "feishu", "slack"],
+        payload: fixture("alertmanager-firing.json"),
+      });
+      expect(res.status).toBe(200);
+      for (const robot of [ding, wecom, feishu]) expect(robot.of(id)).toHaveLength(1);
+      // The claim; the four dedup claims with the rate takes (a read and a write pipeline); each
+      // channel's record after its send (fewer when sends end together); the answer.
+      expect(shim.requests()).toBeLessThanOrEqual(8);
+    } finally {
+      await shim.stop();
+      await redis.stop();
+    }
   });
 });

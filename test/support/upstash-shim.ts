@@ -14,6 +14,8 @@ import { type Args, type Reply, RespConnection, RespError } from "../../src/stor
 export interface UpstashShim {
   url: string;
   token: string;
+  /** HTTP requests received so far (each one a round trip for the worker). */
+  requests(): number;
   stop(): Promise<void>;
 }
 
@@ -107,14 +109,19 @@ export async function startUpstashShim(opts: {
 }): Promise<UpstashShim> {
   const conn = new RespConnection(opts.redisUrl, { buffers: true, dial: nodeDial });
   await conn.command(["PING"]); // fail now, not on the first request, when Redis is not there
+  let requests = 0;
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
-    fetch: (req) => handle(req, conn, opts.token),
+    fetch: (req) => {
+      requests++;
+      return handle(req, conn, opts.token);
+    },
   });
   return {
     url: `http://127.0.0.1:${server.port}`,
     token: opts.token,
+    requests: () => requests,
     async stop() {
       await server.stop(true);
       await conn.close();
