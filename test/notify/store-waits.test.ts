@@ -53,6 +53,14 @@ function waitCounting(inner: Store, delayMs = 20) {
 }
 
 let n = 0;
+/** Channels for four fresh robots named after `id`, each its own rate budget. */
+const robotsYaml = (id: string) => `channels:
+  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
+  wecom: { type: wecom, webhook: "${wecom.webhook(id)}" }
+  feishu: { type: feishu, webhook: "${feishu.webhook(id)}" }
+  slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
+`;
+
 /**
  * A harness whose channels are fresh robots (each its own rate budget) on a wait-counting store.
  * Its clock stands still: a send taken with the dedup claim never falls in a later sub-window of
@@ -63,12 +71,7 @@ function setup(delayMs?: number) {
   const id = `w${++n}`;
   const counting = waitCounting(new MemoryStore(), delayMs);
   const h = makeHarness(
-    `channels:
-  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
-  wecom: { type: wecom, webhook: "${wecom.webhook(id)}" }
-  feishu: { type: feishu, webhook: "${feishu.webhook(id)}" }
-  slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
-  hook: { type: webhook, url: "${sink.url}/${id}" }
+    `${robotsYaml(id)}  hook: { type: webhook, url: "${sink.url}/${id}" }
 `,
     { store: counting.store, now: () => at },
   );
@@ -168,15 +171,10 @@ describe("store waits of a notification job to rate-limited robots", () => {
     const shim = await startUpstashShim({ redisUrl: redis.url, token: "tok" });
     try {
       const id = `u${++n}`;
-      const h = makeHarness(
-        `channels:
-  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }
-  wecom: { type: wecom, webhook: "${wecom.webhook(id)}" }
-  feishu: { type: feishu, webhook: "${feishu.webhook(id)}" }
-  slack: { type: slack, webhook: "${slack.webhook(`T0/B0/${id}`)}" }
-`,
-        { store: upstashStore({ url: shim.url, token: "tok", prefix: `${id}:` }), now: () => Date.now() },
-      );
+      const h = makeHarness(robotsYaml(id), {
+        store: upstashStore({ url: shim.url, token: "tok", prefix: `${id}:` }),
+        now: () => Date.now(),
+      });
       const res = await h.job("/jobs/notification", {
         channels: ["ding", "wecom", "feishu", "slack"],
         payload: fixture("alertmanager-firing.json"),
