@@ -3,7 +3,7 @@
  * files into the runtime-free CLI. Two ports differ from the defaults, as on Bun: answers are
  * handed to the server once per turn of the loop (turn-batch.ts), and the signature check's
  * HMAC is plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
- * costs twice as much per call (BENCHMARKS.md, the digests section).
+ * costs two to four times as much per call (BENCHMARKS.md, the digests section).
  */
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
