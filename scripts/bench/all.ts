@@ -86,7 +86,7 @@ writeFileSync(
   OUT,
   `# Benchmarks
 
-${only ? `Sections re-measured on ${new Date().toISOString().slice(0, 10)} with \`bun run scripts/bench/all.ts ${args}\`: ${only.join(", ")}; the others are from the previous \`npm run bench\`.` : `Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench/all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.`}
+${only ? `Sections re-measured on ${new Date().toISOString().slice(0, 10)} with \`bun run scripts/bench/all.ts ${args}\`: ${only.join(", ")}; the others are as earlier runs left them (each section names its command; the notes below say when each was run).` : `Measured side by side in one run of \`npm run bench\`${args ? ` (\`bun run scripts/bench/all.ts ${args}\`)` : ""} on ${new Date().toISOString().slice(0, 10)}.`}
 
 - machine: ${machine()}
 - runtime: Bun ${Bun.version}; Deno and wrangler as pinned in package.json
