@@ -42,10 +42,17 @@ export function groupState(p: AlertmanagerPayload): string {
   return hash64(`${p.status}|${alerts.join(",")}`);
 }
 
+/** Work started with the claim's write (a robot's rate take), and undone when the claim is lost. */
+export interface Alongside {
+  start(): void;
+  lost(): void;
+}
+
 /**
  * Whether this notification should be sent to the channel. `claimMs` bounds how long a
- * delivery that dies mid-send holds the state (the lease length). `alongside` is called as the
- * claim is written, not for a duplicate: what it starts shares the claim's round trip.
+ * delivery that dies mid-send holds the state (the lease length). `alongside` starts as the
+ * claim is written, not for a duplicate, so what it starts shares the claim's round trip; it is
+ * told at once when the claim went to another message.
  */
 export async function claimNotification(
   store: Store,
@@ -54,7 +61,7 @@ export async function claimNotification(
   messageId: string,
   claimMs: number,
   batch?: Batch,
-  alongside?: () => void,
+  alongside?: Alongside,
 ): Promise<DedupAnswer> {
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
@@ -64,8 +71,9 @@ export async function claimNotification(
   const key = `${group}:${state}:${last?.message ?? "-"}`;
   const claim = { group, state, key };
   const won = store.set(key, messageId, { nx: true, ttlMs: claimMs });
-  alongside?.();
+  alongside?.start();
   if (await won) return { kind: "send", claim };
+  alongside?.lost();
   const holder = await store.get<string>(key);
   // Ours already (a retry of this message): renew it. Gone meanwhile: race for it again.
   if (holder === messageId) {

@@ -53,9 +53,10 @@ export class RateLimiter {
       let t = await (attempt === 0 && first ? first : this.take(robot, rates));
       // A send is counted in the sub-window it was taken in: one taken ahead and sent after that
       // sub-window ended would count as earlier than the robot saw it, so it is taken again now
-      // (one more round trip: the old count given back beside the new take).
-      if (attempt === 0 && first && t.waitMs === 0 && this.now() >= t.until)
-        [, t] = await Promise.all([this.giveBack(t), this.take(robot, rates)]);
+      // (one more round trip: the old count given back beside the new take). A stale "wait" is
+      // asked again too.
+      if (attempt === 0 && first && this.now() >= t.until)
+        [, t] = await Promise.all([this.giveBack(t).catch(() => {}), this.take(robot, rates)]);
       const { waitMs, throttled } = t;
       if (waitMs === 0) return;
       if (waitMs > MAX_WAIT_MS || attempt >= 3) {
@@ -101,18 +102,32 @@ export class RateLimiter {
         before: Array.from({ length: SLICES }, (_, k) => key(idx - SLICES + k)),
       };
     });
-    const [blocked, ...counted] = await Promise.all([
+    const counts = budgets.map((b) => this.store.incr(b.key, 1, b.ttl));
+    const reads = Promise.all([
       this.store.pttl(this.blockedKey(robot)),
-      ...budgets.map((b) =>
-        Promise.all([this.store.incr(b.key, 1, b.ttl), this.store.mget<number>(b.before)]),
-      ),
+      Promise.all(budgets.map((b) => this.store.mget<number>(b.before))),
     ]);
+    const settled = await Promise.allSettled(counts);
+    let blocked: number;
+    let before: (number | null)[][];
+    try {
+      const failed = settled.find((c) => c.status === "rejected");
+      if (failed) throw failed.reason;
+      [blocked, before] = await reads;
+    } catch (e) {
+      // The store failed part-way: what was counted goes back (if it can), then the error.
+      reads.catch(() => {});
+      await this.giveBack({ counters: budgets.filter((_, i) => settled[i].status === "fulfilled") }).catch(
+        () => {},
+      );
+      throw e;
+    }
+    const mine = settled.map((c) => (c as PromiseFulfilledResult<number>).value);
     let waitMs = Math.max(blocked, 0);
     if (!waitMs)
       for (const [i, b] of budgets.entries()) {
-        const [mine, got] = counted[i];
-        const counts = got.map((c) => Number(c ?? 0));
-        let excess = mine + counts.reduce((x, y) => x + y, 0) - b.r.limit;
+        const counts = before[i].map((c) => Number(c ?? 0));
+        let excess = mine[i] + counts.reduce((x, y) => x + y, 0) - b.r.limit;
         if (excess <= 0) continue;
         // Over: say when enough of the period drains away.
         let at = (b.idx + 1) * b.slice + b.r.periodMs;
@@ -128,13 +143,13 @@ export class RateLimiter {
     const counters = budgets.map((b) => ({ key: b.key, ttl: b.ttl }));
     const until = Math.min(...budgets.map((b) => (b.idx + 1) * b.slice));
     if (!waitMs) return { waitMs, throttled: false, counters, until };
-    await this.giveBack({ waitMs, throttled: false, counters, until });
+    await this.giveBack({ counters });
     return { waitMs, throttled: blocked > 0, counters: [], until };
   }
 
-  /** Gives back what a take counted, for a send that was not made (a duplicate, a send never started). */
-  async giveBack(take: Take): Promise<void> {
-    await Promise.all(take.counters.map((c) => this.store.incr(c.key, -1, c.ttl)));
+  /** Gives back what a take counted, for a send that was not made (a lost claim, a failed delivery). */
+  async giveBack({ counters }: Pick<Take, "counters">): Promise<void> {
+    await Promise.all(counters.map((c) => this.store.incr(c.key, -1, c.ttl)));
   }
 
   /** The robot said "too fast": no instance sends to it for `seconds`. */

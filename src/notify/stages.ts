@@ -11,7 +11,7 @@ import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel, Message, SendContext } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
-import { claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
+import { type Alongside, claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
 import { splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
@@ -91,7 +91,7 @@ export async function dedup(
   j: Job,
   ch: Channel,
   record: DeliveryRecord,
-  alongside?: () => void,
+  alongside?: Alongside,
 ): Promise<{ claim?: DedupClaim } | { duplicate: Run }> {
   const p = j.input.kind === "alerts" ? j.input.payload : undefined;
   if (!p || ch.cfg.dedup_window <= 0) return {};
@@ -289,7 +289,7 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
   // The first part's rate take rides on the dedup claim's round trip (docs/architecture.md, "Store round trips").
   const early = ch.robot && ch.rates.length ? earlyTake(j.n, ch.robot, ch.rates) : undefined;
   try {
-    const d = await dedup(j, ch, record, early?.start);
+    const d = await dedup(j, ch, record, early);
     if ("duplicate" in d) return d.duplicate;
     claim = d.claim;
     if (!resumed.saved) record = await plan(j, ch, record);
@@ -297,6 +297,8 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     await sendParts(j, ch, record, early);
     return await recordSent(j, ch, record, claim);
   } catch (e) {
+    // Nothing more will be sent: the robot's count goes back beside the failure's record.
+    early?.lost();
     return await recordFailure(j, ch, record, claim, e);
   } finally {
     await early?.unused();
@@ -304,9 +306,12 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
   }
 }
 
-/** A rate take started ahead of the send it is for; `unused` gives it back when no send took it. */
-interface EarlyTake {
-  start(): void;
+/**
+ * A rate take started ahead of the send it is for. `lost` starts giving it back as soon as no
+ * send will take it (the claim went to another message, the delivery failed), so it does not hold
+ * a slot of the robot's budget meanwhile; `unused` waits for that, or gives it back then.
+ */
+interface EarlyTake extends Alongside {
   use(): Promise<Take> | undefined;
   unused(): Promise<void>;
 }
@@ -314,6 +319,13 @@ interface EarlyTake {
 function earlyTake(n: Notifier, robot: string, rates: Channel["rates"]): EarlyTake {
   let taking: Promise<Take> | undefined;
   let used = false;
+  let returning: Promise<void> | undefined;
+  const lost = () => {
+    if (!taking || used) return;
+    used = true;
+    // A take that failed (the store) counted nothing to give back; a failed give-back leaks one slot for one period.
+    returning = taking.then((t) => n.limiter.giveBack(t)).catch(() => {});
+  };
   return {
     start: () => {
       if (taking) return;
@@ -321,17 +333,15 @@ function earlyTake(n: Notifier, robot: string, rates: Channel["rates"]): EarlyTa
       // Whoever uses it sees its failure; until then it must not count as unhandled (a store down).
       taking.catch(() => {});
     },
+    lost,
     use: () => {
       if (used) return undefined;
       used = true;
       return taking;
     },
     unused: async () => {
-      if (!taking || used) return;
-      used = true;
-      // A take that failed (the store) counted nothing here to give back.
-      const take = await taking.catch(() => undefined);
-      if (take) await n.limiter.giveBack(take).catch(() => {});
+      lost();
+      await returning;
     },
   };
 }

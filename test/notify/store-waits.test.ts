@@ -137,6 +137,30 @@ describe("store waits of a notification job to rate-limited robots", () => {
     expect(s.waits() - before).toBe(3 + 19 * 4);
   });
 
+  test("an HA copy that loses the claim gives its rate take back: the robot's 20 a minute stay for real pages", async () => {
+    const store = new MemoryStore();
+    const at = Date.now();
+    const id = `ha${++n}`;
+    const yaml = robotsYaml(id);
+    const [h1, h2] = [
+      makeHarness(yaml, { store, now: () => at }),
+      makeHarness(yaml, { store, now: () => at }),
+    ];
+    const payload = fixture("alertmanager-firing.json");
+    const copies = await Promise.all([
+      h1.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-1" }),
+      h2.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-2" }),
+    ]);
+    expect(copies.map((r) => r.status).sort()).toEqual([200, 503]);
+    // 19 other groups in the same minute: with the loser's take kept, the last would be refused (429).
+    for (let i = 0; i < 19; i++) {
+      const other = { ...payload, groupKey: `${payload.groupKey}/ha${i}` };
+      const res = await h1.job("/jobs/notification", { channels: ["ding"], payload: other });
+      expect(res.status).toBe(200);
+    }
+    expect(ding.of(id)).toHaveLength(20);
+  });
+
   test("the store failing after the claim: the job answers 503 and nothing is sent, the robot's take failing with it", async () => {
     const id = `f${++n}`;
     let calls = 0;
@@ -171,9 +195,11 @@ describe("store waits of a notification job to rate-limited robots", () => {
     const shim = await startUpstashShim({ redisUrl: redis.url, token: "tok" });
     try {
       const id = `u${++n}`;
+      const at = Date.now();
+      // A standing clock, as above: no take goes stale between the claim and the send.
       const h = makeHarness(robotsYaml(id), {
         store: upstashStore({ url: shim.url, token: "tok", prefix: `${id}:` }),
-        now: () => Date.now(),
+        now: () => at,
       });
       const res = await h.job("/jobs/notification", {
         channels: ["ding", "wecom", "feishu", "slack"],
