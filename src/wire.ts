@@ -9,11 +9,10 @@ import type { Config } from "./config/schema.ts";
 import type { Deps } from "./jobs/deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
 import { buildNotifier, type Notifier } from "./notify/notifier.ts";
-import type { Dial, Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
+import type { Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
-import { createStore } from "./store/create.ts";
+import { createStore, type StorePorts } from "./store/create.ts";
 import { Ledger, openMessageKeys } from "./store/ledger.ts";
-import type { OpenSqlite } from "./store/sqlite.ts";
 import type { Store } from "./store/store.ts";
 import { ruleExpressions } from "./sync/state.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
@@ -22,10 +21,7 @@ import { tracingFetch } from "./telemetry/trace.ts";
 import { VERSION } from "./version.ts";
 
 /** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
-export function storeFor(
-  cfg: Config["store"],
-  opts: { dial?: Dial; openSqlite?: OpenSqlite; runtime: string },
-): Store {
+export function storeFor(cfg: Config["store"], opts: StorePorts): Store {
   return createStore(cfg, { ...opts, keep: openMessageKeys });
 }
 

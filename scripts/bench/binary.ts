@@ -18,6 +18,7 @@ import {
   freePort,
   loadOptions,
   markdownTable,
+  medianBy,
   rssMb,
   runWrk,
   type Server,
@@ -139,7 +140,7 @@ try {
 }
 
 const ratioOf = (r: (typeof rounds)[number]) => r.w.rps / r.b.rps;
-const median = [...rounds].sort((x, y) => ratioOf(x) - ratioOf(y))[Math.floor(ROUNDS / 2)];
+const median = medianBy(rounds, ratioOf);
 const { b, w, seen } = median;
 const ratio = ratioOf(median);
 const verdict = (ok: boolean) => (ok ? "✅ meets budget" : "❌ misses budget");

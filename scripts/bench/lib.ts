@@ -243,6 +243,10 @@ export function machine(): string {
   return `${cpus().length} CPUs (nproc), ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${process.arch}`;
 }
 
+/** The middle one of `xs` ordered by `by` (rounds of a run: the one with the median ratio). */
+export const medianBy = <T>(xs: readonly T[], by: (x: T) => number): T =>
+  [...xs].sort((a, b) => by(a) - by(b))[xs.length >> 1];
+
 export const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 
 export function markdownTable(head: string[], rows: (string | number)[][]): string {

@@ -17,6 +17,7 @@ import {
   type Load,
   loadOptions,
   markdownTable,
+  medianBy,
   runWrk,
   type Server,
   spawnServer,
@@ -124,7 +125,7 @@ for (const rt of RUNTIMES) {
     rounds.push({ bare, worker });
   }
   const ratio = (x: (typeof rounds)[number]) => x.worker.rps / x.bare.rps;
-  const { bare, worker } = [...rounds].sort((a, b) => ratio(a) - ratio(b))[ROUNDS >> 1];
+  const { bare, worker } = medianBy(rounds, ratio);
   const all = rounds.map((x) => `${fmt(ratio(x) * 100, 1)}%`).join(", ");
   rows.push([
     rt.name,

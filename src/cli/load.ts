@@ -83,7 +83,7 @@ export function commandDeps(
   p: Platform,
   level: Config["worker"]["log_level"] = config.worker.log_level,
 ): Deps {
-  const store = storeFor(config.store, { dial: p.dial, openSqlite: p.openSqlite, runtime: p.runtime });
+  const store = storeFor(config.store, p);
   const logger = createLogger({
     level,
     base: { name: config.worker.name },

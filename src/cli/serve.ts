@@ -28,7 +28,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const loggerFor = (cfg: Config) =>
     createLogger({ level: cfg.worker.log_level, base: { name: cfg.worker.name }, write: lines.write });
   let logger = loggerFor(config);
-  let store = storeFor(config.store, { dial: p.dial, openSqlite: p.openSqlite, runtime: p.runtime });
+  let store = storeFor(config.store, p);
   // worker.metrics: process = prom-client, this process only; store = every instance adds to one set.
   const metricsFor = (cfg: Config, s: Store) =>
     cfg.worker.metrics === "store" ? new StoreMetrics(s) : p.newMetrics(s);
@@ -118,8 +118,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       assertSafeToServe({ ...from, config: next });
       const sameStore = stringify(next.store) === stringify(deps.config.store);
       const old = store;
-      if (!sameStore)
-        store = storeFor(next.store, { dial: p.dial, openSqlite: p.openSqlite, runtime: p.runtime });
+      if (!sameStore) store = storeFor(next.store, p);
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       // Lines carry the new worker.name (and log level) from now on.

@@ -34,7 +34,6 @@ const CHUNK_SHIFT = 6;
 const IN_CHUNK = CHUNK_BLOCKS - 1;
 /** No slot: what `find` gives for a key the table does not hold. */
 export const NO_SLOT = -1;
-const NONE = NO_SLOT;
 /** Marks a slot whose entry lives in the side Map. */
 const BIG = -2;
 
@@ -51,7 +50,7 @@ function hashOf(key: string): number {
 
 function classFor(bytes: number): number {
   for (let c = 0; c < CLASSES.length; c++) if (CLASSES[c] >= bytes) return c;
-  return NONE;
+  return NO_SLOT;
 }
 
 /** One size class: blocks of `size` bytes, in chunks of 64 blocks added as needed, with a free list. */
@@ -69,12 +68,12 @@ class Arena {
     return this.chunks.length * this.size * CHUNK_BLOCKS;
   }
 
-  /** A free block's number, or NONE when a new chunk would pass `room` bytes. */
+  /** A free block's number, or NO_SLOT when a new chunk would pass `room` bytes. */
   alloc(room: number): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     if (this.used === this.chunks.length * CHUNK_BLOCKS) {
-      if (this.size * CHUNK_BLOCKS > room) return NONE;
+      if (this.size * CHUNK_BLOCKS > room) return NO_SLOT;
       const chunk = new Uint8Array(this.size * CHUNK_BLOCKS);
       this.chunks.push(chunk);
       this.units.push(new Uint16Array(chunk.buffer));
@@ -129,8 +128,8 @@ export class ByteTable {
 
   /** The slot holding `key` (expired or not), or NO_SLOT. */
   find(key: string): number {
-    let s = this.index.get(this.hash(key)) ?? NONE;
-    while (s !== NONE && !this.holdsKey(s, key)) s = this.next[s];
+    let s = this.index.get(this.hash(key)) ?? NO_SLOT;
+    while (s !== NO_SLOT && !this.holdsKey(s, key)) s = this.next[s];
     return s;
   }
 
@@ -158,10 +157,10 @@ export class ByteTable {
    * can be reused for another key); NO_SLOT when the key is new.
    */
   put(key: string, value: string, expiresAt: number | null, slot = this.find(key)): void {
-    if (slot === NONE) {
+    if (slot === NO_SLOT) {
       slot = this.newSlot();
       const h = this.hash(key);
-      this.next[slot] = this.index.get(h) ?? NONE;
+      this.next[slot] = this.index.get(h) ?? NO_SLOT;
       this.index.set(h, slot);
       this.live++;
     } else this.releaseBlock(slot);
@@ -171,15 +170,15 @@ export class ByteTable {
 
   delete(key: string): boolean {
     const h = this.hash(key);
-    let prev = NONE;
-    let s = this.index.get(h) ?? NONE;
-    while (s !== NONE && !this.holdsKey(s, key)) {
+    let prev = NO_SLOT;
+    let s = this.index.get(h) ?? NO_SLOT;
+    while (s !== NO_SLOT && !this.holdsKey(s, key)) {
       prev = s;
       s = this.next[s];
     }
-    if (s === NONE) return false;
-    if (prev !== NONE) this.next[prev] = this.next[s];
-    else if (this.next[s] !== NONE) this.index.set(h, this.next[s]);
+    if (s === NO_SLOT) return false;
+    if (prev !== NO_SLOT) this.next[prev] = this.next[s];
+    else if (this.next[s] !== NO_SLOT) this.index.set(h, this.next[s]);
     else this.index.delete(h);
     this.drop(s);
     return true;
@@ -193,18 +192,18 @@ export class ByteTable {
     let dropped = 0;
     for (const [h, first] of this.index) {
       let head = first;
-      let prev = NONE;
-      for (let s = first; s !== NONE; ) {
+      let prev = NO_SLOT;
+      for (let s = first; s !== NO_SLOT; ) {
         const after = this.next[s];
         if (dropped < n && !keep?.(this.keyOf(s))) {
-          if (prev === NONE) head = after;
+          if (prev === NO_SLOT) head = after;
           else this.next[prev] = after;
           this.drop(s);
           dropped++;
         } else prev = s;
         s = after;
       }
-      if (head === NONE) this.index.delete(h);
+      if (head === NO_SLOT) this.index.delete(h);
       else if (head !== first) this.index.set(h, head);
       if (dropped >= n) break;
     }
@@ -215,17 +214,17 @@ export class ByteTable {
   sweep(now: number): void {
     for (const [h, first] of this.index) {
       let head = first;
-      let prev = NONE;
-      for (let s = first; s !== NONE; ) {
+      let prev = NO_SLOT;
+      for (let s = first; s !== NO_SLOT; ) {
         const after = this.next[s];
         if (this.expiry[s] <= now) {
-          if (prev === NONE) head = after;
+          if (prev === NO_SLOT) head = after;
           else this.next[prev] = after;
           this.drop(s);
         } else prev = s;
         s = after;
       }
-      if (head === NONE) this.index.delete(h);
+      if (head === NO_SLOT) this.index.delete(h);
       else if (head !== first) this.index.set(h, head);
     }
   }
@@ -233,7 +232,7 @@ export class ByteTable {
   /** Every live key, in creation order (slow: for inspection and tests). */
   *keys(): IterableIterator<string> {
     for (const first of this.index.values())
-      for (let s = first; s !== NONE; s = this.next[s]) yield this.keyOf(s);
+      for (let s = first; s !== NO_SLOT; s = this.next[s]) yield this.keyOf(s);
   }
 
   private keyOf(slot: number): string {
@@ -267,12 +266,12 @@ export class ByteTable {
   private storeIn(slot: number, key: string, value: string, bytesPerUnit: number): boolean {
     const keyBytes = 2 * key.length;
     const c = classFor(keyBytes + bytesPerUnit * value.length);
-    if (c === NONE) return false;
+    if (c === NO_SLOT) return false;
     const arena = this.arenas[c];
     const before = arena.bytes;
     const b = arena.alloc(this.maxArenaBytes - this.arenaTotal);
     this.arenaTotal += arena.bytes - before;
-    if (b === NONE) return false;
+    if (b === NO_SLOT) return false;
     const start = (b & IN_CHUNK) * arena.size;
     const { read, written } = encoder.encodeInto(
       value,

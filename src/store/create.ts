@@ -20,10 +20,14 @@ export function storeKindOf(
   return cfg.kind ?? (openSqlite ? "sqlite" : "memory");
 }
 
-export function createStore(
-  cfg: Config["store"],
-  opts: { dial?: Dial; openSqlite?: OpenSqlite; runtime: string; keep?: KeepRule },
-): Store {
+/** What the runtime offers the stores (the entry's ports; the CLI's Platform has them). */
+export interface StorePorts {
+  dial?: Dial;
+  openSqlite?: OpenSqlite;
+  runtime: string;
+}
+
+export function createStore(cfg: Config["store"], opts: StorePorts & { keep?: KeepRule }): Store {
   switch (storeKindOf(cfg, opts.openSqlite)) {
     case "sqlite":
       if (!opts.openSqlite) {

@@ -64,7 +64,6 @@ else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
 return 0`;
 
-/** KEYS: key, then the writes; ARGV: value, ttl, then the writes → 1 when the key was set and the writes made, 0 otherwise. */
 /** KEYS and ARGV: the writes. */
 const WRITE_MANY = `${APPLY}apply(1, 1)
 return 1`;
