@@ -190,5 +190,17 @@ export const jsDigests: SignatureDigests = {
   },
 };
 
-/** What the Deno entry checks signatures with: the keyed HMAC above, node:crypto's native SHA-256. */
-export const denoDigests: SignatureDigests = { hmac: jsDigests.hmac, sha256: nodeDigests.sha256 };
+/**
+ * Below this many bytes the SHA-256 above beats node:crypto's on Deno, whose per-call cost is
+ * ~2.5 µs whatever the size (BENCHMARKS.md, the digests section: they cross near 384 bytes).
+ */
+const NATIVE_SHA_FROM = 384;
+
+/**
+ * What the Deno entry checks signatures with: the keyed HMAC above, and for the body's SHA-256
+ * the one above under NATIVE_SHA_FROM bytes, node:crypto's native one from there.
+ */
+export const denoDigests: SignatureDigests = {
+  hmac: jsDigests.hmac,
+  sha256: (data) => (data.length < NATIVE_SHA_FROM ? jsDigests.sha256(data) : nodeDigests.sha256(data)),
+};

@@ -52,7 +52,14 @@ describe("JavaScript digests for the signature check (the Deno entry's)", () => 
     await expectVerifierWith(jsDigests);
   });
 
-  test("the Deno entry's pair (this HMAC, node:crypto's SHA-256) verifies the same signatures", async () => {
+  test("the Deno entry's pair (this HMAC; this SHA-256 for small bodies, node:crypto's for larger) verifies the same signatures", async () => {
     await expectVerifierWith(denoDigests);
+  });
+
+  test("the Deno entry's SHA-256 equals node:crypto's on both sides of where it switches", () => {
+    for (const n of [0, 100, 383, 384, 385, 1000, 70_000]) {
+      const b = new Uint8Array(n).map((_, i) => (i * 13 + n) & 0xff);
+      expect({ n, got: denoDigests.sha256(b) }).toEqual({ n, got: nodeDigests.sha256(b) });
+    }
   });
 });
