@@ -10,6 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/**
+ * How long an afterAll that stops peers may take: a peer gets 5 s to exit on SIGTERM, then
+ * SIGKILL (kill below). vmalert, with samples queued for an unreachable remote write, can use
+ * all of it; bun's default hook timeout is 5 s.
+ */
+export const PEER_STOP_MS = 15_000;
+
 export const INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager victoria-metrics";
 
 /** The binary's path, or an Error naming the package to install. */

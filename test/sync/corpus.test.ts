@@ -15,6 +15,7 @@ import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
 import { corpusGroups, corpusRules, type SourceRule } from "../support/corpus.ts";
 import {
   amtoolCheckConfig,
+  PEER_STOP_MS,
   type Peer,
   promtoolCheckRules,
   startPrometheus,
@@ -96,7 +97,7 @@ describe("the corpus loaded by running peers", () => {
   }, 60_000);
   afterAll(async () => {
     await Promise.all([prom?.stop(), vm?.stop()]);
-  });
+  }, PEER_STOP_MS);
 
   test("one full sync to Prometheus, vmalert and an Alertmanager file: peers list every rule, none unhealthy", async () => {
     const amFile = join(prom.dir, "alertmanager.yml");

@@ -9,7 +9,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type Peer, startAlertmanager, startPrometheus, startVmalert } from "../support/peers.ts";
+import {
+  PEER_STOP_MS,
+  type Peer,
+  startAlertmanager,
+  startPrometheus,
+  startVmalert,
+} from "../support/peers.ts";
 import { makeSyncHarness, type SyncHarness } from "../support/sync-harness.ts";
 import { rule, sampleRules } from "../support/sync-rules.ts";
 
@@ -55,7 +61,7 @@ config_sync:
 
 afterAll(async () => {
   await Promise.all([prom?.stop(), am?.stop(), vm?.stop()]);
-});
+}, PEER_STOP_MS);
 
 function ready(): void {
   if (startError) throw startError;

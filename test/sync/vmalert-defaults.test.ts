@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Peer, startVmalert } from "../support/peers.ts";
+import { PEER_STOP_MS, type Peer, startVmalert } from "../support/peers.ts";
 import { makeSyncHarness, type SyncHarness } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
 
@@ -29,7 +29,7 @@ config_sync:
 
 afterAll(async () => {
   await vm?.stop();
-});
+}, PEER_STOP_MS);
 
 async function ruleNames(): Promise<string[]> {
   const res = await fetch(`${vm.url}/api/v1/rules`);
