@@ -1,7 +1,8 @@
 /**
- * Applying a plan to one target: deliver when its hash changed (delivery.ts), then record
- * what happened in the target's state — a new version, hash and verification on success; the
- * error, with the version kept, on failure — and count it in the metrics.
+ * Applying a plan to one target: deliver when its hash changed (delivery.ts), then say what
+ * the target's state becomes — a new version, hash and verification on success; the error,
+ * with the version kept, on failure — and count it in the metrics. The sync writes the states
+ * of all its targets in one step when it lets its lock go (sync.ts).
  */
 
 import { type JobError, permanent, toJobError, transient } from "../errors.ts";
@@ -11,7 +12,7 @@ import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { deliver, recheck } from "./delivery.ts";
 import type { TargetPlan } from "./plan.ts";
-import { saveState, type TargetState } from "./state.ts";
+import type { TargetState } from "./state.ts";
 import type { Verification } from "./verify.ts";
 
 export interface TargetResult {
@@ -41,6 +42,8 @@ export function clip(diff: string): string {
 export interface Applied {
   result: TargetResult;
   failure?: JobError;
+  /** The target's state to record, when it changed. */
+  state?: TargetState;
 }
 
 /** Delivers one target when its hash changed, and records what happened. */
@@ -83,9 +86,9 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
         last_error: null,
         last_attempt_at: at,
       };
-      await saveState(deps.store, state);
       deps.metrics.inc("configSync", { target: p.name, outcome: "unchanged" });
       return {
+        state,
         result: {
           ...base,
           changed: false,
@@ -114,7 +117,6 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       groups: p.rendered.groups.map((g) => g.name),
       content: p.rendered.display,
     };
-    await saveState(deps.store, next);
     deps.metrics.inc("configSync", { target: p.name, outcome: "applied" });
     deps.metrics.set("configVersion", { target: p.name }, next.version);
     log.info("config sync applied", {
@@ -124,6 +126,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       verified: v.verified,
     });
     return {
+      state: next,
       result: {
         ...base,
         changed: true,
@@ -157,13 +160,13 @@ async function failed(
   // An unexpected error keeps its generic message: the detail (a stack, an internal name) is in the log only.
   const message = failure.message;
   const attempted = p.changed ? `the sync to version ${p.state.version + 1} failed` : "the read-back failed";
-  await saveState(deps.store, {
+  const state: TargetState = {
     ...p.state,
     verified: false,
     verified_how: `${attempted}; the target keeps version ${p.state.version}`,
     last_error: { code: failure.code, message, at },
     last_attempt_at: at,
-  });
+  };
   deps.metrics.inc("configSync", { target: p.name, outcome: "failed" });
   log.warn("config sync failed", { target: p.name, code: failure.code, error: message });
   const error = { code: failure.code, message };
@@ -175,7 +178,7 @@ async function failed(
     verified: false,
     error,
   };
-  return { result, failure };
+  return { result, failure, state };
 }
 
 /** One or more targets did not take the new config: transient when a retry can help, else permanent. */

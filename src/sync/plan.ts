@@ -54,8 +54,10 @@ export async function planTargets(
   deps: Services,
   rules: readonly Rule[],
   names: readonly string[],
+  /** The targets' states, when the caller read them already (a sync, with its lock). */
+  read?: readonly (TargetState | null)[],
 ): Promise<TargetPlan[]> {
-  const states = await loadStates(deps.store, names);
+  const states = read ?? (await loadStates(deps.store, names));
   return Promise.all(
     names.map(async (name, i) => {
       const target = deps.config.config_sync.targets[name];

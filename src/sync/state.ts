@@ -67,10 +67,6 @@ export function ruleExpressions(
   };
 }
 
-export async function saveRuleSet(store: Store, set: RuleSet): Promise<void> {
-  await store.set(RULES_KEY, set);
-}
-
 export function emptyState(target: string, kind: string, delivery: string): TargetState {
   return {
     target,
@@ -93,18 +89,53 @@ export async function loadStates(store: Store, names: readonly string[]): Promis
   return names.length ? store.mget<TargetState>(names.map(targetKey)) : [];
 }
 
+export async function saveRuleSet(store: Store, set: RuleSet): Promise<void> {
+  await store.set(RULES_KEY, set);
+}
+
 export async function saveState(store: Store, state: TargetState): Promise<void> {
   await store.set(targetKey(state.target), state);
 }
 
+/** The sync lock, held, with the rule set and the targets' states read under it. */
+export interface Held {
+  set: RuleSet;
+  states: (TargetState | null)[];
+  /**
+   * Writes the rule set (when given) and the targets' states, and lets the lock go, in one step:
+   * the next sync to take the lock reads all of it.
+   */
+  saveAndRelease(set: RuleSet | undefined, states: TargetState[]): Promise<void>;
+}
+
 /**
- * Takes the sync lock; returns its release, or null when another sync holds it. The TTL
- * frees a lock whose holder died.
+ * Takes the sync lock and reads the rule set and the targets' states in the same round trip:
+ * the calls go out together and every store runs them in the order made, so the reads see all
+ * that the lock's last holder wrote (docs/architecture.md, "Store round trips"). Null when
+ * another sync holds the lock. The TTL frees a lock whose holder died.
  */
-export async function takeLock(store: Store, ttlMs: number): Promise<(() => Promise<void>) | null> {
+export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
   const token = crypto.randomUUID();
-  if (!(await store.set(LOCK_KEY, token, { nx: true, ttlMs }))) return null;
-  return async () => {
-    await store.delIfEquals(LOCK_KEY, token);
+  const [locked, set, states] = await Promise.allSettled([
+    store.set(LOCK_KEY, token, { nx: true, ttlMs }),
+    loadRuleSet(store),
+    loadStates(store, names),
+  ]);
+  if (locked.status === "rejected") throw locked.reason;
+  if (!locked.value) return null;
+  if (set.status === "rejected" || states.status === "rejected") {
+    // Taken, but the reads failed: let it go (the TTL does, if the store is down).
+    await store.delIfEquals(LOCK_KEY, token).catch(() => {});
+    throw set.status === "rejected" ? set.reason : (states as PromiseRejectedResult).reason;
+  }
+  return {
+    set: set.value,
+    states: states.value,
+    saveAndRelease: (next, saved) =>
+      store.writeMany([
+        ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
+        ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
+        { op: "del", key: LOCK_KEY, ifEquals: token },
+      ]),
   };
 }

@@ -1,10 +1,11 @@
 /**
  * A config-sync job (docs/config-sync.md): apply the operation to the stored rule set (operation.ts),
- * plan every selected target, and — unless dry_run — save the set and deliver each target
- * whose hash changed (apply.ts): its version goes up by one only when the target took the new
- * rendering. Any target that did not is a failed sync (503, or 489 when no retry can help)
- * after the others were delivered, so a retry only redoes what failed. One sync at a time:
- * the store lock makes a second one answer 503 and be redelivered.
+ * plan every selected target, and — unless dry_run — deliver each target whose hash changed
+ * (apply.ts), then save the set and the targets' states with the lock's release, in one step:
+ * a target's version goes up by one only when it took the new rendering. Any target that did
+ * not is a failed sync (503, or 489 when no retry can help) after the others were delivered, so
+ * a retry only redoes what failed. One sync at a time: the store lock makes a second one answer
+ * 503 and be redelivered.
  */
 
 import { transient } from "../errors.ts";
@@ -14,28 +15,35 @@ import { apply, clip, syncFailed } from "./apply.ts";
 import type { SyncJob } from "./job.ts";
 import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
-import { loadRuleSet, saveRuleSet, takeLock } from "./state.ts";
+import { loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
 
 /** Frees the lock of a sync whose process died. */
 const LOCK_TTL_MS = 5 * 60_000;
 
 export async function runSync(deps: Services, job: SyncJob, log: Logger) {
   const names = pickTargets(deps, job.targets);
-  const release = job.dry_run ? async () => {} : await takeLock(deps.store, LOCK_TTL_MS);
-  if (!release)
-    throw transient("sync_in_progress", "another config sync is running; this one will be redelivered", 5);
-  try {
-    const current = await loadRuleSet(deps.store);
+  if (job.dry_run) {
+    const [current, states] = await Promise.all([loadRuleSet(deps.store), loadStates(deps.store, names)]);
     const { set, summary } = await nextRuleSet(deps, job, current);
-    const plans = await planTargets(deps, set.rules, names);
-    if (job.dry_run)
-      return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
-    if (JSON.stringify(set.rules) !== JSON.stringify(current.rules)) await saveRuleSet(deps.store, set);
+    const plans = await planTargets(deps, set.rules, names, states);
+    return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
+  }
+  const held = await takeLock(deps.store, names, LOCK_TTL_MS);
+  if (!held)
+    throw transient("sync_in_progress", "another config sync is running; this one will be redelivered", 5);
+  let changedSet: RuleSet | undefined;
+  const states: TargetState[] = [];
+  try {
+    const { set, summary } = await nextRuleSet(deps, job, held.set);
+    const plans = await planTargets(deps, set.rules, names, held.states);
+    if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
     const applied = await Promise.all(plans.map((p) => apply(deps, p, log)));
+    for (const a of applied) if (a.state) states.push(a.state);
     if (applied.some((a) => a.failure)) throw syncFailed(applied);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
   } finally {
-    await release();
+    // Whatever happened, what was delivered is recorded before the lock goes.
+    await held.saveAndRelease(changedSet, states);
   }
 }
 

@@ -2,14 +2,11 @@
  * How many times a notification job waits on the store, with the chat robots users page
  * (DingTalk, WeCom, Feishu, Slack): each has a rate budget shared through the store, and
  * asking it must not add round trips. The store here answers every call after 20 ms (the
- * robots on loopback answer in about one) and counts a wait for each call made after an answer
- * came back: calls made before any answer share one, as they do pipelined on Redis
- * (scripts/bench/store-waits.ts measures the same on a real Redis behind a delaying proxy).
+ * robots on loopback answer in about one) and counts the waits (test/support/wait-counting.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { upstashStore } from "../../src/store/redis.ts";
-import type { Store } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
 import { startFakeFeishu } from "../support/fake-feishu.ts";
@@ -18,6 +15,7 @@ import { startFakeWeCom } from "../support/fake-wecom.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startRedis } from "../support/redis-server.ts";
 import { startUpstashShim } from "../support/upstash-shim.ts";
+import { waitCounting } from "../support/wait-counting.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
 
 const ding = startFakeDingTalk();
@@ -26,31 +24,6 @@ const feishu = startFakeFeishu();
 const slack = startFakeSlack();
 const sink = startWebhookSink();
 afterAll(() => Promise.all([ding.stop(), wecom.stop(), feishu.stop(), slack.stop(), sink.stop()]));
-
-function waitCounting(inner: Store, delayMs = 20) {
-  let waits = 0;
-  // A call made before any answer came back since the current wait began rides on that wait.
-  let answered = true;
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function") return v;
-      return async (...args: unknown[]) => {
-        if (answered) {
-          waits++;
-          answered = false;
-        }
-        try {
-          await new Promise((r) => setTimeout(r, delayMs));
-          return await (v as (...a: unknown[]) => unknown).apply(target, args);
-        } finally {
-          answered = true;
-        }
-      };
-    },
-  });
-  return { store, waits: () => waits };
-}
 
 let n = 0;
 /** Channels for four fresh robots named after `id`, each its own rate budget. */
