@@ -46,7 +46,7 @@ export interface Applied {
   state?: TargetState;
 }
 
-/** Delivers one target when its hash changed, and records what happened. */
+/** Delivers one target when its hash changed; says what happened and what its state becomes. */
 export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise<Applied> {
   const base = {
     target: p.name,
@@ -145,7 +145,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
 /** How a target was verified names the URL it read: kept and shown without its credentials. */
 const masked = (v: Verification): Verification => ({ ...v, how: maskText(v.how) });
 
-/** Records a failed attempt: the error, with the version kept; `verified` false until a read-back says otherwise. */
+/** A failed attempt, as its state to record: the error, with the version kept; `verified` false until a read-back says otherwise. */
 async function failed(
   deps: Services,
   p: TargetPlan,
