@@ -103,39 +103,36 @@ export interface Held {
   states: (TargetState | null)[];
   /**
    * Writes the rule set (when given) and the targets' states, and lets the lock go, in one step:
-   * the next sync to take the lock reads all of it.
+   * the next sync to take the lock reads all of it. If that write fails, the lock is let go
+   * alone, so a retry is not refused until the TTL.
    */
   saveAndRelease(set: RuleSet | undefined, states: TargetState[]): Promise<void>;
 }
 
 /**
- * Takes the sync lock and reads the rule set and the targets' states in the same round trip:
- * the calls go out together and every store runs them in the order made, so the reads see all
- * that the lock's last holder wrote (docs/architecture.md, "Store round trips"). Null when
- * another sync holds the lock. The TTL frees a lock whose holder died.
+ * Takes the sync lock and reads the rule set and the targets' states in the same atomic step
+ * (`acquire`: a script on Redis and Upstash, a transaction on SQLite), so the reads see all that
+ * the lock's last holder wrote (docs/config-sync.md). Null when another sync holds the lock.
+ * The TTL frees a lock whose holder died.
  */
 export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
   const token = crypto.randomUUID();
-  const [locked, set, states] = await Promise.allSettled([
-    store.set(LOCK_KEY, token, { nx: true, ttlMs }),
-    loadRuleSet(store),
-    loadStates(store, names),
-  ]);
-  if (locked.status === "rejected") throw locked.reason;
-  if (!locked.value) return null;
-  if (set.status === "rejected" || states.status === "rejected") {
-    // Taken, but the reads failed: let it go (the TTL does, if the store is down).
-    await store.delIfEquals(LOCK_KEY, token).catch(() => {});
-    throw set.status === "rejected" ? set.reason : (states as PromiseRejectedResult).reason;
-  }
+  const got = await store.acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
+  if (!got.acquired) return null;
   return {
-    set: set.value,
-    states: states.value,
-    saveAndRelease: (next, saved) =>
-      store.writeMany([
-        ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
-        ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
-        { op: "del", key: LOCK_KEY, ifEquals: token },
-      ]),
+    set: got.read ?? { rules: [], updated_at: null },
+    states: got.more as (TargetState | null)[],
+    async saveAndRelease(next, saved) {
+      try {
+        await store.writeMany([
+          ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
+          ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
+          { op: "del", key: LOCK_KEY, ifEquals: token },
+        ]);
+      } catch (e) {
+        await store.delIfEquals(LOCK_KEY, token).catch(() => {});
+        throw e;
+      }
+    },
   };
 }

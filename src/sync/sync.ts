@@ -11,7 +11,7 @@
 import { transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { apply, clip, syncFailed } from "./apply.ts";
+import { type Applied, apply, clip, syncFailed } from "./apply.ts";
 import type { SyncJob } from "./job.ts";
 import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
@@ -37,8 +37,17 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const { set, summary } = await nextRuleSet(deps, job, held.set);
     const plans = await planTargets(deps, set.rules, names, held.states);
     if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
-    const applied = await Promise.all(plans.map((p) => apply(deps, p, log)));
-    for (const a of applied) if (a.state) states.push(a.state);
+    // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
+    const settled = await Promise.allSettled(
+      plans.map(async (p) => {
+        const a = await apply(deps, p, log);
+        if (a.state) states.push(a.state);
+        return a;
+      }),
+    );
+    const crashed = settled.find((s) => s.status === "rejected");
+    if (crashed) throw crashed.reason;
+    const applied = settled.map((s) => (s as PromiseFulfilledResult<Applied>).value);
     if (applied.some((a) => a.failure)) throw syncFailed(applied);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
   } finally {

@@ -106,6 +106,8 @@ export async function startUpstashShim(opts: {
   redisUrl: string;
   token: string;
   port?: number;
+  /** Holds a request back this many ms before running it, by its body (a slow network, one request at a time). */
+  delay?: (body: string) => number;
 }): Promise<UpstashShim> {
   const conn = new RespConnection(opts.redisUrl, { buffers: true, dial: nodeDial });
   await conn.command(["PING"]); // fail now, not on the first request, when Redis is not there
@@ -113,8 +115,10 @@ export async function startUpstashShim(opts: {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
-    fetch: (req) => {
+    fetch: async (req) => {
       requests++;
+      const ms = opts.delay?.(await req.clone().text()) ?? 0;
+      if (ms > 0) await Bun.sleep(ms);
       return handle(req, conn, opts.token);
     },
   });

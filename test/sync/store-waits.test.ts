@@ -8,10 +8,13 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { upstashStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
 import { tempDir } from "../support/peers.ts";
+import { startRedis } from "../support/redis-server.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule, sampleRules } from "../support/sync-rules.ts";
+import { startUpstashShim } from "../support/upstash-shim.ts";
 import { waitCounting } from "../support/wait-counting.ts";
 
 type Body = { targets: { target: string; changed: boolean; version: number }[] };
@@ -70,25 +73,67 @@ describe("store waits of a config-sync job", () => {
     expect(status.targets.map((t) => t.version)).toEqual([0, 0]);
   });
 
-  test("a store failing on the reads made with the lock: the job fails, and the lock is let go for the next sync", async () => {
+  test("the store refusing the sync's final write: the job fails, and the lock is let go for the next sync", async () => {
     const inner = new MemoryStore();
-    let failReads = 1;
+    let refuse = 1;
     const flaky = new Proxy(inner, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver);
-        if (prop === "mget")
-          return (keys: string[]) =>
-            failReads-- > 0 && keys.some((k) => k.startsWith("sync:target:"))
-              ? Promise.reject(new Error("store went away"))
-              : inner.mget(keys);
+        if (prop === "writeMany")
+          return (writes: Parameters<Store["writeMany"]>[0]) =>
+            refuse-- > 0 ? Promise.reject(new Error("store refused the write")) : inner.writeMany(writes);
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
     const { waitsOf } = setup(flaky);
     const failed = await waitsOf({ operation: "create", rules: sampleRules() });
     expect(failed.res.status).toBeGreaterThanOrEqual(500);
+    // Nothing was recorded, so the retry delivers again and the version goes up once.
     const next = await waitsOf({ operation: "create", rules: sampleRules() });
     expect(next.res.status).toBe(200);
     expect(((await next.res.json()) as Body).targets.map((t) => t.version)).toEqual([1, 1]);
+  });
+});
+
+describe("two workers syncing through Upstash REST", () => {
+  test("a sync whose lock request is slow on the network still reads what the sync before it wrote", async () => {
+    const redis = await startRedis();
+    // The first request that names the lock is held back 400 ms: meanwhile another sync runs whole.
+    let held = false;
+    const shim = await startUpstashShim({
+      redisUrl: redis.url,
+      token: "tok",
+      delay(body) {
+        if (held || !body.includes("sync:lock")) return 0;
+        held = true;
+        return 400;
+      },
+    });
+    try {
+      const dir = tempDir();
+      const yaml = `
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: "${join(dir, "prom.yml")}" } }
+`;
+      const store = () => upstashStore({ url: shim.url, token: "tok", prefix: "two:" });
+      const a = makeSyncHarness(yaml, { store: store() });
+      const b = makeSyncHarness(yaml, { store: store() });
+      const slow = b.sync({ operation: "create", rules: [rule({ id: "from-b", name: "FromB" })] });
+      await new Promise((r) => setTimeout(r, 50));
+      const fast = await a.sync({ operation: "create", rules: [rule({ id: "from-a", name: "FromA" })] });
+      expect(fast.status).toBe(200);
+      expect((await slow).status).toBe(200);
+      // B took the lock after A let it go, and read A's rule with it: neither rule is lost.
+      const status = await a.json<{ rules: number; targets: { version: number }[] }>("/v1/sync/status");
+      expect(status.rules).toBe(2);
+      expect(status.targets.map((t) => t.version)).toEqual([2]);
+      const file = readFileSync(join(dir, "prom.yml"), "utf8");
+      expect(file).toContain("FromA");
+      expect(file).toContain("FromB");
+    } finally {
+      await shim.stop();
+      await redis.stop();
+    }
   });
 });
