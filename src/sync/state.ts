@@ -36,8 +36,11 @@ const RULES_KEY = "sync:rules";
 const LOCK_KEY = "sync:lock";
 const targetKey = (name: string) => `sync:target:${name}`;
 
+/** The rule set before any sync stored one (a new object each time: callers may change it). */
+const noRules = (): RuleSet => ({ rules: [], updated_at: null });
+
 export async function loadRuleSet(store: Store): Promise<RuleSet> {
-  return (await store.get<RuleSet>(RULES_KEY)) ?? { rules: [], updated_at: null };
+  return (await store.get<RuleSet>(RULES_KEY)) ?? noRules();
 }
 
 /** How long a process keeps its name → expression map of the rule set (evidence may use a minute-old rule). */
@@ -120,7 +123,7 @@ export async function takeLock(store: Store, names: readonly string[], ttlMs: nu
   const got = await store.acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
   if (!got.acquired) return null;
   return {
-    set: got.read ?? { rules: [], updated_at: null },
+    set: got.read ?? noRules(),
     states: got.more as (TargetState | null)[],
     async saveAndRelease(next, saved) {
       try {
