@@ -1,11 +1,10 @@
 /**
  * The signature check's digests on Deno. Deno's node:crypto is a polyfill: each createHmac
  * builds JS objects, keys itself and crosses into Rust several times, so the HMAC is plain
- * JavaScript here, with its keyed inner and outer states made once per signing key. The body's
- * SHA-256 stays with node:crypto (`denoDigests`): its hash is native and passes the JavaScript one
- * from about 300 bytes, by 7x at 64 KiB (BENCHMARKS.md, the digests section). The JavaScript
- * SHA-256 is what the HMAC is built on, exported for its tests; same results as node:crypto
- * (test/entry/js-digests.test.ts).
+ * JavaScript here, with its keyed inner and outer states made once per signing key. For the
+ * body's SHA-256 (`denoDigests`) the JavaScript one wins on small bodies and node:crypto's native
+ * one from about 384 bytes, by 7x at 64 KiB (BENCHMARKS.md, the digests section). Same results
+ * as node:crypto (test/entry/js-digests.test.ts).
  */
 import { nodeDigests, type SignatureDigests } from "../qstash/verify.ts";
 

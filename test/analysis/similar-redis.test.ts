@@ -13,6 +13,7 @@ import { tcpStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
 import { incidents, noise } from "../support/alert-corpus.ts";
 import { deleteKeys } from "../support/redis-server.ts";
+import { around } from "../support/store-spy.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const PREFIX = `test:sim${Date.now().toString(36)}:`;
@@ -20,15 +21,9 @@ const PREFIX = `test:sim${Date.now().toString(36)}:`;
 /** The store, with every call counted: each Store call is one round trip on Redis. */
 function counted(store: Store): { store: Store; calls: string[] } {
   const calls: string[] = [];
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function") return v;
-      return (...args: unknown[]) => {
-        calls.push(String(prop));
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const proxy = around(store, (method, call) => {
+    calls.push(method);
+    return call();
   });
   return { store: proxy, calls };
 }

@@ -2,7 +2,7 @@
  * How many times a notification job waits on the store, with the chat robots users page
  * (DingTalk, WeCom, Feishu, Slack): each has a rate budget shared through the store, and
  * asking it must not add round trips. The store here answers every call after 20 ms (the
- * robots on loopback answer in about one) and counts the waits (test/support/wait-counting.ts).
+ * robots on loopback answer in about one) and counts the waits (test/support/store-spy.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -14,8 +14,8 @@ import { startFakeSlack } from "../support/fake-slack.ts";
 import { startFakeWeCom } from "../support/fake-wecom.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { around, waitCounting } from "../support/store-spy.ts";
 import { startUpstashShim } from "../support/upstash-shim.ts";
-import { waitCounting } from "../support/wait-counting.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
 
 const ding = startFakeDingTalk();
@@ -137,19 +137,13 @@ describe("store waits of a notification job to rate-limited robots", () => {
   test("the store failing after the claim: the job answers 503 and nothing is sent, the robot's take failing with it", async () => {
     const id = `f${++n}`;
     let calls = 0;
-    const failing = new Proxy(new MemoryStore(), {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== "function") return v;
-        return async (...args: unknown[]) => {
-          // The job's claim goes through; everything after it fails, a little later.
-          if (++calls > 1) {
-            await new Promise((r) => setTimeout(r, 5));
-            throw new Error("connection reset by peer");
-          }
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
+    // The job's claim goes through; everything after it fails, a little later.
+    const failing = around(new MemoryStore(), async (_method, call) => {
+      if (++calls > 1) {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error("connection reset by peer");
+      }
+      return call();
     });
     const h = makeHarness(`channels:\n  ding: { type: dingtalk, webhook: "${ding.webhook(id)}" }\n`, {
       store: failing,

@@ -2,7 +2,7 @@
  * How many times a config-sync job waits on the store: at most four, as every job (docs/architecture.md,
  * "Store round trips") — the claim; the lock, taken with the rule set and the targets' states
  * read in the same round trip; the set and the states written with the lock's release; the answer.
- * The store answers every call after 20 ms and counts the waits (test/support/wait-counting.ts).
+ * The store answers every call after 20 ms and counts the waits (test/support/store-spy.ts).
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -12,10 +12,10 @@ import { upstashStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
 import { tempDir } from "../support/peers.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { around, waitCounting } from "../support/store-spy.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule, sampleRules } from "../support/sync-rules.ts";
 import { startUpstashShim } from "../support/upstash-shim.ts";
-import { waitCounting } from "../support/wait-counting.ts";
 
 type Body = { targets: { target: string; changed: boolean; version: number }[] };
 
@@ -74,17 +74,10 @@ describe("store waits of a config-sync job", () => {
   });
 
   test("the store refusing the sync's final write: the job fails, and the lock is let go for the next sync", async () => {
-    const inner = new MemoryStore();
     let refuse = 1;
-    const flaky = new Proxy(inner, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (prop === "writeMany")
-          return (writes: Parameters<Store["writeMany"]>[0]) =>
-            refuse-- > 0 ? Promise.reject(new Error("store refused the write")) : inner.writeMany(writes);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const flaky = around(new MemoryStore(), (method, call) =>
+      method === "writeMany" && refuse-- > 0 ? Promise.reject(new Error("store refused the write")) : call(),
+    );
     const { waitsOf } = setup(flaky);
     const failed = await waitsOf({ operation: "create", rules: sampleRules() });
     expect(failed.res.status).toBeGreaterThanOrEqual(500);
