@@ -128,7 +128,8 @@ export class MemoryStore implements Store {
   }
 
   /** Makes `writes` in order (synchronously: atomic within the process). */
-  private apply(writes: readonly Write[]): void {
+  private apply(writes: readonly Write[]): boolean {
+    let held = true;
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i];
       if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
@@ -141,12 +142,18 @@ export class MemoryStore implements Store {
       else if (w.op === "zrem") {
         const z = this.zset(w.key);
         if (z?.remove(w.member)) this.zdrop(w.key, z);
+      } else if (w.op === "check") {
+        if (this.holding(w.key, w.equals) === NO_SLOT) {
+          held = false;
+          i += w.guards;
+        }
       } else if (!this.write(w.key, w.value, { nx: true, ttlMs: w.ttlMs })) i += w.guards;
     }
+    return held;
   }
 
-  async writeMany(writes: Write[]): Promise<void> {
-    this.apply(writes);
+  async writeMany(writes: Write[]): Promise<boolean> {
+    return this.apply(writes);
   }
 
   async delIfEquals(key: string, expected: unknown): Promise<boolean> {

@@ -31,7 +31,7 @@ return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1]), 
  * field for hset, a score for zadd), n (a push's max, a once's guards).
  */
 const APPLY = `local function apply(k0, a0)
-  local skip = 0
+  local skip, held = 0, true
   for i = k0, #KEYS do
     local a = a0 + (i - k0) * 4
     local op, v, ttl, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -52,8 +52,11 @@ const APPLY = `local function apply(k0, a0)
     elseif op == "zrem" then redis.call("ZREM", KEYS[i], v)
     elseif op == "once" then
       if not redis.call("SET", KEYS[i], v, "NX", "PX", ttl) then skip = n end
+    elseif op == "check" then
+      if redis.call("GET", KEYS[i]) ~= v then skip = n; held = false end
     end
   end
+  return held
 end
 `;
 
@@ -64,9 +67,9 @@ else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
 return 0`;
 
-/** KEYS and ARGV: the writes. */
-const WRITE_MANY = `${APPLY}apply(1, 1)
-return 1`;
+/** KEYS and ARGV: the writes → 0 when a check did not hold. */
+const WRITE_MANY = `${APPLY}if apply(1, 1) then return 1 end
+return 0`;
 
 const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
 local n = redis.call("INCRBY", KEYS[1], ARGV[1])
@@ -203,15 +206,16 @@ export class RedisStore implements Store {
       // Members are stored as JSON strings, as zaddEach and zremEach store them.
       else if (w.op === "zadd") args.push("zadd", JSON.stringify(w.member), w.score, 0);
       else if (w.op === "zrem") args.push("zrem", JSON.stringify(w.member), "", 0);
+      else if (w.op === "check") args.push("check", toJson(w.equals), "", w.guards);
       else args.push("once", toJson(w.value), ms(w.ttlMs), w.guards);
     }
     return { keys, args };
   }
 
-  async writeMany(writes: Write[]): Promise<void> {
-    if (!writes.length) return;
+  async writeMany(writes: Write[]): Promise<boolean> {
+    if (!writes.length) return true;
     const w = this.writeArgs(writes);
-    await this.redis.eval(WRITE_MANY, w.keys, w.args);
+    return Number(await this.redis.eval(WRITE_MANY, w.keys, w.args)) === 1;
   }
 
   async setAndRelease(

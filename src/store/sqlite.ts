@@ -236,7 +236,8 @@ export class SqliteStore implements Store {
   }
 
   /** Makes `writes` in order, inside the caller's transaction. */
-  private apply(writes: readonly Write[]): void {
+  private apply(writes: readonly Write[]): boolean {
+    let held = true;
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i];
       if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
@@ -246,12 +247,18 @@ export class SqliteStore implements Store {
       } else if (w.op === "hset") this.q.hset.run(w.key, w.field, toJson(w.value));
       else if (w.op === "zadd") this.q.zadd.run(w.key, w.member, w.score);
       else if (w.op === "zrem") this.q.zrem.run(w.key, w.member);
-      else if (!this.write(w.key, w.value, { nx: true, ttlMs: w.ttlMs })) i += w.guards;
+      else if (w.op === "check") {
+        if (!this.holds(w.key, w.equals)) {
+          held = false;
+          i += w.guards;
+        }
+      } else if (!this.write(w.key, w.value, { nx: true, ttlMs: w.ttlMs })) i += w.guards;
     }
+    return held;
   }
 
-  async writeMany(writes: Write[]): Promise<void> {
-    await this.tx(() => this.apply(writes));
+  async writeMany(writes: Write[]): Promise<boolean> {
+    return this.tx(() => this.apply(writes));
   }
 
   async setAndRelease(

@@ -32,8 +32,9 @@ export interface Acquired<T> {
 /**
  * One write made in one step with others (`writeMany`, `setAndRelease`): a value, a
  * push onto a capped list, a delete (only when the key holds `ifEquals`, if given), a field of a
- * JSON hash, a sorted-set member added or removed, or `once`:
- * set only if the key does not exist, and when it did exist skip the `guards` writes after it.
+ * JSON hash, a sorted-set member added or removed, `once`: set only if the key does not exist,
+ * and when it did exist skip the `guards` writes after it; or `check`: no write itself, but
+ * when `key` does not hold `equals`, skip the `guards` writes after it (a lock still held).
  */
 export type Write =
   | { op: "set"; key: string; value: unknown; ttlMs?: number }
@@ -42,7 +43,8 @@ export type Write =
   | { op: "hset"; key: string; field: string; value: unknown }
   | { op: "zadd"; key: string; member: string; score: number }
   | { op: "zrem"; key: string; member: string }
-  | { op: "once"; key: string; value: unknown; ttlMs: number; guards: number };
+  | { op: "once"; key: string; value: unknown; ttlMs: number; guards: number }
+  | { op: "check"; key: string; equals: unknown; guards: number };
 
 /** `key` set once (NX) and, only then, `also`: as writes to make in one step with others. */
 export const onceWith = (key: string, value: unknown, ttlMs: number, also: Write[]): Write[] => [
@@ -98,8 +100,9 @@ export interface Store {
   /**
    * Makes every write, in order, in one atomic step (one round trip). A `once` write (onceWith)
    * records something exactly once with what points at it: a retry finds all of it or none.
+   * False when a `check` did not hold (its guarded writes were not made).
    */
-  writeMany(writes: Write[]): Promise<void>;
+  writeMany(writes: Write[]): Promise<boolean>;
   /** Remaining time to live in ms; -1 when the key has no TTL, -2 when it does not exist. */
   pttl(key: string): Promise<number>;
   /** Atomically adds `by` (default 1) to an integer counter; a new counter gets `ttlMs` if given. */

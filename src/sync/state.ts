@@ -4,7 +4,8 @@
  * error and the masked rendering last applied, which plans diff against), and a lock
  * (`sync:lock`) so two deliveries of config-sync jobs never interleave.
  */
-import type { Store } from "../store/store.ts";
+import { transient } from "../errors.ts";
+import type { Store, Write } from "../store/store.ts";
 import type { Rule } from "./rule.ts";
 
 export interface RuleSet {
@@ -105,9 +106,11 @@ export interface Held {
   set: RuleSet;
   states: (TargetState | null)[];
   /**
-   * Writes the rule set (when given) and the targets' states, and lets the lock go, in one step:
-   * the next sync to take the lock reads all of it. If that write fails, the lock is let go
-   * alone, so a retry is not refused until the TTL.
+   * Writes the rule set (when given) and the targets' states, and lets the lock go, in one step
+   * made only while the lock is still this sync's: the next sync to take the lock reads all of it,
+   * and a sync that lost its lock cannot overwrite what the next holder writes (503
+   * sync_lock_lost: the retry plans again). If that write fails, the lock is let go alone, so a
+   * retry is not refused until the TTL.
    */
   saveAndRelease(set: RuleSet | undefined, states: TargetState[]): Promise<void>;
 }
@@ -116,26 +119,42 @@ export interface Held {
  * Takes the sync lock and reads the rule set and the targets' states in the same atomic step
  * (`acquire`: a script on Redis and Upstash, a transaction on SQLite), so the reads see all that
  * the lock's last holder wrote (docs/config-sync.md). Null when another sync holds the lock.
- * The TTL frees a lock whose holder died.
+ * The lock is renewed every third of its TTL while the sync runs; the TTL frees a lock whose
+ * holder died.
  */
 export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
   const token = crypto.randomUUID();
   const got = await store.acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
   if (!got.acquired) return null;
+  // A failed renewal is not fatal here: the final write's check finds a lock that was lost.
+  const renewer = setInterval(() => store.expireIfEquals(LOCK_KEY, token, ttlMs).catch(() => {}), ttlMs / 3);
+  (renewer as { unref?: () => void }).unref?.();
   return {
     set: got.read ?? noRules(),
     states: got.more as (TargetState | null)[],
     async saveAndRelease(next, saved) {
+      clearInterval(renewer);
+      const writes: Write[] = [
+        ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
+        ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
+        { op: "del", key: LOCK_KEY, ifEquals: token },
+      ];
+      let held: boolean;
       try {
-        await store.writeMany([
-          ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
-          ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
-          { op: "del", key: LOCK_KEY, ifEquals: token },
+        held = await store.writeMany([
+          { op: "check", key: LOCK_KEY, equals: token, guards: writes.length },
+          ...writes,
         ]);
       } catch (e) {
         await store.delIfEquals(LOCK_KEY, token).catch(() => {});
         throw e;
       }
+      if (!held)
+        throw transient(
+          "sync_lock_lost",
+          "this sync outlived its lock and another sync took it: its records were not written; the retry plans again",
+          5,
+        );
     },
   };
 }

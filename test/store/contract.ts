@@ -4,7 +4,7 @@
  * once more for the cross-instance atomicity tests (two instances, one backend).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { onceWith, type Store } from "../../src/store/store.ts";
+import { onceWith, type Store, type Write } from "../../src/store/store.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -286,6 +286,32 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.list(recent, 5)).toEqual([]);
       await s.writeMany(onceWith(key("once:4"), "alone", 10_000, []));
       expect(await s.get(key("once:4"))).toBe("alone");
+    });
+
+    test("check: the writes it guards are made only while the key holds the value; writeMany says so", async () => {
+      const lock = key("check:lock");
+      await s.set(lock, "mine", { ttlMs: 10_000 });
+      const guarded = (value: string): Write[] => [
+        { op: "check", key: lock, equals: "mine", guards: 2 },
+        { op: "set", key: key("check:a"), value },
+        { op: "del", key: lock, ifEquals: "mine" },
+        { op: "set", key: key("check:after"), value },
+      ];
+      expect(await s.writeMany(guarded("first"))).toBe(true);
+      expect(await s.get(key("check:a"))).toBe("first");
+      expect(await s.get(lock)).toBeNull();
+
+      // Expired and taken by someone else: nothing it guards is made, the writes after it are.
+      await s.set(lock, "theirs", { ttlMs: 10_000 });
+      expect(await s.writeMany(guarded("second"))).toBe(false);
+      expect(await s.get(key("check:a"))).toBe("first");
+      expect(await s.get(lock)).toBe("theirs");
+      expect(await s.get(key("check:after"))).toBe("second");
+      // Gone altogether: the same.
+      await s.del(lock);
+      expect(await s.writeMany(guarded("third"))).toBe(false);
+      expect(await s.get(key("check:a"))).toBe("first");
+      expect(await s.writeMany([{ op: "set", key: key("check:b"), value: 1 }])).toBe(true);
     });
 
     test("once is atomic across instances: one of 50 makes its writes, exactly once", async () => {

@@ -1,0 +1,65 @@
+/**
+ * The config-sync lock (docs/config-sync.md, "One sync at a time"): renewed while a sync runs, and
+ * a sync that lost it anyway (a process paused past the TTL) writes none of its records over the
+ * next holder's.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { takeLock } from "../../src/sync/state.ts";
+import { tempDir } from "../support/peers.ts";
+import { around } from "../support/store-spy.ts";
+import { makeSyncHarness } from "../support/sync-harness.ts";
+import { sampleRules } from "../support/sync-rules.ts";
+
+const LOCK = "sync:lock";
+
+describe("the config-sync lock", () => {
+  test("a sync that lost its lock records nothing over the next holder's, answers 503 sync_lock_lost, and the retry delivers", async () => {
+    const inner = new MemoryStore();
+    let takeOver = true;
+    // Just before the final write, the lock has expired and another sync has taken it.
+    const store = around(inner, async (method, call) => {
+      if (method === "writeMany" && takeOver) {
+        takeOver = false;
+        await inner.set(LOCK, "another-sync", { ttlMs: 60_000 });
+      }
+      return call();
+    });
+    const dir = tempDir();
+    const h = makeSyncHarness(
+      `
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: "${join(dir, "prom.yml")}" } }
+`,
+      { store },
+    );
+    const lost = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(lost.status).toBe(503);
+    expect(((await lost.json()) as { error: { code: string } }).error.code).toBe("sync_lock_lost");
+    expect(await inner.get(LOCK)).toBe("another-sync");
+    const status = await h.json<{ rules: number; targets: { version: number }[] }>("/v1/sync/status");
+    expect(status.rules).toBe(0);
+    expect(status.targets.map((t) => t.version)).toEqual([0]);
+
+    // The other sync ends; the redelivered job plans again and records its delivery once.
+    await inner.del(LOCK);
+    const retry = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(retry.status).toBe(200);
+    const after = await h.json<{ rules: number; targets: { version: number }[] }>("/v1/sync/status");
+    expect(after.rules).toBe(sampleRules().length);
+    expect(after.targets.map((t) => t.version)).toEqual([1]);
+  });
+
+  test("a sync that runs longer than the lock's TTL keeps its lock, and lets it go at the end", async () => {
+    const store = new MemoryStore();
+    const held = await takeLock(store, ["prom"], 300);
+    if (!held) throw new Error("the lock was not taken");
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await store.pttl(LOCK)).toBeGreaterThan(0);
+    expect(await takeLock(store, ["prom"], 300)).toBeNull();
+    await held.saveAndRelease(undefined, []);
+    expect(await store.get(LOCK)).toBeNull();
+  });
+});
