@@ -4,7 +4,7 @@
  */
 
 import { z } from "zod";
-import { duration, rate, size, sizeOrOff } from "./units.ts";
+import { duration, positiveDuration, rate, size, sizeOrOff } from "./units.ts";
 
 /** The languages of the words notifications add (src/notify/locale.ts holds them). */
 export const LOCALES = ["en", "zh-CN"] as const;
@@ -38,7 +38,7 @@ const worker = z.strictObject({
    */
   memory_limit: sizeOrOff.default(128 * 1024 ** 2),
   /** How long a delivery holds its message id before another may take over. @default 60s */
-  lease: duration.default(60_000),
+  lease: positiveDuration.default(60_000),
   /** How long SIGTERM waits for in-flight jobs. @default 30s */
   shutdown_timeout: duration.default(30_000),
   /** IANA time zone for rendered times. @default "UTC" */
@@ -124,7 +124,7 @@ const store = z
     url: str.optional(),
     token: str.optional(),
     prefix: z.string().default("alertagent:"),
-    retention: duration.default(7 * 86_400_000),
+    retention: positiveDuration.default(7 * 86_400_000),
     /** memory only: most values kept before the oldest-created are dropped (~1–3 KB each). @default 10000 */
     max_keys: z.number().int().min(100).default(10_000),
   })

@@ -72,6 +72,9 @@ export const duration = z.union([z.number().nonnegative(), z.string()]).transfor
   return ms;
 });
 
+/** A duration that must be more than zero (a lease or a retention of 0 would never expire, or expire at once). */
+export const positiveDuration = duration.refine((ms) => ms > 0, "must be more than 0 (use e.g. 30s)");
+
 /** A size field: a number of bytes or "1mb"; becomes bytes. `off` (and 0) allowed where it says so. */
 function sizeField(allowOff: boolean) {
   const hint = allowOff ? "use e.g. 128mb, or off" : "use e.g. 512kb, 1mb";

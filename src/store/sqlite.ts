@@ -28,10 +28,11 @@ type SqlValue = string | number | null;
 /** Opens (creating it and its directory) the database file at `path`: the entry's port. */
 export type OpenSqlite = (path: string) => SqlDb;
 
+// busy_timeout first: switching a new file to WAL needs its lock, which another process may hold.
 const SCHEMA = `
+PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-PRAGMA busy_timeout = 5000;
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS hnum (key TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (key, field));
 CREATE TABLE IF NOT EXISTS hjson (key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field));
@@ -125,21 +126,31 @@ export class SqliteStore implements Store {
       for (const op of batch) op.reject(e);
       return;
     }
-    for (const op of batch) {
-      this.q.savepoint.run();
-      try {
-        done.push([op.resolve, op.f()]);
-        this.q.release.run();
-      } catch (e) {
-        this.q.rollbackTo.run();
-        this.q.release.run();
-        failed.push([op.reject, e]);
-      }
-    }
     try {
+      for (const op of batch) {
+        this.q.savepoint.run();
+        try {
+          done.push([op.resolve, op.f()]);
+          this.q.release.run();
+        } catch (e) {
+          // With no savepoint left, SQLite rolled the whole transaction back (a full disk, an I/O
+          // error): the batch fails with this operation's error, below.
+          try {
+            this.q.rollbackTo.run();
+            this.q.release.run();
+          } catch {
+            throw e;
+          }
+          failed.push([op.reject, e]);
+        }
+      }
       this.q.commit.run();
     } catch (e) {
-      this.db.exec("ROLLBACK");
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // Already rolled back by SQLite.
+      }
       for (const op of batch) op.reject(e);
       return;
     }
@@ -304,7 +315,7 @@ export class SqliteStore implements Store {
   }
 
   async hgetall(key: string): Promise<Record<string, number>> {
-    const rows = this.q.hgetall.all(key) as { field: string; value: number }[];
+    const rows = await this.tx(() => this.q.hgetall.all(key) as { field: string; value: number }[]);
     return Object.fromEntries(rows.map((r) => [r.field, r.value]));
   }
 
@@ -377,20 +388,19 @@ export class SqliteStore implements Store {
   }
 
   async zcard(key: string): Promise<number> {
-    return this.zcount(key);
+    return this.tx(() => this.zcount(key));
   }
 
   async zrange(key: string, opts: { limit: number; rev?: boolean; maxScore?: number }): Promise<ZEntry[]> {
     const stmt = opts.rev ? this.q.zdesc : this.q.zasc;
-    return stmt.all(key, opts.maxScore ?? Number.MAX_VALUE, Math.max(0, opts.limit)) as ZEntry[];
+    return this.tx(() => stmt.all(key, opts.maxScore ?? Infinity, Math.max(0, opts.limit)) as ZEntry[]);
   }
 
   async ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]> {
     return this.tx(() =>
       keys.map((k, i) => {
         const n = Array.isArray(limit) ? (limit[i] ?? 0) : limit;
-        const members =
-          n > 0 ? (this.q.zdesc.all(k, Number.MAX_VALUE, n) as ZEntry[]).map((e) => e.member) : [];
+        const members = n > 0 ? (this.q.zdesc.all(k, Infinity, n) as ZEntry[]).map((e) => e.member) : [];
         return { size: this.zcount(k), members };
       }),
     );
@@ -409,7 +419,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare("SELECT 1").get();
+    await this.tx(() => this.q.get.get(""));
   }
 
   async close(): Promise<void> {

@@ -81,6 +81,12 @@ describe("validation names the exact path of every bad key", () => {
     expect(e.issues.map((i) => i.path).sort()).toEqual(["channels.ops.rate", "qstash.clock_tolerance"]);
   });
 
+  test("a lease or a retention of 0 is refused: nothing would ever expire (or everything at once)", () => {
+    const e = configError(`${keys}worker: { lease: 0 }\nstore: { kind: sqlite, retention: 0s }\n`);
+    expect(e.issues.map((i) => i.path).sort()).toEqual(["store.retention", "worker.lease"]);
+    expect(e.issues[0].message).toContain("more than 0");
+  });
+
   test("a fallback to a channel that does not exist names its path", () => {
     const e = configError(`${keys}channels:\n  ops: { type: console, fallback: [mail] }\n`);
     expect(e.issues).toEqual([{ path: "channels.ops.fallback[0]", message: 'unknown channel "mail"' }]);

@@ -361,3 +361,51 @@ describe("sqlite: operations of one turn share a commit, and fail alone", () => 
     await b.close();
   });
 });
+
+describe("sqlite: a full disk fails the writes of its commit, each caller told, and the store recovers", () => {
+  const script = join(import.meta.dir, "../support/sqlite-disk-full.ts");
+  const bin = join(import.meta.dir, "../../node_modules/.bin");
+  for (const [runtime, cmd] of [
+    ["bun:sqlite", [process.execPath, script]],
+    ["node:sqlite on Deno", [join(bin, "deno"), "run", "-A", script]],
+  ] as const) {
+    test(`${runtime}: every caller of the commit hears the error, and the store works once there is room`, () => {
+      const run = Bun.spawnSync([...cmd], { stdout: "pipe", stderr: "pipe" });
+      const out = run.stdout.toString();
+      expect(run.exitCode, `${out}${run.stderr.toString()}`).toBe(0);
+      const got = JSON.parse(out) as { full: string[] | string; after: unknown; kept: unknown[] };
+      expect(got.full).toEqual([0, 1, 2].map(() => expect.stringContaining("database or disk is full")));
+      expect(got.after).toBe("ok");
+      // The commit's writes all went; what was there before stays.
+      expect(got.kept).toEqual([1, null, null]);
+    });
+  }
+});
+
+describe("sqlite: as on the memory store", () => {
+  const fresh = () =>
+    new SqliteStore(bunSqlite(join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "s.db")));
+  for (const [name, make] of [
+    ["memory", () => new MemoryStore()],
+    ["sqlite", fresh],
+  ] as const) {
+    test(`${name}: a read sees the writes asked for before it in the same turn`, async () => {
+      const s = make();
+      void s.hincr("h", "f", 1);
+      void s.zadd("z", [{ member: "m", score: 1 }]);
+      expect(await s.hgetall("h")).toEqual({ f: 1 });
+      expect(await s.zcard("z")).toBe(1);
+      expect(await s.zrange("z", { limit: 5 })).toEqual([{ member: "m", score: 1 }]);
+    });
+
+    test(`${name}: a member scored +Infinity is listed without maxScore`, async () => {
+      const s = make();
+      await s.zadd("z", [
+        { member: "top", score: Number.POSITIVE_INFINITY },
+        { member: "one", score: 1 },
+      ]);
+      expect((await s.zrange("z", { limit: 5 })).map((e) => e.member)).toEqual(["one", "top"]);
+      expect(await s.ztopMany(["z"], 5)).toEqual([{ size: 2, members: ["top", "one"] }]);
+    });
+  }
+});

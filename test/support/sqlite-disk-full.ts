@@ -1,0 +1,41 @@
+/**
+ * Fills a SqliteStore's disk (max_page_count) while three writes share one commit, then frees it
+ * and writes again; prints what each caller heard as JSON. Run by test/store/store.test.ts on Bun
+ * (bun:sqlite) and on Deno (node:sqlite), where a full disk once left callers waiting or crashed
+ * the process.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { OpenSqlite } from "../../src/store/sqlite.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+
+const onDeno = "Deno" in globalThis;
+const open: OpenSqlite = onDeno
+  ? (await import("../../src/entry/sqlite-node.ts")).nodeSqlite
+  : (await import("../../src/entry/sqlite-bun.ts")).bunSqlite;
+const db = open(join(mkdtempSync(join(tmpdir(), "alertagent-full-")), "full.db"));
+const store = new SqliteStore(db);
+await store.set("warm", 1);
+const { page_count } = db.prepare("PRAGMA page_count").get() as { page_count: number };
+db.exec(`PRAGMA max_page_count = ${page_count + 1}`);
+const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 2000));
+const full = await Promise.race([
+  Promise.allSettled([
+    store.set("small", "x"),
+    store.set("big", "y".repeat(200_000)),
+    store.set("small2", "z"),
+  ]),
+  timeout,
+]);
+db.exec("PRAGMA max_page_count = 1073741823");
+const after = await Promise.race([store.set("after", "ok").then(() => store.get("after")), timeout]);
+console.log(
+  JSON.stringify({
+    full:
+      full === "timeout" ? full : full.map((r) => (r.status === "rejected" ? String(r.reason) : r.status)),
+    after,
+    kept: await store.mget(["warm", "small", "small2"]),
+  }),
+);
+process.exit(0);
