@@ -28,11 +28,10 @@ type SqlValue = string | number | null;
 /** Opens (creating it and its directory) the database file at `path`: the entry's port. */
 export type OpenSqlite = (path: string) => SqlDb;
 
-// busy_timeout first: switching a new file to WAL needs its lock, which another process may hold.
 const SCHEMA = `
-PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS hnum (key TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (key, field));
 CREATE TABLE IF NOT EXISTS hjson (key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field));
