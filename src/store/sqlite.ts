@@ -40,6 +40,20 @@ CREATE INDEX IF NOT EXISTS zset_by_score ON zset (key, score, member);
 CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
 `;
 
+/**
+ * How long a commit waits for another process's write lock before its operations fail. SQLite's
+ * own wait (busy_timeout) blocks the thread, so after opening it is kept short and the commit
+ * tries again on a timer instead: the worker goes on answering meanwhile.
+ */
+const LOCK_WAIT_MS = 5000;
+const BUSY_TIMEOUT_MS = 20;
+
+/** SQLITE_BUSY, as bun:sqlite (code) and node:sqlite (errcode) report it. */
+function isBusy(e: unknown): boolean {
+  const x = e as { code?: unknown; errcode?: unknown } | null;
+  return x?.code === "SQLITE_BUSY" || x?.errcode === 5;
+}
+
 /** How often expired keys are swept on a write (reads skip them whenever they meet them). */
 const SWEEP_EVERY_MS = 60_000;
 
@@ -63,6 +77,7 @@ export class SqliteStore implements Store {
     private readonly now: () => number = Date.now,
   ) {
     db.exec(SCHEMA);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const p = (sql: string) => db.prepare(sql);
     this.q = {
       begin: p("BEGIN IMMEDIATE"),
@@ -115,13 +130,19 @@ export class SqliteStore implements Store {
     });
   }
 
-  private commit(): void {
+  private commit(since = Date.now()): void {
     const batch = this.queue.splice(0);
     const done: [(v: unknown) => void, unknown][] = [];
     const failed: [(e: unknown) => void, unknown][] = [];
     try {
       this.q.begin.run();
     } catch (e) {
+      if (isBusy(e) && Date.now() - since < LOCK_WAIT_MS) {
+        // Another process writes: try again soon, with whatever was asked for meanwhile.
+        this.queue.unshift(...batch);
+        setTimeout(() => this.commit(since), 10);
+        return;
+      }
       for (const op of batch) op.reject(e);
       return;
     }
@@ -422,7 +443,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.queue.length) this.commit();
+    // No waiting on another process's lock now: what cannot commit at once fails.
+    if (this.queue.length) this.commit(0);
     this.db.close();
   }
 }

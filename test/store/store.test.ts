@@ -409,3 +409,42 @@ describe("sqlite: as on the memory store", () => {
     });
   }
 });
+
+describe("sqlite: another process holding the write lock", () => {
+  const bin = join(import.meta.dir, "../../node_modules/.bin");
+  const script = join(import.meta.dir, "../support/sqlite-busy.ts");
+  for (const [runtime, cmd] of [
+    ["bun:sqlite", [process.execPath, script]],
+    ["node:sqlite on Deno", [join(bin, "deno"), "run", "-A", script]],
+  ] as const) {
+    test(`${runtime}: a write waits for the lock without stopping the event loop, then commits`, async () => {
+      const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "busy.db");
+      await new SqliteStore(bunSqlite(file)).close();
+      // Another process (an sqlite3 shell in a transaction, a second worker) holds the lock for 1.5 s.
+      const holder = Bun.spawn(
+        [
+          process.execPath,
+          "-e",
+          `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(file)});
+           db.exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS other (x)"); console.log("held");
+           Bun.sleepSync(1500); db.exec("COMMIT");`,
+        ],
+        { stdout: "pipe" },
+      );
+      expect(new TextDecoder().decode((await holder.stdout.getReader().read()).value)).toContain("held");
+      const run = Bun.spawn([...cmd, file], { stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = [
+        await new Response(run.stdout).text(),
+        await new Response(run.stderr).text(),
+        await run.exited,
+      ];
+      expect(code, `${out}${err}`).toBe(0);
+      const got = JSON.parse(out) as { value: unknown; ticks: number; waitedMs: number };
+      expect(got.value).toBe("v");
+      expect(got.waitedMs).toBeGreaterThan(300);
+      // A 10 ms timer kept running while the write waited: about one tick per 10 ms, not none.
+      expect(got.ticks).toBeGreaterThan(got.waitedMs / 40);
+      expect(await holder.exited).toBe(0);
+    });
+  }
+});
