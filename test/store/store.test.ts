@@ -362,13 +362,17 @@ describe("sqlite: operations of one turn share a commit, and fail alone", () => 
   });
 });
 
-describe("sqlite: a full disk fails the writes of its commit, each caller told, and the store recovers", () => {
-  const script = join(import.meta.dir, "../support/sqlite-disk-full.ts");
-  const bin = join(import.meta.dir, "../../node_modules/.bin");
-  for (const [runtime, cmd] of [
+/** A support script's command on each runtime's SQLite: Bun's own, and node:sqlite on Deno. */
+function onEachSqlite(name: string): (readonly [string, string[]])[] {
+  const script = join(import.meta.dir, "../support", name);
+  return [
     ["bun:sqlite", [process.execPath, script]],
-    ["node:sqlite on Deno", [join(bin, "deno"), "run", "-A", script]],
-  ] as const) {
+    ["node:sqlite on Deno", [join(import.meta.dir, "../../node_modules/.bin/deno"), "run", "-A", script]],
+  ];
+}
+
+describe("sqlite: a full disk fails the writes of its commit, each caller told, and the store recovers", () => {
+  for (const [runtime, cmd] of onEachSqlite("sqlite-disk-full.ts")) {
     test(`${runtime}: every caller of the commit hears the error, and the store works once there is room`, () => {
       const run = Bun.spawnSync([...cmd], { stdout: "pipe", stderr: "pipe" });
       const out = run.stdout.toString();
@@ -411,12 +415,7 @@ describe("sqlite: as on the memory store", () => {
 });
 
 describe("sqlite: another process holding the write lock", () => {
-  const bin = join(import.meta.dir, "../../node_modules/.bin");
-  const script = join(import.meta.dir, "../support/sqlite-busy.ts");
-  for (const [runtime, cmd] of [
-    ["bun:sqlite", [process.execPath, script]],
-    ["node:sqlite on Deno", [join(bin, "deno"), "run", "-A", script]],
-  ] as const) {
+  for (const [runtime, cmd] of onEachSqlite("sqlite-busy.ts")) {
     test(`${runtime}: a write waits for the lock without stopping the event loop, then commits`, async () => {
       const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "busy.db");
       await new SqliteStore(bunSqlite(file)).close();
