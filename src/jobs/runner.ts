@@ -277,6 +277,12 @@ async function claimAndRun(
       problemReply(failure),
     );
   } catch (e) {
+    if (e instanceof JobError && e.code === "lease_lost") {
+      // Its own writes were made; only the entry was left to the delivery that took over.
+      recorded();
+      log.warn("lease lost: the job's outcome was not recorded over the delivery that took over");
+      return finish("failed_transient", problemReply(e));
+    }
     // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.
     log.error("store unavailable: cannot record the job's outcome", { error: e });
     return finish(

@@ -11,6 +11,7 @@
  * recorded an outcome, plus the one running. Steps (`step:<id>:<name>`) record effects inside
  * one message, such as one channel's send, so a redelivery repeats only what did not succeed.
  */
+import { transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Store, Write } from "./store.ts";
 
@@ -239,7 +240,13 @@ export class Ledger {
       this.renewer = setInterval(
         () => {
           if (this.held.size === 0) return this.stopRenewing();
-          for (const [id, h] of this.held) this.renew(id, h.lease).catch(h.onError);
+          for (const [id, h] of this.held)
+            this.renew(id, h.lease).then((kept) => {
+              if (kept) return;
+              // Said once: the job runs on, and its finish will not write over the new holder's entry.
+              this.held.delete(id);
+              h.onError(new Error("the lease was lost: another delivery may have taken the message over"));
+            }, h.onError);
         },
         Math.max(100, Math.floor(this.opts.leaseMs / 3)),
       );
@@ -351,15 +358,25 @@ export class Ledger {
     return { op: "set", key: this.stepKey(messageId, step), value: record, ttlMs: this.opts.retentionMs };
   }
 
-  /** Writes the entry and lets the lease go, in that order, in one atomic step (see the header). */
+  /**
+   * Makes the job's own writes, then writes the entry and lets the lease go, in that order, in one
+   * atomic step (see the header). The entry and the release are made only while the lease is still
+   * this delivery's: one that lost it (paused past its TTL, taken over) must not write over the
+   * entry of the delivery that took over; what it did is still recorded (`also`).
+   */
   private async putAndRelease(entry: LedgerEntry, lease: Lease, also: Write[]): Promise<void> {
-    await this.store.setAndRelease(
-      `job:${entry.message_id}`,
-      entry,
-      { ttlMs: this.opts.retentionMs },
-      `lease:${entry.message_id}`,
-      lease,
-      also,
-    );
+    const leaseKey = `lease:${entry.message_id}`;
+    const held = await this.store.writeMany([
+      ...also,
+      { op: "check", key: leaseKey, equals: lease, guards: 2 },
+      { op: "set", key: `job:${entry.message_id}`, value: entry, ttlMs: this.opts.retentionMs },
+      { op: "del", key: leaseKey, ifEquals: lease },
+    ]);
+    if (!held)
+      throw transient(
+        "lease_lost",
+        "this delivery outlived its lease and another took the message over: its outcome was not recorded",
+        5,
+      );
   }
 }

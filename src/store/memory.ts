@@ -196,19 +196,6 @@ export class MemoryStore implements Store {
     };
   }
 
-  async setAndRelease(
-    key: string,
-    value: unknown,
-    opts: { ttlMs?: number },
-    release: string,
-    expected: unknown,
-    also: Write[] = [],
-  ): Promise<boolean> {
-    this.apply(also);
-    this.write(key, value, opts);
-    return this.deleteIfEquals(release, expected);
-  }
-
   async pttl(key: string): Promise<number> {
     return this.ttlOf(key);
   }

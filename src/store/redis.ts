@@ -60,13 +60,6 @@ const APPLY = `local function apply(k0, a0)
 end
 `;
 
-/** KEYS: key, release, then the writes; ARGV: value, ttl ("" for none), expected, then the writes → 1 when release was deleted. */
-const SET_AND_RELEASE = `${APPLY}apply(3, 4)
-if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1])
-else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
-if redis.call("GET", KEYS[2]) == ARGV[3] then return redis.call("DEL", KEYS[2]) end
-return 0`;
-
 /** KEYS and ARGV: the writes → 0 when a check did not hold. */
 const WRITE_MANY = `${APPLY}if apply(1, 1) then return 1 end
 return 0`;
@@ -216,23 +209,6 @@ export class RedisStore implements Store {
     if (!writes.length) return true;
     const w = this.writeArgs(writes);
     return Number(await this.redis.eval(WRITE_MANY, w.keys, w.args)) === 1;
-  }
-
-  async setAndRelease(
-    key: string,
-    value: unknown,
-    opts: { ttlMs?: number },
-    release: string,
-    expected: unknown,
-    also: Write[] = [],
-  ): Promise<boolean> {
-    const w = this.writeArgs(also);
-    const n = await this.redis.eval(
-      SET_AND_RELEASE,
-      [this.k(key), this.k(release), ...w.keys],
-      [toJson(value), opts.ttlMs ? ms(opts.ttlMs) : "", toJson(expected), ...w.args],
-    );
-    return Number(n) === 1;
   }
 
   async pttl(key: string): Promise<number> {

@@ -292,23 +292,6 @@ export class SqliteStore implements Store {
     return this.tx(() => this.apply(writes));
   }
 
-  async setAndRelease(
-    key: string,
-    value: unknown,
-    opts: { ttlMs?: number },
-    release: string,
-    expected: unknown,
-    also: Write[] = [],
-  ): Promise<boolean> {
-    return this.tx(() => {
-      this.apply(also);
-      this.write(key, value, opts);
-      if (!this.holds(release, expected)) return false;
-      this.q.delKv.run(release);
-      return true;
-    });
-  }
-
   async pttl(key: string): Promise<number> {
     return this.tx(() => this.ttlOf(key));
   }

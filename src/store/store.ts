@@ -30,7 +30,7 @@ export interface Acquired<T> {
 }
 
 /**
- * One write made in one step with others (`writeMany`, `setAndRelease`): a value, a
+ * One write made in one step with others (`writeMany`): a value, a
  * push onto a capped list, a delete (only when the key holds `ifEquals`, if given), a field of a
  * JSON hash, a sorted-set member added or removed, `once`: set only if the key does not exist,
  * and when it did exist skip the `guards` writes after it; or `check`: no write itself, but
@@ -83,20 +83,6 @@ export interface Store {
     alsoRead: string,
     more?: string[],
   ): Promise<Acquired<T>>;
-  /**
-   * In one atomic step: sets `key` to `value` (with a TTL when given), then deletes `release`
-   * if it holds `expected`; true when it was deleted. `also`'s writes are made first, in the
-   * same step. One round trip for what ending a lease needs (write the records, then let the
-   * lease go).
-   */
-  setAndRelease(
-    key: string,
-    value: unknown,
-    opts: { ttlMs?: number },
-    release: string,
-    expected: unknown,
-    also?: Write[],
-  ): Promise<boolean>;
   /**
    * Makes every write, in order, in one atomic step (one round trip). A `once` write (onceWith)
    * records something exactly once with what points at it: a retry finds all of it or none.

@@ -12,7 +12,7 @@ class DownStore extends MemoryStore {
   override async acquire(): Promise<never> {
     throw new Error("connection refused");
   }
-  override async setAndRelease(): Promise<boolean> {
+  override async writeMany(): Promise<boolean> {
     throw new Error("connection refused");
   }
   override async get(): Promise<never> {

@@ -121,12 +121,12 @@ describe("a message dies once", () => {
     };
     const real = {
       set: store.set.bind(store),
-      setAndRelease: store.setAndRelease.bind(store),
+      writeMany: store.writeMany.bind(store),
     };
     // The dead letter is written with the callback's own answer (its finish).
-    store.setAndRelease = async (key, value, opts, release, expected, also = []) => {
-      failing([key, ...also.map((w) => w.key)]);
-      return real.setAndRelease(key, value, opts, release, expected, also);
+    store.writeMany = async (writes) => {
+      failing(writes.map((w) => w.key));
+      return real.writeMany(writes);
     };
     store.set = async (key, value, opts) => {
       failing([key]);

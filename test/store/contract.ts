@@ -194,20 +194,6 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(await s.ztopMany([key("wm:z")], 5)).toEqual([{ size: 1, members: ["new"] }]);
     });
 
-    test("setAndRelease makes `also`'s writes in the same step", async () => {
-      const lease = key("sara:lease");
-      await s.set(lease, "mine", { ttlMs: 10_000 });
-      expect(
-        await s.setAndRelease(key("sara:entry"), "done", {}, lease, "mine", [
-          { op: "set", key: key("sara:step"), value: { ok: true }, ttlMs: 10_000 },
-          { op: "push", key: key("sara:recent"), value: "id", max: 3 },
-        ]),
-      ).toBe(true);
-      expect(await s.get(key("sara:step"))).toEqual({ ok: true });
-      expect(await s.list(key("sara:recent"), 3)).toEqual(["id"]);
-      expect(await s.get(key("sara:entry"))).toBe("done");
-    });
-
     test("acquire is atomic across instances: exactly one of 50 gets the key", async () => {
       const other = await make();
       try {
@@ -223,24 +209,6 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       } finally {
         await other.close();
       }
-    });
-
-    test("setAndRelease writes the key, then deletes the lease only when it holds the expected value", async () => {
-      const lease = key("sar:lease");
-      await s.set(lease, { token: "mine" }, { ttlMs: 10_000 });
-      expect(
-        await s.setAndRelease(key("sar:a"), { done: 1 }, { ttlMs: 10_000 }, lease, { token: "theirs" }),
-      ).toBe(false);
-      expect(await s.get(key("sar:a"))).toEqual({ done: 1 });
-      expect(await s.get(lease)).toEqual({ token: "mine" });
-      expect(await s.setAndRelease(key("sar:b"), "two", { ttlMs: 10_000 }, lease, { token: "mine" })).toBe(
-        true,
-      );
-      expect(await s.get(key("sar:b"))).toBe("two");
-      expect(await s.pttl(key("sar:b"))).toBeGreaterThan(9_000);
-      expect(await s.get(lease)).toBeNull();
-      expect(await s.setAndRelease(key("sar:c"), 3, {}, lease, { token: "mine" })).toBe(false);
-      expect(await s.pttl(key("sar:c"))).toBe(-1);
     });
 
     test("once (onceWith): sets a missing key and makes the writes after it; an existing key makes none", async () => {

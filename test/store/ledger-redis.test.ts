@@ -6,10 +6,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { z } from "zod";
 import { nodeDial } from "../../src/entry/node-net.ts";
+import { transient } from "../../src/errors.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
 import { runJob } from "../../src/jobs/runner.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import { makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 
 const REDIS_URL = process.env.REDIS_URL;
 const prefix = `test:ledger:${Date.now().toString(36)}:`;
@@ -58,6 +60,47 @@ describe("ledger on a shared Redis (two instances)", () => {
     expect(later.headers["X-Idempotent-Replay"]).toBe("true");
     expect(runs).toBe(1);
     expect(await b.deps.ledger.get("msg_shared_1")).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  test("a delivery that outlived its lease while the other instance finished the message does not undo that: 503 lease_lost, and the next delivery replays", async () => {
+    // A stalls (a paused VM: its renewals never reach the store) past its 300 ms lease.
+    const stalled = around(tcpStore({ url: REDIS_URL, prefix, dial: nodeDial }), (method, call) =>
+      method === "expireIfEquals" ? Promise.resolve(true) : call(),
+    );
+    const slow = makeHarness("worker: { lease: 300ms }\n", { store: stalled });
+    let runs = 0;
+    const handler = (ms: number, fail: boolean): JobHandler => ({
+      family: "notification",
+      async handle(_body, ctx) {
+        const run = ++runs;
+        await Bun.sleep(ms);
+        ctx.batch.defer({ op: "set", key: `sent:${run}`, value: "what this delivery did" });
+        if (fail) throw transient("robot_busy", "the robot answered 503", 5);
+        return { ok: run };
+      },
+    });
+    const deliver = (deps: typeof a.deps, h: JobHandler, retried: number) =>
+      runJob(deps, h, {
+        family: "notification",
+        body: new TextEncoder().encode("{}"),
+        messageId: "msg_stale",
+        retried,
+        trusted: true,
+      });
+    const first = deliver(slow.deps, handler(600, true), 0);
+    await Bun.sleep(400);
+    const second = await deliver(b.deps, handler(0, false), 1);
+    expect(second.status).toBe(200);
+    const late = await first;
+    expect(late.status).toBe(503);
+    expect((late.body as { error: { code: string } }).error.code).toBe("lease_lost");
+    expect(await b.deps.ledger.get("msg_stale")).toMatchObject({ status: "succeeded", result: { ok: 2 } });
+    // What the stalled delivery did is still recorded.
+    expect(await b.deps.store.get("sent:1")).toBe("what this delivery did");
+    const next = await deliver(b.deps, handler(0, false), 2);
+    expect(next.headers["X-Idempotent-Replay"]).toBe("true");
+    expect(runs).toBe(2);
+    await stalled.close();
   });
 
   test("steps recorded by one instance are seen by the other", async () => {
