@@ -85,6 +85,21 @@ export const permanent = (code: string, message: string, details?: unknown) =>
 export const transient = (code: string, message: string, retryAfterS?: number, details?: unknown) =>
   new JobError({ kind: "transient", code, message, retryAfterS, details });
 
+/**
+ * A store call that failed — the store down, too slow, out of room — as what a job answers: 503
+ * store_unavailable, retried later. The stores raise it at their edge (redis.ts, sqlite.ts).
+ */
+export const storeUnavailable = (cause: unknown): JobError =>
+  cause instanceof JobError
+    ? cause
+    : new JobError({
+        kind: "transient",
+        code: "store_unavailable",
+        message: `the store failed: ${String((cause as Error | null)?.message ?? cause).slice(0, 300)}`,
+        retryAfterS: 5,
+        cause,
+      });
+
 /** Slow down (downstream rate limit or this process full). */
 export const rateLimited = (code: string, message: string, retryAfterS: number, details?: unknown) =>
   new JobError({ kind: "rate_limited", code, message, retryAfterS, details });

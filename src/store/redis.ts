@@ -9,6 +9,7 @@
  * `automaticDeserialization: false` is detected and parsed here instead.
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
+import { storeUnavailable } from "../errors.ts";
 import type { Dial } from "../ports.ts";
 import { tcpRequester } from "./resp.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
@@ -101,15 +102,18 @@ export class RedisStore implements Store {
   /** True when the client returns raw strings (automaticDeserialization: false). */
   private readonly raw: boolean;
 
+  private readonly redis: Redis;
+
   constructor(
-    private readonly redis: Redis,
+    client: Redis,
     readonly kind: "upstash" | "redis",
     private readonly prefix: string,
     /** Called by close(): releases the transport (the TCP connection), when there is one. */
     private readonly onClose?: () => Promise<void>,
   ) {
-    const opts = (redis as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
+    const opts = (client as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
     this.raw = opts?.automaticDeserialization === false;
+    this.redis = failingAsUnavailable(client);
   }
 
   private k(key: string): string {
@@ -360,6 +364,8 @@ export interface UpstashStoreOptions {
   prefix: string;
   /** Keep @upstash/redis's default (true) unless testing the raw path. */
   automaticDeserialization?: boolean;
+  /** How long one request may take before it fails as store_unavailable (the TCP store's reply timeout too). */
+  timeoutMs?: number;
 }
 
 /** Upstash Redis over its REST API. */
@@ -368,15 +374,48 @@ export function upstashStore({
   token,
   prefix,
   automaticDeserialization,
+  timeoutMs = 10_000,
 }: UpstashStoreOptions): RedisStore {
   const redis = new Redis({
     url,
     token,
-    retry: { retries: 2 },
+    // No client-side retry: it resends a request whose answer was lost after Redis ran it, and
+    // a script run twice is not the same as once (a lease that finds itself taken, a push made
+    // twice). The job fails 503 instead and QStash retries it, which the ledger makes safe.
+    // `retries: 0`, not `false`, which still makes one retry in 1.39 (docs/contracts.md).
+    retry: { retries: 0, backoff: () => 0 },
+    // A function: a new timeout per request (a plain signal would also be read as an answer).
+    signal: () => AbortSignal.timeout(timeoutMs),
     enableTelemetry: false,
     automaticDeserialization,
   });
   return new RedisStore(redis, "upstash", prefix);
+}
+
+/**
+ * The client with every failed call — a connection refused or reset, a timeout, an error answer —
+ * rejected as 503 store_unavailable (errors.ts), so a job that meets it mid-way is retried, not
+ * answered 500.
+ */
+function failingAsUnavailable(client: Redis): Redis {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        try {
+          const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+          return out instanceof Promise
+            ? out.catch((e) => {
+                throw storeUnavailable(e);
+              })
+            : out;
+        } catch (e) {
+          throw storeUnavailable(e);
+        }
+      };
+    },
+  });
 }
 
 /** Self-hosted Redis over TCP (`redis://[user:pass@]host:port[/db]`). */

@@ -6,6 +6,7 @@
  * and, through SQLite's lock, across processes sharing the file. TTLs are kept as an expiry time and
  * swept now and then. Values are JSON text as on Redis.
  */
+import { storeUnavailable } from "../errors.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
 /** The calls the store makes on a runtime's SQLite: bun:sqlite's Database and node:sqlite's DatabaseSync both have them. */
@@ -143,7 +144,7 @@ export class SqliteStore implements Store {
         setTimeout(() => this.commit(since), 10);
         return;
       }
-      for (const op of batch) op.reject(e);
+      for (const op of batch) op.reject(storeUnavailable(e));
       return;
     }
     try {
@@ -171,7 +172,7 @@ export class SqliteStore implements Store {
       } catch {
         // Already rolled back by SQLite.
       }
-      for (const op of batch) op.reject(e);
+      for (const op of batch) op.reject(storeUnavailable(e));
       return;
     }
     for (const [resolve, v] of done) resolve(v);

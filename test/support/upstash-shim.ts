@@ -108,6 +108,8 @@ export async function startUpstashShim(opts: {
   port?: number;
   /** Holds a request back this many ms before running it, by its body (a slow network, one request at a time). */
   delay?: (body: string) => number;
+  /** Answers a request 500 without running it, by its body (Upstash having a bad moment). */
+  fail?: (body: string) => boolean;
 }): Promise<UpstashShim> {
   const conn = new RespConnection(opts.redisUrl, { buffers: true, dial: nodeDial });
   await conn.command(["PING"]); // fail now, not on the first request, when Redis is not there
@@ -117,7 +119,9 @@ export async function startUpstashShim(opts: {
     port: opts.port ?? 0,
     fetch: async (req) => {
       requests++;
-      const ms = opts.delay?.(await req.clone().text()) ?? 0;
+      const body = await req.clone().text();
+      if (opts.fail?.(body)) return json(500, { error: "ERR internal server error" });
+      const ms = opts.delay?.(body) ?? 0;
       if (ms > 0) await Bun.sleep(ms);
       return handle(req, conn, opts.token);
     },

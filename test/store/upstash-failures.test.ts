@@ -1,0 +1,125 @@
+/**
+ * Upstash REST failing the way networks do (docs/contracts.md#upstash-redis-rest): an answer lost
+ * after Redis ran the request, an endpoint that never answers, a 500 in the middle of a job. Each
+ * is a 503 store_unavailable — the job retried by QStash — and nothing is made twice. Upstash
+ * itself is the shim in front of a real redis-server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createServer, type Server, type Socket } from "node:net";
+import { JobError } from "../../src/errors.ts";
+import { upstashStore } from "../../src/store/redis.ts";
+import { fixture } from "../support/alert-groups.ts";
+import { makeHarness } from "../support/harness.ts";
+import { startRedis } from "../support/redis-server.ts";
+import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
+import { startWebhookSink } from "../support/webhook-sink.ts";
+
+const TOKEN = "tok";
+let redis: Awaited<ReturnType<typeof startRedis>>;
+let shim: UpstashShim;
+let failing = () => false;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  shim = await startUpstashShim({ redisUrl: redis.url, token: TOKEN, fail: () => failing() });
+});
+afterAll(async () => {
+  await shim.stop();
+  await redis.stop();
+});
+
+/** A TCP server on a free loopback port; its URL. */
+async function listen(onSocket: (s: Socket) => void): Promise<{ url: string; server: Server }> {
+  const server = createServer(onSocket);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+/** What a call's promise came to within `ms`. */
+async function settle(p: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([
+    p.then(
+      () => "resolved",
+      (e) => e,
+    ),
+    new Promise((r) => setTimeout(() => r("still pending"), ms)),
+  ]);
+}
+
+describe("Upstash REST failing", () => {
+  test("an answer lost after Redis ran the request: the call fails store_unavailable and is not sent again", async () => {
+    // Forwards each request to the shim; the first one's answer is dropped with the connection.
+    let dropped = 0;
+    const target = new URL(shim.url);
+    const proxy = await listen((client) => {
+      const upstream = Bun.connect({
+        hostname: target.hostname,
+        port: Number(target.port),
+        socket: {
+          data(_s, chunk) {
+            if (dropped++ === 0) client.destroy();
+            else client.write(chunk);
+          },
+          close() {
+            client.end();
+          },
+        },
+      });
+      client.on("data", async (chunk) => (await upstream).write(chunk));
+      client.on("error", () => {});
+    });
+    try {
+      const store = upstashStore({ url: proxy.url, token: TOKEN, prefix: "lost:" });
+      const got = await settle(store.writeMany([{ op: "push", key: "recent", value: "a", max: 10 }]), 5000);
+      expect(got).toBeInstanceOf(JobError);
+      expect((got as JobError).code).toBe("store_unavailable");
+      // Redis ran it once; the client did not send it again.
+      const direct = upstashStore({ url: shim.url, token: TOKEN, prefix: "lost:" });
+      expect(await direct.list("recent", 10)).toEqual(["a"]);
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  test("an endpoint that never answers: the call fails store_unavailable after the timeout", async () => {
+    const silent = await listen(() => {});
+    try {
+      const store = upstashStore({ url: silent.url, token: TOKEN, prefix: "silent:", timeoutMs: 300 });
+      const started = Date.now();
+      const got = await settle(store.get("k"), 5000);
+      expect(got).toBeInstanceOf(JobError);
+      expect((got as JobError).code).toBe("store_unavailable");
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      silent.server.close();
+    }
+  });
+
+  test("Upstash failing once right after a page was sent: 503 store_unavailable, and the retry does not send it again", async () => {
+    const sink = startWebhookSink();
+    try {
+      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${sink.url}" }\n`, {
+        store: upstashStore({ url: shim.url, token: TOKEN, prefix: "midjob:" }),
+      });
+      // The first request to Upstash after the webhook's send (its record) is answered 500.
+      let failed = false;
+      failing = () => {
+        if (failed || sink.requests.length === 0) return false;
+        failed = true;
+        return true;
+      };
+      const job = { channels: ["hook"], payload: fixture("alertmanager-firing.json") };
+      const res = await h.job("/jobs/notification", job, { messageId: "msg_mid" });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).not.toBeNull();
+      expect(JSON.stringify(await res.json())).toContain("store_unavailable");
+      const retry = await h.job("/jobs/notification", job, { messageId: "msg_mid" });
+      expect(retry.status).toBe(200);
+      // The page arrived once.
+      expect(sink.requests).toHaveLength(1);
+    } finally {
+      failing = () => false;
+      await sink.stop();
+    }
+  });
+});
