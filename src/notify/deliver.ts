@@ -90,7 +90,12 @@ export async function deliver(
     }
     return r;
   };
-  const primaries = await Promise.all(names.map((name) => once(name)));
+  // Every channel ends before the job answers, even when one fails: the answer lets the lease go,
+  // and a redelivery meanwhile would send again what is still being sent.
+  const settled = await Promise.allSettled(names.map((name) => once(name)));
+  const thrown = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (thrown) throw thrown.reason;
+  const primaries = settled.map((r) => (r as PromiseFulfilledResult<Run>).value);
 
   const extra: Run[] = [];
   for (const p of primaries) {

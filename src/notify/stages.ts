@@ -242,10 +242,16 @@ export async function recordFailure(
   e: unknown,
 ): Promise<Run> {
   const { deps, n, messageId } = j;
-  const letGo = claim && !record.parts.some((part) => part.sent) ? [releaseWrite(claim, messageId)] : [];
+  // Every part reached the channel and only recording it failed (or its answer was lost): the
+  // send's writes are made again, safe to repeat, so no retry sends it again or shows it pending.
+  if (record.parts.length && record.parts.every((part) => part.sent)) return recordSent(j, ch, record, claim);
+  const sentSome = record.parts.some((part) => part.sent);
+  const letGo = claim && !sentSome ? [releaseWrite(claim, messageId)] : [];
   const err = toJobError(e);
   if (err.kind === "internal") {
-    await deps.store.writeMany(letGo).catch(() => {});
+    // A bug: the parts that were sent are still recorded, so the retry does not send them again.
+    const progress = sentSome ? [n.records.deliveryWrite({ ...record, updated_at: isoAt(deps.now()) })] : [];
+    await deps.store.writeMany([...letGo, ...progress]).catch(() => {});
     throw e;
   }
   const details = err.details as { errcode?: number } | undefined;
@@ -292,7 +298,9 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     const d = await dedup(j, ch, record, early);
     if ("duplicate" in d) return d.duplicate;
     claim = d.claim;
-    if (!resumed.saved) record = await plan(j, ch, record);
+    // A record saved by a failure before its plan (the dedup claim failed, another message was
+    // sending) has no parts yet: it is planned now, or nothing would be sent.
+    if (!record.parts.length) record = await plan(j, ch, record);
     record.attempts += 1;
     await sendParts(j, ch, record, early);
     return await recordSent(j, ch, record, claim);

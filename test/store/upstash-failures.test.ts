@@ -17,11 +17,11 @@ import { startWebhookSink } from "../support/webhook-sink.ts";
 const TOKEN = "tok";
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let shim: UpstashShim;
-let failing = () => false;
+let failing: (body: string) => boolean = () => false;
 
 beforeAll(async () => {
   redis = await startRedis();
-  shim = await startUpstashShim({ redisUrl: redis.url, token: TOKEN, fail: () => failing() });
+  shim = await startUpstashShim({ redisUrl: redis.url, token: TOKEN, fail: (body) => failing(body) });
 });
 afterAll(async () => {
   await shim.stop();
@@ -95,13 +95,14 @@ describe("Upstash REST failing", () => {
     }
   });
 
-  test("Upstash failing once right after a page was sent: 503 store_unavailable, and the retry does not send it again", async () => {
+  test("Upstash failing once in the middle of a notification (recording a channel's 503): 503 with Retry-After, not 500", async () => {
     const sink = startWebhookSink();
+    sink.answers.push(() => new Response("busy", { status: 503 }));
     try {
       const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${sink.url}" }\n`, {
         store: upstashStore({ url: shim.url, token: TOKEN, prefix: "midjob:" }),
       });
-      // The first request to Upstash after the webhook's send (its record) is answered 500.
+      // The first request after the channel answered: the record of its failure.
       let failed = false;
       failing = () => {
         if (failed || sink.requests.length === 0) return false;
@@ -115,8 +116,8 @@ describe("Upstash REST failing", () => {
       expect(JSON.stringify(await res.json())).toContain("store_unavailable");
       const retry = await h.job("/jobs/notification", job, { messageId: "msg_mid" });
       expect(retry.status).toBe(200);
-      // The page arrived once.
-      expect(sink.requests).toHaveLength(1);
+      // The refused attempt, then the page.
+      expect(sink.requests).toHaveLength(2);
     } finally {
       failing = () => false;
       await sink.stop();

@@ -5,16 +5,19 @@
 import type { Store } from "../../src/store/store.ts";
 
 /**
- * `inner` with every method call passed through `around(method, call)`, which decides what the
- * caller gets (`call()` runs the real method).
+ * `inner` with every method call passed through `wrap(method, call, args)`, which decides what
+ * the caller gets (`call()` runs the real method).
  */
-export function around(inner: Store, wrap: (method: string, call: () => unknown) => unknown): Store {
+export function around(
+  inner: Store,
+  wrap: (method: string, call: () => unknown, args: unknown[]) => unknown,
+): Store {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
       if (typeof v !== "function") return v;
       return (...args: unknown[]) =>
-        wrap(String(prop), () => (v as (...a: unknown[]) => unknown).apply(target, args));
+        wrap(String(prop), () => (v as (...a: unknown[]) => unknown).apply(target, args), args);
     },
   });
 }

@@ -11,8 +11,8 @@ export interface Hook {
 export interface WebhookSink {
   url: string;
   requests: Hook[];
-  /** The next answers, in order; afterwards 200 `{"ok":true}`. */
-  answers: (() => Response)[];
+  /** The next answers, in order (a slow receiver: a promise); afterwards 200 `{"ok":true}`. */
+  answers: (() => Response | Promise<Response>)[];
   stop(): Promise<void>;
 }
 
