@@ -275,7 +275,9 @@ export class SqliteStore implements Store {
       if (w.op === "set") this.write(w.key, w.value, { ttlMs: w.ttlMs });
       else if (w.op === "push") this.push(w.key, w.value, w.max, w.ttlMs);
       else if (w.op === "del") {
-        if (w.ifEquals === undefined || this.holds(w.key, w.ifEquals)) this.dropAll(w.key);
+        // A key that holds a value is a plain one: only its row goes (a job's lease, every finish).
+        if (w.ifEquals === undefined) this.dropAll(w.key);
+        else if (this.holds(w.key, w.ifEquals)) this.q.delKv.run(w.key);
       } else if (w.op === "hset") this.q.hset.run(w.key, w.field, toJson(w.value));
       else if (w.op === "zadd") this.q.zadd.run(w.key, w.member, w.score);
       else if (w.op === "zrem") this.q.zrem.run(w.key, w.member);
