@@ -82,16 +82,7 @@ export async function analyseJob(
     }
     try {
       const k = open.findIndex((o) => o.i === i);
-      const result = await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1);
-      scope.batch.defer(
-        deps.ledger.stepWrite(scope.messageId, stepName(a.id), {
-          status: "succeeded",
-          at: at(),
-          attempts: 1,
-          data: result,
-        }),
-      );
-      results.push(result);
+      results.push(await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1));
     } catch (e) {
       if (!(e instanceof JobError) || alerts.length === 1) throw e;
       failed.push({ alert_id: a.id, error: e });
@@ -200,14 +191,27 @@ async function analyseAlert(
     // later alerts of the job remain, which may find this one similar.
     const doc = docOf(alert, summary, resolutionOf(alert, language, deps.now()), deps.now());
     const done = at();
+    // With the alert's step: a retry that finds the result also finds it done, and neither asks
+    // the engine again nor pushes it on the recent list twice.
     const writes = [
       analysisWrite(analysisRecord(processing, alert.id, "completed", { at: done, result }), retentionMs),
       recentWrite(result, alert.labels.alertname ?? "", done, retentionMs),
       ...index.addWrites(doc, vector, own),
+      deps.ledger.stepWrite(scope.messageId, stepName(alert.id), {
+        status: "succeeded",
+        at: done,
+        attempts: 1,
+        data: result,
+      }),
     ];
     if (last) scope.batch.defer(...writes);
     else await deps.store.writeMany(writes);
-    await index.pruneIfDue();
+    // Upkeep, not the job's work: a failed prune is tried again by a later analysis.
+    await index
+      .pruneIfDue()
+      .catch((e) =>
+        log.warn("could not prune the similar-alert index; a later analysis tries again", { error: e }),
+      );
     return result;
   } catch (e) {
     const je = e instanceof JobError ? e : undefined;
