@@ -5,13 +5,11 @@
  * it answers 200 (after the 1 s lease a refused finish could not let go).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { storeUnavailable } from "../../src/errors.ts";
-import { MemoryStore } from "../../src/store/memory.ts";
-import type { Write } from "../../src/store/store.ts";
+import type { Store, Write } from "../../src/store/store.ts";
 import { aiYaml, fixture, goodAnalysis } from "../support/analysis.ts";
 import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
 import { makeHarness } from "../support/harness.ts";
-import { around } from "../support/store-spy.ts";
+import { failingOnce } from "../support/store-spy.ts";
 
 let dify: FakeDify;
 beforeAll(async () => {
@@ -23,16 +21,7 @@ beforeEach(() => {
   dify.respond = () => ({ outputs: { analysis: goodAnalysis() } });
 });
 
-function refusingOnce(match: (method: string, args: unknown[]) => boolean) {
-  let armed = true;
-  return around(new MemoryStore(), async (method, call, args) => {
-    if (!armed || !match(method, args)) return call();
-    armed = false;
-    throw storeUnavailable(new Error("connection reset"));
-  });
-}
-
-async function untilDone(store: ReturnType<typeof refusingOnce>, body: unknown, id: string) {
+async function untilDone(store: Store, body: unknown, id: string) {
   const h = makeHarness(
     `worker: { lease: 1s }\n${aiYaml({ order: ["dify", "builtin"], dify: { url: dify.url, workflowKey: "app-wf" } })}`,
     { store },
@@ -49,7 +38,7 @@ async function untilDone(store: ReturnType<typeof refusingOnce>, body: unknown, 
 
 describe("the store failing during an analysis", () => {
   test("the similar-alert index's upkeep failing does not fail the analysis", async () => {
-    const store = refusingOnce((method) => method === "zcard");
+    const store = failingOnce("refused", (method) => method === "zcard");
     const statuses = await untilDone(
       store,
       { type: "comprehensive", alert: fixture("alertmanager-firing").alerts[0] },
@@ -61,7 +50,8 @@ describe("the store failing during an analysis", () => {
   });
 
   test("a payload whose answer cannot be recorded: the retry does not analyse again the alert whose result was stored", async () => {
-    const store = refusingOnce(
+    const store = failingOnce(
+      "refused",
       (method, args) =>
         method === "writeMany" && (args[0] as Write[]).some((w) => w.key === "job:an_payload"),
     );

@@ -5,27 +5,11 @@
  * until it succeeds. What each receiver got is counted.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { storeUnavailable } from "../../src/errors.ts";
-import { MemoryStore } from "../../src/store/memory.ts";
 import type { Write } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
-import { around } from "../support/store-spy.ts";
+import { failingOnce } from "../support/store-spy.ts";
 import { startWebhookSink, type WebhookSink } from "../support/webhook-sink.ts";
-
-type Mode = "refused" | "answer lost" | "bug";
-
-/** A memory store whose first call matching `match` fails as `mode`. */
-function failingOnce(mode: Mode, match: (method: string, args: unknown[]) => boolean) {
-  let armed = true;
-  return around(new MemoryStore(), async (method, call, args) => {
-    if (!armed || !match(method, args)) return call();
-    armed = false;
-    if (mode === "bug") throw new Error("a bug in the worker");
-    if (mode === "answer lost") await call();
-    throw storeUnavailable(new Error("connection reset"));
-  });
-}
 
 const writesTo = (prefix: string) => (method: string, args: unknown[]) =>
   method === "writeMany" && (args[0] as Write[]).some((w) => w.key.startsWith(prefix));

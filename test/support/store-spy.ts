@@ -2,6 +2,8 @@
  * Stores that watch or break the calls a job makes, for tests of round trips and store failures:
  * `around` wraps every Store method; `waitCounting` counts the waits a job makes.
  */
+import { storeUnavailable } from "../../src/errors.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /**
@@ -44,4 +46,19 @@ export function waitCounting(inner: Store, delayMs = 20) {
     }
   });
   return { store, waits: () => waits };
+}
+
+/** How a store call fails: refused, run with its answer lost, or a bug (a plain Error). */
+export type Fault = "refused" | "answer lost" | "bug";
+
+/** A memory store whose first call `match` picks fails as `fault` (refused: store_unavailable). */
+export function failingOnce(fault: Fault, match: (method: string, args: unknown[]) => boolean): Store {
+  let armed = true;
+  return around(new MemoryStore(), async (method, call, args) => {
+    if (!armed || !match(method, args)) return call();
+    armed = false;
+    if (fault === "bug") throw new Error("a bug in the worker");
+    if (fault === "answer lost") await call();
+    throw storeUnavailable(new Error("connection reset"));
+  });
 }
