@@ -178,13 +178,13 @@ export class Ledger {
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
     };
     // One atomic step (one round trip on Redis): take the lease, read the entry.
-    const got = await this.store.acquire<LedgerEntry>(
-      `lease:${messageId}`,
-      lease,
-      this.opts.leaseMs,
-      `job:${messageId}`,
-      prefetch,
-    );
+    const got = await this.store
+      .acquire<LedgerEntry>(`lease:${messageId}`, lease, this.opts.leaseMs, `job:${messageId}`, prefetch)
+      .catch(async (e) => {
+        // The lease may have been taken with the answer lost: let it go, or the retry waits out its TTL.
+        await this.store.delIfEquals(`lease:${messageId}`, lease).catch(() => {});
+        throw e;
+      });
     const existing = got.read;
     if (existing && existing.family !== family) {
       if (got.acquired) await this.store.delIfEquals(`lease:${messageId}`, lease);

@@ -124,7 +124,13 @@ export interface Held {
  */
 export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
   const token = crypto.randomUUID();
-  const got = await store.acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
+  const got = await store
+    .acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey))
+    .catch(async (e) => {
+      // The lock may have been taken with the answer lost: let it go, or no sync runs until its TTL.
+      await store.delIfEquals(LOCK_KEY, token).catch(() => {});
+      throw e;
+    });
   if (!got.acquired) return null;
   // A failed renewal is not fatal here: the final write's check finds a lock that was lost.
   const renewer = setInterval(() => store.expireIfEquals(LOCK_KEY, token, ttlMs).catch(() => {}), ttlMs / 3);

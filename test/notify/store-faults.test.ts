@@ -57,6 +57,18 @@ describe("the store failing during a notification: the page arrives once", () =>
     });
   }
 
+  test("the claim's answer lost: the job answers 503, and its retry is not refused by its own lease", async () => {
+    const hook = sink();
+    const store = failingOnce("answer lost", (method) => method === "acquire");
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
+    const body = { channels: ["hook"], payload: page() };
+    expect((await h.job("/jobs/notification", body, { messageId: "msg_claim_lost" })).status).toBe(503);
+    expect(
+      (await h.job("/jobs/notification", body, { messageId: "msg_claim_lost", retried: 1 })).status,
+    ).toBe(200);
+    expect(hook.requests).toHaveLength(1);
+  });
+
   for (const mode of ["refused", "answer lost", "bug"] as const) {
     test(`the record after the send ${mode}: the page is not sent again, and it shows sent`, async () => {
       const hook = sink();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { takeLock } from "../../src/sync/state.ts";
 import { tempDir } from "../support/peers.ts";
-import { around } from "../support/store-spy.ts";
+import { around, failingOnce } from "../support/store-spy.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { sampleRules } from "../support/sync-rules.ts";
 
@@ -50,6 +50,24 @@ config_sync:
     const after = await h.json<{ rules: number; targets: { version: number }[] }>("/v1/sync/status");
     expect(after.rules).toBe(sampleRules().length);
     expect(after.targets.map((t) => t.version)).toEqual([1]);
+  });
+
+  test("taking the lock with its answer lost: the job answers 503, and its retry is not refused by its own lock", async () => {
+    const dir = tempDir();
+    const store = failingOnce("answer lost", (method, args) => method === "acquire" && args[0] === LOCK);
+    const h = makeSyncHarness(
+      `
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: "${join(dir, "prom.yml")}" } }
+`,
+      { store },
+    );
+    const first = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(first.status).toBe(503);
+    expect(JSON.stringify(await first.json())).toContain("store_unavailable");
+    const retry = await h.sync({ operation: "create", rules: sampleRules() });
+    expect(retry.status).toBe(200);
   });
 
   test("a sync that runs longer than the lock's TTL keeps its lock, and lets it go at the end", async () => {
