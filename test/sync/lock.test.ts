@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { MemoryStore } from "../../src/store/memory.ts";
+import type { Store } from "../../src/store/store.ts";
 import { takeLock } from "../../src/sync/state.ts";
 import { tempDir } from "../support/peers.ts";
 import { around, failingOnce } from "../support/store-spy.ts";
@@ -13,6 +14,13 @@ import { makeSyncHarness } from "../support/sync-harness.ts";
 import { sampleRules } from "../support/sync-rules.ts";
 
 const LOCK = "sync:lock";
+
+/** A sync harness with one Prometheus rule file as its target, on `store`. */
+const oneFileTarget = (store: Store) =>
+  makeSyncHarness(
+    `config_sync:\n  targets:\n    prom: { kind: prometheus, delivery: { type: file, path: "${join(tempDir(), "prom.yml")}" } }\n`,
+    { store },
+  );
 
 describe("the config-sync lock", () => {
   test("a sync that lost its lock records nothing over the next holder's, answers 503 sync_lock_lost, and the retry delivers", async () => {
@@ -26,15 +34,7 @@ describe("the config-sync lock", () => {
       }
       return call();
     });
-    const dir = tempDir();
-    const h = makeSyncHarness(
-      `
-config_sync:
-  targets:
-    prom: { kind: prometheus, delivery: { type: file, path: "${join(dir, "prom.yml")}" } }
-`,
-      { store },
-    );
+    const h = oneFileTarget(store);
     const lost = await h.sync({ operation: "create", rules: sampleRules() });
     expect(lost.status).toBe(503);
     expect(((await lost.json()) as { error: { code: string } }).error.code).toBe("sync_lock_lost");
@@ -53,16 +53,8 @@ config_sync:
   });
 
   test("taking the lock with its answer lost: the job answers 503, and its retry is not refused by its own lock", async () => {
-    const dir = tempDir();
     const store = failingOnce("answer lost", (method, args) => method === "acquire" && args[0] === LOCK);
-    const h = makeSyncHarness(
-      `
-config_sync:
-  targets:
-    prom: { kind: prometheus, delivery: { type: file, path: "${join(dir, "prom.yml")}" } }
-`,
-      { store },
-    );
+    const h = oneFileTarget(store);
     const first = await h.sync({ operation: "create", rules: sampleRules() });
     expect(first.status).toBe(503);
     expect(JSON.stringify(await first.json())).toContain("store_unavailable");
