@@ -9,7 +9,7 @@ import { z } from "zod";
 import { alertIdsOf, alertStep, markAnalysisFailed } from "../analysis/status.ts";
 import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
-import { JobError } from "../errors.ts";
+import { JobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
@@ -60,10 +60,12 @@ export function deadLetterOf(store: Store, sourceMessageId: string): Promise<Dea
   return store.get<DeadLetter>(deadLetterKey(sourceMessageId));
 }
 
-/** The keys a failure callback reads, read with its claim: the source's dead letter and its entry. */
+/** The keys a failure callback reads, read with its claim: the source's dead letter, its entry and its lease. */
 export function failurePrefetch(body: unknown, { deps }: { deps: Deps }): string[] {
   const src = (body as { sourceMessageId?: unknown } | null)?.sourceMessageId;
-  return typeof src === "string" && src ? [deadLetterKey(src), deps.ledger.entryKey(src)] : [];
+  return typeof src === "string" && src
+    ? [deadLetterKey(src), deps.ledger.entryKey(src), deps.ledger.leaseKey(src)]
+    : [];
 }
 
 /** The newest `limit` dead letters still kept, newest first. */
@@ -110,7 +112,18 @@ export async function recordDeadLetter(
     error,
   };
   const key = deadLetterKey(cb.sourceMessageId);
-  const earlier = await readThrough<DeadLetter>(deps.store, key, batch);
+  const [earlier, running] = await Promise.all([
+    readThrough<DeadLetter>(deps.store, key, batch),
+    readThrough(deps.store, deps.ledger.leaseKey(cb.sourceMessageId), batch),
+  ]);
+  // QStash can give up on a delivery that is still running here (its answer came too late): what
+  // that delivery records when it ends would overwrite the dead letter's marks, so wait for it.
+  if (running && !earlier)
+    throw transient(
+      "source_in_progress",
+      `message ${cb.sourceMessageId} is still being delivered; its dead letter is recorded once that delivery ends`,
+      5,
+    );
   if (family === "analysis" && cb.sourceBody && !earlier) {
     // A payload job can die after some of its alerts were analysed: those keep their result.
     // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.

@@ -144,7 +144,7 @@ export class Ledger {
   async get(messageId: string): Promise<LedgerEntry | null> {
     const entry = await this.entry(messageId);
     if (entry) return entry;
-    const lease = await this.store.get<Lease>(`lease:${messageId}`);
+    const lease = await this.store.get<Lease>(this.leaseKey(messageId));
     if (!lease || typeof lease !== "object") return null;
     return {
       message_id: messageId,
@@ -159,7 +159,7 @@ export class Ledger {
   }
 
   private entry(messageId: string): Promise<LedgerEntry | null> {
-    return this.store.get<LedgerEntry>(`job:${messageId}`);
+    return this.store.get<LedgerEntry>(this.entryKey(messageId));
   }
 
   /** Takes the message's lease and reads its entry — and `prefetch`'s keys — in one step. */
@@ -179,15 +179,21 @@ export class Ledger {
     };
     // One atomic step (one round trip on Redis): take the lease, read the entry.
     const got = await this.store
-      .acquire<LedgerEntry>(`lease:${messageId}`, lease, this.opts.leaseMs, `job:${messageId}`, prefetch)
+      .acquire<LedgerEntry>(
+        this.leaseKey(messageId),
+        lease,
+        this.opts.leaseMs,
+        this.entryKey(messageId),
+        prefetch,
+      )
       .catch(async (e) => {
         // The lease may have been taken with the answer lost: let it go, or the retry waits out its TTL.
-        await this.store.delIfEquals(`lease:${messageId}`, lease).catch(() => {});
+        await this.store.delIfEquals(this.leaseKey(messageId), lease).catch(() => {});
         throw e;
       });
     const existing = got.read;
     if (existing && existing.family !== family) {
-      if (got.acquired) await this.store.delIfEquals(`lease:${messageId}`, lease);
+      if (got.acquired) await this.store.delIfEquals(this.leaseKey(messageId), lease);
       return { kind: "reused", family: existing.family };
     }
     if (!got.acquired) {
@@ -196,7 +202,7 @@ export class Ledger {
       return { kind: "busy", retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)) };
     }
     if (existing && existing.status !== "processing") {
-      await this.store.delIfEquals(`lease:${messageId}`, lease);
+      await this.store.delIfEquals(this.leaseKey(messageId), lease);
       return { kind: "replay", entry: existing };
     }
     // Not written now: finish() or release() writes it once (get() shows the lease meanwhile).
@@ -267,7 +273,7 @@ export class Ledger {
 
   /** Extends a held lease; false when it was lost (expired and taken over). */
   renew(messageId: string, lease: Lease): Promise<boolean> {
-    return this.store.expireIfEquals(`lease:${messageId}`, lease, this.opts.leaseMs);
+    return this.store.expireIfEquals(this.leaseKey(messageId), lease, this.opts.leaseMs);
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
@@ -333,11 +339,15 @@ export class Ledger {
       error,
     };
     if (existing?.result !== undefined) entry.result = existing.result;
-    return { op: "set", key: `job:${messageId}`, value: entry, ttlMs: this.opts.retentionMs };
+    return { op: "set", key: this.entryKey(messageId), value: entry, ttlMs: this.opts.retentionMs };
   }
 
   entryKey(messageId: string): string {
     return `job:${messageId}`;
+  }
+
+  leaseKey(messageId: string): string {
+    return `lease:${messageId}`;
   }
 
   stepKey(messageId: string, step: string): string {
@@ -365,11 +375,11 @@ export class Ledger {
    * entry of the delivery that took over; what it did is still recorded (`also`).
    */
   private async putAndRelease(entry: LedgerEntry, lease: Lease, also: Write[]): Promise<void> {
-    const leaseKey = `lease:${entry.message_id}`;
+    const leaseKey = this.leaseKey(entry.message_id);
     const held = await this.store.writeMany([
       ...also,
       { op: "check", key: leaseKey, equals: lease, guards: 2 },
-      { op: "set", key: `job:${entry.message_id}`, value: entry, ttlMs: this.opts.retentionMs },
+      { op: "set", key: this.entryKey(entry.message_id), value: entry, ttlMs: this.opts.retentionMs },
       { op: "del", key: leaseKey, ifEquals: lease },
     ]);
     if (!held)

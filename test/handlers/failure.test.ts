@@ -2,12 +2,19 @@ import { describe, expect, test } from "bun:test";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
+import { startWebhookSink } from "../support/webhook-sink.ts";
 
 describe("POST /jobs/failure", () => {
   test("records the dead job under its source message id and marks the ledger entry failed", async () => {
     const h = makeHarness();
     // The source message ran here first and failed transiently until QStash gave up.
-    await h.deps.ledger.claim("msg_src_1", "notification", { retried: 3 });
+    const ran = await h.deps.ledger.claim("msg_src_1", "notification", { retried: 3 });
+    if (ran.kind !== "claimed") throw new Error(ran.kind);
+    await h.deps.ledger.release(ran.entry, ran.lease, {
+      code: "downstream_unavailable",
+      message: "503",
+      retryable: true,
+    });
     const res = await h.job("/jobs/failure", failureCallback("msg_src_1"), { messageId: "msg_cb_1" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
@@ -147,6 +154,38 @@ describe("a message dies once", () => {
     expect(src).toMatchObject({ status: "failed", dead_letter: { source_message_id: "msg_half" } });
     expect(await store.list("dead-letters", 10)).toEqual(["msg_half"]);
     expect(await h.deps.metrics.render()).toContain('alertagent_dead_letters_total{family="notification"} 1');
+  });
+});
+
+describe("a callback for a message still being delivered", () => {
+  test("waits for that delivery to end (503 source_in_progress), so its end does not undo the dead letter's marks", async () => {
+    const hook = startWebhookSink();
+    // QStash gave up on the source while its send still runs here; the send then fails.
+    hook.answers.push(async () => {
+      await Bun.sleep(400);
+      return new Response("busy", { status: 503 });
+    });
+    try {
+      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`);
+      const source = h.job(
+        "/jobs/notification",
+        { channels: ["hook"], alerts: [{ labels: { alertname: "Slow" } }] },
+        { messageId: "msg_running" },
+      );
+      await Bun.sleep(100);
+      const early = await h.job("/jobs/failure", failureCallback("msg_running"), { messageId: "cb_running" });
+      expect(early.status).toBe(503);
+      expect(((await early.json()) as { error: { code: string } }).error.code).toBe("source_in_progress");
+      expect((await source).status).toBe(503);
+      const later = await h.job("/jobs/failure", failureCallback("msg_running"), {
+        messageId: "cb_running",
+        retried: 1,
+      });
+      expect(later.status).toBe(200);
+      expect(await h.deps.ledger.get("msg_running")).toMatchObject({ status: "failed" });
+    } finally {
+      await hook.stop();
+    }
   });
 });
 
