@@ -17,7 +17,7 @@ import { runChain } from "./chain.ts";
 import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { exprOf } from "./facts.ts";
-import type { AnalysisJob } from "./job.ts";
+import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
 import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
 import { docOf, embedAlert, resolutionOf, similarAnalysis } from "./similarity.ts";
@@ -33,6 +33,15 @@ export interface JobScope {
 /** The keys an analysis job reads, read with its claim: each alert's step and analysis record. */
 export function analysisPrefetch(job: AnalysisJob, stepKey: (step: string) => string): string[] {
   return alertsOfJob(job).flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
+}
+
+/**
+ * The ids a job body's alerts are analysed under, as its handler reads it (a raw Alertmanager
+ * payload too, with the URL's query); none when it is not an analysis job. For a dead job's marks.
+ */
+export function alertIdsOfBody(body: unknown, query: Record<string, string>): string[] {
+  const job = analysisJobSchema.safeParse(asAnalysisJob(body, query));
+  return job.success ? alertsOfJob(job.data).map((a) => a.id) : [];
 }
 
 /** A job's alerts, each with the id the analysis stores it under. */

@@ -80,17 +80,3 @@ export async function markAnalysisFailed(
   const rec = analysisRecord(await getAnalysis(store, alertId), alertId, "failed", { at, error });
   await store.writeMany([analysisWrite(rec, retentionMs)]);
 }
-
-/** The alert ids an analysis job body names: `alert.id`/`fingerprint`, or each alert of a v4 payload. */
-export function alertIdsOf(job: unknown): string[] {
-  const j = job as { alert?: AlertLike; payload?: { alerts?: AlertLike[] } } | null;
-  const alerts = j?.alert ? [j.alert] : (j?.payload?.alerts ?? []);
-  return alerts
-    .map((a) => a?.id ?? a?.fingerprint)
-    .filter((x): x is string => typeof x === "string" && x.length > 0);
-}
-
-interface AlertLike {
-  id?: string;
-  fingerprint?: string;
-}

@@ -6,7 +6,8 @@
  * (`failure.notify`) are told once per dead message.
  */
 import { z } from "zod";
-import { alertIdsOf, alertStep, markAnalysisFailed } from "../analysis/status.ts";
+import { alertIdsOfBody } from "../analysis/analyse.ts";
+import { alertStep, markAnalysisFailed } from "../analysis/status.ts";
 import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { JobError, transient } from "../errors.ts";
@@ -127,7 +128,7 @@ export async function recordDeadLetter(
   if (family === "analysis" && cb.sourceBody && !earlier) {
     // A payload job can die after some of its alerts were analysed: those keep their result.
     // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
-    for (const id of alertIdsOf(safeJson(base64Text(cb.sourceBody)))) {
+    for (const id of alertIdsOfBody(safeJson(base64Text(cb.sourceBody)), queryOf(cb.url))) {
       const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
       if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
     }
@@ -219,6 +220,15 @@ async function notifyDeadLetter(
 function familyOf(url: string | undefined): Family | "unknown" {
   const m = url ? /\/jobs\/([a-z-]+)\/?(?:\?|$)/.exec(url) : null;
   return m && (FAMILIES as readonly string[]).includes(m[1]) ? (m[1] as Family) : "unknown";
+}
+
+/** The query of the dead job's URL (a raw Alertmanager payload's `?type=`), none when it does not parse. */
+function queryOf(url: string | undefined): Record<string, string> {
+  try {
+    return url ? Object.fromEntries(new URL(url).searchParams) : {};
+  } catch {
+    return {};
+  }
 }
 
 function safeJson(text: string): unknown {

@@ -1,8 +1,16 @@
 import { describe, expect, test } from "bun:test";
+import { labelsFingerprint } from "../../src/alerts/alert.ts";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { fixture } from "../support/alert-groups.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
+
+/** An Alertmanager payload (the fixture's) with these changes to its first alert, one alert each. */
+function payloadOf(changes: Record<string, unknown>[]) {
+  const p = fixture("alertmanager-firing.json");
+  return { ...p, alerts: changes.map((c) => ({ ...p.alerts[0], ...c })) };
+}
 
 describe("POST /jobs/failure", () => {
   test("records the dead job under its source message id and marks the ledger entry failed", async () => {
@@ -61,7 +69,7 @@ describe("POST /jobs/failure", () => {
     const sourceBody = btoa(
       JSON.stringify({
         type: "comprehensive",
-        payload: { alerts: [{ fingerprint: "fp1" }, { fingerprint: "fp2", id: "a-2" }] },
+        payload: payloadOf([{ fingerprint: "fp1" }, { fingerprint: "fp2" }]),
       }),
     );
     const res = await h.job(
@@ -70,9 +78,27 @@ describe("POST /jobs/failure", () => {
     );
     expect(res.status).toBe(200);
     const a1 = await h.deps.store.get<AnalysisRecord>("analysis:fp1");
-    const a2 = await h.deps.store.get<AnalysisRecord>("analysis:a-2");
+    const a2 = await h.deps.store.get<AnalysisRecord>("analysis:fp2");
     expect(a1).toMatchObject({ status: "failed", error: { code: "delivery_failed" } });
     expect(a2?.status).toBe("failed");
+  });
+
+  test("a dead raw Alertmanager payload, and an alert known only by its labels, are marked failed under the ids they were analysed under", async () => {
+    const h = makeHarness();
+    // What Alertmanager posts, as it posts it, to /jobs/analysis?type=quick.
+    const raw = payloadOf([
+      { fingerprint: "fp-raw" },
+      { fingerprint: undefined, labels: { alertname: "NoId", instance: "db-1" } },
+    ]);
+    const sourceBody = btoa(JSON.stringify(raw));
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_raw", { url: "https://w.example.com/jobs/analysis?type=quick", sourceBody }),
+    );
+    expect(res.status).toBe(200);
+    expect((await h.deps.store.get<AnalysisRecord>("analysis:fp-raw"))?.status).toBe("failed");
+    const byLabels = labelsFingerprint({ alertname: "NoId", instance: "db-1" });
+    expect((await h.deps.store.get<AnalysisRecord>(`analysis:${byLabels}`))?.status).toBe("failed");
   });
 
   test("an unknown source route is recorded as family unknown, not rejected", async () => {
@@ -261,7 +287,7 @@ test("a dead analysis payload leaves the alerts it had already analysed complete
   const sourceBody = btoa(
     JSON.stringify({
       type: "quick",
-      payload: { alerts: [{ fingerprint: "fp-done" }, { fingerprint: "fp-open" }] },
+      payload: payloadOf([{ fingerprint: "fp-done" }, { fingerprint: "fp-open" }]),
     }),
   );
   await h.job(
