@@ -27,42 +27,36 @@ for i = 3, #KEYS do more[i - 2] = redis.call("GET", KEYS[i]) or false end
 return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1]), more}`;
 
 /**
- * The writes of one step (store.ts `Write`), as a Lua function: KEYS from `k0` on, one per write;
- * ARGV from `a0` on, four per write: op, value (a member for zadd/zrem), ttl ("" for none; a hash
- * field for hset, a score for zadd), n (a push's max, a once's guards).
+ * The writes of one step (store.ts `Write`): KEYS one per write; ARGV four per write: op, value (a
+ * member for zadd/zrem), ttl ("" for none; a hash field for hset, a score for zadd), n (a push's
+ * max, a once's or a check's guards). Answers 0 when a check did not hold.
  */
-const APPLY = `local function apply(k0, a0)
-  local skip, held = 0, true
-  for i = k0, #KEYS do
-    local a = a0 + (i - k0) * 4
-    local op, v, ttl, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-    if skip > 0 then skip = skip - 1
-    elseif op == "set" then
-      if ttl == "" then redis.call("SET", KEYS[i], v) else redis.call("SET", KEYS[i], v, "PX", ttl) end
-    elseif op == "push" then
-      if n < 1 then redis.call("DEL", KEYS[i]) else
-        redis.call("LPUSH", KEYS[i], v)
-        redis.call("LTRIM", KEYS[i], 0, n - 1)
-        if ttl ~= "" then redis.call("PEXPIRE", KEYS[i], ttl) end
-      end
-    elseif op == "del" then redis.call("DEL", KEYS[i])
-    elseif op == "delif" then
-      if redis.call("GET", KEYS[i]) == v then redis.call("DEL", KEYS[i]) end
-    elseif op == "hset" then redis.call("HSET", KEYS[i], ttl, v)
-    elseif op == "zadd" then redis.call("ZADD", KEYS[i], ttl, v)
-    elseif op == "zrem" then redis.call("ZREM", KEYS[i], v)
-    elseif op == "once" then
-      if not redis.call("SET", KEYS[i], v, "NX", "PX", ttl) then skip = n end
-    elseif op == "check" then
-      if redis.call("GET", KEYS[i]) ~= v then skip = n; held = false end
+const WRITE_MANY = `local skip, held = 0, true
+for i = 1, #KEYS do
+  local a = (i - 1) * 4 + 1
+  local op, v, ttl, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  if skip > 0 then skip = skip - 1
+  elseif op == "set" then
+    if ttl == "" then redis.call("SET", KEYS[i], v) else redis.call("SET", KEYS[i], v, "PX", ttl) end
+  elseif op == "push" then
+    if n < 1 then redis.call("DEL", KEYS[i]) else
+      redis.call("LPUSH", KEYS[i], v)
+      redis.call("LTRIM", KEYS[i], 0, n - 1)
+      if ttl ~= "" then redis.call("PEXPIRE", KEYS[i], ttl) end
     end
+  elseif op == "del" then redis.call("DEL", KEYS[i])
+  elseif op == "delif" then
+    if redis.call("GET", KEYS[i]) == v then redis.call("DEL", KEYS[i]) end
+  elseif op == "hset" then redis.call("HSET", KEYS[i], ttl, v)
+  elseif op == "zadd" then redis.call("ZADD", KEYS[i], ttl, v)
+  elseif op == "zrem" then redis.call("ZREM", KEYS[i], v)
+  elseif op == "once" then
+    if not redis.call("SET", KEYS[i], v, "NX", "PX", ttl) then skip = n end
+  elseif op == "check" then
+    if redis.call("GET", KEYS[i]) ~= v then skip = n; held = false end
   end
-  return held
 end
-`;
-
-/** KEYS and ARGV: the writes → 0 when a check did not hold. */
-const WRITE_MANY = `${APPLY}if apply(1, 1) then return 1 end
+if held then return 1 end
 return 0`;
 
 const INCR_WITH_TTL = `local fresh = redis.call("EXISTS", KEYS[1]) == 0
@@ -184,7 +178,7 @@ export class RedisStore implements Store {
     };
   }
 
-  /** A step's writes as Lua's KEYS and ARGV (see APPLY). */
+  /** A step's writes as Lua's KEYS and ARGV (see WRITE_MANY). */
   private writeArgs(writes: readonly Write[]): { keys: string[]; args: (string | number)[] } {
     const keys: string[] = [];
     const args: (string | number)[] = [];
