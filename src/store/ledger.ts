@@ -13,7 +13,7 @@
  */
 import { transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import type { Store, Write } from "./store.ts";
+import { acquireOrLetGo, type Store, type Write } from "./store.ts";
 
 export type JobStatus = "processing" | "succeeded" | "failed";
 
@@ -178,19 +178,14 @@ export class Ledger {
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
     };
     // One atomic step (one round trip on Redis): take the lease, read the entry.
-    const got = await this.store
-      .acquire<LedgerEntry>(
-        this.leaseKey(messageId),
-        lease,
-        this.opts.leaseMs,
-        this.entryKey(messageId),
-        prefetch,
-      )
-      .catch(async (e) => {
-        // The lease may have been taken with the answer lost: let it go, or the retry waits out its TTL.
-        await this.store.delIfEquals(this.leaseKey(messageId), lease).catch(() => {});
-        throw e;
-      });
+    const got = await acquireOrLetGo<LedgerEntry>(
+      this.store,
+      this.leaseKey(messageId),
+      lease,
+      this.opts.leaseMs,
+      this.entryKey(messageId),
+      prefetch,
+    );
     const existing = got.read;
     if (existing && existing.family !== family) {
       if (got.acquired) await this.store.delIfEquals(this.leaseKey(messageId), lease);

@@ -52,6 +52,25 @@ export const onceWith = (key: string, value: unknown, ttlMs: number, also: Write
   ...also,
 ];
 
+/**
+ * `store.acquire`, letting the key go again when the call fails: it may have been set with its answer
+ * lost (the connection broke), and a lease or lock no one knows it holds would refuse every retry
+ * until its TTL. `value` must be unique to this caller (a token).
+ */
+export function acquireOrLetGo<T>(
+  store: Store,
+  key: string,
+  value: unknown,
+  ttlMs: number,
+  alsoRead: string,
+  more?: string[],
+): Promise<Acquired<T>> {
+  return store.acquire<T>(key, value, ttlMs, alsoRead, more).catch(async (e) => {
+    await store.delIfEquals(key, value).catch(() => {});
+    throw e;
+  });
+}
+
 /** One member of a sorted set and its score. */
 export interface ZEntry {
   member: string;

@@ -5,7 +5,7 @@
  * (`sync:lock`) so two deliveries of config-sync jobs never interleave.
  */
 import { transient } from "../errors.ts";
-import type { Store, Write } from "../store/store.ts";
+import { acquireOrLetGo, type Store, type Write } from "../store/store.ts";
 import type { Rule } from "./rule.ts";
 
 export interface RuleSet {
@@ -124,13 +124,7 @@ export interface Held {
  */
 export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
   const token = crypto.randomUUID();
-  const got = await store
-    .acquire<RuleSet>(LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey))
-    .catch(async (e) => {
-      // The lock may have been taken with the answer lost: let it go, or no sync runs until its TTL.
-      await store.delIfEquals(LOCK_KEY, token).catch(() => {});
-      throw e;
-    });
+  const got = await acquireOrLetGo<RuleSet>(store, LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
   if (!got.acquired) return null;
   // A failed renewal is not fatal here: the final write's check finds a lock that was lost.
   const renewer = setInterval(() => store.expireIfEquals(LOCK_KEY, token, ttlMs).catch(() => {}), ttlMs / 3);
