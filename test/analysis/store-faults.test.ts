@@ -4,22 +4,14 @@
  * among the recent analyses. The store refuses one chosen call; the job is delivered again until
  * it answers 200 (after the 1 s lease a refused finish could not let go).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Store, Write } from "../../src/store/store.ts";
-import { aiYaml, fixture, goodAnalysis } from "../support/analysis.ts";
-import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
+import { aiYaml, fixture } from "../support/analysis.ts";
+import { workflowDifyPerFile } from "../support/fake-dify.ts";
 import { makeHarness } from "../support/harness.ts";
 import { failingOnce } from "../support/store-spy.ts";
 
-let dify: FakeDify;
-beforeAll(async () => {
-  dify = await startFakeDify({ apps: [{ key: "app-wf", mode: "workflow" }] });
-});
-afterAll(() => dify.stop());
-beforeEach(() => {
-  dify.calls.length = 0;
-  dify.respond = () => ({ outputs: { analysis: goodAnalysis() } });
-});
+const dify = workflowDifyPerFile();
 
 async function untilDone(store: Store, body: unknown, id: string) {
   const h = makeHarness(

@@ -1,5 +1,5 @@
 /** POST /jobs/analysis and GET /v1/analyses/:alertId as a user sees them: forms, statuses, redelivery, validation, metrics. */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
 import {
   aiYaml,
@@ -11,18 +11,10 @@ import {
   resultOf,
   resultsOf,
 } from "../support/analysis.ts";
-import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
+import { workflowDifyPerFile } from "../support/fake-dify.ts";
 import { makeHarness } from "../support/harness.ts";
 
-let dify: FakeDify;
-beforeAll(async () => {
-  dify = await startFakeDify({ apps: [{ key: "app-wf", mode: "workflow" }] });
-});
-afterAll(() => dify.stop());
-beforeEach(() => {
-  dify.calls.length = 0;
-  dify.respond = () => ({ outputs: { analysis: goodAnalysis() } });
-});
+const dify = workflowDifyPerFile();
 
 const builtinOnly = () => makeHarness("ai: { order: [builtin] }\n");
 const withDify = (order = ["dify", "builtin"]) =>

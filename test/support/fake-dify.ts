@@ -9,6 +9,9 @@
  * `error` event, or a stream cut short (`breakAfter`); conversations must exist to be
  * continued. What an app answers is scripted per call by `respond`.
  */
+import { afterAll, beforeAll, beforeEach } from "bun:test";
+import { goodAnalysis } from "./analysis.ts";
+
 export type DifyMode = "workflow" | "chat" | "advanced-chat" | "agent-chat";
 
 export interface DifyApp {
@@ -207,4 +210,41 @@ function agentStream(r: DifyReply, call: DifyCall, conversations: Set<string>): 
   } else throw new Error("fake-dify: a workflow reply scripted for an agent app");
   const text = `event: ping\n\n${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("")}`;
   return new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
+}
+
+/**
+ * One fake Dify with a workflow app (`app-wf`) for a whole test file: started before its tests,
+ * stopped after them, and before each test cleared and answering a good analysis. The object
+ * returned stands for the running fake.
+ */
+export function workflowDifyPerFile(): FakeDify {
+  let dify: FakeDify | undefined;
+  const running = (): FakeDify => {
+    if (!dify) throw new Error("the fake Dify starts in beforeAll");
+    return dify;
+  };
+  beforeAll(async () => {
+    dify = await startFakeDify({ apps: [{ key: "app-wf", mode: "workflow" }] });
+  });
+  afterAll(() => running().stop());
+  beforeEach(() => {
+    const d = running();
+    d.calls.length = 0;
+    d.respond = () => ({ outputs: { analysis: goodAnalysis() } });
+  });
+  return {
+    get url() {
+      return running().url;
+    },
+    get calls() {
+      return running().calls;
+    },
+    get respond() {
+      return running().respond;
+    },
+    set respond(f) {
+      running().respond = f;
+    },
+    stop: () => running().stop(),
+  };
 }
