@@ -49,10 +49,34 @@ CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT 
 const LOCK_WAIT_MS = 5000;
 const BUSY_TIMEOUT_MS = 20;
 
-/** SQLITE_BUSY, as bun:sqlite (code) and node:sqlite (errcode) report it. */
+/**
+ * SQLITE_BUSY, as bun:sqlite (code) and node:sqlite (errcode) report it; Deno's node:sqlite
+ * gives `exec` errors no errcode, only SQLite's text for it.
+ */
 function isBusy(e: unknown): boolean {
-  const x = e as { code?: unknown; errcode?: unknown } | null;
-  return x?.code === "SQLITE_BUSY" || x?.errcode === 5;
+  const x = e as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  return x?.code === "SQLITE_BUSY" || x?.errcode === 5 || x?.message === "database is locked";
+}
+
+/**
+ * Sets up the schema, waiting out other processes that open the file at the same moment (a
+ * restart overlapping the old process, `alertagent-worker status` beside `serve`): switching a
+ * new file to WAL fails with SQLITE_BUSY at once, without SQLite's own wait, while another
+ * connection holds it. Every statement is idempotent, so it is simply run again. It blocks: this
+ * is the store's opening, before anything is served.
+ */
+function setUp(db: SqlDb): void {
+  const since = Date.now();
+  for (;;) {
+    try {
+      db.exec(SCHEMA);
+      return;
+    } catch (e) {
+      if (!isBusy(e) || Date.now() - since >= LOCK_WAIT_MS) throw e;
+      // 10–30 ms, so openers that collided do not collide again in step.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
+    }
+  }
 }
 
 /** How often expired keys are swept on a write (reads skip them whenever they meet them). */
@@ -77,7 +101,7 @@ export class SqliteStore implements Store {
     private readonly db: SqlDb,
     private readonly now: () => number = Date.now,
   ) {
-    db.exec(SCHEMA);
+    setUp(db);
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const p = (sql: string) => db.prepare(sql);
     this.q = {

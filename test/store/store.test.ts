@@ -447,3 +447,20 @@ describe("sqlite: another process holding the write lock", () => {
     });
   }
 });
+
+describe("sqlite: processes opening one new file at the same moment", () => {
+  for (const [runtime, cmd] of onEachSqlite("sqlite-open-race.ts")) {
+    test(`${runtime}: every one opens it and writes (none fails with "database is locked")`, async () => {
+      const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "new.db");
+      // Far enough ahead for every process to have started; each spins until then.
+      const at = Date.now() + 2500;
+      const runs = Array.from({ length: 4 }, () =>
+        Bun.spawn([...cmd, file, String(at)], { stdout: "pipe", stderr: "pipe" }),
+      );
+      const outs = await Promise.all(
+        runs.map(async (r) => `${await new Response(r.stdout).text()}${await new Response(r.stderr).text()}`),
+      );
+      expect(outs.map((o) => o.trim())).toEqual(runs.map(() => '{"ok":true}'));
+    });
+  }
+});
