@@ -212,11 +212,14 @@ export class Ledger {
       ...(meta.scheduleId ? { schedule_id: meta.scheduleId } : {}),
       ...(existing?.error ? { error: existing.error } : {}),
     };
-    const read = new Map(prefetch.map((k, i) => [k, got.more[i]] as const));
     const deferred: Write[] = [];
     const written: (() => void)[] = [];
     const batch: Batch = {
-      read: <T>(key: string) => (read.has(key) ? (read.get(key) as T | null) : undefined),
+      // A search of the few keys read, not a Map: building a Map per job costs more on V8 (BENCHMARKS.md).
+      read: <T>(key: string) => {
+        const i = prefetch.indexOf(key);
+        return i < 0 ? undefined : (got.more[i] as T | null | undefined);
+      },
       defer: (...w) => void deferred.push(...w),
       afterWrite: (fn) => void written.push(fn),
     };
