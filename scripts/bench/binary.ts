@@ -158,6 +158,13 @@ const table = markdownTable(
     ["latency p50 (ms)", fmt(w.p50Ms, 2), fmt(b.p50Ms, 2), "", ""],
     ["latency p99 (ms)", fmt(w.p99Ms, 2), fmt(b.p99Ms, 2), "", ""],
     [
+      "CPU µs per request (the server process, all threads)",
+      fmt(w.cpuUsPerRequest),
+      fmt(b.cpuUsPerRequest),
+      "",
+      `bare / worker: ${fmt((b.cpuUsPerRequest / w.cpuUsPerRequest) * 100, 1)}%`,
+    ],
+    [
       "idle RSS (MB)",
       fmt(idleWorker, 1),
       fmt(idleBare, 1),
@@ -238,6 +245,6 @@ The same signed requests against \`dist/bench-noop\` (\`scripts/bench/noop.ts\`)
 
 ${noopTable}
 
-The same signed failure callbacks against the worker on its real default, the SQLite store (./data/alertagent.db in a fresh folder, WAL mode: each job's claim and answer are transactions on disk): **${fmt(sq.rps)} jobs/s** (${fmt((sq.rps / b.rps) * 100, 1)}% of the bare route), p50 / p99 ${fmt(sq.p50Ms, 2)} / ${fmt(sq.p99Ms, 2)} ms, ${sq.non2xx} non-2xx and ${sq.errors} socket errors. That is what durability across a restart costs here.${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
+The same signed failure callbacks against the worker on its real default, the SQLite store (./data/alertagent.db in a fresh folder, WAL mode: each job's claim and answer are transactions on disk): **${fmt(sq.rps)} jobs/s** (${fmt((sq.rps / b.rps) * 100, 1)}% of the bare route), p50 / p99 ${fmt(sq.p50Ms, 2)} / ${fmt(sq.p99Ms, 2)} ms, ${fmt(sq.cpuUsPerRequest)} µs of CPU per job, ${sq.non2xx} non-2xx and ${sq.errors} socket errors. That is what durability across a restart costs here.${warnings.length ? `\n\n**Warnings:** ${warnings.join("; ")}.` : ""}
 `);
 cleanup();

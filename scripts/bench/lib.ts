@@ -47,6 +47,63 @@ export function rssMb(pid: number): number {
   }
 }
 
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** CPU time of a process, all its threads (live and exited): utime + stime and utime alone, in ms. */
+export function cpuMs(pid: number): { total: number; user: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // After "pid (comm) ": state is field 3, so utime (field 14) and stime (15) are [11] and [12].
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const tick = 1000 / CLK_TCK;
+  return { total: (Number(f[11]) + Number(f[12])) * tick, user: Number(f[11]) * tick };
+}
+
+/** The clock tick /proc counts CPU time in, in ms. */
+export const CPU_TICK_MS = 1000 / CLK_TCK;
+
+/** Every descendant of `root`, with its command line. */
+export function descendants(root: number): { pid: number; comm: string; cmdline: string }[] {
+  const all = new Map<number, number[]>();
+  const info = new Map<number, { comm: string; cmdline: string }>();
+  for (const d of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const pid = Number(d);
+      all.set(ppid, [...(all.get(ppid) ?? []), pid]);
+      info.set(pid, {
+        comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+        cmdline: readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " "),
+      });
+    } catch {
+      // gone
+    }
+  }
+  const out: { pid: number; comm: string; cmdline: string }[] = [];
+  const walk = (p: number) => {
+    for (const c of all.get(p) ?? []) {
+      const i = info.get(c);
+      if (i) out.push({ pid: c, ...i });
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** CPU ms of `pid` and every process under it (wrangler's workerd children, a shell's exec). */
+function treeCpuMs(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...descendants(pid).map((d) => d.pid)]) {
+    try {
+      total += cpuMs(p).total;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
 export interface Server {
   proc: ReturnType<typeof Bun.spawn>;
   url: string;
@@ -176,9 +233,14 @@ export interface Load {
   non2xx: number;
   wraps: number;
   peakRssMb: number;
+  /** CPU µs the server (`pid` and its children) used per answered request during the run. */
+  cpuUsPerRequest: number;
 }
 
-/** Runs wrk against `url` for `durationS`, sampling `pid`'s RSS every 100 ms. */
+/**
+ * Runs wrk against `url` for `durationS`, sampling `pid`'s RSS every 100 ms and reading its CPU
+ * time (its process tree's) before and after: less moved by the host's other load than req/s.
+ */
 export async function runWrk(o: {
   url: string;
   script: string;
@@ -212,6 +274,7 @@ export async function runWrk(o: {
   });
   children.add(wrk);
   let peak = o.pid ? rssMb(o.pid) : Number.NaN;
+  const cpu0 = o.pid ? treeCpuMs(o.pid) : Number.NaN;
   const sampler = setInterval(() => {
     if (o.pid) peak = Math.max(peak, rssMb(o.pid));
   }, 100);
@@ -221,6 +284,7 @@ export async function runWrk(o: {
     new Response(wrk.stderr).text(),
   ]);
   clearInterval(sampler);
+  const cpuUsed = o.pid ? treeCpuMs(o.pid) - cpu0 : Number.NaN;
   children.delete(wrk);
   const line = out.split("\n").find((l) => l.startsWith("BENCH "));
   if (code !== 0 || !line) fail(`wrk failed (exit ${code}):\n${out}${err}`);
@@ -234,6 +298,7 @@ export async function runWrk(o: {
     non2xx: r.non2xx,
     wraps: r.wraps,
     peakRssMb: peak,
+    cpuUsPerRequest: (cpuUsed * 1000) / r.requests,
   };
 }
 

@@ -106,7 +106,7 @@ async function measure(cmd: (port: number) => string[], label: string, env: Reco
     );
     writeFileSync(script, wrkLua("/jobs/failure"));
     console.error(`bench: ${label}…`);
-    return await runWrk({ ...LOAD, url, script, pool });
+    return await runWrk({ ...LOAD, url, script, pool, pid: s.proc.pid });
   } finally {
     await stopServer(s);
     rmSync(pool, { force: true });
@@ -134,6 +134,8 @@ for (const rt of RUNTIMES) {
     fmt(bare.rps),
     `${fmt(bare.p50Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
     `${fmt((worker.rps / bare.rps) * 100, 1)}% (rounds ${all})`,
+    `${fmt(worker.cpuUsPerRequest)} / ${fmt(bare.cpuUsPerRequest)}`,
+    `${fmt((bare.cpuUsPerRequest / worker.cpuUsPerRequest) * 100, 1)}% (rounds ${rounds.map((x) => `${fmt((x.bare.cpuUsPerRequest / x.worker.cpuUsPerRequest) * 100, 1)}%`).join(", ")})`,
     `${worker.non2xx + worker.errors}`,
   ]);
 }
@@ -141,6 +143,8 @@ console.log(`## Each runtime: signed failure callbacks against bare Hono on the 
 
 wrk (${LOAD.connections} connections, ${LOAD.threads} threads, ${LOAD.durationS} s each, no warm-up; ${ROUNDS} rounds of bare-then-worker, each on a fresh process, and the round with the median ratio shown: bare Hono alone varies by ±20% between runs here); every request a new signed message. Deno runs from source with the project's node_modules, once with the memory store (the embedded default plus \`store: {kind: memory}\`, so the runtimes compare on the same work) and once on its default, SQLite at ./data/alertagent.db (WAL: every job's claim and answer are transactions on disk); workerd runs under \`wrangler dev\` (local mode, memory store per isolate, metrics aggregated in the store). Command: \`bun run scripts/bench/runtimes.ts\`.
 
-${markdownTable(["runtime", "worker jobs/s", "worker p50 / p99 (ms)", "bare req/s", "bare p50 / p99 (ms)", "ratio", "worker non-2xx + errors"], rows)}
+The CPU columns are the server's own CPU time (utime + stime of its process and the processes under it: for wrangler, its Node.js process and both workerds) over the run, divided by the requests answered; the CPU ratio is bare CPU per request over worker CPU per job, the same ratio as the throughput's when the server is the bottleneck, but less moved by wrk and the host's other load, which share the CPUs.
+
+${markdownTable(["runtime", "worker jobs/s", "worker p50 / p99 (ms)", "bare req/s", "bare p50 / p99 (ms)", "ratio", "CPU µs per job / per bare request", "CPU ratio", "worker non-2xx + errors"], rows)}
 `);
 cleanup();

@@ -25,7 +25,10 @@ import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { bigGroup } from "../../test/support/alert-groups.ts";
 import {
+  CPU_TICK_MS,
   cleanup,
+  cpuMs,
+  descendants,
   fail,
   fmt,
   freePort,
@@ -84,47 +87,6 @@ const CONFIG = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next
 const wrangler = (port: number, script?: string) =>
   wranglerCommand(port, script, script ? [] : ["--var", `ALERTAGENT_CONFIG:${CONFIG}`]);
 
-const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
-/** CPU time of a process, all its threads (live and exited): utime + stime and utime alone, in ms. */
-function cpu(pid: number): { total: number; user: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // After "pid (comm) ": state is field 3, so utime (field 14) and stime (15) are [11] and [12].
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const tick = 1000 / CLK_TCK;
-  return { total: (Number(f[11]) + Number(f[12])) * tick, user: Number(f[11]) * tick };
-}
-
-/** Every descendant of `root`, with its command line. */
-function descendants(root: number): { pid: number; comm: string; cmdline: string }[] {
-  const all = new Map<number, number[]>();
-  const info = new Map<number, { comm: string; cmdline: string }>();
-  for (const d of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const pid = Number(d);
-      all.set(ppid, [...(all.get(ppid) ?? []), pid]);
-      info.set(pid, {
-        comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
-        cmdline: readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " "),
-      });
-    } catch {
-      // gone
-    }
-  }
-  const out: { pid: number; comm: string; cmdline: string }[] = [];
-  const walk = (p: number) => {
-    for (const c of all.get(p) ?? []) {
-      const i = info.get(c);
-      if (i) out.push({ pid: c, ...i });
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
 /**
  * The two workerd processes of a `wrangler dev` on `port`: the dev proxy (bound to the port) and
  * the one running the worker (bound elsewhere, with the inspector). Fails unless exactly one each.
@@ -142,10 +104,10 @@ function workerdPids(server: Server, port: number): { worker: number; proxy: num
 
 /** Waits until the process's CPU time has not moved for 300 ms (at most 5 s); returns it. */
 async function settledCpu(pid: number): Promise<{ total: number; user: number }> {
-  let last = cpu(pid);
+  let last = cpuMs(pid);
   for (let quiet = 0, t = 0; quiet < 3 && t < 50; t++) {
     await Bun.sleep(100);
-    const now = cpu(pid);
+    const now = cpuMs(pid);
     quiet = now.total === last.total ? quiet + 1 : 0;
     last = now;
   }
@@ -249,20 +211,20 @@ async function measure(server: Server, port: number, kind: Kind, run: string): P
   };
   // CPU ms/job of every block of 100 jobs, warm-up first: is it steady? (stderr; the first goes in the table)
   const blocks: number[] = [];
-  let mark = cpu(worker).total;
+  let mark = cpuMs(worker).total;
   const send100 = async (from: number, to: number, walls?: number[]) => {
     for (let i = from; i < to; i++) {
       const ms = await send(i);
       walls?.push(ms);
       if ((i + 1) % 100 !== 0) continue;
-      const now = cpu(worker).total;
+      const now = cpuMs(worker).total;
       blocks.push((now - mark) / 100);
       mark = now;
     }
   };
   await send100(0, WARMUP);
   const c0 = await settledCpu(worker);
-  const p0 = cpu(proxy).total;
+  const p0 = cpuMs(proxy).total;
   const walls: number[] = [];
   await send100(WARMUP, WARMUP + JOBS, walls);
   const c1 = await settledCpu(worker);
@@ -271,7 +233,7 @@ async function measure(server: Server, port: number, kind: Kind, run: string): P
     cpuMs: (c1.total - c0.total) / JOBS,
     userMs: (c1.user - c0.user) / JOBS,
     firstMs: WARMUP >= 100 ? blocks[0] : Number.NaN,
-    proxyCpuMs: (cpu(proxy).total - p0) / JOBS,
+    proxyCpuMs: (cpuMs(proxy).total - p0) / JOBS,
     p50Ms: median(walls),
     failed,
   };
@@ -346,7 +308,7 @@ const rows = ROWS.map((k) => {
 const runs = Array.from({ length: RUNS }, (_, i) => `run ${i + 1}`).join(" / ");
 console.log(`## CPU per job on workerd (wrangler dev)
 
-The Workers free plan allows ${FREE_PLAN_MS} ms of CPU per request. Local workerd reports no per-request CPU, so this reads the CPU time (utime + stime of all threads, /proc/<pid>/stat, ${1000 / CLK_TCK} ms ticks) of the workerd process that runs the worker after ${WARMUP} warm-up jobs and again after ${JOBS} sequential signed jobs of one kind (once the process has gone quiet, so work left to waitUntil counts), and divides by ${JOBS}. Nothing is subtracted: the bare Hono app's rows, measured the same way with the same bodies, are the floor that is not the worker's JavaScript (HTTP, miniflare's entry worker, the runtime's threads). wrangler's dev proxy runs in a second workerd, shown apart and not counted; p50 wall is the client's, through that proxy. Each job a new message (and group or alert); memory store; log level info; the webhook is a loopback sink (it received one delivery of ${ALERTS} alerts per job). Each cell is ${runs}, wrangler started afresh for each run. ${machine()}; load average ${fmt(load0, 2)} at start, ${fmt(loadavg()[0], 2)} at the end. Command: \`bun run scripts/bench/workerd-cpu.ts --jobs ${JOBS} --warmup ${WARMUP} --runs ${RUNS}\`.
+The Workers free plan allows ${FREE_PLAN_MS} ms of CPU per request. Local workerd reports no per-request CPU, so this reads the CPU time (utime + stime of all threads, /proc/<pid>/stat, ${CPU_TICK_MS} ms ticks) of the workerd process that runs the worker after ${WARMUP} warm-up jobs and again after ${JOBS} sequential signed jobs of one kind (once the process has gone quiet, so work left to waitUntil counts), and divides by ${JOBS}. Nothing is subtracted: the bare Hono app's rows, measured the same way with the same bodies, are the floor that is not the worker's JavaScript (HTTP, miniflare's entry worker, the runtime's threads). wrangler's dev proxy runs in a second workerd, shown apart and not counted; p50 wall is the client's, through that proxy. Each job a new message (and group or alert); memory store; log level info; the webhook is a loopback sink (it received one delivery of ${ALERTS} alerts per job). Each cell is ${runs}, wrangler started afresh for each run. ${machine()}; load average ${fmt(load0, 2)} at start, ${fmt(loadavg()[0], 2)} at the end. Command: \`bun run scripts/bench/workerd-cpu.ts --jobs ${JOBS} --warmup ${WARMUP} --runs ${RUNS}\`.
 
 ${markdownTable(["job", "body KiB", "N", `CPU ms/job (≤ ${FREE_PLAN_MS} ms?)`, "of which user ms", "first 100 of warm-up, CPU ms/job", "p50 wall ms", "dev proxy CPU ms/job", "answers"], rows)}
 `);
