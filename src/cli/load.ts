@@ -8,6 +8,7 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
 import type { Deps } from "../jobs/deps.ts";
+import { storeKindOf } from "../store/create.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { buildDeps, storeFor } from "../wire.ts";
 import { type ParsedArgs, parseConcurrency, parsePort, parseQueues, UsageError } from "./args.ts";
@@ -75,6 +76,32 @@ export function assertSafeToServe(loaded: LoadedConfig): void {
       [{ path: "worker.host", message: "must be a loopback address with the development signing keys" }],
     );
   }
+}
+
+/**
+ * Refuses a config that names files the runtime may not write (Deno run without --allow-write
+ * for them): the store would fail to open, and every config sync to such a target would fail
+ * with Deno's bare "NotCapable", hours after the start.
+ */
+export function assertWritable(config: Config, p: Pick<Platform, "mayWrite" | "openSqlite">): void {
+  const mayWrite = p.mayWrite;
+  if (!mayWrite) return;
+  const files: { at: string; file: string }[] = [];
+  if (storeKindOf(config.store, p.openSqlite) === "sqlite")
+    files.push({ at: "store.path", file: config.store.path });
+  for (const [name, t] of Object.entries(config.config_sync.targets))
+    if (t.delivery.type === "file")
+      files.push({ at: `config_sync.targets.${name}.delivery.path`, file: t.delivery.path });
+  const refused = files.filter((f) => !mayWrite(f.file));
+  if (refused.length === 0) return;
+  const issues = refused.map((f) => ({
+    path: f.at,
+    message: `${f.file}: this runtime's permissions do not let the worker write in that file's directory`,
+  }));
+  throw new ConfigError(
+    `${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. Grant it (deno run --allow-write=<the directory>), or start with scripts/deno-run, which lets the worker write where its config says`,
+    issues,
+  );
 }
 
 /** Deps for a one-shot command (run, plan): the configured store, logs on stderr. */

@@ -8,7 +8,7 @@ import { maskSecrets } from "../mask.ts";
 import { selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
-import { loadCliConfig } from "./load.ts";
+import { assertWritable, loadCliConfig } from "./load.ts";
 import { plan } from "./plan.ts";
 import type { Platform } from "./platform.ts";
 import { publish } from "./publish.ts";
@@ -42,6 +42,7 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         return undefined;
       case "check-config": {
         const { config, source } = await loadCliConfig(args, p);
+        assertWritable(config, p);
         p.stdout(`# ${source}: valid\n${stringify(maskSecrets(config))}`);
         return 0;
       }

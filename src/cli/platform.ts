@@ -28,6 +28,11 @@ export interface Platform {
   newMetrics(store: Store): Metrics;
   /** Files for config-sync file deliveries; absent where the runtime has none. */
   fs?: FileAccess;
+  /**
+   * Whether the runtime's permissions let the worker create and replace files beside `file`
+   * (Deno's --allow-write); absent where nothing restricts it.
+   */
+  mayWrite?: (file: string) => boolean;
   /** The signature check's digests, where the runtime has faster ones than node:crypto. */
   digests?: SignatureDigests;
   /** The outbound fetch, where the runtime wants its own (the global fetch otherwise). */

@@ -6,7 +6,7 @@ import { HANDLERS } from "../../handlers/index.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { runJob } from "../jobs/runner.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
-import { commandDeps, loadCliConfig } from "./load.ts";
+import { assertWritable, commandDeps, loadCliConfig } from "./load.ts";
 import type { Platform } from "./platform.ts";
 
 export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
@@ -24,6 +24,7 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
     throw new UsageError(`run: cannot read ${file}`);
   }
   const { config } = await loadCliConfig(args, p);
+  assertWritable(config, p);
   const deps = commandDeps(config, p);
   const store = deps.store;
   try {

@@ -16,12 +16,19 @@ import { MemoryLimit } from "../telemetry/memory-limit.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
 import { buildDeps, storeFor } from "../wire.ts";
 import type { ParsedArgs } from "./args.ts";
-import { applyOverrides, assertSafeToServe, type LoadedConfig, loadCliConfig } from "./load.ts";
+import {
+  applyOverrides,
+  assertSafeToServe,
+  assertWritable,
+  type LoadedConfig,
+  loadCliConfig,
+} from "./load.ts";
 import type { Platform } from "./platform.ts";
 
 export async function serve(args: ParsedArgs, p: Platform, startedAt: number): Promise<void> {
   const loaded = await loadCliConfig(args, p);
   assertSafeToServe(loaded);
+  assertWritable(loaded.config, p);
   const { config } = loaded;
   // Lines are written in batches, once per turn of the event loop (see line-batch.ts).
   const lines = lineBatch(p.stdout);
@@ -116,6 +123,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     try {
       const next = applyOverrides(loadConfig(await p.readFile(from.file), p.env, from.file), args);
       assertSafeToServe({ ...from, config: next });
+      assertWritable(next, p);
       const sameStore = stringify(next.store) === stringify(deps.config.store);
       const old = store;
       if (!sameStore) store = storeFor(next.store, p);

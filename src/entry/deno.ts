@@ -5,6 +5,7 @@
  * HMAC is plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
  * costs two to four times as much per call (BENCHMARKS.md, the digests section).
  */
+import { dirname } from "node:path";
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { denoDigests } from "./js-digests.ts";
@@ -33,6 +34,9 @@ await main(
     exit: (code) => Deno.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,
+    // Files are written beside `file` (a temporary one, then renamed), so its directory is asked for.
+    mayWrite: (file) =>
+      Deno.permissions.querySync({ name: "write", path: dirname(file) }).state === "granted",
     dial: nodeDial,
     openSqlite: nodeSqlite,
     tcp: nodeTcp,

@@ -103,6 +103,51 @@ describe("check-config", () => {
   });
 });
 
+describe("files the runtime may not write (Deno's --allow-write)", () => {
+  const CONFIG = `${KEYS}store: { kind: sqlite, path: /var/lib/alertagent/a.db }
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules/a.yml } }
+    local: { kind: prometheus, delivery: { type: file, path: ./data/rules/a.yml } }
+`;
+  const onlyData = (file: string) => file.startsWith("./data/");
+
+  for (const argv of [["check-config"], ["serve"], ["run", "failure", "job.json"]]) {
+    test(`${argv[0]} exits 2 naming every such file's key, and only those`, async () => {
+      const f = fakePlatform({ "w.yaml": CONFIG, "job.json": JSON.stringify(failureCallback("msg_w")) });
+      f.p.mayWrite = onlyData;
+      expect(await exitCode(main([...argv, "--config", "w.yaml"], f.p))).toBe(2);
+      const err = f.stderr();
+      expect(err).toContain("store.path: /var/lib/alertagent/a.db");
+      expect(err).toContain("config_sync.targets.prom.delivery.path: /etc/prometheus/rules/a.yml");
+      expect(err).not.toContain("targets.local");
+      expect(err).toContain("--allow-write");
+      expect(f.stdout()).toBe("");
+    });
+  }
+
+  test("a runtime that restricts nothing (no mayWrite), or one that allows the files, takes the config", async () => {
+    const f = fakePlatform({ "w.yaml": CONFIG });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    const g = fakePlatform({ "w.yaml": CONFIG });
+    g.p.mayWrite = () => true;
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], g.p))).toBe(0);
+  });
+
+  test("a SIGHUP to a config naming such a file is refused and the old config stays", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\nstore: { kind: memory }\n` });
+    f.p.mayWrite = onlyData;
+    await main(["--config", "w.yaml"], f.p);
+    f.files["w.yaml"] =
+      `${CONFIG.replace(/store: .*\n/, "store: { kind: memory }\n")}worker: { name: second }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    expect(((await (await f.fetch("/health")).json()) as { name: string }).name).toBe("first");
+    expect(f.stdout()).toContain("config reload refused");
+    expect(f.stdout()).toContain("config_sync.targets.prom.delivery.path");
+  });
+});
+
 describe("run", () => {
   test("runs one job in-process and prints the result", async () => {
     const f = fakePlatform({ "job.json": JSON.stringify(failureCallback("msg_run")) });

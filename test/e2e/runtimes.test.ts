@@ -5,10 +5,10 @@
  * lifecycle: --version, config errors, the loopback rule for the dev keys, publish, SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
+import { DEFAULT_CONFIG_YAML, DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { VERSION } from "../../src/version.ts";
 import { BIN, freePort, ROOT, type Started, startGroup, toolEnv, wranglerDev } from "../support/runtimes.ts";
 import { runtimeSuite } from "./suite.ts";
@@ -70,6 +70,57 @@ async function runBinary(args: string[], cwd = ROOT) {
   ]);
   return { code, stdout, stderr };
 }
+
+describe("deno: the files the config names", () => {
+  const DENO = join(ROOT, "node_modules/.bin/deno");
+  const withRules = (rules: string, store = "store:\n  kind: memory\n") =>
+    `${DEFAULT_CONFIG_YAML.replace("./data/prometheus/alertagent.rules.yml", rules)}${store}`;
+
+  test("scripts/deno-run: a config sync writes its file target outside ./data (Prometheus's rules directory)", () => {
+    const rules = join(scratch(), "prometheus/rules/alertagent.rules.yml");
+    const r = Bun.spawnSync(
+      [join(ROOT, "scripts/deno-run"), "run", "config-sync", join(ROOT, "examples/jobs/config-sync.json")],
+      { env: toolEnv({ ALERTAGENT_CONFIG: withRules(rules) }), stdout: "pipe", stderr: "pipe" },
+    );
+    expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(readFileSync(rules, "utf8")).toContain("groups:");
+  }, 60_000);
+
+  test("deno run with a narrower --allow-write: serve refuses at start, naming each key whose file it may not write", () => {
+    const dir = scratch();
+    const config = withRules(
+      join(dir, "rules/alertagent.rules.yml"),
+      `store:\n  kind: sqlite\n  path: ${join(dir, "db/alertagent.db")}\n`,
+    );
+    const r = Bun.spawnSync(
+      [
+        DENO,
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-write=./data",
+        join(ROOT, "src/entry/deno.ts"),
+        "serve",
+        "--port",
+        String(freePort()),
+      ],
+      {
+        cwd: dir,
+        env: toolEnv({ ALERTAGENT_CONFIG: config }),
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: 30_000,
+      },
+    );
+    const err = r.stderr.toString();
+    expect(r.exitCode, `${r.stdout}${err}`).toBe(2);
+    expect(err).toContain(`store.path: ${join(dir, "db/alertagent.db")}`);
+    expect(err).toContain("config_sync.targets.local-prometheus.delivery.path");
+    expect(err).toContain("--allow-write");
+  }, 60_000);
+});
 
 describe("binary lifecycle", () => {
   let worker: Started | undefined;
