@@ -36,7 +36,12 @@ export function createStore(cfg: Config["store"], opts: StorePorts & { keep?: Ke
           [{ path: "store.kind", message: `sqlite is not available on ${opts.runtime}` }],
         );
       }
-      return new SqliteStore(opts.openSqlite(cfg.path));
+      try {
+        return new SqliteStore(opts.openSqlite(cfg.path));
+      } catch (e) {
+        // SQLite's own text ("unable to open database file", "file is not a database") names no file.
+        throw new Error(`store.path ${cfg.path}: ${(e as Error).message ?? e}`, { cause: e });
+      }
     case "memory":
       return new MemoryStore(Date.now, cfg.max_keys, opts.keep);
     case "upstash":

@@ -6,7 +6,7 @@
  * and, through SQLite's lock, across processes sharing the file. TTLs are kept as an expiry time and
  * swept now and then. Values are JSON text as on Redis.
  */
-import { storeUnavailable } from "../errors.ts";
+import { type JobError, storeUnavailable } from "../errors.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
 
 /** The calls the store makes on a runtime's SQLite: bun:sqlite's Database and node:sqlite's DatabaseSync both have them. */
@@ -16,12 +16,19 @@ export interface SqlDb {
   close(): void;
   /** Runs `fn` once the event loop's current turn is done (the entry's setImmediate): group commit. */
   afterTurn(fn: () => void): void;
+  /**
+   * Whether the path still names the file that was opened (not deleted, renamed or replaced):
+   * in WAL mode SQLite goes on writing to the file it holds, so nothing else would tell.
+   */
+  sameFile(): boolean;
 }
 
 export interface SqlStatement {
   run(...params: SqlValue[]): { changes: number | bigint };
   get(...params: SqlValue[]): unknown;
   all(...params: SqlValue[]): unknown[];
+  /** Where the driver keeps the connection open until its statements are finalized (bun:sqlite). */
+  finalize?(): void;
 }
 
 type SqlValue = string | number | null;
@@ -29,10 +36,16 @@ type SqlValue = string | number | null;
 /** Opens (creating it and its directory) the database file at `path`: the entry's port. */
 export type OpenSqlite = (path: string) => SqlDb;
 
+/**
+ * Set up at every opening. journal_size_limit: a WAL that grew while a long reader held it (a
+ * backup, an `sqlite3` shell) is cut back to 16 MB at its next reset instead of keeping its peak
+ * size.
+ */
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA busy_timeout = 5000;
+PRAGMA journal_size_limit = ${16 * 1024 * 1024};
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS hnum (key TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (key, field));
 CREATE TABLE IF NOT EXISTS hjson (key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field));
@@ -90,6 +103,9 @@ interface Row {
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   private sweepAt = 0;
+  private closed = false;
+  /** When the path was last found to name the open file (checked at most once a second). */
+  private fileSeenAt = 0;
   private readonly queue: {
     f: () => unknown;
     resolve: (v: unknown) => void;
@@ -149,6 +165,7 @@ export class SqliteStore implements Store {
    * after its write is in the file.
    */
   private tx<T>(f: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(storeUnavailable(new Error("the store is closed")));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ f, resolve: resolve as (v: unknown) => void, reject });
       if (this.queue.length === 1) this.db.afterTurn(() => this.commit());
@@ -159,6 +176,11 @@ export class SqliteStore implements Store {
     const batch = this.queue.splice(0);
     const done: [(v: unknown) => void, unknown][] = [];
     const failed: [(e: unknown) => void, unknown][] = [];
+    const lost = this.fileLost();
+    if (lost) {
+      for (const op of batch) op.reject(lost);
+      return;
+    }
     try {
       this.q.begin.run();
     } catch (e) {
@@ -186,7 +208,7 @@ export class SqliteStore implements Store {
           } catch {
             throw e;
           }
-          failed.push([op.reject, e]);
+          failed.push([op.reject, storeUnavailable(e)]);
         }
       }
       this.q.commit.run();
@@ -449,12 +471,35 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    this.fileSeenAt = 0;
     await this.tx(() => this.q.get.get(""));
   }
 
+  /**
+   * The error for every operation once the path no longer names the open file (deleted, moved,
+   * or a backup copied over it): what would be written lands in a file no restart will read.
+   */
+  private fileLost(): JobError | undefined {
+    const now = Date.now();
+    if (now - this.fileSeenAt < 1000) return undefined;
+    if (this.db.sameFile()) {
+      this.fileSeenAt = now;
+      return undefined;
+    }
+    return storeUnavailable(
+      new Error(
+        "the database file was deleted or replaced while open; restart the worker to open the file now at store.path",
+      ),
+    );
+  }
+
   async close(): Promise<void> {
+    if (this.closed) return;
     // No waiting on another process's lock now: what cannot commit at once fails.
     if (this.queue.length) this.commit(0);
+    this.closed = true;
+    // bun:sqlite keeps the connection (and its file descriptors) open while a statement lives.
+    for (const st of Object.values(this.q)) st.finalize?.();
     this.db.close();
   }
 }

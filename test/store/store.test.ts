@@ -7,12 +7,13 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Redis } from "@upstash/redis";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
+import { createStore } from "../../src/store/create.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
@@ -463,4 +464,59 @@ describe("sqlite: processes opening one new file at the same moment", () => {
       expect(outs.map((o) => o.trim())).toEqual(runs.map(() => '{"ok":true}'));
     });
   }
+});
+
+describe("sqlite: what operators do to the file", () => {
+  for (const [runtime, cmd] of onEachSqlite("sqlite-hostile.ts")) {
+    const run = (which: string, file: string, asUser: string[] = [], env: Record<string, string> = {}) => {
+      const r = Bun.spawnSync([...asUser, ...cmd, which, file], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, ...env },
+      });
+      expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
+      return JSON.parse(r.stdout.toString());
+    };
+    const fresh = () => join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "s.db");
+
+    test(`${runtime}: close() lets the file go, and a closed store refuses writes (503 store_unavailable)`, () => {
+      expect(run("close", fresh())).toEqual({ fds: 0, afterClose: "store_unavailable" });
+    });
+
+    test(`${runtime}: a file renamed or replaced while open fails every operation instead of writing where no restart reads`, () => {
+      expect(run("moved", fresh())).toEqual({ ping: "store_unavailable", set: "store_unavailable" });
+    });
+
+    test(`${runtime}: a file this process may only read is refused at opening, not at the first job`, async () => {
+      const file = fresh();
+      await new SqliteStore(bunSqlite(file)).close();
+      chmodSync(file, 0o444);
+      // Root writes whatever the mode says: run as nobody, with a home (Deno's cache) of its own.
+      const root = process.getuid?.() === 0;
+      const home = mkdtempSync(join(tmpdir(), "alertagent-nobody-"));
+      if (root) {
+        chmodSync(dirname(file), 0o755);
+        chownSync(home, 65534, 65534);
+      }
+      const asNobody = root ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+      const got = run("readonly", file, asNobody, { HOME: home, DENO_DIR: join(home, "deno") });
+      expect(got).toEqual({ opened: false, error: "the database file is not writable by this process" });
+    }, 60_000);
+
+    test(`${runtime}: the WAL a long reader made grow goes back to at most 16 MB once it lets go`, () => {
+      const got = run("wal", fresh()) as { peakMb: number; afterMb: number };
+      expect(got.peakMb).toBeGreaterThan(20);
+      expect(got.afterMb).toBeLessThanOrEqual(16);
+    }, 60_000);
+  }
+});
+
+test("sqlite: a store.path that cannot be opened says which path, with SQLite's or the system's reason", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alertagent-sqlite-"));
+  writeFileSync(join(dir, "a-file"), "");
+  const path = join(dir, "a-file/alertagent.db");
+  const cfg = { kind: "sqlite", path, retention: 1000, max_keys: 10 } as Parameters<typeof createStore>[0];
+  expect(() => createStore(cfg, { runtime: "bun", openSqlite: bunSqlite })).toThrow(
+    new RegExp(`^store\\.path ${path.replaceAll(".", "\\.")}: .*(EEXIST|ENOTDIR)`),
+  );
 });

@@ -1,0 +1,70 @@
+/**
+ * What operators do to a SQLite store's file, one case per run (argv: the case, the file); prints
+ * what the store did as JSON. Run by test/store/store.test.ts on Bun (bun:sqlite) and Deno
+ * (node:sqlite), whose drivers differ (bun:sqlite kept a closed connection open).
+ * - close: open and close 20 stores on one file, then write through a closed one.
+ * - moved: the file is renamed away while the store runs (a backup restored over it is the same).
+ * - readonly: the file exists but this process may only read it (run as another user).
+ * - wal: a reader holds a snapshot while ~24 MB are written, then lets go; how large is the WAL after?
+ */
+import { readdirSync, readlinkSync, renameSync, statSync } from "node:fs";
+import type { OpenSqlite } from "../../src/store/sqlite.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+
+const [which, file] = process.argv.slice(-2);
+const open: OpenSqlite =
+  "Deno" in globalThis
+    ? (await import("../../src/entry/sqlite-node.ts")).nodeSqlite
+    : (await import("../../src/entry/sqlite-bun.ts")).bunSqlite;
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e) => (e as { code?: string }).code ?? String(e),
+  );
+/** This process's file descriptors on the database and its -wal/-shm. */
+const fds = () =>
+  readdirSync("/proc/self/fd").filter((f) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${f}`).startsWith(file);
+    } catch {
+      return false;
+    }
+  }).length;
+
+let out: unknown;
+if (which === "close") {
+  let last: SqliteStore | undefined;
+  for (let i = 0; i < 20; i++) {
+    last = new SqliteStore(open(file));
+    await last.set("k", i);
+    await last.close();
+  }
+  out = { fds: fds(), afterClose: await code((last as SqliteStore).set("k", "late")) };
+} else if (which === "moved") {
+  const store = new SqliteStore(open(file));
+  await store.set("k", 1);
+  renameSync(file, `${file}.moved`);
+  out = { ping: await code(store.ping()), set: await code(store.set("k", 2)) };
+} else if (which === "readonly") {
+  try {
+    new SqliteStore(open(file));
+    out = { opened: true };
+  } catch (e) {
+    out = { opened: false, error: (e as Error).message };
+  }
+} else {
+  const store = new SqliteStore(open(file));
+  await store.set("k", 0);
+  const reader = open(file);
+  reader.exec("BEGIN");
+  reader.prepare("SELECT COUNT(*) FROM kv").get();
+  const big = "x".repeat(200_000);
+  for (let i = 0; i < 120; i++) await store.set(`big:${i}`, `${i}${big}`);
+  const peakMb = statSync(`${file}-wal`).size / 2 ** 20;
+  reader.exec("COMMIT");
+  reader.close();
+  for (let i = 0; i < 200; i++) await store.set(`small:${i}`, i);
+  out = { peakMb, afterMb: statSync(`${file}-wal`).size / 2 ** 20 };
+}
+console.log(JSON.stringify(out));
+process.exit(0);
