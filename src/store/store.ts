@@ -66,7 +66,9 @@ export function acquireOrLetGo<T>(
   more?: string[],
 ): Promise<Acquired<T>> {
   return store.acquire<T>(key, value, ttlMs, alsoRead, more).catch(async (e) => {
-    await store.delIfEquals(key, value).catch(() => {});
+    // Only a store across the network can have taken the key and lost the answer. A local one
+    // (memory, SQLite) that failed took nothing, and asking again would wait out the same lock.
+    if (store.kind !== "memory" && store.kind !== "sqlite") await store.delIfEquals(key, value).catch(() => {});
     throw e;
   });
 }

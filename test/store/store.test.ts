@@ -14,6 +14,7 @@ import { Redis } from "@upstash/redis";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { createStore } from "../../src/store/create.ts";
+import { Ledger } from "../../src/store/ledger.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
@@ -520,3 +521,32 @@ test("sqlite: a store.path that cannot be opened says which path, with SQLite's 
     new RegExp(`^store\\.path ${path.replaceAll(".", "\\.")}: .*(EEXIST|ENOTDIR)`),
   );
 });
+
+test("sqlite: a claim refused by another process's lock answers after the store's 5 s wait, not twice that", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "claim.db");
+  const store = new SqliteStore(bunSqlite(file));
+  await store.set("warm", 1);
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(file)});
+       db.exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS other (x)"); console.log("held");
+       Bun.sleepSync(12000); db.exec("COMMIT");`,
+    ],
+    { stdout: "pipe" },
+  );
+  expect(new TextDecoder().decode((await holder.stdout.getReader().read()).value)).toContain("held");
+  const ledger = new Ledger(store, { leaseMs: 60_000, retentionMs: 60_000 });
+  const started = Date.now();
+  const got = await ledger.claim("msg_locked", "failure", { retried: 0 }).then(
+    () => "claimed",
+    (e) => (e as { code?: string }).code,
+  );
+  const ms = Date.now() - started;
+  holder.kill();
+  expect(got).toBe("store_unavailable");
+  // Before, the failed claim asked the store to let the lease go, and waited out the lock again.
+  expect(ms).toBeGreaterThan(4500);
+  expect(ms).toBeLessThan(8000);
+}, 30_000);
