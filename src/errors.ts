@@ -88,8 +88,10 @@ export const transient = (code: string, message: string, retryAfterS?: number, d
 /**
  * A store call that failed — the store down, too slow, out of room — as what a job answers: 503
  * store_unavailable, retried later. The stores raise it at their edge (redis.ts, sqlite.ts).
+ * `written: false` when the store knows the call wrote nothing (SQLite: a rollback, a lock not
+ * had); a network store cannot know (its answer may be what was lost).
  */
-export const storeUnavailable = (cause: unknown): JobError =>
+export const storeUnavailable = (cause: unknown, written?: false): JobError =>
   cause instanceof JobError
     ? cause
     : new JobError({
@@ -98,7 +100,12 @@ export const storeUnavailable = (cause: unknown): JobError =>
         message: `the store failed: ${String((cause as Error | null)?.message ?? cause).slice(0, 300)}`,
         retryAfterS: 5,
         cause,
+        ...(written === false ? { details: { written: false } } : {}),
       });
+
+/** Whether a failed store call may have written (not when the store said it wrote nothing). */
+export const mayHaveWritten = (e: unknown): boolean =>
+  !(e instanceof JobError && (e.details as { written?: unknown } | undefined)?.written === false);
 
 /** Slow down (downstream rate limit or this process full). */
 export const rateLimited = (code: string, message: string, retryAfterS: number, details?: unknown) =>

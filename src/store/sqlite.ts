@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
    * after its write is in the file.
    */
   private tx<T>(f: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(storeUnavailable(new Error("the store is closed")));
+    if (this.closed) return Promise.reject(storeUnavailable(new Error("the store is closed"), false));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ f, resolve: resolve as (v: unknown) => void, reject });
       if (this.queue.length === 1) this.db.afterTurn(() => this.commit());
@@ -190,7 +190,7 @@ export class SqliteStore implements Store {
         setTimeout(() => this.commit(since), 10);
         return;
       }
-      for (const op of batch) op.reject(storeUnavailable(e));
+      for (const op of batch) op.reject(storeUnavailable(e, false));
       return;
     }
     try {
@@ -208,7 +208,7 @@ export class SqliteStore implements Store {
           } catch {
             throw e;
           }
-          failed.push([op.reject, storeUnavailable(e)]);
+          failed.push([op.reject, storeUnavailable(e, false)]);
         }
       }
       this.q.commit.run();
@@ -218,7 +218,7 @@ export class SqliteStore implements Store {
       } catch {
         // Already rolled back by SQLite.
       }
-      for (const op of batch) op.reject(storeUnavailable(e));
+      for (const op of batch) op.reject(storeUnavailable(e, false));
       return;
     }
     for (const [resolve, v] of done) resolve(v);

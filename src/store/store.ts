@@ -8,6 +8,8 @@
  * Every operation that must be atomic across instances says so; the Redis
  * implementations do those with a single command or a Lua script.
  */
+import { mayHaveWritten } from "../errors.ts";
+
 export type StoreKind = "memory" | "upstash" | "redis" | "sqlite";
 
 /** A value as every store holds it: its JSON (`undefined`, which has none, as `null`). */
@@ -66,9 +68,9 @@ export function acquireOrLetGo<T>(
   more?: string[],
 ): Promise<Acquired<T>> {
   return store.acquire<T>(key, value, ttlMs, alsoRead, more).catch(async (e) => {
-    // Only a store across the network can have taken the key and lost the answer. A local one
-    // (memory, SQLite) that failed took nothing, and asking again would wait out the same lock.
-    if (store.kind !== "memory" && store.kind !== "sqlite") await store.delIfEquals(key, value).catch(() => {});
+    // A store that says it wrote nothing (SQLite's lock not had) took no key: asking it again
+    // would only wait out the same lock.
+    if (mayHaveWritten(e)) await store.delIfEquals(key, value).catch(() => {});
     throw e;
   });
 }
