@@ -86,6 +86,27 @@ describe("deno: the files the config names", () => {
     expect(readFileSync(rules, "utf8")).toContain("groups:");
   }, 60_000);
 
+  test("scripts/deno-run from another directory: --config, the job file and ./data are that directory's", () => {
+    const dir = scratch();
+    writeFileSync(
+      join(dir, "my.yaml"),
+      DEFAULT_CONFIG_YAML.replace("name: alertagent-worker", "name: from-my-yaml"),
+    );
+    writeFileSync(join(dir, "job.json"), readFileSync(join(ROOT, "examples/jobs/failure.json")));
+    const r = Bun.spawnSync(
+      [join(ROOT, "scripts/deno-run"), "run", "failure", "job.json", "--config", "my.yaml"],
+      {
+        cwd: dir,
+        env: toolEnv(),
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stderr.toString()).toContain('"name":"from-my-yaml"');
+    expect(existsSync(join(dir, "data/alertagent.db"))).toBe(true);
+  }, 60_000);
+
   test("deno run with a narrower --allow-write: serve refuses at start, naming each key whose file it may not write", () => {
     const dir = scratch();
     const config = withRules(
