@@ -45,7 +45,9 @@ interface Noted {
 
 export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest): Promise<Reply> {
   // A direct call without Upstash-Message-Id or Idempotency-Key still gets an id, for the ledger and the logs.
-  const req = given.messageId ? given : { ...given, messageId: `local-${crypto.randomUUID()}` };
+  const req: JobRequest & { messageId: string } = given.messageId
+    ? (given as JobRequest & { messageId: string })
+    : { ...given, messageId: `local-${crypto.randomUUID()}` };
   const started = deps.now();
   const family = req.family;
   const span = startSpan(req.traceparent);
@@ -63,6 +65,8 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
     if (outcome !== "unauthorized")
       deps.metrics.observe("jobDuration", { family }, (deps.now() - started) / 1000);
     reply.headers.traceparent = traceparentOf(span);
+    // Every answer names its message, so a failed job sent without an id can be looked up too.
+    reply.headers["X-Message-Id"] = req.messageId;
     const otlp = deps.config.worker.tracing;
     if (otlp.otlp_url) {
       const sent = exportSpans(
@@ -217,7 +221,6 @@ async function claimAndRun(
             ),
           };
     reply.headers["X-Idempotent-Replay"] = "true";
-    reply.headers["X-Message-Id"] = messageId;
     return finish("duplicate", reply);
   }
 
@@ -256,7 +259,7 @@ async function claimAndRun(
     if (!failure) {
       await deps.ledger.finish(entry, lease, { status: "succeeded", httpStatus: 200, result }, deferred);
       recorded();
-      return finish("succeeded", { status: 200, headers: { "X-Message-Id": messageId }, body: result ?? {} });
+      return finish("succeeded", { status: 200, headers: {}, body: result ?? {} });
     }
     const error = {
       code: failure.code,

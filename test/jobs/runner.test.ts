@@ -308,6 +308,19 @@ describe("HTTP job route", () => {
   });
 });
 
+test("a job without a message id that fails says its local id (X-Message-Id), and the failure is found under it", async () => {
+  const h = makeHarness();
+  const res = await h.job("/jobs/notification", { channels: "nope" }, { messageId: null });
+  expect(res.status).toBe(489);
+  const id = res.headers.get("x-message-id");
+  expect(id).toMatch(/^local-/);
+  const job = (await (await h.request(`/v1/jobs/${id}`)).json()) as {
+    status?: string;
+    error?: { code?: string };
+  };
+  expect(job).toMatchObject({ status: "failed", error: { code: "invalid_payload" } });
+});
+
 describe("log lines", () => {
   test("every job line carries family, message_id and retried (0 on a first delivery), even without a message id", async () => {
     const h = makeHarness();
