@@ -32,7 +32,8 @@ await main(
     stdout: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
     stderr: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
     exit: (code) => Deno.exit(code),
-    newMetrics: () => new PromMetrics({ process: true }),
+    // Deno keeps /proc/self from prom-client unless run with --allow-all: RSS comes from Deno itself.
+    newMetrics: () => new PromMetrics({ process: true, rss: () => Deno.memoryUsage().rss }),
     fs: nodeFileAccess,
     // Files are written beside `file` (a temporary one, then renamed), so its directory is asked for.
     mayWrite: (file) =>

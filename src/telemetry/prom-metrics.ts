@@ -6,7 +6,7 @@
  * five calls per job, a measurable share of a no-op job. Imported only by those entries:
  * prom-client needs node:cluster and friends, which Workers do not have.
  */
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { bucketOf, defOf, type Labels, METRICS, type MetricDef, type MetricKey } from "./metric-defs.ts";
 import type { HistogramSample, Metrics, MetricsSnapshot, ProcessFigures } from "./metrics.ts";
 
@@ -98,6 +98,15 @@ class Family {
   }
 }
 
+/** prom-client's process figures that it reads from /proc/self on Linux. */
+const PROC_ONLY = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+  "process_max_fds",
+];
+
 export class PromMetrics implements Metrics {
   readonly scope = "process" as const;
   readonly registry = new Registry();
@@ -106,9 +115,26 @@ export class PromMetrics implements Metrics {
   /**
    * @param opts.process also collect prom-client's process metrics (CPU, RSS, heap, event-loop
    * lag: what the old worker watched), for an entry that owns the process (binary, Deno).
+   * @param opts.rss the resident set size, for a runtime that keeps /proc/self from prom-client
+   * (Deno allows it only with --allow-all): RSS is taken from it, and the figures only /proc has
+   * (open and max fds, virtual memory, heap segment) are left out rather than shown as 0.
    */
-  constructor(private readonly opts: { process?: boolean } = {}) {
+  constructor(private readonly opts: { process?: boolean; rss?: () => number } = {}) {
     if (opts.process) collectDefaultMetrics({ register: this.registry });
+    const rss = opts.rss;
+    if (opts.process && rss) {
+      for (const name of PROC_ONLY) this.registry.removeSingleMetric(name);
+      this.registry.registerMetric(
+        new Gauge({
+          name: "process_resident_memory_bytes",
+          help: "Resident memory size in bytes.",
+          registers: [],
+          collect() {
+            this.set(rss());
+          },
+        }),
+      );
+    }
     for (const key of Object.keys(METRICS) as MetricKey[]) {
       const family = new Family(defOf(key));
       // The registry only reads name, help, type and get() (see Family).
