@@ -99,7 +99,7 @@ export function assertWritable(config: Config, p: Pick<Platform, "mayWrite" | "o
     message: `${f.file}: this runtime's permissions do not let the worker write in that file's directory`,
   }));
   throw new ConfigError(
-    `${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. Grant it (deno run --allow-write=<the directory>), or start with scripts/deno-run, which lets the worker write where its config says`,
+    `${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. On Deno, grant it with --allow-write=<the directory>, or start with scripts/deno-run, which allows writing anywhere but under /dev, /proc and /sys (Deno opens those only with --allow-all)`,
     issues,
   );
 }

@@ -5,7 +5,7 @@
  * HMAC is plain JavaScript (js-digests.ts) instead of Deno's node:crypto polyfill, which
  * costs two to four times as much per call (BENCHMARKS.md, the digests section).
  */
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { denoDigests } from "./js-digests.ts";
@@ -36,8 +36,16 @@ await main(
     newMetrics: () => new PromMetrics({ process: true, rss: () => Deno.memoryUsage().rss }),
     fs: nodeFileAccess,
     // Files are written beside `file` (a temporary one, then renamed), so its directory is asked for.
-    mayWrite: (file) =>
-      Deno.permissions.querySync({ name: "write", path: dirname(file) }).state === "granted",
+    // Under /dev, /proc and /sys Deno wants --allow-all whatever --allow-write says; --allow-run,
+    // which deno-run does not give, stands for it.
+    mayWrite: (file) => {
+      const dir = resolve(dirname(file));
+      const granted = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
+      return (
+        granted({ name: "write", path: dir }) &&
+        (!/^\/(dev|proc|sys)(\/|$)/.test(dir) || granted({ name: "run" }))
+      );
+    },
     dial: nodeDial,
     openSqlite: nodeSqlite,
     tcp: nodeTcp,

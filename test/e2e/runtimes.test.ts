@@ -141,6 +141,23 @@ describe("deno: the files the config names", () => {
     expect(err).toContain("config_sync.targets.local-prometheus.delivery.path");
     expect(err).toContain("--allow-write");
   }, 60_000);
+
+  test("scripts/deno-run: a store under /dev/shm, which Deno opens only with --allow-all, is refused at start naming store.path", () => {
+    const r = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "check-config"], {
+      cwd: scratch(),
+      env: toolEnv({
+        ALERTAGENT_CONFIG: withRules(
+          "./data/rules.yml",
+          "store:\n  kind: sqlite\n  path: /dev/shm/alertagent-e2e/x.db\n",
+        ),
+      }),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(2);
+    expect(r.stderr.toString()).toContain("store.path: /dev/shm/alertagent-e2e/x.db");
+    expect(r.stderr.toString()).toContain("--allow-all");
+  }, 60_000);
 });
 
 describe("binary lifecycle", () => {
