@@ -3,12 +3,13 @@
  * accepting and wait (bounded) for in-flight jobs; SIGHUP re-reads the config file and swaps
  * in a new app without touching in-flight jobs (a bad new config is refused, the old stays).
  */
-import { stringify } from "yaml";
+
 import { createApp, mountedJobFamilies } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
+import { storeIdentity } from "../store/create.ts";
 import type { Store } from "../store/store.ts";
 import { lineBatch } from "../telemetry/line-batch.ts";
 import { createLogger } from "../telemetry/logger.ts";
@@ -124,7 +125,8 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       const next = applyOverrides(loadConfig(await p.readFile(from.file), p.env, from.file), args);
       assertSafeToServe({ ...from, config: next });
       assertWritable(next, p);
-      const sameStore = stringify(next.store) === stringify(deps.config.store);
+      const sameStore = storeIdentity(next.store) === storeIdentity(deps.config.store);
+      const was = deps;
       const old = store;
       if (!sameStore) store = storeFor(next.store, p);
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
@@ -135,7 +137,9 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       if (p.memory && next.worker.memory_limit !== memory?.limit)
         memory = new MemoryLimit(next.worker.memory_limit, p.memory);
       app = createApp(deps);
-      if (!sameStore) gate.drain(deps.config.worker.shutdown_timeout).then(() => old.close().catch(() => {}));
+      // Closed once the jobs that took their lease in it have finished: closing it under them
+      // loses their records, and their pages go out again on the retry.
+      if (!sameStore) whenIdle(was.ledger).then(() => old.close().catch(() => {}));
       if (next.worker.port !== config.worker.port || next.worker.host !== config.worker.host) {
         logger.warn("worker.host/port changes take effect on restart, not on SIGHUP");
       }
@@ -151,6 +155,14 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     }
   }
+}
+
+/** Resolves once no job holds a lease in `ledger` (checked every 100 ms). */
+function whenIdle(ledger: Deps["ledger"]): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (ledger.running().length === 0 ? resolve() : setTimeout(check, 100));
+    check();
+  });
 }
 
 /** Waits for `p`, but no longer than `ms`: shutdown must end within worker.shutdown_timeout + 1 s. */

@@ -20,6 +20,14 @@ export function storeKindOf(
   return cfg.kind ?? (openSqlite ? "sqlite" : "memory");
 }
 
+/**
+ * What of `store` the open store depends on: a SIGHUP that changes only the rest (`retention`,
+ * which the ledger reads from the config) keeps it open.
+ */
+export function storeIdentity(cfg: Config["store"]): string {
+  return JSON.stringify([cfg.kind, cfg.path, cfg.url, cfg.token, cfg.prefix, cfg.max_keys]);
+}
+
 /** What the runtime offers the stores (the entry's ports; the CLI's Platform has them). */
 export interface StorePorts {
   dial?: Dial;

@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
 import { main } from "../../src/cli/main.ts";
 import { routeUnder } from "../../src/cli/publish.ts";
+import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
+import { signRequest } from "../../src/qstash/sign.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
 import { failureCallback } from "../support/harness.ts";
 
@@ -214,6 +217,84 @@ describe("serve", () => {
     await Bun.sleep(20);
     expect(((await (await f.fetch("/health")).json()) as { name: string }).name).toBe("second");
     expect(f.stdout()).toContain("config reload refused");
+  });
+
+  describe("SIGHUP while a notification is being sent", () => {
+    const send = async (f: ReturnType<typeof fakePlatform>, body: string, retried: number) => {
+      const signature = await signRequest({
+        key: "sig_live_cur_s3cret",
+        url: "http://127.0.0.1/jobs/notification",
+        body,
+      });
+      const res = await f.fetch("/jobs/notification", {
+        method: "POST",
+        body,
+        headers: {
+          "upstash-signature": signature,
+          "upstash-message-id": "msg_hup",
+          "upstash-retried": String(retried),
+          "content-type": "application/json",
+        },
+      });
+      return { status: res.status, replay: res.headers.get("x-idempotent-replay") };
+    };
+    const setup = () => {
+      let hits = 0;
+      const hook = Bun.serve({
+        port: 0,
+        async fetch() {
+          hits++;
+          await Bun.sleep(800);
+          return new Response("ok");
+        },
+      });
+      const dir = mkdtempSync(join(tmpdir(), "alertagent-hup-"));
+      const config = (store: string) => `${KEYS}worker: { shutdown_timeout: 100ms }
+store: { kind: sqlite, ${store} }
+channels:
+  hook: { type: webhook, url: "http://127.0.0.1:${hook.port}/x", timeout: 10s }
+`;
+      const body = JSON.stringify({
+        channels: ["hook"],
+        alerts: [
+          { id: "a1", status: "firing", labels: { alertname: "Hup" }, startsAt: "2026-12-04T00:00:00Z" },
+        ],
+      });
+      return { hook, dir, config, body, hits: () => hits };
+    };
+
+    test("a change of retention only keeps the store: the send is recorded once, and its redelivery is a replay", async () => {
+      const { hook, dir, config, body, hits } = setup();
+      const f = fakePlatform({ "w.yaml": config(`path: ${join(dir, "a.db")}, retention: 7d`) });
+      f.p.openSqlite = bunSqlite;
+      await main(["--config", "w.yaml"], f.p);
+      const first = send(f, body, 0);
+      await Bun.sleep(200);
+      f.files["w.yaml"] = config(`path: ${join(dir, "a.db")}, retention: 14d`);
+      f.signal("SIGHUP");
+      expect(await first).toEqual({ status: 200, replay: null });
+      expect(await send(f, body, 1)).toEqual({ status: 200, replay: "true" });
+      expect(hits()).toBe(1);
+      hook.stop(true);
+    });
+
+    test("a new store is swapped in, and the old one is closed only after the send that holds its lease is recorded", async () => {
+      const { hook, dir, config, body, hits } = setup();
+      const f = fakePlatform({ "w.yaml": config(`path: ${join(dir, "a.db")}`) });
+      f.p.openSqlite = bunSqlite;
+      await main(["--config", "w.yaml"], f.p);
+      const first = send(f, body, 0);
+      await Bun.sleep(200);
+      f.files["w.yaml"] = config(`path: ${join(dir, "b.db")}`);
+      f.signal("SIGHUP");
+      expect(await first).toEqual({ status: 200, replay: null });
+      expect(hits()).toBe(1);
+      // The old file has the record: a worker on it would replay the message.
+      const old = new SqliteStore(bunSqlite(join(dir, "a.db")));
+      expect(await old.get("job:msg_hup")).toMatchObject({ status: "succeeded" });
+      await old.close();
+      hook.stop(true);
+    });
   });
 
   test("SIGTERM stops accepting, waits for in-flight jobs, exits 0", async () => {
