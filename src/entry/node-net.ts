@@ -108,7 +108,9 @@ export const nodeTcp: TcpConnect = async (o) => {
 
 /** The RESP client's `Dial` over node:net / node:tls (the binary and Deno). */
 export const nodeDial: Dial = (o, onReady) => {
-  const socket = o.tls ? tlsConnect({ host: o.host, port: o.port, servername: o.host }) : netConnect(o);
+  const socket = o.tls
+    ? tlsConnect({ host: o.host, port: o.port, ...(isIp(o.host) ? {} : { servername: o.host }) })
+    : netConnect(o);
   socket.setNoDelay(true);
   socket.once(o.tls ? "secureConnect" : "connect", onReady);
   return socket;

@@ -20,6 +20,8 @@ import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { deleteKeys } from "../support/redis-server.ts";
+import { freePort } from "../support/runtimes.ts";
+import { makeCert } from "../support/smtp-sink.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
 import { storeContract } from "./contract.ts";
 
@@ -550,3 +552,56 @@ test("sqlite: a claim refused by another process's lock answers after the store'
   expect(ms).toBeGreaterThan(4500);
   expect(ms).toBeLessThan(8000);
 }, 30_000);
+
+describe("redis over TLS (rediss://), a real redis-server with the test's certificate", () => {
+  for (const host of ["127.0.0.1", "localhost"]) {
+    test(`rediss://${host}: connects and answers (an IP is not sent as the TLS server name)`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "alertagent-redis-tls-"));
+      const { key, cert } = makeCert();
+      writeFileSync(join(dir, "key.pem"), key);
+      writeFileSync(join(dir, "cert.pem"), cert);
+      const port = freePort();
+      const server = Bun.spawn(
+        [
+          "redis-server",
+          "--port",
+          "0",
+          "--tls-port",
+          String(port),
+          "--tls-cert-file",
+          join(dir, "cert.pem"),
+          "--tls-key-file",
+          join(dir, "key.pem"),
+          "--tls-ca-cert-file",
+          join(dir, "cert.pem"),
+          "--tls-auth-clients",
+          "no",
+          "--save",
+          "",
+        ],
+        { stdout: "ignore", stderr: "pipe" },
+      );
+      try {
+        const tlsCli = ["redis-cli", "--tls", "--cacert", join(dir, "cert.pem"), "-p", String(port), "ping"];
+        for (let i = 0; i < 50 && !Bun.spawnSync(tlsCli).stdout.toString().includes("PONG"); i++)
+          await Bun.sleep(100);
+        const run = Bun.spawn(
+          [
+            process.execPath,
+            join(import.meta.dir, "../support/redis-tls-client.ts"),
+            `rediss://${host}:${port}`,
+          ],
+          {
+            stdout: "pipe",
+            stderr: "pipe",
+            env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
+          },
+        );
+        const out = await new Response(run.stdout).text();
+        expect(out.trim(), await new Response(run.stderr).text()).toBe('{"got":1}');
+      } finally {
+        server.kill();
+      }
+    });
+  }
+});
