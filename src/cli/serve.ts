@@ -73,6 +73,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     ready_ms: Date.now() - startedAt,
   });
   lines.flush(); // the start-up line at once: supervisors and people watch for it
+  warnHazards(store, () => logger);
 
   // worker.memory_limit: a full collection when RSS passes it (src/telemetry/memory-limit.ts).
   let memory = p.memory && new MemoryLimit(config.worker.memory_limit, p.memory);
@@ -128,7 +129,10 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       const sameStore = storeIdentity(next.store) === storeIdentity(deps.config.store);
       const was = deps;
       const old = store;
-      if (!sameStore) store = storeFor(next.store, p);
+      if (!sameStore) {
+        store = storeFor(next.store, p);
+        warnHazards(store, () => logger);
+      }
       const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
       if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
       // Lines carry the new worker.name (and log level) from now on.
@@ -155,6 +159,16 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     }
   }
+}
+
+/** Logs, once the store answers, each way its server is set up to break the worker's promises. */
+function warnHazards(store: Store, logger: () => Deps["logger"]): void {
+  store
+    .hazards?.()
+    .then((hazards) => {
+      for (const hazard of hazards) logger().error("store hazard", { store: store.kind, hazard });
+    })
+    .catch(() => {});
 }
 
 /** Resolves once no job holds a lease in `ledger` (checked every 100 ms). */

@@ -347,6 +347,20 @@ export class RedisStore implements Store {
     await this.redis.ping();
   }
 
+  /** An eviction policy that can delete the worker's keys (docs/contracts.md#redis). */
+  async hazards(): Promise<string[]> {
+    // INFO through a script: the requester interface has no INFO of its own. A server that
+    // refuses (a managed Redis without INFO) tells nothing, and that is not an error.
+    const info = await this.redis.eval("return redis.call('INFO', 'memory')", [], []).catch(() => "");
+    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, "m").exec(String(info))?.[1];
+    const policy = field("maxmemory_policy");
+    if (Number(field("maxmemory") ?? 0) > 0 && policy && policy !== "noeviction")
+      return [
+        `Redis may evict keys (maxmemory-policy ${policy}): a lease or a ledger entry evicted lets a message run twice. Set maxmemory-policy noeviction: when full, jobs then answer 503 store_unavailable instead`,
+      ];
+    return [];
+  }
+
   async close(): Promise<void> {
     await this.onClose?.();
   }

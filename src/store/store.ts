@@ -156,5 +156,10 @@ export interface Store {
 
   /** Resolves when the store answers; rejects with the reason otherwise. */
   ping(): Promise<void>;
+  /**
+   * How the store's server is set up to break the worker's promises, in words for the log (a
+   * Redis that may evict keys: a lease or ledger entry gone runs a message twice). None known: [].
+   */
+  hazards?(): Promise<string[]>;
   close(): Promise<void>;
 }

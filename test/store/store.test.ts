@@ -11,6 +11,7 @@ import { chmodSync, chownSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Redis } from "@upstash/redis";
+import { main } from "../../src/cli/main.ts";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { createStore } from "../../src/store/create.ts";
@@ -19,7 +20,8 @@ import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore, upstashStore } from "../../src/store/redis.ts";
 import { RespConnection, RespError, StoreUnavailableError, tcpRequester } from "../../src/store/resp.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { deleteKeys } from "../support/redis-server.ts";
+import { fakePlatform } from "../support/fake-platform.ts";
+import { deleteKeys, startRedis } from "../support/redis-server.ts";
 import { freePort } from "../support/runtimes.ts";
 import { makeCert } from "../support/smtp-sink.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
@@ -604,4 +606,45 @@ describe("redis over TLS (rediss://), a real redis-server with the test's certif
       }
     });
   }
+});
+
+describe("redis: a server that may evict keys is named at start (a real redis-server)", () => {
+  test("allkeys-lru and volatile-ttl under a maxmemory are hazards; noeviction, or no maxmemory, are not", async () => {
+    const redis = await startRedis();
+    const cli = (...args: string[]) => Bun.spawnSync(["redis-cli", "-p", String(redis.port), ...args]);
+    const store = tcpStore({ url: redis.url, prefix: "hz:", dial: nodeDial });
+    try {
+      const seen: Record<string, string[]> = {};
+      for (const [maxmemory, policy] of [
+        ["100mb", "allkeys-lru"],
+        ["100mb", "volatile-ttl"],
+        ["100mb", "noeviction"],
+        ["0", "allkeys-lru"],
+      ]) {
+        cli("CONFIG", "SET", "maxmemory", maxmemory);
+        cli("CONFIG", "SET", "maxmemory-policy", policy);
+        seen[`${maxmemory} ${policy}`] = (await store.hazards?.()) ?? ["no hazards()"];
+      }
+      expect(seen["100mb allkeys-lru"]).toEqual([expect.stringContaining("maxmemory-policy allkeys-lru")]);
+      expect(seen["100mb volatile-ttl"]).toEqual([expect.stringContaining("run twice")]);
+      expect(seen["100mb noeviction"]).toEqual([]);
+      expect(seen["0 allkeys-lru"]).toEqual([]);
+
+      // serve says it on its log, as an error, once the store answers.
+      cli("CONFIG", "SET", "maxmemory", "100mb");
+      const f = fakePlatform({
+        "w.yaml": `qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\nstore: { kind: redis, url: "${redis.url}", prefix: "hz2:" }\n`,
+      });
+      await main(["--config", "w.yaml"], f.p);
+      for (let i = 0; i < 50 && !f.stdout().includes("store hazard"); i++) await Bun.sleep(20);
+      const line = f
+        .stdout()
+        .split("\n")
+        .find((l) => l.includes("store hazard"));
+      expect(JSON.parse(line ?? "{}")).toMatchObject({ level: "error", store: "redis" });
+    } finally {
+      await store.close();
+      await redis.stop();
+    }
+  });
 });
