@@ -344,7 +344,10 @@ export class RedisStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    // On self-hosted Redis, a write: a replica (after a failover) or a full server (-OOM) answers
+    // PING but refuses every job's writes. Upstash is not asked to write on every probe.
+    if (this.kind === "redis") await this.redis.set(this.k("health"), Date.now(), { px: 60_000 });
+    else await this.redis.ping();
   }
 
   /** An eviction policy that can delete the worker's keys (docs/contracts.md#redis). */

@@ -115,11 +115,17 @@ class Link {
   private onData(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let pos = 0;
+    let demoted = false;
     try {
       for (let r = parse(this.buf, pos, this.buffers); r; r = parse(this.buf, pos, this.buffers)) {
         pos = r[1];
         const p = this.queue.shift();
         if (!p) throw new Error("RESP protocol error: reply without a request");
+        if (r[0] instanceof RespError && r[0].message.startsWith("READONLY")) {
+          // Dead before the reply is handed on: the next command (a retry) opens a new link.
+          demoted = true;
+          this.dead = true;
+        }
         p.resolve(r[0]);
       }
     } catch (e) {
@@ -127,6 +133,9 @@ class Link {
       return;
     }
     this.buf = this.buf.subarray(pos);
+    // A primary demoted by a failover keeps its clients and refuses every write; the new primary
+    // is reached (behind the same name or address) only on a new connection.
+    if (demoted) this.socket.destroy(new Error("the server became a read-only replica (READONLY)"));
   }
 
   /** Writes the commands in one go; resolves with every reply (error replies included). */

@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { chmodSync, chownSync, mkdtempSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Redis } from "@upstash/redis";
@@ -647,4 +648,45 @@ describe("redis: a server that may evict keys is named at start (a real redis-se
       await redis.stop();
     }
   });
+});
+
+test("redis: a failover behind the same address — the demoted server fails readiness, and the next job reaches the new primary", async () => {
+  const a = await startRedis();
+  const b = await startRedis();
+  // What a VIP or a DNS name does in a failover: new connections go to whichever server is primary.
+  let target = a.port;
+  const proxy = createServer((client) => {
+    const up = connect(target, "127.0.0.1");
+    client.pipe(up).on("error", () => up.destroy());
+    up.pipe(client).on("error", () => client.destroy());
+    client.on("close", () => up.destroy());
+    up.on("close", () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  const url = `redis://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const store = tcpStore({ url, prefix: "fo:", dial: nodeDial });
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e) => (e as { code?: string }).code ?? String(e),
+    );
+  try {
+    expect(await outcome(store.set("k", 1))).toBe("ok");
+    Bun.spawnSync(["redis-cli", "-p", String(a.port), "REPLICAOF", "127.0.0.1", String(b.port)]);
+    // PING still works on a replica; the readiness probe writes, so it says what jobs will meet.
+    expect(await outcome(store.ping())).toBe("store_unavailable");
+    target = b.port;
+    expect(await outcome(store.set("k", 2))).toBe("ok");
+    expect(
+      Bun.spawnSync(["redis-cli", "-p", String(b.port), "GET", "fo:k"])
+        .stdout.toString()
+        .trim(),
+    ).toBe("2");
+    expect(await outcome(store.ping())).toBe("ok");
+  } finally {
+    await store.close();
+    proxy.close();
+    await a.stop();
+    await b.stop();
+  }
 });
