@@ -137,6 +137,13 @@ const store = z
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be the Upstash REST URL (https://…)" });
     if (s.kind === "redis" && s.url && !/^rediss?:\/\//.test(s.url))
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
+    // The database index, when given, is a number: `/db3` would pass here and fail every job.
+    if (s.kind === "redis" && s.url && !/^rediss?:\/\/[^/?#]*(\/(\d+)?)?([?#].*)?$/.test(s.url))
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "the path must be a database number (redis://host:6379/2)",
+      });
   });
 
 /** A Dify app: `workflow`, `chat` (chat and chatflow apps) or `agent` (agent apps answer only streaming). */

@@ -279,7 +279,9 @@ export class RespConnection {
       const socket = this.options.dial({ host, port, tls }, async () => {
         clearTimeout(timer);
         const hello: Args[] = [];
-        if (password !== undefined) hello.push(user ? ["AUTH", user, password] : ["AUTH", password]);
+        // An ACL user without a password (`nopass`) still has to be named: AUTH takes any password for it.
+        if (user) hello.push(["AUTH", user, password ?? ""]);
+        else if (password !== undefined) hello.push(["AUTH", password]);
         if (db !== undefined) hello.push(["SELECT", db]);
         try {
           const replies = hello.length ? await link.send(hello) : [];

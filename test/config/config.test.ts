@@ -226,3 +226,18 @@ redis:
     expect(f.stdout()).toBe("");
   });
 });
+
+test("store.url: a Redis database that is not a number is refused at load, naming the key; numbers, none, or a trailing slash pass", () => {
+  for (const bad of ["redis://10.0.0.5:6379/db3", "redis://10.0.0.5/0/1"]) {
+    const e = configError(`${keys}store: { kind: redis, url: "${bad}" }\n`);
+    expect(e.issues).toEqual([expect.objectContaining({ path: "store.url" })]);
+    expect(e.message).toContain("database number");
+  }
+  for (const good of [
+    "redis://10.0.0.5:6379/3",
+    "rediss://u:p@h:6380",
+    "redis://h:6379/",
+    "redis://[::1]:6379/0",
+  ])
+    expect(loadConfig(`${keys}store: { kind: redis, url: "${good}" }\n`, {}).store.url).toBe(good);
+});

@@ -690,3 +690,18 @@ test("redis: a failover behind the same address — the demoted server fails rea
     await b.stop();
   }
 });
+
+test("redis: an ACL user without a password (redis://bob@host) is named to the server, not left as the default user", async () => {
+  const redis = await startRedis();
+  const cli = (...args: string[]) => Bun.spawnSync(["redis-cli", "-p", String(redis.port), ...args]);
+  cli("ACL", "SETUSER", "bob", "on", "nopass", "~*", "&*", "+@all");
+  cli("ACL", "SETUSER", "default", "off");
+  const store = tcpStore({ url: `redis://bob@127.0.0.1:${redis.port}`, prefix: "acl:", dial: nodeDial });
+  try {
+    await store.set("k", "as bob");
+    expect(await store.get("k")).toBe("as bob");
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+});
