@@ -76,6 +76,10 @@ describe("the README's commands, as written", () => {
     for (let i = 0; i < 50 && !worker.proc.output().includes("── console"); i++) await Bun.sleep(100);
     const printed = worker.proc.output();
     expect(printed).toMatch(/^── console · msg_\w+ ─+$/m);
+    // …and its first line is the one the README shows.
+    const shown = /── console · msg_… ─+\n(.+)\n/.exec(README)?.[1];
+    expect(shown).toBeDefined();
+    expect(printed).toContain(shown as string);
     expect(printed).not.toContain('"msg":"notification"');
   });
 
