@@ -3,7 +3,6 @@
  * accepting and wait (bounded) for in-flight jobs; SIGHUP re-reads the config file and swaps
  * in a new app without touching in-flight jobs (a bad new config is refused, the old stays).
  */
-
 import { createApp, mountedJobFamilies } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";

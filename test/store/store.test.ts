@@ -421,23 +421,29 @@ describe("sqlite: as on the memory store", () => {
   }
 });
 
+/** Another process that takes `file`'s write lock and holds it for `ms`; resolves once it holds it. */
+async function holdWriteLock(file: string, ms: number) {
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(file)});
+       db.exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS other (x)"); console.log("held");
+       Bun.sleepSync(${ms}); db.exec("COMMIT");`,
+    ],
+    { stdout: "pipe" },
+  );
+  expect(new TextDecoder().decode((await holder.stdout.getReader().read()).value)).toContain("held");
+  return holder;
+}
+
 describe("sqlite: another process holding the write lock", () => {
   for (const [runtime, cmd] of onEachSqlite("sqlite-busy.ts")) {
     test(`${runtime}: a write waits for the lock without stopping the event loop, then commits`, async () => {
       const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "busy.db");
       await new SqliteStore(bunSqlite(file)).close();
       // Another process (an sqlite3 shell in a transaction, a second worker) holds the lock for 1.5 s.
-      const holder = Bun.spawn(
-        [
-          process.execPath,
-          "-e",
-          `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(file)});
-           db.exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS other (x)"); console.log("held");
-           Bun.sleepSync(1500); db.exec("COMMIT");`,
-        ],
-        { stdout: "pipe" },
-      );
-      expect(new TextDecoder().decode((await holder.stdout.getReader().read()).value)).toContain("held");
+      const holder = await holdWriteLock(file, 1500);
       const run = Bun.spawn([...cmd, file], { stdout: "pipe", stderr: "pipe" });
       const [out, err, code] = [
         await new Response(run.stdout).text(),
@@ -531,17 +537,7 @@ test("sqlite: a claim refused by another process's lock answers after the store'
   const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "claim.db");
   const store = new SqliteStore(bunSqlite(file));
   await store.set("warm", 1);
-  const holder = Bun.spawn(
-    [
-      process.execPath,
-      "-e",
-      `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(file)});
-       db.exec("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS other (x)"); console.log("held");
-       Bun.sleepSync(12000); db.exec("COMMIT");`,
-    ],
-    { stdout: "pipe" },
-  );
-  expect(new TextDecoder().decode((await holder.stdout.getReader().read()).value)).toContain("held");
+  const holder = await holdWriteLock(file, 12_000);
   const ledger = new Ledger(store, { leaseMs: 60_000, retentionMs: 60_000 });
   const started = Date.now();
   const got = await ledger.claim("msg_locked", "failure", { retried: 0 }).then(
