@@ -503,16 +503,44 @@ describe("sqlite: what operators do to the file", () => {
       const file = fresh();
       await new SqliteStore(bunSqlite(file)).close();
       chmodSync(file, 0o444);
-      // Root writes whatever the mode says: run as nobody, with a home (Deno's cache) of its own.
+      // Root writes whatever the mode says: the opening runs as nobody, from one bundled file in a
+      // directory nobody may read (the checkout may not be), with a home (Deno's cache) of its own.
       const root = process.getuid?.() === 0;
       const home = mkdtempSync(join(tmpdir(), "alertagent-nobody-"));
-      if (root) {
-        chmodSync(dirname(file), 0o755);
-        chownSync(home, 65534, 65534);
-      }
+      chmodSync(home, 0o755);
+      chmodSync(dirname(file), 0o755);
+      const onBun = runtime === "bun:sqlite";
+      const [port, open] = onBun ? ["sqlite-bun.ts", "bunSqlite"] : ["sqlite-node.ts", "nodeSqlite"];
+      const src = (f: string) => JSON.stringify(join(import.meta.dir, "../../src", f));
+      writeFileSync(
+        join(home, "open.ts"),
+        `import process from "node:process";
+import { ${open} } from ${src(`entry/${port}`)};
+import { SqliteStore } from ${src("store/sqlite.ts")};
+try { new SqliteStore(${open}(process.argv.at(-1))); console.log(JSON.stringify({ opened: true })); }
+catch (e) { console.log(JSON.stringify({ opened: false, error: e.message })); }
+process.exit(0);`,
+      );
+      const built = Bun.spawnSync([
+        process.execPath,
+        "build",
+        join(home, "open.ts"),
+        `--target=${onBun ? "bun" : "node"}`,
+        "--outfile",
+        join(home, "open.js"),
+      ]);
+      expect(built.exitCode, built.stderr.toString()).toBe(0);
+      if (root) chownSync(home, 65534, 65534);
       const asNobody = root ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
-      const got = run("readonly", file, asNobody, { HOME: home, DENO_DIR: join(home, "deno") });
-      expect(got).toEqual({ opened: false, error: "the database file is not writable by this process" });
+      const r = Bun.spawnSync([...asNobody, ...cmd.slice(0, -1), join(home, "open.js"), file], {
+        cwd: home,
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, HOME: home, DENO_DIR: join(home, "deno") },
+      });
+      expect(r.stdout.toString().trim(), r.stderr.toString()).toBe(
+        '{"opened":false,"error":"the database file is not writable by this process"}',
+      );
     }, 60_000);
 
     test(`${runtime}: the WAL a long reader made grow goes back to at most 16 MB once it lets go`, () => {

@@ -4,7 +4,6 @@
  * (node:sqlite), whose drivers differ (bun:sqlite kept a closed connection open).
  * - close: open and close 20 stores on one file, then write through a closed one.
  * - moved: the file is renamed away while the store runs (a backup restored over it is the same).
- * - readonly: the file exists but this process may only read it (run as another user).
  * - wal: a reader holds a snapshot while ~24 MB are written, then lets go; how large is the WAL after?
  */
 import { readdirSync, readlinkSync, renameSync, statSync } from "node:fs";
@@ -45,13 +44,6 @@ if (which === "close") {
   await store.set("k", 1);
   renameSync(file, `${file}.moved`);
   out = { ping: await code(store.ping()), set: await code(store.set("k", 2)) };
-} else if (which === "readonly") {
-  try {
-    new SqliteStore(open(file));
-    out = { opened: true };
-  } catch (e) {
-    out = { opened: false, error: (e as Error).message };
-  }
 } else {
   const store = new SqliteStore(open(file));
   await store.set("k", 0);
