@@ -98,6 +98,8 @@ export function createApp(deps: Deps): Hono {
       { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime },
       1,
     );
+    // Store-aggregated metrics hold what was recorded until a flush: the info series too.
+    await deps.metrics.flush();
     return c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType });
   });
 

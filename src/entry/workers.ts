@@ -55,7 +55,11 @@ function build(env: Env) {
       );
     return { app: createApp(deps), deps };
   } catch (e) {
-    if (e instanceof ConfigError) return { error: e };
+    if (e instanceof ConfigError) {
+      // Said once per isolate on the log (wrangler tail, the dashboard's logs), and on every answer.
+      console.error(`alertagent-worker: config error: ${e.message}`);
+      return { error: e };
+    }
     throw e;
   }
 }
@@ -64,7 +68,7 @@ export default {
   async fetch(req: Request, env: Env, ctx: Ctx): Promise<Response> {
     built ??= build(env);
     if ("error" in built) {
-      // Refuse every request with the reason, so `wrangler tail` and curl both show it.
+      // Refuse every request with the reason (built logged it once).
       return toResponse(problemReply(transient("config_error", built.error.message, 60, built.error.issues)));
     }
     const res = await built.app.fetch(req);

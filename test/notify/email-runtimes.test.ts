@@ -179,6 +179,9 @@ describe("workerd: what cannot work is refused, never ignored", () => {
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(body.error.code).toBe("config_error");
         expect(body.error.message).toContain("Cloudflare Workers block outbound port 25");
+        // …and the log says it too (wrangler tail), not only the answers.
+        for (let i = 0; i < 50 && !w.proc.output().includes("config error"); i++) await Bun.sleep(100);
+        expect(w.proc.output()).toContain("alertagent-worker: config error: ");
       } finally {
         await w.stop();
       }

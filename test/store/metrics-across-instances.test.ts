@@ -79,3 +79,16 @@ describe("store-aggregated metrics across instances", () => {
     }
   });
 });
+
+test("worker.metrics: store — the first scrape, before any job, already shows alertagent_worker_info", async () => {
+  const { MemoryStore } = await import("../../src/store/memory.ts");
+  const config = loadConfig(
+    `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\nworker: { name: first-scrape, metrics: store }\n`,
+  );
+  const store = new MemoryStore();
+  const app = createApp(
+    buildDeps({ config, store, metrics: new StoreMetrics(store), runtime: "workerd", logger: silentLogger }),
+  );
+  const text = await (await app.fetch(new Request("http://w/metrics"))).text();
+  expect(text).toMatch(/^alertagent_worker_info\{[^}]*name="first-scrape"[^}]*\} 1$/m);
+});
