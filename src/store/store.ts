@@ -67,10 +67,11 @@ export function acquireOrLetGo<T>(
   alsoRead: string,
   more?: string[],
 ): Promise<Acquired<T>> {
-  return store.acquire<T>(key, value, ttlMs, alsoRead, more).catch(async (e) => {
+  return store.acquire<T>(key, value, ttlMs, alsoRead, more).catch((e) => {
     // A store that says it wrote nothing (SQLite's lock not had) took no key: asking it again
-    // would only wait out the same lock.
-    if (mayHaveWritten(e)) await store.delIfEquals(key, value).catch(() => {});
+    // would only wait out the same lock. Not awaited: a store that timed out would make the job
+    // wait a second timeout before its 503; the retry comes seconds later.
+    if (mayHaveWritten(e)) void store.delIfEquals(key, value).catch(() => {});
     throw e;
   });
 }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server, type Socket } from "node:net";
 import { JobError } from "../../src/errors.ts";
+import { Ledger } from "../../src/store/ledger.ts";
 import { upstashStore } from "../../src/store/redis.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
@@ -90,6 +91,23 @@ describe("Upstash REST failing", () => {
       expect(got).toBeInstanceOf(JobError);
       expect((got as JobError).code).toBe("store_unavailable");
       expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      silent.server.close();
+    }
+  });
+
+  test("an endpoint that never answers: a claim fails after one timeout, not two (the let-go does not hold the answer)", async () => {
+    const silent = await listen(() => {});
+    try {
+      const store = upstashStore({ url: silent.url, token: TOKEN, prefix: "silent:", timeoutMs: 500 });
+      const ledger = new Ledger(store, { leaseMs: 60_000, retentionMs: 60_000 });
+      const started = Date.now();
+      const got = await settle(ledger.claim("msg_silent", "failure", { retried: 0 }), 5000);
+      const ms = Date.now() - started;
+      expect((got as JobError).code).toBe("store_unavailable");
+      expect(ms).toBeGreaterThanOrEqual(450);
+      // Two timeouts would be 1000 ms.
+      expect(ms).toBeLessThan(850);
     } finally {
       silent.server.close();
     }
