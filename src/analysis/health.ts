@@ -21,6 +21,8 @@ export interface EngineHealth {
 
 const TYPES = ["comprehensive", "quick", "root_cause"] as const;
 const PROBE_MS = 5000;
+/** How long the breakers' state may take to read (the store check's own bound, ops/health.ts). */
+const STORE_MS = 2000;
 
 export interface EngineCheck extends Check {
   breaker: string;
@@ -34,7 +36,15 @@ export async function engineHealth(
     const names = [...new Set(TYPES.flatMap((t) => all[id].nameFor(t) ?? []))];
     return names.length ? [{ engine: all[id], names }] : [];
   });
-  const states = await breakers.describe(configured.map((e) => e.engine.id));
+  const ids = configured.map((e) => e.engine.id);
+  // The breakers live in the store: a slow store must not hold /health past the store check's bound.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const states = await Promise.race([
+    breakers.describe(ids).catch(() => ({}) as Record<string, string>),
+    new Promise<Record<string, string>>((r) => {
+      timer = setTimeout(() => r({}), STORE_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return Promise.all(
     configured.map(async ({ engine, names }) => {
       const ready = await engine.ready(AbortSignal.timeout(Math.min(PROBE_MS, timeoutOf(deps, engine.id))));
@@ -43,7 +53,8 @@ export async function engineHealth(
         engine: engine.id,
         names,
         ready,
-        breaker: engine.id === "builtin" ? "none" : states[engine.id],
+        breaker:
+          engine.id === "builtin" ? "none" : (states[engine.id] ?? "unknown (the store did not answer)"),
       };
     }),
   );

@@ -23,7 +23,29 @@ class DownStore extends MemoryStore {
   }
 }
 
+class SlowStore extends MemoryStore {
+  override async ping(): Promise<void> {
+    await Bun.sleep(10_000);
+  }
+  override async mget<T>(): Promise<(T | null)[]> {
+    await Bun.sleep(10_000);
+    return [];
+  }
+}
+
 describe("health", () => {
+  test("a store that hangs: /health still answers within the store check's 2 s (the breakers' read is bounded too)", async () => {
+    const h = makeHarness("", { store: new SlowStore() });
+    const started = Date.now();
+    const res = await h.request("/health");
+    const ms = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(ms).toBeLessThan(4000);
+    expect(await res.json()).toMatchObject({
+      checks: { store: { ok: false, detail: "memory store: no answer in 2000 ms" } },
+    });
+  }, 15_000);
+
   test("/health answers ok with identity, uptime and checks", async () => {
     const h = makeHarness("worker: { name: ai-worker-1, type: ai-analysis }\n");
     const res = await h.request("/health");
