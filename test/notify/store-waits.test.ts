@@ -115,14 +115,28 @@ describe("store waits of a notification job to rate-limited robots", () => {
     const at = Date.now();
     const id = `ha${++n}`;
     const yaml = robotsYaml(id);
+    // Each copy's send waits until the other copy has answered, so the loser always meets the
+    // winner's claim in flight (without it, a winner fast enough to finish first makes the loser
+    // a plain repeat, and the race this test is about does not happen).
+    let answered = 0;
+    let bothSeen!: () => void;
+    const other = new Promise<void>((r) => (bothSeen = r));
+    const held: typeof fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      await other;
+      return fetch(input, init);
+    }) as typeof fetch;
     const [h1, h2] = [
-      makeHarness(yaml, { store, now: () => at }),
-      makeHarness(yaml, { store, now: () => at }),
+      makeHarness(yaml, { store, now: () => at, fetch: held }),
+      makeHarness(yaml, { store, now: () => at, fetch: held }),
     ];
     const payload = fixture("alertmanager-firing.json");
+    const done = (r: Response) => {
+      if (++answered === 1) bothSeen();
+      return r;
+    };
     const copies = await Promise.all([
-      h1.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-1" }),
-      h2.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-2" }),
+      h1.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-1" }).then(done),
+      h2.job("/jobs/notification", { channels: ["ding"], payload }, { messageId: "peer-2" }).then(done),
     ]);
     expect(copies.map((r) => r.status).sort()).toEqual([200, 503]);
     // 19 other groups in the same minute: with the loser's take kept, the last would be refused (429).
