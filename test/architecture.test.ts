@@ -22,7 +22,7 @@ const FLOORS: string[][] = [
   ["store"],
   ["config"],
   ["errors"],
-  ["ports", "mask", "base64", "iso-time", "duration", "safe-equal", "version", "json-record"],
+  ["ports", "mask", "base64", "iso-time", "duration", "safe-equal", "version", "json-record", "within"],
 ];
 
 function filesUnder(dir: string): string[] {

@@ -4,7 +4,9 @@
  * short deadline, and its circuit breaker's state. Sets alertagent_engine_up from the probes.
  */
 import type { Services } from "../services.ts";
+import { STORE_PROBE_MS } from "../store/store.ts";
 import type { Check } from "../telemetry/check.ts";
+import { within } from "../within.ts";
 import type { Breakers } from "./breaker.ts";
 import type { Engine, EngineId } from "./engine.ts";
 import { timeoutOf } from "./engine.ts";
@@ -21,8 +23,6 @@ export interface EngineHealth {
 
 const TYPES = ["comprehensive", "quick", "root_cause"] as const;
 const PROBE_MS = 5000;
-/** How long the breakers' state may take to read (the store check's own bound, ops/health.ts). */
-const STORE_MS = 2000;
 
 export interface EngineCheck extends Check {
   breaker: string;
@@ -38,13 +38,11 @@ export async function engineHealth(
   });
   const ids = configured.map((e) => e.engine.id);
   // The breakers live in the store: a slow store must not hold /health past the store check's bound.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const states = await Promise.race([
-    breakers.describe(ids).catch(() => ({}) as Record<string, string>),
-    new Promise<Record<string, string>>((r) => {
-      timer = setTimeout(() => r({}), STORE_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const states: Record<string, string> = await within(
+    breakers.describe(ids).catch(() => ({})),
+    STORE_PROBE_MS,
+    {},
+  );
   return Promise.all(
     configured.map(async ({ engine, names }) => {
       const ready = await engine.ready(AbortSignal.timeout(Math.min(PROBE_MS, timeoutOf(deps, engine.id))));

@@ -15,6 +15,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { MemoryLimit } from "../telemetry/memory-limit.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
 import { buildDeps, storeFor } from "../wire.ts";
+import { within } from "../within.ts";
 import type { ParsedArgs } from "./args.ts";
 import {
   applyOverrides,
@@ -98,6 +99,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
           abandoned: deps.ledger.running(),
         },
       );
+    // Each bounded: shutdown ends within worker.shutdown_timeout + 1 s.
     else await within(closed, 500);
     await within(
       store.close().catch(() => {}),
@@ -176,10 +178,4 @@ function whenIdle(ledger: Deps["ledger"]): Promise<void> {
     const check = () => (ledger.running().length === 0 ? resolve() : setTimeout(check, 100));
     check();
   });
-}
-
-/** Waits for `p`, but no longer than `ms`: shutdown must end within worker.shutdown_timeout + 1 s. */
-function within(p: Promise<unknown>, ms: number): Promise<unknown> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }

@@ -3,19 +3,19 @@
  */
 import type { EngineCheck } from "../analysis/health.ts";
 import type { Deps } from "../jobs/deps.ts";
+import { STORE_PROBE_MS } from "../store/store.ts";
 import type { Check } from "../telemetry/check.ts";
-
-const STORE_TIMEOUT_MS = 2000;
+import { within } from "../within.ts";
 
 export async function checkStore(deps: Deps): Promise<Check> {
   const t = deps.now();
   try {
-    await Promise.race([
-      deps.store.ping(),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS),
-      ),
-    ]);
+    const answered = await within(
+      deps.store.ping().then(() => true),
+      STORE_PROBE_MS,
+      false,
+    );
+    if (!answered) throw new Error(`no answer in ${STORE_PROBE_MS} ms`);
     return { ok: true, detail: deps.store.kind, ms: deps.now() - t };
   } catch (e) {
     return { ok: false, detail: `${deps.store.kind} store: ${(e as Error).message}`, ms: deps.now() - t };

@@ -10,6 +10,9 @@
  */
 import { mayHaveWritten } from "../errors.ts";
 
+/** How long a health check waits on the store before it says the store did not answer. */
+export const STORE_PROBE_MS = 2000;
+
 export type StoreKind = "memory" | "upstash" | "redis" | "sqlite";
 
 /** A value as every store holds it: its JSON (`undefined`, which has none, as `null`). */

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { JobError } from "../../src/errors.ts";
 import { Ledger } from "../../src/store/ledger.ts";
 import { upstashStore } from "../../src/store/redis.ts";
+import type { Store } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startRedis } from "../support/redis-server.ts";
@@ -82,24 +83,27 @@ describe("Upstash REST failing", () => {
     }
   });
 
-  test("an endpoint that never answers: the call fails store_unavailable after the timeout", async () => {
+  /** An Upstash store whose endpoint takes requests and never answers, for `fn`. */
+  async function onSilentEndpoint(timeoutMs: number, fn: (store: Store) => Promise<void>) {
     const silent = await listen(() => {});
     try {
-      const store = upstashStore({ url: silent.url, token: TOKEN, prefix: "silent:", timeoutMs: 300 });
+      await fn(upstashStore({ url: silent.url, token: TOKEN, prefix: "silent:", timeoutMs }));
+    } finally {
+      silent.server.close();
+    }
+  }
+
+  test("an endpoint that never answers: the call fails store_unavailable after the timeout", () =>
+    onSilentEndpoint(300, async (store) => {
       const started = Date.now();
       const got = await settle(store.get("k"), 5000);
       expect(got).toBeInstanceOf(JobError);
       expect((got as JobError).code).toBe("store_unavailable");
       expect(Date.now() - started).toBeLessThan(2000);
-    } finally {
-      silent.server.close();
-    }
-  });
+    }));
 
-  test("an endpoint that never answers: a claim fails after one timeout, not two (the let-go does not hold the answer)", async () => {
-    const silent = await listen(() => {});
-    try {
-      const store = upstashStore({ url: silent.url, token: TOKEN, prefix: "silent:", timeoutMs: 500 });
+  test("an endpoint that never answers: a claim fails after one timeout, not two (the let-go does not hold the answer)", () =>
+    onSilentEndpoint(500, async (store) => {
       const ledger = new Ledger(store, { leaseMs: 60_000, retentionMs: 60_000 });
       const started = Date.now();
       const got = await settle(ledger.claim("msg_silent", "failure", { retried: 0 }), 5000);
@@ -108,10 +112,7 @@ describe("Upstash REST failing", () => {
       expect(ms).toBeGreaterThanOrEqual(450);
       // Two timeouts would be 1000 ms.
       expect(ms).toBeLessThan(850);
-    } finally {
-      silent.server.close();
-    }
-  });
+    }));
 
   test("Upstash failing once in the middle of a notification (recording a channel's 503): 503 with Retry-After, not 500", async () => {
     const sink = startWebhookSink();
