@@ -61,6 +61,24 @@ export function maskSecrets(value: unknown, path: string[] = []): unknown {
   return value;
 }
 
+/**
+ * Whether `value` as JSON would show something maskSecrets masks, or is more than plain data
+ * (a URL or a Date turns into text only on the way to JSON). False lets a log line write the
+ * value as it is, without the copy: most lines carry plain ids and codes.
+ */
+export function needsMasking(value: unknown, path: string[] = []): boolean {
+  if (typeof value === "string") return value.includes("://");
+  if (value === null || typeof value !== "object") return typeof value === "bigint";
+  if (Array.isArray(value)) return value.some((v) => needsMasking(v, path));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return true;
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined && (k === "toJSON" || isSecret(k, path) || needsMasking(v, [...path, k])))
+      return true;
+  }
+  return false;
+}
 function isSecret(key: string, path: string[]): boolean {
   // Every header value: an `X-Api-Key`, a `Cookie` or a tenant's credential all look alike.
   if (path.at(-1) === "headers") return true;

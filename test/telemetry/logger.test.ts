@@ -60,6 +60,35 @@ describe("logger", () => {
     expect(JSON.parse(lines[0])).toMatchObject({ error: "boom", url: "redis://:********@h:6379" });
   });
 
+  test("nested fields: plain data as it is; secrets masked at any depth; a Date or a URL object as its JSON text", () => {
+    const { logger, parsed } = capture();
+    const plain = {
+      dead_letter: { source_message_id: "s1", status: 503, tags: ["a", null], n: { ok: true } },
+    };
+    logger.info("plain", plain);
+    logger.info("deep", {
+      answer: { data: [{ link: "https://hooks.slack.com/services/T0/B0/SECRET3" }], password: "SECRET4" },
+      req: { headers: { "X-Api-Key": "SECRET5" } },
+      qstash: { flow_control: { key: "tenant-a" } },
+      at: {
+        when: new Date("2026-11-28T12:00:00.000Z"),
+        where: new URL("https://u:SECRET6@example.com/x?token=SECRET7"),
+      },
+    });
+    const [p, d] = parsed();
+    expect(p).toMatchObject(plain);
+    expect(JSON.stringify(d)).not.toContain("SECRET");
+    expect(d).toMatchObject({
+      answer: { data: [{ link: "https://hooks.slack.com/services/********" }], password: "********" },
+      req: { headers: { "X-Api-Key": "********" } },
+      qstash: { flow_control: { key: "tenant-a" } },
+      at: {
+        when: "2026-11-28T12:00:00.000Z",
+        where: "https://********:********@example.com/x?token=********",
+      },
+    });
+  });
+
   test("lines below the level are dropped", () => {
     const { logger, lines } = capture("warn");
     logger.info("quiet");
