@@ -350,18 +350,33 @@ export class RedisStore implements Store {
     else await this.redis.ping();
   }
 
-  /** An eviction policy that can delete the worker's keys (docs/contracts.md#redis). */
+  /**
+   * An eviction policy that can delete the worker's keys, and a self-hosted Redis that keeps
+   * nothing on disk (docs/contracts.md#redis). A server that refuses to say (a managed Redis
+   * without INFO or CONFIG) tells nothing, and that is not an error.
+   */
   async hazards(): Promise<string[]> {
-    // INFO through a script: the requester interface has no INFO of its own. A server that
-    // refuses (a managed Redis without INFO) tells nothing, and that is not an error.
-    const info = await this.redis.eval("return redis.call('INFO', 'memory')", [], []).catch(() => "");
-    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, "m").exec(String(info))?.[1];
-    const policy = field("maxmemory_policy");
-    if (Number(field("maxmemory") ?? 0) > 0 && policy && policy !== "noeviction")
-      return [
+    // INFO through a script: the requester interface has no INFO of its own.
+    const info = (section: string) =>
+      this.redis.eval(`return redis.call('INFO', '${section}')`, [], []).then(String, () => "");
+    const field = (text: string, name: string) => new RegExp(`^${name}:(\\S+)`, "m").exec(text)?.[1];
+    const found: string[] = [];
+    const memory = await info("memory");
+    const policy = field(memory, "maxmemory_policy");
+    if (Number(field(memory, "maxmemory") ?? 0) > 0 && policy && policy !== "noeviction")
+      found.push(
         `Redis may evict keys (maxmemory-policy ${policy}): a lease or a ledger entry evicted lets a message run twice. Set maxmemory-policy noeviction: when full, jobs then answer 503 store_unavailable instead`,
-      ];
-    return [];
+      );
+    // Upstash keeps its data itself; a self-hosted server does only when told to.
+    if (this.kind === "redis" && field(await info("persistence"), "aof_enabled") === "0") {
+      // CONFIG cannot run in a script; `save` is the RDB schedule, "" when snapshots are off.
+      const save = await this.redis.exec<unknown>(["CONFIG", "GET", "save"]).catch(() => undefined);
+      if (Array.isArray(save) && save[0] === "save" && String(save[1] ?? "") === "")
+        found.push(
+          'Redis keeps nothing on disk (appendonly no, save ""): when it restarts, the ledger is gone, and every message QStash delivers again is sent again. Turn on appendonly yes (or RDB snapshots)',
+        );
+    }
+    return found;
   }
 
   async close(): Promise<void> {

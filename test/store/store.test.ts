@@ -633,44 +633,87 @@ describe("redis over TLS (rediss://), a real redis-server with the test's certif
   }
 });
 
-describe("redis: a server that may evict keys is named at start (a real redis-server)", () => {
-  test("allkeys-lru and volatile-ttl under a maxmemory are hazards; noeviction, or no maxmemory, are not", async () => {
-    const redis = await startRedis();
-    const cli = (...args: string[]) => Bun.spawnSync(["redis-cli", "-p", String(redis.port), ...args]);
-    const store = tcpStore({ url: redis.url, prefix: "hz:", dial: nodeDial });
-    try {
-      const seen: Record<string, string[]> = {};
-      for (const [maxmemory, policy] of [
-        ["100mb", "allkeys-lru"],
-        ["100mb", "volatile-ttl"],
-        ["100mb", "noeviction"],
-        ["0", "allkeys-lru"],
-      ]) {
-        cli("CONFIG", "SET", "maxmemory", maxmemory);
-        cli("CONFIG", "SET", "maxmemory-policy", policy);
-        seen[`${maxmemory} ${policy}`] = (await store.hazards?.()) ?? ["no hazards()"];
-      }
-      expect(seen["100mb allkeys-lru"]).toEqual([expect.stringContaining("maxmemory-policy allkeys-lru")]);
-      expect(seen["100mb volatile-ttl"]).toEqual([expect.stringContaining("run twice")]);
-      expect(seen["100mb noeviction"]).toEqual([]);
-      expect(seen["0 allkeys-lru"]).toEqual([]);
+/**
+ * A real redis-server, set up by each `[setting, value]` list in turn (CONFIG SET), and the
+ * hazards the TCP store names under each, by the list's values joined with spaces.
+ */
+async function hazardsUnder(
+  settings: [string, string][][],
+  more: (redis: { url: string; cli: (...args: string[]) => void }) => Promise<void>,
+): Promise<Record<string, string[]>> {
+  const redis = await startRedis();
+  const cli = (...args: string[]) => void Bun.spawnSync(["redis-cli", "-p", String(redis.port), ...args]);
+  const store = tcpStore({ url: redis.url, prefix: "hz:", dial: nodeDial });
+  try {
+    const seen: Record<string, string[]> = {};
+    for (const set of settings) {
+      for (const [name, value] of set) cli("CONFIG", "SET", name, value);
+      seen[set.map(([, v]) => JSON.stringify(v)).join(" ")] = (await store.hazards?.()) ?? ["no hazards()"];
+    }
+    await more({ url: redis.url, cli });
+    return seen;
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+}
 
+describe("redis: how a server is set up to break the worker's promises is named at start (a real redis-server)", () => {
+  test("allkeys-lru and volatile-ttl under a maxmemory are hazards; noeviction, or no maxmemory, are not", async () => {
+    const policies = [
+      ["100mb", "allkeys-lru"],
+      ["100mb", "volatile-ttl"],
+      ["100mb", "noeviction"],
+      ["0", "allkeys-lru"],
+    ].map(([m, p]): [string, string][] => [
+      ["maxmemory", m],
+      ["maxmemory-policy", p],
+    ]);
+    let line: string | undefined;
+    const seen = await hazardsUnder(policies, async ({ url, cli }) => {
       // serve says it on its log, as an error, once the store answers.
       cli("CONFIG", "SET", "maxmemory", "100mb");
       const f = fakePlatform({
-        "w.yaml": `qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\nstore: { kind: redis, url: "${redis.url}", prefix: "hz2:" }\n`,
+        "w.yaml": `qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\nstore: { kind: redis, url: "${url}", prefix: "hz2:" }\n`,
       });
       await main(["--config", "w.yaml"], f.p);
       for (let i = 0; i < 50 && !f.stdout().includes("store hazard"); i++) await Bun.sleep(20);
-      const line = f
+      line = f
         .stdout()
         .split("\n")
         .find((l) => l.includes("store hazard"));
-      expect(JSON.parse(line ?? "{}")).toMatchObject({ level: "error", store: "redis" });
-    } finally {
+    });
+    expect(seen['"100mb" "allkeys-lru"']).toEqual([expect.stringContaining("maxmemory-policy allkeys-lru")]);
+    expect(seen['"100mb" "volatile-ttl"']).toEqual([expect.stringContaining("run twice")]);
+    expect(seen['"100mb" "noeviction"']).toEqual([]);
+    expect(seen['"0" "allkeys-lru"']).toEqual([]);
+    expect(JSON.parse(line ?? "{}")).toMatchObject({ level: "error", store: "redis" });
+  });
+
+  test('appendonly no with save "" is a hazard; AOF or RDB snapshots are not; Upstash is not asked', async () => {
+    const persistence = [
+      ["no", ""],
+      ["no", "3600 1"],
+      ["yes", ""],
+    ].map(([aof, save]): [string, string][] => [
+      ["appendonly", aof],
+      ["save", save],
+    ]);
+    let upstash: string[] | undefined;
+    const seen = await hazardsUnder(persistence, async ({ url, cli }) => {
+      // Upstash keeps its data itself: the same server behind the REST shim is not flagged.
+      cli("CONFIG", "SET", "appendonly", "no");
+      const rest = await startUpstashShim({ redisUrl: url, token: TOKEN });
+      const store = upstashStore({ url: rest.url, token: rest.token, prefix: "hp:" });
+      upstash = await store.hazards?.();
       await store.close();
-      await redis.stop();
-    }
+      await rest.stop();
+    });
+    expect(seen['"no" ""']).toEqual([expect.stringContaining("Redis keeps nothing on disk")]);
+    expect(seen['"no" ""'][0]).toContain("sent again");
+    expect(seen['"no" "3600 1"']).toEqual([]);
+    expect(seen['"yes" ""']).toEqual([]);
+    expect(upstash).toEqual([]);
   });
 });
 
