@@ -98,6 +98,60 @@ withRedis("RESP client", (url) => {
       await c.close();
     });
 
+    test("replies that arrive a few bytes at a time, and a large one in many chunks, parse whole", async () => {
+      // The server's replies cut into 3-byte pieces, each its own write (a slow or fragmenting network).
+      const proxy = createServer((client) => {
+        const target = new URL(url);
+        const up = connect(Number(target.port || 6379), target.hostname);
+        client.pipe(up);
+        up.on("data", (data: Buffer) => {
+          up.pause();
+          let at = 0;
+          const next = () => {
+            if (at >= data.length) return up.resume();
+            const n = data.length > 1000 ? 4096 : 3;
+            client.write(data.subarray(at, at + n), () => setImmediate(next));
+            at += n;
+          };
+          next();
+        });
+        const end = () => {
+          client.destroy();
+          up.destroy();
+        };
+        client.on("close", end).on("error", end);
+        up.on("close", end).on("error", end);
+      });
+      await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+      const port = (proxy.address() as { port: number }).port;
+      const viaUrl = new URL(url);
+      viaUrl.hostname = "127.0.0.1";
+      viaUrl.port = String(port);
+      const c = new RespConnection(viaUrl.toString(), { dial: nodeDial });
+      const k = `${prefix("resp")}slow`;
+      try {
+        const big = `${"y".repeat(2_000_000)}✓`;
+        expect(await c.command(["SET", k, "héllo\r\n✓"])).toBe("OK");
+        const replies = await c.pipeline([
+          ["GET", k],
+          ["MGET", k, `${k}:missing`],
+          ["INCR", k],
+          ["SET", `${k}:big`, big],
+          ["GET", `${k}:big`],
+          ["PING"],
+        ]);
+        expect(replies[0]).toBe("héllo\r\n✓");
+        expect(replies[1]).toEqual(["héllo\r\n✓", null]);
+        expect(replies[2]).toBeInstanceOf(RespError);
+        expect(replies[3]).toBe("OK");
+        expect(replies[4]).toBe(big);
+        expect(replies[5]).toBe("PONG");
+      } finally {
+        await c.close();
+        proxy.close();
+      }
+    });
+
     test("pipelines many commands and large values", async () => {
       const c = new RespConnection(url, { dial: nodeDial });
       const k = `${prefix("resp")}big`;
