@@ -3,7 +3,7 @@
  * notification log does not stop a receiver from seeing the same notification twice (HA peers
  * each send it; a retried publish is a new message). Per channel and group (groupKey) the store
  * keeps the state the channel last **received** — group status and the sorted fingerprints with
- * each alert's status — for `dedup_window`. The same state again within the window is a
+ * each alert's status and start — for `dedup_window`. The same state again within the window is a
  * duplicate. A state is recorded only once its send succeeded, so a reminder of a state that
  * never reached the channel (refused, or still being retried) is sent to it.
  *
@@ -36,9 +36,13 @@ export type DedupAnswer =
   /** `message` is sending this state to the channel right now. */
   | { kind: "in_flight"; message: string; retryAfterS: number };
 
-/** The state of a group: its status and the sorted fingerprint:status of every alert. */
+/**
+ * The state of a group: its status and, sorted, every alert's fingerprint, status and startsAt.
+ * startsAt tells a new episode of an alert from a reminder of the same one: the resolve in
+ * between may never have reached the channel (send_resolved: false, or refused).
+ */
 export function groupState(p: AlertmanagerPayload): string {
-  const alerts = p.alerts.map((a) => `${a.fingerprint ?? alertId(a)}:${a.status}`).sort();
+  const alerts = p.alerts.map((a) => `${a.fingerprint ?? alertId(a)}:${a.status}:${a.startsAt ?? ""}`).sort();
   return hash64(`${p.status}|${alerts.join(",")}`);
 }
 

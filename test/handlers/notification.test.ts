@@ -391,6 +391,25 @@ describe("Alertmanager repeats", () => {
     ]);
   });
 
+  test("the same alert firing again in a new episode pages, though its resolve never reached the channel", async () => {
+    // send_resolved: false (common for chat robots), or a resolve the channel refused: the last
+    // state the channel received is "firing". A new episode has a new startsAt; a reminder does not.
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    const firing = fixture("alertmanager-zh.json");
+    const again = {
+      ...firing,
+      alerts: firing.alerts.map((x: Record<string, unknown>) => ({ ...x, startsAt: "2026-11-28T08:00:00Z" })),
+    };
+    const statuses: string[] = [];
+    for (const payload of [firing, again, again]) {
+      const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload });
+      statuses.push(((await res.json()) as Body).deliveries[0].status);
+    }
+    expect(statuses).toEqual(["sent", "sent", "skipped_duplicate"]);
+    expect(a.requests).toHaveLength(2);
+  });
+
   test("an alert changing status inside a group is not a repeat", async () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
