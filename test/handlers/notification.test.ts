@@ -345,6 +345,11 @@ describe("fallback channels", () => {
 describe("Alertmanager repeats", () => {
   const yaml = (url: string, window = "") =>
     `channels:\n  hook-a: { type: webhook, url: "${url}"${window ? `, dedup_window: ${window}` : ""} }\n`;
+  /** An Alertmanager fixture with `over` set on every alert (and on the group, `group`). */
+  const changed = (name: string, over: Record<string, unknown>, group: Record<string, unknown> = {}) => {
+    const p = fixture(name);
+    return { ...p, ...group, alerts: p.alerts.map((x: Record<string, unknown>) => ({ ...x, ...over })) };
+  };
 
   test("the same group, status and alerts again within the window is skipped_duplicate", async () => {
     const a = sink();
@@ -371,15 +376,11 @@ describe("Alertmanager repeats", () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
     const firing = fixture("alertmanager-zh.json");
-    const resolved = {
-      ...firing,
-      status: "resolved",
-      alerts: firing.alerts.map((x: Record<string, unknown>) => ({
-        ...x,
-        status: "resolved",
-        endsAt: "2026-11-28T07:00:00Z",
-      })),
-    };
+    const resolved = changed(
+      "alertmanager-zh.json",
+      { status: "resolved", endsAt: "2026-11-28T07:00:00Z" },
+      { status: "resolved" },
+    );
     for (const payload of [firing, resolved, firing]) {
       const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload });
       expect(((await res.json()) as Body).deliveries[0].status).toBe("sent");
@@ -397,10 +398,7 @@ describe("Alertmanager repeats", () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
     const firing = fixture("alertmanager-zh.json");
-    const again = {
-      ...firing,
-      alerts: firing.alerts.map((x: Record<string, unknown>) => ({ ...x, startsAt: "2026-11-28T08:00:00Z" })),
-    };
+    const again = changed("alertmanager-zh.json", { startsAt: "2026-11-28T08:00:00Z" });
     const statuses: string[] = [];
     for (const payload of [firing, again, again]) {
       const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload });
@@ -414,10 +412,7 @@ describe("Alertmanager repeats", () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
     const mixed = fixture("alertmanager-mixed.json");
-    const bothFiring = {
-      ...mixed,
-      alerts: mixed.alerts.map((x: Record<string, unknown>) => ({ ...x, status: "firing" })),
-    };
+    const bothFiring = changed("alertmanager-mixed.json", { status: "firing" });
     await h.job("/jobs/notification", { channels: ["hook-a"], payload: bothFiring });
     await h.job("/jobs/notification", { channels: ["hook-a"], payload: mixed });
     expect(a.requests).toHaveLength(2);
