@@ -3,7 +3,7 @@
  * with a semantic `kind`, a snake_case `code`, and optionally how long to wait. `problemReply`
  * (src/qstash/outcome.ts) is the one place that turns it into a status and a response.
  */
-import { maskText } from "./mask.ts";
+import { maskedCopy, maskText } from "./mask.ts";
 
 /**
  * What went wrong, in the worker's terms. src/qstash/outcome.ts is the one place that turns a
@@ -59,7 +59,8 @@ export class JobError extends Error {
     this.kind = init.kind;
     this.code = init.code;
     this.retryAfterS = init.retryAfterS;
-    this.details = init.details;
+    // Details often quote a downstream's answer: masked as the message is (README, "Security").
+    this.details = init.details === undefined ? undefined : maskedCopy(init.details);
   }
 
   /** Whether QStash (or the caller) should try again. */

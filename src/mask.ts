@@ -46,6 +46,38 @@ export function maskText(text: string): string {
   return text.includes("://") ? text.replace(URL_IN_TEXT, maskUrl) : text;
 }
 
+/**
+ * The credentials a request carries, as a downstream could echo them back in its answer: its
+ * URL's user-info, query values and webhook path token (raw and decoded), and the values of the
+ * headers it was given (whole, and each word of 8 or more characters: the token of `Bearer …`).
+ */
+export function credentialsOf(url: string, headers: Record<string, string> = {}): string[] {
+  const found: string[] = [];
+  try {
+    const u = new URL(url);
+    found.push(u.username, u.password, ...u.searchParams.values());
+    for (const part of u.search.slice(1).split("&")) found.push(part.slice(part.indexOf("=") + 1));
+    const token = PATH_TOKEN.exec(u.pathname)?.[0];
+    if (token) found.push(...token.split("/").slice(2));
+  } catch {
+    // Not a URL: nothing of it to look for.
+  }
+  for (const v of Object.values(headers)) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
+  return [...new Set(found.filter((c) => c.length >= 4))].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every one of `credentials` (credentialsOf) replaced by ********. */
+export function maskCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const c of credentials) if (out.includes(c)) out = out.replaceAll(c, MASK);
+  return out;
+}
+
+/** `value` as plain data with its secrets masked (maskSecrets); the value itself when it has none. */
+export function maskedCopy(value: unknown): unknown {
+  return needsMasking(value) ? maskSecrets(JSON.parse(JSON.stringify(value))) : value;
+}
+
 /** Deep copy of `value` with every secret replaced by ********. */
 export function maskSecrets(value: unknown, path: string[] = []): unknown {
   if (typeof value === "string") return maskText(value);

@@ -6,6 +6,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
+import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
@@ -69,7 +70,9 @@ export async function callHttp(
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
-    const text = await res.text();
+    // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
+    // our answers, records, logs and /health (README, "Security").
+    const text = maskCredentials(await res.text(), credentialsOf(url, init.headers));
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;

@@ -12,6 +12,7 @@ import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { JobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
+import { maskText } from "../mask.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
@@ -83,7 +84,8 @@ export async function recordDeadLetter(
   { messageId, logger, note, batch }: Pick<JobContext, "messageId" | "logger" | "note" | "batch">,
 ): Promise<Record<string, unknown>> {
   const family = familyOf(cb.url);
-  const response = cb.body ? base64Text(cb.body).slice(0, 2048) : undefined;
+  // The dead job's last answer, as QStash kept it: a URL in it is shown without its credentials.
+  const response = cb.body ? maskText(base64Text(cb.body).slice(0, 2048)) : undefined;
   const reason = problemCode(response);
   const at = isoAt(deps.now());
   const error = {

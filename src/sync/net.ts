@@ -5,6 +5,7 @@
  */
 
 import { transient } from "../errors.ts";
+import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 
 export interface Answer {
@@ -28,7 +29,9 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
         : (err.code ?? err.message);
     throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
   }
-  return { status: res.status, ok: res.ok, text: await res.text() };
+  // A target that quotes the request in its answer must not hand its credentials to our records.
+  const sent = credentialsOf(url, Object.fromEntries(new Headers(init.headers)));
+  return { status: res.status, ok: res.ok, text: maskCredentials(await res.text(), sent) };
 }
 
 /** The start of a response body, on one line, for error messages. */

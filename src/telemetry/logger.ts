@@ -6,7 +6,7 @@
  */
 
 import { isoAt } from "../iso-time.ts";
-import { maskSecrets, maskText, needsMasking } from "../mask.ts";
+import { maskedCopy, maskText } from "../mask.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -79,9 +79,7 @@ function clean(v: unknown): unknown {
   if (typeof v === "string") return maskText(v);
   if (v instanceof Error) return maskText(v.message);
   // Nested fields (a robot's answer, an error's details) are masked all the way down.
-  // Through JSON first, so a Date or URL logs as it always did (maskSecrets copies plain data);
-  // plain data with nothing to mask is written as it is.
-  if (v && typeof v === "object") return needsMasking(v) ? maskSecrets(JSON.parse(JSON.stringify(v))) : v;
+  if (v && typeof v === "object") return maskedCopy(v);
   return v;
 }
 

@@ -4,9 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { main } from "../../src/cli/main.ts";
-import { signRequest } from "../../src/qstash/sign.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
-import { BASE, makeHarness } from "../support/harness.ts";
+import { failureCallback, makeHarness } from "../support/harness.ts";
 
 const S = "SENTINEL";
 /** A port on loopback where nothing listens: every send to it fails with its URL in the error. */
@@ -64,16 +63,7 @@ describe("secrets never leave the worker", () => {
     const auth = { authorization: `Bearer ${S}01` };
     const found: string[] = [];
     const job = async (path: string, body: unknown, id: string) => {
-      const raw = JSON.stringify(body);
-      const res = await h.request(path, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "upstash-message-id": id,
-          "upstash-signature": await signRequest({ key, url: `${BASE}${path}`, body: raw }),
-        },
-        body: raw,
-      });
+      const res = await h.job(path, body, { messageId: id, key });
       found.push(...leaks(`${path} answer`, await res.text()));
     };
     const alert = { labels: { alertname: "Leak", severity: "critical" }, annotations: { summary: "x" } };
@@ -101,6 +91,75 @@ describe("secrets never leave the worker", () => {
     // The sync job could not reach its targets, and its error names the address, masked.
     const sync = await (await h.request("/v1/jobs/msg_leak_sync", { headers: auth })).text();
     expect(sync).toContain("********");
+    expect(found).toEqual([]);
+  });
+
+  test("a downstream that quotes the request in its refusal: what it quotes of our credentials goes no further", async () => {
+    // Every downstream answers with the URL it was called at (scheme-less too) and every header
+    // it got, in the shape of its refusal: shape-based masking alone cannot see a bare token.
+    const quoted = (req: Request) => {
+      const u = new URL(req.url);
+      return `${u.host}${u.pathname}${u.search} ${[...req.headers].map(([k, v]) => `${k}=${v}`).join(" ")}`;
+    };
+    const refusal = (req: Request): Response => {
+      const q = quoted(req);
+      const path = new URL(req.url).pathname;
+      if (path.startsWith("/robot/send"))
+        return Response.json({ errcode: 310000, errmsg: `keywords not in content: ${q}` });
+      if (path.startsWith("/cgi-bin/webhook"))
+        return Response.json({ errcode: 93000, errmsg: `invalid webhook url: ${q}` });
+      if (path.startsWith("/open-apis/bot"))
+        return Response.json({ code: 19001, msg: `param invalid: ${q}` });
+      if (path.startsWith("/v1/chat-messages"))
+        return Response.json({ code: "unauthorized", message: q }, { status: 401 });
+      return new Response(`bad request: ${q}`, { status: 400 });
+    };
+    const ECHO = "echo.test";
+    const config = CONFIG.replaceAll(DEAD, ECHO);
+    const h = makeHarness(config, { fetch: async (input, init) => refusal(new Request(input, init)) });
+    const key = `sig_${S}04`;
+    const auth = { authorization: `Bearer ${S}01` };
+    const found: string[] = [];
+    const answers: string[] = [];
+    const job = async (path: string, body: unknown, id: string) => {
+      const res = await h.job(path, body, { messageId: id, key });
+      const text = await res.text();
+      answers.push(text);
+      found.push(...leaks(`${path} ${id} answer`, text));
+      return { status: res.status, text };
+    };
+    const alert = { labels: { alertname: "Leak", severity: "critical" }, annotations: { summary: "x" } };
+    const channels = ["ding", "wecom", "feishu", "slack", "hook"];
+    for (const ch of channels) {
+      const { status, text } = await job(
+        "/jobs/notification",
+        { channels: [ch], alerts: [alert] },
+        `msg_q_${ch}`,
+      );
+      expect(status, text).toBe(489);
+      // The refusal is still there to read, with the quoted credentials masked.
+      expect(text).toContain(ECHO);
+      // QStash keeps that answer and hands it back in the failure callback: the dead letter shows it.
+      await job(
+        "/jobs/failure",
+        failureCallback(`msg_q_${ch}`, { status, body: btoa(text) }),
+        `msg_q_dead_${ch}`,
+      );
+    }
+    await job("/jobs/analysis", { type: "quick", alert }, "msg_q_analysis");
+    for (const path of [
+      "/health",
+      "/dashboard",
+      ...channels.map((c) => `/v1/notifications/msg_q_${c}`),
+      ...channels.map((c) => `/v1/jobs/msg_q_${c}`),
+      ...channels.map((c) => `/v1/jobs/msg_q_dead_${c}`),
+      "/v1/jobs/msg_q_analysis",
+    ]) {
+      const res = await h.request(path, { headers: auth });
+      found.push(...leaks(path, await res.text()));
+    }
+    found.push(...leaks("logs", JSON.stringify(h.logs)));
+    expect(answers.join("\n")).toContain("********");
     expect(found).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@
  * GET /api/v1/query and /api/v1/query_range, each under a deadline. Anything but
  * `{"status":"success"}` is an EvidenceError saying why, never a crash.
  */
+
+import { credentialsOf, maskCredentials } from "../../mask.ts";
 import type { Fetch } from "../../ports.ts";
 
 export interface Sample {
@@ -37,7 +39,7 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
           : `Prometheus unreachable: ${(e as Error).message}`,
       );
     }
-    const text = await res.text().catch(() => "");
+    const text = maskCredentials(await res.text().catch(() => ""), credentialsOf(base, headers));
     let body: { status?: string; data?: { resultType?: string; result?: unknown }; error?: string } | null =
       null;
     try {

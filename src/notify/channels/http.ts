@@ -5,6 +5,7 @@
  * rate-limited (429 + Retry-After).
  */
 import { type JobError, permanent, rateLimited, transient } from "../../errors.ts";
+import { credentialsOf, maskCredentials } from "../../mask.ts";
 import type { SendContext } from "./channel.ts";
 
 export interface HttpAnswer {
@@ -45,7 +46,9 @@ export async function requestJson(
       { channel },
     );
   }
-  const text = await res.text().catch(() => "");
+  // A downstream that quotes the request in its refusal must not hand its credentials to our
+  // answers, records and logs (README, "Security").
+  const text = maskCredentials(await res.text().catch(() => ""), credentialsOf(url, opts.headers));
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
