@@ -273,7 +273,8 @@ export class RedisStore implements Store {
     const res: unknown = await this.redis.hmget(this.k(key), ...fields);
     if (Array.isArray(res)) return res.map((v) => this.decode<T>(v));
     const obj = (res ?? {}) as Record<string, unknown>;
-    return fields.map((f) => this.decode<T>(obj[f]));
+    // Own fields only: `constructor` or `toString` asked of a plain object would find its prototype's.
+    return fields.map((f) => this.decode<T>(Object.hasOwn(obj, f) ? obj[f] : null));
   }
 
   async hdel(key: string, fields: string[]): Promise<number> {

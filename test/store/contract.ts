@@ -404,6 +404,17 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await s.hset(k, {});
     });
 
+    test("JSON hashes: a field named like an object's own members (constructor, toString) is missing, not found", async () => {
+      // An alert id in a URL (/v1/alerts/:id/similar) is such a field name.
+      const k = key("jh:proto");
+      await s.hset(k, { a: 1 });
+      for (const f of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+        expect(await s.hmget(k, [f])).toEqual([null]);
+        expect(await s.hmget(key("jh:proto:missing"), [f, "a"])).toEqual([null, null]);
+      }
+      expect(await s.hmget(k, ["constructor", "a"])).toEqual([null, 1]);
+    });
+
     test("sorted sets: order by score then member; re-adding moves a member; zrem and zcard", async () => {
       const k = key("z");
       await s.zadd(k, [
