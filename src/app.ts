@@ -7,6 +7,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { HANDLERS } from "../handlers/index.ts";
+import { base64Text } from "./base64.ts";
 import type { Family } from "./config/schema.ts";
 import { invalid, JobError, notFound, toJobError, transient, unauthorized } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
@@ -106,13 +107,16 @@ export function createApp(deps: Deps): Hono {
   // ---- read and admin routes (README, "Operations")
   const adminOnly: MiddlewareHandler = async (c, next) => {
     const token = config.worker.admin_token;
-    // The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time.
-    const given = /^bearer +(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
-    if (token && !safeEqual(given, token)) {
-      throw unauthorized(
-        "admin_token_required",
-        "this route needs Authorization: Bearer <worker.admin_token>",
+    if (token && !safeEqual(adminCredential(c.req.header("authorization")), token)) {
+      const reply = problemReply(
+        unauthorized(
+          "admin_token_required",
+          "this route needs Authorization: Bearer <worker.admin_token> (or Basic, with the token as the password)",
+        ),
       );
+      // The challenge makes a browser ask for it: the dashboard opens with any user name and the token.
+      reply.headers["WWW-Authenticate"] = 'Basic realm="alertagent-worker", charset="UTF-8"';
+      return toResponse(reply);
     }
     await next();
   };
@@ -153,4 +157,20 @@ export function createApp(deps: Deps): Hono {
 function pathAndQuery(url: string): string {
   const i = url.indexOf("/", url.indexOf("//") + 2);
   return i < 0 ? "/" : url.slice(i);
+}
+
+/**
+ * The admin token an Authorization header gives: `Bearer <token>`, or `Basic` with the token as
+ * the password (what a browser sends). Schemes are case-insensitive (RFC 9110 §11.1).
+ */
+function adminCredential(header: string | undefined): string {
+  const [, scheme, value] = /^(bearer|basic) +(.*)$/i.exec(header ?? "") ?? [];
+  if (!scheme) return "";
+  if (scheme.toLowerCase() === "bearer") return value;
+  try {
+    const pair = base64Text(value.trim());
+    return pair.slice(pair.indexOf(":") + 1);
+  } catch {
+    return "";
+  }
 }

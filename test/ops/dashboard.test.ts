@@ -28,6 +28,19 @@ describe("/dashboard", () => {
     expect((await h.request("/dashboard")).status).toBe(401);
     expect((await h.request("/dashboard", { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
   });
+
+  test("a browser is asked for the token (Basic, any user name) and can then open it", async () => {
+    const h = makeHarness("worker: { admin_token: s3cret }\n");
+    const basic = (user: string, pass: string) => ({ authorization: `Basic ${btoa(`${user}:${pass}`)}` });
+    const refused = await h.request("/dashboard");
+    // Without a challenge a browser shows the 401 and never asks (RFC 9110 §11.6.1).
+    expect(refused.headers.get("www-authenticate")).toMatch(/^Basic realm="alertagent-worker"/);
+    expect((await h.request("/dashboard", { headers: basic("oncall", "s3cret") })).status).toBe(200);
+    expect((await h.request("/dashboard", { headers: basic("", "s3cret") })).status).toBe(200);
+    expect((await h.request("/dashboard", { headers: basic("s3cret", "") })).status).toBe(401);
+    expect((await h.request("/dashboard", { headers: basic("oncall", "wrong") })).status).toBe(401);
+    expect((await h.request("/v1/sync/status", { headers: basic("oncall", "s3cret") })).status).toBe(200);
+  });
 });
 
 describe("/dashboard config-sync state", () => {
