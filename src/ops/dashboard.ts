@@ -11,6 +11,8 @@ import type { ProcessFigures } from "../telemetry/metrics.ts";
 import type { FamilyStats } from "./stats.ts";
 
 export interface DashboardData {
+  /** The lists the store did not give (it did not answer): shown empty, and named on the page. */
+  unread: string[];
   name: string;
   type: string;
   version: string;
@@ -140,6 +142,9 @@ export function renderDashboard(d: DashboardData): string {
     `${esc(x.from)} → ${esc(x.to)}`,
     esc(x.reason),
   ]);
+  // A list the store did not give says so where it would stand.
+  const none = (what: string, text: string) =>
+    d.unread.includes(what) ? "Not shown: the store did not answer." : text;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -156,6 +161,7 @@ td:last-child{white-space:normal}.item{background:#1a1d24;border-radius:8px;padd
 </style></head><body>
 <h1>${esc(d.name)} <span class="meta">${esc(d.type)} · v${esc(d.version)} · ${esc(d.runtime)}</span></h1>
 <div class="meta">up ${esc(Math.round(d.uptimeS))} s · figures from ${d.scope === "store" ? "the store (all instances)" : "this process"} · ${time(d.generatedAt)} · refreshes every ${esc(d.refreshS)} s</div>
+${d.unread.length ? `<p class="bad">⚠ The store did not answer: ${esc(d.unread.join(", "))} cannot be shown (see /health/ready).</p>` : ""}
 <div class="cards">
 <div class="card">in flight<b>${esc(d.inFlight)} / ${esc(d.concurrency)}</b><span class="${use > 0.9 ? "bad" : use > 0.7 ? "warn" : "ok"}">${pct(use)} used</span></div>
 <div class="card">jobs<b>${esc(families.reduce((a, [, s]) => a + s.received, 0))}</b>received</div>
@@ -163,12 +169,12 @@ td:last-child{white-space:normal}.item{background:#1a1d24;border-radius:8px;padd
 <div class="card">dead letters<b class="${d.deadLetters.length ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.dead_letters, 0))}</b>given up by QStash</div>
 ${d.process ? processCards(d.process) : ""}</div>
 <h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
-<h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, "None.")}</div>
+<h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, none("dead letters", "None."))}</div>
 <h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
 <h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
-<h2>Recent analyses</h2>${analysisCards.join("\n") || '<p class="empty">No analyses yet.</p>'}
-<h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, "No config-sync targets.")}</div>
-<h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, "No decisions yet.")}</div>
+<h2>Recent analyses</h2>${analysisCards.join("\n") || `<p class="empty">${none("analyses", "No analyses yet.")}</p>`}
+<h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, none("config-sync state", "No config-sync targets."))}</div>
+<h2>Autoscale decisions</h2><div class="wrap">${table(["at", "key", "parallelism", "reason"], decisionRows, none("autoscale decisions", "No decisions yet."))}</div>
 </body></html>`;
 }
 

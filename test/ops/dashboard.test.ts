@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
+import type { Store } from "../../src/store/store.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
 describe("/dashboard", () => {
@@ -21,6 +23,35 @@ describe("/dashboard", () => {
     expect(html).toContain("msg_&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("downstream_unavailable");
+  });
+
+  test("when the store does not answer, the page says which lists it cannot show instead of 'None.'", async () => {
+    let down = false;
+    const memory = new MemoryStore();
+    // Every store call fails while `down`, as a Redis that went away does.
+    const store = new Proxy(memory, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function" || prop === "kind") return v;
+        return (...args: unknown[]) =>
+          down ? Promise.reject(new Error("connection refused")) : v.apply(target, args);
+      },
+    }) as Store;
+    const h = makeHarness("", { store });
+    await h.job("/jobs/failure", failureCallback("msg_dead_1"), { messageId: "m1" });
+    const up = await (await h.request("/dashboard")).text();
+    expect(up).not.toContain("The store did not answer");
+    expect(up).toContain("msg_dead_1");
+    down = true;
+    const res = await h.request("/dashboard");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(
+      "The store did not answer: dead letters, analyses, config-sync state, autoscale decisions cannot be shown",
+    );
+    expect(html).not.toContain("msg_dead_1");
+    expect(html).not.toContain("None.");
+    expect(html.match(/Not shown: the store did not answer\./g)).toHaveLength(4);
   });
 
   test("is protected by the admin token when one is set", async () => {
