@@ -39,9 +39,10 @@ export const alertmanagerPayloadSchema = z.looseObject({
   commonLabels: labelMap.default({}),
   commonAnnotations: labelMap.default({}),
   externalURL: z.string().default(""),
-  alerts: z.array(
-    alertSchema.omit({ id: true, value: true }).extend({ status: z.enum(["firing", "resolved"]) }),
-  ),
+  // Alertmanager never sends a group without alerts; rendered, one would read as an all-clear.
+  alerts: z
+    .array(alertSchema.omit({ id: true, value: true }).extend({ status: z.enum(["firing", "resolved"]) }))
+    .min(1, "the payload has no alerts"),
   notification_reason: z.string().optional(),
   routeLabels: labelMap.optional(),
 });
@@ -52,13 +53,11 @@ export type AlertmanagerPayload = z.output<typeof alertmanagerPayloadSchema>;
  * straight to QStash), rather than a job that wraps one in `payload`.
  */
 export function isRawAlertmanagerPayload(body: unknown): body is Record<string, unknown> {
-  const b = body as { version?: unknown; alerts?: unknown; groupKey?: unknown } | null;
+  // Known by Alertmanager's own keys, not by being valid: a payload missing its alerts, or of
+  // another version, is then refused naming that field (payload.alerts), not the job's fields.
+  // No job has these keys (the job schemas are strict).
   return (
-    !!b &&
-    typeof b === "object" &&
-    b.version === "4" &&
-    Array.isArray(b.alerts) &&
-    typeof b.groupKey === "string"
+    !!body && typeof body === "object" && ("groupKey" in body || ("version" in body && "receiver" in body))
   );
 }
 

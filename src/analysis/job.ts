@@ -14,8 +14,6 @@ export const analysisJobSchema = z
   .superRefine((j, ctx) => {
     if (!j.alert === !j.payload)
       ctx.addIssue({ code: "custom", path: ["alert"], message: "give exactly one of alert or payload" });
-    if (j.payload && j.payload.alerts.length === 0)
-      ctx.addIssue({ code: "custom", path: ["payload", "alerts"], message: "the payload has no alerts" });
   });
 export type AnalysisJob = z.output<typeof analysisJobSchema>;
 

@@ -50,6 +50,27 @@ describe("a raw Alertmanager payload as the job body", () => {
     expect(JSON.stringify(await res.json())).toContain("alertagent-notify");
   });
 
+  test("a payload missing its alerts, or of another version, is a 489 naming that field, not the job's", async () => {
+    const h = makeHarness(`${channels}ai: { order: [builtin] }\n`);
+    const firing = await fixture("alertmanager-firing.json");
+    const { alerts: _, ...noAlerts } = firing;
+    for (const [body, field] of [
+      [noAlerts, "payload.alerts"],
+      [{ ...firing, alerts: null }, "payload.alerts"],
+      [{ ...firing, alerts: [] }, "payload.alerts"],
+      [{ ...firing, version: 4 }, "payload.version"],
+      [{ ...firing, version: "5" }, "payload.version"],
+    ] as const) {
+      for (const path of ["/jobs/notification?channels=console", "/jobs/analysis?type=quick"]) {
+        const res = await h.job(path, body);
+        const text = JSON.stringify(await res.json());
+        expect(res.status, `${path} ${text}`).toBe(489);
+        expect(text, path).toContain(field);
+        expect(text, path).not.toContain("Unrecognized");
+      }
+    }
+  });
+
   test("/jobs/analysis?type=quick analyses every alert of the payload", async () => {
     const h = makeHarness("ai: { order: [builtin] }\n");
     const res = await h.job("/jobs/analysis?type=quick", await fixture("alertmanager-firing.json"));
