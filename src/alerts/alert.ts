@@ -11,6 +11,11 @@ const labelMap = jsonRecord(z.string(), "a label or annotation");
 /** Alertmanager's "zero" time for a firing alert's endsAt. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
 
+/** An alert's time, as Alertmanager writes it (RFC 3339, up to nanoseconds): a page never shows "yesterday". */
+const time = z.string().refine((s) => s === "" || !Number.isNaN(Date.parse(s)), {
+  message: "not a time: give RFC 3339, as Alertmanager does (2026-11-28T06:00:00Z)",
+});
+
 export const alertSchema = z.strictObject({
   /** AlertAgent's alert id; defaults to `fingerprint`. */
   id: z.string().min(1).optional(),
@@ -19,8 +24,8 @@ export const alertSchema = z.strictObject({
     message: "labels.alertname is required",
   }),
   annotations: labelMap.default({}),
-  startsAt: z.string().optional(),
-  endsAt: z.string().optional(),
+  startsAt: time.optional(),
+  endsAt: time.optional(),
   generatorURL: z.string().optional(),
   fingerprint: z.string().optional(),
   /** The sample value that fired the alert, when the producer knows it. */

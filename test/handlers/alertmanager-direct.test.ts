@@ -60,6 +60,13 @@ describe("a raw Alertmanager payload as the job body", () => {
       [{ ...firing, alerts: [] }, "payload.alerts"],
       [{ ...firing, version: 4 }, "payload.version"],
       [{ ...firing, version: "5" }, "payload.version"],
+      [
+        {
+          ...firing,
+          alerts: [{ ...(firing.alerts as Record<string, unknown>[])[0], startsAt: "yesterday" }],
+        },
+        "payload.alerts[0].startsAt",
+      ],
     ] as const) {
       for (const path of ["/jobs/notification?channels=console", "/jobs/analysis?type=quick"]) {
         const res = await h.job(path, body);
