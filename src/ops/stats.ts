@@ -37,7 +37,8 @@ export function buildStats(snap: MetricsSnapshot) {
     const succeeded = by("succeeded");
     const failed_permanent = by("failed_permanent");
     const failed_transient = by("failed_transient");
-    const received = sumWhere(jobs, { family });
+    // A request that is not QStash's is not a job received (README, "Security"): it counts only as unauthorized.
+    const received = sumWhere(jobs, { family }) - by("unauthorized");
     const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
     const bounds = METRICS.jobDuration.buckets;
     const q = (p: number) => (h ? round(quantileFromBuckets(p, bounds, h.buckets, h.count)) : null);

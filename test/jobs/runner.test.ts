@@ -272,6 +272,10 @@ describe("per-process concurrency gate", () => {
     expect((await b).status).toBe(200);
     expect((await runJob(h.deps, p.handler, req({ n: 4 }))).status).toBe(200);
     expect(h.deps.gate.inFlight).toBe(0);
+    // The refusal ran nothing: it is counted, but not timed (autoscale reads the durations).
+    const metrics = await (await h.request("/metrics")).text();
+    expect(metrics).toMatch(/alertagent_jobs_total\{family="[a-z-]+",outcome="rate_limited"\} 1/);
+    expect(metrics).toMatch(/alertagent_job_duration_seconds_count\{family="[a-z-]+"\} 3/);
   });
 });
 
