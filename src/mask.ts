@@ -63,14 +63,28 @@ export function credentialsOf(url: string, headers: Record<string, string> = {})
     // Not a URL: nothing of it to look for.
   }
   for (const v of Object.values(headers)) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
-  return [...new Set(found.filter((c) => c.length >= 4))].sort((a, b) => b.length - a.length);
+  // Shorter values (`?format=json`, `?v=1`) are not credentials, and masking them would garble answers.
+  return [...new Set(found.filter((c) => c.length >= 6))].sort((a, b) => b.length - a.length);
 }
 
-/** `text` with every one of `credentials` (credentialsOf) replaced by ********. */
-export function maskCredentials(text: string, credentials: readonly string[]): string {
-  let out = text;
-  for (const c of credentials) if (out.includes(c)) out = out.replaceAll(c, MASK);
-  return out;
+/**
+ * `value` with every one of `credentials` (credentialsOf) replaced by ******** in its strings: a
+ * text, or parsed JSON, whose numbers, booleans and shape are left as they are.
+ */
+export function maskCredentials<T>(value: T, credentials: readonly string[]): T {
+  if (credentials.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      let out = v;
+      for (const c of credentials) if (out.includes(c)) out = out.replaceAll(c, MASK);
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }
 
 /** `value` as plain data with its secrets masked (maskSecrets); the value itself when it has none. */
@@ -111,6 +125,7 @@ export function needsMasking(value: unknown, path: string[] = []): boolean {
   }
   return false;
 }
+
 function isSecret(key: string, path: string[]): boolean {
   // Every header value: an `X-Api-Key`, a `Cookie` or a tenant's credential all look alike.
   if (path.at(-1) === "headers") return true;

@@ -70,16 +70,22 @@ export async function callHttp(
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
-    // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
-    // our answers, records, logs and /health (README, "Security").
-    const text = maskCredentials(await res.text(), credentialsOf(url, init.headers));
+    const raw = await res.text();
     let json: unknown;
     try {
-      json = text ? JSON.parse(text) : undefined;
+      json = raw ? JSON.parse(raw) : undefined;
     } catch {
       json = undefined;
     }
-    return { status: res.status, headers: res.headers, json, text };
+    // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
+    // our answers, records, logs and /health (README, "Security").
+    const sent = credentialsOf(url, init.headers);
+    return {
+      status: res.status,
+      headers: res.headers,
+      json: maskCredentials(json, sent),
+      text: maskCredentials(raw, sent),
+    };
   } catch (e) {
     if (init.signal.aborted) throw timedOut(engine, init.signal);
     throw transient(

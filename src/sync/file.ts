@@ -55,7 +55,7 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
   if (!res.ok)
     throw transient(
       "reload_refused",
-      `${d.target.kind} refused the reload (POST ${url} answered ${res.status}: ${snippet(res.text) || "no body"})`,
+      `${d.target.kind} refused the reload (POST ${url} answered ${res.status}: ${snippet(res.shown) || "no body"})`,
       30,
     );
   if (before) await vmalertAccepted(d, url, before);

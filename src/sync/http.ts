@@ -22,7 +22,7 @@ export async function deliverHttp(d: DeliveryInput, delivery: HttpDelivery): Pro
   if (!res.ok)
     throw transient(
       "delivery_refused",
-      `${method} ${url} answered ${res.status}: ${snippet(res.text) || "no body"}`,
+      `${method} ${url} answered ${res.status}: ${snippet(res.shown) || "no body"}`,
       30,
     );
   return readBack(d, d.target.verify.url);

@@ -21,7 +21,7 @@ function expectOk(res: Answer, what: string): void {
   if (!res.ok)
     throw transient(
       "delivery_refused",
-      `${what} answered ${res.status}: ${snippet(res.text) || "no body"}`,
+      `${what} answered ${res.status}: ${snippet(res.shown) || "no body"}`,
       30,
     );
 }
@@ -61,7 +61,7 @@ async function readNamespace(d: DeliveryInput, url: string, headers: Record<stri
   if (!groups?.every((g) => typeof (g as { name?: unknown })?.name === "string"))
     throw transient(
       "target_bad_answer",
-      `GET ${url} did not answer a rule-group listing: ${snippet(res.text) || "no body"}`,
+      `GET ${url} did not answer a rule-group listing: ${snippet(res.shown) || "no body"}`,
       30,
     );
   return new Map(

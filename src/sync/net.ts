@@ -11,7 +11,10 @@ import type { Fetch } from "../ports.ts";
 export interface Answer {
   status: number;
   ok: boolean;
+  /** The body as it came (what is read back and compared). */
   text: string;
+  /** The body for messages: without the credentials the request carried. */
+  shown: string;
 }
 
 /** Per request; a target slower than this is treated as down. */
@@ -29,9 +32,10 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
         : (err.code ?? err.message);
     throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
   }
+  const text = await res.text();
   // A target that quotes the request in its answer must not hand its credentials to our records.
   const sent = credentialsOf(url, Object.fromEntries(new Headers(init.headers)));
-  return { status: res.status, ok: res.ok, text: maskCredentials(await res.text(), sent) };
+  return { status: res.status, ok: res.ok, text, shown: maskCredentials(text, sent) };
 }
 
 /** The start of a response body, on one line, for error messages. */

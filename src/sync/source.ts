@@ -19,11 +19,11 @@ export async function fetchSourceRules(deps: Services): Promise<unknown[]> {
   if (res.status >= 500)
     throw transient(
       "source_unavailable",
-      `config_sync.source answered ${res.status}: ${snippet(res.text)}`,
+      `config_sync.source answered ${res.status}: ${snippet(res.shown)}`,
       30,
     );
   if (!res.ok)
-    throw permanent("source_rejected", `config_sync.source answered ${res.status}: ${snippet(res.text)}`);
+    throw permanent("source_rejected", `config_sync.source answered ${res.status}: ${snippet(res.shown)}`);
   let doc: unknown;
   try {
     doc = JSON.parse(res.text);

@@ -135,12 +135,12 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
     () => waitMs,
     async () => {
       const res = await send(fetch, `reading back ${check.kind}`, url);
-      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.shown)}`;
       let ours: ApiGroup[];
       try {
         ours = ourGroups(res.text, check);
       } catch {
-        return `GET ${url} did not answer the rules API's JSON: ${snippet(res.text)}`;
+        return `GET ${url} did not answer the rules API's JSON: ${snippet(res.shown)}`;
       }
       if (check.kind === "vmalert")
         for (const g of ours)
@@ -173,12 +173,12 @@ export async function verifyAlertmanager(
     () => timeoutMs,
     async () => {
       const res = await send(fetch, "reading back alertmanager", url);
-      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.text)}`;
+      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.shown)}`;
       let original = "";
       try {
         original = (JSON.parse(res.text) as { config?: { original?: string } }).config?.original ?? "";
       } catch {
-        return `GET ${url} did not answer JSON: ${snippet(res.text)}`;
+        return `GET ${url} did not answer JSON: ${snippet(res.shown)}`;
       }
       if (original.includes(mark)) return undefined;
       const other = /alertagent-config-(sha256:[0-9a-f]{64})/.exec(original)?.[1];

@@ -39,7 +39,7 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
           : `Prometheus unreachable: ${(e as Error).message}`,
       );
     }
-    const text = maskCredentials(await res.text().catch(() => ""), credentialsOf(base, headers));
+    const text = await res.text().catch(() => "");
     let body: { status?: string; data?: { resultType?: string; result?: unknown }; error?: string } | null =
       null;
     try {
@@ -49,7 +49,8 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
     }
     if (!res.ok || body?.status !== "success")
       throw new EvidenceError(
-        `Prometheus answered HTTP ${res.status}${body?.error ? `: ${body.error}` : ""}`,
+        // Its error quoted back without the credentials we sent it (README, "Security").
+        `Prometheus answered HTTP ${res.status}${body?.error ? `: ${maskCredentials(body.error, credentialsOf(base, headers))}` : ""}`,
       );
     return body.data?.result;
   };

@@ -46,16 +46,22 @@ export async function requestJson(
       { channel },
     );
   }
-  // A downstream that quotes the request in its refusal must not hand its credentials to our
-  // answers, records and logs (README, "Security").
-  const text = maskCredentials(await res.text().catch(() => ""), credentialsOf(url, opts.headers));
+  const raw = await res.text().catch(() => "");
   let json: unknown;
   try {
-    json = text ? JSON.parse(text) : undefined;
+    json = raw ? JSON.parse(raw) : undefined;
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, json };
+  // A downstream that quotes the request in its refusal must not hand its credentials to our
+  // answers, records and logs (README, "Security").
+  const sent = credentialsOf(url, opts.headers);
+  return {
+    status: res.status,
+    headers: res.headers,
+    text: maskCredentials(raw, sent),
+    json: maskCredentials(json, sent),
+  };
 }
 
 /** Only the origin of a webhook URL: its path and query often are the credential (Slack, Feishu). */
