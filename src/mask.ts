@@ -87,6 +87,20 @@ export function maskCredentials<T>(value: T, credentials: readonly string[]): T 
   return walk(value) as T;
 }
 
+/**
+ * An answer's body as text and as JSON (undefined when it is not JSON), parsed as it came and
+ * then masked of `credentials` (credentialsOf the request it answers).
+ */
+export function quotedAnswer(raw: string, credentials: readonly string[]): { text: string; json: unknown } {
+  let json: unknown;
+  try {
+    json = raw ? JSON.parse(raw) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { text: maskCredentials(raw, credentials), json: maskCredentials(json, credentials) };
+}
+
 /** `value` as plain data with its secrets masked (maskSecrets); the value itself when it has none. */
 export function maskedCopy(value: unknown): unknown {
   return needsMasking(value) ? maskSecrets(JSON.parse(JSON.stringify(value))) : value;

@@ -6,7 +6,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
-import { credentialsOf, maskCredentials } from "../mask.ts";
+import { credentialsOf, quotedAnswer } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
@@ -70,22 +70,10 @@ export async function callHttp(
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
-    const raw = await res.text();
-    let json: unknown;
-    try {
-      json = raw ? JSON.parse(raw) : undefined;
-    } catch {
-      json = undefined;
-    }
     // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
     // our answers, records, logs and /health (README, "Security").
     const sent = credentialsOf(url, init.headers);
-    return {
-      status: res.status,
-      headers: res.headers,
-      json: maskCredentials(json, sent),
-      text: maskCredentials(raw, sent),
-    };
+    return { status: res.status, headers: res.headers, ...quotedAnswer(await res.text(), sent) };
   } catch (e) {
     if (init.signal.aborted) throw timedOut(engine, init.signal);
     throw transient(

@@ -5,7 +5,7 @@
  * rate-limited (429 + Retry-After).
  */
 import { type JobError, permanent, rateLimited, transient } from "../../errors.ts";
-import { credentialsOf, maskCredentials } from "../../mask.ts";
+import { credentialsOf, quotedAnswer } from "../../mask.ts";
 import type { SendContext } from "./channel.ts";
 
 export interface HttpAnswer {
@@ -46,21 +46,13 @@ export async function requestJson(
       { channel },
     );
   }
-  const raw = await res.text().catch(() => "");
-  let json: unknown;
-  try {
-    json = raw ? JSON.parse(raw) : undefined;
-  } catch {
-    json = undefined;
-  }
   // A downstream that quotes the request in its refusal must not hand its credentials to our
   // answers, records and logs (README, "Security").
   const sent = credentialsOf(url, opts.headers);
   return {
     status: res.status,
     headers: res.headers,
-    text: maskCredentials(raw, sent),
-    json: maskCredentials(json, sent),
+    ...quotedAnswer(await res.text().catch(() => ""), sent),
   };
 }
 
