@@ -37,6 +37,9 @@ export interface JobRequest {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The longest message id a job may carry: what /v1/jobs/:id reads back (routes/validate.ts). */
+export const MAX_MESSAGE_ID = 512;
+
 /** What the handler added to the job's answer line (JobContext.note). */
 interface Noted {
   fields: Record<string, unknown> | undefined;
@@ -115,6 +118,17 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
       return finish("unauthorized", problemReply(toJobError(e)), false);
     }
   }
+  // Recorded under an id nobody could look up, a job's outcome would be lost to the operator.
+  if (req.messageId.length > MAX_MESSAGE_ID)
+    return finish(
+      "failed_permanent",
+      problemReply(
+        permanent(
+          "message_id_too_long",
+          `Upstash-Message-Id (or Idempotency-Key) is ${req.messageId.length} characters; at most ${MAX_MESSAGE_ID}`,
+        ),
+      ),
+    );
   const body = typeof req.body === "function" ? await req.body() : req.body;
   if (body.byteLength > deps.config.worker.body_limit) {
     return finish("failed_permanent", problemReply(tooLarge(deps.config.worker.body_limit)));

@@ -9,6 +9,7 @@ import type { ValidationTargets } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { invalid, tooLarge, zodIssues } from "../errors.ts";
+import { MAX_MESSAGE_ID } from "../jobs/runner.ts";
 
 export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
   return zValidator(target, schema, (result) => {
@@ -24,7 +25,7 @@ export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(ta
 
 /** A path parameter: an id, as anything that names a message or an alert. */
 export const idParam = <K extends string>(name: K) =>
-  z.object({ [name]: z.string().min(1).max(512) } as Record<K, z.ZodString>);
+  z.object({ [name]: z.string().min(1).max(MAX_MESSAGE_ID) } as Record<K, z.ZodString>);
 
 /** The jobs' body limit for a /v1 route that takes a body (worker.body_limit): 413 past it. */
 export const limitBody = (maxSize: number) =>

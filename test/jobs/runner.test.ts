@@ -252,6 +252,20 @@ describe("outcome → status", () => {
   });
 });
 
+describe("message ids", () => {
+  test("one longer than /v1/jobs/:id can read back is a 489 naming the header; the longest allowed is recorded and readable", async () => {
+    const h = makeHarness();
+    const long = `msg_${"x".repeat(600)}`;
+    const refused = await h.job("/jobs/failure", failureCallback("src_long"), { messageId: long });
+    expect(refused.status).toBe(489);
+    expect(JSON.stringify(await refused.json())).toContain("Upstash-Message-Id");
+    const edge = `msg_${"y".repeat(508)}`;
+    expect(edge).toHaveLength(512);
+    expect((await h.job("/jobs/failure", failureCallback("src_edge"), { messageId: edge })).status).toBe(200);
+    expect((await h.request(`/v1/jobs/${edge}`)).status).toBe(200);
+  });
+});
+
 describe("per-process concurrency gate", () => {
   test("over worker.concurrency answers 429 with Retry-After; the gate frees up afterwards", async () => {
     const h = makeHarness("worker: { concurrency: 2 }\n");
