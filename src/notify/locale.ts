@@ -45,6 +45,8 @@ export interface Words {
   likely_cause: string;
   evidence_unavailable: string;
   contradicts: string;
+  /** The visible marker where a text too long for the robot was cut. */
+  truncated: string;
   units: DurationWords;
 }
 
@@ -85,6 +87,7 @@ const EN: Words = {
   likely_cause: "Likely cause",
   evidence_unavailable: "No evidence from Prometheus",
   contradicts: "Contradicts the evidence",
+  truncated: "[truncated]",
   units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
 };
 
@@ -125,6 +128,7 @@ const ZH_CN: Words = {
   likely_cause: "可能原因",
   evidence_unavailable: "未能从 Prometheus 取得证据",
   contradicts: "与证据不符",
+  truncated: "[已截断]",
   units: { s: "秒", m: "分", h: "小时", d: "天", sep: "" },
 };
 

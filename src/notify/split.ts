@@ -6,6 +6,8 @@
  * to Alertmanager. A single alert too large for one message has its longest texts shortened
  * with a visible "[truncated]" marker; free text (custom `data`) is split at line boundaries.
  */
+
+import { WORDS, type Words } from "./locale.ts";
 import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
 import { cutBytes } from "./text.ts";
 import { type AlertView, type GroupView, omittedOf, type PartView, partView } from "./view.ts";
@@ -23,7 +25,8 @@ export type Fits = (p: OutPart) => boolean;
 
 /** Width of the part numbers while packing ("(1/99)"): the final numbers are never wider. */
 const PROBE_PARTS = 99;
-const MARK = " … [truncated]";
+/** The marker where a text was cut, in the page's words (English for free text: it has no locale). */
+const markOf = (t: Words = WORDS.en) => ` … ${t.truncated}`;
 
 export function splitAlerts(
   group: GroupView,
@@ -41,7 +44,7 @@ export function splitAlerts(
   });
   const whole = make(all, 1, 1);
   if (fits(whole)) return [whole];
-  if (all.length === 0) return [hardCut(whole, fits)];
+  if (all.length === 0) return [hardCut(whole, fits, markOf(group.t))];
   if (all.length === 1) return [shrinkOne(group, spec, fits, title, 1, 1)];
 
   // Greedy packing: the most alerts that fit, found by doubling then bisecting.
@@ -101,7 +104,7 @@ function summaryPart(
       more_alertnames: omitted.more_alertnames + Math.max(0, omitted.by_alertname.length - keep),
     });
     const p = { ...renderSummary(spec, view), part: total, parts: total, alerts: 0 };
-    if (fits(p) || keep === 0) return fits(p) ? p : hardCut(p, fits);
+    if (fits(p) || keep === 0) return fits(p) ? p : hardCut(p, fits, markOf(group.t));
   }
   throw new Error("unreachable");
 }
@@ -125,14 +128,14 @@ function shrinkOne(
       alerts: 1,
     };
     if (fits(p)) return p;
-    a = shortenLongest(a);
+    a = shortenLongest(a, markOf(group.t));
   }
   const p = { ...renderAlerts(spec, partView(group, [a], part, parts, title)), part, parts, alerts: 1 };
-  return hardCut(p, fits);
+  return hardCut(p, fits, markOf(group.t));
 }
 
 /** Halves the longest free text of an alert (description, summary, a label or annotation value). */
-function shortenLongest(a: AlertView): AlertView {
+function shortenLongest(a: AlertView, mark: string): AlertView {
   const fields: { set: (v: string) => AlertView; value: string }[] = [
     { value: a.description, set: (v) => ({ ...a, description: v }) },
     { value: a.summary, set: (v) => ({ ...a, summary: v, own_summary: a.own_summary ? v : "" }) },
@@ -153,21 +156,21 @@ function shortenLongest(a: AlertView): AlertView {
   ];
   fields.sort((x, y) => y.value.length - x.value.length);
   const f = fields[0];
-  if (!f || f.value.length <= MARK.length + 8) return a;
-  const base = f.value.endsWith(MARK) ? f.value.slice(0, -MARK.length) : f.value;
-  return f.set(base.slice(0, Math.floor(base.length / 2)).replace(/[\uD800-\uDBFF]$/, "") + MARK);
+  if (!f || f.value.length <= mark.length + 8) return a;
+  const base = f.value.endsWith(mark) ? f.value.slice(0, -mark.length) : f.value;
+  return f.set(base.slice(0, Math.floor(base.length / 2)).replace(/[\uD800-\uDBFF]$/, "") + mark);
 }
 
 /** Last resort: the body cut at a line (or character) boundary, with a visible marker. */
-function hardCut(p: OutPart, fits: Fits): OutPart {
+function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
   let body = p.body;
   while (body.length > 0) {
     const nl = body.lastIndexOf("\n", Math.floor(body.length * 0.9));
     body = nl > body.length / 2 ? body.slice(0, nl) : cutBytes(body, Math.floor(body.length * 0.9));
-    const c = { ...p, body: `${body}\n${MARK.trim()}` };
+    const c = { ...p, body: `${body}\n${mark.trim()}` };
     if (fits(c)) return c;
   }
-  return { ...p, body: MARK.trim() };
+  return { ...p, body: mark.trim() };
 }
 
 /** Free text (a custom template over `data`): split at line boundaries into numbered parts. */

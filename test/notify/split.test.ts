@@ -14,12 +14,16 @@ const spec: RenderSpec = {
 };
 const fitsBytes = (max: number) => (p: OutPart) => utf8Length(p.title) + utf8Length(p.body) <= max;
 
-function group(n: number, over: (a: Record<string, unknown>, i: number) => void = () => {}) {
+function group(
+  n: number,
+  over: (a: Record<string, unknown>, i: number) => void = () => {},
+  locale: "en" | "zh-CN" = "en",
+) {
   const p = bigGroup(n, { zh: true });
   for (const [i, a] of p.alerts.entries()) over(a as unknown as Record<string, unknown>, i);
   const input = inputOf({ payload: alertmanagerPayloadSchema.parse(p) });
   if (input.kind !== "alerts") throw new Error("alerts expected");
-  return { payload: p, view: buildView(input, { timezone: "UTC", now: Date.UTC(2026, 10, 28, 9) }) };
+  return { payload: p, view: buildView(input, { timezone: "UTC", now: Date.UTC(2026, 10, 28, 9), locale }) };
 }
 
 describe("splitting at alert boundaries (UTF-8 bytes)", () => {
@@ -62,6 +66,17 @@ describe("splitting at alert boundaries (UTF-8 bytes)", () => {
     expect(utf8Length(p.title) + utf8Length(p.body)).toBeLessThanOrEqual(2048);
     expect(p.body).toContain("… [truncated]");
     expect(p.body).toContain("Started:");
+  });
+
+  test("the marker of a cut text is in the page's language", () => {
+    const long = (a: Record<string, unknown>) => {
+      (a.annotations as Record<string, string>).description = "数据".repeat(5000);
+    };
+    const [zh] = splitAlerts(group(1, long, "zh-CN").view, spec, fitsBytes(2048), 5);
+    expect(zh.body).toContain("… [已截断]");
+    expect(zh.body).not.toContain("truncated");
+    const cut = splitAlerts(group(1, long, "zh-CN").view, spec, fitsBytes(120), 5)[0];
+    expect(cut.body).toEndWith("[已截断]");
   });
 
   test("free text is split at line boundaries, numbered, and capped with a note", () => {
