@@ -142,6 +142,8 @@ export function renderDashboard(d: DashboardData): string {
     `${esc(x.from)} → ${esc(x.to)}`,
     esc(x.reason),
   ]);
+  // Counted by the metrics (this process, or every instance), which the list below (the store) may outlive.
+  const deadCount = families.reduce((a, [, s]) => a + s.dead_letters, 0);
   // A list the store did not give says so where it would stand.
   const none = (what: string, text: string) =>
     d.unread.includes(what) ? "Not shown: the store did not answer." : text;
@@ -166,7 +168,7 @@ ${d.unread.length ? `<p class="bad">⚠ The store did not answer: ${esc(d.unread
 <div class="card">in flight<b>${esc(d.inFlight)} / ${esc(d.concurrency)}</b><span class="${use > 0.9 ? "bad" : use > 0.7 ? "warn" : "ok"}">${pct(use)} used</span></div>
 <div class="card">jobs<b>${esc(families.reduce((a, [, s]) => a + s.received, 0))}</b>received</div>
 <div class="card">failed<b class="${families.some(([, s]) => s.failed) ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.failed, 0))}</b>permanent + transient</div>
-<div class="card">dead letters<b class="${d.deadLetters.length ? "bad" : ""}">${esc(families.reduce((a, [, s]) => a + s.dead_letters, 0))}</b>given up by QStash</div>
+<div class="card">dead letters<b class="${deadCount ? "bad" : ""}">${esc(deadCount)}</b>given up by QStash${d.scope === "store" ? "" : " since this process started"}</div>
 ${d.process ? processCards(d.process) : ""}</div>
 <h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
 <h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, none("dead letters", "None."))}</div>

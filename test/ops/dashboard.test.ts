@@ -42,6 +42,12 @@ describe("/dashboard", () => {
     const up = await (await h.request("/dashboard")).text();
     expect(up).not.toContain("The store did not answer");
     expect(up).toContain("msg_dead_1");
+    // The card counts with the metrics, from this process's start; its colour goes with its own count.
+    expect(up).toContain('dead letters<b class="bad">1</b>given up by QStash since this process started');
+    // After a restart (a new process on the same store) the list still shows it; the card counts 0, not in red.
+    const restarted = await (await makeHarness("", { store }).request("/dashboard")).text();
+    expect(restarted).toContain("msg_dead_1");
+    expect(restarted).toContain('dead letters<b class="">0</b>');
     down = true;
     const res = await h.request("/dashboard");
     expect(res.status).toBe(200);
