@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { HANDLERS } from "../handlers/index.ts";
 import { base64Text } from "./base64.ts";
 import type { Family } from "./config/schema.ts";
-import { invalid, JobError, notFound, toJobError, transient, unauthorized } from "./errors.ts";
+import { invalid, JobError, notFound, toJobError, unauthorized } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
 import { runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./ops/dashboard.ts";
@@ -38,16 +38,10 @@ export function createApp(deps: Deps): Hono {
     // Hono's own refusals (a malformed JSON body for a validator) keep their status.
     if (err instanceof HTTPException)
       return toResponse(problemReply(invalid("bad_request", err.message), err.status));
+    // Anything else is a bug: the stores fail as store_unavailable (a JobError, above), so a 503
+    // here would send the operator to a store that is fine.
     deps.logger.error("request failed", { path: c.req.path, error: err, stack: err.stack });
-    // The /v1 reads are views of the store: what fails there is the store not answering (503).
-    const readRoute = c.req.method === "GET" && c.req.path.startsWith("/v1/");
-    return toResponse(
-      problemReply(
-        readRoute
-          ? transient("store_unavailable", "the store did not answer; try again", 5)
-          : toJobError(err),
-      ),
-    );
+    return toResponse(problemReply(toJobError(err)));
   });
   app.notFound((c) => toResponse(problemReply(notFound(`route ${c.req.method} ${c.req.path}`))));
 

@@ -1,25 +1,28 @@
 import { describe, expect, test } from "bun:test";
+import { storeUnavailable } from "../../src/errors.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
+/** A store that does not answer, failing as the real ones do (store_unavailable: src/store/redis.ts, sqlite.ts). */
+const refused = () => storeUnavailable(new Error("connection refused"));
 class DownStore extends MemoryStore {
   override async ping(): Promise<void> {
-    throw new Error("connection refused");
+    throw refused();
   }
   override async set(): Promise<boolean> {
-    throw new Error("connection refused");
+    throw refused();
   }
   override async acquire(): Promise<never> {
-    throw new Error("connection refused");
+    throw refused();
   }
   override async writeMany(): Promise<boolean> {
-    throw new Error("connection refused");
+    throw refused();
   }
   override async get(): Promise<never> {
-    throw new Error("connection refused");
+    throw refused();
   }
   override async mget(): Promise<never> {
-    throw new Error("connection refused");
+    throw refused();
   }
 }
 
@@ -80,6 +83,19 @@ describe("health", () => {
       expect(res.headers.get("retry-after")).toBeTruthy();
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
     }
+  });
+
+  test("a bug behind a read route is a 500, not 'the store did not answer' (which would send the operator to the store)", async () => {
+    class BuggyStore extends MemoryStore {
+      override async get(): Promise<never> {
+        throw new TypeError("Cannot read properties of undefined (reading 'status')");
+      }
+    }
+    const h = makeHarness("", { store: new BuggyStore() });
+    const res = await h.request("/v1/jobs/msg_x");
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).not.toBe("store_unavailable");
+    expect(JSON.stringify(h.logs)).toContain("Cannot read properties of undefined");
   });
 
   test("a job that cannot be claimed because the store is down answers 503 store_unavailable, never 2xx", async () => {
