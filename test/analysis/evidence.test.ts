@@ -59,7 +59,7 @@ describe("evidence from a real Prometheus", () => {
     const ev = await collect(alert("NodeFilesystemAlmostOutOfSpace", EVIDENCE.rootFilesystem.labels), "zh");
     const ttf = ev?.items.find((i) => i.id === "time_to_full");
     expect(ttf?.value).toBeNull();
-    expect(ttf?.summary).toBe("按最近一小时的速度，该文件系统没有在变满。");
+    expect(ttf?.summary).toContain("无法估算写满时间");
   });
 
   test("an OOMKilled pod: the reason, restarts in the last hour and memory against the limit", async () => {
@@ -199,6 +199,20 @@ describe("the built-in analysis answers from the evidence", () => {
     expect(r.root_causes[0].evidence).toContain("512 MiB");
     expect(r.evidence?.status).toBe("ok");
     expect(r.evidence?.items.map((i) => i.id)).toContain("last_terminated_reason");
+  });
+
+  test("a steady filesystem leads with 'not filling up'; one Prometheus has no data for is never said to be", async () => {
+    const steady = await analyse(alert("NodeFilesystemAlmostOutOfSpace", EVIDENCE.rootFilesystem.labels));
+    expect(steady.summary).toStartWith("At the last hour's rate the filesystem is not filling up.");
+    const unknown = await analyse(
+      alert("NodeFilesystemSpaceFillingUp", {
+        instance: "db-00:9100",
+        mountpoint: "/nowhere",
+        device: "none",
+      }),
+    );
+    expect(unknown.summary).not.toContain("not filling up");
+    expect(unknown.severity).toBe("critical");
   });
 
   test("a disk full in 1.5 h: urgent, with the hours in the summary", async () => {

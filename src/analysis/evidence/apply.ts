@@ -57,19 +57,24 @@ export function withEvidence(a: Analysis, evidence: Evidence | undefined, zh: bo
   }
 
   const ttf = item("time_to_full");
-  if (ttf) {
+  if (ttf?.value === null && item("available_ratio")?.value != null)
+    // The filesystem has data and its free space is not falling: that is worth saying first.
+    lead.push(
+      zh
+        ? "按最近一小时的速度，该文件系统没有在变满。"
+        : "At the last hour's rate the filesystem is not filling up.",
+    );
+  if (ttf && ttf.value !== null) {
     lead.push(ttf.summary);
-    if (ttf.value !== null && ttf.value < URGENT_S) severity = "critical";
-    if (ttf.value !== null) {
-      root_causes = [
-        {
-          cause: zh ? "磁盘持续写入，按当前速度很快写满" : "The disk keeps filling at its current rate",
-          confidence: 0.8,
-          evidence: [ttf.summary, item("fill_rate")?.summary].filter(Boolean).join(" "),
-        },
-        ...root_causes,
-      ];
-    }
+    if (ttf.value < URGENT_S) severity = "critical";
+    root_causes = [
+      {
+        cause: zh ? "磁盘持续写入，按当前速度很快写满" : "The disk keeps filling at its current rate",
+        confidence: 0.8,
+        evidence: [ttf.summary, item("fill_rate")?.summary].filter(Boolean).join(" "),
+      },
+      ...root_causes,
+    ];
   }
 
   // Where the CPU time goes decides the cause: waiting on a disk or on the hypervisor is not a busy program.

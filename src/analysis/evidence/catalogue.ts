@@ -90,11 +90,13 @@ export const PROBES: readonly Probe[] = [
           // Seconds until avail reaches 0 at the last hour's rate; no result when it is not falling.
           query: `${avail} / (-deriv(${avail}[1h]) > 0)`,
           unit: "seconds",
+          // No result says only that nothing falls: a filesystem Prometheus has no series for looks
+          // the same (apply.ts tells them apart with available_ratio).
           say: (v, _l, zh) =>
             v === null
               ? zh
-                ? "按最近一小时的速度，该文件系统没有在变满。"
-                : "At the last hour's rate the filesystem is not filling up."
+                ? "无法估算写满时间：最近一小时可用空间没有下降，或 Prometheus 没有该文件系统的数据。"
+                : "No time to full: free space did not fall over the last hour, or Prometheus has no data for this filesystem."
               : zh
                 ? `按最近一小时的速度，约 ${ttl(v, zh)} 后写满。`
                 : `At the last hour's rate it is full in about ${ttl(v, zh)}.`,
