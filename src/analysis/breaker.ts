@@ -22,8 +22,10 @@ interface OpenRecord {
 }
 
 export type Admission =
-  | { ok: true; probe: boolean; failures: number }
-  | { ok: false; retryAfterS: number; until: number };
+  /** `halfOpen`: past its cool-off; the caller takes the trial (`trial`) only when it gets to the engine. */
+  | { ok: true; probe: boolean; failures: number; halfOpen?: boolean }
+  /** `reason`: why the breaker opened (the failure that opened it), for the attempts and /health. */
+  | { ok: false; retryAfterS: number; until: number; reason?: string };
 
 const FAILURE_TTL_MS = 10 * 60_000;
 
@@ -37,8 +39,12 @@ export class Breakers {
     return `breaker:${engine}:${part}`;
   }
 
-  /** Reads every engine's state in one round trip and says which may be called now. */
-  async admit(engines: string[], probeTtlMs: number): Promise<Map<string, Admission>> {
+  /**
+   * Reads every engine's state in one round trip and says which may be called now. A half-open
+   * engine is admitted without its trial: a job that an earlier engine answers must not hold the
+   * trial and keep a recovered engine skipped (take it with `trial` when the chain reaches it).
+   */
+  async admit(engines: string[]): Promise<Map<string, Admission>> {
     const keys = engines.flatMap((e) => [this.key(e, "open"), this.key(e, "failures")]);
     const values = keys.length ? await this.store.mget<unknown>(keys) : [];
     const out = new Map<string, Admission>();
@@ -49,17 +55,26 @@ export class Breakers {
       if (!open) {
         out.set(engine, { ok: true, probe: false, failures });
       } else if (open.until > now) {
-        out.set(engine, { ok: false, until: open.until, retryAfterS: Math.ceil((open.until - now) / 1000) });
+        out.set(engine, {
+          ok: false,
+          until: open.until,
+          retryAfterS: Math.ceil((open.until - now) / 1000),
+          reason: open.reason,
+        });
       } else {
-        // Half-open: one caller across all instances tries the engine; the others keep skipping it.
-        const won = await this.store.set(this.key(engine, "probe"), now, { nx: true, ttlMs: probeTtlMs });
-        out.set(
-          engine,
-          won ? { ok: true, probe: true, failures } : { ok: false, until: now, retryAfterS: 1 },
-        );
+        out.set(engine, { ok: true, probe: false, failures, halfOpen: true });
       }
     }
     return out;
+  }
+
+  /** Half-open: one caller across all instances tries the engine; the others keep skipping it. */
+  async trial(engine: string, failures: number, ttlMs: number): Promise<Admission> {
+    const now = this.opts.now();
+    const won = await this.store.set(this.key(engine, "probe"), now, { nx: true, ttlMs });
+    return won
+      ? { ok: true, probe: true, failures }
+      : { ok: false, until: now, retryAfterS: 1, reason: "another caller is trying it after its cool-off" };
   }
 
   /** The engine answered: a probe closes the breaker; a closed one forgets its failures. */

@@ -45,18 +45,20 @@ export async function runChain(
   const br = deps.analyst.breakers;
   const guarded = chain.filter((e) => e.id !== "builtin").map((e) => e.id);
   const maxTimeout = Math.max(...chain.map((e) => timeoutOf(deps, e.id)));
-  const admissions = guarded.length
-    ? await br.admit(guarded, maxTimeout + 5000)
-    : new Map<string, Admission>();
+  const admissions = guarded.length ? await br.admit(guarded) : new Map<string, Admission>();
   const attempts: Attempt[] = [];
   const failures: JobError[] = [];
   const tokens: Tokens = { prompt: 0, completion: 0 };
 
   for (const [i, engine] of chain.entries()) {
     const name = engine.nameFor(req.type) as EngineName;
-    const admission = admissions.get(engine.id);
+    let admission = admissions.get(engine.id);
+    if (admission?.ok && admission.halfOpen)
+      admission = await br.trial(engine.id, admission.failures, maxTimeout + 5000);
     if (admission && !admission.ok) {
-      const msg = `circuit open: skipped until ${new Date(admission.until).toISOString()}`;
+      // Why it opened, so a bad key and an overloaded engine do not read alike at 3 a.m.
+      const why = admission.reason ? ` (${admission.reason.slice(0, 200)})` : "";
+      const msg = `circuit open${why}: skipped until ${new Date(admission.until).toISOString()}`;
       attempts.push({ engine: name, ok: false, error: msg, ms: 0 });
       failures.push(transient("engine_circuit_open", `${name}: ${msg}`, admission.retryAfterS));
       deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });

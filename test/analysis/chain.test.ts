@@ -40,6 +40,11 @@ function harness(
     extra,
   );
 }
+/** A harness on a manual clock (the store's too), with `ai.breaker` set. */
+function clocked(breaker: string) {
+  const clock = manualClock();
+  return { clock, h: harness({ breaker }, { now: clock.now, store: new MemoryStore(clock.now) }) };
+}
 const analyse = (h: ReturnType<typeof harness>, body: Record<string, unknown> = {}) =>
   h.job("/jobs/analysis", { type: "comprehensive", alert, ...body });
 
@@ -120,11 +125,7 @@ describe("the fallback chain (ai.order)", () => {
 
 describe("circuit breaker per engine (shared through the store)", () => {
   test("opens after repeated failures: later jobs skip Dify without calling it", async () => {
-    const clock = manualClock();
-    const h = harness(
-      { breaker: "{ failures: 3, cooloff: 30s }" },
-      { now: clock.now, store: new MemoryStore(clock.now) },
-    );
+    const { h } = clocked("{ failures: 3, cooloff: 30s }");
     dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
     for (let i = 0; i < 3; i++) expect((await resultOf(await analyse(h))).engine).toBe("ollama");
     expect(dify.calls).toHaveLength(3);
@@ -132,18 +133,17 @@ describe("circuit breaker per engine (shared through the store)", () => {
     expect(dify.calls).toHaveLength(3);
     expect(r).toMatchObject({ engine: "ollama", degraded: true });
     expect(r.attempts[0]).toMatchObject({ engine: "dify-workflow", ok: false, ms: 0 });
-    expect(r.attempts[0].error).toStartWith("circuit open: skipped until ");
+    // It says why it opened: a bad key and an overloaded engine must not read alike.
+    expect(r.attempts[0].error).toStartWith("circuit open (");
+    expect(r.attempts[0].error).toContain("boom");
+    expect(r.attempts[0].error).toContain("): skipped until ");
     const metrics = await (await h.request("/metrics")).text();
     expect(metrics).toContain('alertagent_engine_up{engine="dify-workflow"} 0');
     expect(metrics).toContain('alertagent_analysis_total{engine="dify-workflow",outcome="skipped"} 1');
   });
 
   test("closes after its cool-off when the one trial call succeeds", async () => {
-    const clock = manualClock();
-    const h = harness(
-      { breaker: "{ failures: 2, cooloff: 30s }" },
-      { now: clock.now, store: new MemoryStore(clock.now) },
-    );
+    const { clock, h } = clocked("{ failures: 2, cooloff: 30s }");
     dify.respond = () => ({ http: 503, code: "unavailable", message: "down" });
     await analyse(h);
     await analyse(h);
@@ -161,12 +161,32 @@ describe("circuit breaker per engine (shared through the store)", () => {
     );
   });
 
+  test("a half-open engine's trial is taken only by a job that reaches it: an engine before it answering does not keep it skipped", async () => {
+    const { clock, h } = clocked("{ failures: 1, cooloff: 30s }");
+    // Ollama fails once (Dify down for that job): its breaker opens.
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "dify down" });
+    ollama.respond = () => ({ http: 500, error: "ollama down" });
+    await analyse(h);
+    expect(ollama.calls).toHaveLength(1);
+    clock.advance(31_000);
+    // Half-open now. Dify is back and answers three jobs: none of them holds Ollama's trial.
+    dify.respond = () => ({ outputs: { analysis: goodAnalysis({ summary: "from dify" }) } });
+    ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) });
+    for (let i = 0; i < 3; i++) expect((await resultOf(await analyse(h))).engine).toBe("dify-workflow");
+    expect(ollama.calls).toHaveLength(1);
+    // Dify fails again: the next job reaches Ollama, which is tried and answers, and its breaker closes.
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "dify down again" });
+    const r = await resultOf(await analyse(h));
+    expect(r).toMatchObject({ engine: "ollama", degraded: true });
+    expect(ollama.calls).toHaveLength(2);
+    const health = (await (await h.request("/health")).json()) as {
+      engines: Record<string, { breaker?: string }>;
+    };
+    expect(JSON.stringify(health)).not.toContain("half-open");
+  });
+
   test("a failed trial opens it for another cool-off", async () => {
-    const clock = manualClock();
-    const h = harness(
-      { breaker: "{ failures: 2, cooloff: 30s }" },
-      { now: clock.now, store: new MemoryStore(clock.now) },
-    );
+    const { clock, h } = clocked("{ failures: 2, cooloff: 30s }");
     dify.respond = () => ({ http: 500, code: "internal_server_error", message: "still down" });
     await analyse(h);
     await analyse(h);
