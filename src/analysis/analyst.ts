@@ -47,7 +47,20 @@ export function buildAnalyst(s: Services, ruleExpr: Analyst["ruleExpr"] = async 
     checks() {
       if (kept && s.now() - kept.at < CHECKS_KEPT_MS) return kept.value;
       const value = engineHealth(s, { engines, breakers }).then(
-        (list) => Object.fromEntries(list.map((e) => [e.engine, { ...e.ready, breaker: e.breaker }])),
+        // An engine whose breaker is open is skipped by every job: down, whatever its probe says.
+        (list) =>
+          Object.fromEntries(
+            list.map((e) => [
+              e.engine,
+              e.breaker.startsWith("open")
+                ? {
+                    ok: false,
+                    detail: `skipped by every job: its breaker is ${e.breaker}`,
+                    breaker: e.breaker,
+                  }
+                : { ...e.ready, breaker: e.breaker },
+            ]),
+          ),
         // Breaker states live in the store: with the store down, /health reports that (down), not a crash here.
         () => {
           kept = undefined;

@@ -104,7 +104,7 @@ export class Breakers {
     return true;
   }
 
-  /** Each engine's breaker as people read it: "closed", "open until <time>" or "half-open" (one round trip). */
+  /** Each engine's breaker as people read it: "closed", "open until <time> (<why>)" or "half-open" (one round trip). */
   async describe(engines: string[]): Promise<Record<string, string>> {
     const open = engines.length
       ? await this.store.mget<OpenRecord>(engines.map((e) => this.key(e, "open")))
@@ -115,7 +115,11 @@ export class Breakers {
         const o = open[i];
         return [
           e,
-          !o ? "closed" : o.until > now ? `open until ${new Date(o.until).toISOString()}` : "half-open",
+          !o
+            ? "closed"
+            : o.until > now
+              ? `open until ${new Date(o.until).toISOString()}${o.reason ? ` (${o.reason.slice(0, 200)})` : ""}`
+              : "half-open",
         ];
       }),
     );

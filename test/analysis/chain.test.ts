@@ -245,10 +245,29 @@ describe("engine health (for /health and the dashboard)", () => {
       ["builtin", ["builtin"], true],
     ]);
     expect(health[0].breaker).toStartWith("open until ");
+    expect(health[0].breaker).toContain("boom");
     expect(health[1].ready.detail).toContain("cannot reach http://127.0.0.1:1");
     expect(health[2].breaker).toBe("none");
     const metrics = await (await h.request("/metrics")).text();
     expect(metrics).toContain('alertagent_engine_up{engine="dify-workflow"} 1');
     expect(metrics).toContain('alertagent_engine_up{engine="ollama"} 0');
+  });
+
+  test("an engine whose breaker is open makes /health degraded, though its probe answers", async () => {
+    const { clock, h } = clocked("{ failures: 1, cooloff: 60s }");
+    const status = async () =>
+      (await (await h.request("/health")).json()) as {
+        status: string;
+        checks: { engines: Record<string, { ok: boolean; detail?: string; breaker: string }> };
+      };
+    expect((await status()).status).toBe("ok");
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    await analyse(h);
+    clock.advance(16_000); // past the 15 s /health keeps its engine checks; the breaker is still open
+    const s = await status();
+    expect(s.status).toBe("degraded");
+    expect(s.checks.engines.dify.ok).toBe(false);
+    expect(s.checks.engines.dify.detail).toContain("breaker is open until");
+    expect(s.checks.engines.dify.detail).toContain("boom");
   });
 });
