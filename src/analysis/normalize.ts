@@ -65,7 +65,7 @@ export function normalizeAnalysis(
       if (opts.allowText && text)
         return {
           ok: true,
-          analysis: { summary: text, severity: opts.severity, root_causes: [], remediation: [] },
+          analysis: bounded({ summary: text, severity: opts.severity, root_causes: [], remediation: [] }),
         };
       return { ok: false, problems: text ? "the answer is not a JSON object" : "the answer is empty" };
     }
@@ -74,7 +74,7 @@ export function normalizeAnalysis(
   if (!value || typeof value !== "object" || Array.isArray(value))
     return { ok: false, problems: "the answer is not a JSON object" };
   const r = analysisSchema.safeParse(coerce(value as Record<string, unknown>, opts.severity));
-  if (r.success) return { ok: true, analysis: r.data };
+  if (r.success) return { ok: true, analysis: bounded(r.data) };
   return {
     ok: false,
     problems: zodIssues(r.error)
@@ -120,4 +120,28 @@ function confidence(v: unknown): unknown {
   if (typeof v === "string") n = Number(v.trim().replace(/%$/, "")) / (v.trim().endsWith("%") ? 100 : 1);
   if (typeof n === "number" && n > 1 && n <= 100) n = n / 100;
   return n === undefined ? 0.5 : n;
+}
+
+/**
+ * An engine's answer cut to what a page, a record and a store value can carry: a summary of
+ * SUMMARY_MAX characters, ITEMS_MAX causes and steps of TEXT_MAX each, each cut marked with "…".
+ * An LLM that runs on (9 MB of summary was seen) must not fill the ledger or fail the store's write.
+ */
+const SUMMARY_MAX = 4000;
+const TEXT_MAX = 1000;
+const ITEMS_MAX = 10;
+
+function bounded(a: Analysis): Analysis {
+  const cut = (t: string, max: number) =>
+    t.length <= max ? t : `${t.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, "")}…`;
+  return {
+    ...a,
+    summary: cut(a.summary, SUMMARY_MAX),
+    root_causes: a.root_causes
+      .slice(0, ITEMS_MAX)
+      .map((c) => ({ ...c, cause: cut(c.cause, TEXT_MAX), evidence: cut(c.evidence, TEXT_MAX) })),
+    remediation: a.remediation
+      .slice(0, ITEMS_MAX)
+      .map((x) => ({ ...x, step: cut(x.step, TEXT_MAX), command: cut(x.command, TEXT_MAX) })),
+  };
 }

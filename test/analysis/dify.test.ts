@@ -141,6 +141,32 @@ describe("Dify chat apps (quick, root_cause)", () => {
     });
   });
 
+  test("an answer that runs on is cut to what a page and a record can carry, visibly", async () => {
+    // 3 million characters of summary and 50 causes were seen from a misbehaving app.
+    dify.respond = () => ({
+      answer: JSON.stringify(
+        goodAnalysis({
+          summary: "磁".repeat(3_000_000),
+          root_causes: Array.from({ length: 50 }, (_, i) => ({
+            cause: `c${i} ${"x".repeat(5000)}`,
+            confidence: 0.5,
+            evidence: "",
+          })),
+        }),
+      ),
+    });
+    const h = harness();
+    const res = await h.job("/jobs/analysis", { type: "quick", alert });
+    const text = await res.clone().text();
+    const r = await resultOf(res);
+    expect(r).toMatchObject({ engine: "dify-chat", degraded: false });
+    expect(r.summary.length).toBe(4000);
+    expect(r.summary).toEndWith("磁…");
+    expect(r.root_causes).toHaveLength(10);
+    expect(r.root_causes[0].cause.length).toBe(1000);
+    expect(text.length).toBeLessThan(40_000);
+  });
+
   test("an answer that does not fit is repaired once, in the same conversation", async () => {
     let n = 0;
     dify.respond = () =>
