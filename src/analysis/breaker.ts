@@ -97,7 +97,12 @@ export class Breakers {
     const probe = admission?.ok === true && admission.probe;
     if (!probe && n < this.opts.failures) return false;
     const now = this.opts.now();
-    const rec: OpenRecord = { until: now + this.opts.cooloffMs, opened_at: now, reason };
+    // The reason is shown with every skip and on /health: its start is enough.
+    const rec: OpenRecord = {
+      until: now + this.opts.cooloffMs,
+      opened_at: now,
+      reason: reason.slice(0, 200),
+    };
     // Kept well past the cool-off so a half-open breaker is still known as one.
     await this.store.set(this.key(engine, "open"), rec, { ttlMs: this.opts.cooloffMs * 10 + FAILURE_TTL_MS });
     if (probe) await this.store.del(this.key(engine, "probe"));
@@ -118,7 +123,7 @@ export class Breakers {
           !o
             ? "closed"
             : o.until > now
-              ? `open until ${new Date(o.until).toISOString()}${o.reason ? ` (${o.reason.slice(0, 200)})` : ""}`
+              ? `open until ${new Date(o.until).toISOString()}${o.reason ? ` (${o.reason})` : ""}`
               : "half-open",
         ];
       }),

@@ -57,7 +57,7 @@ export async function runChain(
       admission = await br.trial(engine.id, admission.failures, maxTimeout + 5000);
     if (admission && !admission.ok) {
       // Why it opened, so a bad key and an overloaded engine do not read alike at 3 a.m.
-      const why = admission.reason ? ` (${admission.reason.slice(0, 200)})` : "";
+      const why = admission.reason ? ` (${admission.reason})` : "";
       const msg = `circuit open${why}: skipped until ${new Date(admission.until).toISOString()}`;
       attempts.push({ engine: name, ok: false, error: msg, ms: 0 });
       failures.push(transient("engine_circuit_open", `${name}: ${msg}`, admission.retryAfterS));
