@@ -32,13 +32,28 @@ const TASK: Record<LlmType, string> = {
     "Find the root cause of this alert. List up to four candidate causes ranked by confidence; for each, give the concrete evidence to look for (a PromQL query, a log line, a command and what its output would show). Give remediation only for the most likely cause.",
 };
 
+/** Longest label or annotation value an engine is sent: a whole log pasted into a description must not fill a prompt. */
+const VALUE_MAX = 2000;
+
+/** The alert's labels and annotations with each value cut to VALUE_MAX characters, the cut marked "…". */
+function bounded(alert: Alert): Alert {
+  const cut = (m: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(m).map(([k, v]) => [
+        k,
+        v.length <= VALUE_MAX ? v : `${v.slice(0, VALUE_MAX - 1).replace(/[\uD800-\uDBFF]$/, "")}…`,
+      ]),
+    );
+  return { ...alert, labels: cut(alert.labels), annotations: cut(alert.annotations) };
+}
+
 /** The alert as the JSON text the Dify workflow input `alert` carries. */
 export function alertJson(alert: Alert): string {
-  return JSON.stringify(alert);
+  return JSON.stringify(bounded(alert));
 }
 
 export function buildPrompt(req: EngineRequest, now: number): Prompt {
-  const a = req.alert;
+  const a = bounded(req.alert);
   const facts: string[] = [`severity label: ${a.labels.severity ?? "(none)"} → ${severityOf(a)}`];
   const ms = firingMs(a, now);
   if (ms !== undefined)

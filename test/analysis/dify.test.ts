@@ -141,6 +141,25 @@ describe("Dify chat apps (quick, root_cause)", () => {
     });
   });
 
+  test("an alert with a whole log in its description is sent cut, marked, in the inputs and in the query", async () => {
+    dify.respond = (call) =>
+      call.path.includes("workflows")
+        ? { outputs: { analysis: goodAnalysis() } }
+        : { answer: JSON.stringify(goodAnalysis()) };
+    const long = { ...alert, annotations: { ...alert.annotations, description: "日志".repeat(100_000) } };
+    const h = harness();
+    await resultOf(await h.job("/jobs/analysis", { type: "quick", alert: long }));
+    await resultOf(
+      await h.job("/jobs/analysis", { type: "comprehensive", alert: { ...long, fingerprint: "other" } }),
+    );
+    const sent = dify.calls.map((c) => JSON.stringify(c.body));
+    expect(sent).toHaveLength(2);
+    for (const body of sent) {
+      expect(body.length).toBeLessThan(30_000);
+      expect(body).toMatch(/[日志]…/);
+    }
+  });
+
   test("an answer that runs on is cut to what a page and a record can carry, visibly", async () => {
     // 3 million characters of summary and 50 causes were seen from a misbehaving app.
     dify.respond = () => ({
