@@ -22,7 +22,18 @@ const FLOORS: string[][] = [
   ["store"],
   ["config"],
   ["errors"],
-  ["ports", "mask", "base64", "iso-time", "duration", "safe-equal", "version", "json-record", "within"],
+  [
+    "ports",
+    "mask",
+    "base64",
+    "iso-time",
+    "duration",
+    "safe-equal",
+    "version",
+    "json-record",
+    "within",
+    "clip",
+  ],
 ];
 
 function filesUnder(dir: string): string[] {

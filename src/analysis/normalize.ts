@@ -5,6 +5,7 @@
  * Everything else must match `analysisSchema` exactly; free text counts as a summary only
  * where the engine's contract allows it (Dify apps).
  */
+import { clip } from "../clip.ts";
 import { zodIssues } from "../errors.ts";
 import { type Analysis, analysisSchema, type Severity } from "./schema.ts";
 
@@ -132,16 +133,14 @@ const TEXT_MAX = 1000;
 const ITEMS_MAX = 10;
 
 function bounded(a: Analysis): Analysis {
-  const cut = (t: string, max: number) =>
-    t.length <= max ? t : `${t.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, "")}…`;
   return {
     ...a,
-    summary: cut(a.summary, SUMMARY_MAX),
+    summary: clip(a.summary, SUMMARY_MAX),
     root_causes: a.root_causes
       .slice(0, ITEMS_MAX)
-      .map((c) => ({ ...c, cause: cut(c.cause, TEXT_MAX), evidence: cut(c.evidence, TEXT_MAX) })),
+      .map((c) => ({ ...c, cause: clip(c.cause, TEXT_MAX), evidence: clip(c.evidence, TEXT_MAX) })),
     remediation: a.remediation
       .slice(0, ITEMS_MAX)
-      .map((x) => ({ ...x, step: cut(x.step, TEXT_MAX), command: cut(x.command, TEXT_MAX) })),
+      .map((x) => ({ ...x, step: clip(x.step, TEXT_MAX), command: clip(x.command, TEXT_MAX) })),
   };
 }

@@ -3,7 +3,9 @@
  * language, one user prompt per analysis type (comprehensive, quick, root_cause) carrying the
  * alert and similar past alerts, and the one repair prompt sent when an answer did not fit.
  */
+
 import type { Alert } from "../alerts/alert.ts";
+import { clip } from "../clip.ts";
 import type { EngineRequest, LlmType } from "./engine.ts";
 import { evidenceLines } from "./evidence/apply.ts";
 import { exprOf, firingMs, formatDuration, severityOf } from "./facts.ts";
@@ -38,12 +40,7 @@ const VALUE_MAX = 2000;
 /** The alert's labels and annotations with each value cut to VALUE_MAX characters, the cut marked "…". */
 function bounded(alert: Alert): Alert {
   const cut = (m: Record<string, string>) =>
-    Object.fromEntries(
-      Object.entries(m).map(([k, v]) => [
-        k,
-        v.length <= VALUE_MAX ? v : `${v.slice(0, VALUE_MAX - 1).replace(/[\uD800-\uDBFF]$/, "")}…`,
-      ]),
-    );
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, clip(v, VALUE_MAX)]));
   return { ...alert, labels: cut(alert.labels), annotations: cut(alert.annotations) };
 }
 
