@@ -46,6 +46,9 @@ export function maskText(text: string): string {
   return text.includes("://") ? text.replace(URL_IN_TEXT, maskUrl) : text;
 }
 
+/** Headers whose values say how the request is made, not who makes it: an answer may quote them. */
+const PLAIN_HEADERS = new Set(["content-type", "accept", "user-agent", "content-length", "accept-encoding"]);
+
 /**
  * The credentials a request carries, as a downstream could echo them back in its answer: its
  * URL's user-info, query values and webhook path token (raw and decoded), and the values of the
@@ -62,7 +65,8 @@ export function credentialsOf(url: string, headers: Record<string, string> = {})
   } catch {
     // Not a URL: nothing of it to look for.
   }
-  for (const v of Object.values(headers)) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
+  for (const [name, v] of Object.entries(headers))
+    if (!PLAIN_HEADERS.has(name.toLowerCase())) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
   // Shorter values (`?format=json`, `?v=1`) are not credentials, and masking them would garble answers.
   return [...new Set(found.filter((c) => c.length >= 6))].sort((a, b) => b.length - a.length);
 }

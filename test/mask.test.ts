@@ -21,6 +21,8 @@ describe("what a downstream may quote back of our request", () => {
     // Short values are not credentials: masking `json` or `bob` would garble what the answer says.
     expect(got).not.toContain("json");
     expect(got).not.toContain("bob");
+    // How the request is made is not a credential: a refusal quoting its content type stays readable.
+    expect(credentialsOf("https://h.example/x", { "Content-Type": "application/yaml" })).toEqual([]);
   });
 
   test("masked in a text, and in parsed JSON without touching its numbers, booleans or shape", () => {
