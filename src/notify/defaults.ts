@@ -29,7 +29,7 @@ const lines = (...l: string[]) => `${l.join("\n")}\n`;
  */
 const analysisLines = (prefix: string, bold = "") => [
   "{{#analysis}}",
-  `${prefix}🔎 ${bold}{{t.analysis}}${bold}: {{summary}}`,
+  `${prefix}🔎 ${bold}{{t.analysis}}${bold}{{#by_rules}} ({{t.by_rules}}){{/by_rules}}: {{summary}}`,
   "{{#cause}}",
   `${prefix}{{t.likely_cause}}: {{cause}}`,
   "{{/cause}}",
@@ -336,7 +336,7 @@ const HTML_ALERT = lines(
   '{{#description}}<div style="color:#57606a;white-space:pre-wrap">{{description}}</div>{{/description}}',
   '{{#has_labels}}<table style="font-size:13px;border-collapse:collapse;margin:4px 0">{{#label_list}}<tr><td style="color:#57606a;padding:0 12px 0 0">{{name}}</td><td>{{value}}</td></tr>{{/label_list}}</table>{{/has_labels}}',
   '<div style="font-size:13px;color:#57606a">{{#starts_at}}{{t.started}} {{starts_at}}{{#firing}} ({{t.firing_for}} {{duration}}){{/firing}}{{/starts_at}}{{#ends_at}} · {{t.resolved_at}} {{ends_at}} ({{t.lasted}} {{duration}}){{/ends_at}}{{#has_value}} · {{t.value}} {{value}}{{/has_value}}</div>',
-  '{{#analysis}}<div style="font-size:13px;margin:4px 0;padding:4px 8px;background:#f6f8fa"><div>🔎 <b>{{t.analysis}}</b>: {{summary}}</div>{{#cause}}<div>{{t.likely_cause}}: {{cause}}</div>{{/cause}}{{#evidence}}<div>📊 {{.}}</div>{{/evidence}}{{#evidence_unavailable}}<div style="color:#57606a">{{t.evidence_unavailable}}: {{evidence_unavailable}}</div>{{/evidence_unavailable}}{{#conflicts}}<div style="color:#bc4c00">⚠️ {{t.contradicts}}: {{.}}</div>{{/conflicts}}</div>{{/analysis}}',
+  '{{#analysis}}<div style="font-size:13px;margin:4px 0;padding:4px 8px;background:#f6f8fa"><div>🔎 <b>{{t.analysis}}</b>{{#by_rules}} ({{t.by_rules}}){{/by_rules}}: {{summary}}</div>{{#cause}}<div>{{t.likely_cause}}: {{cause}}</div>{{/cause}}{{#evidence}}<div>📊 {{.}}</div>{{/evidence}}{{#evidence_unavailable}}<div style="color:#57606a">{{t.evidence_unavailable}}: {{evidence_unavailable}}</div>{{/evidence_unavailable}}{{#conflicts}}<div style="color:#bc4c00">⚠️ {{t.contradicts}}: {{.}}</div>{{/conflicts}}</div>{{/analysis}}',
   '{{#has_links}}<div style="font-size:13px">{{#generator_url}}<a href="{{generator_url}}">{{t.graph}}</a> &nbsp;{{/generator_url}}{{#runbook_url}}<a href="{{runbook_url}}">{{t.runbook}}</a> &nbsp;{{/runbook_url}}{{#silence_url}}<a href="{{silence_url}}">{{t.silence}}</a>{{/silence_url}}</div>{{/has_links}}',
   "</div>",
 );

@@ -42,6 +42,8 @@ export interface Words {
   open: string;
   /** Around a firing alert's latest analysis (docs/notifications.md, "The analysis in the message"). */
   analysis: string;
+  /** After "Analysis" when the built-in engine wrote it, not an LLM. */
+  by_rules: string;
   likely_cause: string;
   evidence_unavailable: string;
   contradicts: string;
@@ -84,6 +86,7 @@ const EN: Words = {
   graph_short: "graph",
   open: "Open",
   analysis: "Analysis",
+  by_rules: "built-in rules, no LLM",
   likely_cause: "Likely cause",
   evidence_unavailable: "No evidence from Prometheus",
   contradicts: "Contradicts the evidence",
@@ -125,6 +128,7 @@ const ZH_CN: Words = {
   graph_short: "图表",
   open: "查看",
   analysis: "分析",
+  by_rules: "内置规则，非大模型",
   likely_cause: "可能原因",
   evidence_unavailable: "未能从 Prometheus 取得证据",
   contradicts: "与证据不符",

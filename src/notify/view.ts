@@ -69,8 +69,11 @@ export interface AlertView {
   /** summary unless the whole group shares it (then shown once, as shared_summary). */
   own_summary: string;
   has_links: boolean;
-  /** The alert's latest analysis while it fires; null without one (or once resolved). */
-  analysis: AnalysisBrief | null;
+  /**
+   * The alert's latest analysis while it fires; null without one (or once resolved). `by_rules`:
+   * the built-in engine wrote it, not an LLM (the page says so: at 3 a.m. that changes how far to trust it).
+   */
+  analysis: (AnalysisBrief & { by_rules: boolean }) | null;
 }
 
 export interface GroupView {
@@ -246,7 +249,7 @@ function alertView(
     own_graph_url: generator,
     own_summary: ann.summary ?? ann.message ?? "",
     has_links: !!(generator || runbook || silence),
-    analysis: (!resolved && ctx.analyses[id]) || null,
+    analysis: briefOf(resolved ? undefined : ctx.analyses[id]),
   };
 }
 
@@ -426,4 +429,8 @@ export function omittedOf(rest: AlertView[], shown: number, t: Words = WORDS.en)
     by_alertname: list(top),
     more_alertnames: names.length - top.length,
   };
+}
+
+function briefOf(brief: AnalysisBrief | undefined): AlertView["analysis"] {
+  return brief ? { ...brief, by_rules: brief.engine === "builtin" } : null;
 }

@@ -323,7 +323,7 @@ channels:\n  oncall: { type: dingtalk, webhook: "${ding.webhook("t1")}" }\n`,
       expect(shown.length).toBeGreaterThan(0);
 
       const text = await page(pod);
-      expect(text).toContain("🔎 **分析**");
+      expect(text).toContain("🔎 **分析** (内置规则，非大模型): ");
       expect(text).toContain(`可能原因: ${r.root_causes[0].cause}`);
       expect(r.root_causes[0].cause).toContain("OOMKilled");
       for (const i of shown) expect(text).toContain(`📊 ${i.summary}`);
