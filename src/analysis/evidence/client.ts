@@ -17,8 +17,15 @@ export interface Series {
   values: [number, number][];
 }
 
+/** Why Prometheus gave no evidence, in English (`message`) and in Chinese (`zh`): a zh-CN page says it in Chinese. */
 export class EvidenceError extends Error {
   override name = "EvidenceError";
+  constructor(
+    message: string,
+    readonly zh: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface PromClient {
@@ -33,11 +40,12 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
     try {
       res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { headers, signal });
     } catch (e) {
-      throw new EvidenceError(
-        signal.aborted
-          ? "Prometheus did not answer in time"
-          : `Prometheus unreachable: ${(e as Error).message}`,
-      );
+      throw signal.aborted
+        ? new EvidenceError("Prometheus did not answer in time", "Prometheus 未在时限内回答")
+        : new EvidenceError(
+            `Prometheus unreachable: ${(e as Error).message}`,
+            `无法连接 Prometheus：${(e as Error).message}`,
+          );
     }
     const text = await res.text().catch(() => "");
     let body: { status?: string; data?: { resultType?: string; result?: unknown }; error?: string } | null =
@@ -47,11 +55,14 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
     } catch {
       // not JSON: reported below with the status
     }
-    if (!res.ok || body?.status !== "success")
+    if (!res.ok || body?.status !== "success") {
+      // Its error quoted back without the credentials we sent it (README, "Security").
+      const why = body?.error ? `: ${maskCredentials(body.error, credentialsOf(base, headers))}` : "";
       throw new EvidenceError(
-        // Its error quoted back without the credentials we sent it (README, "Security").
-        `Prometheus answered HTTP ${res.status}${body?.error ? `: ${maskCredentials(body.error, credentialsOf(base, headers))}` : ""}`,
+        `Prometheus answered HTTP ${res.status}${why}`,
+        `Prometheus 回答 HTTP ${res.status}${why}`,
       );
+    }
     return body.data?.result;
   };
   const num = (v: unknown) => Number(v);
@@ -60,7 +71,8 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
       const result = (await get("/api/v1/query", { query, time: String(atS) }, signal)) as
         | { metric: Record<string, string>; value: [number, string] }[]
         | undefined;
-      if (!Array.isArray(result)) throw new EvidenceError("Prometheus answered no vector");
+      if (!Array.isArray(result))
+        throw new EvidenceError("Prometheus answered no vector", "Prometheus 的回答不是向量");
       return result.map((r) => ({ metric: r.metric ?? {}, value: num(r.value?.[1]) }));
     },
     async range(query, startS, endS, stepS, signal) {
@@ -69,7 +81,8 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
         { query, start: String(startS), end: String(endS), step: String(stepS) },
         signal,
       )) as { metric: Record<string, string>; values: [number, string][] }[] | undefined;
-      if (!Array.isArray(result)) throw new EvidenceError("Prometheus answered no matrix");
+      if (!Array.isArray(result))
+        throw new EvidenceError("Prometheus answered no matrix", "Prometheus 的回答不是矩阵");
       return result.map((r) => ({
         metric: r.metric ?? {},
         values: (r.values ?? []).map(([t, v]) => [t, num(v)] as [number, number]),

@@ -62,7 +62,14 @@ export async function collectEvidence(
   let reason: string | undefined;
   for (const [i, a] of answers.entries()) {
     if (a.status === "rejected") {
-      reason ??= a.reason instanceof EvidenceError ? a.reason.message : "the evidence query failed";
+      reason ??=
+        a.reason instanceof EvidenceError
+          ? zh
+            ? a.reason.zh
+            : a.reason.message
+          : zh
+            ? "证据查询失败"
+            : "the evidence query failed";
       continue;
     }
     items.push(itemOf(asked[i], pick(a.value, alert), zh));
