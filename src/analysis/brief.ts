@@ -7,9 +7,9 @@
  */
 import { type Alert, alertId } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
+import { excerpt } from "../clip.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Store, Write } from "../store/store.ts";
-import { excerpt } from "./engine.ts";
 import type { AnalysisResult } from "./schema.ts";
 import { type AnalysisRecord, analysisKey } from "./status.ts";
 

@@ -10,6 +10,7 @@
  * answers. Readiness: `GET /info`.
  */
 
+import { excerpt } from "../clip.ts";
 import { type JobError, transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import {
@@ -18,7 +19,6 @@ import {
   type EngineAnswer,
   type EngineRequest,
   engineFailed,
-  excerpt,
   type HttpAnswer,
   joinUrl,
   type LlmType,

@@ -104,13 +104,6 @@ export function retryAfterS(headers: Headers, now: number): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(1, Math.ceil((at - now) / 1000));
 }
 
-/** A short, single-line excerpt (of a body for an error message, of an answer for a page), never splitting an emoji. */
-export function excerpt(text: string, max = 200): string {
-  const one = text.replace(/\s+/g, " ").trim();
-  if (one.length <= max) return one;
-  return `${one.slice(0, /[\uD800-\uDBFF]/.test(one[max - 1]) ? max - 1 : max)}…`;
-}
-
 function originOf(url: string): string {
   try {
     return new URL(url).origin;

@@ -5,6 +5,7 @@
  * vectors when `embed_model` is set. Readiness: `GET /api/tags` lists the configured models.
  */
 
+import { excerpt } from "../clip.ts";
 import { type JobError, transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import {
@@ -12,7 +13,6 @@ import {
   type Engine,
   type EngineAnswer,
   engineFailed,
-  excerpt,
   type HttpAnswer,
   joinUrl,
   probe,

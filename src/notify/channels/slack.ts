@@ -5,6 +5,7 @@
  * boundaries, under Slack's 50 blocks; `text` carries the title for notifications. Slack
  * counts characters, not bytes. About one message a second per webhook.
  */
+import { clip } from "../../clip.ts";
 import type { ChannelConfig } from "../../config/schema.ts";
 import { permanent } from "../../errors.ts";
 import { escapeSlack, type Format } from "../text.ts";
@@ -44,7 +45,7 @@ export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
 }
 
 function header(title: string): string {
-  return title.length <= SLACK_HEADER_MAX ? title : `${title.slice(0, SLACK_HEADER_MAX - 1)}…`;
+  return clip(title, SLACK_HEADER_MAX);
 }
 
 export function slack(name: string, cfg: SlackConfig): Channel {
