@@ -102,7 +102,9 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   } catch {
     json = undefined;
   }
-  return { text: maskCredentials(raw, credentials), json: maskCredentials(json, credentials) };
+  // Most answers quote nothing of the request: those are kept as they came, without a copy.
+  const quoted = credentials.filter((c) => raw.includes(c));
+  return { text: maskCredentials(raw, quoted), json: maskCredentials(json, quoted) };
 }
 
 /** `value` as plain data with its secrets masked (maskSecrets); the value itself when it has none. */

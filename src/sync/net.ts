@@ -4,6 +4,7 @@
  * being done, the URL and why.
  */
 
+import { excerpt } from "../clip.ts";
 import { transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
@@ -33,16 +34,20 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
     throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
   }
   const text = await res.text();
-  // A target that quotes the request in its answer must not hand its credentials to our records.
-  const sent = credentialsOf(url, Object.fromEntries(new Headers(init.headers)));
-  return { status: res.status, ok: res.ok, text, shown: maskCredentials(text, sent) };
+  return {
+    status: res.status,
+    ok: res.ok,
+    text,
+    // Only an error message shows it: a target that quotes the request must not hand its
+    // credentials to our records. Worked out then, not for every read-back.
+    get shown() {
+      return maskCredentials(text, credentialsOf(url, Object.fromEntries(new Headers(init.headers))));
+    },
+  };
 }
 
 /** The start of a response body, on one line, for error messages. */
-export function snippet(text: string, max = 300): string {
-  const one = text.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max)}…` : one;
-}
+export const snippet = (text: string, max = 300): string => excerpt(text, max);
 
 /** The origin of a URL ("http://host:port"), or undefined when it does not parse. */
 export function originOf(url: string | undefined): string | undefined {
