@@ -14,31 +14,27 @@ import type { DashboardData } from "./dashboard.ts";
 import { engineChecks } from "./health.ts";
 import { buildStats } from "./stats.ts";
 
-const UNREAD_ORDER = ["dead letters", "analyses", "config-sync state", "autoscale decisions"];
-
 export async function dashboardData(deps: Deps): Promise<DashboardData> {
   const snap = await deps.metrics.snapshot();
   const stats = buildStats(snap);
   // The page must still load when the store is down: a list it could not read is shown empty,
   // and the page names it, so "None." is never a store that did not answer.
-  const unread: string[] = [];
+  const failed = new Set<string>();
   const read = <T>(what: string, list: Promise<T>, none: T): Promise<T> =>
     list.catch(() => {
-      unread.push(what);
+      failed.add(what);
       return none;
     });
-  const [dead, decisions, analyses] = await Promise.all([
-    read("dead letters", recentDeadLetters(deps.store, 20), []),
-    read("autoscale decisions", recentDecisions(deps.store, 20), []),
-    read("analyses", recentAnalyses(deps.store), []),
+  // Read in the page's order, which is the order the page names what it could not read.
+  const lists = ["dead letters", "analyses", "config-sync state", "autoscale decisions"];
+  const [dead, analyses, sync, decisions] = await Promise.all([
+    read(lists[0], recentDeadLetters(deps.store, 20), []),
+    read(lists[1], recentAnalyses(deps.store), []),
+    // Each target's applied version, verification and last error, as /v1/sync/status shows them.
+    read(lists[2], syncStatus(deps), { rules: 0, rules_updated_at: null, targets: [] }),
+    read(lists[3], recentDecisions(deps.store, 20), []),
   ]);
   const health = await engineChecks(deps);
-  // Each target's applied version, verification and last error, as /v1/sync/status shows them.
-  const sync = await read("config-sync state", syncStatus(deps), {
-    rules: 0,
-    rules_updated_at: null,
-    targets: [],
-  });
   const up = new Map((snap.values.engineUp ?? []).map((s) => [s.labels.engine, s.value === 1]));
   const engineNames = new Set([...Object.keys(stats.engines), ...up.keys(), ...Object.keys(health)]);
   return {
@@ -72,8 +68,7 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     deadLetters: dead,
     decisions,
     analyses,
-    // In the page's order, whichever read failed first.
-    unread: UNREAD_ORDER.filter((what) => unread.includes(what)),
+    unread: lists.filter((what) => failed.has(what)),
     refreshS: 10,
     generatedAt: isoAt(deps.now()),
   };

@@ -62,14 +62,11 @@ export async function collectEvidence(
   let reason: string | undefined;
   for (const [i, a] of answers.entries()) {
     if (a.status === "rejected") {
-      reason ??=
+      const why =
         a.reason instanceof EvidenceError
-          ? zh
-            ? a.reason.zh
-            : a.reason.message
-          : zh
-            ? "证据查询失败"
-            : "the evidence query failed";
+          ? a.reason
+          : new EvidenceError("the evidence query failed", "证据查询失败");
+      reason ??= zh ? why.zh : why.message;
       continue;
     }
     items.push(itemOf(asked[i], pick(a.value, alert), zh));
