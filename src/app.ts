@@ -17,10 +17,10 @@ import { dashboardData } from "./ops/dashboard-data.ts";
 import { engineChecks, readiness } from "./ops/health.ts";
 import { buildStats } from "./ops/stats.ts";
 import { problemReply, toResponse } from "./qstash/outcome.ts";
+import { readLimited } from "./read-limited.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
-import { readLimited } from "./routes/read-body.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
 import { safeEqual } from "./safe-equal.ts";
 

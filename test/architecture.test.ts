@@ -33,6 +33,7 @@ const FLOORS: string[][] = [
     "json-record",
     "within",
     "clip",
+    "read-limited",
   ],
 ];
 

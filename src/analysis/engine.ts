@@ -8,6 +8,7 @@ import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
 import { credentialsOf, quotedAnswer } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
+import { readAnswer } from "../read-limited.ts";
 import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
 import type { AnalysisType, EngineName, Evidence, Language, SimilarMatch, Tokens } from "./schema.ts";
@@ -54,6 +55,13 @@ export interface HttpAnswer {
   text: string;
 }
 
+const MiB = 1024 * 1024;
+/**
+ * The most of an engine's answer the worker reads: an analysis is a few KB, and an endless or
+ * runaway body would otherwise fill memory until the engine's timeout (README, "Security").
+ */
+export const ENGINE_ANSWER_LIMIT = 4 * MiB;
+
 /** One HTTP call; network failures and deadlines become transient JobErrors naming the engine. */
 export async function callHttp(
   fetch: Fetch,
@@ -63,17 +71,16 @@ export async function callHttp(
 ): Promise<HttpAnswer> {
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   if (init.body !== undefined) headers["content-type"] = "application/json";
+  let res: Response;
+  let answer: { text: string; over: boolean };
   try {
-    const res = await fetch(url, {
+    res = await fetch(url, {
       method: init.method,
       headers,
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
-    // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
-    // our answers, records, logs and /health (README, "Security").
-    const sent = credentialsOf(url, init.headers);
-    return { status: res.status, headers: res.headers, ...quotedAnswer(await res.text(), sent) };
+    answer = await readAnswer(res, ENGINE_ANSWER_LIMIT);
   } catch (e) {
     if (init.signal.aborted) throw timedOut(engine, init.signal);
     throw transient(
@@ -81,6 +88,15 @@ export async function callHttp(
       `${engine}: cannot reach ${originOf(url)}: ${(e as Error).message}`,
     );
   }
+  if (answer.over)
+    throw engineFailed(
+      "engine_answer_too_large",
+      `${engine}: answered more than ${ENGINE_ANSWER_LIMIT / MiB} MiB (HTTP ${res.status}); not read further`,
+    );
+  // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
+  // our answers, records, logs and /health (README, "Security").
+  const sent = credentialsOf(url, init.headers);
+  return { status: res.status, headers: res.headers, ...quotedAnswer(answer.text, sent) };
 }
 
 /** The error for a call cut by its deadline. */

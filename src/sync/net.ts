@@ -5,9 +5,10 @@
  */
 
 import { excerpt } from "../clip.ts";
-import { transient } from "../errors.ts";
+import { permanent, transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
+import { readAnswer } from "../read-limited.ts";
 
 export interface Answer {
   status: number;
@@ -21,10 +22,18 @@ export interface Answer {
 /** Per request; a target slower than this is treated as down. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * The most of an answer config sync reads: a rule set or read-back of thousands of rules is a
+ * few MB; a runaway body must not fill the worker's memory (README, "Security").
+ */
+export const ANSWER_LIMIT = 32 * 1024 * 1024;
+
 export async function send(fetch: Fetch, what: string, url: string, init: RequestInit = {}): Promise<Answer> {
   let res: Response;
+  let answer: { text: string; over: boolean };
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    answer = await readAnswer(res, ANSWER_LIMIT);
   } catch (e) {
     const err = e as Error & { code?: string };
     const why =
@@ -33,7 +42,12 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
         : (err.code ?? err.message);
     throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
   }
-  const text = await res.text();
+  if (answer.over)
+    throw permanent(
+      "answer_too_large",
+      `${what}: ${url} answered more than ${ANSWER_LIMIT / 1024 / 1024} MiB (HTTP ${res.status}); not read further`,
+    );
+  const text = answer.text;
   return {
     status: res.status,
     ok: res.ok,

@@ -165,7 +165,7 @@ describe("Dify chat apps (quick, root_cause)", () => {
     dify.respond = () => ({
       answer: JSON.stringify(
         goodAnalysis({
-          summary: "磁".repeat(3_000_000),
+          summary: "磁".repeat(300_000),
           root_causes: Array.from({ length: 50 }, (_, i) => ({
             cause: `c${i} ${"x".repeat(5000)}`,
             confidence: 0.5,
@@ -271,6 +271,19 @@ describe("Dify errors", () => {
     expect(Date.now() - t).toBeLessThan(1200);
     expect(r).toMatchObject({ engine: "builtin", degraded: true });
     expect(r.attempts[0].error).toBe("dify-chat: no answer within 200 ms");
+  });
+
+  test("an answer that runs on is read no further than 4 MiB, and the next engine answers", async () => {
+    dify.respond = () => ({ endless: true });
+    dify.streamed = 0;
+    const t = Date.now();
+    const r = await resultOf(
+      await harness({ timeout: "20s" }).job("/jobs/analysis", { type: "quick", alert }),
+    );
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].error).toBe("dify-chat: answered more than 4 MiB (HTTP 200); not read further");
+    expect(dify.streamed).toBeLessThan(16 * 1024 * 1024); // of the 64 MiB offered (the sockets buffer a few MB ahead)
+    expect(Date.now() - t).toBeLessThan(10_000);
   });
 
   test("an agent app (streaming only) configured as a chat app is refused, not waited on", async () => {

@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, beforeEach } from "bun:test";
 import { goodAnalysis } from "./analysis.ts";
+import { endlessResponse } from "./endless-body.ts";
 
 export type DifyMode = "workflow" | "chat" | "advanced-chat" | "agent-chat";
 
@@ -41,13 +42,17 @@ export type DifyReply =
   /** A Dify error body `{code, message, status}`. */
   | { http: number; code: string; message: string; headers?: Record<string, string> }
   /** Wait, then answer. */
-  | { delayMs: number; reply: DifyReply };
+  | { delayMs: number; reply: DifyReply }
+  /** A 200 whose JSON body runs on (a runaway app or proxy; endless-body.ts). */
+  | { endless: true };
 
 export interface FakeDify {
   /** The API base, ending in /v1 (what ai.dify.url takes). */
   url: string;
   calls: DifyCall[];
   respond: (call: DifyCall) => DifyReply | Promise<DifyReply>;
+  /** Bytes of `endless` bodies handed to the reader as it asked for them (a chunk ahead at most). */
+  streamed: number;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,7 @@ export async function startFakeDify(opts: {
     url: "",
     calls: [],
     respond: opts.respond ?? (() => ({ answer: "ok" })),
+    streamed: 0,
     stop: async () => {},
   };
 
@@ -74,6 +80,7 @@ export async function startFakeDify(opts: {
       return reply(r.reply, call, chat);
     }
     if ("http" in r) return problem(r.http, r.code, r.message, r.headers);
+    if ("endless" in r) return endlessResponse('{"answer":"', fake);
     const now = Math.floor(Date.now() / 1000);
     if (call.app.mode === "agent-chat") return agentStream(r, call, conversations);
     if ("answer" in r) {
@@ -244,6 +251,9 @@ export function workflowDifyPerFile(): FakeDify {
     },
     set respond(f) {
       running().respond = f;
+    },
+    get streamed() {
+      return running().streamed;
     },
     stop: () => running().stop(),
   };

@@ -6,6 +6,7 @@
  */
 import { type JobError, permanent, rateLimited, transient } from "../../errors.ts";
 import { credentialsOf, quotedAnswer } from "../../mask.ts";
+import { readAnswer } from "../../read-limited.ts";
 import type { SendContext } from "./channel.ts";
 
 export interface HttpAnswer {
@@ -15,6 +16,9 @@ export interface HttpAnswer {
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
 }
+
+/** The most of a channel's answer the worker reads. */
+export const CHANNEL_ANSWER_LIMIT = 64 * 1024;
 
 /** The default time a robot gets to answer. */
 export const ROBOT_TIMEOUT_MS = 10_000;
@@ -49,11 +53,10 @@ export async function requestJson(
   // A downstream that quotes the request in its refusal must not hand its credentials to our
   // answers, records and logs (README, "Security").
   const sent = credentialsOf(url, opts.headers);
-  return {
-    status: res.status,
-    headers: res.headers,
-    ...quotedAnswer(await res.text().catch(() => ""), sent),
-  };
+  // The send is judged by the status and a short JSON answer (a robot's errcode): a longer body
+  // is cut, not read into memory (README, "Security").
+  const answer = await readAnswer(res, CHANNEL_ANSWER_LIMIT).catch(() => ({ text: "" }));
+  return { status: res.status, headers: res.headers, ...quotedAnswer(answer.text, sent) };
 }
 
 /** Only the origin of a webhook URL: its path and query often are the credential (Slack, Feishu). */
