@@ -10,7 +10,7 @@
 import type { Config } from "../config/schema.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
-import { originOf, send, sleep, snippet } from "./net.ts";
+import { baseOf, send, sleep, snippet } from "./net.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
 import type { Verification } from "./verify.ts";
 
@@ -52,6 +52,12 @@ export async function writeAtomic(fs: FileAccess, path: string, text: string, mo
 export async function reload(d: DeliveryInput, url: string): Promise<void> {
   const before = d.target.kind === "vmalert" ? await vmalertReloads(d, url) : undefined;
   const res = await send(d.deps.fetch, `reloading ${d.target.kind}`, url, { method: "POST" });
+  // Refused credentials stay refused: a 489 the operator must fix, not a retry.
+  if (res.status === 401 || res.status === 403)
+    throw permanent(
+      "reload_refused",
+      `${d.target.kind} refused the reload's credentials (POST ${url} answered ${res.status}): give reload_url credentials the target accepts`,
+    );
   if (!res.ok)
     throw transient(
       "reload_refused",
@@ -71,7 +77,7 @@ interface ReloadCounts {
 
 /** vmalert's reload counters from its /metrics (undefined when it does not show them). */
 async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promise<ReloadCounts | undefined> {
-  const url = `${originOf(reloadUrl)}/metrics`;
+  const url = `${baseOf(reloadUrl)}/metrics`;
   const res = await send(d.deps.fetch, "reading vmalert's reload counters", url).catch(() => undefined);
   if (!res?.ok) return undefined;
   const value = (name: string) =>
@@ -176,7 +182,7 @@ async function rollBack(
       notes.push("and reloaded");
     }
   } catch (e) {
-    notes.push(`rolling back did not finish: ${(e as Error).message}`);
+    notes.push(`${notes.length ? "but " : ""}rolling back did not finish: ${(e as Error).message}`);
   }
   d.deps.logger.warn("config sync rolled back", {
     target: d.name,

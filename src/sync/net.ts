@@ -4,6 +4,7 @@
  * being done, the URL and why.
  */
 
+import { base64Of } from "../base64.ts";
 import { excerpt } from "../clip.ts";
 import { permanent, transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
@@ -32,7 +33,8 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
   let res: Response;
   let answer: { text: string; over: boolean };
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const [bare, sent] = withoutUserInfo(url, init);
+    res = await fetch(bare, { ...sent, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     answer = await readAnswer(res, ANSWER_LIMIT);
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -63,14 +65,40 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
 /** The start of a response body, on one line, for error messages. */
 export const snippet = (text: string, max = 300): string => excerpt(text, max);
 
-/** The origin of a URL ("http://host:port"), or undefined when it does not parse. */
-export function originOf(url: string | undefined): string | undefined {
+/**
+ * The API base beside a URL ("http://user:pass@host:port": its origin with its user-info), or
+ * undefined when it does not parse: a reload_url's credentials are the read-back's too.
+ */
+export function baseOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
-    return new URL(url).origin;
+    const u = new URL(url);
+    return `${u.protocol}//${u.username || u.password ? `${u.username}:${u.password}@` : ""}${u.host}`;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A URL's user-info as Basic auth instead: fetch refuses a URL with credentials on Deno and
+ * Workers (the Fetch standard), and Bun would send them so anyway.
+ */
+function withoutUserInfo(url: string, init: RequestInit): [string, RequestInit] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [url, init];
+  }
+  if (!u.username && !u.password) return [url, init];
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) {
+    const pair = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+    headers.set("authorization", `Basic ${base64Of(pair)}`);
+  }
+  u.username = "";
+  u.password = "";
+  return [u.href, { ...init, headers }];
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -12,6 +12,8 @@ import { toYaml } from "./yaml.ts";
 /** What a peer should list for one rule once it loaded the file (checked by verify.ts). */
 export interface RuleSummary {
   name: string;
+  /** The expression as sent (vmalert's read-back shows it so; Prometheus prints its own form). */
+  expr: string;
   for_s: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -84,6 +86,7 @@ export function summarize(name: string, rules: readonly Rule[]): GroupSummary {
     name,
     rules: rules.map((r) => ({
       name: r.name,
+      expr: r.expr,
       for_s: durationSeconds(r.for),
       labels: labelsOf(r),
       annotations: r.annotations,

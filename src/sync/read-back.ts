@@ -3,7 +3,7 @@
  * (file.ts, http.ts, mimir.ts) and by delivery.ts, which picks among them.
  */
 import type { Services } from "../services.ts";
-import { originOf } from "./net.ts";
+import { baseOf } from "./net.ts";
 import type { Rendered, TargetConfig } from "./render.ts";
 import { type Verification, verifyAlertmanager, verifyRules } from "./verify.ts";
 
@@ -21,7 +21,7 @@ export function readBackFile(
   d: DeliveryInput,
   delivery: Extract<TargetConfig["delivery"], { type: "file" }>,
 ): Promise<Verification> {
-  return readBack(d, d.target.verify.url ?? originOf(delivery.reload_url), delivery.path.split("/").pop());
+  return readBack(d, d.target.verify.url ?? baseOf(delivery.reload_url), delivery.path.split("/").pop());
 }
 
 /** What a target without a read-back URL records: nothing to verify against, which is not a failure. */

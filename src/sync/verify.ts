@@ -1,7 +1,7 @@
 /**
  * Verification after a delivery: read the target back and check it took exactly what was
  * sent. Prometheus and vmalert (`GET /api/v1/rules`) must list our groups — no more, no
- * fewer — with our rules (names, `for`, labels, annotations); Alertmanager
+ * fewer — with our rules (names, `for`, labels, annotations; on vmalert the expressions too); Alertmanager
  * (`GET /api/v2/status`) must show our config hash in `config.original`. vmalert reloads in
  * the background and applies an update to an existing group at its next evaluation, so the
  * read-back is retried until `verify.timeout` — for vmalert at least the longest group interval
@@ -9,9 +9,9 @@
  * a failed sync, never a success.
  */
 
-import { transient } from "../errors.ts";
+import { permanent, transient } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
-import { send, sleep, snippet } from "./net.ts";
+import { type Answer, send, sleep, snippet } from "./net.ts";
 import type { GroupSummary, RuleSummary } from "./prometheus.ts";
 import { hashReceiver } from "./render.ts";
 
@@ -39,6 +39,7 @@ interface ApiGroup {
   interval?: number;
   rules?: {
     name: string;
+    query?: string;
     type?: string;
     duration?: number;
     labels?: Record<string, string> | null;
@@ -46,11 +47,22 @@ interface ApiGroup {
   }[];
 }
 
-const canonRule = (r: RuleSummary) =>
-  JSON.stringify([r.name, r.for_s, Object.entries(r.labels).sort(), Object.entries(r.annotations).sort()]);
+/**
+ * What a read-back compares of a rule. The expression only on vmalert, which lists it as it was
+ * written; Prometheus lists its own printing of the parsed query (spacing, quotes, parentheses),
+ * and it has loaded what it was sent once its reload answers 200 (docs/config-sync.md).
+ */
+const canonRule = (r: RuleSummary, kind: RulesCheck["kind"]) =>
+  JSON.stringify([
+    r.name,
+    kind === "vmalert" ? r.expr.trim() : "",
+    r.for_s,
+    Object.entries(r.labels).sort(),
+    Object.entries(r.annotations).sort(),
+  ]);
 
-function canon(groups: GroupSummary[]): Map<string, string[]> {
-  return new Map(groups.map((g) => [g.name, g.rules.map(canonRule).sort()]));
+function canon(groups: GroupSummary[], kind: RulesCheck["kind"]): Map<string, string[]> {
+  return new Map(groups.map((g) => [g.name, g.rules.map((r) => canonRule(r, kind)).sort()]));
 }
 
 const describe = (m: Map<string, string[]>) =>
@@ -70,7 +82,7 @@ function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>
     else if (got.length !== rules.length)
       problems.push(`group "${name}" has ${got.length} rules, expected ${rules.length}`);
     else if (got.join("\n") !== rules.join("\n"))
-      problems.push(`group "${name}" has other rule names, durations, labels or annotations`);
+      problems.push(`group "${name}" has other rule names, expressions, durations, labels or annotations`);
   }
   for (const name of actual.keys()) if (!expected.has(name)) problems.push(`group "${name}" should be gone`);
   return problems.length ? problems.join("; ") : undefined;
@@ -83,18 +95,34 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   );
 }
 
-function actualGroups(ours: ApiGroup[]): Map<string, string[]> {
+function actualGroups(ours: ApiGroup[], kind: RulesCheck["kind"]): Map<string, string[]> {
   return canon(
     ours.map((g) => ({
       name: g.name,
       rules: (g.rules ?? []).map((r) => ({
         name: r.name,
+        expr: r.query ?? "",
         for_s: r.duration ?? 0,
         labels: r.labels ?? {},
         annotations: r.annotations ?? {},
       })),
     })),
+    kind,
   );
+}
+
+/**
+ * Why a read-back answered no rules: said for the poll to try again, but a refusal of our
+ * credentials will not change by waiting, so that ends the sync as a 489 the operator must fix.
+ */
+function notRead(url: string, res: Answer): string {
+  const why = `GET ${url} answered ${res.status}: ${snippet(res.shown)}`;
+  if (res.status === 401 || res.status === 403)
+    throw permanent(
+      "read_back_refused",
+      `${why} (the read-back uses verify.url, or reload_url's user-info: give it credentials the target accepts)`,
+    );
+  return why;
 }
 
 /**
@@ -125,7 +153,7 @@ const MAX_INTERVAL_WAIT_MS = 5 * 60_000;
 
 export async function verifyRules(fetch: Fetch, now: () => number, check: RulesCheck): Promise<Verification> {
   const url = `${check.base.replace(/\/+$/, "")}/api/v1/rules`;
-  const expected = canon(check.expected);
+  const expected = canon(check.expected, check.kind);
   let seen = new Map<string, string[]>();
   // vmalert applies an update to an existing group at that group's next evaluation (default
   // every minute): wait up to the longest interval it lists, plus a margin (docs/config-sync.md).
@@ -135,7 +163,7 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
     () => waitMs,
     async () => {
       const res = await send(fetch, `reading back ${check.kind}`, url);
-      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.shown)}`;
+      if (!res.ok) return notRead(url, res);
       let ours: ApiGroup[];
       try {
         ours = ourGroups(res.text, check);
@@ -146,7 +174,7 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
         for (const g of ours)
           if (typeof g.interval === "number")
             waitMs = Math.max(waitMs, Math.min(MAX_INTERVAL_WAIT_MS, g.interval * 1000 + INTERVAL_MARGIN_MS));
-      seen = actualGroups(ours);
+      seen = actualGroups(ours, check.kind);
       return mismatch(seen, expected);
     },
   );
@@ -173,7 +201,7 @@ export async function verifyAlertmanager(
     () => timeoutMs,
     async () => {
       const res = await send(fetch, "reading back alertmanager", url);
-      if (!res.ok) return `GET ${url} answered ${res.status}: ${snippet(res.shown)}`;
+      if (!res.ok) return notRead(url, res);
       let original = "";
       try {
         original = (JSON.parse(res.text) as { config?: { original?: string } }).config?.original ?? "";

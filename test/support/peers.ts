@@ -109,6 +109,7 @@ async function startPeer(
   dir: string,
   port: number,
   ready: string,
+  headers: Record<string, string> = {},
 ) {
   const child = spawn(requireTool(tool), args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -142,7 +143,7 @@ async function startPeer(
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited at start-up:\n${out}`);
-    const ok = await fetch(url + ready)
+    const ok = await fetch(url + ready, { headers })
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) return peer;
@@ -154,8 +155,13 @@ async function startPeer(
   }
 }
 
-/** Prometheus loading every *.yml under `<dir>/rules/`, with the lifecycle API on. */
-export async function startPrometheus(): Promise<Peer & { rulesDir: string }> {
+/**
+ * Prometheus loading every *.yml under `<dir>/rules/`, with the lifecycle API on; with
+ * `basicAuth`, every endpoint needs it (its web config's basic_auth_users, a bcrypt hash).
+ */
+export async function startPrometheus(
+  opts: { basicAuth?: { user: string; password: string } } = {},
+): Promise<Peer & { rulesDir: string }> {
   requireTool("prometheus"); // before making anything to clean up
   const dir = tempDir("alertagent-prom-");
   const rulesDir = join(dir, "rules");
@@ -164,6 +170,15 @@ export async function startPrometheus(): Promise<Peer & { rulesDir: string }> {
     join(dir, "prometheus.yml"),
     `global: { evaluation_interval: 15s }\nrule_files: ["${rulesDir}/*.yml"]\n`,
   );
+  const auth = opts.basicAuth;
+  const webConfig: string[] = [];
+  const headers: Record<string, string> = {};
+  if (auth) {
+    const hash = await Bun.password.hash(auth.password, { algorithm: "bcrypt", cost: 4 });
+    writeFileSync(join(dir, "web.yml"), `basic_auth_users:\n  ${auth.user}: '${hash}'\n`);
+    webConfig.push(`--web.config.file=${join(dir, "web.yml")}`);
+    headers.authorization = `Basic ${btoa(`${auth.user}:${auth.password}`)}`;
+  }
   const port = freePort();
   const peer = await startPeer(
     "prometheus",
@@ -174,10 +189,12 @@ export async function startPrometheus(): Promise<Peer & { rulesDir: string }> {
       `--web.listen-address=127.0.0.1:${port}`,
       "--web.enable-lifecycle",
       "--log.level=warn",
+      ...webConfig,
     ],
     dir,
     port,
     "/-/ready",
+    headers,
   );
   return { ...peer, rulesDir };
 }

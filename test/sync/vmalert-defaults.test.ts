@@ -31,12 +31,15 @@ afterAll(async () => {
   await vm?.stop();
 }, PEER_STOP_MS);
 
-async function ruleNames(): Promise<string[]> {
+async function listed(): Promise<{ name: string; query: string }[]> {
   const res = await fetch(`${vm.url}/api/v1/rules`);
-  const groups = ((await res.json()) as { data: { groups: { rules: { name: string }[] }[] | null } }).data
-    .groups;
-  return (groups ?? []).flatMap((g) => g.rules.map((r) => r.name)).sort();
+  const groups = (
+    (await res.json()) as { data: { groups: { rules: { name: string; query: string }[] }[] | null } }
+  ).data.groups;
+  return (groups ?? []).flatMap((g) => g.rules);
 }
+
+const ruleNames = async () => (await listed()).map((r) => r.name).sort();
 
 describe("vmalert at its default evaluation interval", () => {
   test("a full sync that deletes one rule of a live group is verified after the group's interval, not rolled back", async () => {
@@ -54,4 +57,18 @@ describe("vmalert at its default evaluation interval", () => {
     // It took vmalert's evaluation, not the default 10 s verify timeout, to show it.
     expect(performance.now() - t).toBeLessThan(70_000);
   }, 120_000);
+
+  test("a change of a live rule's expression alone is verified only once vmalert runs the new one", async () => {
+    const before = rule({ id: "a", name: "AlphaDown", expr: "up == 0" });
+    expect((await h.sync({ operation: "full", rules: [before] })).status).toBe(200);
+    expect(await listed()).toEqual([expect.objectContaining({ name: "AlphaDown", query: "up == 0" })]);
+    const res = await h.sync({ operation: "full", rules: [{ ...before, expr: "up == 0 or absent(up)" }] });
+    const body = (await res.json()) as { targets: { verified: boolean; changed: boolean }[] };
+    expect(res.status).toBe(200);
+    expect(body.targets[0]).toMatchObject({ changed: true, verified: true });
+    // What the answer says verified, vmalert runs now.
+    expect(await listed()).toEqual([
+      expect.objectContaining({ name: "AlphaDown", query: "up == 0 or absent(up)" }),
+    ]);
+  }, 150_000);
 });

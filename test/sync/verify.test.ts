@@ -1,0 +1,63 @@
+/**
+ * The rules read-back (src/sync/verify.ts) against a scripted rules API: vmalert lists an
+ * updated group's old rules until that group's next evaluation (the real one is in
+ * vmalert-defaults.test.ts, whose timing cannot be forced), and Prometheus prints expressions in
+ * its own form.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { verifyRules } from "../../src/sync/verify.ts";
+
+let reads = 0;
+let listed: (n: number) => { name: string; query: string }[] = () => [];
+const api = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch() {
+    const rules = listed(++reads).map((r) => ({
+      ...r,
+      type: "alerting",
+      duration: 60,
+      labels: {},
+      annotations: {},
+    }));
+    return Response.json({
+      status: "success",
+      data: { groups: [{ name: "g", file: "/rules/alertagent.yml", interval: 1, rules }] },
+    });
+  },
+});
+afterAll(() => api.stop(true));
+
+const check = (kind: "prometheus" | "vmalert", expr: string) => ({
+  kind,
+  base: `http://127.0.0.1:${api.port}`,
+  expected: [{ name: "g", rules: [{ name: "Down", expr, for_s: 60, labels: {}, annotations: {} }] }],
+  fileName: "alertagent.yml",
+  managed: new Set<string>(),
+  timeoutMs: 5_000,
+});
+
+test("vmalert still running a rule's old expression is not verified until it runs the new one", async () => {
+  reads = 0;
+  listed = (n) => [{ name: "Down", query: n < 4 ? "up == 0" : "up == 0 or absent(up)" }];
+  const v = await verifyRules(fetch, Date.now, check("vmalert", "up == 0 or absent(up)"));
+  expect(v.verified).toBe(true);
+  expect(reads).toBe(4);
+});
+
+test("vmalert that never takes the new expression: not applied, naming what differs", async () => {
+  listed = () => [{ name: "Down", query: "up == 0" }];
+  // It waits the group's interval (1 s here) and vmalert's margin of 5 s before it says so.
+  const c = { ...check("vmalert", "up == 1"), timeoutMs: 300 };
+  await expect(verifyRules(fetch, Date.now, c)).rejects.toThrow(
+    'group "g" has other rule names, expressions, durations, labels or annotations',
+  );
+}, 10_000);
+
+test("Prometheus prints the query in its own form: not a difference", async () => {
+  reads = 0;
+  listed = () => [{ name: "Down", query: 'sum by (job) (rate(x{a="b"}[5m])) > 0' }];
+  const v = await verifyRules(fetch, Date.now, check("prometheus", "sum by(job)(rate(x{a='b'}[5m]))>0"));
+  expect(v.verified).toBe(true);
+  expect(reads).toBe(1);
+});
