@@ -40,6 +40,12 @@ const promDuration = z.string().superRefine((s, ctx) => {
     });
 });
 
+/** Alertmanager refuses a route whose group_interval or repeat_interval is zero ("… cannot be zero"). */
+const positiveDuration = promDuration.refine(
+  (s) => parsePromDuration(s) !== 0,
+  "must be more than 0: Alertmanager refuses a zero interval",
+);
+
 const templated = text.refine(
   templatesBalanced,
   "is not a valid Go template: each {{ needs its }}, and Mustache tags ({{#x}}, {{/x}}, {{^x}}) are not Go",
@@ -79,8 +85,8 @@ export const notifySchema = z.strictObject({
     )
     .optional(),
   group_wait: promDuration.optional(),
-  group_interval: promDuration.optional(),
-  repeat_interval: promDuration.optional(),
+  group_interval: positiveDuration.optional(),
+  repeat_interval: positiveDuration.optional(),
   /** Keep matching later routes after this one. @default false */
   continue: z.boolean().optional(),
 });

@@ -156,6 +156,19 @@ describe("renderings pass the peers' checkers", () => {
   }
 });
 
+test("amtool refuses a zero group_interval or repeat_interval, as validation does (rule.test.ts), and takes a zero group_wait", async () => {
+  const route = (timing: string) =>
+    `route: { receiver: "r", routes: [{ receiver: "r", matchers: ['a="b"'], ${timing} }] }\nreceivers: [{ name: "r" }]\n`;
+  const [gi, ri, gw] = await Promise.all([
+    amtoolCheckConfig(route("group_interval: 0s")),
+    amtoolCheckConfig(route("repeat_interval: 0s")),
+    amtoolCheckConfig(route("group_wait: 0s")),
+  ]);
+  expect([gi.code, ri.code, gw.code]).toEqual([1, 1, 0]);
+  expect(gi.output).toContain("group_interval cannot be zero");
+  expect(ri.output).toContain("repeat_interval cannot be zero");
+});
+
 test("the checkers refuse a broken file, so a pass means something", async () => {
   const broken = 'groups:\n  - name: "x"\n    rules:\n      - alert: "A"\n        expr: "up =="\n';
   const [p, v, a] = await Promise.all([

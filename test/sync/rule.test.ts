@@ -67,6 +67,18 @@ describe("validation refuses what a peer would reject later, naming the rule id 
     expect(problem(rule({ vmalert: { eval_offset: "x" } })).field).toBe("vmalert.eval_offset");
   });
 
+  test("a zero group_interval or repeat_interval, which Alertmanager refuses (amtool agrees: peer-checks)", () => {
+    for (const field of ["group_interval", "repeat_interval"])
+      for (const zero of ["0", "0s", "0m"])
+        expect(problem(rule({ id: "r-z", notify: { channels: ["a"], [field]: zero } }))).toEqual({
+          rule_id: "r-z",
+          path: `rules[0].notify.${field}`,
+          field: `notify.${field}`,
+          message: "must be more than 0: Alertmanager refuses a zero interval",
+        });
+    expect(parseRules([rule({ notify: { channels: ["a"], group_wait: "0s" } })]).issues).toEqual([]);
+  });
+
   test("an empty or unbalanced expression", () => {
     expect(problem(rule({ expr: "  " }))).toMatchObject({ field: "expr", message: "must not be empty" });
     expect(problem(rule({ expr: "rate(x[5m]" })).message).toContain('unclosed "("');
