@@ -2,7 +2,8 @@
  * The `file` delivery: write the rendering to a temp file next to the target and rename it
  * over (readers never see half a file), keep the previous version as `<path>.prev`, then POST
  * the reload URL and read the target back. A refused reload puts the previous version back (and
- * reloads again): the sync fails with 503 and the target keeps running what it had. A file the
+ * reloads again): the target keeps running what it had, and the sync fails — 489 config_refused
+ * when the previous version reloads (the new one is what the peer refuses), 503 otherwise. A file the
  * peer accepted is never rolled back: when the read-back does not show it yet (vmalert applies
  * at a group's next evaluation), the sync answers 503 and its retry reads back again.
  */
@@ -173,12 +174,14 @@ async function rollBack(
 ): Promise<JobError> {
   const err = cause instanceof JobError ? cause : transient("delivery_failed", String(cause), 30);
   const notes: string[] = [];
+  let reloadedBack = false;
   try {
     if (previous === null) await fs.remove(path);
     else await writeAtomic(fs, path, previous, modeOf(d));
     notes.push(previous === null ? "the new file was removed" : "the previous file was put back");
     if (reloadUrl) {
       await reload(d, reloadUrl);
+      reloadedBack = true;
       notes.push("and reloaded");
     }
   } catch (e) {
@@ -190,6 +193,14 @@ async function rollBack(
     error: err.message,
     rollback: notes.join(" "),
   });
+  // The peer took its previous config back at once: it was the new rules it refused, and it
+  // will refuse them on every retry (docs/config-sync.md, "file").
+  if (err.code === "reload_refused" && err.retryable && reloadedBack)
+    return permanent(
+      "config_refused",
+      `${err.message}; ${notes.join(" ")}: the previous config reloads, so it is the new one ${d.target.kind} refuses (its log names the rule)`,
+      err.details,
+    );
   return new JobError({
     kind: err.kind,
     code: err.code,

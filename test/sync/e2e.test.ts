@@ -180,25 +180,26 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
     expect(readFileSync(promFile(), "utf8")).toBe(before);
   });
 
-  test("a reload Prometheus refuses, or a file vmalert does not apply: 503, rolled back, the old rules stay", async () => {
+  test("rules Prometheus and vmalert refuse: 489, rolled back, the old rules stay and the set does not keep them", async () => {
     ready();
     const promBefore = readFileSync(promFile(), "utf8");
     const vmBefore = readFileSync(vmFile(), "utf8");
     // Balanced but not PromQL: only the peers can tell.
     const res = await h.sync({ operation: "create", rules: [rule({ id: "r-broken", expr: "up ==" })] });
-    expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("30");
+    // Each took its previous file back at once: the new rules are what they refuse, on any retry.
+    expect(res.status).toBe(489);
+    expect(res.headers.get("retry-after")).toBeNull();
     const { error } = (await res.json()) as Body;
     expect(error?.code).toBe("sync_failed");
     const byName = Object.fromEntries((error?.details?.targets ?? []).map((t) => [t.target, t]));
     expect(byName.prometheus.error).toMatchObject({
-      code: "reload_refused",
+      code: "config_refused",
       message: expect.stringMatching(
-        /prometheus refused the reload \(POST .*\/-\/reload answered 500: failed to reload config.*the previous file was put back and reloaded/,
+        /prometheus refused the reload \(POST .*\/-\/reload answered 500: failed to reload config.*the previous file was put back and reloaded: the previous config reloads, so it is the new one prometheus refuses/,
       ),
     });
     expect(byName.vmalert.error).toMatchObject({
-      code: "reload_refused",
+      code: "config_refused",
       message: expect.stringContaining("vmalert refused the rule file"),
     });
     expect(byName.alertmanager).toMatchObject({ changed: false, version: 3 });
@@ -210,10 +211,14 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
     expect(status.targets.find((t) => t.target === "prometheus")).toMatchObject({
       version: 3,
       verified: false,
-      last_error: { code: "reload_refused" },
+      last_error: { code: "config_refused" },
     });
-    // Taking the broken rule out again leaves the targets where they are, and clears the error…
-    const fixed = (await (await h.sync({ operation: "delete", rule_ids: ["r-broken"] })).json()) as Body;
+    // The set did not keep the broken rule: there is nothing to delete. The next sync leaves the
+    // targets where they are, and clears the error…
+    const fixed = (await (await h.sync({ operation: "delete", rule_ids: ["r-broken"] })).json()) as Body & {
+      not_found: string[];
+    };
+    expect(fixed.not_found).toEqual(["r-broken"]);
     expect(fixed.targets.map((t) => [t.target, t.changed, t.version])).toEqual([
       ["alertmanager", false, 3],
       ["prometheus", false, 3],

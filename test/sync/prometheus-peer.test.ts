@@ -1,10 +1,11 @@
 /**
- * A Prometheus that asks for basic auth on every endpoint (its web config's basic_auth_users), as
- * many are run: the reload_url's user-info is the read-back's too, and refused credentials are a
- * 489 to fix, not a retry.
+ * A real Prometheus as many run it, behind basic auth on every endpoint (its web config's
+ * basic_auth_users): the reload_url's user-info is the read-back's too, and refused credentials
+ * are a 489 to fix, not a retry. And a Prometheus whose own config is broken: it refuses any
+ * rules, which is not the rules' fault, so the sync is retried.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PEER_STOP_MS, type Peer, startPrometheus } from "../support/peers.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
@@ -55,4 +56,25 @@ test("a wrong password: 489 reload_refused naming reload_url, the file taken bac
   expect(text).not.toContain("wrong-pass-0000");
   expect(existsSync(join(prom.rulesDir, "other.yml"))).toBe(false);
   expect(await loaded()).toEqual(["AuthDown"]);
+});
+
+test("a Prometheus whose own config broke refuses any rules: 503 reload_refused, retried, not blamed on the rules", async () => {
+  const h = harness(AUTH.password, "third.yml");
+  const main = join(prom.dir, "prometheus.yml");
+  const good = readFileSync(main, "utf8");
+  writeFileSync(main, `${good}scrape_configs: [{ job_name: }]\n`);
+  try {
+    const res = await h.sync({ operation: "full", rules: [rule({ id: "c", name: "ThirdDown" })] });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("30");
+    expect(body.error.code).toBe("reload_refused");
+    expect(body.error.message).toContain("but rolling back did not finish");
+  } finally {
+    writeFileSync(main, good);
+  }
+  // Its config mended, the retry applies the same rules.
+  const retried = await h.sync({ operation: "full", rules: [rule({ id: "c", name: "ThirdDown" })] });
+  expect(retried.status).toBe(200);
+  expect(await loaded()).toEqual(["AuthDown", "ThirdDown"]);
 });
