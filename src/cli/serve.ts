@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
 import { storeIdentity } from "../store/create.ts";
+import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 import { lineBatch } from "../telemetry/line-batch.ts";
 import { createLogger } from "../telemetry/logger.ts";
@@ -68,6 +69,9 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     type: config.worker.type,
     families: mountedJobFamilies(deps),
     store: store.kind,
+    // Which file, and whether it was empty: a store opened afresh by mistake (deleted, another
+    // working directory) would run answered messages again.
+    ...(store instanceof SqliteStore ? { store_path: config.store.path, store_created: store.created } : {}),
     config: loaded.source,
     concurrency: config.worker.concurrency,
     ready_ms: Date.now() - startedAt,

@@ -72,18 +72,20 @@ function isBusy(e: unknown): boolean {
 }
 
 /**
- * Sets up the schema, waiting out other processes that open the file at the same moment (a
- * restart overlapping the old process, `alertagent-worker status` beside `serve`): switching a
- * new file to WAL fails with SQLITE_BUSY at once, without SQLite's own wait, while another
- * connection holds it. Every statement is idempotent, so it is simply run again. It blocks: this
+ * Sets up the schema and checks the file (refuseDamaged), waiting out other processes that open
+ * the file at the same moment (a restart overlapping the old process, `alertagent-worker status`
+ * beside `serve`): switching a new file to WAL fails with SQLITE_BUSY at once, without SQLite's
+ * own wait, while another connection holds it. Every statement is idempotent, so it is simply run again. It blocks: this
  * is the store's opening, before anything is served.
  */
-function setUp(db: SqlDb): void {
+function setUp(db: SqlDb): { created: boolean } {
   const since = Date.now();
   for (;;) {
     try {
+      const created = allOnce(db, "SELECT 1 FROM sqlite_master WHERE name = 'kv'").length === 0;
       db.exec(SCHEMA);
-      return;
+      refuseDamaged(db);
+      return { created };
     } catch (e) {
       if (!isBusy(e) || Date.now() - since >= LOCK_WAIT_MS) throw e;
       // 10–30 ms, so openers that collided do not collide again in step.
@@ -91,6 +93,35 @@ function setUp(db: SqlDb): void {
     }
   }
 }
+
+/** One statement's rows, the statement let go at once (bun:sqlite holds the file while one lives). */
+function allOnce(db: SqlDb, sql: string): unknown[] {
+  const st = db.prepare(sql);
+  try {
+    return st.all();
+  } finally {
+    st.finalize?.();
+  }
+}
+
+/**
+ * A file damaged while the worker was stopped (a disk fault, a copy cut short) opens without
+ * complaint and fails only the jobs whose pages it touches: every new claim, while `/health` said
+ * ok. SQLite's quick check reads every page once (tens of ms for the store's usual size), so such
+ * a file is refused at start, named, instead (README, "The store").
+ */
+function refuseDamaged(db: SqlDb): void {
+  const found = (allOnce(db, "PRAGMA quick_check(3)") as { quick_check: string }[]).map((r) => r.quick_check);
+  if (found.length === 1 && found[0] === "ok") return;
+  db.close();
+  throw new Error(
+    `the database file is damaged (SQLite's quick_check: ${found.join("; ")}); move it aside to start with an empty store, or put back a copy`,
+  );
+}
+
+/** The row ping writes and takes back to learn whether writes work again. */
+const PROBE_KEY = "alertagent:ping";
+const PROBE_VALUE = "0".repeat(16 * 1024);
 
 /** How often expired keys are swept on a write (reads skip them whenever they meet them). */
 const SWEEP_EVERY_MS = 60_000;
@@ -112,12 +143,19 @@ export class SqliteStore implements Store {
     reject: (e: unknown) => void;
   }[] = [];
   private readonly q;
+  /** Why the last commit failed as a whole (a full disk, an I/O error), until one works again. */
+  private commitFailure: unknown;
+  /**
+   * The file had no store in it: a first start, or a file deleted or a working directory changed
+   * by mistake, after which answered messages would run again (the start-up line says so).
+   */
+  readonly created: boolean;
 
   constructor(
     private readonly db: SqlDb,
     private readonly now: () => number = Date.now,
   ) {
-    setUp(db);
+    this.created = setUp(db).created;
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const p = (sql: string) => db.prepare(sql);
     this.q = {
@@ -190,6 +228,7 @@ export class SqliteStore implements Store {
         setTimeout(() => this.commit(since), 10);
         return;
       }
+      this.commitFailure = e;
       for (const op of batch) op.reject(storeUnavailable(e, false));
       return;
     }
@@ -218,9 +257,11 @@ export class SqliteStore implements Store {
       } catch {
         // Already rolled back by SQLite.
       }
+      this.commitFailure = e;
       for (const op of batch) op.reject(storeUnavailable(e, false));
       return;
     }
+    this.commitFailure = undefined;
     for (const [resolve, v] of done) resolve(v);
     for (const [reject, e] of failed) reject(e);
   }
@@ -470,9 +511,18 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * A read, or, while the last commit failed, a write (a row of a few pages put and taken back,
+   * needing room as a job's writes do): a full disk lets reads through, and readiness must say
+   * the worker cannot record a job.
+   */
   async ping(): Promise<void> {
     this.fileSeenAt = 0;
-    await this.tx(() => this.q.get.get(""));
+    if (this.commitFailure === undefined) return void (await this.tx(() => this.q.get.get("")));
+    await this.tx(() => {
+      this.q.put.run(PROBE_KEY, PROBE_VALUE, null);
+      this.q.delKv.run(PROBE_KEY);
+    });
   }
 
   /**

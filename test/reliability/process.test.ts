@@ -8,7 +8,7 @@
  * - kill -9 after a job was answered, on the embedded default: the redelivery is a replay.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
+import { logLine, postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
 import { startRedis } from "../support/redis-server.ts";
 
 let n = 0;
@@ -139,6 +139,12 @@ describe("the binary under process-level trouble", () => {
       url: "http://w/jobs/analysis",
     });
     let w = await startWorker("", { embedded: true });
+    // The start-up line names the file, and that it was made now.
+    expect(await logLine(w.proc, "listening")).toMatchObject({
+      store: "sqlite",
+      store_path: "./data/alertagent.db",
+      store_created: true,
+    });
     const first = await postSigned(w.url, "/jobs/failure", body, "msg_answered_then_killed");
     expect(first.status).toBe(200);
     expect(first.headers.get("x-idempotent-replay")).toBeNull();
@@ -146,6 +152,7 @@ describe("the binary under process-level trouble", () => {
     await w.proc.exited;
     w = await startWorker("", { embedded: true, cwd: w.cwd });
     try {
+      expect(await logLine(w.proc, "listening")).toMatchObject({ store_created: false });
       const again = await postSigned(w.url, "/jobs/failure", body, "msg_answered_then_killed", 1);
       expect(again.status).toBe(200);
       expect(again.headers.get("x-idempotent-replay")).toBe("true");

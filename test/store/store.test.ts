@@ -432,14 +432,22 @@ function onEachSqlite(name: string): (readonly [string, string[]])[] {
   ];
 }
 
-describe("sqlite: a full disk fails the writes of its commit, each caller told, and the store recovers", () => {
+describe("sqlite: a full disk fails the writes of its commit, each caller told, readiness says so, and the store recovers", () => {
   for (const [runtime, cmd] of onEachSqlite("sqlite-disk-full.ts")) {
     test(`${runtime}: every caller of the commit hears the error, and the store works once there is room`, () => {
       const run = Bun.spawnSync([...cmd], { stdout: "pipe", stderr: "pipe" });
       const out = run.stdout.toString();
       expect(run.exitCode, `${out}${run.stderr.toString()}`).toBe(0);
-      const got = JSON.parse(out) as { full: string[] | string; after: unknown; kept: unknown[] };
+      const got = JSON.parse(out) as {
+        full: string[] | string;
+        pingFull: string;
+        pingFreed: string;
+        after: unknown;
+        kept: unknown[];
+      };
       expect(got.full).toEqual([0, 1, 2].map(() => expect.stringContaining("database or disk is full")));
+      // /health/ready is not ready while writes fail, and ready again once they work.
+      expect([got.pingFull, got.pingFreed]).toEqual(["store_unavailable", "ok"]);
       expect(got.after).toBe("ok");
       // The commit's writes all went; what was there before stays.
       expect(got.kept).toEqual([1, null, null]);
@@ -594,6 +602,12 @@ process.exit(0);`,
       });
       expect(r.stdout.toString().trim(), r.stderr.toString()).toBe(
         '{"opened":false,"error":"the database file is not writable by this process"}',
+      );
+    }, 60_000);
+
+    test(`${runtime}: a file damaged while stopped is refused at opening, not found out job by job`, () => {
+      expect(run("damaged", fresh())).toStartWith(
+        "Error: the database file is damaged (SQLite's quick_check: ",
       );
     }, 60_000);
 

@@ -72,6 +72,27 @@ export async function startWorker(config: string, opts: { cwd?: string; embedded
   throw new Error(`the binary did not start: ${await new Response(proc.stderr).text()}`);
 }
 
+/** The worker's first log line with this `msg`, parsed (it reads the worker's stdout up to it). */
+export async function logLine(
+  proc: { stdout: ReadableStream<Uint8Array> },
+  msg: string,
+): Promise<Record<string, unknown>> {
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the worker ended its output without a "${msg}" line:\n${text}`);
+      text += decoder.decode(value, { stream: true });
+      for (const line of text.split("\n"))
+        if (line.includes(`"msg":"${msg}"`)) return JSON.parse(line) as Record<string, unknown>;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 /** POSTs `body` to `url` + `path` signed as QStash does, with a message id and retry count. */
 export async function postSigned(
   url: string,

@@ -1,6 +1,6 @@
 /**
  * Fills a SqliteStore's disk (max_page_count) while three writes share one commit, then frees it
- * and writes again; prints what each caller heard as JSON. Run by test/store/store.test.ts on Bun
+ * and writes again; prints what each caller heard, and what the readiness ping said, as JSON. Run by test/store/store.test.ts on Bun
  * (bun:sqlite) and on Deno (node:sqlite), where a full disk once left callers waiting or crashed
  * the process.
  */
@@ -28,12 +28,22 @@ const full = await Promise.race([
   ]),
   timeout,
 ]);
+const said = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e) => (e as { code?: string }).code ?? String(e),
+  );
+// Readiness: reads still work on a full disk, so the ping must write to tell.
+const pingFull = await said(store.ping());
 db.exec("PRAGMA max_page_count = 1073741823");
+const pingFreed = await said(store.ping());
 const after = await Promise.race([store.set("after", "ok").then(() => store.get("after")), timeout]);
 console.log(
   JSON.stringify({
     full:
       full === "timeout" ? full : full.map((r) => (r.status === "rejected" ? String(r.reason) : r.status)),
+    pingFull,
+    pingFreed,
     after,
     kept: await store.mget(["warm", "small", "small2"]),
   }),
