@@ -220,7 +220,10 @@ const WECOM_ALERT = lines(
   "{{own_summary}}",
   "{{/own_summary}}",
   "{{#description}}",
-  "> {{description}}",
+  // WeCom quotes one line per "> ": each line of a description gets its own.
+  "{{#description_lines}}",
+  "> {{.}}",
+  "{{/description_lines}}",
   "{{/description}}",
   "{{#label_list}}",
   "> {{name}}: {{value}}",

@@ -48,6 +48,8 @@ export interface AlertView {
   hex: string;
   summary: string;
   description: string;
+  /** The description's lines (trailing blank ones dropped): a quote marker on each, where a quote is per line (WeCom). */
+  description_lines: string[];
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** The labels worth reading: not alertname/severity, not the group's common labels. */
@@ -232,6 +234,7 @@ function alertView(
     hex: resolved ? "#1a7f37" : hex,
     summary: ann.summary ?? ann.message ?? "",
     description: ann.description ?? "",
+    description_lines: (ann.description ?? "").replace(/\s+$/, "").split(/\r\n?|\n/),
     labels: a.labels,
     annotations: ann,
     label_list: labelList,

@@ -37,6 +37,21 @@ describe("WeCom group robot", () => {
     expect(m.text).toEndWith("<@zhangsan>");
   });
 
+  test("markdown: each line of a multi-line description is quoted, as WeCom quotes line by line", async () => {
+    const k = key();
+    const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
+    const description = "Disk /data is 97% full.\nGrowth: 2 GB/h.\r\n> not a quote of ours\n\n";
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx"],
+      alerts: [{ ...alert, annotations: { description } }],
+    });
+    expect(res.status).toBe(200);
+    const [m] = wecom.of(k);
+    expect(m.text).toContain(
+      "> Disk /data is 97% full.\n> Growth: 2 GB/h.\n> ＞ not a quote of ours\n",
+    );
+  });
+
   test("text: mentioned_list and mentioned_mobile_list on the message, under 2048 bytes", async () => {
     const k = key();
     const h = makeHarness(`channels:
