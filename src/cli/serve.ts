@@ -68,10 +68,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     version: deps.version,
     type: config.worker.type,
     families: mountedJobFamilies(deps),
-    store: store.kind,
-    // Which file, and whether it was empty: a store opened afresh by mistake (deleted, another
-    // working directory) would run answered messages again.
-    ...(store instanceof SqliteStore ? { store_path: config.store.path, store_created: store.created } : {}),
+    ...storeFields(store, config),
     config: loaded.source,
     concurrency: config.worker.concurrency,
     ready_ms: Date.now() - startedAt,
@@ -155,7 +152,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       logger.info("config reloaded", {
         config: from.file,
         families: mountedJobFamilies(deps),
-        store: store.kind,
+        ...storeFields(store, next),
       });
     } catch (e) {
       logger.error("config reload refused; the running config stays", {
@@ -164,6 +161,16 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       });
     }
   }
+}
+
+/**
+ * The store as the start-up and reload lines name it: for SQLite also which file, and whether it
+ * held no store yet — one opened afresh by mistake (deleted, another working directory, a new
+ * store.path) runs answered messages again.
+ */
+function storeFields(store: Store, config: Config): Record<string, unknown> {
+  if (!(store instanceof SqliteStore)) return { store: store.kind };
+  return { store: store.kind, store_path: config.store.path, store_created: store.created };
 }
 
 /** Logs, once the store answers, each way its server is set up to break the worker's promises. */

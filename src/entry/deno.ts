@@ -25,7 +25,14 @@ await main(
     readFile: (path) => Deno.readTextFile(path),
     serve(fetch, hostname, port) {
       // Answers of one turn of the loop are handed to the server together (turn-batch.ts).
-      const server = Deno.serve({ hostname, port, onListen: () => {} }, turnBatchedAnswers(fetch));
+      let server: Deno.HttpServer<Deno.NetAddr>;
+      try {
+        server = Deno.serve({ hostname, port, onListen: () => {} }, turnBatchedAnswers(fetch));
+      } catch (e) {
+        // Deno's own text ("Address already in use (os error 98)") names no address.
+        if (e instanceof Deno.errors.AddrInUse) throw new Error(`${hostname}:${port} is in use: cannot listen there`);
+        throw e;
+      }
       return { port: server.addr.port, stop: () => server.shutdown() };
     },
     onSignal: (signal, fn) => Deno.addSignalListener(signal, fn),

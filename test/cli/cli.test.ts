@@ -205,6 +205,34 @@ describe("serve", () => {
     expect(JSON.parse(last)).toMatchObject({ msg: "job answered", name: "after" });
   });
 
+  test("SIGHUP to another store.path: the reload line names the file and that it held no store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alertagent-hup-"));
+    const cfg = (file: string) => `${KEYS}store: { kind: sqlite, path: "${join(dir, file)}" }\n`;
+    const f = fakePlatform({ "w.yaml": cfg("a.db") });
+    f.p.openSqlite = bunSqlite;
+    await main(["--config", "w.yaml"], f.p);
+    const lines = () =>
+      f
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines().find((l) => l.msg === "listening")).toMatchObject({
+      store: "sqlite",
+      store_path: join(dir, "a.db"),
+      store_created: true,
+    });
+    f.files["w.yaml"] = cfg("b.db");
+    f.signal("SIGHUP");
+    await Bun.sleep(50);
+    // Messages answered before would run again on it: said where an operator looks.
+    expect(lines().find((l) => l.msg === "config reloaded")).toMatchObject({
+      store: "sqlite",
+      store_path: join(dir, "b.db"),
+      store_created: true,
+    });
+  });
+
   test("SIGHUP swaps in a new config; a bad one is refused and the old stays", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\n` });
     await main(["--config", "w.yaml"], f.p);

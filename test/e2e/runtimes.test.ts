@@ -86,6 +86,34 @@ describe("deno: the files the config names", () => {
     expect(readFileSync(rules, "utf8")).toContain("groups:");
   }, 60_000);
 
+  test("scripts/deno-run on a port in use: exit 1 naming the address (Deno's own text names none)", async () => {
+    const port = await freePort();
+    const taken = Bun.serve({ hostname: "127.0.0.1", port, fetch: () => new Response("") });
+    try {
+      const r = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "serve", "--port", String(port)], {
+        env: toolEnv(),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr.toString()).toContain(`127.0.0.1:${port} is in use: cannot listen there`);
+    } finally {
+      taken.stop(true);
+    }
+  }, 60_000);
+
+  test("scripts/deno-run runs the Deno npm ci installed, not another on PATH", () => {
+    const bin = scratch();
+    writeFileSync(join(bin, "deno"), "#!/bin/sh\necho 'not the pinned deno' >&2\nexit 3\n", { mode: 0o755 });
+    const env = toolEnv();
+    const r = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "--version"], {
+      env: { ...env, PATH: `${bin}:${env.PATH ?? process.env.PATH}` },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).not.toContain("not the pinned deno");
+  }, 60_000);
+
   test("scripts/deno-run from another directory: --config, the job file and ./data are that directory's", () => {
     const dir = scratch();
     writeFileSync(
