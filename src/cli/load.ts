@@ -3,7 +3,7 @@
  * text), else the embedded default; then the command-line overrides; then the rule that the
  * public dev keys are only for loopback.
  */
-import { DEFAULT_CONFIG_YAML, usesDevKeys } from "../config/default.ts";
+import { DEFAULT_CONFIG_YAML, isLoopback, usesDevKeys } from "../config/default.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
@@ -65,12 +65,11 @@ export function applyOverrides(config: Config, args: ParsedArgs): Config {
   return { ...config, worker };
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 /** The public development keys sign anything anyone can publish: refuse them off loopback. */
 export function assertSafeToServe(loaded: LoadedConfig): void {
   const { config } = loaded;
-  if (usesDevKeys(config.qstash) && !LOOPBACK.test(config.worker.host)) {
+  if (usesDevKeys(config.qstash) && !isLoopback(config.worker.host)) {
     throw new ConfigError(
       `refusing to serve on ${config.worker.host}: the ${loaded.source} uses QStash's public local-development signing keys, which anyone can sign with; listen on 127.0.0.1, or set your own qstash.current_signing_key/next_signing_key`,
       [{ path: "worker.host", message: "must be a loopback address with the development signing keys" }],

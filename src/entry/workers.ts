@@ -7,6 +7,7 @@
 import { connect } from "cloudflare:sockets";
 import type { Hono } from "hono";
 import { createApp } from "../app.ts";
+import { isLoopback, usesDevKeys } from "../config/default.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
 import { ConfigError, transient } from "../errors.ts";
 import { problemReply, toResponse } from "../qstash/outcome.ts";
@@ -21,7 +22,18 @@ interface Ctx {
   waitUntil(p: Promise<unknown>): void;
 }
 
-let built: { app: Hono; deps: ReturnType<typeof buildDeps> } | { error: ConfigError } | undefined;
+let built:
+  | { app: Hono; deps: ReturnType<typeof buildDeps>; devKeys: boolean }
+  | { error: ConfigError }
+  | undefined;
+
+/**
+ * QStash's local-development keys are public: anyone can sign with them. The binary refuses to
+ * listen off loopback with them; a Worker has no address of its own, so it refuses each request
+ * not made to localhost (`wrangler dev`), as a config error that keeps QStash retrying.
+ */
+const DEV_KEYS_REFUSED =
+  "this Worker runs with QStash's public local-development signing keys (the embedded default, or a config that names them), which anyone can sign with: they are accepted only on localhost (wrangler dev); set ALERTAGENT_CONFIG with your own qstash.current_signing_key and next_signing_key";
 let pending: Promise<unknown>[] = [];
 
 function build(env: Env) {
@@ -53,7 +65,9 @@ function build(env: Env) {
       logger.warn(
         "store.kind memory on Workers keeps state per isolate; use store.kind upstash in production",
       );
-    return { app: createApp(deps), deps };
+    const devKeys = usesDevKeys(config.qstash);
+    if (devKeys) logger.warn(DEV_KEYS_REFUSED);
+    return { app: createApp(deps), deps, devKeys };
   } catch (e) {
     if (e instanceof ConfigError) {
       // Said once per isolate on the log (wrangler tail, the dashboard's logs), and on every answer.
@@ -71,6 +85,14 @@ export default {
       // Refuse every request with the reason (built logged it once).
       return toResponse(problemReply(transient("config_error", built.error.message, 60, built.error.issues)));
     }
+    if (built.devKeys && !isLoopback(new URL(req.url).hostname))
+      return toResponse(
+        problemReply(
+          transient("config_error", DEV_KEYS_REFUSED, 60, [
+            { path: "qstash.current_signing_key", message: "the public development key, off localhost" },
+          ]),
+        ),
+      );
     const res = await built.app.fetch(req);
     const work = pending;
     pending = [];

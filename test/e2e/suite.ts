@@ -251,6 +251,29 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
         expect(page).toMatch(/memory<b>[1-9]\d* MB<\/b>resident/);
       });
 
+    // A Worker has no listening address to check: it looks at each request's host instead.
+    if (name === "workerd")
+      test("the embedded default's public keys, off localhost (a deployed Worker): 503 config_error, nothing recorded", async () => {
+        const body = callback("msg_e2e_devkeys_source");
+        const url = "https://alertagent-worker.acme.workers.dev/jobs/failure";
+        const res = await fetch(`${base()}/jobs/failure`, {
+          method: "POST",
+          body,
+          headers: {
+            host: "alertagent-worker.acme.workers.dev",
+            "content-type": "application/json",
+            "upstash-message-id": newId("devkeys"),
+            "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url, body }),
+          },
+        });
+        const problem = (await res.json()) as { error: { code: string; message: string } };
+        expect({ status: res.status, code: problem.error.code }).toEqual({
+          status: 503,
+          code: "config_error",
+        });
+        expect(problem.error.message).toContain("accepted only on localhost");
+      });
+
     test("nothing answered 5xx", () => {
       expect(answers.length).toBeGreaterThan(0);
       expect(answers.filter((a) => a.status >= 500)).toEqual([]);
