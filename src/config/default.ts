@@ -36,7 +36,8 @@ config_sync:
 `;
 
 /** This machine's loopback, by name or address: the only place the public dev keys are accepted. */
-export const isLoopback = (host: string): boolean => /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host);
+export const isLoopback = (host: string): boolean =>
+  /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host);
 
 /** True when the config uses the public dev keys (allowed only on loopback). */
 export function usesDevKeys(keys: { current_signing_key: string; next_signing_key: string }): boolean {

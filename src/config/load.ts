@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigError, formatPath, zodIssues } from "../errors.ts";
+import { maskCredentials } from "../mask.ts";
 import { DEFAULT_CONFIG_YAML } from "./default.ts";
 import { legacyKeys } from "./legacy.ts";
 import { type Config, configSchema } from "./schema.ts";
@@ -19,6 +20,7 @@ export function interpolate(
   env: Env,
   path: PropertyKey[] = [],
   issues: { path: string; message: string }[] = [],
+  used: Set<string> = new Set(),
 ): unknown {
   if (typeof value === "string") {
     // A value that is one reference as a whole takes the type its text has, as if written in
@@ -26,7 +28,10 @@ export function interpolate(
     const whole = /^\$\{[^}]+\}$/.test(value);
     const text = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
-      if (v !== undefined && v !== "") return v;
+      if (v !== undefined && v !== "") {
+        used.add(v);
+        return v;
+      }
       if (fallback !== undefined) return fallback;
       issues.push({
         path: formatPath(path),
@@ -36,10 +41,10 @@ export function interpolate(
     });
     return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(text) ? parseYaml(text) : text;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, used));
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]),
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues, used)]),
     );
   }
   return value;
@@ -58,11 +63,15 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   const moved = legacyKeys(raw as Record<string, unknown>);
   if (moved.length) throw new ConfigError(describe(source, moved), moved);
   const issues: { path: string; message: string }[] = [];
-  const substituted = interpolate(raw, env, [], issues);
+  const used = new Set<string>();
+  const substituted = interpolate(raw, env, [], issues, used);
   if (issues.length) throw new ConfigError(describe(source, issues), issues);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
-    const list = zodIssues(parsed.error);
+    // A problem may quote the value it found: one from ${VAR} is often a secret (a token put in
+    // the wrong key), and config errors reach logs, check-config and a Worker's every answer.
+    const secrets = [...used].filter((v) => v.length >= 6).sort((a, b) => b.length - a.length);
+    const list = maskCredentials(zodIssues(parsed.error), secrets);
     throw new ConfigError(describe(source, list), list);
   }
   return parsed.data;

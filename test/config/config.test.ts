@@ -53,6 +53,18 @@ describe("${VAR} interpolation", () => {
     expect(e.message).toContain("UPSTASH_URL");
   });
 
+  test("a problem quoting a value that came from ${VAR} shows it masked (a token in the wrong key)", () => {
+    const e = configError(
+      `${keys}channels:\n  hook: { type: webhook, url: "https://h.example.com", timeout: "\${HOOK_TOKEN}" }\n`,
+      {
+        HOOK_TOKEN: "HOOKBEARERSECRET",
+      },
+    );
+    expect(e.issues[0]).toMatchObject({ path: "channels.hook.timeout" });
+    expect(e.message).toContain("channels.hook.timeout");
+    expect(JSON.stringify([e.message, e.issues])).not.toContain("HOOKBEARERSECRET");
+  });
+
   test("substitutes inside lists and nested maps, never in keys", () => {
     expect(interpolate({ a: ["${X}", { b: "${X}-y" }], "${X}": 1 }, { X: "v" })).toEqual({
       a: ["v", { b: "v-y" }],
