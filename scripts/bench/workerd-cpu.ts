@@ -15,7 +15,10 @@
  * receives), and a built-in-engine analysis of the typical alert of examples/jobs/analysis.json.
  * Each job is a new message (and a new group or alert). Every run starts wrangler afresh.
  *
- * Usage: bun run scripts/bench/workerd-cpu.ts [--jobs 500] [--warmup 200] [--runs 2]
+ * Each worker row runs on the memory store and on the Upstash store (the test suite's REST shim in
+ * front of a local redis-server): on Workers every store call is a subrequest whose answer is parsed.
+ *
+ * Usage: bun run scripts/bench/workerd-cpu.ts [--jobs 500] [--warmup 200] [--runs 2] [--stores memory,upstash]
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -24,6 +27,8 @@ import { parseArgs } from "node:util";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { bigGroup } from "../../test/support/alert-groups.ts";
+import { startRedis } from "../../test/support/redis-server.ts";
+import { startUpstashShim } from "../../test/support/upstash-shim.ts";
 import {
   CPU_TICK_MS,
   cleanup,
@@ -47,8 +52,12 @@ const { values: opt } = parseArgs({
     jobs: { type: "string", default: "500" },
     warmup: { type: "string", default: "200" },
     runs: { type: "string", default: "2" },
+    // The worker's store: memory (per isolate) and upstash (what Workers run in production,
+    // here the Upstash-compatible REST shim in front of a local redis-server).
+    stores: { type: "string", default: "memory,upstash" },
   },
 });
+const STORES = opt.stores.split(",") as ("memory" | "upstash")[];
 const JOBS = Number(opt.jobs);
 const WARMUP = Number(opt.warmup);
 const RUNS = Number(opt.runs);
@@ -80,12 +89,26 @@ const sink = Bun.serve({
   },
 });
 
-/** The worker's config, one line of flow YAML for `wrangler dev --var ALERTAGENT_CONFIG:…`. */
-const CONFIG = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, ai: {order: [builtin]}, channels: {sink: {type: webhook, url: "http://127.0.0.1:${sink.port}/hook"}}}`;
+/** Upstash's REST API over a local redis-server (the test suite's shim), when a row asks for it. */
+const upstash = STORES.includes("upstash")
+  ? await (async () => {
+      const redis = await startRedis();
+      const shim = await startUpstashShim({ redisUrl: redis.url, token: "bench-token" });
+      return { redis, shim };
+    })()
+  : undefined;
 
-/** The worker under `wrangler dev` with CONFIG, or (with `script`) the bare app. */
-const wrangler = (port: number, script?: string) =>
-  wranglerCommand(port, script, script ? [] : ["--var", `ALERTAGENT_CONFIG:${CONFIG}`]);
+/** The worker's config, one line of flow YAML for `wrangler dev --var ALERTAGENT_CONFIG:…`. */
+const configFor = (store: string, run: string) =>
+  `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, ai: {order: [builtin]}, channels: {sink: {type: webhook, url: "http://127.0.0.1:${sink.port}/hook"}}${
+    store === "upstash" && upstash
+      ? `, store: {kind: upstash, url: "${upstash.shim.url}", token: bench-token, prefix: "bench-${run}:"}`
+      : ""
+  }}`;
+
+/** The worker under `wrangler dev` on `store`, or (with `script`) the bare app. */
+const wrangler = (port: number, script: string | undefined, store: string, run: string) =>
+  wranglerCommand(port, script, script ? [] : ["--var", `ALERTAGENT_CONFIG:${configFor(store, run)}`]);
 
 /**
  * The two workerd processes of a `wrangler dev` on `port`: the dev proxy (bound to the port) and
@@ -122,6 +145,8 @@ interface Kind {
   check?: (json: Record<string, unknown>) => string | undefined;
   /** Sent to the bare app, not the worker. */
   bare?: boolean;
+  /** The worker's store for this row. */
+  store?: string;
 }
 
 const KINDS: Kind[] = [
@@ -239,9 +264,13 @@ async function measure(server: Server, port: number, kind: Kind, run: string): P
   };
 }
 
-async function start(script?: string): Promise<{ server: Server; port: number }> {
+async function start(
+  script: string | undefined,
+  store: string,
+  run: string,
+): Promise<{ server: Server; port: number }> {
   const port = freePort();
-  const server = await spawnServer(wrangler(port, script), `http://127.0.0.1:${port}`, {
+  const server = await spawnServer(wrangler(port, script, store, run), `http://127.0.0.1:${port}`, {
     cwd: ROOT,
     env: ENV,
     readyPath: script ? "/health/ready" : "/health/live",
@@ -257,22 +286,25 @@ const floor = (kind: Kind, what: string): Kind => ({
   body: kind.body,
   bare: true,
 });
+/** A worker row on one store. */
+const on = (kind: Kind, store: string): Kind => ({ ...kind, name: `${kind.name}, ${store} store`, store });
 const ROWS: Kind[] = [
   floor(KINDS[0], "failure body"),
-  KINDS[0],
+  ...STORES.map((st) => on(KINDS[0], st)),
   floor(KINDS[1], `${ALERTS}-alert notification body`),
-  KINDS[1],
-  KINDS[2],
+  ...STORES.map((st) => on(KINDS[1], st)),
+  ...STORES.map((st) => on(KINDS[2], st)),
 ];
 
 const results = new Map<Kind, Measured[]>(ROWS.map((k) => [k, []]));
 const load0 = loadavg()[0];
 for (let r = 0; r < RUNS; r++) {
   const run = `${Date.now().toString(36)}${r}`;
-  for (const bare of [true, false]) {
-    const s = await start(bare ? "scripts/bench/bare-worker.ts" : undefined);
+  for (const side of [undefined, ...STORES]) {
+    const bare = side === undefined;
+    const s = await start(bare ? "scripts/bench/bare-worker.ts" : undefined, side ?? "", run);
     try {
-      for (const kind of ROWS.filter((k) => Boolean(k.bare) === bare)) {
+      for (const kind of ROWS.filter((k) => (bare ? k.bare : k.store === side))) {
         console.error(`bench-workerd-cpu: run ${r + 1}/${RUNS}: ${kind.name}…`);
         const [before, beforeAlerts] = [delivered, deliveredAlerts];
         const m = await measure(s.server, s.port, kind, run);
@@ -287,6 +319,10 @@ for (let r = 0; r < RUNS; r++) {
   }
 }
 sink.stop(true);
+if (upstash) {
+  await upstash.shim.stop();
+  await upstash.redis.stop();
+}
 
 const rows = ROWS.map((k) => {
   const ms = results.get(k) ?? [];
@@ -308,7 +344,7 @@ const rows = ROWS.map((k) => {
 const runs = Array.from({ length: RUNS }, (_, i) => `run ${i + 1}`).join(" / ");
 console.log(`## CPU per job on workerd (wrangler dev)
 
-The Workers free plan allows ${FREE_PLAN_MS} ms of CPU per request. Local workerd reports no per-request CPU, so this reads the CPU time (utime + stime of all threads, /proc/<pid>/stat, ${CPU_TICK_MS} ms ticks) of the workerd process that runs the worker after ${WARMUP} warm-up jobs and again after ${JOBS} sequential signed jobs of one kind (once the process has gone quiet, so work left to waitUntil counts), and divides by ${JOBS}. Nothing is subtracted: the bare Hono app's rows, measured the same way with the same bodies, are the floor that is not the worker's JavaScript (HTTP, miniflare's entry worker, the runtime's threads). wrangler's dev proxy runs in a second workerd, shown apart and not counted; p50 wall is the client's, through that proxy. Each job a new message (and group or alert); memory store; log level info; the webhook is a loopback sink (it received one delivery of ${ALERTS} alerts per job). Each cell is ${runs}, wrangler started afresh for each run. ${machine()}; load average ${fmt(load0, 2)} at start, ${fmt(loadavg()[0], 2)} at the end. Command: \`bun run scripts/bench/workerd-cpu.ts --jobs ${JOBS} --warmup ${WARMUP} --runs ${RUNS}\`.
+The Workers free plan allows ${FREE_PLAN_MS} ms of CPU per request. Local workerd reports no per-request CPU, so this reads the CPU time (utime + stime of all threads, /proc/<pid>/stat, ${CPU_TICK_MS} ms ticks) of the workerd process that runs the worker after ${WARMUP} warm-up jobs and again after ${JOBS} sequential signed jobs of one kind (once the process has gone quiet, so work left to waitUntil counts), and divides by ${JOBS}. Nothing is subtracted: the bare Hono app's rows, measured the same way with the same bodies, are the floor that is not the worker's JavaScript (HTTP, miniflare's entry worker, the runtime's threads). wrangler's dev proxy runs in a second workerd, shown apart and not counted; p50 wall is the client's, through that proxy. Each job a new message (and group or alert); each worker row on the memory store (per isolate) and on the Upstash store (REST, through the test suite's Upstash-compatible shim in front of a local redis-server, so each store call is a subrequest as on Workers; the similar-alert index grows by one alert per analysis, and each analysis reads up to its last 500); log level info; the webhook is a loopback sink (it received one delivery of ${ALERTS} alerts per job). Each cell is ${runs}, wrangler started afresh for each run. ${machine()}; load average ${fmt(load0, 2)} at start, ${fmt(loadavg()[0], 2)} at the end. Command: \`bun run scripts/bench/workerd-cpu.ts --jobs ${JOBS} --warmup ${WARMUP} --runs ${RUNS} --stores ${opt.stores}\`.
 
 ${markdownTable(["job", "body KiB", "N", `CPU ms/job (≤ ${FREE_PLAN_MS} ms?)`, "of which user ms", "first 100 of warm-up, CPU ms/job", "p50 wall ms", "dev proxy CPU ms/job", "answers"], rows)}
 `);

@@ -65,7 +65,6 @@ export function applyOverrides(config: Config, args: ParsedArgs): Config {
   return { ...config, worker };
 }
 
-
 /** The public development keys sign anything anyone can publish: refuse them off loopback. */
 export function assertSafeToServe(loaded: LoadedConfig): void {
   const { config } = loaded;

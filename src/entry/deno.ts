@@ -30,7 +30,8 @@ await main(
         server = Deno.serve({ hostname, port, onListen: () => {} }, turnBatchedAnswers(fetch));
       } catch (e) {
         // Deno's own text ("Address already in use (os error 98)") names no address.
-        if (e instanceof Deno.errors.AddrInUse) throw new Error(`${hostname}:${port} is in use: cannot listen there`);
+        if (e instanceof Deno.errors.AddrInUse)
+          throw new Error(`${hostname}:${port} is in use: cannot listen there`);
         throw e;
       }
       return { port: server.addr.port, stop: () => server.shutdown() };

@@ -414,6 +414,10 @@ export function upstashStore({
     // A function: a new timeout per request (a plain signal would also be read as an answer).
     signal: () => AbortSignal.timeout(timeoutMs),
     enableTelemetry: false,
+    // Every value the worker writes is JSON text, so Upstash may answer it as JSON strings: the
+    // SDK's default, base64, made it decode every string of every answer byte by byte — for an
+    // analysis, thousands of similar-index members (BENCHMARKS.md, "CPU per job on workerd").
+    responseEncoding: false,
     automaticDeserialization,
   });
   return new RedisStore(redis, "upstash", prefix);

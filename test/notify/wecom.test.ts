@@ -47,9 +47,7 @@ describe("WeCom group robot", () => {
     });
     expect(res.status).toBe(200);
     const [m] = wecom.of(k);
-    expect(m.text).toContain(
-      "> Disk /data is 97% full.\n> Growth: 2 GB/h.\n> ＞ not a quote of ours\n",
-    );
+    expect(m.text).toContain("> Disk /data is 97% full.\n> Growth: 2 GB/h.\n> ＞ not a quote of ours\n");
   });
 
   test("text: mentioned_list and mentioned_mobile_list on the message, under 2048 bytes", async () => {
