@@ -10,11 +10,11 @@ import { similarTo } from "../analysis/similarity.ts";
 import { getAnalysis } from "../analysis/status.ts";
 import { notFound } from "../errors.ts";
 import type { Deps } from "../jobs/deps.ts";
-import { idParam, valid } from "./validate.ts";
+import { idParam, queryInt, valid } from "./validate.ts";
 
 const MAX_K = 100;
 
-const similarQuery = z.object({ k: z.coerce.number().int().min(1).max(MAX_K).optional() });
+const similarQuery = z.object({ k: queryInt(1, MAX_K).optional() });
 
 export function registerAnalysisRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/analyses/:alertId", valid("param", idParam("alertId")), async (c) => {

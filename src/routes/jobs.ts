@@ -9,9 +9,9 @@ import { notFound } from "../errors.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { deadLetterOf } from "../jobs/failure.ts";
 import { recentDecisions } from "../scale/run.ts";
-import { idParam, valid } from "./validate.ts";
+import { idParam, queryInt, valid } from "./validate.ts";
 
-const decisionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).optional() });
+const decisionsQuery = z.object({ limit: queryInt(1, 200).optional() });
 
 export function registerJobRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/jobs/:messageId", valid("param", idParam("messageId")), async (c) => {

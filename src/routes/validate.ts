@@ -27,6 +27,17 @@ export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(ta
 export const idParam = <K extends string>(name: K) =>
   z.object({ [name]: z.string().min(1).max(MAX_MESSAGE_ID) } as Record<K, z.ZodString>);
 
+/**
+ * A whole-number query parameter within [min, max], given once: a repeated one (`?limit=1&limit=2`)
+ * arrives as a list, which a plain coercion would report as "received NaN".
+ */
+export const queryInt = (min: number, max: number) =>
+  z
+    .string({ error: "give it once" })
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 /** The jobs' body limit for a /v1 route that takes a body (worker.body_limit): 413 past it. */
 export const limitBody = (maxSize: number) =>
   bodyLimit({

@@ -80,6 +80,16 @@ describe("/v1 requests validated at the edge (@hono/zod-validator)", () => {
     });
     const limit = await h.request("/v1/autoscale/decisions?limit=1000");
     expect(limit.status).toBe(400);
+    // Given twice, or not a number: said so, not "received NaN".
+    for (const [query, said] of [
+      ["limit=1&limit=2", "limit: give it once"],
+      ["limit=ten", "limit: must be a whole number"],
+    ]) {
+      const r = await h.request(`/v1/autoscale/decisions?${query}`);
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: { message: string } }).error.message).toBe(said);
+    }
+    expect((await h.request("/v1/autoscale/decisions?limit=3")).status).toBe(200);
     const unknown = await h.request("/v1/templates/preview", {
       method: "POST",
       body: '{"nope":1,"data":{}}',
