@@ -4,6 +4,7 @@
  * body = base64url(SHA-256(raw body)). Used by `publish` for a worker that runs with its
  * own (or the local-development) keys, and by tests.
  */
+import { base64Of } from "../base64.ts";
 export interface SignOptions {
   key: string;
   url: string;
@@ -17,9 +18,7 @@ export interface SignOptions {
 const enc = new TextEncoder();
 
 export function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64Of(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export async function bodyHash(body: string | Uint8Array): Promise<string> {

@@ -4,7 +4,9 @@
  * words; Chinese as character bigrams). And the built-in similarity between two alerts:
  * weighted label overlap plus the cosine of their word vectors.
  */
+
 import type { Alert } from "../../alerts/alert.ts";
+import { base64Of } from "../../base64.ts";
 import { splitWords } from "../catalogue/index.ts";
 
 /**
@@ -138,10 +140,7 @@ export function combinedScore(label: number, text: number | undefined, vector: n
 
 /** Float32 vectors as base64 (a quarter of the JSON size), runtime-neutral. */
 export function encodeVector(v: number[]): string {
-  const bytes = new Uint8Array(new Float32Array(v).buffer);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
+  return base64Of(new Uint8Array(new Float32Array(v).buffer));
 }
 
 export function decodeVector(b64: string): Float32Array {

@@ -3,6 +3,8 @@
  * HMAC-SHA256 → base64 for DingTalk and Feishu signatures, and a short stable hash that names
  * a robot or an Alertmanager group in store keys without putting its token in the key.
  */
+import { base64Of } from "../../base64.ts";
+
 const enc = new TextEncoder();
 
 /** base64(HMAC-SHA256(key, message)). */
@@ -10,10 +12,7 @@ export async function hmacBase64(key: string, message: string): Promise<string> 
   const k = await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
   ]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(message)));
-  let bin = "";
-  for (const b of sig) bin += String.fromCharCode(b);
-  return btoa(bin);
+  return base64Of(new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(message))));
 }
 
 /**

@@ -5,6 +5,7 @@
  * connection transient. Written here rather than taken from nodemailer, which does not run on
  * Workers and has had TLS trouble on Bun and Deno; this one runs on all three.
  */
+import { base64Of } from "../../../base64.ts";
 import { type JobError, permanent, transient } from "../../../errors.ts";
 import type { TcpConnect, TcpSocket } from "../../../ports.ts";
 
@@ -32,11 +33,6 @@ interface Reply {
 }
 
 const enc = new TextEncoder();
-const b64 = (s: string) => {
-  let bin = "";
-  for (const b of enc.encode(s)) bin += String.fromCharCode(b);
-  return btoa(bin);
-};
 
 /** A reply as an error: 4xx transient, 5xx permanent (auth failures named as such). */
 function replyError(step: string, r: Reply, host: string): JobError {
@@ -155,11 +151,11 @@ async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promis
   const auth = [...caps].find((l) => l.startsWith("AUTH ") || l.startsWith("AUTH="))?.slice(5) ?? "";
   const methods = new Set(auth.split(/\s+/));
   if (methods.has("PLAIN")) {
-    await c.command(`AUTH PLAIN ${b64(`\0${o.user}\0${o.pass ?? ""}`)}`, "AUTH");
+    await c.command(`AUTH PLAIN ${base64Of(`\0${o.user}\0${o.pass ?? ""}`)}`, "AUTH");
   } else if (methods.has("LOGIN")) {
     await c.command("AUTH LOGIN", "AUTH", 3);
-    await c.command(b64(o.user ?? ""), "AUTH", 3);
-    await c.command(b64(o.pass ?? ""), "AUTH");
+    await c.command(base64Of(o.user ?? ""), "AUTH", 3);
+    await c.command(base64Of(o.pass ?? ""), "AUTH");
   } else {
     throw permanent(
       "channel_auth_failed",

@@ -4,6 +4,7 @@
  * a Message-ID that is stable per notification (so a resend is recognisable) and
  * `Auto-Submitted: auto-generated` (RFC 3834: no auto-replies to alerts).
  */
+import { base64Of } from "../../../base64.ts";
 
 export interface Address {
   name: string;
@@ -22,12 +23,6 @@ export function parseAddress(text: string): Address {
 /** True for an address the SMTP envelope can carry (no spaces, brackets or CR/LF). */
 export function isMailbox(address: string): boolean {
   return /^[^\s<>()@,;:\\"]+@[^\s<>()@,;:\\"]+$/.test(address);
-}
-
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
 }
 
 /** A header value: as is when printable ASCII, else UTF-8 B encoded-words of ≤ 75 characters. */
@@ -49,7 +44,7 @@ export function encodeWords(text: string): string {
     bytes += n;
   }
   if (chunk) words.push(chunk);
-  return words.map((w) => `=?UTF-8?B?${base64(enc.encode(w))}?=`).join("\r\n ");
+  return words.map((w) => `=?UTF-8?B?${base64Of(w)}?=`).join("\r\n ");
 }
 
 export function formatAddress(a: Address): string {
@@ -70,9 +65,7 @@ export function rfc5322Date(ms: number): string {
 }
 
 function bodyPart(type: "plain" | "html", text: string): string {
-  const b64 = base64(enc.encode(text.replace(/\r?\n/g, "\r\n")))
-    .replace(/.{76}/g, "$&\r\n")
-    .replace(/\r\n$/, "");
+  const b64 = base64Of(text.replace(/\r?\n/g, "\r\n")).replace(/.{76}/g, "$&\r\n").replace(/\r\n$/, "");
   return `Content-Type: text/${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
 }
 
