@@ -5,7 +5,8 @@
  * names the rule id, its JSON path and the field; any problem makes the job a 489.
  */
 import { formatPath, type JobError, permanent } from "../errors.ts";
-import type { TargetConfig } from "./render.ts";
+import { promqlSyntaxError } from "./promql.ts";
+import { selectRules, type TargetConfig } from "./render.ts";
 import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
 
 /** Names that stay dot segments once encoded: a Mimir ruler URL with one addresses another path. */
@@ -93,6 +94,12 @@ export function checkRuleSet(
     for (const t of r.targets ?? targetNames)
       if (targets[t]?.delivery.type === "mimir" && MIMIR_UNSAFE_SEGMENTS.includes(r.group))
         add(r, "group", `group "${r.group}" cannot be a path segment of Mimir's ruler API (target "${t}")`);
+    // PromQL where a Prometheus will load it; vmalert's own rules may be MetricsQL, a superset.
+    const prometheus = (r.targets ?? targetNames).find(
+      (t) => targets[t]?.kind === "prometheus" && selectRules(t, targets[t], [r]).includes(r),
+    );
+    const notPromql = prometheus && promqlSyntaxError(r.expr);
+    if (notPromql) add(r, "expr", `${notPromql}; Prometheus target "${prometheus}" would refuse it`);
     // vmalert's extras and the group options are group fields: the rules of one group must not disagree.
     for (const section of ["vmalert", "group_options"] as const)
       for (const [k, v] of Object.entries(r[section] ?? {})) {

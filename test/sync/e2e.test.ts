@@ -177,6 +177,15 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
         'rule "r-typo": labels.team-name: "team-name" is not a valid label name',
       ),
     });
+    // An expression Prometheus' grammar refuses is named too, before any peer sees it.
+    const expr = await h.sync({
+      operation: "create",
+      rules: [rule({ id: "r-expr", expr: "sum by (job) rate(up[5m]) >" })],
+    });
+    expect(expr.status).toBe(489);
+    expect(((await expr.json()) as Body).error?.message).toStartWith(
+      'rule "r-expr": expr: is not PromQL: a syntax error at character 14',
+    );
     expect(readFileSync(promFile(), "utf8")).toBe(before);
   });
 
@@ -184,8 +193,16 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
     ready();
     const promBefore = readFileSync(promFile(), "utf8");
     const vmBefore = readFileSync(vmFile(), "utf8");
-    // Balanced but not PromQL: only the peers can tell.
-    const res = await h.sync({ operation: "create", rules: [rule({ id: "r-broken", expr: "up ==" })] });
+    // Past validation, refused by the peers themselves: a range vector summed (a type error
+    // Prometheus' parser finds, not its grammar), and for vmalert alone a rule it cannot parse
+    // (vmalert-only rules may be MetricsQL, so validation leaves them to it).
+    const res = await h.sync({
+      operation: "create",
+      rules: [
+        rule({ id: "r-broken", expr: "sum(up[5m])", targets: ["prometheus"] }),
+        rule({ id: "r-broken-vm", name: "BrokenVm", expr: "up ==", targets: ["vmalert"] }),
+      ],
+    });
     // Each took its previous file back at once: the new rules are what they refuse, on any retry.
     expect(res.status).toBe(489);
     expect(res.headers.get("retry-after")).toBeNull();
@@ -215,10 +232,12 @@ describe("config sync against running Prometheus, Alertmanager and vmalert", () 
     });
     // The set did not keep the broken rule: there is nothing to delete. The next sync leaves the
     // targets where they are, and clears the error…
-    const fixed = (await (await h.sync({ operation: "delete", rule_ids: ["r-broken"] })).json()) as Body & {
+    const fixed = (await (
+      await h.sync({ operation: "delete", rule_ids: ["r-broken", "r-broken-vm"] })
+    ).json()) as Body & {
       not_found: string[];
     };
-    expect(fixed.not_found).toEqual(["r-broken"]);
+    expect(fixed.not_found).toEqual(["r-broken", "r-broken-vm"]);
     expect(fixed.targets.map((t) => [t.target, t.changed, t.version])).toEqual([
       ["alertmanager", false, 3],
       ["prometheus", false, 3],

@@ -175,6 +175,33 @@ describe("the rule set as a whole", () => {
     ]);
   });
 
+  test("an expression a Prometheus target would not parse is refused, naming where; vmalert-only rules may be MetricsQL", () => {
+    const vm = loadConfig(
+      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
+    ).config_sync.targets.vm;
+    const set = parsed([
+      rule({ id: "broken", expr: "sum by (job) rate(up[5m]) > 0" }),
+      rule({ id: "metricsql", name: "Q", expr: "up default 0", targets: ["vm"] }),
+      rule({
+        id: "fine",
+        name: "F",
+        expr: 'histogram_quantile(0.9, sum by (le) (rate(x_bucket{a=~"b.*"}[5m])))',
+      }),
+    ]);
+    expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
+      {
+        rule_id: "broken",
+        path: "rules[broken].expr",
+        field: "expr",
+        message:
+          'is not PromQL: a syntax error at character 14 ("rate(up[5m]) > 0"); Prometheus target "prom" would refuse it',
+      },
+    ]);
+    // The same MetricsQL for a Prometheus target too: refused.
+    const both = parsed([rule({ id: "metricsql", expr: "up default 0" })]);
+    expect(checkRuleSet(both, { prom: fileTarget, vm }, at).map((i) => i.field)).toEqual(["expr"]);
+  });
+
   test("two rules matching the same alerts but notifying differently are refused", () => {
     const issues = checkRuleSet(
       parsed([
