@@ -71,7 +71,7 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
     // A problem may quote the value it found: one from ${VAR} is often a secret (a token put in
     // the wrong key), and config errors reach logs, check-config and a Worker's every answer.
     const secrets = [...used].filter((v) => v.length >= 6).sort((a, b) => b.length - a.length);
-    const list = maskCredentials(zodIssues(parsed.error), secrets);
+    const list = zodIssues(parsed.error).map((i) => ({ ...i, message: maskCredentials(i.message, secrets) }));
     throw new ConfigError(describe(source, list), list);
   }
   return parsed.data;

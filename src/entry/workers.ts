@@ -30,10 +30,10 @@ let built:
 /**
  * QStash's local-development keys are public: anyone can sign with them. The binary refuses to
  * listen off loopback with them; a Worker has no address of its own, so it refuses each request
- * not made to localhost (`wrangler dev`), as a config error that keeps QStash retrying.
+ * not from this machine (`wrangler dev`), as a config error that keeps QStash retrying.
  */
 const DEV_KEYS_REFUSED =
-  "this Worker runs with QStash's public local-development signing keys (the embedded default, or a config that names them), which anyone can sign with: they are accepted only on localhost (wrangler dev); set ALERTAGENT_CONFIG with your own qstash.current_signing_key and next_signing_key";
+  "this Worker runs with QStash's public local-development signing keys (the embedded default, or a config that names them), which anyone can sign with: they are accepted only from this machine (wrangler dev); set ALERTAGENT_CONFIG with your own qstash.current_signing_key and next_signing_key";
 let pending: Promise<unknown>[] = [];
 
 function build(env: Env) {
@@ -78,6 +78,16 @@ function build(env: Env) {
   }
 }
 
+/**
+ * Whether a request came from this machine: Cloudflare's edge sets CF-Connecting-IP to the
+ * client's address (a client cannot set it), and `wrangler dev` to 127.0.0.1 — which keeps a
+ * local dev of a Worker with `routes`, whose URLs carry the route's host, local too.
+ */
+function fromThisMachine(req: Request): boolean {
+  const client = req.headers.get("cf-connecting-ip");
+  return client ? isLoopback(client) : isLoopback(new URL(req.url).hostname);
+}
+
 export default {
   async fetch(req: Request, env: Env, ctx: Ctx): Promise<Response> {
     built ??= build(env);
@@ -85,11 +95,14 @@ export default {
       // Refuse every request with the reason (built logged it once).
       return toResponse(problemReply(transient("config_error", built.error.message, 60, built.error.issues)));
     }
-    if (built.devKeys && !isLoopback(new URL(req.url).hostname))
+    if (built.devKeys && !fromThisMachine(req))
       return toResponse(
         problemReply(
           transient("config_error", DEV_KEYS_REFUSED, 60, [
-            { path: "qstash.current_signing_key", message: "the public development key, off localhost" },
+            {
+              path: "qstash.current_signing_key",
+              message: "the public development key, from another machine",
+            },
           ]),
         ),
       );

@@ -64,6 +64,9 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
       "reload_refused",
       `${d.target.kind} refused the reload (POST ${url} answered ${res.status}: ${snippet(res.shown) || "no body"})`,
       30,
+      // 500 is how Prometheus and Alertmanager refuse a config they cannot load; a proxy's 502
+      // or 503 says nothing about the file.
+      { refused_config: res.status === 500 },
     );
   if (before) await vmalertAccepted(d, url, before);
 }
@@ -109,6 +112,7 @@ async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCoun
             "reload_refused",
             `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${after.errors}; see its log)`,
             30,
+            { refused_config: true },
           );
         if (d.deps.now() >= settle) return;
         await sleep(100);
@@ -195,7 +199,8 @@ async function rollBack(
   });
   // The peer took its previous config back at once: it was the new rules it refused, and it
   // will refuse them on every retry (docs/config-sync.md, "file").
-  if (err.code === "reload_refused" && err.retryable && reloadedBack)
+  const refusedConfig = (err.details as { refused_config?: boolean } | undefined)?.refused_config === true;
+  if (err.code === "reload_refused" && refusedConfig && reloadedBack)
     return permanent(
       "config_refused",
       `${err.message}; ${notes.join(" ")}: the previous config reloads, so it is the new one ${d.target.kind} refuses (its log names the rule)`,

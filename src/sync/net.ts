@@ -79,6 +79,17 @@ export function baseOf(url: string | undefined): string | undefined {
   }
 }
 
+/** Percent-decoded user-info; a `%` that starts no escape (`pass%`) is kept as written. */
+function decoded(part: string): string {
+  return part.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run; // bytes that are not UTF-8
+    }
+  });
+}
+
 /**
  * A URL's user-info as Basic auth instead: fetch refuses a URL with credentials on Deno and
  * Workers (the Fetch standard), and Bun would send them so anyway.
@@ -93,7 +104,7 @@ function withoutUserInfo(url: string, init: RequestInit): [string, RequestInit] 
   if (!u.username && !u.password) return [url, init];
   const headers = new Headers(init.headers);
   if (!headers.has("authorization")) {
-    const pair = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+    const pair = `${decoded(u.username)}:${decoded(u.password)}`;
     headers.set("authorization", `Basic ${base64Of(pair)}`);
   }
   u.username = "";

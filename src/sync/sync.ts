@@ -48,9 +48,12 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const crashed = settled.find((s) => s.status === "rejected");
     if (crashed) throw crashed.reason;
     const applied = settled.map((s) => (s as PromiseFulfilledResult<Applied>).value);
-    // A set a peer refused is not kept: kept, it would fail every later sync until its rule was
-    // deleted. Targets that took it keep their state; the next sync renders them back.
-    if (applied.some((a) => a.failure?.code === "config_refused")) changedSet = undefined;
+    // A set a peer refused is not kept, unless another target took it (or may have: a file left
+    // in place, not yet read back): kept, it would fail every later sync until its rule was
+    // deleted; dropped under a target that runs it, the set and that target would disagree.
+    const refused = applied.some((a) => a.failure?.code === "config_refused");
+    const runs = applied.some((a) => (a.result.changed && !a.failure) || a.failure?.code === "not_applied");
+    if (refused && !runs) changedSet = undefined;
     if (applied.some((a) => a.failure)) throw syncFailed(applied);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
   } finally {

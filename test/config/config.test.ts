@@ -63,6 +63,11 @@ describe("${VAR} interpolation", () => {
     expect(e.issues[0]).toMatchObject({ path: "channels.hook.timeout" });
     expect(e.message).toContain("channels.hook.timeout");
     expect(JSON.stringify([e.message, e.issues])).not.toContain("HOOKBEARERSECRET");
+    // Paths stay as written: a ${VAR} value that is also a key name (a channel type) is not hidden there.
+    const typed = configError(`${keys}channels:\n  webhook: { type: "\${TY}", url: nope }\n`, {
+      TY: "webhook",
+    });
+    expect(typed.issues[0].path).toBe("channels.webhook.url");
   });
 
   test("substitutes inside lists and nested maps, never in keys", () => {

@@ -251,28 +251,48 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
         expect(page).toMatch(/memory<b>[1-9]\d* MB<\/b>resident/);
       });
 
-    // A Worker has no listening address to check: it looks at each request's host instead.
-    if (name === "workerd")
-      test("the embedded default's public keys, off localhost (a deployed Worker): 503 config_error, nothing recorded", async () => {
-        const body = callback("msg_e2e_devkeys_source");
-        const url = "https://alertagent-worker.acme.workers.dev/jobs/failure";
+    // A Worker has no listening address to check: it looks at where each request came from
+    // (CF-Connecting-IP, which Cloudflare's edge sets to the client and wrangler dev to 127.0.0.1).
+    if (name === "workerd") {
+      const devKeyJob = async (headers: Record<string, string>, tag: string) => {
+        const source = `msg_e2e_devkeys_source_${run}_${tag}`;
+        const body = callback(source);
+        const host = headers.host ?? new URL(base()).host;
+        const url = `http://${host}/jobs/failure`;
         const res = await fetch(`${base()}/jobs/failure`, {
           method: "POST",
           body,
           headers: {
-            host: "alertagent-worker.acme.workers.dev",
+            ...headers,
             "content-type": "application/json",
-            "upstash-message-id": newId("devkeys"),
+            "upstash-message-id": newId(`devkeys_${tag}`),
             "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url, body }),
           },
         });
-        const problem = (await res.json()) as { error: { code: string; message: string } };
-        expect({ status: res.status, code: problem.error.code }).toEqual({
+        return {
+          status: res.status,
+          json: (await res.json()) as { error?: { code: string; message: string } },
+          source,
+        };
+      };
+      test("the embedded default's public keys, from another machine (a deployed Worker): 503 config_error, nothing recorded", async () => {
+        const got = await devKeyJob(
+          { "cf-connecting-ip": "203.0.113.7", host: "alertagent-worker.acme.workers.dev" },
+          "remote",
+        );
+        expect({ status: got.status, code: got.json.error?.code }).toEqual({
           status: 503,
           code: "config_error",
         });
-        expect(problem.error.message).toContain("accepted only on localhost");
+        expect(got.json.error?.message).toContain("accepted only from this machine");
+        // The dead message it reported was not recorded.
+        expect((await fetch(`${base()}/v1/jobs/${got.source}`)).status).toBe(404);
       });
+      test("…but from this machine under a route's host name (wrangler dev of a Worker with routes): accepted", async () => {
+        const got = await devKeyJob({ host: "alerts.example.com" }, "routed");
+        expect(got.status).toBe(200);
+      });
+    }
 
     test("nothing answered 5xx", () => {
       expect(answers.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PEER_STOP_MS, type Peer, startPrometheus } from "../support/peers.ts";
+import { PEER_STOP_MS, type Peer, startPrometheus, startVmalert } from "../support/peers.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
 
@@ -78,3 +78,43 @@ test("a Prometheus whose own config broke refuses any rules: 503 reload_refused,
   expect(retried.status).toBe(200);
   expect(await loaded()).toEqual(["AuthDown", "ThirdDown"]);
 });
+
+test("rules Prometheus refuses but vmalert runs: 489 config_refused, and the set keeps them, as vmalert runs them", async () => {
+  const vm = await startVmalert("http://127.0.0.1:9", "http://127.0.0.1:9");
+  try {
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    prom:
+      kind: prometheus
+      delivery: { type: file, path: "${join(prom.rulesDir, "split.yml")}", reload_url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}/-/reload" }
+    vm:
+      kind: vmalert
+      delivery: { type: file, path: "${join(vm.rulesDir, "split.yml")}", reload_url: "${vm.url}/-/reload" }
+      omit_fields: [keep_firing_for, eval_offset]
+`);
+    // A range vector summed: Prometheus' parser refuses it; vmalert's MetricsQL takes it.
+    const split = rule({ id: "split", name: "SplitRule", expr: "sum(up[5m]) > 0" });
+    const res = await h.sync({ operation: "full", rules: [split] });
+    const body = (await res.json()) as {
+      error: {
+        code: string;
+        details: { targets: { target: string; version: number; error?: { code: string } }[] };
+      };
+    };
+    expect(res.status).toBe(489);
+    const byName = Object.fromEntries(body.error.details.targets.map((t) => [t.target, t]));
+    expect(byName.prom.error?.code).toBe("config_refused");
+    expect(byName.vm).toMatchObject({ version: 1 });
+    expect(byName.vm.error).toBeUndefined();
+    // The set and vmalert agree: the plan has nothing to change there, and the rule can be deleted.
+    const plan = await h.json<{ targets: { target: string; changed: boolean }[] }>("/v1/sync/plan");
+    expect(plan.targets.find((t) => t.target === "vm")?.changed).toBe(false);
+    const deleted = (await (await h.sync({ operation: "delete", rule_ids: ["split"] })).json()) as {
+      deleted: string[];
+    };
+    expect(deleted.deleted).toEqual(["split"]);
+  } finally {
+    await vm.stop();
+  }
+}, 60_000);
