@@ -80,9 +80,11 @@ function isBusy(e: unknown): boolean {
  */
 function setUp(db: SqlDb): { created: boolean } {
   const since = Date.now();
+  // Told once: a retry after SCHEMA ran part-way would find this process's own table.
+  let created: boolean | undefined;
   for (;;) {
     try {
-      const created = allOnce(db, "SELECT 1 FROM sqlite_master WHERE name = 'kv'").length === 0;
+      created ??= allOnce(db, "SELECT 1 FROM sqlite_master WHERE name = 'kv'").length === 0;
       db.exec(SCHEMA);
       refuseDamaged(db);
       return { created };

@@ -39,6 +39,9 @@ config_sync:
 `);
     const res = await h.sync({ operation: "create", rules: sampleRules() });
     const body = (await res.json()) as { error?: { code: string; message: string } };
+    // Not retried: the same target would answer the same way.
+    expect(res.status).toBe(489);
+    expect(body.error?.code).toBe("answer_too_large");
     expect(JSON.stringify(body)).toContain("answered more than 32 MiB (HTTP 200); not read further");
     expect(peer.streamed).toBeLessThan(ENDLESS_BYTES);
   });
