@@ -75,8 +75,8 @@ function isBusy(e: unknown): boolean {
  * Sets up the schema and checks the file (refuseDamaged), waiting out other processes that open
  * the file at the same moment (a restart overlapping the old process, `alertagent-worker status`
  * beside `serve`): switching a new file to WAL fails with SQLITE_BUSY at once, without SQLite's
- * own wait, while another connection holds it. Every statement is idempotent, so it is simply run again. It blocks: this
- * is the store's opening, before anything is served.
+ * own wait, while another connection holds it. Every statement is idempotent, so it is simply
+ * run again. It blocks: this is the store's opening, before anything is served.
  */
 function setUp(db: SqlDb): { created: boolean } {
   const since = Date.now();
