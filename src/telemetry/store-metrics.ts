@@ -12,6 +12,8 @@ import { bucketOf, defOf, type Labels, METRICS, type MetricKey } from "./metric-
 import type { HistogramSample, Metrics, MetricsSnapshot } from "./metrics.ts";
 
 const PREFIX = "metrics:";
+/** A gauge this isolate keeps setting to the same value is written again after this long. */
+const GAUGE_REFRESH_MS = 60_000;
 
 export class StoreMetrics implements Metrics {
   readonly scope = "store" as const;
@@ -19,8 +21,13 @@ export class StoreMetrics implements Metrics {
   private pending = new Map<string, Map<string, number>>();
   /** Gauges set (not added) are absolute; kept per isolate and written as-is. */
   private sets = new Map<string, Map<string, number>>();
+  /** What this isolate last wrote of each gauge, and when. */
+  private written = new Map<string, { value: number; at: number }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private bump(metric: MetricKey, field: string, by: number): void {
     let m = this.pending.get(metric);
@@ -67,13 +74,21 @@ export class StoreMetrics implements Metrics {
       for (const [field, by] of fields)
         if (by !== 0) writes.push(this.store.hincr(PREFIX + metric, field, by));
     }
+    const now = this.now();
     for (const [metric, fields] of sets) {
       for (const [field, value] of fields) {
+        // Written when this isolate's value changes, and at least every GAUGE_REFRESH_MS: most
+        // jobs set a gauge to what it already was (engineUp on every analysis), and each write is
+        // two round trips, which on Workers are subrequests (BENCHMARKS.md, "CPU per job on workerd").
+        const id = `${metric}\n${field}`;
+        const last = this.written.get(id);
+        if (last && last.value === value && now - last.at < GAUGE_REFRESH_MS) continue;
         // An absolute gauge: add the difference from what the store holds.
         writes.push(
           this.store
             .hgetall(PREFIX + metric)
-            .then((cur) => this.store.hincr(PREFIX + metric, field, value - (cur[field] ?? 0))),
+            .then((cur) => this.store.hincr(PREFIX + metric, field, value - (cur[field] ?? 0)))
+            .then(() => this.written.set(id, { value, at: now })),
         );
       }
     }

@@ -1,0 +1,51 @@
+/**
+ * Store-aggregated metrics (src/telemetry/store-metrics.ts): a gauge set to the value this
+ * isolate last wrote is not written again for a minute — on Workers each write is two
+ * subrequests, and every analysis sets engineUp.
+ */
+import { expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { StoreMetrics } from "../../src/telemetry/store-metrics.ts";
+import { around } from "../support/store-spy.ts";
+
+test("a gauge is written when it changes, and again after a minute, not on every flush", async () => {
+  const calls: string[] = [];
+  const store = around(new MemoryStore(), (method, call) => {
+    calls.push(method);
+    return call();
+  });
+  let now = 1_000_000;
+  const m = new StoreMetrics(store, () => now);
+  const flushSetting = async (v: number) => {
+    m.set("engineUp", { engine: "builtin" }, v);
+    await m.flush();
+  };
+  const gaugeWrites = () => calls.filter((c) => c === "hgetall").length;
+
+  await flushSetting(1);
+  expect(gaugeWrites()).toBe(1);
+  for (let i = 0; i < 10; i++) await flushSetting(1);
+  expect(gaugeWrites()).toBe(1); // the same value: nothing to write
+  await flushSetting(0);
+  expect(gaugeWrites()).toBe(2); // changed
+  now += 61_000;
+  await flushSetting(0);
+  expect(gaugeWrites()).toBe(3); // the minute's refresh (another isolate may have written)
+  // The store holds the last value written, as one set of figures.
+  expect((await m.snapshot()).values.engineUp).toEqual([{ labels: { engine: "builtin" }, value: 0 }]);
+});
+
+test("a gauge write that failed is tried again at the next flush", async () => {
+  let fail = true;
+  const store = around(new MemoryStore(), (method, call) => {
+    if (method === "hincr" && fail) return Promise.reject(new Error("store down"));
+    return call();
+  });
+  const m = new StoreMetrics(store, () => 0);
+  m.set("engineUp", { engine: "builtin" }, 1);
+  await expect(m.flush()).rejects.toThrow("store down");
+  fail = false;
+  m.set("engineUp", { engine: "builtin" }, 1);
+  await m.flush();
+  expect((await m.snapshot()).values.engineUp).toEqual([{ labels: { engine: "builtin" }, value: 1 }]);
+});
