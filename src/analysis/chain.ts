@@ -13,7 +13,7 @@ import type { Admission } from "./breaker.ts";
 import { type Engine, type EngineId, type EngineRequest, engineFailed, timeoutOf } from "./engine.ts";
 import { severityOf } from "./facts.ts";
 import { normalizeAnalysis } from "./normalize.ts";
-import type { Analysis, Attempt, EngineName, Tokens } from "./schema.ts";
+import type { Analysis, Attempt, EngineName, Language, Tokens } from "./schema.ts";
 
 export interface ChainOutcome {
   analysis: Analysis;
@@ -119,10 +119,14 @@ async function attempt(
   const first = await engine.analyse(req, signal);
   add(tokens, first.tokens);
   let n = normalizeAnalysis(first.output, { ...opts, allowText: first.allowText });
-  if (!n.ok && first.repair) {
-    const second = await first.repair(n.problems, signal);
+  // The one repair: for an answer that does not fit, or one that fits in the wrong language.
+  const why = n.ok ? notInLanguage(n.analysis, req.language) : n.problems;
+  if (why && first.repair) {
+    const second = await first.repair(why, signal);
     add(tokens, second.tokens);
-    n = normalizeAnalysis(second.output, { ...opts, allowText: second.allowText });
+    const again = normalizeAnalysis(second.output, { ...opts, allowText: second.allowText });
+    // An answer that fit is kept unless the repair fits in the job's language: English beats none.
+    if (!n.ok || (again.ok && !notInLanguage(again.analysis, req.language))) n = again;
   }
   if (!n.ok)
     throw engineFailed(
@@ -130,6 +134,15 @@ async function attempt(
       `${name} answered output that does not fit the analysis schema: ${n.problems}`,
     );
   return n.analysis;
+}
+
+/**
+ * Why an analysis is not in the job's language, or undefined: a zh job answered in English (a
+ * summary with Latin letters and no Chinese) is read at 3 a.m. by people who asked for Chinese.
+ */
+function notInLanguage(a: Analysis, language: Language): string | undefined {
+  if (language !== "zh" || !/[A-Za-z]/.test(a.summary) || /\p{Script=Han}/u.test(a.summary)) return undefined;
+  return "the analysis is in English; write the summary, causes and steps in Chinese (简体中文)";
 }
 
 function add(total: Tokens, t: Tokens): void {

@@ -210,6 +210,31 @@ describe("Dify chat apps (quick, root_cause)", () => {
     expect(dify.calls[1].body.query).toContain("severity");
   });
 
+  test("a zh job answered in English is asked once for Chinese; a second English answer is kept", async () => {
+    const zh = () =>
+      makeHarness(
+        aiYaml({ order: ["dify", "builtin"], language: "zh", dify: { url: dify.url, chatKey: "app-chat" } }),
+      );
+    let n = 0;
+    dify.respond = () => ({
+      answer: JSON.stringify(
+        goodAnalysis({ summary: n++ === 0 ? "CPU saturated by a batch job" : "批处理任务占满 CPU" }),
+      ),
+    });
+    const r = await resultOf(await zh().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({ engine: "dify-chat", degraded: false, summary: "批处理任务占满 CPU" });
+    expect(dify.calls).toHaveLength(2);
+    expect(dify.calls[1].body.query).toContain("in Chinese (简体中文)");
+    // Still English after the one repair: the analysis that fit is kept, not thrown away.
+    dify.calls.length = 0;
+    dify.respond = () => ({
+      answer: JSON.stringify(goodAnalysis({ summary: "CPU saturated by a batch job" })),
+    });
+    const kept = await resultOf(await zh().job("/jobs/analysis", { type: "quick", alert }));
+    expect(kept).toMatchObject({ engine: "dify-chat", summary: "CPU saturated by a batch job" });
+    expect(dify.calls).toHaveLength(2);
+  });
+
   test("an answer still broken after the repair makes Dify fail: the next engine answers", async () => {
     dify.respond = () => ({
       answer: JSON.stringify({ summary: "x", severity: "warning", root_causes: "none" }),
