@@ -4,6 +4,11 @@
  * into the worker's memory before any timeout (README, "Limits").
  */
 
+export const MiB = 1024 * 1024;
+
+/** A peer's answer over its limit, as messages say it: "more than 4 MiB". */
+export const moreThan = (limit: number): string => `more than ${limit / MiB} MiB`;
+
 /**
  * A request body, read up to `limit`; an over-limit body comes back as limit + 1 bytes (enough to
  * say it is too large without buffering it). The job runner turns it into 489 payload_too_large.

@@ -8,7 +8,7 @@ import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
 import { credentialsOf, quotedAnswer } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
-import { readAnswer } from "../read-limited.ts";
+import { MiB, moreThan, readAnswer } from "../read-limited.ts";
 import type { Services } from "../services.ts";
 import type { Check } from "../telemetry/check.ts";
 import type { AnalysisType, EngineName, Evidence, Language, SimilarMatch, Tokens } from "./schema.ts";
@@ -55,7 +55,6 @@ export interface HttpAnswer {
   text: string;
 }
 
-const MiB = 1024 * 1024;
 /**
  * The most of an engine's answer the worker reads: an analysis is a few KB, and an endless or
  * runaway body would otherwise fill memory until the engine's timeout (README, "Security").
@@ -91,7 +90,7 @@ export async function callHttp(
   if (answer.over)
     throw engineFailed(
       "engine_answer_too_large",
-      `${engine}: answered more than ${ENGINE_ANSWER_LIMIT / MiB} MiB (HTTP ${res.status}); not read further`,
+      `${engine}: answered ${moreThan(ENGINE_ANSWER_LIMIT)} (HTTP ${res.status}); not read further`,
     );
   // An engine that quotes the request (its key, a signed URL) in its answer must not hand it to
   // our answers, records, logs and /health (README, "Security").

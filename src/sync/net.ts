@@ -9,7 +9,7 @@ import { excerpt } from "../clip.ts";
 import { permanent, transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
-import { readAnswer } from "../read-limited.ts";
+import { MiB, moreThan, readAnswer } from "../read-limited.ts";
 
 export interface Answer {
   status: number;
@@ -27,7 +27,7 @@ export const REQUEST_TIMEOUT_MS = 10_000;
  * The most of an answer config sync reads: a rule set or read-back of thousands of rules is a
  * few MB; a runaway body must not fill the worker's memory (README, "Security").
  */
-export const ANSWER_LIMIT = 32 * 1024 * 1024;
+export const ANSWER_LIMIT = 32 * MiB;
 
 export async function send(fetch: Fetch, what: string, url: string, init: RequestInit = {}): Promise<Answer> {
   let res: Response;
@@ -47,7 +47,7 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
   if (answer.over)
     throw permanent(
       "answer_too_large",
-      `${what}: ${url} answered more than ${ANSWER_LIMIT / 1024 / 1024} MiB (HTTP ${res.status}); not read further`,
+      `${what}: ${url} answered ${moreThan(ANSWER_LIMIT)} (HTTP ${res.status}); not read further`,
     );
   const text = answer.text;
   return {

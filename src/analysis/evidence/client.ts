@@ -6,10 +6,10 @@
 
 import { credentialsOf, maskCredentials } from "../../mask.ts";
 import type { Fetch } from "../../ports.ts";
-import { readAnswer } from "../../read-limited.ts";
+import { MiB, moreThan, readAnswer } from "../../read-limited.ts";
 
 /** The most of a query's answer read: evidence queries are aggregated; a runaway answer must not fill memory. */
-const ANSWER_LIMIT = 8 * 1024 * 1024;
+const ANSWER_LIMIT = 8 * MiB;
 
 export interface Sample {
   metric: Record<string, string>;
@@ -54,8 +54,8 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
     const { text, over } = await readAnswer(res, ANSWER_LIMIT).catch(() => ({ text: "", over: false }));
     if (over)
       throw new EvidenceError(
-        `Prometheus answered more than ${ANSWER_LIMIT / 1024 / 1024} MiB; not read further`,
-        `Prometheus 的回答超过 ${ANSWER_LIMIT / 1024 / 1024} MiB，未继续读取`,
+        `Prometheus answered ${moreThan(ANSWER_LIMIT)}; not read further`,
+        `Prometheus 的回答超过 ${ANSWER_LIMIT / MiB} MiB，未继续读取`,
       );
     let body: { status?: string; data?: { resultType?: string; result?: unknown }; error?: string } | null =
       null;
