@@ -4,6 +4,8 @@
  * (README, "Security"). A value is secret by its key name, by sitting under `headers`, or by
  * where it is in a URL: the user-info, every query value, and the token in a robot's path.
  */
+import { basicOf, userInfoOf } from "./user-info.ts";
+
 const SECRET_KEYS =
   /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token|credentials|password_file|bearer_token)$/i;
 export const MASK = "********";
@@ -59,6 +61,9 @@ export function credentialsOf(url: string, headers: Record<string, string> = {})
   try {
     const u = new URL(url);
     found.push(u.username, u.password, ...u.searchParams.values());
+    // Sent as Basic auth (user-info.ts): a peer quoting the request quotes that header, or what it decodes to.
+    const info = userInfoOf(u);
+    if (info) found.push(info.user, info.pass, (basicOf(u) as string).slice("Basic ".length));
     for (const part of u.search.slice(1).split("&")) found.push(part.slice(part.indexOf("=") + 1));
     const token = PATH_TOKEN.exec(u.pathname)?.[0];
     if (token) found.push(...token.split("/").slice(2));

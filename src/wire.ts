@@ -18,6 +18,7 @@ import { ruleExpressions } from "./sync/state.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
 import { tracingFetch } from "./telemetry/trace.ts";
+import { userInfoAsBasic } from "./user-info.ts";
 import { VERSION } from "./version.ts";
 
 /** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
@@ -68,8 +69,9 @@ export function buildDeps(o: WireOptions): Deps {
     gate,
     metrics: o.metrics,
     logger,
-    // Every outbound call carries the running job's traceparent (src/telemetry/trace.ts).
-    fetch: tracingFetch(o.fetch ?? ((input, init) => fetch(input, init))),
+    // Every outbound call carries the running job's traceparent (src/telemetry/trace.ts), and a
+    // URL's user-info as Basic auth (src/user-info.ts).
+    fetch: tracingFetch(userInfoAsBasic(o.fetch ?? ((input, init) => fetch(input, init)))),
     now,
     version: VERSION,
     runtime: o.runtime,

@@ -22,19 +22,9 @@ const FLOORS: string[][] = [
   ["store"],
   ["config"],
   ["errors"],
-  [
-    "ports",
-    "mask",
-    "base64",
-    "iso-time",
-    "duration",
-    "safe-equal",
-    "version",
-    "json-record",
-    "within",
-    "clip",
-    "read-limited",
-  ],
+  ["mask", "iso-time", "duration", "safe-equal", "version", "json-record", "within", "clip", "read-limited"],
+  ["user-info"],
+  ["ports", "base64"],
 ];
 
 function filesUnder(dir: string): string[] {

@@ -4,7 +4,6 @@
  * being done, the URL and why.
  */
 
-import { base64Of } from "../base64.ts";
 import { excerpt } from "../clip.ts";
 import { permanent, transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
@@ -33,8 +32,7 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
   let res: Response;
   let answer: { text: string; over: boolean };
   try {
-    const [bare, sent] = withoutUserInfo(url, init);
-    res = await fetch(bare, { ...sent, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     answer = await readAnswer(res, ANSWER_LIMIT);
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -77,39 +75,6 @@ export function baseOf(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Percent-decoded user-info; a `%` that starts no escape (`pass%`) is kept as written. */
-function decoded(part: string): string {
-  return part.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run; // bytes that are not UTF-8
-    }
-  });
-}
-
-/**
- * A URL's user-info as Basic auth instead: fetch refuses a URL with credentials on Deno and
- * Workers (the Fetch standard), and Bun would send them so anyway.
- */
-function withoutUserInfo(url: string, init: RequestInit): [string, RequestInit] {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return [url, init];
-  }
-  if (!u.username && !u.password) return [url, init];
-  const headers = new Headers(init.headers);
-  if (!headers.has("authorization")) {
-    const pair = `${decoded(u.username)}:${decoded(u.password)}`;
-    headers.set("authorization", `Basic ${base64Of(pair)}`);
-  }
-  u.username = "";
-  u.password = "";
-  return [u.href, { ...init, headers }];
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

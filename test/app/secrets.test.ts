@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { main } from "../../src/cli/main.ts";
+import type { Fetch } from "../../src/ports.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
 
@@ -161,5 +162,60 @@ describe("secrets never leave the worker", () => {
     found.push(...leaks("logs", JSON.stringify(h.logs)));
     expect(answers.join("\n")).toContain("********");
     expect(found).toEqual([]);
+  });
+
+  test("a URL's user-info goes as Basic auth; a peer quoting that header hands it no further", async () => {
+    // A real HTTP peer that quotes the Authorization header it got in its refusal.
+    const peer = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => new Response(`refused: ${req.headers.get("authorization")}`, { status: 400 }),
+    });
+    try {
+      const h = makeHarness(
+        `channels:\n  hook: { type: webhook, url: "http://u:${S}%2F22@127.0.0.1:${peer.port}/in" }\n`,
+      );
+      const forms = [S, btoa(`u:${S}/22`)];
+      const res = await h.job(
+        "/jobs/notification",
+        { channels: ["hook"], alerts: [{ labels: { alertname: "A" } }] },
+        { messageId: "msg_basic" },
+      );
+      const answer = await res.text();
+      expect(res.status, answer).toBe(489);
+      expect(answer).toContain("refused: Basic ********");
+      const seen = [answer, JSON.stringify(h.logs)];
+      for (const path of ["/v1/jobs/msg_basic", "/v1/notifications/msg_basic"]) {
+        const v1 = await h.request(path);
+        expect(v1.status).toBe(200);
+        seen.push(await v1.text());
+      }
+      expect(seen.filter((t) => forms.some((f) => t.includes(f)))).toEqual([]);
+    } finally {
+      peer.stop(true);
+    }
+  });
+
+  test("a URL's user-info reaches a peer on a runtime whose fetch refuses URL credentials (workerd)", async () => {
+    const got: (string | null)[] = [];
+    // The Fetch standard's Request constructor throws a TypeError for a URL that includes credentials.
+    const strictFetch: Fetch = async (input, init) => {
+      const req = new Request(input, init);
+      const u = new URL(req.url);
+      if (u.username || u.password)
+        throw new TypeError("Request cannot be constructed from a URL that includes credentials");
+      got.push(req.headers.get("authorization"));
+      return new Response("ok");
+    };
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "http://ops:p%40ss@hook.test/in" }\n`, {
+      fetch: strictFetch,
+    });
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook"], alerts: [{ labels: { alertname: "A" } }] },
+      { messageId: "msg_strict" },
+    );
+    expect(res.status, await res.text()).toBe(200);
+    expect(got).toEqual([`Basic ${btoa("ops:p@ss")}`]);
   });
 });
