@@ -22,6 +22,8 @@ export function maskUrl(value: string): string {
   if (!URL_START.test(value)) return value;
   try {
     const u = new URL(value);
+    // `user:pa#ss@host` parses with the host and the rest in the fragment.
+    if (u.hash.includes("@")) return maskUnparsed(value);
     let changed = false;
     if (u.username || u.password) {
       if (u.username) u.username = MASK;
@@ -39,8 +41,20 @@ export function maskUrl(value: string): string {
     }
     return changed ? u.toString() : value;
   } catch {
-    return value;
+    return maskUnparsed(value);
   }
+}
+
+/**
+ * A URL that does not parse (a `#` or `?` in its password): everything up to its last `@` is
+ * taken as user-info, and everything from a `?` on as its query, both masked.
+ */
+function maskUnparsed(value: string): string {
+  const scheme = value.indexOf("://") + 3;
+  const at = value.lastIndexOf("@");
+  const rest = at >= scheme ? `${value.slice(0, scheme)}${MASK}${value.slice(at)}` : value;
+  const q = rest.indexOf("?", at >= scheme ? scheme + MASK.length : scheme);
+  return q < 0 ? rest : `${rest.slice(0, q)}?${MASK}`;
 }
 
 /** Masks every URL inside a text (an error message that names the address it could not reach). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { credentialsOf, maskCredentials } from "../src/mask.ts";
+import { credentialsOf, maskCredentials, maskText } from "../src/mask.ts";
 
 describe("what a downstream may quote back of our request", () => {
   test("the credentials of a request: user-info, query values raw and decoded, a webhook path token, header values", () => {
@@ -37,5 +37,15 @@ describe("what a downstream may quote back of our request", () => {
       list: ["n=********"],
     });
     expect(maskCredentials(undefined, sent)).toBeUndefined();
+  });
+
+  test("a URL that does not parse (a # or ? in its password) is masked up to its last @ and from its ?", () => {
+    expect(maskText("cannot reach redis://:pa#ss@db:6379/0 now")).toBe(
+      "cannot reach redis://********@db:6379/0 now",
+    );
+    expect(maskText("redis://u:pa?ss@db:6379")).toBe("redis://********@db:6379");
+    // Parses, with the host taken from the user and the rest in the fragment.
+    expect(maskText("https://tok#en@h.example/x")).toBe("https://********@h.example/x");
+    expect(maskText("http://h:notaport/x?token=abc")).toBe("http://h:notaport/x?********");
   });
 });

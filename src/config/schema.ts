@@ -137,6 +137,15 @@ const store = z
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be the Upstash REST URL (https://…)" });
     if (s.kind === "redis" && s.url && !/^rediss?:\/\//.test(s.url))
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
+    // A `#`, `?` or `/` in a generated password breaks the URL (or moves the host): say so here,
+    // not as "Invalid URL" from the first connection.
+    if ((s.kind === "upstash" || s.kind === "redis") && s.url && !parsesWhole(s.url))
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message:
+          "is not a URL this can read: the port must be a number, and a #, ?, / or @ in the user or password must be percent-encoded (%23, %3F, %2F, %40)",
+      });
     // The database index, when given, is a number: `/db3` would pass here and fail every job.
     if (s.kind === "redis" && s.url && !/^rediss?:\/\/[^/?#]*(\/(\d+)?)?([?#].*)?$/.test(s.url))
       ctx.addIssue({
@@ -145,6 +154,15 @@ const store = z
         message: "the path must be a database number (redis://host:6379/2)",
       });
   });
+
+/** Whether `url` parses, without a fragment (a store URL has none: a `#` there is part of a password). */
+function parsesWhole(url: string): boolean {
+  try {
+    return new URL(url).hash === "" && !url.includes("#");
+  } catch {
+    return false;
+  }
+}
 
 /** A Dify app: `workflow`, `chat` (chat and chatflow apps) or `agent` (agent apps answer only streaming). */
 const difyApp = z.strictObject({ mode: z.enum(["workflow", "chat", "agent"]), key: str });

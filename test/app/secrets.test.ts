@@ -58,6 +58,20 @@ describe("secrets never leave the worker", () => {
     expect(leaks("check-config", f.stdout() + f.stderr())).toEqual([]);
   });
 
+  test("a store URL with a # or ? in its password: refused naming store.url, the password shown nowhere", async () => {
+    for (const url of [
+      `redis://:${S}#44@127.0.0.1:6379/0`,
+      `redis://u:${S}?45@127.0.0.1:6379`,
+      `redis://${S}#46@h:6379`,
+    ]) {
+      const f = fakePlatform({ "/w.yaml": `store: { kind: redis, url: "${url}" }\n` });
+      expect(await exitCode(main(["check-config", "--config", "/w.yaml"], f.p))).toBe(2);
+      expect(f.stderr()).toContain("store.url");
+      expect(f.stderr()).toContain("percent-encoded");
+      expect(leaks("check-config", f.stdout() + f.stderr())).toEqual([]);
+    }
+  });
+
   test("answers, records, logs, /v1, /stats, /metrics, /health, the dashboard and plans: no sentinel", async () => {
     const h = makeHarness(CONFIG);
     const key = `sig_${S}04`;
