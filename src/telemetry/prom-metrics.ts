@@ -170,13 +170,16 @@ export class PromMetrics implements Metrics {
 
   async process(): Promise<ProcessFigures | undefined> {
     if (!this.opts.process) return undefined;
-    const value = async (name: string) =>
-      (await this.registry.getSingleMetric(name)?.get())?.values.find((v) => !v.labels.space)?.value ?? 0;
+    // A whole collection: prom-client fills these in hooks of their sibling metrics (the CPU
+    // total in the user-CPU one's), so one metric's get() shows the last scrape's figure, or 0.
+    const all = await this.registry.getMetricsAsJSON();
+    const value = (name: string) =>
+      all.find((m) => m.name === name)?.values.find((v) => !v.labels.space)?.value ?? 0;
     return {
-      cpu_seconds: await value("process_cpu_seconds_total"),
-      resident_bytes: await value("process_resident_memory_bytes"),
-      heap_used_bytes: await value("nodejs_heap_size_used_bytes"),
-      event_loop_lag_p99_seconds: await value("nodejs_eventloop_lag_p99_seconds"),
+      cpu_seconds: value("process_cpu_seconds_total"),
+      resident_bytes: value("process_resident_memory_bytes"),
+      heap_used_bytes: value("nodejs_heap_size_used_bytes"),
+      event_loop_lag_p99_seconds: value("nodejs_eventloop_lag_p99_seconds"),
     };
   }
 

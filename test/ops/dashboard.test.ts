@@ -25,6 +25,32 @@ describe("/dashboard", () => {
     expect(html).toContain("downstream_unavailable");
   });
 
+  test("a channel that only failed for now (to retry, rate limited) shows it, not zeros", async () => {
+    const h = makeHarness(
+      `channels:
+  hook: { type: webhook, url: "http://hook.test/in" }
+  ding: { type: dingtalk, webhook: "http://ding.test/robot/send?access_token=t0ken-for-test" }
+`,
+      {
+        fetch: async (input) =>
+          String(input).startsWith("http://hook.test")
+            ? new Response("down", { status: 500 })
+            : Response.json({ errcode: 130101, errmsg: "send too fast, exceed 20 times per minute" }),
+      },
+    );
+    const alert = { labels: { alertname: "A" } };
+    expect((await h.job("/jobs/notification", { channels: ["hook"], alerts: [alert] })).status).toBe(503);
+    expect((await h.job("/jobs/notification", { channels: ["ding"], alerts: [alert] })).status).toBe(429);
+    const html = await (await h.request("/dashboard")).text();
+    expect(html).toContain("<th>to retry</th><th>rate limited</th>");
+    expect(html).toMatch(
+      /<td>hook<\/td><td>0<\/td><td>0<\/td><td><span class="warn">1<\/span><\/td><td>0<\/td>/,
+    );
+    expect(html).toMatch(
+      /<td>ding<\/td><td>0<\/td><td>0<\/td><td>0<\/td><td><span class="warn">1<\/span><\/td>/,
+    );
+  });
+
   test("when the store does not answer, the page says which lists it cannot show instead of 'None.'", async () => {
     let down = false;
     const memory = new MemoryStore();

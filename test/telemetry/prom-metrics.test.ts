@@ -23,6 +23,15 @@ describe("PromMetrics (one process, rendered by prom-client's Registry)", () => 
     );
   });
 
+  test("the dashboard's process figures are today's without a scrape of /metrics first", async () => {
+    const m = new PromMetrics({ process: true });
+    const until = performance.now() + 60;
+    while (performance.now() < until); // some CPU to show
+    const p = await m.process();
+    expect(p?.cpu_seconds).toBeGreaterThan(0);
+    expect(p?.heap_used_bytes).toBeGreaterThan(1_000_000);
+  });
+
   test("histograms render cumulative buckets, +Inf, sum and count; the snapshot agrees", async () => {
     const m = new PromMetrics();
     for (const v of [0.0005, 0.003, 0.003, 7, 1000]) m.observe("jobDuration", { family: "failure" }, v);
