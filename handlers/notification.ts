@@ -31,14 +31,14 @@ export const notificationHandler: JobHandler = {
     );
     return [...keys, ...analysisKeysOf(shownAlerts(j))];
   },
-  async handle(body, { deps, messageId, logger, query, batch }) {
+  async handle(body, { deps, messageId, receivedAt, logger, query, batch }) {
     const j = job.parse(body, query);
     const analyses = await firingBriefs(deps.store, shownAlerts(j), batch);
     return deliver(
       deps,
       permanentOnConfigError(() => deps.notifier),
       j,
-      messageId,
+      { id: messageId, receivedAt },
       logger,
       batch,
       analyses,

@@ -205,7 +205,8 @@ async function notifyDeadLetter(
     ],
   });
   try {
-    const result = await deliver(deps, deps.notifier, job, `dead:${dead.source_message_id}`, logger, batch);
+    const message = { id: `dead:${dead.source_message_id}`, receivedAt: dead.recorded_at };
+    const result = await deliver(deps, deps.notifier, job, message, logger, batch);
     return { deliveries: result.deliveries };
   } catch (e) {
     // Transient trouble (503/429) goes back to QStash so the callback is retried; a channel that

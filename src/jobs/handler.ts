@@ -16,6 +16,8 @@ export interface JobContext {
   batch: Batch;
   family: Family;
   messageId: string;
+  /** When this message first reached the worker (its ledger entry's received_at). */
+  receivedAt: string;
   retried: number;
   scheduleId?: string;
   /** The query string of the job URL (QStash delivers the destination URL as published). */

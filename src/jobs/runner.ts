@@ -254,6 +254,7 @@ async function claimAndRun(
       batch,
       family: req.family,
       messageId,
+      receivedAt: entry.received_at,
       retried: req.retried,
       scheduleId: req.scheduleId,
       query: req.query ?? {},

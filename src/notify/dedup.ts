@@ -7,6 +7,12 @@
  * duplicate. A state is recorded only once its send succeeded, so a reminder of a state that
  * never reached the channel (refused, or still being retried) is sent to it.
  *
+ * Each message retries on its own schedule, so an older state can come back after a newer one
+ * was received: a firing page retried past its own resolve would leave the chat saying FIRING
+ * for an alert that has ended. Alertmanager sends the whole group each time, so a state from a
+ * message that first reached this worker before the one the channel last received from is older
+ * news: skipped as obsolete.
+ *
  * Two deliveries of one state at once race on a short SET NX claim of the transition
  * (previous message → this state): the holder sends; the other is told to come back (a 503)
  * and then finds the state received, or the claim let go because the send failed.
@@ -20,6 +26,8 @@ import { hash64 } from "./channels/hmac.ts";
 interface Last {
   state: string;
   message: string;
+  /** When `message` first reached this worker (absent in records written before it was kept). */
+  at?: string;
 }
 
 /** A claim to send one group state to one channel: recorded when received, let go when not. */
@@ -27,12 +35,16 @@ export interface DedupClaim {
   group: string;
   state: string;
   key: string;
+  /** When the claiming message first reached this worker. */
+  at: string;
 }
 
 export type DedupAnswer =
   | { kind: "send"; claim: DedupClaim }
   /** The channel received this state from `message` within the window. */
   | { kind: "duplicate"; message: string }
+  /** The channel received a newer state of the group from `message`. */
+  | { kind: "obsolete"; message: string }
   /** `message` is sending this state to the channel right now. */
   | { kind: "in_flight"; message: string; retryAfterS: number };
 
@@ -53,7 +65,8 @@ export interface Alongside {
 }
 
 /**
- * Whether this notification should be sent to the channel. `claimMs` bounds how long a
+ * Whether this notification should be sent to the channel. `receivedAt` is when the message
+ * first reached this worker (its ledger entry's received_at). `claimMs` bounds how long a
  * delivery that dies mid-send holds the state (the lease length). `alongside` starts as the
  * claim is written, not for a duplicate, so what it starts shares the claim's round trip; it is
  * told at once when the claim went to another message.
@@ -63,6 +76,7 @@ export async function claimNotification(
   channel: string,
   payload: AlertmanagerPayload,
   messageId: string,
+  receivedAt: string,
   claimMs: number,
   batch?: Batch,
   alongside?: Alongside,
@@ -70,10 +84,12 @@ export async function claimNotification(
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
   const last = await readThrough<Last>(store, group, batch);
-  if (last?.state === state && last.message !== messageId)
-    return { kind: "duplicate", message: last.message };
+  if (last && last.message !== messageId) {
+    if (last.state === state) return { kind: "duplicate", message: last.message };
+    if (last.at && receivedAt < last.at) return { kind: "obsolete", message: last.message };
+  }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claim = { group, state, key };
+  const claim = { group, state, key, at: receivedAt };
   const won = store.set(key, messageId, { nx: true, ttlMs: claimMs });
   alongside?.start();
   if (await won) return { kind: "send", claim };
@@ -105,7 +121,7 @@ export function receivedWrites(claim: DedupClaim, messageId: string, windowMs: n
     {
       op: "set",
       key: claim.group,
-      value: { state: claim.state, message: messageId } satisfies Last,
+      value: { state: claim.state, message: messageId, at: claim.at } satisfies Last,
       ttlMs: windowMs,
     },
     { op: "del", key: claim.key, ifEquals: messageId },

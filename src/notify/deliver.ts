@@ -4,7 +4,7 @@
  * message sends only to channels whose step has not succeeded, and only their unsent parts
  * (the rendering is kept from the first attempt). Channels go out in parallel; then each
  * permanent failure tries its fallbacks (the channel's, then the job's). The job answers 200
- * when every channel was sent, skipped as a duplicate or fell back; else 429 (a robot's rate
+ * when every channel was sent, skipped (a duplicate, or older than what it received) or fell back; else 429 (a robot's rate
  * budget, with Retry-After), 503 (transient: QStash redelivers, only the rest is retried), or
  * 489 once everything else is done when a channel failed for good with no fallback left.
  */
@@ -33,6 +33,7 @@ export interface Delivery {
   response?: unknown;
   fallback_for?: string;
   duplicate_of?: string;
+  superseded_by?: string;
   parts?: number;
   error?: DeliveryRecord["error"];
 }
@@ -50,6 +51,7 @@ function deliveryOf(r: DeliveryRecord): Delivery {
     ...(r.response !== undefined ? { response: r.response } : {}),
     ...(r.fallback_for ? { fallback_for: r.fallback_for } : {}),
     ...(r.duplicate_of ? { duplicate_of: r.duplicate_of } : {}),
+    ...(r.superseded_by ? { superseded_by: r.superseded_by } : {}),
     ...(r.parts.length > 1 ? { parts: r.parts.length } : {}),
     ...(r.error && r.status !== "sent" ? { error: r.error } : {}),
   };
@@ -60,7 +62,7 @@ export async function deliver(
   deps: Services,
   n: Notifier,
   job: NotificationJob,
-  messageId: string,
+  message: { id: string; receivedAt: string },
   logger: Logger,
   batch: Batch,
   analyses: Record<string, AnalysisBrief> = {},
@@ -80,7 +82,17 @@ export async function deliver(
       job.title,
       group ? partView(group, group.all, 1, 1) : input.kind === "data" ? input.data : {},
     );
-  const j: Job = { deps, n, job, input, groupOf, messageId, logger, batch };
+  const j: Job = {
+    deps,
+    n,
+    job,
+    input,
+    groupOf,
+    messageId: message.id,
+    receivedAt: message.receivedAt,
+    logger,
+    batch,
+  };
   const runs = new Map<string, Promise<Run>>();
   const once = (name: string, fallbackFor?: string) => {
     let r = runs.get(name);
@@ -121,14 +133,14 @@ export async function deliver(
   }
   // One index write for the message, written with the job's answer: the channels in the order tried.
   await n.records.putIndex(
-    messageId,
+    message.id,
     [...names, ...extra.map((r) => r.record.channel)],
     isoAt(deps.now()),
     batch,
   );
 
   const deliveries = [...primaries, ...extra].map((r) => deliveryOf(r.record));
-  const result = { message_id: messageId, deliveries };
+  const result = { message_id: message.id, deliveries };
   const errors = [...primaries, ...extra].flatMap((r) =>
     r.error ? [{ ch: r.record.channel, e: r.error }] : [],
   );

@@ -10,7 +10,13 @@ import type { Limit } from "./channels/channel.ts";
 import type { Format } from "./text.ts";
 
 /** The statuses of docs/notifications.md, plus `pending`: waiting for QStash's next delivery. */
-export type DeliveryStatus = "sent" | "failed" | "skipped_duplicate" | "fell_back" | "pending";
+export type DeliveryStatus =
+  | "sent"
+  | "failed"
+  | "skipped_duplicate"
+  | "skipped_obsolete"
+  | "fell_back"
+  | "pending";
 
 export interface PartRecord {
   part: number;
@@ -45,6 +51,8 @@ export interface DeliveryRecord {
   error?: { code: string; message: string; retryable: boolean; details?: unknown };
   fallback_for?: string;
   duplicate_of?: string;
+  /** skipped_obsolete: the message whose resolve of every alert here the channel received. */
+  superseded_by?: string;
   created_at: string;
   updated_at: string;
   sent_at?: string;

@@ -35,6 +35,8 @@ export interface Job {
   /** The group's view in a channel's locale (undefined for free `data`). */
   groupOf: (ch?: Channel) => GroupView | undefined;
   messageId: string;
+  /** When the message first reached this worker: an older group state than the channel received is obsolete (dedup.ts). */
+  receivedAt: string;
   logger: Logger;
   /** What the job's claim read, and the writes made with its answer. */
   batch: Batch;
@@ -102,6 +104,7 @@ export async function dedup(
     ch.name,
     p,
     messageId,
+    j.receivedAt,
     deps.config.worker.lease,
     j.batch,
     alongside,
@@ -114,7 +117,10 @@ export async function dedup(
       `channel ${ch.name}: message ${answer.message} is sending this same group state now`,
       answer.retryAfterS,
     );
-  const skipped: DeliveryRecord = { ...record, status: "skipped_duplicate", duplicate_of: answer.message };
+  const skipped: DeliveryRecord =
+    answer.kind === "duplicate"
+      ? { ...record, status: "skipped_duplicate", duplicate_of: answer.message }
+      : { ...record, status: "skipped_obsolete", superseded_by: answer.message };
   delete skipped.error;
   await deps.store.writeMany([
     j.n.records.deliveryWrite(skipped),
@@ -124,7 +130,7 @@ export async function dedup(
       attempts: skipped.attempts,
     }),
   ]);
-  deps.metrics.inc("notifications", { ...labelsOf(ch), status: "skipped_duplicate" });
+  deps.metrics.inc("notifications", { ...labelsOf(ch), status: skipped.status });
   return { duplicate: { record: skipped } };
 }
 

@@ -94,9 +94,11 @@ export function renderDashboard(d: DashboardData): string {
   const flagged: Record<string, string> = { failed: "bad", retry: "warn", rate_limited: "warn" };
   const channelRows = Object.entries(d.channels).map(([ch, c]) => [
     esc(ch),
-    ...["sent", "failed", "retry", "rate_limited", "skipped_duplicate", "fell_back"].map((k) =>
+    ...["sent", "failed", "retry", "rate_limited"].map((k) =>
       c[k] && flagged[k] ? `<span class="${flagged[k]}">${esc(c[k])}</span>` : esc(c[k] ?? 0),
     ),
+    esc((c.skipped_duplicate ?? 0) + (c.skipped_obsolete ?? 0)),
+    esc(c.fell_back ?? 0),
   ]);
   const engineRows = d.engines.map((e) => [
     esc(e.engine),
@@ -177,7 +179,7 @@ ${d.unread.length ? `<p class="bad">⚠ The store did not answer: ${esc(d.unread
 ${d.process ? processCards(d.process) : ""}</div>
 <h2>Jobs by family</h2><div class="wrap">${table(["family", "received", "ok", "failed", "retried", "dup", "error rate", "p50 / p95 / p99", "in flight", "dead"], familyRows, "No jobs yet.")}</div>
 <h2>Recent dead letters</h2><div class="wrap">${table(["at", "family", "message", "last error"], deadRows, none("dead letters", "None."))}</div>
-<h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "to retry", "rate limited", "duplicates", "fell back"], channelRows, "No notifications yet.")}</div>
+<h2>Channels</h2><div class="wrap">${table(["channel", "sent", "failed", "to retry", "rate limited", "skipped", "fell back"], channelRows, "No notifications yet.")}</div>
 <h2>Analysis engines</h2><div class="wrap">${table(["engine", "health", "breaker", "analyses"], engineRows, "No engine data yet.")}</div>
 <h2>Recent analyses</h2>${analysisCards.join("\n") || `<p class="empty">${none("analyses", "No analyses yet.")}</p>`}
 <h2>Config sync</h2><div class="wrap">${table(["target", "kind", "version", "verified", "applied", "last error"], targetRows, none("config-sync state", "No config-sync targets."))}</div>

@@ -408,6 +408,52 @@ describe("Alertmanager repeats", () => {
     expect(a.requests).toHaveLength(2);
   });
 
+  test("a firing page retried past its own resolve is skipped as obsolete; a later firing of it still pages", async () => {
+    // Each message retries on its own schedule: the resolve can reach the robot first.
+    let t = Date.now();
+    let down = true;
+    const got: string[] = [];
+    const h = makeHarness(yaml("http://hook.test/in"), {
+      now: () => t,
+      fetch: async (_input, init) => {
+        if (down) return new Response("busy", { status: 500 });
+        got.push(JSON.parse(String(init?.body)).title);
+        return new Response("ok");
+      },
+    });
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = changed(
+      "alertmanager-zh.json",
+      { status: "resolved", endsAt: "2026-11-28T08:01:04Z" },
+      { status: "resolved" },
+    );
+    const send = async (payload: unknown, messageId: string, retried = 0) => {
+      const res = await h.job(
+        "/jobs/notification",
+        { channels: ["hook-a"], payload },
+        { messageId, retried },
+      );
+      return { status: res.status, body: (await res.json()) as Body };
+    };
+    const first = await send(firing, "msg_fire");
+    expect(first.status, JSON.stringify(first.body)).toBe(503);
+    t += 5_000;
+    down = false;
+    expect((await send(resolved, "msg_resolve")).body.deliveries[0].status).toBe("sent");
+    t += 10_000;
+    const retry = await send(firing, "msg_fire", 1);
+    expect(retry.status).toBe(200);
+    expect(retry.body.deliveries).toEqual([
+      { channel: "hook-a", status: "skipped_obsolete", attempts: 1, superseded_by: "msg_resolve" } as never,
+    ]);
+    // The same alert firing again, published after the resolve (as Prometheus does when it restores an alert's state after a restart: same startsAt).
+    t += 60_000;
+    expect((await send(firing, "msg_refire")).body.deliveries[0].status).toBe("sent");
+    expect(got).toEqual(["✅ [RESOLVED:1] 磁盘空间不足", "🟡 [FIRING:1] 磁盘空间不足"]);
+    const shown = await (await h.request("/v1/notifications/msg_fire")).json();
+    expect(JSON.stringify(shown)).toContain('"superseded_by":"msg_resolve"');
+  });
+
   test("an alert changing status inside a group is not a repeat", async () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
