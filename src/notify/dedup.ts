@@ -37,6 +37,8 @@ export interface DedupClaim {
   key: string;
   /** When the claiming message first reached this worker. */
   at: string;
+  /** The claim's value: this message, and the id the state goes out under. */
+  holder: Holder;
 }
 
 export type DedupAnswer =
@@ -64,49 +66,79 @@ export interface Alongside {
   lost(): void;
 }
 
+/** Who holds a claim, and under whose id the state goes out (the id a receiver drops repeats by). */
+interface Holder {
+  message: string;
+  origin: string;
+}
+
+/** What the caller knows of the message and its lease. */
+export interface Claiming {
+  messageId: string;
+  /** When the message first reached this worker (its ledger entry's received_at). */
+  receivedAt: string;
+  /** How long a claim lasts unless let go: at least the lease, and the dedup window. */
+  holdMs: number;
+  /** The store key of a message's lease: a holder without one died mid-send. */
+  leaseKey: (messageId: string) => string;
+}
+
 /**
- * Whether this notification should be sent to the channel. `receivedAt` is when the message
- * first reached this worker (its ledger entry's received_at). `claimMs` bounds how long a
- * delivery that dies mid-send holds the state (the lease length). `alongside` starts as the
- * claim is written, not for a duplicate, so what it starts shares the claim's round trip; it is
- * told at once when the claim went to another message.
+ * Whether this notification should be sent to the channel. `alongside` starts as the claim is
+ * written, not for a duplicate, so what it starts shares the claim's round trip; it is told at
+ * once when the claim went to another message.
  */
 export async function claimNotification(
   store: Store,
   channel: string,
   payload: AlertmanagerPayload,
-  messageId: string,
-  receivedAt: string,
-  claimMs: number,
+  c: Claiming,
   batch?: Batch,
   alongside?: Alongside,
 ): Promise<DedupAnswer> {
+  const { messageId, holdMs } = c;
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
   const last = await readThrough<Last>(store, group, batch);
   if (last && last.message !== messageId) {
     if (last.state === state) return { kind: "duplicate", message: last.message };
-    if (last.at && receivedAt < last.at) return { kind: "obsolete", message: last.message };
+    if (last.at && c.receivedAt < last.at) return { kind: "obsolete", message: last.message };
   }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claim = { group, state, key, at: receivedAt };
-  const won = store.set(key, messageId, { nx: true, ttlMs: claimMs });
+  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at: c.receivedAt, holder });
+  const mine: Holder = { message: messageId, origin: messageId };
+  const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
   alongside?.start();
-  if (await won) return { kind: "send", claim };
+  if (await won) return { kind: "send", claim: claimOf(mine) };
   alongside?.lost();
-  const holder = await store.get<string>(key);
-  // Ours already (a retry of this message): renew it. Gone meanwhile: race for it again.
-  if (holder === messageId) {
-    await store.set(key, messageId, { ttlMs: claimMs });
-    return { kind: "send", claim };
+  const held = await store.get<Holder | string>(key);
+  // Gone meanwhile: race for it again.
+  if (!held)
+    return (await store.set(key, mine, { nx: true, ttlMs: holdMs }))
+      ? { kind: "send", claim: claimOf(mine) }
+      : { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
+  // (A claim written before holders had an origin is the holder's id alone.)
+  const holder = typeof held === "string" ? { message: held, origin: held } : held;
+  // Ours already (a retry of this message): renew it.
+  if (holder.message === messageId) {
+    await store.set(key, holder, { ttlMs: holdMs });
+    return { kind: "send", claim: claimOf(holder) };
   }
-  if (!holder && (await store.set(key, messageId, { nx: true, ttlMs: claimMs })))
-    return { kind: "send", claim };
-  const ttl = await store.pttl(key);
+  const leaseMs = await store.pttl(c.leaseKey(holder.message));
+  if (leaseMs === -2) {
+    // The holder died mid-send: its lease ran out. The state goes out under its id, so a receiver
+    // that drops repeated Idempotency-Keys drops what it had already got (docs/notifications.md).
+    const taken: Holder = { message: messageId, origin: holder.origin };
+    const swapped = await store.writeMany([
+      { op: "check", key, equals: held, guards: 1 },
+      { op: "set", key, value: taken, ttlMs: holdMs },
+    ]);
+    if (swapped) return { kind: "send", claim: claimOf(taken) };
+  }
   return {
     kind: "in_flight",
-    message: holder ?? "another delivery",
-    retryAfterS: Math.max(1, Math.ceil((ttl > 0 ? ttl : 1000) / 1000)),
+    message: holder.message,
+    retryAfterS: Math.max(1, Math.ceil((leaseMs > 0 ? leaseMs : 1000) / 1000)),
   };
 }
 
@@ -124,11 +156,11 @@ export function receivedWrites(claim: DedupClaim, messageId: string, windowMs: n
       value: { state: claim.state, message: messageId, at: claim.at } satisfies Last,
       ttlMs: windowMs,
     },
-    { op: "del", key: claim.key, ifEquals: messageId },
+    { op: "del", key: claim.key, ifEquals: claim.holder },
   ];
 }
 
 /** The send failed: let the state go, so the next reminder (or this message's retry) sends it. */
-export function releaseWrite(claim: DedupClaim, messageId: string): Write {
-  return { op: "del", key: claim.key, ifEquals: messageId };
+export function releaseWrite(claim: DedupClaim): Write {
+  return { op: "del", key: claim.key, ifEquals: claim.holder };
 }

@@ -51,7 +51,9 @@ export interface DeliveryRecord {
   error?: { code: string; message: string; retryable: boolean; details?: unknown };
   fallback_for?: string;
   duplicate_of?: string;
-  /** skipped_obsolete: the message whose resolve of every alert here the channel received. */
+  /** Sent under another message's id: one that died sending this same state (dedup.ts). */
+  sent_as?: string;
+  /** skipped_obsolete: the message whose newer state of the group the channel received. */
   superseded_by?: string;
   created_at: string;
   updated_at: string;

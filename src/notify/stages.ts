@@ -103,9 +103,12 @@ export async function dedup(
     deps.store,
     ch.name,
     p,
-    messageId,
-    j.receivedAt,
-    deps.config.worker.lease,
+    {
+      messageId,
+      receivedAt: j.receivedAt,
+      holdMs: Math.max(deps.config.worker.lease, ch.cfg.dedup_window),
+      leaseKey: (id) => deps.ledger.leaseKey(id),
+    },
     j.batch,
     alongside,
   );
@@ -181,6 +184,7 @@ export async function sendParts(
     tcp: deps.tcp,
     logger: j.logger,
     messageId,
+    sendAs: record.sent_as ?? messageId,
     ...(j.input.kind === "alerts"
       ? { alerts: j.input.alerts, payload: j.input.payload }
       : { data: j.input.data }),
@@ -252,7 +256,7 @@ export async function recordFailure(
   // send's writes are made again, safe to repeat, so no retry sends it again or shows it pending.
   if (record.parts.length && record.parts.every((part) => part.sent)) return recordSent(j, ch, record, claim);
   const sentSome = record.parts.some((part) => part.sent);
-  const letGo = claim && !sentSome ? [releaseWrite(claim, messageId)] : [];
+  const letGo = claim && !sentSome ? [releaseWrite(claim)] : [];
   const err = toJobError(e);
   if (err.kind === "internal") {
     // A bug: the parts that were sent are still recorded, so the retry does not send them again.
@@ -304,6 +308,8 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     const d = await dedup(j, ch, record, early);
     if ("duplicate" in d) return d.duplicate;
     claim = d.claim;
+    // Taken over from a message that died mid-send: its parts go out under that message's id.
+    if (claim && claim.holder.origin !== j.messageId) record.sent_as = claim.holder.origin;
     // A record saved by a failure before its plan (the dedup claim failed, another message was
     // sending) has no parts yet: it is planned now, or nothing would be sent.
     if (!record.parts.length) record = await plan(j, ch, record);

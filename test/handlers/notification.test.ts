@@ -1,4 +1,5 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startWebhookSink, type WebhookSink } from "../support/webhook-sink.ts";
@@ -452,6 +453,34 @@ describe("Alertmanager repeats", () => {
     expect(got).toEqual(["✅ [RESOLVED:1] 磁盘空间不足", "🟡 [FIRING:1] 磁盘空间不足"]);
     const shown = await (await h.request("/v1/notifications/msg_fire")).json();
     expect(JSON.stringify(shown)).toContain('"superseded_by":"msg_resolve"');
+  });
+
+  test("a repeat taking over a state whose sender died mid-send goes out under the dead sender's Idempotency-Key", async () => {
+    // Two instances on one store; the first dies after its request reached the receiver.
+    let t = Date.now();
+    const store = new MemoryStore(() => t);
+    const keys: string[] = [];
+    let dying: (e: Error) => void = () => {};
+    const fetch = (dies: boolean) => async (_input: unknown, init?: RequestInit) => {
+      keys.push(new Headers(init?.headers).get("idempotency-key") ?? "");
+      if (dies) return new Promise<Response>((_, reject) => (dying = reject));
+      return new Response("ok");
+    };
+    const a = makeHarness(yaml("http://hook.test/in"), { store, now: () => t, fetch: fetch(true) });
+    const b = makeHarness(yaml("http://hook.test/in"), { store, now: () => t, fetch: fetch(false) });
+    const payload = fixture("alertmanager-firing.json");
+    const job = { channels: ["hook-a"], payload };
+    const first = a.job("/jobs/notification", job, { messageId: "msg_dies" });
+    while (keys.length === 0) await new Promise((r) => setTimeout(r, 5));
+    t += 61_000; // its lease (worker.lease, 60 s) runs out: the process is gone
+    const reminder = await b.job("/jobs/notification", job, { messageId: "msg_reminder" });
+    expect(reminder.status, await reminder.clone().text()).toBe(200);
+    expect(((await reminder.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(keys).toEqual(["msg_dies:hook-a:1", "msg_dies:hook-a:1"]);
+    const shown = await (await b.request("/v1/notifications/msg_reminder")).json();
+    expect(JSON.stringify(shown)).toContain('"sent_as":"msg_dies"');
+    dying(new Error("the process was killed"));
+    await first;
   });
 
   test("an alert changing status inside a group is not a repeat", async () => {

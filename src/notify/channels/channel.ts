@@ -42,6 +42,11 @@ export interface SendContext {
   tcp?: TcpConnect;
   logger: Logger;
   messageId: string;
+  /**
+   * The id a receiver drops repeats by (Idempotency-Key, Message-ID): this message's, or that of
+   * a message that died sending this same group state (docs/notifications.md, "Alertmanager repeats").
+   */
+  sendAs: string;
   /** The job's alerts (and Alertmanager group) or data, for channels that forward them. */
   alerts?: Alert[];
   payload?: AlertmanagerPayload;

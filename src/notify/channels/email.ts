@@ -51,7 +51,7 @@ export function email(name: string, cfg: EmailConfig): Channel {
       if (!ctx.tcp)
         throw permanent("channel_unavailable", `channel ${name}: this runtime cannot open TCP connections`);
       const html = m.format === "html";
-      const id = `${ctx.messageId}.${name}.${m.part}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      const id = `${ctx.sendAs}.${name}.${m.part}`.replace(/[^A-Za-z0-9._-]/g, "_");
       const message = buildMessage({
         from,
         to,

@@ -4,8 +4,9 @@
  * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
  * permanent. No size limit of its own: the receiver gets the whole message in one request.
  * Each request carries `Idempotency-Key: <message id>:<channel>:<part>`, the same on every
- * redelivery, so a receiver can drop the one duplicate the worker cannot rule out: a send that
- * reached the receiver just before the worker died, before the send was recorded.
+ * redelivery — and on a repeat that takes over a state whose sender died (ctx.sendAs) — so a
+ * receiver can drop the one duplicate the worker cannot rule out: a send that reached the
+ * receiver just before the worker died, before the send was recorded.
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeHtml, escapeMarkdown, escapeText, type Format } from "../text.ts";
@@ -56,7 +57,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
       };
       const a = await requestJson(ctx, name, cfg.url, body, {
         method: cfg.method,
-        headers: { "Idempotency-Key": `${ctx.messageId}:${name}:${m.part}`, ...cfg.headers },
+        headers: { "Idempotency-Key": `${ctx.sendAs}:${name}:${m.part}`, ...cfg.headers },
         timeoutMs: cfg.timeout,
       });
       const err = httpError(name, a, ctx.now());
