@@ -14,6 +14,8 @@ export interface Words {
   FIRING: string;
   RESOLVED: string;
   no_alerts: string;
+  /** Shown for an alert without a severity label. */
+  no_severity: string;
   labels: string;
   started: string;
   firing_for: string;
@@ -58,6 +60,7 @@ const EN: Words = {
   FIRING: "FIRING",
   RESOLVED: "RESOLVED",
   no_alerts: "NO ALERTS",
+  no_severity: "none",
   labels: "Labels",
   started: "Started",
   firing_for: "firing for",
@@ -100,6 +103,7 @@ const ZH_CN: Words = {
   FIRING: "告警",
   RESOLVED: "恢复",
   no_alerts: "无告警",
+  no_severity: "未分级",
   labels: "标签",
   started: "开始",
   firing_for: "已持续",

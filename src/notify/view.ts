@@ -205,6 +205,7 @@ function alertView(
 ): AlertView {
   const resolved = a.status === "resolved";
   const sevText = a.labels.severity ?? "";
+  const severity = sevText || WORDS[ctx.locale].no_severity;
   const [, , mark, color, hex] = severityOf(sevText);
   const ann = a.annotations ?? {};
   const start = a.startsAt ? Date.parse(a.startsAt) : Number.NaN;
@@ -226,8 +227,8 @@ function alertView(
     firing: !resolved,
     resolved,
     alertname: a.labels.alertname,
-    severity: sevText || "none",
-    severity_upper: (sevText || "none").toUpperCase(),
+    severity,
+    severity_upper: severity.toUpperCase(),
     severity_mark: mark,
     mark: resolved ? "✅" : mark,
     color: resolved ? "info" : color,

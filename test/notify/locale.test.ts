@@ -75,6 +75,20 @@ describe("worker.locale: zh-CN", () => {
     expect(resolved.find((p) => p.channel === "ding")?.body).toContain("共持续 35分");
   });
 
+  test("an alert without a severity label: 未分级 on every channel, not the English NONE", async () => {
+    const h = makeHarness(`worker: { locale: zh-CN }\n${CHANNELS}`);
+    const payload = fixture("alertmanager-zh.json");
+    for (const a of payload.alerts) delete a.labels.severity;
+    const res = await h.request("/v1/templates/preview", {
+      method: "POST",
+      body: JSON.stringify({ data: payload }),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(text).toContain("未分级");
+    expect(text).not.toMatch(/\bNONE\b|\bnone\b/);
+  });
+
   test("a channel's locale overrides the worker's, and the preview takes one", async () => {
     const mixed = await previews(
       `channels:\n  en: { type: console }\n  zh: { type: console, locale: zh-CN }\n`,
