@@ -3,6 +3,7 @@
  * codes (0 ok, 1 runtime failure, 2 usage or config error) with a one-line reason on stderr.
  */
 import { stringify } from "yaml";
+import { configWarnings } from "../config/warnings.ts";
 import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
 import { selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
@@ -43,7 +44,8 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
       case "check-config": {
         const { config, source } = await loadCliConfig(args, p);
         assertWritable(config, p);
-        p.stdout(`# ${source}: valid\n${stringify(maskSecrets(config))}`);
+        const warnings = configWarnings(config).map((w) => `# warning: ${w.path} ${w.message}\n`);
+        p.stdout(`# ${source}: valid\n${warnings.join("")}${stringify(maskSecrets(config))}`);
         return 0;
       }
       case "plan":

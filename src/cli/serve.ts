@@ -6,6 +6,7 @@
 import { createApp, mountedJobFamilies } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { configWarnings } from "../config/warnings.ts";
 import type { Deps } from "../jobs/deps.ts";
 import { ConcurrencyGate } from "../jobs/gate.ts";
 import { storeIdentity } from "../store/create.ts";
@@ -73,6 +74,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     concurrency: config.worker.concurrency,
     ready_ms: Date.now() - startedAt,
   });
+  for (const w of configWarnings(config)) logger.warn("config warning", { ...w });
   lines.flush(); // the start-up line at once: supervisors and people watch for it
   warnHazards(store, () => logger);
 
@@ -154,6 +156,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
         families: mountedJobFamilies(deps),
         ...storeFields(store, next),
       });
+      for (const w of configWarnings(next)) logger.warn("config warning", { ...w });
     } catch (e) {
       logger.error("config reload refused; the running config stays", {
         config: from.file,

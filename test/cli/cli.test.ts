@@ -99,6 +99,23 @@ describe("check-config", () => {
       expect(out).not.toContain(s);
   });
 
+  test("an Alertmanager target without worker.public_url or qstash.token: valid, with a warning naming both (and at start)", async () => {
+    const yaml = `${KEYS}config_sync:\n  targets:\n    am: { kind: alertmanager, delivery: { type: http, url: "http://am.test/api" } }\n`;
+    const f = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    const warnings = f
+      .stdout()
+      .split("\n")
+      .filter((l) => l.startsWith("# warning:"));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^# warning: worker\.public_url is needed by the Alertmanager target "am"/),
+      expect.stringMatching(/^# warning: qstash\.token is needed by the Alertmanager target "am"/),
+    ]);
+    const s = fakePlatform({ "w.yaml": yaml });
+    await main(["serve", "--config", "w.yaml", "--port", "0"], s.p);
+    expect(s.stdout()).toMatch(/"level":"warn","msg":"config warning",.*"path":"worker\.public_url"/);
+  });
+
   test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
     const f = fakePlatform({}, { ALERTAGENT_CONFIG: `${KEYS}worker: { name: from-env }\n` });
     expect(await exitCode(main(["check-config"], f.p))).toBe(0);
