@@ -32,6 +32,21 @@ describe("PromMetrics (one process, rendered by prom-client's Registry)", () => 
     expect(p?.heap_used_bytes).toBeGreaterThan(1_000_000);
   });
 
+  test("promtool check metrics accepts /metrics with the process figures and job series", async () => {
+    if (!Bun.which("promtool"))
+      throw new Error("promtool is missing: apt-get install prometheus (scripts/test.sh installs it)");
+    const m = new PromMetrics({ process: true });
+    m.inc("jobs", { family: "failure", outcome: "succeeded" });
+    m.inc("notifications", { channel: "ops", type: "dingtalk", status: "sent" });
+    m.observe("jobDuration", { family: "failure" }, 0.02);
+    const p = Bun.spawnSync(["promtool", "check", "metrics"], {
+      stdin: Buffer.from(await m.render()),
+      stderr: "pipe",
+    });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+  });
+
   test("histograms render cumulative buckets, +Inf, sum and count; the snapshot agrees", async () => {
     const m = new PromMetrics();
     for (const v of [0.0005, 0.003, 0.003, 7, 1000]) m.observe("jobDuration", { family: "failure" }, v);
