@@ -57,8 +57,9 @@ export function buildAnalyst(s: Services, ruleExpr: Analyst["ruleExpr"] = async 
                     ok: false,
                     detail: `skipped by every job: its breaker is ${e.breaker}`,
                     breaker: e.breaker,
+                    names: e.names,
                   }
-                : { ...e.ready, breaker: e.breaker },
+                : { ...e.ready, breaker: e.breaker, names: e.names },
             ]),
           ),
         // Breaker states live in the store: with the store down, /health reports that (down), not a crash here.

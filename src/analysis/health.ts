@@ -26,6 +26,8 @@ const PROBE_MS = 5000;
 
 export interface EngineCheck extends Check {
   breaker: string;
+  /** The names jobs and metrics know it by (dify-chat, dify-workflow, …). */
+  names: EngineName[];
 }
 
 export async function engineHealth(

@@ -36,7 +36,9 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
   ]);
   const health = await engineChecks(deps);
   const up = new Map((snap.values.engineUp ?? []).map((s) => [s.labels.engine, s.value === 1]));
-  const engineNames = new Set([...Object.keys(stats.engines), ...up.keys(), ...Object.keys(health)]);
+  // One row per name jobs use (dify-chat, …), each with its engine's probe and breaker.
+  const checkOf = new Map(Object.values(health).flatMap((c) => c.names.map((n) => [n as string, c])));
+  const engineNames = new Set([...checkOf.keys(), ...Object.keys(stats.engines), ...up.keys()]);
   return {
     name: deps.config.worker.name,
     type: deps.config.worker.type,
@@ -52,8 +54,8 @@ export async function dashboardData(deps: Deps): Promise<DashboardData> {
     channels: stats.channels,
     engines: [...engineNames].map((engine) => ({
       engine,
-      up: health[engine]?.ok ?? up.get(engine) ?? null,
-      breaker: health[engine]?.breaker,
+      up: checkOf.get(engine)?.ok ?? up.get(engine) ?? null,
+      breaker: checkOf.get(engine)?.breaker,
       counts: stats.engines[engine] ?? {},
     })),
     targets: sync.targets.map((t) => ({

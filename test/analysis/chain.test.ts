@@ -48,6 +48,23 @@ function clocked(breaker: string) {
 const analyse = (h: ReturnType<typeof harness>, body: Record<string, unknown> = {}) =>
   h.job("/jobs/analysis", { type: "comprehensive", alert, ...body });
 
+describe("the dashboard's engine table", () => {
+  test("one row per engine name jobs use, with its probe, breaker and counts together", async () => {
+    const h = harness({ order: ["dify", "builtin"] });
+    expect((await resultOf(await analyse(h))).engine).toBe("dify-workflow");
+    const html = await (await h.request("/dashboard")).text();
+    const table = html.slice(
+      html.indexOf("<h2>Analysis engines</h2>"),
+      html.indexOf("</table>", html.indexOf("<h2>Analysis engines</h2>")),
+    );
+    const rows = [...table.matchAll(/<tr><td>([^<]+)<\/td>(.*?)<\/tr>/g)].map((m) => [m[1], m[2]]);
+    expect(rows.map((r) => r[0])).toEqual(["dify-workflow", "builtin"]);
+    expect(rows[0][1]).toContain('<span class="ok">up</span>');
+    expect(rows[0][1]).toContain("closed");
+    expect(rows[0][1]).toContain("succeeded 1");
+  });
+});
+
 describe("the fallback chain (ai.order)", () => {
   test("Dify answers first when it is up", async () => {
     const r = await resultOf(await analyse(harness()));
