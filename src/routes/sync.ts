@@ -7,11 +7,11 @@ import { z } from "zod";
 import type { Deps } from "../jobs/deps.ts";
 import { planFullSync } from "../sync/plan.ts";
 import { syncStatus } from "../sync/status.ts";
-import { valid } from "./validate.ts";
+import { queryText, valid } from "./validate.ts";
 
 export function registerSyncRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/sync/status", async (c) => c.json(await syncStatus(deps)));
-  app.get("/v1/sync/plan", valid("query", z.object({ target: z.string().min(1).optional() })), async (c) =>
+  app.get("/v1/sync/plan", valid("query", z.object({ target: queryText().optional() })), async (c) =>
     c.json(await planFullSync(deps, c.req.valid("query").target)),
   );
 }

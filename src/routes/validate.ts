@@ -28,15 +28,19 @@ export const idParam = <K extends string>(name: K) =>
   z.object({ [name]: z.string().min(1).max(MAX_MESSAGE_ID) } as Record<K, z.ZodString>);
 
 /**
- * A whole-number query parameter within [min, max], given once: a repeated one (`?limit=1&limit=2`)
- * arrives as a list, which a plain coercion would report as "received NaN".
+ * A text query parameter, given once: a repeated one (`?target=a&target=b`) arrives as a list,
+ * which zod would report as "expected string, received array".
  */
-export const queryInt = (min: number, max: number) =>
-  z
-    .string({ error: "give it once" })
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+export const queryText = () => z.string({ error: "give it once" }).min(1, "must not be empty");
+
+/**
+ * A whole-number query parameter within [min, max], given once. One message for every way it can
+ * be wrong (`-1`, `ten`, `1e30`), not zod's "received NaN" or its safe-integer bound.
+ */
+export const queryInt = (min: number, max: number) => {
+  const said = `must be a whole number from ${min} to ${max}`;
+  return queryText().regex(/^\d+$/, said).transform(Number).pipe(z.number().min(min, said).max(max, said));
+};
 
 /** The jobs' body limit for a /v1 route that takes a body (worker.body_limit): 413 past it. */
 export const limitBody = (maxSize: number) =>

@@ -83,13 +83,20 @@ describe("/v1 requests validated at the edge (@hono/zod-validator)", () => {
     // Given twice, or not a number: said so, not "received NaN".
     for (const [query, said] of [
       ["limit=1&limit=2", "limit: give it once"],
-      ["limit=ten", "limit: must be a whole number"],
+      ["limit=ten", "limit: must be a whole number from 1 to 200"],
+      ["limit=-1", "limit: must be a whole number from 1 to 200"],
+      ["limit=99999999999999999999", "limit: must be a whole number from 1 to 200"],
     ]) {
       const r = await h.request(`/v1/autoscale/decisions?${query}`);
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: { message: string } }).error.message).toBe(said);
     }
     expect((await h.request("/v1/autoscale/decisions?limit=3")).status).toBe(200);
+    const twice = await h.request("/v1/sync/plan?target=a&target=b");
+    expect(twice.status).toBe(400);
+    expect(((await twice.json()) as { error: { message: string } }).error.message).toBe(
+      "target: give it once",
+    );
     const unknown = await h.request("/v1/templates/preview", {
       method: "POST",
       body: '{"nope":1,"data":{}}',
