@@ -86,8 +86,41 @@ export function credentialsOf(url: string, headers: Record<string, string> = {})
   }
   for (const [name, v] of Object.entries(headers))
     if (!PLAIN_HEADERS.has(name.toLowerCase())) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
+  return longestFirst(found);
+}
+
+/** Distinct credentials, longest first (one inside another is masked whole); shorter than 6 dropped. */
+function longestFirst(found: string[]): string[] {
   // Shorter values (`?format=json`, `?v=1`) are not credentials, and masking them would garble answers.
   return [...new Set(found.filter((c) => c.length >= 6))].sort((a, b) => b.length - a.length);
+}
+
+const secretsOfConfig = new WeakMap<object, string[]>();
+
+/**
+ * Every secret value of a config (what maskSecrets masks: keyed secrets, header values, each
+ * URL's credentials), for text from outside that may quote one — a dead letter's last answer
+ * (src/jobs/failure.ts). Worked out once per config.
+ */
+export function secretValuesOf(config: object): string[] {
+  let found = secretsOfConfig.get(config);
+  if (found) return found;
+  const all: string[] = [];
+  const walk = (v: unknown, path: string[]): void => {
+    if (typeof v === "string") {
+      if (v.includes("://")) all.push(...credentialsOf(v));
+    } else if (Array.isArray(v)) for (const x of v) walk(x, path);
+    else if (v && typeof v === "object")
+      for (const [k, x] of Object.entries(v)) {
+        if (typeof x === "string" && isSecret(k, path))
+          all.push(x, ...x.split(/\s+/).filter((w) => w.length >= 8));
+        else walk(x, [...path, k]);
+      }
+  };
+  walk(config, []);
+  found = longestFirst(all);
+  secretsOfConfig.set(config, found);
+  return found;
 }
 
 /**

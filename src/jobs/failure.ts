@@ -12,7 +12,7 @@ import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { JobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import { maskText } from "../mask.ts";
+import { maskCredentials, maskText, secretValuesOf } from "../mask.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
@@ -84,8 +84,11 @@ export async function recordDeadLetter(
   { messageId, logger, note, batch }: Pick<JobContext, "messageId" | "logger" | "note" | "batch">,
 ): Promise<Record<string, unknown>> {
   const family = familyOf(cb.url);
-  // The dead job's last answer, as QStash kept it: a URL in it is shown without its credentials.
-  const response = cb.body ? maskText(base64Text(cb.body).slice(0, 2048)) : undefined;
+  // The dead job's last answer, as QStash kept it: a URL in it without its credentials, and no
+  // secret of the config it may quote (a peer echoing our Bearer token to a job that died of it).
+  const response = cb.body
+    ? maskCredentials(maskText(base64Text(cb.body).slice(0, 2048)), secretValuesOf(deps.config))
+    : undefined;
   const reason = problemCode(response);
   const at = isoAt(deps.now());
   const error = {

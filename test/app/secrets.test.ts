@@ -109,6 +109,29 @@ describe("secrets never leave the worker", () => {
     expect(found).toEqual([]);
   });
 
+  test("a dead letter whose last answer quotes a configured secret shows it masked", async () => {
+    const h = makeHarness(CONFIG);
+    const key = `sig_${S}04`;
+    const quoted = `peer said: token Bearer ${S}25 invalid; secret SEC${S}17; X-Tenant-Credential ${S}26`;
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_dead_quote", { status: 489, body: btoa(quoted) }),
+      {
+        messageId: "msg_dead_quote_cb",
+        key,
+      },
+    );
+    expect(res.status).toBe(200);
+    const seen = [await res.text(), JSON.stringify(h.logs)];
+    for (const path of ["/v1/jobs/msg_dead_quote", "/dashboard"]) {
+      const r = await h.request(path, { headers: { authorization: `Bearer ${S}01` } });
+      expect(r.status).toBe(200);
+      seen.push(await r.text());
+    }
+    expect(seen[2]).toContain("peer said: token ******** invalid");
+    expect(seen.flatMap((t, i) => leaks(`view ${i}`, t))).toEqual([]);
+  });
+
   test("a downstream that quotes the request in its refusal: what it quotes of our credentials goes no further", async () => {
     // Every downstream answers with the URL it was called at (scheme-less too) and every header
     // it got, in the shape of its refusal: shape-based masking alone cannot see a bare token.
