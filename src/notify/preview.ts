@@ -24,12 +24,23 @@ export const previewSchema = z.strictObject({
   title: z.string().min(1).optional(),
   /** The language of the words the templates add; default each channel's. */
   locale: z.enum(LOCALES).optional(),
-  data: z.unknown(),
+  /** Required; checked by parseData, which can say what it may be. */
+  data: z.unknown().optional(),
 });
 
+const WHAT_DATA_IS =
+  "an Alertmanager payload, a list of alerts (or {alerts}), or an object for a custom template";
+
 function parseData(data: unknown): NotifyInput {
-  const fail = (e: z.ZodError, what: string): never => {
-    const issues = zodIssues(e).map((i) => ({ ...i, path: `data.${i.path}` }));
+  if (data === undefined)
+    throw invalid("invalid_request", `data: is required: ${WHAT_DATA_IS}`, [
+      { path: "data", message: `is required: ${WHAT_DATA_IS}` },
+    ]);
+  const fail = (e: z.ZodError, what: string, base: string): never => {
+    const issues = zodIssues(e).map((i) => ({
+      ...i,
+      path: i.path === "(root)" ? base : `${base}${i.path.startsWith("[") ? "" : "."}${i.path}`,
+    }));
     throw invalid(
       "invalid_request",
       `data is not ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
@@ -38,18 +49,17 @@ function parseData(data: unknown): NotifyInput {
   };
   if (Array.isArray(data) || (data && typeof data === "object" && "alerts" in data && !("version" in data))) {
     const list = Array.isArray(data) ? data : (data as { alerts: unknown }).alerts;
-    const r = z.array(alertSchema).min(1).safeParse(list);
-    return r.success ? inputOf({ alerts: r.data }) : fail(r.error, "a list of alerts");
+    const r = z.array(alertSchema).min(1, "needs at least one alert").safeParse(list);
+    return r.success
+      ? inputOf({ alerts: r.data })
+      : fail(r.error, "a list of alerts", Array.isArray(data) ? "data" : "data.alerts");
   }
   if (data && typeof data === "object" && "version" in data) {
     const r = alertmanagerPayloadSchema.safeParse(data);
-    return r.success ? inputOf({ payload: r.data }) : fail(r.error, "an Alertmanager v4 payload");
+    return r.success ? inputOf({ payload: r.data }) : fail(r.error, "an Alertmanager v4 payload", "data");
   }
   if (data && typeof data === "object") return { kind: "data", data: data as Record<string, unknown> };
-  throw invalid(
-    "invalid_request",
-    "data must be an Alertmanager payload, a list of alerts, or an object for a custom template",
-  );
+  throw invalid("invalid_request", `data must be ${WHAT_DATA_IS}`);
 }
 
 /** Renders a preview request (validated against previewSchema by the route). */

@@ -230,7 +230,7 @@ export function renderData(spec: RenderSpec, data: Record<string, unknown>): Ren
   if (t.builtin)
     throw permanent(
       "invalid_payload",
-      "`data` is rendered by a custom template (templates.<name> in the config); name one with `template`",
+      "`data` without `alerts` is free data, which only a custom template renders (templates.<name> in the config): name one with `template`, or give a list of alerts or an Alertmanager payload",
     );
   const title = renderTitle(spec, spec.title ?? t.title, data, "");
   return { title, body: tidy(mustache(bodyField(spec), t.body, { ...data, title }, {}, spec.escape)) };

@@ -596,6 +596,28 @@ describe("GET /v1/notifications/:messageId", () => {
 });
 
 describe("POST /v1/templates/preview", () => {
+  test("data missing, empty or free without a template: each a 400 saying what data may be, naming the field", async () => {
+    const h = makeHarness("channels:\n  out: { type: console }\n");
+    const said = async (body: string) => {
+      const r = await h.request("/v1/templates/preview", { method: "POST", body });
+      expect(r.status).toBe(400);
+      return (
+        (await r.json()) as { error: { message: string; details?: { path: string; message: string }[] } }
+      ).error;
+    };
+    expect((await said("{}")).details).toEqual([
+      {
+        path: "data",
+        message: expect.stringMatching(/^is required: an Alertmanager payload, a list of alerts/),
+      },
+    ]);
+    expect((await said('{"data":{"alerts":[]}}')).details).toEqual([
+      { path: "data.alerts", message: "needs at least one alert" },
+    ]);
+    expect((await said('{"data":[{"labels":{"alertname":"A"}}, {"nope":1}]}')).details?.[0].path).toBe("data[1].labels");
+    expect((await said('{"data":{}}')).message).toContain("only a custom template renders");
+  });
+
   const yaml = `channels:
   ding: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=t" }
   mail: { type: email, smtp: { host: smtp.example.com }, from: "AlertAgent <a@example.com>", to: [o@example.com] }
@@ -658,7 +680,7 @@ templates:
     const h = makeHarness(yaml);
     const bad = await preview(h, { data: [{ labels: {} }] });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as Problem).error.message).toContain("data.[0].labels");
+    expect(((await bad.json()) as Problem).error.message).toContain("data[0].labels");
     expect((await preview(h, { channel: "nope", data: [alert()] })).status).toBe(404);
   });
 });
