@@ -106,6 +106,7 @@ export function createApp(deps: Deps): Hono {
         unauthorized(
           "admin_token_required",
           "this route needs Authorization: Bearer <worker.admin_token> (or Basic, with the token as the password)",
+          false,
         ),
       );
       // The challenge makes a browser ask for it: the dashboard opens with any user name and the token.

@@ -33,6 +33,8 @@ export interface JobErrorInit {
   retryAfterS?: number;
   details?: unknown;
   cause?: unknown;
+  /** Overrides the kind's (RETRYABLE): a 401 QStash may retry (a key being rotated) or a person may not. */
+  retryable?: boolean;
 }
 
 const RETRYABLE: Record<ErrorKind, boolean> = {
@@ -51,6 +53,7 @@ export class JobError extends Error {
   readonly code: string;
   readonly retryAfterS?: number;
   readonly details?: unknown;
+  private readonly retry?: boolean;
 
   constructor(init: JobErrorInit) {
     // Messages reach answers, the ledger and logs: a URL in one never carries its credentials.
@@ -59,13 +62,14 @@ export class JobError extends Error {
     this.kind = init.kind;
     this.code = init.code;
     this.retryAfterS = init.retryAfterS;
+    this.retry = init.retryable;
     // Details often quote a downstream's answer: masked as the message is (README, "Security").
     this.details = init.details === undefined ? undefined : maskedCopy(init.details);
   }
 
   /** Whether QStash (or the caller) should try again. */
   get retryable(): boolean {
-    return RETRYABLE[this.kind];
+    return this.retry ?? RETRYABLE[this.kind];
   }
 }
 
@@ -112,8 +116,9 @@ export const mayHaveWritten = (e: unknown): boolean =>
 export const rateLimited = (code: string, message: string, retryAfterS: number, details?: unknown) =>
   new JobError({ kind: "rate_limited", code, message, retryAfterS, details });
 
-export const unauthorized = (code: string, message: string) =>
-  new JobError({ kind: "unauthorized", code, message });
+/** A signature QStash may get right on a retry (keys being rotated), or, with `retryable: false`, a person's missing token. */
+export const unauthorized = (code: string, message: string, retryable?: boolean) =>
+  new JobError({ kind: "unauthorized", code, message, retryable });
 
 /** A bad request to a non-job route. */
 export const invalid = (code: string, message: string, details?: unknown) =>

@@ -589,7 +589,10 @@ describe("GET /v1/notifications/:messageId", () => {
 
   test("needs the admin token when one is set", async () => {
     const h = makeHarness("worker: { admin_token: s3cret }\n");
-    expect((await h.request("/v1/notifications/x")).status).toBe(401);
+    const refused = await h.request("/v1/notifications/x");
+    expect(refused.status).toBe(401);
+    // Asking again without the token will not help: not retryable (a QStash signature's 401 is).
+    expect(await refused.json()).toMatchObject({ error: { code: "admin_token_required", retryable: false } });
     const ok = await h.request("/v1/notifications/x", { headers: { authorization: "Bearer s3cret" } });
     expect(ok.status).toBe(404);
   });
@@ -614,7 +617,9 @@ describe("POST /v1/templates/preview", () => {
     expect((await said('{"data":{"alerts":[]}}')).details).toEqual([
       { path: "data.alerts", message: "needs at least one alert" },
     ]);
-    expect((await said('{"data":[{"labels":{"alertname":"A"}}, {"nope":1}]}')).details?.[0].path).toBe("data[1].labels");
+    expect((await said('{"data":[{"labels":{"alertname":"A"}}, {"nope":1}]}')).details?.[0].path).toBe(
+      "data[1].labels",
+    );
     expect((await said('{"data":{}}')).message).toContain("only a custom template renders");
   });
 
