@@ -33,7 +33,15 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
       throw new UsageError(
         "publish --qstash: set worker.public_url (or --to) so QStash knows where to deliver",
       );
-    const id = await publishViaQstash(config, family, destination, body);
+    // QStash reports the job to /jobs/failure beside it when it gives up (the job's own query is not the callback's).
+    const failureCallback = new URL(routeUnder(args.flags.to ?? (publicUrl as string), "/jobs/failure"));
+    failureCallback.search = "";
+    const id = await publishViaQstash(config, family, {
+      destination,
+      failureCallback: failureCallback.href,
+      body,
+      deduplicationId: args.flags["message-id"],
+    });
     p.stdout(`${JSON.stringify({ published: true, message_id: id, destination })}\n`);
     return 0;
   }

@@ -22,13 +22,36 @@ export interface ScheduleSpec {
   cron: string;
   body?: string;
   flowControl?: { key: string; parallelism?: number; rate?: number; period?: number };
+  /** Where QStash reports a scheduled run it gave up on (the worker's /jobs/failure). */
+  failureCallback?: string;
 }
 
 export interface QstashApi {
-  flowControl(key: string): Promise<FlowControlState>;
+  /** undefined: QStash does not know the key yet (nothing was published under it). */
+  flowControl(key: string): Promise<FlowControlState | undefined>;
   pin(key: string, opts: { parallelism?: number; rate?: number; period?: number }): Promise<void>;
   createSchedule(spec: ScheduleSpec): Promise<string>;
   listSchedules(): Promise<{ scheduleId: string; destination: string; cron: string }[]>;
+}
+
+/**
+ * The SDK's client for this config. `devMode: false`: the SDK would otherwise obey QSTASH_DEV in
+ * the environment, ignore the configured URL and token, and download and start its dev server.
+ */
+export function qstashClient(config: Config, retry?: false): Client {
+  return new Client({
+    token: config.qstash.token as string,
+    baseUrl: config.qstash.url,
+    devMode: false,
+    ...(retry === false ? { retry: false } : {}),
+  });
+}
+
+/** A count QStash reports: absent is 0; anything but a whole number is an answer not to act on. */
+function count(v: unknown, field: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+  throw new Error(`its ${field} is ${JSON.stringify(v)}, not a count`);
 }
 
 export function qstashApi(config: Config): QstashApi {
@@ -37,7 +60,7 @@ export function qstashApi(config: Config): QstashApi {
       { path: "qstash.token", message: "is required for the QStash API" },
     ]);
   }
-  const client = new Client({ token: config.qstash.token, baseUrl: config.qstash.url, retry: false });
+  const client = qstashClient(config, false);
   const wrap = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -48,12 +71,19 @@ export function qstashApi(config: Config): QstashApi {
   return {
     flowControl: (key) =>
       wrap(`reading flow-control key ${key}`, async () => {
-        const info = await client.flowControl.get(key);
+        let info: Awaited<ReturnType<typeof client.flowControl.get>>;
+        try {
+          info = await client.flowControl.get(key);
+        } catch (e) {
+          // A key appears with its first message: before that QStash answers 404 (docs/contracts.md).
+          if (/not found|404/i.test((e as Error).message)) return undefined;
+          throw e;
+        }
         return {
           key,
-          waitList: info.waitListSize ?? 0,
-          parallelism: info.parallelismMax ?? 0,
-          active: info.parallelismCount ?? 0,
+          waitList: count(info.waitListSize, "waitListSize"),
+          parallelism: count(info.parallelismMax, "parallelismMax"),
+          active: count(info.parallelismCount, "parallelismCount"),
           pinned: !!info.isPinnedParallelism,
         };
       }),
@@ -66,6 +96,7 @@ export function qstashApi(config: Config): QstashApi {
           cron: s.cron,
           body: s.body,
           headers: { "content-type": "application/json" },
+          ...(s.failureCallback ? { failureCallback: s.failureCallback } : {}),
           ...(s.flowControl?.parallelism
             ? { flowControl: { ...s.flowControl, parallelism: s.flowControl.parallelism } }
             : {}),

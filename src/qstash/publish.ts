@@ -2,9 +2,9 @@
  * Publishing jobs: straight to a worker with a locally made signature (what QStash itself
  * would send), or through QStash's API with the family's flow-control key.
  */
-import { Client } from "@upstash/qstash";
 import type { Config, Family } from "../config/schema.ts";
 import type { Fetch } from "../ports.ts";
+import { qstashClient } from "./management.ts";
 import { signRequest } from "./sign.ts";
 
 /** The flow-control entry (README, "Configuration" qstash.flow_control) that a family's jobs are published under. */
@@ -48,20 +48,24 @@ export async function publishDirect(o: DirectPublish): Promise<Response> {
   });
 }
 
-/** Publishes through QStash's API; QStash then delivers to `destination`. */
+/**
+ * Publishes through QStash's API; QStash then delivers to `destination`, and when it gives up,
+ * to `failureCallback` (the worker's /jobs/failure). `deduplicationId`: QStash drops a second
+ * publish with the same id, so a publish retried after a lost answer is not a second job.
+ */
 export async function publishViaQstash(
   config: Config,
   family: Family,
-  destination: string,
-  body: string,
+  o: { destination: string; failureCallback: string; body: string; deduplicationId?: string },
 ): Promise<string> {
   if (!config.qstash.token) throw new Error("qstash.token is required to publish through QStash");
-  const client = new Client({ token: config.qstash.token, baseUrl: config.qstash.url });
   const flowControl = flowControlFor(config, family);
-  const res = await client.publish({
-    url: destination,
-    body,
+  const res = await qstashClient(config).publish({
+    url: o.destination,
+    body: o.body,
     headers: { "content-type": "application/json" },
+    failureCallback: o.failureCallback,
+    ...(o.deduplicationId ? { deduplicationId: o.deduplicationId } : {}),
     ...(flowControl ? { flowControl } : {}),
   });
   return res.messageId;

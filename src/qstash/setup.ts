@@ -93,6 +93,7 @@ export async function setupQstash(
         cron: s.cron,
         body: JSON.stringify(s.body ?? {}),
         flowControl: fc,
+        failureCallback: `${base}/jobs/failure`,
       });
     report.schedules.push({ id: s.id, destination, cron: s.cron });
     report.changes.push(`schedule ${s.id}: ${s.cron} → ${destination} (created or overwritten under its id)`);
@@ -101,11 +102,8 @@ export async function setupQstash(
     const fc = flowControlFor(config, family);
     if (!fc) continue;
     // A pinned key was set by an earlier run or moved by autoscale: keep it. A key QStash does
-    // not know yet (or cannot show) has nothing to keep.
-    const state = await api.flowControl(fc.key).catch((e: Error) => {
-      if (/not found|404/i.test(e.message)) return undefined;
-      throw e;
-    });
+    // not know yet has nothing to keep.
+    const state = await api.flowControl(fc.key);
     const has = state?.pinned ? state.parallelism : undefined;
     const pin = opts.reset || has === undefined;
     // A kept key still follows the configured rate: its parallelism is pinned again as it is.

@@ -4,11 +4,14 @@
  * requests are in flight; this moves a key's parallelism within [min, max]:
  *
  * - never two moves of one key within `cooldown`;
- * - down when the worker is unhealthy (error rate or p95 latency over their limits since the
- *   last run) — more parallelism would only make it worse;
+ * - a key QStash does not know yet (nothing published under it) is left alone;
+ * - down when the worker is unhealthy (error rate over its limit, from at least MIN_JOBS jobs,
+ *   or p95 latency over its limit, since the last run) — more parallelism would only make it worse;
+ *   jobs refused as bad input are not ill health;
  * - up when the wait list per unit of parallelism is over `scale_up_threshold` and the worker
- *   has room (in-flight use under 90% of its concurrency);
- * - down by one when it is under `scale_down_threshold`;
+ *   has room: in-flight use (every family) under 90% of its concurrency, and no job turned away
+ *   with 429 since the last run;
+ * - down by one when it is under `scale_down_threshold`, unless every slot is busy;
  * - a current value outside [min, max] is brought back inside first.
  */
 import { isoAt } from "../iso-time.ts";
@@ -19,6 +22,10 @@ export interface DecisionInput {
   /** The key's parallelism now (what QStash reports). */
   current: number;
   waitList: number;
+  /** Messages of the key being delivered now. */
+  active: number;
+  /** Whether QStash knows the key (it appears with the first message published under it). */
+  known: boolean;
   min: number;
   max: number;
   upThreshold: number;
@@ -27,7 +34,7 @@ export interface DecisionInput {
   /** When this key was last changed (ms), if ever. */
   lastChangeAt?: number;
   now: number;
-  health: { errorRate: number; p95Ms: number | null; inFlightUse: number; jobs: number };
+  health: { errorRate: number; p95Ms: number | null; inFlightUse: number; jobs: number; turnedAway: number };
   limits: { maxErrorRate: number; maxP95Ms: number };
 }
 
@@ -45,8 +52,12 @@ export interface Decision {
     p95_ms: number | null;
     in_flight_use: number;
     jobs: number;
+    turned_away: number;
   };
 }
+
+/** Fewer jobs than this since the last run say too little to back off on (one failure of one job is 100%). */
+export const MIN_JOBS = 5;
 
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -64,11 +75,13 @@ export function decide(i: DecisionInput): Decision {
       p95_ms: i.health.p95Ms === null ? null : Math.round(i.health.p95Ms),
       in_flight_use: r2(i.health.inFlightUse),
       jobs: i.health.jobs,
+      turned_away: i.health.turnedAway,
     },
   };
   const to = (n: number, reason: string): Decision => ({ ...base, to: n, reason });
   const clamp = (n: number) => Math.min(i.max, Math.max(i.min, n));
 
+  if (!i.known) return to(i.current, "QStash has no messages under this key yet: holding");
   if (i.current < i.min || i.current > i.max)
     return to(clamp(i.current), `outside [${i.min}, ${i.max}]: brought back within bounds`);
   if (i.lastChangeAt !== undefined && i.now - i.lastChangeAt < i.cooldownMs) {
@@ -79,7 +92,7 @@ export function decide(i: DecisionInput): Decision {
     );
   }
   const { errorRate, p95Ms, inFlightUse } = i.health;
-  if (i.health.jobs > 0 && errorRate > i.limits.maxErrorRate) {
+  if (i.health.jobs >= MIN_JOBS && errorRate > i.limits.maxErrorRate) {
     return to(
       clamp(Math.floor(i.current / 2)),
       `unhealthy: error rate ${r2(errorRate)} > ${i.limits.maxErrorRate}; backing off`,
@@ -97,12 +110,19 @@ export function decide(i: DecisionInput): Decision {
         i.current,
         `backlog ${r2(perUnit)}/unit but the worker is ${Math.round(inFlightUse * 100)}% busy: holding`,
       );
+    if (i.health.turnedAway > 0)
+      return to(
+        i.current,
+        `backlog ${r2(perUnit)}/unit but the worker turned ${i.health.turnedAway} jobs away (429) since the last run: holding`,
+      );
     const next = clamp(Math.ceil(i.current * (1 + Math.min(1, perUnit))));
     return next === i.current
       ? to(i.current, `backlog ${r2(perUnit)}/unit, already at max ${i.max}`)
       : to(next, `backlog ${r2(perUnit)}/unit > ${i.upThreshold}: scaling up`);
   }
-  if (perUnit < i.downThreshold && i.current > i.min)
+  if (perUnit < i.downThreshold && i.current > i.min) {
+    if (i.active >= i.current) return to(i.current, `all ${i.current} slots busy: holding`);
     return to(i.current - 1, `backlog ${r2(perUnit)}/unit < ${i.downThreshold}: scaling down`);
+  }
   return to(i.current, `backlog ${r2(perUnit)}/unit within [${i.downThreshold}, ${i.upThreshold}]: holding`);
 }

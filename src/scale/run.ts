@@ -27,6 +27,8 @@ const FLOW_FAMILIES: [keyof Services["config"]["qstash"]["flow_control"], Family
 interface HealthBaseline {
   answered: number;
   failed: number;
+  /** Jobs answered 429 (the worker full, or a robot's rate limit). */
+  turnedAway: number;
   buckets: number[];
   count: number;
 }
@@ -56,14 +58,18 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
   const decisions: Decision[] = [];
   for (const { family, fc } of entries) {
     if (onlyKeys && !onlyKeys.includes(fc.key)) continue;
+    // undefined: nothing was published under the key yet, so nothing waits (its messages will carry their parallelism).
     const state = await api.flowControl(fc.key);
     const health = await healthSince(deps, family, snap);
-    const lastChangeAt = (await deps.store.get<number>(`autoscale:changed:${fc.key}`)) ?? undefined;
+    const changedKey = `autoscale:changed:${fc.key}`;
+    const lastChangeAt = (await deps.store.get<number>(changedKey)) ?? undefined;
     const d = decide({
       key: fc.key,
       family,
-      current: state.parallelism || fc.parallelism || fc.min,
-      waitList: state.waitList,
+      current: state?.parallelism || fc.parallelism || fc.min,
+      waitList: state?.waitList ?? 0,
+      active: state?.active ?? 0,
+      known: state !== undefined,
       min: fc.min,
       max: fc.max,
       upThreshold: config.qstash.autoscale.scale_up_threshold,
@@ -78,13 +84,20 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       },
     });
     if (d.to !== d.from) {
-      await api.pin(fc.key, { parallelism: d.to });
-      await deps.store.set(`autoscale:changed:${fc.key}`, deps.now(), {
+      // The move is recorded before it is made: a redelivery after a failure past this point
+      // finds the key in its cooldown instead of moving it a second time.
+      await deps.store.set(changedKey, deps.now(), {
         ttlMs: Math.max(config.qstash.autoscale.cooldown * 2, 60_000),
       });
+      try {
+        await api.pin(fc.key, { parallelism: d.to });
+      } catch (e) {
+        await deps.store.del(changedKey).catch(() => {});
+        throw e;
+      }
     }
     deps.metrics.set("parallelism", { key: fc.key }, d.to);
-    deps.metrics.set("waitList", { key: fc.key }, state.waitList);
+    deps.metrics.set("waitList", { key: fc.key }, d.inputs.wait_list);
     await deps.store.pushCapped(DECISIONS_KEY, d, 200, config.store.retention);
     deps.logger.info("autoscale decision", { key: d.key, from: d.from, to: d.to, reason: d.reason });
     decisions.push(d);
@@ -102,14 +115,23 @@ async function healthSince(
     (snap.values.jobs ?? [])
       .filter((s) => s.labels.family === family && s.labels.outcome === outcome)
       .reduce((a, s) => a + s.value, 0);
-  const failed = count("failed_permanent") + count("failed_transient");
+  // Refused input (failed_permanent: a bad payload, a reused id) says nothing of the worker's health.
+  const failed = count("failed_transient");
   const answered = count("succeeded") + failed;
+  const turnedAway = count("rate_limited");
   const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
-  const now: HealthBaseline = { answered, failed, buckets: h?.buckets ?? [], count: h?.count ?? 0 };
+  const now: HealthBaseline = {
+    answered,
+    failed,
+    turnedAway,
+    buckets: h?.buckets ?? [],
+    count: h?.count ?? 0,
+  };
   const key = `autoscale:health:${family}`;
   const prev = (await deps.store.get<HealthBaseline>(key)) ?? {
     answered: 0,
     failed: 0,
+    turnedAway: 0,
     buckets: [],
     count: 0,
   };
@@ -119,13 +141,15 @@ async function healthSince(
   const dCount = Math.max(0, now.count - prev.count);
   const dBuckets = now.buckets.map((b, i) => Math.max(0, b - (prev.buckets[i] ?? 0)));
   const p95 = dCount > 0 ? quantileFromBuckets(0.95, METRICS.jobDuration.buckets, dBuckets, dCount) : null;
+  // Every family's jobs share the worker's concurrency; this autoscale run is not load.
   const inFlight = (snap.values.inFlight ?? [])
-    .filter((s) => s.labels.family === family)
+    .filter((s) => s.labels.family !== "autoscale")
     .reduce((a, s) => a + s.value, 0);
   return {
     errorRate: dAnswered ? dFailed / dAnswered : 0,
     p95Ms: p95 === null ? null : p95 * 1000,
     inFlightUse: inFlight / deps.config.worker.concurrency,
     jobs: dAnswered,
+    turnedAway: Math.max(0, now.turnedAway - (prev.turnedAway ?? 0)),
   };
 }

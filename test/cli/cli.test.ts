@@ -378,7 +378,21 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
 `.replace(KEYS, "");
       const f = fakePlatform({ "w.yaml": yaml, "job.json": '{"channels":["console"]}' });
       expect(
-        await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p)),
+        await exitCode(
+          main(
+            [
+              "publish",
+              "notification",
+              "job.json",
+              "--qstash",
+              "--config",
+              "w.yaml",
+              "--message-id",
+              "job-42",
+            ],
+            f.p,
+          ),
+        ),
       ).toBe(0);
       expect(JSON.parse(f.stdout())).toMatchObject({
         published: true,
@@ -389,6 +403,11 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
       expect(q.published[0].headers["upstash-flow-control-key"]).toBe("alertagent-notification");
       expect(q.published[0].headers["upstash-flow-control-value"]).toContain("parallelism=20");
       expect(q.published[0].headers["upstash-flow-control-value"]).toContain("rate=100");
+      // When QStash gives up it says so to the worker; a publish retried after a lost answer is one job.
+      expect(q.published[0].headers["upstash-failure-callback"]).toBe(
+        "https://alerts.example.com/jobs/failure",
+      );
+      expect(q.published[0].headers["upstash-deduplication-id"]).toBe("job-42");
     } finally {
       q.stop();
     }

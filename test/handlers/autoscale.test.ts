@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { storeUnavailable } from "../../src/errors.ts";
 import type { Decision } from "../../src/scale/decide.ts";
 import { recentDecisions } from "../../src/scale/run.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { startFakeQstash } from "../support/fake-qstash.ts";
 import { makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 
 const q = startFakeQstash("qs-token");
 afterAll(() => q.stop());
@@ -72,9 +75,59 @@ describe("POST /jobs/autoscale against QStash's flow-control API", () => {
     expect(((await bad.json()) as { error: { details: { path: string }[] } }).error.details[0].path).toBe(
       "keys[0]",
     );
-    q.keys.delete("aa-analysis");
-    const down = await h.job("/jobs/autoscale", { keys: ["aa-analysis"] });
+    const down = await makeHarness(config().replace(q.url, "http://127.0.0.1:1")).job("/jobs/autoscale", {
+      keys: ["aa-analysis"],
+    });
     expect(down.status).toBe(503);
+  });
+
+  test("a key QStash does not know yet (nothing published under it) is held, and the other keys still move", async () => {
+    q.keys.delete("aa-analysis");
+    q.setKey("aa-notify", { waitListSize: 100, parallelismMax: 10 });
+    const h = makeHarness(config());
+    const res = await h.job("/jobs/autoscale", {});
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { decisions } = (await res.json()) as { decisions: { key: string; to: number; reason: string }[] };
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        key: "aa-analysis",
+        to: 4,
+        reason: expect.stringContaining("no messages under this key yet"),
+      }),
+      expect.objectContaining({ key: "aa-notify", to: 20 }),
+    ]);
+    expect(q.keys.has("aa-analysis")).toBe(false); // not pinned
+  });
+
+  test("jobs refused as bad input are not ill health: a backlog still scales up", async () => {
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 8 });
+    const h = makeHarness(config());
+    for (let i = 0; i < 6; i++) expect((await h.job("/jobs/analysis", { bogus: true })).status).toBe(489);
+    const res = await h.job("/jobs/autoscale", { keys: ["aa-analysis"] });
+    const { decisions } = (await res.json()) as { decisions: { to: number; reason: string }[] };
+    expect(decisions[0].reason).not.toContain("unhealthy");
+    expect(decisions[0].to).toBe(16);
+  });
+
+  test("a run that fails around its pin moves the key once, not again on the redelivery", async () => {
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 4 });
+    // The store fails the first write of the key's last change (a store outage during the run).
+    let failed = false;
+    const store = around(new MemoryStore(), (method, call, args) => {
+      if (method === "set" && String(args[0]).startsWith("autoscale:changed:") && !failed) {
+        failed = true;
+        return Promise.reject(storeUnavailable("the store did not answer"));
+      }
+      return call();
+    });
+    const h = makeHarness(config(), { store });
+    expect((await h.job("/jobs/autoscale", { keys: ["aa-analysis"] }, { messageId: "as1" })).status).toBe(
+      503,
+    );
+    expect((await h.job("/jobs/autoscale", { keys: ["aa-analysis"] }, { messageId: "as1" })).status).toBe(
+      200,
+    );
+    expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
   });
 
   test("without qstash.token the job fails permanently with the reason", async () => {

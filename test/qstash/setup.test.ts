@@ -43,6 +43,28 @@ describe("setup-qstash", () => {
     });
     expect(q.keys.get("aa-analysis")).toMatchObject({ parallelismMax: 4, isPinnedParallelism: true });
     expect(q.keys.get("aa-notify")).toMatchObject({ parallelismMax: 20, rateMax: 100 });
+    // A scheduled run QStash gives up on is reported to the worker, as a published job is.
+    expect(sync.headers["upstash-failure-callback"]).toBe("https://alerts.example.com/jobs/failure");
+  });
+
+  test("QSTASH_DEV in the environment does not make the SDK ignore the configured URL and token", async () => {
+    const before = process.env.QSTASH_DEV;
+    process.env.QSTASH_DEV = "yes";
+    try {
+      q.setKey("aa-analysis", { parallelismMax: 7, isPinnedParallelism: true });
+      expect(await qstashApi(config).flowControl("aa-analysis")).toMatchObject({ parallelism: 7 });
+    } finally {
+      if (before === undefined) delete process.env.QSTASH_DEV;
+      else process.env.QSTASH_DEV = before;
+    }
+  });
+
+  test("a flow-control state QStash reports in a shape it does not document is an error, not NaN", async () => {
+    q.setKey("aa-analysis", { waitListSize: "lots" as never, parallelismMax: 4 });
+    await expect(qstashApi(config).flowControl("aa-analysis")).rejects.toThrow(
+      'waitListSize is "lots", not a count',
+    );
+    q.setKey("aa-analysis", { parallelismMax: 4 });
   });
 
   test("never undoes autoscale: a key it moved is kept, --reset pins it, --dry-run changes nothing", async () => {

@@ -7,14 +7,22 @@ const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
   family: "analysis",
   current: 4,
   waitList: 0,
+  active: 0,
+  known: true,
   min: 1,
   max: 16,
   upThreshold: 0.7,
   downThreshold: 0.3,
   cooldownMs: 300_000,
   now: NOW,
-  health: { errorRate: 0, p95Ms: 200, inFlightUse: 0.2, jobs: 100 },
+  health: { errorRate: 0, p95Ms: 200, inFlightUse: 0.2, jobs: 100, turnedAway: 0 },
   limits: { maxErrorRate: 0.2, maxP95Ms: 30_000 },
+  ...over,
+});
+
+/** The default health with `over` set. */
+const health = (over: Partial<DecisionInput["health"]>): DecisionInput["health"] => ({
+  ...input().health,
   ...over,
 });
 
@@ -46,12 +54,18 @@ describe("autoscale decisions", () => {
 
   test("an unhealthy worker backs off even with a backlog", () => {
     const errors = decide(
-      input({ waitList: 400, health: { errorRate: 0.5, p95Ms: 100, inFlightUse: 0.3, jobs: 50 } }),
+      input({
+        waitList: 400,
+        health: health({ errorRate: 0.5 }),
+      }),
     );
     expect(errors.to).toBe(2);
     expect(errors.reason).toContain("error rate");
     const slow = decide(
-      input({ waitList: 400, health: { errorRate: 0, p95Ms: 45_000, inFlightUse: 0.3, jobs: 50 } }),
+      input({
+        waitList: 400,
+        health: health({ p95Ms: 45_000 }),
+      }),
     );
     expect(slow.to).toBe(2);
     expect(slow.reason).toContain("p95");
@@ -59,10 +73,43 @@ describe("autoscale decisions", () => {
 
   test("a worker that is already full does not get more", () => {
     const d = decide(
-      input({ waitList: 400, health: { errorRate: 0, p95Ms: 100, inFlightUse: 0.95, jobs: 50 } }),
+      input({
+        waitList: 400,
+        health: health({ inFlightUse: 0.95 }),
+      }),
     );
     expect(d.to).toBe(4);
     expect(d.reason).toContain("busy");
+  });
+
+  test("a worker that turned jobs away (429) since the last run does not get more", () => {
+    const d = decide(
+      input({
+        waitList: 400,
+        health: health({ turnedAway: 3 }),
+      }),
+    );
+    expect(d.to).toBe(4);
+    expect(d.reason).toContain("turned 3 jobs away (429)");
+  });
+
+  test("one failure of a few jobs is not ill health", () => {
+    const d = decide(
+      input({
+        waitList: 40,
+        health: health({ errorRate: 1, jobs: 1 }),
+      }),
+    );
+    expect(d.to).toBe(8);
+  });
+
+  test("a key QStash does not know yet is left alone; a key whose every slot is busy is not scaled down", () => {
+    const fresh = decide(input({ known: false, waitList: 0 }));
+    expect(fresh.to).toBe(4);
+    expect(fresh.reason).toContain("no messages under this key yet");
+    const busy = decide(input({ waitList: 0, active: 4 }));
+    expect(busy.to).toBe(4);
+    expect(busy.reason).toContain("all 4 slots busy");
   });
 
   test("a value outside [min, max] is brought back first", () => {
@@ -78,6 +125,7 @@ describe("autoscale decisions", () => {
       p95_ms: 200,
       in_flight_use: 0.2,
       jobs: 100,
+      turned_away: 0,
     });
   });
 });

@@ -46,7 +46,8 @@ export function startFakeQstash(token: string) {
         return Response.json({ error: "Unauthorized" }, { status: 401 });
       const path = url.pathname;
       if (req.method === "POST" && path.startsWith("/v2/publish/")) {
-        const destination = decodeURIComponent(path.slice("/v2/publish/".length));
+        // The destination's own query is part of it (Alertmanager's `?channels=`).
+        const destination = decodeURIComponent(path.slice("/v2/publish/".length)) + url.search;
         if (!/^https?:\/\//.test(destination))
           return Response.json({ error: "invalid destination url" }, { status: 400 });
         published.push({ destination, headers: Object.fromEntries(req.headers), body: await req.text() });
