@@ -66,50 +66,94 @@ const worker = z.strictObject({
     .prefault({}),
 });
 
-const flowControl = z.strictObject({
-  key: str,
-  parallelism: z.number().int().min(1).optional(),
-  min: z.number().int().min(1).default(1),
-  max: z.number().int().min(1).default(100),
-  rate: z.number().int().min(1).optional(),
-  period: duration.optional(),
-});
+const flowControl = z
+  .strictObject({
+    key: str,
+    parallelism: z.number().int().min(1).optional(),
+    min: z.number().int().min(1).default(1),
+    max: z.number().int().min(1).default(100),
+    rate: z.number().int().min(1).optional(),
+    period: duration.optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.min > f.max)
+      ctx.addIssue({ code: "custom", path: ["min"], message: `is more than max (${f.max})` });
+    else if (f.parallelism !== undefined && (f.parallelism < f.min || f.parallelism > f.max))
+      ctx.addIssue({
+        code: "custom",
+        path: ["parallelism"],
+        message: `is outside [min, max] = [${f.min}, ${f.max}]`,
+      });
+  });
 
-const qstash = z.strictObject({
-  current_signing_key: str,
-  next_signing_key: str,
-  token: str.optional(),
-  url: url.default("https://qstash.upstash.io"),
-  clock_tolerance: duration.default(5000),
-  flow_control: z
-    .strictObject({
-      analysis: flowControl.optional(),
-      notification: flowControl.optional(),
-      config_sync: flowControl.optional(),
-    })
-    .prefault({}),
-  autoscale: z
-    .strictObject({
-      scale_up_threshold: z.number().positive().default(0.7),
-      scale_down_threshold: z.number().nonnegative().default(0.3),
-      cooldown: duration.default(300_000),
-      /** Above this error rate (since the last run) the worker is unhealthy: scale down, never up. @default 0.2 */
-      max_error_rate: z.number().min(0).max(1).default(0.2),
-      /** Above this p95 job latency (since the last run) the worker is unhealthy. @default 30s */
-      max_latency_p95: duration.default(30_000),
-    })
-    .prefault({}),
-  schedules: z
-    .array(
-      z.strictObject({
-        id: str,
-        cron: str,
-        route: z.string().regex(/^\/jobs\//, "must be a job route such as /jobs/config-sync"),
-        body: z.unknown().optional(),
-      }),
-    )
-    .default([]),
-});
+const qstash = z
+  .strictObject({
+    current_signing_key: str,
+    next_signing_key: str,
+    token: str.optional(),
+    url: url.default("https://qstash.upstash.io"),
+    clock_tolerance: duration.default(5000),
+    flow_control: z
+      .strictObject({
+        analysis: flowControl.optional(),
+        notification: flowControl.optional(),
+        config_sync: flowControl.optional(),
+      })
+      .prefault({}),
+    autoscale: z
+      .strictObject({
+        scale_up_threshold: z.number().positive().default(0.7),
+        scale_down_threshold: z.number().nonnegative().default(0.3),
+        cooldown: duration.default(300_000),
+        /** Above this error rate (since the last run) the worker is unhealthy: scale down, never up. @default 0.2 */
+        max_error_rate: z.number().min(0).max(1).default(0.2),
+        /** Above this p95 job latency (since the last run) the worker is unhealthy. @default 30s */
+        max_latency_p95: duration.default(30_000),
+      })
+      .prefault({}),
+    schedules: z
+      .array(
+        z.strictObject({
+          id: str,
+          cron: str,
+          route: z.enum(
+            FAMILIES.map((f) => `/jobs/${f}` as const),
+            `must be a job route: ${FAMILIES.map((f) => `/jobs/${f}`).join(", ")}`,
+          ),
+          body: z.unknown().optional(),
+        }),
+      )
+      .default([]),
+  })
+  .superRefine((q, ctx) => {
+    // Each family needs its own key: one key's parallelism is what autoscale moves for one family.
+    const owner = new Map<string, string>();
+    for (const [family, fc] of Object.entries(q.flow_control)) {
+      if (!fc) continue;
+      const other = owner.get(fc.key);
+      if (other)
+        ctx.addIssue({
+          code: "custom",
+          path: ["flow_control", family, "key"],
+          message: `is ${other}'s key too: give each family its own`,
+        });
+      owner.set(fc.key, family);
+    }
+    const a = q.autoscale;
+    if (a.scale_down_threshold >= a.scale_up_threshold)
+      ctx.addIssue({
+        code: "custom",
+        path: ["autoscale", "scale_down_threshold"],
+        message: `must be below scale_up_threshold (${a.scale_up_threshold})`,
+      });
+    // setup-qstash creates schedules by id: a second one of an id would overwrite the first.
+    const seen = new Set<string>();
+    for (const [i, s] of q.schedules.entries()) {
+      if (seen.has(s.id))
+        ctx.addIssue({ code: "custom", path: ["schedules", i, "id"], message: `"${s.id}" is given twice` });
+      seen.add(s.id);
+    }
+  });
 
 const store = z
   .strictObject({

@@ -98,6 +98,36 @@ describe("validation names the exact path of every bad key", () => {
     expect(e.issues.map((i) => i.path).sort()).toEqual(["channels.ops.rate", "qstash.clock_tolerance"]);
   });
 
+  test("flow control and schedules that cannot work are refused, each naming its path", () => {
+    const e = configError(`qstash:
+  current_signing_key: a
+  next_signing_key: b
+  flow_control:
+    analysis: { key: k1, min: 20, max: 16 }
+    notification: { key: k1, parallelism: 40, max: 20 }
+  autoscale: { scale_up_threshold: 0.2, scale_down_threshold: 0.9 }
+  schedules:
+    - { id: s1, cron: "* * * * *", route: /jobs/autoscale }
+    - { id: s1, cron: "* * * * *", route: /jobs/config-sync }
+`);
+    expect(e.issues.map((i) => `${i.path}: ${i.message}`).sort()).toEqual([
+      "qstash.autoscale.scale_down_threshold: must be below scale_up_threshold (0.2)",
+      "qstash.flow_control.analysis.min: is more than max (16)",
+      "qstash.flow_control.notification.key: is analysis's key too: give each family its own",
+      "qstash.flow_control.notification.parallelism: is outside [min, max] = [1, 20]",
+      'qstash.schedules[1].id: "s1" is given twice',
+    ]);
+    const route = configError(
+      `qstash: { current_signing_key: a, next_signing_key: b, schedules: [{ id: s1, cron: "* * * * *", route: /jobs/nosuch }] }\n`,
+    );
+    expect(route.issues).toEqual([
+      {
+        path: "qstash.schedules[0].route",
+        message: expect.stringMatching(/^must be a job route: \/jobs\/analysis, /),
+      },
+    ]);
+  });
+
   test("a lease or a retention of 0 is refused: nothing would ever expire (or everything at once)", () => {
     const e = configError(`${keys}worker: { lease: 0 }\nstore: { kind: sqlite, retention: 0s }\n`);
     expect(e.issues.map((i) => i.path).sort()).toEqual(["store.retention", "worker.lease"]);
