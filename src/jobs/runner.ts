@@ -303,11 +303,20 @@ async function claimAndRun(
       log.warn("lease lost: the job's outcome was not recorded over the delivery that took over");
       return finish("failed_transient", problemReply(e));
     }
-    // The effects happened but could not be recorded: answer non-2xx so QStash redelivers.
-    log.error("store unavailable: cannot record the job's outcome", { error: e });
+    // The effects happened but could not be recorded: answer non-2xx so QStash redelivers — once
+    // the lease, which could not be let go either, has run out: sooner, the redelivery is only
+    // told `in_progress`, and a retry of QStash's few is spent on that.
+    const leaseS = Math.max(5, Math.ceil(deps.config.worker.lease / 1000));
+    log.error("store unavailable: cannot record the job's outcome", { error: e, retry_after_s: leaseS });
     return finish(
       "failed_transient",
-      problemReply(transient("store_unavailable", "the job ran but its outcome could not be recorded", 5)),
+      problemReply(
+        transient(
+          "store_unavailable",
+          `the job ran but its outcome could not be recorded; deliver it again after its lease (${leaseS} s) runs out`,
+          leaseS,
+        ),
+      ),
     );
   }
 }

@@ -6,6 +6,7 @@ import { type JobRequest, runJob } from "../../src/jobs/runner.ts";
 import { Ledger } from "../../src/store/ledger.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 
 const enc = new TextEncoder();
 const req = (body: unknown, over: Partial<JobRequest> = {}): JobRequest => ({
@@ -198,6 +199,22 @@ describe("outcome → status", () => {
     const second = await runJob(h.deps, p.handler, { ...r, retried: 1 });
     expect(second.status).toBe(200);
     expect(p.calls()).toBe(2);
+  });
+
+  test("an outcome the store could not record answers 503 with Retry-After the lease: sooner would only meet in_progress", async () => {
+    let down = false;
+    const store = around(new MemoryStore(), (method, call) =>
+      down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
+    );
+    const h = makeHarness("worker: { lease: 45s }\n", { store });
+    const p = probe(async () => {
+      down = true; // the store goes away while the job runs
+      return { ok: true };
+    });
+    const r = req({ n: 1 });
+    const first = await runJob(h.deps, p.handler, r);
+    expect(first).toMatchObject({ status: 503, headers: { "Retry-After": "45" } });
+    expect(JSON.stringify(first.body)).toContain("after its lease (45 s) runs out");
   });
 
   test("a downstream rate limit answers 429 + Retry-After", async () => {
