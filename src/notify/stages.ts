@@ -254,7 +254,15 @@ export async function recordFailure(
   const { deps, n, messageId } = j;
   // Every part reached the channel and only recording it failed (or its answer was lost): the
   // send's writes are made again, safe to repeat, so no retry sends it again or shows it pending.
-  if (record.parts.length && record.parts.every((part) => part.sent)) return recordSent(j, ch, record, claim);
+  if (record.parts.length && record.parts.every((part) => part.sent))
+    return recordSent(j, ch, record, claim).catch((again) => {
+      // What an operator needs to expect the one duplicate at-least-once leaves (docs/notifications.md).
+      j.logger.error("sent but not recorded: a redelivery will send it again (same Idempotency-Key)", {
+        channel: ch.name,
+        error: again,
+      });
+      throw again;
+    });
   const sentSome = record.parts.some((part) => part.sent);
   const letGo = claim && !sentSome ? [releaseWrite(claim)] : [];
   const err = toJobError(e);

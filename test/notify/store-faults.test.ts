@@ -5,10 +5,12 @@
  * until it succeeds. What each receiver got is counted.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { storeUnavailable } from "../../src/errors.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import type { Write } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
-import { failingOnce } from "../support/store-spy.ts";
+import { around, failingOnce } from "../support/store-spy.ts";
 import { startWebhookSink, type WebhookSink } from "../support/webhook-sink.ts";
 
 const writesTo = (prefix: string) => (method: string, args: unknown[]) =>
@@ -84,6 +86,27 @@ describe("the store failing during a notification: the page arrives once", () =>
       expect(seen.deliveries.map((d) => [d.channel, d.status])).toEqual([["hook", "sent"]]);
     });
   }
+
+  test("the store down from the send on: the log says the page was sent and will be sent again", async () => {
+    const hook = sink();
+    const store = around(new MemoryStore(), (method, call, args) =>
+      writesTo("notification:")(method, args)
+        ? Promise.reject(storeUnavailable("connection refused"))
+        : call(),
+    );
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook"], payload: page() },
+      { messageId: "msg_down" },
+    );
+    expect(res.status).toBe(503);
+    expect(hook.requests).toHaveLength(1);
+    expect(h.logs.find((l) => String(l.msg).startsWith("sent but not recorded"))).toMatchObject({
+      level: "error",
+      channel: "hook",
+    });
+  });
 
   test("the record after the send refused, and Alertmanager's repeat comes after the send's claim ran out: it is skipped", async () => {
     const hook = sink();
