@@ -176,12 +176,26 @@ function storeFields(store: Store, config: Config): Record<string, unknown> {
   return { store: store.kind, store_path: config.store.path, store_created: store.created };
 }
 
-/** Logs, once the store answers, each way its server is set up to break the worker's promises. */
+/**
+ * Logs a store that does not answer at start (a wrong password, a wrong address) — jobs would
+ * only say so one by one — and, once it answers, each way its server is set up to break the
+ * worker's promises.
+ */
 function warnHazards(store: Store, logger: () => Deps["logger"]): void {
   store
-    .hazards?.()
+    .ping()
+    .then(
+      () => store.hazards?.(),
+      (e) => {
+        logger().error("store not reachable at start: jobs answer 503 store_unavailable until it is", {
+          store: store.kind,
+          error: e,
+        });
+        return [];
+      },
+    )
     .then((hazards) => {
-      for (const hazard of hazards) logger().error("store hazard", { store: store.kind, hazard });
+      for (const hazard of hazards ?? []) logger().error("store hazard", { store: store.kind, hazard });
     })
     .catch(() => {});
 }

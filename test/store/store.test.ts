@@ -727,6 +727,30 @@ async function hazardsUnder(
 }
 
 describe("redis: how a server is set up to break the worker's promises is named at start (a real redis-server)", () => {
+  test("a store that does not answer at start (a wrong password) is said on the log then, not only at the first job", async () => {
+    const redis = await startRedis();
+    try {
+      Bun.spawnSync(["redis-cli", "-p", String(redis.port), "CONFIG", "SET", "requirepass", "the-password"]);
+      const url = new URL(redis.url);
+      url.password = "not-the-password";
+      const f = fakePlatform({
+        "w.yaml": `qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\nstore: { kind: redis, url: "${url.href}" }\n`,
+      });
+      await main(["--config", "w.yaml"], f.p);
+      const said = () =>
+        f
+          .stdout()
+          .split("\n")
+          .find((l) => l.includes("store not reachable at start"));
+      for (let i = 0; i < 100 && !said(); i++) await Bun.sleep(20);
+      expect(JSON.parse(said() ?? "{}")).toMatchObject({ level: "error", store: "redis" });
+      expect(said()).toContain("WRONGPASS");
+      expect(f.stdout()).not.toContain("not-the-password");
+    } finally {
+      await redis.stop();
+    }
+  });
+
   test("allkeys-lru and volatile-ttl under a maxmemory are hazards; noeviction, or no maxmemory, are not", async () => {
     const policies = [
       ["100mb", "allkeys-lru"],
