@@ -59,9 +59,11 @@ export function createApp(deps: Deps): Hono {
   });
   app.get("/health", async (c) => {
     const [r, engines] = await Promise.all([readiness(deps), engineChecks(deps)]);
-    // An LLM engine being down degrades the worker (the built-in engine still answers); the store down stops it.
+    // An LLM engine being down degrades the worker (the built-in engine still answers), as a store
+    // set up to lose keys does; the store down stops it.
     const enginesOk = Object.values(engines).every((e) => e.ok);
-    const status = !r.checks.store.ok ? "down" : r.ready && enginesOk ? "ok" : "degraded";
+    const storeSound = !r.checks.store.warnings?.length;
+    const status = !r.checks.store.ok ? "down" : r.ready && enginesOk && storeSound ? "ok" : "degraded";
     return c.json(
       {
         status,

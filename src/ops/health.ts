@@ -16,10 +16,31 @@ export async function checkStore(deps: Deps): Promise<Check> {
       false,
     );
     if (!answered) throw new Error(`no answer in ${STORE_PROBE_MS} ms`);
-    return { ok: true, detail: deps.store.kind, ms: deps.now() - t };
+    const warnings = await within(hazardsOf(deps), STORE_PROBE_MS, []);
+    return {
+      ok: true,
+      detail: deps.store.kind,
+      ms: deps.now() - t,
+      ...(warnings.length ? { warnings } : {}),
+    };
   } catch (e) {
     return { ok: false, detail: `${deps.store.kind} store: ${(e as Error).message}`, ms: deps.now() - t };
   }
+}
+
+const asked = new WeakMap<Deps["store"], { at: number; found: Promise<string[]> }>();
+
+/**
+ * The hazards serve logs at start (an eviction policy, no persistence), where a probe sees them.
+ * Asked of the store at most once a minute: a probe comes every few seconds, and on Upstash each
+ * question is a billed command.
+ */
+function hazardsOf(deps: Deps): Promise<string[]> {
+  const last = asked.get(deps.store);
+  if (last && deps.now() - last.at < 60_000) return last.found;
+  const found = deps.store.hazards?.().catch(() => []) ?? Promise.resolve([]);
+  asked.set(deps.store, { at: deps.now(), found });
+  return found;
 }
 
 export async function readiness(deps: Deps): Promise<{ ready: boolean; checks: Record<string, Check> }> {

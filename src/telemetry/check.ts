@@ -3,4 +3,6 @@ export interface Check {
   ok: boolean;
   detail?: string;
   ms?: number;
+  /** Set up to break a promise while it works (a store that may evict keys): degraded, still ready. */
+  warnings?: string[];
 }

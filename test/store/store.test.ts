@@ -751,6 +751,38 @@ describe("redis: how a server is set up to break the worker's promises is named 
     }
   });
 
+  test("/health shows a hazard as a warning of the store check and says degraded, still ready", async () => {
+    const redis = await startRedis();
+    try {
+      Bun.spawnSync(["redis-cli", "-p", String(redis.port), "CONFIG", "SET", "maxmemory", "100mb"]);
+      Bun.spawnSync([
+        "redis-cli",
+        "-p",
+        String(redis.port),
+        "CONFIG",
+        "SET",
+        "maxmemory-policy",
+        "allkeys-lru",
+      ]);
+      const f = fakePlatform({
+        "w.yaml": `qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\nstore: { kind: redis, url: "${redis.url}" }\n`,
+      });
+      await main(["--config", "w.yaml"], f.p);
+      const health = (await (await f.fetch("/health")).json()) as {
+        status: string;
+        checks: { store: { ok: boolean; warnings?: string[] } };
+      };
+      expect(health.status).toBe("degraded");
+      expect(health.checks.store).toMatchObject({
+        ok: true,
+        warnings: [expect.stringContaining("maxmemory-policy allkeys-lru")],
+      });
+      expect((await f.fetch("/health/ready")).status).toBe(200);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   test("allkeys-lru and volatile-ttl under a maxmemory are hazards; noeviction, or no maxmemory, are not", async () => {
     const policies = [
       ["100mb", "allkeys-lru"],
