@@ -13,9 +13,14 @@
  * message that first reached this worker before the one the channel last received from is older
  * news: skipped as obsolete.
  *
- * Two deliveries of one state at once race on a short SET NX claim of the transition
- * (previous message → this state): the holder sends; the other is told to come back (a 503)
- * and then finds the state received, or the claim let go because the send failed.
+ * What a channel received is kept for store.retention to order states by, and a repeat of it is
+ * a duplicate within dedup_window of its send. A message's first arrival is noted with its first
+ * claim, so a first delivery that died before its ledger entry was written still counts.
+ *
+ * Two deliveries of one state at once race on a SET NX claim of the transition (previous message
+ * → this state): the holder sends; the other is told to come back (a 503) and then finds the
+ * state received, or the claim let go because the send failed. A holder whose lease ran out died
+ * mid-send: its claim is taken over by compare-and-set, and the state goes out under its id.
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
@@ -28,6 +33,8 @@ interface Last {
   message: string;
   /** When `message` first reached this worker (absent in records written before it was kept). */
   at?: string;
+  /** When the channel received it: a duplicate is the same state within the window of this. */
+  sent?: string;
 }
 
 /** A claim to send one group state to one channel: recorded when received, let go when not. */
@@ -70,18 +77,35 @@ export interface Alongside {
 interface Holder {
   message: string;
   origin: string;
+  /** This attempt's own: a renewal writes a new one, so a takeover's compare-and-set sees it. */
+  attempt: string;
 }
 
-/** What the caller knows of the message and its lease. */
+/** What the caller knows of the message, the channel and the leases. */
 export interface Claiming {
   messageId: string;
-  /** When the message first reached this worker (its ledger entry's received_at). */
+  /** When this delivery of the message reached this worker (its ledger entry's received_at). */
   receivedAt: string;
+  now: number;
+  /** The channel's dedup_window: the same state again within it is a duplicate. */
+  windowMs: number;
+  /**
+   * How long what the channel received is kept to order states by (store.retention): QStash's
+   * last retry of an older state can come long after the window.
+   */
+  keepMs: number;
   /** How long a claim lasts unless let go: at least the lease, and the dedup window. */
   holdMs: number;
   /** The store key of a message's lease: a holder without one died mid-send. */
   leaseKey: (messageId: string) => string;
 }
+
+/**
+ * The key of when a message first claimed a state (read with the job's claim): a message whose
+ * first delivery died before its ledger entry was written still counts from its first arrival.
+ * (`@` is in no channel name, so it is no message's delivery record.)
+ */
+export const arrivedKey = (messageId: string) => `notification:${messageId}:@arrived`;
 
 /**
  * Whether this notification should be sent to the channel. `alongside` starts as the claim is
@@ -99,17 +123,27 @@ export async function claimNotification(
   const { messageId, holdMs } = c;
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
-  const last = await readThrough<Last>(store, group, batch);
+  const [last, arrived] = await Promise.all([
+    readThrough<Last>(store, group, batch),
+    readThrough<string>(store, arrivedKey(messageId), batch),
+  ]);
+  const at = arrived && arrived < c.receivedAt ? arrived : c.receivedAt;
   if (last && last.message !== messageId) {
-    if (last.state === state) return { kind: "duplicate", message: last.message };
-    if (last.at && c.receivedAt < last.at) return { kind: "obsolete", message: last.message };
+    // A record from before `sent` was kept lived only as long as the window.
+    const recent = !last.sent || c.now - Date.parse(last.sent) < c.windowMs;
+    if (last.state === state && recent) return { kind: "duplicate", message: last.message };
+    if (last.at && at < last.at) return { kind: "obsolete", message: last.message };
   }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at: c.receivedAt, holder });
-  const mine: Holder = { message: messageId, origin: messageId };
+  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder });
+  const attempt = crypto.randomUUID();
+  const mine: Holder = { message: messageId, origin: messageId, attempt };
   const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
+  // Rides on the claim's round trip; kept whoever wins the claim.
+  const noted = arrived ? undefined : store.set(arrivedKey(messageId), at, { nx: true, ttlMs: c.keepMs });
   alongside?.start();
-  if (await won) return { kind: "send", claim: claimOf(mine) };
+  const [first] = await Promise.all([won, noted]);
+  if (first) return { kind: "send", claim: claimOf(mine) };
   alongside?.lost();
   const held = await store.get<Holder | string>(key);
   // Gone meanwhile: race for it again.
@@ -118,26 +152,23 @@ export async function claimNotification(
       ? { kind: "send", claim: claimOf(mine) }
       : { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
   // (A claim written before holders had an origin is the holder's id alone.)
-  const holder = typeof held === "string" ? { message: held, origin: held } : held;
-  // Ours already (a retry of this message): renew it.
-  if (holder.message === messageId) {
-    await store.set(key, holder, { ttlMs: holdMs });
-    return { kind: "send", claim: claimOf(holder) };
-  }
-  const leaseMs = await store.pttl(c.leaseKey(holder.message));
-  if (leaseMs === -2) {
-    // The holder died mid-send: its lease ran out. The state goes out under its id, so a receiver
-    // that drops repeated Idempotency-Keys drops what it had already got (docs/notifications.md).
-    const taken: Holder = { message: messageId, origin: holder.origin };
+  const holder = typeof held === "string" ? { message: held, origin: held, attempt: "" } : held;
+  // Ours already (a retry of this message): renewed — unless another took it over meanwhile.
+  // Dead mid-send (its lease ran out): taken over under its id, so a receiver that drops repeated
+  // Idempotency-Keys drops what it had already got (docs/notifications.md).
+  const ours = holder.message === messageId;
+  const leaseMs = ours ? 0 : await store.pttl(c.leaseKey(holder.message));
+  if (ours || leaseMs === -2) {
+    const next: Holder = { message: messageId, origin: holder.origin, attempt };
     const swapped = await store.writeMany([
       { op: "check", key, equals: held, guards: 1 },
-      { op: "set", key, value: taken, ttlMs: holdMs },
+      { op: "set", key, value: next, ttlMs: holdMs },
     ]);
-    if (swapped) return { kind: "send", claim: claimOf(taken) };
+    if (swapped) return { kind: "send", claim: claimOf(next) };
   }
   return {
     kind: "in_flight",
-    message: holder.message,
+    message: ours ? "another delivery" : holder.message,
     retryAfterS: Math.max(1, Math.ceil((leaseMs > 0 ? leaseMs : 1000) / 1000)),
   };
 }
@@ -147,14 +178,22 @@ export function dedupKeyOf(channel: string, payload: AlertmanagerPayload): strin
   return `notify:dedup:${channel}:${hash64(payload.groupKey)}`;
 }
 
-/** The channel received the state: repeats of it within the window are duplicates; the claim is done. */
-export function receivedWrites(claim: DedupClaim, messageId: string, windowMs: number): Write[] {
+/**
+ * The channel received the state: repeats of it within the window are duplicates, and older
+ * states are obsolete for `keepMs`; the claim is done.
+ */
+export function receivedWrites(
+  claim: DedupClaim,
+  messageId: string,
+  sentAt: string,
+  keepMs: number,
+): Write[] {
   return [
     {
       op: "set",
       key: claim.group,
-      value: { state: claim.state, message: messageId, at: claim.at } satisfies Last,
-      ttlMs: windowMs,
+      value: { state: claim.state, message: messageId, at: claim.at, sent: sentAt } satisfies Last,
+      ttlMs: keepMs,
     },
     { op: "del", key: claim.key, ifEquals: claim.holder },
   ];

@@ -16,7 +16,7 @@ import type { Services } from "../services.ts";
 import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel } from "./channels/channel.ts";
-import { dedupKeyOf } from "./dedup.ts";
+import { arrivedKey, dedupKeyOf } from "./dedup.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
 import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
@@ -200,5 +200,6 @@ export function notificationPrefetch(
           .filter((c) => (n.channels.get(c) as Channel).cfg.dedup_window > 0)
           .map((c) => dedupKeyOf(c, payload))
       : []),
+    ...(payload ? [arrivedKey(messageId)] : []),
   ];
 }

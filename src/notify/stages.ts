@@ -106,6 +106,9 @@ export async function dedup(
     {
       messageId,
       receivedAt: j.receivedAt,
+      now: deps.now(),
+      windowMs: ch.cfg.dedup_window,
+      keepMs: Math.max(deps.config.store.retention, ch.cfg.dedup_window),
       holdMs: Math.max(deps.config.worker.lease, ch.cfg.dedup_window),
       leaseKey: (id) => deps.ledger.leaseKey(id),
     },
@@ -231,7 +234,9 @@ export async function recordSent(
   delete sent.error;
   await deps.store.writeMany([
     j.n.records.deliveryWrite(sent),
-    ...(claim ? receivedWrites(claim, messageId, ch.cfg.dedup_window) : []),
+    ...(claim
+      ? receivedWrites(claim, messageId, at, Math.max(deps.config.store.retention, ch.cfg.dedup_window))
+      : []),
     deps.ledger.stepWrite(messageId, stepOf(ch), { status: "succeeded", at, attempts: sent.attempts }),
   ]);
   deps.metrics.inc("notifications", { ...labelsOf(ch), status: "sent" });
@@ -318,6 +323,7 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     claim = d.claim;
     // Taken over from a message that died mid-send: its parts go out under that message's id.
     if (claim && claim.holder.origin !== j.messageId) record.sent_as = claim.holder.origin;
+    else delete record.sent_as;
     // A record saved by a failure before its plan (the dedup claim failed, another message was
     // sending) has no parts yet: it is planned now, or nothing would be sent.
     if (!record.parts.length) record = await plan(j, ch, record);

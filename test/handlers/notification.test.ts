@@ -352,6 +352,27 @@ describe("Alertmanager repeats", () => {
     return { ...p, ...group, alerts: p.alerts.map((x: Record<string, unknown>) => ({ ...x, ...over })) };
   };
 
+  /** A harness on the clock `now` whose hook answers 500 while `down()`; `titles` is what the hook received. */
+  const flakyHook = (now: () => number, down: () => boolean) => {
+    const titles: string[] = [];
+    const h = makeHarness(yaml("http://hook.test/in"), {
+      now,
+      store: new MemoryStore(now),
+      fetch: async (_input, init) => {
+        if (down()) return new Response("busy", { status: 500 });
+        titles.push(JSON.parse(String(init?.body)).title);
+        return new Response("ok");
+      },
+    });
+    return { h, titles };
+  };
+  const zhResolved = () =>
+    changed(
+      "alertmanager-zh.json",
+      { status: "resolved", endsAt: "2026-11-28T08:01:04Z" },
+      { status: "resolved" },
+    );
+
   test("the same group, status and alerts again within the window is skipped_duplicate", async () => {
     const a = sink();
     const h = makeHarness(yaml(a.url));
@@ -413,21 +434,12 @@ describe("Alertmanager repeats", () => {
     // Each message retries on its own schedule: the resolve can reach the robot first.
     let t = Date.now();
     let down = true;
-    const got: string[] = [];
-    const h = makeHarness(yaml("http://hook.test/in"), {
-      now: () => t,
-      fetch: async (_input, init) => {
-        if (down) return new Response("busy", { status: 500 });
-        got.push(JSON.parse(String(init?.body)).title);
-        return new Response("ok");
-      },
-    });
-    const firing = fixture("alertmanager-zh.json");
-    const resolved = changed(
-      "alertmanager-zh.json",
-      { status: "resolved", endsAt: "2026-11-28T08:01:04Z" },
-      { status: "resolved" },
+    const { h, titles: got } = flakyHook(
+      () => t,
+      () => down,
     );
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = zhResolved();
     const send = async (payload: unknown, messageId: string, retried = 0) => {
       const res = await h.job(
         "/jobs/notification",
@@ -481,6 +493,84 @@ describe("Alertmanager repeats", () => {
     expect(JSON.stringify(shown)).toContain('"sent_as":"msg_dies"');
     dying(new Error("the process was killed"));
     await first;
+  });
+
+  test("a firing page whose first delivery died mid-send, redelivered after its resolve was sent: obsolete", async () => {
+    let t = Date.now();
+    const store = new MemoryStore(() => t);
+    const titles: string[] = [];
+    let dying: (e: Error) => void = () => {};
+    const fetch = (dies: boolean) => async (_input: unknown, init?: RequestInit) => {
+      if (dies) return new Promise<Response>((_, reject) => (dying = reject));
+      titles.push(JSON.parse(String(init?.body)).title);
+      return new Response("ok");
+    };
+    const a = makeHarness(yaml("http://hook.test/in"), { store, now: () => t, fetch: fetch(true) });
+    const b = makeHarness(yaml("http://hook.test/in"), { store, now: () => t, fetch: fetch(false) });
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = zhResolved();
+    const first = a.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload: firing },
+      { messageId: "msg_fire" },
+    );
+    await new Promise((r) => setTimeout(r, 20)); // its send is on the wire; then the process dies
+    t += 5_000;
+    expect(
+      (
+        await b.job(
+          "/jobs/notification",
+          { channels: ["hook-a"], payload: resolved },
+          { messageId: "msg_resolve" },
+        )
+      ).status,
+    ).toBe(200);
+    t += 61_000; // the dead delivery's lease runs out
+    const again = await b.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload: firing },
+      { messageId: "msg_fire", retried: 1 },
+    );
+    expect(((await again.json()) as Body).deliveries[0].status).toBe("skipped_obsolete");
+    expect(titles).toEqual(["✅ [RESOLVED:1] 磁盘空间不足"]);
+    dying(new Error("the process was killed"));
+    await first;
+  });
+
+  test("a firing page retried long after the dedup window, past its resolve: still obsolete", async () => {
+    let t = Date.now();
+    let down = true;
+    const { h, titles } = flakyHook(
+      () => t,
+      () => down,
+    );
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = zhResolved();
+    expect(
+      (await h.job("/jobs/notification", { channels: ["hook-a"], payload: firing }, { messageId: "msg_f" }))
+        .status,
+    ).toBe(503);
+    t += 5_000;
+    down = false;
+    expect(
+      (await h.job("/jobs/notification", { channels: ["hook-a"], payload: resolved }, { messageId: "msg_r" }))
+        .status,
+    ).toBe(200);
+    t += 30 * 60_000; // QStash's third retry comes about half an hour later; the window is 10 minutes
+    const late = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload: firing },
+      { messageId: "msg_f", retried: 3 },
+    );
+    expect(((await late.json()) as Body).deliveries[0].status).toBe("skipped_obsolete");
+    // …while the same state again, as a new message after the window, is a reminder and is sent.
+    const reminder = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a"], payload: resolved },
+      { messageId: "msg_r2" },
+    );
+    expect(((await reminder.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(titles).toEqual(["✅ [RESOLVED:1] 磁盘空间不足", "✅ [RESOLVED:1] 磁盘空间不足"]);
   });
 
   test("an alert changing status inside a group is not a repeat", async () => {

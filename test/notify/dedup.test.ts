@@ -1,0 +1,38 @@
+/** The dedup claim between two deliveries of one group state (src/notify/dedup.ts), raced step by step. */
+import { describe, expect, test } from "bun:test";
+import { alertmanagerPayloadSchema } from "../../src/alerts/alert.ts";
+import { type Claiming, claimNotification } from "../../src/notify/dedup.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { fixture } from "../support/alert-groups.ts";
+import { around } from "../support/store-spy.ts";
+
+const payload = alertmanagerPayloadSchema.parse(fixture("alertmanager-firing.json"));
+const claiming = (messageId: string): Claiming => ({
+  messageId,
+  receivedAt: new Date().toISOString(),
+  now: Date.now(),
+  windowMs: 600_000,
+  keepMs: 7 * 86_400_000,
+  holdMs: 600_000,
+  leaseKey: (id) => `lease:${id}`,
+});
+
+describe("the dedup claim", () => {
+  test("a holder's own retry renewing while another delivery takes it over: one of them sends, not both", async () => {
+    const memory = new MemoryStore();
+    // A claims the state; its lease is gone (it died, as far as anyone can tell).
+    expect((await claimNotification(memory, "hook", payload, claiming("A"))).kind).toBe("send");
+    let retryOfA: Promise<{ kind: string }> | undefined;
+    // B looks at A's lease; just then A's redelivery comes back and renews its claim.
+    const store = around(memory, (method, call) => {
+      if (method === "pttl" && !retryOfA) {
+        retryOfA = claimNotification(memory, "hook", payload, claiming("A"));
+        return retryOfA.then(call);
+      }
+      return call();
+    });
+    const b = await claimNotification(store, "hook", payload, claiming("B"));
+    const a = await retryOfA;
+    expect([a?.kind, b.kind].sort()).toEqual(["in_flight", "send"]);
+  });
+});
