@@ -60,10 +60,10 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
     if (onlyKeys && !onlyKeys.includes(fc.key)) continue;
     // undefined: nothing was published under the key yet, so nothing waits (its messages will carry their parallelism).
     const state = await api.flowControl(fc.key);
-    const health = await healthSince(deps, family, snap);
+    const { health, keep } = await healthSince(deps, family, snap);
     const changedKey = `autoscale:changed:${fc.key}`;
     const lastChangeAt = (await deps.store.get<number>(changedKey)) ?? undefined;
-    const d = decide({
+    let d = decide({
       key: fc.key,
       family,
       current: state?.parallelism || fc.parallelism || fc.min,
@@ -84,28 +84,31 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       },
     });
     if (d.to !== d.from) {
-      // The move is recorded before it is made: a redelivery after a failure past this point
-      // finds the key in its cooldown instead of moving it a second time.
-      await deps.store.set(changedKey, deps.now(), {
+      // The move is recorded before it is made, and kept if the pin fails (QStash may have made it
+      // and lost the answer): a redelivery finds the key in its cooldown instead of moving it
+      // twice — a missed move is the safer mistake. NX: of two runs at once, one moves.
+      const took = await deps.store.set(changedKey, deps.now(), {
+        nx: true,
         ttlMs: Math.max(config.qstash.autoscale.cooldown * 2, 60_000),
       });
-      try {
-        await api.pin(fc.key, { parallelism: d.to });
-      } catch (e) {
-        await deps.store.del(changedKey).catch(() => {});
-        throw e;
-      }
+      if (took) await api.pin(fc.key, { parallelism: d.to });
+      else d = { ...d, to: d.from, reason: "another autoscale run moved this key just now: holding" };
     }
     deps.metrics.set("parallelism", { key: fc.key }, d.to);
     deps.metrics.set("waitList", { key: fc.key }, d.inputs.wait_list);
     await deps.store.pushCapped(DECISIONS_KEY, d, 200, config.store.retention);
+    // Only now: a run that failed before this point is judged again on the same jobs.
+    await keep();
     deps.logger.info("autoscale decision", { key: d.key, from: d.from, to: d.to, reason: d.reason });
     decisions.push(d);
   }
   return decisions;
 }
 
-/** Error rate, p95 and in-flight use of a family since the previous run (figures are cumulative). */
+/**
+ * Error rate, p95 and in-flight use of a family since the previous run (figures are cumulative),
+ * and `keep`, which makes these figures the next run's baseline.
+ */
 async function healthSince(
   deps: Services,
   family: Family,
@@ -118,7 +121,11 @@ async function healthSince(
   // Refused input (failed_permanent: a bad payload, a reused id) says nothing of the worker's health.
   const failed = count("failed_transient");
   const answered = count("succeeded") + failed;
-  const turnedAway = count("rate_limited");
+  // A 429 from any family: they share the worker's concurrency (and a robot's limit, which more
+  // parallelism would not help either).
+  const turnedAway = (snap.values.jobs ?? [])
+    .filter((s) => s.labels.outcome === "rate_limited")
+    .reduce((a, s) => a + s.value, 0);
   const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
   const now: HealthBaseline = {
     answered,
@@ -135,7 +142,6 @@ async function healthSince(
     buckets: [],
     count: 0,
   };
-  await deps.store.set(key, now, { ttlMs: deps.config.store.retention });
   const dAnswered = Math.max(0, now.answered - prev.answered);
   const dFailed = Math.max(0, now.failed - prev.failed);
   const dCount = Math.max(0, now.count - prev.count);
@@ -146,10 +152,13 @@ async function healthSince(
     .filter((s) => s.labels.family !== "autoscale")
     .reduce((a, s) => a + s.value, 0);
   return {
-    errorRate: dAnswered ? dFailed / dAnswered : 0,
-    p95Ms: p95 === null ? null : p95 * 1000,
-    inFlightUse: inFlight / deps.config.worker.concurrency,
-    jobs: dAnswered,
-    turnedAway: Math.max(0, now.turnedAway - (prev.turnedAway ?? 0)),
+    health: {
+      errorRate: dAnswered ? dFailed / dAnswered : 0,
+      p95Ms: p95 === null ? null : p95 * 1000,
+      inFlightUse: inFlight / deps.config.worker.concurrency,
+      jobs: dAnswered,
+      turnedAway: Math.max(0, now.turnedAway - (prev.turnedAway ?? 0)),
+    },
+    keep: async () => void (await deps.store.set(key, now, { ttlMs: deps.config.store.retention })),
   };
 }

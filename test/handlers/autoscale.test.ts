@@ -99,6 +99,38 @@ describe("POST /jobs/autoscale against QStash's flow-control API", () => {
     expect(q.keys.has("aa-analysis")).toBe(false); // not pinned
   });
 
+  test("a pin QStash made but whose answer was lost: the redelivery finds the key in its cooldown, not moved twice", async () => {
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 4 });
+    // A proxy before the fake QStash that passes every call on but loses the pin's answer.
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const u = new URL(req.url);
+        const res = await fetch(`${q.url}${u.pathname}${u.search}`, {
+          method: req.method,
+          headers: req.headers,
+          body: req.method === "GET" ? undefined : await req.arrayBuffer(),
+        });
+        return u.pathname.endsWith("/pin") ? new Response("upstream timed out", { status: 504 }) : res;
+      },
+    });
+    try {
+      const h = makeHarness(config().replace(q.url, `http://127.0.0.1:${proxy.port}`));
+      expect((await h.job("/jobs/autoscale", { keys: ["aa-analysis"] }, { messageId: "as2" })).status).toBe(
+        503,
+      );
+      expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8); // QStash made the move
+      const again = await h.job("/jobs/autoscale", { keys: ["aa-analysis"] }, { messageId: "as2" });
+      expect(again.status).toBe(200);
+      const { decisions } = (await again.json()) as { decisions: { to: number; reason: string }[] };
+      expect(decisions[0].reason).toContain("cooldown");
+      expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
+    } finally {
+      proxy.stop(true);
+    }
+  });
+
   test("jobs refused as bad input are not ill health: a backlog still scales up", async () => {
     q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 8 });
     const h = makeHarness(config());
