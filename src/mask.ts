@@ -22,8 +22,10 @@ export function maskUrl(value: string): string {
   if (!URL_START.test(value)) return value;
   try {
     const u = new URL(value);
-    // `user:pa#ss@host` parses with the host and the rest in the fragment.
-    if (u.hash.includes("@")) return maskUnparsed(value);
+    // `user:pa#ss@host` and `user:12/ss@host` parse, with the user as the host and the rest as a
+    // fragment or a path: an `@` there followed by a host name is that host's user-info.
+    if ((u.hash.includes("@") || u.pathname.includes("@")) && HOST.test(hostAfterLastAt(value)))
+      return maskUnparsed(value);
     let changed = false;
     if (u.username || u.password) {
       if (u.username) u.username = MASK;
@@ -43,6 +45,13 @@ export function maskUrl(value: string): string {
   } catch {
     return maskUnparsed(value);
   }
+}
+
+const HOST = /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/;
+
+/** What follows a URL's last `@`, up to its path, query or fragment. */
+function hostAfterLastAt(value: string): string {
+  return value.slice(value.lastIndexOf("@") + 1).split(/[/?#]/, 1)[0];
 }
 
 /**
@@ -112,6 +121,8 @@ export function secretValuesOf(config: object): string[] {
     } else if (Array.isArray(v)) for (const x of v) walk(x, path);
     else if (v && typeof v === "object")
       for (const [k, x] of Object.entries(v)) {
+        // Headers that say how a request is made (Content-Type) are no one's secret.
+        if (path.at(-1) === "headers" && PLAIN_HEADERS.has(k.toLowerCase())) continue;
         if (typeof x === "string" && isSecret(k, path))
           all.push(x, ...x.split(/\s+/).filter((w) => w.length >= 8));
         else walk(x, [...path, k]);

@@ -47,5 +47,13 @@ describe("what a downstream may quote back of our request", () => {
     // Parses, with the host taken from the user and the rest in the fragment.
     expect(maskText("https://tok#en@h.example/x")).toBe("https://********@h.example/x");
     expect(maskText("http://h:notaport/x?token=abc")).toBe("http://h:notaport/x?********");
+    // Parses, with the user as the host and the rest of the password as the path.
+    expect(maskText("redis-at https://user:12/ss@db.example:6379/0")).toBe(
+      "redis-at https://********@db.example:6379/0",
+    );
+    // An `@` in a path or fragment not followed by a host name is left alone.
+    expect(maskText("https://am.example/#/alerts?filter={user=root@db1}")).toBe(
+      "https://am.example/#/alerts?filter={user=root@db1}",
+    );
   });
 });

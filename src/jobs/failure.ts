@@ -86,8 +86,9 @@ export async function recordDeadLetter(
   const family = familyOf(cb.url);
   // The dead job's last answer, as QStash kept it: a URL in it without its credentials, and no
   // secret of the config it may quote (a peer echoing our Bearer token to a job that died of it).
+  // Masked before it is cut: a secret cut in two would show its first half.
   const response = cb.body
-    ? maskCredentials(maskText(base64Text(cb.body).slice(0, 2048)), secretValuesOf(deps.config))
+    ? maskCredentials(maskText(base64Text(cb.body)), secretValuesOf(deps.config)).slice(0, 2048)
     : undefined;
   const reason = problemCode(response);
   const at = isoAt(deps.now());

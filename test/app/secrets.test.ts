@@ -132,6 +132,21 @@ describe("secrets never leave the worker", () => {
     expect(seen.flatMap((t, i) => leaks(`view ${i}`, t))).toEqual([]);
   });
 
+  test("a dead letter's answer is masked before it is cut; plain headers (Content-Type) are not masked", async () => {
+    const h = makeHarness(
+      `channels:\n  hook: { type: webhook, url: "http://h.test/in", headers: { Content-Type: application/json, Authorization: "Bearer SECRETTOKEN123" } }\n`,
+    );
+    const answer = async (body: string, id: string) => {
+      await h.job("/jobs/failure", failureCallback(id, { status: 489, body: btoa(body) }));
+      const v1 = (await (await h.request(`/v1/jobs/${id}`)).json()) as { dead_letter: { response: string } };
+      return v1.dead_letter.response;
+    };
+    expect(await answer(`${"x".repeat(2040)}Bearer SECRETTOKEN123`, "msg_cut")).not.toContain("Bearer S");
+    expect(await answer("refused: content-type application/json is fine", "msg_plain")).toBe(
+      "refused: content-type application/json is fine",
+    );
+  });
+
   test("a downstream that quotes the request in its refusal: what it quotes of our credentials goes no further", async () => {
     // Every downstream answers with the URL it was called at (scheme-less too) and every header
     // it got, in the shape of its refusal: shape-based masking alone cannot see a bare token.
