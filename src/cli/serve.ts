@@ -178,8 +178,8 @@ function storeFields(store: Store, config: Config): Record<string, unknown> {
 
 /**
  * Logs a store that does not answer at start (a wrong password, a wrong address) — jobs would
- * only say so one by one — and, once it answers, each way its server is set up to break the
- * worker's promises.
+ * only say so one by one — or, when it answers, each way its server is set up to break the
+ * worker's promises (/health asks again once a minute, src/ops/health.ts).
  */
 function warnHazards(store: Store, logger: () => Deps["logger"]): void {
   store

@@ -306,14 +306,15 @@ async function claimAndRun(
     // The effects happened but could not be recorded: answer non-2xx so QStash redelivers — once
     // the lease, which could not be let go either, has run out: sooner, the redelivery is only
     // told `in_progress`, and a retry of QStash's few is spent on that.
-    const leaseS = Math.max(5, Math.ceil(deps.config.worker.lease / 1000));
+    // A longer wait the failure itself asked for (a robot's 10-minute throttle) still holds.
+    const leaseS = Math.max(5, Math.ceil(deps.config.worker.lease / 1000), failure?.retryAfterS ?? 0);
     log.error("store unavailable: cannot record the job's outcome", { error: e, retry_after_s: leaseS });
     return finish(
       "failed_transient",
       problemReply(
         transient(
           "store_unavailable",
-          `the job ran but its outcome could not be recorded; deliver it again after its lease (${leaseS} s) runs out`,
+          `the job ran but its outcome could not be recorded; deliver it again in ${leaseS} s, once its lease has run out`,
           leaseS,
         ),
       ),

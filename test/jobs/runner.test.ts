@@ -214,7 +214,23 @@ describe("outcome → status", () => {
     const r = req({ n: 1 });
     const first = await runJob(h.deps, p.handler, r);
     expect(first).toMatchObject({ status: 503, headers: { "Retry-After": "45" } });
-    expect(JSON.stringify(first.body)).toContain("after its lease (45 s) runs out");
+    expect(JSON.stringify(first.body)).toContain("deliver it again in 45 s, once its lease has run out");
+  });
+
+  test("an unrecordable outcome of a job a robot throttled keeps the robot's longer wait", async () => {
+    let down = false;
+    const store = around(new MemoryStore(), (method, call) =>
+      down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
+    );
+    const h = makeHarness("worker: { lease: 45s }\n", { store });
+    const p = probe(async () => {
+      down = true;
+      throw rateLimited("robot_throttled", "DingTalk throttles this robot for 10 minutes", 600);
+    });
+    expect(await runJob(h.deps, p.handler, req({ n: 1 }))).toMatchObject({
+      status: 503,
+      headers: { "Retry-After": "600" },
+    });
   });
 
   test("a downstream rate limit answers 429 + Retry-After", async () => {
