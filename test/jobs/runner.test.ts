@@ -32,6 +32,15 @@ function probe(behaviour: (n: number) => Promise<unknown>) {
   return { handler, calls: () => calls };
 }
 
+/** A harness (worker.lease 45 s) whose store refuses every write once `goDown()` is called. */
+function storeGoingDown() {
+  let down = false;
+  const store = around(new MemoryStore(), (method, call) =>
+    down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
+  );
+  return { h: makeHarness("worker: { lease: 45s }\n", { store }), goDown: () => void (down = true) };
+}
+
 describe("idempotency on Upstash-Message-Id", () => {
   test("replays a completed message without running it again", async () => {
     const h = makeHarness();
@@ -202,13 +211,9 @@ describe("outcome → status", () => {
   });
 
   test("an outcome the store could not record answers 503 with Retry-After the lease: sooner would only meet in_progress", async () => {
-    let down = false;
-    const store = around(new MemoryStore(), (method, call) =>
-      down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
-    );
-    const h = makeHarness("worker: { lease: 45s }\n", { store });
+    const { h, goDown } = storeGoingDown();
     const p = probe(async () => {
-      down = true; // the store goes away while the job runs
+      goDown(); // the store goes away while the job runs
       return { ok: true };
     });
     const r = req({ n: 1 });
@@ -218,13 +223,9 @@ describe("outcome → status", () => {
   });
 
   test("an unrecordable outcome of a job a robot throttled keeps the robot's longer wait", async () => {
-    let down = false;
-    const store = around(new MemoryStore(), (method, call) =>
-      down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
-    );
-    const h = makeHarness("worker: { lease: 45s }\n", { store });
+    const { h, goDown } = storeGoingDown();
     const p = probe(async () => {
-      down = true;
+      goDown();
       throw rateLimited("robot_throttled", "DingTalk throttles this robot for 10 minutes", 600);
     });
     expect(await runJob(h.deps, p.handler, req({ n: 1 }))).toMatchObject({
