@@ -38,7 +38,10 @@ function storeGoingDown() {
   const store = around(new MemoryStore(), (method, call) =>
     down && method === "writeMany" ? Promise.reject(new Error("connection refused")) : call(),
   );
-  return { h: makeHarness("worker: { lease: 45s }\n", { store }), goDown: () => void (down = true) };
+  const goDown = () => {
+    down = true;
+  };
+  return { h: makeHarness("worker: { lease: 45s }\n", { store }), goDown };
 }
 
 describe("idempotency on Upstash-Message-Id", () => {
