@@ -13,6 +13,10 @@
  * message that first reached this worker before the one the channel last received from is older
  * news: skipped as obsolete.
  *
+ * An Alertmanager HA peer's copy of a group built before a resolve can come after it as a new
+ * message: a state whose every alert is an episode the channel last received resolved, within
+ * LATE_COPY_MS, is obsolete too.
+ *
  * What a channel received is kept for store.retention to order states by, and a repeat of it is
  * a duplicate within dedup_window of its send. A message's first arrival is noted with its first
  * claim, so a first delivery that died before its ledger entry was written still counts.
@@ -35,6 +39,31 @@ interface Last {
   at?: string;
   /** When the channel received it: a duplicate is the same state within the window of this. */
   sent?: string;
+  /** The alert episodes (episodeOf) that state showed resolved. */
+  resolved?: string[];
+}
+
+/**
+ * How long after a resolve was sent a firing copy of the same episode is taken as an Alertmanager
+ * HA peer's late copy: a peer sends what the first did not after peer_timeout × its position (15 s
+ * each by default), from a group it built before the resolve. Later, it is the alert firing again
+ * (Prometheus restores an alert's startsAt after a restart) and pages.
+ */
+export const LATE_COPY_MS = 120_000;
+
+/** An alert's episode: its fingerprint and startsAt (a new firing has a new startsAt). */
+function episodeOf(a: AlertmanagerPayload["alerts"][number]): string | undefined {
+  return a.startsAt ? `${a.fingerprint ?? alertId(a)}:${a.startsAt}` : undefined;
+}
+
+/** Whether every alert of `p` is an episode `last` showed resolved, within LATE_COPY_MS of its send. */
+function lateCopy(p: AlertmanagerPayload, last: Last, now: number): boolean {
+  const resolved = last.resolved;
+  if (!resolved?.length || !last.sent || now - Date.parse(last.sent) > LATE_COPY_MS) return false;
+  return p.alerts.every((a) => {
+    const e = episodeOf(a);
+    return e !== undefined && resolved.includes(e);
+  });
 }
 
 /** A claim to send one group state to one channel: recorded when received, let go when not. */
@@ -46,6 +75,8 @@ export interface DedupClaim {
   at: string;
   /** The claim's value: this message, and the id the state goes out under. */
   holder: Holder;
+  /** The episodes this state shows resolved. */
+  resolved: string[];
 }
 
 export type DedupAnswer =
@@ -132,10 +163,12 @@ export async function claimNotification(
     // A record from before `sent` was kept lived only as long as the window.
     const recent = !last.sent || c.now - Date.parse(last.sent) < c.windowMs;
     if (last.state === state && recent) return { kind: "duplicate", message: last.message };
-    if (last.at && at < last.at) return { kind: "obsolete", message: last.message };
+    if ((last.at && at < last.at) || lateCopy(payload, last, c.now))
+      return { kind: "obsolete", message: last.message };
   }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder });
+  const resolved = payload.alerts.flatMap((a) => (a.status === "resolved" ? (episodeOf(a) ?? []) : []));
+  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder, resolved });
   const attempt = crypto.randomUUID();
   const mine: Holder = { message: messageId, origin: messageId, attempt };
   const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
@@ -192,7 +225,13 @@ export function receivedWrites(
     {
       op: "set",
       key: claim.group,
-      value: { state: claim.state, message: messageId, at: claim.at, sent: sentAt } satisfies Last,
+      value: {
+        state: claim.state,
+        message: messageId,
+        at: claim.at,
+        sent: sentAt,
+        ...(claim.resolved.length ? { resolved: claim.resolved } : {}),
+      } satisfies Last,
       ttlMs: keepMs,
     },
     { op: "del", key: claim.key, ifEquals: claim.holder },

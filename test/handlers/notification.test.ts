@@ -403,7 +403,9 @@ describe("Alertmanager repeats", () => {
       { status: "resolved", endsAt: "2026-11-28T07:00:00Z" },
       { status: "resolved" },
     );
-    for (const payload of [firing, resolved, firing]) {
+    // Firing again is a new episode: a new startsAt.
+    const again = changed("alertmanager-zh.json", { startsAt: "2026-11-28T08:00:00Z" });
+    for (const payload of [firing, resolved, again]) {
       const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload });
       expect(((await res.json()) as Body).deliveries[0].status).toBe("sent");
     }
@@ -459,8 +461,9 @@ describe("Alertmanager repeats", () => {
     expect(retry.body.deliveries).toEqual([
       { channel: "hook-a", status: "skipped_obsolete", attempts: 1, superseded_by: "msg_resolve" } as never,
     ]);
-    // The same alert firing again, published after the resolve (as Prometheus does when it restores an alert's state after a restart: same startsAt).
-    t += 60_000;
+    // The same alert firing again, published minutes after the resolve (as Prometheus does when it
+    // restores an alert's state after a restart: same startsAt).
+    t += 3 * 60_000;
     expect((await send(firing, "msg_refire")).body.deliveries[0].status).toBe("sent");
     expect(got).toEqual(["✅ [RESOLVED:1] 磁盘空间不足", "🟡 [FIRING:1] 磁盘空间不足"]);
     const shown = await (await h.request("/v1/notifications/msg_fire")).json();
@@ -493,6 +496,32 @@ describe("Alertmanager repeats", () => {
     expect(JSON.stringify(shown)).toContain('"sent_as":"msg_dies"');
     dying(new Error("the process was killed"));
     await first;
+  });
+
+  test("an Alertmanager HA peer's late copy of the firing state, sent after the resolve as a new message: obsolete", async () => {
+    // Seen with two clustered Alertmanager 0.25: the peer sends, peer_timeout later, a group it
+    // built before the resolve; then its copy of the resolve comes too.
+    let t = Date.now();
+    const { h, titles } = flakyHook(
+      () => t,
+      () => false,
+    );
+    const firing = fixture("alertmanager-zh.json");
+    const resolved = zhResolved();
+    const send = async (payload: unknown, messageId: string) =>
+      (
+        (await (
+          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
+        ).json()) as Body
+      ).deliveries[0].status;
+    expect(await send(firing, "msg_am1_9")).toBe("sent");
+    t += 20_000;
+    expect(await send(resolved, "msg_am1_10")).toBe("sent");
+    t += 10_000;
+    expect(await send(firing, "msg_am2_11")).toBe("skipped_obsolete");
+    t += 15_000;
+    expect(await send(resolved, "msg_am2_12")).toBe("skipped_duplicate");
+    expect(titles).toEqual(["🟡 [FIRING:1] 磁盘空间不足", "✅ [RESOLVED:1] 磁盘空间不足"]);
   });
 
   test("a firing page whose first delivery died mid-send, redelivered after its resolve was sent: obsolete", async () => {
