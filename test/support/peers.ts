@@ -202,12 +202,22 @@ export async function startPrometheus(
 /** Alertmanager reading `<dir>/alertmanager.yml` (`config`, or a minimal one until a sync replaces it). */
 export async function startAlertmanager(
   config = 'route: { receiver: "initial" }\nreceivers: [{ name: "initial" }]\n',
+  /** One of an HA pair: its cluster port, its peers' and their peer_timeout (alone without it). */
+  cluster?: { port: number; peers: number[]; peerTimeout: string },
 ): Promise<Peer & { configPath: string }> {
   requireTool("prometheus-alertmanager"); // before making anything to clean up
   const dir = tempDir("alertagent-am-");
   const configPath = join(dir, "alertmanager.yml");
   writeFileSync(configPath, config);
   const port = freePort();
+  const clustering = cluster
+    ? [
+        `--cluster.listen-address=127.0.0.1:${cluster.port}`,
+        `--cluster.advertise-address=127.0.0.1:${cluster.port}`,
+        ...cluster.peers.map((p) => `--cluster.peer=127.0.0.1:${p}`),
+        `--cluster.peer-timeout=${cluster.peerTimeout}`,
+      ]
+    : ["--cluster.listen-address="];
   const peer = await startPeer(
     "alertmanager",
     "prometheus-alertmanager",
@@ -215,7 +225,7 @@ export async function startAlertmanager(
       `--config.file=${configPath}`,
       `--storage.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      "--cluster.listen-address=",
+      ...clustering,
       "--log.level=warn",
     ],
     dir,
