@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
-import { makeHarness } from "../support/harness.ts";
+import { makeHarness, serveHarness } from "../support/harness.ts";
 import { type Peer, startAlertmanager } from "../support/peers.ts";
 import { type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
 
@@ -23,20 +23,8 @@ const h = makeHarness(
   { now: clock.now },
 );
 // The worker on a real port: the relay delivers to it over HTTP.
-const worker = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  idleTimeout: 60,
-  fetch: async (req) => {
-    const u = new URL(req.url);
-    return h.request(u.pathname + u.search, {
-      method: req.method,
-      headers: req.headers,
-      body: await req.text(),
-    });
-  },
-});
-const workerUrl = `http://127.0.0.1:${worker.port}`;
+const worker = serveHarness(h);
+const workerUrl = worker.url;
 let relay: Relay;
 let am: Peer;
 
@@ -64,7 +52,7 @@ receivers:
 
 afterAll(async () => {
   ding.now = Date.now;
-  await Promise.all([am?.stop(), relay?.stop(), ding.stop(), worker.stop(true)]);
+  await Promise.all([am?.stop(), relay?.stop(), ding.stop(), worker.stop()]);
 });
 
 type Labels = Record<string, string>;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
-import { makeHarness } from "../support/harness.ts";
+import { makeHarness, serveHarness } from "../support/harness.ts";
 import { freePort, type Peer, startAlertmanager } from "../support/peers.ts";
 import { type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
 
@@ -20,19 +20,8 @@ const robot = "am-ha";
 const h = makeHarness(`channels:\n  ops: { type: dingtalk, webhook: "${ding.webhook(robot)}" }\n`, {
   now: clock.now,
 });
-const worker = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch: async (req) => {
-    const u = new URL(req.url);
-    return h.request(u.pathname + u.search, {
-      method: req.method,
-      headers: req.headers,
-      body: await req.text(),
-    });
-  },
-});
-const workerUrl = `http://127.0.0.1:${worker.port}`;
+const worker = serveHarness(h);
+const workerUrl = worker.url;
 let relay: Relay;
 let pair: Peer[] = [];
 
@@ -65,7 +54,7 @@ receivers:
 
 afterAll(async () => {
   ding.now = Date.now;
-  await Promise.all([...pair.map((p) => p.stop()), relay?.stop(), ding.stop(), worker.stop(true)]);
+  await Promise.all([...pair.map((p) => p.stop()), relay?.stop(), ding.stop(), worker.stop()]);
 }, 30_000);
 
 /** Posts to both peers, as Prometheus does to every Alertmanager it knows. */

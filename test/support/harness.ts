@@ -138,3 +138,21 @@ export function failureCallback(sourceMessageId: string, over: Record<string, un
     ...over,
   };
 }
+
+/** The harness's app on a real loopback port, for peers that call it over HTTP (a relay). */
+export function serveHarness(h: Harness): { url: string; stop: () => void } {
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 60,
+    fetch: async (req) => {
+      const u = new URL(req.url);
+      return h.request(u.pathname + u.search, {
+        method: req.method,
+        headers: req.headers,
+        body: await req.text(),
+      });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
+}
