@@ -39,32 +39,54 @@ interface Last {
   at?: string;
   /** When the channel received it: a duplicate is the same state within the window of this. */
   sent?: string;
-  /** The alert episodes (episodeOf) that state showed resolved. */
-  resolved?: string[];
+  /** Each alert episode (episodeOf) of that state, and its status there. */
+  episodes?: Record<string, string>;
 }
 
 /**
  * How long after a resolve was sent a firing copy of the same episode is taken as an Alertmanager
  * HA peer's late copy: a peer sends what the first did not after peer_timeout × its position (15 s
- * each by default), from a group it built before the resolve. Later, it is the alert firing again
- * (Prometheus restores an alert's startsAt after a restart) and pages.
+ * each by default: 30 s for a third replica), from a group it built before the resolve. Later, it
+ * is the alert firing again (Prometheus restores an alert's startsAt after a restart; the same
+ * Alertmanager sends that no sooner than group_interval, 5 minutes by default) and pages.
  */
-export const LATE_COPY_MS = 120_000;
+export const LATE_COPY_MS = 60_000;
 
 /** An alert's episode: its fingerprint and startsAt (a new firing has a new startsAt). */
 function episodeOf(a: AlertmanagerPayload["alerts"][number]): string | undefined {
   return a.startsAt ? `${a.fingerprint ?? alertId(a)}:${a.startsAt}` : undefined;
 }
 
-/** Whether every alert of `p` is an episode `last` showed resolved, within LATE_COPY_MS of its send. */
-function lateCopy(p: AlertmanagerPayload, last: Last, now: number): boolean {
-  const resolved = last.resolved;
-  if (!resolved?.length || !last.sent || now - Date.parse(last.sent) > LATE_COPY_MS) return false;
-  return p.alerts.every((a) => {
+/** The episodes of `p` with their statuses; undefined when an alert has no startsAt. */
+function episodesOf(p: AlertmanagerPayload): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const a of p.alerts) {
     const e = episodeOf(a);
-    return e !== undefined && resolved.includes(e);
-  });
+    if (e === undefined) return undefined;
+    out[e] = a.status;
+  }
+  return out;
 }
+
+/**
+ * Whether `p` is an HA peer's late copy of what `last` superseded, within LATE_COPY_MS of its
+ * send: each alert as `last` had it, or firing where `last` had that episode resolved — one at least.
+ */
+function lateCopy(p: Record<string, string>, last: Last, now: number): boolean {
+  const known = last.episodes;
+  if (!known || !last.sent || now - Date.parse(last.sent) > LATE_COPY_MS) return false;
+  let stale = 0;
+  for (const [e, status] of Object.entries(p)) {
+    if (known[e] === status) continue;
+    if (status !== "firing" || known[e] !== "resolved") return false;
+    stale++;
+  }
+  return stale > 0;
+}
+
+/** Whether `last` knew every episode of `p` (a record from before episodes were kept knew them all). */
+const knowsAll = (p: Record<string, string> | undefined, last: Last): boolean =>
+  !last.episodes || (p !== undefined && Object.keys(p).every((e) => e in (last.episodes as object)));
 
 /** A claim to send one group state to one channel: recorded when received, let go when not. */
 export interface DedupClaim {
@@ -75,8 +97,8 @@ export interface DedupClaim {
   at: string;
   /** The claim's value: this message, and the id the state goes out under. */
   holder: Holder;
-  /** The episodes this state shows resolved. */
-  resolved: string[];
+  /** This state's episodes and their statuses (undefined when an alert has no startsAt). */
+  episodes?: Record<string, string>;
 }
 
 export type DedupAnswer =
@@ -95,7 +117,10 @@ export type DedupAnswer =
  */
 export function groupState(p: AlertmanagerPayload): string {
   const alerts = p.alerts.map((a) => `${a.fingerprint ?? alertId(a)}:${a.status}:${a.startsAt ?? ""}`).sort();
-  return hash64(`${p.status}|${alerts.join(",")}`);
+  // truncatedAlerts: an alert joining past Alertmanager's max_alerts changes only the count
+  // (appended only when there are some, so states hashed before it was counted stay the same).
+  const truncated = p.truncatedAlerts ? `|+${p.truncatedAlerts}` : "";
+  return hash64(`${p.status}|${alerts.join(",")}${truncated}`);
 }
 
 /** Work started with the claim's write (a robot's rate take), and undone when the claim is lost. */
@@ -127,8 +152,10 @@ export interface Claiming {
   keepMs: number;
   /** How long a claim lasts unless let go: at least the lease, and the dedup window. */
   holdMs: number;
-  /** The store key of a message's lease: a holder without one died mid-send. */
+  /** The store key of a message's lease: a holder without one died mid-send… */
   leaseKey: (messageId: string) => string;
+  /** …unless its ledger entry is open: it answered 503 and waits for QStash's retry, which resumes it. */
+  entryKey: (messageId: string) => string;
 }
 
 /**
@@ -154,6 +181,7 @@ export async function claimNotification(
   const { messageId, holdMs } = c;
   const group = dedupKeyOf(channel, payload);
   const state = groupState(payload);
+  const episodes = episodesOf(payload);
   const [last, arrived] = await Promise.all([
     readThrough<Last>(store, group, batch),
     readThrough<string>(store, arrivedKey(messageId), batch),
@@ -163,12 +191,15 @@ export async function claimNotification(
     // A record from before `sent` was kept lived only as long as the window.
     const recent = !last.sent || c.now - Date.parse(last.sent) < c.windowMs;
     if (last.state === state && recent) return { kind: "duplicate", message: last.message };
-    if ((last.at && at < last.at) || lateCopy(payload, last, c.now))
+    // Never a state with an episode `last` did not know: that is news, whatever the clocks say.
+    if (
+      (last.at && at < last.at && knowsAll(episodes, last)) ||
+      (episodes && lateCopy(episodes, last, c.now))
+    )
       return { kind: "obsolete", message: last.message };
   }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const resolved = payload.alerts.flatMap((a) => (a.status === "resolved" ? (episodeOf(a) ?? []) : []));
-  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder, resolved });
+  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder, episodes });
   const attempt = crypto.randomUUID();
   const mine: Holder = { message: messageId, origin: messageId, attempt };
   const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
@@ -191,7 +222,10 @@ export async function claimNotification(
   // Idempotency-Keys drops what it had already got (docs/notifications.md).
   const ours = holder.message === messageId;
   const leaseMs = ours ? 0 : await store.pttl(c.leaseKey(holder.message));
-  if (ours || leaseMs === -2) {
+  const dead =
+    leaseMs === -2 &&
+    (await store.get<{ status?: string }>(c.entryKey(holder.message)))?.status !== "processing";
+  if (ours || dead) {
     const next: Holder = { message: messageId, origin: holder.origin, attempt };
     const swapped = await store.writeMany([
       { op: "check", key, equals: held, guards: 1 },
@@ -230,7 +264,7 @@ export function receivedWrites(
         message: messageId,
         at: claim.at,
         sent: sentAt,
-        ...(claim.resolved.length ? { resolved: claim.resolved } : {}),
+        ...(claim.episodes ? { episodes: claim.episodes } : {}),
       } satisfies Last,
       ttlMs: keepMs,
     },

@@ -111,12 +111,15 @@ export async function dedup(
       keepMs: Math.max(deps.config.store.retention, ch.cfg.dedup_window),
       holdMs: Math.max(deps.config.worker.lease, ch.cfg.dedup_window),
       leaseKey: (id) => deps.ledger.leaseKey(id),
+      entryKey: (id) => deps.ledger.entryKey(id),
     },
     j.batch,
     alongside,
   );
   if (answer.kind === "send") return { claim: answer.claim };
-  if (started) return {};
+  // An attempt that sent parts finishes them — unless a newer state reached the channel meanwhile:
+  // its last parts would say FIRING after the RESOLVED.
+  if (started && answer.kind !== "obsolete") return {};
   if (answer.kind === "in_flight")
     throw transient(
       "duplicate_in_flight",

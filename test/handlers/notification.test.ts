@@ -524,6 +524,89 @@ describe("Alertmanager repeats", () => {
     expect(titles).toEqual(["🟡 [FIRING:1] 磁盘空间不足", "✅ [RESOLVED:1] 磁盘空间不足"]);
   });
 
+  test("after a partial resolve, an HA peer's late copy of the all-firing state is obsolete; a real change is not", async () => {
+    let t = Date.now();
+    const { h, titles } = flakyHook(
+      () => t,
+      () => false,
+    );
+    const both = fixture("alertmanager-firing.json");
+    const partial = {
+      ...both,
+      alerts: [{ ...both.alerts[0], status: "resolved", endsAt: "2026-11-28T09:00:00Z" }, both.alerts[1]],
+    };
+    const send = async (payload: unknown, messageId: string) =>
+      (
+        (await (
+          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
+        ).json()) as Body
+      ).deliveries[0].status;
+    expect(await send(both, "msg_a1")).toBe("sent");
+    t += 20_000;
+    expect(await send(partial, "msg_a2")).toBe("sent");
+    t += 10_000;
+    expect(await send(both, "msg_b1")).toBe("skipped_obsolete");
+    t += 15_000;
+    expect(await send(partial, "msg_b2")).toBe("skipped_duplicate");
+    expect(titles).toHaveLength(2);
+  });
+
+  test("a re-fire of the same episode a minute and more after its resolve pages (not an HA copy)", async () => {
+    let t = Date.now();
+    const { h, titles } = flakyHook(
+      () => t,
+      () => false,
+    );
+    const send = async (payload: unknown, messageId: string) =>
+      (
+        (await (
+          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
+        ).json()) as Body
+      ).deliveries[0].status;
+    expect(await send(fixture("alertmanager-zh.json"), "msg_1")).toBe("sent");
+    t += 5 * 60_000;
+    expect(await send(zhResolved(), "msg_2")).toBe("sent");
+    t += 90_000; // Prometheus back after an outage, the alert's startsAt restored
+    expect(await send(fixture("alertmanager-zh.json"), "msg_3")).toBe("sent");
+    expect(titles).toHaveLength(3);
+  });
+
+  test("a new episode is news on an instance whose clock is behind: never obsolete", async () => {
+    let t = Date.now();
+    const store = new MemoryStore(() => t);
+    const hook = (titles: string[]) => async (_input: unknown, init?: RequestInit) => {
+      titles.push(JSON.parse(String(init?.body)).title);
+      return new Response("ok");
+    };
+    const titles: string[] = [];
+    const fast = makeHarness(yaml("http://hook.test/in"), {
+      store,
+      now: () => t + 90_000,
+      fetch: hook(titles),
+    });
+    const slow = makeHarness(yaml("http://hook.test/in"), { store, now: () => t, fetch: hook(titles) });
+    const job = (payload: unknown) => ({ channels: ["hook-a"], payload });
+    expect((await fast.job("/jobs/notification", job(fixture("alertmanager-zh.json")))).status).toBe(200);
+    expect((await fast.job("/jobs/notification", job(zhResolved()))).status).toBe(200);
+    t += 30_000;
+    const again = await slow.job(
+      "/jobs/notification",
+      job(changed("alertmanager-zh.json", { startsAt: "2026-11-28T08:30:00Z" })),
+    );
+    expect(((await again.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(titles).toHaveLength(3);
+  });
+
+  test("an alert joining past Alertmanager's max_alerts (only truncatedAlerts grows) is not a repeat", async () => {
+    const a = sink();
+    const h = makeHarness(yaml(a.url));
+    await h.job("/jobs/notification", { channels: ["hook-a"], payload: fixture("alertmanager-firing.json") });
+    const more = { ...fixture("alertmanager-firing.json"), truncatedAlerts: 3 };
+    const res = await h.job("/jobs/notification", { channels: ["hook-a"], payload: more });
+    expect(((await res.json()) as Body).deliveries[0].status).toBe("sent");
+    expect(a.requests).toHaveLength(2);
+  });
+
   test("a firing page whose first delivery died mid-send, redelivered after its resolve was sent: obsolete", async () => {
     let t = Date.now();
     const store = new MemoryStore(() => t);

@@ -15,6 +15,7 @@ const claiming = (messageId: string): Claiming => ({
   keepMs: 7 * 86_400_000,
   holdMs: 600_000,
   leaseKey: (id) => `lease:${id}`,
+  entryKey: (id) => `job:${id}`,
 });
 
 describe("the dedup claim", () => {
@@ -34,5 +35,14 @@ describe("the dedup claim", () => {
     const b = await claimNotification(store, "hook", payload, claiming("B"));
     const a = await retryOfA;
     expect([a?.kind, b.kind].sort()).toEqual(["in_flight", "send"]);
+  });
+
+  test("a holder waiting for QStash's retry (its entry open, its lease let go after a 503) is not taken over", async () => {
+    const store = new MemoryStore();
+    expect((await claimNotification(store, "hook", payload, claiming("A"))).kind).toBe("send");
+    await store.set("job:A", { status: "processing", error: { code: "channel_unavailable" } });
+    expect((await claimNotification(store, "hook", payload, claiming("B"))).kind).toBe("in_flight");
+    // Its own retry carries on.
+    expect((await claimNotification(store, "hook", payload, claiming("A"))).kind).toBe("send");
   });
 });

@@ -257,6 +257,45 @@ describe("DingTalk robot: size (20000 bytes)", () => {
   });
 });
 
+describe("DingTalk: a split firing page and its resolve", () => {
+  test("a partly sent firing page retried after its resolve was sent: its last parts are not sent after RESOLVED", async () => {
+    const { h, token } = setup({ extra: "    max_parts: 20\n" });
+    const firing = bigGroup(120, { zh: true });
+    const resolved = {
+      ...firing,
+      status: "resolved",
+      alerts: firing.alerts.map((a) => ({ ...a, status: "resolved", endsAt: "2026-11-28T09:00:00Z" })),
+    };
+    ding.fault(token, () => Response.json({ errcode: -1, errmsg: "系统繁忙" }), 1, 2);
+    const first = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: firing },
+      { messageId: "msg_fp" },
+    );
+    expect(first.status).toBe(503);
+    expect(ding.of(token)).toHaveLength(2);
+    await Bun.sleep(5); // the resolve is a later message
+    const resolve = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: resolved },
+      { messageId: "msg_rp" },
+    );
+    expect(resolve.status).toBe(200);
+    const afterResolve = ding.of(token).length;
+    const retry = await h.job(
+      "/jobs/notification",
+      { channels: ["ops"], payload: firing },
+      { messageId: "msg_fp", retried: 1 },
+    );
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as { deliveries: { status: string }[] }).deliveries[0].status).toBe(
+      "skipped_obsolete",
+    );
+    expect(ding.of(token)).toHaveLength(afterResolve);
+    expect(ding.of(token).at(-1)?.title).toContain("RESOLVED");
+  });
+});
+
 describe("DingTalk robot: 20 messages a minute per robot, across instances", () => {
   test("over the budget the worker answers 429 with Retry-After, and the robot never sees the excess", async () => {
     const { h, token } = setup();
