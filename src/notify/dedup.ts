@@ -3,28 +3,23 @@
  * notification log does not stop a receiver from seeing the same notification twice (HA peers
  * each send it; a retried publish is a new message). Per channel and group (groupKey) the store
  * keeps the state the channel last **received** — group status and the sorted fingerprints with
- * each alert's status and start — for `dedup_window`. The same state again within the window is a
- * duplicate. A state is recorded only once its send succeeded, so a reminder of a state that
- * never reached the channel (refused, or still being retried) is sent to it.
+ * each alert's status and start — and when. The same state again within `dedup_window` of that
+ * send is a duplicate. A state is recorded only once its send succeeded, so a reminder of a state
+ * that never reached the channel (refused, or still being retried) is sent to it.
  *
- * Each message retries on its own schedule, so an older state can come back after a newer one
- * was received: a firing page retried past its own resolve would leave the chat saying FIRING
- * for an alert that has ended. Alertmanager sends the whole group each time, so a state from a
- * message that first reached this worker before the one the channel last received from is older
- * news: skipped as obsolete.
- *
- * An Alertmanager HA peer's copy of a group built before a resolve can come after it as a new
- * message: a state whose every alert is an episode the channel last received resolved, within
- * LATE_COPY_MS, is obsolete too.
- *
- * What a channel received is kept for store.retention to order states by, and a repeat of it is
- * a duplicate within dedup_window of its send. A message's first arrival is noted with its first
- * claim, so a first delivery that died before its ledger entry was written still counts.
+ * A state can also be older news than what the channel received (skipped as obsolete), but never
+ * when it has an alert episode the last send did not have:
+ * - a message that first reached the worker before the one the channel last received from (each
+ *   message retries on its own schedule: a firing page retried past its own resolve). Its first
+ *   arrival is noted with its first claim, so a delivery that died before its ledger entry was
+ *   written still counts; what the channel received is kept for store.retention for this.
+ * - an Alertmanager HA peer's late copy of a group built before a resolve (lateCopy).
  *
  * Two deliveries of one state at once race on a SET NX claim of the transition (previous message
  * → this state): the holder sends; the other is told to come back (a 503) and then finds the
- * state received, or the claim let go because the send failed. A holder whose lease ran out died
- * mid-send: its claim is taken over by compare-and-set, and the state goes out under its id.
+ * state received, or the claim let go because the send failed. A holder with no lease and no open
+ * ledger entry died mid-send: its claim is taken over by compare-and-set, and the state goes out
+ * under its id.
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
