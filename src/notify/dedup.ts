@@ -140,13 +140,10 @@ export interface Claiming {
   now: number;
   /** The channel's dedup_window: the same state again within it is a duplicate. */
   windowMs: number;
-  /**
-   * How long what the channel received is kept to order states by (store.retention): QStash's
-   * last retry of an older state can come long after the window.
-   */
-  keepMs: number;
   /** How long a claim lasts unless let go: at least the lease, and the dedup window. */
   holdMs: number;
+  /** Notes the message's first arrival (arrivedKey), once for all its channels. */
+  noteArrival: (at: string) => Promise<unknown>;
   /** The store key of a message's lease: a holder without one died mid-send… */
   leaseKey: (messageId: string) => string;
   /** …unless its ledger entry is open: it answered 503 and waits for QStash's retry, which resumes it. */
@@ -159,6 +156,19 @@ export interface Claiming {
  * (`@` is in no channel name, so it is no message's delivery record.)
  */
 export const arrivedKey = (messageId: string) => `notification:${messageId}:@arrived`;
+
+/** A job's noteArrival: the first channel's claim writes it, the others share that write. */
+export function arrivalNote(
+  store: Store,
+  messageId: string,
+  keepMs: number,
+): (at: string) => Promise<unknown> {
+  let written: Promise<unknown> | undefined;
+  return (at) => {
+    written ??= store.set(arrivedKey(messageId), at, { nx: true, ttlMs: keepMs });
+    return written;
+  };
+}
 
 /**
  * Whether this notification should be sent to the channel. `alongside` starts as the claim is
@@ -199,7 +209,7 @@ export async function claimNotification(
   const mine: Holder = { message: messageId, origin: messageId, attempt };
   const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
   // Rides on the claim's round trip; kept whoever wins the claim.
-  const noted = arrived ? undefined : store.set(arrivedKey(messageId), at, { nx: true, ttlMs: c.keepMs });
+  const noted = arrived ? undefined : c.noteArrival(at);
   alongside?.start();
   const [first] = await Promise.all([won, noted]);
   if (first) return { kind: "send", claim: claimOf(mine) };

@@ -16,7 +16,7 @@ import type { Services } from "../services.ts";
 import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel } from "./channels/channel.ts";
-import { arrivedKey, dedupKeyOf } from "./dedup.ts";
+import { arrivalNote, arrivedKey, dedupKeyOf } from "./dedup.ts";
 import { inputOf, type NotificationJob } from "./job.ts";
 import { type Notifier, viewsOf } from "./notifier.ts";
 import type { DeliveryRecord, DeliveryStatus } from "./records.ts";
@@ -90,6 +90,7 @@ export async function deliver(
     groupOf,
     messageId: message.id,
     receivedAt: message.receivedAt,
+    noteArrival: arrivalNote(deps.store, message.id, deps.config.store.retention),
     logger,
     batch,
   };

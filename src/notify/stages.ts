@@ -37,6 +37,8 @@ export interface Job {
   messageId: string;
   /** When the message first reached this worker: an older group state than the channel received is obsolete (dedup.ts). */
   receivedAt: string;
+  /** Notes the message's first arrival with the first channel's claim (dedup.ts). */
+  noteArrival: (at: string) => Promise<unknown>;
   logger: Logger;
   /** What the job's claim read, and the writes made with its answer. */
   batch: Batch;
@@ -108,8 +110,8 @@ export async function dedup(
       receivedAt: j.receivedAt,
       now: deps.now(),
       windowMs: ch.cfg.dedup_window,
-      keepMs: Math.max(deps.config.store.retention, ch.cfg.dedup_window),
       holdMs: Math.max(deps.config.worker.lease, ch.cfg.dedup_window),
+      noteArrival: j.noteArrival,
       leaseKey: (id) => deps.ledger.leaseKey(id),
       entryKey: (id) => deps.ledger.entryKey(id),
     },

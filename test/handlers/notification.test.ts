@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 import { startWebhookSink, type WebhookSink } from "../support/webhook-sink.ts";
 
 const sinks: WebhookSink[] = [];
@@ -683,6 +684,27 @@ describe("Alertmanager repeats", () => {
     );
     expect(((await reminder.json()) as Body).deliveries[0].status).toBe("sent");
     expect(titles).toEqual(["✅ [RESOLVED:1] 磁盘空间不足", "✅ [RESOLVED:1] 磁盘空间不足"]);
+  });
+
+  test("a message's first arrival is written once, whatever its number of channels", async () => {
+    const a = sink();
+    const b = sink();
+    const notes: unknown[] = [];
+    const store = around(new MemoryStore(), (method, call, args) => {
+      if (method === "set" && String(args[0]).endsWith(":@arrived")) notes.push(args[0]);
+      return call();
+    });
+    const h = makeHarness(
+      `channels:\n  hook-a: { type: webhook, url: "${a.url}" }\n  hook-b: { type: webhook, url: "${b.url}" }\n`,
+      { store },
+    );
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook-a", "hook-b"], payload: fixture("alertmanager-firing.json") },
+      { messageId: "msg_two" },
+    );
+    expect(res.status).toBe(200);
+    expect(notes).toEqual(["notification:msg_two:@arrived"]);
   });
 
   test("an alert changing status inside a group is not a repeat", async () => {

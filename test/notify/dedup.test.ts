@@ -12,7 +12,7 @@ const claiming = (messageId: string): Claiming => ({
   receivedAt: new Date().toISOString(),
   now: Date.now(),
   windowMs: 600_000,
-  keepMs: 7 * 86_400_000,
+  noteArrival: async () => true,
   holdMs: 600_000,
   leaseKey: (id) => `lease:${id}`,
   entryKey: (id) => `job:${id}`,

@@ -37,6 +37,7 @@ function setup(alerts = 1, messageId = `msg_${crypto.randomUUID()}`) {
     groupOf: viewsOf(n, input, h.deps.now()),
     messageId,
     receivedAt: new Date(h.deps.now()).toISOString(),
+    noteArrival: async () => true,
     logger: h.deps.logger,
     // The stages alone: nothing read with a claim, the answer's writes not made.
     batch: { read: () => undefined, defer: () => {}, afterWrite: () => {} },
