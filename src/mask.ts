@@ -94,9 +94,12 @@ export function credentialsOf(url: string, headers: Record<string, string> = {})
     // Not a URL: nothing of it to look for.
   }
   for (const [name, v] of Object.entries(headers))
-    if (!PLAIN_HEADERS.has(name.toLowerCase())) found.push(v, ...v.split(/\s+/).filter((w) => w.length >= 8));
+    if (!PLAIN_HEADERS.has(name.toLowerCase())) found.push(...withWords(v));
   return longestFirst(found);
 }
+
+/** A secret value, and each word of 8 or more characters in it: the token of `Bearer …`. */
+const withWords = (v: string): string[] => [v, ...v.split(/\s+/).filter((w) => w.length >= 8)];
 
 /** Distinct credentials, longest first (one inside another is masked whole); shorter than 6 dropped. */
 function longestFirst(found: string[]): string[] {
@@ -123,8 +126,7 @@ export function secretValuesOf(config: object): string[] {
       for (const [k, x] of Object.entries(v)) {
         // Headers that say how a request is made (Content-Type) are no one's secret.
         if (path.at(-1) === "headers" && PLAIN_HEADERS.has(k.toLowerCase())) continue;
-        if (typeof x === "string" && isSecret(k, path))
-          all.push(x, ...x.split(/\s+/).filter((w) => w.length >= 8));
+        if (typeof x === "string" && isSecret(k, path)) all.push(...withWords(x));
         else walk(x, [...path, k]);
       }
   };

@@ -4,9 +4,10 @@
  * message sends only to channels whose step has not succeeded, and only their unsent parts
  * (the rendering is kept from the first attempt). Channels go out in parallel; then each
  * permanent failure tries its fallbacks (the channel's, then the job's). The job answers 200
- * when every channel was sent, skipped (a duplicate, or older than what it received) or fell back; else 429 (a robot's rate
- * budget, with Retry-After), 503 (transient: QStash redelivers, only the rest is retried), or
- * 489 once everything else is done when a channel failed for good with no fallback left.
+ * when every channel was sent, skipped (a duplicate, or older than what it received) or fell
+ * back; else 429 (a robot's rate budget, with Retry-After), 503 (transient: QStash redelivers,
+ * only the rest is retried), or 489 once everything else is done when a channel failed for good
+ * with no fallback left.
  */
 
 import type { AnalysisBrief } from "../alerts/brief.ts";

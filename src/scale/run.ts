@@ -114,18 +114,17 @@ async function healthSince(
   family: Family,
   snap: Awaited<ReturnType<Services["metrics"]["snapshot"]>>,
 ) {
-  const count = (outcome: string) =>
+  /** Jobs answered with `outcome`, of this family or (`anyFamily`) of every one. */
+  const count = (outcome: string, anyFamily = false) =>
     (snap.values.jobs ?? [])
-      .filter((s) => s.labels.family === family && s.labels.outcome === outcome)
+      .filter((s) => (anyFamily || s.labels.family === family) && s.labels.outcome === outcome)
       .reduce((a, s) => a + s.value, 0);
   // Refused input (failed_permanent: a bad payload, a reused id) says nothing of the worker's health.
   const failed = count("failed_transient");
   const answered = count("succeeded") + failed;
   // A 429 from any family: they share the worker's concurrency (and a robot's limit, which more
   // parallelism would not help either).
-  const turnedAway = (snap.values.jobs ?? [])
-    .filter((s) => s.labels.outcome === "rate_limited")
-    .reduce((a, s) => a + s.value, 0);
+  const turnedAway = count("rate_limited", true);
   const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
   const now: HealthBaseline = {
     answered,

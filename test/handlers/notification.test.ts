@@ -365,7 +365,14 @@ describe("Alertmanager repeats", () => {
         return new Response("ok");
       },
     });
-    return { h, titles };
+    /** The hook's delivery status for `payload` delivered as `messageId`. */
+    const send = async (payload: unknown, messageId: string) =>
+      (
+        (await (
+          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
+        ).json()) as Body
+      ).deliveries[0].status;
+    return { h, titles, send };
   };
   const zhResolved = () =>
     changed(
@@ -503,18 +510,12 @@ describe("Alertmanager repeats", () => {
     // Seen with two clustered Alertmanager 0.25: the peer sends, peer_timeout later, a group it
     // built before the resolve; then its copy of the resolve comes too.
     let t = Date.now();
-    const { h, titles } = flakyHook(
+    const { titles, send } = flakyHook(
       () => t,
       () => false,
     );
     const firing = fixture("alertmanager-zh.json");
     const resolved = zhResolved();
-    const send = async (payload: unknown, messageId: string) =>
-      (
-        (await (
-          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
-        ).json()) as Body
-      ).deliveries[0].status;
     expect(await send(firing, "msg_am1_9")).toBe("sent");
     t += 20_000;
     expect(await send(resolved, "msg_am1_10")).toBe("sent");
@@ -527,7 +528,7 @@ describe("Alertmanager repeats", () => {
 
   test("after a partial resolve, an HA peer's late copy of the all-firing state is obsolete; a real change is not", async () => {
     let t = Date.now();
-    const { h, titles } = flakyHook(
+    const { titles, send } = flakyHook(
       () => t,
       () => false,
     );
@@ -536,12 +537,6 @@ describe("Alertmanager repeats", () => {
       ...both,
       alerts: [{ ...both.alerts[0], status: "resolved", endsAt: "2026-11-28T09:00:00Z" }, both.alerts[1]],
     };
-    const send = async (payload: unknown, messageId: string) =>
-      (
-        (await (
-          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
-        ).json()) as Body
-      ).deliveries[0].status;
     expect(await send(both, "msg_a1")).toBe("sent");
     t += 20_000;
     expect(await send(partial, "msg_a2")).toBe("sent");
@@ -554,16 +549,10 @@ describe("Alertmanager repeats", () => {
 
   test("a re-fire of the same episode a minute and more after its resolve pages (not an HA copy)", async () => {
     let t = Date.now();
-    const { h, titles } = flakyHook(
+    const { titles, send } = flakyHook(
       () => t,
       () => false,
     );
-    const send = async (payload: unknown, messageId: string) =>
-      (
-        (await (
-          await h.job("/jobs/notification", { channels: ["hook-a"], payload }, { messageId })
-        ).json()) as Body
-      ).deliveries[0].status;
     expect(await send(fixture("alertmanager-zh.json"), "msg_1")).toBe("sent");
     t += 5 * 60_000;
     expect(await send(zhResolved(), "msg_2")).toBe("sent");

@@ -11,7 +11,7 @@ import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
 import { makeHarness, serveHarness } from "../support/harness.ts";
 import { type Peer, startAlertmanager } from "../support/peers.ts";
-import { type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
+import { alertmanagerViaRelay, type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
 
 const TOKEN = "relay-token";
 const clock = virtualClock();
@@ -35,19 +35,9 @@ beforeAll(async () => {
     failureCallback: `${workerUrl}/jobs/failure`,
     clock,
   });
-  am = await startAlertmanager(`route:
-  receiver: relay
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 5s
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=ops"
-        send_resolved: true
-        http_config: { authorization: { credentials: ${TOKEN} } }
-`);
+  am = await startAlertmanager(
+    alertmanagerViaRelay(relay, TOKEN, workerUrl, { channels: "ops", repeatInterval: "5s" }),
+  );
 }, 60_000);
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
 import { makeHarness, serveHarness } from "../support/harness.ts";
 import { freePort, type Peer, startAlertmanager } from "../support/peers.ts";
-import { type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
+import { alertmanagerViaRelay, type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
 
 const TOKEN = "relay-token";
 const clock = virtualClock();
@@ -32,19 +32,7 @@ beforeAll(async () => {
     failureCallback: `${workerUrl}/jobs/failure`,
     clock,
   });
-  const config = `route:
-  receiver: relay
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=ops"
-        send_resolved: true
-        http_config: { authorization: { credentials: ${TOKEN} } }
-`;
+  const config = alertmanagerViaRelay(relay, TOKEN, workerUrl, { channels: "ops", repeatInterval: "1h" });
   const [a, b] = [freePort(), freePort()];
   pair = await Promise.all([
     startAlertmanager(config, { port: a, peers: [b], peerTimeout: "3s" }),

@@ -148,3 +148,28 @@ export function startQstashRelay(opts: {
   };
   return relay;
 }
+
+/**
+ * An Alertmanager config whose one receiver publishes every group through `relay` to the worker's
+ * /jobs/notification for `channels`, with `send_resolved`, grouped by alertname, flushing each second.
+ */
+export function alertmanagerViaRelay(
+  relay: Relay,
+  token: string,
+  workerUrl: string,
+  o: { channels: string; repeatInterval: string },
+): string {
+  return `route:
+  receiver: relay
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: ${o.repeatInterval}
+receivers:
+  - name: relay
+    webhook_configs:
+      - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=${o.channels}"
+        send_resolved: true
+        http_config: { authorization: { credentials: ${token} } }
+`;
+}
