@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { startFakeFeishu } from "../support/fake-feishu.ts";
 import { injectedMention } from "../support/fake-robot.ts";
@@ -98,6 +99,37 @@ describe("Feishu bot", () => {
     expect(limited.length).toBeGreaterThan(0);
     expect(limited[0].headers.get("retry-after")).toBe("60");
     expect(feishu.of(hook)).toHaveLength(5);
+  });
+
+  test("the platform's HTTP 429 (99991400) is a wait of x-ogw-ratelimit-reset, then the card goes once", async () => {
+    const hook = id();
+    let later = 0;
+    const now = () => Date.now() + later;
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`, {
+      now,
+      store: new MemoryStore(now),
+    });
+    feishu.fault(hook, feishu.gatewayLimit(7), 1);
+    const job = { channels: ["fs"], alerts: [alert] };
+    const first = await h.job("/jobs/notification", job, { messageId: "fs-gw-1" });
+    expect(first.status).toBe(429);
+    expect(first.headers.get("retry-after")).toBe("7");
+    expect(((await first.json()) as Problem & { error: { retryable: boolean } }).error.retryable).toBe(true);
+    // QStash comes back after the Retry-After; the bot is held until then.
+    later = 8000;
+    const again = await h.job("/jobs/notification", job, { messageId: "fs-gw-1", retried: 1 });
+    expect(again.status).toBe(200);
+    expect(feishu.of(hook)).toHaveLength(1);
+  });
+
+  test("9499 (a body over 20 KB) is too long: the message is split smaller and sent", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
+    // As if the bot counted more than the worker measured: the first, whole body is refused.
+    feishu.fault(hook, feishu.tooLarge, 1);
+    const res = await h.job("/jobs/notification", { channels: ["fs"], payload: bigGroup(30) });
+    expect(res.status).toBe(200);
+    expect(feishu.of(hook).length).toBeGreaterThan(1);
   });
 
   test("the default budget (5/s) spaces sends out instead of hitting 11232", async () => {

@@ -4,9 +4,9 @@
  * - unknown hook → 19001; a signed bot needs `timestamp` (seconds, a string, within 1 h) and
  *   `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret, message = "")) in the JSON body → 19021;
  *   a keyword bot → 19024 without it;
- * - over 100 a minute or 5 a second → 11232;
- * - a body over 20 KB → 9499 (the exact code for size is unconfirmed (docs/contracts.md#feishu-bot); any non-zero
- *   code is an error the worker must not cause).
+ * - over 100 a minute or 5 a second → 11232; the open platform's own limit (HTTP 429, 99991400,
+ *   `x-ogw-ratelimit-reset`) is not modelled by count: `fault(id, fake.gatewayLimit(s))` answers it;
+ * - a body over 20 KB → 9499 "Bad Request" (docs/contracts.md#feishu-bot).
  */
 import {
   type FakeRobotServer,
@@ -26,6 +26,10 @@ export interface FeishuBot {
 
 export interface FakeFeishu extends FakeRobotServer {
   webhook(id: string, bot?: FeishuBot): string;
+  /** The open platform's own limit, for `fault`: HTTP 429, 99991400, the wait in x-ogw-ratelimit-reset. */
+  gatewayLimit(resetS: number): () => Response;
+  /** The bot's answer to a body over 20 KB, for `fault`. */
+  tooLarge(): Response;
 }
 
 const answer = (code: number, msg: string) => json({ code, msg, data: {} });
@@ -61,7 +65,7 @@ export function startFakeFeishu(): FakeFeishu {
       const bot = id ? bots.get(id) : undefined;
       if (!id || !bot) return answer(19001, "param invalid: incoming webhook access token invalid");
       const raw = await req.text();
-      if (utf8(raw) > 20 * 1024) return answer(9499, "Bad Request: request body too large");
+      if (utf8(raw) > 20 * 1024) return fake.tooLarge();
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(raw);
@@ -101,6 +105,12 @@ export function startFakeFeishu(): FakeFeishu {
     },
   );
   const fake: FakeFeishu = Object.assign(base, {
+    gatewayLimit: (resetS: number) => () =>
+      Response.json(
+        { code: 99991400, msg: "request trigger frequency limit" },
+        { status: 429, headers: { "x-ogw-ratelimit-reset": String(resetS) } },
+      ),
+    tooLarge: () => answer(9499, "Bad Request: request body too large"),
     webhook(id: string, bot: FeishuBot = {}) {
       if (!bots.has(id)) bots.set(id, bot);
       return `${base.url}/open-apis/bot/v2/hook/${id}`;

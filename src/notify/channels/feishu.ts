@@ -3,7 +3,8 @@
  * `timestamp` (seconds, a string) and `sign` = base64(HMAC-SHA256(key = ts + "\n" + secret,
  * message = "")) travel in the JSON body. msg_type interactive (a card: coloured header, lark_md
  * body), post (rich text, one line a paragraph) or text. The whole body must stay under 20 KB.
- * Answers `{code, msg}`: 19021 bad signature/time, 19024 keyword, 11232 rate limited.
+ * Answers `{code, msg}`: 19021 bad signature/time, 19024 keyword, 11232 rate limited, 9499 too
+ * large; the open platform's own limit is an HTTP 429 (99991400).
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "../text.ts";
@@ -71,8 +72,17 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       const a = await requestJson(ctx, name, cfg.webhook, body);
       const r = a.json as { code?: number; msg?: string; StatusCode?: number } | undefined;
       const code = typeof r?.code === "number" ? r.code : r?.StatusCode;
+      // The platform's own limit answers HTTP 429 with a code of its own (99991400) and the wait in
+      // x-ogw-ratelimit-reset: a wait, whatever the code says (docs/contracts.md#feishu-bot).
+      if (a.status === 429)
+        throw robotError(
+          name,
+          "rate",
+          code ?? 429,
+          r?.msg ?? a.text.slice(0, 200),
+          retryAfterOf(a.headers, ctx.now()) ?? resetOf(a.headers),
+        );
       if (typeof code !== "number") {
-        if (a.status === 429) throw robotError(name, "rate", 429, a.text, retryAfterOf(a.headers, ctx.now()));
         if (a.status >= 500 || a.status === 408 || a.status < 300)
           throw robotError(name, "transient", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
         throw robotError(name, "permanent", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
@@ -81,10 +91,17 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       const msg = r?.msg ?? "";
       if (code === 11232) throw robotError(name, "rate", code, msg, 60);
       if (code === 19021) throw robotError(name, "auth", code, msg);
-      // 19036: the request is over the size limit; 11246: the card is too large.
-      if (code === 19036 || code === 11246) throw robotError(name, "too_long", code, msg);
+      // 19036: the request is over the size limit; 11246: the card is too large; 9499: a body
+      // over 20 KB (also any other bad request: heal.ts stops when no smaller split exists).
+      if (code === 19036 || code === 11246 || code === 9499) throw robotError(name, "too_long", code, msg);
       if (a.status >= 500) throw robotError(name, "transient", code, msg);
       throw robotError(name, "permanent", code, msg);
     },
   };
+}
+
+/** Feishu's gateway names the seconds until its limit resets in `x-ogw-ratelimit-reset`. */
+function resetOf(headers: Headers): number | undefined {
+  const v = headers.get("x-ogw-ratelimit-reset")?.trim();
+  return v && /^\d+$/.test(v) ? Math.max(1, Number(v)) : undefined;
 }
