@@ -23,5 +23,40 @@ export function configWarnings(c: Config): ConfigWarning[] {
     if (!c.worker.public_url) needs("worker.public_url");
     if (!c.qstash.token) needs("qstash.token");
   }
+  for (const [name, ch] of Object.entries(c.channels)) {
+    const at = `channels.${name}`;
+    if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch));
+    // RFC 4954 §4: a password goes over an encrypted connection only.
+    if (ch.type === "email" && ch.smtp.secure === "none" && ch.smtp.user)
+      warnings.push({
+        path: `${at}.smtp.secure`,
+        message:
+          "is none while smtp.user is set: the password crosses the network unencrypted; use starttls or tls",
+      });
+  }
   return warnings;
+}
+
+/** Mentions a WeCom message type cannot carry, so nobody would be woken (docs/notifications.md, WeCom). */
+function wecomMentions(
+  at: string,
+  ch: Extract<Config["channels"][string], { type: "wecom" }>,
+): ConfigWarning[] {
+  if (ch.msgtype === "text" || ch.format === "text") return [];
+  const out: ConfigWarning[] = [];
+  const drops = (path: string, what: string) =>
+    out.push({
+      path: `${at}.${path}`,
+      message: `${what} on msgtype ${ch.msgtype}: use msgtype: text to mention them`,
+    });
+  if (ch.msgtype === "markdown_v2" && ch.mentioned_list.length)
+    drops("mentioned_list", "mentions nobody: WeCom's markdown_v2 messages carry no mentions");
+  if (ch.msgtype === "markdown" && ch.mentioned_list.includes("@all"))
+    drops("mentioned_list", 'mentions "@all" nowhere: WeCom markdown mentions only user ids (<@userid>)');
+  if (ch.mentioned_mobile_list.length)
+    drops(
+      "mentioned_mobile_list",
+      "mentions nobody: WeCom markdown messages cannot mention by mobile number",
+    );
+  return out;
 }

@@ -116,6 +116,27 @@ describe("check-config", () => {
     expect(s.stdout()).toMatch(/"level":"warn","msg":"config warning",.*"path":"worker\.public_url"/);
   });
 
+  test("mentions WeCom markdown drops and an SMTP password sent in clear: valid, with a warning naming each", async () => {
+    const yaml = `${KEYS}channels:
+  wx: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", mentioned_list: [zhangsan, "@all"], mentioned_mobile_list: ["13800001111"] }
+  wx2: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k2", msgtype: markdown_v2, mentioned_list: [lisi] }
+  wx3: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3", msgtype: text, mentioned_list: ["@all"], mentioned_mobile_list: ["13800001111"] }
+  mail: { type: email, smtp: { host: relay.test, secure: none, user: alerts, pass: pw }, from: a@x.test, to: [b@x.test] }
+`;
+    const f = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    const warnings = f
+      .stdout()
+      .split("\n")
+      .filter((l) => l.startsWith("# warning:"));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^# warning: channels\.wx\.mentioned_list mentions "@all" nowhere/),
+      expect.stringMatching(/^# warning: channels\.wx\.mentioned_mobile_list mentions nobody/),
+      expect.stringMatching(/^# warning: channels\.wx2\.mentioned_list mentions nobody: WeCom's markdown_v2/),
+      expect.stringMatching(/^# warning: channels\.mail\.smtp\.secure is none while smtp\.user is set/),
+    ]);
+  });
+
   test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
     const f = fakePlatform({}, { ALERTAGENT_CONFIG: `${KEYS}worker: { name: from-env }\n` });
     expect(await exitCode(main(["check-config"], f.p))).toBe(0);
