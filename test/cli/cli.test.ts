@@ -83,6 +83,16 @@ describe("exit codes and messages", () => {
   });
 });
 
+/** check-config's `# warning:` lines for a valid config. */
+async function checkWarnings(yaml: string): Promise<string[]> {
+  const f = fakePlatform({ "w.yaml": yaml });
+  expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+  return f
+    .stdout()
+    .split("\n")
+    .filter((l) => l.startsWith("# warning:"));
+}
+
 describe("check-config", () => {
   test("prints the normalised config with every secret masked", async () => {
     const f = fakePlatform(
@@ -101,12 +111,7 @@ describe("check-config", () => {
 
   test("an Alertmanager target without worker.public_url or qstash.token: valid, with a warning naming both (and at start)", async () => {
     const yaml = `${KEYS}config_sync:\n  targets:\n    am: { kind: alertmanager, delivery: { type: http, url: "http://am.test/api" } }\n`;
-    const f = fakePlatform({ "w.yaml": yaml });
-    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
-    const warnings = f
-      .stdout()
-      .split("\n")
-      .filter((l) => l.startsWith("# warning:"));
+    const warnings = await checkWarnings(yaml);
     expect(warnings).toEqual([
       expect.stringMatching(/^# warning: worker\.public_url is needed by the Alertmanager target "am"/),
       expect.stringMatching(/^# warning: qstash\.token is needed by the Alertmanager target "am"/),
@@ -123,12 +128,7 @@ describe("check-config", () => {
   wx3: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3", msgtype: text, mentioned_list: ["@all"], mentioned_mobile_list: ["13800001111"] }
   mail: { type: email, smtp: { host: relay.test, secure: none, user: alerts, pass: pw }, from: a@x.test, to: [b@x.test] }
 `;
-    const f = fakePlatform({ "w.yaml": yaml });
-    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
-    const warnings = f
-      .stdout()
-      .split("\n")
-      .filter((l) => l.startsWith("# warning:"));
+    const warnings = await checkWarnings(yaml);
     expect(warnings).toEqual([
       expect.stringMatching(/^# warning: channels\.wx\.mentioned_list mentions "@all" nowhere/),
       expect.stringMatching(/^# warning: channels\.wx\.mentioned_mobile_list mentions nobody/),
