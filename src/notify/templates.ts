@@ -5,6 +5,7 @@
  * pre-sanitised URLs. Custom bodies may use the built-in `{{> alert}}` block of their dialect.
  */
 import Mustache from "mustache";
+import { clip } from "../clip.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, permanent } from "../errors.ts";
 import {
@@ -16,7 +17,7 @@ import {
   type TemplateSet,
 } from "./defaults.ts";
 import type { Escape } from "./text.ts";
-import type { PartView } from "./view.ts";
+import { type PartView, TITLE_MAX } from "./view.ts";
 
 export type CustomTemplate = Config["templates"][string];
 
@@ -108,11 +109,14 @@ class BoundedWriter extends TemplateWriter {
   private work = 0;
   private out = 0;
   private maxOut = 0;
+  /** Past maxOut, values are cut instead of the render failing (a title: see renderTitle). */
+  private cutOut = false;
 
-  renderWithin(maxOut: number, ...args: Parameters<Mustache.Writer["render"]>): string {
+  renderWithin(maxOut: number, cutOut: boolean, ...args: Parameters<Mustache.Writer["render"]>): string {
     this.work = 0;
     this.out = 0;
     this.maxOut = maxOut;
+    this.cutOut = cutOut;
     return this.render(...args);
   }
 
@@ -135,9 +139,11 @@ class BoundedWriter extends TemplateWriter {
   }
 
   private counted(v: string): string {
+    const room = this.maxOut - this.out;
     this.out += v?.length ?? 0;
-    if (this.out > this.maxOut) throw new RenderLimit(`more than ${this.maxOut} characters`);
-    return v;
+    if (this.out <= this.maxOut) return v;
+    if (this.cutOut) return v.slice(0, Math.max(0, room));
+    throw new RenderLimit(`more than ${this.maxOut} characters`);
   }
 }
 
@@ -156,9 +162,10 @@ function mustache(
   view: unknown,
   partials: Record<string, string>,
   esc: Escape,
+  cutOut = false,
 ): string {
   try {
-    return writer.renderWithin(RENDER_LIMITS[field.kind], template, view, partials, {
+    return writer.renderWithin(RENDER_LIMITS[field.kind], cutOut, template, view, partials, {
       escape: (v: unknown) => esc(String(v)),
     });
   } catch (e) {
@@ -172,10 +179,15 @@ function mustache(
 
 const textEscape: Escape = (s) => s;
 
-/** Renders a title template; a part number is appended when the template does not place one. */
+/**
+ * Renders a title template, cut to TITLE_MAX (its values are cut as they come, so a long label
+ * cannot fail the render); a part number is appended when the template does not place one.
+ */
 function renderTitle(spec: RenderSpec, template: string, view: object, partLabel: string): string {
-  const title = mustache(titleField(spec), template, view, {}, textEscape).replace(/\s+/g, " ").trim();
-  return template.includes("{{part") ? title : title + partLabel;
+  const title = mustache(titleField(spec), template, view, {}, textEscape, true).replace(/\s+/g, " ").trim();
+  return template.includes("{{part")
+    ? clip(title, TITLE_MAX)
+    : clip(title, TITLE_MAX - partLabel.length) + partLabel;
 }
 
 /**
@@ -183,7 +195,7 @@ function renderTitle(spec: RenderSpec, template: string, view: object, partLabel
  * fails the job before any channel sends (each channel would render it again and fail alike).
  */
 export function checkJobTitle(title: string, view: object): void {
-  mustache({ path: "title", kind: "title" }, title, view, {}, textEscape);
+  mustache({ path: "title", kind: "title" }, title, view, {}, textEscape, true);
 }
 
 /** The job's `title` when it gave one, else the custom template's. */

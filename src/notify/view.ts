@@ -7,6 +7,7 @@
  */
 import { type Alert, type AlertmanagerPayload, alertId, hasEnded } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
+import { clip } from "../clip.ts";
 import { formatDurationIn, type Locale, WORDS, type Words } from "./locale.ts";
 import { safeUrl } from "./text.ts";
 import { formatTime } from "./time.ts";
@@ -379,6 +380,12 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The most characters of a title: a headline. A group label copied from a log line made a title of
+ * kilobytes, and WeCom refuses a message over 4096 bytes whatever the split (docs/notifications.md).
+ */
+export const TITLE_MAX = 200;
+
 /** The view of one part: the group with `alerts` (a slice of group.all) and the part number. */
 export function partView(
   group: GroupView,
@@ -394,7 +401,7 @@ export function partView(
   const partLabel = parts > 1 ? ` (${part}/${parts})` : "";
   return {
     ...rest,
-    title: (title ?? group.default_title) + partLabel,
+    title: clip(title ?? group.default_title, TITLE_MAX - partLabel.length) + partLabel,
     alerts,
     firing,
     resolved,

@@ -83,6 +83,28 @@ describe("WeCom group robot", () => {
     for (const a of payload.alerts) expect(all).toContain(a.annotations.description);
   });
 
+  test("a group label of kilobytes: the title is cut to a headline and the message arrives on markdown and text", async () => {
+    const [md, tx] = [key(), key()];
+    const h = makeHarness(`channels:
+  wx: { type: wecom, webhook: "${wecom.webhook(md)}" }
+  wx-text: { type: wecom, webhook: "${wecom.webhook(tx)}", msgtype: text }
+`);
+    // A rule named after a log line: 1,500 Chinese characters (4,500 bytes) in the group's labels.
+    const name = "磁盘写入失败".repeat(250);
+    const payload = fixture("alertmanager-zh.json");
+    payload.groupLabels = { alertname: name };
+    payload.commonLabels = { ...(payload.commonLabels as Record<string, string>), alertname: name };
+    payload.alerts = payload.alerts.map((a) => ({ ...a, labels: { ...a.labels, alertname: name } }));
+    const res = await h.job("/jobs/notification", { channels: ["wx", "wx-text"], payload });
+    expect(res.status).toBe(200);
+    const [m] = wecom.of(md);
+    const title = m.text.split("\n")[0];
+    expect(title).toStartWith("### 🟡 ［FIRING:1］ 磁盘写入失败");
+    expect(title).toEndWith("…");
+    expect([...title].length).toBeLessThanOrEqual(204);
+    expect(wecom.of(tx)[0].text).toStartWith("🟡 [FIRING:1] 磁盘写入失败");
+  });
+
   test("markdown_v2: no colours", async () => {
     const k = key();
     const h = makeHarness(
