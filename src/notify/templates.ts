@@ -185,6 +185,7 @@ const textEscape: Escape = (s) => s;
  */
 function renderTitle(spec: RenderSpec, template: string, view: object, partLabel: string): string {
   const title = mustache(titleField(spec), template, view, {}, textEscape, true).replace(/\s+/g, " ").trim();
+  if (!title) return "";
   return template.includes("{{part")
     ? clip(title, TITLE_MAX)
     : clip(title, TITLE_MAX - partLabel.length) + partLabel;
@@ -215,11 +216,19 @@ function builtinSet(spec: RenderSpec): TemplateSet {
   return builtinTemplate(spec.template.builtin ? spec.template.name : "alert-default", spec.dialect);
 }
 
+/**
+ * A part's title: the job's or the custom template's, rendered, else the default one — also when
+ * that renders empty (Slack refuses an empty header; a chat list shows nothing to tap).
+ */
+function partTitle(spec: RenderSpec, view: PartView): string {
+  const tpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
+  return (tpl && renderTitle(spec, tpl, view, view.part_label)) || view.title;
+}
+
 /** Renders one part of an alert group. */
 export function renderAlerts(spec: RenderSpec, view: PartView): Rendered {
   const t = spec.template;
-  const titleTpl = spec.title ?? (t.builtin ? undefined : t.title);
-  const title = titleTpl ? renderTitle(spec, titleTpl, view, view.part_label) : view.title;
+  const title = partTitle(spec, view);
   const full = { ...view, title };
   const set = builtinSet(spec);
   const partials = { ...set.partials, ...HTML_PARTIALS };
@@ -229,8 +238,7 @@ export function renderAlerts(spec: RenderSpec, view: PartView): Rendered {
 
 /** Renders the summary that ends a group capped at max_parts (always the built-in summary). */
 export function renderSummary(spec: RenderSpec, view: PartView): Rendered {
-  const titleTpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
-  const title = titleTpl ? renderTitle(spec, titleTpl, view, view.part_label) : view.title;
+  const title = partTitle(spec, view);
   const set = builtinSet(spec);
   const full = { ...view, title };
   return { title, body: tidy(mustache(bodyField(spec), set.summary, full, HTML_PARTIALS, spec.escape)) };

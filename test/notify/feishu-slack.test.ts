@@ -180,6 +180,30 @@ describe("Slack incoming webhook", () => {
     expect(slack.of(hook).length).toBeGreaterThan(2);
   });
 
+  test("a job title that renders empty: the default title is the header, one message", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    const res = await h.job("/jobs/notification", {
+      channels: ["sl"],
+      title: "{{#data}}{{name}}{{/data}}",
+      alerts: [alert],
+    });
+    expect(res.status).toBe(200);
+    expect(slack.of(hook).map((m) => m.title)).toEqual(["🔴 [FIRING:1] HighCPU"]);
+  });
+
+  test("free data whose title renders empty: sections only, no empty header Slack would refuse", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`templates:
+  deploy: { format: markdown, title: "{{service}}", body: "version {{version}} is out" }
+channels:
+  sl: { type: slack, webhook: "${slack.webhook(hook)}", template: deploy }
+`);
+    const res = await h.job("/jobs/notification", { channels: ["sl"], data: { version: "1.2.3" } });
+    expect(res.status).toBe(200);
+    expect(slack.of(hook).map((m) => m.text)).toEqual(["version 1.2.3 is out"]);
+  });
+
   test("an error string is permanent (489); a 5xx is transient (503)", async () => {
     const hook = `T0/B0/${id()}`;
     const h = makeHarness(`channels:

@@ -2,7 +2,7 @@
  * A fake Slack incoming webhook on 127.0.0.1 (docs/contracts.md#slack-incoming-webhook). `POST /services/T/B/X`:
  * success is HTTP 200 with the body exactly `ok`; errors are Slack's strings — unknown hook →
  * 404 `no_service`, neither text nor blocks → 400 `no_text`, more than 50 blocks, a section
- * over 3000 characters or a header over 150 → 400 `invalid_blocks`; more than 10 a second →
+ * over 3000 characters or a header over 150, or either empty → 400 `invalid_blocks`; more than 10 a second →
  * 429 `rate_limited` with Retry-After (Slack allows short bursts over its 1/s).
  */
 import { type FakeRobotServer, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
@@ -40,9 +40,10 @@ export function startFakeSlack(): FakeSlack {
       if (blocks.length > 50) return text(400, "invalid_blocks");
       for (const b of blocks) {
         const t = b.text?.text ?? "";
-        if (b.type === "header" && (b.text?.type !== "plain_text" || t.length > 150))
+        // Block Kit text objects hold 1 to 150 (header) or 3000 (section) characters.
+        if (b.type === "header" && (b.text?.type !== "plain_text" || !t || t.length > 150))
           return text(400, "invalid_blocks");
-        if (b.type === "section" && t.length > 3000) return text(400, "invalid_blocks");
+        if (b.type === "section" && (!t || t.length > 3000)) return text(400, "invalid_blocks");
       }
       const shown = blocks.length ? blocks.map((b) => b.text?.text ?? "").join("\n") : (body.text ?? "");
       const title = blocks.find((b) => b.type === "header")?.text?.text;

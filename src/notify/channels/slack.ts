@@ -51,9 +51,10 @@ function header(title: string): string {
 export function slack(name: string, cfg: SlackConfig): Channel {
   const payload = (m: Message) => {
     if (m.format === "text") return { text: `${escapeSlack(m.title)}\n\n${m.body}`, mrkdwn: false };
-    const blocks: unknown[] = [
-      { type: "header", text: { type: "plain_text", text: header(m.title), emoji: true } },
-    ];
+    // Slack refuses an empty plain_text (invalid_blocks): free data's title may render empty.
+    const blocks: unknown[] = m.title.trim()
+      ? [{ type: "header", text: { type: "plain_text", text: header(m.title), emoji: true } }]
+      : [];
     for (const s of sections(m.body)) blocks.push({ type: "section", text: { type: "mrkdwn", text: s } });
     return { text: escapeSlack(m.title), blocks };
   };
