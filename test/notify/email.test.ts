@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type AddressObject, simpleParser } from "mailparser";
 import { dotStuff } from "../../src/notify/channels/smtp/client.ts";
 import { buildMessage, encodeWords, parseAddress } from "../../src/notify/channels/smtp/mime.ts";
 import { fixture, nastyAlert } from "../support/alert-groups.ts";
@@ -24,7 +25,7 @@ type Problem = {
 };
 
 /** A harness whose `mail` channel points at a sink; the sink's throw-away CA is trusted via smtp.ca. */
-function mailHarness(sink: SmtpSink, smtp: string, extra = "") {
+function mailHarness(sink: SmtpSink, smtp: string, extra = "", moreTo: string[] = []) {
   const ca = cert.cert
     .trim()
     .split("\n")
@@ -35,7 +36,7 @@ channels:
   mail:
     type: email
     from: "告警中心 AlertAgent <alerts@example.com>"
-    to: ["On-call <oncall@example.com>", ops@example.com]
+    to: ["On-call <oncall@example.com>", ops@example.com${moreTo.map((a) => `, ${a}`).join("")}]
     cc: [lead@example.com]
     smtp:
       host: 127.0.0.1
@@ -124,6 +125,78 @@ describe("email over SMTP", () => {
     expect(tls.received).toHaveLength(before + 1);
   });
 
+  test("a server taking 5 recipients a transaction (452): all 9 get the mail, in two transactions", async () => {
+    const h = mailHarness(
+      tls,
+      `secure: tls\n      ${AUTH}`,
+      "",
+      Array.from({ length: 6 }, (_, i) => `r${i}@example.com`),
+    );
+    tls.maxRecipients = 5;
+    const before = tls.received.length;
+    try {
+      const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+      expect(res.status).toBe(200);
+    } finally {
+      tls.maxRecipients = undefined;
+    }
+    const got = tls.received.slice(before);
+    expect(got.map((r) => r.envelope.to.length)).toEqual([5, 4]);
+    expect(new Set(got.map((r) => r.mail.messageId)).size).toBe(1);
+  });
+
+  test("a recipient greylisted (451) holds the mail for the retry; one unknown (550) is named, the others get it once", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`, "", ["grey@example.com", "nobody@example.com"]);
+    tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted, try again later" });
+    tls.refuse.set("nobody@example.com", { code: 550, message: "5.1.1 User unknown" });
+    const before = tls.received.length;
+    const body = { channels: ["mail"], alerts: [nastyAlert()] };
+    try {
+      const first = await h.job("/jobs/notification", body, { messageId: "msg_mail_grey" });
+      expect(first.status).toBe(503);
+      expect(((await first.json()) as Problem).error.message).toContain("grey@example.com: 451");
+      expect(tls.received).toHaveLength(before);
+      tls.refuse.delete("grey@example.com");
+      const second = await h.job("/jobs/notification", body, { messageId: "msg_mail_grey", retried: 1 });
+      expect(second.status).toBe(200);
+      const answer = JSON.stringify(await second.json());
+      expect(answer).toContain("nobody@example.com: 550 5.1.1 User unknown");
+    } finally {
+      tls.refuse.clear();
+    }
+    expect(tls.received).toHaveLength(before + 1);
+    expect(tls.received[before].envelope.to).toContain("grey@example.com");
+    expect(tls.received[before].envelope.to).not.toContain("nobody@example.com");
+    expect(h.logs.some((l) => l.msg === "email recipients refused")).toBe(true);
+  });
+
+  test("every recipient refused, one of them for later: transient (503), not a permanent loss", async () => {
+    const h = makeHarness(`channels:
+  mail: { type: email, from: a@example.com, to: [nobody@example.com, grey@example.com], smtp: { host: 127.0.0.1, port: ${tls.port}, secure: tls, reject_unauthorized: false, ${AUTH.replace("\n      ", ", ")} } }
+`);
+    tls.refuse.set("nobody@example.com", { code: 550, message: "5.1.1 User unknown" });
+    tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted" });
+    try {
+      const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+      expect(res.status).toBe(503);
+    } finally {
+      tls.refuse.clear();
+    }
+  });
+
+  test("a server slow to answer the final dot (a content filter): waited for, the mail goes once", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}\n      timeout: 1s`);
+    tls.dataDelayMs = 2_500;
+    const before = tls.received.length;
+    try {
+      const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+      expect(res.status).toBe(200);
+    } finally {
+      tls.dataDelayMs = undefined;
+    }
+    expect(tls.received).toHaveLength(before + 1);
+  }, 15_000);
+
   test("a certificate the worker does not trust is refused (permanent), never ignored", async () => {
     const h = makeHarness(`channels:
   mail: { type: email, from: a@example.com, to: [b@example.com], smtp: { host: 127.0.0.1, port: ${tls.port}, secure: tls, ${AUTH.replace("\n      ", ", ")} } }
@@ -168,6 +241,29 @@ describe("MIME and SMTP details", () => {
   test("dot-stuffing: a line that starts with a dot gets a second one", () => {
     expect(dotStuff("a\r\n.\r\n.b\r\nc.")).toBe("a\r\n..\r\n..b\r\nc.");
     expect(dotStuff(".first")).toBe("..first");
+  });
+
+  test("60 named recipients: To folds between addresses, no line over 998 octets, every address intact", async () => {
+    const to = Array.from({ length: 60 }, (_, i) => ({
+      name: `值班工程师 ${i}`,
+      address: `oncall-database-team-shanghai-${i}@relay.example.com`,
+    }));
+    const raw = buildMessage({
+      from: parseAddress("a@example.com"),
+      to,
+      cc: [],
+      subject: "s",
+      text: "t",
+      messageId: "<m@example.com>",
+      date: 0,
+    });
+    expect(Math.max(...raw.split("\r\n").map((l) => new TextEncoder().encode(l).length))).toBeLessThanOrEqual(
+      998,
+    );
+    const parsed = await simpleParser(raw);
+    const got = (parsed.to as AddressObject).value;
+    expect(got.map((a) => a.address)).toEqual(to.map((a) => a.address));
+    expect(got[7].name).toBe("值班工程师 7");
   });
 
   test("a text-only mail has no multipart wrapper", () => {

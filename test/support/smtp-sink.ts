@@ -65,6 +65,12 @@ export interface SmtpSink {
   auths: { method: string; user: string; ok: boolean }[];
   /** Answer this SMTP reply to the next DATA (e.g. "451 try later"). */
   failNextData?: { code: number; message: string };
+  /** A reply other than 250 to RCPT TO for an address (a 550 unknown user, a 451 greylisting). */
+  refuse: Map<string, { code: number; message: string }>;
+  /** Recipients accepted per transaction; past it `452 4.5.3 Error: too many recipients` (Postfix's smtpd_recipient_limit). */
+  maxRecipients?: number;
+  /** Time taken after the final "." before answering it (a content filter, Postfix's smtpd_end_of_data_restrictions). */
+  dataDelayMs?: number;
   stop(): Promise<void>;
 }
 
@@ -73,7 +79,9 @@ export async function startSmtpSink(opts: {
   cert: TestCert;
   users: Record<string, string>;
 }): Promise<SmtpSink> {
-  const sink: SmtpSink = { port: 0, received: [], auths: [], stop: async () => {} };
+  const sink: SmtpSink = { port: 0, received: [], auths: [], refuse: new Map(), stop: async () => {} };
+  const smtpError = (code: number, message: string) =>
+    Object.assign(new Error(message), { responseCode: code });
   const server = new SMTPServer({
     secure: opts.mode === "tls",
     key: opts.cert.key,
@@ -91,16 +99,22 @@ export async function startSmtpSink(opts: {
       if (!ok) return cb(new Error("Invalid username or password"));
       cb(null, { user: auth.username });
     },
+    onRcptTo(address, session, cb) {
+      const r = sink.refuse.get(address.address);
+      if (r) return cb(smtpError(r.code, r.message));
+      if (sink.maxRecipients !== undefined && session.envelope.rcptTo.length >= sink.maxRecipients)
+        return cb(smtpError(452, "4.5.3 Error: too many recipients"));
+      cb();
+    },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", async () => {
+        if (sink.dataDelayMs) await Bun.sleep(sink.dataDelayMs);
         const fail = sink.failNextData;
         if (fail) {
           sink.failNextData = undefined;
-          const e = new Error(fail.message) as Error & { responseCode: number };
-          e.responseCode = fail.code;
-          return cb(e);
+          return cb(smtpError(fail.code, fail.message));
         }
         const raw = Buffer.concat(chunks).toString("utf8");
         sink.received.push({

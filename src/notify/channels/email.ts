@@ -64,7 +64,11 @@ export function email(name: string, cfg: EmailConfig): Channel {
         headers: { "X-AlertAgent-Message-Id": ctx.messageId },
       });
       const rcpt = [...to, ...cc].map((a) => a.address);
-      return sendMail(ctx.tcp, smtp, { from: from.address, to: rcpt }, message);
+      const sent = await sendMail(ctx.tcp, smtp, { from: from.address, to: rcpt }, message);
+      if (!sent.refused.length) return sent.answer;
+      // The others have it; a wrong address will not fix itself, so it is said, not retried.
+      ctx.logger.warn("email recipients refused", { channel: name, refused: sent.refused });
+      return `${sent.answer} (refused: ${sent.refused.join("; ")})`;
     },
   };
 }

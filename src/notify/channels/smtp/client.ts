@@ -2,7 +2,8 @@
  * A small SMTP client (RFC 5321) over any TcpConnect: greeting, EHLO, STARTTLS (RFC 3207) or
  * implicit TLS, AUTH PLAIN or LOGIN (RFC 4954), MAIL/RCPT/DATA with dot-stuffing, QUIT.
  * Replies 4xx are transient (503, QStash retries), 5xx permanent (489), a lost or silent
- * connection transient. Written here rather than taken from nodemailer, which does not run on
+ * connection transient. A recipient refused for good is named in the answer and the others get
+ * the mail; one to try later holds the whole mail for the retry (docs/notifications.md, Email). Written here rather than taken from nodemailer, which does not run on
  * Workers and has had TLS trouble on Bun and Deno; this one runs on all three.
  */
 import { base64Of } from "../../../base64.ts";
@@ -73,15 +74,13 @@ class Conversation {
   }
 
   /** One reply (multi-line "250-…" until "250 …"), bounded by the timeout. */
-  async reply(): Promise<Reply> {
+  async reply(timeoutMs = this.o.timeoutMs): Promise<Reply> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
-          reject(
-            transient("channel_unavailable", `SMTP ${this.o.host}: no answer within ${this.o.timeoutMs} ms`),
-          ),
-        this.o.timeoutMs,
+          reject(transient("channel_unavailable", `SMTP ${this.o.host}: no answer within ${timeoutMs} ms`)),
+        timeoutMs,
       );
     });
     try {
@@ -138,6 +137,48 @@ class Conversation {
   }
 }
 
+/** How long the answer to the final "." of DATA may take (RFC 5321 §4.5.3.2.6). */
+const DATA_END_MS = 10 * 60_000;
+
+/**
+ * RCPT TO for each of `to` in turn, until the server says it takes no more in this transaction
+ * (452, or 552 "too many recipients" from older servers): those are `rest`. Refusals go to `refused`.
+ */
+async function recipients(
+  c: Conversation,
+  to: string[],
+  refused: { rcpt: string; reply: Reply }[],
+): Promise<{ accepted: string[]; rest: string[] }> {
+  const accepted: string[] = [];
+  for (let i = 0; i < to.length; i++) {
+    await c.send(`RCPT TO:<${to[i]}>`);
+    const r = await c.reply();
+    if (r.code < 300) accepted.push(to[i]);
+    else if (
+      accepted.length &&
+      (r.code === 452 || (r.code === 552 && /too many recipients/i.test(r.lines.join(" "))))
+    )
+      return { accepted, rest: to.slice(i) };
+    else refused.push({ rcpt: to[i], reply: r });
+  }
+  return { accepted, rest: [] };
+}
+
+const describe = (r: { rcpt: string; reply: Reply }) =>
+  `${r.rcpt}: ${r.reply.code} ${r.reply.lines.join(" ")}`.slice(0, 200);
+
+/** No recipient took the mail: transient when some may later (4xx), else permanent, naming each. */
+function refusal(host: string, refused: { rcpt: string; reply: Reply }[], later: boolean): JobError {
+  const each = refused.map(describe);
+  const what = later
+    ? `SMTP ${host}: RCPT TO asked to try again later for ${each.join("; ")}; nothing was sent`
+    : `SMTP ${host}: RCPT TO refused every recipient: ${each.join("; ")}`;
+  const details = { step: "RCPT TO", smtp_code: refused[0].reply.code, refused: each };
+  return later
+    ? transient("channel_unavailable", what, undefined, details)
+    : permanent("channel_rejected", what, details);
+}
+
 /** Dot-stuffing (RFC 5321 §4.5.2): a line starting with "." gets another. */
 export function dotStuff(message: string): string {
   return message.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
@@ -164,13 +205,13 @@ async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promis
   }
 }
 
-/** Delivers one message; resolves with the server's final reply to DATA. */
+/** Delivers one message: the server's answers to DATA, and the recipients it refused for good. */
 export async function sendMail(
   tcp: TcpConnect,
   o: SmtpOptions,
   env: Envelope,
   message: string,
-): Promise<string> {
+): Promise<{ answer: string; refused: string[] }> {
   let sock: TcpSocket;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let late = false;
@@ -221,21 +262,35 @@ export async function sendMail(
     }
     if (o.user) await login(c, caps, o);
     const utf8 = /[^ -~]/.test(env.from + env.to.join("")) && caps.has("SMTPUTF8") ? " SMTPUTF8" : "";
-    await c.command(`MAIL FROM:<${env.from}>${utf8}`, "MAIL FROM");
-    const rejected: Reply[] = [];
-    for (const rcpt of env.to) {
-      await c.send(`RCPT TO:<${rcpt}>`);
-      const r = await c.reply();
-      if (r.code >= 300) rejected.push(r);
+    const refused: { rcpt: string; reply: Reply }[] = [];
+    const answers: string[] = [];
+    // One transaction per batch of recipients the server takes at once (RFC 5321 §4.5.3.1.10:
+    // past its limit a server answers 452 and the rest go in another transaction).
+    for (let rest = env.to, first = true; rest.length; first = false) {
+      await c.command(`MAIL FROM:<${env.from}>${utf8}`, "MAIL FROM");
+      const batch = await recipients(c, rest, refused);
+      rest = batch.rest;
+      const waiting = refused.filter((r) => r.reply.code < 500);
+      // A recipient to try again later (greylisting, a full mailbox) with nobody sent yet: the
+      // whole mail waits for QStash's retry, so nobody gets it twice and nobody never.
+      if (first && waiting.length) {
+        await c.send("RSET").catch(() => {});
+        throw refusal(o.host, waiting, true);
+      }
+      if (!batch.accepted.length) {
+        if (first) throw refusal(o.host, refused, false);
+        break;
+      }
+      await c.command("DATA", "DATA", 3);
+      await c.send(`${dotStuff(message).replace(/\r\n$/, "")}\r\n.`);
+      // RFC 5321 §4.5.3.2.6: the answer to the final dot may take 10 minutes (content filters). A
+      // client that gives up sooner sends the mail again on the retry, which the server had taken.
+      const done = await c.reply(Math.max(o.timeoutMs, DATA_END_MS));
+      if (done.code !== 250) throw replyError("DATA", done, o.host);
+      answers.push(`${done.code} ${done.lines.join(" ")}`);
     }
-    if (rejected.length === env.to.length) throw replyError("RCPT TO", rejected[0], o.host);
-    await c.command("DATA", "DATA", 3);
-    await c.send(`${dotStuff(message).replace(/\r\n$/, "")}\r\n.`);
-    const done = await c.reply();
-    if (done.code !== 250) throw replyError("DATA", done, o.host);
     await c.send("QUIT").catch(() => {});
-    const rej = rejected.length ? ` (${rejected.length} recipient(s) refused)` : "";
-    return `${done.code} ${done.lines.join(" ")}${rej}`;
+    return { answer: answers.join("; "), refused: refused.map(describe) };
   } catch (e) {
     if ((e as JobError)?.name === "JobError") throw e;
     const msg = (e as Error)?.message ?? String(e);

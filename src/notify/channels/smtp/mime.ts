@@ -53,6 +53,14 @@ export function formatAddress(a: Address): string {
   return `${name} <${a.address}>`;
 }
 
+/**
+ * Addresses folded one to a line: a line may hold 998 octets at most (RFC 5322 §2.1.1), and a
+ * relay that folds an over-long line itself may fold it inside an address.
+ */
+function addressList(list: Address[]): string {
+  return list.map(formatAddress).join(",\r\n ");
+}
+
 /** RFC 5322 date in UTC: "Sat, 28 Nov 2026 10:00:00 +0000". */
 export function rfc5322Date(ms: number): string {
   const d = new Date(ms);
@@ -85,8 +93,8 @@ export interface Mail {
 export function buildMessage(m: Mail): string {
   const h: string[] = [
     `From: ${formatAddress(m.from)}`,
-    `To: ${m.to.map(formatAddress).join(", ")}`,
-    ...(m.cc.length ? [`Cc: ${m.cc.map(formatAddress).join(", ")}`] : []),
+    `To: ${addressList(m.to)}`,
+    ...(m.cc.length ? [`Cc: ${addressList(m.cc)}`] : []),
     `Subject: ${encodeWords(m.subject)}`,
     `Date: ${rfc5322Date(m.date)}`,
     `Message-ID: ${m.messageId}`,
