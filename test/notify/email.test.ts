@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type AddressObject, simpleParser } from "mailparser";
 import { dotStuff } from "../../src/notify/channels/smtp/client.ts";
 import { buildMessage, encodeWords, parseAddress } from "../../src/notify/channels/smtp/mime.ts";
-import { fixture, nastyAlert } from "../support/alert-groups.ts";
+import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../support/smtp-sink.ts";
 
@@ -196,6 +196,29 @@ describe("email over SMTP", () => {
     }
     expect(tls.received).toHaveLength(before + 1);
   }, 15_000);
+
+  test("a mail over the server's EHLO SIZE is refused before the upload, naming both sizes", async () => {
+    const small = await startSmtpSink({
+      mode: "tls",
+      cert,
+      users: { "alerts@example.com": "s3cret" },
+      size: 20_000,
+    });
+    try {
+      const h = mailHarness(small, `secure: tls\n      ${AUTH}`);
+      const res = await h.job("/jobs/notification", {
+        channels: ["mail"],
+        payload: bigGroup(100, { zh: true }),
+      });
+      expect(res.status).toBe(489);
+      const p = (await res.json()) as Problem;
+      expect(p.error.details.deliveries[0].error?.code).toBe("message_too_large");
+      expect(p.error.message).toMatch(/the mail is \d+ bytes and the server takes at most 20000/);
+      expect(small.received).toHaveLength(0);
+    } finally {
+      await small.stop();
+    }
+  });
 
   test("a certificate the worker does not trust is refused (permanent), never ignored", async () => {
     const h = makeHarness(`channels:

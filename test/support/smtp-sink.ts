@@ -78,6 +78,8 @@ export async function startSmtpSink(opts: {
   mode: "tls" | "starttls";
   cert: TestCert;
   users: Record<string, string>;
+  /** The size limit named in EHLO (and enforced, as smtp-server does). @default 10 MiB */
+  size?: number;
 }): Promise<SmtpSink> {
   const sink: SmtpSink = { port: 0, received: [], auths: [], refuse: new Map(), stop: async () => {} };
   const smtpError = (code: number, message: string) =>
@@ -90,7 +92,7 @@ export async function startSmtpSink(opts: {
     authOptional: false,
     allowInsecureAuth: false,
     disabledCommands: [],
-    size: 10 * 1024 * 1024,
+    size: opts.size ?? 10 * 1024 * 1024,
     logger: false,
     disableReverseLookup: true,
     onAuth(auth, _session, cb) {

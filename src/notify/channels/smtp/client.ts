@@ -188,6 +188,15 @@ function capabilities(r: Reply): Set<string> {
   return new Set(r.lines.slice(1).map((l) => l.toUpperCase()));
 }
 
+/** The EHLO `SIZE n` limit: 0 when it names none, undefined when the server has no SIZE extension. */
+function sizeLimit(caps: Set<string>): number | undefined {
+  for (const l of caps) {
+    const m = /^SIZE(?:\s+(\d+))?$/.exec(l);
+    if (m) return Number(m[1] ?? 0);
+  }
+  return undefined;
+}
+
 async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promise<void> {
   const auth = [...caps].find((l) => l.startsWith("AUTH ") || l.startsWith("AUTH="))?.slice(5) ?? "";
   const methods = new Set(auth.split(/\s+/));
@@ -262,12 +271,22 @@ export async function sendMail(
     }
     if (o.user) await login(c, caps, o);
     const utf8 = /[^ -~]/.test(env.from + env.to.join("")) && caps.has("SMTPUTF8") ? " SMTPUTF8" : "";
+    // RFC 1870: a server that names its limit hears the size first, and refuses before the upload.
+    const bytes = enc.encode(message).length;
+    const max = sizeLimit(caps);
+    if (max && bytes > max)
+      throw permanent(
+        "message_too_large",
+        `SMTP ${o.host}: the mail is ${bytes} bytes and the server takes at most ${max} (its EHLO SIZE)`,
+        { step: "MAIL FROM", bytes, limit: max },
+      );
+    const size = max !== undefined ? ` SIZE=${bytes}` : "";
     const refused: { rcpt: string; reply: Reply }[] = [];
     const answers: string[] = [];
     // One transaction per batch of recipients the server takes at once (RFC 5321 §4.5.3.1.10:
     // past its limit a server answers 452 and the rest go in another transaction).
     for (let rest = env.to, first = true; rest.length; first = false) {
-      await c.command(`MAIL FROM:<${env.from}>${utf8}`, "MAIL FROM");
+      await c.command(`MAIL FROM:<${env.from}>${size}${utf8}`, "MAIL FROM");
       const batch = await recipients(c, rest, refused);
       rest = batch.rest;
       const waiting = refused.filter((r) => r.reply.code < 500);
