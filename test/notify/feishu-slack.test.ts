@@ -204,6 +204,33 @@ channels:
     expect(slack.of(hook).map((m) => m.text)).toEqual(["version 1.2.3 is out"]);
   });
 
+  test("a line over 3000 characters is cut between escapes and links, never inside one", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    // A quoted line whose 3000th character falls inside "&amp;", and a graph link long enough
+    // (a PromQL expression in its URL) that the runbook link after it crosses the 3000th.
+    const trace = `${"x".repeat(2996)}& retry at com.example.Foo<Bar>`;
+    const expr = encodeURIComponent(
+      `sum by (job) (rate(http_requests_total{code=~"5.."}[5m])) > 0 or ${"up == 0 or ".repeat(121)}vector(0)`,
+    );
+    const res = await h.job("/jobs/notification", {
+      channels: ["sl"],
+      alerts: [
+        {
+          labels: { alertname: "Crash", severity: "critical" },
+          annotations: { description: trace, runbook_url: "https://runbooks.example.com/crash?a=1&b=2" },
+          generatorURL: `https://prometheus.example.com/graph?g0.expr=${expr}&g0.tab=1`,
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const sections = slack
+      .of(hook)
+      .flatMap((m) => (m.body.blocks as { type: string }[]).filter((b) => b.type === "section"));
+    expect(sections.length).toBeGreaterThan(1);
+    for (const m of slack.of(hook)) expect(m.literal).toEqual([]);
+  });
+
   test("an error string is permanent (489); a 5xx is transient (503)", async () => {
     const hook = `T0/B0/${id()}`;
     const h = makeHarness(`channels:

@@ -19,6 +19,28 @@ interface Block {
   text?: { type?: string; text?: string };
 }
 
+/**
+ * What Slack would show as raw text in one block: an `&` that starts none of its three escapes,
+ * a `<` without its `>` or a `>` without its `<` — a link or escape cut across two blocks
+ * (docs/contracts.md#slack-incoming-webhook, Slack markup).
+ */
+function brokenMarkup(text: string): string[] {
+  // A link's URL is Slack's to parse: an `&` in it is not text.
+  const outside = text.replace(/<[^<>]*>/g, "");
+  const out = [...outside.matchAll(/&(?!amp;|lt;|gt;)[^\s]{0,5}/g)].map((m) => m[0]);
+  let depth = 0;
+  // A `>` that starts a line is mrkdwn's quote.
+  for (const ch of text.replace(/^>/gm, "")) {
+    if (ch === "<") depth++;
+    else if (ch === ">" && --depth < 0) {
+      out.push("> without <");
+      depth = 0;
+    }
+  }
+  if (depth > 0) out.push("< without >");
+  return out;
+}
+
 export function startFakeSlack(): FakeSlack {
   const hooks = new Set<string>();
   const windows = new Map<string, Sliding>();
@@ -47,7 +69,10 @@ export function startFakeSlack(): FakeSlack {
       }
       const shown = blocks.length ? blocks.map((b) => b.text?.text ?? "").join("\n") : (body.text ?? "");
       const title = blocks.find((b) => b.type === "header")?.text?.text;
-      fake.received.push({ robot: hook, body, text: shown, title, bytes: utf8(shown), at: now });
+      const literal = blocks
+        .filter((b) => b.type === "section")
+        .flatMap((b) => brokenMarkup(b.text?.text ?? ""));
+      fake.received.push({ robot: hook, body, text: shown, title, bytes: utf8(shown), at: now, literal });
       return text(200, "ok");
     },
   );

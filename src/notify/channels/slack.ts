@@ -29,8 +29,7 @@ export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
     while (l.length > max) {
       if (cur) out.push(cur);
       cur = "";
-      let cut = max;
-      if (/[\uD800-\uDBFF]/.test(l[cut - 1])) cut--;
+      const cut = cutAt(l, max);
       out.push(l.slice(0, cut));
       l = l.slice(cut);
     }
@@ -42,6 +41,19 @@ export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
   }
   if (cur.trim()) out.push(cur);
   return out;
+}
+
+/**
+ * Where to cut a line of more than `max` characters: not inside an escape (`&amp;`) or a link or
+ * mention (`<url|text>`), which Slack would then show as raw text in both sections, nor a
+ * surrogate pair. After escaping, every `&` and `<` in the text opens one of those.
+ */
+function cutAt(l: string, max: number): number {
+  let cut = max;
+  const open = Math.max(l.lastIndexOf("&", cut - 1), l.lastIndexOf("<", cut - 1));
+  if (open > 0 && l.indexOf(l[open] === "&" ? ";" : ">", open) >= cut) cut = open;
+  if (/[\uD800-\uDBFF]/.test(l[cut - 1])) cut--;
+  return cut;
 }
 
 function header(title: string): string {
