@@ -1,12 +1,11 @@
 /**
  * The `http` delivery: PUT (or POST) the rendering with the configured headers to a URL that
  * applies it (a config service, a sidecar), then read the target back at `verify.url`. A
- * non-2xx answer is a refused delivery. There is no rollback: what a remote service applies
+ * non-2xx answer is a refused delivery (net.ts refusedBy says whether a retry can help). There is no rollback: what a remote service applies
  * is its own to undo, and the worker only keeps a masked copy of what it sent before.
  */
 import type { Config } from "../config/schema.ts";
-import { transient } from "../errors.ts";
-import { send, snippet } from "./net.ts";
+import { refusedBy, send } from "./net.ts";
 import { type DeliveryInput, readBack } from "./read-back.ts";
 import type { Verification } from "./verify.ts";
 
@@ -19,11 +18,6 @@ export async function deliverHttp(d: DeliveryInput, delivery: HttpDelivery): Pro
     headers: { "content-type": "application/yaml; charset=utf-8", ...headers },
     body: d.rendered.content,
   });
-  if (!res.ok)
-    throw transient(
-      "delivery_refused",
-      `${method} ${url} answered ${res.status}: ${snippet(res.shown) || "no body"}`,
-      30,
-    );
+  if (!res.ok) throw refusedBy(`${method} ${url}`, res);
   return readBack(d, d.target.verify.url);
 }

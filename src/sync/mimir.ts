@@ -8,7 +8,7 @@
 import { parse } from "yaml";
 import type { Config } from "../config/schema.ts";
 import { permanent, transient } from "../errors.ts";
-import { type Answer, send, snippet } from "./net.ts";
+import { type Answer, refusedBy, send, snippet } from "./net.ts";
 import type { DeliveryInput } from "./read-back.ts";
 import { hashReceiver } from "./render.ts";
 import { MIMIR_UNSAFE_SEGMENTS } from "./validate.ts";
@@ -18,12 +18,7 @@ import { toYaml } from "./yaml.ts";
 type MimirDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "mimir" }>;
 
 function expectOk(res: Answer, what: string): void {
-  if (!res.ok)
-    throw transient(
-      "delivery_refused",
-      `${what} answered ${res.status}: ${snippet(res.shown) || "no body"}`,
-      30,
-    );
+  if (!res.ok) throw refusedBy(what, res);
 }
 
 /** A namespace or group name as one path segment of the ruler API; a dot segment is refused. */

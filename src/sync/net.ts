@@ -5,7 +5,7 @@
  */
 
 import { excerpt } from "../clip.ts";
-import { permanent, transient } from "../errors.ts";
+import { type JobError, permanent, transient } from "../errors.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 import { MiB, moreThan, readAnswer } from "../read-limited.ts";
@@ -58,6 +58,24 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
       return maskCredentials(text, credentialsOf(url, Object.fromEntries(new Headers(init.headers))));
     },
   };
+}
+
+/**
+ * Why a peer that applies what it is sent (an http delivery, Mimir's ruler) did not take it:
+ * its credentials refused (401, 403) or the config refused (any other 4xx but 408 and 429, with
+ * the peer's own words) will be refused again, so 489; anything else (5xx, a proxy, a limit)
+ * may pass on QStash's retry (docs/config-sync.md, "Answers that are not 200").
+ */
+export function refusedBy(what: string, res: Answer): JobError {
+  const why = `${what} answered ${res.status}: ${snippet(res.shown) || "no body"}`;
+  if (res.status === 401 || res.status === 403)
+    return permanent("delivery_refused", `${why} (its credentials are refused: waiting will not fix it)`);
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+    return permanent(
+      "config_refused",
+      `${why} (the peer refuses this config: a retry would be refused the same way)`,
+    );
+  return transient("delivery_refused", why, 30);
 }
 
 /** The start of a response body, on one line, for error messages. */

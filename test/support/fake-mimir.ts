@@ -1,11 +1,13 @@
 /**
  * A fake Grafana Mimir (ruler config API and Alertmanager config API, docs/contracts.md#mimir-ruler) on
  * loopback, strict like the real one: every request needs X-Scope-OrgID (401 "no org id"),
- * rule groups are posted one per request as YAML ({name, rules}), a namespace without groups
+ * rule groups are posted one per request as YAML ({name, rules}) and validated (Debian's promtool
+ * stands for the ruler's own check: 400 with its words), a namespace without groups
  * is a 404, writes answer 202 (rules) and 201 (Alertmanager). `dropWrites` makes it accept
  * and forget, like a ruler that did not apply what it was sent.
  */
 import { parse, stringify } from "yaml";
+import { promtoolCheckRules } from "./peers.ts";
 
 export interface FakeMimir {
   url: string;
@@ -49,6 +51,9 @@ export function startFakeMimir(): FakeMimir {
           }
           if (typeof g?.name !== "string" || !Array.isArray(g.rules))
             return new Response("invalid rules config: rule group name must not be empty", { status: 400 });
+          // The ruler validates a group as Prometheus does (ValidateRuleGroup): promtool's words.
+          const check = await promtoolCheckRules(stringify({ groups: [g] }));
+          if (check.code !== 0) return new Response(`${check.output.trim()}\n`, { status: 400 });
           if (!state.dropWrites) {
             groups.set(g.name, { name: g.name, rules: g.rules });
             byNs.set(ns, groups);

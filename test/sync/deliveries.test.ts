@@ -4,6 +4,7 @@
  * and read-backs run against the real peers in e2e.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { loadRuleSet } from "../../src/sync/state.ts";
 import { startFakeMimir } from "../support/fake-mimir.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule, sampleRules } from "../support/sync-rules.ts";
@@ -42,23 +43,52 @@ config_sync:
     expect(received[0].body).toContain('alert: "HighCPU"');
   });
 
-  test("a refusal is a failed sync: 503, the status says why, the version stays", async () => {
-    answer = 422;
+  test("a 5xx is a failed sync QStash retries: 503, the status says why, the version stays", async () => {
+    answer = 502;
     const res = await h.sync({ operation: "update", rules: [rule()] });
     expect(res.status).toBe(503);
     const { error } = (await res.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe("delivery_refused");
-    expect(error.message).toContain("answered 422: config rejected: groups[0] bad");
+    expect(error.message).toContain("answered 502: config rejected: groups[0] bad");
     const status = await h.json<Body>("/v1/sync/status");
     expect(status.targets[0]).toMatchObject({
       version: 1,
       verified: false,
-      last_error: { code: "delivery_refused", message: expect.stringContaining("answered 422") },
+      last_error: { code: "delivery_refused", message: expect.stringContaining("answered 502") },
     });
     answer = 200;
     const retry = await h.sync({ operation: "update", rules: [rule()] });
     expect(((await retry.json()) as Body).targets[0]).toMatchObject({ changed: true, version: 2 });
     expect((await h.json<Body>("/v1/sync/status")).targets[0].last_error).toBeNull();
+  });
+
+  test("a 4xx refuses the config: 489 config_refused with the peer's words; the set drops it; the next sync sends the recorded rules again", async () => {
+    answer = 422;
+    const bad = rule({ id: "r-bad", name: "BadAgg", expr: "sum(up[5m]) > 0" });
+    const res = await h.sync({ operation: "create", rules: [bad] });
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("config_refused");
+    expect(error.message).toContain("answered 422: config rejected: groups[0] bad");
+    // The sidecar kept what it refused (it has no rollback): the recorded rendering goes again.
+    expect(received.at(-1)?.body).toContain("BadAgg");
+    answer = 200;
+    const again = await h.sync({ operation: "update", rules: [rule()] });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as Body).targets[0]).toMatchObject({ changed: false, version: 2 });
+    expect(received.at(-1)?.body).not.toContain("BadAgg");
+    expect(received.at(-1)?.body).toContain('alert: "InstanceDown"');
+    expect((await h.json<Body>("/v1/sync/status")).targets[0].last_error).toBeNull();
+  });
+
+  test("refused credentials (401) are a 489: waiting will not fix them", async () => {
+    answer = 401;
+    const res = await h.sync({ operation: "create", rules: [rule({ id: "r-2", name: "Other" })] });
+    answer = 200;
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("delivery_refused");
+    expect(error.message).toContain("credentials are refused");
   });
 });
 
@@ -97,6 +127,19 @@ config_sync:
     await h.sync({ operation: "delete", rule_ids: ["r-kube-crashloop"] });
     expect(groups()).toEqual(["node"]);
     expect(mimir.requests).toContain("DELETE /prometheus/config/v1/rules/alertagent/kubernetes");
+  });
+
+  test("a group the ruler refuses (400, its validation's words) is 489 config_refused; the set does not keep it", async () => {
+    const bad = rule({ id: "r-bad", name: "BadAgg", group: "zz-bad", expr: "sum(up[5m]) > 0" });
+    const res = await h.sync({ operation: "create", rules: [bad], targets: ["mimir-rules"] });
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("config_refused");
+    expect(error.message).toContain('group "zz-bad") answered 400');
+    expect(error.message).toContain("expected type instant vector");
+    expect(groups()).not.toContain("zz-bad");
+    const set = await loadRuleSet(h.deps.store);
+    expect(set.rules.map((r) => r.id)).not.toContain("r-bad");
   });
 
   test("a ruler that accepts but does not apply fails the sync with what it lists", async () => {
