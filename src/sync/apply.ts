@@ -11,6 +11,7 @@ import { maskText } from "../mask.ts";
 import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { deliver, recheck } from "./delivery.ts";
+import { groupHashes } from "./mimir.ts";
 import type { TargetPlan } from "./plan.ts";
 import type { TargetState } from "./state.ts";
 import type { Verification } from "./verify.ts";
@@ -62,7 +63,14 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
     target: p.target,
     rendered: p.rendered,
     previousGroups: p.state.groups,
+    // After a failed attempt what the target holds is not known: every group goes again.
+    previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
   };
+  // Kept for a per-group API only (Mimir): what a later sync need not post again.
+  const hashes = async () =>
+    p.target.delivery.type === "mimir" && p.rendered.ruleFile
+      ? { group_hashes: await groupHashes(p.rendered) }
+      : {};
   if (!p.changed && !p.state.last_error) {
     deps.metrics.inc("configSync", { target: p.name, outcome: "unchanged" });
     const result = {
@@ -81,6 +89,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       const v = masked(await recheck(input));
       const state = {
         ...p.state,
+        ...(await hashes()),
         verified: v.verified,
         verified_how: v.how,
         last_error: null,
@@ -115,6 +124,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       last_attempt_at: at,
       rules: p.rendered.rules,
       groups: p.rendered.groups.map((g) => g.name),
+      ...(await hashes()),
       content: p.rendered.display,
     };
     deps.metrics.inc("configSync", { target: p.name, outcome: "applied" });

@@ -8,9 +8,10 @@
 import { parse } from "yaml";
 import type { Config } from "../config/schema.ts";
 import { permanent, transient } from "../errors.ts";
+import { sha256 } from "./hash.ts";
 import { type Answer, refusedBy, send, snippet } from "./net.ts";
 import type { DeliveryInput } from "./read-back.ts";
-import { hashReceiver } from "./render.ts";
+import { hashReceiver, type Rendered } from "./render.ts";
 import { MIMIR_UNSAFE_SEGMENTS } from "./validate.ts";
 import type { Verification } from "./verify.ts";
 import { toYaml } from "./yaml.ts";
@@ -101,9 +102,14 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
   }
   const before = await readNamespace(d, namespace, headers);
   const groups = d.rendered.ruleFile?.groups ?? [];
+  const hashes = await groupHashes(d.rendered);
   for (const g of groups) {
+    const name = g.name as string;
+    // A group the ruler holds as we last posted it is not posted again: one request per changed
+    // group, not per group (a Worker's subrequests are counted; docs/config-sync.md, "mimir").
+    if (d.previousGroupHashes?.[name] === hashes[name] && before.has(name)) continue;
     const res = await send(fetch, `delivering to ${d.name}`, namespace, { ...post, body: toYaml(g) });
-    expectOk(res, `POST ${namespace} (group "${g.name}")`);
+    expectOk(res, `POST ${namespace} (group "${name}")`);
   }
   const ours = new Set(groups.map((g) => g.name as string));
   for (const name of before.keys()) {
@@ -113,4 +119,11 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
     if (res.status !== 404) expectOk(res, `DELETE ${url}`);
   }
   return checkMimir(d, delivery);
+}
+
+/** sha256 of each group of a rule rendering, as mimir posts it (name → hash). */
+export async function groupHashes(rendered: Rendered): Promise<Record<string, string>> {
+  const groups = rendered.ruleFile?.groups ?? [];
+  const hashes = await Promise.all(groups.map((g) => sha256(toYaml(g))));
+  return Object.fromEntries(groups.map((g, i) => [g.name as string, hashes[i]]));
 }

@@ -14,6 +14,11 @@ export interface DeliveryInput {
   rendered: Rendered;
   /** Group names the target had from us before this delivery (what an http read-back may hold). */
   previousGroups: readonly string[];
+  /**
+   * The hash of each group the target took from us last time, to post only what changed (Mimir);
+   * undefined when what it holds is not known (a failed delivery since): every group is posted.
+   */
+  previousGroupHashes?: Record<string, string>;
 }
 
 /** A file target read back through its verify.url, or the API beside its reload_url. */

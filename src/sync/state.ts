@@ -29,6 +29,8 @@ export interface TargetState {
   last_attempt_at: string | null;
   rules: number;
   groups: string[];
+  /** sha256 of each group as posted to a per-group API (Mimir): what need not be posted again. */
+  group_hashes?: Record<string, string>;
   /** The last applied rendering, secrets masked. */
   content: string;
 }

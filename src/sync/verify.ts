@@ -128,14 +128,18 @@ function notRead(url: string, res: Answer): string {
 /**
  * Polls `read` until it returns undefined (= as expected) or the deadline passes; `timeoutMs`
  * is asked again after every read, so what a read learns (a group's interval) can extend it.
+ * The waits double up to 5 s: a wait for vmalert's next evaluation (a minute by default) is a
+ * dozen reads, not sixty — each one a subrequest on Workers (docs/config-sync.md, "Workers").
  */
+const MAX_POLL_MS = 5_000;
+
 async function until(
   now: () => number,
   timeoutMs: () => number,
   read: () => Promise<string | undefined>,
 ): Promise<string | undefined> {
   const start = now();
-  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+  for (let wait = 100; ; wait = Math.min(wait * 2, MAX_POLL_MS)) {
     const problem = await read();
     const deadline = start + timeoutMs();
     if (!problem || now() >= deadline) return problem;

@@ -153,6 +153,38 @@ config_sync:
       "the ruler's namespace lists node (2); expected availability (1), node (2)",
     );
   });
+
+  test("a change to one rule posts only its group; after a failed attempt every group goes again", async () => {
+    const posts = () => mimir.requests.filter((r) => r.startsWith("POST /prometheus/"));
+    // The test before left the target failed: a sync with nothing new delivers it whole again.
+    const settle = await h.sync({ operation: "update", rules: [rule()], targets: ["mimir-rules"] });
+    expect(((await settle.json()) as Body).targets[0]).toMatchObject({ verified: true });
+    const from = posts().length;
+    const res = await h.sync({
+      operation: "update",
+      rules: [{ ...sampleRules().find((r) => r.group === "node"), for: "7m" }],
+      targets: ["mimir-rules"],
+    });
+    expect(res.status).toBe(200);
+    expect(posts().slice(from)).toEqual(["POST /prometheus/config/v1/rules/alertagent"]);
+    expect(mimir.rules.get("team-a")?.get("alertagent")?.get("node")?.rules).toContainEqual(
+      expect.objectContaining({ for: "7m" }),
+    );
+    // A ruler that lost a write fails the read-back; the retry posts every group, not only the changed one.
+    mimir.dropWrites = true;
+    const lost = await h.sync({
+      operation: "create",
+      rules: [rule({ id: "r-node-2", name: "NodeGone", group: "node" })],
+      targets: ["mimir-rules"],
+    });
+    mimir.dropWrites = false;
+    expect(lost.status).toBe(503);
+    const before = posts().length;
+    const retry = await h.sync({ operation: "update", rules: [rule()], targets: ["mimir-rules"] });
+    expect(retry.status).toBe(200);
+    expect(groups()).toEqual(["availability", "node"]);
+    expect(posts().length - before).toBe(2);
+  });
 });
 
 describe("a peer answering an unexpected shape", () => {
