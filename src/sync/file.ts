@@ -74,13 +74,13 @@ export async function reload(d: DeliveryInput, url: string): Promise<void> {
 /** How long a started reload is watched for a parse error before the file counts as accepted. */
 const RELOAD_SETTLE_MS = 2_000;
 
-interface ReloadCounts {
+export interface ReloadCounts {
   total: number;
   errors: number;
 }
 
 /** vmalert's reload counters from its /metrics (undefined when it does not show them). */
-async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promise<ReloadCounts | undefined> {
+export async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promise<ReloadCounts | undefined> {
   const url = `${baseOf(reloadUrl)}/metrics`;
   const res = await send(d.deps.fetch, "reading vmalert's reload counters", url).catch(() => undefined);
   if (!res?.ok) return undefined;
@@ -98,7 +98,7 @@ async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promise<Relo
  * means it refused the file (and keeps the old rules) — rolled back like a refused reload.
  * Accepted, the update may still wait for a group's next evaluation; the read-back waits for that.
  */
-async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCounts): Promise<void> {
+export async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCounts): Promise<void> {
   const deadline = d.deps.now() + d.target.verify.timeout;
   while (d.deps.now() < deadline) {
     const now = await vmalertReloads(d, url);
