@@ -6,14 +6,17 @@
 import { type Analyst, buildAnalyst } from "./analysis/analyst.ts";
 import { mountedFamilies } from "./config/families.ts";
 import type { Config } from "./config/schema.ts";
+import { ConfigError } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
+import { buildChannels } from "./notify/channels/index.ts";
 import { buildNotifier, type Notifier } from "./notify/notifier.ts";
 import type { Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import { createStore, type StorePorts } from "./store/create.ts";
 import { Ledger, openMessageKeys } from "./store/ledger.ts";
 import type { Store } from "./store/store.ts";
+import { fileDeliveryRefusal } from "./sync/file.ts";
 import { ruleExpressions } from "./sync/state.ts";
 import { createLogger, type Logger } from "./telemetry/logger.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
@@ -24,6 +27,32 @@ import { VERSION } from "./version.ts";
 /** The store a worker runs on: the config's kind, with the ledger's rule of what a memory store must keep. */
 export function storeFor(cfg: Config["store"], opts: StorePorts): Store {
   return createStore(cfg, { ...opts, keep: openMessageKeys });
+}
+
+/**
+ * What a Cloudflare Worker would refuse in this config at its first request (its entry's checks:
+ * no files, no TCP to Redis, no SQLite, email only off port 25 and without a private CA), for
+ * `check-config --workers`; undefined when it would run.
+ */
+export function workersRefusal(config: Config): ConfigError | undefined {
+  const noTcp: TcpConnect = () => Promise.reject(new Error("not opened by check-config"));
+  const errors = [fileDeliveryRefusal(config, "Cloudflare Workers")];
+  for (const check of [
+    () => createStore(config.store, { runtime: "Cloudflare Workers" }),
+    () => buildChannels(config, { runtime: "workerd", tcp: noTcp }),
+  ])
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(e);
+    }
+  const found = errors.filter((e): e is ConfigError => e !== undefined);
+  if (!found.length) return undefined;
+  return new ConfigError(
+    `Cloudflare Workers would refuse this config: ${found.map((e) => e.message).join("; ")}`,
+    found.flatMap((e) => e.issues),
+  );
 }
 
 export interface WireOptions {

@@ -32,7 +32,7 @@ const VALUE_FLAGS = [
   "message-id",
   "target",
 ] as const;
-const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests", "reset", "dry-run"] as const;
+const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests", "reset", "dry-run", "workers"] as const;
 
 export interface ParsedArgs {
   command: Command;
@@ -45,6 +45,7 @@ export interface ParsedArgs {
   tests: boolean;
   reset: boolean;
   "dry-run": boolean;
+  workers: boolean;
 }
 
 export function parseArgs(argv: string[]): ParsedArgs {
@@ -59,6 +60,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     tests: false,
     reset: false,
     "dry-run": false,
+    workers: false,
   };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
@@ -130,7 +132,9 @@ export const HELP = `alertagent-worker — AlertAgent's push-first job worker (Q
 Usage:
   alertagent-worker [serve] [--config FILE] [--host H] [--port N] [--name NAME]
                     [--type ai-analysis|notification|config-sync|general] [--concurrency N] [--dev]
-  alertagent-worker check-config [--config FILE]     print the normalised config, secrets masked
+  alertagent-worker check-config [--config FILE] [--workers]
+                                                      print the normalised config, secrets masked
+                                                      (--workers: refuse what a Cloudflare Worker would)
   alertagent-worker run <family> JOB.json            run one job in-process, result JSON to stdout
   alertagent-worker publish <family> JOB.json [--to URL] [--qstash] [--message-id ID]
                                                       sign and POST a job to a worker (or via QStash)

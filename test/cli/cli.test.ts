@@ -137,6 +137,30 @@ describe("check-config", () => {
     ]);
   });
 
+  test("--workers refuses what a Cloudflare Worker would (every route 503 config_error there), naming each key", async () => {
+    const yaml = `${KEYS}store: { kind: redis, url: "redis://127.0.0.1:6379" }
+channels:
+  mail: { type: email, smtp: { host: relay.test, secure: none }, from: a@x.test, to: [b@x.test] }
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules/alertagent.yml } }
+`;
+    const f = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(0);
+    const w = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], w.p))).toBe(2);
+    const err = w.stderr();
+    expect(err).toContain("Cloudflare Workers would refuse this config");
+    expect(err).toContain("config_sync target prom: a file delivery needs a file system");
+    expect(err).toContain("store.kind: redis (TCP) is not available on Cloudflare Workers");
+    expect(err).toContain("channels.mail.smtp.port");
+    const ok = fakePlatform({
+      "w.yaml": `${KEYS}store: { kind: upstash, url: "https://eu1.upstash.io", token: t0k }
+`,
+    });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], ok.p))).toBe(0);
+  });
+
   test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
     const f = fakePlatform({}, { ALERTAGENT_CONFIG: `${KEYS}worker: { name: from-env }\n` });
     expect(await exitCode(main(["check-config"], f.p))).toBe(0);
