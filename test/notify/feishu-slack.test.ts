@@ -245,20 +245,23 @@ channels:
   });
 });
 
-describe("Slack refusing a message as too long (msg_too_long)", () => {
-  test("the message is split smaller and sent, not failed", async () => {
-    const hook = `T0/B0/${id()}`;
-    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
-    slack.fault(hook, () => new Response("msg_too_long", { status: 400 }), 1);
-    const res = await h.job("/jobs/notification", {
-      channels: ["sl"],
-      payload: fixture("alertmanager-mixed.json"),
-    });
-    expect(res.status).toBe(200);
-    const got = slack.of(hook);
-    expect(got.length).toBeGreaterThanOrEqual(2);
-    expect(got.map((m) => m.text).join("\n")).toContain("api-7d9f8-x2k4q");
-  });
+describe("Slack refusing a message as too long (msg_too_long, msg_blocks_too_long)", () => {
+  test.each(["msg_too_long", "msg_blocks_too_long"])(
+    "%s: the message is split smaller and sent, not failed",
+    async (refusal) => {
+      const hook = `T0/B0/${id()}`;
+      const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+      slack.fault(hook, () => new Response(refusal, { status: 400 }), 1);
+      const res = await h.job("/jobs/notification", {
+        channels: ["sl"],
+        payload: fixture("alertmanager-mixed.json"),
+      });
+      expect(res.status).toBe(200);
+      const got = slack.of(hook);
+      expect(got.length).toBeGreaterThanOrEqual(2);
+      expect(got.map((m) => m.text).join("\n")).toContain("api-7d9f8-x2k4q");
+    },
+  );
 });
 
 describe("Feishu markup as Feishu renders it", () => {

@@ -65,7 +65,8 @@ export function startFakeFeishu(): FakeFeishu {
       const bot = id ? bots.get(id) : undefined;
       if (!id || !bot) return answer(19001, "param invalid: incoming webhook access token invalid");
       const raw = await req.text();
-      if (utf8(raw) > 20 * 1024) return fake.tooLarge();
+      // "20 KB": taken as the stricter 20,000 bytes (docs/contracts.md#feishu-bot).
+      if (utf8(raw) > 20_000) return fake.tooLarge();
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(raw);

@@ -2,7 +2,8 @@
  * A fake Slack incoming webhook on 127.0.0.1 (docs/contracts.md#slack-incoming-webhook). `POST /services/T/B/X`:
  * success is HTTP 200 with the body exactly `ok`; errors are Slack's strings — unknown hook →
  * 404 `no_service`, neither text nor blocks → 400 `no_text`, more than 50 blocks, a section
- * over 3000 characters or a header over 150, or either empty → 400 `invalid_blocks`; more than 10 a second →
+ * over 3000 characters or a header over 150, or either empty → 400 `invalid_blocks`; all blocks'
+ * text over 13,200 characters → 400 `msg_blocks_too_long`; more than 10 a second →
  * 429 `rate_limited` with Retry-After (Slack allows short bursts over its 1/s).
  */
 import { type FakeRobotServer, type Sliding, serveRobot, utf8, windowOf } from "./fake-robot.ts";
@@ -67,6 +68,9 @@ export function startFakeSlack(): FakeSlack {
           return text(400, "invalid_blocks");
         if (b.type === "section" && (!t || t.length > 3000)) return text(400, "invalid_blocks");
       }
+      // All blocks' text together, past ~13,200 characters (seen from chat.postMessage).
+      if (blocks.reduce((n, b) => n + (b.text?.text ?? "").length, 0) > 13_200)
+        return text(400, "msg_blocks_too_long");
       const shown = blocks.length ? blocks.map((b) => b.text?.text ?? "").join("\n") : (body.text ?? "");
       const title = blocks.find((b) => b.type === "header")?.text?.text;
       const literal = blocks

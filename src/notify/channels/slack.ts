@@ -91,7 +91,7 @@ export function slack(name: string, cfg: SlackConfig): Channel {
       const a = await requestJson(ctx, name, cfg.webhook, body);
       if (a.status === 200 && a.text.trim() === "ok") return "ok";
       // Slack's answers for a message too long for it (HTTP 400): split smaller and send again.
-      if (["msg_too_long", "invalid_blocks"].includes(a.text.trim()))
+      if (["msg_too_long", "msg_blocks_too_long", "invalid_blocks"].includes(a.text.trim()))
         throw robotError(name, "too_long", a.status, a.text.trim());
       const err = httpError(name, a, ctx.now());
       if (err) throw err;
