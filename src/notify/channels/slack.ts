@@ -44,16 +44,18 @@ export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
 }
 
 /**
- * Where to cut a line of more than `max` characters: not inside an escape (`&amp;`) or a link or
- * mention (`<url|text>`), which Slack would then show as raw text in both sections, nor a
- * surrogate pair. After escaping, every `&` and `<` in the text opens one of those.
+ * Where to cut a line of more than `max` characters: not inside a link or mention
+ * (`<url|text>`, whose URL may hold raw `&`) or an escape (`&amp;`), which Slack would then show
+ * as raw text in both sections, nor a surrogate pair; never at 0, so the line always shortens.
  */
 function cutAt(l: string, max: number): number {
   let cut = max;
-  const open = Math.max(l.lastIndexOf("&", cut - 1), l.lastIndexOf("<", cut - 1));
-  if (open > 0 && l.indexOf(l[open] === "&" ? ";" : ">", open) >= cut) cut = open;
-  if (/[\uD800-\uDBFF]/.test(l[cut - 1])) cut--;
-  return cut;
+  const lt = l.lastIndexOf("<", cut - 1);
+  const amp = l.lastIndexOf("&", cut - 1);
+  if (lt > l.lastIndexOf(">", cut - 1) && l.indexOf(">", lt) >= cut) cut = lt;
+  else if (amp > cut - 5 && /^&(amp|lt|gt);/.test(l.slice(amp)) && l.indexOf(";", amp) >= cut) cut = amp;
+  if (/[\uD800-\uDBFF]/.test(l[cut - 1] ?? "")) cut--;
+  return cut > 0 ? cut : max;
 }
 
 function header(title: string): string {

@@ -1,0 +1,25 @@
+/** Cutting a long mrkdwn line into Slack's 3000-character sections (src/notify/channels/slack.ts). */
+import { expect, test } from "bun:test";
+import { SLACK_SECTION_MAX, sections } from "../../src/notify/channels/slack.ts";
+
+const unpaired = (s: string) => (s.match(/</g) ?? []).length !== (s.match(/>/g) ?? []).length;
+
+test("a link whose URL holds raw & is not cut inside", () => {
+  const link = "<https://grafana.example.com/d/x?orgId=1&var-host=a&var-x=b|📈 Graph>";
+  const out = sections(`${"x".repeat(2950)} ${link}`);
+  expect(out.some(unpaired)).toBe(false);
+  expect(out.join("")).toContain(link);
+});
+
+test("an escape is not cut inside, and every section is at most 3000 characters", () => {
+  const out = sections(`${"x".repeat(2998)}&amp;${"y".repeat(10)}`);
+  expect(out[0].endsWith("x")).toBe(true);
+  expect(out[1].startsWith("&amp;")).toBe(true);
+  for (const s of out) expect(s.length).toBeLessThanOrEqual(SLACK_SECTION_MAX);
+});
+
+test("a lone surrogate before a link longer than a section still ends (no endless cutting)", () => {
+  const line = `\uD83D<https://example.com/${"a".repeat(3200)}|x>`;
+  const out = sections(line);
+  expect(out.join("")).toBe(line);
+});
