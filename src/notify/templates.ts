@@ -186,9 +186,17 @@ const textEscape: Escape = (s) => s;
 function renderTitle(spec: RenderSpec, template: string, view: object, partLabel: string): string {
   const title = mustache(titleField(spec), template, view, {}, textEscape, true).replace(/\s+/g, " ").trim();
   if (!title) return "";
-  return template.includes("{{part")
-    ? clip(title, TITLE_MAX)
-    : clip(title, TITLE_MAX - partLabel.length) + partLabel;
+  return cutTitle(template.includes("{{part") ? title : title + partLabel, partLabel);
+}
+
+/** A title cut to TITLE_MAX characters around its part label, which stays whole. */
+function cutTitle(title: string, partLabel: string): string {
+  if (title.length <= TITLE_MAX) return title;
+  const at = partLabel ? title.lastIndexOf(partLabel.trim()) : -1;
+  if (at < 0) return clip(title, TITLE_MAX);
+  const label = title.slice(at, at + partLabel.trim().length);
+  const after = clip(title.slice(at + label.length), TITLE_MAX / 4);
+  return `${clip(title.slice(0, at).trimEnd(), TITLE_MAX - label.length - after.length - 1)} ${label}${after}`;
 }
 
 /**

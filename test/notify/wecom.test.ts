@@ -105,6 +105,29 @@ describe("WeCom group robot", () => {
     expect(wecom.of(tx)[0].text).toStartWith("🟡 [FIRING:1] 磁盘写入失败");
   });
 
+  test("a title template placing the part number itself keeps it when the title is cut", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", msgtype: text, max_parts: 10 }\n`,
+    );
+    const payload = bigGroup(30, { zh: true });
+    const name = "A".repeat(300);
+    payload.groupLabels = { alertname: name };
+    payload.alerts = payload.alerts.map((a) => ({ ...a, labels: { ...a.labels, alertname: name } }));
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx"],
+      title: "{{default_title}}{{part_label}}",
+      payload,
+    });
+    expect(res.status).toBe(200);
+    const titles = wecom.of(k).map((m) => m.text.split("\n")[0]);
+    expect(titles.length).toBeGreaterThan(1);
+    titles.forEach((t, i) => {
+      expect(t).toEndWith(`(${i + 1}/${titles.length})`);
+      expect([...t].length).toBeLessThanOrEqual(200);
+    });
+  });
+
   test("markdown_v2: no colours", async () => {
     const k = key();
     const h = makeHarness(
