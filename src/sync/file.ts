@@ -13,7 +13,7 @@ import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
 import { baseOf, send, sleep, snippet } from "./net.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
-import type { Verification } from "./verify.ts";
+import { MAX_POLL_MS, type Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
 
@@ -99,14 +99,16 @@ export async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promi
  * Accepted, the update may still wait for a group's next evaluation; the read-back waits for that.
  */
 export async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCounts): Promise<void> {
-  const deadline = d.deps.now() + d.target.verify.timeout;
-  while (d.deps.now() < deadline) {
-    const now = await vmalertReloads(d, url);
-    if (now && now.total > before.total) {
+  const now = () => d.deps.now();
+  const deadline = now() + d.target.verify.timeout;
+  // Backing off as the read-backs do: each read is a subrequest on Workers (verify.ts).
+  for (let wait = 100; now() < deadline; wait = Math.min(wait * 2, MAX_POLL_MS)) {
+    const counts = await vmalertReloads(d, url);
+    if (counts && counts.total > before.total) {
       // The counter goes up when the reload starts; a parse error follows once the file is read,
       // which takes longer for a large file: watch the errors for a while before calling it accepted.
-      const settle = Math.min(deadline, d.deps.now() + RELOAD_SETTLE_MS);
-      for (let after = now; ; ) {
+      const settle = Math.min(deadline, now() + RELOAD_SETTLE_MS);
+      for (let after = counts, step = 250; ; step *= 2) {
         if (after.errors > before.errors)
           throw transient(
             "reload_refused",
@@ -114,12 +116,12 @@ export async function vmalertAccepted(d: DeliveryInput, url: string, before: Rel
             30,
             { refused_config: true },
           );
-        if (d.deps.now() >= settle) return;
-        await sleep(100);
+        if (now() >= settle) return;
+        await sleep(Math.min(step, settle - now()));
         after = (await vmalertReloads(d, url)) ?? after;
       }
     }
-    await sleep(100);
+    await sleep(Math.min(wait, Math.max(0, deadline - now())));
   }
 }
 

@@ -12,6 +12,9 @@ import { rule } from "../support/sync-rules.ts";
 
 let vm: Peer & { rulesDir: string };
 let sidecar: ReturnType<typeof Bun.serve>;
+/** verify.url: vmalert behind a proxy that counts the worker's reads of its /metrics (each a Workers subrequest). */
+let counting: ReturnType<typeof Bun.serve>;
+let metricsReads = 0;
 let h: SyncHarness;
 const file = () => join(vm.rulesDir, "alertagent.yml");
 
@@ -27,6 +30,19 @@ beforeAll(async () => {
       return new Response("written\n");
     },
   });
+  counting = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const u = new URL(req.url);
+      if (u.pathname === "/metrics") metricsReads++;
+      const r = await fetch(`${vm.url}${u.pathname}${u.search}`, { method: req.method });
+      return new Response(await r.arrayBuffer(), {
+        status: r.status,
+        headers: { "content-type": r.headers.get("content-type") ?? "text/plain" },
+      });
+    },
+  });
   h = makeSyncHarness(`
 config_sync:
   targets:
@@ -34,12 +50,13 @@ config_sync:
       kind: vmalert
       delivery: { type: http, url: "http://127.0.0.1:${sidecar.port}/rules", method: PUT }
       omit_fields: [keep_firing_for, eval_offset]
-      verify: { url: "${vm.url}", timeout: 4s }
+      verify: { url: "http://127.0.0.1:${counting.port}", timeout: 4s }
 `);
 }, 60_000);
 
 afterAll(async () => {
   sidecar?.stop(true);
+  counting?.stop(true);
   await vm?.stop();
 }, PEER_STOP_MS);
 
@@ -56,6 +73,7 @@ describe("http delivery to vmalert through a sidecar", () => {
     expect(ok.status).toBe(200);
     expect(await ruleNames()).toEqual(["AlphaDown"]);
     // A rule only vmalert checks (vmalert-only rules may be MetricsQL): it cannot parse it.
+    metricsReads = 0;
     const res = await h.sync({
       operation: "create",
       rules: [rule({ id: "b", name: "BrokenVm", expr: "up ==" })],
@@ -64,6 +82,8 @@ describe("http delivery to vmalert through a sidecar", () => {
     const { error } = (await res.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe("config_refused");
     expect(error.message).toContain("vmalert refused the rule file");
+    // Its reload counters were read a few times, backing off, not every 100 ms.
+    expect(metricsReads).toBeLessThanOrEqual(8);
     expect(await ruleNames()).toEqual(["AlphaDown"]);
     // The sidecar left the refused file in place; vmalert's next restart would trip on it.
     expect(readFileSync(file(), "utf8")).toContain("BrokenVm");
