@@ -35,6 +35,8 @@ export interface PartRecord {
   response?: unknown;
   /** How many times this piece was split again after the robot said "too long". */
   resplit?: number;
+  /** Recipients that have this part already (email sent in several transactions, a later one failed). */
+  sent_to?: string[];
 }
 
 export interface DeliveryRecord {

@@ -207,6 +207,11 @@ export async function sendParts(
     try {
       answer = await ch.send(m, ctx);
     } catch (e) {
+      // Some recipients have it already (email over several transactions): kept with the part,
+      // so the retry sends only to the others.
+      const sentTo =
+        e instanceof JobError ? (e.details as { sent_to?: string[] } | undefined)?.sent_to : undefined;
+      if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
       const smaller = e instanceof JobError && e.code === TOO_LONG ? splitSmaller(ch, part, m) : undefined;
       if (!smaller) throw e;
       j.logger.warn("robot refused a part as too long: split smaller", {
@@ -273,7 +278,7 @@ export async function recordFailure(
       });
       throw again;
     });
-  const sentSome = record.parts.some((part) => part.sent);
+  const sentSome = record.parts.some((part) => part.sent || part.sent_to?.length);
   const letGo = claim && !sentSome ? [releaseWrite(claim)] : [];
   const err = toJobError(e);
   if (err.kind === "internal") {

@@ -49,6 +49,44 @@ ${extra}`);
 
 const AUTH = "user: alerts@example.com\n      pass: s3cret";
 
+/** The TLS sink's harness with nine recipients (to: oncall, ops, r0–r5; cc: lead). */
+const nineRecipients = () =>
+  mailHarness(
+    tls,
+    `secure: tls\n      ${AUTH}`,
+    "",
+    Array.from({ length: 6 }, (_, i) => `r${i}@example.com`),
+  );
+/**
+ * A mail to nine recipients through the TLS sink taking 5 a transaction, sent, then redelivered
+ * after `between`; every recipient must have it exactly once. The two answers.
+ */
+async function failedThenRetried(messageId: string, between: () => void): Promise<[Response, Response]> {
+  const h = nineRecipients();
+  const body = { channels: ["mail"], alerts: [nastyAlert()] };
+  const before = tls.received.length;
+  tls.maxRecipients = 5;
+  try {
+    const first = await h.job("/jobs/notification", body, { messageId });
+    between();
+    const second = await h.job("/jobs/notification", body, { messageId, retried: 1 });
+    expect(
+      tls.received
+        .slice(before)
+        .flatMap((r) => r.envelope.to)
+        .sort(),
+    ).toEqual(NINE);
+    return [first, second];
+  } finally {
+    tls.maxRecipients = undefined;
+    tls.failNextData = undefined;
+    tls.refuse.clear();
+  }
+}
+const NINE = ["oncall", "ops", "lead", "r0", "r1", "r2", "r3", "r4", "r5"]
+  .map((a) => `${a}@example.com`)
+  .sort();
+
 describe("email over SMTP", () => {
   test("implicit TLS + AUTH: a multipart mail with a UTF-8 subject, text and escaped HTML", async () => {
     const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
@@ -126,12 +164,7 @@ describe("email over SMTP", () => {
   });
 
   test("a server taking 5 recipients a transaction (452): all 9 get the mail, in two transactions", async () => {
-    const h = mailHarness(
-      tls,
-      `secure: tls\n      ${AUTH}`,
-      "",
-      Array.from({ length: 6 }, (_, i) => `r${i}@example.com`),
-    );
+    const h = nineRecipients();
     tls.maxRecipients = 5;
     const before = tls.received.length;
     try {
@@ -143,6 +176,21 @@ describe("email over SMTP", () => {
     const got = tls.received.slice(before);
     expect(got.map((r) => r.envelope.to.length)).toEqual([5, 4]);
     expect(new Set(got.map((r) => r.mail.messageId)).size).toBe(1);
+  });
+
+  test("the second transaction fails (451 to its DATA): the retry mails only its recipients, everyone gets it once", async () => {
+    tls.failNextData = { code: 451, message: "4.3.0 Try again later", after: 1 };
+    const [first, second] = await failedThenRetried("msg_mail_batches", () => {});
+    expect(first.status).toBe(503);
+    expect(((await first.json()) as Problem).error.message).toContain("after 5 recipient(s) had it");
+    expect(second.status).toBe(200);
+  });
+
+  test("a recipient greylisted in the second transaction: that transaction waits for the retry, nobody lost or mailed twice", async () => {
+    tls.refuse.set("r4@example.com", { code: 451, message: "4.7.1 Greylisted" });
+    const [first, second] = await failedThenRetried("msg_mail_grey2", () => tls.refuse.clear());
+    expect(first.status).toBe(503);
+    expect(second.status).toBe(200);
   });
 
   test("a recipient greylisted (451) holds the mail for the retry; one unknown (550) is named, the others get it once", async () => {

@@ -63,8 +63,8 @@ export interface SmtpSink {
   received: Received[];
   /** AUTH attempts: method and user, accepted or not. */
   auths: { method: string; user: string; ok: boolean }[];
-  /** Answer this SMTP reply to the next DATA (e.g. "451 try later"). */
-  failNextData?: { code: number; message: string };
+  /** Answer this SMTP reply to the next DATA (e.g. "451 try later"), or to the one after `after` more. */
+  failNextData?: { code: number; message: string; after?: number };
   /** A reply other than 250 to RCPT TO for an address (a 550 unknown user, a 451 greylisting). */
   refuse: Map<string, { code: number; message: string }>;
   /** Recipients accepted per transaction; past it `452 4.5.3 Error: too many recipients` (Postfix's smtpd_recipient_limit). */
@@ -114,7 +114,8 @@ export async function startSmtpSink(opts: {
       stream.on("end", async () => {
         if (sink.dataDelayMs) await Bun.sleep(sink.dataDelayMs);
         const fail = sink.failNextData;
-        if (fail) {
+        if (fail?.after) fail.after--;
+        else if (fail) {
           sink.failNextData = undefined;
           return cb(smtpError(fail.code, fail.message));
         }

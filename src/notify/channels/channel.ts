@@ -28,6 +28,8 @@ export interface Message extends OutPart {
   /** The button's caption, in the channel's locale. */
   linkText?: string;
   tone: Tone;
+  /** Recipients that have this message already (email: a retry mails only the others). */
+  sent_to?: string[];
 }
 
 export interface Limit {

@@ -63,7 +63,7 @@ export function email(name: string, cfg: EmailConfig): Channel {
         date: ctx.now(),
         headers: { "X-AlertAgent-Message-Id": ctx.messageId },
       });
-      const rcpt = [...to, ...cc].map((a) => a.address);
+      const rcpt = [...to, ...cc].map((a) => a.address).filter((a) => !m.sent_to?.includes(a));
       const sent = await sendMail(ctx.tcp, smtp, { from: from.address, to: rcpt }, message);
       if (!sent.refused.length) return sent.answer;
       // The others have it; a wrong address will not fix itself, so it is said, not retried.

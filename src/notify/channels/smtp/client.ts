@@ -3,11 +3,12 @@
  * implicit TLS, AUTH PLAIN or LOGIN (RFC 4954), MAIL/RCPT/DATA with dot-stuffing, QUIT.
  * Replies 4xx are transient (503, QStash retries), 5xx permanent (489), a lost or silent
  * connection transient. A recipient refused for good is named in the answer and the others get
- * the mail; one to try later holds the whole mail for the retry (docs/notifications.md, Email). Written here rather than taken from nodemailer, which does not run on
+ * the mail; one to try later holds its transaction for the retry, and a failure after some
+ * transactions went through names their recipients so the retry skips them (docs/notifications.md, Email). Written here rather than taken from nodemailer, which does not run on
  * Workers and has had TLS trouble on Bun and Deno; this one runs on all three.
  */
 import { base64Of } from "../../../base64.ts";
-import { type JobError, permanent, transient } from "../../../errors.ts";
+import { JobError, permanent, transient } from "../../../errors.ts";
 import type { TcpConnect, TcpSocket } from "../../../ports.ts";
 
 export interface SmtpOptions {
@@ -214,7 +215,37 @@ async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promis
   }
 }
 
-/** Delivers one message: the server's answers to DATA, and the recipients it refused for good. */
+/**
+ * An error of the connection or conversation as a JobError: a certificate the worker does not
+ * trust will not fix itself (permanent); the rest is transient.
+ */
+function asJobError(e: unknown, o: SmtpOptions, what = ""): JobError {
+  if ((e as JobError)?.name === "JobError") return e as JobError;
+  const msg = (e as Error)?.message ?? String(e);
+  const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
+  const text = `SMTP ${o.host}:${o.port}: ${what}${msg}`;
+  return cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
+}
+
+/**
+ * A failure after some transactions went through names their recipients (`details.sent_to`): the
+ * delivery keeps them, and the retry mails only the others (docs/notifications.md, Email).
+ */
+function withSentTo(e: JobError, sent: string[]): JobError {
+  if (!sent.length) return e;
+  return new JobError({
+    kind: e.kind,
+    code: e.code,
+    message: `${e.message} (after ${sent.length} recipient(s) had it)`,
+    retryAfterS: e.retryAfterS,
+    details: { ...(e.details as object | undefined), sent_to: sent },
+  });
+}
+
+/**
+ * Delivers one message: the server's answers to DATA, and the recipients it refused for good.
+ * A failure after some transactions went through says who has it (withSentTo).
+ */
 export async function sendMail(
   tcp: TcpConnect,
   o: SmtpOptions,
@@ -249,15 +280,12 @@ export async function sendMail(
       }),
     ]);
   } catch (e) {
-    const msg = (e as Error)?.message ?? String(e);
-    // A certificate the worker does not trust will not fix itself: permanent.
-    const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
-    const text = `SMTP ${o.host}:${o.port}: cannot connect: ${msg}`;
-    throw cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
+    throw asJobError(e, o, "cannot connect: ");
   } finally {
     clearTimeout(timer);
   }
   const c = new Conversation(sock, o);
+  const sent: string[] = [];
   try {
     const greeting = await c.reply();
     if (greeting.code !== 220) throw replyError("greeting", greeting, o.host);
@@ -285,19 +313,19 @@ export async function sendMail(
     const answers: string[] = [];
     // One transaction per batch of recipients the server takes at once (RFC 5321 §4.5.3.1.10:
     // past its limit a server answers 452 and the rest go in another transaction).
-    for (let rest = env.to, first = true; rest.length; first = false) {
+    for (let rest = env.to; rest.length; ) {
       await c.command(`MAIL FROM:<${env.from}>${size}${utf8}`, "MAIL FROM");
       const batch = await recipients(c, rest, refused);
       rest = batch.rest;
       const waiting = refused.filter((r) => r.reply.code < 500);
-      // A recipient to try again later (greylisting, a full mailbox) with nobody sent yet: the
-      // whole mail waits for QStash's retry, so nobody gets it twice and nobody never.
-      if (first && waiting.length) {
+      // A recipient to try again later (greylisting, a full mailbox): this transaction is not
+      // sent, and QStash's retry sends it to its recipients together — nobody twice, nobody never.
+      if (waiting.length) {
         await c.send("RSET").catch(() => {});
         throw refusal(o.host, waiting, true);
       }
       if (!batch.accepted.length) {
-        if (first) throw refusal(o.host, refused, false);
+        if (!sent.length) throw refusal(o.host, refused, false);
         break;
       }
       await c.command("DATA", "DATA", 3);
@@ -306,16 +334,13 @@ export async function sendMail(
       // client that gives up sooner sends the mail again on the retry, which the server had taken.
       const done = await c.reply(Math.max(o.timeoutMs, DATA_END_MS));
       if (done.code !== 250) throw replyError("DATA", done, o.host);
+      sent.push(...batch.accepted);
       answers.push(`${done.code} ${done.lines.join(" ")}`);
     }
     await c.send("QUIT").catch(() => {});
     return { answer: answers.join("; "), refused: refused.map(describe) };
   } catch (e) {
-    if ((e as JobError)?.name === "JobError") throw e;
-    const msg = (e as Error)?.message ?? String(e);
-    const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
-    const text = `SMTP ${o.host}:${o.port}: ${msg}`;
-    throw cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
+    throw withSentTo(asJobError(e, o), sent);
   } finally {
     await c.close().catch(() => {});
   }
