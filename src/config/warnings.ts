@@ -42,16 +42,19 @@ function wecomMentions(
   at: string,
   ch: Extract<Config["channels"][string], { type: "wecom" }>,
 ): ConfigWarning[] {
-  if (ch.msgtype === "text" || ch.format === "text") return [];
+  // What goes out (src/notify/channels/wecom.ts): text when the format is, else the markdown type.
+  const format = ch.format ?? (ch.msgtype === "text" ? "text" : "markdown");
+  const sent = format === "text" ? "text" : ch.msgtype === "text" ? "markdown" : ch.msgtype;
+  if (sent === "text") return [];
   const out: ConfigWarning[] = [];
   const drops = (path: string, what: string) =>
     out.push({
       path: `${at}.${path}`,
-      message: `${what} on msgtype ${ch.msgtype}: use msgtype: text to mention them`,
+      message: `${what} on ${sent} messages: use msgtype: text (and no markdown format) to mention them`,
     });
-  if (ch.msgtype === "markdown_v2" && ch.mentioned_list.length)
+  if (sent === "markdown_v2" && ch.mentioned_list.length)
     drops("mentioned_list", "mentions nobody: WeCom's markdown_v2 messages carry no mentions");
-  if (ch.msgtype === "markdown" && ch.mentioned_list.includes("@all"))
+  if (sent === "markdown" && ch.mentioned_list.includes("@all"))
     drops("mentioned_list", 'mentions "@all" nowhere: WeCom markdown mentions only user ids (<@userid>)');
   if (ch.mentioned_mobile_list.length)
     drops(
