@@ -16,6 +16,28 @@ export type Family = (typeof FAMILIES)[number];
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 /** A non-empty string; a number is taken as its text (a token or key from ${VAR} may be all digits). */
 const str = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1));
+/**
+ * Request headers to send: names are HTTP tokens and values visible ASCII (RFC 9110 §5.1, §5.5).
+ * fetch refuses a CR/LF or a character past U+00FF at every send — which would read as the peer
+ * being unreachable — and sends Latin-1 letters as raw bytes few servers read as meant.
+ */
+const headers = z
+  .record(
+    z.string(),
+    z
+      .string()
+      .regex(/^[\t\x20-\x7e]*$/, "a header value is printable ASCII (no line breaks, no other characters)"),
+  )
+  .superRefine((h, ctx) => {
+    for (const name of Object.keys(h))
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: "a header name is letters, digits and !#$%&'*+.^_`|~-",
+        });
+  })
+  .default({});
 
 const worker = z.strictObject({
   /** Instance name, shown in /health, logs and worker_info. @default "alertagent-worker" */
@@ -60,7 +82,7 @@ const worker = z.strictObject({
   tracing: z
     .strictObject({
       otlp_url: url.optional(),
-      headers: z.record(z.string(), z.string()).default({}),
+      headers,
       service_name: str.default("alertagent-worker"),
     })
     .prefault({}),
@@ -260,7 +282,7 @@ const ai = z.strictObject({
     .strictObject({
       prometheus_url: url.optional(),
       /** Sent with every query (e.g. Authorization); masked wherever config is shown. */
-      headers: z.record(z.string(), z.string()).default({}),
+      headers,
       /** All of one alert's queries together. @default 3s */
       timeout: duration.default(3000),
       /** @default 8 */
@@ -332,7 +354,10 @@ export const channelSchema = z.discriminatedUnion("type", [
     type: z.literal("webhook"),
     url,
     method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
-    headers: z.record(z.string(), z.string()).default({}),
+    // Idempotency-Key is the worker's, one per message and part (docs/notifications.md).
+    headers: headers.refine((h) => !Object.keys(h).some((k) => k.toLowerCase() === "idempotency-key"), {
+      message: "Idempotency-Key is set by the worker (<message id>:<channel>:<part>); leave it out",
+    }),
     timeout: duration.default(10_000),
     ...channelCommon,
   }),
@@ -376,7 +401,7 @@ const syncTarget = z.strictObject({
       type: z.literal("http"),
       url,
       method: z.enum(["PUT", "POST"]).default("PUT"),
-      headers: z.record(z.string(), z.string()).default({}),
+      headers,
     }),
     z.strictObject({ type: z.literal("mimir"), url, namespace: str, tenant: str.optional() }),
   ]),

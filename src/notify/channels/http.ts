@@ -38,6 +38,9 @@ export async function requestJson(
       headers: { "content-type": "application/json; charset=utf-8", ...opts.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
+      // Not followed: a 301-303 turns the POST into a GET without the alert, whose 200 would read
+      // as delivered; and a redirect elsewhere would carry the channel's headers there.
+      redirect: "manual",
     });
   } catch (e) {
     const timedOut = (e as Error)?.name === "TimeoutError" || (e as Error)?.name === "AbortError";
@@ -81,10 +84,26 @@ export function retryAfterOf(headers: Headers, now: number): number | undefined 
 export function httpError(channel: string, a: HttpAnswer, now: number): JobError | undefined {
   if (a.status >= 200 && a.status < 300) return undefined;
   const details = { channel, status: a.status, response: a.text.slice(0, 500) };
+  if (a.status >= 300 && a.status < 400) {
+    // Only where it points, not the path or query of that URL (they may carry a token).
+    const to = a.headers.get("location");
+    const where = to
+      ? /^[a-z][a-z0-9+.-]*:/i.test(to)
+        ? originOf(to)
+        : "another path of the same host"
+      : "";
+    return permanent(
+      "channel_redirected",
+      `channel ${channel}: HTTP ${a.status}, a redirect${where && ` to ${where}`}: not followed, the alert was not delivered; set the channel's URL to where the service is`,
+      { channel, status: a.status },
+    );
+  }
   const what = `channel ${channel}: HTTP ${a.status}${a.text ? `: ${a.text.slice(0, 200)}` : ""}`;
   if (a.status === 429)
     return rateLimited("channel_rate_limited", what, retryAfterOf(a.headers, now) ?? 60, details);
-  if (a.status === 408 || a.status >= 500)
+  // 409 and 425: a request with this Idempotency-Key is still being processed there (the IETF
+  // Idempotency-Key draft), as after a timeout: come back later, not give up.
+  if (a.status === 408 || a.status === 409 || a.status === 425 || a.status >= 500)
     return transient("channel_unavailable", what, retryAfterOf(a.headers, now), details);
   return permanent(
     a.status === 401 || a.status === 403 ? "channel_auth_failed" : "channel_rejected",
