@@ -42,16 +42,38 @@ const RISK_WORDS: Record<string, "low" | "medium" | "high"> = {
 
 /** The first JSON object in a text (bare, fenced, or surrounded by prose), if any parses. */
 export function extractJson(text: string): unknown {
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(text);
-  const body = (fenced ? fenced[1] : text).trim();
-  const start = body.indexOf("{");
-  const end = body.lastIndexOf("}");
-  if (start < 0 || end <= start) return undefined;
-  try {
-    return JSON.parse(body.slice(start, end + 1));
-  } catch {
-    return undefined;
+  // A reasoning model thinks aloud first (<think>…</think>, DeepSeek-R1, Qwen3): not the answer.
+  const answer = text.replace(/<think>[\s\S]*?(<\/think>|$)/gi, "");
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(answer);
+  const body = (fenced ? fenced[1] : answer).trim();
+  // The first balanced object that parses: prose after it may hold braces of its own (a PromQL
+  // selector in a note), so the last "}" is not the object's.
+  for (let start = body.indexOf("{"); start >= 0; start = body.indexOf("{", start + 1)) {
+    const end = closingBrace(body, start);
+    if (end < 0) return undefined;
+    try {
+      return JSON.parse(body.slice(start, end + 1));
+    } catch {
+      // not an object after all (a brace in prose before it): look further
+    }
   }
+  return undefined;
+}
+
+/** The index of the "}" that closes the "{" at `start`, strings skipped; -1 when it is not closed. */
+function closingBrace(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i;
+  }
+  return -1;
 }
 
 export function normalizeAnalysis(

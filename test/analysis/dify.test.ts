@@ -132,6 +132,20 @@ describe("Dify chat apps (quick, root_cause)", () => {
     expect(dify.calls[0].body.query).toContain("Find the root cause of this alert");
   });
 
+  test("a reasoning model's <think> and a note after the JSON are not the analysis", async () => {
+    const json = JSON.stringify(goodAnalysis({ summary: "数据库连接池耗尽" }));
+    for (const answer of [
+      `<think>\n用户要求输出 {summary, root_causes} 的 JSON……\n</think>\n${json}`,
+      `${json}\n补充：可执行 up{job="api"} 查看实例是否存活`,
+      `先看 {instance} 标签：\n${json}`,
+    ]) {
+      dify.respond = () => ({ answer });
+      const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+      expect(r).toMatchObject({ engine: "dify-chat", summary: "数据库连接池耗尽" });
+      expect((r.root_causes as unknown[]).length).toBeGreaterThan(0);
+    }
+  });
+
   test("a free-text answer becomes the summary", async () => {
     dify.respond = () => ({ answer: "Looks like a noisy neighbour; check steal time." });
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
