@@ -224,6 +224,8 @@ export function readAgentStream(
     if (typeof event.conversation_id === "string") conversationId = event.conversation_id;
     if ((event.event === "agent_message" || event.event === "message") && typeof event.answer === "string")
       answer += event.answer;
+    // Output moderation replaced what was said: the replacement is the whole answer.
+    else if (event.event === "message_replace" && typeof event.answer === "string") answer = event.answer;
     else if (event.event === "error")
       throw difyError(
         { status: Number(event.status) || 500, headers: res.headers, json: event, text: data },
@@ -252,11 +254,9 @@ export function readAgentStream(
 export function difyError(res: HttpAnswer, name: string, now: number): JobError {
   const e = (res.json ?? {}) as DifyError;
   const what = `${name} answered ${res.status}${e.code ? ` ${e.code}` : ""}: ${e.message ?? excerpt(res.text)}`;
-  if (res.status === 429) {
-    // too_many_requests: slow down and retry; rate_limit_error: the quota is spent, do not.
-    if (e.code === "rate_limit_error") return engineFailed("engine_quota_exhausted", what);
-    return transient("engine_rate_limited", what, retryAfterS(res.headers, now) ?? 10);
-  }
+  // too_many_requests (the app's own limit) and rate_limit_error (the model provider's): both
+  // a wait; a spent quota is provider_quota_exceeded (docs/contracts.md#dify).
+  if (res.status === 429) return transient("engine_rate_limited", what, retryAfterS(res.headers, now) ?? 10);
   if (res.status >= 500) return transient("engine_unavailable", what, retryAfterS(res.headers, now));
   if (res.status === 401 || res.status === 403) return engineFailed("engine_unauthorized", what);
   if (e.code === "provider_quota_exceeded") return engineFailed("engine_quota_exhausted", what);

@@ -48,13 +48,24 @@ export function ollamaEngine(deps: Services): Engine {
     });
     if (res.status !== 200) throw ollamaError(res, deps.now());
     const json = res.json as
-      | { message?: { content?: unknown }; prompt_eval_count?: number; eval_count?: number }
+      | {
+          message?: { content?: unknown };
+          prompt_eval_count?: number;
+          eval_count?: number;
+          done_reason?: string;
+        }
       | undefined;
     const content = json?.message?.content;
     if (typeof content !== "string")
       throw engineFailed(
         "engine_bad_answer",
         `ollama answered without message.content: ${excerpt(res.text)}`,
+      );
+    // Cut at the model's limit, the JSON is unfinished, and a repair would be cut the same way.
+    if (json?.done_reason === "length")
+      throw engineFailed(
+        "engine_bad_answer",
+        `ollama stopped at the model's length limit after ${json.eval_count ?? "?"} tokens (done_reason: length): raise the model's num_predict or num_ctx`,
       );
     const answer: EngineAnswer = {
       output: content,

@@ -286,10 +286,11 @@ describe("Dify errors", () => {
     expect((await problemOf(res)).retryable).toBe(true);
   });
 
-  test("429 rate_limit_error (quota spent) is not retried: 489 alone, the built-in engine otherwise", async () => {
-    dify.respond = () => ({ http: 429, code: "rate_limit_error", message: "quota exhausted" });
+  test("429 rate_limit_error (the model provider's limit) is a wait too: 503 alone, the built-in engine otherwise", async () => {
+    dify.respond = () => ({ http: 429, code: "rate_limit_error", message: "Rate Limit Error" });
     const alone = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "quick", alert });
-    expect(alone.status).toBe(489);
+    expect(alone.status).toBe(503);
+    expect(alone.headers.get("retry-after")).toBe("10");
     expect((await problemOf(alone)).message).toContain("rate_limit_error");
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
     expect(r).toMatchObject({ engine: "builtin", degraded: true });
@@ -358,6 +359,20 @@ describe("Dify agent apps (mode: agent, streaming only)", () => {
       user: "alertagent-worker",
       inputs: {},
     });
+  });
+
+  test("message_replace (output moderation) replaces what was streamed: the replacement is the answer", async () => {
+    dify.respond = () => ({
+      answer: JSON.stringify(goodAnalysis({ summary: "flagged words" })),
+      replacedBy: JSON.stringify(goodAnalysis({ summary: "内容不合规，已被替换" })),
+    });
+    const r = await resultOf(
+      await harness({ chatKey: "app-agent", chatMode: "agent" }).job("/jobs/analysis", {
+        type: "quick",
+        alert,
+      }),
+    );
+    expect(r).toMatchObject({ engine: "dify-agent", summary: "内容不合规，已被替换" });
   });
 
   test("a stream that breaks before message_end is not trusted: the built-in engine answers", async () => {

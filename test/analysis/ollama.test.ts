@@ -94,6 +94,18 @@ describe("Ollama /api/chat", () => {
     expect(ollama.calls).toHaveLength(2);
   });
 
+  test("an answer cut at the model's length limit says so, is not repaired, and the built-in engine answers", async () => {
+    ollama.respond = () => ({
+      content: '{"summary": "连接池耗尽", "root_causes": [{"desc',
+      done_reason: "length",
+      eval_count: 512,
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts[0].error).toContain("length limit after 512 tokens");
+    expect(ollama.calls).toHaveLength(1);
+  });
+
   test("a model that is not pulled (404) is that engine failing: 489 alone", async () => {
     const res = await harness({ order: ["ollama"], model: "llama3" }).job("/jobs/analysis", {
       type: "quick",

@@ -29,7 +29,13 @@ export interface DifyCall {
 
 export type DifyReply =
   /** A chat answer; streamed to an agent app, `breakAfter` pieces then the stream stops. */
-  | { answer: string; usage?: { prompt_tokens: number; completion_tokens: number }; breakAfter?: number }
+  | {
+      answer: string;
+      usage?: { prompt_tokens: number; completion_tokens: number };
+      breakAfter?: number;
+      /** Output moderation's replacement, streamed as `message_replace` after the answer. */
+      replacedBy?: string;
+    }
   /** An agent app's stream that reports an error after it started. */
   | { streamError: { status: number; code: string; message: string } }
   /** A workflow run, HTTP 200 whatever its status. */
@@ -210,6 +216,7 @@ function agentStream(r: DifyReply, call: DifyCall, conversations: Set<string>): 
     const pieces = r.answer.match(/[\s\S]{1,16}/g) ?? [""];
     const sent = r.breakAfter === undefined ? pieces : pieces.slice(0, r.breakAfter);
     for (const answer of sent) events.push({ event: "agent_message", ...base, answer });
+    if (r.replacedBy !== undefined) events.push({ event: "message_replace", ...base, answer: r.replacedBy });
     if (r.breakAfter === undefined) {
       const usage = r.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
       events.push({ event: "message_end", ...base, metadata: { usage: { ...usage, total_tokens: 0 } } });

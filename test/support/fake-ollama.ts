@@ -11,7 +11,8 @@ export interface OllamaCall {
 }
 
 export type OllamaReply =
-  | { content: string; prompt_eval_count?: number; eval_count?: number }
+  /** `done_reason: "length"`: the model stopped at num_predict / the context, the content cut there. */
+  | { content: string; prompt_eval_count?: number; eval_count?: number; done_reason?: "stop" | "length" }
   | { http: number; error: string }
   | { delayMs: number; reply: OllamaReply };
 
@@ -69,7 +70,7 @@ export async function startFakeOllama(opts: {
       model: body.model,
       created_at: new Date().toISOString(),
       done: true,
-      done_reason: "stop",
+      done_reason: r.done_reason ?? "stop",
       total_duration: 500_000_000,
       load_duration: 1_000_000,
       prompt_eval_count: r.prompt_eval_count ?? 0,
