@@ -14,6 +14,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
 import { recentWrite } from "./brief.ts";
 import { runChain } from "./chain.ts";
+import type { EngineId } from "./engine.ts";
 import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { exprOf } from "./facts.ts";
@@ -83,6 +84,8 @@ export async function analyseJob(
 
   const results: AnalysisResult[] = [];
   const failed: { alert_id: string; error: JobError }[] = [];
+  // An engine that failed for now on one alert is skipped for the job's others (chain.ts).
+  const failedInJob = new Map<EngineId, string>();
   for (const [i, a] of alerts.entries()) {
     const prior = done[i];
     if (prior?.status === "succeeded") {
@@ -91,7 +94,9 @@ export async function analyseJob(
     }
     try {
       const k = open.findIndex((o) => o.i === i);
-      results.push(await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1));
+      results.push(
+        await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1, failedInJob),
+      );
     } catch (e) {
       if (!(e instanceof JobError) || alerts.length === 1) throw e;
       failed.push({ alert_id: a.id, error: e });
@@ -121,6 +126,7 @@ async function analyseAlert(
   scope: JobScope,
   pending: AnalysisRecord,
   last: boolean,
+  failedInJob: Map<EngineId, string>,
 ): Promise<AnalysisResult> {
   const started = deps.now();
   const at = () => isoAt(deps.now());
@@ -171,7 +177,7 @@ async function analyseAlert(
       };
     } else {
       const req = { alert, alertId: alert.id, type: job.type, language, similar, evidence };
-      const out = await runChain(deps, req, job.engine, log);
+      const out = await runChain(deps, req, job.engine, log, failedInJob);
       // An LLM's answer is checked against the evidence (the built-in engine answers from it).
       const conflicts =
         out.engine === "builtin" ? [] : conflictsOf(out.analysis, evidence, language === "zh");

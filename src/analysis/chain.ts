@@ -26,11 +26,16 @@ export interface ChainOutcome {
 
 export type EngineChoice = "auto" | EngineId;
 
+/**
+ * @param failedInJob engines that failed for now on an earlier alert of the same job, and why:
+ * skipped for this one (a payload of many alerts must not wait out a hung engine once per alert).
+ */
 export async function runChain(
   deps: AnalysisServices,
   req: EngineRequest,
   choice: EngineChoice,
   log: Logger,
+  failedInJob = new Map<EngineId, string>(),
 ): Promise<ChainOutcome> {
   const all = deps.analyst.engines;
   const order = choice === "auto" ? deps.config.ai.order : [choice];
@@ -45,6 +50,11 @@ export async function runChain(
   const br = deps.analyst.breakers;
   const guarded = chain.filter((e) => e.id !== "builtin").map((e) => e.id);
   const maxTimeout = Math.max(...chain.map((e) => timeoutOf(deps, e.id)));
+  // The LLM engines' waits together stay within ai.budget: a hung Dify and a cold Ollama do not
+  // add up before the built-in engine answers (docs/analysis.md, "Time").
+  const llms = chain.filter((e) => e.id !== "builtin");
+  const budget = deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id)));
+  const chainStarted = deps.now();
   const admissions = guarded.length ? await br.admit(guarded) : new Map<string, Admission>();
   const attempts: Attempt[] = [];
   const failures: JobError[] = [];
@@ -52,6 +62,14 @@ export async function runChain(
 
   for (const [i, engine] of chain.entries()) {
     const name = engine.nameFor(req.type) as EngineName;
+    const left = engine.id === "builtin" ? Number.POSITIVE_INFINITY : budget - (deps.now() - chainStarted);
+    const skipped = failedInJob.get(engine.id) ?? (left <= 0 ? `ai.budget of ${budget} ms spent` : undefined);
+    if (skipped) {
+      attempts.push({ engine: name, ok: false, error: `skipped: ${skipped}`, ms: 0 });
+      failures.push(transient("engine_skipped", `${name}: skipped: ${skipped}`));
+      deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+      continue;
+    }
     let admission = admissions.get(engine.id);
     if (admission?.ok && admission.halfOpen)
       admission = await br.trial(engine.id, admission.failures, maxTimeout + 5000);
@@ -66,7 +84,8 @@ export async function runChain(
       continue;
     }
     const started = deps.now();
-    const signal = AbortSignal.timeout(timeoutOf(deps, engine.id));
+    const timeoutMs = Math.min(timeoutOf(deps, engine.id), left);
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const analysis = await attempt(engine, name, req, signal, tokens);
       const ms = deps.now() - started;
@@ -78,7 +97,9 @@ export async function runChain(
       return { analysis, engine: name, degraded: i > 0, attempts, tokens };
     } catch (e) {
       const ms = deps.now() - started;
-      const err = asEngineError(e, name, signal, timeoutOf(deps, engine.id));
+      const err = asEngineError(e, name, signal, timeoutMs);
+      if (err.retryable && engine.id !== "builtin")
+        failedInJob.set(engine.id, `it failed for an earlier alert of this job (${err.message})`);
       if (!(e instanceof JobError)) log.error("analysis engine crashed", { engine: name, error: e });
       attempts.push({ engine: name, ok: false, error: err.message, ms });
       failures.push(err);

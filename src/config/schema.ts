@@ -240,6 +240,11 @@ const ai = z.strictObject({
   /** The language analyses answer in; default from worker.locale (zh-CN → zh). */
   language: z.enum(["en", "zh"]).optional(),
   timeout: duration.default(30_000),
+  /**
+   * The most one alert waits on Dify and Ollama together before the next engine (the built-in
+   * one) answers; each engine still within its own timeout. @default the longest engine timeout
+   */
+  budget: duration.optional(),
   dify: z
     .strictObject({
       url,

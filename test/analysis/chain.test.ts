@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { engineHealth } from "../../src/analysis/health.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { fixture } from "../support/alert-groups.ts";
 import { aiYaml, fixtureAlert, goodAnalysis, manualClock, problemOf, resultOf } from "../support/analysis.ts";
 import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
 import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
@@ -137,6 +138,68 @@ describe("the fallback chain (ai.order)", () => {
     const r = await resultOf(await analyse(harness(), { type: "quick" }));
     expect(r).toMatchObject({ engine: "ollama", degraded: false });
     expect(r.attempts).toHaveLength(1);
+  });
+});
+
+describe("time: what the built-in answer waits for", () => {
+  const slow = (ms: number) => {
+    dify.respond = () => ({
+      delayMs: ms,
+      reply: { outputs: { analysis: goodAnalysis({ summary: "late dify" }) } },
+    });
+    ollama.respond = () => ({
+      delayMs: ms,
+      reply: { content: JSON.stringify(goodAnalysis({ summary: "late ollama" })) },
+    });
+  };
+  const timed = (budget?: string) =>
+    makeHarness(
+      aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "600ms" },
+      }) + (budget ? `  budget: ${budget}\n` : ""),
+    );
+
+  test("a hung Dify and a slow Ollama share one budget (the longest timeout): the built-in answer comes at 0.6 s, not 1.2", async () => {
+    slow(3_000);
+    const t = performance.now();
+    const r = await resultOf(await analyse(timed()));
+    const ms = performance.now() - t;
+    expect(r).toMatchObject({ engine: "builtin", degraded: true });
+    expect(r.attempts.map((a) => a.engine)).toEqual(["dify-workflow", "ollama", "builtin"]);
+    expect(r.attempts[1].error).toContain("skipped: ai.budget of 600 ms spent");
+    expect(ms).toBeLessThan(1_100);
+  });
+
+  test("ai.budget set: Ollama gets what Dify left of it", async () => {
+    dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
+    ollama.respond = () => ({
+      delayMs: 300,
+      reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
+    });
+    const r = await resultOf(await analyse(timed("1s")));
+    expect(r).toMatchObject({ engine: "ollama", summary: "from ollama" });
+  });
+
+  test("a payload of four alerts waits out a hung engine once, not once per alert", async () => {
+    slow(3_000);
+    const h = timed();
+    const payload = fixture("alertmanager-firing.json");
+    payload.alerts = Array.from({ length: 4 }, (_, i) => ({
+      ...payload.alerts[0],
+      fingerprint: `fp-${i}`,
+      labels: { ...payload.alerts[0].labels, instance: `10.0.0.${i}:9100` },
+    }));
+    const t = performance.now();
+    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
+    const ms = performance.now() - t;
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as {
+      results: { engine: string; attempts: { error?: string }[] }[];
+    };
+    expect(results.map((r) => r.engine)).toEqual(["builtin", "builtin", "builtin", "builtin"]);
+    expect(results[3].attempts[0].error).toContain("skipped: it failed for an earlier alert of this job");
+    expect(ms).toBeLessThan(2_000);
   });
 });
 
