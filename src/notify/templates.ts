@@ -5,7 +5,6 @@
  * pre-sanitised URLs. Custom bodies may use the built-in `{{> alert}}` block of their dialect.
  */
 import Mustache from "mustache";
-import { clip } from "../clip.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, permanent } from "../errors.ts";
 import {
@@ -17,7 +16,7 @@ import {
   type TemplateSet,
 } from "./defaults.ts";
 import type { Escape } from "./text.ts";
-import { type PartView, TITLE_MAX } from "./view.ts";
+import { cutTitle, type PartView } from "./view.ts";
 
 export type CustomTemplate = Config["templates"][string];
 
@@ -187,16 +186,6 @@ function renderTitle(spec: RenderSpec, template: string, view: object, partLabel
   const title = mustache(titleField(spec), template, view, {}, textEscape, true).replace(/\s+/g, " ").trim();
   if (!title) return "";
   return cutTitle(template.includes("{{part") ? title : title + partLabel, partLabel);
-}
-
-/** A title cut to TITLE_MAX characters around its part label, which stays whole. */
-function cutTitle(title: string, partLabel: string): string {
-  if (title.length <= TITLE_MAX) return title;
-  const at = partLabel ? title.lastIndexOf(partLabel.trim()) : -1;
-  if (at < 0) return clip(title, TITLE_MAX);
-  const label = title.slice(at, at + partLabel.trim().length);
-  const after = clip(title.slice(at + label.length), TITLE_MAX / 4);
-  return `${clip(title.slice(0, at).trimEnd(), TITLE_MAX - label.length - after.length - 1)} ${label}${after}`;
 }
 
 /**

@@ -386,6 +386,16 @@ function cmp(a: string, b: string): number {
  */
 export const TITLE_MAX = 200;
 
+/** A title cut to TITLE_MAX characters around its part label, which stays whole. */
+export function cutTitle(title: string, partLabel: string): string {
+  if (title.length <= TITLE_MAX) return title;
+  const at = partLabel ? title.lastIndexOf(partLabel.trim()) : -1;
+  if (at < 0) return clip(title, TITLE_MAX);
+  const label = title.slice(at, at + partLabel.trim().length);
+  const after = clip(title.slice(at + label.length), TITLE_MAX / 4);
+  return `${clip(title.slice(0, at).trimEnd(), TITLE_MAX - label.length - after.length - 1)} ${label}${after}`;
+}
+
 /** The view of one part: the group with `alerts` (a slice of group.all) and the part number. */
 export function partView(
   group: GroupView,
@@ -401,7 +411,7 @@ export function partView(
   const partLabel = parts > 1 ? ` (${part}/${parts})` : "";
   return {
     ...rest,
-    title: clip(title ?? group.default_title, TITLE_MAX - partLabel.length) + partLabel,
+    title: cutTitle((title ?? group.default_title) + partLabel, partLabel),
     alerts,
     firing,
     resolved,
