@@ -25,4 +25,6 @@ export interface Services {
   fs?: FileAccess;
   /** Outbound TCP (SMTP); absent where the runtime has none, and email channels are refused. */
   tcp?: TcpConnect;
+  /** Runs work after the response where the runtime allows (Workers: ctx.waitUntil). */
+  background?: (p: Promise<unknown>) => void;
 }

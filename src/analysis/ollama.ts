@@ -26,8 +26,42 @@ interface Message {
   content: string;
 }
 
+/**
+ * How long a cold model may take to load when the worker warms it, and how long Ollama keeps it
+ * loaded after that (its own default is 5 minutes).
+ */
+const WARM_TIMEOUT_MS = 5 * 60_000;
+const WARM_KEEP_ALIVE = "30m";
+
 export function ollamaEngine(deps: Services): Engine {
   const cfg = deps.config.ai.ollama;
+  let warming: Promise<unknown> | undefined;
+  /**
+   * Ollama loads a model within the request that asks for it and drops the load when that request
+   * is cancelled: a model slower to load than the engine's timeout would never be ready. After a
+   * timeout the model is loaded apart, without waiting (an empty generate), once at a time
+   * (docs/analysis.md, "Pointing the worker at Ollama").
+   */
+  const warm = () => {
+    if (warming || !cfg) return;
+    warming = callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/generate"), {
+      method: "POST",
+      body: { model: cfg.model, keep_alive: WARM_KEEP_ALIVE },
+      signal: AbortSignal.timeout(WARM_TIMEOUT_MS),
+    })
+      .then(
+        () => deps.logger.info("ollama model loaded after a timeout", { model: cfg.model }),
+        (e) =>
+          deps.logger.warn("ollama model could not be loaded", {
+            model: cfg.model,
+            error: (e as Error).message,
+          }),
+      )
+      .finally(() => {
+        warming = undefined;
+      });
+    deps.background?.(warming);
+  };
 
   const chat = async (
     messages: Message[],
@@ -45,6 +79,9 @@ export function ollamaEngine(deps: Services): Engine {
         options: { temperature: 0.2 },
       },
       signal,
+    }).catch((e: unknown) => {
+      if (signal.aborted) warm();
+      throw e;
     });
     if (res.status !== 200) throw ollamaError(res, deps.now());
     const json = res.json as

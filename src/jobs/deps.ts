@@ -22,6 +22,4 @@ export interface Deps extends Services {
   /** The channels, templates, rate limiter and records, built on first use (createApp builds it
    * at start-up where notifications are mounted, so a bad channel refuses the worker). */
   readonly notifier: Notifier;
-  /** Runs work after the response where the runtime allows (Workers: ctx.waitUntil). */
-  background?: (p: Promise<unknown>) => void;
 }

@@ -106,6 +106,25 @@ describe("Ollama /api/chat", () => {
     expect(ollama.calls).toHaveLength(1);
   });
 
+  test("a cold model slower to load than the timeout is loaded apart after the timeout: the next job gets Ollama's answer", async () => {
+    ollama.coldLoadMs = 800;
+    ollama.loaded.clear();
+    ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "warm now" })) });
+    try {
+      const h = makeHarness(
+        aiYaml({ order: ["ollama", "builtin"], ollama: { url: ollama.url, timeout: "300ms" } }),
+      );
+      const first = await resultOf(await h.job("/jobs/analysis", { type: "quick", alert }));
+      expect(first).toMatchObject({ engine: "builtin", degraded: true });
+      await Bun.sleep(1_000);
+      expect(ollama.calls.map((c) => c.path)).toContain("/api/generate");
+      const second = await resultOf(await h.job("/jobs/analysis", { type: "quick", alert }));
+      expect(second).toMatchObject({ engine: "ollama", summary: "warm now" });
+    } finally {
+      ollama.coldLoadMs = 0;
+    }
+  });
+
   test("a model that is not pulled (404) is that engine failing: 489 alone", async () => {
     const res = await harness({ order: ["ollama"], model: "llama3" }).job("/jobs/analysis", {
       type: "quick",

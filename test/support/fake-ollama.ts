@@ -20,6 +20,13 @@ export interface FakeOllama {
   url: string;
   models: string[];
   calls: OllamaCall[];
+  /**
+   * A model not loaded yet takes this long to load, as Ollama loads it inside the request that
+   * asks — and drops the load when that request is cancelled (server/sched.go). An empty
+   * `/api/generate` loads it and keeps it (`keep_alive`). 0: every model is loaded.
+   */
+  coldLoadMs: number;
+  loaded: Set<string>;
   respond: (call: OllamaCall) => OllamaReply | Promise<OllamaReply>;
   /** Fail /api/embed with this status while set. */
   embedFailure?: number;
@@ -56,7 +63,17 @@ export async function startFakeOllama(opts: {
     models: opts.models,
     calls: [],
     respond: opts.respond ?? (() => ({ content: "{}" })),
+    coldLoadMs: 0,
+    loaded: new Set(),
     stop: async () => {},
+  };
+  /** Loads `model` unless loaded; false when the request went away first (the load is dropped). */
+  const load = async (model: string, req: Request): Promise<boolean> => {
+    if (!fake.coldLoadMs || fake.loaded.has(model)) return true;
+    await Bun.sleep(fake.coldLoadMs);
+    if (req.signal.aborted) return false;
+    fake.loaded.add(model);
+    return true;
   };
 
   const reply = async (r: OllamaReply, body: Record<string, unknown>): Promise<Response> => {
@@ -115,7 +132,21 @@ export async function startFakeOllama(opts: {
         return json(404, { error: `model "${body.model}" not found, try pulling it first` });
       if (!Array.isArray(body.messages)) return json(400, { error: "messages is required" });
       fake.calls.push(call);
+      if (!(await load(String(body.model), req))) return json(499, { error: "client went away" });
       return reply(await fake.respond(call), body);
+    }
+    if (url.pathname === "/api/generate" && !body.prompt) {
+      if (!present(fake.models, body.model))
+        return json(404, { error: `model "${body.model}" not found, try pulling it first` });
+      fake.calls.push(call);
+      await load(String(body.model), req);
+      return json(200, {
+        model: body.model,
+        created_at: new Date().toISOString(),
+        response: "",
+        done: true,
+        done_reason: "load",
+      });
     }
     if (url.pathname === "/api/embed") {
       if (!present(fake.models, body.model))
