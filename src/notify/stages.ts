@@ -278,9 +278,13 @@ export async function recordFailure(
       });
       throw again;
     });
-  const sentSome = record.parts.some((part) => part.sent || part.sent_to?.length);
-  const letGo = claim && !sentSome ? [releaseWrite(claim)] : [];
   const err = toJobError(e);
+  // A send without an answer in time may have arrived: the state stays claimed, so another
+  // message (an HA peer's copy, a reminder) waits for this one's retry — under this message's
+  // Idempotency-Key — instead of sending it again under its own (docs/notifications.md).
+  const maybeSent = (err.details as { maybe_sent?: boolean } | undefined)?.maybe_sent === true;
+  const sentSome = maybeSent || record.parts.some((part) => part.sent || part.sent_to?.length);
+  const letGo = claim && !sentSome ? [releaseWrite(claim)] : [];
   if (err.kind === "internal") {
     // A bug: the parts that were sent are still recorded, so the retry does not send them again.
     const progress = sentSome ? [n.records.deliveryWrite({ ...record, updated_at: isoAt(deps.now()) })] : [];

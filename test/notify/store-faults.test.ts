@@ -176,3 +176,27 @@ describe("the store failing during a notification: the page arrives once", () =>
     expect(hook.requests).toHaveLength(2);
   });
 });
+
+describe("a receiver slower than the timeout that did take the page", () => {
+  test("an HA copy arriving meanwhile waits for the first message's retry, so both sends carry one Idempotency-Key", async () => {
+    const hook = sink();
+    hook.answers.push(async () => {
+      await Bun.sleep(700);
+      return Response.json({ ok: true });
+    });
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}", timeout: 300ms }\n`);
+    const body = { channels: ["hook"], payload: page() };
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_slow_a" });
+    expect(first.status).toBe(503);
+    // The copy finds the state claimed by a send that may have arrived: it waits.
+    const copy = await h.job("/jobs/notification", body, { messageId: "msg_slow_b" });
+    expect(copy.status).toBe(503);
+    expect(await untilDone(h, body, "msg_slow_a")).toEqual([200]);
+    const later = await h.job("/jobs/notification", body, { messageId: "msg_slow_b", retried: 1 });
+    expect(later.status).toBe(200);
+    expect(JSON.stringify(await later.json())).toContain("skipped_duplicate");
+    expect(new Set(hook.requests.map((r) => r.headers["idempotency-key"]))).toEqual(
+      new Set(["msg_slow_a:hook:1"]),
+    );
+  });
+});

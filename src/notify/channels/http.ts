@@ -50,7 +50,8 @@ export async function requestJson(
         ? `channel ${channel}: ${originOf(url)} did not answer within ${timeoutMs} ms`
         : `channel ${channel}: cannot reach ${originOf(url)}: ${(e as Error)?.message ?? e}`,
       undefined,
-      { channel },
+      // No answer in time: the receiver may have taken it (stages.ts keeps the state's claim).
+      timedOut ? { channel, maybe_sent: true } : { channel },
     );
   }
   // A downstream that quotes the request in its refusal must not hand its credentials to our
