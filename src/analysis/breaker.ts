@@ -91,6 +91,11 @@ export class Breakers {
     }
   }
 
+  /** Neither answer nor failure (the job's time ran out first): a probe lets another caller try. */
+  async release(engine: string, admission: Admission): Promise<void> {
+    if (admission.ok && admission.probe) await this.store.del(this.key(engine, "probe"));
+  }
+
   /** The engine failed: count it; open the breaker at the threshold, or again after a failed probe. Returns true when it opened. */
   async failure(engine: string, admission: Admission | undefined, reason: string): Promise<boolean> {
     const n = await this.store.incr(this.key(engine, "failures"), 1, FAILURE_TTL_MS);

@@ -62,7 +62,9 @@ export async function runChain(
 
   for (const [i, engine] of chain.entries()) {
     const name = engine.nameFor(req.type) as EngineName;
-    const left = engine.id === "builtin" ? Number.POSITIVE_INFINITY : budget - (deps.now() - chainStarted);
+    // Only while the built-in engine is left to answer: without it the budget would only lose the answer.
+    const budgeted = engine.id !== "builtin" && chain.slice(i + 1).some((e) => e.id === "builtin");
+    const left = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
     const skipped = failedInJob.get(engine.id) ?? (left <= 0 ? `ai.budget of ${budget} ms spent` : undefined);
     if (skipped) {
       attempts.push({ engine: name, ok: false, error: `skipped: ${skipped}`, ms: 0 });
@@ -97,6 +99,15 @@ export async function runChain(
       return { analysis, engine: name, degraded: i > 0, attempts, tokens };
     } catch (e) {
       const ms = deps.now() - started;
+      if (signal.aborted && timeoutMs < timeoutOf(deps, engine.id)) {
+        // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
+        const why = `skipped: ai.budget of ${budget} ms spent after ${ms} ms of its answer`;
+        attempts.push({ engine: name, ok: false, error: why, ms });
+        failures.push(transient("engine_skipped", `${name}: ${why}`));
+        deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+        if (admission) await br.release(engine.id, admission);
+        continue;
+      }
       const err = asEngineError(e, name, signal, timeoutMs);
       if (err.retryable && engine.id !== "builtin")
         failedInJob.set(engine.id, `it failed for an earlier alert of this job (${err.message})`);
@@ -143,11 +154,16 @@ async function attempt(
   // The one repair: for an answer that does not fit, or one that fits in the wrong language.
   const why = n.ok ? notInLanguage(n.analysis, req.language) : n.problems;
   if (why && first.repair) {
-    const second = await first.repair(why, signal);
-    add(tokens, second.tokens);
-    const again = normalizeAnalysis(second.output, { ...opts, allowText: second.allowText });
-    // An answer that fit is kept unless the repair fits in the job's language: English beats none.
-    if (!n.ok || (again.ok && !notInLanguage(again.analysis, req.language))) n = again;
+    // An answer that fit is kept unless the repair fits in the job's language — or fails: English beats none.
+    const second = await first.repair(why, signal).catch((e: unknown) => {
+      if (n.ok) return undefined;
+      throw e;
+    });
+    if (second) {
+      add(tokens, second.tokens);
+      const again = normalizeAnalysis(second.output, { ...opts, allowText: second.allowText });
+      if (!n.ok || (again.ok && !notInLanguage(again.analysis, req.language))) n = again;
+    }
   }
   if (!n.ok)
     throw engineFailed(

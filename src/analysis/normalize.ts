@@ -40,10 +40,12 @@ const RISK_WORDS: Record<string, "low" | "medium" | "high"> = {
   高: "high",
 };
 
+/** A reasoning model thinks aloud first (<think>…</think>, DeepSeek-R1, Qwen3): not the answer. */
+const withoutThinking = (text: string) => text.replace(/<think>[\s\S]*?(<\/think>|$)/gi, "");
+
 /** The first JSON object in a text (bare, fenced, or surrounded by prose), if any parses. */
 export function extractJson(text: string): unknown {
-  // A reasoning model thinks aloud first (<think>…</think>, DeepSeek-R1, Qwen3): not the answer.
-  const answer = text.replace(/<think>[\s\S]*?(<\/think>|$)/gi, "");
+  const answer = withoutThinking(text);
   const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(answer);
   const body = (fenced ? fenced[1] : answer).trim();
   // The first balanced object that parses: prose after it may hold braces of its own (a PromQL
@@ -84,7 +86,7 @@ export function normalizeAnalysis(
   if (typeof value === "string") {
     const parsed = extractJson(value);
     if (parsed === undefined) {
-      const text = value.trim();
+      const text = withoutThinking(value).trim();
       if (opts.allowText && text)
         return {
           ok: true,

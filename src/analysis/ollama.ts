@@ -18,6 +18,7 @@ import {
   probe,
   retryAfterS,
 } from "./engine.ts";
+import { extractJson } from "./normalize.ts";
 import { buildPrompt, repairPrompt } from "./prompts.ts";
 import { ANALYSIS_JSON_SCHEMA, type Language } from "./schema.ts";
 
@@ -98,8 +99,9 @@ export function ollamaEngine(deps: Services): Engine {
         "engine_bad_answer",
         `ollama answered without message.content: ${excerpt(res.text)}`,
       );
-    // Cut at the model's limit, the JSON is unfinished, and a repair would be cut the same way.
-    if (json?.done_reason === "length")
+    // Cut at the model's limit with the JSON unfinished: a repair would be cut the same way. (A
+    // whole object padded with whitespace up to the limit, as JSON mode is known to do, is kept.)
+    if (json?.done_reason === "length" && extractJson(content) === undefined)
       throw engineFailed(
         "engine_bad_answer",
         `ollama stopped at the model's length limit after ${json.eval_count ?? "?"} tokens (done_reason: length): raise the model's num_predict or num_ctx`,

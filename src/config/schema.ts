@@ -24,9 +24,18 @@ const str = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.strin
 const headers = z
   .record(
     z.string(),
-    z
-      .string()
-      .regex(/^[\t\x20-\x7e]*$/, "a header value is printable ASCII (no line breaks, no other characters)"),
+    // Surrounding whitespace goes, as fetch drops it (a secret file's trailing newline); a number is text.
+    z.preprocess(
+      (v) =>
+        typeof v === "number"
+          ? String(v)
+          : typeof v === "string"
+            ? v.replace(/^[\t\r\n ]+|[\t\r\n ]+$/g, "")
+            : v,
+      z
+        .string()
+        .regex(/^[\t\x20-\x7e]*$/, "a header value is printable ASCII (no line breaks, no other characters)"),
+    ),
   )
   .superRefine((h, ctx) => {
     for (const name of Object.keys(h))
@@ -244,7 +253,7 @@ const ai = z.strictObject({
    * The most one alert waits on Dify and Ollama together before the next engine (the built-in
    * one) answers; each engine still within its own timeout. @default the longest engine timeout
    */
-  budget: duration.optional(),
+  budget: positiveDuration.optional(),
   dify: z
     .strictObject({
       url,

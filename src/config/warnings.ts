@@ -25,7 +25,7 @@ export function configWarnings(c: Config): ConfigWarning[] {
   }
   for (const [name, ch] of Object.entries(c.channels)) {
     const at = `channels.${name}`;
-    if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch));
+    if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch, c.templates));
     // RFC 4954 §4: a password goes over an encrypted connection only.
     if (ch.type === "email" && ch.smtp.secure === "none" && ch.smtp.user)
       warnings.push({
@@ -41,9 +41,12 @@ export function configWarnings(c: Config): ConfigWarning[] {
 function wecomMentions(
   at: string,
   ch: Extract<Config["channels"][string], { type: "wecom" }>,
+  templates: Config["templates"],
 ): ConfigWarning[] {
-  // What goes out (src/notify/channels/wecom.ts): text when the format is, else the markdown type.
-  const format = ch.format ?? (ch.msgtype === "text" ? "text" : "markdown");
+  // What goes out (src/notify/render.ts chooseTemplate, channels/wecom.ts): text when the format
+  // is — a custom template's own, else the channel's, else by msgtype — else the markdown type.
+  const custom = ch.template ? templates[ch.template] : undefined;
+  const format = custom?.format ?? ch.format ?? (ch.msgtype === "text" ? "text" : "markdown");
   const sent = format === "text" ? "text" : ch.msgtype === "text" ? "markdown" : ch.msgtype;
   if (sent === "text") return [];
   const out: ConfigWarning[] = [];

@@ -32,7 +32,13 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
   let res: Response;
   let answer: { text: string; over: boolean };
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    res = await fetch(url, {
+      ...init,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      // A delivery is not followed elsewhere: a 303 would turn it into a GET whose 200 reads as
+      // applied, and a redirect to another host would carry the target's headers there.
+      ...(init.method && init.method !== "GET" ? { redirect: "manual" as const } : {}),
+    });
     answer = await readAnswer(res, ANSWER_LIMIT);
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -68,6 +74,11 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
  */
 export function refusedBy(what: string, res: Answer): JobError {
   const why = `${what} answered ${res.status}: ${snippet(res.shown) || "no body"}`;
+  if (res.status >= 300 && res.status < 400)
+    return permanent(
+      "delivery_redirected",
+      `${what} answered ${res.status}, a redirect: not followed; set the target's URL to where the service is`,
+    );
   if (res.status === 401 || res.status === 403)
     return permanent("delivery_refused", `${why} (its credentials are refused: waiting will not fix it)`);
   if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)

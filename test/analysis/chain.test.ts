@@ -171,14 +171,43 @@ describe("time: what the built-in answer waits for", () => {
     expect(ms).toBeLessThan(1_100);
   });
 
-  test("ai.budget set: Ollama gets what Dify left of it", async () => {
+  test("ai.budget set: Ollama gets only what Dify left of it, and that cut is not held against it", async () => {
     dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
     ollama.respond = () => ({
-      delayMs: 300,
+      delayMs: 400,
       reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
     });
-    const r = await resultOf(await analyse(timed("1s")));
-    expect(r).toMatchObject({ engine: "ollama", summary: "from ollama" });
+    // Dify takes its 600 ms; 200 ms of the budget are left, Ollama needs 400 (within its own 600).
+    const h = makeHarness(
+      `${aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "600ms" },
+        breaker: { failures: 1, cooloff: "1m" },
+      })}  budget: 800ms\n`,
+    );
+    const r = await resultOf(await analyse(h));
+    expect(r).toMatchObject({ engine: "builtin" });
+    expect(r.attempts[1].error).toMatch(/^skipped: ai.budget of 800 ms spent after \d+ ms of its answer/);
+    // Not a failure of Ollama's: with Dify's breaker now open, the next job is Ollama's (its own stayed closed).
+    const next = await resultOf(await analyse(h));
+    expect(next).toMatchObject({ engine: "ollama", summary: "from ollama" });
+    expect(next.attempts[0].error).toContain("circuit open");
+  });
+
+  test("without the built-in engine in ai.order there is no budget: a hung Dify still leaves Ollama its own time", async () => {
+    dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
+    ollama.respond = () => ({
+      delayMs: 200,
+      reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
+    });
+    const h = makeHarness(
+      aiYaml({
+        order: ["dify", "ollama"],
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "600ms" },
+      }),
+    );
+    expect(await resultOf(await analyse(h))).toMatchObject({ engine: "ollama", summary: "from ollama" });
   });
 
   test("a payload of four alerts waits out a hung engine once, not once per alert", async () => {

@@ -146,6 +146,12 @@ describe("Dify chat apps (quick, root_cause)", () => {
     }
   });
 
+  test("a free-text answer's <think> is not in the summary", async () => {
+    dify.respond = () => ({ answer: "<think>The user wants a summary…</think>\nThe disk on db-1 is full." });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r.summary).toBe("The disk on db-1 is full.");
+  });
+
   test("a free-text answer becomes the summary", async () => {
     dify.respond = () => ({ answer: "Looks like a noisy neighbour; check steal time." });
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));

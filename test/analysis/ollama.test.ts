@@ -125,6 +125,29 @@ describe("Ollama /api/chat", () => {
     }
   });
 
+  test("a whole answer padded with whitespace up to the limit (done_reason length) is used", async () => {
+    ollama.respond = () => ({
+      content: `${JSON.stringify(goodAnalysis({ summary: "padded" }))}${"\n".repeat(200)}`,
+      done_reason: "length",
+    });
+    expect(await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }))).toMatchObject({
+      engine: "ollama",
+      summary: "padded",
+    });
+  });
+
+  test("a zh job's language repair cut at the limit keeps the English answer that fit", async () => {
+    let n = 0;
+    ollama.respond = () =>
+      ++n === 1
+        ? { content: JSON.stringify(goodAnalysis({ summary: "Connection pool exhausted" })) }
+        : { content: '{"summary": "连接池', done_reason: "length" };
+    const r = await resultOf(
+      await harness({ language: "zh" }).job("/jobs/analysis", { type: "quick", alert }),
+    );
+    expect(r).toMatchObject({ engine: "ollama", summary: "Connection pool exhausted" });
+  });
+
   test("a model that is not pulled (404) is that engine failing: 489 alone", async () => {
     const res = await harness({ order: ["ollama"], model: "llama3" }).job("/jobs/analysis", {
       type: "quick",

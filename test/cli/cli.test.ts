@@ -122,11 +122,16 @@ describe("check-config", () => {
   });
 
   test("mentions WeCom markdown drops and an SMTP password sent in clear: valid, with a warning naming each", async () => {
-    const yaml = `${KEYS}channels:
+    const yaml = `${KEYS}templates:
+  short: { title: "{{group_name}}", body: "{{count}} alerts" }
+  plain: { format: text, title: "{{group_name}}", body: "{{count}} alerts" }
+channels:
   wx: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", mentioned_list: [zhangsan, "@all"], mentioned_mobile_list: ["13800001111"] }
   wx2: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k2", msgtype: markdown_v2, mentioned_list: [lisi] }
   wx3: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k3", msgtype: text, mentioned_list: ["@all"], mentioned_mobile_list: ["13800001111"] }
   wx4: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k4", msgtype: text, format: markdown, mentioned_mobile_list: ["13800001111"] }
+  wx5: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k5", msgtype: text, template: short, mentioned_mobile_list: ["13800001111"] }
+  wx6: { type: wecom, webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k6", template: plain, mentioned_mobile_list: ["13800001111"] }
   mail: { type: email, smtp: { host: relay.test, secure: none, user: alerts, pass: pw }, from: a@x.test, to: [b@x.test] }
 `;
     const warnings = await checkWarnings(yaml);
@@ -136,6 +141,9 @@ describe("check-config", () => {
       expect.stringMatching(/^# warning: channels\.wx2\.mentioned_list mentions nobody: WeCom's markdown_v2/),
       expect.stringMatching(
         /^# warning: channels\.wx4\.mentioned_mobile_list mentions nobody.* on markdown messages/,
+      ),
+      expect.stringMatching(
+        /^# warning: channels\.wx5\.mentioned_mobile_list mentions nobody.* on markdown messages/,
       ),
       expect.stringMatching(/^# warning: channels\.mail\.smtp\.secure is none while smtp\.user is set/),
     ]);

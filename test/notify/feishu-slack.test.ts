@@ -132,6 +132,26 @@ describe("Feishu bot", () => {
     expect(feishu.of(hook).length).toBeGreaterThan(1);
   });
 
+  test("a redirect (an SSO gateway in front) is not followed: 489 channel_redirected; a 409 is a wait", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
+    feishu.fault(
+      hook,
+      () =>
+        new Response("Redirecting", {
+          status: 302,
+          headers: { location: "https://sso.example.com/login?ticket=t1" },
+        }),
+      1,
+    );
+    const res = await h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    expect(JSON.stringify(await res.json())).toContain("channel_redirected");
+    feishu.fault(hook, () => new Response("conflict", { status: 409 }), 1);
+    const busy = await h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] });
+    expect(busy.status).toBe(503);
+  });
+
   test("the default budget (5/s) spaces sends out instead of hitting 11232", async () => {
     const hook = id();
     const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);

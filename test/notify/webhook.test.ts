@@ -94,4 +94,10 @@ describe("webhook headers the config refuses", () => {
     expect((err as Error)?.message).toContain(path);
     expect((err as Error)?.message).toContain(words);
   });
+
+  test("a value with a trailing newline (a secret file through an env variable) or a number loads, trimmed", () => {
+    const c = loadConfig(config('{ Authorization: "Bearer s3cr3t\\n", X-Port: 8080 }'), {}, "w.yaml");
+    const hook = c.channels.hook as { headers: Record<string, string> };
+    expect(hook.headers).toEqual({ Authorization: "Bearer s3cr3t", "X-Port": "8080" });
+  });
 });

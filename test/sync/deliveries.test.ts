@@ -19,6 +19,7 @@ describe("http delivery", () => {
     port: 0,
     async fetch(req) {
       received.push({ method: req.method, headers: req.headers, body: await req.text() });
+      if (answer === 303) return new Response(null, { status: 303, headers: { location: "/applied" } });
       return new Response(answer === 200 ? "ok" : "config rejected: groups[0] bad", { status: answer });
     },
   });
@@ -79,6 +80,16 @@ config_sync:
     expect(received.at(-1)?.body).not.toContain("BadAgg");
     expect(received.at(-1)?.body).toContain('alert: "InstanceDown"');
     expect((await h.json<Body>("/v1/sync/status")).targets[0].last_error).toBeNull();
+  });
+
+  test("a redirect is not followed (a 303 would read as applied): 489 delivery_redirected", async () => {
+    answer = 303;
+    const res = await h.sync({ operation: "create", rules: [rule({ id: "r-3", name: "Third" })] });
+    answer = 200;
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("delivery_redirected");
+    expect(received.at(-1)?.method).toBe("POST");
   });
 
   test("refused credentials (401) are a 489: waiting will not fix them", async () => {

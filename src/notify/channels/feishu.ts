@@ -10,7 +10,7 @@ import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "../text.ts";
 import { type Channel, type Message, PER_MINUTE, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
-import { answerOf, requestJson, retryAfterOf, robotError } from "./http.ts";
+import { answerOf, httpError, requestJson, retryAfterOf, robotError } from "./http.ts";
 
 type FeishuConfig = Extract<ChannelConfig, { type: "feishu" }>;
 
@@ -82,11 +82,12 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
           r?.msg ?? a.text.slice(0, 200),
           retryAfterOf(a.headers, ctx.now()) ?? resetOf(a.headers),
         );
-      if (typeof code !== "number") {
-        if (a.status >= 500 || a.status === 408 || a.status < 300)
-          throw robotError(name, "transient", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
-        throw robotError(name, "permanent", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`);
-      }
+      // No code of Feishu's: read by the HTTP status (a redirect, a gateway's 5xx); a 2xx without a code is not Feishu's either.
+      if (typeof code !== "number")
+        throw (
+          httpError(name, a, ctx.now()) ??
+          robotError(name, "transient", a.status, `HTTP ${a.status}: ${a.text.slice(0, 200)}`)
+        );
       if (code === 0) return answerOf(a);
       const msg = r?.msg ?? "";
       if (code === 11232) throw robotError(name, "rate", code, msg, 60);

@@ -88,11 +88,13 @@ export function httpError(channel: string, a: HttpAnswer, now: number): JobError
   if (a.status >= 300 && a.status < 400) {
     // Only where it points, not the path or query of that URL (they may carry a token).
     const to = a.headers.get("location");
-    const where = to
-      ? /^[a-z][a-z0-9+.-]*:/i.test(to)
+    const where = !to
+      ? ""
+      : /^[a-z][a-z0-9+.-]*:/i.test(to)
         ? originOf(to)
-        : "another path of the same host"
-      : "";
+        : to.startsWith("//")
+          ? `//${originOf(`https:${to}`).replace(/^https:\/\//, "")}`
+          : "another path of the same host";
     return permanent(
       "channel_redirected",
       `channel ${channel}: HTTP ${a.status}, a redirect${where && ` to ${where}`}: not followed, the alert was not delivered; set the channel's URL to where the service is`,
