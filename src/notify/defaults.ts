@@ -318,9 +318,11 @@ const SLACK_SUMMARY = lines(
 );
 
 // ---- HTML (email): inline styles only, as mail clients need
-const FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:14px;color:#1f2328";
+// Chinese faces named after the Latin ones: without them Outlook on Windows falls back to SimSun.
+const FONT =
+  "font-family:-apple-system,'Segoe UI',Helvetica,Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;font-size:14px;color:#1f2328";
 const HTML_BODY = lines(
-  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>{{title}}</title></head><body style="${FONT}">`,
+  `<!DOCTYPE html><html lang="{{t.lang}}"><head><meta charset="utf-8"><title>{{title}}</title></head><body style="${FONT}">`,
   '<h2 style="margin:0 0 8px">{{title}}</h2>',
   '{{#has_common_labels}}<p style="color:#57606a;margin:0 0 8px">{{#common_labels}}{{name}}=<b>{{value}}</b>{{sep}}{{/common_labels}}</p>{{/has_common_labels}}',
   '{{#has_firing}}<h3 style="color:#cf222e;margin:16px 0 4px">🔥 {{t.firing}} ({{firing_count}})</h3>',

@@ -9,6 +9,8 @@ import { type DurationWords, formatDuration } from "../duration.ts";
 export type Locale = (typeof LOCALES)[number];
 
 export interface Words {
+  /** The language tag of these words (an HTML `lang`): mail clients pick Chinese glyphs by it. */
+  lang: string;
   firing: string;
   resolved: string;
   FIRING: string;
@@ -55,6 +57,7 @@ export interface Words {
 }
 
 const EN: Words = {
+  lang: "en",
   firing: "Firing",
   resolved: "Resolved",
   FIRING: "FIRING",
@@ -98,6 +101,7 @@ const EN: Words = {
 };
 
 const ZH_CN: Words = {
+  lang: "zh-CN",
   firing: "告警中",
   resolved: "已恢复",
   FIRING: "告警",

@@ -268,6 +268,25 @@ describe("email over SMTP", () => {
     }
   });
 
+  test("the HTML part says its language and names Chinese faces, so a zh-CN mail shows Chinese glyphs, not SimSun or Japanese ones", async () => {
+    const before = tls.received.length;
+    for (const locale of ["zh-CN", "en"]) {
+      const h = makeHarness(`worker: { locale: ${locale} }
+channels:
+  mail: { type: email, from: a@example.com, to: [b@example.com], smtp: { host: 127.0.0.1, port: ${tls.port}, secure: tls, reject_unauthorized: false, ${AUTH.replace("\n      ", ", ")} } }
+`);
+      const res = await h.job("/jobs/notification", {
+        channels: ["mail"],
+        payload: fixture("alertmanager-zh.json"),
+      });
+      expect(res.status).toBe(200);
+    }
+    const [zh, en] = tls.received.slice(before).map((r) => String(r.mail.html));
+    expect(zh).toContain('<html lang="zh-CN">');
+    expect(zh).toContain("'Microsoft YaHei'");
+    expect(en).toContain('<html lang="en">');
+  });
+
   test("a certificate the worker does not trust is refused (permanent), never ignored", async () => {
     const h = makeHarness(`channels:
   mail: { type: email, from: a@example.com, to: [b@example.com], smtp: { host: 127.0.0.1, port: ${tls.port}, secure: tls, ${AUTH.replace("\n      ", ", ")} } }
