@@ -60,6 +60,13 @@ export async function runChain(
   const failures: JobError[] = [];
   const tokens: Tokens = { prompt: 0, completion: 0 };
 
+  /** An engine not asked (or cut short): in the attempts, as a transient failure, counted as skipped. */
+  const skip = (name: EngineName, error: string, ms = 0, code = "engine_skipped", retryAfterS?: number) => {
+    attempts.push({ engine: name, ok: false, error, ms });
+    failures.push(transient(code, `${name}: ${error}`, retryAfterS));
+    deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+  };
+
   for (const [i, engine] of chain.entries()) {
     const name = engine.nameFor(req.type) as EngineName;
     // Only while the built-in engine is left to answer: without it the budget would only lose the answer.
@@ -67,9 +74,7 @@ export async function runChain(
     const left = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
     const skipped = failedInJob.get(engine.id) ?? (left <= 0 ? `ai.budget of ${budget} ms spent` : undefined);
     if (skipped) {
-      attempts.push({ engine: name, ok: false, error: `skipped: ${skipped}`, ms: 0 });
-      failures.push(transient("engine_skipped", `${name}: skipped: ${skipped}`));
-      deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+      skip(name, `skipped: ${skipped}`);
       continue;
     }
     let admission = admissions.get(engine.id);
@@ -79,9 +84,7 @@ export async function runChain(
       // Why it opened, so a bad key and an overloaded engine do not read alike at 3 a.m.
       const why = admission.reason ? ` (${admission.reason})` : "";
       const msg = `circuit open${why}: skipped until ${new Date(admission.until).toISOString()}`;
-      attempts.push({ engine: name, ok: false, error: msg, ms: 0 });
-      failures.push(transient("engine_circuit_open", `${name}: ${msg}`, admission.retryAfterS));
-      deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+      skip(name, msg, 0, "engine_circuit_open", admission.retryAfterS);
       deps.metrics.set("engineUp", { engine: name }, 0);
       continue;
     }
@@ -101,10 +104,7 @@ export async function runChain(
       const ms = deps.now() - started;
       if (signal.aborted && timeoutMs < timeoutOf(deps, engine.id)) {
         // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
-        const why = `skipped: ai.budget of ${budget} ms spent after ${ms} ms of its answer`;
-        attempts.push({ engine: name, ok: false, error: why, ms });
-        failures.push(transient("engine_skipped", `${name}: ${why}`));
-        deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
+        skip(name, `skipped: ai.budget of ${budget} ms spent after ${ms} ms of its answer`, ms);
         if (admission) await br.release(engine.id, admission);
         continue;
       }

@@ -57,20 +57,6 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
   };
   const at = isoAt(deps.now());
   deps.metrics.set("configVersion", { target: p.name }, p.state.version);
-  const input = {
-    deps,
-    name: p.name,
-    target: p.target,
-    rendered: p.rendered,
-    previousGroups: p.state.groups,
-    // After a failed attempt what the target holds is not known: every group goes again.
-    previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
-  };
-  // Kept for a per-group API only (Mimir): what a later sync need not post again.
-  const hashes = async () =>
-    p.target.delivery.type === "mimir" && p.rendered.ruleFile
-      ? { group_hashes: await groupHashes(p.rendered) }
-      : {};
   if (!p.changed && !p.state.last_error) {
     deps.metrics.inc("configSync", { target: p.name, outcome: "unchanged" });
     const result = {
@@ -82,6 +68,21 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
     };
     return { result };
   }
+  // Each group's hash, for a per-group API only (Mimir): sent on, and kept so a later sync posts
+  // only what changed.
+  const groupHashesNow =
+    p.target.delivery.type === "mimir" && p.rendered.ruleFile ? await groupHashes(p.rendered) : undefined;
+  const hashes = groupHashesNow ? { group_hashes: groupHashesNow } : {};
+  const input = {
+    deps,
+    name: p.name,
+    target: p.target,
+    rendered: p.rendered,
+    previousGroups: p.state.groups,
+    // After a failed attempt what the target holds is not known: every group goes again.
+    previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
+    groupHashes: groupHashesNow,
+  };
   if (!p.changed) {
     // The last attempt failed and was rolled back, and the set is back to what the target has:
     // read the target back, so `verified` says what it runs now rather than what failed.
@@ -89,7 +90,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       const v = masked(await recheck(input));
       const state = {
         ...p.state,
-        ...(await hashes()),
+        ...hashes,
         verified: v.verified,
         verified_how: v.how,
         last_error: null,
@@ -124,7 +125,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
       last_attempt_at: at,
       rules: p.rendered.rules,
       groups: p.rendered.groups.map((g) => g.name),
-      ...(await hashes()),
+      ...hashes,
       content: p.rendered.display,
     };
     deps.metrics.inc("configSync", { target: p.name, outcome: "applied" });

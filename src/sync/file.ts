@@ -11,9 +11,9 @@
 import type { Config } from "../config/schema.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
-import { baseOf, send, sleep, snippet } from "./net.ts";
+import { baseOf, send, snippet } from "./net.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
-import { MAX_POLL_MS, type Verification } from "./verify.ts";
+import { until, type Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
 
@@ -101,28 +101,35 @@ export async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promi
 export async function vmalertAccepted(d: DeliveryInput, url: string, before: ReloadCounts): Promise<void> {
   const now = () => d.deps.now();
   const deadline = now() + d.target.verify.timeout;
-  // Backing off as the read-backs do: each read is a subrequest on Workers (verify.ts).
-  for (let wait = 100; now() < deadline; wait = Math.min(wait * 2, MAX_POLL_MS)) {
-    const counts = await vmalertReloads(d, url);
-    if (counts && counts.total > before.total) {
-      // The counter goes up when the reload starts; a parse error follows once the file is read,
-      // which takes longer for a large file: watch the errors for a while before calling it accepted.
-      const settle = Math.min(deadline, now() + RELOAD_SETTLE_MS);
-      for (let after = counts, step = 250; ; step *= 2) {
-        if (after.errors > before.errors)
-          throw transient(
-            "reload_refused",
-            `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${after.errors}; see its log)`,
-            30,
-            { refused_config: true },
-          );
-        if (now() >= settle) return;
-        await sleep(Math.min(step, settle - now()));
-        after = (await vmalertReloads(d, url)) ?? after;
-      }
-    }
-    await sleep(Math.min(wait, Math.max(0, deadline - now())));
-  }
+  let counts: ReloadCounts | undefined;
+  // Polled as the read-backs are (verify.ts until, backing off): each read is a subrequest on Workers.
+  const notStarted = await until(
+    now,
+    () => d.target.verify.timeout,
+    async () => {
+      counts = (await vmalertReloads(d, url)) ?? counts;
+      return counts && counts.total > before.total ? undefined : "not reloaded yet";
+    },
+  );
+  if (notStarted || !counts) return;
+  // The counter goes up when the reload starts; a parse error follows once the file is read,
+  // which takes longer for a large file: watch the errors for a while before calling it accepted.
+  const settle = Math.min(RELOAD_SETTLE_MS, deadline - now());
+  await until(
+    now,
+    () => settle,
+    async () => {
+      counts = (await vmalertReloads(d, url)) ?? counts;
+      return counts && counts.errors > before.errors ? undefined : "no reload error yet";
+    },
+  );
+  if (counts && counts.errors > before.errors)
+    throw transient(
+      "reload_refused",
+      `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${counts.errors}; see its log)`,
+      30,
+      { refused_config: true },
+    );
 }
 
 /**

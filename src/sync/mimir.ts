@@ -102,12 +102,12 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
   }
   const before = await readNamespace(d, namespace, headers);
   const groups = d.rendered.ruleFile?.groups ?? [];
-  const hashes = await groupHashes(d.rendered);
   for (const g of groups) {
     const name = g.name as string;
     // A group the ruler holds as we last posted it is not posted again: one request per changed
     // group, not per group (a Worker's subrequests are counted; docs/config-sync.md, "mimir").
-    if (d.previousGroupHashes?.[name] === hashes[name] && before.has(name)) continue;
+    const hash = d.groupHashes?.[name];
+    if (hash && d.previousGroupHashes?.[name] === hash && before.has(name)) continue;
     const res = await send(fetch, `delivering to ${d.name}`, namespace, { ...post, body: toYaml(g) });
     expectOk(res, `POST ${namespace} (group "${name}")`);
   }

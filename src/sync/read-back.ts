@@ -19,6 +19,8 @@ export interface DeliveryInput {
    * undefined when what it holds is not known (a failed delivery since): every group is posted.
    */
   previousGroupHashes?: Record<string, string>;
+  /** The hash of each group of this rendering (mimir.ts groupHashes), when the delivery posts by group. */
+  groupHashes?: Record<string, string>;
 }
 
 /** A file target read back through its verify.url, or the API beside its reload_url. */

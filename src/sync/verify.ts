@@ -131,9 +131,9 @@ function notRead(url: string, res: Answer): string {
  * The waits double up to 5 s: a wait for vmalert's next evaluation (a minute by default) is a
  * dozen reads, not sixty — each one a subrequest on Workers (docs/config-sync.md, "Workers").
  */
-export const MAX_POLL_MS = 5_000;
+const MAX_POLL_MS = 5_000;
 
-async function until(
+export async function until(
   now: () => number,
   timeoutMs: () => number,
   read: () => Promise<string | undefined>,

@@ -7,13 +7,11 @@
  * 23-part group against the robot's 20 messages a minute.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
 import { makeHarness, serveHarness } from "../support/harness.ts";
 import { type Peer, startAlertmanager } from "../support/peers.ts";
-import { alertmanagerViaRelay, type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
+import { alertmanagerViaRelay, type Relay, relayTo, virtualClock } from "../support/qstash-relay.ts";
 
-const TOKEN = "relay-token";
 const clock = virtualClock();
 const ding = startFakeDingTalk();
 ding.now = clock.now;
@@ -29,14 +27,9 @@ let relay: Relay;
 let am: Peer;
 
 beforeAll(async () => {
-  relay = startQstashRelay({
-    token: TOKEN,
-    signingKey: DEV_SIGNING_KEYS.current,
-    failureCallback: `${workerUrl}/jobs/failure`,
-    clock,
-  });
+  relay = relayTo(workerUrl, clock);
   am = await startAlertmanager(
-    alertmanagerViaRelay(relay, TOKEN, workerUrl, { channels: "ops", repeatInterval: "5s" }),
+    alertmanagerViaRelay(relay, workerUrl, { channels: "ops", repeatInterval: "5s" }),
   );
 }, 60_000);
 

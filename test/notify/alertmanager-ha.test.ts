@@ -6,13 +6,11 @@
  * (docs/notifications.md, "An HA peer's late copy"). The robot must read FIRING, RESOLVED: once each.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { startFakeDingTalk } from "../support/fake-dingtalk.ts";
 import { makeHarness, serveHarness } from "../support/harness.ts";
 import { freePort, type Peer, startAlertmanager } from "../support/peers.ts";
-import { alertmanagerViaRelay, type Relay, startQstashRelay, virtualClock } from "../support/qstash-relay.ts";
+import { alertmanagerViaRelay, type Relay, relayTo, virtualClock } from "../support/qstash-relay.ts";
 
-const TOKEN = "relay-token";
 const clock = virtualClock();
 const ding = startFakeDingTalk();
 ding.now = clock.now;
@@ -26,13 +24,11 @@ let relay: Relay;
 let pair: Peer[] = [];
 
 beforeAll(async () => {
-  relay = startQstashRelay({
-    token: TOKEN,
-    signingKey: DEV_SIGNING_KEYS.current,
-    failureCallback: `${workerUrl}/jobs/failure`,
-    clock,
+  relay = relayTo(workerUrl, clock);
+  const config = alertmanagerViaRelay(relay, workerUrl, {
+    channels: "ops",
+    repeatInterval: "1h",
   });
-  const config = alertmanagerViaRelay(relay, TOKEN, workerUrl, { channels: "ops", repeatInterval: "1h" });
   const [a, b] = [freePort(), freePort()];
   pair = await Promise.all([
     startAlertmanager(config, { port: a, peers: [b], peerTimeout: "3s" }),

@@ -9,6 +9,7 @@
  * Waits run on a virtual clock (`clock`): the worker and the robot fakes read the same clock,
  * so "retry in 60 s" takes milliseconds and still means what it says to everyone involved.
  */
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 
 export interface VirtualClock {
@@ -153,9 +154,21 @@ export function startQstashRelay(opts: {
  * An Alertmanager config whose one receiver publishes every group through `relay` to the worker's
  * /jobs/notification for `channels`, with `send_resolved`, grouped by alertname, flushing each second.
  */
+/** The QStash token the relays of the Alertmanager suites take. */
+export const RELAY_TOKEN = "relay-token";
+
+/** A relay to the worker at `workerUrl`, as QStash would be: RELAY_TOKEN, the dev signing key, failures to /jobs/failure. */
+export function relayTo(workerUrl: string, clock: VirtualClock): Relay {
+  return startQstashRelay({
+    token: RELAY_TOKEN,
+    signingKey: DEV_SIGNING_KEYS.current,
+    failureCallback: `${workerUrl}/jobs/failure`,
+    clock,
+  });
+}
+
 export function alertmanagerViaRelay(
   relay: Relay,
-  token: string,
   workerUrl: string,
   o: { channels: string; repeatInterval: string },
 ): string {
@@ -170,6 +183,6 @@ receivers:
     webhook_configs:
       - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=${o.channels}"
         send_resolved: true
-        http_config: { authorization: { credentials: ${token} } }
+        http_config: { authorization: { credentials: ${RELAY_TOKEN} } }
 `;
 }
