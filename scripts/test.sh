@@ -39,6 +39,12 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1 
     echo "could not install them: the config-sync peer suites will fail (apt-get install prometheus prometheus-alertmanager victoria-metrics)"
 fi
 
+# nginx in front of a webhook receiver, with a body limit (its 413).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  say "installing nginx-light (Debian)"
+  apt_install nginx-light || echo "could not install nginx-light: the webhook-behind-nginx test will fail (apt-get install nginx-light)"
+fi
+
 # Headless Chromium for the dashboard test.
 if ! command -v chromium >/dev/null 2>&1; then
   say "installing chromium (Debian)"

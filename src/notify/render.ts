@@ -7,7 +7,7 @@
 import { permanent } from "../errors.ts";
 import type { Channel, Message, Tone } from "./channels/channel.ts";
 import type { Notifier } from "./notifier.ts";
-import { type Fits, splitAlerts, splitText } from "./split.ts";
+import { type Fits, type OutPart, splitAlerts, splitText } from "./split.ts";
 import { findTemplate, type RenderSpec, renderAlerts, renderData, type Template } from "./templates.ts";
 import { escapeText, type Format, htmlToText } from "./text.ts";
 import { type GroupView, type NotifyInput, partView } from "./view.ts";
@@ -90,17 +90,46 @@ export function planFor(
     input.kind === "data" || !group
       ? splitText(renderData(spec, input.kind === "data" ? input.data : {}), fits, maxParts)
       : splitAlerts(group, spec, fits, maxParts);
-  const altDialect = ch.alternative?.(format);
-  const messages: Message[] = parts.map((p) => {
-    const m: Message = { ...p, format, tone, link, linkText };
-    if (!altDialect) return m;
-    // The text alternative of an email: the same template in text when built in, else the HTML as text.
-    m.alt =
-      template.builtin && group && p.parts === 1
-        ? renderAlerts({ ...spec, dialect: altDialect, escape: escapeText }, partView(group, group.all, 1, 1))
-            .body
-        : htmlToText(p.body);
-    return m;
-  });
+  const messages: Message[] = parts.map((p) =>
+    withAlt(ch, format, spec, group, { ...p, format, tone, link, linkText }),
+  );
   return { format, template, messages };
+}
+
+/** A message with the text alternative its channel shows beside the format (email's), if any. */
+function withAlt<M extends OutPart & { alt?: string }>(
+  ch: Channel,
+  format: Format,
+  spec: RenderSpec,
+  group: GroupView | undefined,
+  m: M,
+): M {
+  const altDialect = ch.alternative?.(format);
+  if (!altDialect) return m;
+  // The same template in text when built in, else the HTML as text.
+  m.alt =
+    spec.template.builtin && group && m.parts === 1
+      ? renderAlerts({ ...spec, dialect: altDialect, escape: escapeText }, partView(group, group.all, 1, 1))
+          .body
+      : htmlToText(m.body);
+  return m;
+}
+
+/**
+ * Renders the part that lists exactly the alerts `ids`, numbered `part` of `parts`: how a
+ * message a receiver refused as too large is halved by its alerts (heal.ts).
+ */
+export function partRenderer(
+  n: Notifier,
+  ch: Channel,
+  opts: RenderOptions,
+  group: GroupView,
+): (ids: string[], part: number, parts: number) => OutPart & { alt?: string } {
+  const { spec, format } = specFor(n, ch, opts);
+  return (ids, part, parts) => {
+    const listed = new Set(ids);
+    const alerts = group.all.filter((a) => listed.has(a.id));
+    const p = { ...renderAlerts(spec, partView(group, alerts, part, parts)), part, parts };
+    return withAlt(ch, format, spec, group, { ...p, alerts: alerts.length, ids });
+  };
 }

@@ -18,6 +18,11 @@ export interface OutPart extends Rendered {
   parts: number;
   /** Alerts listed in this part (0 for a summary or free text). */
   alerts: number;
+  /**
+   * The ids of the alerts listed, once a receiver refused the message as too large and it was
+   * halved by its alerts (heal.ts): a webhook part then carries only those alerts. Unset: all.
+   */
+  ids?: string[];
 }
 
 /** Whether a part is within the channel's limit (the channel measures its own request). */

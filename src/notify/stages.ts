@@ -12,12 +12,12 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { Channel, Message, SendContext } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
 import { type Alongside, claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
-import { splitSmaller } from "./heal.ts";
+import { halveByAlerts, splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
 import type { Take } from "./rate-limit.ts";
 import type { DeliveryRecord } from "./records.ts";
-import { planFor, toneOf } from "./render.ts";
+import { partRenderer, planFor, toneOf } from "./render.ts";
 import type { GroupView, NotifyInput } from "./view.ts";
 
 /** What one channel's delivery came to: its record, and the error when it did not succeed. */
@@ -212,15 +212,15 @@ export async function sendParts(
       const sentTo =
         e instanceof JobError ? (e.details as { sent_to?: string[] } | undefined)?.sent_to : undefined;
       if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
-      const smaller = e instanceof JobError && e.code === TOO_LONG ? splitSmaller(ch, part, m) : undefined;
+      const smaller = e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m) : undefined;
       if (!smaller) throw e;
       j.logger.warn("robot refused a part as too long: split smaller", {
         channel: ch.name,
         part: part.part,
         size: part.size,
-        pieces: smaller.length,
+        parts: smaller.length,
       });
-      record.parts.splice(i, 1, ...smaller);
+      record.parts = smaller;
       await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
       i--;
       continue;
@@ -229,6 +229,27 @@ export async function sendParts(
     record.response = answer;
     if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
   }
+}
+
+/**
+ * The parts with part `i`, refused as too long, split smaller (heal.ts): a channel that sends the
+ * alerts themselves (webhook) halves it by its alerts, a robot cuts its text.
+ */
+function healed(j: Job, ch: Channel, record: DeliveryRecord, i: number, m: Message) {
+  const group = j.groupOf(ch);
+  if (!ch.carriesAlerts) {
+    const pieces = splitSmaller(ch, record.parts[i], m);
+    return pieces && [...record.parts.slice(0, i), ...pieces, ...record.parts.slice(i + 1)];
+  }
+  if (!group) return undefined;
+  const render = partRenderer(j.n, ch, j.job, group);
+  return halveByAlerts(
+    record.parts,
+    i,
+    group.all.map((a) => a.id),
+    ch.cfg.max_parts,
+    render,
+  );
 }
 
 /** Record a send — the record, what the channel received (dedup), the ledger step — in one step; then count it. */

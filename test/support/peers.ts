@@ -19,10 +19,10 @@ export const PEER_STOP_MS = 15_000;
 
 export const INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager victoria-metrics";
 
-/** The binary's path, or an Error naming the package to install. */
-export function requireTool(name: string): string {
-  const path = Bun.which(name);
-  if (!path) throw new Error(`${name} is not installed: ${INSTALL_HINT}`);
+/** The binary's path (PATH, then the sbin directories Debian puts daemons in), or an Error naming the package to install. */
+export function requireTool(name: string, hint = INSTALL_HINT): string {
+  const path = Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  if (!path) throw new Error(`${name} is not installed: ${hint}`);
   return path;
 }
 
@@ -111,7 +111,10 @@ async function startPeer(
   ready: string,
   headers: Record<string, string> = {},
 ) {
-  const child = spawn(requireTool(tool), args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(tool.startsWith("/") ? tool : requireTool(tool), args, {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-20_000);
@@ -307,4 +310,37 @@ export async function redisForTest(): Promise<{ url: string; stop(): Promise<voi
   }
   await stop();
   throw new Error(`redis-server did not listen on 127.0.0.1:${port}`);
+}
+
+/**
+ * Debian's nginx (nginx-light) as a reverse proxy in front of `upstream` (an origin), with
+ * `client_max_body_size` at `maxBody` (nginx's default is 1m): a request over it is answered 413
+ * by nginx and never reaches the upstream.
+ */
+export async function startNginx(upstream: string, maxBody: string): Promise<Peer> {
+  const nginx = requireTool("nginx", "apt-get install nginx-light");
+  const dir = tempDir("alertagent-nginx-");
+  const port = freePort();
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    [
+      "daemon off;",
+      "master_process off;",
+      "worker_processes 1;",
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      "events { worker_connections 256; }",
+      "http {",
+      "  access_log off;",
+      `  client_body_temp_path ${dir}/body;`,
+      `  proxy_temp_path ${dir}/proxy;`,
+      `  client_max_body_size ${maxBody};`,
+      `  server { listen 127.0.0.1:${port}; location / { proxy_pass ${upstream}; } }`,
+      "}",
+      "",
+    ].join("\n"),
+  );
+  const args = ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
+  // Ready once a GET goes through to the upstream (any answer of its own, not nginx's 502).
+  return startPeer("nginx", nginx, args, dir, port, "/");
 }

@@ -70,6 +70,11 @@ export interface Channel {
   limit(format: Format): Limit | undefined;
   /** The size of what `send` would post, in the limit's unit. */
   measure(m: Message): number;
+  /**
+   * Sends the alerts themselves with each part (webhook): a part refused as too large is halved
+   * by its alerts (heal.ts), since cutting its text would leave them all in the request.
+   */
+  readonly carriesAlerts?: boolean;
   /** The rate-limit identity (the robot: one per webhook URL); undefined: not limited. */
   readonly robot?: string;
   readonly rates: readonly Rate[];

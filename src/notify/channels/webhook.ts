@@ -2,17 +2,21 @@
  * Generic webhook (docs/contracts.md#generic-webhook): the configured method, headers and timeout; a JSON body with
  * the rendered message and the alerts (and the Alertmanager group, or the custom data).
  * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
- * permanent. No size limit of its own: the receiver gets the whole message in one request.
+ * permanent. No size limit of its own: the receiver gets the whole message in one request, until
+ * it answers 413 — then that part is halved by its alerts, each half with only its own alerts
+ * (heal.ts), and sent again.
  * Each request carries `Idempotency-Key: <message id>:<channel>:<part>`, the same on every
  * redelivery — and on a repeat that takes over a state whose sender died (ctx.sendAs) — so a
  * receiver can drop the one duplicate the worker cannot rule out: a send that reached the
  * receiver just before the worker died, before the send was recorded.
  */
+import { type Alert, alertId } from "../../alerts/alert.ts";
 import type { ChannelConfig } from "../../config/schema.ts";
-import { escapeHtml, escapeMarkdown, escapeText, type Format } from "../text.ts";
+import { permanent } from "../../errors.ts";
+import { escapeHtml, escapeMarkdown, escapeText, type Format, utf8Length } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
-import { answerOf, httpError, requestJson } from "./http.ts";
+import { answerOf, httpError, requestJson, TOO_LONG } from "./http.ts";
 
 type WebhookConfig = Extract<ChannelConfig, { type: "webhook" }>;
 
@@ -27,6 +31,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
     escape: (f: Format) => (f === "html" ? escapeHtml : f === "markdown" ? escapeMarkdown : escapeText),
     limit: () => undefined,
     measure: (m) => m.body.length,
+    carriesAlerts: true,
     robot: cfg.rate ? `webhook:${hash64(cfg.url)}` : undefined,
     rates: ratesOf(cfg, []),
     async send(m: Message, ctx: SendContext) {
@@ -39,7 +44,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
         format: m.format,
         part: m.part,
         parts: m.parts,
-        ...(ctx.alerts ? { alerts: ctx.alerts } : {}),
+        ...(ctx.alerts ? { alerts: m.ids ? listed(ctx.alerts, m.ids) : ctx.alerts } : {}),
         ...(p
           ? {
               group: {
@@ -60,9 +65,28 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
         headers: { "Idempotency-Key": `${ctx.sendAs}:${name}:${m.part}`, ...cfg.headers },
         timeoutMs: cfg.timeout,
       });
+      // Too large for the receiver (nginx's client_max_body_size, 1 MB by default): split, not lost.
+      if (a.status === 413) {
+        const size = utf8Length(JSON.stringify(body));
+        throw permanent(
+          TOO_LONG,
+          `channel ${name}: HTTP 413: the receiver refused ${size} bytes as too large`,
+          {
+            channel: name,
+            status: 413,
+            size,
+          },
+        );
+      }
       const err = httpError(name, a, ctx.now());
       if (err) throw err;
       return answerOf(a);
     },
   };
+}
+
+/** The alerts of a part that lists only some (heal.ts halved the message by its alerts). */
+function listed(alerts: Alert[], ids: string[]): Alert[] {
+  const keep = new Set(ids);
+  return alerts.filter((a) => keep.has(alertId(a)));
 }

@@ -1,0 +1,127 @@
+/**
+ * The generic webhook behind a real reverse proxy: Debian's nginx with a body limit, where many
+ * receivers sit (client_max_body_size is 1 MB by default; 100 KB here keeps the alerts small).
+ * nginx answers 413 to a larger request and the receiver never sees it: the message is split by
+ * its alerts, each part carrying only its own, and nothing is lost.
+ */
+import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
+import { makeHarness } from "../support/harness.ts";
+import { PEER_STOP_MS, type Peer, startNginx } from "../support/peers.ts";
+import { startWebhookSink } from "../support/webhook-sink.ts";
+
+const LIMIT = 100 * 1024;
+const sink = startWebhookSink();
+let nginx: Peer;
+beforeAll(async () => {
+  nginx = await startNginx(new URL(sink.url).origin, "100k");
+});
+afterAll(async () => {
+  await nginx?.stop();
+  await sink.stop();
+}, PEER_STOP_MS);
+beforeEach(() => {
+  sink.requests.length = 0;
+  sink.answers.length = 0;
+});
+
+const host = (k: number) => `host-${String(k).padStart(2, "0")}`;
+/** 40 alerts of ~3 KB each: the alerts alone are over nginx's 100 KB, the text as much again. */
+const alerts = Array.from({ length: 40 }, (_, k) => ({
+  labels: { alertname: "DiskFull", severity: "critical", instance: host(k) },
+  annotations: { description: `${host(k)}: ${"the volume is almost full. ".repeat(110)}` },
+}));
+const config = () => `channels:\n  hook: { type: webhook, url: "${nginx.url}/hook", format: text }\n`;
+
+type Sent = {
+  part: number;
+  parts: number;
+  body: string;
+  alerts: { labels: { instance: string } }[];
+};
+const sent = () => sink.requests.map((r) => r.body as unknown as Sent);
+
+test("a message nginx refuses as too large (413) is split by its alerts: each part under the limit, every alert once, numbered 1..n", async () => {
+  const h = makeHarness(config());
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts }, { messageId: "msg-413" });
+  expect(res.status).toBe(200);
+
+  const got = sent();
+  expect(got.length).toBeGreaterThan(1);
+  for (const r of sink.requests) expect(JSON.stringify(r.body).length).toBeLessThan(LIMIT);
+  // Every alert reached the receiver exactly once, in a part whose text lists it.
+  const instances = got.flatMap((r) => r.alerts.map((a) => a.labels.instance));
+  expect(instances.sort()).toEqual(alerts.map((a) => a.labels.instance).sort());
+  for (const r of got) for (const a of r.alerts) expect(r.body).toContain(a.labels.instance);
+  for (const r of got) {
+    const others = alerts
+      .map((a) => a.labels.instance)
+      .filter((i) => !r.alerts.some((a) => a.labels.instance === i));
+    for (const i of others) expect(r.body).not.toContain(`${i}:`);
+  }
+  // Numbered as one message, each part under its own key.
+  expect(got.map((r) => `${r.part}/${r.parts}`)).toEqual(got.map((_, k) => `${k + 1}/${got.length}`));
+  const keys = sink.requests.map((r) => r.headers["idempotency-key"]);
+  expect(new Set(keys).size).toBe(got.length);
+  expect(keys[0]).toBe("msg-413:hook:1");
+
+  const record = (await (await h.request("/v1/notifications/msg-413")).json()) as {
+    deliveries: { status: string; parts: { sent: boolean; alerts: number }[] }[];
+  };
+  expect(record.deliveries[0].status).toBe("sent");
+  expect(record.deliveries[0].parts.map((p) => p.sent)).toEqual(got.map(() => true));
+  expect(record.deliveries[0].parts.reduce((n, p) => n + p.alerts, 0)).toBe(40);
+});
+
+test("after the split, a part the receiver cannot take yet is retried alone: the parts it has are not sent again, keys and numbers unchanged", async () => {
+  const h = makeHarness(config());
+  sink.answers.push(
+    () => Response.json({ ok: true }),
+    () => Response.json({ error: "busy" }, { status: 503 }),
+  );
+  const first = await h.job("/jobs/notification", { channels: ["hook"], alerts }, { messageId: "msg-413b" });
+  expect(first.status).toBe(503);
+  const before = sent();
+  const keysBefore = sink.requests.map((r) => r.headers["idempotency-key"]);
+  expect(before.length).toBe(2);
+
+  const retry = await h.job(
+    "/jobs/notification",
+    { channels: ["hook"], alerts },
+    { messageId: "msg-413b", retried: 1 },
+  );
+  expect(retry.status).toBe(200);
+  const after = sent().slice(2);
+  const n = before[0].parts;
+  // Part 2 again under the same key, then the rest; part 1 never twice.
+  expect(sink.requests.slice(2).map((r) => r.headers["idempotency-key"])).toEqual(
+    Array.from({ length: n - 1 }, (_, k) => `msg-413b:hook:${k + 2}`),
+  );
+  expect(keysBefore[1]).toBe("msg-413b:hook:2");
+  expect([...before.slice(0, 1), ...after].map((r) => `${r.part}/${r.parts}`)).toEqual(
+    Array.from({ length: n }, (_, k) => `${k + 1}/${n}`),
+  );
+  const instances = [...before.slice(0, 1), ...after].flatMap((r) => r.alerts.map((a) => a.labels.instance));
+  expect(instances.sort()).toEqual(alerts.map((a) => a.labels.instance).sort());
+});
+
+test("one alert alone over the limit cannot be split: 489 message_too_long naming the 413, nothing reached the receiver", async () => {
+  const h = makeHarness(config());
+  const big = [{ ...alerts[0], annotations: { description: "x".repeat(120 * 1024) } }];
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts: big });
+  expect(res.status).toBe(489);
+  const p = (await res.json()) as {
+    error: { message: string; details: { deliveries: { error?: { code: string } }[] } };
+  };
+  expect(p.error.details.deliveries[0].error?.code).toBe("message_too_long");
+  expect(p.error.message).toContain("HTTP 413");
+  expect(sink.requests).toEqual([]);
+});
+
+test("more parts than the channel's max_parts: refused with the 413, not sent in part", async () => {
+  const h = makeHarness(
+    `channels:\n  hook: { type: webhook, url: "${nginx.url}/hook", format: text, max_parts: 2 }\n`,
+  );
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts });
+  expect(res.status).toBe(489);
+  expect(sink.requests).toEqual([]);
+});
