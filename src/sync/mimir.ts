@@ -8,6 +8,7 @@
 import { parse } from "yaml";
 import type { Config } from "../config/schema.ts";
 import { permanent, transient } from "../errors.ts";
+import { parsePromDuration } from "./checks.ts";
 import { sha256 } from "./hash.ts";
 import { type Answer, refusedBy, send, snippet } from "./net.ts";
 import type { DeliveryInput } from "./read-back.ts";
@@ -40,10 +41,16 @@ function endpoints(delivery: MimirDelivery, url = delivery.url) {
   };
 }
 
-/** Group name → rule count in a namespace, as the ruler lists it (404: none). */
-async function readNamespace(d: DeliveryInput, url: string, headers: Record<string, string>) {
+type Group = { name: string; interval?: unknown; rules?: unknown };
+
+/** Group name → group in a namespace, as the ruler lists it (404: none). */
+async function readNamespace(
+  d: DeliveryInput,
+  url: string,
+  headers: Record<string, string>,
+): Promise<Map<string, Group>> {
   const res = await send(d.deps.fetch, `reading back ${d.name}`, url, { headers });
-  if (res.status === 404) return new Map<string, number>();
+  if (res.status === 404) return new Map();
   expectOk(res, `GET ${url}`);
   let doc: unknown;
   try {
@@ -60,14 +67,42 @@ async function readNamespace(d: DeliveryInput, url: string, headers: Record<stri
       `GET ${url} did not answer a rule-group listing: ${snippet(res.shown) || "no body"}`,
       30,
     );
-  return new Map(
-    (groups as { name: string; rules?: unknown }[]).map(
-      (g) => [g.name, Array.isArray(g.rules) ? g.rules.length : 0] as const,
-    ),
-  );
+  return new Map((groups as Group[]).map((g) => [g.name, g]));
 }
 
-/** Reads Mimir back: exactly our groups and rule counts, or our Alertmanager config hash. */
+/** A duration as the ruler compares it: it stores durations, not their text ("300s" reads back "5m"). */
+const ms = (v: unknown) => (v === undefined || v === null ? 0 : (parsePromDuration(String(v)) ?? Number.NaN));
+const sorted = (v: unknown) =>
+  JSON.stringify(Object.entries((v ?? {}) as object).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+type RuleNode = Record<string, unknown>;
+
+/** The fields of a rule the ruler keeps (Mimir's rulespb), each as it compares. */
+const RULE_FIELDS: [string, (r: RuleNode) => unknown][] = [
+  ["name", (r) => `${r.alert ?? ""}|${r.record ?? ""}`],
+  ["expr", (r) => String(r.expr ?? "").trim()],
+  ["for", (r) => ms(r.for)],
+  ["keep_firing_for", (r) => ms(r.keep_firing_for)],
+  ["labels", (r) => sorted(r.labels)],
+  ["annotations", (r) => sorted(r.annotations)],
+];
+
+/**
+ * What differs between a group we posted and the ruler's copy of it (same name and rule count),
+ * in what the ruler keeps: the interval and each rule's RULE_FIELDS (docs/contracts.md#mimir-ruler).
+ */
+function groupDifference(posted: Record<string, unknown>, back: Group): string | undefined {
+  if (ms(posted.interval) !== ms(back.interval)) return "another interval";
+  const ours = (posted.rules ?? []) as RuleNode[];
+  const theirs = (Array.isArray(back.rules) ? back.rules : []) as RuleNode[];
+  for (let i = 0; i < ours.length; i++) {
+    const field = RULE_FIELDS.find(([, of]) => of(ours[i]) !== of(theirs[i] ?? {}));
+    if (field) return `another ${field[0]} in rule ${i + 1} (${ours[i].alert ?? ours[i].record})`;
+  }
+  return undefined;
+}
+
+/** Reads Mimir back: exactly our groups as we posted them, or our Alertmanager config hash. */
 export async function checkMimir(d: DeliveryInput, delivery: MimirDelivery): Promise<Verification> {
   const { headers, alerts, namespace } = endpoints(delivery, d.target.verify.url);
   if (d.target.kind === "alertmanager") {
@@ -79,16 +114,23 @@ export async function checkMimir(d: DeliveryInput, delivery: MimirDelivery): Pro
     return { verified: true, how: `GET ${alerts} shows ${d.rendered.hash}` };
   }
   const after = await readNamespace(d, namespace, headers);
+  const posted = d.rendered.ruleFile?.groups ?? [];
   const expected = new Map(d.rendered.groups.map((g) => [g.name, g.rules.length]));
-  const same = after.size === expected.size && [...expected].every(([n, c]) => after.get(n) === c);
+  const listed = new Map([...after].map(([n, g]) => [n, Array.isArray(g.rules) ? g.rules.length : 0]));
   const list = (m: Map<string, number>) => [...m].map(([n, c]) => `${n} (${c})`).join(", ") || "no groups";
-  if (!same)
+  if (listed.size !== expected.size || [...expected].some(([n, c]) => listed.get(n) !== c))
     throw transient(
       "not_applied",
-      `the ruler's namespace lists ${list(after)}; expected ${list(expected)}`,
+      `the ruler's namespace lists ${list(listed)}; expected ${list(expected)}`,
       30,
     );
-  return { verified: true, how: `GET ${namespace} lists exactly ${list(expected)}` };
+  // Same names and counts: the rules themselves too (a write lost over an older copy keeps both).
+  for (const g of posted) {
+    const differs = groupDifference(g, after.get(g.name as string) as Group);
+    if (differs)
+      throw transient("not_applied", `the ruler's group "${g.name}" is not what was posted: ${differs}`, 30);
+  }
+  return { verified: true, how: `GET ${namespace} lists exactly ${list(expected)}, each rule as posted` };
 }
 
 export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): Promise<Verification> {

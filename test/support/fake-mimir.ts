@@ -3,8 +3,10 @@
  * loopback, strict like the real one: every request needs X-Scope-OrgID (401 "no org id"),
  * rule groups are posted one per request as YAML ({name, rules}) and validated (Debian's promtool
  * stands for the ruler's own check: 400 with its words), a namespace without groups
- * is a 404, writes answer 202 (rules) and 201 (Alertmanager). `dropWrites` makes it accept
- * and forget, like a ruler that did not apply what it was sent.
+ * is a 404, writes answer 202 (rules) and 201 (Alertmanager). A group is listed as the ruler
+ * keeps it (Mimir's rulespb FromProto): durations re-written from their value ("300s" → "5m"),
+ * empty fields left out. `dropWrites` makes it accept and forget, like a ruler that did not apply
+ * what it was sent.
  */
 import { parse, stringify } from "yaml";
 import { promtoolCheckRules } from "./peers.ts";
@@ -62,7 +64,7 @@ export function startFakeMimir(): FakeMimir {
         }
         if (req.method === "GET" && !m[2]) {
           if (!groups.size) return new Response("no rule groups found\n", { status: 404 });
-          return new Response(stringify({ [ns]: [...groups.values()] }), {
+          return new Response(stringify({ [ns]: [...groups.values()].map(asStored) }), {
             headers: { "content-type": "application/yaml" },
           });
         }
@@ -93,4 +95,54 @@ export function startFakeMimir(): FakeMimir {
   });
   state.url = `http://127.0.0.1:${server.port}`;
   return state;
+}
+
+type Node = Record<string, unknown>;
+
+/** A group as Mimir lists it: what its protobuf keeps, durations formatted from their value. */
+function asStored(g: { name: string; interval?: unknown; rules: unknown[] }): Node {
+  const kept = (o: Node) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const nonEmpty = (m: unknown) => (m && Object.keys(m as object).length ? m : undefined);
+  return kept({
+    name: g.name,
+    interval: duration(g.interval),
+    rules: (g.rules as Node[]).map((r) =>
+      kept({
+        record: r.record,
+        alert: r.alert,
+        expr: r.expr,
+        for: duration(r.for),
+        keep_firing_for: duration(r.keep_firing_for),
+        labels: nonEmpty(r.labels),
+        annotations: nonEmpty(r.annotations),
+      }),
+    ),
+  });
+}
+
+const UNITS: [string, number][] = [
+  ["y", 365 * 86_400_000],
+  ["w", 7 * 86_400_000],
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1000],
+  ["ms", 1],
+];
+
+/** Prometheus' model.Duration String(): the largest units first ("90s" → "1m30s"); zero left out. */
+function duration(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  let ms = 0;
+  for (const [, n, unit] of v.matchAll(/(\d+)(ms|[ywdhms])/g))
+    ms += Number(n) * (UNITS.find(([u]) => u === unit)?.[1] ?? 0);
+  if (ms === 0) return undefined;
+  let out = "";
+  for (const [u, size] of UNITS) {
+    if (ms >= size) {
+      out += `${Math.floor(ms / size)}${u}`;
+      ms %= size;
+    }
+  }
+  return out;
 }

@@ -196,6 +196,43 @@ config_sync:
     expect(groups()).toEqual(["availability", "node"]);
     expect(posts().length - before).toBe(2);
   });
+
+  test("durations the ruler re-writes from their value (300s → 5m) read back as the same rule", async () => {
+    const res = await h.sync({
+      operation: "update",
+      rules: [rule({ for: "300s" })],
+      targets: ["mimir-rules"],
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Body).targets[0]).toMatchObject({
+      verified: true,
+      verified_how: expect.stringContaining("each rule as posted"),
+    });
+  });
+
+  test("a ruler still holding the old copy of a changed rule (same groups, same counts) is not verified: 503 naming the field", async () => {
+    expect((await h.sync({ operation: "update", rules: [rule()], targets: ["mimir-rules"] })).status).toBe(
+      200,
+    );
+    for (const [change, field] of [
+      [{ expr: "up{job='api'} == 0" }, "expr"],
+      [{ for: "10m" }, "for"],
+      [{ labels: { team: "db" } }, "labels"],
+      [{ annotations: { summary: "down" } }, "annotations"],
+    ] as const) {
+      mimir.dropWrites = true;
+      const res = await h.sync({ operation: "update", rules: [rule(change)], targets: ["mimir-rules"] });
+      mimir.dropWrites = false;
+      expect(res.status).toBe(503);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe("not_applied");
+      expect(error.message).toContain(
+        `the ruler's group "availability" is not what was posted: another ${field} in rule 1 (InstanceDown)`,
+      );
+    }
+    const settled = await h.sync({ operation: "update", rules: [rule()], targets: ["mimir-rules"] });
+    expect(((await settled.json()) as Body).targets[0]).toMatchObject({ verified: true });
+  });
 });
 
 describe("a peer answering an unexpected shape", () => {
