@@ -317,6 +317,9 @@ const ai = z.strictObject({
     .prefault({}),
 });
 
+/** The most parts one message may be split into. */
+export const MAX_PARTS = 50;
+
 const channelCommon = {
   fallback: z.array(str).default([]),
   template: str.optional(),
@@ -324,7 +327,7 @@ const channelCommon = {
   /** The language of this channel's messages; default worker.locale. */
   locale: z.enum(LOCALES).optional(),
   rate: rate.optional(),
-  max_parts: z.number().int().min(1).max(50).default(5),
+  max_parts: z.number().int().min(1).max(MAX_PARTS).default(5),
   /** Alertmanager repeats (same groupKey, status and alerts) within this window are skipped; 0 turns it off. @default 10m */
   dedup_window: duration.default(600_000),
 };

@@ -31,60 +31,52 @@ export function splitSmaller(ch: Channel, part: PartRecord, m: Message): PartRec
   }));
 }
 
-/** Renders the part listing exactly `ids`, numbered `part` of `parts` (render.ts partRenderer). */
-export type RenderIds = (
-  ids: string[],
-  part: number,
-  parts: number,
-) => { title: string; body: string; alt?: string };
+/** How a channel that sends the alerts themselves packs them (render.ts alertPacker). */
+export interface Packer {
+  /** The alerts at positions `at` in runs whose request is at most `budget` bytes (empty: past the most parts). */
+  pack(at: number[], budget: number): number[][];
+  /** The part listing the alerts at `at`, numbered `part` of `parts`. */
+  render(at: number[], part: number, parts: number): { title: string; body: string; alt?: string };
+}
 
 /**
  * A receiver that refused part `i` as too large (a webhook's 413: its body carries the alerts
- * themselves, so cutting the text would not help). Every part not sent yet is cut by its alerts
- * into pieces of at most half the refused part's size — the refused one in two; the others are as
- * likely refused — and rendered again with their new numbers. The parts before `i` were sent and
- * keep theirs, so no Idempotency-Key a receiver has seen goes to another part. The whole list,
- * or undefined when the refused part lists one alert or `maxParts` would be passed.
+ * themselves, so cutting the text would not help). The alerts of every part not sent yet are
+ * packed again, in order, into requests of at most half the refused size, and rendered with their
+ * new numbers. Parts before `i` were sent and keep theirs, so no Idempotency-Key a receiver has
+ * seen goes to another part. The whole list, or undefined when the refused part cannot be made
+ * smaller (one alert) or `maxParts` would be passed.
  */
-export function halveByAlerts(
+export function repack(
   parts: PartRecord[],
   i: number,
-  allIds: string[],
+  allAt: number[],
+  refusedBytes: number,
   maxParts: number,
-  render: RenderIds,
+  packer: Packer,
 ): PartRecord[] | undefined {
-  const refused = parts[i];
-  const unsent = parts.slice(i);
-  // A message never split lists every alert; later parts of one always name theirs.
-  const idsOf = (p: PartRecord) => p.ids ?? (parts.length === 1 ? allIds : undefined);
-  if ((idsOf(refused)?.length ?? 0) < 2 || unsent.some((p) => !idsOf(p))) return undefined;
-  const budget = Math.max(1, refused.size / 2);
-  const lists = unsent.flatMap((p) => chunks(idsOf(p) as string[], Math.ceil(p.size / budget)));
+  // A message never split lists every alert.
+  const atOf = (p: PartRecord) => p.at ?? (parts.length === 1 ? allAt : undefined);
+  const unsent = parts.slice(i).map(atOf);
+  if ((unsent[0]?.length ?? 0) < 2 || unsent.some((at) => !at)) return undefined;
+  const lists = packer.pack((unsent as number[][]).flat(), Math.floor(refusedBytes / 2));
   const total = i + lists.length;
-  if (total > maxParts) return undefined;
-  const { alt: _, ...like } = refused;
+  if (lists.some((l) => l.length === 0) || total > maxParts) return undefined;
+  const { alt: _, ...like } = parts[i];
   return [
     ...parts.slice(0, i),
-    ...lists.map((listed, k): PartRecord => {
-      const r = render(listed, i + k + 1, total);
+    ...lists.map((at, k): PartRecord => {
+      const r = packer.render(at, i + k + 1, total);
       return {
         ...like,
         ...r,
         part: i + k + 1,
         parts: total,
-        alerts: listed.length,
-        ids: listed,
+        alerts: at.length,
+        at,
         size: r.body.length,
         sent: false,
       };
     }),
   ];
-}
-
-/** `ids` in `n` runs of nearly equal length (at least one id each). */
-function chunks(ids: string[], n: number): string[][] {
-  const k = Math.min(ids.length, Math.max(1, n));
-  return Array.from({ length: k }, (_, j) =>
-    ids.slice(Math.floor((j * ids.length) / k), Math.floor(((j + 1) * ids.length) / k)),
-  );
 }

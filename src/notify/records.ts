@@ -33,8 +33,8 @@ export interface PartRecord {
   sent: boolean;
   sent_at?: string;
   response?: unknown;
-  /** The alerts this part lists, once a receiver's 413 halved the message by its alerts (heal.ts). */
-  ids?: string[];
+  /** The positions in the job's alerts of those this part lists (webhook: the alerts it carries). */
+  at?: number[];
   /** How many times this piece was split again after the robot said "too long". */
   resplit?: number;
   /** Recipients that have this part already (email sent in several transactions, a later one failed). */

@@ -4,8 +4,10 @@
  * channel's), renders with that dialect's escaping, splits to the channel's limit and adds
  * what the channel shows besides the text (email's text alternative, a colour, a link).
  */
+import { MAX_PARTS } from "../config/schema.ts";
 import { permanent } from "../errors.ts";
-import type { Channel, Message, Tone } from "./channels/channel.ts";
+import type { Channel, Message, SendContext, Tone } from "./channels/channel.ts";
+import type { Packer } from "./heal.ts";
 import type { Notifier } from "./notifier.ts";
 import { type Fits, type OutPart, splitAlerts, splitText } from "./split.ts";
 import { findTemplate, type RenderSpec, renderAlerts, renderData, type Template } from "./templates.ts";
@@ -79,8 +81,7 @@ export function planFor(
   const { spec, format } = specFor(n, ch, opts);
   const template = spec.template;
   const tone = toneOf(group);
-  const link = group ? group.alertmanager_url || group.all[0]?.generator_url || undefined : undefined;
-  const linkText = link && group ? group.t.open : undefined;
+  const { link, linkText } = linkOf(group);
   const limit = ch.limit(format);
   const fits: Fits = limit
     ? (p) => ch.measure({ ...p, format, tone, link, linkText }) <= limit.max
@@ -94,6 +95,12 @@ export function planFor(
     withAlt(ch, format, spec, group, { ...p, format, tone, link, linkText }),
   );
   return { format, template, messages };
+}
+
+/** The link a message shows (a button on DingTalk): Alertmanager, else the first alert's graph. */
+function linkOf(group: GroupView | undefined): { link?: string; linkText?: string } {
+  const link = group ? group.alertmanager_url || group.all[0]?.generator_url || undefined : undefined;
+  return link && group ? { link, linkText: group.t.open } : {};
 }
 
 /** A message with the text alternative its channel shows beside the format (email's), if any. */
@@ -116,20 +123,35 @@ function withAlt<M extends OutPart & { alt?: string }>(
 }
 
 /**
- * Renders the part that lists exactly the alerts `ids`, numbered `part` of `parts`: how a
- * message a receiver refused as too large is halved by its alerts (heal.ts).
+ * Packing for a channel that sends the alerts themselves (webhook) when its receiver refused a
+ * part as too large (heal.ts): the alerts at some positions (AlertView.at) in runs whose request
+ * is at most a number of bytes, each run rendered as a numbered part, and a part's request size.
  */
-export function partRenderer(
+export function alertPacker(
   n: Notifier,
   ch: Channel,
   opts: RenderOptions,
   group: GroupView,
-): (ids: string[], part: number, parts: number) => OutPart & { alt?: string } {
+  ctx: SendContext,
+): Packer {
   const { spec, format } = specFor(n, ch, opts);
-  return (ids, part, parts) => {
-    const listed = new Set(ids);
-    const alerts = group.all.filter((a) => listed.has(a.id));
-    const p = { ...renderAlerts(spec, partView(group, alerts, part, parts)), part, parts };
-    return withAlt(ch, format, spec, group, { ...p, alerts: alerts.length, ids });
+  const extras = { format, tone: toneOf(group), ...linkOf(group) };
+  const bytes = (p: OutPart) =>
+    (ch.requestBytes as NonNullable<Channel["requestBytes"]>)({ ...p, ...extras }, ctx);
+  const viewsAt = (at: number[]) => {
+    const listed = new Set(at);
+    return group.all.filter((a) => listed.has(a.at));
+  };
+  return {
+    // Up to the most parts a channel may have: past it the last run is empty (a summary), which fails.
+    pack: (at, budget) =>
+      splitAlerts({ ...group, all: viewsAt(at) }, spec, (p) => bytes(p) <= budget, MAX_PARTS).map(
+        (p) => p.at ?? [],
+      ),
+    render: (at, part, parts) => {
+      const alerts = viewsAt(at);
+      const p = { ...renderAlerts(spec, partView(group, alerts, part, parts)), part, parts };
+      return withAlt(ch, format, spec, group, { ...p, alerts: alerts.length, at });
+    },
   };
 }

@@ -18,11 +18,8 @@ export interface OutPart extends Rendered {
   parts: number;
   /** Alerts listed in this part (0 for a summary or free text). */
   alerts: number;
-  /**
-   * The ids of the alerts listed, once a receiver refused the message as too large and it was
-   * halved by its alerts (heal.ts): a webhook part then carries only those alerts. Unset: all.
-   */
-  ids?: string[];
+  /** The positions in the job's alerts of those listed (AlertView.at): what a webhook part carries. */
+  at?: number[];
 }
 
 /** Whether a part is within the channel's limit (the channel measures its own request). */
@@ -46,6 +43,7 @@ export function splitAlerts(
     part,
     parts,
     alerts: alerts.length,
+    at: alerts.map((a) => a.at),
   });
   const whole = make(all, 1, 1);
   if (fits(whole)) return [whole];
@@ -108,7 +106,7 @@ function summaryPart(
       by_alertname: omitted.by_alertname.slice(0, keep),
       more_alertnames: omitted.more_alertnames + Math.max(0, omitted.by_alertname.length - keep),
     });
-    const p = { ...renderSummary(spec, view), part: total, parts: total, alerts: 0 };
+    const p = { ...renderSummary(spec, view), part: total, parts: total, alerts: 0, at: [] };
     if (fits(p) || keep === 0) return fits(p) ? p : hardCut(p, fits, markOf(group.t));
   }
   throw new Error("unreachable");
@@ -131,11 +129,18 @@ function shrinkOne(
       part,
       parts,
       alerts: 1,
+      at: [a.at],
     };
     if (fits(p)) return p;
     a = shortenLongest(a, markOf(group.t));
   }
-  const p = { ...renderAlerts(spec, partView(group, [a], part, parts, title)), part, parts, alerts: 1 };
+  const p = {
+    ...renderAlerts(spec, partView(group, [a], part, parts, title)),
+    part,
+    parts,
+    alerts: 1,
+    at: [a.at],
+  };
   return hardCut(p, fits, markOf(group.t));
 }
 

@@ -12,12 +12,12 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { Channel, Message, SendContext } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
 import { type Alongside, claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
-import { halveByAlerts, splitSmaller } from "./heal.ts";
+import { repack, splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import type { Notifier } from "./notifier.ts";
 import type { Take } from "./rate-limit.ts";
 import type { DeliveryRecord } from "./records.ts";
-import { partRenderer, planFor, toneOf } from "./render.ts";
+import { alertPacker, planFor, toneOf } from "./render.ts";
 import type { GroupView, NotifyInput } from "./view.ts";
 
 /** What one channel's delivery came to: its record, and the error when it did not succeed. */
@@ -212,14 +212,26 @@ export async function sendParts(
       const sentTo =
         e instanceof JobError ? (e.details as { sent_to?: string[] } | undefined)?.sent_to : undefined;
       if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
-      const smaller = e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m) : undefined;
+      const smaller =
+        e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m, e, ctx) : undefined;
+      if (!smaller && e instanceof JobError && e.code === TOO_LONG && ch.requestBytes)
+        throw permanent(
+          TOO_LONG,
+          `${e.message}; it cannot be packed smaller: one alert alone is over that, or it would take more than max_parts (${ch.cfg.max_parts})`,
+          e.details,
+        );
       if (!smaller) throw e;
-      j.logger.warn("robot refused a part as too long: split smaller", {
-        channel: ch.name,
-        part: part.part,
-        size: part.size,
-        parts: smaller.length,
-      });
+      j.logger.warn(
+        ch.requestBytes
+          ? "receiver refused a part as too large: packed smaller"
+          : "robot refused a part as too long: split smaller",
+        {
+          channel: ch.name,
+          part: part.part,
+          size: part.size,
+          pieces: smaller.length - record.parts.length + 1,
+        },
+      );
       record.parts = smaller;
       await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
       i--;
@@ -232,23 +244,33 @@ export async function sendParts(
 }
 
 /**
- * The parts with part `i`, refused as too long, split smaller (heal.ts): a channel that sends the
- * alerts themselves (webhook) halves it by its alerts, a robot cuts its text.
+ * The parts with part `i`, refused as too long, made smaller (heal.ts): a channel that sends the
+ * alerts themselves (webhook) packs them again to half the refused request, a robot cuts its text.
  */
-function healed(j: Job, ch: Channel, record: DeliveryRecord, i: number, m: Message) {
-  const group = j.groupOf(ch);
-  if (!ch.carriesAlerts) {
+function healed(
+  j: Job,
+  ch: Channel,
+  record: DeliveryRecord,
+  i: number,
+  m: Message,
+  e: JobError,
+  ctx: SendContext,
+) {
+  if (!ch.requestBytes) {
     const pieces = splitSmaller(ch, record.parts[i], m);
     return pieces && [...record.parts.slice(0, i), ...pieces, ...record.parts.slice(i + 1)];
   }
-  if (!group) return undefined;
-  const render = partRenderer(j.n, ch, j.job, group);
-  return halveByAlerts(
+  const group = j.groupOf(ch);
+  const size = (e.details as { size?: number } | undefined)?.size;
+  if (!group || !size) return undefined;
+  const packer = alertPacker(j.n, ch, j.job, group, ctx);
+  return repack(
     record.parts,
     i,
-    group.all.map((a) => a.id),
+    group.all.map((a) => a.at),
+    size,
     ch.cfg.max_parts,
-    render,
+    packer,
   );
 }
 
@@ -356,9 +378,19 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     const d = await dedup(j, ch, record, early);
     if ("duplicate" in d) return d.duplicate;
     claim = d.claim;
-    // Taken over from a message that died mid-send: its parts go out under that message's id.
-    if (claim && claim.holder.origin !== j.messageId) record.sent_as = claim.holder.origin;
-    else delete record.sent_as;
+    // Taken over from a message that died mid-send: its parts go out under that message's id — the
+    // parts as it split them, for a receiver that drops keys it has seen has those alerts under
+    // those numbers (a webhook packed after a 413 lists some alerts per part).
+    if (claim && claim.holder.origin !== j.messageId) {
+      record.sent_as = claim.holder.origin;
+      if (!record.parts.length) {
+        const theirs = await j.n.records.getDelivery(claim.holder.origin, ch.name);
+        if (theirs?.parts.length) {
+          const { parts, format, template, limit } = theirs;
+          Object.assign(record, { parts, format, template }, limit ? { limit } : {});
+        }
+      }
+    } else delete record.sent_as;
     // A record saved by a failure before its plan (the dedup claim failed, another message was
     // sending) has no parts yet: it is planned now, or nothing would be sent.
     if (!record.parts.length) record = await plan(j, ch, record);

@@ -31,6 +31,8 @@ export interface Pair {
 }
 
 export interface AlertView {
+  /** Its position in the job's alerts: a webhook part sends the raw alerts it lists (heal.ts). */
+  at: number;
   id: string;
   fingerprint: string;
   status: "firing" | "resolved";
@@ -193,6 +195,7 @@ function identifying(
 
 function alertView(
   a: Alert,
+  at: number,
   common: Record<string, string>,
   ctx: {
     tz: string;
@@ -222,6 +225,7 @@ function alertView(
   const value = a.value === undefined ? "" : String(a.value);
   const id = alertId(a);
   return {
+    at,
     id,
     fingerprint: a.fingerprint ?? id,
     status: resolved ? "resolved" : "firing",
@@ -294,7 +298,7 @@ export function buildView(
     locale,
     analyses: input.analyses ?? {},
   };
-  const views = alerts.map((a) => alertView(a, shared, ctx));
+  const views = alerts.map((a, i) => alertView(a, i, shared, ctx));
   const firing = views
     .filter((v) => v.firing)
     .sort((a, b) => rank(a) - rank(b) || cmp(a.alertname, b.alertname) || cmp(a.starts_at, b.starts_at));

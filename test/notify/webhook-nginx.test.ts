@@ -5,6 +5,7 @@
  * its alerts, each part carrying only its own, and nothing is lost.
  */
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { makeHarness } from "../support/harness.ts";
 import { PEER_STOP_MS, type Peer, startNginx } from "../support/peers.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
@@ -123,5 +124,104 @@ test("more parts than the channel's max_parts: refused with the 413, not sent in
   );
   const res = await h.job("/jobs/notification", { channels: ["hook"], alerts });
   expect(res.status).toBe(489);
+  expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+    "more than max_parts (2)",
+  );
   expect(sink.requests).toEqual([]);
+});
+
+test("alerts that share an identity (same labels, no fingerprint) are each sent once, by position", async () => {
+  const h = makeHarness(config());
+  const twins = [
+    ...alerts.slice(0, 39),
+    { ...alerts[0], annotations: { description: `twin ${alerts[0].annotations.description}` } },
+  ];
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts: twins });
+  expect(res.status).toBe(200);
+  const got = sent().flatMap((r) => r.alerts as unknown as { annotations: { description: string } }[]);
+  expect(got.length).toBe(40);
+  expect(got.filter((a) => a.annotations.description.startsWith("twin ")).length).toBe(1);
+});
+
+test("a message several times over the limit is packed by request bytes until it fits: every part numbered as one message", async () => {
+  const h = makeHarness(
+    `channels:\n  hook: { type: webhook, url: "${nginx.url}/hook", format: text, max_parts: 20 }\n`,
+  );
+  // ~600 KB: the first packing (half of it) is refused again, and every part is packed smaller before any is sent.
+  const many = Array.from({ length: 100 }, (_, k) => ({
+    labels: { alertname: "DiskFull", severity: "critical", instance: `node-${k}` },
+    annotations: { description: `node-${k}: ${"the volume is almost full. ".repeat(110)}` },
+  }));
+  const res = await h.job(
+    "/jobs/notification",
+    { channels: ["hook"], alerts: many },
+    { messageId: "msg-600k" },
+  );
+  expect(res.status, await res.clone().text()).toBe(200);
+  const got = sent();
+  for (const r of sink.requests) expect(JSON.stringify(r.body).length).toBeLessThan(LIMIT);
+  expect(got.map((r) => `${r.part}/${r.parts}`)).toEqual(got.map((_, k) => `${k + 1}/${got.length}`));
+  expect(got.flatMap((r) => r.alerts.map((a) => a.labels.instance)).sort()).toEqual(
+    many.map((a) => a.labels.instance).sort(),
+  );
+});
+
+test("a repeat that takes over from a sender that died between parts sends that sender's remaining parts under its keys: every alert once", async () => {
+  let t = Date.now();
+  const store = new MemoryStore(() => t);
+  let accepted = 0;
+  let dying: (e: Error) => void = () => {};
+  // The first instance's requests go through nginx until one was taken; then the process dies.
+  const dies = async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (accepted > 0) return new Promise<Response>((_, reject) => (dying = reject));
+    const res = await fetch(input, init);
+    if (res.ok) accepted++;
+    return res;
+  };
+  const a = makeHarness(config(), { store, now: () => t, fetch: dies });
+  const b = makeHarness(config(), { store, now: () => t });
+  const payload = (text: string) => ({
+    version: "4",
+    groupKey: '{}:{alertname="DiskFull"}',
+    status: "firing",
+    receiver: "ops",
+    groupLabels: { alertname: "DiskFull" },
+    commonLabels: { alertname: "DiskFull", severity: "critical" },
+    commonAnnotations: {},
+    externalURL: "http://alertmanager.test",
+    alerts: alerts.map((x, k) => ({
+      status: "firing",
+      labels: x.labels,
+      // A reminder re-renders its annotations: the text differs, the group state does not.
+      annotations: { description: `${host(k)}: ${text}` },
+      startsAt: "2026-12-05T01:00:00Z",
+      endsAt: "0001-01-01T00:00:00Z",
+      generatorURL: "http://prometheus.test/graph",
+      fingerprint: `fp${k}`,
+    })),
+  });
+  const first = a.job(
+    "/jobs/notification",
+    { channels: ["hook"], payload: payload("the volume is almost full. ".repeat(110)) },
+    { messageId: "msg_dies" },
+  );
+  while (accepted === 0) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 50));
+  t += 61_000; // its lease runs out: the process is gone
+  const reminder = await b.job(
+    "/jobs/notification",
+    { channels: ["hook"], payload: payload("almost full. ".repeat(150)) },
+    { messageId: "msg_reminder" },
+  );
+  expect(reminder.status, await reminder.clone().text()).toBe(200);
+  const keys = sink.requests.map((r) => r.headers["idempotency-key"]);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(keys.every((k) => k.startsWith("msg_dies:hook:"))).toBe(true);
+  expect(
+    sent()
+      .flatMap((r) => r.alerts.map((x) => x.labels.instance))
+      .sort(),
+  ).toEqual(alerts.map((x) => x.labels.instance).sort());
+  dying(new Error("the process was killed"));
+  await first;
 });

@@ -71,10 +71,11 @@ export interface Channel {
   /** The size of what `send` would post, in the limit's unit. */
   measure(m: Message): number;
   /**
-   * Sends the alerts themselves with each part (webhook): a part refused as too large is halved
-   * by its alerts (heal.ts), since cutting its text would leave them all in the request.
+   * The bytes of the request `send` would make, for a channel that sends the alerts themselves
+   * with each part (webhook): a part its receiver refuses as too large is packed again by its
+   * alerts to this measure (heal.ts), since cutting its text would leave them all in the request.
    */
-  readonly carriesAlerts?: boolean;
+  requestBytes?(m: Message, ctx: SendContext): number;
   /** The rate-limit identity (the robot: one per webhook URL); undefined: not limited. */
   readonly robot?: string;
   readonly rates: readonly Rate[];

@@ -3,14 +3,13 @@
  * the rendered message and the alerts (and the Alertmanager group, or the custom data).
  * 2xx is success; 5xx, 408 and timeouts are transient; 429 honours Retry-After; other 4xx are
  * permanent. No size limit of its own: the receiver gets the whole message in one request, until
- * it answers 413 — then that part is halved by its alerts, each half with only its own alerts
- * (heal.ts), and sent again.
+ * it answers 413 — then the parts not sent are packed again by their alerts into smaller requests,
+ * each with only its own alerts (heal.ts).
  * Each request carries `Idempotency-Key: <message id>:<channel>:<part>`, the same on every
  * redelivery — and on a repeat that takes over a state whose sender died (ctx.sendAs) — so a
  * receiver can drop the one duplicate the worker cannot rule out: a send that reached the
  * receiver just before the worker died, before the send was recorded.
  */
-import { type Alert, alertId } from "../../alerts/alert.ts";
 import type { ChannelConfig } from "../../config/schema.ts";
 import { permanent } from "../../errors.ts";
 import { escapeHtml, escapeMarkdown, escapeText, type Format, utf8Length } from "../text.ts";
@@ -31,41 +30,17 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
     escape: (f: Format) => (f === "html" ? escapeHtml : f === "markdown" ? escapeMarkdown : escapeText),
     limit: () => undefined,
     measure: (m) => m.body.length,
-    carriesAlerts: true,
+    requestBytes: (m, ctx) => utf8Length(JSON.stringify(bodyOf(name, m, ctx))),
     robot: cfg.rate ? `webhook:${hash64(cfg.url)}` : undefined,
     rates: ratesOf(cfg, []),
     async send(m: Message, ctx: SendContext) {
-      const p = ctx.payload;
-      const body = {
-        message_id: ctx.messageId,
-        channel: name,
-        title: m.title,
-        body: m.body,
-        format: m.format,
-        part: m.part,
-        parts: m.parts,
-        ...(ctx.alerts ? { alerts: m.ids ? listed(ctx.alerts, m.ids) : ctx.alerts } : {}),
-        ...(p
-          ? {
-              group: {
-                groupKey: p.groupKey,
-                status: p.status,
-                receiver: p.receiver,
-                groupLabels: p.groupLabels,
-                commonLabels: p.commonLabels,
-                commonAnnotations: p.commonAnnotations,
-                externalURL: p.externalURL,
-              },
-            }
-          : {}),
-        ...(ctx.data ? { data: ctx.data } : {}),
-      };
+      const body = bodyOf(name, m, ctx);
       const a = await requestJson(ctx, name, cfg.url, body, {
         method: cfg.method,
         headers: { "Idempotency-Key": `${ctx.sendAs}:${name}:${m.part}`, ...cfg.headers },
         timeoutMs: cfg.timeout,
       });
-      // Too large for the receiver (nginx's client_max_body_size, 1 MB by default): split, not lost.
+      // Too large for the receiver (nginx's client_max_body_size, 1 MB by default): packed smaller, not lost.
       if (a.status === 413) {
         const size = utf8Length(JSON.stringify(body));
         throw permanent(
@@ -85,8 +60,31 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
   };
 }
 
-/** The alerts of a part that lists only some (heal.ts halved the message by its alerts). */
-function listed(alerts: Alert[], ids: string[]): Alert[] {
-  const keep = new Set(ids);
-  return alerts.filter((a) => keep.has(alertId(a)));
+/** The JSON body of one part: its text, and the alerts it lists (all of them unless it says). */
+function bodyOf(name: string, m: Message, ctx: SendContext): Record<string, unknown> {
+  const p = ctx.payload;
+  return {
+    message_id: ctx.messageId,
+    channel: name,
+    title: m.title,
+    body: m.body,
+    format: m.format,
+    part: m.part,
+    parts: m.parts,
+    ...(ctx.alerts ? { alerts: m.at ? m.at.map((i) => ctx.alerts?.[i]) : ctx.alerts } : {}),
+    ...(p
+      ? {
+          group: {
+            groupKey: p.groupKey,
+            status: p.status,
+            receiver: p.receiver,
+            groupLabels: p.groupLabels,
+            commonLabels: p.commonLabels,
+            commonAnnotations: p.commonAnnotations,
+            externalURL: p.externalURL,
+          },
+        }
+      : {}),
+    ...(ctx.data ? { data: ctx.data } : {}),
+  };
 }
