@@ -122,26 +122,20 @@ function shrinkOne(
   parts: number,
   alert: AlertView = group.all[0],
 ): OutPart {
-  let a: AlertView = { ...alert, labels: { ...alert.labels }, annotations: { ...alert.annotations } };
-  for (let round = 0; round < 24; round++) {
-    const p = {
-      ...renderAlerts(spec, partView(group, [a], part, parts, title)),
-      part,
-      parts,
-      alerts: 1,
-      at: [a.at],
-    };
-    if (fits(p)) return p;
-    a = shortenLongest(a, markOf(group.t));
-  }
-  const p = {
+  const make = (a: AlertView): OutPart => ({
     ...renderAlerts(spec, partView(group, [a], part, parts, title)),
     part,
     parts,
     alerts: 1,
     at: [a.at],
-  };
-  return hardCut(p, fits, markOf(group.t));
+  });
+  let a: AlertView = { ...alert, labels: { ...alert.labels }, annotations: { ...alert.annotations } };
+  for (let round = 0; round < 24; round++) {
+    const p = make(a);
+    if (fits(p)) return p;
+    a = shortenLongest(a, markOf(group.t));
+  }
+  return hardCut(make(a), fits, markOf(group.t));
 }
 
 /** Halves the longest free text of an alert (description, summary, a label or annotation value). */
