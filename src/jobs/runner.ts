@@ -7,7 +7,7 @@
  */
 import type { Family } from "../config/schema.ts";
 import { JobError, permanent, rateLimited, toJobError, tooLarge, transient } from "../errors.ts";
-import { problemReply, type Reply } from "../qstash/outcome.ts";
+import { pacedForQstash, problemReply, type Reply } from "../qstash/outcome.ts";
 import type { JobOutcome } from "../telemetry/metric-defs.ts";
 import { exportSpans, inSpan, startSpan, traceparentOf } from "../telemetry/trace.ts";
 import type { Deps } from "./deps.ts";
@@ -95,6 +95,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
       );
       if (deps.background) deps.background(sent);
     }
+    pacedForQstash(reply, req.retried);
     const code =
       reply.status === 200 ? undefined : (reply.body as { error?: { code?: string } })?.error?.code;
     // The handler's notes cannot hide what the runner says: its fields come last.

@@ -109,14 +109,14 @@ describe("Feishu bot", () => {
       now,
       store: new MemoryStore(now),
     });
-    feishu.fault(hook, feishu.gatewayLimit(7), 1);
+    feishu.fault(hook, feishu.gatewayLimit(20), 1);
     const job = { channels: ["fs"], alerts: [alert] };
     const first = await h.job("/jobs/notification", job, { messageId: "fs-gw-1" });
     expect(first.status).toBe(429);
-    expect(first.headers.get("retry-after")).toBe("7");
+    expect(first.headers.get("retry-after")).toBe("20");
     expect(((await first.json()) as Problem & { error: { retryable: boolean } }).error.retryable).toBe(true);
     // QStash comes back after the Retry-After; the bot is held until then.
-    later = 8000;
+    later = 21_000;
     const again = await h.job("/jobs/notification", job, { messageId: "fs-gw-1", retried: 1 });
     expect(again.status).toBe(200);
     expect(feishu.of(hook)).toHaveLength(1);

@@ -56,7 +56,7 @@ test("409 (the key still being processed there) is transient: 503, and the retry
   let busy = true;
   answer = () =>
     busy
-      ? Response.json({ error: "request in progress" }, { status: 409, headers: { "retry-after": "3" } })
+      ? Response.json({ error: "request in progress" }, { status: 409, headers: { "retry-after": "30" } })
       : Response.json({ ok: true });
   const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${base}/hook" }\n`);
   const first = await h.job(
@@ -65,7 +65,7 @@ test("409 (the key still being processed there) is transient: 503, and the retry
     { messageId: "wh-409" },
   );
   expect(first.status).toBe(503);
-  expect(first.headers.get("retry-after")).toBe("3");
+  expect(first.headers.get("retry-after")).toBe("30");
   busy = false;
   const again = await h.job(
     "/jobs/notification",
