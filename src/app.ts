@@ -11,7 +11,7 @@ import { base64Text } from "./base64.ts";
 import type { Family } from "./config/schema.ts";
 import { invalid, JobError, notFound, toJobError, unauthorized } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
-import { runJob } from "./jobs/runner.ts";
+import { bodyLimitOf, runJob } from "./jobs/runner.ts";
 import { renderDashboard } from "./ops/dashboard.ts";
 import { dashboardData } from "./ops/dashboard-data.ts";
 import { engineChecks, readiness } from "./ops/health.ts";
@@ -133,7 +133,7 @@ export function createApp(deps: Deps): Hono {
       const h = c.req.raw.headers;
       const reply = await runJob(deps, handler, {
         family: family as Family,
-        body: () => readLimited(c.req.raw, config.worker.body_limit),
+        body: () => readLimited(c.req.raw, bodyLimitOf(family as Family, config.worker.body_limit)),
         messageId: h.get("upstash-message-id") ?? h.get("idempotency-key") ?? undefined,
         retried: Number(h.get("upstash-retried") ?? 0) || 0,
         scheduleId: h.get("upstash-schedule-id") ?? undefined,

@@ -78,7 +78,7 @@ export const tooLarge = (limit: number, kind: "permanent" | "too_large" = "perma
   new JobError({
     kind,
     code: "payload_too_large",
-    message: `the body is larger than worker.body_limit (${limit} bytes)`,
+    message: `the body is larger than worker.body_limit allows here (${limit} bytes)`,
     details: { limit },
   });
 

@@ -37,6 +37,15 @@ export interface JobRequest {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The most bytes a job's body may have: worker.body_limit, and for a failure callback room for
+ * the failed message QStash quotes in it (`sourceBody`, base64: 4/3 of a body up to the limit)
+ * with its last answer and headers — the dead letter of a large job must not be refused.
+ */
+export function bodyLimitOf(family: Family, bodyLimit: number): number {
+  return family === "failure" ? Math.ceil((bodyLimit * 4) / 3) + 256 * 1024 : bodyLimit;
+}
+
 /** The longest message id a job may carry: what /v1/jobs/:id reads back (routes/validate.ts). */
 export const MAX_MESSAGE_ID = 512;
 
@@ -131,8 +140,9 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
       ),
     );
   const body = typeof req.body === "function" ? await req.body() : req.body;
-  if (body.byteLength > deps.config.worker.body_limit) {
-    return finish("failed_permanent", problemReply(tooLarge(deps.config.worker.body_limit)));
+  const limit = bodyLimitOf(family, deps.config.worker.body_limit);
+  if (body.byteLength > limit) {
+    return finish("failed_permanent", problemReply(tooLarge(limit)));
   }
   if (!req.trusted) {
     try {

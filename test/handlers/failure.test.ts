@@ -13,6 +13,28 @@ function payloadOf(changes: Record<string, unknown>[]) {
 }
 
 describe("POST /jobs/failure", () => {
+  test("the dead letter of a job near worker.body_limit is recorded: its callback quotes the job in base64, a third larger", async () => {
+    const h = makeHarness();
+    // A 900 KB notification (under the 1 MiB limit) that died; QStash's callback carries it as sourceBody.
+    const job = {
+      channels: ["console"],
+      alerts: [{ labels: { alertname: "Big" }, annotations: { description: "x".repeat(900_000) } }],
+    };
+    const cb = failureCallback("msg_big", {
+      sourceBody: Buffer.from(JSON.stringify(job)).toString("base64"),
+    });
+    expect(JSON.stringify(cb).length).toBeGreaterThan(1024 * 1024);
+    const res = await h.job("/jobs/failure", cb, { messageId: "msg_cb_big" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await (await h.request("/v1/jobs/msg_big")).json()).toMatchObject({
+      dead_letter: { source_message_id: "msg_big", family: "notification" },
+    });
+    // The room is for what QStash quotes, not a second limit on anything else.
+    const huge = failureCallback("msg_huge", { sourceBody: "A".repeat(2 * 1024 * 1024) });
+    const refused = await h.job("/jobs/failure", huge, { messageId: "msg_cb_huge" });
+    expect(refused.status).toBe(489);
+  });
+
   test("records the dead job under its source message id and marks the ledger entry failed", async () => {
     const h = makeHarness();
     // The source message ran here first and failed transiently until QStash gave up.
