@@ -14,8 +14,13 @@ export const MASK = "********";
 const PATH_TOKEN = /\/(services|hook|hooks|webhooks|webhookb2)\/[^?#]+/;
 
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
-/** A URL inside free text: up to whitespace, a quote or an angle bracket. */
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+/**
+ * A URL inside free text: up to whitespace, a quote or an angle bracket — but user-info that holds
+ * a quote, a backtick or an angle bracket (`admin:pa"ss@host`) is taken whole up to its `@` and the
+ * host after it, or the rest of the password would follow the masked part in the clear.
+ */
+const URL_IN_TEXT =
+  /\b([a-z][a-z0-9+.-]*:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?(?:[/?#\s"'<>`),;]|$)))?([^\s"'<>`]*)/gi;
 
 /** Masks a URL's user-info, every query value and a webhook path token; returns non-URLs unchanged. */
 export function maskUrl(value: string): string {
@@ -68,7 +73,15 @@ function maskUnparsed(value: string): string {
 
 /** Masks every URL inside a text (an error message that names the address it could not reach). */
 export function maskText(text: string): string {
-  return text.includes("://") ? text.replace(URL_IN_TEXT, maskUrl) : text;
+  if (!text.includes("://")) return text;
+  return text.replace(
+    URL_IN_TEXT,
+    (whole: string, scheme: string, info: string | undefined, rest: string) => {
+      if (info === undefined || !/["'<>`]/.test(info)) return maskUrl(whole);
+      // The user-info is masked whole; the rest is masked as a URL of its own.
+      return `${scheme}${MASK}@${maskUrl(scheme + rest).slice(scheme.length)}`;
+    },
+  );
 }
 
 /** Headers whose values say how the request is made, not who makes it: an answer may quote them. */
@@ -77,34 +90,76 @@ const PLAIN_HEADERS = new Set(["content-type", "accept", "user-agent", "content-
 /**
  * The credentials a request carries, as a downstream could echo them back in its answer: its
  * URL's user-info, query values and webhook path token (raw and decoded), and the values of the
- * headers it was given (whole, and each word of 8 or more characters: the token of `Bearer …`).
+ * headers it was given (secretParts: whole, the token after `Bearer`, a Basic credential decoded).
  */
 export function credentialsOf(url: string, headers: Record<string, string> = {}): string[] {
-  const found: string[] = [];
+  const secret: string[] = [];
+  const maybe: string[] = [];
   try {
     const u = new URL(url);
-    found.push(u.username, u.password, ...u.searchParams.values());
+    secret.push(u.username, u.password);
     // Sent as Basic auth (user-info.ts): a peer quoting the request quotes that header, or what it decodes to.
     const info = userInfoOf(u);
-    if (info) found.push(info.user, info.pass, (basicOf(u) as string).slice("Basic ".length));
-    for (const part of u.search.slice(1).split("&")) found.push(part.slice(part.indexOf("=") + 1));
+    if (info) secret.push(info.user, info.pass, (basicOf(u) as string).slice("Basic ".length));
+    // A query value under a secret's name (`?key=`, `?access_token=`) is one whatever its length.
+    for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? secret : maybe).push(v);
+    for (const part of u.search.slice(1).split("&")) maybe.push(part.slice(part.indexOf("=") + 1));
     const token = PATH_TOKEN.exec(u.pathname)?.[0];
-    if (token) found.push(...token.split("/").slice(2));
+    if (token) maybe.push(...token.split("/").slice(2));
   } catch {
     // Not a URL: nothing of it to look for.
   }
   for (const [name, v] of Object.entries(headers))
-    if (!PLAIN_HEADERS.has(name.toLowerCase())) found.push(...withWords(v));
-  return longestFirst(found);
+    if (!PLAIN_HEADERS.has(name.toLowerCase())) secret.push(...secretParts(v));
+  return longestFirst(secret, maybe);
 }
 
-/** A secret value, and each word of 8 or more characters in it: the token of `Bearer …`. */
-const withWords = (v: string): string[] => [v, ...v.split(/\s+/).filter((w) => w.length >= 8)];
+/**
+ * A secret value and the parts a peer may quote alone: the credential after a scheme word
+ * (`Bearer t0k3n`), a Basic credential's user, password and `user:pass`, and each word of 8 or
+ * more characters.
+ */
+function secretParts(v: string): string[] {
+  const parts = [v, ...v.split(/\s+/).filter((w) => w.length >= 8)];
+  const scheme = /^([A-Za-z][\w-]*)\s+(\S+)$/.exec(v.trim());
+  if (scheme) {
+    parts.push(scheme[2]);
+    if (scheme[1].toLowerCase() === "basic") {
+      const decoded = decodeBase64(scheme[2]);
+      if (decoded?.includes(":")) parts.push(decoded, ...decoded.split(/:(.*)/s, 2));
+    }
+  }
+  return parts;
+}
 
-/** Distinct credentials, longest first (one inside another is masked whole); shorter than 6 dropped. */
-function longestFirst(found: string[]): string[] {
-  // Shorter values (`?format=json`, `?v=1`) are not credentials, and masking them would garble answers.
-  return [...new Set(found.filter((c) => c.length >= 6))].sort((a, b) => b.length - a.length);
+function decodeBase64(b64: string): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Distinct credentials, longest first (one inside another is masked whole). A value the config
+ * names as secret counts from 4 characters; one that only may be (a query value: `?format=json`,
+ * `?v=1`) from 6, as masking those would garble answers.
+ */
+function longestFirst(secret: string[], maybe: string[] = []): string[] {
+  const found = [...secret.filter((c) => c.length >= 4), ...maybe.filter((c) => c.length >= 6)];
+  return [...new Set(found)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The forms a credential takes inside an answer's JSON text: as it is, and escaped as JSON
+ * encoders write it (`\"`, `\\`, Go's `\u0026` for `&` and `\u003c`/`\u003e`, PHP's `\/`).
+ */
+function jsonForms(c: string): string[] {
+  const escaped = JSON.stringify(c).slice(1, -1);
+  const go = escaped.replace(/&/g, "\\u0026").replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
+  return [...new Set([c, escaped, go, escaped.replace(/\//g, "\\/"), go.replace(/\//g, "\\/")])];
 }
 
 const secretsOfConfig = new WeakMap<object, string[]>();
@@ -126,7 +181,7 @@ export function secretValuesOf(config: object): string[] {
       for (const [k, x] of Object.entries(v)) {
         // Headers that say how a request is made (Content-Type) are no one's secret.
         if (path.at(-1) === "headers" && PLAIN_HEADERS.has(k.toLowerCase())) continue;
-        if (typeof x === "string" && isSecret(k, path)) all.push(...withWords(x));
+        if (typeof x === "string" && isSecret(k, path)) all.push(...secretParts(x));
         else walk(x, [...path, k]);
       }
   };
@@ -167,9 +222,13 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   } catch {
     json = undefined;
   }
-  // Most answers quote nothing of the request: those are kept as they came, without a copy.
-  const quoted = credentials.filter((c) => raw.includes(c));
-  return { text: maskCredentials(raw, quoted), json: maskCredentials(json, quoted) };
+  // Most answers quote nothing of the request: those are kept as they came, without a copy. A
+  // credential is looked for as JSON encoders escape it too; the parsed JSON holds it as it is.
+  const quoted = credentials.filter((c) => jsonForms(c).some((f) => raw.includes(f)));
+  return {
+    text: maskCredentials(raw, longestFirst(quoted.flatMap(jsonForms))),
+    json: maskCredentials(json, quoted),
+  };
 }
 
 /** `value` as plain data with its secrets masked (maskSecrets); the value itself when it has none. */
@@ -179,7 +238,8 @@ export function maskedCopy(value: unknown): unknown {
 
 /** Deep copy of `value` with every secret replaced by ********. */
 export function maskSecrets(value: unknown, path: string[] = []): unknown {
-  if (typeof value === "string") return maskText(value);
+  // A value that is a URL is masked as one, whatever its user-info holds; free text by maskText.
+  if (typeof value === "string") return URL_START.test(value) ? maskUrl(value) : maskText(value);
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, path));
   if (value && typeof value === "object") {
     return Object.fromEntries(

@@ -3,6 +3,7 @@
  * POST it to a worker (default: this config's host and port), or publish it through QStash.
  */
 import { FAMILIES, type Family } from "../config/schema.ts";
+import { maskCredentials, secretValuesOf } from "../mask.ts";
 import { publishDirect, publishViaQstash } from "../qstash/publish.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
 import { loadCliConfig } from "./load.ts";
@@ -42,7 +43,8 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
       body,
       deduplicationId: args.flags["message-id"],
     });
-    p.stdout(`${JSON.stringify({ published: true, message_id: id, destination })}\n`);
+    const shown = maskCredentials(destination, secretValuesOf(config));
+    p.stdout(`${JSON.stringify({ published: true, message_id: id, destination: shown })}\n`);
     return 0;
   }
   const host = ["0.0.0.0", "::", "[::]"].includes(config.worker.host) ? "127.0.0.1" : config.worker.host;

@@ -13,7 +13,18 @@ export const WORKER_TYPES = ["general", "ai-analysis", "notification", "config-s
 export const FAMILIES = ["analysis", "notification", "config-sync", "failure", "autoscale"] as const;
 export type Family = (typeof FAMILIES)[number];
 
-const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+/**
+ * User-info holding a space, a quote, a backtick or an angle bracket: characters a URL cannot carry
+ * raw (RFC 3986 §3.2.1). Error messages quote a URL up to such a character, so the rest of a
+ * password there would follow the masked part in the clear (README, "Security").
+ */
+const rawUserInfo = (s: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[\s"<>`][^/?#]*@/i.test(s);
+const USER_INFO_MESSAGE =
+  "its user or password holds a space, a quote, a backtick or an angle bracket: percent-encode it (%20, %22, %60, %3C, %3E)";
+
+const url = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .refine((s) => !rawUserInfo(s), USER_INFO_MESSAGE);
 /** A non-empty string; a number is taken as its text (a token or key from ${VAR} may be all digits). */
 const str = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1));
 /**
@@ -214,7 +225,9 @@ const store = z
       ctx.addIssue({ code: "custom", path: ["url"], message: "must be a redis:// URL" });
     // A `#`, `?` or `/` in a generated password breaks the URL (or moves the host): say so here,
     // not as "Invalid URL" from the first connection.
-    if ((s.kind === "upstash" || s.kind === "redis") && s.url && !parsesWhole(s.url))
+    if ((s.kind === "upstash" || s.kind === "redis") && s.url && rawUserInfo(s.url))
+      ctx.addIssue({ code: "custom", path: ["url"], message: USER_INFO_MESSAGE });
+    else if ((s.kind === "upstash" || s.kind === "redis") && s.url && !parsesWhole(s.url))
       ctx.addIssue({
         code: "custom",
         path: ["url"],

@@ -12,7 +12,7 @@ import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { JobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import { maskCredentials, maskText, secretValuesOf } from "../mask.ts";
+import { maskCredentials, maskText, maskUrl, secretValuesOf } from "../mask.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
@@ -100,7 +100,8 @@ export async function recordDeadLetter(
   const dead: DeadLetter = {
     source_message_id: cb.sourceMessageId,
     family,
-    url: cb.url,
+    // Shown on /v1/jobs and the dashboard: the worker's URL without any credential it carries.
+    url: cb.url && maskUrl(cb.url),
     status: cb.status,
     retried: cb.retried,
     max_retries: cb.maxRetries,

@@ -9,6 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { errors, type Requester, type UpstashRequest, type UpstashResponse } from "@upstash/redis";
+import { maskCredentials } from "../mask.ts";
 import type { Dial, StreamSocket } from "../ports.ts";
 
 /** An error reply from Redis (`-ERR …`, `-WRONGTYPE …`): the command ran and failed. */
@@ -310,7 +311,10 @@ export class RespConnection {
           const err = replies.find((r) => r instanceof RespError);
           if (err) throw err;
         } catch (e) {
-          link.lastError = new Error(`handshake failed: ${(e as Error).message}`);
+          // A server may quote the refused command's arguments (AUTH renamed away): not the password.
+          const secrets = [password ?? "", (user?.length ?? 0) >= 4 ? (user as string) : ""].filter(Boolean);
+          const said = maskCredentials((e as Error).message, secrets);
+          link.lastError = new Error(`handshake failed: ${said}`);
           socket.destroy();
           return;
         }

@@ -4,9 +4,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { main } from "../../src/cli/main.ts";
+import { nodeDial } from "../../src/entry/node-net.ts";
 import type { Fetch } from "../../src/ports.ts";
+import { RespConnection } from "../../src/store/resp.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
-import { failureCallback, makeHarness } from "../support/harness.ts";
+import { failureCallback, MINIMAL_YAML, makeHarness } from "../support/harness.ts";
 
 const S = "SENTINEL";
 /** A port on loopback where nothing listens: every send to it fails with its URL in the error. */
@@ -269,5 +271,146 @@ describe("secrets never leave the worker", () => {
     );
     expect(res.status, await res.text()).toBe(200);
     expect(got).toEqual([`Basic ${btoa("ops:p@ss")}`]);
+  });
+});
+
+describe("secrets in the shapes that slipped past (a review that tried)", () => {
+  const DEAD_URL = "127.0.0.1:9";
+
+  test("a URL password with a quote: masked whole in check-config, answers, records and logs; one with a space or double quote is refused, percent-encoding named", async () => {
+    const yaml = `${MINIMAL_YAML}config_sync:\n  targets:\n    prom: { kind: prometheus, delivery: { type: file, path: /tmp/alertagent-never.yml, reload_url: "http://admin:Rel'oad${S}99@${DEAD_URL}/-/reload" } }\n`;
+    const f = fakePlatform({ "/w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "/w.yaml"], f.p))).toBe(0);
+    expect(leaks("check-config", f.stdout() + f.stderr())).toEqual([]);
+    const h = makeHarness(yaml);
+    const res = await h.job(
+      "/jobs/config-sync",
+      { operation: "create", rules: [] },
+      { messageId: "m-quote" },
+    );
+    const found = [
+      ...leaks("answer", await res.text()),
+      ...leaks("/v1/jobs", await (await h.request("/v1/jobs/m-quote")).text()),
+      ...leaks("/v1/sync/status", await (await h.request("/v1/sync/status")).text()),
+      ...leaks("logs", JSON.stringify(h.logs)),
+    ];
+    expect(found).toEqual([]);
+    for (const url of [`http://admin:pa ss${S}@h.example/x`, `http://admin:S3cr"et${S}@h.example/x`]) {
+      const g = fakePlatform({
+        "/w.yaml": `${MINIMAL_YAML}channels:\n  hook: { type: webhook, url: '${url}' }\n`,
+      });
+      expect(await exitCode(main(["check-config", "--config", "/w.yaml"], g.p))).toBe(2);
+      expect(g.stderr()).toContain("percent-encode");
+      expect(leaks("check-config", g.stdout() + g.stderr())).toEqual([]);
+    }
+  });
+
+  test("a peer echoing our headers JSON-escaped (a quote as \\\", Go's \\u0026 and \\u003c), a Basic credential decoded, a short token: masked", async () => {
+    const echo = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const got = Object.fromEntries(req.headers);
+        const auth = req.headers.get("authorization") ?? "";
+        if (auth.startsWith("Basic ")) {
+          const [user, pass] = atob(auth.slice(6)).split(":");
+          return new Response(`login refused for ${user} with password ${pass}`, { status: 401 });
+        }
+        const url = new URL(req.url);
+        if (url.pathname === "/go")
+          return new Response(
+            JSON.stringify({ you_sent: got }).replace(/&/g, "\\u0026").replace(/</g, "\\u003c"),
+            { status: 400, headers: { "content-type": "application/json" } },
+          );
+        if (url.pathname === "/short")
+          return new Response(`unknown token ${auth.slice(7)} ; ${url.search}`, { status: 400 });
+        return Response.json({ you_sent: got });
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${echo.port}`;
+      const basic = btoa(`opsadmin:${S}hunter`);
+      const h = makeHarness(`channels:
+  quote: { type: webhook, url: "${base}/ok", headers: { X-Api-Key: 'Ap1"K3y-${S}' } }
+  go: { type: webhook, url: "${base}/go", headers: { X-Api-Key: "S3cr&t<Key-${S}" } }
+  basic: { type: webhook, url: "${base}/basic", headers: { Authorization: "Basic ${basic}" } }
+  short: { type: webhook, url: "${base}/short?key=k9x2q", headers: { Authorization: "Bearer t0k3n7x" } }
+`);
+      const alert = { labels: { alertname: "Leak" } };
+      const found: string[] = [];
+      for (const ch of ["quote", "go", "basic", "short"]) {
+        const res = await h.job(
+          "/jobs/notification",
+          { channels: [ch], alerts: [alert] },
+          { messageId: `m-${ch}` },
+        );
+        const text = await res.text();
+        found.push(...leaks(`${ch} answer`, text));
+        found.push(...leaks(`${ch} record`, await (await h.request(`/v1/notifications/m-${ch}`)).text()));
+        if (ch === "short") expect(text).not.toMatch(/t0k3n7x|k9x2q/);
+        if (ch === "basic") expect(text).not.toContain("opsadmin");
+      }
+      found.push(...leaks("logs", JSON.stringify(h.logs)));
+      expect(JSON.stringify(h.logs)).not.toMatch(/t0k3n7x|k9x2q|opsadmin/);
+      expect(found).toEqual([]);
+    } finally {
+      echo.stop(true);
+    }
+  });
+
+  test("a dead letter's URL with credentials is shown masked on /v1/jobs", async () => {
+    const h = makeHarness();
+    const cb = failureCallback("msg_dead_url", {
+      url: `https://qsuser:${S}Pw@worker.example.com/jobs/notification?token=${S}Tok`,
+    });
+    expect((await h.job("/jobs/failure", cb, { messageId: "m-dead-url" })).status).toBe(200);
+    const shown = await (await h.request("/v1/jobs/msg_dead_url")).text();
+    expect(shown).toContain("worker.example.com/jobs/notification");
+    expect(leaks("/v1/jobs", shown)).toEqual([]);
+  });
+
+  test("a Redis-protocol server quoting the refused AUTH's arguments: the password is not in the error", async () => {
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket, data) {
+          // One refusal per command of the handshake, quoting its first argument as Redis does.
+          const commands = String(data).match(/^\*/gm)?.length ?? 1;
+          socket.write(
+            `-ERR unknown command 'AUTH', with args beginning with: '${S}Redis12'\r\n`.repeat(commands),
+          );
+        },
+      },
+    });
+    const conn = new RespConnection(`redis://:${S}Redis12@127.0.0.1:${server.port}`, { dial: nodeDial });
+    try {
+      const e = await conn.command(["PING"]).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(e?.message).toContain("handshake failed");
+      expect(e?.message).not.toContain(S);
+    } finally {
+      await conn.close();
+      server.stop(true);
+    }
+  });
+
+  test("setup-qstash prints the config's URLs with their credentials masked", async () => {
+    const yaml = `worker: { public_url: "https://proxyuser:${S}Pub@worker.example.com/?token=${S}PubTok" }
+qstash:
+  url: "https://qsuser:${S}Qs@qstash.example.com"
+  token: ${S}QsTok
+  current_signing_key: sig_${S}04
+  next_signing_key: sig_${S}05
+`;
+    const qstash = async (input: RequestInfo | URL) =>
+      String(input).includes("/v2/schedules") ? Response.json([]) : Response.json({ messageId: "msg_1" });
+    const f = fakePlatform({ "/w.yaml": yaml });
+    f.p.fetch = qstash as never;
+    expect(await exitCode(main(["setup-qstash", "--dry-run", "--config", "/w.yaml"], f.p))).toBe(0);
+    expect(f.stdout()).toContain("/v2/publish/");
+    expect(leaks("setup-qstash", f.stdout() + f.stderr())).toEqual([]);
   });
 });
