@@ -334,8 +334,8 @@ describe("per-process concurrency gate", () => {
 describe("HTTP job route", () => {
   test("an oversize body is refused from Content-Length without reading it", async () => {
     const h = makeHarness("worker: { body_limit: 1kb }\n");
-    const big = JSON.stringify(failureCallback("x", { pad: "y".repeat(4000) }));
-    const res = await h.job("/jobs/failure", big);
+    const big = JSON.stringify({ channels: ["console"], alerts: [], pad: "y".repeat(4000) });
+    const res = await h.job("/jobs/notification", big);
     expect(res.status).toBe(489);
     expect(res.headers.get("upstash-nonretryable-error")).toBe("true");
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
