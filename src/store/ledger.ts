@@ -269,9 +269,15 @@ export class Ledger {
     this.renewer = undefined;
   }
 
-  /** Extends a held lease; false when it was lost (expired and taken over). */
-  renew(messageId: string, lease: Lease): Promise<boolean> {
-    return this.store.expireIfEquals(this.leaseKey(messageId), lease, this.opts.leaseMs);
+  /**
+   * Extends a held lease; false when it was lost (expired and taken over). A lease that is simply
+   * gone — the store lost it (a Redis restarted without its data) — is taken back while no other
+   * delivery holds it, so a redelivery meanwhile is told in_progress instead of running the job twice.
+   */
+  async renew(messageId: string, lease: Lease): Promise<boolean> {
+    const key = this.leaseKey(messageId);
+    if (await this.store.expireIfEquals(key, lease, this.opts.leaseMs)) return true;
+    return this.store.set(key, lease, { nx: true, ttlMs: this.opts.leaseMs });
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
@@ -374,13 +380,26 @@ export class Ledger {
    */
   private async putAndRelease(entry: LedgerEntry, lease: Lease, also: Write[]): Promise<void> {
     const leaseKey = this.leaseKey(entry.message_id);
-    const held = await this.store.writeMany([
-      ...also,
+    const entryKey = this.entryKey(entry.message_id);
+    const record: Write[] = [
       { op: "check", key: leaseKey, equals: lease, guards: 2 },
-      { op: "set", key: this.entryKey(entry.message_id), value: entry, ttlMs: this.opts.retentionMs },
+      { op: "set", key: entryKey, value: entry, ttlMs: this.opts.retentionMs },
       { op: "del", key: leaseKey, ifEquals: lease },
-    ]);
-    if (!held)
+    ];
+    if (await this.store.writeMany([...also, ...record])) return;
+    // No lease at all, and no other delivery's outcome: the store lost the lease (a Redis restarted
+    // without its data), nobody took over. This outcome is recorded, the lease taken back for that
+    // step — else the answer would be a 503 and the redelivery would run again what succeeded.
+    const [holder, now] = await this.store.mget<unknown>([leaseKey, entryKey]);
+    const open = ((now as LedgerEntry | null)?.status ?? "processing") === "processing";
+    const retaken =
+      holder === null &&
+      open &&
+      (await this.store.writeMany([
+        { op: "once", key: leaseKey, value: lease, ttlMs: this.opts.leaseMs, guards: 0 },
+        ...record,
+      ]));
+    if (!retaken)
       throw transient(
         "lease_lost",
         "this delivery outlived its lease and another took the message over: its outcome was not recorded",

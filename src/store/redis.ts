@@ -372,9 +372,16 @@ export class RedisStore implements Store {
     if (this.kind === "redis" && field(await info("persistence"), "aof_enabled") === "0") {
       // CONFIG cannot run in a script; `save` is the RDB schedule, "" when snapshots are off.
       const save = await this.redis.exec<unknown>(["CONFIG", "GET", "save"]).catch(() => undefined);
-      if (Array.isArray(save) && save[0] === "save" && String(save[1] ?? "") === "")
+      const schedule = Array.isArray(save) && save[0] === "save" ? String(save[1] ?? "") : undefined;
+      if (schedule === "")
         found.push(
-          'Redis keeps nothing on disk (appendonly no, save ""): when it restarts, the ledger is gone, and every message QStash delivers again is sent again. Turn on appendonly yes (or RDB snapshots)',
+          'Redis keeps nothing on disk (appendonly no, save ""): when it restarts, the ledger is gone, and every message QStash delivers again is sent again. Turn on appendonly yes',
+        );
+      // A crash rolls an RDB-only Redis back to its last snapshot (up to an hour with the defaults):
+      // the leases, steps, dedup records and rule set written since are gone with it.
+      else if (schedule !== undefined)
+        found.push(
+          `Redis keeps only RDB snapshots (appendonly no, save "${schedule}"): after a crash it comes back as it was at the last one, and what the worker recorded since is gone — pages sent since are sent again, and a config sync works from an older rule set. Turn on appendonly yes`,
         );
     }
     return found;

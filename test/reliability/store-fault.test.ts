@@ -84,4 +84,41 @@ describe("Redis stopped and started", () => {
     // effects without their own step record, which is why channels record each send as a step.
     expect(effects.get(3)).toBe(2);
   }, 30_000);
+
+  /** Redis as after a restart without its data (no append-only file, or an older snapshot). */
+  const emptied = async () => {
+    const p = Bun.spawn(["redis-cli", "-u", redis.url, "FLUSHALL"], { stdout: "ignore", stderr: "ignore" });
+    expect(await p.exited).toBe(0);
+  };
+
+  test("Redis loses its data under a running job: the job records its outcome and answers 200; the redelivery is a replay", async () => {
+    let release!: () => void;
+    gate = new Promise((r) => (release = r));
+    const running = runJob(h.deps, handler, job(4));
+    await Bun.sleep(50);
+    await emptied();
+    release();
+    const reply = await running;
+    gate = undefined;
+    // It was a 503 lease_lost: QStash redelivered and the job ran again what had succeeded.
+    expect(reply.status).toBe(200);
+    const again = await runJob(h.deps, handler, job(4, "msg_fault_4", 1));
+    expect(again).toMatchObject({ status: 200, headers: { "X-Idempotent-Replay": "true" } });
+    expect(effects.get(4)).toBe(1);
+  });
+
+  test("the lease lost with the data is taken back by the renewal: a redelivery meanwhile is told in_progress, not run twice", async () => {
+    let release!: () => void;
+    gate = new Promise((r) => (release = r));
+    const running = runJob(h.deps, handler, job(5));
+    await Bun.sleep(50);
+    await emptied();
+    await Bun.sleep(500); // a renewal (every third of the 1 s lease) finds it gone
+    const meanwhile = await runJob(h.deps, handler, job(5, "msg_fault_5", 1));
+    expect((meanwhile.body as { error: { code: string } }).error.code).toBe("in_progress");
+    release();
+    gate = undefined;
+    expect((await running).status).toBe(200);
+    expect(effects.get(5)).toBe(1);
+  });
 });

@@ -814,7 +814,7 @@ describe("redis: how a server is set up to break the worker's promises is named 
     expect(JSON.parse(line ?? "{}")).toMatchObject({ level: "error", store: "redis" });
   });
 
-  test('appendonly no with save "" is a hazard; AOF or RDB snapshots are not; Upstash is not asked', async () => {
+  test('appendonly no is a hazard (with save "" nothing is kept; with RDB snapshots a crash rolls back); AOF is not; Upstash is not asked', async () => {
     const persistence = [
       ["no", ""],
       ["no", "3600 1"],
@@ -835,7 +835,9 @@ describe("redis: how a server is set up to break the worker's promises is named 
     });
     expect(seen['"no" ""']).toEqual([expect.stringContaining("Redis keeps nothing on disk")]);
     expect(seen['"no" ""'][0]).toContain("sent again");
-    expect(seen['"no" "3600 1"']).toEqual([]);
+    expect(seen['"no" "3600 1"']).toEqual([
+      expect.stringContaining('Redis keeps only RDB snapshots (appendonly no, save "3600 1")'),
+    ]);
     expect(seen['"yes" ""']).toEqual([]);
     expect(upstash).toEqual([]);
   });
