@@ -186,8 +186,10 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
       expect(again.json).toEqual(first.json);
     });
 
-    test("a body over the 1 MiB limit → 489 payload_too_large, non-retryable", async () => {
-      const big = callback(newId("source"), { padding: "x".repeat(1024 * 1024 + 1) });
+    test("a body over the limit (a failure callback's: 4/3 of the 1 MiB worker.body_limit + 256 KiB) → 489 payload_too_large, non-retryable", async () => {
+      const big = callback(newId("source"), {
+        padding: "x".repeat(Math.ceil((1024 * 1024 * 4) / 3) + 256 * 1024 + 1),
+      });
       const a = await postJob(big);
       expectProblem(a, 489, "payload_too_large");
       expect(a.headers.get("upstash-nonretryable-error")).toBe("true");
