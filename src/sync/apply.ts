@@ -47,8 +47,17 @@ export interface Applied {
   state?: TargetState;
 }
 
-/** Delivers one target when its hash changed; says what happened and what its state becomes. */
-export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise<Applied> {
+/**
+ * Delivers one target when its hash changed; says what happened and what its state becomes.
+ * `onTopOfStore`: the operation builds on the stored rule set (not `full`), so a target found
+ * holding a rendering the store did not record is refused (read-back.ts DeliveryInput.onTopOf).
+ */
+export async function apply(
+  deps: Services,
+  p: TargetPlan,
+  log: Logger,
+  onTopOfStore = false,
+): Promise<Applied> {
   const base = {
     target: p.name,
     kind: p.target.kind,
@@ -82,6 +91,7 @@ export async function apply(deps: Services, p: TargetPlan, log: Logger): Promise
     // After a failed attempt what the target holds is not known: every group goes again.
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
+    ...(onTopOfStore ? { onTopOf: p.state.hash } : {}),
   };
   if (!p.changed) {
     // The last attempt failed and was rolled back, and the set is back to what the target has:

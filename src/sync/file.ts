@@ -13,6 +13,7 @@ import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
 import { baseOf, send, snippet } from "./net.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
+import { managedHash } from "./render.ts";
 import { until, type Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
@@ -140,6 +141,21 @@ function modeOf(d: DeliveryInput): number | undefined {
   return d.target.kind === "alertmanager" ? 0o600 : undefined;
 }
 
+/**
+ * A file holding a rendering of ours that the store did not record, under an operation on top of
+ * the stored set: the store lost state (a Redis restarted without its data, or rolled back to a
+ * snapshot) or another worker with another store syncs this file. Building on the stored set would
+ * silently drop every rule it lacks, so the sync is refused (docs/config-sync.md, "Lost state").
+ */
+function aheadOfStore(d: DeliveryInput, held: string | undefined): void {
+  if (d.onTopOf === undefined || !held || held === d.onTopOf || held === d.rendered.hash) return;
+  throw permanent(
+    "target_ahead_of_store",
+    `target "${d.name}" holds a rendering (${held}) this worker's store did not record (it recorded ${d.onTopOf ?? "none"}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop the rules the store lacks; send the whole set with operation "full"`,
+    { target: d.name, held, recorded: d.onTopOf },
+  );
+}
+
 export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Promise<Verification> {
   const fs = d.deps.fs;
   if (!fs)
@@ -155,6 +171,7 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError("reading the current version of", path, e);
   }
+  aheadOfStore(d, managedHash(previous));
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

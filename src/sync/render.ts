@@ -52,6 +52,13 @@ export function notificationPublishUrl(config: Config): string | undefined {
   return base ? `${config.qstash.url.replace(/\/+$/, "")}/v2/publish/${base}/jobs/notification` : undefined;
 }
 
+/** The hash in a file's header when config sync wrote it (header below), else undefined. */
+export function managedHash(text: string | null): string | undefined {
+  return text
+    ? /^# Managed by alertagent-worker config sync: [^\n]*\n# (sha256:[0-9a-f]+)\n/.exec(text)?.[1]
+    : undefined;
+}
+
 function header(name: string, kind: TargetKind, hash: string): string {
   // JSON quoting keeps a line break in a target name from ending the comment.
   return `# Managed by alertagent-worker config sync: target ${JSON.stringify(name)} (${kind}). Edits here are overwritten.\n# ${hash}\n`;

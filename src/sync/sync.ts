@@ -40,7 +40,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(
       plans.map(async (p) => {
-        const a = await apply(deps, p, log);
+        const a = await apply(deps, p, log, job.operation !== "full");
         if (a.state) states.push(a.state);
         return a;
       }),
@@ -48,10 +48,13 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const crashed = settled.find((s) => s.status === "rejected");
     if (crashed) throw crashed.reason;
     const applied = settled.map((s) => (s as PromiseFulfilledResult<Applied>).value);
-    // A set a peer refused is not kept, unless another target took it (or may have: a file left
-    // in place, not yet read back): kept, it would fail every later sync until its rule was
-    // deleted; dropped under a target that runs it, the set and that target would disagree.
-    const refused = applied.some((a) => a.failure?.code === "config_refused");
+    // A set a peer refused (or a target found ahead of the store) is not kept, unless another
+    // target took it (or may have: a file left in place, not yet read back): kept, it would fail
+    // every later sync until its rule was deleted; dropped under a target that runs it, the set
+    // and that target would disagree.
+    const refused = applied.some((a) =>
+      ["config_refused", "target_ahead_of_store"].includes(a.failure?.code ?? ""),
+    );
     const runs = applied.some((a) => (a.result.changed && !a.failure) || a.failure?.code === "not_applied");
     if (refused && !runs) changedSet = undefined;
     if (applied.some((a) => a.failure)) throw syncFailed(applied);

@@ -118,3 +118,31 @@ config_sync:
     await vm.stop();
   }
 }, 60_000);
+
+test("a store that lost its state (a new, empty one on the same file) does not drop the rules Prometheus runs: a create is refused 489 target_ahead_of_store; full restores them", async () => {
+  const lost = async () => (await loaded()).filter((n) => n.startsWith("Lost"));
+  const before = harness(AUTH.password, "lost.yml");
+  for (const r of [rule({ id: "la", name: "LostA" }), rule({ id: "lb", name: "LostB" })])
+    expect((await before.sync({ operation: "create", rules: [r] })).status).toBe(200);
+  expect(await lost()).toEqual(["LostA", "LostB"]);
+  // A Redis restarted without its data: the same file, a store that remembers nothing.
+  const after = harness(AUTH.password, "lost.yml");
+  const res = await after.sync({ operation: "create", rules: [rule({ id: "lc", name: "LostC" })] });
+  expect(res.status).toBe(489);
+  const { error } = (await res.json()) as { error: { code: string; message: string } };
+  expect(error.code).toBe("target_ahead_of_store");
+  expect(error.message).toContain('operation "full"');
+  expect(await lost()).toEqual(["LostA", "LostB"]);
+  // The set the refused create would have made is not kept: the next create is refused too.
+  expect((await after.sync({ operation: "create", rules: [rule({ id: "lc", name: "LostC" })] })).status).toBe(
+    489,
+  );
+  const full = await after.sync({
+    operation: "full",
+    rules: ["LostA", "LostB", "LostC"].map((name, i) => rule({ id: `l${i}`, name })),
+  });
+  expect(full.status).toBe(200);
+  expect(await lost()).toEqual(["LostA", "LostB", "LostC"]);
+  expect((await after.sync({ operation: "delete", rule_ids: ["l2"] })).status).toBe(200);
+  expect(await lost()).toEqual(["LostA", "LostB"]);
+});
