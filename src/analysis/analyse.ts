@@ -86,12 +86,20 @@ export async function analyseJob(
   const failed: { alert_id: string; error: JobError }[] = [];
   // An engine that failed for now on one alert is skipped for the job's others (chain.ts).
   const failedInJob = new Map<EngineId, string>();
+  const jobStarted = deps.now();
+  const jobBudget = deps.config.ai.job_budget;
   for (const [i, a] of alerts.entries()) {
     const prior = done[i];
     if (prior?.status === "succeeded") {
       results.push(prior.data as AnalysisResult);
       continue;
     }
+    // Past ai.job_budget the LLM engines are skipped like engines that failed: the built-in engine
+    // answers the rest at once, and the job is answered before its connection or QStash gives up.
+    if (deps.now() - jobStarted >= jobBudget)
+      for (const id of ["dify", "ollama"] as const)
+        if (!failedInJob.has(id))
+          failedInJob.set(id, `ai.job_budget of ${jobBudget} ms spent by this job's earlier alerts`);
     try {
       const k = open.findIndex((o) => o.i === i);
       results.push(

@@ -267,6 +267,12 @@ const ai = z.strictObject({
    * one) answers; each engine still within its own timeout. @default the longest engine timeout
    */
   budget: positiveDuration.optional(),
+  /**
+   * The most one job's alerts wait on Dify and Ollama together: past it the job's remaining alerts
+   * are answered by the built-in engine, so a payload of many alerts ends well within the binary's
+   * 255 s idle connection and QStash's longest answer (docs/analysis.md, "Time"). @default 3m
+   */
+  job_budget: positiveDuration.default(180_000),
   dify: z
     .strictObject({
       url,

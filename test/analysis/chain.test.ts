@@ -230,6 +230,41 @@ describe("time: what the built-in answer waits for", () => {
     expect(results[3].attempts[0].error).toContain("skipped: it failed for an earlier alert of this job");
     expect(ms).toBeLessThan(2_000);
   });
+
+  test("a payload of many alerts on a slow but answering Ollama stops asking it at ai.job_budget: the rest are the built-in engine's, the job answered in time", async () => {
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "down" });
+    ollama.respond = () => ({
+      delayMs: 300,
+      reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
+    });
+    const h = makeHarness(
+      `${aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "600ms" },
+      })}  job_budget: 1s
+`,
+    );
+    const payload = fixture("alertmanager-firing.json");
+    payload.alerts = Array.from({ length: 10 }, (_, i) => ({
+      ...payload.alerts[0],
+      fingerprint: `fp-jb-${i}`,
+      labels: { ...payload.alerts[0].labels, instance: `10.0.1.${i}:9100` },
+    }));
+    const t = performance.now();
+    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
+    const ms = performance.now() - t;
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as {
+      results: { engine: string; attempts: { error?: string }[] }[];
+    };
+    const engines = results.map((r) => r.engine);
+    // Ollama answered while the budget lasted (each of its answers takes 300 ms), then the built-in engine.
+    expect(engines.slice(0, 3)).toEqual(["ollama", "ollama", "ollama"]);
+    expect(engines.slice(5)).toEqual(["builtin", "builtin", "builtin", "builtin", "builtin"]);
+    expect(results[9].attempts[1].error).toContain("skipped: ai.job_budget of 1000 ms spent");
+    // 10 × 300 ms without it; the budget plus one alert's answer with it.
+    expect(ms).toBeLessThan(2_200);
+  });
 });
 
 describe("circuit breaker per engine (shared through the store)", () => {
