@@ -214,12 +214,6 @@ export async function sendParts(
       if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
       const smaller =
         e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m, e, ctx) : undefined;
-      if (!smaller && e instanceof JobError && e.code === TOO_LONG && ch.requestBytes)
-        throw permanent(
-          TOO_LONG,
-          `${e.message}; it cannot be packed smaller: one alert alone is over that, or it would take more than max_parts (${ch.cfg.max_parts})`,
-          e.details,
-        );
       if (!smaller) throw e;
       j.logger.warn(
         ch.requestBytes
@@ -245,7 +239,8 @@ export async function sendParts(
 
 /**
  * The parts with part `i`, refused as too long, made smaller (heal.ts): a channel that sends the
- * alerts themselves (webhook) packs them again to half the refused request, a robot cuts its text.
+ * alerts themselves (webhook) packs them again to half the refused request — or says why it
+ * cannot — and a robot cuts its text.
  */
 function healed(
   j: Job,
@@ -264,13 +259,19 @@ function healed(
   const size = (e.details as { size?: number } | undefined)?.size;
   if (!group || !size) return undefined;
   const packer = alertPacker(j.n, ch, j.job, group, ctx);
-  return repack(
+  const parts = repack(
     record.parts,
     i,
     group.all.map((a) => a.at),
     size,
     ch.cfg.max_parts,
     packer,
+  );
+  if (parts) return parts;
+  throw permanent(
+    TOO_LONG,
+    `${e.message}; it cannot be packed smaller: one alert alone is over that, or it would take more than max_parts (${ch.cfg.max_parts})`,
+    e.details,
   );
 }
 

@@ -143,7 +143,6 @@ describe("hostile producers: churn in a full memory store", () => {
     const again = await postSigned(w.url, "/jobs/notification", job("slow", 0), "msg_churn_long", 1);
     expect(again.status).toBe(503);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe("in_progress");
-    expect(again.headers.get("retry-after")).toBeTruthy();
     expect((await long).status).toBe(200);
     const replay = await postSigned(w.url, "/jobs/notification", job("slow", 0), "msg_churn_long", 2);
     expect(replay.status).toBe(200);
