@@ -351,10 +351,34 @@ export class RedisStore implements Store {
     else await this.redis.ping();
   }
 
+  /** When this process first found the server without the marker it had written (its data lost). */
+  private lostAt: number | undefined;
+  private marked = false;
+
   /**
-   * An eviction policy that can delete the worker's keys, and a self-hosted Redis that keeps
-   * nothing on disk (docs/contracts.md#redis). A server that refuses to say (a managed Redis
-   * without INFO or CONFIG) tells nothing, and that is not an error.
+   * Whether the server lost its data since this process started: a marker written once (NX) and
+   * looked for on each later ask. Gone, the server restarted without its data or was flushed, and
+   * everything the worker recorded before went with it (README, "Which store to pick").
+   */
+  private async dataLost(): Promise<string | undefined> {
+    const key = this.k("store:marker");
+    if (!this.marked) {
+      this.marked = true;
+      await this.redis.set(key, new Date().toISOString(), { nx: true });
+    } else if ((await this.redis.get(key)) === null) {
+      this.lostAt ??= Date.now();
+      await this.redis.set(key, new Date().toISOString(), { nx: true });
+    }
+    return this.lostAt === undefined
+      ? undefined
+      : `Redis lost its data at ${new Date(this.lostAt).toISOString()} (restarted without it, or flushed): the ledger, dedup records and rule set recorded before are gone — pages QStash delivers again may be sent again, and a config sync must be sent whole (operation full) to rebuild the rule set`;
+  }
+
+  /**
+   * An eviction policy that can delete the worker's keys, a self-hosted Redis that keeps
+   * nothing on disk (docs/contracts.md#redis), and one that lost its data since this process
+   * started. A server that refuses to say (a managed Redis without INFO or CONFIG) tells nothing,
+   * and that is not an error.
    */
   async hazards(): Promise<string[]> {
     // INFO through a script, which reaches self-hosted Redis and Upstash alike (both tested).
@@ -368,6 +392,10 @@ export class RedisStore implements Store {
       found.push(
         `Redis may evict keys (maxmemory-policy ${policy}): a lease or a ledger entry evicted lets a message run twice. Set maxmemory-policy noeviction: when full, jobs then answer 503 store_unavailable instead`,
       );
+    if (this.kind === "redis") {
+      const lost = await this.dataLost().catch(() => undefined);
+      if (lost) found.push(lost);
+    }
     // Upstash keeps its data itself; a self-hosted server does only when told to.
     if (this.kind === "redis" && field(await info("persistence"), "aof_enabled") === "0") {
       // CONFIG cannot run in a script; `save` is the RDB schedule, "" when snapshots are off.

@@ -121,4 +121,20 @@ describe("Redis stopped and started", () => {
     expect((await running).status).toBe(200);
     expect(effects.get(5)).toBe(1);
   });
+
+  test("a Redis that lost its data since the worker started is named among the store's warnings (/health/ready)", async () => {
+    const store = tcpStore({ url: redis.url, prefix: "marker:", dial: nodeDial });
+    try {
+      expect(await store.hazards?.()).toEqual([]);
+      expect(await store.hazards?.()).toEqual([]);
+      await emptied();
+      const said = (await store.hazards?.()) ?? [];
+      expect(said).toEqual([expect.stringContaining("Redis lost its data at")]);
+      expect(said[0]).toContain("operation full");
+      // Still said on later asks: what was lost stays lost.
+      expect(await store.hazards?.()).toEqual(said);
+    } finally {
+      await store.close();
+    }
+  });
 });
