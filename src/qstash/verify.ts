@@ -124,7 +124,7 @@ export class SignatureVerifier {
     if (typeof claims.nbf === "number" && now + tol < claims.nbf) {
       throw unauthorized("signature_not_yet_valid", "the signature is not valid yet (nbf in the future)");
     }
-    if (input.url !== undefined && claims.sub !== input.url) {
+    if (input.url !== undefined && claims.sub !== input.url && !sameUrl(claims.sub, input.url)) {
       throw unauthorized(
         "signature_subject_mismatch",
         "the signature was made for another URL (sub does not match worker.public_url + path)",
@@ -154,5 +154,18 @@ function decodeJson(part: string): unknown {
     return v && typeof v === "object" ? v : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Two spellings of one URL: a query with non-ASCII or a quote (`?channels=ops-钉钉`) may be signed
+ * as published and arrive percent-encoded by the HTTP server, or the other way round. Compared as
+ * the URL standard writes them; only asked when the texts differ.
+ */
+function sameUrl(sub: unknown, url: string): boolean {
+  try {
+    return typeof sub === "string" && new URL(sub).href === new URL(url).href;
+  } catch {
+    return false;
   }
 }

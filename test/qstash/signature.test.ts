@@ -180,6 +180,19 @@ describe("sub must match worker.public_url + path when public_url is set", () =>
     expect(p).toMatchObject({ status: 401, code: "signature_subject_mismatch" });
   });
 
+  test("a query signed as published (Chinese channel names, a quote) matches its percent-encoded arrival; another query does not", async () => {
+    const job = { channels: ["console"], alerts: [{ labels: { alertname: "Sub" } }] };
+    const raw = "https://alerts.example.com/jobs/notification?channels=ops-钉钉,a'b";
+    // The request arrives as the HTTP server parsed it: ?channels=ops-%E9%92%89%E9%92%89,a%27b.
+    const res = await h.job("/jobs/notification?channels=ops-钉钉,a'b", job, { subject: raw });
+    expect(new URL(raw).href).not.toBe(raw);
+    expect(res.status).not.toBe(401);
+    const other = await h.job("/jobs/notification?channels=ops-钉钉,a'b", job, {
+      subject: "https://alerts.example.com/jobs/notification?channels=ops-other",
+    });
+    expect((await problem(other)).code).toBe("signature_subject_mismatch");
+  });
+
   test("rejects a signature made for another route of the same worker", async () => {
     const p = await problem(
       await h.job("/jobs/failure", body, { subject: "https://alerts.example.com/jobs/notification" }),
