@@ -277,7 +277,18 @@ export class Ledger {
   async renew(messageId: string, lease: Lease): Promise<boolean> {
     const key = this.leaseKey(messageId);
     if (await this.store.expireIfEquals(key, lease, this.opts.leaseMs)) return true;
+    // Not when another delivery finished the message meanwhile: its record must stand.
+    if (!(await this.lostNotTaken(messageId))) return false;
     return this.store.set(key, lease, { nx: true, ttlMs: this.opts.leaseMs });
+  }
+
+  /** No lease at all and no finished entry: the store lost the lease, no other delivery took over. */
+  private async lostNotTaken(messageId: string): Promise<boolean> {
+    const [holder, entry] = await this.store.mget<unknown>([
+      this.leaseKey(messageId),
+      this.entryKey(messageId),
+    ]);
+    return holder === null && ((entry as LedgerEntry | null)?.status ?? "processing") === "processing";
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
@@ -387,14 +398,11 @@ export class Ledger {
       { op: "del", key: leaseKey, ifEquals: lease },
     ];
     if (await this.store.writeMany([...also, ...record])) return;
-    // No lease at all, and no other delivery's outcome: the store lost the lease (a Redis restarted
-    // without its data), nobody took over. This outcome is recorded, the lease taken back for that
-    // step — else the answer would be a 503 and the redelivery would run again what succeeded.
-    const [holder, now] = await this.store.mget<unknown>([leaseKey, entryKey]);
-    const open = ((now as LedgerEntry | null)?.status ?? "processing") === "processing";
+    // The store lost the lease (a Redis restarted without its data) and nobody took over: this
+    // outcome is recorded, the lease taken back for that step — else the answer would be a 503
+    // and the redelivery would run again what succeeded.
     const retaken =
-      holder === null &&
-      open &&
+      (await this.lostNotTaken(entry.message_id)) &&
       (await this.store.writeMany([
         { op: "once", key: leaseKey, value: lease, ttlMs: this.opts.leaseMs, guards: 0 },
         ...record,

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { nodeDial } from "../../src/entry/node-net.ts";
 import { type JobHandler, parseJob } from "../../src/jobs/handler.ts";
 import { runJob } from "../../src/jobs/runner.ts";
+import { Ledger } from "../../src/store/ledger.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import { makeHarness } from "../support/harness.ts";
 import { startRedis } from "../support/redis-server.ts";
@@ -135,6 +137,30 @@ describe("Redis stopped and started", () => {
       expect(await store.hazards?.()).toEqual(said);
     } finally {
       await store.close();
+    }
+  });
+
+  test("a paused delivery whose lease ran out while another finished the message cannot take it back: the finished record stands", async () => {
+    for (const [name, store] of [
+      ["memory", new MemoryStore()],
+      ["redis", tcpStore({ url: redis.url, prefix: "pause:", dial: nodeDial })],
+    ] as const) {
+      const ledger = new Ledger(store, { leaseMs: 200, retentionMs: 60_000 });
+      const a = await ledger.claim("m-pause", "notification", { retried: 0 });
+      if (a.kind !== "claimed") throw new Error(`${name}: ${a.kind}`);
+      await Bun.sleep(300);
+      const b = await ledger.claim("m-pause", "notification", { retried: 1 });
+      if (b.kind !== "claimed") throw new Error(`${name}: ${b.kind}`);
+      await ledger.finish(b.entry, b.lease, { status: "succeeded", httpStatus: 200, result: { by: "b" } });
+      expect(await ledger.renew("m-pause", a.lease), name).toBe(false);
+      const late = await ledger
+        .release(a.entry, a.lease, { code: "late", message: "paused", retryable: true })
+        .then(
+          () => "recorded",
+          (e: { code?: string }) => e.code,
+        );
+      expect(late, name).toBe("lease_lost");
+      expect((await ledger.get("m-pause"))?.status, name).toBe("succeeded");
     }
   });
 });
