@@ -91,7 +91,9 @@ export async function apply(
     // After a failed attempt what the target holds is not known: every group goes again.
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
-    ...(onTopOfStore ? { onTopOf: p.state.hash } : {}),
+    ...(onTopOfStore
+      ? { onTopOf: [p.state.hash, p.state.attempted_hash].filter((h): h is string => !!h) }
+      : {}),
   };
   if (!p.changed) {
     // The last attempt failed and was rolled back, and the set is back to what the target has:
@@ -128,6 +130,7 @@ export async function apply(
       ...p.state,
       version: p.state.version + 1,
       hash: p.rendered.hash,
+      attempted_hash: undefined,
       applied_at: at,
       verified: v.verified,
       verified_how: v.how,
@@ -183,6 +186,8 @@ async function failed(
   const attempted = p.changed ? `the sync to version ${p.state.version + 1} failed` : "the read-back failed";
   const state: TargetState = {
     ...p.state,
+    // A delivery that failed may have left its rendering in place (a file written, not read back).
+    ...(p.changed ? { attempted_hash: p.rendered.hash } : {}),
     verified: false,
     verified_how: `${attempted}; the target keeps version ${p.state.version}`,
     last_error: { code: failure.code, message, at },

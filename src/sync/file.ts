@@ -148,11 +148,14 @@ function modeOf(d: DeliveryInput): number | undefined {
  * silently drop every rule it lacks, so the sync is refused (docs/config-sync.md, "Lost state").
  */
 function aheadOfStore(d: DeliveryInput, held: string | undefined): void {
-  if (d.onTopOf === undefined || !held || held === d.onTopOf || held === d.rendered.hash) return;
-  throw permanent(
+  if (!d.onTopOf || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
+  // Transient: a sync that wrote the file and died before recording it is redelivered and records
+  // it; a store that lost state stays so, and the message ends in the DLQ naming this.
+  throw transient(
     "target_ahead_of_store",
-    `target "${d.name}" holds a rendering (${held}) this worker's store did not record (it recorded ${d.onTopOf ?? "none"}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop the rules the store lacks; send the whole set with operation "full"`,
-    { target: d.name, held, recorded: d.onTopOf },
+    `target "${d.name}" holds a rendering (${held}) this worker's store did not record (it knows ${d.onTopOf.join(", ") || "none"}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop the rules the store lacks; send the whole set with operation "full"`,
+    30,
+    { target: d.name, held, known: d.onTopOf },
   );
 }
 

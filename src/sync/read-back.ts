@@ -22,11 +22,12 @@ export interface DeliveryInput {
   /** The hash of each group of this rendering (mimir.ts groupHashes), when the delivery posts by group. */
   groupHashes?: Record<string, string>;
   /**
-   * For an operation on top of the stored rule set (create, update, delete): the hash the store
-   * recorded as on the target (null: none). A file holding another rendering of ours is refused
-   * (file.ts): the store lost what it holds. Undefined for `full`, which replaces the set.
+   * For an operation on top of the stored rule set (create, update, delete): the hashes of ours
+   * the store knows the target may hold (the one it recorded, one a failed attempt may have left).
+   * A file holding another rendering of ours is refused (file.ts): the store lost what it holds.
+   * Undefined for `full`, which replaces the set.
    */
-  onTopOf?: string | null;
+  onTopOf?: string[];
 }
 
 /** A file target read back through its verify.url, or the API beside its reload_url. */

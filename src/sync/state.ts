@@ -21,6 +21,8 @@ export interface TargetState {
   version: number;
   /** Hash of what the target has (the last applied rendering), null before the first. */
   hash: string | null;
+  /** Hash of a rendering a failed attempt may have left on the target (a file written, not verified). */
+  attempted_hash?: string;
   applied_at: string | null;
   verified: boolean;
   /** How the target was read back, or why it was not. */

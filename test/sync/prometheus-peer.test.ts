@@ -5,7 +5,8 @@
  * rules, which is not the rules' fault, so the sync is retried.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PEER_STOP_MS, type Peer, startPrometheus, startVmalert } from "../support/peers.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
@@ -119,7 +120,7 @@ config_sync:
   }
 }, 60_000);
 
-test("a store that lost its state (a new, empty one on the same file) does not drop the rules Prometheus runs: a create is refused 489 target_ahead_of_store; full restores them", async () => {
+test("a store that lost its state (a new, empty one on the same file) does not drop the rules Prometheus runs: a create is refused (503 target_ahead_of_store); full restores them", async () => {
   const lost = async () => (await loaded()).filter((n) => n.startsWith("Lost"));
   const before = harness(AUTH.password, "lost.yml");
   for (const r of [rule({ id: "la", name: "LostA" }), rule({ id: "lb", name: "LostB" })])
@@ -128,14 +129,14 @@ test("a store that lost its state (a new, empty one on the same file) does not d
   // A Redis restarted without its data: the same file, a store that remembers nothing.
   const after = harness(AUTH.password, "lost.yml");
   const res = await after.sync({ operation: "create", rules: [rule({ id: "lc", name: "LostC" })] });
-  expect(res.status).toBe(489);
+  expect(res.status).toBe(503);
   const { error } = (await res.json()) as { error: { code: string; message: string } };
   expect(error.code).toBe("target_ahead_of_store");
   expect(error.message).toContain('operation "full"');
   expect(await lost()).toEqual(["LostA", "LostB"]);
   // The set the refused create would have made is not kept: the next create is refused too.
   expect((await after.sync({ operation: "create", rules: [rule({ id: "lc", name: "LostC" })] })).status).toBe(
-    489,
+    503,
   );
   const full = await after.sync({
     operation: "full",
@@ -145,4 +146,23 @@ test("a store that lost its state (a new, empty one on the same file) does not d
   expect(await lost()).toEqual(["LostA", "LostB", "LostC"]);
   expect((await after.sync({ operation: "delete", rule_ids: ["l2"] })).status).toBe(200);
   expect(await lost()).toEqual(["LostA", "LostB"]);
+});
+
+test("a file a failed attempt left in place (written, not read back) is the store's own: the next create is not taken for lost state", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "alertagent-unread-"));
+  // Prometheus does not load this directory: the read-back never shows the file.
+  const h = makeSyncHarness(`
+config_sync:
+  targets:
+    prom:
+      kind: prometheus
+      delivery: { type: file, path: "${join(dir, "rules.yml")}" }
+      verify: { url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}", timeout: 300ms }
+`);
+  const first = await h.sync({ operation: "create", rules: [rule({ id: "u1", name: "UnreadA" })] });
+  expect(((await first.json()) as { error: { code: string } }).error.code).toBe("not_applied");
+  expect(readFileSync(join(dir, "rules.yml"), "utf8")).toContain("UnreadA");
+  const next = await h.sync({ operation: "create", rules: [rule({ id: "u2", name: "UnreadB" })] });
+  expect(((await next.json()) as { error: { code: string } }).error.code).toBe("not_applied");
+  expect(readFileSync(join(dir, "rules.yml"), "utf8")).toContain("UnreadB");
 });
