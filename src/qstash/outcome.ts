@@ -8,6 +8,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: unknown;
+  /** The wait the error itself knew (a robot's window, a lease, a peer's Retry-After), if any. */
+  retryAfterS?: number;
 }
 
 export interface Problem {
@@ -39,7 +41,7 @@ export function problemBody(err: JobError): Problem {
   };
 }
 
-/** Retry-After for a 503 or 429 that did not say how long (a person's /v1 call; a job's is left to QStash: pacedForQstash). */
+/** Retry-After for a 503 or 429 that did not say how long (a person's /v1 call; a job's: pacedForQstash). */
 const DEFAULT_RETRY_AFTER_S = 10;
 
 /** The answer to an error; `status` overrides the kind's only for Hono's own refusals (app.ts). */
@@ -51,22 +53,27 @@ export function problemReply(err: JobError, status = statusOf(err)): Reply {
     err.retryAfterS ??
     (err.kind === "transient" || err.kind === "rate_limited" ? DEFAULT_RETRY_AFTER_S : undefined);
   if (after !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(after)));
-  return { status, headers, body: problemBody(err) };
+  return { status, headers, body: problemBody(err), retryAfterS: err.retryAfterS };
 }
 
 /** QStash's own wait before its retry number `n`: min(1 day, e^(2.5·n)) s (docs/contracts.md#qstash). */
 export const qstashBackoffS = (n: number): number => Math.min(86_400, Math.exp(2.5 * n));
 
 /**
- * A job's answer as QStash reads it after attempt `retried`: a Retry-After no longer than QStash's
- * own wait before the next retry is left out. It could only bring that retry sooner, spending one
- * of the message's few retries (3 by default) on a downstream that has most likely not come back:
- * 10 s hints sent a message to the DLQ 30 s into an outage QStash would have waited 33 minutes for.
+ * A job's answer as QStash reads it after attempt `retried`. Without a wait of the error's own, no
+ * Retry-After: QStash's backoff (or the producer's Upstash-Retry-Delay) paces the retry. With one,
+ * at least QStash's own wait before the next retry: a shorter one would only bring that retry
+ * sooner and spend one of the message's few retries (3 by default) on a downstream that has most
+ * likely not come back — 10 s hints sent a message to the DLQ 30 s into an outage QStash would
+ * have waited 33 minutes for — while a producer's short Upstash-Retry-Delay still waits out the
+ * known one (a robot's rate window).
  */
 export function pacedForQstash(reply: Reply, retried: number): Reply {
-  const after = reply.headers["Retry-After"];
-  if (after !== undefined && Number(after) <= qstashBackoffS(retried + 1))
-    delete reply.headers["Retry-After"];
+  delete reply.headers["Retry-After"];
+  if (reply.retryAfterS !== undefined)
+    reply.headers["Retry-After"] = String(
+      Math.ceil(Math.max(reply.retryAfterS, qstashBackoffS(retried + 1))),
+    );
   return reply;
 }
 

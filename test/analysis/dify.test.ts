@@ -296,7 +296,8 @@ describe("Dify errors", () => {
     dify.respond = () => ({ http: 429, code: "rate_limit_error", message: "Rate Limit Error" });
     const alone = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "quick", alert });
     expect(alone.status).toBe(503);
-    expect(alone.headers.get("retry-after")).toBeNull();
+    // Its 10 s wait, raised to QStash's own first backoff (e^2.5 ≈ 12.2 s).
+    expect(alone.headers.get("retry-after")).toBe("13");
     expect((await problemOf(alone)).message).toContain("rate_limit_error");
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
     expect(r).toMatchObject({ engine: "builtin", degraded: true });

@@ -1,7 +1,7 @@
 /**
- * How a job's answer paces QStash's retries (docs/contracts.md#qstash): a Retry-After shorter than
- * QStash's own backoff (min(1 day, e^(2.5·n)) s) is left out, so a message keeps its few retries
- * for a downstream that has not come back yet. Through the QStash-like relay (3 retries, its
+ * How a job's answer paces QStash's retries (docs/contracts.md#qstash): a known wait is said as at
+ * least QStash's own backoff (min(1 day, e^(2.5·n)) s), so a message keeps its few retries for a
+ * downstream that has not come back yet, and none is said without one. Through the QStash-like relay (3 retries, its
  * backoff and Retry-After as QStash documents them) on a virtual clock.
  */
 import { afterAll, expect, test } from "bun:test";
@@ -46,14 +46,14 @@ test("a receiver down for ten minutes that keeps saying Retry-After: 3 gets the 
   expect(relay.dead).toEqual([]);
   // Retried on QStash's schedule (12 s, then 2 min 28 s, then 30 min), not every 3 s.
   expect(relay.attempts.map((a) => [a.status, a.retryAfter])).toEqual([
-    [503, null],
-    [503, null],
-    [503, null],
+    [503, "13"],
+    [503, "149"],
+    [503, "1809"],
     [200, null],
   ]);
 });
 
-test("a wait longer than QStash's own next backoff is kept; a shorter one left out", async () => {
+test("a wait longer than QStash's own next backoff is said as it is; a shorter one raised to that backoff", async () => {
   const t = 60 * 60_000;
   let answer = () => new Response("slow down", { status: 429, headers: { "retry-after": "45" } });
   const hook = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => answer() });
@@ -65,9 +65,10 @@ test("a wait longer than QStash's own next backoff is kept; a shorter one left o
     // After the first attempt QStash waits 12 s: 45 s is longer, so it is said.
     const first = await h2.job("/jobs/notification", job, { messageId: "m-pace", retried: 0 });
     expect([first.status, first.headers.get("retry-after")]).toEqual([429, "45"]);
-    // After the second it waits 2 min 28 s: 45 s would bring the retry sooner.
+    // After the second it waits 2 min 28 s: 45 s would bring the retry sooner (and a producer's
+    // short Upstash-Retry-Delay would not wait out the window at all).
     const second = await h2.job("/jobs/notification", job, { messageId: "m-pace", retried: 1 });
-    expect([second.status, second.headers.get("retry-after")]).toEqual([429, null]);
+    expect([second.status, second.headers.get("retry-after")]).toEqual([429, "149"]);
     expect(qstashBackoffS(2)).toBeGreaterThan(45);
     answer = () =>
       new Response("down for an hour", { status: 503, headers: { "retry-after": String(t / 1000) } });
