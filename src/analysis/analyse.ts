@@ -13,8 +13,7 @@ import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AnalysisServices } from "./analyst.ts";
 import { recentWrite } from "./brief.ts";
-import { runChain } from "./chain.ts";
-import type { EngineId } from "./engine.ts";
+import { type InJob, runChain } from "./chain.ts";
 import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { exprOf } from "./facts.ts";
@@ -84,26 +83,20 @@ export async function analyseJob(
 
   const results: AnalysisResult[] = [];
   const failed: { alert_id: string; error: JobError }[] = [];
-  // An engine that failed for now on one alert is skipped for the job's others (chain.ts).
-  const failedInJob = new Map<EngineId, string>();
-  const jobStarted = deps.now();
-  const jobBudget = deps.config.ai.job_budget;
+  // An engine that failed for now on one alert is skipped for the job's others, and past
+  // ai.job_budget the built-in engine answers the rest at once, so the job is answered before its
+  // connection or QStash gives up (chain.ts).
+  const inJob: InJob = { failed: new Map(), until: deps.now() + deps.config.ai.job_budget };
   for (const [i, a] of alerts.entries()) {
     const prior = done[i];
     if (prior?.status === "succeeded") {
       results.push(prior.data as AnalysisResult);
       continue;
     }
-    // Past ai.job_budget the LLM engines are skipped like engines that failed: the built-in engine
-    // answers the rest at once, and the job is answered before its connection or QStash gives up.
-    if (deps.now() - jobStarted >= jobBudget)
-      for (const id of ["dify", "ollama"] as const)
-        if (!failedInJob.has(id))
-          failedInJob.set(id, `ai.job_budget of ${jobBudget} ms spent by this job's earlier alerts`);
     try {
       const k = open.findIndex((o) => o.i === i);
       results.push(
-        await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1, failedInJob),
+        await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1, inJob),
       );
     } catch (e) {
       if (!(e instanceof JobError) || alerts.length === 1) throw e;
@@ -134,7 +127,7 @@ async function analyseAlert(
   scope: JobScope,
   pending: AnalysisRecord,
   last: boolean,
-  failedInJob: Map<EngineId, string>,
+  inJob: InJob,
 ): Promise<AnalysisResult> {
   const started = deps.now();
   const at = () => isoAt(deps.now());
@@ -185,7 +178,7 @@ async function analyseAlert(
       };
     } else {
       const req = { alert, alertId: alert.id, type: job.type, language, similar, evidence };
-      const out = await runChain(deps, req, job.engine, log, failedInJob);
+      const out = await runChain(deps, req, job.engine, log, inJob);
       // An LLM's answer is checked against the evidence (the built-in engine answers from it).
       const conflicts =
         out.engine === "builtin" ? [] : conflictsOf(out.analysis, evidence, language === "zh");

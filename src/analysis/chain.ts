@@ -26,16 +26,24 @@ export interface ChainOutcome {
 
 export type EngineChoice = "auto" | EngineId;
 
+/** What one job's alerts share in the chain (analyse.ts): engines failed for now, and ai.job_budget's end. */
+export interface InJob {
+  failed: Map<EngineId, string>;
+  /** When ai.job_budget runs out (ms on deps.now's clock). */
+  until: number;
+}
+
 /**
- * @param failedInJob engines that failed for now on an earlier alert of the same job, and why:
- * skipped for this one (a payload of many alerts must not wait out a hung engine once per alert).
+ * @param inJob what the job's alerts share: engines that failed for now on an earlier alert, and
+ * why — skipped for this one (a payload of many alerts must not wait out a hung engine once per
+ * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
  */
 export async function runChain(
   deps: AnalysisServices,
   req: EngineRequest,
   choice: EngineChoice,
   log: Logger,
-  failedInJob = new Map<EngineId, string>(),
+  inJob: InJob = { failed: new Map(), until: Number.POSITIVE_INFINITY },
 ): Promise<ChainOutcome> {
   const all = deps.analyst.engines;
   const order = choice === "auto" ? deps.config.ai.order : [choice];
@@ -53,8 +61,16 @@ export async function runChain(
   // The LLM engines' waits together stay within ai.budget: a hung Dify and a cold Ollama do not
   // add up before the built-in engine answers (docs/analysis.md, "Time").
   const llms = chain.filter((e) => e.id !== "builtin");
-  const budget = deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id)));
   const chainStarted = deps.now();
+  const jobLeft = inJob.until - chainStarted;
+  const budget = Math.max(
+    0,
+    Math.min(deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id))), jobLeft),
+  );
+  const spent =
+    jobLeft <= 0
+      ? `ai.job_budget of ${deps.config.ai.job_budget} ms spent by this job's earlier alerts`
+      : `ai.budget of ${budget} ms spent`;
   const admissions = guarded.length ? await br.admit(guarded) : new Map<string, Admission>();
   const attempts: Attempt[] = [];
   const failures: JobError[] = [];
@@ -72,7 +88,7 @@ export async function runChain(
     // Only while the built-in engine is left to answer: without it the budget would only lose the answer.
     const budgeted = engine.id !== "builtin" && chain.slice(i + 1).some((e) => e.id === "builtin");
     const left = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
-    const skipped = failedInJob.get(engine.id) ?? (left <= 0 ? `ai.budget of ${budget} ms spent` : undefined);
+    const skipped = inJob.failed.get(engine.id) ?? (left <= 0 ? spent : undefined);
     if (skipped) {
       skip(name, `skipped: ${skipped}`);
       continue;
@@ -110,7 +126,7 @@ export async function runChain(
       }
       const err = asEngineError(e, name, signal, timeoutMs);
       if (err.retryable && engine.id !== "builtin")
-        failedInJob.set(engine.id, `it failed for an earlier alert of this job (${err.message})`);
+        inJob.failed.set(engine.id, `it failed for an earlier alert of this job (${err.message})`);
       if (!(e instanceof JobError)) log.error("analysis engine crashed", { engine: name, error: e });
       attempts.push({ engine: name, ok: false, error: err.message, ms });
       failures.push(err);
