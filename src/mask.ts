@@ -20,7 +20,7 @@ const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
  * host after it, or the rest of the password would follow the masked part in the clear.
  */
 const URL_IN_TEXT =
-  /\b([a-z][a-z0-9+.-]*:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?(?:[/?#\s"'<>`),;]|$)))?([^\s"'<>`]*)/gi;
+  /\b([a-z][a-z0-9+.-]{0,31}:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[\w.~%-]+|\[[\w:.%]+\])(?::\d+)?(?:[/?#\s"'<>`),;]|$)))?([^\s"'<>`]*)/gi;
 
 /** Masks a URL's user-info, every query value and a webhook path token; returns non-URLs unchanged. */
 export function maskUrl(value: string): string {
@@ -88,48 +88,71 @@ export function maskText(text: string): string {
 const PLAIN_HEADERS = new Set(["content-type", "accept", "user-agent", "content-length", "accept-encoding"]);
 
 /**
+ * What may be secret, in two strengths: `sure` (a password, a token after `Bearer`, a value under a
+ * secret's name) counts from 4 characters; `maybe` (a user name, another header's or query's value:
+ * `X-Env: prod`, `?format=json`) from 6 — masked wherever they appear, shorter ones would garble
+ * ordinary words ("production").
+ */
+interface Found {
+  sure: string[];
+  maybe: string[];
+}
+
+/** Header names that carry a credential (Authorization, X-Api-Key, a token, a cookie). */
+const SECRET_HEADER = /auth|key|token|secret|pass|cred|cookie|signature|session/i;
+
+/**
  * The credentials a request carries, as a downstream could echo them back in its answer: its
  * URL's user-info, query values and webhook path token (raw and decoded), and the values of the
- * headers it was given (secretParts: whole, the token after `Bearer`, a Basic credential decoded).
+ * headers it was given (secretParts: whole, the token after `Bearer`, a Basic password decoded).
  */
 export function credentialsOf(url: string, headers: Record<string, string> = {}): string[] {
-  const secret: string[] = [];
-  const maybe: string[] = [];
+  const found: Found = { sure: [], maybe: [] };
+  urlCredentials(url, found);
+  for (const [name, v] of Object.entries(headers))
+    if (!PLAIN_HEADERS.has(name.toLowerCase())) secretParts(v, SECRET_HEADER.test(name), found);
+  return longestFirst(found);
+}
+
+function urlCredentials(url: string, found: Found): void {
   try {
     const u = new URL(url);
-    secret.push(u.username, u.password);
+    found.sure.push(u.password);
+    found.maybe.push(u.username);
     // Sent as Basic auth (user-info.ts): a peer quoting the request quotes that header, or what it decodes to.
     const info = userInfoOf(u);
-    if (info) secret.push(info.user, info.pass, (basicOf(u) as string).slice("Basic ".length));
+    if (info) {
+      found.sure.push(info.pass, (basicOf(u) as string).slice("Basic ".length));
+      found.maybe.push(info.user);
+    }
     // A query value under a secret's name (`?key=`, `?access_token=`) is one whatever its length.
-    for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? secret : maybe).push(v);
-    for (const part of u.search.slice(1).split("&")) maybe.push(part.slice(part.indexOf("=") + 1));
+    for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? found.sure : found.maybe).push(v);
+    for (const part of u.search.slice(1).split("&")) found.maybe.push(part.slice(part.indexOf("=") + 1));
     const token = PATH_TOKEN.exec(u.pathname)?.[0];
-    if (token) maybe.push(...token.split("/").slice(2));
+    if (token) found.maybe.push(...token.split("/").slice(2));
   } catch {
     // Not a URL: nothing of it to look for.
   }
-  for (const [name, v] of Object.entries(headers))
-    if (!PLAIN_HEADERS.has(name.toLowerCase())) secret.push(...secretParts(v));
-  return longestFirst(secret, maybe);
 }
 
 /**
- * A secret value and the parts a peer may quote alone: the credential after a scheme word
- * (`Bearer t0k3n`), a Basic credential's user, password and `user:pass`, and each word of 8 or
- * more characters.
+ * A secret value (`named`: under a secret's name) and the parts a peer may quote alone: the
+ * credential after a scheme word (`Bearer t0k3n`), a Basic credential's password and `user:pass`
+ * (not the user alone: a name like `alertmanager` is everywhere), and each word of 8 or more.
  */
-function secretParts(v: string): string[] {
-  const parts = [v, ...v.split(/\s+/).filter((w) => w.length >= 8)];
+function secretParts(v: string, named: boolean, found: Found): void {
+  (named ? found.sure : found.maybe).push(v);
+  found.maybe.push(...v.split(/\s+/).filter((w) => w.length >= 8));
   const scheme = /^([A-Za-z][\w-]*)\s+(\S+)$/.exec(v.trim());
-  if (scheme) {
-    parts.push(scheme[2]);
-    if (scheme[1].toLowerCase() === "basic") {
-      const decoded = decodeBase64(scheme[2]);
-      if (decoded?.includes(":")) parts.push(decoded, ...decoded.split(/:(.*)/s, 2));
-    }
+  if (!scheme) return;
+  found.sure.push(scheme[2]);
+  if (scheme[1].toLowerCase() !== "basic") return;
+  const decoded = decodeBase64(scheme[2]);
+  const colon = decoded?.indexOf(":") ?? -1;
+  if (decoded && colon >= 0) {
+    found.sure.push(decoded.slice(colon + 1));
+    found.maybe.push(decoded);
   }
-  return parts;
 }
 
 function decodeBase64(b64: string): string | undefined {
@@ -142,13 +165,9 @@ function decodeBase64(b64: string): string | undefined {
   }
 }
 
-/**
- * Distinct credentials, longest first (one inside another is masked whole). A value the config
- * names as secret counts from 4 characters; one that only may be (a query value: `?format=json`,
- * `?v=1`) from 6, as masking those would garble answers.
- */
-function longestFirst(secret: string[], maybe: string[] = []): string[] {
-  const found = [...secret.filter((c) => c.length >= 4), ...maybe.filter((c) => c.length >= 6)];
+/** Distinct credentials, longest first (one inside another is masked whole): sure ones from 4 characters, others from 6. */
+function longestFirst({ sure, maybe }: Found): string[] {
+  const found = [...sure.filter((c) => c.length >= 4), ...maybe.filter((c) => c.length >= 6)];
   return [...new Set(found)].sort((a, b) => b.length - a.length);
 }
 
@@ -159,7 +178,12 @@ function longestFirst(secret: string[], maybe: string[] = []): string[] {
 function jsonForms(c: string): string[] {
   const escaped = JSON.stringify(c).slice(1, -1);
   const go = escaped.replace(/&/g, "\\u0026").replace(/</g, "\\u003c").replace(/>/g, "\\u003e");
-  return [...new Set([c, escaped, go, escaped.replace(/\//g, "\\/"), go.replace(/\//g, "\\/")])];
+  // Python's json.dumps writes every character past ASCII as \uXXXX.
+  const ascii = escaped.replace(
+    /[\u0080-\uffff]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return [...new Set([c, escaped, go, ascii, escaped.replace(/\//g, "\\/"), go.replace(/\//g, "\\/")])];
 }
 
 const secretsOfConfig = new WeakMap<object, string[]>();
@@ -172,16 +196,17 @@ const secretsOfConfig = new WeakMap<object, string[]>();
 export function secretValuesOf(config: object): string[] {
   let found = secretsOfConfig.get(config);
   if (found) return found;
-  const all: string[] = [];
+  const all: Found = { sure: [], maybe: [] };
   const walk = (v: unknown, path: string[]): void => {
     if (typeof v === "string") {
-      if (v.includes("://")) all.push(...credentialsOf(v));
+      if (v.includes("://")) urlCredentials(v, all);
     } else if (Array.isArray(v)) for (const x of v) walk(x, path);
     else if (v && typeof v === "object")
       for (const [k, x] of Object.entries(v)) {
+        const header = path.at(-1) === "headers";
         // Headers that say how a request is made (Content-Type) are no one's secret.
-        if (path.at(-1) === "headers" && PLAIN_HEADERS.has(k.toLowerCase())) continue;
-        if (typeof x === "string" && isSecret(k, path)) all.push(...secretParts(x));
+        if (header && PLAIN_HEADERS.has(k.toLowerCase())) continue;
+        if (typeof x === "string" && isSecret(k, path)) secretParts(x, !header || SECRET_HEADER.test(k), all);
         else walk(x, [...path, k]);
       }
   };
@@ -226,7 +251,7 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   // credential is looked for as JSON encoders escape it too; the parsed JSON holds it as it is.
   const quoted = credentials.filter((c) => jsonForms(c).some((f) => raw.includes(f)));
   return {
-    text: maskCredentials(raw, longestFirst(quoted.flatMap(jsonForms))),
+    text: maskCredentials(raw, longestFirst({ sure: quoted.flatMap(jsonForms), maybe: [] })),
     json: maskCredentials(json, quoted),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { credentialsOf, maskCredentials, maskText } from "../src/mask.ts";
+import { credentialsOf, maskCredentials, maskText, quotedAnswer } from "../src/mask.ts";
 
 describe("what a downstream may quote back of our request", () => {
   test("the credentials of a request: user-info, query values raw and decoded, a webhook path token, header values", () => {
@@ -55,5 +55,52 @@ describe("what a downstream may quote back of our request", () => {
     expect(maskText("https://am.example/#/alerts?filter={user=root@db1}")).toBe(
       "https://am.example/#/alerts?filter={user=root@db1}",
     );
+  });
+});
+
+describe("what a review found (masking that garbled, leaked or took quadratic time)", () => {
+  test("user-info holding a quote is masked whole before any host: a Docker service name, an IPv6 zone", () => {
+    for (const [text, secret] of [
+      ["cannot reach http://u:pa'ssWORD@alert_sink:8080/hook (ECONNREFUSED)", "ssWORD"],
+      ["cannot reach http://u:pa'ssWORD@[fe80::1%25eth0]/x", "ssWORD"],
+      ["cannot reach http://u:pa'ssWORD@alert-sink:8080/hook", "ssWORD"],
+    ] as const) {
+      const masked = maskText(text);
+      expect(masked, text).not.toContain(secret);
+      expect(masked, text).toContain("********@");
+    }
+  });
+
+  test("a long text with one :// and dotted words is masked in linear time", () => {
+    const text = `x:// ${"a.".repeat(40_000)}`;
+    const t = performance.now();
+    maskText(text);
+    // Quadratic before (~220 ms at 40 KB, ~900 ms at 80 KB); a generous bound against a slow CI.
+    expect(performance.now() - t).toBeLessThan(150);
+  });
+
+  test("short header values and user names do not garble ordinary words; passwords and tokens are masked at 4 characters", () => {
+    const sent = credentialsOf("https://root:pw4x@hooks.example.com/notify", {
+      Authorization: `Basic ${btoa("alertmanager:s3cr3t")}`,
+      "X-Env": "prod",
+      "X-Api-Key": "k9x2",
+    });
+    const answer = quotedAnswer(
+      '{"msg":"received from alertmanager in production, env prod, root cause k9x2 s3cr3t pw4x"}',
+      sent,
+    );
+    expect(answer.text).toContain("received from alertmanager in production, env prod, root cause");
+    expect(answer.text).not.toMatch(/k9x2|s3cr3t|pw4x/);
+  });
+
+  test("a credential Python's json.dumps escapes (every character past ASCII as \\uXXXX) is masked", () => {
+    const sent = credentialsOf("https://hooks.example.com/x", { "X-Api-Key": "密钥-secret-42" });
+    const echoed = JSON.stringify({ got: "密钥-secret-42" }).replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    const { text, json } = quotedAnswer(echoed, sent);
+    expect(text).not.toContain("secret-42");
+    expect(JSON.stringify(json)).not.toContain("secret-42");
   });
 });

@@ -18,9 +18,9 @@ export type Family = (typeof FAMILIES)[number];
  * raw (RFC 3986 §3.2.1). Error messages quote a URL up to such a character, so the rest of a
  * password there would follow the masked part in the clear (README, "Security").
  */
-const rawUserInfo = (s: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[\s"<>`][^/?#]*@/i.test(s);
+const rawUserInfo = (s: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[\s"'<>`][^/?#]*@/i.test(s);
 const USER_INFO_MESSAGE =
-  "its user or password holds a space, a quote, a backtick or an angle bracket: percent-encode it (%20, %22, %60, %3C, %3E)";
+  "its user or password holds a space, a quote, a backtick or an angle bracket: percent-encode it (%20, %22, %27, %60, %3C, %3E)";
 
 const url = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
