@@ -94,6 +94,8 @@ export interface DedupClaim {
   holder: Holder;
   /** This state's episodes and their statuses (undefined when an alert has no startsAt). */
   episodes?: Record<string, string>;
+  /** Taken over: the message that held the state before, whose saved parts this send finishes. */
+  from?: string;
 }
 
 export type DedupAnswer =
@@ -204,7 +206,15 @@ export async function claimNotification(
       return { kind: "obsolete", message: last.message };
   }
   const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claimOf = (holder: Holder): DedupClaim => ({ group, state, key, at, holder, episodes });
+  const claimOf = (holder: Holder, from?: string): DedupClaim => ({
+    group,
+    state,
+    key,
+    at,
+    holder,
+    episodes,
+    ...(from ? { from } : {}),
+  });
   const attempt = crypto.randomUUID();
   const mine: Holder = { message: messageId, origin: messageId, attempt };
   const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
@@ -236,7 +246,7 @@ export async function claimNotification(
       { op: "check", key, equals: held, guards: 1 },
       { op: "set", key, value: next, ttlMs: holdMs },
     ]);
-    if (swapped) return { kind: "send", claim: claimOf(next) };
+    if (swapped) return { kind: "send", claim: claimOf(next, ours ? undefined : holder.message) };
   }
   return {
     kind: "in_flight",

@@ -385,7 +385,11 @@ export async function runChannel(j: Job, ch: Channel, fallbackFor?: string): Pro
     if (claim && claim.holder.origin !== j.messageId) {
       record.sent_as = claim.holder.origin;
       if (!record.parts.length) {
-        const theirs = await j.n.records.getDelivery(claim.holder.origin, ch.name);
+        // The last holder's parts (one that took over before and died too), else the origin's.
+        const last = claim.from ? await j.n.records.getDelivery(claim.from, ch.name) : null;
+        const theirs = last?.parts.length
+          ? last
+          : await j.n.records.getDelivery(claim.holder.origin, ch.name);
         if (theirs?.parts.length) {
           const { parts, format, template, limit } = theirs;
           Object.assign(record, { parts, format, template }, limit ? { limit } : {});

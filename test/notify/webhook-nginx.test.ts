@@ -31,6 +31,26 @@ const alerts = Array.from({ length: 40 }, (_, k) => ({
   labels: { alertname: "DiskFull", severity: "critical", instance: host(k) },
   annotations: { description: `${host(k)}: ${"the volume is almost full. ".repeat(110)}` },
 }));
+/** The alerts as one Alertmanager group (repeats of it are deduplicated: a takeover applies). */
+const groupOf = (fingerprint: string, description: (k: number) => string) => ({
+  version: "4",
+  groupKey: '{}:{alertname="DiskFull"}',
+  status: "firing",
+  receiver: "ops",
+  groupLabels: { alertname: "DiskFull" },
+  commonLabels: { alertname: "DiskFull", severity: "critical" },
+  commonAnnotations: {},
+  externalURL: "http://alertmanager.test",
+  alerts: alerts.map((x, k) => ({
+    status: "firing",
+    labels: x.labels,
+    annotations: { description: description(k) },
+    startsAt: "2026-12-05T01:00:00Z",
+    endsAt: "0001-01-01T00:00:00Z",
+    generatorURL: "http://prometheus.test/graph",
+    fingerprint: `${fingerprint}${k}`,
+  })),
+});
 const config = () => `channels:\n  hook: { type: webhook, url: "${nginx.url}/hook", format: text }\n`;
 
 type Sent = {
@@ -180,29 +200,13 @@ test("a repeat that takes over from a sender that died between parts sends that 
   };
   const a = makeHarness(config(), { store, now: () => t, fetch: dies });
   const b = makeHarness(config(), { store, now: () => t });
-  const payload = (text: string) => ({
-    version: "4",
-    groupKey: '{}:{alertname="DiskFull"}',
-    status: "firing",
-    receiver: "ops",
-    groupLabels: { alertname: "DiskFull" },
-    commonLabels: { alertname: "DiskFull", severity: "critical" },
-    commonAnnotations: {},
-    externalURL: "http://alertmanager.test",
-    alerts: alerts.map((x, k) => ({
-      status: "firing",
-      labels: x.labels,
-      // A reminder re-renders its annotations: the text differs, the group state does not.
-      annotations: { description: `${host(k)}: ${text}` },
-      startsAt: "2026-12-05T01:00:00Z",
-      endsAt: "0001-01-01T00:00:00Z",
-      generatorURL: "http://prometheus.test/graph",
-      fingerprint: `fp${k}`,
-    })),
-  });
   const first = a.job(
     "/jobs/notification",
-    { channels: ["hook"], payload: payload("the volume is almost full. ".repeat(110)) },
+    // A reminder re-renders its annotations: the text differs, the group state does not.
+    {
+      channels: ["hook"],
+      payload: groupOf("fp", (k) => `${host(k)}: ${"the volume is almost full. ".repeat(110)}`),
+    },
     { messageId: "msg_dies" },
   );
   while (accepted === 0) await new Promise((r) => setTimeout(r, 5));
@@ -210,7 +214,7 @@ test("a repeat that takes over from a sender that died between parts sends that 
   t += 61_000; // its lease runs out: the process is gone
   const reminder = await b.job(
     "/jobs/notification",
-    { channels: ["hook"], payload: payload("almost full. ".repeat(150)) },
+    { channels: ["hook"], payload: groupOf("fp", (k) => `${host(k)}: ${"almost full. ".repeat(150)}`) },
     { messageId: "msg_reminder" },
   );
   expect(reminder.status, await reminder.clone().text()).toBe(200);
@@ -224,4 +228,46 @@ test("a repeat that takes over from a sender that died between parts sends that 
   ).toEqual(alerts.map((x) => x.labels.instance).sort());
   dying(new Error("the process was killed"));
   await first;
+});
+
+test("a second takeover (the first taker died between parts too) finishes the last holder's parts: every alert once, every key new", async () => {
+  let t = Date.now();
+  const store = new MemoryStore(() => t);
+  const hanging: ((e: Error) => void)[] = [];
+  /** An instance whose requests go through nginx until `lives` were taken; then its process dies. */
+  const instance = (lives: number) => {
+    let accepted = 0;
+    const fetchUntilDead = async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (accepted >= lives) return new Promise<Response>((_, reject) => hanging.push(reject));
+      const res = await fetch(input, init);
+      if (res.ok) accepted++;
+      return res;
+    };
+    return {
+      h: makeHarness(config(), { store, now: () => t, fetch: fetchUntilDead }),
+      taken: () => accepted,
+    };
+  };
+  const job = { channels: ["hook"], payload: groupOf("fp2-", (k) => alerts[k].annotations.description) };
+  const [a, b, c] = [instance(1), instance(1), instance(99)];
+  const running = [a.h.job("/jobs/notification", job, { messageId: "msg_a" })];
+  while (a.taken() === 0) await Bun.sleep(5);
+  await Bun.sleep(50);
+  t += 61_000;
+  running.push(b.h.job("/jobs/notification", job, { messageId: "msg_b" }));
+  while (b.taken() === 0) await Bun.sleep(5);
+  await Bun.sleep(50);
+  t += 61_000;
+  const last = await c.h.job("/jobs/notification", job, { messageId: "msg_c" });
+  expect(last.status, await last.clone().text()).toBe(200);
+  const keys = sink.requests.map((r) => r.headers["idempotency-key"]);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(keys.every((k) => k.startsWith("msg_a:hook:"))).toBe(true);
+  expect(
+    sent()
+      .flatMap((r) => r.alerts.map((x) => x.labels.instance))
+      .sort(),
+  ).toEqual(alerts.map((x) => x.labels.instance).sort());
+  for (const die of hanging) die(new Error("the process was killed"));
+  await Promise.all(running);
 });
