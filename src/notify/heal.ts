@@ -33,10 +33,15 @@ export function splitSmaller(ch: Channel, part: PartRecord, m: Message): PartRec
 
 /** How a channel that sends the alerts themselves packs them (render.ts alertPacker). */
 export interface Packer {
-  /** The alerts at positions `at` in runs whose request is at most `budget` bytes (empty: past the most parts). */
-  pack(at: number[], budget: number): number[][];
-  /** The part listing the alerts at `at`, numbered `part` of `parts`. */
-  render(at: number[], part: number, parts: number): { title: string; body: string; alt?: string };
+  /** The alerts at positions `at` in at most `most` runs whose request is at most `budget` bytes (an empty last run: more were needed). */
+  pack(at: number[], budget: number, most: number): number[][];
+  /** The part listing the alerts at `at`, numbered `part` of `parts`; a lone alert over `budget` shortened. */
+  render(
+    at: number[],
+    part: number,
+    parts: number,
+    budget: number,
+  ): { title: string; body: string; alt?: string };
 }
 
 /**
@@ -44,8 +49,7 @@ export interface Packer {
  * themselves, so cutting the text would not help). The alerts of every part not sent yet are
  * packed again, in order, into requests of at most half the refused size, and rendered with their
  * new numbers. Parts before `i` were sent and keep theirs, so no Idempotency-Key a receiver has
- * seen goes to another part. The whole list, or undefined when the refused part cannot be made
- * smaller (one alert) or `maxParts` would be passed.
+ * seen goes to another part. The whole list, or why it cannot be made smaller.
  */
 export function repack(
   parts: PartRecord[],
@@ -54,19 +58,23 @@ export function repack(
   refusedBytes: number,
   maxParts: number,
   packer: Packer,
-): PartRecord[] | undefined {
+): PartRecord[] | string {
   // A message never split lists every alert.
   const atOf = (p: PartRecord) => p.at ?? (parts.length === 1 ? allAt : undefined);
   const unsent = parts.slice(i).map(atOf);
-  if ((unsent[0]?.length ?? 0) < 2 || unsent.some((at) => !at)) return undefined;
-  const lists = packer.pack((unsent as number[][]).flat(), Math.floor(refusedBytes / 2));
+  if (unsent.some((at) => !at)) return "its parts do not say which alerts they list";
+  const refused = parts[i];
+  // One alert, already shortened to fit half of a request refused before: nothing more to cut.
+  if ((unsent[0]?.length ?? 0) < 2 && refused.resplit) return "one alert alone is over the receiver's limit";
+  const budget = Math.floor(refusedBytes / 2);
+  const lists = packer.pack((unsent as number[][]).flat(), budget, maxParts - i);
+  if (lists.some((l) => l.length === 0)) return `it would take more than max_parts (${maxParts})`;
   const total = i + lists.length;
-  if (lists.some((l) => l.length === 0) || total > maxParts) return undefined;
   const { alt: _, ...like } = parts[i];
   return [
     ...parts.slice(0, i),
     ...lists.map((at, k): PartRecord => {
-      const r = packer.render(at, i + k + 1, total);
+      const r = packer.render(at, i + k + 1, total, budget);
       return {
         ...like,
         ...r,
@@ -76,6 +84,7 @@ export function repack(
         at,
         size: r.body.length,
         sent: false,
+        resplit: (refused.resplit ?? 0) + 1,
       };
     }),
   ];

@@ -4,12 +4,11 @@
  * channel's), renders with that dialect's escaping, splits to the channel's limit and adds
  * what the channel shows besides the text (email's text alternative, a colour, a link).
  */
-import { MAX_PARTS } from "../config/schema.ts";
 import { permanent } from "../errors.ts";
 import type { Channel, Message, SendContext, Tone } from "./channels/channel.ts";
 import type { Packer } from "./heal.ts";
 import type { Notifier } from "./notifier.ts";
-import { type Fits, type OutPart, splitAlerts, splitText } from "./split.ts";
+import { type Fits, type OutPart, shrinkOne, splitAlerts, splitText } from "./split.ts";
 import { findTemplate, type RenderSpec, renderAlerts, renderData, type Template } from "./templates.ts";
 import { escapeText, type Format, htmlToText } from "./text.ts";
 import { type GroupView, type NotifyInput, partView } from "./view.ts";
@@ -142,16 +141,24 @@ export function alertPacker(
     const listed = new Set(at);
     return group.all.filter((a) => listed.has(a.at));
   };
+  const fitsIn = (budget: number) => (p: OutPart) => bytes(p) <= budget;
   return {
-    // Up to the most parts a channel may have: past it the last run is empty (a summary), which fails.
-    pack: (at, budget) =>
-      splitAlerts({ ...group, all: viewsAt(at) }, spec, (p) => bytes(p) <= budget, MAX_PARTS).map(
-        (p) => p.at ?? [],
-      ),
-    render: (at, part, parts) => {
+    // Up to `most` parts: past it the last run is empty (a summary), which repack refuses.
+    pack: (at, budget, most) =>
+      splitAlerts({ ...group, all: viewsAt(at) }, spec, fitsIn(budget), most).map((p) => p.at ?? []),
+    render: (at, part, parts, budget) => {
       const alerts = viewsAt(at);
-      const p = { ...renderAlerts(spec, partView(group, alerts, part, parts)), part, parts };
-      return withAlt(ch, format, spec, group, { ...p, alerts: alerts.length, at });
+      let p: OutPart = {
+        ...renderAlerts(spec, partView(group, alerts, part, parts)),
+        part,
+        parts,
+        alerts: alerts.length,
+        at,
+      };
+      // An alert alone over the budget has its longest texts shortened, visibly, as for a robot.
+      if (alerts.length === 1 && !fitsIn(budget)(p))
+        p = shrinkOne(group, spec, fitsIn(budget), undefined, part, parts, alerts[0]);
+      return withAlt(ch, format, spec, group, p);
     },
   };
 }

@@ -112,8 +112,8 @@ function summaryPart(
   throw new Error("unreachable");
 }
 
-/** One alert alone is too large: shorten its longest texts until it fits, visibly. */
-function shrinkOne(
+/** One alert alone is too large: shorten its longest texts until it fits, visibly (also heal.ts, through render.ts). */
+export function shrinkOne(
   group: GroupView,
   spec: RenderSpec,
   fits: Fits,

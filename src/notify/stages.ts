@@ -267,12 +267,8 @@ function healed(
     ch.cfg.max_parts,
     packer,
   );
-  if (parts) return parts;
-  throw permanent(
-    TOO_LONG,
-    `${e.message}; it cannot be packed smaller: one alert alone is over that, or it would take more than max_parts (${ch.cfg.max_parts})`,
-    e.details,
-  );
+  if (typeof parts !== "string") return parts;
+  throw permanent(TOO_LONG, `${e.message}; it cannot be packed smaller: ${parts}`, e.details);
 }
 
 /** Record a send — the record, what the channel received (dedup), the ledger step — in one step; then count it. */

@@ -271,3 +271,21 @@ test("a second takeover (the first taker died between parts too) finishes the la
   for (const die of hanging) die(new Error("the process was killed"));
   await Promise.all(running);
 });
+
+test("an alert too large with its text but not alone is sent with its text shortened, visibly, and every other alert too", async () => {
+  const h = makeHarness(config());
+  // ~60 KB of description: its text and its raw alert together are over nginx's 100 KB, either alone is not.
+  const big = {
+    labels: { alertname: "DiskFull", severity: "critical", instance: "host-big" },
+    annotations: { description: `host-big: ${"the volume is almost full. ".repeat(2300)}` },
+  };
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts: [...alerts.slice(0, 3), big] });
+  expect(res.status, await res.clone().text()).toBe(200);
+  const got = sent();
+  expect(got.flatMap((r) => r.alerts.map((a) => a.labels.instance)).sort()).toEqual(
+    ["host-00", "host-01", "host-02", "host-big"].sort(),
+  );
+  const part = got.find((r) => r.alerts.some((a) => a.labels.instance === "host-big"));
+  expect(part?.body).toContain("[truncated]");
+  for (const r of sink.requests) expect(JSON.stringify(r.body).length).toBeLessThan(LIMIT);
+});
