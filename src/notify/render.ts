@@ -124,7 +124,7 @@ function withAlt<M extends OutPart & { alt?: string }>(
 /**
  * Packing for a channel that sends the alerts themselves (webhook) when its receiver refused a
  * part as too large (heal.ts): the alerts at some positions (AlertView.at) in runs whose request
- * is at most a number of bytes, each run rendered as a numbered part, and a part's request size.
+ * is at most a number of bytes, and each run rendered as a numbered part.
  */
 export function alertPacker(
   n: Notifier,
