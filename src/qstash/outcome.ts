@@ -48,7 +48,7 @@ const DEFAULT_RETRY_AFTER_S = 10;
 export function problemReply(err: JobError, status = statusOf(err)): Reply {
   const headers: Record<string, string> = {};
   if (err.kind === "permanent") headers["Upstash-NonRetryable-Error"] = "true";
-  // Every 503 and 429 says when to come back, so QStash and people never guess.
+  // A person's 503 or 429 always says when to come back; a job's is paced for QStash (pacedForQstash).
   const after =
     err.retryAfterS ??
     (err.kind === "transient" || err.kind === "rate_limited" ? DEFAULT_RETRY_AFTER_S : undefined);
