@@ -61,16 +61,9 @@ export async function runChain(
   // The LLM engines' waits together stay within ai.budget: a hung Dify and a cold Ollama do not
   // add up before the built-in engine answers (docs/analysis.md, "Time").
   const llms = chain.filter((e) => e.id !== "builtin");
+  const budget = deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id)));
   const chainStarted = deps.now();
-  const jobLeft = inJob.until - chainStarted;
-  const budget = Math.max(
-    0,
-    Math.min(deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id))), jobLeft),
-  );
-  const spent =
-    jobLeft <= 0
-      ? `ai.job_budget of ${deps.config.ai.job_budget} ms spent by this job's earlier alerts`
-      : `ai.budget of ${budget} ms spent`;
+  const jobBudget = `ai.job_budget of ${deps.config.ai.job_budget} ms`;
   const admissions = guarded.length ? await br.admit(guarded) : new Map<string, Admission>();
   const attempts: Attempt[] = [];
   const failures: JobError[] = [];
@@ -85,10 +78,21 @@ export async function runChain(
 
   for (const [i, engine] of chain.entries()) {
     const name = engine.nameFor(req.type) as EngineName;
-    // Only while the built-in engine is left to answer: without it the budget would only lose the answer.
-    const budgeted = engine.id !== "builtin" && chain.slice(i + 1).some((e) => e.id === "builtin");
-    const left = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
-    const skipped = inJob.failed.get(engine.id) ?? (left <= 0 ? spent : undefined);
+    // ai.budget only while the built-in engine is left to answer (without it the budget would only
+    // lose the answer); ai.job_budget for every LLM engine, so a job ends in time whatever its chain.
+    const llm = engine.id !== "builtin";
+    const budgeted = llm && chain.slice(i + 1).some((e) => e.id === "builtin");
+    const alertLeft = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
+    const jobLeft = llm ? inJob.until - deps.now() : Number.POSITIVE_INFINITY;
+    const left = Math.min(alertLeft, jobLeft);
+    const by = jobLeft <= alertLeft ? `${jobBudget}` : `ai.budget of ${budget} ms`;
+    const skipped =
+      inJob.failed.get(engine.id) ??
+      (left <= 0
+        ? jobLeft <= 0
+          ? `${jobBudget} spent by this job's earlier alerts`
+          : `${by} spent`
+        : undefined);
     if (skipped) {
       skip(name, `skipped: ${skipped}`);
       continue;
@@ -120,7 +124,7 @@ export async function runChain(
       const ms = deps.now() - started;
       if (signal.aborted && timeoutMs < timeoutOf(deps, engine.id)) {
         // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
-        skip(name, `skipped: ai.budget of ${budget} ms spent after ${ms} ms of its answer`, ms);
+        skip(name, `skipped: ${by} spent after ${ms} ms of its answer`, ms);
         if (admission) await br.release(engine.id, admission);
         continue;
       }

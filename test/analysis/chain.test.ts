@@ -262,10 +262,27 @@ describe("time: what the built-in answer waits for", () => {
     // started with ~100 ms of it left and got only that; then the built-in engine at once.
     expect(engines.slice(0, 3)).toEqual(["ollama", "ollama", "ollama"]);
     expect(engines.slice(3)).toEqual(Array(7).fill("builtin"));
-    expect(results[3].attempts[1].error).toMatch(/^skipped: ai.budget of \d+ ms spent after/);
+    expect(results[3].attempts[1].error).toMatch(
+      /^skipped: ai.job_budget of 1000 ms spent after \d+ ms of its answer/,
+    );
     expect(results[9].attempts[1].error).toContain("skipped: ai.job_budget of 1000 ms spent");
     // 10 × 300 ms without it; about the budget with it, not the budget plus a whole alert's answer.
     expect(ms).toBeLessThan(1_600);
+
+    // A job naming Ollama alone (no built-in engine after it) stops at the budget too: a 503, and the
+    // redelivery goes on from the alerts done.
+    const named = Date.now();
+    const alone = await h.job("/jobs/analysis", {
+      type: "comprehensive",
+      engine: "ollama",
+      payload: {
+        ...payload,
+        alerts: payload.alerts.map((a, i) => ({ ...a, fingerprint: `fp-jb-alone-${i}` })),
+      },
+    });
+    expect(alone.status).toBe(503);
+    expect(await alone.text()).toContain("ai.job_budget of 1000 ms");
+    expect(Date.now() - named).toBeLessThan(1_800);
   });
 });
 
