@@ -20,7 +20,7 @@ const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
  * host after it, or the rest of the password would follow the masked part in the clear.
  */
 const URL_IN_TEXT =
-  /\b([a-z][a-z0-9+.-]{0,31}:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[\w.~%-]+|\[[\w:.%]+\])(?::\d+)?(?:[/?#\s"'<>`),;]|$)))?([^\s"'<>`]*)/gi;
+  /\b([a-z][a-z0-9+.-]{0,31}:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[\w.~%-]+|\[[\w:.%]+\])(?::\d+)?(?:[/?#\s"'<>`),;.:]|$)))?([^\s"'<>`]*)/gi;
 
 /** Masks a URL's user-info, every query value and a webhook path token; returns non-URLs unchanged. */
 export function maskUrl(value: string): string {
@@ -98,6 +98,9 @@ interface Found {
   maybe: string[];
 }
 
+/** The schemes of an Authorization-style value, whose second word is the credential. */
+const AUTH_SCHEME = /^(bearer|basic|token|digest|apikey|api-key|key|bot)$/i;
+
 /** Header names that carry a credential (Authorization, X-Api-Key, a token, a cookie). */
 const SECRET_HEADER = /auth|key|token|secret|pass|cred|cookie|signature|session/i;
 
@@ -118,12 +121,13 @@ function urlCredentials(url: string, found: Found): void {
   try {
     const u = new URL(url);
     found.sure.push(u.password);
-    found.maybe.push(u.username);
+    // A user without a password is the credential itself (`https://<token>@host`).
+    (u.password ? found.maybe : found.sure).push(u.username);
     // Sent as Basic auth (user-info.ts): a peer quoting the request quotes that header, or what it decodes to.
     const info = userInfoOf(u);
     if (info) {
       found.sure.push(info.pass, (basicOf(u) as string).slice("Basic ".length));
-      found.maybe.push(info.user);
+      (info.pass ? found.maybe : found.sure).push(info.user);
     }
     // A query value under a secret's name (`?key=`, `?access_token=`) is one whatever its length.
     for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? found.sure : found.maybe).push(v);
@@ -145,12 +149,16 @@ function secretParts(v: string, named: boolean, found: Found): void {
   found.maybe.push(...v.split(/\s+/).filter((w) => w.length >= 8));
   const scheme = /^([A-Za-z][\w-]*)\s+(\S+)$/.exec(v.trim());
   if (!scheme) return;
-  found.sure.push(scheme[2]);
+  // The credential after an auth scheme (`Bearer t0k3n`); in another header two words are just words.
+  const auth = named || AUTH_SCHEME.test(scheme[1]);
+  (auth ? found.sure : found.maybe).push(scheme[2]);
   if (scheme[1].toLowerCase() !== "basic") return;
   const decoded = decodeBase64(scheme[2]);
   const colon = decoded?.indexOf(":") ?? -1;
   if (decoded && colon >= 0) {
-    found.sure.push(decoded.slice(colon + 1));
+    const [user, pass] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    // A key sent as the user with no password (Stripe's `sk_live_…:`) is the credential itself.
+    found.sure.push(pass || user);
     found.maybe.push(decoded);
   }
 }

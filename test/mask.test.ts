@@ -104,3 +104,22 @@ describe("what a review found (masking that garbled, leaked or took quadratic ti
     expect(JSON.stringify(json)).not.toContain("secret-42");
   });
 });
+
+describe("a second review of the masking", () => {
+  test("a key sent as a Basic user with no password, or as a URL's user alone, is masked; two plain words in another header are not", () => {
+    const sent = credentialsOf("https://tok5x@hooks.example.com/x", {
+      Authorization: `Basic ${btoa("sk_live_4eC39HqLyjWDarjtT1zdp7dc:")}`,
+      "X-Priority": "very high",
+    });
+    const { text } = quotedAnswer(
+      "invalid api key sk_live_4eC39HqLyjWDarjtT1zdp7dc for tok5x; priority high",
+      sent,
+    );
+    expect(text).not.toMatch(/sk_live_4eC39|tok5x/);
+    expect(text).toContain("priority high");
+  });
+
+  test("user-info with a quote before a host and port followed by a full stop is masked", () => {
+    expect(maskText(`cannot reach postgres://admin:pa"ssWORD@db:5432.`)).not.toContain("ssWORD");
+  });
+});

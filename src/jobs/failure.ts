@@ -86,13 +86,10 @@ export async function recordDeadLetter(
   const family = familyOf(cb.url);
   // The dead job's last answer, as QStash kept it: a URL in it without its credentials, and no
   // secret of the config it may quote (a peer echoing our Bearer token to a job that died of it).
-  // Masked before it is cut to 2 KB (a secret cut in two would show its first half), and only its
-  // first 8 KB: a last answer of megabytes is not masked whole to keep 2 KB of it.
+  // Masked whole before it is cut (a secret cut in two would show its first half, and masking moves
+  // what the cut keeps): linear in the answer's size, which QStash bounds.
   const response = cb.body
-    ? maskCredentials(maskText(base64Text(cb.body).slice(0, 8192)), secretValuesOf(deps.config)).slice(
-        0,
-        2048,
-      )
+    ? maskCredentials(maskText(base64Text(cb.body)), secretValuesOf(deps.config)).slice(0, 2048)
     : undefined;
   const reason = problemCode(response);
   const at = isoAt(deps.now());

@@ -419,3 +419,15 @@ qstash:
     expect(leaks("setup-qstash", f.stdout() + f.stderr())).toEqual([]);
   });
 });
+
+test("a dead letter's last answer with a long URL before a configured secret: no half of it in the 2 KB kept", async () => {
+  const token = "sk-abcdefghijklmnopqrstuvwxyz0123456789";
+  const h = makeHarness(
+    `channels:\n  hook: { type: webhook, url: "http://127.0.0.1:9/x", headers: { Authorization: "Bearer ${token}" } }\n`,
+  );
+  const last = `see http://x.example/cb?state=${"x".repeat(8104)} with Authorization: Bearer ${token}`;
+  const cb = failureCallback("msg_half", { body: Buffer.from(last).toString("base64") });
+  expect((await h.job("/jobs/failure", cb, { messageId: "m-half" })).status).toBe(200);
+  const shown = await (await h.request("/v1/jobs/msg_half")).text();
+  expect(shown).not.toContain("sk-abcdefghij");
+});
