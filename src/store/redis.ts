@@ -351,24 +351,24 @@ export class RedisStore implements Store {
     else await this.redis.ping();
   }
 
-  /** When this process first found the server without the marker it had written (its data lost). */
+  /** When this process first found the server without the marker it knew (its data lost). */
   private lostAt: number | undefined;
-  private marked = false;
+  /** The marker's value as this process first found or wrote it. */
+  private marker: string | undefined;
 
   /**
-   * Whether the server lost its data since this process started: a marker written once (NX) and
-   * looked for on each later ask. Gone, the server restarted without its data or was flushed, and
-   * everything the worker recorded before went with it (README, "Which store to pick").
+   * Whether the server lost its data since this process started: a marker with a random value,
+   * written once by whichever process comes first (NX) and remembered by each. Gone or another
+   * value, the server restarted without its data or was flushed (and another process wrote a new
+   * one), and everything the worker recorded before went with it (README, "Which store to pick").
    */
   private async dataLost(): Promise<string | undefined> {
     const key = this.k("store:marker");
-    if (!this.marked) {
-      this.marked = true;
-      await this.redis.set(key, new Date().toISOString(), { nx: true });
-    } else if ((await this.redis.get(key)) === null) {
-      this.lostAt ??= Date.now();
-      await this.redis.set(key, new Date().toISOString(), { nx: true });
-    }
+    const now = await this.redis.get<string>(key);
+    if (now === null) await this.redis.set(key, crypto.randomUUID(), { nx: true });
+    const value = now ?? (await this.redis.get<string>(key)) ?? undefined;
+    if (this.marker !== undefined && value !== this.marker) this.lostAt ??= Date.now();
+    this.marker = value;
     return this.lostAt === undefined
       ? undefined
       : `Redis lost its data at ${new Date(this.lostAt).toISOString()} (restarted without it, or flushed): the ledger, dedup records and rule set recorded before are gone — pages QStash delivers again may be sent again, and a config sync must be sent whole (operation full) to rebuild the rule set`;
