@@ -41,7 +41,7 @@ export interface Packer {
     part: number,
     parts: number,
     budget: number,
-  ): { title: string; body: string; alt?: string };
+  ): { title: string; body: string; alt?: string; shortened?: boolean };
 }
 
 /**
@@ -65,12 +65,13 @@ export function repack(
   if (unsent.some((at) => !at)) return "its parts do not say which alerts they list";
   const refused = parts[i];
   // One alert, already shortened to fit half of a request refused before: nothing more to cut.
-  if ((unsent[0]?.length ?? 0) < 2 && refused.resplit) return "one alert alone is over the receiver's limit";
+  if ((unsent[0]?.length ?? 0) < 2 && refused.shortened)
+    return "one alert alone is over the receiver's limit";
   const budget = Math.floor(refusedBytes / 2);
   const lists = packer.pack((unsent as number[][]).flat(), budget, maxParts - i);
   if (lists.some((l) => l.length === 0)) return `it would take more than max_parts (${maxParts})`;
   const total = i + lists.length;
-  const { alt: _, ...like } = parts[i];
+  const { alt: _, shortened: __, ...like } = refused;
   return [
     ...parts.slice(0, i),
     ...lists.map((at, k): PartRecord => {
@@ -84,7 +85,6 @@ export function repack(
         at,
         size: r.body.length,
         sent: false,
-        resplit: (refused.resplit ?? 0) + 1,
       };
     }),
   ];

@@ -35,6 +35,8 @@ export interface PartRecord {
   response?: unknown;
   /** The positions in the job's alerts of those this part lists (webhook: the alerts it carries). */
   at?: number[];
+  /** A lone alert whose texts were shortened to fit a receiver that refused it as too large (heal.ts). */
+  shortened?: boolean;
   /** How many times this piece was split again after the robot said "too long". */
   resplit?: number;
   /** Recipients that have this part already (email sent in several transactions, a later one failed). */

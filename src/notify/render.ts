@@ -148,7 +148,7 @@ export function alertPacker(
       splitAlerts({ ...group, all: viewsAt(at) }, spec, fitsIn(budget), most).map((p) => p.at ?? []),
     render: (at, part, parts, budget) => {
       const alerts = viewsAt(at);
-      let p: OutPart = {
+      const p: OutPart = {
         ...renderAlerts(spec, partView(group, alerts, part, parts)),
         part,
         parts,
@@ -157,7 +157,16 @@ export function alertPacker(
       };
       // An alert alone over the budget has its longest texts shortened, visibly, as for a robot.
       if (alerts.length === 1 && !fitsIn(budget)(p))
-        p = shrinkOne(group, spec, fitsIn(budget), undefined, part, parts, alerts[0]);
+        return {
+          ...withAlt(
+            ch,
+            format,
+            spec,
+            group,
+            shrinkOne(group, spec, fitsIn(budget), undefined, part, parts, alerts[0]),
+          ),
+          shortened: true,
+        };
       return withAlt(ch, format, spec, group, p);
     },
   };

@@ -5,6 +5,8 @@
  * its alerts, each part carrying only its own, and nothing is lost.
  */
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
+import { type Packer, repack } from "../../src/notify/heal.ts";
+import type { PartRecord } from "../../src/notify/records.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { makeHarness } from "../support/harness.ts";
 import { PEER_STOP_MS, type Peer, startNginx } from "../support/peers.ts";
@@ -288,4 +290,30 @@ test("an alert too large with its text but not alone is sent with its text short
   const part = got.find((r) => r.alerts.some((a) => a.labels.instance === "host-big"));
   expect(part?.body).toContain("[truncated]");
   for (const r of sink.requests) expect(JSON.stringify(r.body).length).toBeLessThan(LIMIT);
+});
+
+test("a lone alert that a repack left whole is shortened on its next refusal before the channel gives up", () => {
+  const part = (at: number[], extra: Partial<PartRecord> = {}): PartRecord => ({
+    part: 1,
+    parts: 2,
+    title: "t",
+    body: "b",
+    alerts: at.length,
+    at,
+    size: 1,
+    sent: false,
+    ...extra,
+  });
+  // The packer keeps each alert alone and says when the render had to shorten one.
+  const packer: Packer = {
+    pack: (at) => at.map((a) => [a]),
+    render: (at, n, of) => ({ title: `t ${n}/${of}`, body: "b", shortened: at.length === 1 }),
+  };
+  const again = repack([part([0]), part([1, 2])], 0, [0, 1, 2], 15_000, 5, packer);
+  expect(Array.isArray(again)).toBe(true);
+  expect((again as PartRecord[])[0].shortened).toBe(true);
+  // Shortened once and still refused: that alert is over the receiver's limit alone.
+  expect(repack(again as PartRecord[], 0, [0, 1, 2], 7_000, 5, packer)).toBe(
+    "one alert alone is over the receiver's limit",
+  );
 });
