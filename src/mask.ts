@@ -20,7 +20,7 @@ const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
  * host after it, or the rest of the password would follow the masked part in the clear.
  */
 const URL_IN_TEXT =
-  /\b([a-z][a-z0-9+.-]{0,31}:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[\w.~%-]+|\[[\w:.%]+\])(?::\d+)?(?:[/?#\s"'<>`),;.:]|$)))?([^\s"'<>`]*)/gi;
+  /\b([a-z][a-z0-9+.-]{0,31}:\/\/)(?:([^\s/?#@]{1,256})@(?=(?:[\w.~%-]+|\[[\w:.%]+\])(?::\d+)?(?![\w~%-])))?([^\s"'<>`]*)/gi;
 
 /** Masks a URL's user-info, every query value and a webhook path token; returns non-URLs unchanged. */
 export function maskUrl(value: string): string {
@@ -121,13 +121,12 @@ function urlCredentials(url: string, found: Found): void {
   try {
     const u = new URL(url);
     found.sure.push(u.password);
-    // A user without a password is the credential itself (`https://<token>@host`).
-    (u.password ? found.maybe : found.sure).push(u.username);
+    found.maybe.push(u.username);
     // Sent as Basic auth (user-info.ts): a peer quoting the request quotes that header, or what it decodes to.
     const info = userInfoOf(u);
     if (info) {
       found.sure.push(info.pass, (basicOf(u) as string).slice("Basic ".length));
-      (info.pass ? found.maybe : found.sure).push(info.user);
+      found.maybe.push(info.user);
     }
     // A query value under a secret's name (`?key=`, `?access_token=`) is one whatever its length.
     for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? found.sure : found.maybe).push(v);

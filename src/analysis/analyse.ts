@@ -86,7 +86,7 @@ export async function analyseJob(
   // An engine that failed for now on one alert is skipped for the job's others, and past
   // ai.job_budget the built-in engine answers the rest at once, so the job is answered before its
   // connection or QStash gives up (chain.ts).
-  const inJob: InJob = { failed: new Map(), until: deps.now() + deps.config.ai.job_budget };
+  const inJob: InJob = { failed: new Map(), until: deps.now() + deps.config.ai.job_budget, answered: 0 };
   for (const [i, a] of alerts.entries()) {
     const prior = done[i];
     if (prior?.status === "succeeded") {
@@ -98,6 +98,7 @@ export async function analyseJob(
       results.push(
         await analyseAlert(deps, a, job, language, scope, pending[k], k === open.length - 1, inJob),
       );
+      inJob.answered++;
     } catch (e) {
       if (!(e instanceof JobError) || alerts.length === 1) throw e;
       failed.push({ alert_id: a.id, error: e });

@@ -31,6 +31,8 @@ export interface InJob {
   failed: Map<EngineId, string>;
   /** When ai.job_budget runs out (ms on deps.now's clock). */
   until: number;
+  /** Alerts this delivery has answered so far. */
+  answered: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function runChain(
   req: EngineRequest,
   choice: EngineChoice,
   log: Logger,
-  inJob: InJob = { failed: new Map(), until: Number.POSITIVE_INFINITY },
+  inJob: InJob = { failed: new Map(), until: Number.POSITIVE_INFINITY, answered: 0 },
 ): Promise<ChainOutcome> {
   const all = deps.analyst.engines;
   const order = choice === "auto" ? deps.config.ai.order : [choice];
@@ -83,15 +85,16 @@ export async function runChain(
     const llm = engine.id !== "builtin";
     const budgeted = llm && chain.slice(i + 1).some((e) => e.id === "builtin");
     const alertLeft = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
-    const jobLeft = llm ? inJob.until - deps.now() : Number.POSITIVE_INFINITY;
+    // Without the built-in engine after it, not before this delivery answered one alert: each
+    // delivery then makes progress, however slow the engine (the redelivery goes on from there).
+    const jobLeft =
+      llm && (budgeted || inJob.answered > 0) ? inJob.until - deps.now() : Number.POSITIVE_INFINITY;
     const left = Math.min(alertLeft, jobLeft);
     const by = jobLeft <= alertLeft ? `${jobBudget}` : `ai.budget of ${budget} ms`;
     const skipped =
       inJob.failed.get(engine.id) ??
       (left <= 0
-        ? jobLeft <= 0
-          ? `${jobBudget} spent by this job's earlier alerts`
-          : `${by} spent`
+        ? `${by} spent${jobLeft <= 0 && inJob.until <= chainStarted ? " by this job's earlier alerts" : ""}`
         : undefined);
     if (skipped) {
       skip(name, `skipped: ${skipped}`);

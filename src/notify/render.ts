@@ -155,18 +155,14 @@ export function alertPacker(
         alerts: alerts.length,
         at,
       };
-      // An alert alone over the budget has its longest texts shortened, visibly, as for a robot.
-      if (alerts.length === 1 && !fitsIn(budget)(p))
-        return {
-          ...withAlt(
-            ch,
-            format,
-            spec,
-            group,
-            shrinkOne(group, spec, fitsIn(budget), undefined, part, parts, alerts[0]),
-          ),
-          shortened: true,
-        };
+      // An alert alone over the budget has its longest texts shortened, visibly, as for a robot —
+      // to half its text at most: its raw alert goes whole, and may be most of the request.
+      if (alerts.length === 1 && !fitsIn(budget)(p)) {
+        const half = Math.floor(p.body.length / 2);
+        const enough = (q: OutPart) => fitsIn(budget)(q) || q.body.length <= half;
+        const short = shrinkOne(group, spec, enough, undefined, part, parts, alerts[0]);
+        return { ...withAlt(ch, format, spec, group, short), shortened: true };
+      }
       return withAlt(ch, format, spec, group, p);
     },
   };

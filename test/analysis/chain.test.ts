@@ -284,6 +284,31 @@ describe("time: what the built-in answer waits for", () => {
     expect(await alone.text()).toContain("ai.job_budget of 1000 ms");
     expect(Date.now() - named).toBeLessThan(1_800);
   });
+
+  test("ai.job_budget never keeps a delivery from answering its first alert when no built-in engine follows; a budget spent inside one alert is not blamed on earlier ones", async () => {
+    ollama.respond = () => ({
+      delayMs: 800,
+      reply: { content: JSON.stringify(goodAnalysis({ summary: "slow but sure" })) },
+    });
+    const h = makeHarness(
+      `${aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "2s" },
+        ollama: { url: ollama.url, timeout: "2s" },
+      })}  job_budget: 500ms
+`,
+    );
+    // A model slower than the whole job budget still answers: each delivery makes progress.
+    const slow = await resultOf(await analyse(h, { engine: "ollama" }));
+    expect(slow).toMatchObject({ engine: "ollama", summary: "slow but sure" });
+    // With the built-in engine after them, the LLMs are cut at the budget, which this alert spent.
+    dify.respond = () => ({ delayMs: 1_500, reply: { outputs: { analysis: goodAnalysis() } } });
+    const cut = await resultOf(await analyse(h));
+    expect(cut.engine).toBe("builtin");
+    expect(cut.attempts[0].error).toMatch(
+      /^skipped: ai.job_budget of 500 ms spent after \d+ ms of its answer$/,
+    );
+    expect(cut.attempts[1].error).toBe("skipped: ai.job_budget of 500 ms spent");
+  });
 });
 
 describe("circuit breaker per engine (shared through the store)", () => {

@@ -289,6 +289,9 @@ test("an alert too large with its text but not alone is sent with its text short
   );
   const part = got.find((r) => r.alerts.some((a) => a.labels.instance === "host-big"));
   expect(part?.body).toContain("[truncated]");
+  // Shortened, not emptied: the alert's name and its instance still read.
+  expect(part?.body).toContain("DiskFull");
+  expect(part?.body).toContain("host-big: the volume is almost full.");
   for (const r of sink.requests) expect(JSON.stringify(r.body).length).toBeLessThan(LIMIT);
 });
 
@@ -316,4 +319,18 @@ test("a lone alert that a repack left whole is shortened on its next refusal bef
   expect(repack(again as PartRecord[], 0, [0, 1, 2], 7_000, 5, packer)).toBe(
     "one alert alone is over the receiver's limit",
   );
+});
+
+test("one alert too large with its text: its text is halved, not emptied, and it goes", async () => {
+  const h = makeHarness(config());
+  const big = {
+    labels: { alertname: "DiskFull", severity: "critical", instance: "host-big" },
+    annotations: { description: `host-big: ${"the volume is almost full. ".repeat(2300)}` },
+  };
+  const res = await h.job("/jobs/notification", { channels: ["hook"], alerts: [big] });
+  expect(res.status, await res.clone().text()).toBe(200);
+  const [only] = sent();
+  expect(only.body).toContain("[truncated]");
+  expect(only.body).toContain("host-big: the volume is almost full.");
+  expect(only.body.length).toBeGreaterThan(10_000);
 });
