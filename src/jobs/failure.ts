@@ -12,7 +12,7 @@ import { base64Text } from "../base64.ts";
 import { FAMILIES, type Family } from "../config/schema.ts";
 import { JobError, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
-import { maskCredentials, maskText, maskUrl, secretValuesOf } from "../mask.ts";
+import { maskText, maskUrl, quotedAnswer, secretValuesOf } from "../mask.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
@@ -87,9 +87,10 @@ export async function recordDeadLetter(
   // The dead job's last answer, as QStash kept it: a URL in it without its credentials, and no
   // secret of the config it may quote (a peer echoing our Bearer token to a job that died of it).
   // Masked whole before it is cut (a secret cut in two would show its first half, and masking moves
-  // what the cut keeps): linear in the answer's size, which QStash bounds.
+  // what the cut keeps): linear in the answer's size, which QStash bounds. Secrets are looked for
+  // as JSON encoders escape them too, as in any peer's answer (quotedAnswer).
   const response = cb.body
-    ? maskCredentials(maskText(base64Text(cb.body)), secretValuesOf(deps.config)).slice(0, 2048)
+    ? quotedAnswer(maskText(base64Text(cb.body)), secretValuesOf(deps.config)).text.slice(0, 2048)
     : undefined;
   const reason = problemCode(response);
   const at = isoAt(deps.now());

@@ -431,3 +431,16 @@ test("a dead letter's last answer with a long URL before a configured secret: no
   const shown = await (await h.request("/v1/jobs/msg_half")).text();
   expect(shown).not.toContain("sk-abcdefghij");
 });
+
+test("a dead letter's last answer quoting a configured secret JSON-escaped (a quote in it) shows it masked", async () => {
+  const secret = 'pa"ss-7391-word';
+  const h = makeHarness(
+    `channels:\n  hook: { type: webhook, url: "http://127.0.0.1:9/x", headers: { X-Api-Key: '${secret}' } }\n`,
+  );
+  const last = JSON.stringify({ error: "refused", you_sent: { "x-api-key": secret } });
+  expect(last).toContain('pa\\"ss');
+  const cb = failureCallback("msg_escaped", { body: Buffer.from(last).toString("base64") });
+  expect((await h.job("/jobs/failure", cb, { messageId: "m-escaped" })).status).toBe(200);
+  const shown = await (await h.request("/v1/jobs/msg_escaped")).text();
+  expect(shown).not.toContain("ss-7391-word");
+});
