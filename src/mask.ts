@@ -256,10 +256,16 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   }
   // Most answers quote nothing of the request: those are kept as they came, without a copy. A
   // credential is looked for as JSON encoders escape it too; the parsed JSON holds it as it is.
-  const quoted = credentials.filter((c) => jsonForms(c).some((f) => raw.includes(f)));
+  // Every escaped form holds a backslash: an answer without one can only quote a credential as it is.
+  const escaped = raw.includes("\\");
+  const forms = credentials.map((c) => [c, escaped ? jsonForms(c) : [c]] as const);
+  const quoted = forms.filter(([, f]) => f.some((x) => raw.includes(x)));
   return {
-    text: maskCredentials(raw, longestFirst({ sure: quoted.flatMap(jsonForms), maybe: [] })),
-    json: maskCredentials(json, quoted),
+    text: maskCredentials(raw, longestFirst({ sure: quoted.flatMap(([, f]) => f), maybe: [] })),
+    json: maskCredentials(
+      json,
+      quoted.map(([c]) => c),
+    ),
   };
 }
 

@@ -90,7 +90,7 @@ export async function runChain(
     const jobLeft =
       llm && (budgeted || inJob.answered > 0) ? inJob.until - deps.now() : Number.POSITIVE_INFINITY;
     const left = Math.min(alertLeft, jobLeft);
-    const by = jobLeft <= alertLeft ? `${jobBudget}` : `ai.budget of ${budget} ms`;
+    const by = jobLeft <= alertLeft ? jobBudget : `ai.budget of ${budget} ms`;
     const skipped =
       inJob.failed.get(engine.id) ??
       (left <= 0

@@ -152,12 +152,13 @@ describe("time: what the built-in answer waits for", () => {
       reply: { content: JSON.stringify(goodAnalysis({ summary: "late ollama" })) },
     });
   };
-  const timed = (budget?: string) =>
+  /** Dify and Ollama with 600 ms timeouts, and `extra` lines of ai config. */
+  const timed = (extra = "") =>
     makeHarness(
       aiYaml({
         dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
         ollama: { url: ollama.url, timeout: "600ms" },
-      }) + (budget ? `  budget: ${budget}\n` : ""),
+      }) + extra,
     );
 
   test("a hung Dify and a slow Ollama share one budget (the longest timeout): the built-in answer comes at 0.6 s, not 1.2", async () => {
@@ -237,13 +238,7 @@ describe("time: what the built-in answer waits for", () => {
       delayMs: 300,
       reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
     });
-    const h = makeHarness(
-      `${aiYaml({
-        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
-        ollama: { url: ollama.url, timeout: "600ms" },
-      })}  job_budget: 1s
-`,
-    );
+    const h = timed("  job_budget: 1s\n");
     const payload = fixture("alertmanager-firing.json");
     payload.alerts = Array.from({ length: 10 }, (_, i) => ({
       ...payload.alerts[0],

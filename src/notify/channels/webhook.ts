@@ -30,7 +30,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
     escape: (f: Format) => (f === "html" ? escapeHtml : f === "markdown" ? escapeMarkdown : escapeText),
     limit: () => undefined,
     measure: (m) => m.body.length,
-    requestBytes: (m, ctx) => utf8Length(JSON.stringify(bodyOf(name, m, ctx))),
+    requestBytes: (m, ctx) => bytesOf(bodyOf(name, m, ctx)),
     robot: cfg.rate ? `webhook:${hash64(cfg.url)}` : undefined,
     rates: ratesOf(cfg, []),
     async send(m: Message, ctx: SendContext) {
@@ -42,7 +42,7 @@ export function webhook(name: string, cfg: WebhookConfig): Channel {
       });
       // Too large for the receiver (nginx's client_max_body_size, 1 MB by default): packed smaller, not lost.
       if (a.status === 413) {
-        const size = utf8Length(JSON.stringify(body));
+        const size = bytesOf(body);
         throw permanent(
           TOO_LONG,
           `channel ${name}: HTTP 413: the receiver refused ${size} bytes as too large`,
@@ -88,3 +88,6 @@ function bodyOf(name: string, m: Message, ctx: SendContext): Record<string, unkn
     ...(ctx.data ? { data: ctx.data } : {}),
   };
 }
+
+/** The bytes of a request body as requestJson sends it (JSON, UTF-8). */
+const bytesOf = (body: unknown): number => utf8Length(JSON.stringify(body));
