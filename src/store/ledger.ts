@@ -275,20 +275,28 @@ export class Ledger {
    * delivery holds it, so a redelivery meanwhile is told in_progress instead of running the job twice.
    */
   async renew(messageId: string, lease: Lease): Promise<boolean> {
-    const key = this.leaseKey(messageId);
-    if (await this.store.expireIfEquals(key, lease, this.opts.leaseMs)) return true;
-    // Not when another delivery finished the message meanwhile: its record must stand.
-    if (!(await this.lostNotTaken(messageId))) return false;
-    return this.store.set(key, lease, { nx: true, ttlMs: this.opts.leaseMs });
+    if (await this.store.expireIfEquals(this.leaseKey(messageId), lease, this.opts.leaseMs)) return true;
+    return this.takeBack(messageId, lease);
   }
 
-  /** No lease at all and no finished entry: the store lost the lease, no other delivery took over. */
-  private async lostNotTaken(messageId: string): Promise<boolean> {
-    const [holder, entry] = await this.store.mget<unknown>([
-      this.leaseKey(messageId),
+  /**
+   * Takes back a lease the store lost (no holder), reading the entry in the same step: not when
+   * another delivery finished the message meanwhile — its record must stand. One step, so no
+   * delivery can claim and finish between the look and the take.
+   */
+  private async takeBack(messageId: string, lease: Lease): Promise<boolean> {
+    const key = this.leaseKey(messageId);
+    const got = await acquireOrLetGo<LedgerEntry>(
+      this.store,
+      key,
+      lease,
+      this.opts.leaseMs,
       this.entryKey(messageId),
-    ]);
-    return holder === null && ((entry as LedgerEntry | null)?.status ?? "processing") === "processing";
+    );
+    if (!got.acquired) return false;
+    if ((got.read?.status ?? "processing") === "processing") return true;
+    await this.store.delIfEquals(key, lease);
+    return false;
   }
 
   /** Records the final answer, then lets the lease go (in that order: see the header). */
@@ -401,12 +409,7 @@ export class Ledger {
     // The store lost the lease (a Redis restarted without its data) and nobody took over: this
     // outcome is recorded, the lease taken back for that step — else the answer would be a 503
     // and the redelivery would run again what succeeded.
-    const retaken =
-      (await this.lostNotTaken(entry.message_id)) &&
-      (await this.store.writeMany([
-        { op: "once", key: leaseKey, value: lease, ttlMs: this.opts.leaseMs, guards: 0 },
-        ...record,
-      ]));
+    const retaken = (await this.takeBack(entry.message_id, lease)) && (await this.store.writeMany(record));
     if (!retaken)
       throw transient(
         "lease_lost",

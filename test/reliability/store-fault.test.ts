@@ -142,6 +142,63 @@ describe("Redis stopped and started", () => {
     }
   });
 
+  test("a lost lease is taken back in one step: a delivery that claims and finishes meanwhile keeps its record, or is told in_progress", async () => {
+    for (const [name, base] of [
+      ["memory", new MemoryStore()],
+      ["redis", tcpStore({ url: redis.url, prefix: "race:", dial: nodeDial })],
+    ] as const) {
+      for (const how of ["renew", "finish"] as const) {
+        const id = `m-race-${how}`;
+        const ledger = new Ledger(base, { leaseMs: 60_000, retentionMs: 60_000 });
+        // Another worker's delivery, run the moment the first one has read anything of the lost lease.
+        let other: (() => Promise<void>) | undefined;
+        const store = new Proxy(base, {
+          get(target, prop, receiver) {
+            const v = Reflect.get(target, prop, receiver);
+            if (prop !== "mget" && prop !== "acquire") return typeof v === "function" ? v.bind(target) : v;
+            return async (...args: unknown[]) => {
+              const read = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+              const run = other;
+              other = undefined;
+              await run?.();
+              return read;
+            };
+          },
+        });
+        const racing = new Ledger(store, { leaseMs: 60_000, retentionMs: 60_000 });
+        const a = await ledger.claim(id, "notification", { retried: 0 });
+        if (a.kind !== "claimed") throw new Error(`${name}: ${a.kind}`);
+        await base.del(ledger.leaseKey(id)); // the store lost it
+        let bRan = false;
+        other = async () => {
+          const b = await ledger.claim(id, "notification", { retried: 1 });
+          if (b.kind !== "claimed") return;
+          bRan = true;
+          await ledger.finish(b.entry, b.lease, {
+            status: "succeeded",
+            httpStatus: 200,
+            result: { by: "b" },
+          });
+        };
+        const finishA = () =>
+          racing.finish(a.entry, a.lease, { status: "succeeded", httpStatus: 200, result: { by: "a" } }).then(
+            () => true,
+            () => false,
+          );
+        const took = how === "renew" ? await racing.renew(id, a.lease) : await finishA();
+        // Either the other delivery ran and the first must not take the message back, or the
+        // first took it back and the other was told in_progress: never both.
+        expect(took, `${name} ${how}`).toBe(!bRan);
+        if (took && how === "renew") expect(await finishA(), name).toBe(true);
+        expect((await ledger.get(id))?.result, `${name} ${how}`).toEqual({ by: bRan ? "b" : "a" });
+        // Nobody holds it: a redelivery is a replay, not told in_progress.
+        expect((await ledger.claim(id, "notification", { retried: 2 })).kind, `${name} ${how}`).toBe(
+          "replay",
+        );
+      }
+    }
+  });
+
   test("a paused delivery whose lease ran out while another finished the message cannot take it back: the finished record stands", async () => {
     for (const [name, store] of [
       ["memory", new MemoryStore()],
