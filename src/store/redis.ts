@@ -235,17 +235,8 @@ export class RedisStore implements Store {
   }
 
   async pushCapped(key: string, value: unknown, max: number, ttlMs?: number): Promise<void> {
-    const k = this.k(key);
-    if (max < 1) {
-      await this.redis.del(k);
-      return;
-    }
-    const tx = this.redis
-      .multi()
-      .lpush(k, toJson(value))
-      .ltrim(k, 0, max - 1);
-    if (ttlMs) tx.pexpire(k, ms(ttlMs));
-    await tx.exec();
+    // The write script (one EVAL, failing as store_unavailable): a MULTI's exec escaped that.
+    await this.writeMany([{ op: "push", key, value, max, ttlMs }]);
   }
 
   async list<T = unknown>(key: string, limit: number): Promise<T[]> {

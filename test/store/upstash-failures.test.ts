@@ -114,6 +114,45 @@ describe("Upstash REST failing", () => {
       expect(ms).toBeLessThan(850);
     }));
 
+  test("every store operation, Upstash answering an error: store_unavailable (retried), never a crash", async () => {
+    const store = upstashStore({ url: shim.url, token: TOKEN, prefix: "every:" });
+    const calls: [string, () => Promise<unknown>][] = [
+      ["get", () => store.get("k")],
+      ["mget", () => store.mget(["k", "l"])],
+      ["set", () => store.set("k", 1, { ttlMs: 1000 })],
+      ["del", () => store.del("k")],
+      ["delIfEquals", () => store.delIfEquals("k", 1)],
+      ["expireIfEquals", () => store.expireIfEquals("k", 1, 1000)],
+      ["acquire", () => store.acquire("k", 1, 1000, "l", ["m"])],
+      ["writeMany", () => store.writeMany([{ op: "set", key: "k", value: 1 }])],
+      ["pttl", () => store.pttl("k")],
+      ["incr", () => store.incr("n", 1, 1000)],
+      ["hincr", () => store.hincr("h", "f", 1)],
+      ["hgetall", () => store.hgetall("h")],
+      ["pushCapped", () => store.pushCapped("list", "a", 10, 1000)],
+      ["list", () => store.list("list", 10)],
+      ["hset", () => store.hset("j", { f: 1 })],
+      ["hmget", () => store.hmget("j", ["f"])],
+      ["hdel", () => store.hdel("j", ["f"])],
+      ["zadd", () => store.zadd("z", [{ member: "a", score: 1 }])],
+      ["zrem", () => store.zrem("z", ["a"])],
+      ["zcard", () => store.zcard("z")],
+      ["zrange", () => store.zrange("z", { limit: 5 })],
+      ["ztopMany", () => store.ztopMany(["z"], 5)],
+      ["zaddEach", () => store.zaddEach(["z", "y"], "a", 1)],
+      ["zremEach", () => store.zremEach(["z", "y"], "a")],
+    ];
+    failing = () => true;
+    try {
+      for (const [name, call] of calls) {
+        const got = await settle(call(), 5000);
+        expect(got instanceof JobError ? got.code : got, name).toBe("store_unavailable");
+      }
+    } finally {
+      failing = () => false;
+    }
+  });
+
   test("Upstash failing once in the middle of a notification (recording a channel's 503): 503 with Retry-After, not 500", async () => {
     const sink = startWebhookSink();
     sink.answers.push(() => new Response("busy", { status: 503 }));
