@@ -161,8 +161,11 @@ export async function deliver(
   }
   if (retry.length) {
     const known = retry.map((x) => x.e.retryAfterS).filter((s): s is number => s !== undefined);
+    // A store that failed a channel's step (its claim, its record) is what an operator must mend,
+    // not the channel, which may never have been reached.
+    const store = retry.some((x) => x.e.code === "store_unavailable");
     throw transient(
-      "channel_unavailable",
+      store ? "store_unavailable" : "channel_unavailable",
       `${retry.map((x) => x.e.message).join("; ")}${sentNote}`,
       known.length ? Math.max(...known) : undefined,
       result,

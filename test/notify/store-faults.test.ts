@@ -59,6 +59,24 @@ describe("the store failing during a notification: the page arrives once", () =>
     });
   }
 
+  test("the dedup claim refused: the answer names the store, not the channel it never reached", async () => {
+    const hook = sink();
+    const store = failingOnce(
+      "refused",
+      (method, args) => method === "set" && String(args[0]).startsWith("notify:dedup:"),
+    );
+    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
+    const res = await h.job(
+      "/jobs/notification",
+      { channels: ["hook"], payload: page() },
+      { messageId: "msg_claim_says" },
+    );
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("store_unavailable");
+    expect(hook.requests).toHaveLength(0);
+  });
+
   test("the claim's answer lost: the job answers 503, and its retry is not refused by its own lease", async () => {
     const hook = sink();
     const store = failingOnce("answer lost", (method) => method === "acquire");
