@@ -223,12 +223,15 @@ async function analyseAlert(
     ];
     if (last) scope.batch.defer(...writes);
     else await deps.store.writeMany(writes);
-    // Upkeep, not the job's work: a failed prune is tried again by a later analysis.
-    await index
+    // Upkeep, not the job's work: its answer does not wait for it where the runtime lets work go on
+    // after the answer (a prune can be hundreds of writes), and a failed prune is tried again later.
+    const pruning = index
       .pruneIfDue()
       .catch((e) =>
         log.warn("could not prune the similar-alert index; a later analysis tries again", { error: e }),
       );
+    if (deps.background) deps.background(pruning);
+    else await pruning;
     return result;
   } catch (e) {
     const je = e instanceof JobError ? e : undefined;

@@ -138,6 +138,7 @@ export class MemoryStore implements Store {
         if (w.ifEquals === undefined) this.drop(w.key);
         else this.deleteIfEquals(w.key, w.ifEquals);
       } else if (w.op === "hset") void this.hset(w.key, { [w.field]: w.value });
+      else if (w.op === "hdel") void this.hdel(w.key, [w.field]);
       else if (w.op === "zadd") this.zset(w.key, true).add(w.member, w.score);
       else if (w.op === "zrem") {
         const z = this.zset(w.key);
@@ -333,17 +334,6 @@ export class MemoryStore implements Store {
       const n = typeof limit === "number" ? limit : (limit[i] ?? 0);
       return { size: z?.size ?? 0, members: z && n > 0 ? z.top(n) : [] };
     });
-  }
-
-  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
-    for (const k of keys) this.zset(k, true).add(member, score);
-  }
-
-  async zremEach(keys: string[], member: string): Promise<void> {
-    for (const k of keys) {
-      const z = this.zset(k);
-      if (z?.remove(member)) this.zdrop(k, z);
-    }
   }
 
   async ping(): Promise<void> {}

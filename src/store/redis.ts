@@ -28,7 +28,7 @@ return {ok and 1 or 0, redis.call("GET", KEYS[2]), redis.call("PTTL", KEYS[1]), 
 
 /**
  * The writes of one step (store.ts `Write`): KEYS one per write; ARGV four per write: op, value (a
- * member for zadd/zrem), ttl ("" for none; a hash field for hset, a score for zadd), n (a push's
+ * member for zadd/zrem), ttl ("" for none; a hash field for hset and hdel, a score for zadd), n (a push's
  * max, a once's or a check's guards). Answers 0 when a check did not hold.
  */
 const WRITE_MANY = `local skip, held = 0, true
@@ -48,6 +48,7 @@ for i = 1, #KEYS do
   elseif op == "delif" then
     if redis.call("GET", KEYS[i]) == v then redis.call("DEL", KEYS[i]) end
   elseif op == "hset" then redis.call("HSET", KEYS[i], ttl, v)
+  elseif op == "hdel" then redis.call("HDEL", KEYS[i], ttl)
   elseif op == "zadd" then redis.call("ZADD", KEYS[i], ttl, v)
   elseif op == "zrem" then redis.call("ZREM", KEYS[i], v)
   elseif op == "once" then
@@ -82,12 +83,6 @@ for i, k in ipairs(KEYS) do
   if lim > 0 then out[2 * i] = redis.call("ZREVRANGE", k, 0, lim - 1) else out[2 * i] = {} end
 end
 return out`;
-
-const ZADD_EACH = `for _, k in ipairs(KEYS) do redis.call("ZADD", k, ARGV[2], ARGV[1]) end
-return #KEYS`;
-
-const ZREM_EACH = `for _, k in ipairs(KEYS) do redis.call("ZREM", k, ARGV[1]) end
-return #KEYS`;
 
 /** Redis wants whole, positive milliseconds. */
 const ms = (n: number): number => Math.max(1, Math.ceil(n));
@@ -194,7 +189,8 @@ export class RedisStore implements Store {
           0,
         );
       else if (w.op === "hset") args.push("hset", toJson(w.value), w.field, 0);
-      // Members are stored as JSON strings, as zaddEach and zremEach store them.
+      else if (w.op === "hdel") args.push("hdel", "", w.field, 0);
+      // Members are stored as JSON strings, as zadd stores them.
       else if (w.op === "zadd") args.push("zadd", JSON.stringify(w.member), w.score, 0);
       else if (w.op === "zrem") args.push("zrem", JSON.stringify(w.member), "", 0);
       else if (w.op === "check") args.push("check", toJson(w.equals), "", w.guards);
@@ -315,24 +311,6 @@ export class RedisStore implements Store {
       size: Number(flat[2 * i]),
       members: ((flat[2 * i + 1] as unknown[] | null) ?? []).map((m) => this.member(m)),
     }));
-  }
-
-  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
-    if (keys.length === 0) return;
-    await this.redis.eval(
-      ZADD_EACH,
-      keys.map((k) => this.k(k)),
-      [JSON.stringify(member), score],
-    );
-  }
-
-  async zremEach(keys: string[], member: string): Promise<void> {
-    if (keys.length === 0) return;
-    await this.redis.eval(
-      ZREM_EACH,
-      keys.map((k) => this.k(k)),
-      [JSON.stringify(member)],
-    );
   }
 
   async ping(): Promise<void> {

@@ -368,6 +368,7 @@ export class SqliteStore implements Store {
         if (w.ifEquals === undefined) this.dropAll(w.key);
         else if (this.holds(w.key, w.ifEquals)) this.q.delKv.run(w.key);
       } else if (w.op === "hset") this.q.hset.run(w.key, w.field, toJson(w.value));
+      else if (w.op === "hdel") this.q.hdel.run(w.key, w.field);
       else if (w.op === "zadd") this.q.zadd.run(w.key, w.member, w.score);
       else if (w.op === "zrem") this.q.zrem.run(w.key, w.member);
       else if (w.op === "check") {
@@ -499,18 +500,6 @@ export class SqliteStore implements Store {
         return { size: this.zcount(k), members };
       }),
     );
-  }
-
-  async zaddEach(keys: string[], member: string, score: number): Promise<void> {
-    await this.tx(() => {
-      for (const k of keys) this.q.zadd.run(k, member, score);
-    });
-  }
-
-  async zremEach(keys: string[], member: string): Promise<void> {
-    await this.tx(() => {
-      for (const k of keys) this.q.zrem.run(k, member);
-    });
   }
 
   /**

@@ -37,7 +37,7 @@ export interface Acquired<T> {
 /**
  * One write made in one step with others (`writeMany`): a value, a
  * push onto a capped list, a delete (only when the key holds `ifEquals`, if given), a field of a
- * JSON hash, a sorted-set member added or removed, `once`: set only if the key does not exist,
+ * JSON hash set or deleted, a sorted-set member added or removed, `once`: set only if the key does not exist,
  * and when it did exist skip the `guards` writes after it; or `check`: no write itself, but
  * when `key` does not hold `equals`, skip the `guards` writes after it (a lock still held).
  */
@@ -46,6 +46,7 @@ export type Write =
   | { op: "push"; key: string; value: unknown; max: number; ttlMs?: number }
   | { op: "del"; key: string; ifEquals?: unknown }
   | { op: "hset"; key: string; field: string; value: unknown }
+  | { op: "hdel"; key: string; field: string }
   | { op: "zadd"; key: string; member: string; score: number }
   | { op: "zrem"; key: string; member: string }
   | { op: "once"; key: string; value: unknown; ttlMs: number; guards: number }
@@ -153,10 +154,6 @@ export interface Store {
    * first (`limit` may be one number per key; 0 reads only the size).
    */
   ztopMany(keys: string[], limit: number | number[]): Promise<{ size: number; members: string[] }[]>;
-  /** Adds `member` with `score` to every key, atomically (the postings of an inverted index). */
-  zaddEach(keys: string[], member: string, score: number): Promise<void>;
-  /** Removes `member` from every key, atomically. */
-  zremEach(keys: string[], member: string): Promise<void>;
 
   /** Resolves when the store answers; rejects with the reason otherwise. */
   ping(): Promise<void>;

@@ -17,6 +17,7 @@ import {
 } from "../support/analysis.ts";
 import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
 import { makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 
 const index = (store = new MemoryStore(), now = Date.now, maxAlerts = 100_000) =>
   new SimilarityIndex(store, { maxAlerts, retentionMs: 7 * 86_400_000, now });
@@ -100,6 +101,45 @@ describe("the index", () => {
 });
 
 describe("similar alerts through the worker", () => {
+  test("an analysis that prunes the index answers without waiting for it; the prune takes a few round trips, not one per alert", async () => {
+    const now = Date.now();
+    const inner = new MemoryStore();
+    // 40 alerts analysed a month ago: past store.retention (7 days by default).
+    const items = noise(40, 5);
+    const seeding = new SimilarityIndex(inner, {
+      maxAlerts: 100_000,
+      retentionMs: 365 * 86_400_000,
+      now: () => now,
+    });
+    await indexAll(seeding, items, now - 30 * 86_400_000);
+    expect(await inner.zcard("sim:all")).toBe(40);
+    let letGo!: () => void;
+    const held = new Promise<void>((r) => (letGo = r));
+    let calls = 0;
+    const store = around(inner, async (method, call) => {
+      if (method === "zcard") await held; // the prune's first read, until the job has answered
+      calls++;
+      return call();
+    });
+    const later: Promise<unknown>[] = [];
+    const h = makeHarness("ai: { order: [builtin] }\n", { store, background: (p) => void later.push(p) });
+    const answered = await Promise.race([
+      h
+        .job("/jobs/analysis", { type: "quick", payload: fixture("alertmanager-firing") })
+        .then((r) => r.status),
+      Bun.sleep(3000).then(() => "no answer while the prune waits"),
+    ]);
+    expect(answered).toBe(200);
+    const before = calls;
+    letGo();
+    await Promise.all(later);
+    expect(calls - before).toBeLessThanOrEqual(5);
+    for (const { alert } of items) expect(await index(inner).get(alert.id)).toBeNull();
+    // What is left is what was just analysed.
+    const payload = fixture("alertmanager-firing") as { alerts: unknown[] };
+    expect(await inner.zcard("sim:all")).toBe(payload.alerts.length);
+  });
+
   test("GET /v1/alerts/:alertId/similar ranks the same incident on the other host first", async () => {
     const h = makeHarness("ai: { order: [builtin] }\n");
     expect(

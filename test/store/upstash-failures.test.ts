@@ -139,8 +139,6 @@ describe("Upstash REST failing", () => {
       ["zcard", () => store.zcard("z")],
       ["zrange", () => store.zrange("z", { limit: 5 })],
       ["ztopMany", () => store.ztopMany(["z"], 5)],
-      ["zaddEach", () => store.zaddEach(["z", "y"], "a", 1)],
-      ["zremEach", () => store.zremEach(["z", "y"], "a")],
     ];
     failing = () => true;
     try {

@@ -60,6 +60,8 @@ export function makeHarness(
     fetch?: Fetch;
     fs?: FileAccess;
     env?: Record<string, string>;
+    /** Work that may go on after a job's answer (as on the binary and Workers); awaited inline without it. */
+    background?: (p: Promise<unknown>) => void;
   } = {},
 ): Harness {
   const yaml = /^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra;
@@ -81,6 +83,7 @@ export function makeHarness(
     fetch: opts.fetch,
     fs: opts.fs,
     tcp: nodeTcp,
+    background: opts.background,
   });
   const app = createApp(deps);
   const request = async (path: string, init?: RequestInit) => app.request(BASE + path, init);

@@ -89,6 +89,8 @@ function features(
 
 /** How often a job's additions prune the index (the size cap may be passed by a minute's additions). */
 const PRUNE_EVERY_MS = 60_000;
+/** Documents removed per step: ~20 writes each, so one script or request stays well under Upstash's size limit. */
+const REMOVE_AT_ONCE = 100;
 
 export class SimilarityIndex {
   private prunedAt = Number.NEGATIVE_INFINITY;
@@ -208,27 +210,38 @@ export class SimilarityIndex {
     return { matches, own };
   }
 
-  /** Drops documents past the size cap (oldest first) and past retention. */
+  /**
+   * Drops documents past the size cap (oldest first) and past retention: a few round trips
+   * whatever the number dropped (the size and the aged read together, the victims' documents in
+   * one read, their removal in one step per REMOVE_AT_ONCE).
+   */
   private async prune(): Promise<void> {
-    const size = await this.store.zcard(ALL);
-    const over = size - this.opts.maxAlerts;
-    const victims = new Set<string>();
-    if (over > 0)
-      for (const e of await this.store.zrange(ALL, { limit: Math.min(over, 500) })) victims.add(e.member);
     const cutoff = this.opts.now() - this.opts.retentionMs;
-    for (const e of await this.store.zrange(ALL, { limit: 100, maxScore: cutoff })) victims.add(e.member);
+    const [size, aged] = await Promise.all([
+      this.store.zcard(ALL),
+      this.store.zrange(ALL, { limit: 100, maxScore: cutoff }),
+    ]);
+    const over = size - this.opts.maxAlerts;
+    const oldest = over > 0 ? await this.store.zrange(ALL, { limit: Math.min(over, 500) }) : [];
+    const victims = new Set([...oldest, ...aged].map((e) => e.member));
     if (victims.size) await this.remove([...victims]);
   }
 
+  /** Takes documents out: each from every posting it is in and both hashes, in one step. */
   async remove(ids: string[]): Promise<void> {
     const docs = await this.store.hmget<SimDoc>(DOCS, ids);
-    for (const [i, id] of ids.entries()) {
-      const d = docs[i];
-      const keys = d ? features(d.labels, d.tokens).map((f) => f.key) : [];
-      await this.store.zremEach([ALL, ...keys], id);
+    for (let from = 0; from < ids.length; from += REMOVE_AT_ONCE) {
+      const writes = ids.slice(from, from + REMOVE_AT_ONCE).flatMap((id, k): Write[] => {
+        const d = docs[from + k];
+        const keys = d ? features(d.labels, d.tokens).map((f) => f.key) : [];
+        return [
+          ...[ALL, ...keys].map((key): Write => ({ op: "zrem", key, member: id })),
+          { op: "hdel", key: DOCS, field: id },
+          { op: "hdel", key: VECS, field: id },
+        ];
+      });
+      await this.store.writeMany(writes);
     }
-    await this.store.hdel(DOCS, ids);
-    await this.store.hdel(VECS, ids);
   }
 }
 
