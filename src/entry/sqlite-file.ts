@@ -15,9 +15,16 @@ export function openFile<T extends { close(): void }>(
   const db = open();
   try {
     accessSync(path, constants.W_OK);
-  } catch {
+  } catch (e) {
     db.close();
-    throw new Error("the database file is not writable by this process");
+    // Only a refusal says the file is read-only; anything else says why it could not be asked
+    // (Deno without --allow-sys may not look up the user the check needs).
+    const code = (e as { code?: string }).code;
+    throw new Error(
+      code === "EACCES" || code === "EROFS" || code === "EPERM"
+        ? "the database file is not writable by this process"
+        : `cannot tell whether the database file is writable: ${(e as Error).message}`,
+    );
   }
   const id = identity(path);
   return Object.assign(db, { sameFile: () => id !== undefined && identity(path) === id });

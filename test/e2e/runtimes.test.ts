@@ -170,6 +170,30 @@ describe("deno: the files the config names", () => {
     expect(err).toContain("--allow-write");
   }, 60_000);
 
+  test("deno run without --allow-sys: the SQLite store's refusal names the flag, not a file it could write", () => {
+    const dir = scratch();
+    const r = Bun.spawnSync(
+      [
+        DENO,
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-write",
+        join(ROOT, "src/entry/deno.ts"),
+        "serve",
+        "--port",
+        String(freePort()),
+      ],
+      { cwd: dir, env: toolEnv(), stdout: "pipe", stderr: "pipe", timeout: 30_000 },
+    );
+    const err = r.stderr.toString();
+    expect(r.exitCode, `${r.stdout}${err}`).toBe(1);
+    expect(err).toContain("store.path");
+    expect(err).toContain("--allow-sys");
+    expect(err).not.toContain("not writable");
+  }, 60_000);
+
   test("scripts/deno-run: a store under /dev/shm, which Deno opens only with --allow-all, is refused at start naming store.path", () => {
     const r = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "check-config"], {
       cwd: scratch(),
