@@ -154,7 +154,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       logger.info("config reloaded", {
         config: from.file,
         families: mountedJobFamilies(deps),
-        ...storeFields(store, next),
+        ...storeFields(store, next, !sameStore),
       });
       for (const w of configWarnings(next)) logger.warn("config warning", { ...w });
     } catch (e) {
@@ -169,11 +169,11 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
 /**
  * The store as the start-up and reload lines name it: for SQLite also which file, and whether it
  * held no store yet — one opened afresh by mistake (deleted, another working directory, a new
- * store.path) runs answered messages again.
+ * store.path) runs answered messages again. A reload that kept the store opened nothing.
  */
-function storeFields(store: Store, config: Config): Record<string, unknown> {
+function storeFields(store: Store, config: Config, opened = true): Record<string, unknown> {
   if (!(store instanceof SqliteStore)) return { store: store.kind };
-  return { store: store.kind, store_path: config.store.path, store_created: store.created };
+  return { store: store.kind, store_path: config.store.path, store_created: opened && store.created };
 }
 
 /**

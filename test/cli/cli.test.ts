@@ -171,6 +171,8 @@ config_sync:
 `,
     });
     expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], ok.p))).toBe(0);
+    // As the Worker runs it: its figures always summed in the store.
+    expect(ok.stdout()).toContain("metrics: store");
   });
 
   test("reads ALERTAGENT_CONFIG when there is no --config", async () => {
@@ -304,6 +306,18 @@ describe("serve", () => {
       store: "sqlite",
       store_path: join(dir, "b.db"),
       store_created: true,
+    });
+    // A reload that keeps that store opened nothing: it says so, not what the last opening found.
+    f.files["w.yaml"] = `${cfg("b.db")}worker: { name: renamed }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(50);
+    expect(
+      lines()
+        .filter((l) => l.msg === "config reloaded")
+        .at(-1),
+    ).toMatchObject({
+      store_path: join(dir, "b.db"),
+      store_created: false,
     });
   });
 
