@@ -29,6 +29,11 @@ export function storeFor(cfg: Config["store"], opts: StorePorts): Store {
   return createStore(cfg, { ...opts, keep: openMessageKeys });
 }
 
+/** The config as a Worker runs it: its figures are always summed in the store (README, "Where the figures come from"). */
+export function asOnWorkers(config: Config): Config {
+  return { ...config, worker: { ...config.worker, metrics: "store" } };
+}
+
 /**
  * What a Cloudflare Worker would refuse in this config at its first request (its entry's checks:
  * no files, no TCP to Redis, no SQLite, email only off port 25 and without a private CA), for

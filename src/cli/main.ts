@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
 import { selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
-import { workersRefusal } from "../wire.ts";
+import { asOnWorkers, workersRefusal } from "../wire.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { assertWritable, loadCliConfig } from "./load.ts";
 import { plan } from "./plan.ts";
@@ -48,7 +48,8 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         const refused = args.workers ? workersRefusal(config) : undefined;
         if (refused) throw refused;
         const warnings = configWarnings(config).map((w) => `# warning: ${w.path} ${w.message}\n`);
-        p.stdout(`# ${source}: valid\n${warnings.join("")}${stringify(maskSecrets(config))}`);
+        const shown = args.workers ? asOnWorkers(config) : config;
+        p.stdout(`# ${source}: valid\n${warnings.join("")}${stringify(maskSecrets(shown))}`);
         return 0;
       }
       case "plan":

@@ -14,7 +14,7 @@ import { problemReply, toResponse } from "../qstash/outcome.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
-import { buildDeps, storeFor } from "../wire.ts";
+import { asOnWorkers, buildDeps, storeFor } from "../wire.ts";
 import { webTcp } from "./web-tcp.ts";
 
 type Env = Record<string, unknown>;
@@ -42,9 +42,11 @@ function build(env: Env) {
     string
   >;
   try {
-    const config = vars.ALERTAGENT_CONFIG
-      ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG")
-      : defaultConfig(vars);
+    const config = asOnWorkers(
+      vars.ALERTAGENT_CONFIG
+        ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG")
+        : defaultConfig(vars),
+    );
     // A file delivery cannot work here: refuse a config that asks for one (the default's only warns).
     const noFiles = fileDeliveryRefusal(config, "Cloudflare Workers");
     if (noFiles && vars.ALERTAGENT_CONFIG) throw noFiles;
