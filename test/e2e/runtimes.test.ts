@@ -135,34 +135,31 @@ describe("deno: the files the config names", () => {
     expect(existsSync(join(dir, "data/alertagent.db"))).toBe(true);
   }, 60_000);
 
-  test("deno run with a narrower --allow-write: serve refuses at start, naming each key whose file it may not write", () => {
-    const dir = scratch();
-    const config = withRules(
-      join(dir, "rules/alertagent.rules.yml"),
-      `store:\n  kind: sqlite\n  path: ${join(dir, "db/alertagent.db")}\n`,
-    );
-    const r = Bun.spawnSync(
+  /** `serve` through `deno run` with net, read and env allowed and `flags`, in `dir`: how it ended. */
+  const denoServe = (flags: string[], dir: string, env: Record<string, string> = {}) =>
+    Bun.spawnSync(
       [
         DENO,
         "run",
         "--allow-net",
         "--allow-read",
         "--allow-env",
-        "--allow-sys",
-        "--allow-write=./data",
+        ...flags,
         join(ROOT, "src/entry/deno.ts"),
         "serve",
         "--port",
         String(freePort()),
       ],
-      {
-        cwd: dir,
-        env: toolEnv({ ALERTAGENT_CONFIG: config }),
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: 30_000,
-      },
+      { cwd: dir, env: toolEnv(env), stdout: "pipe", stderr: "pipe", timeout: 30_000 },
     );
+
+  test("deno run with a narrower --allow-write: serve refuses at start, naming each key whose file it may not write", () => {
+    const dir = scratch();
+    const config = withRules(
+      join(dir, "rules/alertagent.rules.yml"),
+      `store:\n  kind: sqlite\n  path: ${join(dir, "db/alertagent.db")}\n`,
+    );
+    const r = denoServe(["--allow-sys", "--allow-write=./data"], dir, { ALERTAGENT_CONFIG: config });
     const err = r.stderr.toString();
     expect(r.exitCode, `${r.stdout}${err}`).toBe(2);
     expect(err).toContain(`store.path: ${join(dir, "db/alertagent.db")}`);
@@ -171,22 +168,7 @@ describe("deno: the files the config names", () => {
   }, 60_000);
 
   test("deno run without --allow-sys: the SQLite store's refusal names the flag, not a file it could write", () => {
-    const dir = scratch();
-    const r = Bun.spawnSync(
-      [
-        DENO,
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "--allow-write",
-        join(ROOT, "src/entry/deno.ts"),
-        "serve",
-        "--port",
-        String(freePort()),
-      ],
-      { cwd: dir, env: toolEnv(), stdout: "pipe", stderr: "pipe", timeout: 30_000 },
-    );
+    const r = denoServe(["--allow-write"], scratch());
     const err = r.stderr.toString();
     expect(r.exitCode, `${r.stdout}${err}`).toBe(1);
     expect(err).toContain("store.path");
