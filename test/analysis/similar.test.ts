@@ -101,6 +101,25 @@ describe("the index", () => {
 });
 
 describe("similar alerts through the worker", () => {
+  test("an alert storm does not grow the index past max_alerts: a search that finds it over the cap prunes, not only once a minute", async () => {
+    const clock = manualClock(); // a minute never passes: only the cap can start a prune
+    const store = new MemoryStore(clock.now);
+    const later: Promise<unknown>[] = [];
+    const h = makeHarness("ai: { order: [builtin], similar: { max_alerts: 100 } }\n", {
+      store,
+      now: clock.now,
+      background: (p) => void later.push(p),
+    });
+    for (let i = 0; i < 400; i++) {
+      const alert = alertOf({ alertname: `Storm${i % 7}`, instance: `10.0.${i % 5}.${i}:9100` });
+      const res = await h.job("/jobs/analysis", { type: "quick", alert });
+      expect(res.status).toBe(200);
+    }
+    await Promise.all(later);
+    // One search after the last prune may have added its alert: the cap, give or take one job's.
+    expect(await store.zcard("sim:all")).toBeLessThanOrEqual(101);
+  });
+
   test("an analysis that prunes the index answers without waiting for it; the prune takes a few round trips, not one per alert", async () => {
     const now = Date.now();
     const inner = new MemoryStore();

@@ -87,13 +87,20 @@ function features(
   return out;
 }
 
-/** How often a job's additions prune the index (the size cap may be passed by a minute's additions). */
+/** How often analyses prune the index for retention; past the size cap, the next one does. */
 const PRUNE_EVERY_MS = 60_000;
+/** Documents one round of a prune reads and drops at most (rounds go on while they find this many). */
+const PRUNE_AT_ONCE = 1000;
+/** Rounds of one prune at most: the rest waits for the next. */
+const PRUNE_ROUNDS = 10;
 /** Documents removed per step: ~20 writes each, so one script or request stays well under Upstash's size limit. */
 const REMOVE_AT_ONCE = 100;
 
 export class SimilarityIndex {
   private prunedAt = Number.NEGATIVE_INFINITY;
+  /** The index's size as the last search read it (it reads it anyway, for idf). */
+  private seenSize = 0;
+  private pruning: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -137,12 +144,22 @@ export class SimilarityIndex {
     ];
   }
 
-  /** Prunes (see prune) at most once a minute per index: a job need not pay for it every time. */
+  /**
+   * Prunes (see prune) once a minute per index, or sooner when the last search found the index
+   * over its cap (an alert storm adds more in a minute than the cap allows); one prune at a time.
+   */
   async pruneIfDue(): Promise<void> {
     const now = this.opts.now();
-    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    const over = this.seenSize > this.opts.maxAlerts;
+    if (this.pruning || (!over && now - this.prunedAt < PRUNE_EVERY_MS)) return;
     this.prunedAt = now;
-    await this.prune();
+    this.seenSize = 0;
+    this.pruning = (async () => {
+      for (let round = 0; round < PRUNE_ROUNDS && (await this.prune()); round++);
+    })().finally(() => {
+      this.pruning = undefined;
+    });
+    await this.pruning;
   }
 
   /** The `k` best matches scoring at least `minScore`, best first. */
@@ -162,6 +179,7 @@ export class SimilarityIndex {
       [0, ...feats.map(() => POSTING_READ)],
     );
     const total = Math.max(1, postings[0].size);
+    this.seenSize = postings[0].size;
     const pre = new Map<string, number>();
     for (const [i, f] of feats.entries()) {
       const { size, members } = postings[i + 1];
@@ -211,20 +229,22 @@ export class SimilarityIndex {
   }
 
   /**
-   * Drops documents past the size cap (oldest first) and past retention: a few round trips
-   * whatever the number dropped (the size and the aged read together, the victims' documents in
-   * one read, their removal in one step per REMOVE_AT_ONCE).
+   * Drops documents past the size cap (oldest first) and past retention, up to PRUNE_AT_ONCE of
+   * each: a few round trips whatever the number dropped (the size and the aged read together, the
+   * victims' documents in one read, their removal in one step per REMOVE_AT_ONCE). True when it
+   * may have left some (a full read).
    */
-  private async prune(): Promise<void> {
+  private async prune(): Promise<boolean> {
     const cutoff = this.opts.now() - this.opts.retentionMs;
     const [size, aged] = await Promise.all([
       this.store.zcard(ALL),
-      this.store.zrange(ALL, { limit: 100, maxScore: cutoff }),
+      this.store.zrange(ALL, { limit: PRUNE_AT_ONCE, maxScore: cutoff }),
     ]);
     const over = size - this.opts.maxAlerts;
-    const oldest = over > 0 ? await this.store.zrange(ALL, { limit: Math.min(over, 500) }) : [];
+    const oldest = over > 0 ? await this.store.zrange(ALL, { limit: Math.min(over, PRUNE_AT_ONCE) }) : [];
     const victims = new Set([...oldest, ...aged].map((e) => e.member));
     if (victims.size) await this.remove([...victims]);
+    return aged.length === PRUNE_AT_ONCE || over > PRUNE_AT_ONCE;
   }
 
   /** Takes documents out: each from every posting it is in and both hashes, in one step. */
