@@ -164,9 +164,15 @@ export class ConfigError extends Error {
 
 /** Validation issues from zod as `{path, message}` with a JSON-path-like string. */
 export function zodIssues(error: {
-  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+  issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[];
 }): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  return error.issues.map((i) => ({ path: formatPath(i.path), message: missingSaid(i) }));
+}
+
+/** zod says a missing field is "expected object, received undefined": said as what it is. */
+function missingSaid(i: { message: string; code?: string }): string {
+  const m = /^Invalid input: expected (.+), received undefined$/.exec(i.message);
+  return i.code === "invalid_type" && m ? `required but missing (${m[1]})` : i.message;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -85,6 +85,11 @@ describe("validation names the exact path of every bad key", () => {
     expect(e.message).toContain("concurency");
   });
 
+  test("a missing section is said to be required, not an object that was undefined", () => {
+    const e = configError("worker: { name: x }\n");
+    expect(e.issues).toEqual([{ path: "qstash", message: "required but missing (object)" }]);
+  });
+
   test("several problems are all reported", () => {
     const e = configError(`${keys}worker: { port: 99999, body_limit: lots }\nstore: { kind: redis }\n`);
     const paths = e.issues.map((i) => i.path).sort();

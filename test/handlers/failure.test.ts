@@ -147,8 +147,8 @@ describe("POST /jobs/failure", () => {
     const { sourceMessageId: _, ...rest } = failureCallback("x");
     const res = await h.job("/jobs/failure", rest);
     expect(res.status).toBe(489);
-    const err = ((await res.json()) as { error: { details: { path: string }[] } }).error;
-    expect(err.details.map((d) => d.path)).toEqual(["sourceMessageId"]);
+    const err = ((await res.json()) as { error: { details: { path: string; message: string }[] } }).error;
+    expect(err.details).toEqual([{ path: "sourceMessageId", message: "required but missing (string)" }]);
   });
 });
 
