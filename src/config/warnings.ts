@@ -58,7 +58,7 @@ function wecomMentions(
   if (sent === "markdown_v2" && ch.mentioned_list.length)
     drops("mentioned_list", "mentions nobody: WeCom's markdown_v2 messages carry no mentions");
   if (sent === "markdown" && ch.mentioned_list.includes("@all"))
-    drops("mentioned_list", 'mentions "@all" nowhere: WeCom markdown mentions only user ids (<@userid>)');
+    drops("mentioned_list", '"@all" mentions nobody: WeCom markdown mentions only user ids (<@userid>)');
   if (ch.mentioned_mobile_list.length)
     drops(
       "mentioned_mobile_list",
