@@ -85,8 +85,10 @@ function setUp(db: SqlDb): { created: boolean } {
   for (;;) {
     try {
       created ??= allOnce(db, "SELECT 1 FROM sqlite_master WHERE name = 'kv'").length === 0;
+      refuseForeign(db);
       db.exec(SCHEMA);
       refuseDamaged(db);
+      refuseUnwritable(db);
       return { created };
     } catch (e) {
       if (!isBusy(e) || Date.now() - since >= LOCK_WAIT_MS) throw e;
@@ -119,6 +121,49 @@ function refuseDamaged(db: SqlDb): void {
   throw new Error(
     `the database file is damaged (SQLite's quick_check: ${found.join("; ")}); move it aside to start with an empty store, or put back a copy`,
   );
+}
+
+/** The store's own tables: a file with any other is another application's database. */
+const TABLES = new Set(["kv", "hnum", "hjson", "zset"]);
+
+/**
+ * Another application's SQLite file at store.path would get the store's tables and WAL mode
+ * (which may break that application): refused, named, before anything is written to it.
+ */
+function refuseForeign(db: SqlDb): void {
+  const theirs = (allOnce(db, "SELECT name FROM sqlite_master WHERE type = 'table'") as { name: string }[])
+    .map((t) => t.name)
+    .filter((n) => !TABLES.has(n) && !n.startsWith("sqlite_"));
+  if (!theirs.length) return;
+  db.close();
+  throw new Error(
+    `the file is another application's SQLite database (tables: ${theirs.slice(0, 5).join(", ")}); give store.path a file of its own`,
+  );
+}
+
+/**
+ * The setup above only reads a file that has the store already: a file that can be read but not
+ * written — its -wal or -shm left by another user (a run as root, killed) — would open fine and
+ * then fail every job, replays included. One write taken back, at opening, finds it — unless
+ * another process holds the write lock now (a second worker, an `sqlite3` shell): the start does
+ * not wait on it, and a file that cannot be written then shows on /health/ready at the first job.
+ */
+function refuseUnwritable(db: SqlDb): void {
+  try {
+    db.exec("PRAGMA busy_timeout = 0");
+    db.exec(
+      `BEGIN IMMEDIATE; INSERT OR REPLACE INTO kv (key, value, expires_at) VALUES ('${PROBE_KEY}', '0', NULL); DELETE FROM kv WHERE key = '${PROBE_KEY}'; COMMIT;`,
+    );
+  } catch (e) {
+    if (isBusy(e)) return;
+    try {
+      db.exec("ROLLBACK");
+    } catch {}
+    db.close();
+    throw new Error(
+      `cannot write the database (${(e as Error).message}): check that this user may write the file and its -wal and -shm beside it`,
+    );
+  }
 }
 
 /** The row ping writes and takes back to learn whether writes work again. */

@@ -5,6 +5,7 @@
  * without it: they are never skipped.
  */
 
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { chmodSync, chownSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -561,12 +562,12 @@ describe("sqlite: what operators do to the file", () => {
       expect(run("moved", fresh())).toEqual({ ping: "store_unavailable", set: "store_unavailable" });
     });
 
-    test(`${runtime}: a file this process may only read is refused at opening, not at the first job`, async () => {
-      const file = fresh();
-      await new SqliteStore(bunSqlite(file)).close();
-      chmodSync(file, 0o444);
-      // Root writes whatever the mode says: the opening runs as nobody, from one bundled file in a
-      // directory nobody may read (the checkout may not be), with a home (Deno's cache) of its own.
+    /**
+     * What opening `file` as a SqliteStore says, run as nobody when this is root (root writes whatever
+     * a mode says), from one bundled file in a directory nobody may read (the checkout may not be),
+     * with a home (Deno's cache) of its own.
+     */
+    const openAsNobody = (file: string): string => {
       const root = process.getuid?.() === 0;
       const home = mkdtempSync(join(tmpdir(), "alertagent-nobody-"));
       chmodSync(home, 0o755);
@@ -600,9 +601,58 @@ process.exit(0);`,
         stderr: "pipe",
         env: { ...process.env, HOME: home, DENO_DIR: join(home, "deno") },
       });
-      expect(r.stdout.toString().trim(), r.stderr.toString()).toBe(
+      return `${r.stdout.toString().trim()}${r.stderr.toString()}`;
+    };
+
+    test(`${runtime}: a file this process may only read is refused at opening, not at the first job`, async () => {
+      const file = fresh();
+      await new SqliteStore(bunSqlite(file)).close();
+      chmodSync(file, 0o444);
+      expect(openAsNobody(file)).toBe(
         '{"opened":false,"error":"the database file is not writable by this process"}',
       );
+    }, 60_000);
+
+    test(`${runtime}: another application's SQLite file at store.path is refused, untouched`, () => {
+      const file = fresh();
+      const theirs = new Database(file);
+      theirs.exec(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users VALUES (1, 'a@b');",
+      );
+      theirs.close();
+      if (process.getuid?.() === 0) chownSync(file, 65534, 65534);
+      expect(openAsNobody(file)).toBe(
+        '{"opened":false,"error":"the file is another application\'s SQLite database (tables: users); give store.path a file of its own"}',
+      );
+      const after = new Database(file);
+      expect(after.query("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([
+        { name: "users" },
+      ]);
+      expect(after.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "delete" });
+      after.close();
+    }, 60_000);
+
+    test(`${runtime}: a writable file whose WAL another user left behind (a run as root killed) is refused at opening`, () => {
+      const file = fresh();
+      // A process that dies with the store open leaves its -wal and -shm, owned by whoever ran it.
+      const died = Bun.spawnSync([
+        process.execPath,
+        "-e",
+        `const { bunSqlite } = await import(${JSON.stringify(join(import.meta.dir, "../../src/entry/sqlite-bun.ts"))});
+const { SqliteStore } = await import(${JSON.stringify(join(import.meta.dir, "../../src/store/sqlite.ts"))});
+const s = new SqliteStore(bunSqlite(${JSON.stringify(file)}));
+await s.set("job:answered", { status: "succeeded" });
+process.kill(process.pid, "SIGKILL");`,
+      ]);
+      expect(died.signalCode).toBe("SIGKILL");
+      for (const f of [`${file}-wal`, `${file}-shm`]) chmodSync(f, 0o644);
+      if (process.getuid?.() === 0) {
+        chownSync(file, 65534, 65534);
+        chownSync(dirname(file), 65534, 65534);
+      } else for (const f of [`${file}-wal`, `${file}-shm`]) chmodSync(f, 0o444);
+      const said = openAsNobody(file);
+      expect(said).toStartWith('{"opened":false,"error":"cannot write the database');
+      expect(said).toContain("-wal");
     }, 60_000);
 
     test(`${runtime}: a file damaged while stopped is refused at opening, not found out job by job`, () => {
