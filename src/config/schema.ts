@@ -366,6 +366,8 @@ export const channelSchema = z.discriminatedUnion("type", [
       })
       .prefault({}),
     msgtype: z.enum(["markdown", "text", "actionCard"]).default("markdown"),
+    /** The robot's security keywords (自定义关键词): every part carries one (docs/notifications.md). */
+    keywords: z.array(str).max(10).default([]),
     ...channelCommon,
   }),
   z.strictObject({
@@ -383,6 +385,8 @@ export const channelSchema = z.discriminatedUnion("type", [
     webhook: url,
     secret: str.optional(),
     msg_type: z.enum(["interactive", "post", "text"]).default("interactive"),
+    /** The bot's security keywords: every part carries one (docs/notifications.md). */
+    keywords: z.array(str).max(10).default([]),
     ...channelCommon,
   }),
   z.strictObject({ type: z.literal("slack"), webhook: url, ...channelCommon }),

@@ -89,4 +89,12 @@ export function ratesOf(cfg: ChannelConfig, defaults: Rate[]): Rate[] {
 }
 
 export const PER_MINUTE = (limit: number): Rate => ({ limit, periodMs: 60_000 });
+
+/**
+ * `text` with one of a robot's security keywords: as it is when it has one, else with the first
+ * on a line of its own (an all-clear in zh-CN says 恢复, never 告警; docs/notifications.md).
+ */
+export function withKeyword(text: string, keywords: readonly string[]): string {
+  return keywords.length === 0 || keywords.some((k) => text.includes(k)) ? text : `${text}\n\n${keywords[0]}`;
+}
 export const PER_SECOND = (limit: number): Rate => ({ limit, periodMs: 1000 });

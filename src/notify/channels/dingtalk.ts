@@ -7,7 +7,7 @@
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeDingtalk, escapeText, type Format, utf8Length } from "../text.ts";
-import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
+import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext, withKeyword } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
 
@@ -31,7 +31,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
   const content = (m: Message): string => {
     const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeDingtalk(m.title)}\n\n`;
     const at = mentionsIn(m) && mentions ? `\n\n${mentions}` : "";
-    return head + m.body + at;
+    return withKeyword(head + m.body, cfg.keywords) + at;
   };
   const payload = (m: Message) => {
     const type = msgtypeOf(m);

@@ -8,7 +8,15 @@
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeFeishu, escapeRobotText, type Format, utf8Length } from "../text.ts";
-import { type Channel, type Message, PER_MINUTE, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
+import {
+  type Channel,
+  type Message,
+  PER_MINUTE,
+  PER_SECOND,
+  ratesOf,
+  type SendContext,
+  withKeyword,
+} from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { answerOf, httpError, requestJson, retryAfterOf, robotError } from "./http.ts";
 
@@ -32,11 +40,15 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
   const typeOf = (f: Format) => (f === "text" ? "text" : richType);
   const payload = (m: Message): Record<string, unknown> => {
     const type = typeOf(m.format);
+    const body = withKeyword(m.body, cfg.keywords);
     // The title carries label values too (the group name): it must not mention anyone either.
     if (type === "text")
-      return { msg_type: "text", content: { text: `${escapeRobotText(m.title)}\n\n${m.body}` } };
+      return {
+        msg_type: "text",
+        content: { text: withKeyword(`${escapeRobotText(m.title)}\n\n${m.body}`, cfg.keywords) },
+      };
     if (type === "post") {
-      const content = m.body.split("\n").map((line) => [{ tag: "text", text: line }]);
+      const content = body.split("\n").map((line) => [{ tag: "text", text: line }]);
       return { msg_type: "post", content: { post: { zh_cn: { title: m.title, content } } } };
     }
     return {
@@ -44,7 +56,7 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       card: {
         config: { wide_screen_mode: true },
         header: { title: { tag: "plain_text", content: m.title }, template: TEMPLATE_COLOR[m.tone] },
-        elements: [{ tag: "div", text: { tag: "lark_md", content: m.body } }],
+        elements: [{ tag: "div", text: { tag: "lark_md", content: body } }],
       },
     };
   };

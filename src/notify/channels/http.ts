@@ -129,7 +129,11 @@ export function robotError(
   retryAfterS?: number,
 ): JobError {
   const details = { channel, errcode: code, errmsg: msg };
-  const what = `channel ${channel}: the robot answered ${code} ${msg}`;
+  // DingTalk's "keywords not in content", Feishu's "Key Words Not Found": a setting of ours fixes it.
+  const hint = /key ?words? not/i.test(msg)
+    ? `; the robot has keyword security: list its keywords in channels.${channel}.keywords`
+    : "";
+  const what = `channel ${channel}: the robot answered ${code} ${msg}${hint}`;
   if (kind === "rate") return rateLimited("channel_rate_limited", what, retryAfterS ?? 60, details);
   if (kind === "transient") return transient("channel_unavailable", what, retryAfterS, details);
   if (kind === "too_long") return permanent(TOO_LONG, what, details);
