@@ -72,6 +72,19 @@ function isBusy(e: unknown): boolean {
 }
 
 /**
+ * SQLITE_READONLY and its extended codes ("attempt to write a readonly database"), as bun:sqlite
+ * (code), node:sqlite (errcode) and Deno's node:sqlite `exec` (only SQLite's text) report it.
+ */
+function isReadonly(e: unknown): boolean {
+  const x = e as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  return (
+    (typeof x?.code === "string" && x.code.startsWith("SQLITE_READONLY")) ||
+    (typeof x?.errcode === "number" && (x.errcode & 0xff) === 8) ||
+    /readonly database/i.test(String(x?.message))
+  );
+}
+
+/**
  * Sets up the schema and checks the file (refuseDamaged), waiting out other processes that open
  * the file at the same moment (a restart overlapping the old process, `alertagent-worker status`
  * beside `serve`): switching a new file to WAL fails with SQLITE_BUSY at once, without SQLite's
@@ -128,13 +141,15 @@ const TABLES = new Set(["kv", "hnum", "hjson", "zset"]);
 
 /**
  * Another application's SQLite file at store.path would get the store's tables and WAL mode
- * (which may break that application): refused, named, before anything is written to it.
+ * (which may break that application): refused, named, before anything is written to it. A file
+ * that holds the store already is ours, whatever a tool added beside it (Litestream's tables).
  */
 function refuseForeign(db: SqlDb): void {
-  const theirs = (allOnce(db, "SELECT name FROM sqlite_master WHERE type = 'table'") as { name: string }[])
-    .map((t) => t.name)
-    .filter((n) => !TABLES.has(n) && !n.startsWith("sqlite_"));
-  if (!theirs.length) return;
+  const tables = (
+    allOnce(db, "SELECT name FROM sqlite_master WHERE type = 'table'") as { name: string }[]
+  ).map((t) => t.name);
+  const theirs = tables.filter((n) => !TABLES.has(n) && !n.startsWith("sqlite_"));
+  if (tables.includes("kv") || !theirs.length) return;
   db.close();
   throw new Error(
     `the file is another application's SQLite database (tables: ${theirs.slice(0, 5).join(", ")}); give store.path a file of its own`,
@@ -146,7 +161,8 @@ function refuseForeign(db: SqlDb): void {
  * written — its -wal or -shm left by another user (a run as root, killed) — would open fine and
  * then fail every job, replays included. One write taken back, at opening, finds it — unless
  * another process holds the write lock now (a second worker, an `sqlite3` shell): the start does
- * not wait on it, and a file that cannot be written then shows on /health/ready at the first job.
+ * not wait on it. Only "read-only" refuses: a full disk or an I/O error may pass, and shows on
+ * /health/ready until a write works again (README, "The store").
  */
 function refuseUnwritable(db: SqlDb): void {
   try {
@@ -159,6 +175,7 @@ function refuseUnwritable(db: SqlDb): void {
     try {
       db.exec("ROLLBACK");
     } catch {}
+    if (!isReadonly(e)) return;
     db.close();
     throw new Error(
       `cannot write the database (${(e as Error).message}): check that this user may write the file and its -wal and -shm beside it`,

@@ -38,8 +38,42 @@ const pingFull = await said(store.ping());
 db.exec("PRAGMA max_page_count = 1073741823");
 const pingFreed = await said(store.ping());
 const after = await Promise.race([store.set("after", "ok").then(() => store.get("after")), timeout]);
+
+// The disk already full when the store opens (a restart on a full disk): every write fails with
+// this driver's own SQLITE_FULL, made for real on a capped scratch database.
+const scratch = open(join(mkdtempSync(join(tmpdir(), "alertagent-full-")), "cap.db"));
+let fullError: unknown;
+try {
+  scratch.exec("PRAGMA max_page_count = 2; CREATE TABLE t (x); INSERT INTO t VALUES (randomblob(100000));");
+} catch (e) {
+  fullError = e;
+}
+scratch.close();
+let diskFull = true;
+const reopened = join(mkdtempSync(join(tmpdir(), "alertagent-full-")), "reopen.db");
+new SqliteStore(open(reopened)).close();
+const onFullDisk: OpenSqlite = (path) => {
+  const d = open(path);
+  const exec = d.exec.bind(d);
+  d.exec = (sql: string) => {
+    if (diskFull && sql.includes("BEGIN IMMEDIATE")) throw fullError;
+    return exec(sql);
+  };
+  return d;
+};
+let openedFull: unknown;
+try {
+  const s = new SqliteStore(onFullDisk(reopened));
+  diskFull = false;
+  await s.set("after-full", "ok");
+  openedFull = await s.get("after-full");
+} catch (e) {
+  openedFull = String(e);
+}
 console.log(
   JSON.stringify({
+    fullError: String(fullError),
+    openedFull,
     full:
       full === "timeout" ? full : full.map((r) => (r.status === "rejected" ? String(r.reason) : r.status)),
     pingFull,
