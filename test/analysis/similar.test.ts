@@ -101,6 +101,24 @@ describe("the index", () => {
 });
 
 describe("similar alerts through the worker", () => {
+  test("a prune that never settles (work a Worker's runtime cancelled) holds the next back for minutes, not for good", async () => {
+    const clock = manualClock(1_000_000);
+    let zcards = 0;
+    const store = around(new MemoryStore(clock.now), (method, call) => {
+      if (method !== "zcard") return call();
+      zcards++;
+      return zcards === 1 ? new Promise(() => {}) : call();
+    });
+    const ix = new SimilarityIndex(store, { maxAlerts: 100, retentionMs: 60_000, now: clock.now });
+    void ix.pruneIfDue();
+    clock.advance(2 * 60_000);
+    await ix.pruneIfDue();
+    expect(zcards).toBe(1);
+    clock.advance(4 * 60_000);
+    await ix.pruneIfDue();
+    expect(zcards).toBe(2);
+  });
+
   test("an alert storm does not grow the index past max_alerts: a search that finds it over the cap prunes, not only once a minute", async () => {
     const clock = manualClock(); // a minute never passes: only the cap can start a prune
     const store = new MemoryStore(clock.now);

@@ -151,7 +151,10 @@ export class SimilarityIndex {
   async pruneIfDue(): Promise<void> {
     const now = this.opts.now();
     const over = this.seenSize > this.opts.maxAlerts;
-    if (this.pruning || (!over && now - this.prunedAt < PRUNE_EVERY_MS)) return;
+    // A prune left unsettled for minutes was dropped (Workers cancel work past waitUntil's limit):
+    // it no longer holds the next one back.
+    const running = this.pruning && now - this.prunedAt < 5 * PRUNE_EVERY_MS;
+    if (running || (!over && now - this.prunedAt < PRUNE_EVERY_MS)) return;
     this.prunedAt = now;
     this.seenSize = 0;
     this.pruning = (async () => {
