@@ -385,6 +385,15 @@ export const channelSchema = z.discriminatedUnion("type", [
     webhook: url,
     secret: str.optional(),
     msg_type: z.enum(["interactive", "post", "text"]).default("interactive"),
+    at: z
+      .strictObject({
+        /** open_ids (ou_…) or user_ids of the people to mention. */
+        user_ids: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "an open_id (ou_…) or a user_id")).default([]),
+        all: z.boolean().default(false),
+        /** Mention them on a message whose alerts are all resolved too. @default false */
+        on_resolved: z.boolean().default(false),
+      })
+      .prefault({}),
     /** The bot's security keywords: every part carries one (docs/notifications.md). */
     keywords: z.array(str).max(10).default([]),
     ...channelCommon,

@@ -40,6 +40,37 @@ describe("Feishu bot", () => {
     expect(m.text).not.toMatch(/^(#|> |- )/m);
   });
 
+  test("mentions (at): on the first part of a firing page, in each type's own form; an all-clear wakes nobody", async () => {
+    const hooks = { interactive: id(), post: id(), text: id() };
+    const h = makeHarness(
+      `channels:\n${Object.entries(hooks)
+        .map(
+          ([type, hook]) =>
+            `  fs-${type}: { type: feishu, webhook: "${feishu.webhook(hook)}", msg_type: ${type}, max_parts: 3, at: { user_ids: [ou_3f9a], all: true } }`,
+        )
+        .join("\n")}\n`,
+    );
+    const channels = Object.keys(hooks).map((t) => `fs-${t}`);
+    const big = { ...bigGroup(200), groupKey: `at-${id()}` };
+    expect((await h.job("/jobs/notification", { channels, payload: big })).status).toBe(200);
+    for (const hook of Object.values(hooks)) {
+      const [first, ...rest] = feishu.of(hook);
+      expect(feishu.mentioned(first), hook).toEqual(["ou_3f9a", "all"]);
+      expect(rest.length, hook).toBeGreaterThan(0);
+      for (const m of rest) expect(feishu.mentioned(m), hook).toEqual([]);
+    }
+    const resolved = fixture("alertmanager-firing.json");
+    const clear = {
+      ...resolved,
+      groupKey: `at-${id()}`,
+      status: "resolved",
+      alerts: resolved.alerts.map((a) => ({ ...a, status: "resolved", endsAt: "2026-12-05T08:30:00Z" })),
+    };
+    expect((await h.job("/jobs/notification", { channels, payload: clear })).status).toBe(200);
+    for (const hook of Object.values(hooks))
+      expect(feishu.mentioned(feishu.of(hook).at(-1) as (typeof feishu.received)[number])).toEqual([]);
+  });
+
   test("a wrong secret is refused with 19021: the job ends 489", async () => {
     const hook = id();
     const h = makeHarness(`channels:

@@ -6,12 +6,14 @@
  *   a keyword bot → 19024 without it;
  * - over 100 a minute or 5 a second → 11232; the open platform's own limit (HTTP 429, 99991400,
  *   `x-ogw-ratelimit-reset`) is not modelled by count: `fault(id, fake.gatewayLimit(s))` answers it;
- * - a body over 20 KB → 9499 "Bad Request" (docs/contracts.md#feishu-bot).
+ * - a body over 20 KB → 9499 "Bad Request" (docs/contracts.md#feishu-bot);
+ * - mentions read as each type writes them (`mentioned`): another type's form mentions nobody.
  */
 import {
   type FakeRobotServer,
   hmac,
   json,
+  type Received,
   type Sliding,
   serveRobot,
   shownLiterally,
@@ -26,6 +28,12 @@ export interface FeishuBot {
 
 export interface FakeFeishu extends FakeRobotServer {
   webhook(id: string, bot?: FeishuBot): string;
+  /**
+   * Who a message mentions, as Feishu reads each type (docs/contracts.md#feishu-bot): `<at
+   * user_id="…">` in a text, `{tag: "at", user_id}` in a post, `<at id=…>` in a card's lark_md;
+   * "all" for everyone. Another type's form mentions nobody.
+   */
+  mentioned(r: Received): string[];
   /** The open platform's own limit, for `fault`: HTTP 429, 99991400, the wait in x-ogw-ratelimit-reset. */
   gatewayLimit(resetS: number): () => Response;
   /** The bot's answer to a body over 20 KB, for `fault`. */
@@ -112,6 +120,18 @@ export function startFakeFeishu(): FakeFeishu {
         { status: 429, headers: { "x-ogw-ratelimit-reset": String(resetS) } },
       ),
     tooLarge: () => answer(9499, "Bad Request: request body too large"),
+    mentioned(r: Received) {
+      const b = r.body as {
+        msg_type?: string;
+        content?: { post?: { zh_cn?: { content?: { tag?: string; user_id?: string }[][] } } };
+      };
+      if (b.msg_type === "post")
+        return (b.content?.post?.zh_cn?.content ?? [])
+          .flat()
+          .flatMap((t) => (t.tag === "at" && t.user_id ? [t.user_id] : []));
+      const form = b.msg_type === "text" ? /<at user_id="([^"]+)">/g : /<at id=([^\s>]+)>/g;
+      return [...r.text.matchAll(form)].map((m) => m[1]);
+    },
     webhook(id: string, bot: FeishuBot = {}) {
       if (!bots.has(id)) bots.set(id, bot);
       return `${base.url}/open-apis/bot/v2/hook/${id}`;

@@ -38,17 +38,28 @@ const TEMPLATE_COLOR = {
 export function feishu(name: string, cfg: FeishuConfig): Channel {
   const richType = cfg.msg_type === "text" ? "interactive" : cfg.msg_type;
   const typeOf = (f: Format) => (f === "text" ? "text" : richType);
+  const ids = [...cfg.at.user_ids, ...(cfg.at.all ? ["all"] : [])];
+  // People are woken once per message (its first part), and not for an all-clear unless asked.
+  const mentioning = (m: Message) => (m.part === 1 && (m.tone !== "green" || cfg.at.on_resolved) ? ids : []);
+  /** The mentions as a last line, in the form each type reads (docs/contracts.md#feishu-bot). */
+  const atLine = (m: Message, form: (id: string) => string) => {
+    const who = mentioning(m);
+    return who.length ? `\n\n${who.map(form).join(" ")}` : "";
+  };
   const payload = (m: Message): Record<string, unknown> => {
     const type = typeOf(m.format);
     const body = withKeyword(m.body, cfg.keywords);
     // The title carries label values too (the group name): it must not mention anyone either.
-    if (type === "text")
-      return {
-        msg_type: "text",
-        content: { text: withKeyword(`${escapeRobotText(m.title)}\n\n${m.body}`, cfg.keywords) },
-      };
+    if (type === "text") {
+      const text = withKeyword(`${escapeRobotText(m.title)}\n\n${m.body}`, cfg.keywords);
+      return { msg_type: "text", content: { text: text + atLine(m, (id) => `<at user_id="${id}"></at>`) } };
+    }
     if (type === "post") {
-      const content = body.split("\n").map((line) => [{ tag: "text", text: line }]);
+      const content: Record<string, string>[][] = body
+        .split("\n")
+        .map((line) => [{ tag: "text", text: line }]);
+      const who = mentioning(m);
+      if (who.length) content.push(who.map((id) => ({ tag: "at", user_id: id })));
       return { msg_type: "post", content: { post: { zh_cn: { title: m.title, content } } } };
     }
     return {
@@ -56,7 +67,9 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       card: {
         config: { wide_screen_mode: true },
         header: { title: { tag: "plain_text", content: m.title }, template: TEMPLATE_COLOR[m.tone] },
-        elements: [{ tag: "div", text: { tag: "lark_md", content: body } }],
+        elements: [
+          { tag: "div", text: { tag: "lark_md", content: body + atLine(m, (id) => `<at id=${id}></at>`) } },
+        ],
       },
     };
   };
