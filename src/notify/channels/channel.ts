@@ -90,6 +90,10 @@ export function ratesOf(cfg: ChannelConfig, defaults: Rate[]): Rate[] {
 
 export const PER_MINUTE = (limit: number): Rate => ({ limit, periodMs: 60_000 });
 
+/** Whether a message wakes people: its first part only, and an all-clear only when asked. */
+export const wakes = (m: Message, onResolved: boolean): boolean =>
+  m.part === 1 && (m.tone !== "green" || onResolved);
+
 /**
  * `text` with one of a robot's security keywords: as it is when it has one, else with the first
  * on a line of its own (an all-clear in zh-CN says 恢复, never 告警; docs/notifications.md).

@@ -7,7 +7,15 @@
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeDingtalk, escapeText, type Format, utf8Length } from "../text.ts";
-import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext, withKeyword } from "./channel.ts";
+import {
+  type Channel,
+  type Message,
+  PER_MINUTE,
+  ratesOf,
+  type SendContext,
+  wakes,
+  withKeyword,
+} from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
 
@@ -26,8 +34,7 @@ export function dingtalk(name: string, cfg: DingTalkConfig): Channel {
   const mentions = [...cfg.at.mobiles, ...cfg.at.user_ids].map((m) => `@${m}`).join(" ");
   const msgtypeOf = (m: Message) =>
     m.format === "text" ? "text" : cfg.msgtype === "actionCard" && m.link ? "actionCard" : "markdown";
-  // People are woken once per message (its first part), and not for an all-clear unless asked.
-  const mentionsIn = (m: Message) => m.part === 1 && (m.tone !== "green" || cfg.at.on_resolved);
+  const mentionsIn = (m: Message) => wakes(m, cfg.at.on_resolved);
   const content = (m: Message): string => {
     const head = m.format === "text" ? `${m.title}\n\n` : `### ${escapeDingtalk(m.title)}\n\n`;
     const at = mentionsIn(m) && mentions ? `\n\n${mentions}` : "";

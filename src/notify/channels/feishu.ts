@@ -15,6 +15,7 @@ import {
   PER_SECOND,
   ratesOf,
   type SendContext,
+  wakes,
   withKeyword,
 } from "./channel.ts";
 import { hash64, hmacBase64 } from "./hmac.ts";
@@ -39,8 +40,7 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
   const richType = cfg.msg_type === "text" ? "interactive" : cfg.msg_type;
   const typeOf = (f: Format) => (f === "text" ? "text" : richType);
   const ids = [...cfg.at.user_ids, ...(cfg.at.all ? ["all"] : [])];
-  // People are woken once per message (its first part), and not for an all-clear unless asked.
-  const mentioning = (m: Message) => (m.part === 1 && (m.tone !== "green" || cfg.at.on_resolved) ? ids : []);
+  const mentioning = (m: Message) => (wakes(m, cfg.at.on_resolved) ? ids : []);
   /** The mentions as a last line, in the form each type reads (docs/contracts.md#feishu-bot). */
   const atLine = (m: Message, form: (id: string) => string) => {
     const who = mentioning(m);

@@ -6,7 +6,7 @@
  */
 import type { ChannelConfig } from "../../config/schema.ts";
 import { escapeRobotText, escapeWecom, type Format, utf8Length } from "../text.ts";
-import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext } from "./channel.ts";
+import { type Channel, type Message, PER_MINUTE, ratesOf, type SendContext, wakes } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { errcodeAnswer, requestJson } from "./http.ts";
 
@@ -24,8 +24,7 @@ export function wecom(name: string, cfg: WeComConfig): Channel {
   const typeOf = (f: Format) => (f === "text" ? "text" : markdownType);
   // markdown_v2 has no <@userid> mentions; markdown has no @all.
   const inline = cfg.mentioned_list.filter((u) => u !== "@all").map((u) => `<@${u}>`);
-  // People are woken once per message (its first part), and not for an all-clear unless asked.
-  const mentionsIn = (m: Message) => m.part === 1 && (m.tone !== "green" || cfg.mention_on_resolved);
+  const mentionsIn = (m: Message) => wakes(m, cfg.mention_on_resolved);
   const content = (m: Message): string => {
     // The title carries label values too (the group name): it must not mention anyone either.
     if (m.format === "text") return `${escapeRobotText(m.title)}\n\n${m.body}`;
