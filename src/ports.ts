@@ -12,8 +12,12 @@ export type RuntimeName = "bun" | "deno" | "workerd" | "node";
 export interface FileAccess {
   /** The file's text, or null when it does not exist. */
   read(path: string): Promise<string | null>;
-  /** Writes the whole file, creating missing parent directories; `mode` applies to a new file. */
-  write(path: string, text: string, mode?: number): Promise<void>;
+  /**
+   * Writes the whole file, creating missing parent directories. `mode` applies to a new file;
+   * with `like`, a file that exists there gives it its mode, owner and group instead (the owner
+   * and group only where this process may give a file away).
+   */
+  write(path: string, text: string, opts?: { mode?: number; like?: string }): Promise<void>;
   /** Replaces `to` with `from` in one step (same directory). */
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file; a missing file is not an error. */

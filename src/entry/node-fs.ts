@@ -2,7 +2,7 @@
  * FileAccess (src/deps.ts) over node:fs/promises, which Bun and Deno both provide. Only the
  * entries import it: domain code gets files through Deps.fs.
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { FileAccess } from "../ports.ts";
 
@@ -15,9 +15,15 @@ export const nodeFileAccess: FileAccess = {
       throw e;
     }
   },
-  async write(path, text, mode) {
+  async write(path, text, { mode, like } = {}) {
     await mkdir(dirname(path), { recursive: true });
+    const was = like ? await stat(like).catch(() => undefined) : undefined;
     await writeFile(path, text, { encoding: "utf8", ...(mode !== undefined ? { mode } : {}) });
+    if (!was) return;
+    // The mode exactly (writeFile's is masked by the umask), then the owner and group, which only
+    // root may give away: another user's file keeps this process's.
+    await chmod(path, was.mode & 0o7777);
+    await chown(path, was.uid, was.gid).catch(() => {});
   },
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),

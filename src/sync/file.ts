@@ -35,11 +35,14 @@ function fileError(what: string, path: string, e: unknown): JobError {
   return PERMANENT_CODES.has(code) ? permanent("file_error", message) : transient("file_error", message, 30);
 }
 
-/** Writes `text` to `path` through a temp file in the same directory and a rename. */
+/**
+ * Writes `text` to `path` through a temp file in the same directory and a rename. The file keeps
+ * the mode, owner and group it had (a peer may read it by its group); `mode` is a new file's.
+ */
 export async function writeAtomic(fs: FileAccess, path: string, text: string, mode?: number): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    await fs.write(tmp, text, mode);
+    await fs.write(tmp, text, { mode, like: path });
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.remove(tmp).catch(() => {});

@@ -5,7 +5,15 @@
  * rules, which is not the rules' fault, so the sync is retried.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PEER_STOP_MS, type Peer, startPrometheus, startVmalert } from "../support/peers.ts";
@@ -166,3 +174,32 @@ config_sync:
   expect(((await next.json()) as { error: { code: string } }).error.code).toBe("not_applied");
   expect(readFileSync(join(dir, "rules.yml"), "utf8")).toContain("UnreadB");
 });
+
+test("a rule file Prometheus reads by its group keeps its owner, group and mode through a sync and a refused one's rollback", async () => {
+  const h = harness(AUTH.password, "grouped.yml");
+  const path = join(prom.rulesDir, "grouped.yml");
+  expect((await h.sync({ operation: "full", rules: [rule({ id: "g", name: "GroupedDown" })] })).status).toBe(
+    200,
+  );
+  // As an operator sets it up: root's file, readable by the peer's group (docs/config-sync.md).
+  const group = process.getuid?.() === 0 ? 65534 : (process.getgid?.() ?? 0);
+  chownSync(path, process.getuid?.() ?? 0, group);
+  chmodSync(path, 0o640);
+  const kept = () => {
+    const s = statSync(path);
+    return { mode: s.mode & 0o7777, gid: s.gid };
+  };
+  // Refused by Prometheus and put back: as it was, or the peer cannot read it at its next start.
+  const refused = await h.sync({
+    operation: "update",
+    rules: [rule({ id: "g", name: "GroupedDown", expr: "sum(up[5m]) > 0" })],
+  });
+  expect(refused.status).toBe(489);
+  expect(kept()).toEqual({ mode: 0o640, gid: group });
+  expect(
+    (await h.sync({ operation: "update", rules: [rule({ id: "g", name: "GroupedDown", for: "3m" })] }))
+      .status,
+  ).toBe(200);
+  expect(readFileSync(path, "utf8")).toContain('for: "3m"');
+  expect(kept()).toEqual({ mode: 0o640, gid: group });
+}, 60_000);
