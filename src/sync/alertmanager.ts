@@ -37,14 +37,22 @@ export function matcher(name: string, value: string): string {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * A value Prometheus fills in when the alert fires (a Go template, `{{ $labels.instance }}`): no
+ * matcher can say it beforehand, so the route leaves it out rather than never matching.
+ */
+const templated = (value: string) => value.includes("{{");
+
 function routeOf(r: Rule & { notify: NonNullable<Rule["notify"]> }): Record<string, unknown> {
   const n = r.notify;
   const labels = Object.keys(r.labels)
     .sort()
+    .filter((k) => !templated(r.labels[k]))
     .map((k) => matcher(k, r.labels[k]));
+  const severity = templated(r.severity ?? "") ? [] : [matcher("severity", r.severity ?? "")];
   return {
     receiver: receiverName(n.channels),
-    matchers: [matcher("alertname", r.name), matcher("severity", r.severity ?? ""), ...labels],
+    matchers: [matcher("alertname", r.name), ...severity, ...labels],
     group_by: n.group_by,
     group_wait: n.group_wait,
     group_interval: n.group_interval,
@@ -69,10 +77,12 @@ export function alertmanagerRenderer(
     const route = routeOf(r as Rule & { notify: NonNullable<Rule["notify"]> });
     routes.set(JSON.stringify(route), route);
   }
-  // Most specific first within one alertname/severity, so a route with more labels is not shadowed.
+  // Most specific first within one alertname/severity, so a route with more labels is not shadowed
+  // (one without a severity matcher, its severity a template, after those with one).
   const keyed = [...routes.values()].map((r) => {
     const m = r.matchers as string[];
-    return { r, a: m[0], s: m[1], n: m.length, all: m.join("\n") };
+    const s = m[1]?.startsWith("severity=") ? m[1] : "~";
+    return { r, a: m[0], s, n: m.length, all: m.join("\n") };
   });
   keyed.sort((x, y) => cmp(x.a, y.a) || cmp(x.s, y.s) || y.n - x.n || cmp(x.all, y.all));
   const ordered = keyed.map((k) => k.r);

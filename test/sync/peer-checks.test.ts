@@ -16,6 +16,7 @@ import {
   manyGroups,
   QUOTES_AND_COLONS_RULES,
   type RawRule,
+  rule,
   sampleRules,
   UNICODE_RULES,
 } from "../support/sync-rules.ts";
@@ -215,6 +216,24 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
       expect(await amtoolRoutes(await config(), quoted(labelsOf(r)))).toBe(
         receiverName(r.notify?.channels ?? []),
       );
+  });
+
+  test("a label Prometheus fills in when the alert fires (a template) routes the alert all the same", async () => {
+    const [templated] = valid([
+      rule({
+        id: "tpl",
+        name: "TemplatedLabel",
+        labels: { instance_name: "{{ $labels.instance }}", team: "infra" },
+        notify: { channels: ["ops-mail"] },
+      }),
+    ]);
+    const fired = {
+      alertname: '"TemplatedLabel"',
+      severity: '"critical"',
+      instance_name: '"127.0.0.1:9100"',
+      team: '"infra"',
+    };
+    expect(await amtoolRoutes(await render("am", [templated]), fired)).toBe("ops-mail");
   });
 
   test("an alert no rule routes, or with another severity, ends in the default receiver", async () => {
