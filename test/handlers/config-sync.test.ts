@@ -126,6 +126,27 @@ describe("operations on the stored rule set", () => {
     }
   });
 
+  test("a source answering no rules while rules are deployed is not taken as the set: 503, the rules stay", async () => {
+    let answer: unknown[] = sampleRules();
+    const source = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json(answer) });
+    try {
+      const { h, prom } = setup(`  source: { url: "http://127.0.0.1:${source.port}/api/v1/rules" }`);
+      expect((await h.sync({ operation: "full" })).status).toBe(200);
+      answer = []; // the rule API mid-incident: up, and empty
+      const res = await h.sync({ operation: "full" });
+      expect(res.status).toBe(503);
+      const said = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(said.code).toBe("source_empty");
+      expect(said.message).toContain('"rules": []');
+      expect(groupsIn(prom)).toHaveLength(2);
+      // Clearing them is still possible, said in the job itself.
+      expect((await h.sync({ operation: "full", rules: [] })).status).toBe(200);
+      expect(groupsIn(prom)).toHaveLength(0);
+    } finally {
+      source.stop(true);
+    }
+  });
+
   test("the same set again delivers nothing and keeps the version", async () => {
     const { h, prom } = setup();
     await h.sync({ operation: "create", rules: sampleRules() });
