@@ -57,6 +57,12 @@ export async function writeAtomic(fs: FileAccess, path: string, text: string, mo
 export async function reload(d: DeliveryInput, url: string): Promise<void> {
   const before = d.target.kind === "vmalert" ? await vmalertReloads(d, url) : undefined;
   const res = await send(d.deps.fetch, `reloading ${d.target.kind}`, url, { method: "POST" });
+  // Prometheus started without --web.enable-lifecycle (its default) answers 403 with this text.
+  if (res.status === 403 && /lifecycle api is not enabled/i.test(res.text))
+    throw permanent(
+      "reload_refused",
+      `${d.target.kind} has its reload endpoint off (POST ${url} answered 403 "${snippet(res.shown)}"): start it with --web.enable-lifecycle`,
+    );
   // Refused credentials stay refused: a 489 the operator must fix, not a retry.
   if (res.status === 401 || res.status === 403)
     throw permanent(

@@ -159,11 +159,12 @@ async function startPeer(
 }
 
 /**
- * Prometheus loading every *.yml under `<dir>/rules/`, with the lifecycle API on; with
- * `basicAuth`, every endpoint needs it (its web config's basic_auth_users, a bcrypt hash).
+ * Prometheus loading every *.yml under `<dir>/rules/`, with the lifecycle API on (`lifecycle:
+ * false`: off, as Prometheus starts by default); with `basicAuth`, every endpoint needs it (its
+ * web config's basic_auth_users, a bcrypt hash).
  */
 export async function startPrometheus(
-  opts: { basicAuth?: { user: string; password: string } } = {},
+  opts: { basicAuth?: { user: string; password: string }; lifecycle?: boolean } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("prometheus"); // before making anything to clean up
   const dir = tempDir("alertagent-prom-");
@@ -190,7 +191,7 @@ export async function startPrometheus(
       `--config.file=${join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      "--web.enable-lifecycle",
+      ...(opts.lifecycle === false ? [] : ["--web.enable-lifecycle"]),
       "--log.level=warn",
       ...webConfig,
     ],

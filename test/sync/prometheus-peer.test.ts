@@ -203,3 +203,25 @@ test("a rule file Prometheus reads by its group keeps its owner, group and mode 
   expect(readFileSync(path, "utf8")).toContain('for: "3m"');
   expect(kept()).toEqual({ mode: 0o640, gid: group });
 }, 60_000);
+
+test("a Prometheus at its defaults (no --web.enable-lifecycle): 489 naming the flag, not the credentials; the file taken back", async () => {
+  const plain = await startPrometheus({ lifecycle: false });
+  try {
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    prom:
+      kind: prometheus
+      delivery: { type: file, path: "${join(plain.rulesDir, "alertagent.yml")}", reload_url: "${plain.url}/-/reload" }
+`);
+    const res = await h.sync({ operation: "full", rules: [rule({ id: "l", name: "LifecycleDown" })] });
+    expect(res.status).toBe(489);
+    const said = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(said.code).toBe("reload_refused");
+    expect(said.message).toContain("--web.enable-lifecycle");
+    expect(said.message).not.toContain("credentials");
+    expect(existsSync(join(plain.rulesDir, "alertagent.yml"))).toBe(false);
+  } finally {
+    await plain.stop();
+  }
+}, 60_000);
