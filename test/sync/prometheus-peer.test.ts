@@ -28,14 +28,21 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => prom?.stop(), PEER_STOP_MS);
 
-const harness = (password: string, file: string) =>
+/** A `prom` file target at `path`, reloaded at `reloadUrl`, with `more` targets after it. */
+const promTarget = (path: string, reloadUrl: string, more = "") =>
   makeSyncHarness(`
 config_sync:
   targets:
     prom:
       kind: prometheus
-      delivery: { type: file, path: "${join(prom.rulesDir, file)}", reload_url: "http://${AUTH.user}:${password}@${prom.url.slice("http://".length)}/-/reload" }
-`);
+      delivery: { type: file, path: "${path}", reload_url: "${reloadUrl}" }
+${more}`);
+
+const harness = (password: string, file: string) =>
+  promTarget(
+    join(prom.rulesDir, file),
+    `http://${AUTH.user}:${password}@${prom.url.slice("http://".length)}/-/reload`,
+  );
 
 async function loaded(): Promise<string[]> {
   const res = await fetch(`${prom.url}/api/v1/rules`, {
@@ -91,17 +98,15 @@ test("a Prometheus whose own config broke refuses any rules: 503 reload_refused,
 test("rules Prometheus refuses but vmalert runs: 489 config_refused, and the set keeps them, as vmalert runs them", async () => {
   const vm = await startVmalert("http://127.0.0.1:9", "http://127.0.0.1:9");
   try {
-    const h = makeSyncHarness(`
-config_sync:
-  targets:
-    prom:
-      kind: prometheus
-      delivery: { type: file, path: "${join(prom.rulesDir, "split.yml")}", reload_url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}/-/reload" }
-    vm:
+    const h = promTarget(
+      join(prom.rulesDir, "split.yml"),
+      `http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}/-/reload`,
+      `    vm:
       kind: vmalert
       delivery: { type: file, path: "${join(vm.rulesDir, "split.yml")}", reload_url: "${vm.url}/-/reload" }
       omit_fields: [keep_firing_for, eval_offset]
-`);
+`,
+    );
     // A range vector summed: Prometheus' parser refuses it; vmalert's MetricsQL takes it.
     const split = rule({ id: "split", name: "SplitRule", expr: "sum(up[5m]) > 0" });
     const res = await h.sync({ operation: "full", rules: [split] });
@@ -207,13 +212,7 @@ test("a rule file Prometheus reads by its group keeps its owner, group and mode 
 test("a Prometheus at its defaults (no --web.enable-lifecycle): 489 naming the flag, not the credentials; the file taken back", async () => {
   const plain = await startPrometheus({ lifecycle: false });
   try {
-    const h = makeSyncHarness(`
-config_sync:
-  targets:
-    prom:
-      kind: prometheus
-      delivery: { type: file, path: "${join(plain.rulesDir, "alertagent.yml")}", reload_url: "${plain.url}/-/reload" }
-`);
+    const h = promTarget(join(plain.rulesDir, "alertagent.yml"), `${plain.url}/-/reload`);
     const res = await h.sync({ operation: "full", rules: [rule({ id: "l", name: "LifecycleDown" })] });
     expect(res.status).toBe(489);
     const said = ((await res.json()) as { error: { code: string; message: string } }).error;
