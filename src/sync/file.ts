@@ -87,6 +87,8 @@ const RELOAD_SETTLE_MS = 2_000;
 export interface ReloadCounts {
   total: number;
   errors: number;
+  /** Its flags not set (vmalert's `flag{…, is_set="false"}` series). */
+  unset: string[];
 }
 
 /** vmalert's reload counters from its /metrics (undefined when it does not show them). */
@@ -99,8 +101,25 @@ export async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promi
   const counts = {
     total: value("vmalert_config_last_reload_total"),
     errors: value("vmalert_config_last_reload_errors_total"),
+    unset: [...res.text.matchAll(/^flag\{name="([\w.]+)", value="[^"]*", is_set="false"\}/gm)].map(
+      (m) => m[1],
+    ),
   };
   return Number.isFinite(counts.total) && Number.isFinite(counts.errors) ? counts : undefined;
+}
+
+/**
+ * vmalert refuses every alerting rule when it runs without -notifier.url, and every recording
+ * rule without -remoteWrite.url (its /metrics lists its flags): said when that is the case.
+ */
+function vmalertFlagsMissing(unset: readonly string[], content: string): string {
+  const missing = [
+    /^\s*- alert: /m.test(content) && unset.includes("notifier.url") ? "-notifier.url (alerting rules)" : "",
+    /^\s*- record: /m.test(content) && unset.includes("remoteWrite.url")
+      ? "-remoteWrite.url (recording rules)"
+      : "",
+  ].filter(Boolean);
+  return missing.length ? `; vmalert runs without ${missing.join(" and ")}, and refuses such rules then` : "";
 }
 
 /**
@@ -136,7 +155,7 @@ export async function vmalertAccepted(d: DeliveryInput, url: string, before: Rel
   if (counts && counts.errors > before.errors)
     throw transient(
       "reload_refused",
-      `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${counts.errors}; see its log)`,
+      `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${counts.errors}; see its log)${vmalertFlagsMissing(counts.unset, d.rendered.content)}`,
       30,
       { refused_config: true },
     );

@@ -240,12 +240,13 @@ export async function startAlertmanager(
 }
 
 /**
- * vmalert loading every *.yml under `<dir>/rules/`, querying `datasource`, notifying `notifier`;
- * `defaults: true` leaves its evaluation interval at vmalert's own default (1m).
+ * vmalert loading every *.yml under `<dir>/rules/`, querying `datasource`, notifying `notifier`
+ * (none: started without -notifier.url); `defaults: true` leaves its evaluation interval at
+ * vmalert's own default (1m).
  */
 export async function startVmalert(
   datasource: string,
-  notifier: string,
+  notifier: string | undefined,
   opts: { defaults?: boolean; remoteWrite?: string } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("vmalert"); // before making anything to clean up
@@ -259,7 +260,7 @@ export async function startVmalert(
     [
       `-rule=${rulesDir}/*.yml`,
       `-datasource.url=${datasource}`,
-      `-notifier.url=${notifier}`,
+      ...(notifier ? [`-notifier.url=${notifier}`] : []),
       `-httpListenAddr=127.0.0.1:${port}`,
       // A new group sleeps up to one interval before it starts and takes updates only then:
       // keep it short so an update right after a create shows within the verify timeout.

@@ -72,3 +72,24 @@ describe("vmalert at its default evaluation interval", () => {
     ]);
   }, 150_000);
 });
+
+test("vmalert started without -notifier.url refuses any alerting rule: the 489 says so, the old file stays", async () => {
+  const bare = await startVmalert("http://127.0.0.1:9", undefined);
+  try {
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    vmalert:
+      kind: vmalert
+      delivery: { type: file, path: "${join(bare.rulesDir, "alertagent.yml")}", reload_url: "${bare.url}/-/reload" }
+      omit_fields: [keep_firing_for, eval_offset]
+`);
+    const res = await h.sync({ operation: "full", rules: [rule({ id: "n", name: "NoNotifier" })] });
+    expect(res.status).toBe(489);
+    const said = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(said.code).toBe("config_refused");
+    expect(said.message).toContain("-notifier.url");
+  } finally {
+    await bare.stop();
+  }
+}, 60_000);
