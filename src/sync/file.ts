@@ -87,8 +87,14 @@ const RELOAD_SETTLE_MS = 2_000;
 export interface ReloadCounts {
   total: number;
   errors: number;
-  /** Its flags not set (vmalert's `flag{…, is_set="false"}` series). */
-  unset: string[];
+  /** The flags it was started with (vmalert's `flag{…, is_set="true"}` series); undefined when it lists none. */
+  flagsSet?: string[];
+}
+
+/** The names of the flags vmalert's /metrics says were set; undefined when it lists no flags. */
+function flagsSetOf(metrics: string): string[] | undefined {
+  const flags = [...metrics.matchAll(/^flag\{name="([\w.]+)", value="[^"]*", is_set="(true|false)"\}/gm)];
+  return flags.length ? flags.filter((m) => m[2] === "true").map((m) => m[1]) : undefined;
 }
 
 /** vmalert's reload counters from its /metrics (undefined when it does not show them). */
@@ -101,21 +107,24 @@ export async function vmalertReloads(d: DeliveryInput, reloadUrl: string): Promi
   const counts = {
     total: value("vmalert_config_last_reload_total"),
     errors: value("vmalert_config_last_reload_errors_total"),
-    unset: [...res.text.matchAll(/^flag\{name="([\w.]+)", value="[^"]*", is_set="false"\}/gm)].map(
-      (m) => m[1],
-    ),
+    flagsSet: flagsSetOf(res.text),
   };
   return Number.isFinite(counts.total) && Number.isFinite(counts.errors) ? counts : undefined;
 }
 
 /**
- * vmalert refuses every alerting rule when it runs without -notifier.url, and every recording
- * rule without -remoteWrite.url (its /metrics lists its flags): said when that is the case.
+ * vmalert refuses every alerting rule when it has no notifier (-notifier.url, -notifier.config or
+ * -notifier.blackhole), and every recording rule without -remoteWrite.url (its /metrics lists its
+ * flags): said when that is the case. Rule keys are rendered sorted, so `record:` follows `expr:`.
  */
-function vmalertFlagsMissing(unset: readonly string[], content: string): string {
+function vmalertFlagsMissing(flagsSet: readonly string[] | undefined, content: string): string {
+  if (!flagsSet) return "";
+  const unset = (...names: string[]) => names.every((n) => !flagsSet.includes(n));
   const missing = [
-    /^\s*- alert: /m.test(content) && unset.includes("notifier.url") ? "-notifier.url (alerting rules)" : "",
-    /^\s*- record: /m.test(content) && unset.includes("remoteWrite.url")
+    /^\s*(- )?alert: /m.test(content) && unset("notifier.url", "notifier.config", "notifier.blackhole")
+      ? "-notifier.url (alerting rules)"
+      : "",
+    /^\s*(- )?record: /m.test(content) && unset("remoteWrite.url")
       ? "-remoteWrite.url (recording rules)"
       : "",
   ].filter(Boolean);
@@ -155,7 +164,7 @@ export async function vmalertAccepted(d: DeliveryInput, url: string, before: Rel
   if (counts && counts.errors > before.errors)
     throw transient(
       "reload_refused",
-      `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${counts.errors}; see its log)${vmalertFlagsMissing(counts.unset, d.rendered.content)}`,
+      `vmalert refused the rule file (vmalert_config_last_reload_errors_total went from ${before.errors} to ${counts.errors}; see its log)${vmalertFlagsMissing(counts.flagsSet, d.rendered.content)}`,
       30,
       { refused_config: true },
     );

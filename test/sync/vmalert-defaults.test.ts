@@ -93,3 +93,28 @@ config_sync:
     await bare.stop();
   }
 }, 60_000);
+
+test("vmalert with a notifier but no -remoteWrite.url refuses a recording rule: the 489 names -remoteWrite.url, not the notifier", async () => {
+  const noWrite = await startVmalert("http://127.0.0.1:9", "http://127.0.0.1:9");
+  try {
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    vmalert:
+      kind: vmalert
+      delivery: { type: file, path: "${join(noWrite.rulesDir, "alertagent.yml")}", reload_url: "${noWrite.url}/-/reload" }
+      omit_fields: [keep_firing_for, eval_offset]
+`);
+    const recording = { id: "rec", group: "availability", record: "job:up:sum", expr: "sum(up)" };
+    const res = await h.sync({
+      operation: "full",
+      rules: [rule({ id: "a", name: "WithNotifier" }), recording],
+    });
+    expect(res.status).toBe(489);
+    const said = ((await res.json()) as { error: { message: string } }).error.message;
+    expect(said).toContain("-remoteWrite.url");
+    expect(said).not.toContain("-notifier.url");
+  } finally {
+    await noWrite.stop();
+  }
+}, 60_000);
