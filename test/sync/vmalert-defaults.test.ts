@@ -73,48 +73,38 @@ describe("vmalert at its default evaluation interval", () => {
   }, 150_000);
 });
 
-test("vmalert started without -notifier.url refuses any alerting rule: the 489 says so, the old file stays", async () => {
-  const bare = await startVmalert("http://127.0.0.1:9", undefined);
+/** What a vmalert started with `notifier` (none: no -notifier.url) and no -remoteWrite.url says to a full sync of `rules`. */
+async function refusedBy(notifier: string | undefined, rules: unknown[]) {
+  const peer = await startVmalert("http://127.0.0.1:9", notifier);
   try {
     const h = makeSyncHarness(`
 config_sync:
   targets:
     vmalert:
       kind: vmalert
-      delivery: { type: file, path: "${join(bare.rulesDir, "alertagent.yml")}", reload_url: "${bare.url}/-/reload" }
+      delivery: { type: file, path: "${join(peer.rulesDir, "alertagent.yml")}", reload_url: "${peer.url}/-/reload" }
       omit_fields: [keep_firing_for, eval_offset]
 `);
-    const res = await h.sync({ operation: "full", rules: [rule({ id: "n", name: "NoNotifier" })] });
-    expect(res.status).toBe(489);
-    const said = ((await res.json()) as { error: { code: string; message: string } }).error;
-    expect(said.code).toBe("config_refused");
-    expect(said.message).toContain("-notifier.url");
+    const res = await h.sync({ operation: "full", rules });
+    return {
+      status: res.status,
+      ...((await res.json()) as { error: { code: string; message: string } }).error,
+    };
   } finally {
-    await bare.stop();
+    await peer.stop();
   }
+}
+
+test("vmalert started without -notifier.url refuses any alerting rule: the 489 says so", async () => {
+  const said = await refusedBy(undefined, [rule({ id: "n", name: "NoNotifier" })]);
+  expect(said).toMatchObject({ status: 489, code: "config_refused" });
+  expect(said.message).toContain("-notifier.url");
 }, 60_000);
 
 test("vmalert with a notifier but no -remoteWrite.url refuses a recording rule: the 489 names -remoteWrite.url, not the notifier", async () => {
-  const noWrite = await startVmalert("http://127.0.0.1:9", "http://127.0.0.1:9");
-  try {
-    const h = makeSyncHarness(`
-config_sync:
-  targets:
-    vmalert:
-      kind: vmalert
-      delivery: { type: file, path: "${join(noWrite.rulesDir, "alertagent.yml")}", reload_url: "${noWrite.url}/-/reload" }
-      omit_fields: [keep_firing_for, eval_offset]
-`);
-    const recording = { id: "rec", group: "availability", record: "job:up:sum", expr: "sum(up)" };
-    const res = await h.sync({
-      operation: "full",
-      rules: [rule({ id: "a", name: "WithNotifier" }), recording],
-    });
-    expect(res.status).toBe(489);
-    const said = ((await res.json()) as { error: { message: string } }).error.message;
-    expect(said).toContain("-remoteWrite.url");
-    expect(said).not.toContain("-notifier.url");
-  } finally {
-    await noWrite.stop();
-  }
+  const recording = { id: "rec", group: "availability", record: "job:up:sum", expr: "sum(up)" };
+  const said = await refusedBy("http://127.0.0.1:9", [rule({ id: "a", name: "WithNotifier" }), recording]);
+  expect(said).toMatchObject({ status: 489, code: "config_refused" });
+  expect(said.message).toContain("-remoteWrite.url");
+  expect(said.message).not.toContain("-notifier.url");
 }, 60_000);
