@@ -104,19 +104,36 @@ describe("similar alerts through the worker", () => {
   test("a prune that never settles (work a Worker's runtime cancelled) holds the next back for minutes, not for good", async () => {
     const clock = manualClock(1_000_000);
     let zcards = 0;
-    const store = around(new MemoryStore(clock.now), (method, call) => {
+    let settleFirst!: () => void;
+    const first = new Promise<void>((r) => (settleFirst = r));
+    let hold: Promise<void> | undefined;
+    const store = around(new MemoryStore(clock.now), async (method, call) => {
       if (method !== "zcard") return call();
       zcards++;
-      return zcards === 1 ? new Promise(() => {}) : call();
+      await (zcards === 1 ? first : hold);
+      return call();
     });
     const ix = new SimilarityIndex(store, { maxAlerts: 100, retentionMs: 60_000, now: clock.now });
     void ix.pruneIfDue();
     clock.advance(2 * 60_000);
     await ix.pruneIfDue();
     expect(zcards).toBe(1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const second = zcards;
+    // The second prune is held too; the first, given up on, settles late meanwhile.
+    hold = held;
     clock.advance(4 * 60_000);
-    await ix.pruneIfDue();
-    expect(zcards).toBe(2);
+    const running = ix.pruneIfDue();
+    await Bun.sleep(1);
+    expect(zcards).toBe(second + 1);
+    settleFirst();
+    await Bun.sleep(1);
+    clock.advance(2 * 60_000);
+    await ix.pruneIfDue(); // the second still runs: no third beside it
+    expect(zcards).toBe(second + 1);
+    release();
+    await running;
   });
 
   test("an alert storm does not grow the index past max_alerts: a search that finds it over the cap prunes, not only once a minute", async () => {

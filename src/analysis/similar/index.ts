@@ -157,12 +157,14 @@ export class SimilarityIndex {
     if (running || (!over && now - this.prunedAt < PRUNE_EVERY_MS)) return;
     this.prunedAt = now;
     this.seenSize = 0;
-    this.pruning = (async () => {
+    const pruning = (async () => {
       for (let round = 0; round < PRUNE_ROUNDS && (await this.prune()); round++);
     })().finally(() => {
-      this.pruning = undefined;
+      // A prune given up on that settles late must not free the slot of the one after it.
+      if (this.pruning === pruning) this.pruning = undefined;
     });
-    await this.pruning;
+    this.pruning = pruning;
+    await pruning;
   }
 
   /** The `k` best matches scoring at least `minScore`, best first. */
