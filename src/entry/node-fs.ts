@@ -15,15 +15,17 @@ export const nodeFileAccess: FileAccess = {
       throw e;
     }
   },
-  async write(path, text, { mode, like } = {}) {
+  async write(path, text, { mode, like, hide = 0 } = {}) {
     await mkdir(dirname(path), { recursive: true });
     const was = like ? await stat(like).catch(() => undefined) : undefined;
     await writeFile(path, text, { encoding: "utf8", ...(mode !== undefined ? { mode } : {}) });
     if (!was) return;
-    // The mode exactly (writeFile's is masked by the umask), then the owner and group, which only
-    // root may give away: another user's file keeps this process's.
-    await chmod(path, was.mode & 0o7777);
-    await chown(path, was.uid, was.gid).catch(() => {});
+    // The mode exactly (writeFile's is masked by the umask), then the owner and group: only root
+    // gives a file away; another user may still give it a group it is in (the peer's).
+    await chmod(path, was.mode & 0o7777 & ~hide);
+    await chown(path, was.uid, was.gid).catch(async () => {
+      await chown(path, (await stat(path)).uid, was.gid).catch(() => {});
+    });
   },
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),

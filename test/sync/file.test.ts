@@ -3,12 +3,12 @@
  * path that cannot be written, and the start-up refusal on Workers. With peers: e2e.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { nodeFileAccess } from "../../src/entry/node-fs.ts";
 import type { FileAccess } from "../../src/ports.ts";
-import { fileDeliveryRefusal } from "../../src/sync/file.ts";
+import { fileDeliveryRefusal, writeAtomic } from "../../src/sync/file.ts";
 import { tempDir } from "../support/peers.ts";
 import { makeSyncHarness, SYNC_YAML_HEAD } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
@@ -47,6 +47,46 @@ describe("file delivery", () => {
     expect(readdirSync(join(dir, "rules")).sort()).toEqual(["alertagent.yml", "alertagent.yml.prev"]);
     expect(readFileSync(`${path}.prev`, "utf8")).toEndWith("# edited by hand\n");
     expect(readFileSync(path, "utf8")).toContain('for: "2m"');
+  });
+
+  test("a file holding a secret is never left readable by others, whatever mode it had (Debian ships alertmanager.yml 0644)", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "alertmanager.yml");
+    writeFileSync(path, "old\n");
+    chmodSync(path, 0o644);
+    await writeAtomic(nodeFileAccess, path, "token: s3cret\n", { mode: 0o600, hide: 0o007 });
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    // A new one: its owner's alone.
+    const fresh = join(dir, "new.yml");
+    await writeAtomic(nodeFileAccess, fresh, "token: s3cret\n", { mode: 0o600, hide: 0o007 });
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
+  });
+
+  test("a worker that is not root keeps the file's group when it is one of its groups (the peer reads by it)", () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "rules.yml");
+    writeFileSync(path, "old\n");
+    chmodSync(path, 0o640);
+    chmodSync(dir, 0o777);
+    // As root: the file root's, in group 1001 (the peer's); the worker nobody, a member of it.
+    const root = process.getuid?.() === 0;
+    const group = root ? 1001 : (process.getgid?.() ?? 0);
+    chownSync(path, process.getuid?.() ?? 0, group);
+    const script = join(dir, "write.ts");
+    writeFileSync(
+      script,
+      `import { nodeFileAccess } from ${JSON.stringify(join(import.meta.dir, "../../src/entry/node-fs.ts"))};
+import { writeAtomic } from ${JSON.stringify(join(import.meta.dir, "../../src/sync/file.ts"))};
+await writeAtomic(nodeFileAccess, ${JSON.stringify(path)}, "new\\n");`,
+    );
+    const asWorker = root ? ["setpriv", "--reuid=65534", "--regid=65534", `--groups=${group}`] : [];
+    const run = Bun.spawnSync([...asWorker, process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+    expect(run.exitCode, run.stderr.toString()).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe("new\n");
+    const s = statSync(path);
+    expect({ mode: s.mode & 0o777, gid: s.gid }).toEqual({ mode: 0o640, gid: group });
   });
 
   test("a path that cannot be a file (a parent is a file) is a 489 naming the path", async () => {
