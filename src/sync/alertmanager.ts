@@ -77,14 +77,13 @@ export function alertmanagerRenderer(
     const route = routeOf(r as Rule & { notify: NonNullable<Rule["notify"]> });
     routes.set(JSON.stringify(route), route);
   }
-  // Most specific first within one alertname/severity, so a route with more labels is not shadowed
-  // (one without a severity matcher, its severity a template, after those with one).
+  // Most specific first within one alertname, so a route with more matchers is not shadowed by one
+  // with fewer (a severity left out as a template included).
   const keyed = [...routes.values()].map((r) => {
     const m = r.matchers as string[];
-    const s = m[1]?.startsWith("severity=") ? m[1] : "~";
-    return { r, a: m[0], s, n: m.length, all: m.join("\n") };
+    return { r, a: m[0], n: m.length, all: m.join("\n") };
   });
-  keyed.sort((x, y) => cmp(x.a, y.a) || cmp(x.s, y.s) || y.n - x.n || cmp(x.all, y.all));
+  keyed.sort((x, y) => cmp(x.a, y.a) || y.n - x.n || cmp(x.all, y.all));
   const ordered = keyed.map((k) => k.r);
   const channelSets = [...new Set(ordered.map((r) => r.receiver as string))].sort(cmp);
   if (channelSets.length && (!ctx.publishUrl || !ctx.token)) {

@@ -236,6 +236,24 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
     expect(await amtoolRoutes(await render("am", [templated]), fired)).toBe("ops-mail");
   });
 
+  test("a route with more matchers is tried first, its severity a template or not", async () => {
+    const rules = valid([
+      rule({ id: "crit", name: "DiskFull", severity: "critical", notify: { channels: ["ops-dingtalk"] } }),
+      rule({
+        id: "db",
+        name: "DiskFull",
+        severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
+        labels: { team: "db", env: "prod" },
+        notify: { channels: ["ops-mail"] },
+      }),
+    ]);
+    const db = { alertname: '"DiskFull"', severity: '"critical"', team: '"db"', env: '"prod"' };
+    expect(await amtoolRoutes(await render("am", rules), db)).toBe("ops-mail");
+    expect(
+      await amtoolRoutes(await render("am", rules), { alertname: '"DiskFull"', severity: '"critical"' }),
+    ).toBe("ops-dingtalk");
+  });
+
   test("an alert no rule routes, or with another severity, ends in the default receiver", async () => {
     expect(await amtoolRoutes(await config(), { alertname: '"SomethingElse"', severity: '"critical"' })).toBe(
       "alertagent-default",
