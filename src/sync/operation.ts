@@ -5,12 +5,11 @@
  * pointing at the job's rule (`rules[2]`), the source's (`source[2]`) or a stored one.
  */
 
-import { transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
 import type { SyncJob } from "./job.ts";
 import type { Rule, RuleIssue } from "./rule.ts";
-import { fetchSourceRules } from "./source.ts";
+import { sourceRules } from "./source.ts";
 import type { RuleSet } from "./state.ts";
 import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
 
@@ -37,15 +36,7 @@ export async function nextRuleSet(deps: Services, job: SyncJob, current: RuleSet
     summary.not_found = [...ids].filter((id) => !had.has(id));
   } else if (job.operation === "full") {
     const fromSource = !job.rules && !!deps.config.config_sync.source;
-    const sourced = fromSource ? await fetchSourceRules(deps) : [];
-    // A rule API answering nothing mid-incident must not turn every alert off: clearing the
-    // rules is said in the job itself (docs/config-sync.md).
-    if (fromSource && sourced.length === 0 && current.rules.length > 0)
-      throw transient(
-        "source_empty",
-        `config_sync.source answered no rules while ${current.rules.length} are deployed: not applied (to remove every rule, send full with "rules": [])`,
-        30,
-      );
+    const sourced = fromSource ? await sourceRules(deps, current.rules.length) : [];
     jobRules = job.rules ? parse(job.rules, "rules") : fromSource ? parse(sourced, "source") : current.rules;
     rules = jobRules;
     summary.from = job.rules ? "job" : fromSource ? "config_sync.source" : "store";

@@ -9,7 +9,7 @@ import type { Services } from "../services.ts";
 import { unifiedDiff } from "./diff.ts";
 import { type Rendered, renderTarget, type TargetConfig } from "./render.ts";
 import type { Rule } from "./rule.ts";
-import { fetchSourceRules } from "./source.ts";
+import { sourceRules } from "./source.ts";
 import { emptyState, loadRuleSet, loadStates, type TargetState } from "./state.ts";
 import { checkRuleSet, invalidRules, parseRules } from "./validate.ts";
 
@@ -80,8 +80,9 @@ export async function planTargets(
 export async function desiredRules(
   deps: Services,
 ): Promise<{ rules: Rule[]; from: "config_sync.source" | "store" }> {
-  if (!deps.config.config_sync.source) return { rules: (await loadRuleSet(deps.store)).rules, from: "store" };
-  const raw = await fetchSourceRules(deps);
+  const stored = (await loadRuleSet(deps.store)).rules;
+  if (!deps.config.config_sync.source) return { rules: stored, from: "store" };
+  const raw = await sourceRules(deps, stored.length);
   const { rules, issues } = parseRules(raw, (i) => `source[${i}]`);
   const index = new Map(rules.map((r, i) => [r.id, i]));
   issues.push(...checkRuleSet(rules, deps.config.config_sync.targets, (id) => `source[${index.get(id)}]`));

@@ -8,7 +8,23 @@ import { permanent, transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { send, snippet } from "./net.ts";
 
-export async function fetchSourceRules(deps: Services): Promise<unknown[]> {
+/**
+ * The source's rules, refused when it answers none while `deployed` rules are stored: a rule API
+ * up but empty mid-incident must not turn every alert off — clearing the rules is said in the job
+ * itself (docs/config-sync.md).
+ */
+export async function sourceRules(deps: Services, deployed: number): Promise<unknown[]> {
+  const rules = await fetchSourceRules(deps);
+  if (rules.length === 0 && deployed > 0)
+    throw transient(
+      "source_empty",
+      `config_sync.source answered no rules while ${deployed} are deployed: not applied (to remove every rule, send full with "rules": [])`,
+      30,
+    );
+  return rules;
+}
+
+async function fetchSourceRules(deps: Services): Promise<unknown[]> {
   const source = deps.config.config_sync.source;
   if (!source) throw permanent("no_rule_source", "config_sync.source is not set");
   const headers: Record<string, string> = { accept: "application/json, application/yaml;q=0.9" };

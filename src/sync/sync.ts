@@ -40,7 +40,11 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(
       plans.map(async (p) => {
-        const a = await apply(deps, p, log, job.operation !== "full");
+        // An empty set from the source builds on what the store knows too: a target holding rules
+        // the store did not record (its state lost) is refused, not emptied.
+        const onTopOfStore =
+          job.operation !== "full" || (summary.from === "config_sync.source" && !set.rules.length);
+        const a = await apply(deps, p, log, onTopOfStore);
         if (a.state) states.push(a.state);
         return a;
       }),

@@ -139,6 +139,19 @@ describe("operations on the stored rule set", () => {
       expect(said.code).toBe("source_empty");
       expect(said.message).toContain('"rules": []');
       expect(groupsIn(prom)).toHaveLength(2);
+      // The plan says the same rather than showing every rule gone.
+      const plan = await h.request("/v1/sync/plan");
+      expect(plan.status).toBe(503);
+      expect(JSON.stringify(await plan.json())).toContain("source_empty");
+      // A worker whose store lost its state (a new store, the same files) does not empty them either.
+      const lost = makeSyncHarness(`
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: "${prom}" } }
+  source: { url: "http://127.0.0.1:${source.port}/api/v1/rules" }
+`);
+      expect((await lost.sync({ operation: "full" })).status).toBe(503);
+      expect(groupsIn(prom)).toHaveLength(2);
       // Clearing them is still possible, said in the job itself.
       expect((await h.sync({ operation: "full", rules: [] })).status).toBe(200);
       expect(groupsIn(prom)).toHaveLength(0);
