@@ -16,11 +16,11 @@ export function splitSmaller(ch: Channel, part: PartRecord, m: Message): PartRec
   const depth = part.resplit ?? 0;
   if (depth >= MAX_RESPLITS) return undefined;
   const budget = Math.floor(ch.measure(m) * 0.7);
-  // The pieces keep the part's number (a mention goes with part 1), only the text is cut.
+  // The pieces keep the part's number, only the text is cut; only the first may mention people.
   const as = (p: { title: string; body: string }): Message => ({ ...m, title: p.title, body: p.body });
   const pieces = splitText({ title: part.title, body: part.body }, (p) => ch.measure(as(p)) <= budget, 20);
   if (pieces.length < 2) return undefined;
-  return pieces.map((p) => ({
+  return pieces.map((p, k) => ({
     ...part,
     title: p.title,
     body: p.body,
@@ -28,6 +28,7 @@ export function splitSmaller(ch: Channel, part: PartRecord, m: Message): PartRec
     size: ch.measure(as(p)),
     sent: false,
     resplit: depth + 1,
+    ...(k > 0 ? { quiet: true } : {}),
   }));
 }
 

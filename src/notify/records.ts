@@ -39,6 +39,8 @@ export interface PartRecord {
   shortened?: boolean;
   /** How many times this piece was split again after the robot said "too long". */
   resplit?: number;
+  /** A later piece of a part split again: it keeps the part's number but wakes nobody again. */
+  quiet?: boolean;
   /** Recipients that have this part already (email sent in several transactions, a later one failed). */
   sent_to?: string[];
 }

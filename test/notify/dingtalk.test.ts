@@ -217,6 +217,16 @@ describe("DingTalk robot: size (20000 bytes)", () => {
     for (let i = 0; i < 12; i++) expect(all).toContain(`node-${String(i).padStart(3, "0")}:9100`);
   });
 
+  test("a first part split again after 460101 wakes people once: only its first piece mentions them", async () => {
+    const { h, token } = setup({ extra: '    at: { mobiles: ["13800000000"] }\n    max_parts: 1\n' });
+    ding.fault(token, () => Response.json({ errcode: 460101, errmsg: "description: body 大小不合法;" }), 1);
+    const res = await h.job("/jobs/notification", { channels: ["ops"], payload: bigGroup(12, { zh: true }) });
+    expect(res.status).toBe(200);
+    const parts = ding.of(token);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    expect(parts.map((p) => ding.mentioned(p))).toEqual([["13800000000"], ...parts.slice(1).map(() => [])]);
+  });
+
   test("beyond max_parts the last part summarises the rest, with counts and a link", async () => {
     const { h, token } = setup({ extra: "    max_parts: 3\n" });
     const res = await h.job("/jobs/notification", {

@@ -28,6 +28,8 @@ export interface Message extends OutPart {
   /** The button's caption, in the channel's locale. */
   linkText?: string;
   tone: Tone;
+  /** A later piece of a part split again (heal.ts): it wakes nobody again. */
+  quiet?: boolean;
   /** Recipients that have this message already (email: a retry mails only the others). */
   sent_to?: string[];
 }
@@ -90,9 +92,9 @@ export function ratesOf(cfg: ChannelConfig, defaults: Rate[]): Rate[] {
 
 export const PER_MINUTE = (limit: number): Rate => ({ limit, periodMs: 60_000 });
 
-/** Whether a message wakes people: its first part only, and an all-clear only when asked. */
+/** Whether a message wakes people: its first part only (once), and an all-clear only when asked. */
 export const wakes = (m: Message, onResolved: boolean): boolean =>
-  m.part === 1 && (m.tone !== "green" || onResolved);
+  m.part === 1 && !m.quiet && (m.tone !== "green" || onResolved);
 
 /**
  * `text` with one of a robot's security keywords: as it is when it has one, else with the first
