@@ -9,22 +9,15 @@ export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promi
 export type RuntimeName = "bun" | "deno" | "workerd" | "node";
 
 /** File access for domain code (config-sync file deliveries); absent on runtimes without files (Workers). */
-/** A new file's mode, and the bits a file may never have, whatever it had before. */
-export interface FileMode {
-  mode?: number;
-  hide?: number;
-}
-
 export interface FileAccess {
   /** The file's text, or null when it does not exist. */
   read(path: string): Promise<string | null>;
   /**
    * Writes the whole file, creating missing parent directories. `mode` applies to a new file;
    * with `like`, a file that exists there gives it its mode, owner and group instead (the owner
-   * only where this process may give a file away; the group where it is one of its groups) —
-   * less the `hide` bits, never given (others' access to a file holding a secret).
+   * only where this process may give a file away; the group where it is one of its groups).
    */
-  write(path: string, text: string, opts?: FileMode & { like?: string }): Promise<void>;
+  write(path: string, text: string, opts?: { mode?: number; like?: string }): Promise<void>;
   /** Replaces `to` with `from` in one step (same directory). */
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file; a missing file is not an error. */

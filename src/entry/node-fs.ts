@@ -15,14 +15,14 @@ export const nodeFileAccess: FileAccess = {
       throw e;
     }
   },
-  async write(path, text, { mode, like, hide = 0 } = {}) {
+  async write(path, text, { mode, like } = {}) {
     await mkdir(dirname(path), { recursive: true });
     const was = like ? await stat(like).catch(() => undefined) : undefined;
     await writeFile(path, text, { encoding: "utf8", ...(mode !== undefined ? { mode } : {}) });
     if (!was) return;
     // The mode exactly (writeFile's is masked by the umask), then the owner and group: only root
     // gives a file away; another user may still give it a group it is in (the peer's).
-    await chmod(path, was.mode & 0o7777 & ~hide);
+    await chmod(path, was.mode & 0o7777);
     await chown(path, was.uid, was.gid).catch(async () => {
       await chown(path, (await stat(path)).uid, was.gid).catch(() => {});
     });

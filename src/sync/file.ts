@@ -10,7 +10,7 @@
 
 import type { Config } from "../config/schema.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
-import type { FileAccess, FileMode } from "../ports.ts";
+import type { FileAccess } from "../ports.ts";
 import { baseOf, send, snippet } from "./net.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
 import { managedHash } from "./render.ts";
@@ -37,18 +37,12 @@ function fileError(what: string, path: string, e: unknown): JobError {
 
 /**
  * Writes `text` to `path` through a temp file in the same directory and a rename. The file keeps
- * the mode, owner and group it had (a peer may read it by its group); `mode` is a new file's, and
- * its `hide` bits are never kept.
+ * the mode, owner and group it had (a peer may read it by its group); `mode` is a new file's.
  */
-export async function writeAtomic(
-  fs: FileAccess,
-  path: string,
-  text: string,
-  mode: FileMode = {},
-): Promise<void> {
+export async function writeAtomic(fs: FileAccess, path: string, text: string, mode?: number): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    await fs.write(tmp, text, { ...mode, like: path });
+    await fs.write(tmp, text, { mode, like: path });
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.remove(tmp).catch(() => {});
@@ -178,11 +172,12 @@ export async function vmalertAccepted(d: DeliveryInput, url: string, before: Rel
 
 /**
  * An Alertmanager config carries the QStash token its webhooks publish with: a new one only its
- * owner may read, and never anyone outside its group, whatever the file had (Debian ships 0644)
- * (docs/config-sync.md). Rule files keep the process's default mode.
+ * owner may read (docs/config-sync.md). An existing one keeps its mode — Debian's Alertmanager
+ * reads its 0644 file as "others": taking that away would lock it out. Rule files keep the
+ * process's default mode.
  */
-function modeOf(d: DeliveryInput): FileMode {
-  return d.target.kind === "alertmanager" ? { mode: 0o600, hide: 0o007 } : {};
+function modeOf(d: DeliveryInput): number | undefined {
+  return d.target.kind === "alertmanager" ? 0o600 : undefined;
 }
 
 /**

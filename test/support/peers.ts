@@ -6,7 +6,7 @@
  * by its pid (stop()).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -203,13 +203,17 @@ export async function startPrometheus(
   return { ...peer, rulesDir };
 }
 
-/** Alertmanager reading `<dir>/alertmanager.yml` (`config`, or a minimal one until a sync replaces it). */
+/**
+ * Alertmanager reading `<dir>/alertmanager.yml` (`config`, or a minimal one until a sync replaces
+ * it); with `asUser` (when this is root), run as that user as its Debian unit does.
+ */
 export async function startAlertmanager(
   config = 'route: { receiver: "initial" }\nreceivers: [{ name: "initial" }]\n',
   /** One of an HA pair: its cluster port, its peers' and their peer_timeout (alone without it). */
   cluster?: { port: number; peers: number[]; peerTimeout: string },
+  opts: { asUser?: { uid: number; gid: number } } = {},
 ): Promise<Peer & { configPath: string }> {
-  requireTool("prometheus-alertmanager"); // before making anything to clean up
+  const binary = requireTool("prometheus-alertmanager"); // before making anything to clean up
   const dir = tempDir("alertagent-am-");
   const configPath = join(dir, "alertmanager.yml");
   writeFileSync(configPath, config);
@@ -222,10 +226,17 @@ export async function startAlertmanager(
         `--cluster.peer-timeout=${cluster.peerTimeout}`,
       ]
     : ["--cluster.listen-address="];
+  const user = process.getuid?.() === 0 ? opts.asUser : undefined;
+  if (user) {
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, "data"));
+    chownSync(join(dir, "data"), user.uid, user.gid);
+  }
   const peer = await startPeer(
     "alertmanager",
-    "prometheus-alertmanager",
+    user ? "setpriv" : "prometheus-alertmanager",
     [
+      ...(user ? [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", binary] : []),
       `--config.file=${configPath}`,
       `--storage.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
