@@ -78,10 +78,11 @@ export function alertmanagerRenderer(
     routes.set(JSON.stringify(route), route);
   }
   // Most specific first within one alertname, so a route with more matchers is not shadowed by one
-  // with fewer (a severity left out as a template included).
+  // with fewer. A severity left out as a template still counts: its alerts always carry one.
   const keyed = [...routes.values()].map((r) => {
     const m = r.matchers as string[];
-    return { r, a: m[0], n: m.length, all: m.join("\n") };
+    const n = m.length + (m.some((x) => x.startsWith("severity=")) ? 0 : 1);
+    return { r, a: m[0], n, all: m.join("\n") };
   });
   keyed.sort((x, y) => cmp(x.a, y.a) || y.n - x.n || cmp(x.all, y.all));
   const ordered = keyed.map((k) => k.r);

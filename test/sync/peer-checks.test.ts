@@ -252,6 +252,19 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
     expect(
       await amtoolRoutes(await render("am", rules), { alertname: '"DiskFull"', severity: '"critical"' }),
     ).toBe("ops-dingtalk");
+    // The same number of matchers written, but the template's alerts carry a severity too.
+    const zoned = valid([
+      rule({ id: "crit", name: "DiskFull", severity: "critical", notify: { channels: ["ops-dingtalk"] } }),
+      rule({
+        id: "eu",
+        name: "DiskFull",
+        severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
+        labels: { zone: "eu" },
+        notify: { channels: ["ops-mail"] },
+      }),
+    ]);
+    const eu = { alertname: '"DiskFull"', severity: '"critical"', zone: '"eu"' };
+    expect(await amtoolRoutes(await render("am", zoned), eu)).toBe("ops-mail");
   });
 
   test("an alert no rule routes, or with another severity, ends in the default receiver", async () => {
