@@ -144,6 +144,19 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
   }
   const before = await readNamespace(d, namespace, headers);
   const groups = d.rendered.ruleFile?.groups ?? [];
+  // Built on the stored set, with groups there the store never delivered: its state was lost (or
+  // another store syncs this namespace). Going on would delete them (docs/config-sync.md, "Lost state").
+  const rendering = new Set(groups.map((g) => g.name as string));
+  const unknown = d.onTopOf
+    ? [...before.keys()].filter((n) => !d.previousGroups.includes(n) && !rendering.has(n))
+    : [];
+  if (unknown.length)
+    throw transient(
+      "target_ahead_of_store",
+      `target "${d.name}": the ruler's namespace holds groups this worker's store did not deliver (${unknown.join(", ")}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would delete them; send the whole set with operation "full"`,
+      30,
+      { target: d.name, unknown },
+    );
   for (const g of groups) {
     const name = g.name as string;
     // A group the ruler holds as we last posted it is not posted again: one request per changed
@@ -153,9 +166,8 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
     const res = await send(fetch, `delivering to ${d.name}`, namespace, { ...post, body: toYaml(g) });
     expectOk(res, `POST ${namespace} (group "${name}")`);
   }
-  const ours = new Set(groups.map((g) => g.name as string));
   for (const name of before.keys()) {
-    if (ours.has(name)) continue;
+    if (rendering.has(name)) continue;
     const url = `${namespace}/${segment(name)}`;
     const res = await send(fetch, `deleting from ${d.name}`, url, { method: "DELETE", headers });
     if (res.status !== 404) expectOk(res, `DELETE ${url}`);

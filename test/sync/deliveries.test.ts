@@ -233,6 +233,23 @@ config_sync:
     const settled = await h.sync({ operation: "update", rules: [rule()], targets: ["mimir-rules"] });
     expect(((await settled.json()) as Body).targets[0]).toMatchObject({ verified: true });
   });
+
+  test("a worker whose store lost its state does not delete the groups it cannot know: 503 target_ahead_of_store, the namespace kept", async () => {
+    const held = groups();
+    expect(held.length).toBeGreaterThan(0);
+    const lost = makeSyncHarness(`
+config_sync:
+  targets:
+    mimir-rules: { kind: prometheus, delivery: { type: mimir, url: "${mimir.url}", namespace: alertagent, tenant: team-a } }
+`);
+    const res = await lost.sync({
+      operation: "create",
+      rules: [rule({ id: "r-late", name: "LateRule", group: "late" })],
+    });
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toContain("target_ahead_of_store");
+    expect(groups()).toEqual(held);
+  });
 });
 
 describe("a peer answering an unexpected shape", () => {
