@@ -20,12 +20,13 @@ export const nodeFileAccess: FileAccess = {
     const was = like ? await stat(like).catch(() => undefined) : undefined;
     await writeFile(path, text, { encoding: "utf8", ...(mode !== undefined ? { mode } : {}) });
     if (!was) return;
-    // The mode exactly (writeFile's is masked by the umask), then the owner and group: only root
-    // gives a file away; another user may still give it a group it is in (the peer's).
-    await chmod(path, was.mode & 0o7777);
+    // The owner and group first (only root gives a file away; another user may still give it a
+    // group it is in, the peer's), then the mode exactly (writeFile's is masked by the umask):
+    // the other way round, the old mode would meet this process's group for a moment.
     await chown(path, was.uid, was.gid).catch(async () => {
       await chown(path, (await stat(path)).uid, was.gid).catch(() => {});
     });
+    await chmod(path, was.mode & 0o7777);
   },
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),

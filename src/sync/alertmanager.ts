@@ -81,10 +81,11 @@ export function alertmanagerRenderer(
   // with fewer. A severity left out as a template still counts: its alerts always carry one.
   const keyed = [...routes.values()].map((r) => {
     const m = r.matchers as string[];
-    const n = m.length + (m.some((x) => x.startsWith("severity=")) ? 0 : 1);
-    return { r, a: m[0], n, all: m.join("\n") };
+    const fixed = m.some((x) => x.startsWith("severity=")) ? 1 : 0;
+    return { r, a: m[0], n: m.length + 1 - fixed, fixed, all: m.join("\n") };
   });
-  keyed.sort((x, y) => cmp(x.a, y.a) || y.n - x.n || cmp(x.all, y.all));
+  // On a tie, a written severity first: the templated one's matchers are a subset of it.
+  keyed.sort((x, y) => cmp(x.a, y.a) || y.n - x.n || y.fixed - x.fixed || cmp(x.all, y.all));
   const ordered = keyed.map((k) => k.r);
   const channelSets = [...new Set(ordered.map((r) => r.receiver as string))].sort(cmp);
   if (channelSets.length && (!ctx.publishUrl || !ctx.token)) {

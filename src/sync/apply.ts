@@ -87,7 +87,8 @@ export async function apply(
     name: p.name,
     target: p.target,
     rendered: p.rendered,
-    previousGroups: p.state.groups,
+    // Ours too: groups a failed attempt may have posted (Mimir's lost-state guard, read-backs).
+    previousGroups: [...new Set([...p.state.groups, ...(p.state.attempted_groups ?? [])])],
     // After a failed attempt what the target holds is not known: every group goes again.
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
@@ -131,6 +132,7 @@ export async function apply(
       version: p.state.version + 1,
       hash: p.rendered.hash,
       attempted_hash: undefined,
+      attempted_groups: undefined,
       applied_at: at,
       verified: v.verified,
       verified_how: v.how,
@@ -187,7 +189,14 @@ async function failed(
   const state: TargetState = {
     ...p.state,
     // A delivery that failed may have left its rendering in place (a file written, not read back).
-    ...(p.changed ? { attempted_hash: p.rendered.hash } : {}),
+    ...(p.changed
+      ? {
+          attempted_hash: p.rendered.hash,
+          attempted_groups: [
+            ...new Set([...(p.state.attempted_groups ?? []), ...p.rendered.groups.map((g) => g.name)]),
+          ],
+        }
+      : {}),
     verified: false,
     verified_how: `${attempted}; the target keeps version ${p.state.version}`,
     last_error: { code: failure.code, message, at },

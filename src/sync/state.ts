@@ -23,6 +23,8 @@ export interface TargetState {
   hash: string | null;
   /** Hash of a rendering a failed attempt may have left on the target (a file written, not verified). */
   attempted_hash?: string;
+  /** Groups failed attempts may have posted to a per-group API (Mimir) and no applied set recorded. */
+  attempted_groups?: string[];
   applied_at: string | null;
   verified: boolean;
   /** How the target was read back, or why it was not. */

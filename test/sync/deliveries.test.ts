@@ -234,6 +234,22 @@ config_sync:
     expect(((await settled.json()) as Body).targets[0]).toMatchObject({ verified: true });
   });
 
+  test("a group a refused attempt posted is the store's own: later syncs are not refused as lost state, and drop it", async () => {
+    const good = rule({ id: "r-fresh", name: "FreshRule", group: "fresh" });
+    const bad = rule({ id: "r-bad2", name: "BadAgg", group: "zz-bad", expr: "sum(up[5m]) > 0" });
+    expect((await h.sync({ operation: "create", rules: [good, bad], targets: ["mimir-rules"] })).status).toBe(
+      489,
+    );
+    expect(groups()).toContain("fresh"); // posted before the ruler refused the next group
+    const other = await h.sync({
+      operation: "create",
+      rules: [rule({ id: "r-other", name: "Other", group: "availability" })],
+      targets: ["mimir-rules"],
+    });
+    expect(other.status, await other.clone().text()).toBe(200);
+    expect(groups()).not.toContain("fresh");
+  });
+
   test("a worker whose store lost its state does not delete the groups it cannot know: 503 target_ahead_of_store, the namespace kept", async () => {
     const held = groups();
     expect(held.length).toBeGreaterThan(0);

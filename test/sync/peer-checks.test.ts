@@ -265,6 +265,27 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
     ]);
     const eu = { alertname: '"DiskFull"', severity: '"critical"', zone: '"eu"' };
     expect(await amtoolRoutes(await render("am", zoned), eu)).toBe("ops-mail");
+    // A tie: the written severity first, as the templated route's matchers are a subset of its.
+    for (const labels of [{}, { env: "prod" }] as Record<string, string>[]) {
+      const tied = valid([
+        rule({
+          id: "crit",
+          name: "DiskFull",
+          severity: "critical",
+          labels,
+          notify: { channels: ["ops-dingtalk"] },
+        }),
+        rule({
+          id: "tpl",
+          name: "DiskFull",
+          severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
+          labels,
+          notify: { channels: ["ops-mail"] },
+        }),
+      ]);
+      const alert = { alertname: '"DiskFull"', severity: '"critical"', ...quoted(labels) };
+      expect(await amtoolRoutes(await render("am", tied), alert)).toBe("ops-dingtalk");
+    }
   });
 
   test("an alert no rule routes, or with another severity, ends in the default receiver", async () => {
