@@ -12,7 +12,7 @@ import type { Config } from "../config/schema.ts";
 import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
 import { baseOf, send, snippet } from "./net.ts";
-import { type DeliveryInput, readBackFile } from "./read-back.ts";
+import { aheadOfStore, type DeliveryInput, readBackFile } from "./read-back.ts";
 import { managedHash } from "./render.ts";
 import { until, type Verification } from "./verify.ts";
 
@@ -186,16 +186,12 @@ function modeOf(d: DeliveryInput): number | undefined {
  * snapshot) or another worker with another store syncs this file. Building on the stored set would
  * silently drop every rule it lacks, so the sync is refused (docs/config-sync.md, "Lost state").
  */
-function aheadOfStore(d: DeliveryInput, held: string | undefined): void {
+function refuseAheadOfStore(d: DeliveryInput, held: string | undefined): void {
   if (!d.onTopOf || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
-  // Transient: a sync that wrote the file and died before recording it is redelivered and records
-  // it; a store that lost state stays so, and the message ends in the DLQ naming this.
-  throw transient(
-    "target_ahead_of_store",
-    `target "${d.name}" holds a rendering (${held}) this worker's store did not record (it knows ${d.onTopOf.join(", ") || "none"}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop the rules the store lacks; send the whole set with operation "full"`,
-    30,
-    { target: d.name, held, known: d.onTopOf },
-  );
+  throw aheadOfStore(d.name, `a rendering (${held}; the store knows ${d.onTopOf.join(", ") || "none"})`, {
+    held,
+    known: d.onTopOf,
+  });
 }
 
 export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Promise<Verification> {
@@ -213,7 +209,7 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError("reading the current version of", path, e);
   }
-  aheadOfStore(d, managedHash(previous));
+  refuseAheadOfStore(d, managedHash(previous));
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

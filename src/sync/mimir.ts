@@ -11,7 +11,7 @@ import { permanent, transient } from "../errors.ts";
 import { parsePromDuration } from "./checks.ts";
 import { sha256 } from "./hash.ts";
 import { type Answer, refusedBy, send, snippet } from "./net.ts";
-import type { DeliveryInput } from "./read-back.ts";
+import { aheadOfStore, type DeliveryInput } from "./read-back.ts";
 import { hashReceiver, type Rendered } from "./render.ts";
 import { MIMIR_UNSAFE_SEGMENTS } from "./validate.ts";
 import type { Verification } from "./verify.ts";
@@ -144,19 +144,12 @@ export async function deliverMimir(d: DeliveryInput, delivery: MimirDelivery): P
   }
   const before = await readNamespace(d, namespace, headers);
   const groups = d.rendered.ruleFile?.groups ?? [];
-  // Built on the stored set, with groups there the store never delivered: its state was lost (or
-  // another store syncs this namespace). Going on would delete them (docs/config-sync.md, "Lost state").
+  // Groups there the store never delivered (nor the new set has) would be deleted below.
   const rendering = new Set(groups.map((g) => g.name as string));
   const unknown = d.onTopOf
     ? [...before.keys()].filter((n) => !d.previousGroups.includes(n) && !rendering.has(n))
     : [];
-  if (unknown.length)
-    throw transient(
-      "target_ahead_of_store",
-      `target "${d.name}": the ruler's namespace holds groups this worker's store did not deliver (${unknown.join(", ")}): the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would delete them; send the whole set with operation "full"`,
-      30,
-      { target: d.name, unknown },
-    );
+  if (unknown.length) throw aheadOfStore(d.name, `groups (${unknown.join(", ")})`, { unknown });
   for (const g of groups) {
     const name = g.name as string;
     // A group the ruler holds as we last posted it is not posted again: one request per changed

@@ -2,6 +2,7 @@
  * Reading a target back (verify.ts) after a delivery, or without one: shared by the deliveries
  * (file.ts, http.ts, mimir.ts) and by delivery.ts, which picks among them.
  */
+import { type JobError, transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { baseOf } from "./net.ts";
 import type { Rendered, TargetConfig } from "./render.ts";
@@ -66,4 +67,20 @@ export async function readBack(
     managed: new Set([...d.previousGroups, ...rendered.groups.map((g) => g.name)]),
     timeoutMs,
   });
+}
+
+/**
+ * A target found holding what this worker's store did not deliver, under an operation built on
+ * the stored set (`DeliveryInput.onTopOf`): the store lost state, or another worker with another
+ * store syncs the target. Going on would drop what the store lacks (docs/config-sync.md, "Lost
+ * state"). Transient: a sync that delivered and died before recording it is redelivered and
+ * records it; a store that really lost state stays so, and the message ends in the DLQ naming this.
+ */
+export function aheadOfStore(name: string, holds: string, details: Record<string, unknown>): JobError {
+  return transient(
+    "target_ahead_of_store",
+    `target "${name}" holds ${holds} this worker's store did not deliver: the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop what the store lacks; send the whole set with operation "full"`,
+    30,
+    { target: name, ...details },
+  );
 }
