@@ -80,8 +80,12 @@ describe("file delivery", () => {
 import { writeAtomic } from ${JSON.stringify(join(import.meta.dir, "../../src/sync/file.ts"))};
 await writeAtomic(nodeFileAccess, ${JSON.stringify(path)}, "new\\n");`,
     );
+    // One bundled file in the open directory: the checkout may be one nobody can read.
+    const bundle = join(dir, "write.js");
+    const built = Bun.spawnSync([process.execPath, "build", script, "--target=bun", "--outfile", bundle]);
+    expect(built.exitCode, built.stderr.toString()).toBe(0);
     const asWorker = root ? ["setpriv", "--reuid=65534", "--regid=65534", `--groups=${group}`] : [];
-    const run = Bun.spawnSync([...asWorker, process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+    const run = Bun.spawnSync([...asWorker, process.execPath, bundle], { stdout: "pipe", stderr: "pipe" });
     expect(run.exitCode, run.stderr.toString()).toBe(0);
     expect(readFileSync(path, "utf8")).toBe("new\n");
     const s = statSync(path);
