@@ -166,8 +166,11 @@ function pairs(map: Record<string, string>, skip: (k: string) => boolean): Pair[
       const ib = FIRST.indexOf(b);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : a > b ? 1 : 0);
     });
-  return keys.map((k, i) => ({ name: k, value: map[k], sep: i < keys.length - 1 ? " · " : "" }));
+  return keys.map((k, i) => ({ name: k, value: oneLine(map[k]), sep: i < keys.length - 1 ? " · " : "" }));
 }
+
+/** A value of a `name: value` list (labels, other annotations) on one line: its breaks shown as ↵, so it cannot leave its line (a quote, a list item). */
+const oneLine = (v: string): string => (/[\r\n]/.test(v) ? v.replace(/\r\n?|\n/g, " ↵ ") : v);
 
 /** An Alertmanager matcher list `{a="1",b="2"}` for silence and alert links. */
 function matchers(labels: Record<string, string>): string {

@@ -50,6 +50,19 @@ describe("WeCom group robot", () => {
     expect(m.text).toContain("> Disk /data is 97% full.\n> Growth: 2 GB/h.\n> ＞ not a quote of ours\n");
   });
 
+  test("markdown: a label value of several lines stays on its quoted line", async () => {
+    const k = key();
+    const h = makeHarness(`channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}" }\n`);
+    const labels = { ...alert.labels, multi: "第一行\n- 第二行\r\n# 第三行" };
+    const res = await h.job("/jobs/notification", { channels: ["wx"], alerts: [{ ...alert, labels }] });
+    expect(res.status).toBe(200);
+    const [m] = wecom.of(k);
+    const line = m.text.split("\n").find((l) => l.includes("第一行")) ?? "";
+    expect(line).toStartWith("> multi: 第一行");
+    expect(line).toContain("第二行");
+    expect(line).toContain("第三行");
+  });
+
   test("text: mentioned_list and mentioned_mobile_list on the message, under 2048 bytes", async () => {
     const k = key();
     const h = makeHarness(`channels:
