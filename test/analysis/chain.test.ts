@@ -160,6 +160,26 @@ describe("time: what the built-in answer waits for", () => {
         ollama: { url: ollama.url, timeout: "600ms" },
       }) + extra,
     );
+  /** The firing fixture with `n` alerts of its first, each on its own instance (`tag` keeps fingerprints apart). */
+  const manyAlerts = (n: number, tag: string) => {
+    const payload = fixture("alertmanager-firing.json");
+    payload.alerts = Array.from({ length: n }, (_, i) => ({
+      ...payload.alerts[0],
+      fingerprint: `fp-${tag}${i}`,
+      labels: { ...payload.alerts[0].labels, instance: `10.0.${tag ? 1 : 0}.${i}:9100` },
+    }));
+    return payload;
+  };
+  /** A comprehensive analysis of `payload`: its status, results and how long it took. */
+  const analyseAll = async (h: ReturnType<typeof timed>, payload: unknown) => {
+    const t = performance.now();
+    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
+    const ms = performance.now() - t;
+    const { results } = (await res.json()) as {
+      results: { engine: string; attempts: { error?: string }[] }[];
+    };
+    return { status: res.status, results, ms };
+  };
 
   test("a hung Dify and a slow Ollama share one budget (the longest timeout): the built-in answer comes at 0.6 s, not 1.2", async () => {
     slow(3_000);
@@ -213,20 +233,8 @@ describe("time: what the built-in answer waits for", () => {
 
   test("a payload of four alerts waits out a hung engine once, not once per alert", async () => {
     slow(3_000);
-    const h = timed();
-    const payload = fixture("alertmanager-firing.json");
-    payload.alerts = Array.from({ length: 4 }, (_, i) => ({
-      ...payload.alerts[0],
-      fingerprint: `fp-${i}`,
-      labels: { ...payload.alerts[0].labels, instance: `10.0.0.${i}:9100` },
-    }));
-    const t = performance.now();
-    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
-    const ms = performance.now() - t;
-    expect(res.status).toBe(200);
-    const { results } = (await res.json()) as {
-      results: { engine: string; attempts: { error?: string }[] }[];
-    };
+    const { status, results, ms } = await analyseAll(timed(), manyAlerts(4, ""));
+    expect(status).toBe(200);
     expect(results.map((r) => r.engine)).toEqual(["builtin", "builtin", "builtin", "builtin"]);
     expect(results[3].attempts[0].error).toContain("skipped: it failed for an earlier alert of this job");
     expect(ms).toBeLessThan(2_000);
@@ -239,19 +247,9 @@ describe("time: what the built-in answer waits for", () => {
       reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
     });
     const h = timed("  job_budget: 1s\n");
-    const payload = fixture("alertmanager-firing.json");
-    payload.alerts = Array.from({ length: 10 }, (_, i) => ({
-      ...payload.alerts[0],
-      fingerprint: `fp-jb-${i}`,
-      labels: { ...payload.alerts[0].labels, instance: `10.0.1.${i}:9100` },
-    }));
-    const t = performance.now();
-    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
-    const ms = performance.now() - t;
-    expect(res.status).toBe(200);
-    const { results } = (await res.json()) as {
-      results: { engine: string; attempts: { error?: string }[] }[];
-    };
+    const payload = manyAlerts(10, "jb-");
+    const { status, results, ms } = await analyseAll(h, payload);
+    expect(status).toBe(200);
     const engines = results.map((r) => r.engine);
     // Ollama answered while the budget lasted (each of its answers takes 300 ms); the fourth alert
     // started with ~100 ms of it left and got only that; then the built-in engine at once.

@@ -63,15 +63,25 @@ describe("Redis stopped and started", () => {
     expect((await h.request("/health")).status).toBe(200);
   }, 30_000);
 
-  test("Redis dies in the middle of a job: the answer is 503, never 2xx; the retry finishes it", async () => {
-    let release!: () => void;
-    gate = new Promise((r) => (release = r));
-    const running = runJob(h.deps, handler, job(3));
+  /** Job `n` started and held inside its handler; `release` lets it finish (its answer). */
+  const held = async (n: number) => {
+    let open!: () => void;
+    gate = new Promise((r) => (open = r));
+    const running = runJob(h.deps, handler, job(n));
     await Bun.sleep(50);
+    return {
+      release: () => {
+        open();
+        gate = undefined;
+        return running;
+      },
+    };
+  };
+
+  test("Redis dies in the middle of a job: the answer is 503, never 2xx; the retry finishes it", async () => {
+    const run = await held(3);
     await redis.stop();
-    release();
-    const reply = await running;
-    gate = undefined;
+    const reply = await run.release();
     expect(reply.status).toBe(503);
     await redis.start();
     // The lease it held survives the restart (append-only file) and expires after worker.lease.
@@ -94,14 +104,9 @@ describe("Redis stopped and started", () => {
   };
 
   test("Redis loses its data under a running job: the job records its outcome and answers 200; the redelivery is a replay", async () => {
-    let release!: () => void;
-    gate = new Promise((r) => (release = r));
-    const running = runJob(h.deps, handler, job(4));
-    await Bun.sleep(50);
+    const run = await held(4);
     await emptied();
-    release();
-    const reply = await running;
-    gate = undefined;
+    const reply = await run.release();
     // It was a 503 lease_lost: QStash redelivered and the job ran again what had succeeded.
     expect(reply.status).toBe(200);
     const again = await runJob(h.deps, handler, job(4, "msg_fault_4", 1));
@@ -110,17 +115,12 @@ describe("Redis stopped and started", () => {
   });
 
   test("the lease lost with the data is taken back by the renewal: a redelivery meanwhile is told in_progress, not run twice", async () => {
-    let release!: () => void;
-    gate = new Promise((r) => (release = r));
-    const running = runJob(h.deps, handler, job(5));
-    await Bun.sleep(50);
+    const run = await held(5);
     await emptied();
     await Bun.sleep(500); // a renewal (every third of the 1 s lease) finds it gone
     const meanwhile = await runJob(h.deps, handler, job(5, "msg_fault_5", 1));
     expect((meanwhile.body as { error: { code: string } }).error.code).toBe("in_progress");
-    release();
-    gate = undefined;
-    expect((await running).status).toBe(200);
+    expect((await run.release()).status).toBe(200);
     expect(effects.get(5)).toBe(1);
   });
 

@@ -237,55 +237,40 @@ describe("the Alertmanager route tree sends alerts where the rules say (amtool c
   });
 
   test("a route with more matchers is tried first, its severity a template or not", async () => {
-    const rules = valid([
-      rule({ id: "crit", name: "DiskFull", severity: "critical", notify: { channels: ["ops-dingtalk"] } }),
-      rule({
-        id: "db",
-        name: "DiskFull",
-        severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
-        labels: { team: "db", env: "prod" },
-        notify: { channels: ["ops-mail"] },
-      }),
-    ]);
-    const db = { alertname: '"DiskFull"', severity: '"critical"', team: '"db"', env: '"prod"' };
-    expect(await amtoolRoutes(await render("am", rules), db)).toBe("ops-mail");
-    expect(
-      await amtoolRoutes(await render("am", rules), { alertname: '"DiskFull"', severity: '"critical"' }),
-    ).toBe("ops-dingtalk");
+    /** Two DiskFull rules: `critical` with `fixed` labels to ops-dingtalk; a templated severity with `templated` labels to ops-mail. */
+    const pair = (fixed: Record<string, string>, templated: Record<string, string>) =>
+      render(
+        "am",
+        valid([
+          rule({
+            id: "crit",
+            name: "DiskFull",
+            severity: "critical",
+            labels: fixed,
+            notify: { channels: ["ops-dingtalk"] },
+          }),
+          rule({
+            id: "tpl",
+            name: "DiskFull",
+            severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
+            labels: templated,
+            notify: { channels: ["ops-mail"] },
+          }),
+        ]),
+      );
+    const critical = (labels: Record<string, string>) => ({
+      alertname: '"DiskFull"',
+      severity: '"critical"',
+      ...quoted(labels),
+    });
+    const db = await pair({}, { team: "db", env: "prod" });
+    expect(await amtoolRoutes(db, critical({ team: "db", env: "prod" }))).toBe("ops-mail");
+    expect(await amtoolRoutes(db, critical({}))).toBe("ops-dingtalk");
     // The same number of matchers written, but the template's alerts carry a severity too.
-    const zoned = valid([
-      rule({ id: "crit", name: "DiskFull", severity: "critical", notify: { channels: ["ops-dingtalk"] } }),
-      rule({
-        id: "eu",
-        name: "DiskFull",
-        severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
-        labels: { zone: "eu" },
-        notify: { channels: ["ops-mail"] },
-      }),
-    ]);
-    const eu = { alertname: '"DiskFull"', severity: '"critical"', zone: '"eu"' };
-    expect(await amtoolRoutes(await render("am", zoned), eu)).toBe("ops-mail");
+    expect(await amtoolRoutes(await pair({}, { zone: "eu" }), critical({ zone: "eu" }))).toBe("ops-mail");
     // A tie: the written severity first, as the templated route's matchers are a subset of its.
-    for (const labels of [{}, { env: "prod" }] as Record<string, string>[]) {
-      const tied = valid([
-        rule({
-          id: "crit",
-          name: "DiskFull",
-          severity: "critical",
-          labels,
-          notify: { channels: ["ops-dingtalk"] },
-        }),
-        rule({
-          id: "tpl",
-          name: "DiskFull",
-          severity: "{{ if gt $value 95.0 }}critical{{ else }}warning{{ end }}",
-          labels,
-          notify: { channels: ["ops-mail"] },
-        }),
-      ]);
-      const alert = { alertname: '"DiskFull"', severity: '"critical"', ...quoted(labels) };
-      expect(await amtoolRoutes(await render("am", tied), alert)).toBe("ops-dingtalk");
-    }
+    for (const labels of [{}, { env: "prod" }] as Record<string, string>[])
+      expect(await amtoolRoutes(await pair(labels, labels), critical(labels))).toBe("ops-dingtalk");
   });
 
   test("an alert no rule routes, or with another severity, ends in the default receiver", async () => {
