@@ -1,7 +1,7 @@
 /**
  * Verification after a delivery: read the target back and check it took exactly what was
  * sent. Prometheus and vmalert (`GET /api/v1/rules`) must list our groups — no more, no
- * fewer — with our rules (names, `for`, labels, annotations; on vmalert the expressions too); Alertmanager
+ * fewer — with our rules (names, expressions, `for`, labels, annotations); Alertmanager
  * (`GET /api/v2/status`) must show our config hash in `config.original`. vmalert reloads in
  * the background and applies an update to an existing group at its next evaluation, so the
  * read-back is retried until `verify.timeout` — for vmalert at least the longest group interval
@@ -13,6 +13,7 @@ import { permanent, transient } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
 import { type Answer, send, sleep, snippet } from "./net.ts";
 import type { GroupSummary, RuleSummary } from "./prometheus.ts";
+import { promqlFingerprint } from "./promql.ts";
 import { hashReceiver } from "./render.ts";
 
 export interface Verification {
@@ -48,14 +49,14 @@ interface ApiGroup {
 }
 
 /**
- * What a read-back compares of a rule. The expression only on vmalert, which lists it as it was
- * written; Prometheus lists its own printing of the parsed query (spacing, quotes, parentheses),
- * and it has loaded what it was sent once its reload answers 200 (docs/config-sync.md).
+ * What a read-back compares of a rule. vmalert lists the expression as it was written;
+ * Prometheus its own printing of the parsed query, compared by what survives that printing
+ * (promqlFingerprint): a file it reloads by itself shows a changed threshold only once loaded.
  */
 const canonRule = (r: RuleSummary, kind: RulesCheck["kind"]) =>
   JSON.stringify([
     r.name,
-    kind === "vmalert" ? r.expr.trim() : "",
+    kind === "vmalert" ? r.expr.trim() : (promqlFingerprint(r.expr) ?? r.expr.trim()),
     r.for_s,
     Object.entries(r.labels).sort(),
     Object.entries(r.annotations).sort(),

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
+import { promqlFingerprint } from "../../src/sync/promql.ts";
 import { renderTarget } from "../../src/sync/render.ts";
 import type { Rule } from "../../src/sync/rule.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
@@ -132,4 +133,58 @@ config_sync:
       expect(listed.filter((r) => r.health === "err").map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
     }
   }, 120_000);
+});
+
+/**
+ * Expressions Prometheus prints in another form than written (`GET /api/v1/rules` lists the
+ * parsed query): grouping moved, `by ()` dropped, keywords lower-cased, numbers and durations by
+ * value, quotes, escapes, `__name__` matchers, comments. Read back as the same expression.
+ */
+const PRINTED_OTHERWISE = [
+  "sum(rate(x{job=\"a\",b=~'c.*'}[5m])) by (job) > 1e3",
+  "a * on(x) group_left b offset 90s",
+  "SUM BY () (up) > bool -1",
+  "x[1h:5m] @ start()",
+  "max_over_time(y[300s:]) == 0x10 unless up > Inf",
+  "sum without () (up)",
+  "- 1 + +up",
+  'up{job=`a\\.b`} or up{job="a\\\\.b", env="a\\"b"}',
+  '{__name__="up",job="x"} * on(job) {__name__="up", job="y"}',
+  "count by (a,b) (up) / ignoring (c) group_right () up",
+  "up offset -5m and rate(x[1m30s]) != NaN",
+  'up{job="中文"} # a comment\n  > 0',
+  "predict_linear(x[6h], 4 * 3600) < 0",
+  "x % 2 ^ 3 and on() y @ 1609746000",
+];
+
+describe("expressions Prometheus prints otherwise", () => {
+  let prom: Peer & { rulesDir: string };
+  beforeAll(async () => {
+    prom = await startPrometheus();
+  }, 60_000);
+  afterAll(() => prom?.stop(), PEER_STOP_MS);
+
+  test("are verified as sent; a changed threshold is not", async () => {
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    prometheus: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "forms.yml")}", reload_url: "${prom.url}/-/reload" } }
+`);
+    const rules = PRINTED_OTHERWISE.map((expr, i) => ({
+      id: `f${i}`,
+      record: `forms:f${i}`,
+      group: "forms",
+      expr,
+    }));
+    const res = await h.sync({ operation: "full", rules });
+    const body = await res.json();
+    expect({
+      status: res.status,
+      verified: (body as { targets?: { verified: boolean }[] }).targets?.[0]?.verified,
+    }).toEqual({ status: 200, verified: true });
+    const printed = await (await fetch(`${prom.url}/api/v1/rules`)).text();
+    expect(printed).toContain("sum by (job) (rate("); // Prometheus did print them otherwise
+    expect(promqlFingerprint("sum(up) by (job) > 1e3")).toBe(promqlFingerprint("sum by (job) (up) > 1000"));
+    expect(promqlFingerprint("sum(up) by (job) > 1e3")).not.toBe(promqlFingerprint("sum(up) by (job) > 1e2"));
+  }, 60_000);
 });

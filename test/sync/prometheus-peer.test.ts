@@ -38,6 +38,17 @@ config_sync:
       delivery: { type: file, path: "${path}", reload_url: "${reloadUrl}" }
 ${more}`);
 
+/** A `prom` file target at `path` that the worker does not reload, only reads back. */
+const readBackOnly = (path: string) =>
+  makeSyncHarness(`
+config_sync:
+  targets:
+    prom:
+      kind: prometheus
+      delivery: { type: file, path: "${path}" }
+      verify: { url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}", timeout: 300ms }
+`);
+
 const harness = (password: string, file: string) =>
   promTarget(
     join(prom.rulesDir, file),
@@ -164,14 +175,7 @@ test("a store that lost its state (a new, empty one on the same file) does not d
 test("a file a failed attempt left in place (written, not read back) is the store's own: the next create is not taken for lost state", async () => {
   const dir = mkdtempSync(join(tmpdir(), "alertagent-unread-"));
   // Prometheus does not load this directory: the read-back never shows the file.
-  const h = makeSyncHarness(`
-config_sync:
-  targets:
-    prom:
-      kind: prometheus
-      delivery: { type: file, path: "${join(dir, "rules.yml")}" }
-      verify: { url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}", timeout: 300ms }
-`);
+  const h = readBackOnly(join(dir, "rules.yml"));
   const first = await h.sync({ operation: "create", rules: [rule({ id: "u1", name: "UnreadA" })] });
   expect(((await first.json()) as { error: { code: string } }).error.code).toBe("not_applied");
   expect(readFileSync(join(dir, "rules.yml"), "utf8")).toContain("UnreadA");
@@ -223,4 +227,26 @@ test("a Prometheus at its defaults (no --web.enable-lifecycle): 489 naming the f
   } finally {
     await plain.stop();
   }
+}, 60_000);
+
+test("a file Prometheus reloads by itself (verify.url, no reload_url): a changed expression is verified only once Prometheus lists it", async () => {
+  const h = readBackOnly(join(prom.rulesDir, "sidecar.yml"));
+  // What a config-reloader sidecar does, some time after the file changed.
+  const reload = () =>
+    fetch(`${prom.url}/-/reload`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${AUTH.user}:${AUTH.password}`)}` },
+    });
+  const sync = async (expr: string) => {
+    const res = await h.sync({ operation: "full", rules: [rule({ id: "s", name: "SidecarHigh", expr })] });
+    const body = (await res.json()) as { error?: { code: string }; targets?: { verified: boolean }[] };
+    return { status: res.status, said: body.error?.code ?? body.targets?.[0]?.verified };
+  };
+  expect(await sync("up > 1")).toEqual({ status: 503, said: "not_applied" });
+  expect((await reload()).status).toBe(200);
+  expect(await sync("up > 1")).toEqual({ status: 200, said: true });
+  // Only the threshold changes: the names, labels and annotations Prometheus lists are the same.
+  expect(await sync("up > 2")).toEqual({ status: 503, said: "not_applied" });
+  expect((await reload()).status).toBe(200);
+  expect(await sync("up > 2")).toEqual({ status: 200, said: true });
 }, 60_000);
