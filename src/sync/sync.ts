@@ -40,10 +40,13 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(
       plans.map(async (p) => {
-        // An empty set from the source builds on what the store knows too: a target holding rules
-        // the store did not record (its state lost) is refused, not emptied.
+        // A full from the store's own set (the scheduled `{operation: full}`), or an empty set
+        // from the source, builds on what the store knows too: a target holding rules the store
+        // did not record (its state lost) is refused, not emptied.
         const onTopOfStore =
-          job.operation !== "full" || (summary.from === "config_sync.source" && !set.rules.length);
+          job.operation !== "full" ||
+          summary.from === "store" ||
+          (summary.from === "config_sync.source" && !set.rules.length);
         const a = await apply(deps, p, log, onTopOfStore);
         if (a.state) states.push(a.state);
         return a;

@@ -144,7 +144,7 @@ test("rules Prometheus refuses but vmalert runs: 489 config_refused, and the set
   }
 }, 60_000);
 
-test("a store that lost its state (a new, empty one on the same file) does not drop the rules Prometheus runs: a create is refused (503 target_ahead_of_store); full restores them", async () => {
+test("a store that lost its state (a new, empty one on the same file) does not drop the rules Prometheus runs: a create or a full from the store is refused (503 target_ahead_of_store); full with the rules restores them", async () => {
   const lost = async () => (await loaded()).filter((n) => n.startsWith("Lost"));
   const before = harness(AUTH.password, "lost.yml");
   for (const r of [rule({ id: "la", name: "LostA" }), rule({ id: "lb", name: "LostB" })])
@@ -162,6 +162,11 @@ test("a store that lost its state (a new, empty one on the same file) does not d
   expect((await after.sync({ operation: "create", rules: [rule({ id: "lc", name: "LostC" })] })).status).toBe(
     503,
   );
+  // So is the scheduled `{operation: full}` (no rules, no source): it re-renders the store's set,
+  // which is empty now, and would have emptied the file.
+  const scheduled = await after.sync({ operation: "full" });
+  expect(((await scheduled.json()) as { error: { code: string } }).error.code).toBe("target_ahead_of_store");
+  expect(await lost()).toEqual(["LostA", "LostB"]);
   const full = await after.sync({
     operation: "full",
     rules: ["LostA", "LostB", "LostC"].map((name, i) => rule({ id: `l${i}`, name })),
