@@ -40,6 +40,8 @@ export interface Words {
   /** The summary part's first words, and what was sent before; called with the `omitted` section as `this`. */
   omitted_count: (this: { count: number }) => string;
   omitted_shown: (this: { shown: number }) => string;
+  /** What Alertmanager's `max_alerts` cut from the payload (`truncatedAlerts`): said on the first part. */
+  left_out: (count: number) => string;
   /** The graph link of a one-line (compact) alert. */
   graph_short: string;
   /** A message's button (DingTalk actionCard). */
@@ -89,6 +91,8 @@ const EN: Words = {
   omitted_shown() {
     return `(${this.shown} were sent in the parts before this one).`;
   },
+  left_out: (n) =>
+    `⚠️ Alertmanager left ${n} more alerts out of this notification (max_alerts): not listed here.`,
   graph_short: "graph",
   open: "Open",
   analysis: "Analysis",
@@ -133,6 +137,7 @@ const ZH_CN: Words = {
   omitted_shown() {
     return `（前面的部分已发送 ${this.shown} 条）。`;
   },
+  left_out: (n) => `⚠️ Alertmanager 因 max_alerts 截去了另外 ${n} 条告警，此处未列出。`,
   graph_short: "图表",
   open: "查看",
   analysis: "分析",

@@ -130,6 +130,8 @@ export interface PartView extends Omit<GroupView, "all"> {
   is_multipart: boolean;
   /** Part 1 (or the only part): where a byte-tight dialect puts the group's links, once. */
   first_part: boolean;
+  /** On part 1, the sentence saying how many alerts Alertmanager's max_alerts left out, else "". */
+  left_out: string;
   /** " (2/5)" when split, else "". */
   part_label: string;
   omitted?: Omitted;
@@ -428,6 +430,7 @@ export function partView(
     parts,
     is_multipart: parts > 1,
     first_part: part === 1,
+    left_out: part === 1 && group.truncated_alerts ? group.t.left_out(group.truncated_alerts) : "",
     part_label: partLabel,
     omitted,
   };

@@ -3,7 +3,7 @@
  * by its webhook receiver to a QStash-like relay (test/support/qstash-relay.ts), which delivers
  * them to the worker signed as QStash does, retries as QStash does and calls the failure
  * callback; the worker sends to a fake DingTalk robot. Firing, resolved, a reminder after
- * repeat_interval, a reminder after a refused first send, a 300-alert Chinese group, and a
+ * repeat_interval, a reminder after a refused first send, a receiver's max_alerts, a 300-alert Chinese group, and a
  * 23-part group against the robot's 20 messages a minute.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -29,7 +29,11 @@ let am: Peer;
 beforeAll(async () => {
   relay = relayTo(workerUrl, clock);
   am = await startAlertmanager(
-    alertmanagerViaRelay(relay, workerUrl, { channels: "ops", repeatInterval: "5s" }),
+    alertmanagerViaRelay(relay, workerUrl, {
+      channels: "ops",
+      repeatInterval: "5s",
+      capped: { alertname: "E2ECapped", maxAlerts: 3 },
+    }),
   );
 }, 60_000);
 
@@ -90,6 +94,17 @@ describe("Alertmanager → QStash-like relay → worker → DingTalk", () => {
     expect(relay.dead).toContain(refused!.messageId);
     const job = (await (await h.request(`/v1/jobs/${refused?.messageId}`)).json()) as Record<string, unknown>;
     expect(job).toMatchObject({ status: "failed" });
+  }, 40_000);
+
+  test("a receiver's max_alerts cut the list: the page says how many it left out", async () => {
+    await post(
+      Array.from({ length: 10 }, (_, i) => ({
+        labels: { alertname: "E2ECapped", severity: "warning", instance: `cap-${i}:9100` },
+      })),
+    );
+    const [page] = await messages("E2ECapped", 1);
+    expect(page.text.match(/cap-\d:9100/g)).toHaveLength(3);
+    expect(page.text).toContain("Alertmanager left 7 more alerts out of this notification");
   }, 40_000);
 
   test("a 300-alert Chinese group arrives in numbered parts, every alert once, in order", async () => {

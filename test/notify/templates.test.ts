@@ -3,6 +3,7 @@ import { alertmanagerPayloadSchema } from "../../src/alerts/alert.ts";
 import type { AnalysisBrief } from "../../src/alerts/brief.ts";
 import type { Dialect } from "../../src/notify/defaults.ts";
 import { inputOf } from "../../src/notify/job.ts";
+import type { Locale } from "../../src/notify/locale.ts";
 import { type RenderSpec, renderAlerts } from "../../src/notify/templates.ts";
 import { escapeHtml, escapeMarkdown, escapeText, safeUrl } from "../../src/notify/text.ts";
 import { formatDuration, formatTime } from "../../src/notify/time.ts";
@@ -15,12 +16,20 @@ const NOW = Date.UTC(2026, 10, 28, 9, 0, 0);
 function render(
   file: string,
   dialect: Dialect,
-  opts: { tz?: string; compact?: boolean; title?: string; analyses?: Record<string, AnalysisBrief> } = {},
+  opts: {
+    tz?: string;
+    compact?: boolean;
+    title?: string;
+    analyses?: Record<string, AnalysisBrief>;
+    truncated?: number;
+    locale?: Locale;
+    part?: number;
+  } = {},
 ) {
-  const payload = alertmanagerPayloadSchema.parse(fixture(file));
+  const payload = alertmanagerPayloadSchema.parse({ ...fixture(file), truncatedAlerts: opts.truncated ?? 0 });
   const input = inputOf({ payload }, opts.analyses);
   if (input.kind !== "alerts") throw new Error("alerts expected");
-  const group = buildView(input, { timezone: opts.tz ?? "UTC", now: NOW });
+  const group = buildView(input, { timezone: opts.tz ?? "UTC", now: NOW, locale: opts.locale });
   const esc = dialect === "html" ? escapeHtml : dialect === "text" ? escapeText : escapeMarkdown;
   const spec: RenderSpec = {
     template: { name: opts.compact ? "alert-compact" : "alert-default", builtin: true },
@@ -28,7 +37,7 @@ function render(
     escape: esc,
     title: opts.title,
   };
-  return renderAlerts(spec, partView(group, group.all, 1, 1));
+  return renderAlerts(spec, partView(group, group.all, opts.part ?? 1, opts.part ?? 1));
 }
 
 describe("the default templates: what an on-call engineer reads at 3 a.m.", () => {
@@ -123,6 +132,22 @@ describe("the default templates: what an on-call engineer reads at 3 a.m.", () =
         analyses: { [id]: analysis },
       });
       expect(compact.body).not.toContain("Analysis");
+    }
+  });
+
+  test("alerts Alertmanager's max_alerts left out are said on the first part, in every dialect and locale", () => {
+    const dialects: Dialect[] = ["text", "markdown", "wecom", "lark", "slack", "html"];
+    for (const dialect of dialects) {
+      expect(render("alertmanager-firing.json", dialect, { truncated: 48 }).body).toContain(
+        "Alertmanager left 48 more alerts out of this notification",
+      );
+      expect(render("alertmanager-firing.json", dialect, { truncated: 48, locale: "zh-CN" }).body).toContain(
+        "截去了另外 48 条告警",
+      );
+      expect(render("alertmanager-firing.json", dialect, { truncated: 48, part: 2 }).body).not.toContain(
+        "left 48",
+      );
+      expect(render("alertmanager-firing.json", dialect).body).not.toContain("Alertmanager left");
     }
   });
 

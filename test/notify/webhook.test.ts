@@ -101,3 +101,26 @@ describe("webhook headers the config refuses", () => {
     expect(hook.headers).toEqual({ Authorization: "Bearer s3cr3t", "X-Port": "8080" });
   });
 });
+
+test("the webhook's group carries truncatedAlerts: a receiver can tell the list is cut", async () => {
+  seen.length = 0;
+  answer = () => Response.json({ ok: true });
+  const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${base}/hook" }\n`);
+  const payload = {
+    version: "4",
+    groupKey: '{}:{alertname="DiskFull"}',
+    truncatedAlerts: 40,
+    status: "firing",
+    receiver: "hook",
+    groupLabels: { alertname: "DiskFull" },
+    commonLabels: alert.labels,
+    commonAnnotations: {},
+    externalURL: "http://am.example:9093",
+    alerts: [{ ...alert, status: "firing", annotations: {}, startsAt: "2026-12-05T01:00:00Z" }],
+  };
+  const res = await h.job("/jobs/notification?channels=hook", payload);
+  expect(res.status).toBe(200);
+  const sent = JSON.parse(seen[0].body) as { body: string; group: { truncatedAlerts: number } };
+  expect(sent.group.truncatedAlerts).toBe(40);
+  expect(sent.body).toContain("Alertmanager left 40 more alerts");
+});

@@ -170,19 +170,21 @@ export function relayTo(workerUrl: string, clock: VirtualClock): Relay {
 export function alertmanagerViaRelay(
   relay: Relay,
   workerUrl: string,
-  o: { channels: string; repeatInterval: string },
+  o: { channels: string; repeatInterval: string; capped?: { alertname: string; maxAlerts: number } },
 ): string {
+  const webhook = (more = "") => `
+    webhook_configs:
+      - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=${o.channels}"
+        send_resolved: true
+        http_config: { authorization: { credentials: ${RELAY_TOKEN} } }${more}`;
+  const { capped } = o;
   return `route:
   receiver: relay
   group_by: [alertname]
   group_wait: 1s
   group_interval: 1s
   repeat_interval: ${o.repeatInterval}
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: "${relay.url}/v2/publish/${workerUrl}/jobs/notification?channels=${o.channels}"
-        send_resolved: true
-        http_config: { authorization: { credentials: ${RELAY_TOKEN} } }
-`;
+${capped ? `  routes: [{ receiver: relay-capped, matchers: ['alertname="${capped.alertname}"'] }]\n` : ""}receivers:
+  - name: relay${webhook()}
+${capped ? `  - name: relay-capped${webhook(`\n        max_alerts: ${capped.maxAlerts}`)}\n` : ""}`;
 }

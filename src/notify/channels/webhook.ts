@@ -82,6 +82,7 @@ function bodyOf(name: string, m: Message, ctx: SendContext): Record<string, unkn
             commonLabels: p.commonLabels,
             commonAnnotations: p.commonAnnotations,
             externalURL: p.externalURL,
+            truncatedAlerts: p.truncatedAlerts,
           },
         }
       : {}),
