@@ -245,6 +245,31 @@ describe("email over SMTP", () => {
     expect(tls.received).toHaveLength(before + 1);
   }, 15_000);
 
+  test("the connection lost after the final dot (the server may have queued it): an HA copy waits, the mail goes under one Message-ID", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
+    const body = {
+      channels: ["mail"],
+      payload: { ...fixture("alertmanager-firing.json"), groupKey: "mail-dot-lost" },
+    };
+    const before = tls.received.length;
+    tls.dropNextDataAnswer = true;
+    const first = await h.job("/jobs/notification", body, { messageId: "msg_dot_a" });
+    expect(first.status).toBe(503);
+    // Alertmanager's HA peer (or a reminder) with the same alerts: it waits for msg_dot_a's retry.
+    const copy = await h.job("/jobs/notification", body, { messageId: "msg_dot_b" });
+    expect(copy.status).toBe(503);
+    expect(((await copy.json()) as Problem).error.details.deliveries[0].error?.code).toBe(
+      "duplicate_in_flight",
+    );
+    expect((await h.job("/jobs/notification", body, { messageId: "msg_dot_a", retried: 1 })).status).toBe(
+      200,
+    );
+    const later = await h.job("/jobs/notification", body, { messageId: "msg_dot_b", retried: 1 });
+    expect(JSON.stringify(await later.json())).toContain("skipped_duplicate");
+    const ids = tls.received.slice(before).map((r) => r.mail.messageId);
+    expect(new Set(ids)).toEqual(new Set(["<msg_dot_a.mail.1@example.com>"]));
+  });
+
   test("a mail over the server's EHLO SIZE is refused before the upload, naming both sizes", async () => {
     const small = await startSmtpSink({
       mode: "tls",

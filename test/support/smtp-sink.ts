@@ -71,8 +71,13 @@ export interface SmtpSink {
   maxRecipients?: number;
   /** Time taken after the final "." before answering it (a content filter, Postfix's smtpd_end_of_data_restrictions). */
   dataDelayMs?: number;
+  /** Take the next mail, then close the connection without answering its final "." (a crash, a cut link). */
+  dropNextDataAnswer?: boolean;
   stop(): Promise<void>;
 }
+
+/** smtp-server's connection, as far as dropping one needs. */
+type Connection = { id: string; _socket: { destroy(): void } };
 
 export async function startSmtpSink(opts: {
   mode: "tls" | "starttls";
@@ -130,6 +135,12 @@ export async function startSmtpSink(opts: {
           mail: await simpleParser(raw),
           raw,
         });
+        if (sink.dropNextDataAnswer) {
+          sink.dropNextDataAnswer = false;
+          for (const c of (server as unknown as { connections: Set<Connection> }).connections)
+            if (c.id === session.id) c._socket.destroy();
+          return;
+        }
         cb();
       });
     },

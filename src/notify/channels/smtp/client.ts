@@ -233,12 +233,16 @@ function asJobError(e: unknown, o: SmtpOptions, what = ""): JobError {
  */
 function withSentTo(e: JobError, sent: string[]): JobError {
   if (!sent.length) return e;
+  return withDetails(e, { sent_to: sent }, ` (after ${sent.length} recipient(s) had it)`);
+}
+
+function withDetails(e: JobError, more: Record<string, unknown>, said = ""): JobError {
   return new JobError({
     kind: e.kind,
     code: e.code,
-    message: `${e.message} (after ${sent.length} recipient(s) had it)`,
+    message: e.message + said,
     retryAfterS: e.retryAfterS,
-    details: { ...(e.details as object | undefined), sent_to: sent },
+    details: { ...(e.details as object | undefined), ...more },
   });
 }
 
@@ -332,7 +336,11 @@ export async function sendMail(
       await c.send(`${dotStuff(message).replace(/\r\n$/, "")}\r\n.`);
       // RFC 5321 §4.5.3.2.6: the answer to the final dot may take 10 minutes (content filters). A
       // client that gives up sooner sends the mail again on the retry, which the server had taken.
-      const done = await c.reply(Math.max(o.timeoutMs, DATA_END_MS));
+      // No answer at all (closed, timed out) after the dot: the server may have queued it, so it
+      // counts as maybe sent, as an HTTP timeout does (stages.ts keeps the state's claim).
+      const done = await c.reply(Math.max(o.timeoutMs, DATA_END_MS)).catch((e) => {
+        throw withDetails(asJobError(e, o), { maybe_sent: true });
+      });
       if (done.code !== 250) throw replyError("DATA", done, o.host);
       sent.push(...batch.accepted);
       answers.push(`${done.code} ${done.lines.join(" ")}`);
