@@ -71,10 +71,22 @@ function maskUnparsed(value: string): string {
   return q < 0 ? rest : `${rest.slice(0, q)}?${MASK}`;
 }
 
-/** Masks every URL inside a text (an error message that names the address it could not reach). */
+/**
+ * Tokens known by their shape wherever they stand, as their vendors document the prefixes: GitHub
+ * (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack (`xoxb-`,
+ * `xoxp-`, …), OpenAI-style keys (`sk-`), AWS access key ids (`AKIA…`). An alert's text may quote one.
+ */
+const TOKEN_SHAPES =
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abpros]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16})\b/g;
+
+/**
+ * Masks every URL inside a text (an error message that names the address it could not reach), and
+ * tokens known by their shape.
+ */
 export function maskText(text: string): string {
-  if (!text.includes("://")) return text;
-  return text.replace(
+  const tokensMasked = text.replace(TOKEN_SHAPES, MASK);
+  if (!tokensMasked.includes("://")) return tokensMasked;
+  return tokensMasked.replace(
     URL_IN_TEXT,
     (whole: string, scheme: string, info: string | undefined, rest: string) => {
       if (info === undefined || !/["'<>`]/.test(info)) return maskUrl(whole);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { credentialsOf, maskCredentials, maskText, quotedAnswer } from "../src/mask.ts";
+import { credentialsOf, MASK, maskCredentials, maskText, quotedAnswer } from "../src/mask.ts";
 
 describe("what a downstream may quote back of our request", () => {
   test("the credentials of a request: user-info, query values raw and decoded, a webhook path token, header values", () => {
@@ -135,4 +135,20 @@ test("user-info with a quote is masked whatever follows the host; a lone short u
     expect(maskText(text), text).not.toContain("SECRET");
   const sent = credentialsOf("https://admin@grafana.example/x");
   expect(quotedAnswer("ask the administrator", sent).text).toBe("ask the administrator");
+});
+
+test("tokens known by their shape are masked in free text; words that only look alike are not", () => {
+  const text = [
+    `gh: ghp_${"x".repeat(36)}`,
+    `pat: github_pat_${"A1".repeat(20)}`,
+    `gitlab: glpat-${"z".repeat(20)}`,
+    `slack: xoxb-1234567890-abcdefghij`,
+    `openai: sk-live-${"9f".repeat(12)}`,
+    "aws: AKIAIOSFODNN7EXAMPLE",
+  ].join("\n");
+  expect(maskText(text)).toBe(
+    ["gh", "pat", "gitlab", "slack", "openai", "aws"].map((k) => `${k}: ${MASK}`).join("\n"),
+  );
+  const plain = "task-runner sk-1 ghp_short AKIA disk-full xoxb";
+  expect(maskText(plain)).toBe(plain);
 });

@@ -214,6 +214,39 @@ describe("similar alerts through the worker", () => {
     expect(body.similar.map((s) => s.alert_id)).not.toContain("77aa01bc3de45f60");
   });
 
+  test("a past alert's credentials do not travel into another team's analysis with its summary or resolution", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    const dsn = "postgres://billing_admin:Hunter2Secret@db-1:5432/billing";
+    const token = `ghp_${"a1B2c3D4e5".repeat(4)}`;
+    const past = alertOf(
+      { alertname: "PostgresqlDown", severity: "critical", team: "billing", instance: "db-1:9187" },
+      {
+        status: "resolved",
+        endsAt: "2026-11-28T08:30:00Z",
+        annotations: {
+          summary: `Postgres down at ${dsn}`,
+          resolution: `Restarted it; rotated the API token ${token} and the password`,
+        },
+      },
+    );
+    expect((await h.job("/jobs/analysis", { type: "quick", alert: past })).status).toBe(200);
+    const res = await h.job("/jobs/analysis", {
+      type: "quick",
+      alert: alertOf({
+        alertname: "PostgresqlDown",
+        severity: "critical",
+        team: "search",
+        instance: "db-7:9187",
+      }),
+    });
+    const r = await resultOf(res);
+    expect(r.similar.length).toBeGreaterThan(0);
+    const shown = JSON.stringify(r);
+    expect(shown).toContain("rotated the API token");
+    expect(shown).not.toContain("Hunter2Secret");
+    expect(shown).not.toContain(token);
+  });
+
   test("the `similar` type answers from the index without asking an LLM, with resolutions when known", async () => {
     const h = makeHarness(
       aiYaml({ order: ["dify", "builtin"], dify: { url: "http://127.0.0.1:1/v1", workflowKey: "k" } }),

@@ -7,6 +7,7 @@
  * ztopMany), from which candidates are pre-scored by summed feature weight × idf; then the best
  * candidates' documents (one hmget), scored exactly; then, with embeddings, their vectors.
  */
+import { maskText } from "../../mask.ts";
 import type { Store, Write } from "../../store/store.ts";
 import type { SimilarMatch } from "../schema.ts";
 import {
@@ -227,8 +228,9 @@ export class SimilarityIndex {
       .map((s) => ({
         alert_id: s.d.id,
         score: Math.round(s.score * 1000) / 1000,
-        summary: s.d.summary,
-        resolution: s.d.resolution,
+        // Read into other alerts' analyses, maybe another team's: no credential goes along.
+        summary: maskText(s.d.summary),
+        resolution: maskText(s.d.resolution),
       }));
     return { matches, own };
   }
