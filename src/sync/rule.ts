@@ -107,7 +107,16 @@ export const groupOptionsSchema = z.strictObject({
 
 const ruleObject = z.strictObject({
   /** AlertAgent's rule id: create/update upsert by it, delete removes by it. */
-  id: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), name("id")),
+  id: z.preprocess((v, ctx) => {
+    if (typeof v !== "number" || !Number.isInteger(v)) return v;
+    if (Number.isSafeInteger(v)) return String(v);
+    // JSON.parse already rounded it: two database ids past 2^53 would be one rule.
+    ctx.addIssue({
+      code: "custom",
+      message: "is an integer past 2^53, which JSON cannot carry exactly: send it as a string",
+    });
+    return z.NEVER;
+  }, name("id")),
   /** An alerting rule: the alert name (Prometheus `alert:`, the `alertname` label). */
   name: name("name").optional(),
   /** A recording rule: the metric it records (Prometheus `record:`). */

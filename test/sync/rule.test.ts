@@ -50,6 +50,17 @@ describe("the rule model accepts what Prometheus accepts", () => {
   test("a numeric id is taken as its text", () => {
     expect(parseRules([rule({ id: 42 })]).rules[0].id).toBe("42");
   });
+
+  test("a numeric id past 2^53 (a database's 64-bit id, rounded by JSON) is refused, not merged with its neighbour", () => {
+    const { rules, issues } = parseRules(
+      JSON.parse('[{"id": 9007199254740993}, {"id": 9007199254740992}]').map(rule),
+    );
+    expect(rules).toEqual([]);
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ["rules[0].id", "is an integer past 2^53, which JSON cannot carry exactly: send it as a string"],
+      ["rules[1].id", "is an integer past 2^53, which JSON cannot carry exactly: send it as a string"],
+    ]);
+  });
 });
 
 describe("validation refuses what a peer would reject later, naming the rule id and field", () => {
