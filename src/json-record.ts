@@ -18,3 +18,26 @@ export function jsonRecord<V extends z.ZodType>(value: V, what: string) {
     })
     .pipe(z.record(z.string(), value));
 }
+
+/** How deep free JSON (a notification's `data`) may nest: templates and JSON.stringify recurse. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `v` nests deeper than `max` arrays and objects, found without recursion. */
+function nestsDeeper(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [value, depth] = top;
+    if (!value || typeof value !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A JSON object of any shape, nested at most MAX_JSON_DEPTH deep (a 489 naming the field, not a stack overflow later). */
+export function freeJson() {
+  return z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+    if (nestsDeeper(v, MAX_JSON_DEPTH))
+      ctx.addIssue({ code: "custom", message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+  });
+}

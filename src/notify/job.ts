@@ -11,6 +11,7 @@ import {
   isRawAlertmanagerPayload,
 } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
+import { freeJson } from "../json-record.ts";
 import type { NotifyInput } from "./view.ts";
 
 export const notificationJobSchema = z
@@ -26,7 +27,7 @@ export const notificationJobSchema = z
     /** A whole Alertmanager webhook payload (version "4"). */
     payload: alertmanagerPayloadSchema.optional(),
     /** Free data for a custom template. */
-    data: z.record(z.string(), z.unknown()).optional(),
+    data: freeJson().optional(),
     /** Tried, in order, when a channel fails permanently (after the channel's own fallback). */
     fallback: z.array(z.string().min(1)).default([]),
     /** Show each firing alert's latest analysis when one has finished (docs/notifications.md). */

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { alertmanagerPayloadSchema, alertSchema } from "../alerts/alert.ts";
 import { LOCALES } from "../config/schema.ts";
 import { invalid, JobError, notFound, zodIssues } from "../errors.ts";
+import { freeJson } from "../json-record.ts";
 import type { Services } from "../services.ts";
 import type { Channel } from "./channels/channel.ts";
 import { consoleChannel } from "./channels/console.ts";
@@ -58,7 +59,12 @@ function parseData(data: unknown): NotifyInput {
     const r = alertmanagerPayloadSchema.safeParse(data);
     return r.success ? inputOf({ payload: r.data }) : fail(r.error, "an Alertmanager v4 payload", "data");
   }
-  if (data && typeof data === "object") return { kind: "data", data: data as Record<string, unknown> };
+  if (data && typeof data === "object") {
+    const r = freeJson().safeParse(data);
+    return r.success
+      ? { kind: "data", data: r.data }
+      : fail(r.error, "an object for a custom template", "data");
+  }
   throw invalid("invalid_request", `data must be ${WHAT_DATA_IS}`);
 }
 

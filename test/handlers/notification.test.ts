@@ -163,6 +163,24 @@ templates:
     });
   });
 
+  test("data nested deeper than 64 levels is a 489 naming data, nothing sent; 64 levels go out", async () => {
+    const h = makeHarness(hooks());
+    // A body as raw JSON: the test's own JSON.stringify cannot write 100,000 levels either.
+    const nested = (levels: number, channels = '"channels":["hook-a"],') =>
+      `{${channels}"template":"deploy","data":{"x":${"[".repeat(levels)}"leaf"${"]".repeat(levels)}}}`;
+    // 100,000 levels: JSON.stringify overflowed the stack, retried as "cannot reach" the receiver.
+    const deep = await h.job("/jobs/notification", nested(100_000));
+    expect(deep.status).toBe(489);
+    expect(((await deep.json()) as { error: { details: unknown } }).error.details).toEqual([
+      { path: "data", message: "nests deeper than 64 levels" },
+    ]);
+    expect(a.requests).toHaveLength(0);
+    const preview = await h.request("/v1/templates/preview", { method: "POST", body: nested(100_000, "") });
+    expect(preview.status).toBe(400);
+    expect(JSON.stringify(await preview.json())).toContain("nests deeper than 64 levels");
+    expect((await h.job("/jobs/notification", nested(63))).status).toBe(200);
+  });
+
   test("data without a custom template is a 489 that says what to do", async () => {
     const h = makeHarness(hooks());
     const res = await h.job("/jobs/notification", { channels: ["hook-a"], data: { x: 1 } });

@@ -31,12 +31,14 @@ export async function requestJson(
   opts: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<HttpAnswer> {
   const timeoutMs = opts.timeoutMs ?? ROBOT_TIMEOUT_MS;
+  // Outside the try: a body that cannot be serialised is our bug, not an unreachable receiver.
+  const json = JSON.stringify(body);
   let res: Response;
   try {
     res = await ctx.fetch(url, {
       method: opts.method ?? "POST",
       headers: { "content-type": "application/json; charset=utf-8", ...opts.headers },
-      body: JSON.stringify(body),
+      body: json,
       signal: AbortSignal.timeout(timeoutMs),
       // Not followed: a 301-303 turns the POST into a GET without the alert, whose 200 would read
       // as delivered; and a redirect elsewhere would carry the channel's headers there.
