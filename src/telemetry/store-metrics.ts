@@ -29,12 +29,8 @@ export class StoreMetrics implements Metrics {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private bump(metric: MetricKey, field: string, by: number): void {
-    let m = this.pending.get(metric);
-    if (!m) {
-      m = new Map();
-      this.pending.set(metric, m);
-    }
+  private bump(metric: string, field: string, by: number): void {
+    const m = fieldsOf(this.pending, metric);
     m.set(field, (m.get(field) ?? 0) + by);
   }
 
@@ -47,12 +43,7 @@ export class StoreMetrics implements Metrics {
   }
 
   set(metric: MetricKey, labels: Labels, value: number): void {
-    let m = this.sets.get(metric);
-    if (!m) {
-      m = new Map();
-      this.sets.set(metric, m);
-    }
-    m.set(key(labels), value);
+    fieldsOf(this.sets, metric).set(key(labels), value);
   }
 
   observe(metric: MetricKey, labels: Labels, value: number): void {
@@ -71,8 +62,15 @@ export class StoreMetrics implements Metrics {
     this.sets = new Map();
     const writes: Promise<unknown>[] = [];
     for (const [metric, fields] of pending) {
+      // A write that failed (the store down) is kept for the next flush: an outage's errors count.
       for (const [field, by] of fields)
-        if (by !== 0) writes.push(this.store.hincr(PREFIX + metric, field, by));
+        if (by !== 0)
+          writes.push(
+            this.store.hincr(PREFIX + metric, field, by).catch((e) => {
+              this.bump(metric, field, by);
+              throw e;
+            }),
+          );
     }
     const now = this.now();
     for (const [metric, fields] of sets) {
@@ -88,7 +86,12 @@ export class StoreMetrics implements Metrics {
           this.store
             .hgetall(PREFIX + metric)
             .then((cur) => this.store.hincr(PREFIX + metric, field, value - (cur[field] ?? 0)))
-            .then(() => this.written.set(id, { value, at: now })),
+            .then(() => this.written.set(id, { value, at: now }))
+            .catch((e) => {
+              const later = fieldsOf(this.sets, metric);
+              if (!later.has(field)) later.set(field, value);
+              throw e;
+            }),
         );
       }
     }
@@ -168,4 +171,10 @@ export function renderText(snap: MetricsSnapshot): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+function fieldsOf(map: Map<string, Map<string, number>>, metric: string): Map<string, number> {
+  const m = map.get(metric) ?? new Map<string, number>();
+  map.set(metric, m);
+  return m;
 }

@@ -35,17 +35,42 @@ test("a gauge is written when it changes, and again after a minute, not on every
   expect((await m.snapshot()).values.engineUp).toEqual([{ labels: { engine: "builtin" }, value: 0 }]);
 });
 
-test("a gauge write that failed is tried again at the next flush", async () => {
+/** Metrics over a store whose writes fail until `up()`. */
+function storeDown() {
   let fail = true;
   const store = around(new MemoryStore(), (method, call) => {
     if (method === "hincr" && fail) return Promise.reject(new Error("store down"));
     return call();
   });
-  const m = new StoreMetrics(store, () => 0);
+  return { m: new StoreMetrics(store, () => 0), up: () => (fail = false) };
+}
+
+test("a gauge write that failed is tried again at the next flush", async () => {
+  const { m, up } = storeDown();
   m.set("engineUp", { engine: "builtin" }, 1);
   await expect(m.flush()).rejects.toThrow("store down");
-  fail = false;
+  up();
   m.set("engineUp", { engine: "builtin" }, 1);
   await m.flush();
   expect((await m.snapshot()).values.engineUp).toEqual([{ labels: { engine: "builtin" }, value: 1 }]);
+});
+
+test("counts and gauges recorded while the store is down reach it at the first flush after: an outage's failures are counted", async () => {
+  const { m, up } = storeDown();
+  for (let i = 0; i < 3; i++) {
+    m.inc("jobs", { family: "failure", outcome: "failed_transient" });
+    m.observe("jobDuration", { family: "failure" }, 0.05);
+    await expect(m.flush()).rejects.toThrow("store down");
+  }
+  m.set("engineUp", { engine: "ollama" }, 0);
+  await expect(m.flush()).rejects.toThrow("store down");
+  up();
+  m.inc("jobs", { family: "failure", outcome: "failed_transient" });
+  await m.flush();
+  const snap = await m.snapshot();
+  expect(snap.values.jobs).toEqual([
+    { labels: { family: "failure", outcome: "failed_transient" }, value: 4 },
+  ]);
+  expect(snap.values.engineUp).toEqual([{ labels: { engine: "ollama" }, value: 0 }]);
+  expect(snap.histograms.jobDuration?.[0]?.count).toBe(3);
 });
