@@ -31,6 +31,7 @@ const VALUE_FLAGS = [
   "to",
   "message-id",
   "target",
+  "job",
 ] as const;
 const BOOL_FLAGS = ["dev", "help", "version", "qstash", "tests", "reset", "dry-run", "workers"] as const;
 
@@ -139,7 +140,8 @@ Usage:
   alertagent-worker publish <family> JOB.json [--to URL] [--qstash] [--message-id ID]
                                                       sign and POST a job to a worker (or via QStash)
   alertagent-worker setup-qstash [--reset] [--dry-run]  apply flow control and schedules in QStash; print publish recipes
-  alertagent-worker self-rules [--tests]             Prometheus alert rules for the worker itself (--tests: promtool tests)
+  alertagent-worker self-rules [--tests] [--job NAME]  Prometheus alert rules for the worker itself, scraped
+                                                      under job NAME (default alertagent-worker; --tests: promtool tests)
   alertagent-worker plan [--target NAME]             config-sync diff per target against what was applied
   alertagent-worker --version | --help
 

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { configWarnings } from "../config/warnings.ts";
 import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
-import { selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
+import { DEFAULT_JOB, selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
 import { asOnWorkers, workersRefusal } from "../wire.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
@@ -60,13 +60,15 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         return await publish(args, p);
       case "setup-qstash":
         return await setupQstashCommand(args, p);
-      case "self-rules":
+      case "self-rules": {
+        const job = { job: args.flags.job };
         p.stdout(
           args.tests
-            ? `# promtool tests of the self-rules: save \`self-rules\` as ${SELF_RULES_FILE} beside this file, then run: promtool test rules <this file>\n${selfRulesTestsYaml(SELF_RULES_FILE)}`
-            : `# save as ${SELF_RULES_FILE} (the name \`self-rules --tests\` loads) and add it to Prometheus's rule_files\n${selfRulesYaml()}`,
+            ? `# promtool tests of the self-rules: save \`self-rules\` as ${SELF_RULES_FILE} beside this file, then run: promtool test rules <this file>\n${selfRulesTestsYaml(SELF_RULES_FILE, job)}`
+            : `# save as ${SELF_RULES_FILE} (the name \`self-rules --tests\` loads) and add it to Prometheus's rule_files; they select the scrape job "${job.job ?? DEFAULT_JOB}" (--job to change)\n${selfRulesYaml(job)}`,
         );
         return 0;
+      }
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -469,8 +469,11 @@ const syncTarget = z.strictObject({
       z.enum(["keep_firing_for", "eval_offset", "limit", "concurrency", "type", "query_offset", "interval"]),
     )
     .default([]),
-  /** Also deliver the worker's own alert rules (`self-rules`) to this Prometheus or vmalert target. */
-  self_rules: z.boolean().default(false),
+  /**
+   * Also deliver the worker's own alert rules (`self-rules`) to this Prometheus or vmalert target:
+   * `true`, or `{job}` naming the scrape job the worker's metrics come under (default alertagent-worker).
+   */
+  self_rules: z.union([z.boolean(), z.strictObject({ job: str })]).default(false),
 });
 
 const configSync = z.strictObject({

@@ -36,7 +36,9 @@ export interface Rendered {
 
 /** The rules a target gets. A non-Prometheus vmalert rule (graphite, vlogs) goes to vmalert only. */
 export function selectRules(name: string, target: TargetConfig, rules: readonly Rule[]): Rule[] {
-  const own = target.self_rules && target.kind !== "alertmanager" ? selfRuleModels() : [];
+  const self = target.self_rules;
+  const own =
+    self && target.kind !== "alertmanager" ? selfRuleModels(self === true ? undefined : self.job) : [];
   return [...rules, ...own].filter(
     (r) =>
       r.enabled &&

@@ -6,10 +6,13 @@
 import { selfRules } from "../telemetry/self-rules.ts";
 import { type Rule, ruleSchema } from "./rule.ts";
 
-let cached: Rule[] | undefined;
+const cached = new Map<string | undefined, Rule[]>();
 
-export function selfRuleModels(): Rule[] {
-  cached ??= selfRules().groups.flatMap((g) =>
+/** The self-rules for a worker scraped under `job` (default alertagent-worker). */
+export function selfRuleModels(job?: string): Rule[] {
+  const known = cached.get(job);
+  if (known) return known;
+  const rules = selfRules({ job }).groups.flatMap((g) =>
     g.rules.map((r) => {
       const { severity, ...labels } = r.labels;
       return ruleSchema.parse({
@@ -24,5 +27,6 @@ export function selfRuleModels(): Rule[] {
       });
     }),
   );
-  return cached;
+  cached.set(job, rules);
+  return rules;
 }

@@ -11,8 +11,12 @@ export interface SelfRuleOptions {
   job?: string;
 }
 
+/** The scrape job as the body of a PromQL string (`job="…"`): quotes and backslashes escaped. */
+const jobOf = (opts: SelfRuleOptions) => JSON.stringify(opts.job ?? DEFAULT_JOB).slice(1, -1);
+export const DEFAULT_JOB = "alertagent-worker";
+
 export function selfRules(opts: SelfRuleOptions = {}) {
-  const job = opts.job ?? "alertagent-worker";
+  const job = jobOf(opts);
   return {
     groups: [
       {
@@ -83,7 +87,7 @@ export function selfRulesYaml(opts: SelfRuleOptions = {}): string {
 
 /** `promtool test rules` cases: each rule fires on a bad series and stays quiet on a good one. */
 export function selfRulesTestsYaml(ruleFile: string, opts: SelfRuleOptions = {}): string {
-  const job = opts.job ?? "alertagent-worker";
+  const job = jobOf(opts);
   const l = (extra: string) => `{job="${job}",instance="w1:8081"${extra}}`;
   const tests = [
     {
@@ -99,7 +103,7 @@ export function selfRulesTestsYaml(ruleFile: string, opts: SelfRuleOptions = {})
           alertname: "AlertAgentWorkerDown",
           exp_alerts: [
             {
-              exp_labels: { severity: "critical", job, instance: "w1:8081" },
+              exp_labels: { severity: "critical", job: opts.job ?? DEFAULT_JOB, instance: "w1:8081" },
               exp_annotations: {
                 summary: "AlertAgent worker w1:8081 is down",
                 description: "Prometheus cannot scrape w1:8081; QStash deliveries to it fail and retry.",

@@ -562,19 +562,25 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-t0ken, url: "${
     expect(g.stdout()).toContain("rule_files:");
   });
 
-  test("self-rules --tests names the file the rules go in; saved so, promtool passes them", async () => {
-    const rules = fakePlatform();
-    await exitCode(main(["self-rules"], rules.p));
-    const tests = fakePlatform();
-    await exitCode(main(["self-rules", "--tests"], tests.p));
-    const name = /save `self-rules` as (\S+) beside this file/.exec(tests.stdout())?.[1];
-    expect(name).toBe("alertagent-self.rules.yml");
-    expect(rules.stdout()).toStartWith(`# save as ${name} `);
-    const dir = mkdtempSync(join(tmpdir(), "self-rules-cli-"));
-    writeFileSync(join(dir, name!), rules.stdout());
-    writeFileSync(join(dir, "tests.yml"), tests.stdout());
-    const run = Bun.spawnSync(["promtool", "test", "rules", "tests.yml"], { cwd: dir });
-    expect(run.stderr.toString() + run.stdout.toString()).toContain("SUCCESS");
-    expect(run.exitCode).toBe(0);
-  });
+  test.each([[[]], [["--job", "worker"]], [["--job", 'we"ird\\job']]])(
+    "self-rules %j --tests names the file the rules go in; saved so, promtool passes them",
+    async (job) => {
+      const rules = fakePlatform();
+      await exitCode(main(["self-rules", ...job], rules.p));
+      const tests = fakePlatform();
+      await exitCode(main(["self-rules", "--tests", ...job], tests.p));
+      // The rules select the job Prometheus scrapes the worker under: alertagent-worker unless --job says.
+      if (job[1] === "worker") expect(rules.stdout()).toContain('up{job="worker"} == 0');
+      if (!job.length) expect(rules.stdout()).toContain('up{job="alertagent-worker"} == 0');
+      const name = /save `self-rules` as (\S+) beside this file/.exec(tests.stdout())?.[1];
+      expect(name).toBe("alertagent-self.rules.yml");
+      expect(rules.stdout()).toStartWith(`# save as ${name} `);
+      const dir = mkdtempSync(join(tmpdir(), "self-rules-cli-"));
+      writeFileSync(join(dir, name!), rules.stdout());
+      writeFileSync(join(dir, "tests.yml"), tests.stdout());
+      const run = Bun.spawnSync(["promtool", "test", "rules", "tests.yml"], { cwd: dir });
+      expect(run.stderr.toString() + run.stdout.toString()).toContain("SUCCESS");
+      expect(run.exitCode).toBe(0);
+    },
+  );
 });

@@ -24,4 +24,16 @@ config_sync:
     const p = Bun.spawnSync(["promtool", "check", "rules", join(dir, "r.yml")]);
     expect(p.stdout.toString()).toContain("SUCCESS: 5 rules found");
   });
+
+  test("self_rules: {job} selects the scrape job the worker's metrics come under", async () => {
+    const c = loadConfig(`qstash: { current_signing_key: a, next_signing_key: b }
+config_sync:
+  targets:
+    prom: { kind: prometheus, delivery: { type: file, path: /tmp/x.yml }, self_rules: { job: worker } }
+`);
+    const r = await renderTarget("prom", c.config_sync.targets.prom, [], c);
+    expect(r.rules).toBe(5);
+    expect(r.content).toContain('up{job="worker"} == 0');
+    expect(r.content).not.toContain('alertagent-worker"}');
+  });
 });
