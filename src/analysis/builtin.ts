@@ -72,6 +72,17 @@ export function fill(template: string, v: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => v[k] ?? `<${k}>`);
 }
 
+/**
+ * A PromQL check filled: a matcher on a label the alert does not have is left out rather than
+ * kept as `instance="<instance>"`, which selects nothing — pasted, it says all is well.
+ */
+export function fillQuery(query: string, v: Record<string, string>): string {
+  const kept = query
+    .replace(/(\w+)\s*(=~|!=|!~|=)\s*"\{\{(\w+)\}\}"\s*,?/g, (m, _l, _op, k: string) => (k in v ? m : ""))
+    .replace(/,\s*\}/g, "}");
+  return fill(kept, v);
+}
+
 function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {
   const { alert, language } = input;
   const v = vars(alert, now, language);
@@ -89,7 +100,7 @@ function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {
         i,
         cause: c.text[language],
         confidence: Math.min(0.95, round(c.confidence + (hinted ? 0.25 : 0))),
-        evidence: `${note}${language === "zh" ? "验证：" : "Check: "}${fill(c.check, v)}`,
+        evidence: `${note}${language === "zh" ? "验证：" : "Check: "}${fillQuery(c.check, v)}`,
       };
     })
     .sort((a, b) => b.confidence - a.confidence || a.i - b.i)

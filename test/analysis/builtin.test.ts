@@ -155,6 +155,69 @@ describe("the built-in catalogue", () => {
   });
 });
 
+describe("what a review found the catalogue getting wrong", () => {
+  const gen = (expr: string) => `http://prom.example:9090/graph?g0.expr=${encodeURIComponent(expr)}`;
+  test("a component an exporter reports down is not taken for a target Prometheus cannot scrape", async () => {
+    for (const [alertname, expr] of [
+      ["CephOSDDown", "ceph_osd_up == 0"],
+      ["HAProxyBackendDown", "haproxy_backend_active_servers == 0"],
+      ["etcdMembersDown", ""],
+    ]) {
+      const r = await builtin(
+        alertOf(
+          { alertname, severity: "critical", job: alertname.slice(0, 4).toLowerCase(), instance: "m-1:9283" },
+          expr ? { generatorURL: gen(expr) } : {},
+        ),
+      );
+      expect({ alertname, scrape: r.summary.includes("cannot scrape") }).toEqual({
+        alertname,
+        scrape: false,
+      });
+    }
+    for (const alertname of ["InstanceDown", "HostDown", "ServiceDown"]) {
+      const r = await builtin(alertOf({ alertname, severity: "critical", job: "db", instance: "db-1:9104" }));
+      expect({ alertname, summary: r.summary }).toEqual({
+        alertname,
+        summary: expect.stringContaining("cannot scrape"),
+      });
+    }
+  });
+
+  test("a check never selects a label the alert lacks (kube-prometheus's TargetDown has no instance)", async () => {
+    const r = await builtin(
+      alertOf({
+        alertname: "TargetDown",
+        severity: "warning",
+        job: "kubelet",
+        namespace: "kube-system",
+        service: "kubelet",
+      }),
+      "comprehensive",
+      "zh",
+    );
+    const checks = r.root_causes.map((c) => c.evidence);
+    expect(checks.some((c) => c.includes('up{job="kubelet"}'))).toBe(true);
+    expect(checks.join("\n")).not.toContain("<instance>");
+  });
+
+  test("memory overcommit is checked on memory; a filesystem's device is named", async () => {
+    const mem = await builtin(alertOf({ alertname: "KubeMemoryOvercommit", severity: "warning" }));
+    expect(mem.root_causes[0].evidence).toContain('kube_node_status_allocatable{resource="memory"}');
+    const cpu = await builtin(alertOf({ alertname: "KubeCPUOvercommit", severity: "warning" }));
+    expect(cpu.root_causes[0].evidence).toContain('kube_node_status_allocatable{resource="cpu"}');
+    const fs = await builtin(
+      alertOf({
+        alertname: "NodeFilesystemAlmostOutOfSpace",
+        severity: "critical",
+        instance: "db-1:9100",
+        device: "/dev/sdb1",
+        mountpoint: "/data",
+      }),
+    );
+    expect(commands(fs).join("\n")).toContain("resize2fs /dev/sdb1");
+  });
+});
+
 describe("the built-in engine in Chinese", () => {
   test("a Chinese alert name is matched by its words and expression and answered in Chinese", async () => {
     const r = await builtin(fixtureAlert("alertmanager-zh"), "comprehensive", "zh");

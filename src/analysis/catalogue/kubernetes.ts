@@ -348,43 +348,8 @@ export const KUBERNETES: Entry[] = [
       },
     ],
   },
-  {
-    names: [
-      "KubeCPUOvercommit",
-      "KubeMemoryOvercommit",
-      "KubeCPUQuotaOvercommit",
-      "KubeMemoryQuotaOvercommit",
-    ],
-    family: "kubernetes",
-    summary: t(
-      "Cluster resource requests exceed what it can survive losing a node with",
-      "集群资源请求量过高，一旦失去一个节点将无法容纳",
-    ),
-    keywords: /overcommit/i,
-    causes: [
-      {
-        text: t("Workloads grew without the cluster growing", "工作负载增长而集群未扩容"),
-        confidence: 0.6,
-        check:
-          'sum(namespace_cpu:kube_pod_container_resource_requests:sum) / sum(kube_node_status_allocatable{resource="cpu"})',
-      },
-    ],
-    steps: [
-      {
-        text: t("See requests against allocatable per node", "查看各节点请求量与可分配量"),
-        command: "kubectl describe nodes | grep -A8 'Allocated resources'",
-        risk: "low",
-      },
-      {
-        text: t(
-          "Add a node, or lower requests that are set far above real usage",
-          "增加节点，或下调远高于实际用量的资源请求",
-        ),
-        command: "",
-        risk: "medium",
-      },
-    ],
-  },
+  overcommit("cpu", ["KubeCPUOvercommit", "KubeCPUQuotaOvercommit"], /cpu.*overcommit/i),
+  overcommit("memory", ["KubeMemoryOvercommit", "KubeMemoryQuotaOvercommit"], /overcommit/i),
   {
     names: ["KubeQuotaExceeded", "KubeQuotaAlmostFull", "KubeQuotaFullyUsed"],
     family: "kubernetes",
@@ -655,3 +620,38 @@ export const KUBERNETES: Entry[] = [
     ],
   },
 ];
+
+/** CPU or memory requests past what the cluster survives losing a node with: each checks its own resource. */
+function overcommit(resource: "cpu" | "memory", names: string[], keywords: RegExp): Entry {
+  return {
+    names,
+    family: "kubernetes",
+    summary: t(
+      "Cluster resource requests exceed what it can survive losing a node with",
+      "集群资源请求量过高，一旦失去一个节点将无法容纳",
+    ),
+    keywords,
+    causes: [
+      {
+        text: t("Workloads grew without the cluster growing", "工作负载增长而集群未扩容"),
+        confidence: 0.6,
+        check: `sum(namespace_${resource}:kube_pod_container_resource_requests:sum) / sum(kube_node_status_allocatable{resource="${resource}"})`,
+      },
+    ],
+    steps: [
+      {
+        text: t("See requests against allocatable per node", "查看各节点请求量与可分配量"),
+        command: "kubectl describe nodes | grep -A8 'Allocated resources'",
+        risk: "low",
+      },
+      {
+        text: t(
+          "Add a node, or lower requests that are set far above real usage",
+          "增加节点，或下调远高于实际用量的资源请求",
+        ),
+        command: "",
+        risk: "medium",
+      },
+    ],
+  };
+}

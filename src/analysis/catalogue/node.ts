@@ -255,7 +255,7 @@ export const NODE: Entry[] = [
       },
       {
         text: t("Grow the volume if the data is needed", "如数据需要保留则扩容卷"),
-        command: "ssh {{host}} 'resize2fs <device>'",
+        command: "ssh {{host}} 'resize2fs {{device}}'",
         risk: "high",
       },
     ],

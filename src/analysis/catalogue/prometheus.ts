@@ -16,7 +16,10 @@ export const PROMETHEUS: Entry[] = [
       "Prometheus cannot scrape {{job}} on {{instance}}",
       "Prometheus 无法抓取 {{instance}} 上的 {{job}}",
     ),
-    keywords: /\bdown\b|instance.?down|target.?(down|missing)|\bup\s*(\{|==)|宕机|不可用/i,
+    // What is down must be a scrape target: "CephOSDDown" or "HAProxyBackendDown" is the exporter
+    // reporting a component down, which this answer would send the on-call away from.
+    keywords:
+      /\b(instance|target|exporter|host|node|endpoint|service|scrape)s?\s+(is\s+|are\s+)?down\b|instance.?down|target.?(down|missing)|\bup\s*(\{|==)|宕机/i,
     causes: [
       {
         text: t("The target process or its host is down", "目标进程或其主机已停止"),
