@@ -51,7 +51,9 @@ function alertsOfJob(job: AnalysisJob): (Alert & { id: string })[] {
     : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
 }
 
-export type JobAnswer = AnalysisResult | { group_key: string; status: string; results: AnalysisResult[] };
+export type JobAnswer =
+  | AnalysisResult
+  | { group_key: string; status: string; results: AnalysisResult[]; left_out?: number };
 
 export async function analyseJob(
   deps: AnalysisServices,
@@ -61,7 +63,12 @@ export async function analyseJob(
   // ai.language, else the team's worker.locale (zh-CN teams read analyses in Chinese).
   const language =
     job.language ?? deps.config.ai.language ?? (deps.config.worker.locale === "zh-CN" ? "zh" : "en");
-  const alerts = alertsOfJob(job);
+  // A storm's payload: the firing alerts first, at most ai.job_alerts of them (docs/analysis.md).
+  const all = alertsOfJob(job);
+  const alerts = [
+    ...all.filter((a) => a.status !== "resolved"),
+    ...all.filter((a) => a.status === "resolved"),
+  ].slice(0, deps.config.ai.job_alerts);
   const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
 
@@ -117,7 +124,13 @@ export async function analyseJob(
   }
   if (job.alert) return results[0];
   const payload = job.payload as NonNullable<AnalysisJob["payload"]>;
-  return { group_key: payload.groupKey, status: payload.status, results };
+  const leftOut = all.length - alerts.length;
+  return {
+    group_key: payload.groupKey,
+    status: payload.status,
+    results,
+    ...(leftOut ? { left_out: leftOut } : {}),
+  };
 }
 
 async function analyseAlert(

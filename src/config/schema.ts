@@ -273,6 +273,12 @@ const ai = z.strictObject({
    * 255 s idle connection and QStash's longest answer (docs/analysis.md, "Time"). @default 3m
    */
   job_budget: positiveDuration.default(180_000),
+  /**
+   * The most alerts one job analyses (firing first, then in payload order); the answer counts the
+   * rest in `left_out`. An alert storm's payload would otherwise make an answer (and a ledger
+   * entry) tens of megabytes (docs/analysis.md, "Many alerts"). @default 200
+   */
+  job_alerts: z.number().int().positive().default(200),
   dify: z
     .strictObject({
       url,

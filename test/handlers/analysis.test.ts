@@ -1,6 +1,7 @@
 /** POST /jobs/analysis and GET /v1/analyses/:alertId as a user sees them: forms, statuses, redelivery, validation, metrics. */
 import { describe, expect, test } from "bun:test";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
+import { bigGroup } from "../support/alert-groups.ts";
 import {
   aiYaml,
   alertOf,
@@ -110,6 +111,25 @@ describe("POST /jobs/analysis", () => {
     expect(JSON.parse((dify.calls[0].body.inputs as { alert: string }).alert).fingerprint).toBe(
       "9a2e4471c0b8d6f3",
     );
+  });
+
+  test("an alert storm's payload: at most ai.job_alerts analysed, firing first; the answer counts the rest", async () => {
+    const storm = bigGroup(260, { resolvedEvery: 4 }); // 65 resolved among them
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    const res = await h.job("/jobs/analysis", { type: "quick", payload: storm });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: { alert_id: string }[]; left_out: number };
+    expect(body.results).toHaveLength(200);
+    expect(body.left_out).toBe(60);
+    // The 195 firing alerts all got one; 5 slots went to resolved ones.
+    const firing = storm.alerts.filter((a) => a.status === "firing").map((a) => a.fingerprint);
+    const analysed = new Set(body.results.map((r) => r.alert_id));
+    expect(firing.every((f) => analysed.has(f))).toBe(true);
+    const small = makeHarness("ai: { order: [builtin], job_alerts: 5 }\n");
+    const few = (await (
+      await small.job("/jobs/analysis", { type: "quick", payload: storm })
+    ).json()) as typeof body;
+    expect([few.results.length, few.left_out]).toEqual([5, 255]);
   });
 
   test("invalid jobs are 489, naming the path of each bad field", async () => {
