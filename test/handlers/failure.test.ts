@@ -235,6 +235,35 @@ describe("a callback for a message still being delivered", () => {
       await hook.stop();
     }
   });
+  test("a delivery that ends in success after QStash gave up stays succeeded: the page went out, a replay answers 200", async () => {
+    const hook = startWebhookSink();
+    // QStash's answer timeout passed while the send ran; the send then went through.
+    hook.answers.push(async () => {
+      await Bun.sleep(400);
+      return Response.json({ ok: true });
+    });
+    try {
+      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`);
+      const body = { channels: ["hook"], alerts: [{ labels: { alertname: "LateOk" } }] };
+      const source = h.job("/jobs/notification", body, { messageId: "msg_late_ok" });
+      await Bun.sleep(100);
+      const early = await h.job("/jobs/failure", failureCallback("msg_late_ok"), { messageId: "cb_late_ok" });
+      expect(early.status).toBe(503);
+      expect((await source).status).toBe(200);
+      const later = await h.job("/jobs/failure", failureCallback("msg_late_ok"), {
+        messageId: "cb_late_ok",
+        retried: 1,
+      });
+      expect(later.status).toBe(200); // the dead letter is recorded: QStash did put it in its DLQ
+      expect(await h.deps.ledger.get("msg_late_ok")).toMatchObject({ status: "succeeded" });
+      // A retry from QStash's DLQ is a replay of the success, not a 489 saying in_progress.
+      const replay = await h.job("/jobs/notification", body, { messageId: "msg_late_ok", retried: 1 });
+      expect([replay.status, replay.headers.get("x-idempotent-replay")]).toEqual([200, "true"]);
+      expect(hook.requests).toHaveLength(1);
+    } finally {
+      await hook.stop();
+    }
+  });
 });
 
 describe("failure.notify: the ops channels are told once per dead message", () => {
