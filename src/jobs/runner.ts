@@ -9,7 +9,7 @@ import type { Family } from "../config/schema.ts";
 import { JobError, permanent, rateLimited, toJobError, tooLarge, transient } from "../errors.ts";
 import { pacedForQstash, problemReply, type Reply } from "../qstash/outcome.ts";
 import type { JobOutcome } from "../telemetry/metric-defs.ts";
-import { exportSpans, inSpan, startSpan, traceparentOf } from "../telemetry/trace.ts";
+import { exportSpans, exportWarningDue, inSpan, startSpan, traceparentOf } from "../telemetry/trace.ts";
 import type { Deps } from "./deps.ts";
 import type { JobHandler } from "./handler.ts";
 
@@ -102,7 +102,11 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
           },
         ],
       );
-      if (deps.background) deps.background(sent);
+      const told = sent.then((why) => {
+        if (why && exportWarningDue(deps.now()))
+          log.warn("spans not exported (said at most once a minute)", { why });
+      });
+      if (deps.background) deps.background(told);
     }
     pacedForQstash(reply, req.retried);
     const code =

@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
+import { maskText, maskUrl } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 
 export interface SpanContext {
@@ -115,20 +116,33 @@ export function otlpBody(serviceName: string, spans: FinishedSpan[]) {
   };
 }
 
-/** Posts spans to an OTLP/HTTP collector (`<url>/v1/traces`). Never throws: tracing must not fail a job. */
+/**
+ * Posts spans to an OTLP/HTTP collector (`<url>/v1/traces`). Never throws: tracing must not fail a
+ * job. Undefined when the collector took them, else why not (no credential in it).
+ */
 export async function exportSpans(
   fetch: Fetch,
   cfg: { url: string; headers: Record<string, string>; service: string },
   spans: FinishedSpan[],
-): Promise<boolean> {
+): Promise<string | undefined> {
+  const url = `${cfg.url.replace(/\/+$/, "")}/v1/traces`;
   try {
-    const res = await fetch(`${cfg.url.replace(/\/+$/, "")}/v1/traces`, {
+    const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...cfg.headers },
       body: JSON.stringify(otlpBody(cfg.service, spans)),
     });
-    return res.ok;
-  } catch {
-    return false;
+    await res.body?.cancel();
+    return res.ok ? undefined : `POST ${maskUrl(url)} answered ${res.status}`;
+  } catch (e) {
+    return `cannot reach ${maskUrl(url)}: ${maskText((e as Error)?.message ?? String(e))}`;
   }
+}
+
+let warnedAt = Number.NEGATIVE_INFINITY;
+/** One warning a minute about spans the collector did not take: a collector down must not flood the log. */
+export function exportWarningDue(now: number): boolean {
+  if (now - warnedAt < 60_000) return false;
+  warnedAt = now;
+  return true;
 }
