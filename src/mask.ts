@@ -10,8 +10,11 @@ const SECRET_KEYS =
   /^(admin_token|current_signing_key|next_signing_key|token|secret|pass|password|key|authorization|api_key|access_token|credentials|password_file|bearer_token)$/i;
 export const MASK = "********";
 
-/** Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style, Mattermost, Teams. */
-const PATH_TOKEN = /\/(services|hook|hooks|webhooks|webhookb2)\/[^?#]+/;
+/**
+ * Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style,
+ * Mattermost, Teams, PagerDuty (`/integration/<key>/enqueue`); and Telegram's `/bot<id>:<token>/`.
+ */
+const PATH_TOKEN = /\/(services|hook|hooks|webhooks|webhookb2|integration)\/[^?#]+|\/(bot)\d+:[\w-]+/;
 
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
 /**
@@ -41,7 +44,7 @@ export function maskUrl(value: string): string {
       u.searchParams.set(k, MASK);
       changed = true;
     }
-    const path = u.pathname.replace(PATH_TOKEN, (_, kind) => `/${kind}/${MASK}`);
+    const path = u.pathname.replace(PATH_TOKEN, (_, kind, bot) => (bot ? `/bot${MASK}` : `/${kind}/${MASK}`));
     if (path !== u.pathname) {
       u.pathname = path;
       changed = true;
@@ -143,8 +146,9 @@ function urlCredentials(url: string, found: Found): void {
     // A query value under a secret's name (`?key=`, `?access_token=`) is one whatever its length.
     for (const [k, v] of u.searchParams) (SECRET_KEYS.test(k) ? found.sure : found.maybe).push(v);
     for (const part of u.search.slice(1).split("&")) found.maybe.push(part.slice(part.indexOf("=") + 1));
-    const token = PATH_TOKEN.exec(u.pathname)?.[0];
-    if (token) found.maybe.push(...token.split("/").slice(2));
+    const token = PATH_TOKEN.exec(u.pathname);
+    if (token?.[2]) found.sure.push(token[0].slice("/bot".length));
+    else if (token) found.maybe.push(...token[0].split("/").slice(2));
   } catch {
     // Not a URL: nothing of it to look for.
   }

@@ -152,3 +152,17 @@ test("tokens known by their shape are masked in free text; words that only look 
   const plain = "task-runner sk-1 ghp_short AKIA disk-full xoxb";
   expect(maskText(plain)).toBe(plain);
 });
+
+test("the token in a Telegram bot URL's path and a PagerDuty integration key are masked", () => {
+  expect(maskText("POST https://api.telegram.org/bot123456789:AAZZ-x_y0123456789/sendMessage failed")).toBe(
+    `POST https://api.telegram.org/bot${MASK}/sendMessage failed`,
+  );
+  expect(maskText("https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue")).toBe(
+    `https://events.pagerduty.com/integration/${MASK}`,
+  );
+  expect(maskText("https://example.com/robots/bot/list")).toBe("https://example.com/robots/bot/list");
+  // A Telegram API quoting the request's URL back has the token masked in its answer too.
+  expect(credentialsOf("https://api.telegram.org/bot123456789:AAZZ-x_y0123456789/sendMessage", {})).toContain(
+    "123456789:AAZZ-x_y0123456789",
+  );
+});
