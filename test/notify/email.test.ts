@@ -341,6 +341,27 @@ describe("MIME and SMTP details", () => {
     expect(encodeWords("plain ascii")).toBe("plain ascii");
   });
 
+  test("a Chinese subject: every line of the header at most 76 characters, Subject: included (RFC 2047 §2)", async () => {
+    const subject = `🔴 [告警:12] ${"磁盘空间不足".repeat(6)}`;
+    const raw = buildMessage({
+      from: parseAddress("a@example.com"),
+      to: [parseAddress("b@example.com")],
+      cc: [],
+      subject,
+      text: "t",
+      messageId: "<m@example.com>",
+      date: 0,
+      headers: { "X-AlertAgent-Group": "华东机房-数据库集群" },
+    });
+    const lines = raw.split("\r\n\r\n")[0].split("\r\n");
+    const subjectAt = lines.findIndex((l) => l.startsWith("Subject: "));
+    expect(lines[subjectAt].length).toBeLessThanOrEqual(76);
+    for (const l of lines.filter((l) => l.includes("=?UTF-8?B?"))) expect(l.length).toBeLessThanOrEqual(76);
+    const parsed = await simpleParser(raw);
+    expect(parsed.subject).toBe(subject);
+    expect(lines.some((l) => l.startsWith("X-AlertAgent-Group: =?UTF-8?B?"))).toBe(true);
+  });
+
   test("addresses with display names", () => {
     expect(parseAddress("AlertAgent <a@example.com>")).toEqual({
       name: "AlertAgent",

@@ -25,17 +25,22 @@ export function isMailbox(address: string): boolean {
   return /^[^\s<>()@,;:\\"]+@[^\s<>()@,;:\\"]+$/.test(address);
 }
 
-/** A header value: as is when printable ASCII, else UTF-8 B encoded-words of ≤ 75 characters. */
-export function encodeWords(text: string): string {
+/**
+ * A header value: as is when printable ASCII, else UTF-8 B encoded-words, one to a line, each line
+ * at most 76 characters (RFC 2047 §2) counting what precedes the first word on its line (`lead`:
+ * "Subject: ", else the folding space).
+ */
+export function encodeWords(text: string, lead = 1): string {
   const clean = text.replace(/[\r\n]+/g, " ");
   if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900) return clean;
+  // Bytes per word: 4 base64 characters per 3 bytes, plus 12 of "=?UTF-8?B?" and "?=".
+  const fits = (before: number) => Math.floor((76 - before - 12) / 4) * 3;
   const words: string[] = [];
   let chunk = "";
   let bytes = 0;
   for (const ch of clean) {
     const n = enc.encode(ch).length;
-    // 45 bytes → 60 base64 characters + 12 of "=?UTF-8?B?" and "?=" = 72 ≤ 75.
-    if (bytes + n > 45) {
+    if (bytes + n > fits(words.length ? 1 : lead)) {
       words.push(chunk);
       chunk = "";
       bytes = 0;
@@ -95,12 +100,12 @@ export function buildMessage(m: Mail): string {
     `From: ${formatAddress(m.from)}`,
     `To: ${addressList(m.to)}`,
     ...(m.cc.length ? [`Cc: ${addressList(m.cc)}`] : []),
-    `Subject: ${encodeWords(m.subject)}`,
+    `Subject: ${encodeWords(m.subject, "Subject: ".length)}`,
     `Date: ${rfc5322Date(m.date)}`,
     `Message-ID: ${m.messageId}`,
     "MIME-Version: 1.0",
     "Auto-Submitted: auto-generated",
-    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v)}`),
+    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v, k.length + 2)}`),
   ];
   if (!m.html) return `${h.join("\r\n")}\r\n${bodyPart("plain", m.text)}`;
   const boundary = `=_alertagent_${m.messageId.replace(/[^A-Za-z0-9]/g, "").slice(0, 40)}`;
