@@ -71,6 +71,8 @@ export interface SmtpSink {
   maxRecipients?: number;
   /** Time taken after the final "." before answering it (a content filter, Postfix's smtpd_end_of_data_restrictions). */
   dataDelayMs?: number;
+  /** Refuse AUTH quoting what was sent (the password and the AUTH PLAIN argument), as a careless server may. */
+  quoteAuth?: boolean;
   /** Take the next mail, then close the connection without answering its final "." (a crash, a cut link). */
   dropNextDataAnswer?: boolean;
   stop(): Promise<void>;
@@ -103,6 +105,10 @@ export async function startSmtpSink(opts: {
     onAuth(auth, _session, cb) {
       const ok = opts.users[auth.username ?? ""] === auth.password;
       sink.auths.push({ method: auth.method, user: auth.username ?? "", ok });
+      if (sink.quoteAuth) {
+        const plain = Buffer.from(`\0${auth.username}\0${auth.password}`).toString("base64");
+        return cb(new Error(`Invalid credentials ${plain} (password ${auth.password})`));
+      }
       if (!ok) return cb(new Error("Invalid username or password"));
       cb(null, { user: auth.username });
     },

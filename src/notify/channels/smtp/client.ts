@@ -9,6 +9,7 @@
  */
 import { base64Of } from "../../../base64.ts";
 import { JobError, permanent, transient } from "../../../errors.ts";
+import { maskCredentials } from "../../../mask.ts";
 import type { TcpConnect, TcpSocket } from "../../../ports.ts";
 
 export interface SmtpOptions {
@@ -236,6 +237,19 @@ function withSentTo(e: JobError, sent: string[]): JobError {
   return withDetails(e, { sent_to: sent }, ` (after ${sent.length} recipient(s) had it)`);
 }
 
+/**
+ * A server's reply may quote what it was sent — the AUTH argument (base64 of user and password),
+ * the password: masked like an HTTP peer's quote of our request (README, "Security").
+ */
+function withoutCredentials(e: JobError, o: SmtpOptions): JobError {
+  if (!o.pass) return e;
+  const sent = [base64Of(`\0${o.user}\0${o.pass}`), base64Of(o.pass), o.pass].filter((c) => c.length >= 4);
+  const message = maskCredentials(e.message, sent);
+  const details = maskCredentials(e.details, sent);
+  if (message === e.message && JSON.stringify(details) === JSON.stringify(e.details)) return e;
+  return new JobError({ kind: e.kind, code: e.code, message, retryAfterS: e.retryAfterS, details });
+}
+
 function withDetails(e: JobError, more: Record<string, unknown>, said = ""): JobError {
   return new JobError({
     kind: e.kind,
@@ -348,7 +362,7 @@ export async function sendMail(
     await c.send("QUIT").catch(() => {});
     return { answer: answers.join("; "), refused: refused.map(describe) };
   } catch (e) {
-    throw withSentTo(asJobError(e, o), sent);
+    throw withSentTo(withoutCredentials(asJobError(e, o), o), sent);
   } finally {
     await c.close().catch(() => {});
   }
