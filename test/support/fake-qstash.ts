@@ -51,7 +51,7 @@ export function startFakeQstash(token: string) {
         if (!/^https?:\/\//.test(destination))
           return Response.json({ error: "invalid destination url" }, { status: 400 });
         published.push({ destination, headers: Object.fromEntries(req.headers), body: await req.text() });
-        return Response.json({ messageId: `msg_${published.length}` }, { status: 201 });
+        return Response.json({ messageId: `msg_${published.length}` });
       }
       const fc = /^\/v2\/flowControl\/([^/]+)(\/pin)?$/.exec(path);
       if (fc) {
@@ -96,7 +96,7 @@ export function startFakeQstash(token: string) {
           headers: Object.fromEntries(req.headers),
           createdAt: Date.now(),
         });
-        return Response.json({ scheduleId }, { status: 201 });
+        return Response.json({ scheduleId });
       }
       if (path === "/v2/schedules" && req.method === "GET")
         return Response.json([...schedules.values()].map(({ headers: _h, ...s }) => s));
