@@ -58,7 +58,8 @@ function stringValue(text: string): string {
  * parsed query, not the text sent): its names, operators, keywords, strings and numbers by
  * value, in any order — `sum(x) by (job)` comes back as `sum by (job) (x)`, `by ()` is dropped,
  * keywords come back in lower case. A changed metric, label, threshold or function shows; an
- * operand swap does not. A quoted name (`{"up"}`) and a `__name__` matcher read as names. Undefined when the text is not PromQL (docs/config-sync.md, "Verification").
+ * operand swap does not. A quoted name (`{"up"}`) and a `__name__` matcher read as names.
+ * Undefined when the text is not PromQL (docs/config-sync.md, "Choices").
  */
 export function promqlFingerprint(expr: string): string | undefined {
   const tokens: string[] = [];
