@@ -157,6 +157,45 @@ describe("evidence never makes an analysis worse", () => {
     }
   });
 
+  test("a login page answering 200, and a Prometheus whose body stalls after its headers: each said as what it is", async () => {
+    const login = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => new Response("<html>Sign in</html>", { headers: { "content-type": "text/html" } }),
+    });
+    const stalled = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('{"status":'));
+            },
+          }),
+          { headers: { "content-type": "application/json" } },
+        ),
+    });
+    try {
+      const ask = (port: number | undefined) =>
+        collectEvidence(
+          fetch,
+          evidenceConfig(`{ prometheus_url: "http://127.0.0.1:${port}", timeout: 300ms }`),
+          alert("TargetDown", { instance: "x:9100", job: "node" }),
+          "en",
+          Date.now(),
+        );
+      expect((await ask(login.port))?.reason).toContain("not with the query API's JSON");
+      expect(await ask(stalled.port)).toMatchObject({
+        status: "unavailable",
+        reason: "Prometheus did not answer in time",
+      });
+    } finally {
+      login.stop(true);
+      stalled.stop(true);
+    }
+  });
+
   test("no Prometheus configured: no evidence, no call", async () => {
     expect(
       await collectEvidence(fetch, evidenceConfig("{}"), alert("TargetDown", {}), "en", Date.now()),

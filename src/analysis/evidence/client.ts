@@ -51,7 +51,12 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
             `无法连接 Prometheus：${(e as Error).message}`,
           );
     }
-    const { text, over } = await readAnswer(res, ANSWER_LIMIT).catch(() => ({ text: "", over: false }));
+    const { text, over } = await readAnswer(res, ANSWER_LIMIT).catch((e) => {
+      // Headers came, then the body stalled past the timeout: said as that, not as its status.
+      if (signal.aborted)
+        throw new EvidenceError("Prometheus did not answer in time", "Prometheus 未在时限内回答");
+      throw e;
+    });
     if (over)
       throw new EvidenceError(
         `Prometheus answered ${moreThan(ANSWER_LIMIT)}; not read further`,
@@ -66,6 +71,11 @@ export function promClient(fetch: Fetch, baseUrl: string, headers: Record<string
     }
     if (!res.ok || body?.status !== "success") {
       // Its error quoted back without the credentials we sent it (README, "Security").
+      if (res.ok && !body)
+        throw new EvidenceError(
+          "Prometheus answered HTTP 200 but not with the query API's JSON (is the URL a Prometheus, not a login page or Grafana?)",
+          "Prometheus 回答了 HTTP 200，但不是查询 API 的 JSON（该地址是 Prometheus 吗？还是登录页或 Grafana？）",
+        );
       const why = body?.error ? `: ${maskCredentials(body.error, credentialsOf(base, headers))}` : "";
       throw new EvidenceError(
         `Prometheus answered HTTP ${res.status}${why}`,
