@@ -315,6 +315,32 @@ describe("Slack refusing a message as too long (msg_too_long, msg_blocks_too_lon
   );
 });
 
+describe("Slack refusing the blocks (invalid_blocks)", () => {
+  test("the page goes once more as plain mrkdwn text and arrives; the answer says so", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    // Every message with blocks refused; one without them let through.
+    slack.fault(hook, (body) =>
+      (JSON.parse(body) as { blocks?: unknown }).blocks
+        ? new Response("invalid_blocks", { status: 400 })
+        : undefined,
+    );
+    try {
+      const res = await h.job("/jobs/notification", {
+        channels: ["sl"],
+        payload: fixture("alertmanager-mixed.json"),
+      });
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(await res.json())).toContain("as plain text");
+      const got = slack.of(hook);
+      expect(got).toHaveLength(1);
+      expect(got[0].text).toContain("KubePodCrashLooping");
+    } finally {
+      slack.clear(hook);
+    }
+  });
+});
+
 describe("Feishu markup as Feishu renders it", () => {
   test("a card shows nothing literally (no headings, quotes, lists, backslashes); text mentions nobody", async () => {
     const [card, text] = [id(), id()];

@@ -65,7 +65,7 @@ export interface Received {
 export interface Fault {
   after: number;
   times: number;
-  answer: () => Response;
+  answer: (body: string) => Response | undefined;
 }
 
 export interface FakeRobotServer {
@@ -75,8 +75,11 @@ export interface FakeRobotServer {
   requests: number;
   /** Accepted messages of one robot, oldest first. */
   of(robot: string): Received[];
-  /** Makes the robot answer `answer` for `times` requests (Infinity: until cleared), after `after` pass. */
-  fault(robot: string, answer: () => Response, times?: number, after?: number): void;
+  /**
+   * Makes the robot answer `answer` for `times` requests (Infinity: until cleared), after `after`
+   * pass; an answer of undefined (given the request's body) lets that request through, uncounted.
+   */
+  fault(robot: string, answer: (body: string) => Response | undefined, times?: number, after?: number): void;
   clear(robot: string): void;
   stop(): Promise<void>;
 }
@@ -129,9 +132,17 @@ export function serveRobot(
       const f = robot ? faults.get(robot) : undefined;
       if (f && f.after > 0) f.after--;
       else if (f && f.times > 0) {
+        const body = await req.text();
+        const answer = f.answer(body);
+        if (!answer)
+          return handle(
+            new Request(req.url, { method: req.method, headers: req.headers, body }),
+            url,
+            robot,
+            fake,
+          );
         f.times--;
-        await req.arrayBuffer();
-        return f.answer();
+        return answer;
       }
       return handle(req, url, robot, fake);
     },
