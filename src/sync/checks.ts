@@ -33,30 +33,34 @@ export function hasControl(s: string, multiline: boolean): boolean {
 const MUSTACHE_SIGIL = /^(?:[#^>&!{=]|\/(?!\*))/;
 
 /**
- * A Go template in a label or annotation: every `{{` action must close with `}}` (string
- * literals inside an action may hold braces), or Prometheus refuses the rule when it loads
- * it. A lone `}}` outside an action is plain text to Go.
+ * The actions (`{{ … }}`) of a Go template in a label or annotation, string literals inside them
+ * kept whole (they may hold braces); undefined when one does not close with `}}` or is Mustache —
+ * Prometheus refuses such a rule when it loads it. A lone `}}` outside an action is plain text to Go.
  */
-export function templatesBalanced(s: string): boolean {
+function goActions(s: string): string[] | undefined {
+  const out: string[] = [];
   let i = s.indexOf("{{");
   while (i >= 0) {
     let j = i + 2;
     for (;;) {
-      if (j >= s.length) return false;
+      if (j >= s.length) return undefined;
       const c = s[j];
       if (c === '"' || c === "`" || c === "'") {
         j++;
         while (j < s.length && s[j] !== c) j += c !== "`" && s[j] === "\\" ? 2 : 1;
         j++;
       } else if (c === "}" && s[j + 1] === "}") break;
-      else if (j === i + 2 && MUSTACHE_SIGIL.test(s.slice(j))) return false;
-      else if (c === "{" && s[j + 1] === "{") return false;
+      else if (j === i + 2 && MUSTACHE_SIGIL.test(s.slice(j))) return undefined;
+      else if (c === "{" && s[j + 1] === "{") return undefined;
       else j++;
     }
+    out.push(s.slice(i + 2, j));
     i = s.indexOf("{{", j + 2);
   }
-  return true;
+  return out;
 }
+
+export const templatesBalanced = (s: string): boolean => goActions(s) !== undefined;
 
 /** Brackets and quotes of a PromQL expression must balance; the rest is the peer's to judge. */
 export function exprProblem(expr: string): string | undefined {
@@ -79,4 +83,37 @@ export function exprProblem(expr: string): string | undefined {
     }
   }
   return stack.length ? `has an unclosed "${stack[stack.length - 1]}"` : undefined;
+}
+
+/**
+ * The functions a Prometheus alerting template may call: Go's own (text/template) and the ones
+ * Prometheus adds (template/template.go, across 2.x and 3.x; a newer one an older Prometheus
+ * lacks is still refused by its reload). Anything else fails the rule file at load.
+ */
+export const PROMETHEUS_TEMPLATE_FUNCS = new Set([
+  ...["and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println"],
+  ...["urlquery", "eq", "ge", "gt", "le", "lt", "ne"],
+  ...["query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match"],
+  ...["title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "stripPort", "stripDomain"],
+  ...["humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"],
+  ...["toTime", "toDuration", "now", "pathPrefix", "externalURL", "parseDuration", "urlQueryEscape"],
+]);
+const TEMPLATE_KEYWORDS = new Set([
+  ...["if", "else", "end", "range", "with", "define", "template", "block", "nil", "true", "false"],
+  ...["break", "continue"],
+]);
+
+/** The functions a Go template calls that Prometheus does not define, in order of appearance. */
+export function unknownTemplateFuncs(s: string): string[] {
+  const out: string[] = [];
+  for (const action of goActions(s) ?? []) {
+    const words = action
+      .replace(/\/\*[\s\S]*?\*\//g, " ")
+      .replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " ")
+      .split(/[\s()|,]+/);
+    for (const w of words)
+      if (/^[A-Za-z_]\w*$/.test(w) && !TEMPLATE_KEYWORDS.has(w) && !PROMETHEUS_TEMPLATE_FUNCS.has(w))
+        if (!out.includes(w)) out.push(w);
+  }
+  return out;
 }

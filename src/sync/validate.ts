@@ -5,6 +5,7 @@
  * names the rule id, its JSON path and the field; any problem makes the job a 489.
  */
 import { formatPath, type JobError, permanent } from "../errors.ts";
+import { unknownTemplateFuncs } from "./checks.ts";
 import { promqlSyntaxError } from "./promql.ts";
 import { selectRules, type TargetConfig } from "./render.ts";
 import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
@@ -100,6 +101,21 @@ export function checkRuleSet(
     );
     const notPromql = prometheus && promqlSyntaxError(r.expr);
     if (notPromql) add(r, "expr", `${notPromql}; Prometheus target "${prometheus}" would refuse it`);
+    // A template function Prometheus lacks fails the whole file at load (vmalert has more of its own).
+    if (prometheus && r.kind === "alerting")
+      for (const [section, map] of [
+        ["labels", r.labels],
+        ["annotations", r.annotations],
+      ] as const)
+        for (const [k, v] of Object.entries(map)) {
+          const unknown = unknownTemplateFuncs(v);
+          if (unknown.length)
+            add(
+              r,
+              `${section}.${k}`,
+              `calls ${unknown.map((f) => `"${f}"`).join(", ")}, which Prometheus's templates do not define; Prometheus target "${prometheus}" would refuse the rule file`,
+            );
+        }
     // vmalert's extras and the group options are group fields: the rules of one group must not disagree.
     for (const section of ["vmalert", "group_options"] as const)
       for (const [k, v] of Object.entries(r[section] ?? {})) {

@@ -3,8 +3,11 @@
  * is a problem naming the rule id, the JSON path and the field.
  */
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
-import { parsePromDuration } from "../../src/sync/checks.ts";
+import { PROMETHEUS_TEMPLATE_FUNCS, parsePromDuration } from "../../src/sync/checks.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
 import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
 
@@ -184,6 +187,52 @@ describe("the rule set as a whole", () => {
       ["a", "id"],
       ["a", "vmalert.concurrency"],
     ]);
+  });
+
+  test("a template function Prometheus does not define is refused for a Prometheus target, as promtool refuses it; vmalert's own are kept for vmalert", () => {
+    const vm = loadConfig(
+      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
+    ).config_sync.targets.vm;
+    const set = parsed([
+      rule({
+        id: "typo",
+        annotations: { summary: '{{ nosuchfunc $labels.instance }} on {{ "x" | humanise }}' },
+      }),
+      rule({
+        id: "vm-only",
+        name: "V",
+        annotations: { summary: "{{ $labels.job | jsonEscape }}" },
+        targets: ["vm"],
+      }),
+      rule({
+        id: "fine",
+        name: "F",
+        annotations: { summary: '{{ with query "up" }}{{ . | first | value | humanize }}{{ end }}' },
+      }),
+    ]);
+    expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
+      {
+        rule_id: "typo",
+        path: "rules[typo].annotations.summary",
+        field: "annotations.summary",
+        message:
+          'calls "nosuchfunc", "humanise", which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      },
+    ]);
+    // The list agrees with Debian's Prometheus 2.42: promtool takes each function (but the three
+    // it is too old for) and refuses an unknown one.
+    const dir = mkdtempSync(join(tmpdir(), "tmpl-funcs-"));
+    const check = (fn: string) => {
+      writeFileSync(
+        join(dir, "r.yml"),
+        `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    annotations: { s: "{{ if false }}{{ ${fn} }}{{ end }}" }\n`,
+      );
+      return Bun.spawnSync(["promtool", "check", "rules", join(dir, "r.yml")]).exitCode;
+    };
+    const newer = ["toDuration", "now", "urlQueryEscape"];
+    for (const fn of PROMETHEUS_TEMPLATE_FUNCS)
+      expect({ fn, code: check(fn) }).toEqual({ fn, code: newer.includes(fn) ? 1 : 0 });
+    expect(check("nosuchfunc")).toBe(1);
   });
 
   test("an expression a Prometheus target would not parse is refused, naming where; vmalert-only rules may be MetricsQL", () => {
