@@ -1,5 +1,6 @@
 /** The config-sync job's body (docs/config-sync.md): the operation, its rules or ids, the targets, dry_run. */
 import { z } from "zod";
+import { ruleId } from "./rule.ts";
 
 export const configSyncJobSchema = z
   .strictObject({
@@ -7,9 +8,7 @@ export const configSyncJobSchema = z
     /** create/update: upserted by id; full: the whole set (omit to fetch config_sync.source). */
     rules: z.array(z.unknown()).optional(),
     /** delete: the ids to remove. */
-    rule_ids: z
-      .array(z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1)))
-      .optional(),
+    rule_ids: z.array(ruleId(z.string().min(1))).optional(),
     /** Target names; default every configured target. */
     targets: z.array(z.string().min(1)).min(1).optional(),
     dry_run: z.boolean().default(false),

@@ -31,26 +31,53 @@ const DURATION_MS: Record<string, number> = {
   y: 31536e6,
 };
 
-/** A number or duration as its value: Prometheus prints `1e3` as 1000 and `90s` as 1m30s. */
-function literalValue(text: string, inDuration: boolean): string {
+/**
+ * A number or duration as its value, as Prometheus reads it and prints it back: `1e3` as 1000,
+ * `90s` as 1m30s, `- 1` as -1, a leading 0 as octal (Go's ParseInt), `@` times to the millisecond.
+ */
+function literalValue(raw: string, inDuration: boolean, afterAt: boolean): string {
+  const text = raw.replace(/\s+/g, "");
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)];
   if (parts.length && parts.map((p) => p[0]).join("") === text)
     return String(parts.reduce((ms, [, n, unit]) => ms + Number(n) * DURATION_MS[unit], 0));
   const t = text.toLowerCase().replace(/^\+/, "");
-  const n = t === "inf" ? Infinity : t === "-inf" ? -Infinity : t === "nan" ? Number.NaN : Number(t);
+  const octal = /^(-?)0([0-7]+)$/.exec(t);
+  const n = octal
+    ? Number.parseInt(`${octal[1]}${octal[2]}`, 8)
+    : /^-?inf$/.test(t)
+      ? (t.startsWith("-") ? -1 : 1) * Infinity
+      : t === "nan"
+        ? Number.NaN
+        : Number(t);
+  if (afterAt) return String(Math.round(n * 1000) / 1000);
   return String(inDuration ? n * 1000 : n);
 }
 
 /** A string literal's value: Prometheus prints every string double-quoted, with Go's escapes. */
 function stringValue(text: string): string {
   if (text.startsWith("`")) return text.slice(1, -1);
-  return text
-    .slice(1, -1)
-    .replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/g, (_, e: string) => {
-      if (/^[uUx]/.test(e)) return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
-      if (/^[0-7]/.test(e)) return String.fromCodePoint(Number.parseInt(e, 8));
-      return { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" }[e] ?? e;
-    });
+  // Go's `\xNN` and `\NNN` are bytes, read together as UTF-8 (`"\xc3\xa9"` is é).
+  const bytes: number[] = [];
+  const body = text.slice(1, -1);
+  for (let i = 0; i < body.length; ) {
+    const m = /^\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/s.exec(body.slice(i));
+    const cp = body.codePointAt(i) as number;
+    if (!m) {
+      bytes.push(...new TextEncoder().encode(String.fromCodePoint(cp)));
+      i += cp > 0xffff ? 2 : 1;
+      continue;
+    }
+    const e = m[1];
+    if (/^[x0-7]/.test(e)) bytes.push(Number.parseInt(e[0] === "x" ? e.slice(1) : e, e[0] === "x" ? 16 : 8));
+    else {
+      const c = /^[uU]/.test(e)
+        ? String.fromCodePoint(Number.parseInt(e.slice(1), 16))
+        : ({ a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" }[e] ?? e);
+      bytes.push(...new TextEncoder().encode(c));
+    }
+    i += m[0].length;
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /**
@@ -67,13 +94,20 @@ export function promqlFingerprint(expr: string): string | undefined {
   parser.parse(expr).iterate({
     enter: (node) => {
       if (node.type.isError) broken = true;
+      // `ignoring()` matches on every label, as no clause does: Prometheus prints neither it nor
+      // the group_left/group_right after it.
+      if (
+        node.type.name === "MatchingModifierClause" &&
+        /^ignoring\s*\(\s*\)/i.test(expr.slice(node.from, node.to))
+      )
+        return false;
       if (broken || node.node.firstChild) return !broken;
       const text = expr.slice(node.from, node.to);
       const type = node.type.name;
       // A comment, an empty grouping or matcher list: Prometheus prints none of them.
       if (["LineComment", "GroupingLabels", "LabelMatchers", "By"].includes(type)) return false;
       if (type.startsWith("NumberDurationLiteral"))
-        tokens.push(`n:${literalValue(text, type.endsWith("InDurationContext"))}`);
+        tokens.push(`n:${literalValue(text, type.endsWith("InDurationContext"), tokens.at(-1) === "@")}`);
       else if (type === "StringLiteral")
         tokens.push(`${node.node.parent?.type.name === "QuotedLabelName" ? "i" : "s"}:${stringValue(text)}`);
       else if (type === "Identifier" || type === "LabelName") tokens.push(`i:${text}`);

@@ -79,7 +79,7 @@ export async function readBack(
 export function aheadOfStore(name: string, holds: string, details: Record<string, unknown>): JobError {
   return transient(
     "target_ahead_of_store",
-    `target "${name}" holds ${holds} this worker's store did not deliver: the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set, this operation would drop what the store lacks; send the whole set with operation "full"`,
+    `target "${name}" holds ${holds} this worker's store did not deliver: the store lost state, or another worker with another store syncs it. Applied on top of the stored rule set (a full without rules re-renders it), this operation would drop what the store lacks; send the whole set: operation "full" with its rules, or with config_sync.source set`,
     30,
     { target: name, ...details },
   );

@@ -105,18 +105,25 @@ export const groupOptionsSchema = z.strictObject({
   query_offset: promDuration.optional(),
 });
 
-const ruleObject = z.strictObject({
-  /** AlertAgent's rule id: create/update upsert by it, delete removes by it. */
-  id: z.preprocess((v, ctx) => {
+/**
+ * A rule id: a string, or a whole number taken as its text — up to 2^53 − 1: JSON.parse has
+ * already rounded a larger one, and two 64-bit database ids would be one rule.
+ */
+export function ruleId<T extends z.ZodType>(inner: T) {
+  return z.preprocess((v, ctx) => {
     if (typeof v !== "number" || !Number.isInteger(v)) return v;
     if (Number.isSafeInteger(v)) return String(v);
-    // JSON.parse already rounded it: two database ids past 2^53 would be one rule.
     ctx.addIssue({
       code: "custom",
       message: "is an integer past 2^53, which JSON cannot carry exactly: send it as a string",
     });
     return z.NEVER;
-  }, name("id")),
+  }, inner);
+}
+
+const ruleObject = z.strictObject({
+  /** AlertAgent's rule id: create/update upsert by it, delete removes by it. */
+  id: ruleId(name("id")),
   /** An alerting rule: the alert name (Prometheus `alert:`, the `alertname` label). */
   name: name("name").optional(),
   /** A recording rule: the metric it records (Prometheus `record:`). */

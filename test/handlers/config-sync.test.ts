@@ -89,6 +89,19 @@ describe("operations on the stored rule set", () => {
     expect(groupsIn(prom).map((g) => g.name)).toEqual(["node"]);
   });
 
+  test("delete with a numeric id past 2^53 is a 489 naming rule_ids[i]; its rounded neighbour stays", async () => {
+    const { h, prom } = setup();
+    const near = [
+      rule({ id: "9007199254740992", name: "Neighbour" }),
+      rule({ id: "9007199254740993", name: "Target" }),
+    ];
+    expect((await h.sync({ operation: "create", rules: near })).status).toBe(200);
+    const res = await h.sync('{"operation":"delete","rule_ids":[9007199254740993]}');
+    expect(res.status).toBe(489);
+    expect(JSON.stringify(await res.json())).toContain("rule_ids[0]");
+    expect(readFileSync(prom, "utf8")).toContain("Neighbour");
+  });
+
   test("full replaces the whole set from the job", async () => {
     const { h, prom } = setup();
     await h.sync({ operation: "create", rules: sampleRules() });

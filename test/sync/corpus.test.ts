@@ -155,6 +155,12 @@ const PRINTED_OTHERWISE = [
   'up{job="中文"} # a comment\n  > 0',
   "predict_linear(x[6h], 4 * 3600) < 0",
   "x % 2 ^ 3 and on() y @ 1609746000",
+  // What a review found printed otherwise: a spaced minus, an empty ignoring() with its group_left,
+  // Go's octal numbers, `@` to the millisecond, byte escapes read as UTF-8.
+  "deriv(x[1h]) < - 0.5 and up > - Inf",
+  "up * ignoring() group_left(a) up",
+  "up > 010 and up @ 100.0001",
+  'up{job="\\xc3\\xa9"} or up{job="\\303\\251"}',
 ];
 
 describe("expressions Prometheus prints otherwise", () => {
