@@ -7,6 +7,9 @@
  */
 import { parser } from "@prometheus-io/lezer-promql";
 
+/** A node of the parsed tree (@lezer/common's SyntaxNode, reached through the parser's own types). */
+type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
+
 /** Where the expression stops being PromQL, with what follows, or undefined when it parses. */
 export function promqlSyntaxError(expr: string): string | undefined {
   let at: number | undefined;
@@ -80,6 +83,20 @@ function stringValue(text: string): string {
   return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
+/** The value of unary signs applied to a number literal, or undefined when they apply to something else. */
+function signedNumber(node: SyntaxNode, expr: string): number | undefined {
+  const op = node.firstChild;
+  const operand = op?.nextSibling;
+  if (!op || !operand || operand.nextSibling) return undefined;
+  const sign = expr.slice(op.from, op.to).trim() === "-" ? -1 : 1;
+  if (operand.type.name === "UnaryExpr") {
+    const inner = signedNumber(operand, expr);
+    return inner === undefined ? undefined : sign * inner;
+  }
+  if (!operand.type.name.startsWith("NumberDurationLiteral")) return undefined;
+  return sign * Number(literalValue(expr.slice(operand.from, operand.to), false, false));
+}
+
 /**
  * What of an expression survives Prometheus's printing of it (`GET /api/v1/rules` lists the
  * parsed query, not the text sent): its names, operators, keywords, strings and numbers by
@@ -101,6 +118,12 @@ export function promqlFingerprint(expr: string): string | undefined {
         /^ignoring\s*\(\s*\)/i.test(expr.slice(node.from, node.to))
       )
         return false;
+      // Signs before a number are folded into it (`- -1` is printed 1, `+-1` is -1).
+      const folded = node.type.name === "UnaryExpr" ? signedNumber(node.node, expr) : undefined;
+      if (folded !== undefined) {
+        tokens.push(`n:${folded}`);
+        return false;
+      }
       if (broken || node.node.firstChild) return !broken;
       const text = expr.slice(node.from, node.to);
       const type = node.type.name;
