@@ -82,8 +82,13 @@ function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>
     if (!got) problems.push(`group "${name}" is missing`);
     else if (got.length !== rules.length)
       problems.push(`group "${name}" has ${got.length} rules, expected ${rules.length}`);
-    else if (got.join("\n") !== rules.join("\n"))
-      problems.push(`group "${name}" has other rule names, expressions, durations, labels or annotations`);
+    else if (got.join("\n") !== rules.join("\n")) {
+      // Which rules: the operator looks for them in the set (canonRule's first field is the name).
+      const names = rules.filter((r) => !got.includes(r)).map((r) => (JSON.parse(r) as string[])[0]);
+      problems.push(
+        `group "${name}" has other rule names, expressions, durations, labels or annotations (not as sent: ${[...new Set(names)].join(", ")})`,
+      );
+    }
   }
   for (const name of actual.keys()) if (!expected.has(name)) problems.push(`group "${name}" should be gone`);
   return problems.length ? problems.join("; ") : undefined;

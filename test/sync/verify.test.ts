@@ -51,7 +51,7 @@ test("vmalert that never takes the new expression: not applied, naming what diff
   // It waits the group's interval (1 s here) and vmalert's margin of 5 s before it says so.
   const c = { ...check("vmalert", "up == 1"), timeoutMs: 300 };
   await expect(verifyRules(fetch, Date.now, c)).rejects.toThrow(
-    'group "g" has other rule names, expressions, durations, labels or annotations',
+    'group "g" has other rule names, expressions, durations, labels or annotations (not as sent: Down)',
   );
   // Reads back off to one per 5 s (each a subrequest on Workers): 7 in 6 s, not one a second.
   expect(reads).toBeLessThanOrEqual(8);
