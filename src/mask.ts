@@ -14,7 +14,8 @@ export const MASK = "********";
  * Path segments that are the credential of a webhook URL: Slack, Feishu/Lark, Discord-style,
  * Mattermost, Teams, PagerDuty (`/integration/<key>/enqueue`); and Telegram's `/bot<id>:<token>/`.
  */
-const PATH_TOKEN = /\/(services|hook|hooks|webhooks|webhookb2|integration)\/[^?#]+|\/(bot)\d+:[\w-]+/;
+const PATH_TOKEN =
+  /\/(services|hook|hooks|webhooks|webhookb2)\/[^?#]+|\/(bot)\d+:[\w-]+|\/(integration)\/[0-9a-fA-F]{32}(?![0-9a-fA-F])/;
 
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
 /**
@@ -44,7 +45,9 @@ export function maskUrl(value: string): string {
       u.searchParams.set(k, MASK);
       changed = true;
     }
-    const path = u.pathname.replace(PATH_TOKEN, (_, kind, bot) => (bot ? `/bot${MASK}` : `/${kind}/${MASK}`));
+    const path = u.pathname.replace(PATH_TOKEN, (_, kind, bot, key) =>
+      bot ? `/bot${MASK}` : `/${kind ?? key}/${MASK}`,
+    );
     if (path !== u.pathname) {
       u.pathname = path;
       changed = true;
@@ -76,11 +79,12 @@ function maskUnparsed(value: string): string {
 
 /**
  * Tokens known by their shape wherever they stand, as their vendors document the prefixes: GitHub
- * (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack (`xoxb-`,
- * `xoxp-`, …), OpenAI-style keys (`sk-`), AWS access key ids (`AKIA…`). An alert's text may quote one.
+ * (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack (`xoxb-<digits>-`,
+ * `xoxp-`, …), OpenAI-style keys (`sk-` and 20+ letters and digits, no dash), AWS access key ids
+ * (`AKIA…`). An alert's text may quote one; a kebab-case name (`sk-payments-db-01`) is not one.
  */
 const TOKEN_SHAPES =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abpros]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16})\b/g;
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprse]-\d+-[A-Za-z0-9-]{6,}|sk-(?:proj-|live-|test-)?[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})\b/g;
 
 /**
  * Masks every URL inside a text (an error message that names the address it could not reach), and

@@ -142,14 +142,15 @@ test("tokens known by their shape are masked in free text; words that only look 
     `gh: ghp_${"x".repeat(36)}`,
     `pat: github_pat_${"A1".repeat(20)}`,
     `gitlab: glpat-${"z".repeat(20)}`,
-    `slack: xoxb-1234567890-abcdefghij`,
+    "slack: xoxb-1234567890-abcdefghij",
     `openai: sk-live-${"9f".repeat(12)}`,
     "aws: AKIAIOSFODNN7EXAMPLE",
   ].join("\n");
   expect(maskText(text)).toBe(
     ["gh", "pat", "gitlab", "slack", "openai", "aws"].map((k) => `${k}: ${MASK}`).join("\n"),
   );
-  const plain = "task-runner sk-1 ghp_short AKIA disk-full xoxb";
+  const plain =
+    "task-runner sk-1 ghp_short AKIA disk-full xoxb node sk-payments-production-db-01 deploy/sk-ingest-worker-consumer-v3 xoxo-gossip-girl-rolling-deploy http://sk-alerts-relay-production01.invalid/a http://grafana.example/d/abc/integration/overview";
   expect(maskText(plain)).toBe(plain);
 });
 
@@ -158,7 +159,7 @@ test("the token in a Telegram bot URL's path and a PagerDuty integration key are
     `POST https://api.telegram.org/bot${MASK}/sendMessage failed`,
   );
   expect(maskText("https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue")).toBe(
-    `https://events.pagerduty.com/integration/${MASK}`,
+    `https://events.pagerduty.com/integration/${MASK}/enqueue`,
   );
   expect(maskText("https://example.com/robots/bot/list")).toBe("https://example.com/robots/bot/list");
   // A Telegram API quoting the request's URL back has the token masked in its answer too.
