@@ -108,6 +108,9 @@ const TEXT_COMPACT = lines(
   "{{mark}} [{{severity_upper}}] {{alertname}}{{#instance}} {{instance}}{{/instance}}{{#summary}} - {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}})",
 );
 const TEXT_SUMMARY = lines(
+  "{{#left_out}}",
+  "{{left_out}}",
+  "{{/left_out}}",
   "{{#omitted}}",
   "{{t.omitted_count}} {{t.omitted_shown}}",
   "{{t.by_severity}}: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}",
@@ -180,6 +183,10 @@ const MD_COMPACT = lines(
   "- {{mark}} **{{alertname}}**{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{#generator_url}} [{{t.graph_short}}]({{{generator_url}}}){{/generator_url}}",
 );
 const MD_SUMMARY = lines(
+  "{{#left_out}}",
+  "**{{left_out}}**",
+  "",
+  "{{/left_out}}",
   "{{#omitted}}",
   "**{{t.omitted_count}}** {{t.omitted_shown}}",
   "",
@@ -322,6 +329,9 @@ const SLACK_COMPACT = lines(
   "• {{mark}} *{{alertname}}*{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{#generator_url}} <{{{generator_url}}}|{{t.graph_short}}>{{/generator_url}}",
 );
 const SLACK_SUMMARY = lines(
+  "{{#left_out}}",
+  "*{{left_out}}*",
+  "{{/left_out}}",
   "{{#omitted}}",
   "*{{t.omitted_count}}* {{t.omitted_shown}}",
   "• {{t.by_severity}}: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}",

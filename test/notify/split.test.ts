@@ -58,6 +58,18 @@ describe("splitting at alert boundaries (UTF-8 bytes)", () => {
     expect(counts?.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(200 - shown);
   });
 
+  test("max_parts 1: the one summary part also says what Alertmanager's max_alerts left out", () => {
+    const { payload } = group(60);
+    const input = inputOf({ payload: alertmanagerPayloadSchema.parse({ ...payload, truncatedAlerts: 48 }) });
+    if (input.kind !== "alerts") throw new Error("alerts expected");
+    const view = buildView(input, { timezone: "UTC", now: Date.UTC(2026, 10, 28, 9) });
+    for (const dialect of ["text", "markdown", "slack"] as const) {
+      const parts = splitAlerts(view, { ...spec, dialect }, fitsBytes(4096), 1);
+      expect(parts).toHaveLength(1);
+      expect(parts[0].body).toContain("Alertmanager left 48 more alerts out of this notification");
+    }
+  });
+
   test("one alert larger than a message is shortened visibly, never cut silently", () => {
     const { view } = group(1, (a) => {
       (a.annotations as Record<string, string>).description = "数据".repeat(5000);
