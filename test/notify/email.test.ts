@@ -364,11 +364,14 @@ describe("MIME and SMTP details", () => {
     expect(encodeWords("plain ascii")).toBe("plain ascii");
   });
 
-  test("a Chinese subject: every line of the header at most 76 characters, Subject: included (RFC 2047 §2)", async () => {
+  test("a Chinese subject and names: every header line with an encoded word at most 76 characters, its header's name included (RFC 2047 §2)", async () => {
     const subject = `🔴 [告警:12] ${"磁盘空间不足".repeat(6)}`;
     const raw = buildMessage({
-      from: parseAddress("a@example.com"),
-      to: [parseAddress("b@example.com")],
+      from: parseAddress("数据库运维值班告警机器人通知服务 <alerts@example.com>"),
+      to: [
+        parseAddress("华东一区数据库值班工程师组 <oncall-database-east-1@example.com>"),
+        parseAddress("值班 <b@example.com>"),
+      ],
       cc: [],
       subject,
       text: "t",
@@ -382,6 +385,14 @@ describe("MIME and SMTP details", () => {
     for (const l of lines.filter((l) => l.includes("=?UTF-8?B?"))) expect(l.length).toBeLessThanOrEqual(76);
     const parsed = await simpleParser(raw);
     expect(parsed.subject).toBe(subject);
+    expect((parsed.from as AddressObject).value[0]).toEqual({
+      name: "数据库运维值班告警机器人通知服务",
+      address: "alerts@example.com",
+    });
+    expect((parsed.to as AddressObject).value.map((a) => a.address)).toEqual([
+      "oncall-database-east-1@example.com",
+      "b@example.com",
+    ]);
     expect(lines.some((l) => l.startsWith("X-AlertAgent-Group: =?UTF-8?B?"))).toBe(true);
   });
 

@@ -52,18 +52,26 @@ export function encodeWords(text: string, lead = 1): string {
   return words.map((w) => `=?UTF-8?B?${base64Of(w)}?=`).join("\r\n ");
 }
 
-export function formatAddress(a: Address): string {
+/**
+ * `name <address>`, the name encoded when it is not ASCII, its lines within RFC 2047's 76
+ * characters counting `lead` (the header's name on the first line): the address goes on a folded
+ * line of its own when it would push an encoded word's line past it.
+ */
+export function formatAddress(a: Address, lead = 1): string {
   if (!a.name) return a.address;
-  const name = /^[\x20-\x7e]*$/.test(a.name) ? `"${a.name.replace(/["\\]/g, "\\$&")}"` : encodeWords(a.name);
-  return `${name} <${a.address}>`;
+  if (/^[\x20-\x7e]*$/.test(a.name)) return `"${a.name.replace(/["\\]/g, "\\$&")}" <${a.address}>`;
+  const name = encodeWords(a.name, lead);
+  const last = name.split("\r\n").at(-1) as string;
+  const lineLength = (name.includes("\r\n") ? last.length : lead + last.length) + 2 + a.address.length + 1;
+  return `${name}${lineLength > 76 ? "\r\n " : " "}<${a.address}>`;
 }
 
 /**
  * Addresses folded one to a line: a line may hold 998 octets at most (RFC 5322 §2.1.1), and a
  * relay that folds an over-long line itself may fold it inside an address.
  */
-function addressList(list: Address[]): string {
-  return list.map(formatAddress).join(",\r\n ");
+function addressList(list: Address[], lead: number): string {
+  return list.map((a, i) => formatAddress(a, i ? 1 : lead)).join(",\r\n ");
 }
 
 /** RFC 5322 date in UTC: "Sat, 28 Nov 2026 10:00:00 +0000". */
@@ -97,9 +105,9 @@ export interface Mail {
 /** The whole message, CRLF line endings, ready for DATA (before dot-stuffing). */
 export function buildMessage(m: Mail): string {
   const h: string[] = [
-    `From: ${formatAddress(m.from)}`,
-    `To: ${addressList(m.to)}`,
-    ...(m.cc.length ? [`Cc: ${addressList(m.cc)}`] : []),
+    `From: ${formatAddress(m.from, "From: ".length)}`,
+    `To: ${addressList(m.to, "To: ".length)}`,
+    ...(m.cc.length ? [`Cc: ${addressList(m.cc, "Cc: ".length)}`] : []),
     `Subject: ${encodeWords(m.subject, "Subject: ".length)}`,
     `Date: ${rfc5322Date(m.date)}`,
     `Message-ID: ${m.messageId}`,
