@@ -13,7 +13,9 @@ export const analysisHandler: JobHandler = {
   family: "analysis",
   prefetch(body, { deps, messageId, query }) {
     const j = job.peek(body, query);
-    return j ? analysisPrefetch(j, (step) => deps.ledger.stepKey(messageId, step)) : [];
+    return j
+      ? analysisPrefetch(j, deps.config.ai.job_alerts, (step) => deps.ledger.stepKey(messageId, step))
+      : [];
   },
   handle(body, { deps, messageId, logger, query, batch }) {
     return analyseJob(deps, job.parse(body, query), {

@@ -30,25 +30,33 @@ export interface JobScope {
   batch: Batch;
 }
 
-/** The keys an analysis job reads, read with its claim: each alert's step and analysis record. */
-export function analysisPrefetch(job: AnalysisJob, stepKey: (step: string) => string): string[] {
-  return alertsOfJob(job).flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
+/** The keys an analysis job reads, read with its claim: each analysed alert's step and analysis record. */
+export function analysisPrefetch(job: AnalysisJob, cap: number, stepKey: (step: string) => string): string[] {
+  return alertsOfJob(job, cap).alerts.flatMap((a) => [stepKey(stepName(a.id)), analysisKey(a.id)]);
 }
 
 /**
  * The ids a job body's alerts are analysed under, as its handler reads it (a raw Alertmanager
- * payload too, with the URL's query); none when it is not an analysis job. For a dead job's marks.
+ * payload too, with the URL's query); none when it is not an analysis job. For a dead job's
+ * marks: only the alerts the job analyses (`cap`, ai.job_alerts), not the ones it leaves out.
  */
-export function alertIdsOfBody(body: unknown, query: Record<string, string>): string[] {
+export function alertIdsOfBody(body: unknown, query: Record<string, string>, cap: number): string[] {
   const job = analysisJobSchema.safeParse(asAnalysisJob(body, query));
-  return job.success ? alertsOfJob(job.data).map((a) => a.id) : [];
+  return job.success ? alertsOfJob(job.data, cap).alerts.map((a) => a.id) : [];
 }
 
-/** A job's alerts, each with the id the analysis stores it under. */
-function alertsOfJob(job: AnalysisJob): (Alert & { id: string })[] {
-  return job.alert
+/**
+ * A job's alerts, each with the id the analysis stores it under: at most `cap` of them (ai.job_alerts,
+ * docs/analysis.md "Many alerts"), the firing ones first, kept in payload order; `total` counts all.
+ */
+function alertsOfJob(job: AnalysisJob, cap: number): { alerts: (Alert & { id: string })[]; total: number } {
+  const all = job.alert
     ? [{ ...job.alert, id: alertId(job.alert) }]
     : alertsOf(job.payload as NonNullable<AnalysisJob["payload"]>).map((a) => ({ ...a, id: a.id as string }));
+  if (all.length <= cap) return { alerts: all, total: all.length };
+  const firing = all.filter((a) => a.status !== "resolved");
+  const chosen = new Set([...firing, ...all.filter((a) => a.status === "resolved")].slice(0, cap));
+  return { alerts: all.filter((a) => chosen.has(a)), total: all.length };
 }
 
 export type JobAnswer =
@@ -63,12 +71,7 @@ export async function analyseJob(
   // ai.language, else the team's worker.locale (zh-CN teams read analyses in Chinese).
   const language =
     job.language ?? deps.config.ai.language ?? (deps.config.worker.locale === "zh-CN" ? "zh" : "en");
-  // A storm's payload: the firing alerts first, at most ai.job_alerts of them (docs/analysis.md).
-  const all = alertsOfJob(job);
-  const alerts = [
-    ...all.filter((a) => a.status !== "resolved"),
-    ...all.filter((a) => a.status === "resolved"),
-  ].slice(0, deps.config.ai.job_alerts);
+  const { alerts, total } = alertsOfJob(job, deps.config.ai.job_alerts);
   const at = () => isoAt(deps.now());
   const retentionMs = deps.config.store.retention;
 
@@ -124,7 +127,7 @@ export async function analyseJob(
   }
   if (job.alert) return results[0];
   const payload = job.payload as NonNullable<AnalysisJob["payload"]>;
-  const leftOut = all.length - alerts.length;
+  const leftOut = total - alerts.length;
   return {
     group_key: payload.groupKey,
     status: payload.status,

@@ -137,7 +137,8 @@ export async function recordDeadLetter(
   if (family === "analysis" && cb.sourceBody && !earlier) {
     // A payload job can die after some of its alerts were analysed: those keep their result.
     // Marked before the dead letter is recorded: marking again is harmless, so a retry redoes it.
-    for (const id of alertIdsOfBody(safeJson(base64Text(cb.sourceBody)), queryOf(cb.url))) {
+    const body = safeJson(base64Text(cb.sourceBody));
+    for (const id of alertIdsOfBody(body, queryOf(cb.url), deps.config.ai.job_alerts)) {
       const step = await deps.ledger.getStep(cb.sourceMessageId, alertStep(id));
       if (step?.status !== "succeeded") await markAnalysisFailed(deps.store, id, error, at, retention);
     }

@@ -123,8 +123,11 @@ describe("POST /jobs/analysis", () => {
     expect(body.left_out).toBe(60);
     // The 195 firing alerts all got one; 5 slots went to resolved ones.
     const firing = storm.alerts.filter((a) => a.status === "firing").map((a) => a.fingerprint);
-    const analysed = new Set(body.results.map((r) => r.alert_id));
-    expect(firing.every((f) => analysed.has(f))).toBe(true);
+    const analysed = body.results.map((r) => r.alert_id);
+    expect(firing.every((f) => analysed.includes(f))).toBe(true);
+    // In the payload's order, as a client pairing results with alerts expects.
+    const order = storm.alerts.map((a) => a.fingerprint);
+    expect(analysed).toEqual(order.filter((f) => analysed.includes(f)));
     const small = makeHarness("ai: { order: [builtin], job_alerts: 5 }\n");
     const few = (await (
       await small.job("/jobs/analysis", { type: "quick", payload: storm })

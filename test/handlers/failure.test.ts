@@ -105,6 +105,33 @@ describe("POST /jobs/failure", () => {
     expect(a2?.status).toBe("failed");
   });
 
+  test("a dead storm's payload marks only the alerts its job analysed (ai.job_alerts), not one another message completed", async () => {
+    const h = makeHarness("ai: { order: [builtin], job_alerts: 2 }\n");
+    const alerts = [{ fingerprint: "fq1" }, { fingerprint: "fq2" }, { fingerprint: "fq3" }];
+    // fq3 was analysed by another message, completed.
+    expect(
+      (
+        await h.job(
+          "/jobs/analysis",
+          { type: "quick", payload: payloadOf([alerts[2]]) },
+          { messageId: "msg_fq3" },
+        )
+      ).status,
+    ).toBe(200);
+    const sourceBody = btoa(JSON.stringify({ type: "quick", payload: payloadOf(alerts) }));
+    const res = await h.job(
+      "/jobs/failure",
+      failureCallback("msg_storm", { url: "https://w.example.com/jobs/analysis", sourceBody, body: "" }),
+    );
+    expect(res.status).toBe(200);
+    const status = async (fp: string) => (await h.deps.store.get<AnalysisRecord>(`analysis:${fp}`))?.status;
+    expect([await status("fq1"), await status("fq2"), await status("fq3")]).toEqual([
+      "failed",
+      "failed",
+      "completed",
+    ]);
+  });
+
   test("a dead raw Alertmanager payload, and an alert known only by its labels, are marked failed under the ids they were analysed under", async () => {
     const h = makeHarness();
     // What Alertmanager posts, as it posts it, to /jobs/analysis?type=quick.
