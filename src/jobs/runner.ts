@@ -103,7 +103,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
         ],
       );
       const told = sent.then((why) => {
-        if (why && exportWarningDue(deps.now()))
+        if (why && exportWarningDue(deps.config.worker.tracing, deps.now()))
           log.warn("spans not exported (said at most once a minute)", { why });
       });
       if (deps.background) deps.background(told);

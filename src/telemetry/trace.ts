@@ -139,10 +139,14 @@ export async function exportSpans(
   }
 }
 
-let warnedAt = Number.NEGATIVE_INFINITY;
-/** One warning a minute about spans the collector did not take: a collector down must not flood the log. */
-export function exportWarningDue(now: number): boolean {
-  if (now - warnedAt < 60_000) return false;
-  warnedAt = now;
+const warnedAt = new WeakMap<object, number>();
+/**
+ * One warning a minute about spans the collector did not take: a collector down must not flood
+ * the log. Counted per `owner` (the app's config), not per module, so two apps in one process
+ * (tests, a reload) each say it.
+ */
+export function exportWarningDue(owner: object, now: number): boolean {
+  if (now - (warnedAt.get(owner) ?? Number.NEGATIVE_INFINITY) < 60_000) return false;
+  warnedAt.set(owner, now);
   return true;
 }

@@ -101,17 +101,22 @@ test("a collector refusing the spans is said in the log, once a minute, without 
     fetch: () => new Response("no", { status: 500 }),
   });
   try {
-    const h = makeHarness(
-      `worker: { tracing: { otlp_url: "http://otel:s3cr3t-pw@127.0.0.1:${refusing.port}", headers: { x-api-key: k3y-sekret } } }\n`,
-    );
-    const said = () => h.logs.filter((l) => l.msg === "spans not exported (said at most once a minute)");
-    for (let i = 0; i < 3; i++)
-      await h.job("/jobs/failure", failureCallback(`msg_otlp_${i}`), { messageId: `m-otlp-${i}` });
-    for (let i = 0; i < 50 && !said().length; i++) await Bun.sleep(10);
-    await Bun.sleep(50);
-    expect(said()).toHaveLength(1);
-    expect(String(said()[0].why)).toContain("answered 500");
-    expect(JSON.stringify(said())).not.toContain("s3cr3t-pw");
+    // Two workers in one process (as tests, or a reload, make them): each says it.
+    for (const worker of ["a", "b"]) {
+      const h = makeHarness(
+        `worker: { tracing: { otlp_url: "http://otel:s3cr3t-pw@127.0.0.1:${refusing.port}", headers: { x-api-key: k3y-sekret } } }\n`,
+      );
+      const said = () => h.logs.filter((l) => l.msg === "spans not exported (said at most once a minute)");
+      for (let i = 0; i < 3; i++)
+        await h.job("/jobs/failure", failureCallback(`msg_otlp_${worker}${i}`), {
+          messageId: `m-otlp-${worker}${i}`,
+        });
+      for (let i = 0; i < 50 && !said().length; i++) await Bun.sleep(10);
+      await Bun.sleep(50);
+      expect({ worker, said: said().length }).toEqual({ worker, said: 1 });
+      expect(String(said()[0].why)).toContain("answered 500");
+      expect(JSON.stringify(said())).not.toContain("s3cr3t-pw");
+    }
   } finally {
     refusing.stop(true);
   }
