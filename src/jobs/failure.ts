@@ -15,7 +15,7 @@ import { isoAt } from "../iso-time.ts";
 import { maskText, maskUrl, quotedAnswer, secretValuesOf } from "../mask.ts";
 import { type Delivery, deliver } from "../notify/deliver.ts";
 import { notificationJobSchema } from "../notify/job.ts";
-import { type Batch, readThrough } from "../store/ledger.ts";
+import { type Batch, type LedgerEntry, readThrough } from "../store/ledger.ts";
 import { onceWith, type Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Deps } from "./deps.ts";
@@ -48,6 +48,8 @@ export interface DeadLetter {
   /** What the worker last answered (decoded, at most 2 KB). */
   response?: string;
   error: { code: string; message: string };
+  /** The source's delivery ended in success after QStash gave up on it: nothing to resend. */
+  source_succeeded?: true;
   recorded_at: string;
 }
 
@@ -122,10 +124,13 @@ export async function recordDeadLetter(
     error,
   };
   const key = deadLetterKey(cb.sourceMessageId);
-  const [earlier, running] = await Promise.all([
+  const [earlier, running, source] = await Promise.all([
     readThrough<DeadLetter>(deps.store, key, batch),
     readThrough(deps.store, deps.ledger.leaseKey(cb.sourceMessageId), batch),
+    readThrough<LedgerEntry>(deps.store, deps.ledger.entryKey(cb.sourceMessageId), batch),
   ]);
+  // Its answer came too late for QStash, but the delivery went through (ledger.failedWrite keeps it).
+  if (source?.status === "succeeded") dead.source_succeeded = true;
   // QStash can give up on a delivery that is still running here (its answer came too late): what
   // that delivery records when it ends would overwrite the dead letter's marks, so wait for it.
   if (running && !earlier)
@@ -202,12 +207,19 @@ async function notifyDeadLetter(
           family: dead.family,
           worker: deps.config.worker.name,
         },
-        annotations: {
-          summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
-          description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${link ? `\nDLQ entry: ${link}` : ""}`,
-          ...(link ? { dlq_url: link } : {}),
-          source_message_id: dead.source_message_id,
-        },
+        annotations: dead.source_succeeded
+          ? {
+              summary: `A ${dead.family} job was given up by QStash, but its delivery then succeeded`,
+              description: `Message ${dead.source_message_id}'s answer came too late for QStash (last answer HTTP ${dead.status}), and its delivery went through afterwards: nothing to resend; a retry from the DLQ only replays it.${link ? `\nDLQ entry: ${link}` : ""}`,
+              ...(link ? { dlq_url: link } : {}),
+              source_message_id: dead.source_message_id,
+            }
+          : {
+              summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
+              description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${link ? `\nDLQ entry: ${link}` : ""}`,
+              ...(link ? { dlq_url: link } : {}),
+              source_message_id: dead.source_message_id,
+            },
         startsAt: dead.recorded_at,
       },
     ],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { labelsFingerprint } from "../../src/alerts/alert.ts";
 import type { AnalysisRecord } from "../../src/analysis/status.ts";
+import { deadLetterOf } from "../../src/jobs/failure.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { failureCallback, makeHarness } from "../support/harness.ts";
@@ -270,7 +271,9 @@ describe("a callback for a message still being delivered", () => {
       return Response.json({ ok: true });
     });
     try {
-      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`);
+      const h = makeHarness(
+        `channels:\n  hook: { type: webhook, url: "${hook.url}" }\nfailure: { notify: [hook] }\n`,
+      );
       const body = { channels: ["hook"], alerts: [{ labels: { alertname: "LateOk" } }] };
       const source = h.job("/jobs/notification", body, { messageId: "msg_late_ok" });
       await Bun.sleep(100);
@@ -286,7 +289,10 @@ describe("a callback for a message still being delivered", () => {
       // A retry from QStash's DLQ is a replay of the success, not a 489 saying in_progress.
       const replay = await h.job("/jobs/notification", body, { messageId: "msg_late_ok", retried: 1 });
       expect([replay.status, replay.headers.get("x-idempotent-replay")]).toEqual([200, "true"]);
-      expect(hook.requests).toHaveLength(1);
+      // The page once; ops are told it went through, not asked to resend it by hand.
+      expect(hook.requests).toHaveLength(2);
+      expect(JSON.stringify(hook.requests[1].body)).toContain("but its delivery then succeeded");
+      expect(await deadLetterOf(h.deps.store, "msg_late_ok")).toMatchObject({ source_succeeded: true });
     } finally {
       await hook.stop();
     }
