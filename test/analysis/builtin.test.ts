@@ -174,10 +174,28 @@ describe("what a review found the catalogue getting wrong", () => {
         scrape: false,
       });
     }
-    for (const alertname of ["InstanceDown", "HostDown", "ServiceDown"]) {
+    for (const alertname of ["InstanceDown", "HostDown", "ServiceDown", "ServerDown", "JobDown"]) {
       const r = await builtin(alertOf({ alertname, severity: "critical", job: "db", instance: "db-1:9104" }));
       expect({ alertname, summary: r.summary }).toEqual({
         alertname,
+        summary: expect.stringContaining("cannot scrape"),
+      });
+    }
+  });
+
+  test("an alert whose own words say an instance is down, in English or Chinese, is a scrape target down", async () => {
+    for (const description of [
+      "Instance 10.0.0.1:9100 of job node has been down for 5 minutes.",
+      "实例 10.0.0.1:9100 不可用",
+    ]) {
+      const r = await builtin(
+        alertOf(
+          { alertname: "NodeGone", severity: "critical", job: "node", instance: "10.0.0.1:9100" },
+          { annotations: { description } },
+        ),
+      );
+      expect({ description, summary: r.summary }).toEqual({
+        description,
         summary: expect.stringContaining("cannot scrape"),
       });
     }

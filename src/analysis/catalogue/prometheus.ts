@@ -19,7 +19,7 @@ export const PROMETHEUS: Entry[] = [
     // What is down must be a scrape target: "CephOSDDown" or "HAProxyBackendDown" is the exporter
     // reporting a component down, which this answer would send the on-call away from.
     keywords:
-      /\b(instance|target|exporter|host|node|endpoint|service|scrape)s?\s+(is\s+|are\s+)?down\b|instance.?down|target.?(down|missing)|\bup\s*(\{|==)|宕机/i,
+      /\b(instance|target|exporter|host|node|endpoint|service|server|scrape|job)s?\s+(is\s+|are\s+)?down\b|\b(instance|target)\b[^\n;]{0,40}?\bdown\b|target.?missing|\bup\s*(\{|==)|宕机|(实例|目标)[^\n。；;]{0,30}不可用/i,
     causes: [
       {
         text: t("The target process or its host is down", "目标进程或其主机已停止"),
