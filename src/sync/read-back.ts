@@ -36,7 +36,8 @@ export function readBackFile(
   d: DeliveryInput,
   delivery: Extract<TargetConfig["delivery"], { type: "file" }>,
 ): Promise<Verification> {
-  return readBack(d, d.target.verify.url ?? baseOf(delivery.reload_url), delivery.path.split("/").pop());
+  const base = d.target.verify.url ?? baseOf(delivery.reload_url);
+  return readBack(d, base, delivery.path.split("/").pop(), !!delivery.reload_url);
 }
 
 /** What a target without a read-back URL records: nothing to verify against, which is not a failure. */
@@ -48,6 +49,7 @@ export async function readBack(
   d: DeliveryInput,
   base: string | undefined,
   fileName?: string,
+  reloaded = false,
 ): Promise<Verification> {
   const { deps, target, rendered } = d;
   if (!base) {
@@ -66,6 +68,7 @@ export async function readBack(
     fileName,
     managed: new Set([...d.previousGroups, ...rendered.groups.map((g) => g.name)]),
     timeoutMs,
+    reloaded,
   });
 }
 

@@ -31,6 +31,12 @@ export interface RulesCheck {
   /** Without one: groups of these names are ours (what we render now and what we had before). */
   managed: ReadonlySet<string>;
   timeoutMs: number;
+  /**
+   * The worker reloaded the target itself and it answered 200: a Prometheus has loaded the file
+   * then, so its expressions are not compared (a fingerprint that misread a printed form would
+   * fail every sync; see canonRule).
+   */
+  reloaded?: boolean;
 }
 
 interface ApiGroup {
@@ -49,21 +55,28 @@ interface ApiGroup {
 }
 
 /**
- * What a read-back compares of a rule. vmalert lists the expression as it was written;
- * Prometheus its own printing of the parsed query, compared by what survives that printing
- * (promqlFingerprint): a file it reloads by itself shows a changed threshold only once loaded.
+ * How a read-back compares expressions. vmalert lists one as it was written; Prometheus its own
+ * printing of the parsed query, compared by what survives that printing (promqlFingerprint) —
+ * where it reloads a file by itself, a changed threshold shows only once loaded — unless the
+ * worker's own reload answered 200.
  */
-const canonRule = (r: RuleSummary, kind: RulesCheck["kind"]) =>
+function exprKeyOf(check: RulesCheck): (expr: string) => string {
+  if (check.kind === "vmalert") return (e) => e.trim();
+  if (check.reloaded) return () => "";
+  return (e) => promqlFingerprint(e) ?? e.trim();
+}
+
+const canonRule = (r: RuleSummary, exprKey: (expr: string) => string) =>
   JSON.stringify([
     r.name,
-    kind === "vmalert" ? r.expr.trim() : (promqlFingerprint(r.expr) ?? r.expr.trim()),
+    exprKey(r.expr),
     r.for_s,
     Object.entries(r.labels).sort(),
     Object.entries(r.annotations).sort(),
   ]);
 
-function canon(groups: GroupSummary[], kind: RulesCheck["kind"]): Map<string, string[]> {
-  return new Map(groups.map((g) => [g.name, g.rules.map((r) => canonRule(r, kind)).sort()]));
+function canon(groups: GroupSummary[], exprKey: (expr: string) => string): Map<string, string[]> {
+  return new Map(groups.map((g) => [g.name, g.rules.map((r) => canonRule(r, exprKey)).sort()]));
 }
 
 const describe = (m: Map<string, string[]>) =>
@@ -101,7 +114,7 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   );
 }
 
-function actualGroups(ours: ApiGroup[], kind: RulesCheck["kind"]): Map<string, string[]> {
+function actualGroups(ours: ApiGroup[], exprKey: (expr: string) => string): Map<string, string[]> {
   return canon(
     ours.map((g) => ({
       name: g.name,
@@ -113,7 +126,7 @@ function actualGroups(ours: ApiGroup[], kind: RulesCheck["kind"]): Map<string, s
         annotations: r.annotations ?? {},
       })),
     })),
-    kind,
+    exprKey,
   );
 }
 
@@ -163,7 +176,8 @@ const MAX_INTERVAL_WAIT_MS = 5 * 60_000;
 
 export async function verifyRules(fetch: Fetch, now: () => number, check: RulesCheck): Promise<Verification> {
   const url = `${check.base.replace(/\/+$/, "")}/api/v1/rules`;
-  const expected = canon(check.expected, check.kind);
+  const exprKey = exprKeyOf(check);
+  const expected = canon(check.expected, exprKey);
   let seen = new Map<string, string[]>();
   // vmalert applies an update to an existing group at that group's next evaluation (default
   // every minute): wait up to the longest interval it lists, plus a margin (docs/config-sync.md).
@@ -184,7 +198,7 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
         for (const g of ours)
           if (typeof g.interval === "number")
             waitMs = Math.max(waitMs, Math.min(MAX_INTERVAL_WAIT_MS, g.interval * 1000 + INTERVAL_MARGIN_MS));
-      seen = actualGroups(ours, check.kind);
+      seen = actualGroups(ours, exprKey);
       return mismatch(seen, expected);
     },
   );
