@@ -195,6 +195,16 @@ async function notifyDeadLetter(
   const channels = deps.config.failure.notify;
   if (channels.length === 0) return undefined;
   const link = dead.dlq_id ? dlqUrl(deps.config.qstash.url, dead.dlq_id) : undefined;
+  const dlqLine = link ? `\nDLQ entry: ${link}` : "";
+  const said = dead.source_succeeded
+    ? {
+        summary: `A ${dead.family} job was given up by QStash, but its delivery then succeeded`,
+        description: `Message ${dead.source_message_id}'s answer came too late for QStash (last answer HTTP ${dead.status}), and its delivery went through afterwards: nothing to resend; a retry from the DLQ only replays it.${dlqLine}`,
+      }
+    : {
+        summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
+        description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${dlqLine}`,
+      };
   const job = notificationJobSchema.parse({
     channels,
     alerts: [
@@ -207,19 +217,11 @@ async function notifyDeadLetter(
           family: dead.family,
           worker: deps.config.worker.name,
         },
-        annotations: dead.source_succeeded
-          ? {
-              summary: `A ${dead.family} job was given up by QStash, but its delivery then succeeded`,
-              description: `Message ${dead.source_message_id}'s answer came too late for QStash (last answer HTTP ${dead.status}), and its delivery went through afterwards: nothing to resend; a retry from the DLQ only replays it.${link ? `\nDLQ entry: ${link}` : ""}`,
-              ...(link ? { dlq_url: link } : {}),
-              source_message_id: dead.source_message_id,
-            }
-          : {
-              summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
-              description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${link ? `\nDLQ entry: ${link}` : ""}`,
-              ...(link ? { dlq_url: link } : {}),
-              source_message_id: dead.source_message_id,
-            },
+        annotations: {
+          ...said,
+          ...(link ? { dlq_url: link } : {}),
+          source_message_id: dead.source_message_id,
+        },
         startsAt: dead.recorded_at,
       },
     ],
