@@ -80,11 +80,12 @@ function maskUnparsed(value: string): string {
 /**
  * Tokens known by their shape wherever they stand, as their vendors document the prefixes: GitHub
  * (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack (`xoxb-<digits>-`,
- * `xoxp-`, …), OpenAI-style keys (`sk-` and 20+ letters and digits, no dash), AWS access key ids
+ * `xoxp-`, …), OpenAI/Anthropic keys (`sk-proj-`, `sk-svcacct-`, `sk-admin-`, `sk-ant-api03-`, dashes
+ * and all; a bare `sk-` with 20+ letters and digits, no dash), AWS access key ids
  * (`AKIA…`). An alert's text may quote one; a kebab-case name (`sk-payments-db-01`) is not one.
  */
 const TOKEN_SHAPES =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprse]-\d+-[A-Za-z0-9-]{6,}|sk-(?:proj-|live-|test-)?[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})\b/g;
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprse]-\d+-[A-Za-z0-9-]{6,}|sk-(?:proj|svcacct|service-account|admin|ant-api\d\d|ant-admin\d\d)-[\w-]{20,}|sk-(?:live-|test-)?[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16})\b/g;
 
 /**
  * Masks every URL inside a text (an error message that names the address it could not reach), and

@@ -145,9 +145,14 @@ test("tokens known by their shape are masked in free text; words that only look 
     "slack: xoxb-1234567890-abcdefghij",
     `openai: sk-live-${"9f".repeat(12)}`,
     "aws: AKIAIOSFODNN7EXAMPLE",
+    "project: sk-proj-SevzWEV_NmNnMndQ5gn6-9Z3BoBu9F-KFR6YJtvW6fUfqg2o2Lfel3diT3OCRmBB24hjcd_uLEjgr9tCqnnerVw8A",
+    `service: sk-svcacct-${"Ab3-".repeat(10)}x`,
+    `anthropic: sk-ant-api03-${"Zz9_".repeat(12)}AA`,
   ].join("\n");
   expect(maskText(text)).toBe(
-    ["gh", "pat", "gitlab", "slack", "openai", "aws"].map((k) => `${k}: ${MASK}`).join("\n"),
+    ["gh", "pat", "gitlab", "slack", "openai", "aws", "project", "service", "anthropic"]
+      .map((k) => `${k}: ${MASK}`)
+      .join("\n"),
   );
   const plain =
     "task-runner sk-1 ghp_short AKIA disk-full xoxb node sk-payments-production-db-01 deploy/sk-ingest-worker-consumer-v3 xoxo-gossip-girl-rolling-deploy http://sk-alerts-relay-production01.invalid/a http://grafana.example/d/abc/integration/overview";

@@ -42,6 +42,13 @@ function goActions(s: string): string[] | undefined {
   let i = s.indexOf("{{");
   while (i >= 0) {
     let j = i + 2;
+    // A comment (`{{/* … */}}`, trim markers allowed) may hold quotes and braces: skipped whole.
+    const comment = /^(-\s+)?\/\*/.exec(s.slice(j));
+    if (comment) {
+      const end = s.indexOf("*/", j + comment[0].length);
+      if (end < 0) return undefined;
+      j = end + 2;
+    }
     for (;;) {
       if (j >= s.length) return undefined;
       const c = s[j];

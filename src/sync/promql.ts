@@ -43,16 +43,15 @@ function literalValue(raw: string, inDuration: boolean, afterAt: boolean): strin
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g)];
   if (parts.length && parts.map((p) => p[0]).join("") === text)
     return String(parts.reduce((ms, [, n, unit]) => ms + Number(n) * DURATION_MS[unit], 0));
-  const t = text.toLowerCase().replace(/^\+/, "");
-  const octal = /^(-?)0([0-7]+)$/.exec(t);
-  const n = octal
-    ? Number.parseInt(`${octal[1]}${octal[2]}`, 8)
-    : /^-?inf$/.test(t)
-      ? (t.startsWith("-") ? -1 : 1) * Infinity
-      : t === "nan"
-        ? Number.NaN
-        : Number(t);
-  if (afterAt) return String(Math.round(n * 1000) / 1000);
+  const signed = text.toLowerCase().replace(/^\+/, "");
+  const sign = signed.startsWith("-") ? -1 : 1;
+  const t = signed.replace(/^-/, "");
+  const octal = /^0([0-7]+)$/.exec(t);
+  const n =
+    sign *
+    (octal ? Number.parseInt(octal[1], 8) : t === "inf" ? Infinity : t === "nan" ? Number.NaN : Number(t));
+  // Go's math.Round: halves away from zero (`@ -0.0005` is printed -0.001).
+  if (afterAt) return String((Math.sign(n) * Math.round(Math.abs(n) * 1000)) / 1000);
   return String(inDuration ? n * 1000 : n);
 }
 

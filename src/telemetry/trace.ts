@@ -125,7 +125,10 @@ export async function exportSpans(
   cfg: { url: string; headers: Record<string, string>; service: string },
   spans: FinishedSpan[],
 ): Promise<string | undefined> {
-  const url = `${cfg.url.replace(/\/+$/, "")}/v1/traces`;
+  // The path goes before a query the collector's URL may carry (`?api_key=`).
+  const u = new URL(cfg.url);
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}/v1/traces`;
+  const url = u.toString();
   try {
     const res = await fetch(url, {
       method: "POST",

@@ -369,6 +369,8 @@ describe("MIME and SMTP details", () => {
     const raw = buildMessage({
       from: parseAddress("数据库运维值班告警机器人通知服务 <alerts@example.com>"),
       to: [
+        // With its comma, this address's line would be 77 characters.
+        parseAddress(`é <${"x".repeat(47)}@e.com>`),
         parseAddress("华东一区数据库值班工程师组 <oncall-database-east-1@example.com>"),
         parseAddress("值班 <b@example.com>"),
       ],
@@ -390,6 +392,7 @@ describe("MIME and SMTP details", () => {
       address: "alerts@example.com",
     });
     expect((parsed.to as AddressObject).value.map((a) => a.address)).toEqual([
+      `${"x".repeat(47)}@e.com`,
       "oncall-database-east-1@example.com",
       "b@example.com",
     ]);

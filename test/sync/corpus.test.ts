@@ -158,7 +158,7 @@ const PRINTED_OTHERWISE = [
   // Go's octal numbers, `@` to the millisecond, byte escapes read as UTF-8.
   "deriv(x[1h]) < - 0.5 and up > - Inf",
   "up * ignoring() group_left(a) up + - -1 > +-1",
-  "up > 010 and up @ 100.0001",
+  "up > 010 and up @ 100.0001 and up > -0x10 and up @ -0.0005",
   'up{job="\\xc3\\xa9"} or up{job="\\303\\251"}',
 ];
 

@@ -210,6 +210,12 @@ describe("the rule set as a whole", () => {
         annotations: { summary: '{{ with query "up" }}{{ . | first | value | humanize }}{{ end }}' },
       }),
     ]);
+    // A comment may hold quotes and braces (promtool takes it).
+    const commented = rule({
+      id: "commented",
+      annotations: { summary: `{{/* it's "a {{ comment */}}{{- /* trimmed */ -}}x` },
+    });
+    expect(parseRules([commented]).issues).toEqual([]);
     expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
       {
         rule_id: "typo",

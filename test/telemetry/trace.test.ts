@@ -121,3 +121,13 @@ test("a collector refusing the spans is said in the log, once a minute, without 
     refusing.stop(true);
   }
 });
+
+test("a collector URL with a query gets /v1/traces on its path, the query kept", async () => {
+  seen.length = 0;
+  const h = makeHarness(`worker: { tracing: { otlp_url: "${PEER}/otel?api_key=k3y" } }\n`);
+  expect((await h.job("/jobs/failure", failureCallback("msg_q"), { messageId: "m-otlp-q" })).status).toBe(
+    200,
+  );
+  for (let i = 0; i < 50 && !seen.some((s) => s.path.endsWith("/v1/traces")); i++) await Bun.sleep(10);
+  expect(seen.map((s) => s.path)).toContain("/otel/v1/traces");
+});

@@ -54,15 +54,16 @@ export function encodeWords(text: string, lead = 1): string {
 
 /**
  * `name <address>`, the name encoded when it is not ASCII, its lines within RFC 2047's 76
- * characters counting `lead` (the header's name on the first line): the address goes on a folded
+ * characters counting `lead` (the header's name on the first line) and `trail` (a list's comma): the address goes on a folded
  * line of its own when it would push an encoded word's line past it.
  */
-export function formatAddress(a: Address, lead = 1): string {
+export function formatAddress(a: Address, lead = 1, trail = 0): string {
   if (!a.name) return a.address;
   if (/^[\x20-\x7e]*$/.test(a.name)) return `"${a.name.replace(/["\\]/g, "\\$&")}" <${a.address}>`;
   const name = encodeWords(a.name, lead);
   const last = name.split("\r\n").at(-1) as string;
-  const lineLength = (name.includes("\r\n") ? last.length : lead + last.length) + 2 + a.address.length + 1;
+  const lineLength =
+    (name.includes("\r\n") ? last.length : lead + last.length) + 3 + a.address.length + trail;
   return `${name}${lineLength > 76 ? "\r\n " : " "}<${a.address}>`;
 }
 
@@ -71,7 +72,8 @@ export function formatAddress(a: Address, lead = 1): string {
  * relay that folds an over-long line itself may fold it inside an address.
  */
 function addressList(list: Address[], lead: number): string {
-  return list.map((a, i) => formatAddress(a, i ? 1 : lead)).join(",\r\n ");
+  // Every address but the last is followed by its comma on the same line.
+  return list.map((a, i) => formatAddress(a, i ? 1 : lead, i < list.length - 1 ? 1 : 0)).join(",\r\n ");
 }
 
 /** RFC 5322 date in UTC: "Sat, 28 Nov 2026 10:00:00 +0000". */
