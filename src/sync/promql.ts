@@ -10,8 +10,21 @@ import { parser } from "@prometheus-io/lezer-promql";
 /** A node of the parsed tree (@lezer/common's SyntaxNode, reached through the parser's own types). */
 type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
 
+/**
+ * What Prometheus 2.x reads but the 3.x grammar here does not: `holt_winters` (renamed
+ * double_exponential_smoothing), a number ending in a dot (`5.`, `1.e3`) and `0X` hex. Rewritten
+ * to what it does read, with the same meaning, before the text is parsed.
+ */
+function lexable(expr: string): string {
+  return expr
+    .replace(/\bholt_winters(\s*\()/g, "double_exponential_smoothing$1")
+    .replace(/(\d)\.(?!\d)/g, "$1")
+    .replace(/\b0X(?=[0-9a-fA-F])/g, "0x");
+}
+
 /** Where the expression stops being PromQL, with what follows, or undefined when it parses. */
-export function promqlSyntaxError(expr: string): string | undefined {
+export function promqlSyntaxError(raw: string): string | undefined {
+  const expr = lexable(raw);
   let at: number | undefined;
   parser.parse(expr).iterate({
     enter: (node) => {
@@ -104,7 +117,8 @@ function signedNumber(node: SyntaxNode, expr: string): number | undefined {
  * operand swap does not. A quoted name (`{"up"}`) and a `__name__` matcher read as names.
  * Undefined when the text is not PromQL (docs/config-sync.md, "Choices").
  */
-export function promqlFingerprint(expr: string): string | undefined {
+export function promqlFingerprint(raw: string): string | undefined {
+  const expr = lexable(raw);
   const tokens: string[] = [];
   let broken = false;
   parser.parse(expr).iterate({
