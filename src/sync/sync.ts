@@ -17,10 +17,7 @@ import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
 import { loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
 
-/** Frees the lock of a sync whose process died. */
-const LOCK_TTL_MS = 5 * 60_000;
-
-export async function runSync(deps: Services, job: SyncJob, log: Logger) {
+export async function runSync(deps: Services, job: SyncJob, log: Logger, messageId?: string) {
   const names = pickTargets(deps, job.targets);
   if (job.dry_run) {
     const [current, states] = await Promise.all([loadRuleSet(deps.store), loadStates(deps.store, names)]);
@@ -28,7 +25,9 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const plans = await planTargets(deps, set.rules, names, states);
     return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
   }
-  const held = await takeLock(deps.store, names, LOCK_TTL_MS);
+  // Held as a job's lease is (renewed every third of worker.lease): a sync whose process died
+  // frees it within a lease, and its own redelivery takes it over at once.
+  const held = await takeLock(deps.store, names, deps.config.worker.lease, messageId);
   if (!held)
     throw transient("sync_in_progress", "another config sync is running; this one will be redelivered", 5);
   let changedSet: RuleSet | undefined;

@@ -72,4 +72,27 @@ describe("the config-sync lock", () => {
     await held.saveAndRelease(undefined, []);
     expect(await store.get(LOCK)).toBeNull();
   });
+
+  test("a sync killed mid-way (its lock left behind): its redelivery takes the lock over at once; another message waits at most a lease", async () => {
+    const store = new MemoryStore();
+    const h = makeSyncHarness(
+      `config_sync:\n  targets:\n    prom: { kind: prometheus, delivery: { type: file, path: "${join(tempDir(), "prom.yml")}" } }\n`,
+      { store, worker: "lease: 1s" },
+    );
+    // What a delivery of msg_killed left when its process died: its lock, never renewed again.
+    const leftBy = (owner: string) => store.set(LOCK, `${owner}\n${crypto.randomUUID()}`, { ttlMs: 1000 });
+    await leftBy("msg_killed");
+    const code = async (r: Response) =>
+      ((await r.json()) as { error?: { code: string } }).error?.code ?? r.status;
+    // Another message: a sync is running, as far as it can tell.
+    expect(await code(await h.sync({ operation: "create", rules: sampleRules() }, "msg_other"))).toBe(
+      "sync_in_progress",
+    );
+    // The same message redelivered: its own dead predecessor's lock, taken over.
+    expect(await code(await h.sync({ operation: "create", rules: sampleRules() }, "msg_killed"))).toBe(200);
+    // A lock whose holder died is free within a lease (worker.lease), not five minutes.
+    await leftBy("msg_killed_too");
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await code(await h.sync({ operation: "full", rules: sampleRules() }, "msg_after"))).toBe(200);
+  });
 });
