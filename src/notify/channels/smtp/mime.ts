@@ -54,8 +54,8 @@ export function encodeWords(text: string, lead = 1): string {
 
 /**
  * `name <address>`, the name encoded when it is not ASCII, its lines within RFC 2047's 76
- * characters counting `lead` (the header's name on the first line) and `trail` (a list's comma): the address goes on a folded
- * line of its own when it would push an encoded word's line past it.
+ * characters counting `lead` (the header's name on the first line) and `trail` (a list's comma):
+ * the address goes on a folded line of its own when it would push an encoded word's line past it.
  */
 export function formatAddress(a: Address, lead = 1, trail = 0): string {
   if (!a.name) return a.address;
