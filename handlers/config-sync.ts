@@ -8,6 +8,5 @@ import { runSync } from "../src/sync/sync.ts";
 
 export const configSyncHandler: JobHandler = {
   family: "config-sync",
-  handle: (body, { deps, logger, messageId }) =>
-    runSync(deps, parseJob(configSyncJobSchema, body), logger, messageId),
+  handle: (body, { deps, logger }) => runSync(deps, parseJob(configSyncJobSchema, body), logger),
 };

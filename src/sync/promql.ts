@@ -12,29 +12,45 @@ type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
 
 /**
  * What Prometheus 2.x reads but the 3.x grammar here does not: `holt_winters` (renamed
- * double_exponential_smoothing), a number ending in a dot (`5.`, `1.e3`) and `0X` hex. Rewritten
- * to what it does read, with the same meaning, before the text is parsed.
+ * double_exponential_smoothing), a number ending in a dot (`5.`, `1.e3`) and `0X` hex — outside
+ * string literals, which Prometheus keeps as they are. Rewritten to what it does read, with the
+ * same meaning, before the text is parsed; `rawAt` maps a position back to the text as written.
  */
-function lexable(expr: string): string {
-  return expr
-    .replace(/\bholt_winters(\s*\()/g, "double_exponential_smoothing$1")
-    .replace(/(\d)\.(?!\d)/g, "$1")
-    .replace(/\b0X(?=[0-9a-fA-F])/g, "0x");
+const LEXABLE =
+  /("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)|\bholt_winters(?=\s*\()|(?<=\d)(?<!0[xX][0-9a-fA-F]*)\.(?=[\s)\],]|$|[eE][+-]?\d)|\b0X(?=[0-9a-fA-F]+\b(?!\.))/g;
+function lexable(raw: string): { text: string; rawAt: (at: number) => number } {
+  const anchors: [number, number][] = [[0, 0]];
+  let text = "";
+  let from = 0;
+  for (const m of raw.matchAll(LEXABLE)) {
+    if (m[1] !== undefined) continue;
+    const by = m[0] === "holt_winters" ? "double_exponential_smoothing" : m[0] === "." ? "" : "0x";
+    text += raw.slice(from, m.index) + by;
+    from = (m.index ?? 0) + m[0].length;
+    anchors.push([text.length, from]);
+  }
+  text += raw.slice(from);
+  const rawAt = (at: number) => {
+    const [out, inRaw] = anchors.filter(([o]) => o <= at).at(-1) as [number, number];
+    return Math.min(inRaw + (at - out), raw.length);
+  };
+  return { text, rawAt };
 }
 
 /** Where the expression stops being PromQL, with what follows, or undefined when it parses. */
 export function promqlSyntaxError(raw: string): string | undefined {
-  const expr = lexable(raw);
-  let at: number | undefined;
-  parser.parse(expr).iterate({
+  const { text, rawAt } = lexable(raw);
+  let found: number | undefined;
+  parser.parse(text).iterate({
     enter: (node) => {
-      if (at === undefined && node.type.isError) at = node.from;
-      return at === undefined;
+      if (found === undefined && node.type.isError) found = node.from;
+      return found === undefined;
     },
   });
-  if (at === undefined) return undefined;
-  const rest = expr.slice(at, at + 20);
-  return `is not PromQL: a syntax error at character ${at + 1}${rest ? ` ("${rest}${expr.length > at + 20 ? "…" : ""}")` : " (the end)"}`;
+  if (found === undefined) return undefined;
+  const at = rawAt(found);
+  const rest = raw.slice(at, at + 20);
+  return `is not PromQL: a syntax error at character ${at + 1}${rest ? ` ("${rest}${raw.length > at + 20 ? "…" : ""}")` : " (the end)"}`;
 }
 
 const DURATION_MS: Record<string, number> = {
@@ -118,7 +134,7 @@ function signedNumber(node: SyntaxNode, expr: string): number | undefined {
  * Undefined when the text is not PromQL (docs/config-sync.md, "Choices").
  */
 export function promqlFingerprint(raw: string): string | undefined {
-  const expr = lexable(raw);
+  const expr = lexable(raw).text;
   const tokens: string[] = [];
   let broken = false;
   parser.parse(expr).iterate({

@@ -128,31 +128,21 @@ export interface Held {
  * The lock is renewed every third of its TTL while the sync runs; the TTL frees a lock whose
  * holder died.
  */
-export async function takeLock(
-  store: Store,
-  names: readonly string[],
-  ttlMs: number,
-  /** The message syncing: a lock its own earlier delivery left (killed mid-sync) is taken over. */
-  owner?: string,
-): Promise<Held | null> {
-  const token = owner ? `${owner}\n${crypto.randomUUID()}` : crypto.randomUUID();
-  const take = () =>
-    acquireOrLetGo<RuleSet>(store, LOCK_KEY, token, ttlMs, RULES_KEY, [...names.map(targetKey), LOCK_KEY]);
-  let got = await take();
-  const holder = got.more.at(-1);
-  // The ledger's lease lets one delivery of a message run at a time: a lock of the same message
-  // is its dead predecessor's, not a sync running elsewhere.
-  if (!got.acquired && owner && typeof holder === "string" && holder.startsWith(`${owner}\n`)) {
-    await store.delIfEquals(LOCK_KEY, holder);
-    got = await take();
-  }
+export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
+  const token = crypto.randomUUID();
+  const got = await acquireOrLetGo<RuleSet>(store, LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
   if (!got.acquired) return null;
-  // A failed renewal is not fatal here: the final write's check finds a lock that was lost.
-  const renewer = setInterval(() => store.expireIfEquals(LOCK_KEY, token, ttlMs).catch(() => {}), ttlMs / 3);
+  // A failed renewal is not fatal here: the final write's check finds a lock that was lost. One
+  // that lapsed with no one taking it (the event loop stalled past the TTL) is taken back.
+  const renew = async () => {
+    if (!(await store.expireIfEquals(LOCK_KEY, token, ttlMs)))
+      await acquireOrLetGo(store, LOCK_KEY, token, ttlMs, RULES_KEY);
+  };
+  const renewer = setInterval(() => void renew().catch(() => {}), ttlMs / 3);
   (renewer as { unref?: () => void }).unref?.();
   return {
     set: got.read ?? noRules(),
-    states: got.more.slice(0, -1) as (TargetState | null)[],
+    states: got.more as (TargetState | null)[],
     async saveAndRelease(next, saved) {
       clearInterval(renewer);
       const writes: Write[] = [

@@ -17,7 +17,7 @@ import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
 import { loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
 
-export async function runSync(deps: Services, job: SyncJob, log: Logger, messageId?: string) {
+export async function runSync(deps: Services, job: SyncJob, log: Logger) {
   const names = pickTargets(deps, job.targets);
   if (job.dry_run) {
     const [current, states] = await Promise.all([loadRuleSet(deps.store), loadStates(deps.store, names)]);
@@ -26,8 +26,8 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
     return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
   }
   // Held as a job's lease is (renewed every third of worker.lease): a sync whose process died
-  // frees it within a lease, and its own redelivery takes it over at once.
-  const held = await takeLock(deps.store, names, deps.config.worker.lease, messageId);
+  // frees it within a lease.
+  const held = await takeLock(deps.store, names, deps.config.worker.lease);
   if (!held)
     throw transient("sync_in_progress", "another config sync is running; this one will be redelivered", 5);
   let changedSet: RuleSet | undefined;

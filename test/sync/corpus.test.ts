@@ -161,6 +161,8 @@ const PRINTED_OTHERWISE = [
   "up > 010 and up @ 100.0001 and up > -0x10 and up @ -0.0005",
   // What Prometheus 2.x reads but the 3.x grammar does not: holt_winters, `5.`, `1.e3`, `0X`.
   "holt_winters(x[1h], 0.5, 0.5) > 5. and up > 0XFF and up > 1.e3",
+  // …but not inside strings, which Prometheus prints decoded.
+  'up{a="1\\x2e"} or up{a="\\x30X1F"} or up{a="holt_winters(5."}',
   'up{job="\\xc3\\xa9"} or up{job="\\303\\251"}',
 ];
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { PROMETHEUS_TEMPLATE_FUNCS, parsePromDuration } from "../../src/sync/checks.ts";
+import { promqlSyntaxError } from "../../src/sync/promql.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
 import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
 
@@ -263,6 +264,13 @@ describe("the rule set as a whole", () => {
           'is not PromQL: a syntax error at character 14 ("rate(up[5m]) > 0"); Prometheus target "prom" would refuse it',
       },
     ]);
+    // What Prometheus 2.x reads is taken; what it refuses is not, and the place is the text's own.
+    expect(promqlSyntaxError("holt_winters(x[5m], 0.5, 0.5) > 5. and up > 0XFF")).toBeUndefined();
+    for (const bad of ["rate(x[5.m]) > 0", "up > 0x1.", "up > 5.and up"])
+      expect(promqlSyntaxError(bad)).toBeDefined();
+    expect(promqlSyntaxError("holt_winters(x[5m], 0.5, 0.5) > > 1")).toStartWith(
+      'is not PromQL: a syntax error at character 33 ("> 1")',
+    );
     // The same MetricsQL for a Prometheus target too: refused.
     const both = parsed([rule({ id: "metricsql", expr: "up default 0" })]);
     expect(checkRuleSet(both, { prom: fileTarget, vm }, at).map((i) => i.field)).toEqual(["expr"]);
