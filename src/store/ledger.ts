@@ -234,33 +234,46 @@ export class Ledger {
   /**
    * Renews the lease every third of its length until the returned function is called.
    * Jobs shorter than that never touch the timer's work. Where the timer may outlive the jobs
-   * (`timerOutlivesJobs`), it stops itself at a tick that finds no lease held, not when the last
-   * job lets go: under load, jobs one after another would otherwise set and clear a timer each.
-   * Elsewhere the last job to let go stops it.
+   * (`timerOutlivesJobs`), one timer renews every lease held and stops itself at a tick that finds
+   * none, not when the last job lets go: under load, jobs one after another would otherwise set and
+   * clear a timer each. Elsewhere (Workers) a timer lives only as long as the request that set it,
+   * so each job renews its own lease with its own timer: a shared one died with the first job's
+   * request and left the others' leases to lapse while they ran.
    */
   keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
     this.held.set(messageId, { lease, onError });
+    const period = Math.max(100, Math.floor(this.opts.leaseMs / 3));
+    const letGo = () => {
+      if (this.held.get(messageId)?.lease === lease) this.held.delete(messageId);
+    };
+    if (!this.opts.timerOutlivesJobs) {
+      const own = setInterval(() => this.renewHeld(messageId), period);
+      (own as { unref?: () => void }).unref?.();
+      return () => {
+        clearInterval(own);
+        letGo();
+      };
+    }
     if (!this.renewer) {
-      this.renewer = setInterval(
-        () => {
-          if (this.held.size === 0) return this.stopRenewing();
-          for (const [id, h] of this.held)
-            this.renew(id, h.lease).then((kept) => {
-              if (kept) return;
-              // Said once: the job runs on, and its finish will not write over the new holder's entry.
-              this.held.delete(id);
-              h.onError(new Error("the lease was lost: another delivery may have taken the message over"));
-            }, h.onError);
-        },
-        Math.max(100, Math.floor(this.opts.leaseMs / 3)),
-      );
+      this.renewer = setInterval(() => {
+        if (this.held.size === 0) return this.stopRenewing();
+        for (const id of this.held.keys()) this.renewHeld(id);
+      }, period);
       // It must not keep a process alive that has nothing else to do (`run`, shutdown).
       (this.renewer as { unref?: () => void }).unref?.();
     }
-    return () => {
-      if (this.held.get(messageId)?.lease === lease) this.held.delete(messageId);
-      if (this.held.size === 0 && !this.opts.timerOutlivesJobs) this.stopRenewing();
-    };
+    return letGo;
+  }
+
+  /** Renews one held lease; a lost one is let go and said once (the job runs on, and its finish will not write over the new holder's entry). */
+  private renewHeld(id: string): void {
+    const h = this.held.get(id);
+    if (!h) return;
+    this.renew(id, h.lease).then((kept) => {
+      if (kept) return;
+      this.held.delete(id);
+      h.onError(new Error("the lease was lost: another delivery may have taken the message over"));
+    }, h.onError);
   }
 
   /** Stops the renewal timer (it restarts with the next keep). */

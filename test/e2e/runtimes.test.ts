@@ -328,3 +328,60 @@ describe("workerd with the Upstash store: figures and ledger live outside the is
     }
   });
 });
+
+describe("workerd: a job's lease is renewed past the request that first renewed one", () => {
+  let worker: Started | undefined;
+  const hits: string[] = [];
+  const receiver = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      hits.push(path);
+      await Bun.sleep(path === "/a" ? 2_500 : 6_000);
+      return Response.json({ ok: true });
+    },
+  });
+  beforeAll(async () => {
+    const hook = (p: string) => `{type: webhook, url: "http://127.0.0.1:${receiver.port}${p}", timeout: 20s}`;
+    const yaml = `{qstash: {current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next}}, worker: {lease: 1s}, channels: {slow-a: ${hook("/a")}, slow-b: ${hook("/b")}}}`;
+    const port = freePort();
+    const [cmd, args] = wranglerDev(port, ["--var", `ALERTAGENT_CONFIG:${yaml}`]);
+    worker = await startGroup("wrangler dev (lease 1s)", cmd, args, port, { env: ENV, timeoutMs: 55_000 });
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.stop();
+    receiver.stop(true);
+  });
+
+  test("a redelivery of a job still running after an earlier job's request ended is in_progress, not sent again", async () => {
+    const { signRequest } = await import("../../src/qstash/sign.ts");
+    const post = async (id: string, channel: string, retried = 0) => {
+      const url = `${worker!.baseUrl}/jobs/notification`;
+      const body = JSON.stringify({
+        channels: [channel],
+        alerts: [{ labels: { alertname: `Lease-${id}` } }],
+      });
+      return fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "upstash-message-id": id,
+          "upstash-retried": String(retried),
+          "upstash-signature": await signRequest({ key: DEV_SIGNING_KEYS.current, url, body }),
+        },
+        body,
+      });
+    };
+    const a = post("lease-a", "slow-a"); // its request starts the lease renewal, and ends first
+    await Bun.sleep(500);
+    const b = post("lease-b", "slow-b"); // still running when A's request has ended
+    expect((await a).status).toBe(200);
+    await Bun.sleep(2_000); // past B's 1 s lease, had it not been renewed
+    const again = await post("lease-b", "slow-b", 1);
+    expect(again.status).toBe(503);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("in_progress");
+    expect((await b).status).toBe(200);
+    expect(hits.filter((p) => p === "/b")).toHaveLength(1);
+  }, 30_000);
+});

@@ -135,18 +135,22 @@ describe("idempotency on Upstash-Message-Id", () => {
     await expectLeaseKept(h, 2);
   });
 
-  test("on Workers (a timer ends with its request) the last job to let go stops the timer", async () => {
-    const ledger = new Ledger(new MemoryStore(), {
-      leaseMs: 300,
-      retentionMs: 60_000,
-      timerOutlivesJobs: false,
-    });
-    const claim = await ledger.claim("msg_w", "notification", { retried: 0 });
-    if (claim.kind !== "claimed") throw new Error(claim.kind);
-    const letGo = ledger.keep("msg_w", claim.lease, () => {});
-    expect((ledger as unknown as { renewer?: unknown }).renewer).toBeDefined();
-    letGo();
-    expect((ledger as unknown as { renewer?: unknown }).renewer).toBeUndefined();
+  test("on Workers (a timer ends with its request) each job renews its own lease, and stops when it lets go", async () => {
+    const store = new MemoryStore();
+    const ledger = new Ledger(store, { leaseMs: 300, retentionMs: 60_000, timerOutlivesJobs: false });
+    const held = async (id: string) => {
+      const claim = await ledger.claim(id, "notification", { retried: 0 });
+      if (claim.kind !== "claimed") throw new Error(claim.kind);
+      return ledger.keep(id, claim.lease, () => {});
+    };
+    const letGoA = await held("msg_wa");
+    const letGoB = await held("msg_wb");
+    letGoA(); // A's request ends; B runs on
+    await Bun.sleep(700);
+    expect(await store.pttl(ledger.leaseKey("msg_wb"))).toBeGreaterThan(0);
+    letGoB();
+    await Bun.sleep(450);
+    expect(await store.get(ledger.leaseKey("msg_wb"))).toBeNull();
   });
 });
 
