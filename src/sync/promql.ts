@@ -84,6 +84,8 @@ function literalValue(raw: string, inDuration: boolean, afterAt: boolean): strin
   return String(inDuration ? n * 1000 : n);
 }
 
+const UTF8 = new TextEncoder();
+
 /** A string literal's value: Prometheus prints every string double-quoted, with Go's escapes. */
 function stringValue(text: string): string {
   if (text.startsWith("`")) return text.slice(1, -1);
@@ -94,7 +96,7 @@ function stringValue(text: string): string {
     const m = /^\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/s.exec(body.slice(i));
     const cp = body.codePointAt(i) as number;
     if (!m) {
-      bytes.push(...new TextEncoder().encode(String.fromCodePoint(cp)));
+      bytes.push(...UTF8.encode(String.fromCodePoint(cp)));
       i += cp > 0xffff ? 2 : 1;
       continue;
     }
@@ -104,7 +106,7 @@ function stringValue(text: string): string {
       const c = /^[uU]/.test(e)
         ? String.fromCodePoint(Number.parseInt(e.slice(1), 16))
         : ({ a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" }[e] ?? e);
-      bytes.push(...new TextEncoder().encode(c));
+      bytes.push(...UTF8.encode(c));
     }
     i += m[0].length;
   }

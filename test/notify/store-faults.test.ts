@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { storeUnavailable } from "../../src/errors.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-import type { Write } from "../../src/store/store.ts";
+import type { Store, Write } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { around, failingOnce } from "../support/store-spy.ts";
@@ -26,8 +26,21 @@ afterEach(async () => {
   for (const s of sinks.splice(0)) await s.stop();
 });
 
+/** A harness whose `hook` channel is a new webhook sink, over `store` when given. */
+function hooked(store?: Store) {
+  const hook = sink();
+  return {
+    hook,
+    h: makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, store ? { store } : {}),
+  };
+}
+
 /** A new group each time, so no test's dedup state meets another's. */
 const page = () => ({ ...fixture("alertmanager-firing.json"), groupKey: `faults-${crypto.randomUUID()}` });
+/** A notification of a new page to the `hook` channel. */
+const pageJob = () => ({ channels: ["hook"], payload: page() });
+const sendPage = (h: ReturnType<typeof makeHarness>, messageId: string) =>
+  h.job("/jobs/notification", pageJob(), { messageId });
 
 /** Delivers `body` as `messageId` until it is answered 200 (at most 4 times); the statuses. */
 async function untilDone(
@@ -47,30 +60,24 @@ async function untilDone(
 describe("the store failing during a notification: the page arrives once", () => {
   for (const mode of ["refused", "answer lost"] as const) {
     test(`the dedup claim ${mode}: the retry sends the page (it was never sent)`, async () => {
-      const hook = sink();
       const store = failingOnce(
         mode,
         (method, args) => method === "set" && String(args[0]).startsWith("notify:dedup:"),
       );
-      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
-      const statuses = await untilDone(h, { channels: ["hook"], payload: page() }, `msg_claim_${mode}`);
+      const { hook, h } = hooked(store);
+      const statuses = await untilDone(h, pageJob(), `msg_claim_${mode}`);
       expect(statuses.at(-1)).toBe(200);
       expect(hook.requests).toHaveLength(1);
     });
   }
 
   test("the dedup claim refused: the answer names the store, not the channel it never reached", async () => {
-    const hook = sink();
     const store = failingOnce(
       "refused",
       (method, args) => method === "set" && String(args[0]).startsWith("notify:dedup:"),
     );
-    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
-    const res = await h.job(
-      "/jobs/notification",
-      { channels: ["hook"], payload: page() },
-      { messageId: "msg_claim_says" },
-    );
+    const { hook, h } = hooked(store);
+    const res = await sendPage(h, "msg_claim_says");
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("store_unavailable");
@@ -78,10 +85,9 @@ describe("the store failing during a notification: the page arrives once", () =>
   });
 
   test("the claim's answer lost: the job answers 503, and its retry is not refused by its own lease", async () => {
-    const hook = sink();
     const store = failingOnce("answer lost", (method) => method === "acquire");
-    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
-    const body = { channels: ["hook"], payload: page() };
+    const { hook, h } = hooked(store);
+    const body = pageJob();
     expect((await h.job("/jobs/notification", body, { messageId: "msg_claim_lost" })).status).toBe(503);
     expect(
       (await h.job("/jobs/notification", body, { messageId: "msg_claim_lost", retried: 1 })).status,
@@ -91,11 +97,10 @@ describe("the store failing during a notification: the page arrives once", () =>
 
   for (const mode of ["refused", "answer lost", "bug"] as const) {
     test(`the record after the send ${mode}: the page is not sent again, and it shows sent`, async () => {
-      const hook = sink();
       const store = failingOnce(mode, writesTo("notification:"));
-      const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
+      const { hook, h } = hooked(store);
       const id = `msg_record_${mode.replace(" ", "_")}`;
-      const statuses = await untilDone(h, { channels: ["hook"], payload: page() }, id);
+      const statuses = await untilDone(h, pageJob(), id);
       expect(statuses.at(-1)).toBe(200);
       expect(hook.requests).toHaveLength(1);
       const seen = (await (await h.request(`/v1/notifications/${id}`)).json()) as {
@@ -106,18 +111,13 @@ describe("the store failing during a notification: the page arrives once", () =>
   }
 
   test("the store down from the send on: the log says the page was sent and will be sent again", async () => {
-    const hook = sink();
     const store = around(new MemoryStore(), (method, call, args) =>
       writesTo("notification:")(method, args)
         ? Promise.reject(storeUnavailable("connection refused"))
         : call(),
     );
-    const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`, { store });
-    const res = await h.job(
-      "/jobs/notification",
-      { channels: ["hook"], payload: page() },
-      { messageId: "msg_down" },
-    );
+    const { hook, h } = hooked(store);
+    const res = await sendPage(h, "msg_down");
     expect(res.status).toBe(503);
     expect(hook.requests).toHaveLength(1);
     expect(h.logs.find((l) => String(l.msg).startsWith("sent but not recorded"))).toMatchObject({
@@ -180,7 +180,7 @@ describe("the store failing during a notification: the page arrives once", () =>
       return new Response("busy", { status: 503 });
     });
     const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}" }\n`);
-    const body = { channels: ["hook"], payload: page() };
+    const body = pageJob();
     const one = h.job("/jobs/notification", body, { messageId: "msg_ha1" });
     await Bun.sleep(100);
     // The twin finds the same group being sent: 503 duplicate_in_flight, its failure recorded before any plan.
@@ -203,7 +203,7 @@ describe("a receiver slower than the timeout that did take the page", () => {
       return Response.json({ ok: true });
     });
     const h = makeHarness(`channels:\n  hook: { type: webhook, url: "${hook.url}", timeout: 300ms }\n`);
-    const body = { channels: ["hook"], payload: page() };
+    const body = pageJob();
     const first = await h.job("/jobs/notification", body, { messageId: "msg_slow_a" });
     expect(first.status).toBe(503);
     // The copy finds the state claimed by a send that may have arrived: it waits.

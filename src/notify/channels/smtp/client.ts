@@ -244,20 +244,16 @@ function withSentTo(e: JobError, sent: string[]): JobError {
 function withoutCredentials(e: JobError, o: SmtpOptions): JobError {
   if (!o.pass) return e;
   const sent = [base64Of(`\0${o.user}\0${o.pass}`), base64Of(o.pass), o.pass].filter((c) => c.length >= 4);
-  const message = maskCredentials(e.message, sent);
-  const details = maskCredentials(e.details, sent);
-  if (message === e.message && JSON.stringify(details) === JSON.stringify(e.details)) return e;
-  return new JobError({ kind: e.kind, code: e.code, message, retryAfterS: e.retryAfterS, details });
+  return remade(e, maskCredentials(e.message, sent), maskCredentials(e.details, sent));
 }
 
 function withDetails(e: JobError, more: Record<string, unknown>, said = ""): JobError {
-  return new JobError({
-    kind: e.kind,
-    code: e.code,
-    message: e.message + said,
-    retryAfterS: e.retryAfterS,
-    details: { ...(e.details as object | undefined), ...more },
-  });
+  return remade(e, e.message + said, { ...(e.details as object | undefined), ...more });
+}
+
+/** The same failure with another message and details. */
+function remade(e: JobError, message: string, details: unknown): JobError {
+  return new JobError({ kind: e.kind, code: e.code, message, retryAfterS: e.retryAfterS, details });
 }
 
 /**
