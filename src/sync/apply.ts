@@ -26,6 +26,8 @@ export interface TargetResult {
   verified_how?: string | null;
   rules: number;
   omitted?: string[];
+  /** The file no longer held its unchanged rendering and was written again (plan.ts TargetPlan.drifted). */
+  drifted?: true;
   diff?: string;
   error?: { code: string; message: string };
 }
@@ -63,6 +65,7 @@ export async function apply(
     kind: p.target.kind,
     rules: p.rendered.rules,
     ...(p.rendered.omitted.length ? { omitted: p.rendered.omitted } : {}),
+    ...(p.drifted ? { drifted: true as const } : {}),
   };
   const at = isoAt(deps.now());
   deps.metrics.set("configVersion", { target: p.name }, p.state.version);
@@ -175,7 +178,7 @@ const masked = (v: Verification): Verification => ({ ...v, how: maskText(v.how) 
 async function failed(
   deps: Services,
   p: TargetPlan,
-  base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted">,
+  base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted" | "drifted">,
   at: string,
   e: unknown,
   log: Logger,

@@ -3,10 +3,13 @@
  * each of which also reads the target back (verify.ts) and answers how it was verified, or
  * throws a JobError saying why the target does not have what was sent.
  */
-import { deliverFile } from "./file.ts";
+
+import type { Services } from "../services.ts";
+import { deliverFile, fileHolds } from "./file.ts";
 import { deliverHttp } from "./http.ts";
 import { deliverMimir } from "./mimir.ts";
 import { type DeliveryInput, readBackFile } from "./read-back.ts";
+import type { Rendered, TargetConfig } from "./render.ts";
 import type { Verification } from "./verify.ts";
 
 export function deliver(d: DeliveryInput): Promise<Verification> {
@@ -30,4 +33,16 @@ export function deliver(d: DeliveryInput): Promise<Verification> {
 export function recheck(d: DeliveryInput): Promise<Verification> {
   const delivery = d.target.delivery;
   return delivery.type === "file" ? readBackFile(d, delivery) : deliver(d);
+}
+
+/**
+ * Whether the target still holds the rendering it last took, for a `full` sync that would leave
+ * it alone: a file is read (edited or removed by hand, it is written again: its header says
+ * edits are overwritten); an http or mimir peer is taken at its word (not read on every sync).
+ */
+export function stillHolds(deps: Services, target: TargetConfig, rendered: Rendered): Promise<boolean> {
+  const delivery = target.delivery;
+  return delivery.type === "file"
+    ? fileHolds(deps.fs, delivery.path, rendered.content)
+    : Promise.resolve(true);
 }

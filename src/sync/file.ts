@@ -194,6 +194,15 @@ function refuseAheadOfStore(d: DeliveryInput, held: string | undefined): void {
   });
 }
 
+/**
+ * Whether the file at `path` still holds exactly `content` (a full sync's check of a target whose
+ * rendering did not change: docs/config-sync.md, "Scheduled full sync"). A file that cannot be
+ * read counts as not holding it: the delivery that follows says why.
+ */
+export async function fileHolds(fs: FileAccess | undefined, path: string, content: string): Promise<boolean> {
+  return (await fs?.read(path).catch(() => null)) === content;
+}
+
 export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Promise<Verification> {
   const fs = d.deps.fs;
   if (!fs)

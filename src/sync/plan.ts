@@ -6,6 +6,7 @@
 
 import { notFound, permanent } from "../errors.ts";
 import type { Services } from "../services.ts";
+import { stillHolds } from "./delivery.ts";
 import { unifiedDiff } from "./diff.ts";
 import { type Rendered, renderTarget, type TargetConfig } from "./render.ts";
 import type { Rule } from "./rule.ts";
@@ -19,6 +20,11 @@ export interface TargetPlan {
   rendered: Rendered;
   state: TargetState;
   changed: boolean;
+  /**
+   * A full sync found the file no longer holding its unchanged rendering (edited or removed by
+   * hand; its header says edits are overwritten): it counts as changed and is written again.
+   */
+  drifted: boolean;
   /** Unified diff from the last applied rendering to this one ("" when unchanged). */
   diff: string;
 }
@@ -56,6 +62,8 @@ export async function planTargets(
   names: readonly string[],
   /** The targets' states, when the caller read them already (a sync, with its lock). */
   read?: readonly (TargetState | null)[],
+  /** A full sync's plan: a file target whose rendering did not change is read for drift. */
+  full = false,
 ): Promise<TargetPlan[]> {
   const states = read ?? (await loadStates(deps.store, names));
   return Promise.all(
@@ -63,12 +71,15 @@ export async function planTargets(
       const target = deps.config.config_sync.targets[name];
       const rendered = await renderTarget(name, target, rules, deps.config);
       const state = states[i] ?? emptyState(name, target.kind, target.delivery.type);
-      const changed = rendered.hash !== state.hash;
+      const drifted = full && rendered.hash === state.hash && !(await stillHolds(deps, target, rendered));
+      const changed = drifted || rendered.hash !== state.hash;
       const from = state.hash ? `${name} v${state.version}` : `${name} (nothing applied yet)`;
-      const diff = changed
-        ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
-        : "";
-      return { name, target, rendered, state, changed, diff };
+      const diff = drifted
+        ? `the file no longer holds ${name} v${state.version}: it is written again\n`
+        : changed
+          ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
+          : "";
+      return { name, target, rendered, state, changed, drifted, diff };
     }),
   );
 }
@@ -94,7 +105,7 @@ export async function desiredRules(
 export async function planFullSync(deps: Services, target?: string) {
   const names = pickTargets(deps, target ? [target] : undefined, "route");
   const { rules, from } = await desiredRules(deps);
-  const plans = await planTargets(deps, rules, names);
+  const plans = await planTargets(deps, rules, names, undefined, true);
   return { from, rules: rules.length, targets: plans.map(planView) };
 }
 
@@ -105,6 +116,7 @@ export function planView(p: TargetPlan) {
     kind: p.target.kind,
     delivery: p.target.delivery.type,
     changed: p.changed,
+    ...(p.drifted ? { drifted: true } : {}),
     version: p.state.version,
     ...(p.changed ? { planned_version: p.state.version + 1 } : {}),
     hash: p.rendered.hash,

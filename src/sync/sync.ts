@@ -22,7 +22,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
   if (job.dry_run) {
     const [current, states] = await Promise.all([loadRuleSet(deps.store), loadStates(deps.store, names)]);
     const { set, summary } = await nextRuleSet(deps, job, current);
-    const plans = await planTargets(deps, set.rules, names, states);
+    const plans = await planTargets(deps, set.rules, names, states, job.operation === "full");
     return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
   }
   // Held as a job's lease is (renewed every third of worker.lease): a sync whose process died
@@ -34,7 +34,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
   const states: TargetState[] = [];
   try {
     const { set, summary } = await nextRuleSet(deps, job, held.set);
-    const plans = await planTargets(deps, set.rules, names, held.states);
+    const plans = await planTargets(deps, set.rules, names, held.states, job.operation === "full");
     if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(

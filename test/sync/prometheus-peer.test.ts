@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -255,3 +256,58 @@ test("a file Prometheus reloads by itself (verify.url, no reload_url): a changed
   expect((await reload()).status).toBe(200);
   expect(await sync("up > 2")).toEqual({ status: 200, said: true });
 }, 60_000);
+
+test("a scheduled full puts back a rule file edited or removed by hand (its header says edits are overwritten): Prometheus runs ours again", async () => {
+  const h = harness(AUTH.password, "drift.yml");
+  const path = join(prom.rulesDir, "drift.yml");
+  const reloadByHand = () =>
+    fetch(`${prom.url}/-/reload`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${AUTH.user}:${AUTH.password}`)}` },
+    });
+  expect((await h.sync({ operation: "full", rules: [rule({ id: "d", name: "DriftDown" })] })).status).toBe(
+    200,
+  );
+  const ours = readFileSync(path, "utf8");
+  writeFileSync(path, ours.replace("DriftDown", "HandEdited"));
+  expect((await reloadByHand()).status).toBe(200);
+  expect(await loaded()).toContain("HandEdited");
+  // What a full sync would change now says so.
+  const plan = (await h.json("/v1/sync/plan")) as { targets: { changed: boolean; drifted?: boolean }[] };
+  expect(plan.targets[0]).toMatchObject({ changed: true, drifted: true });
+  const res = await h.sync({ operation: "full" });
+  expect(res.status).toBe(200);
+  const { targets } = (await res.json()) as {
+    targets: { changed: boolean; drifted?: boolean; verified: boolean }[];
+  };
+  expect(targets[0]).toMatchObject({ changed: true, drifted: true, verified: true });
+  expect(readFileSync(path, "utf8")).toBe(ours);
+  expect(await loaded()).toContain("DriftDown");
+  expect(await loaded()).not.toContain("HandEdited");
+  // Removed by hand: written again.
+  rmSync(path);
+  expect((await reloadByHand()).status).toBe(200);
+  expect(await loaded()).not.toContain("DriftDown");
+  expect((await h.sync({ operation: "full" })).status).toBe(200);
+  expect(await loaded()).toContain("DriftDown");
+  // Nothing drifted: nothing written, nothing reloaded.
+  const again = (await (await h.sync({ operation: "full" })).json()) as { targets: { changed: boolean }[] };
+  expect(again.targets[0].changed).toBe(false);
+});
+
+test("a scheduled full finding the file holding a rendering of ours the store never recorded (a sync killed before recording it) is refused, not undone", async () => {
+  const h = harness(AUTH.password, "killed.yml");
+  const path = join(prom.rulesDir, "killed.yml");
+  expect((await h.sync({ operation: "full", rules: [rule({ id: "k1", name: "KilledA" })] })).status).toBe(
+    200,
+  );
+  // What a sync adding KilledB writes before it is killed: another harness, same file, its own store.
+  const other = harness(AUTH.password, "killed.yml");
+  const both = [rule({ id: "k1", name: "KilledA" }), rule({ id: "k2", name: "KilledB" })];
+  expect((await other.sync({ operation: "full", rules: both })).status).toBe(200);
+  const written = readFileSync(path, "utf8");
+  const res = await h.sync({ operation: "full" });
+  expect(res.status).toBe(503);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe("target_ahead_of_store");
+  expect(readFileSync(path, "utf8")).toBe(written);
+});
