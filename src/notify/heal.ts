@@ -5,21 +5,27 @@
  * and the pieces are sent instead of failing the job (docs/notifications.md, "Size limits and
  * splitting").
  */
+
 import type { Channel, Message } from "./channels/channel.ts";
+import type { Words } from "./locale.ts";
 import type { PartRecord } from "./records.ts";
 import { splitText } from "./split.ts";
 
 const MAX_RESPLITS = 2;
 
-/** The refused part as smaller pieces, or undefined when it cannot be split again. */
-export function splitSmaller(ch: Channel, part: PartRecord, m: Message): PartRecord[] | undefined {
+/**
+ * The refused part as smaller pieces, or undefined when it cannot be made smaller. One piece is
+ * enough when a line too long for the smaller budget was cut (the excess was one long line): the
+ * page arrives shortened, marked in `t`'s words, rather than not at all.
+ */
+export function splitSmaller(ch: Channel, part: PartRecord, m: Message, t: Words): PartRecord[] | undefined {
   const depth = part.resplit ?? 0;
   if (depth >= MAX_RESPLITS) return undefined;
   const budget = Math.floor(ch.measure(m) * 0.7);
   // The pieces keep the part's number, only the text is cut; only the first may mention people.
   const as = (p: { title: string; body: string }): Message => ({ ...m, title: p.title, body: p.body });
-  const pieces = splitText({ title: part.title, body: part.body }, (p) => ch.measure(as(p)) <= budget, 20);
-  if (pieces.length < 2) return undefined;
+  const pieces = splitText({ title: part.title, body: part.body }, (p) => ch.measure(as(p)) <= budget, 20, t);
+  if (pieces.length === 1 && ch.measure(as(pieces[0])) >= ch.measure(m)) return undefined;
   return pieces.map((p, k) => ({
     ...part,
     title: p.title,

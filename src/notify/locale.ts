@@ -55,6 +55,8 @@ export interface Words {
   contradicts: string;
   /** The visible marker where a text too long for the robot was cut. */
   truncated: string;
+  /** The last part's note when a free text needed more than max_parts parts. */
+  lines_left_out: (count: number, maxParts: number) => string;
   units: DurationWords;
 }
 
@@ -101,6 +103,7 @@ const EN: Words = {
   evidence_unavailable: "No evidence from Prometheus",
   contradicts: "Contradicts the evidence",
   truncated: "[truncated]",
+  lines_left_out: (n, max) => `… [${n} more line(s) not sent: max_parts is ${max}]`,
   units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
 };
 
@@ -146,6 +149,7 @@ const ZH_CN: Words = {
   evidence_unavailable: "未能从 Prometheus 取得证据",
   contradicts: "与证据不符",
   truncated: "[已截断]",
+  lines_left_out: (n, max) => `… [另有 ${n} 行未发送：max_parts 为 ${max}]`,
   units: { s: "秒", m: "分", h: "小时", d: "天", sep: "" },
 };
 

@@ -7,7 +7,7 @@ import { ConfigError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import type { Channel } from "./channels/channel.ts";
 import { buildChannels } from "./channels/index.ts";
-import type { Locale } from "./locale.ts";
+import { type Locale, WORDS, type Words } from "./locale.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { Records } from "./records.ts";
 import { checkTemplates } from "./templates.ts";
@@ -44,6 +44,9 @@ export function buildNotifier(s: Services): Notifier {
     records: new Records(s.store, config.store.retention),
   };
 }
+
+/** The words of a channel's locale (its `locale`, else worker.locale), for text with no group view. */
+export const wordsOf = (n: Notifier, ch: Channel): Words => WORDS[ch.cfg.locale ?? n.locale];
 
 /**
  * The group's view in each channel's locale (its `locale`, else worker.locale, else `locale`

@@ -7,7 +7,7 @@
 import { permanent } from "../errors.ts";
 import type { Channel, Message, SendContext, Tone } from "./channels/channel.ts";
 import type { Packer } from "./heal.ts";
-import type { Notifier } from "./notifier.ts";
+import { type Notifier, wordsOf } from "./notifier.ts";
 import { type Fits, type OutPart, shrinkOne, splitAlerts, splitText } from "./split.ts";
 import { findTemplate, type RenderSpec, renderAlerts, renderData, type Template } from "./templates.ts";
 import { escapeText, type Format, htmlToText } from "./text.ts";
@@ -88,7 +88,7 @@ export function planFor(
   const maxParts = ch.cfg.max_parts;
   const parts =
     input.kind === "data" || !group
-      ? splitText(renderData(spec, input.kind === "data" ? input.data : {}), fits, maxParts)
+      ? splitText(renderData(spec, input.kind === "data" ? input.data : {}), fits, maxParts, wordsOf(n, ch))
       : splitAlerts(group, spec, fits, maxParts);
   const messages: Message[] = parts.map((p) =>
     withAlt(ch, format, spec, group, { ...p, format, tone, link, linkText }),

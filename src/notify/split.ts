@@ -178,7 +178,7 @@ function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
 }
 
 /** Free text (a custom template over `data`): split at line boundaries into numbered parts. */
-export function splitText(r: Rendered, fits: Fits, maxParts: number): OutPart[] {
+export function splitText(r: Rendered, fits: Fits, maxParts: number, t: Words = WORDS.en): OutPart[] {
   const whole: OutPart = { ...r, part: 1, parts: 1, alerts: 0 };
   if (fits(whole)) return [whole];
   const probe = (body: string, n: number): OutPart => ({
@@ -191,7 +191,7 @@ export function splitText(r: Rendered, fits: Fits, maxParts: number): OutPart[] 
   // Lines too long for any part are cut first, so every chunk below is made of whole lines.
   const lines = r.body
     .split("\n")
-    .flatMap((line) => (fits(probe(line, 1)) ? [line] : [hardCut(probe(line, 1), fits).body]));
+    .flatMap((line) => (fits(probe(line, 1)) ? [line] : [hardCut(probe(line, 1), fits, markOf(t)).body]));
   const chunks: string[][] = [];
   let cur: string[] = [];
   for (const line of lines) {
@@ -206,7 +206,7 @@ export function splitText(r: Rendered, fits: Fits, maxParts: number): OutPart[] 
     // The last part takes what fits with a note of how much was left out.
     const rest = chunks.slice(maxParts - 1).flat();
     const last: string[] = [];
-    const note = (left: number) => `… [${left} more line(s) not sent: max_parts is ${maxParts}]`;
+    const note = (left: number) => t.lines_left_out(left, maxParts);
     for (const line of rest) {
       if (!fits(probe([...last, line, note(rest.length - last.length - 1)].join("\n"), maxParts))) break;
       last.push(line);
@@ -223,6 +223,6 @@ export function splitText(r: Rendered, fits: Fits, maxParts: number): OutPart[] 
       parts: n,
       alerts: 0,
     };
-    return fits(p) ? p : hardCut(p, fits);
+    return fits(p) ? p : hardCut(p, fits, markOf(t));
   });
 }

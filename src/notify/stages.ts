@@ -14,7 +14,7 @@ import { TOO_LONG } from "./channels/http.ts";
 import { type Alongside, claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
 import { repack, splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
-import type { Notifier } from "./notifier.ts";
+import { type Notifier, wordsOf } from "./notifier.ts";
 import type { Take } from "./rate-limit.ts";
 import type { DeliveryRecord } from "./records.ts";
 import { alertPacker, planFor, toneOf } from "./render.ts";
@@ -252,7 +252,7 @@ function healed(
   ctx: SendContext,
 ) {
   if (!ch.requestBytes) {
-    const pieces = splitSmaller(ch, record.parts[i], m);
+    const pieces = splitSmaller(ch, record.parts[i], m, j.groupOf(ch)?.t ?? wordsOf(j.n, ch));
     return pieces && [...record.parts.slice(0, i), ...pieces, ...record.parts.slice(i + 1)];
   }
   const group = j.groupOf(ch);

@@ -225,6 +225,35 @@ describe("WeCom refusing a part as too long (40058)", () => {
     expect(got.length).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 3; i++) expect(got.map((m) => m.text).join("\n")).toContain(`node-00${i}:9100`);
   });
+
+  test("one alert whose single long line is the excess still arrives, cut where it must be, in the channel's language", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN }\n`,
+    );
+    wecom.fault(
+      k,
+      () =>
+        Response.json({
+          errcode: 40058,
+          errmsg: "markdown.content exceed max length 4096. invalid Request Parameter",
+        }),
+      1,
+    );
+    const [first] = fixture("alertmanager-zh.json").alerts;
+    // ~2.8 KB in one line: under the worker's own budget, refused once by the robot.
+    const description = "磁盘写入延迟持续升高，".repeat(85);
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx"],
+      alerts: [{ ...first, annotations: { summary: "根分区使用率超过 85%", description } }],
+    });
+    expect(res.status).toBe(200);
+    const got = wecom.of(k);
+    expect(got).toHaveLength(1);
+    expect(got[0].text).toContain("db-03:9100");
+    expect(got[0].text).toContain("[已截断]");
+    expect(got[0].text).not.toContain("[truncated]");
+  });
 });
 
 describe("WeCom markup as WeCom renders it", () => {
