@@ -24,7 +24,8 @@ export function interpolate(
 ): unknown {
   if (typeof value === "string") {
     // A value that is one reference as a whole takes the type its text has, as if written in
-    // the YAML: `port: ${PORT:-8081}` is a number, `all: ${AT_ALL:-false}` a boolean.
+    // the YAML: `port: ${PORT:-8081}` is a number, `all: ${AT_ALL:-false}` a boolean — a number
+    // only when it keeps every character (a secret "00123" or 23 digits stays text).
     const whole = /^\$\{[^}]+\}$/.test(value);
     const text = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
@@ -39,7 +40,9 @@ export function interpolate(
       });
       return "";
     });
-    return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(text) ? parseYaml(text) : text;
+    if (!whole) return text;
+    if (text === "true" || text === "false") return text === "true";
+    return /^-?\d+(\.\d+)?$/.test(text) && String(Number(text)) === text ? Number(text) : text;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, used));
   if (value && typeof value === "object") {

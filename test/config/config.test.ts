@@ -226,9 +226,17 @@ describe("${VAR} keeps the type of what it is replaced with", () => {
   });
 });
 
-test("an all-digit secret from ${VAR} stays a string", () => {
+test("an all-digit secret from ${VAR} stays a string, every digit of it", () => {
   const c = loadConfig(`${keys}worker: { admin_token: "\${T}" }\n`, { T: "123456" });
   expect(c.worker.admin_token).toBe("123456");
+  // What a number would not keep: leading zeros, digits past 2^53, trailing zeros of a fraction.
+  for (const T of ["00123", "12345678901234567890123", "0.10"])
+    expect(loadConfig(`${keys}worker: { admin_token: "\${T}" }\n`, { T }).worker.admin_token).toBe(T);
+  const d = loadConfig(
+    `${keys}channels:\n  d: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=\${A}", secret: "\${S}" }\n`,
+    { A: "x", S: "0012345678901234567890" },
+  );
+  expect(d.channels.d.type === "dingtalk" && d.channels.d.secret).toBe("0012345678901234567890");
 });
 
 describe("a config in the old Go worker's shape is refused with where each key moved", () => {
