@@ -10,7 +10,7 @@ import { isoAt } from "../iso-time.ts";
 import { maskText } from "../mask.ts";
 import type { Services } from "../services.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { deliver, recheck } from "./delivery.ts";
+import { deliver } from "./delivery.ts";
 import { groupHashes } from "./mimir.ts";
 import type { TargetPlan } from "./plan.ts";
 import type { TargetState } from "./state.ts";
@@ -100,10 +100,11 @@ export async function apply(
       : {}),
   };
   if (!p.changed) {
-    // The last attempt failed and was rolled back, and the set is back to what the target has:
-    // read the target back, so `verified` says what it runs now rather than what failed.
+    // The last attempt failed and the set is back to what the target was recorded with: deliver
+    // that again, so `verified` says what it runs now. A file the peer took before its read-back
+    // failed was not put back (file.ts), nor is what an http or mimir peer kept of a refused one.
     try {
-      const v = masked(await recheck(input));
+      const v = masked(await deliver(input));
       const state = {
         ...p.state,
         ...hashes,

@@ -8,7 +8,7 @@ import type { Services } from "../services.ts";
 import { deliverFile, fileHolds } from "./file.ts";
 import { deliverHttp } from "./http.ts";
 import { deliverMimir } from "./mimir.ts";
-import { type DeliveryInput, readBackFile } from "./read-back.ts";
+import type { DeliveryInput } from "./read-back.ts";
 import type { Rendered, TargetConfig } from "./render.ts";
 import type { Verification } from "./verify.ts";
 
@@ -21,18 +21,6 @@ export function deliver(d: DeliveryInput): Promise<Verification> {
     case "mimir":
       return deliverMimir(d, d.target.delivery);
   }
-}
-
-/**
- * After a failed attempt, a sync that finds the target's recorded hash current again makes sure
- * the target runs it: a file delivery put its previous file back, so reading it back is enough;
- * an http or mimir peer has no rollback and may keep what it refused (a sidecar's file that the
- * next reload or restart trips on, Mimir's groups posted before the refused one), so the recorded
- * rendering is delivered again.
- */
-export function recheck(d: DeliveryInput): Promise<Verification> {
-  const delivery = d.target.delivery;
-  return delivery.type === "file" ? readBackFile(d, delivery) : deliver(d);
 }
 
 /**

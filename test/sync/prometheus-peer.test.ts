@@ -311,3 +311,39 @@ test("a scheduled full finding the file holding a rendering of ours the store ne
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe("target_ahead_of_store");
   expect(readFileSync(path, "utf8")).toBe(written);
 });
+
+test("a rule Prometheus took while its read-back failed is removed by deleting it: the recorded file is written again, not only read back", async () => {
+  const path = join(prom.rulesDir, "unread.yml");
+  let readBackDown = false;
+  const h = makeSyncHarness(
+    `
+config_sync:
+  targets:
+    prom:
+      kind: prometheus
+      delivery: { type: file, path: "${path}", reload_url: "http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}/-/reload" }
+      verify: { timeout: 300ms }
+`,
+    {
+      // Prometheus reloads, then its rules API stops answering (it died after the reload's 200).
+      fetch: (input, init) =>
+        readBackDown && String(input instanceof Request ? input.url : input).includes("/api/v1/rules")
+          ? Promise.reject(new TypeError("fetch failed"))
+          : fetch(input, init),
+    },
+  );
+  expect((await h.sync({ operation: "full", rules: [rule({ id: "a", name: "UnreadKeep" })] })).status).toBe(
+    200,
+  );
+  readBackDown = true;
+  const failed = await h.sync({ operation: "create", rules: [rule({ id: "x1", name: "UnreadGone" })] });
+  expect(failed.status).toBe(503);
+  readBackDown = false;
+  // The file stayed (Prometheus accepted it) and Prometheus runs the rule.
+  expect(await loaded()).toContain("UnreadGone");
+  const res = await h.sync({ operation: "delete", rule_ids: ["x1"] });
+  expect(res.status).toBe(200);
+  expect(readFileSync(path, "utf8")).not.toContain("UnreadGone");
+  expect(await loaded()).not.toContain("UnreadGone");
+  expect(await loaded()).toContain("UnreadKeep");
+});
