@@ -92,26 +92,44 @@ export function exprProblem(expr: string): string | undefined {
   return stack.length ? `has an unclosed "${stack[stack.length - 1]}"` : undefined;
 }
 
-/**
- * The functions a Prometheus alerting template may call: Go's own (text/template) and the ones
- * Prometheus adds (template/template.go, across 2.x and 3.x; a newer one an older Prometheus
- * lacks is still refused by its reload). Anything else fails the rule file at load.
- */
-export const PROMETHEUS_TEMPLATE_FUNCS = new Set([
+/** Go's own template functions (text/template), which every peer's templates have. */
+const GO_TEMPLATE_FUNCS = [
   ...["and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println"],
   ...["urlquery", "eq", "ge", "gt", "le", "lt", "ne"],
+];
+
+/**
+ * The functions a Prometheus alerting template may call: Go's own and the ones Prometheus adds
+ * (template/template.go, across 2.x and 3.x; a newer one an older Prometheus lacks is still
+ * refused by its reload). Anything else fails the rule file at load.
+ */
+export const PROMETHEUS_TEMPLATE_FUNCS = new Set([
+  ...GO_TEMPLATE_FUNCS,
   ...["query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match"],
   ...["title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "stripPort", "stripDomain"],
   ...["humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"],
   ...["toTime", "toDuration", "now", "pathPrefix", "externalURL", "parseDuration", "urlQueryEscape"],
+]);
+/**
+ * The functions a vmalert template may call: Go's own and vmalert's (app/vmalert/templates,
+ * 1.79 to today: `toTime` and `parseDurationTime` came later). Prometheus's graphLink,
+ * tableLink, toDuration, now and urlQueryEscape are not among them: vmalert refuses the file.
+ */
+export const VMALERT_TEMPLATE_FUNCS = new Set([
+  ...GO_TEMPLATE_FUNCS,
+  ...["query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match"],
+  ...["title", "toUpper", "toLower", "sortByLabel", "stripPort", "stripDomain", "externalURL", "pathPrefix"],
+  ...["humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"],
+  ...["toTime", "parseDuration", "parseDurationTime", "pathEscape", "queryEscape", "quotesEscape"],
+  ...["crlfEscape", "jsonEscape", "htmlEscape"],
 ]);
 const TEMPLATE_KEYWORDS = new Set([
   ...["if", "else", "end", "range", "with", "define", "template", "block", "nil", "true", "false"],
   ...["break", "continue"],
 ]);
 
-/** The functions a Go template calls that Prometheus does not define, in order of appearance. */
-export function unknownTemplateFuncs(s: string): string[] {
+/** The functions a Go template calls that `known` (a peer's list above) lacks, in order of appearance. */
+export function unknownTemplateFuncs(s: string, known: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const action of goActions(s) ?? []) {
     const words = action
@@ -119,7 +137,7 @@ export function unknownTemplateFuncs(s: string): string[] {
       .replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " ")
       .split(/[\s()|,]+/);
     for (const w of words)
-      if (/^[A-Za-z_]\w*$/.test(w) && !TEMPLATE_KEYWORDS.has(w) && !PROMETHEUS_TEMPLATE_FUNCS.has(w))
+      if (/^[A-Za-z_]\w*$/.test(w) && !TEMPLATE_KEYWORDS.has(w) && !known.has(w))
         if (!out.includes(w)) out.push(w);
   }
   return out;

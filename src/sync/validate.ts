@@ -5,7 +5,7 @@
  * names the rule id, its JSON path and the field; any problem makes the job a 489.
  */
 import { formatPath, type JobError, permanent } from "../errors.ts";
-import { unknownTemplateFuncs } from "./checks.ts";
+import { PROMETHEUS_TEMPLATE_FUNCS, unknownTemplateFuncs, VMALERT_TEMPLATE_FUNCS } from "./checks.ts";
 import { promqlSyntaxError } from "./promql.ts";
 import { selectRules, type TargetConfig } from "./render.ts";
 import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
@@ -101,21 +101,30 @@ export function checkRuleSet(
     );
     const notPromql = prometheus && promqlSyntaxError(r.expr);
     if (notPromql) add(r, "expr", `${notPromql}; Prometheus target "${prometheus}" would refuse it`);
-    // A template function Prometheus lacks fails the whole file at load (vmalert has more of its own).
-    if (prometheus && r.kind === "alerting")
+    // A template function the peer lacks fails the whole file at load: each peer has its own list.
+    const vmalert = (r.targets ?? targetNames).find(
+      (t) => targets[t]?.kind === "vmalert" && selectRules(t, targets[t], [r]).includes(r),
+    );
+    const peers = [
+      ...(prometheus ? [{ name: "Prometheus", target: prometheus, known: PROMETHEUS_TEMPLATE_FUNCS }] : []),
+      ...(vmalert ? [{ name: "vmalert", target: vmalert, known: VMALERT_TEMPLATE_FUNCS }] : []),
+    ];
+    if (r.kind === "alerting")
       for (const [section, map] of [
         ["labels", r.labels],
         ["annotations", r.annotations],
       ] as const)
-        for (const [k, v] of Object.entries(map)) {
-          const unknown = unknownTemplateFuncs(v);
-          if (unknown.length)
+        for (const [k, v] of Object.entries(map))
+          for (const peer of peers) {
+            const unknown = unknownTemplateFuncs(v, peer.known);
+            if (!unknown.length) continue;
             add(
               r,
               `${section}.${k}`,
-              `calls ${unknown.map((f) => `"${f}"`).join(", ")}, which Prometheus's templates do not define; Prometheus target "${prometheus}" would refuse the rule file`,
+              `calls ${unknown.map((f) => `"${f}"`).join(", ")}, which ${peer.name}'s templates do not define; ${peer.name} target "${peer.target}" would refuse the rule file`,
             );
-        }
+            break;
+          }
     // vmalert's extras and the group options are group fields: the rules of one group must not disagree.
     for (const section of ["vmalert", "group_options"] as const)
       for (const [k, v] of Object.entries(r[section] ?? {})) {

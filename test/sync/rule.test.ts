@@ -7,9 +7,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
-import { PROMETHEUS_TEMPLATE_FUNCS, parsePromDuration } from "../../src/sync/checks.ts";
+import {
+  PROMETHEUS_TEMPLATE_FUNCS,
+  parsePromDuration,
+  VMALERT_TEMPLATE_FUNCS,
+} from "../../src/sync/checks.ts";
 import { promqlSyntaxError } from "../../src/sync/promql.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
+import { vmalertDryRun } from "../support/peers.ts";
 import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
 
 const fileTarget = loadConfig(
@@ -240,6 +245,38 @@ describe("the rule set as a whole", () => {
     for (const fn of PROMETHEUS_TEMPLATE_FUNCS)
       expect({ fn, code: check(fn) }).toEqual({ fn, code: newer.includes(fn) ? 1 : 0 });
     expect(check("nosuchfunc")).toBe(1);
+  });
+
+  test("a template function vmalert does not define is refused for a vmalert target, as vmalert -dryRun refuses it", async () => {
+    const vm = loadConfig(
+      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
+    ).config_sync.targets.vm;
+    const set = parsed([
+      // Prometheus's own: Prometheus targets take it, vmalert refuses the whole file.
+      rule({ id: "link", annotations: { graph: "{{ graphLink $labels.instance }}" } }),
+      rule({ id: "vm-time", name: "T", annotations: { at: "{{ $value | toTime }}" }, targets: ["vm"] }),
+    ]);
+    expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
+      {
+        rule_id: "link",
+        path: "rules[link].annotations.graph",
+        field: "annotations.graph",
+        message:
+          'calls "graphLink", which vmalert\'s templates do not define; vmalert target "vm" would refuse the rule file',
+      },
+    ]);
+    // The list agrees with Debian's vmalert: it takes each function (but those it is too old
+    // for) and refuses an unknown one.
+    const check = async (fn: string) =>
+      (
+        await vmalertDryRun(
+          `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    annotations: { s: "{{ if false }}{{ ${fn} }}{{ end }}" }\n`,
+        )
+      ).code;
+    const newer = ["toTime", "parseDurationTime"];
+    for (const fn of VMALERT_TEMPLATE_FUNCS)
+      expect({ fn, takes: (await check(fn)) === 0 }).toEqual({ fn, takes: !newer.includes(fn) });
+    expect(await check("graphLink")).not.toBe(0);
   });
 
   test("an expression a Prometheus target would not parse is refused, naming where; vmalert-only rules may be MetricsQL", () => {
