@@ -9,7 +9,7 @@
  * a failed sync, never a success.
  */
 
-import { permanent, transient } from "../errors.ts";
+import { JobError, permanent, transient } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
 import { type Answer, send, sleep, snippet } from "./net.ts";
 import type { GroupSummary, RuleSummary } from "./prometheus.ts";
@@ -109,9 +109,17 @@ function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>
 
 function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const data = JSON.parse(body) as { data?: { groups?: ApiGroup[] | null } };
-  return (data.data?.groups ?? []).filter((g) =>
-    check.fileName ? (g.file ?? "").split("/").pop() === check.fileName : check.managed.has(g.name),
-  );
+  const groups = data.data?.groups ?? [];
+  const fileOf = (g: ApiGroup) => (g.file ?? "").split("/").pop();
+  // The previous version kept beside ours (file.ts) loaded too: every rule runs twice and a
+  // deleted one keeps firing. Waiting will not change the peer's rule_files.
+  const prev = check.fileName && groups.find((g) => fileOf(g) === `${check.fileName}.prev`);
+  if (prev)
+    throw permanent(
+      "previous_file_loaded",
+      `${check.kind} also loads ${prev.file} (its rule_files matches the previous version kept beside ${check.fileName}): every rule runs twice and deleted ones keep firing; make it match *.yml (or ${check.fileName} itself)`,
+    );
+  return groups.filter((g) => (check.fileName ? fileOf(g) === check.fileName : check.managed.has(g.name)));
 }
 
 function actualGroups(ours: ApiGroup[], exprKey: (expr: string) => string): Map<string, string[]> {
@@ -191,7 +199,8 @@ export async function verifyRules(fetch: Fetch, now: () => number, check: RulesC
       let ours: ApiGroup[];
       try {
         ours = ourGroups(res.text, check);
-      } catch {
+      } catch (e) {
+        if (e instanceof JobError) throw e;
         return `GET ${url} did not answer the rules API's JSON: ${snippet(res.shown)}`;
       }
       if (check.kind === "vmalert")

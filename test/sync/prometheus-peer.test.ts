@@ -347,3 +347,23 @@ config_sync:
   expect(await loaded()).not.toContain("UnreadGone");
   expect(await loaded()).toContain("UnreadKeep");
 });
+
+test("a Prometheus whose rule_files also matches the .prev file kept beside ours runs every rule twice: refused as verified, 489 naming the fix", async () => {
+  const loose = await startPrometheus({ ruleGlob: "*" });
+  try {
+    const path = join(loose.rulesDir, "alertagent.yml");
+    const h = promTarget(path, `${loose.url}/-/reload`);
+    expect((await h.sync({ operation: "full", rules: [rule({ id: "p1", name: "PrevA" })] })).status).toBe(
+      200,
+    );
+    // The second sync keeps the first file as alertagent.yml.prev, which `*` loads too.
+    const res = await h.sync({ operation: "create", rules: [rule({ id: "p2", name: "PrevB" })] });
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("previous_file_loaded");
+    expect(error.message).toContain("alertagent.yml.prev");
+    expect(error.message).toContain("*.yml");
+  } finally {
+    await loose.stop();
+  }
+}, 30_000);
