@@ -3,6 +3,7 @@
  * The Bun entry: the compiled binary (`bun build --compile`) and `bun run` from source.
  * Wires Bun's server, signals and files into the runtime-free CLI.
  */
+import { writeSync } from "node:fs";
 import { main } from "../cli/main.ts";
 import { PromMetrics } from "../telemetry/prom-metrics.ts";
 import { bunDigests } from "./bun-digests.ts";
@@ -26,8 +27,10 @@ void main(
       return { port: server.port ?? port, stop: () => server.stop(false) };
     },
     onSignal: (signal, fn) => void process.on(signal, fn),
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    // Written before the call returns, as Node writes to pipes: Bun's process.stdout queues what
+    // a full pipe does not take, and process.exit drops it (`check-config | jq` got 64 KB).
+    stdout: (text) => void writeSync(1, text),
+    stderr: (text) => void writeSync(2, text),
     exit: (code) => process.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,

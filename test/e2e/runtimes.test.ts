@@ -71,6 +71,33 @@ async function runBinary(args: string[], cwd = ROOT) {
   return { code, stdout, stderr };
 }
 
+/** How many bytes `command` writes into a shell pipe (`| wc -c`, as `| jq` reads it); at least 200 KB. */
+function pipedBytes(command: string): number {
+  const r = Bun.spawnSync(["bash", "-c", `set -o pipefail; ${command} | wc -c`], {
+    env: toolEnv(),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const n = Number(r.stdout.toString().trim());
+  expect(n).toBeGreaterThan(200_000);
+  return n;
+}
+
+/** A config whose normalised form is ~300 KB (1,500 webhook channels): past a pipe's buffer. */
+function bigConfig(): string {
+  const file = join(scratch(), "big.yaml");
+  const hooks = Array.from(
+    { length: 1500 },
+    (_, i) => `  hook${i}: { type: webhook, url: "https://hooks.example.com/path/number/${i}/receiver" }`,
+  );
+  writeFileSync(
+    file,
+    `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\nchannels:\n${hooks.join("\n")}\n`,
+  );
+  return file;
+}
+
 describe("deno: the files the config names", () => {
   const DENO = join(ROOT, "node_modules/.bin/deno");
   const withRules = (rules: string, store = "store:\n  kind: memory\n") =>
@@ -84,6 +111,12 @@ describe("deno: the files the config names", () => {
     );
     expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
     expect(readFileSync(rules, "utf8")).toContain("groups:");
+  }, 60_000);
+
+  test("scripts/deno-run: a long answer on a pipe arrives whole before it exits", () => {
+    const file = bigConfig();
+    const run = `"${join(ROOT, "scripts/deno-run")}" check-config --config "${file}"`;
+    expect(pipedBytes(run)).toBe(pipedBytes(`${run} > "${file}.out"; cat "${file}.out"`));
   }, 60_000);
 
   test("scripts/deno-run on a port in use: exit 1 naming the address (Deno's own text names none)", async () => {
@@ -222,6 +255,13 @@ describe("binary lifecycle", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("worker.concurrency");
+  });
+
+  test("a long answer on a pipe arrives whole before the binary exits (check-config | jq)", async () => {
+    const file = bigConfig();
+    expect(pipedBytes(`"${BIN}" check-config --config "${file}"`)).toBe(
+      pipedBytes(`"${BIN}" check-config --config "${file}" > "${file}.out"; cat "${file}.out"`),
+    );
   });
 
   test("--host 0.0.0.0 with the embedded default exits 2 (public dev keys stay on loopback)", async () => {
