@@ -12,6 +12,6 @@ import { queryText, valid } from "./validate.ts";
 export function registerSyncRoutes(app: Hono, deps: Deps): void {
   app.get("/v1/sync/status", async (c) => c.json(await syncStatus(deps)));
   app.get("/v1/sync/plan", valid("query", z.object({ target: queryText().optional() })), async (c) =>
-    c.json(await planFullSync(deps, c.req.valid("query").target)),
+    c.json(await planFullSync(deps, c.req.valid("query").target, true)),
   );
 }

@@ -101,11 +101,15 @@ export async function desiredRules(
   return { rules, from: "config_sync.source" };
 }
 
-/** What a full sync would change now, per target (GET /v1/sync/plan, `alertagent-worker plan`). */
-export async function planFullSync(deps: Services, target?: string) {
+/**
+ * What a full sync would change now, per target (GET /v1/sync/plan, `alertagent-worker plan`).
+ * `readFiles`: file targets are read for drift too — by the serving worker, which writes them;
+ * not by the CLI, which may run where they are not (every one would read as removed).
+ */
+export async function planFullSync(deps: Services, target?: string, readFiles = false) {
   const names = pickTargets(deps, target ? [target] : undefined, "route");
   const { rules, from } = await desiredRules(deps);
-  const plans = await planTargets(deps, rules, names, undefined, true);
+  const plans = await planTargets(deps, rules, names, undefined, readFiles);
   return { from, rules: rules.length, targets: plans.map(planView) };
 }
 
