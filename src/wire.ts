@@ -10,7 +10,8 @@ import { ConfigError } from "./errors.ts";
 import type { Deps } from "./jobs/deps.ts";
 import { ConcurrencyGate } from "./jobs/gate.ts";
 import { buildChannels } from "./notify/channels/index.ts";
-import { buildNotifier, type Notifier } from "./notify/notifier.ts";
+import { buildNotifier, checkTimeZone, type Notifier } from "./notify/notifier.ts";
+import { checkTemplates } from "./notify/templates.ts";
 import type { Fetch, FileAccess, RuntimeName, TcpConnect } from "./ports.ts";
 import { type SignatureDigests, SignatureVerifier } from "./qstash/verify.ts";
 import { createStore, type StorePorts } from "./store/create.ts";
@@ -34,29 +35,57 @@ export function asOnWorkers(config: Config): Config {
   return { ...config, worker: { ...config.worker, metrics: "store" } };
 }
 
-/**
- * What a Cloudflare Worker would refuse in this config at its first request (its entry's checks:
- * no files, no TCP to Redis, no SQLite, email only off port 25 and without a private CA), for
- * `check-config --workers`; undefined when it would run.
- */
-export function workersRefusal(config: Config): ConfigError | undefined {
-  const noTcp: TcpConnect = () => Promise.reject(new Error("not opened by check-config"));
-  const errors = [fileDeliveryRefusal(config, "Cloudflare Workers")];
-  for (const check of [
-    () => createStore(config.store, { runtime: "Cloudflare Workers" }),
-    () => buildChannels(config, { runtime: "workerd", tcp: noTcp }),
-  ])
+/** The ConfigErrors `checks` throw, each run (anything else is a bug: rethrown). */
+function refusedBy(checks: (() => unknown)[]): ConfigError[] {
+  const found: ConfigError[] = [];
+  for (const check of checks)
     try {
       check();
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      errors.push(e);
+      found.push(e);
     }
-  const found = errors.filter((e): e is ConfigError => e !== undefined);
-  if (!found.length) return undefined;
-  return new ConfigError(
-    `Cloudflare Workers would refuse this config: ${found.map((e) => e.message).join("; ")}`,
-    found.flatMap((e) => e.issues),
+  return found;
+}
+
+const noTcp: TcpConnect = () => Promise.reject(new Error("not opened by check-config"));
+
+/** What buildDeps refuses past the schema on `runtime` (time zone, templates, channels), opening nothing. */
+function notifyRefusals(config: Config, runtime: RuntimeName): ConfigError[] {
+  return refusedBy([
+    () => checkTimeZone(config),
+    () => checkTemplates(config.templates),
+    () => buildChannels(config, { runtime, tcp: noTcp }),
+  ]);
+}
+
+const joined = (found: ConfigError[], lead = "") =>
+  found.length
+    ? new ConfigError(
+        `${lead}${found.map((e) => e.message).join("; ")}`,
+        found.flatMap((e) => e.issues),
+      )
+    : undefined;
+
+/** What serve would refuse in this config on `runtime` once the schema took it: `check-config`. */
+export function configRefusal(config: Config, runtime: RuntimeName): ConfigError | undefined {
+  return joined(notifyRefusals(config, runtime));
+}
+
+/**
+ * What a Cloudflare Worker would refuse in this config at its first request (its entry's checks:
+ * no files, no TCP to Redis, no SQLite, email only off port 25 and without a private CA, and what
+ * any runtime refuses past the schema), for `check-config --workers`; undefined when it would run.
+ */
+export function workersRefusal(config: Config): ConfigError | undefined {
+  const files = fileDeliveryRefusal(config, "Cloudflare Workers");
+  return joined(
+    [
+      ...(files ? [files] : []),
+      ...refusedBy([() => createStore(config.store, { runtime: "Cloudflare Workers" })]),
+      ...notifyRefusals(config, "workerd"),
+    ],
+    "Cloudflare Workers would refuse this config: ",
   );
 }
 

@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
 import { DEFAULT_JOB, selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
-import { asOnWorkers, workersRefusal } from "../wire.ts";
+import { asOnWorkers, configRefusal, workersRefusal } from "../wire.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { assertWritable, loadCliConfig } from "./load.ts";
 import { plan } from "./plan.ts";
@@ -45,7 +45,7 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
       case "check-config": {
         const { config, source } = await loadCliConfig(args, p);
         assertWritable(config, p);
-        const refused = args.workers ? workersRefusal(config) : undefined;
+        const refused = args.workers ? workersRefusal(config) : configRefusal(config, p.runtime);
         if (refused) throw refused;
         const warnings = configWarnings(config).map((w) => `# warning: ${w.path} ${w.message}\n`);
         const shown = args.workers ? asOnWorkers(config) : config;

@@ -26,13 +26,18 @@ export interface Notifier {
   records: Records;
 }
 
-/** The notifier of these services; throws ConfigError when the channels cannot work here. */
-export function buildNotifier(s: Services): Notifier {
-  const { config } = s;
+/** Throws ConfigError when worker.timezone is not one this runtime knows. */
+export function checkTimeZone(config: Config): void {
   if (!isTimeZone(config.worker.timezone))
     throw new ConfigError(`worker.timezone: "${config.worker.timezone}" is not an IANA time zone`, [
       { path: "worker.timezone", message: "not an IANA time zone (e.g. UTC, Asia/Shanghai)" },
     ]);
+}
+
+/** The notifier of these services; throws ConfigError when the channels cannot work here. */
+export function buildNotifier(s: Services): Notifier {
+  const { config } = s;
+  checkTimeZone(config);
   checkTemplates(config.templates);
   return {
     channels: buildChannels(config, { tcp: s.tcp, runtime: s.runtime }),

@@ -70,6 +70,26 @@ describe("exit codes and messages", () => {
     expect(f.stderr()).toContain("worker.port");
   });
 
+  test("check-config refuses what serve refuses after the schema (a template that does not parse, a channel's format, a time zone), naming each key", async () => {
+    const yaml = `${KEYS}worker: { timezone: Asia/Shanghia }
+templates:
+  bad: { title: "{{#x}}", body: "b" }
+channels:
+  s: { type: slack, webhook: "https://hooks.slack.com/services/T/B/x", format: html }
+`;
+    const f = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml"], f.p))).toBe(2);
+    for (const key of ["worker.timezone", "templates.bad.title", "channels.s.format"])
+      expect(f.stderr()).toContain(key);
+    expect(f.stdout()).not.toContain("valid");
+    // serve refuses the same config.
+    const s = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["serve", "--config", "w.yaml", "--port", "0"], s.p))).toBe(2);
+    const w = fakePlatform({ "w.yaml": yaml });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], w.p))).toBe(2);
+    expect(w.stderr()).toContain("templates.bad.title");
+  });
+
   test("a missing config file exits 2", async () => {
     const f = fakePlatform();
     expect(await exitCode(main(["--config", "nope.yaml"], f.p))).toBe(2);
