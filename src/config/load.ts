@@ -68,13 +68,19 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   const issues: { path: string; message: string }[] = [];
   const used = new Set<string>();
   const substituted = interpolate(raw, env, [], issues, used);
-  if (issues.length) throw new ConfigError(describe(source, issues), issues);
   const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success) {
+  if (!parsed.success || issues.length) {
     // A problem may quote the value it found: one from ${VAR} is often a secret (a token put in
     // the wrong key), and config errors reach logs, check-config and a Worker's every answer.
     const secrets = [...used].filter((v) => v.length >= 6).sort((a, b) => b.length - a.length);
-    const list = zodIssues(parsed.error).map((i) => ({ ...i, message: maskCredentials(i.message, secrets) }));
+    // Every problem at once; an unset variable's path only once (its empty value is no news).
+    const unset = new Set(issues.map((i) => i.path));
+    const list = [
+      ...issues,
+      ...(parsed.success ? [] : zodIssues(parsed.error))
+        .filter((i) => !unset.has(i.path))
+        .map((i) => ({ ...i, message: maskCredentials(i.message, secrets) })),
+    ];
     throw new ConfigError(describe(source, list), list);
   }
   return parsed.data;

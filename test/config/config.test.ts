@@ -226,6 +226,19 @@ describe("${VAR} keeps the type of what it is replaced with", () => {
   });
 });
 
+test("an unset ${VAR} is named with every other problem of the file, each once", () => {
+  const yaml = `${keys}worker: { admin_tokn: x }\nchannels:\n  d: { type: dingtalk, webhook: "\${DT_HOOK}" }\n`;
+  let err: ConfigError | undefined;
+  try {
+    loadConfig(yaml, {});
+  } catch (e) {
+    err = e as ConfigError;
+  }
+  expect(err?.issues.map((i) => i.path).sort()).toEqual(["channels.d.webhook", "worker"]);
+  expect(err?.message).toContain("environment variable DT_HOOK is not set");
+  expect(err?.message).toContain("admin_tokn");
+});
+
 test("an all-digit secret from ${VAR} stays a string, every digit of it", () => {
   const c = loadConfig(`${keys}worker: { admin_token: "\${T}" }\n`, { T: "123456" });
   expect(c.worker.admin_token).toBe("123456");
