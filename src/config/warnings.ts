@@ -10,6 +10,7 @@ export interface ConfigWarning {
   message: string;
 }
 
+const DAY_MS = 86_400_000;
 export function configWarnings(c: Config): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
   for (const [name, t] of Object.entries(c.config_sync.targets)) {
@@ -23,6 +24,13 @@ export function configWarnings(c: Config): ConfigWarning[] {
     if (!c.worker.public_url) needs("worker.public_url");
     if (!c.qstash.token) needs("qstash.token");
   }
+  // QStash's backoff puts a fifth retry about a day after the first delivery (docs/contracts.md#qstash):
+  // a message whose ledger entry is gone by then runs again — a page sent twice.
+  if (c.store.retention < DAY_MS)
+    warnings.push({
+      path: "store.retention",
+      message: `is ${Math.round(c.store.retention / 60_000)} minutes: QStash may retry a message up to a day after its first delivery (and a DLQ retry later still); a retry after the job's record is gone is run again (a page sent twice)`,
+    });
   for (const [name, ch] of Object.entries(c.channels)) {
     const at = `channels.${name}`;
     if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch, c.templates));

@@ -141,6 +141,14 @@ describe("check-config", () => {
     expect(s.stdout()).toMatch(/"level":"warn","msg":"config warning",.*"path":"worker\.public_url"/);
   });
 
+  test("a retention shorter than QStash's retries: valid, with a warning (a late retry would run the job again)", async () => {
+    const yaml = `${KEYS}store: { kind: memory, retention: 5m }\nchannels:\n  h: { type: webhook, url: "http://h.test/", dedup_window: 10m }\n`;
+    expect(await checkWarnings(yaml)).toEqual([
+      expect.stringMatching(/^# warning: store\.retention is 5 minutes: .*QStash.*run again/),
+    ]);
+    expect(await checkWarnings(`${KEYS}store: { kind: memory }\n`)).toEqual([]);
+  });
+
   test("mentions WeCom markdown drops and an SMTP password sent in clear: valid, with a warning naming each", async () => {
     const yaml = `${KEYS}templates:
   short: { title: "{{group_name}}", body: "{{count}} alerts" }
