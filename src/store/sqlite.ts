@@ -84,6 +84,22 @@ function isReadonly(e: unknown): boolean {
   );
 }
 
+/** Why the file is refused at opening, said by the checks below (not SQLite's own error). */
+class Refusal extends Error {}
+
+/** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), as bun:sqlite (code) and node:sqlite (errcode, or only the text) report them. */
+function isDamage(e: unknown): boolean {
+  const x = e as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  return (
+    x?.code === "SQLITE_CORRUPT" ||
+    x?.code === "SQLITE_NOTADB" ||
+    (typeof x?.errcode === "number" && [11, 26].includes(x.errcode & 0xff)) ||
+    /^(database disk image is malformed|file is not a database)/.test(String(x?.message))
+  );
+}
+
+const DAMAGED_ADVICE = "move it aside to start with an empty store, or put back a copy";
+
 /**
  * Sets up the schema and checks the file (refuseDamaged), waiting out other processes that open
  * the file at the same moment (a restart overlapping the old process, `alertagent-worker status`
@@ -104,6 +120,19 @@ function setUp(db: SqlDb): { created: boolean } {
       refuseUnwritable(db);
       return { created };
     } catch (e) {
+      if (e instanceof Refusal) throw e;
+      // Damage SQLite meets before quick_check does (a header overwritten, a copy cut short).
+      if (isDamage(e)) {
+        db.close();
+        throw new Refusal(`the database file is damaged (${(e as Error).message}); ${DAMAGED_ADVICE}`);
+      }
+      // A file it may write in a directory it may not: SQLite cannot make the -wal and -shm there.
+      if (isReadonly(e)) {
+        db.close();
+        throw new Refusal(
+          `cannot write the database (${(e as Error).message}): check that this user may write the file, its -wal and -shm beside it, and its directory (SQLite makes those there)`,
+        );
+      }
       if (!isBusy(e) || Date.now() - since >= LOCK_WAIT_MS) throw e;
       // 10–30 ms, so openers that collided do not collide again in step.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
@@ -131,8 +160,8 @@ function refuseDamaged(db: SqlDb): void {
   const found = (allOnce(db, "PRAGMA quick_check(3)") as { quick_check: string }[]).map((r) => r.quick_check);
   if (found.length === 1 && found[0] === "ok") return;
   db.close();
-  throw new Error(
-    `the database file is damaged (SQLite's quick_check: ${found.join("; ")}); move it aside to start with an empty store, or put back a copy`,
+  throw new Refusal(
+    `the database file is damaged (SQLite's quick_check: ${found.join("; ")}); ${DAMAGED_ADVICE}`,
   );
 }
 
@@ -151,7 +180,7 @@ function refuseForeign(db: SqlDb): void {
   const theirs = tables.filter((n) => !TABLES.has(n) && !n.startsWith("sqlite_"));
   if (tables.includes("kv") || !theirs.length) return;
   db.close();
-  throw new Error(
+  throw new Refusal(
     `the file is another application's SQLite database (tables: ${theirs.slice(0, 5).join(", ")}); give store.path a file of its own`,
   );
 }
@@ -177,7 +206,7 @@ function refuseUnwritable(db: SqlDb): void {
     } catch {}
     if (!isReadonly(e)) return;
     db.close();
-    throw new Error(
+    throw new Refusal(
       `cannot write the database (${(e as Error).message}): check that this user may write the file and its -wal and -shm beside it`,
     );
   }

@@ -573,11 +573,11 @@ describe("sqlite: what operators do to the file", () => {
      * a mode says), from one bundled file in a directory nobody may read (the checkout may not be),
      * with a home (Deno's cache) of its own.
      */
-    const openAsNobody = (file: string): string => {
+    const openAsNobody = (file: string, dirMode = 0o755): string => {
       const root = process.getuid?.() === 0;
       const home = mkdtempSync(join(tmpdir(), "alertagent-nobody-"));
       chmodSync(home, 0o755);
-      chmodSync(dirname(file), 0o755);
+      chmodSync(dirname(file), dirMode);
       const onBun = runtime === "bun:sqlite";
       const [port, open] = onBun ? ["sqlite-bun.ts", "bunSqlite"] : ["sqlite-node.ts", "nodeSqlite"];
       const src = (f: string) => JSON.stringify(join(import.meta.dir, "../../src", f));
@@ -617,6 +617,17 @@ process.exit(0);`,
       expect(openAsNobody(file)).toBe(
         '{"opened":false,"error":"the database file is not writable by this process"}',
       );
+    }, 60_000);
+
+    test(`${runtime}: a file this process may write in a directory it may not (no room for the -wal) is refused naming both`, async () => {
+      const file = fresh();
+      await new SqliteStore(bunSqlite(file)).close();
+      // As root the directory stays root's (nobody opens the file); otherwise it is made read-only.
+      if (process.getuid?.() === 0) chownSync(file, 65534, 65534);
+      const said = openAsNobody(file, 0o555);
+      chmodSync(dirname(file), 0o755);
+      expect(said).toStartWith('{"opened":false,"error":"cannot write the database');
+      expect(said).toContain("its directory");
     }, 60_000);
 
     test(`${runtime}: another application's SQLite file at store.path is refused, untouched`, () => {
@@ -679,6 +690,12 @@ process.kill(process.pid, "SIGKILL");`,
       expect(run("damaged", fresh())).toStartWith(
         "Error: the database file is damaged (SQLite's quick_check: ",
       );
+      // Damage SQLite meets before its check (a header overwritten, a copy cut short): the same advice.
+      for (const how of ["header", "truncated"])
+        expect({ how, said: run(how, fresh()) }).toEqual({
+          how,
+          said: expect.stringMatching(/^Error: the database file is damaged \(.+\); move it aside/),
+        });
     }, 60_000);
 
     test(`${runtime}: the WAL a long reader made grow goes back to at most 16 MB once it lets go`, () => {

@@ -6,8 +6,9 @@
  * - moved: the file is renamed away while the store runs (a backup restored over it is the same).
  * - wal: a reader holds a snapshot while ~24 MB are written, then lets go; how large is the WAL after?
  * - damaged: pages in the middle of a closed store's file overwritten (a disk fault), then opened.
+ * - header: its first bytes overwritten; truncated: cut to its first three pages (a copy cut short).
  */
-import { openSync, readdirSync, readlinkSync, renameSync, statSync, writeSync } from "node:fs";
+import { openSync, readdirSync, readlinkSync, renameSync, statSync, truncateSync, writeSync } from "node:fs";
 import type { OpenSqlite } from "../../src/store/sqlite.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 
@@ -45,13 +46,16 @@ if (which === "close") {
   await store.set("k", 1);
   renameSync(file, `${file}.moved`);
   out = { ping: await code(store.ping()), set: await code(store.set("k", 2)) };
-} else if (which === "damaged") {
+} else if (["damaged", "header", "truncated"].includes(which)) {
   const store = new SqliteStore(open(file));
   for (let i = 0; i < 400; i++) await store.set(`k:${i}`, "v".repeat(1000));
   await store.close();
   const fd = openSync(file, "r+");
   const pages = statSync(file).size / 4096;
-  writeSync(fd, new Uint8Array(20 * 4096).fill(0x5a), 0, 20 * 4096, Math.floor(pages / 2) * 4096);
+  if (which === "damaged")
+    writeSync(fd, new Uint8Array(20 * 4096).fill(0x5a), 0, 20 * 4096, Math.floor(pages / 2) * 4096);
+  else if (which === "header") writeSync(fd, new Uint8Array(100).fill(0x5a), 0, 100, 0);
+  else truncateSync(file, 3 * 4096);
   out = await code(Promise.resolve().then(() => new SqliteStore(open(file))));
 } else {
   const store = new SqliteStore(open(file));
