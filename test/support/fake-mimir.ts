@@ -6,7 +6,8 @@
  * is a 404, writes answer 202 (rules) and 201 (Alertmanager). A group is listed as the ruler
  * keeps it (Mimir's rulespb FromProto): durations re-written from their value ("300s" → "5m"),
  * empty fields left out. `dropWrites` makes it accept and forget, like a ruler that did not apply
- * what it was sent.
+ * what it was sent. Mimir's default limits hold: 20 rules a group, 70 groups a tenant (counted over
+ * all its namespaces, the posted group added even when it replaces one), 400 with Mimir's words.
  */
 import { parse, stringify } from "yaml";
 import { promtoolCheckRules } from "./peers.ts";
@@ -21,7 +22,9 @@ export interface FakeMimir {
   stop(): void;
 }
 
-export function startFakeMimir(): FakeMimir {
+export function startFakeMimir(
+  limits: { rulesPerGroup: number; groupsPerTenant: number } = { rulesPerGroup: 20, groupsPerTenant: 70 },
+): FakeMimir {
   const state: FakeMimir = {
     url: "",
     rules: new Map(),
@@ -53,6 +56,18 @@ export function startFakeMimir(): FakeMimir {
           }
           if (typeof g?.name !== "string" || !Array.isArray(g.rules))
             return new Response("invalid rules config: rule group name must not be empty", { status: 400 });
+          // Mimir's pkg/ruler/api.go CreateRuleGroup: the limits first, in its words.
+          if (g.rules.length > limits.rulesPerGroup)
+            return new Response(
+              `per-user rules per rule group limit (limit: ${limits.rulesPerGroup} actual: ${g.rules.length}) exceeded\n`,
+              { status: 400 },
+            );
+          const held = [...byNs.values()].reduce((n, gs) => n + gs.size, 0);
+          if (held + 1 > limits.groupsPerTenant)
+            return new Response(
+              `per-user rule groups limit (limit: ${limits.groupsPerTenant} actual: ${held + 1}) exceeded\n`,
+              { status: 400 },
+            );
           // The ruler validates a group as Prometheus does (ValidateRuleGroup): promtool's words.
           const check = await promtoolCheckRules(stringify({ groups: [g] }));
           if (check.code !== 0) return new Response(`${check.output.trim()}\n`, { status: 400 });

@@ -153,6 +153,18 @@ config_sync:
     expect(set.rules.map((r) => r.id)).not.toContain("r-bad");
   });
 
+  test("a group past Mimir's default limit of 20 rules is 489 config_refused in Mimir's words naming the limit", async () => {
+    const big = Array.from({ length: 21 }, (_, i) =>
+      rule({ id: `r-big-${i}`, name: `Big${i}`, group: "zz-big", expr: `up{job="j${i}"} == 0` }),
+    );
+    const res = await h.sync({ operation: "create", rules: big, targets: ["mimir-rules"] });
+    expect(res.status).toBe(489);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("config_refused");
+    expect(error.message).toContain("per-user rules per rule group limit (limit: 20 actual: 21) exceeded");
+    expect(groups()).not.toContain("zz-big");
+  });
+
   test("a ruler that accepts but does not apply fails the sync with what it lists", async () => {
     mimir.dropWrites = true;
     const res = await h.sync({ operation: "create", rules: [rule()], targets: ["mimir-rules"] });
