@@ -14,7 +14,7 @@ import type { AnalysisBrief } from "../alerts/brief.ts";
 import { permanent, rateLimited, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
-import type { Batch } from "../store/ledger.ts";
+import { type Batch, readThrough } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Channel } from "./channels/channel.ts";
 import { arrivalNote, arrivedKey, dedupKeyOf } from "./dedup.ts";
@@ -76,7 +76,18 @@ export async function deliver(
   // A template error is the job's, not a channel's: refuse before anything is sent.
   for (const name of names) chooseTemplate(n, n.channels.get(name) as Channel, job);
   const input = inputOf(job, analyses);
-  const groupOf = viewsOf(n, input, deps.now());
+  // Rendered as of the message's first arrival ("firing for", the footer's time), which a
+  // redelivery after a crash reads back (dedup.ts arrivedKey): a single-part page is rendered
+  // again then, and under the same Idempotency-Key it must carry the same body (docs/notifications.md).
+  const arrived =
+    input.kind === "alerts" && input.payload
+      ? await readThrough<string>(deps.store, arrivedKey(message.id), batch)
+      : null;
+  const groupOf = viewsOf(
+    n,
+    input,
+    Date.parse(arrived && arrived < message.receivedAt ? arrived : message.receivedAt),
+  );
   const group = groupOf();
   if (job.title)
     checkJobTitle(

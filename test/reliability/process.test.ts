@@ -133,6 +133,59 @@ describe("the binary under process-level trouble", () => {
     await killedMidway(async () => "", "msg_killed_midway_sqlite");
   }, 60_000);
 
+  test("kill -9 mid-send of an Alertmanager page: the resend under the same Idempotency-Key has the same body (its 'firing for' as of the first arrival)", async () => {
+    const slow = sink(1500);
+    sinks.push(slow);
+    const config = `worker: { lease: 2s }\nchannels:\n  slow: { type: webhook, url: "${slow.url}" }\n`;
+    const startsAt = new Date(Date.now() - 77_000).toISOString();
+    const body = JSON.stringify({
+      channels: ["slow"],
+      payload: {
+        version: "4",
+        groupKey: '{}:{alertname="DiskFull"}',
+        status: "firing",
+        receiver: "ops",
+        groupLabels: { alertname: "DiskFull" },
+        commonLabels: { alertname: "DiskFull", severity: "warning" },
+        commonAnnotations: {},
+        externalURL: "http://alertmanager.test",
+        alerts: [
+          {
+            status: "firing",
+            labels: { alertname: "DiskFull", severity: "warning", instance: "db-1" },
+            annotations: { summary: "disk almost full" },
+            startsAt,
+            endsAt: "0001-01-01T00:00:00Z",
+            fingerprint: "0123456789abcdef",
+          },
+        ],
+      },
+    });
+    const id = "msg_killed_same_body";
+    let w = await startWorker(config);
+    const first = postSigned(w.url, "/jobs/notification", body, id).catch((e: Error) => e);
+    for (let i = 0; i < 100 && slow.seen.length < 1; i++) await Bun.sleep(20);
+    w.proc.kill("SIGKILL");
+    await w.proc.exited;
+    expect(await first).toBeInstanceOf(Error);
+    await Bun.sleep(2100); // a second or two later: another "firing for", were it rendered again
+    w = await startWorker(config, { cwd: w.cwd });
+    try {
+      let r = await postSigned(w.url, "/jobs/notification", body, id, 1);
+      for (let i = 0; i < 40 && r.status !== 200; i++) {
+        await Bun.sleep(150);
+        r = await postSigned(w.url, "/jobs/notification", body, id, 2 + i);
+      }
+      expect(r.status).toBe(200);
+      expect(slow.seen).toHaveLength(2);
+      expect(slow.seen[1].key).toBe(slow.seen[0].key);
+      expect(JSON.stringify(slow.seen[1].body)).toBe(JSON.stringify(slow.seen[0].body));
+    } finally {
+      w.proc.kill("SIGTERM");
+      await w.proc.exited;
+    }
+  }, 60_000);
+
   test("kill -9 after a job was answered, with the embedded default: the redelivery is a replay", async () => {
     const body = JSON.stringify({
       status: 489,
