@@ -14,18 +14,22 @@ export type Env = Record<string, string | undefined>;
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Substitutes ${VAR} and ${VAR:-default} in every string of a parsed YAML tree. */
+/**
+ * Substitutes ${VAR} and ${VAR:-default} in every string of a parsed YAML tree. `exact` gets the
+ * text of each whole-value reference read as a number that does not keep every character (00123,
+ * 0.70, 23 digits): a string field gets that text back once the schema has typed the tree.
+ */
 export function interpolate(
   value: unknown,
   env: Env,
   path: PropertyKey[] = [],
   issues: { path: string; message: string }[] = [],
   used: Set<string> = new Set(),
+  exact: [PropertyKey[], string][] = [],
 ): unknown {
   if (typeof value === "string") {
     // A value that is one reference as a whole takes the type its text has, as if written in
-    // the YAML: `port: ${PORT:-8081}` is a number, `all: ${AT_ALL:-false}` a boolean — a number
-    // only when it keeps every character (a secret "00123" or 23 digits stays text).
+    // the YAML: `port: ${PORT:-8081}` is a number, `all: ${AT_ALL:-false}` a boolean.
     const whole = /^\$\{[^}]+\}$/.test(value);
     const text = value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
@@ -40,17 +44,31 @@ export function interpolate(
       });
       return "";
     });
-    if (!whole) return text;
-    if (text === "true" || text === "false") return text === "true";
-    return /^-?\d+(\.\d+)?$/.test(text) && String(Number(text)) === text ? Number(text) : text;
+    if (!whole || !/^(-?\d+(\.\d+)?|true|false)$/.test(text)) return text;
+    const typed = parseYaml(text) as number | boolean;
+    if (String(typed) !== text) exact.push([path, text]);
+    return typed;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, used));
+  if (Array.isArray(value))
+    return value.map((v, i) => interpolate(v, env, [...path, i], issues, used, exact));
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues, used)]),
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues, used, exact)]),
     );
   }
   return value;
+}
+
+/** Puts back the exact text of a `${VAR}` a string field got as a lossy number (interpolate's `exact`). */
+function keepExactText(config: unknown, exact: [PropertyKey[], string][]): void {
+  for (const [path, text] of exact) {
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)?.[k], config);
+    const key = path[path.length - 1];
+    if (parent && typeof (parent as Record<PropertyKey, unknown>)[key] === "string")
+      (parent as Record<PropertyKey, unknown>)[key] = text;
+  }
 }
 
 /** Parses and validates a config document; throws ConfigError naming every bad path. */
@@ -67,7 +85,8 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   if (moved.length) throw new ConfigError(describe(source, moved), moved);
   const issues: { path: string; message: string }[] = [];
   const used = new Set<string>();
-  const substituted = interpolate(raw, env, [], issues, used);
+  const exact: [PropertyKey[], string][] = [];
+  const substituted = interpolate(raw, env, [], issues, used, exact);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success || issues.length) {
     // A problem may quote the value it found: one from ${VAR} is often a secret (a token put in
@@ -83,6 +102,7 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
     ];
     throw new ConfigError(describe(source, list), list);
   }
+  keepExactText(parsed.data, exact);
   return parsed.data;
 }
 

@@ -250,6 +250,16 @@ test("an all-digit secret from ${VAR} stays a string, every digit of it", () => 
     { A: "x", S: "0012345678901234567890" },
   );
   expect(d.channels.d.type === "dingtalk" && d.channels.d.secret).toBe("0012345678901234567890");
+  // A number field still takes them as YAML reads them.
+  const n = loadConfig(
+    `${keys}worker: { port: "\${PORT}" }\nqstash: { current_signing_key: a, next_signing_key: b, autoscale: { scale_up_threshold: "\${UP:-0.70}" } }\n`.replace(
+      keys,
+      "",
+    ),
+    { PORT: "08081" },
+  );
+  expect(n.worker.port).toBe(8081);
+  expect(n.qstash.autoscale.scale_up_threshold).toBe(0.7);
 });
 
 describe("a config in the old Go worker's shape is refused with where each key moved", () => {
