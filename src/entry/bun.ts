@@ -11,6 +11,7 @@ import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { bunSqlite } from "./sqlite-bun.ts";
 import { turnBatchedAnswers, turnBatchedFetch } from "./turn-batch.ts";
+import { writeAll } from "./write-all.ts";
 
 const startedAt = Date.now();
 
@@ -27,10 +28,10 @@ void main(
       return { port: server.port ?? port, stop: () => server.stop(false) };
     },
     onSignal: (signal, fn) => void process.on(signal, fn),
-    // Written before the call returns, as Node writes to pipes: Bun's process.stdout queues what
-    // a full pipe does not take, and process.exit drops it (`check-config | jq` got 64 KB).
-    stdout: (text) => void writeSync(1, text),
-    stderr: (text) => void writeSync(2, text),
+    // Written whole before the call returns (write-all.ts): Bun's process.stdout queues what a
+    // full pipe does not take, and process.exit dropped it (`check-config | jq` got 64 KB).
+    stdout: (text) => writeAll((b) => writeSync(1, b), text),
+    stderr: (text) => writeAll((b) => writeSync(2, b), text),
     exit: (code) => process.exit(code),
     newMetrics: () => new PromMetrics({ process: true }),
     fs: nodeFileAccess,

@@ -13,9 +13,9 @@ import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { nodeSqlite } from "./sqlite-node.ts";
 import { turnBatchedAnswers } from "./turn-batch.ts";
+import { writeAll } from "./write-all.ts";
 
 const startedAt = Date.now();
-const encoder = new TextEncoder();
 
 await main(
   Deno.args,
@@ -37,8 +37,9 @@ await main(
       return { port: server.addr.port, stop: () => server.shutdown() };
     },
     onSignal: (signal, fn) => Deno.addSignalListener(signal, fn),
-    stdout: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-    stderr: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+    // Whole, whatever the pipe takes at once (write-all.ts).
+    stdout: (text) => writeAll((b) => Deno.stdout.writeSync(b), text),
+    stderr: (text) => writeAll((b) => Deno.stderr.writeSync(b), text),
     exit: (code) => Deno.exit(code),
     // Deno keeps /proc/self from prom-client unless run with --allow-all: RSS comes from Deno itself.
     newMetrics: () => new PromMetrics({ process: true, rss: () => Deno.memoryUsage().rss }),
