@@ -32,6 +32,9 @@ export interface TargetResult {
   error?: { code: string; message: string };
 }
 
+/** How many earlier renderings a target's state remembers as ours (a file put back by hand to one). */
+const EARLIER_KEPT = 10;
+
 /** A job result carries at most this much diff per target; GET /v1/sync/plan has it all. */
 const DIFF_LIMIT = 64 * 1024;
 
@@ -96,7 +99,11 @@ export async function apply(
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
     ...(onTopOfStore
-      ? { onTopOf: [p.state.hash, p.state.attempted_hash].filter((h): h is string => !!h) }
+      ? {
+          onTopOf: [
+            ...new Set([p.state.hash, p.state.attempted_hash, ...(p.state.earlier_hashes ?? [])]),
+          ].filter((h): h is string => !!h),
+        }
       : {}),
   };
   if (!p.changed) {
@@ -135,6 +142,9 @@ export async function apply(
       ...p.state,
       version: p.state.version + 1,
       hash: p.rendered.hash,
+      earlier_hashes: [p.state.hash, ...(p.state.earlier_hashes ?? [])]
+        .filter((h): h is string => !!h && h !== p.rendered.hash)
+        .slice(0, EARLIER_KEPT),
       attempted_hash: undefined,
       attempted_groups: undefined,
       applied_at: at,

@@ -188,7 +188,11 @@ function modeOf(d: DeliveryInput): number | undefined {
  */
 function refuseAheadOfStore(d: DeliveryInput, held: string | undefined): void {
   if (!d.onTopOf || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
-  throw aheadOfStore(d.name, `a rendering (${held}; the store knows ${d.onTopOf.join(", ") || "none"})`, {
+  const known =
+    d.onTopOf.length > 2
+      ? `${d.onTopOf.slice(0, 2).join(", ")} and ${d.onTopOf.length - 2} earlier`
+      : d.onTopOf.join(", ");
+  throw aheadOfStore(d.name, `a rendering (${held}; the store knows ${known || "none"})`, {
     held,
     known: d.onTopOf,
   });

@@ -24,7 +24,8 @@ export interface DeliveryInput {
   groupHashes?: Record<string, string>;
   /**
    * For an operation on top of the stored rule set (create, update, delete): the hashes of ours
-   * the store knows the target may hold (the one it recorded, one a failed attempt may have left).
+   * the store knows the target may hold (the one it recorded, one a failed attempt may have left,
+   * a few it applied before: a file put back by hand to one is behind the store, not ahead).
    * A file holding another rendering of ours is refused (file.ts): the store lost what it holds.
    * Undefined for `full`, which replaces the set.
    */

@@ -23,6 +23,8 @@ export interface TargetState {
   hash: string | null;
   /** Hash of a rendering a failed attempt may have left on the target (a file written, not verified). */
   attempted_hash?: string;
+  /** Hashes of the renderings applied before `hash`, newest first (a few): a file put back to one is behind, not ahead. */
+  earlier_hashes?: string[];
   /** Groups failed attempts may have posted to a per-group API (Mimir) and no applied set recorded. */
   attempted_groups?: string[];
   applied_at: string | null;

@@ -61,7 +61,10 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const refused = applied.some((a) =>
       ["config_refused", "target_ahead_of_store"].includes(a.failure?.code ?? ""),
     );
-    const runs = applied.some((a) => (a.result.changed && !a.failure) || a.failure?.code === "not_applied");
+    // A drifted file written again took the recorded rendering, not the new set.
+    const runs = applied.some(
+      (a) => (a.result.changed && !a.result.drifted && !a.failure) || a.failure?.code === "not_applied",
+    );
     if (refused && !runs) changedSet = undefined;
     if (applied.some((a) => a.failure)) throw syncFailed(applied);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };

@@ -367,3 +367,42 @@ test("a Prometheus whose rule_files also matches the .prev file kept beside ours
     await loose.stop();
   }
 }, 30_000);
+
+test("a file put back to an older rendering of ours by hand (.prev copied over it) is written again by a full sync, not taken for lost state", async () => {
+  const h = harness(AUTH.password, "rolled.yml");
+  const path = join(prom.rulesDir, "rolled.yml");
+  expect((await h.sync({ operation: "full", rules: [rule({ id: "ra", name: "RolledA" })] })).status).toBe(
+    200,
+  );
+  expect((await h.sync({ operation: "create", rules: [rule({ id: "rb", name: "RolledB" })] })).status).toBe(
+    200,
+  );
+  const ours = readFileSync(path, "utf8");
+  writeFileSync(path, readFileSync(`${path}.prev`, "utf8"));
+  const res = await h.sync({ operation: "full" });
+  expect(res.status).toBe(200);
+  const { targets } = (await res.json()) as { targets: { drifted?: boolean }[] };
+  expect(targets[0].drifted).toBe(true);
+  expect(readFileSync(path, "utf8")).toBe(ours);
+  expect(await loaded()).toContain("RolledB");
+});
+
+test("a set one target refused is not kept because another target's drifted file was written again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "alertagent-drift-keep-"));
+  const side = join(dir, "side.yml");
+  const h = promTarget(
+    join(prom.rulesDir, "keep.yml"),
+    `http://${AUTH.user}:${AUTH.password}@${prom.url.slice("http://".length)}/-/reload`,
+    `    side:\n      kind: prometheus\n      delivery: { type: file, path: "${side}" }\n`,
+  );
+  const good = rule({ id: "kg", name: "KeepGood" });
+  expect((await h.sync({ operation: "full", rules: [good] })).status).toBe(200);
+  writeFileSync(side, `${readFileSync(side, "utf8")}# edited by hand\n`);
+  // Prometheus refuses the aggregation over a range vector; only `prom` gets that rule.
+  const bad = rule({ id: "kb", name: "KeepBad", expr: "sum(up[5m]) > 0", targets: ["prom"] });
+  const res = await h.sync({ operation: "full", rules: [good, bad] });
+  expect(res.status).toBe(489);
+  const set = (await h.json("/v1/sync/status")) as { rules: number };
+  expect(set.rules).toBe(1);
+  expect((await h.sync({ operation: "full" })).status).toBe(200);
+});
