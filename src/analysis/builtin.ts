@@ -7,7 +7,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import type { Services } from "../services.ts";
-import { CATALOGUE_NAMES, findEntry } from "./catalogue/index.ts";
+import { CATALOGUE_NAMES, findEntry, MATCHED_CHARS } from "./catalogue/index.ts";
 import type { Entry } from "./catalogue/types.ts";
 import type { Engine, LlmType } from "./engine.ts";
 import { withEvidence } from "./evidence/apply.ts";
@@ -67,26 +67,49 @@ export function vars(alert: Alert, now: number, language: Language): Record<stri
   return v;
 }
 
-/** Fills `{{label}}`; a label the alert does not have stays visible as `<label>`. */
+/**
+ * `v[k]` as `as` gives it; a label the alert does not have (or whose value `as` refuses) stays
+ * visible as `<k>`, for the operator to fill in.
+ */
+const filled = (v: Record<string, string>, k: string, as = (x: string): string | undefined => x) =>
+  (v[k] === undefined ? undefined : as(v[k])) ?? `<${k}>`;
+
+/** Fills `{{label}}` in text. */
 export function fill(template: string, v: Record<string, string>): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => v[k] ?? `<${k}>`);
+  return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => filled(v, k));
 }
 
 /**
- * A PromQL check filled: a matcher on a label the alert does not have is left out rather than
- * kept as `instance="<instance>"`, which selects nothing — pasted, it says all is well.
+ * A value as one shell word, or undefined: a label an alert's sender controls must not become
+ * shell syntax in a command an operator pastes at 3 a.m. (`db-1'; curl … | sh`). Host, pod,
+ * namespace and service names are such words.
  */
-export function fillQuery(query: string, v: Record<string, string>): string {
-  const kept = query
+const shellWord = (x: string) => (/^[\p{L}\p{N}_.:/@%+=,-]+$/u.test(x) ? x : undefined);
+
+/** A value inside a PromQL double-quoted string: a quote in it cannot close the matcher. */
+const promqlInner = (x: string) => x.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n");
+
+/**
+ * A check or step filled, PromQL or a shell command: a matcher's value (`instance="{{instance}}"`)
+ * escaped as PromQL, and a matcher on a label the alert does not have left out rather than kept as
+ * `instance="<instance>"`, which selects nothing — pasted, it says all is well; any other value
+ * only as one shell word.
+ */
+export function fillCommand(command: string, v: Record<string, string>): string {
+  // The template first (no value can be touched), then every value in one pass.
+  const kept = command
     .replace(/(\w+)\s*(=~|!=|!~|=)\s*"\{\{(\w+)\}\}"\s*,?/g, (m, _l, _op, k: string) => (k in v ? m : ""))
     .replace(/,\s*\}/g, "}");
-  return fill(kept, v);
+  return kept.replace(/"\{\{(\w+)\}\}"|\{\{(\w+)\}\}/g, (_, quoted: string | undefined, bare: string) =>
+    quoted ? `"${filled(v, quoted, promqlInner)}"` : filled(v, bare, shellWord),
+  );
 }
 
 function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {
   const { alert, language } = input;
   const v = vars(alert, now, language);
-  const text = `${Object.values(alert.labels).join(" ")} ${annotationText(alert)}`;
+  // Bounded as the keywords are (catalogue/index.ts MATCHED_CHARS): the hints backtrack too.
+  const text = `${Object.values(alert.labels).join(" ").slice(0, MATCHED_CHARS)} ${annotationText(alert).slice(0, MATCHED_CHARS)}`;
   const causes = entry.causes
     .map((c, i) => {
       const hinted = c.hint ? c.hint.exec(text) : null;
@@ -100,14 +123,14 @@ function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {
         i,
         cause: c.text[language],
         confidence: Math.min(0.95, round(c.confidence + (hinted ? 0.25 : 0))),
-        evidence: `${note}${language === "zh" ? "验证：" : "Check: "}${fillQuery(c.check, v)}`,
+        evidence: `${note}${language === "zh" ? "验证：" : "Check: "}${fillCommand(c.check, v)}`,
       };
     })
     .sort((a, b) => b.confidence - a.confidence || a.i - b.i)
     .map(({ i: _, ...c }) => c);
   const steps = entry.steps.map((s) => ({
     step: s.text[language],
-    command: fill(s.command, v),
+    command: fillCommand(s.command, v),
     risk: s.risk,
   }));
   const runbook = alert.annotations.runbook_url;

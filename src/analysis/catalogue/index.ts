@@ -37,6 +37,13 @@ export interface Found {
   by: "name" | "keyword";
 }
 
+/**
+ * How much of each text the keywords read: several are `a.*b` and backtrack over the whole of
+ * it (quadratic: a 200 KB description held the event loop for 30 s); a keyword worth matching
+ * comes early.
+ */
+export const MATCHED_CHARS = 1000;
+
 export function findEntry(alert: Alert): Found | undefined {
   const name = alert.labels.alertname ?? "";
   const exact = BY_NAME.get(name.toLowerCase());
@@ -45,7 +52,7 @@ export function findEntry(alert: Alert): Found | undefined {
     `${name} ${splitWords(name)}`,
     exprOf(alert) ?? "",
     `${alert.annotations.summary ?? ""} ${alert.annotations.description ?? ""}`,
-  ];
+  ].map((t) => t.slice(0, MATCHED_CHARS));
   for (const text of texts) {
     if (!text.trim()) continue;
     let best: Entry | undefined;
