@@ -196,6 +196,31 @@ describe("evidence never makes an analysis worse", () => {
     }
   });
 
+  test("allow_generator_url: the alert's origin is asked, but never given the configured headers (they are prometheus_url's)", async () => {
+    const seen: (string | null)[] = [];
+    const capture = Bun.serve({
+      port: 0,
+      fetch(req) {
+        seen.push(req.headers.get("authorization"));
+        return Response.json({ status: "success", data: { resultType: "vector", result: [] } });
+      },
+    });
+    try {
+      const cfg = evidenceConfig(
+        '{ headers: { Authorization: "Bearer PROM-SECRET-TOKEN" }, allow_generator_url: true }',
+      );
+      const a = {
+        ...alert("Zzz", { instance: "x" }),
+        generatorURL: `http://127.0.0.1:${capture.port}/graph?g0.expr=up`,
+      } as Alert;
+      await collectEvidence(fetch, cfg, a, "en", Date.now());
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((h) => h === null)).toBe(true);
+    } finally {
+      capture.stop(true);
+    }
+  });
+
   test("no Prometheus configured: no evidence, no call", async () => {
     expect(
       await collectEvidence(fetch, evidenceConfig("{}"), alert("TargetDown", {}), "en", Date.now()),

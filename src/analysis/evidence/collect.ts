@@ -37,7 +37,8 @@ export async function collectEvidence(
 ): Promise<Evidence | undefined> {
   const base = prometheusFor(cfg, alert);
   if (!base) return undefined;
-  const prom = promClient(fetch, base, cfg.headers);
+  // The headers (credentials) are prometheus_url's: never sent to an origin an alert names.
+  const prom = promClient(fetch, base, cfg.prometheus_url ? cfg.headers : {});
   const source = new URL(base).origin;
   const zh = language === "zh";
   const atS = nowMs / 1000;
