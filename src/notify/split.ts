@@ -177,6 +177,26 @@ function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
   return { ...p, body: mark.trim() };
 }
 
+/**
+ * The largest n in [least, most] for which `ok(n)` holds, `ok` holding up to some n and not after
+ * (more lines, more bytes); `least` is taken whatever `ok` says. Galloping, then halving.
+ */
+function mostThatFit(most: number, least: number, ok: (n: number) => boolean): number {
+  let good = least;
+  let step = 1;
+  while (good + step <= most && ok(good + step)) {
+    good += step;
+    step *= 2;
+  }
+  let bad = Math.min(good + step, most + 1);
+  while (bad - good > 1) {
+    const mid = (good + bad) >>> 1;
+    if (ok(mid)) good = mid;
+    else bad = mid;
+  }
+  return good;
+}
+
 /** Free text (a custom template over `data`): split at line boundaries into numbered parts. */
 export function splitText(r: Rendered, fits: Fits, maxParts: number, t: Words = WORDS.en): OutPart[] {
   const whole: OutPart = { ...r, part: 1, parts: 1, alerts: 0 };
@@ -192,27 +212,25 @@ export function splitText(r: Rendered, fits: Fits, maxParts: number, t: Words = 
   const lines = r.body
     .split("\n")
     .flatMap((line) => (fits(probe(line, 1)) ? [line] : [hardCut(probe(line, 1), fits, markOf(t)).body]));
+  // Each part takes as many whole lines as fit (at least one), found in a logarithmic number of
+  // tries: line by line, 300,000 short lines took 22 s.
   const chunks: string[][] = [];
-  let cur: string[] = [];
-  for (const line of lines) {
-    if (cur.length && !fits(probe([...cur, line].join("\n"), chunks.length + 1))) {
-      chunks.push(cur);
-      cur = [];
-    }
-    cur.push(line);
+  for (let i = 0; i < lines.length; ) {
+    const n = mostThatFit(lines.length - i, 1, (k) =>
+      fits(probe(lines.slice(i, i + k).join("\n"), chunks.length + 1)),
+    );
+    chunks.push(lines.slice(i, i + n));
+    i += n;
   }
-  if (cur.length) chunks.push(cur);
   if (chunks.length > maxParts) {
     // The last part takes what fits with a note of how much was left out.
     const rest = chunks.slice(maxParts - 1).flat();
-    const last: string[] = [];
     const note = (left: number) => t.lines_left_out(left, maxParts);
-    for (const line of rest) {
-      if (!fits(probe([...last, line, note(rest.length - last.length - 1)].join("\n"), maxParts))) break;
-      last.push(line);
-    }
+    const kept = mostThatFit(rest.length, 0, (k) =>
+      fits(probe([...rest.slice(0, k), note(rest.length - k)].join("\n"), maxParts)),
+    );
     chunks.length = maxParts - 1;
-    chunks.push([...last, note(rest.length - last.length)]);
+    chunks.push([...rest.slice(0, kept), note(rest.length - kept)]);
   }
   const n = chunks.length;
   return chunks.map((c, i) => {

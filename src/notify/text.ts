@@ -147,15 +147,30 @@ export function safeUrl(raw: string | undefined): string {
 
 /** Strips HTML to readable text (the text/plain alternative of a custom HTML email). */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, "")
-    .replace(/<br\s*\/?>/gi, "\n")
-    .replace(/<\/(p|div|h[1-6]|li|tr|table|section)>/gi, "\n")
-    .replace(/<[^>]+>/g, "")
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, e: string) =>
-      e === "amp" ? "&" : e === "lt" ? "<" : e === "gt" ? ">" : e === "quot" ? '"' : e === "#39" ? "'" : " ",
-    )
-    .replace(/[ \t]+\n/g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
+  return (
+    html
+      .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, "")
+      .replace(/<br\s*\/?>/gi, "\n")
+      .replace(/<\/(p|div|h[1-6]|li|tr|table|section)>/gi, "\n")
+      .replace(/<[^>]+>/g, "")
+      .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, e: string) =>
+        e === "amp"
+          ? "&"
+          : e === "lt"
+            ? "<"
+            : e === "gt"
+              ? ">"
+              : e === "quot"
+                ? '"'
+                : e === "#39"
+                  ? "'"
+                  : " ",
+      )
+      // Trailing spaces line by line: /[ \t]+\n/ would try every start of a long run (quadratic).
+      .split("\n")
+      .map((line) => line.trimEnd())
+      .join("\n")
+      .replace(/\n{3,}/g, "\n\n")
+      .trim()
+  );
 }
