@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
 import { main } from "../../src/cli/main.ts";
 import { routeUnder } from "../../src/cli/publish.ts";
+import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
@@ -285,6 +286,31 @@ describe("serve", () => {
       families: ["failure"],
     });
     expect(f.stdout()).toContain('"msg":"listening"');
+  });
+
+  test("the public dev keys answer only requests addressed to this machine (a DNS-rebinding page's Host is refused)", async () => {
+    const f = fakePlatform();
+    await main(["serve"], f.p);
+    const body = JSON.stringify(failureCallback("src_rebind"));
+    const post = async (host: string, id: string) =>
+      f.fetch(`http://${host}/jobs/failure`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "upstash-message-id": id,
+          "upstash-signature": await signRequest({
+            key: DEV_SIGNING_KEYS.current,
+            url: `http://${host}/jobs/failure`,
+            body,
+          }),
+        },
+      });
+    const rebound = await post("rebind.attacker.example:8081", "msg_rebind_1");
+    expect(rebound.status).toBe(401);
+    expect(((await rebound.json()) as { error: { code: string } }).error.code).toBe("dev_keys_local_only");
+    expect((await post("localhost:8081", "msg_rebind_2")).status).toBe(200);
+    expect((await post("127.0.0.1:8081", "msg_rebind_3")).status).toBe(200);
   });
 
   test("-queues=ai_analysis mounts analysis and keeps the failure callback route", async () => {

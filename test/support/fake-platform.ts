@@ -52,7 +52,8 @@ export function fakePlatform(files: Record<string, string> = {}, env: Record<str
     signal: (s: string) => signals.get(s)?.(),
     fetch: (path: string, init?: RequestInit) => {
       if (!handler) throw new Error("not serving");
-      return handler(new Request(`http://127.0.0.1${path}`, init));
+      // A path, or a whole URL (another Host than the loopback one).
+      return handler(new Request(path.startsWith("http") ? path : `http://127.0.0.1${path}`, init));
     },
     stopped: () => stopped,
   };
