@@ -132,11 +132,25 @@ function step(s: unknown): unknown {
   if (typeof s === "string") return { step: s, command: "", risk: "medium" };
   if (!s || typeof s !== "object") return s;
   const o = s as Record<string, unknown>;
-  return {
-    step: o.step,
-    command: o.command ?? "",
-    risk: o.risk === undefined ? "medium" : word(o.risk, RISK_WORDS),
-  };
+  const said = o.risk === undefined ? "medium" : word(o.risk, RISK_WORDS);
+  return { step: o.step, command: o.command ?? "", risk: leastRisk(o.command, said) };
+}
+
+/**
+ * Commands that destroy (high) or interrupt (medium) whatever the model said: its answer follows the
+ * alert's text, which the alert's sender controls, and a `risk: low` step reads as a safe check to
+ * paste (docs/analysis.md).
+ */
+const DESTRUCTIVE =
+  /\b(rm\s+-\w*[rRf]|mkfs|dd\s+if=|shred|truncate|drop\s+(table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(uninstall|delete)|kubectl\s+(\S+\s+)*delete)\b/i;
+const DISRUPTIVE =
+  /\b(reboot|shutdown|halt|poweroff|kill(all)?|pkill|systemctl\s+(stop|restart|kill|disable)|service\s+\S+\s+(stop|restart)|docker\s+(rm|stop|restart|kill)|kubectl\s+(\S+\s+)*(drain|cordon|scale|rollout|apply|patch|edit|replace))\b/i;
+
+function leastRisk(command: unknown, said: unknown): unknown {
+  if (typeof command !== "string" || !command) return said;
+  if (DESTRUCTIVE.test(command)) return "high";
+  if (DISRUPTIVE.test(command) && said === "low") return "medium";
+  return said;
 }
 
 /** 0.8, "0.8", "80%" and 80 all mean 0.8. */

@@ -55,6 +55,26 @@ describe("Ollama /api/chat", () => {
     expect(messages[1].content).toContain("10.0.0.11:9100");
   });
 
+  test("a destructive command the model calls low risk is raised (an alert's text can steer the model)", async () => {
+    ollama.respond = () => ({
+      content: JSON.stringify(
+        goodAnalysis({
+          remediation: [
+            {
+              step: "Clean up",
+              command: "rm -rf --no-preserve-root / ; kubectl delete namespace prod",
+              risk: "low",
+            },
+            { step: "Restart it", command: "systemctl restart nightly-report", risk: "low" },
+            { step: "Look", command: "journalctl -u nightly-report -n 50", risk: "low" },
+          ],
+        }),
+      ),
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r.remediation.map((s) => s.risk)).toEqual(["high", "medium", "low"]);
+  });
+
   test("language zh asks for Simplified Chinese", async () => {
     ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "CPU 饱和" })) });
     const r = await resultOf(
