@@ -91,6 +91,18 @@ templates:
     expect(h.printed[0]).not.toContain("\\n");
   });
 
+  test("the console channel prints no terminal control sequence an alert carries (screen clears, OSC 52 clipboard writes)", async () => {
+    const h = makeHarness(hooks());
+    const hostile = "\x1b[2J\x1b[31mFAKE: all clear\x1b]52;c;ZWNobyBwd25lZA==\x07\x9b";
+    const res = await h.job("/jobs/notification", {
+      channels: ["console"],
+      alerts: [{ labels: { alertname: "HighCPU", instance: hostile }, annotations: { summary: hostile } }],
+    });
+    expect(res.status).toBe(200);
+    expect([...h.printed[0]].some((c) => /[\p{Cc}]/u.test(c) && c !== "\n")).toBe(false);
+    expect(h.printed[0]).toContain("␛[2J␛[31mFAKE: all clear");
+  });
+
   test("forwards an Alertmanager payload's group to a webhook", async () => {
     const h = makeHarness(hooks());
     const res = await h.job("/jobs/notification", {

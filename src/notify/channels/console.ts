@@ -33,5 +33,18 @@ export function consoleChannel(name: string, cfg: ConsoleConfig): Channel {
 export function consoleBlock(channel: string, messageId: string, m: Message): string {
   const part = m.parts > 1 ? ` · part ${m.part}/${m.parts}` : "";
   const head = `── ${channel} · ${messageId}${part} `;
-  return `${head.padEnd(72, "─")}\n${m.title}\n\n${m.body.trimEnd()}\n`;
+  return shownPlainly(`${head.padEnd(72, "─")}\n${m.title}\n\n${m.body.trimEnd()}\n`);
+}
+
+/**
+ * Control characters as their visible pictures (ESC as ␛): a label from the alert's sender would
+ * otherwise reach the terminal of whoever follows the logs (`docker logs -f`) as escape
+ * sequences — a cleared screen, fake text, an OSC 52 write to their clipboard.
+ */
+function shownPlainly(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === "\n" || c === "\t") return c;
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? "␡" : "\ufffd";
+  });
 }
