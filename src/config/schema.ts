@@ -355,6 +355,12 @@ const channelCommon = {
   max_parts: z.number().int().min(1).max(MAX_PARTS).default(5),
   /** Alertmanager repeats (same groupKey, status and alerts) within this window are skipped; 0 turns it off. @default 10m */
   dedup_window: duration.default(600_000),
+  /**
+   * An HA peer's late copy: a firing state this soon after the channel received that episode's
+   * resolve is skipped (docs/notifications.md). Keep it under Alertmanager's group_interval; 0
+   * with one Alertmanager. @default 1m
+   */
+  late_copy_window: duration.default(60_000),
 };
 
 export const channelSchema = z.discriminatedUnion("type", [

@@ -38,15 +38,6 @@ interface Last {
   episodes?: Record<string, string>;
 }
 
-/**
- * How long after a resolve was sent a firing copy of the same episode is taken as an Alertmanager
- * HA peer's late copy: a peer sends what the first did not after peer_timeout × its position (15 s
- * each by default: 30 s for a third replica), from a group it built before the resolve. Later, it
- * is the alert firing again (Prometheus restores an alert's startsAt after a restart; the same
- * Alertmanager sends that no sooner than group_interval, 5 minutes by default) and pages.
- */
-export const LATE_COPY_MS = 60_000;
-
 /** An alert's episode: its fingerprint and startsAt (a new firing has a new startsAt). */
 function episodeOf(a: AlertmanagerPayload["alerts"][number]): string | undefined {
   return a.startsAt ? `${a.fingerprint ?? alertId(a)}:${a.startsAt}` : undefined;
@@ -64,12 +55,16 @@ function episodesOf(p: AlertmanagerPayload): Record<string, string> | undefined 
 }
 
 /**
- * Whether `p` is an HA peer's late copy of what `last` superseded, within LATE_COPY_MS of its
- * send: each alert as `last` had it, or firing where `last` had that episode resolved — one at least.
+ * Whether `p` is an HA peer's late copy of what `last` superseded, within `windowMs` of its send
+ * (a channel's late_copy_window): each alert as `last` had it, or firing where `last` had that
+ * episode resolved — one at least. A peer sends what the first did not after peer_timeout × its
+ * position (15 s each by default: 30 s for a third replica), from a group it built before the
+ * resolve. Later, it is the alert firing again (Prometheus restores an alert's startsAt after a
+ * restart; one Alertmanager sends that no sooner than group_interval, 5 minutes by default) and pages.
  */
-function lateCopy(p: Record<string, string>, last: Last, now: number): boolean {
+function lateCopy(p: Record<string, string>, last: Last, now: number, windowMs: number): boolean {
   const known = last.episodes;
-  if (!known || !last.sent || now - Date.parse(last.sent) > LATE_COPY_MS) return false;
+  if (!known || !last.sent || now - Date.parse(last.sent) > windowMs) return false;
   let stale = 0;
   for (const [e, status] of Object.entries(p)) {
     if (known[e] === status) continue;
@@ -142,6 +137,8 @@ export interface Claiming {
   now: number;
   /** The channel's dedup_window: the same state again within it is a duplicate. */
   windowMs: number;
+  /** The channel's late_copy_window (lateCopy). */
+  lateCopyMs: number;
   /** How long a claim lasts unless let go: at least the lease, and the dedup window. */
   holdMs: number;
   /** Notes the message's first arrival (arrivedKey), once for all its channels. */
@@ -201,7 +198,7 @@ export async function claimNotification(
     // Never a state with an episode `last` did not know: that is news, whatever the clocks say.
     if (
       (last.at && at < last.at && knowsAll(episodes, last)) ||
-      (episodes && lateCopy(episodes, last, c.now))
+      (episodes && lateCopy(episodes, last, c.now, c.lateCopyMs))
     )
       return { kind: "obsolete", message: last.message };
   }

@@ -87,6 +87,7 @@ export async function previewTemplates(deps: Services, n: Notifier, req: z.outpu
           fallback: [],
           max_parts: 5,
           dedup_window: 0,
+          late_copy_window: 0,
         }),
       ];
   }

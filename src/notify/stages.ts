@@ -110,6 +110,7 @@ export async function dedup(
       receivedAt: j.receivedAt,
       now: deps.now(),
       windowMs: ch.cfg.dedup_window,
+      lateCopyMs: ch.cfg.late_copy_window,
       holdMs: Math.max(deps.config.worker.lease, ch.cfg.dedup_window),
       noteArrival: j.noteArrival,
       leaseKey: (id) => deps.ledger.leaseKey(id),

@@ -375,8 +375,8 @@ describe("fallback channels", () => {
 });
 
 describe("Alertmanager repeats", () => {
-  const yaml = (url: string, window = "") =>
-    `channels:\n  hook-a: { type: webhook, url: "${url}"${window ? `, dedup_window: ${window}` : ""} }\n`;
+  const yaml = (url: string, window = "", more = "") =>
+    `channels:\n  hook-a: { type: webhook, url: "${url}"${window ? `, dedup_window: ${window}` : ""}${more ? `, ${more}` : ""} }\n`;
   /** An Alertmanager fixture with `over` set on every alert (and on the group, `group`). */
   const changed = (name: string, over: Record<string, unknown>, group: Record<string, unknown> = {}) => {
     const p = fixture(name);
@@ -384,9 +384,9 @@ describe("Alertmanager repeats", () => {
   };
 
   /** A harness on the clock `now` whose hook answers 500 while `down()`; `titles` is what the hook received. */
-  const flakyHook = (now: () => number, down: () => boolean) => {
+  const flakyHook = (now: () => number, down: () => boolean, more = "") => {
     const titles: string[] = [];
-    const h = makeHarness(yaml("http://hook.test/in"), {
+    const h = makeHarness(yaml("http://hook.test/in", "", more), {
       now,
       store: new MemoryStore(now),
       fetch: async (_input, init) => {
@@ -554,6 +554,27 @@ describe("Alertmanager repeats", () => {
     t += 15_000;
     expect(await send(resolved, "msg_am2_12")).toBe("skipped_duplicate");
     expect(titles).toEqual(["🟡 [FIRING:1] 磁盘空间不足", "✅ [RESOLVED:1] 磁盘空间不足"]);
+  });
+
+  test("late_copy_window below a short group_interval: the same episode firing again 10 s after its resolve pages", async () => {
+    // One Alertmanager with group_interval: 10s, Prometheus resending the alert (same startsAt)
+    // after Alertmanager resolved it: with the default minute it would wait for a reminder.
+    let t = Date.now();
+    const { titles, send } = flakyHook(
+      () => t,
+      () => false,
+      "late_copy_window: 5s",
+    );
+    expect(await send(fixture("alertmanager-zh.json"), "msg_gi_1")).toBe("sent");
+    t += 10_000;
+    expect(await send(zhResolved(), "msg_gi_2")).toBe("sent");
+    t += 10_000;
+    expect(await send(fixture("alertmanager-zh.json"), "msg_gi_3")).toBe("sent");
+    expect(titles).toEqual([
+      "🟡 [FIRING:1] 磁盘空间不足",
+      "✅ [RESOLVED:1] 磁盘空间不足",
+      "🟡 [FIRING:1] 磁盘空间不足",
+    ]);
   });
 
   test("after a partial resolve, an HA peer's late copy of the all-firing state is obsolete; a real change is not", async () => {

@@ -12,6 +12,7 @@ const claiming = (messageId: string): Claiming => ({
   receivedAt: new Date().toISOString(),
   now: Date.now(),
   windowMs: 600_000,
+  lateCopyMs: 60_000,
   noteArrival: async () => true,
   holdMs: 600_000,
   leaseKey: (id) => `lease:${id}`,
