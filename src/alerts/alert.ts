@@ -86,7 +86,12 @@ export function labelsFingerprint(labels: Record<string, string>): string {
 
 /** True when endsAt is a real time (resolved alerts), not Alertmanager's zero time. */
 export function hasEnded(a: Pick<Alert, "endsAt">): boolean {
-  return !!a.endsAt && a.endsAt !== ZERO_TIME && !a.endsAt.startsWith("0001-");
+  return isTime(a.endsAt);
+}
+
+/** A time that is one: not missing, not Go's zero time (what a producer sends for "none"). */
+export function isTime(t: string | undefined): t is string {
+  return !!t && t !== ZERO_TIME && !t.startsWith("0001-");
 }
 
 /** The alerts of a payload, with ids filled in. */

@@ -105,7 +105,7 @@ const TEXT_ALERT = lines(
   "{{/silence_url}}",
 );
 const TEXT_COMPACT = lines(
-  "{{mark}} [{{severity_upper}}] {{alertname}}{{#instance}} {{instance}}{{/instance}}{{#summary}} - {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}})",
+  "{{mark}} [{{severity_upper}}] {{alertname}}{{#instance}} {{instance}}{{/instance}}{{#summary}} - {{summary}}{{/summary}}{{#duration}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{/duration}}",
 );
 const TEXT_SUMMARY = lines(
   "{{#left_out}}",
@@ -180,7 +180,7 @@ const MD_ALERT = lines(
   "",
 );
 const MD_COMPACT = lines(
-  "- {{mark}} **{{alertname}}**{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{#generator_url}} [{{t.graph_short}}]({{{generator_url}}}){{/generator_url}}",
+  "- {{mark}} **{{alertname}}**{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}}{{#duration}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{/duration}}{{#generator_url}} [{{t.graph_short}}]({{{generator_url}}}){{/generator_url}}",
 );
 const MD_SUMMARY = lines(
   "{{#left_out}}",
@@ -326,7 +326,7 @@ const SLACK_ALERT = lines(
   "",
 );
 const SLACK_COMPACT = lines(
-  "• {{mark}} *{{alertname}}*{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{#generator_url}} <{{{generator_url}}}|{{t.graph_short}}>{{/generator_url}}",
+  "• {{mark}} *{{alertname}}*{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}}{{#duration}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{/duration}}{{#generator_url}} <{{{generator_url}}}|{{t.graph_short}}>{{/generator_url}}",
 );
 const SLACK_SUMMARY = lines(
   "{{#left_out}}",
@@ -372,7 +372,7 @@ const HTML_ALERT = lines(
   "</div>",
 );
 const HTML_COMPACT = lines(
-  '<div style="margin:2px 0">{{mark}} <b>{{alertname}}</b>{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{#generator_url}} <a href="{{generator_url}}">{{t.graph_short}}</a>{{/generator_url}}</div>',
+  '<div style="margin:2px 0">{{mark}} <b>{{alertname}}</b>{{#instance}} {{instance}}{{/instance}}{{#summary}}: {{summary}}{{/summary}}{{#duration}} ({{#firing}}{{t.for}} {{/firing}}{{duration}}){{/duration}}{{#generator_url}} <a href="{{generator_url}}">{{t.graph_short}}</a>{{/generator_url}}</div>',
 );
 const HTML_SUMMARY_BLOCK =
   "<p><b>{{t.omitted_count}}</b> {{t.omitted_shown}}<br>{{t.by_severity}}: {{#by_severity}}{{name}} {{value}}{{sep}}{{/by_severity}}<br>{{t.by_alertname}}: {{#by_alertname}}{{name}} {{value}}{{sep}}{{/by_alertname}}{{#more_alertnames}} · +{{more_alertnames}} {{t.more}}{{/more_alertnames}}</p>";

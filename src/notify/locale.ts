@@ -67,7 +67,7 @@ const EN: Words = {
   FIRING: "FIRING",
   RESOLVED: "RESOLVED",
   no_alerts: "NO ALERTS",
-  no_severity: "none",
+  no_severity: "unclassified",
   labels: "Labels",
   started: "Started",
   firing_for: "firing for",
@@ -88,13 +88,15 @@ const EN: Words = {
   more: "more",
   sent_by: "Sent by alertagent-worker",
   omitted_count() {
-    return `${this.count} more alerts are not listed here`;
+    return this.count === 1
+      ? "1 more alert is not listed here"
+      : `${this.count} more alerts are not listed here`;
   },
   omitted_shown() {
-    return `(${this.shown} were sent in the parts before this one).`;
+    return `(${this.shown} ${this.shown === 1 ? "was" : "were"} sent in the parts before this one).`;
   },
   left_out: (n) =>
-    `⚠️ Alertmanager left ${n} more alerts out of this notification (max_alerts): not listed here.`,
+    `⚠️ Alertmanager left ${n} more ${n === 1 ? "alert" : "alerts"} out of this notification (max_alerts): not listed here.`,
   graph_short: "graph",
   open: "Open",
   analysis: "Analysis",
@@ -103,7 +105,7 @@ const EN: Words = {
   evidence_unavailable: "No evidence from Prometheus",
   contradicts: "Contradicts the evidence",
   truncated: "[truncated]",
-  lines_left_out: (n, max) => `… [${n} more line(s) not sent: max_parts is ${max}]`,
+  lines_left_out: (n, max) => `… [${n} more ${n === 1 ? "line" : "lines"} not sent: max_parts is ${max}]`,
   units: { s: "s", m: "m", h: "h", d: "d", sep: " " },
 };
 

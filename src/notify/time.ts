@@ -51,7 +51,11 @@ function offsetAt(ms: number, timeZone: string): number {
   if (off === undefined) {
     const p: Record<string, string> = {};
     for (const part of formatter(timeZone).formatToParts(slot * QUARTER)) p[part.type] = part.value;
-    const local = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+    // Not Date.UTC: it reads years 0–99 as 1900–1999.
+    const at = new Date(0);
+    at.setUTCFullYear(+p.year, +p.month - 1, +p.day);
+    at.setUTCHours(+p.hour, +p.minute, +p.second);
+    const local = at.getTime();
     off = Math.round((local - slot * QUARTER) / 60_000);
     if (zone.size > 4096) zone.clear();
     zone.set(slot, off);

@@ -5,7 +5,7 @@
  * colours, the labels that matter, times in the configured zone, durations, and safe links
  * (graph, runbook, a prefilled Alertmanager silence). `partView` narrows it to one message part.
  */
-import { type Alert, type AlertmanagerPayload, alertId, hasEnded } from "../alerts/alert.ts";
+import { type Alert, type AlertmanagerPayload, alertId, hasEnded, isTime } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
 import { clip } from "../clip.ts";
 import { formatDurationIn, type Locale, WORDS, type Words } from "./locale.ts";
@@ -217,8 +217,9 @@ function alertView(
   const severity = sevText || WORDS[ctx.locale].no_severity;
   const [, , mark, color, hex] = severityOf(sevText);
   const ann = a.annotations ?? {};
-  const start = a.startsAt ? Date.parse(a.startsAt) : Number.NaN;
-  const end = resolved && hasEnded(a) ? Date.parse(a.endsAt as string) : ctx.now;
+  const start = isTime(a.startsAt) ? Date.parse(a.startsAt) : Number.NaN;
+  // Resolved without an end: no duration (start to now would read as how long it lasted).
+  const end = resolved ? (hasEnded(a) ? Date.parse(a.endsAt as string) : Number.NaN) : ctx.now;
   const labelList = pairs(a.labels, (k) => HIDDEN.has(k) || common[k] === a.labels[k]);
   const generator = safeUrl(a.generatorURL);
   const runbook = safeUrl(ann.runbook_url ?? ann.runbook);
@@ -254,9 +255,13 @@ function alertView(
     instance: a.labels.instance ?? "",
     value,
     has_value: value !== "",
-    starts_at: formatTime(a.startsAt, ctx.tz),
+    starts_at: isTime(a.startsAt) ? formatTime(a.startsAt, ctx.tz) : "",
     ends_at: resolved && hasEnded(a) ? formatTime(a.endsAt, ctx.tz) : "",
-    duration: Number.isFinite(start) && Number.isFinite(end) ? formatDurationIn(end - start, ctx.locale) : "",
+    // A start ahead of this clock (a skewed sender) has fired for no time yet.
+    duration:
+      Number.isFinite(start) && Number.isFinite(end)
+        ? formatDurationIn(Math.max(0, end - start), ctx.locale)
+        : "",
     generator_url: generator,
     runbook_url: runbook,
     silence_url: silence,

@@ -4,6 +4,7 @@
  * `locale` overrides the worker's, and the template preview takes `locale`.
  */
 import { describe, expect, test } from "bun:test";
+import { WORDS } from "../../src/notify/locale.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 
@@ -110,4 +111,47 @@ test("ai.language follows worker.locale unless set: a zh-CN team's analyses answ
   const en = makeHarness("worker: { locale: zh-CN }\nai: { order: [builtin], language: en }\n");
   const e = (await (await en.job("/jobs/analysis", { type: "quick", alert })).json()) as { summary: string };
   expect(e.summary).not.toMatch(/[\u4e00-\u9fff]/);
+});
+
+describe("odd times an alert may carry", () => {
+  const one = (alert: Record<string, unknown>, template = "") =>
+    previews(
+      `${CHANNELS.split("\n")[0]}\n  out: { type: console${template ? `, template: ${template}` : ""} }\n`,
+      {
+        data: {
+          alerts: [{ labels: { alertname: "OddTime", severity: "warning" }, annotations: {}, ...alert }],
+        },
+      },
+    ).then((p) => p[0].body);
+
+  test("a startsAt in the future (a skewed clock) reads 'firing for 0s', not an empty duration", async () => {
+    const body = await one({ startsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(body).toContain("(firing for 0s)");
+    expect(
+      await one({ startsAt: new Date(Date.now() + 3_600_000).toISOString() }, "alert-compact"),
+    ).toContain("(for 0s)");
+  });
+
+  test("Go's zero time as startsAt is no time: no 1901 date, no 739954-day duration", async () => {
+    const body = await one({ startsAt: "0001-01-01T00:00:00Z" });
+    expect(body).not.toMatch(/1901|0001|739954d|UTC\+166/);
+    expect(body).not.toContain("Started");
+  });
+
+  test("a resolved alert without endsAt shows no duration in the compact template (it is not 'lasted until now')", async () => {
+    const startsAt = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    const body = await one({ status: "resolved", startsAt }, "alert-compact");
+    expect(body).toContain("OddTime");
+    expect(body).not.toMatch(/\(3h\)|\(\)/);
+  });
+});
+
+test("English counts agree with their nouns (1 alert, 2 alerts) and a missing severity reads 'unclassified', not NONE", () => {
+  const en = WORDS.en;
+  expect(en.left_out(1)).toContain("left 1 more alert out");
+  expect(en.left_out(2)).toContain("left 2 more alerts out");
+  expect(en.omitted_count.call({ count: 1 })).toBe("1 more alert is not listed here");
+  expect(en.omitted_shown.call({ shown: 1 })).toBe("(1 was sent in the parts before this one).");
+  expect(en.lines_left_out(1, 2)).toBe("… [1 more line not sent: max_parts is 2]");
+  expect(en.no_severity).toBe("unclassified");
 });

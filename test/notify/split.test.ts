@@ -99,7 +99,7 @@ describe("splitting at alert boundaries (UTF-8 bytes)", () => {
     expect(parts.map((p) => p.body).join("\n")).toBe(body);
     const capped = splitText({ title: "Report", body }, fitsBytes(1000), 2);
     expect(capped).toHaveLength(2);
-    expect(capped[1].body).toMatch(/… \[\d+ more line\(s\) not sent: max_parts is 2\]$/);
+    expect(capped[1].body).toMatch(/… \[\d+ more lines? not sent: max_parts is 2\]$/);
     const [, left] = /\[(\d+) more/.exec(capped[1].body) ?? [];
     const shownLines = capped.map((p) => p.body.split("\n").length).reduce((a, b) => a + b, 0) - 1;
     expect(shownLines + Number(left)).toBe(100);
