@@ -141,10 +141,18 @@ function step(s: unknown): unknown {
  * alert's text, which the alert's sender controls, and a `risk: low` step reads as a safe check to
  * paste (docs/analysis.md).
  */
-const DESTRUCTIVE =
-  /\b(rm\s+-\w*[rRf]|mkfs|dd\s+if=|shred|truncate|drop\s+(table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(uninstall|delete)|kubectl\s+(\S+\s+)*delete)\b/i;
-const DISRUPTIVE =
-  /\b(reboot|shutdown|halt|poweroff|kill(all)?|pkill|systemctl\s+(stop|restart|kill|disable)|service\s+\S+\s+(stop|restart)|docker\s+(rm|stop|restart|kill)|kubectl\s+(\S+\s+)*(drain|cordon|scale|rollout|apply|patch|edit|replace))\b/i;
+/** Where a command word stands: a line's start, after `;`, `&`, `|`, `(`, `sudo` or an opening quote (`ssh host '…'`). */
+const AT = String.raw`(?:^|[;&|(]\s*|\bsudo\s+|'\s*)`;
+/** kubectl's words up to a verb, not past a pipe (`kubectl get events | grep delete` deletes nothing). */
+const KUBECTL = String.raw`\bkubectl\s+(?:[^\s|;&]+\s+)*`;
+const DESTRUCTIVE = new RegExp(
+  String.raw`${AT}(?:rm\s+-\w*[rRf]|mkfs\S*|dd\s+if=|shred|truncate)\b|\b(?:drop\s+(?:table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(?:uninstall|delete))\b|${KUBECTL}delete\b`,
+  "im",
+);
+const DISRUPTIVE = new RegExp(
+  String.raw`${AT}(?:reboot|shutdown|halt|poweroff|kill|killall|pkill)\b|\b(?:systemctl\s+(?:stop|restart|kill|disable)|service\s+\S+\s+(?:stop|restart)|docker\s+(?:rm|stop|restart|kill))\b|${KUBECTL}(?:drain|cordon|scale|apply|patch|edit|replace|rollout\s+(?:restart|undo))\b`,
+  "im",
+);
 
 function leastRisk(command: unknown, said: unknown): unknown {
   if (typeof command !== "string" || !command) return said;
