@@ -28,8 +28,8 @@ export function situation(alert: Alert, language: Language, now: number): string
       ms === undefined
         ? ""
         : alert.status === "resolved"
-          ? `已恢复，持续了${formatDuration(ms, "zh")}`
-          : `已持续${formatDuration(ms, "zh")}`;
+          ? `分析时已恢复，持续了${formatDuration(ms, "zh")}`
+          : `分析时已持续${formatDuration(ms, "zh")}`;
     const head = [dur, where ? `位于 ${where}` : ""].filter(Boolean).join("，");
     return `${head}（级别 ${sev}${value}）。${said ? `告警描述：“${said}”` : ""}`;
   }
@@ -39,8 +39,8 @@ export function situation(alert: Alert, language: Language, now: number): string
         ? "Resolved"
         : "Firing"
       : alert.status === "resolved"
-        ? `Resolved after ${formatDuration(ms, "en")}`
-        : `Firing for ${formatDuration(ms, "en")}`;
+        ? `When analysed, resolved after ${formatDuration(ms, "en")}`
+        : `When analysed, firing for ${formatDuration(ms, "en")}`;
   return `${dur}${where ? ` on ${where}` : ""} (severity ${sev}${value}).${said ? ` The alert says: "${said}"${/[.!?。！？]$/.test(said) ? "" : "."}` : ""}`;
 }
 
