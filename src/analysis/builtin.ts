@@ -12,6 +12,7 @@ import type { Entry } from "./catalogue/types.ts";
 import type { Engine, LlmType } from "./engine.ts";
 import { withEvidence } from "./evidence/apply.ts";
 import { annotationText, firingMs, formatDuration, hostOf, severityOf } from "./facts.ts";
+import { fill, fillCommand } from "./fill.ts";
 import { genericAnalysis, situation } from "./generic.ts";
 import type { Analysis, Evidence, Language, SimilarMatch } from "./schema.ts";
 
@@ -65,44 +66,6 @@ export function vars(alert: Alert, now: number, language: Language): Record<stri
   const ms = firingMs(alert, now);
   if (ms !== undefined) v.for = formatDuration(ms, language);
   return v;
-}
-
-/**
- * `v[k]` as `as` gives it; a label the alert does not have (or whose value `as` refuses) stays
- * visible as `<k>`, for the operator to fill in.
- */
-const filled = (v: Record<string, string>, k: string, as = (x: string): string | undefined => x) =>
-  (v[k] === undefined ? undefined : as(v[k])) ?? `<${k}>`;
-
-/** Fills `{{label}}` in text. */
-export function fill(template: string, v: Record<string, string>): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => filled(v, k));
-}
-
-/**
- * A value as one shell word, or undefined: a label an alert's sender controls must not become
- * shell syntax in a command an operator pastes at 3 a.m. (`db-1'; curl … | sh`). Host, pod,
- * namespace and service names are such words.
- */
-const shellWord = (x: string) => (/^[\p{L}\p{N}_.:/@%+=,-]+$/u.test(x) ? x : undefined);
-
-/** A value inside a PromQL double-quoted string: a quote in it cannot close the matcher. */
-const promqlInner = (x: string) => x.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n");
-
-/**
- * A check or step filled, PromQL or a shell command: a matcher's value (`instance="{{instance}}"`)
- * escaped as PromQL, and a matcher on a label the alert does not have left out rather than kept as
- * `instance="<instance>"`, which selects nothing — pasted, it says all is well; any other value
- * only as one shell word.
- */
-export function fillCommand(command: string, v: Record<string, string>): string {
-  // The template first (no value can be touched), then every value in one pass.
-  const kept = command
-    .replace(/(\w+)\s*(=~|!=|!~|=)\s*"\{\{(\w+)\}\}"\s*,?/g, (m, _l, _op, k: string) => (k in v ? m : ""))
-    .replace(/,\s*\}/g, "}");
-  return kept.replace(/"\{\{(\w+)\}\}"|\{\{(\w+)\}\}/g, (_, quoted: string | undefined, bare: string) =>
-    quoted ? `"${filled(v, quoted, promqlInner)}"` : filled(v, bare, shellWord),
-  );
 }
 
 function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {

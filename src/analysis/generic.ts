@@ -5,6 +5,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import { annotationText, exprOf, firingMs, formatDuration, severityOf } from "./facts.ts";
+import { fillCommand } from "./fill.ts";
 import type { Analysis, Language } from "./schema.ts";
 
 const DAY = 86_400_000;
@@ -55,11 +56,14 @@ export function genericAnalysis(
   const where = whereOf(alert) ?? (zh ? "该目标" : "the target");
   const expr = exprOf(alert);
   const ms = firingMs(alert, now);
-  const query = expr ?? `ALERTS{alertname="${name}"}`;
+  // Labels reach commands and queries only through fillCommand (fill.ts): the sender controls them.
+  const at = { ...v, alertname: name, starts_at: alert.startsAt ?? "-1h" };
+  const cmd = (template: string) => fillCommand(template, at);
+  const query = expr ?? cmd('ALERTS{alertname="{{alertname}}"}');
   const selector = alert.labels.instance
-    ? `instance="${alert.labels.instance}"`
+    ? 'instance="{{instance}}"'
     : alert.labels.job
-      ? `job="${alert.labels.job}"`
+      ? 'job="{{job}}"'
       : "";
 
   const causes: Analysis["root_causes"] = [
@@ -88,13 +92,13 @@ export function genericAnalysis(
         ? `阈值不适合该目标：告警已持续 ${formatDuration(ms, "zh")} 仍未处理`
         : `The threshold does not fit this target: it has fired for ${formatDuration(ms, "en")} without being fixed`,
       confidence: 0.25,
-      evidence: `changes(ALERTS{alertname="${name}"}[7d])`,
+      evidence: cmd('changes(ALERTS{alertname="{{alertname}}"}[7d])'),
     });
   if (ms !== undefined && ms < 10 * 60_000 && alert.status === "resolved")
     causes.push({
       cause: zh ? "短暂尖峰或状态抖动" : "A short spike or a flapping condition",
       confidence: 0.3,
-      evidence: `changes(ALERTS{alertname="${name}"}[1d])`,
+      evidence: cmd('changes(ALERTS{alertname="{{alertname}}"}[1d])'),
     });
 
   const steps: Analysis["remediation"] = [];
@@ -114,19 +118,21 @@ export function genericAnalysis(
   if (selector)
     steps.push({
       step: zh ? "确认目标仍被正常抓取" : "Check the target is still scraped",
-      command: `up{${selector}}`,
+      command: cmd(`up{${selector}}`),
       risk: "low",
     });
   if (alert.labels.namespace && alert.labels.pod)
     steps.push({
       step: zh ? "查看 Pod 事件与日志" : "Look at the pod's events and logs",
-      command: `kubectl -n ${alert.labels.namespace} describe pod ${alert.labels.pod} && kubectl -n ${alert.labels.namespace} logs ${alert.labels.pod} --tail=100`,
+      command: cmd(
+        "kubectl -n {{namespace}} describe pod {{pod}} && kubectl -n {{namespace}} logs {{pod}} --tail=100",
+      ),
       risk: "low",
     });
   else if (v.host)
     steps.push({
       step: zh ? "查看主机在告警开始后的警告日志" : "Read the host's warnings since the alert started",
-      command: `ssh ${v.host} 'journalctl --since "${alert.startsAt ?? "-1h"}" -p warning --no-pager | tail -50'`,
+      command: cmd(`ssh {{host}} 'journalctl --since "{{starts_at}}" -p warning --no-pager | tail -50'`),
       risk: "low",
     });
   if (ms !== undefined && ms > DAY && alert.status === "firing")
@@ -134,7 +140,9 @@ export function genericAnalysis(
       step: zh
         ? "修复前先静默，避免持续打扰，并调整规则阈值"
         : "Silence it while the rule's threshold is reviewed",
-      command: `amtool silence add alertname="${name}"${alert.labels.instance ? ` instance="${alert.labels.instance}"` : ""} --duration=2h --comment="threshold review"`,
+      command: cmd(
+        `amtool silence add alertname="{{alertname}}"${alert.labels.instance ? ' instance="{{instance}}"' : ""} --duration=2h --comment="threshold review"`,
+      ),
       risk: "medium",
     });
 

@@ -144,9 +144,9 @@ function step(s: unknown): unknown {
 /** Where a command word stands: a line's start, after `;`, `&`, `|`, `(`, `sudo` or an opening quote (`ssh host '…'`). */
 const AT = String.raw`(?:^|[;&|(]\s*|\bsudo\s+|'\s*)`;
 /** kubectl's words up to a verb, not past a pipe (`kubectl get events | grep delete` deletes nothing). */
-const KUBECTL = String.raw`\bkubectl\s+(?:[^\s|;&]+\s+)*`;
+const KUBECTL = String.raw`\bkubectl\s+(?:(?!can-i\b)[^\s|;&]+\s+){0,8}`;
 const DESTRUCTIVE = new RegExp(
-  String.raw`${AT}(?:rm\s+-\w*[rRf]|mkfs\S*|dd\s+if=|shred|truncate)\b|\b(?:drop\s+(?:table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(?:uninstall|delete))\b|${KUBECTL}delete\b`,
+  String.raw`${AT}(?:rm\s+-\w*[rRf]|rm\s+--(?:recursive|force)|mkfs\S*|dd\s+if=|shred|truncate|wipefs|chmod\s+-R|iptables\s+-[FX])\b|\b(?:drop\s+(?:table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(?:uninstall|delete)|docker\s+(?:system|volume|image)\s+prune|etcdctl\s+del)\b|(?:^|\s)-X\s*DELETE\b|\bfind\s.*\s-delete\b|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|${KUBECTL}delete\b`,
   "im",
 );
 const DISRUPTIVE = new RegExp(
@@ -154,10 +154,12 @@ const DISRUPTIVE = new RegExp(
   "im",
 );
 
+/** The floor for one command; its first TEXT_MAX characters are what is kept and shown. */
 function leastRisk(command: unknown, said: unknown): unknown {
   if (typeof command !== "string" || !command) return said;
-  if (DESTRUCTIVE.test(command)) return "high";
-  if (DISRUPTIVE.test(command) && said === "low") return "medium";
+  const shown = command.slice(0, TEXT_MAX);
+  if (DESTRUCTIVE.test(shown)) return "high";
+  if (DISRUPTIVE.test(shown) && said === "low") return "medium";
   return said;
 }
 

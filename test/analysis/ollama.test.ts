@@ -75,6 +75,25 @@ describe("Ollama /api/chat", () => {
     expect(r.remediation.map((s) => s.risk)).toEqual(["high", "medium", "low"]);
   });
 
+  test("a model looping on one command (1 MB of 'kubectl get pods') is answered in time; read-only kubectl stays low", async () => {
+    ollama.respond = () => ({
+      content: JSON.stringify(
+        goodAnalysis({
+          remediation: [
+            { step: "Loop", command: "kubectl get pods ".repeat(60_000), risk: "low" },
+            { step: "Who may", command: "kubectl auth can-i delete pods", risk: "low" },
+            { step: "Events", command: "kubectl get events | grep -i delete", risk: "low" },
+          ],
+        }),
+      ),
+    });
+    // bun:test cannot stop a blocked test, so the time is asserted (it took 21 s before).
+    const started = performance.now();
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(r.remediation.map((s) => s.risk)).toEqual(["low", "low", "low"]);
+  });
+
   test("language zh asks for Simplified Chinese", async () => {
     ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "CPU 饱和" })) });
     const r = await resultOf(
