@@ -54,5 +54,27 @@ export async function nextRuleSet(deps: Services, job: SyncJob, current: RuleSet
     ),
   );
   if (issues.length) throw invalidRules(issues);
+  const orphans = orphanedReaders(current.rules, rules);
+  if (orphans.length) summary.warnings = orphans;
   return { set: { rules, updated_at: at } satisfies RuleSet, summary };
+}
+
+/**
+ * Rules of the new set that read a series a recording rule of the old set recorded and the new
+ * set no longer does: done as asked, but said (an alert on it can never fire again).
+ */
+function orphanedReaders(before: readonly Rule[], after: readonly Rule[]): string[] {
+  const kept = new Set(after.filter((r) => r.kind === "recording").map((r) => r.name));
+  const gone = [
+    ...new Set(before.filter((r) => r.kind === "recording" && !kept.has(r.name)).map((r) => r.name)),
+  ];
+  if (!gone.length) return [];
+  const out: string[] = [];
+  for (const r of after)
+    for (const name of gone)
+      if (new RegExp(`(^|[^\\w:])${name}($|[^\\w:])`).test(r.expr))
+        out.push(
+          `rule "${r.id}" (${r.name}) reads ${name}, which this sync removed: it can no longer ${r.kind === "alerting" ? "fire" : "record"}`,
+        );
+  return out;
 }

@@ -89,6 +89,27 @@ describe("operations on the stored rule set", () => {
     expect(groupsIn(prom).map((g) => g.name)).toEqual(["node"]);
   });
 
+  test("deleting a recording rule another rule still reads is done, with a warning naming both (the alert could never fire again)", async () => {
+    const { h } = setup();
+    const rec = { id: "rec", record: "job:up:sum", expr: "sum by (job) (up)", group: "availability" };
+    const alert = rule({ id: "jd", name: "JobDown", expr: "job:up:sum < 1" });
+    expect((await h.sync({ operation: "create", rules: [rec, alert] })).status).toBe(200);
+    const res = await h.sync({ operation: "delete", rule_ids: ["rec"] });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { warnings?: string[] };
+    expect(body.warnings).toEqual([
+      expect.stringMatching(/rule "jd" \(JobDown\) reads job:up:sum, which this sync removed/),
+    ]);
+    // A rule that merely shares a prefix is no reader.
+    const { h: h2 } = setup();
+    const other = rule({ id: "o", name: "Other", expr: "job:up:sum_by_zone < 1" });
+    await h2.sync({ operation: "create", rules: [rec, other] });
+    expect(
+      ((await (await h2.sync({ operation: "delete", rule_ids: ["rec"] })).json()) as { warnings?: string[] })
+        .warnings,
+    ).toBeUndefined();
+  });
+
   test("delete with a numeric id past 2^53 is a 489 naming rule_ids[i]; its rounded neighbour stays", async () => {
     const { h, prom } = setup();
     const near = [
