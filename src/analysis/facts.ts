@@ -3,7 +3,7 @@
  * the three result severities, how long it has fired, its value, where it comes from, and the
  * PromQL that fired it (from the generatorURL).
  */
-import { type Alert, hasEnded } from "../alerts/alert.ts";
+import { type Alert, hasEnded, isTime } from "../alerts/alert.ts";
 import { type DurationWords, formatDuration as formatDurationIn } from "../duration.ts";
 import type { Language, Severity } from "./schema.ts";
 
@@ -20,7 +20,7 @@ export function severityOf(alert: Alert): Severity {
 
 /** Milliseconds the alert has fired (until endsAt when resolved), or undefined without startsAt. */
 export function firingMs(alert: Alert, now: number): number | undefined {
-  const start = alert.startsAt ? Date.parse(alert.startsAt) : Number.NaN;
+  const start = isTime(alert.startsAt) ? Date.parse(alert.startsAt) : Number.NaN;
   if (Number.isNaN(start)) return undefined;
   const end = hasEnded(alert) ? Date.parse(alert.endsAt as string) : now;
   return Number.isNaN(end) ? undefined : Math.max(0, end - start);

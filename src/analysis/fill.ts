@@ -21,20 +21,34 @@ export function fill(template: string, v: Record<string, string>): string {
  */
 const shellWord = (x: string) => (/^[\p{L}\p{N}_.:/@%+=,][\p{L}\p{N}_.:/@%+=,-]*$/u.test(x) ? x : undefined);
 
+/**
+ * A value inside a shell command's quotes (`amtool … alertname="{{alertname}}"`, or jq's
+ * `'…=="{{instance}}"'` within single quotes): spaces are fine there, but no quote of either kind,
+ * `$`, backtick, backslash, `!` or line break, which could end the quotes or run something.
+ */
+const shellQuoted = (x: string) => (/^[^"'$`\\!\r\n]*$/.test(x) ? x : undefined);
+
 /** A value inside a PromQL double-quoted string: a quote in it cannot close the matcher. */
 const promqlInner = (x: string) => x.replace(/[\\"]/g, "\\$&").replace(/\n/g, "\\n");
 
-/** Whether a template is a PromQL query (`metric{…}`, `rate(…)`, `(a - b)`) rather than a shell command (`kubectl …`). */
-const isPromql = (t: string) => /^\(*[A-Za-z_:][\w:]*\s*[{(]/.test(t);
+/**
+ * Whether a template is a PromQL query — a name right against `{` or `(` (`up{…}`, `rate(…)`,
+ * `(a - b)`) or an aggregation's `by (`/`without (` — rather than a shell command (`ssh {{host}} …`,
+ * `kubectl …`).
+ */
+const isPromql = (t: string) => /^\(*[A-Za-z_:][\w:]*(?:[{(]|\s+(?:by|without)\s*\()/.test(t);
 
 /**
  * A check or a step filled. PromQL: a matcher on a label the alert does not have is left out
  * rather than kept as `instance="<instance>"`, which selects nothing — pasted, it says all is
- * well — and a matcher's value is escaped. A shell command: every value one word, inside quotes
- * too (`jq '…=="{{instance}}"'`, where `$(…)` would run).
+ * well — and a matcher's value is escaped. A shell command: a bare value one word, a quoted one
+ * without anything that ends quotes or runs something.
  */
 export function fillCommand(command: string, v: Record<string, string>): string {
-  if (!isPromql(command)) return command.replace(/\{\{(\w+)\}\}/g, (_, k: string) => filled(v, k, shellWord));
+  if (!isPromql(command))
+    return command.replace(/"\{\{(\w+)\}\}"|\{\{(\w+)\}\}/g, (_, quoted: string | undefined, bare: string) =>
+      quoted ? `"${filled(v, quoted, shellQuoted)}"` : filled(v, bare, shellWord),
+    );
   // The template first (no value can be touched), then every value in one pass.
   const kept = command
     .replace(/(\w+)\s*(=~|!=|!~|=)\s*"\{\{(\w+)\}\}"\s*,?/g, (m, _l, _op, k: string) => (k in v ? m : ""))

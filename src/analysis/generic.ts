@@ -3,7 +3,7 @@
  * alert itself says — where it fires (labels), what it claims (annotations), how bad (severity,
  * value) and for how long — with checks that apply to any Prometheus alert.
  */
-import type { Alert } from "../alerts/alert.ts";
+import { type Alert, isTime } from "../alerts/alert.ts";
 import { annotationText, exprOf, firingMs, formatDuration, severityOf } from "./facts.ts";
 import { fillCommand } from "./fill.ts";
 import type { Analysis, Language } from "./schema.ts";
@@ -57,7 +57,9 @@ export function genericAnalysis(
   const expr = exprOf(alert);
   const ms = firingMs(alert, now);
   // Labels reach commands and queries only through fillCommand (fill.ts): the sender controls them.
-  const at = { ...v, alertname: name, starts_at: alert.startsAt ?? "-1h" };
+  // startsAt as ISO: the schema takes what Date.parse reads, which ignores "(…)" in it.
+  const started = isTime(alert.startsAt) ? new Date(Date.parse(alert.startsAt)).toISOString() : undefined;
+  const at = { ...v, alertname: name, starts_at: started ?? "-1h" };
   const cmd = (template: string) => fillCommand(template, at);
   const query = expr ?? cmd('ALERTS{alertname="{{alertname}}"}');
   const selector = alert.labels.instance
@@ -82,8 +84,8 @@ export function genericAnalysis(
         : `A recent change to ${alert.labels.namespace ?? alert.labels.job ?? where} (a deploy, a config change, a traffic shift)`,
       confidence: 0.3,
       evidence: zh
-        ? `对照 ${alert.startsAt ?? "告警开始"} 前后的变更记录`
-        : `Compare with the change log around ${alert.startsAt ?? "the time it started"}`,
+        ? `对照 ${started ?? "告警开始"} 前后的变更记录`
+        : `Compare with the change log around ${started ?? "the time it started"}`,
     },
   ];
   if (ms !== undefined && ms > DAY && alert.status === "firing")

@@ -141,12 +141,15 @@ function step(s: unknown): unknown {
  * alert's text, which the alert's sender controls, and a `risk: low` step reads as a safe check to
  * paste (docs/analysis.md).
  */
-/** Where a command word stands: a line's start, after `;`, `&`, `|`, `(`, `sudo` or an opening quote (`ssh host '…'`). */
-const AT = String.raw`(?:^|[;&|(]\s*|\bsudo\s+|'\s*)`;
+/**
+ * Where a command word stands: a line's start, after `;`, `&`, `|`, `(`, a backtick or a quote
+ * (`ssh host "…"`), or after what runs its arguments (`sudo`, `xargs`, `find … -exec`).
+ */
+const AT = String.raw`(?:^|[;&|(\`"']\s*|\b(?:sudo|xargs|exec)\s+(?:[^\s;&|]+\s+){0,4}|\s-exec\s+)`;
 /** kubectl's words up to a verb, not past a pipe (`kubectl get events | grep delete` deletes nothing). */
-const KUBECTL = String.raw`\bkubectl\s+(?:(?!can-i\b)[^\s|;&]+\s+){0,8}`;
+const KUBECTL = String.raw`\bkubectl\s+(?:(?!can-i\b)[^\s|;&]+\s+){0,16}`;
 const DESTRUCTIVE = new RegExp(
-  String.raw`${AT}(?:rm\s+-\w*[rRf]|rm\s+--(?:recursive|force)|mkfs\S*|dd\s+if=|shred|truncate|wipefs|chmod\s+-R|iptables\s+-[FX])\b|\b(?:drop\s+(?:table|database|schema)|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(?:uninstall|delete)|docker\s+(?:system|volume|image)\s+prune|etcdctl\s+del)\b|(?:^|\s)-X\s*DELETE\b|\bfind\s.*\s-delete\b|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|${KUBECTL}delete\b`,
+  String.raw`${AT}(?:rm\s+-\w*[rRf]|rm\s+--(?:recursive|force)|mkfs\S*|dd\s+if=|shred|truncate|wipefs|chmod\s+-R|iptables\s+-[FX])\b|\b(?:drop\s+(?:table|database|schema)|truncate\s+table|delete\s+from|flushall|flushdb|terraform\s+destroy|helm\s+(?:uninstall|delete)|docker\s+(?:system|volume|image)\s+prune|etcdctl\s+del)\b|(?:^|\s)-X\s*DELETE\b|\bfind\s.*\s-delete\b|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|${KUBECTL}delete\b`,
   "im",
 );
 const DISRUPTIVE = new RegExp(

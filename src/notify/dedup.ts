@@ -64,7 +64,7 @@ function episodesOf(p: AlertmanagerPayload): Record<string, string> | undefined 
  */
 function lateCopy(p: Record<string, string>, last: Last, now: number, windowMs: number): boolean {
   const known = last.episodes;
-  if (!known || !last.sent || now - Date.parse(last.sent) > windowMs) return false;
+  if (!known || !last.sent || windowMs <= 0 || now - Date.parse(last.sent) > windowMs) return false;
   let stale = 0;
   for (const [e, status] of Object.entries(p)) {
     if (known[e] === status) continue;

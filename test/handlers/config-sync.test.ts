@@ -100,10 +100,20 @@ describe("operations on the stored rule set", () => {
     expect(body.warnings).toEqual([
       expect.stringMatching(/rule "jd" \(JobDown\) reads job:up:sum, which this sync removed/),
     ]);
-    // A rule that merely shares a prefix is no reader.
+    // Disabled, it records nothing either.
+    const { h: h3 } = setup();
+    await h3.sync({ operation: "create", rules: [rec, alert] });
+    const off = await h3.sync({ operation: "update", rules: [{ ...rec, enabled: false }] });
+    expect(((await off.json()) as { warnings?: string[] }).warnings).toEqual([
+      expect.stringContaining('"jd" (JobDown)'),
+    ]);
+    // A rule that merely shares a prefix, or has the name as a label value, is no reader.
     const { h: h2 } = setup();
-    const other = rule({ id: "o", name: "Other", expr: "job:up:sum_by_zone < 1" });
-    await h2.sync({ operation: "create", rules: [rec, other] });
+    const others = [
+      rule({ id: "o", name: "Other", expr: "job:up:sum_by_zone < 1" }),
+      rule({ id: "l", name: "Label", expr: 'absent(up{job="job:up:sum"})' }),
+    ];
+    await h2.sync({ operation: "create", rules: [rec, ...others] });
     expect(
       ((await (await h2.sync({ operation: "delete", rule_ids: ["rec"] })).json()) as { warnings?: string[] })
         .warnings,

@@ -575,6 +575,15 @@ describe("Alertmanager repeats", () => {
       "✅ [RESOLVED:1] 磁盘空间不足",
       "🟡 [FIRING:1] 磁盘空间不足",
     ]);
+    // 0s turns it off, even within the same millisecond.
+    const off = flakyHook(
+      () => t,
+      () => false,
+      "late_copy_window: 0s",
+    );
+    expect(await off.send(fixture("alertmanager-zh.json"), "msg_gi0_1")).toBe("sent");
+    expect(await off.send(zhResolved(), "msg_gi0_2")).toBe("sent");
+    expect(await off.send(fixture("alertmanager-zh.json"), "msg_gi0_3")).toBe("sent");
   });
 
   test("after a partial resolve, an HA peer's late copy of the all-firing state is obsolete; a real change is not", async () => {
