@@ -14,7 +14,7 @@ import { problemReply, toResponse } from "../qstash/outcome.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
-import { asOnWorkers, buildDeps, storeFor } from "../wire.ts";
+import { asOnWorkers, buildDeps, storeFor, workersRefusal } from "../wire.ts";
 import { webTcp } from "./web-tcp.ts";
 
 type Env = Record<string, unknown>;
@@ -37,19 +37,24 @@ const DEV_KEYS_REFUSED =
 let pending: Promise<unknown>[] = [];
 
 function build(env: Env) {
-  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string")) as Record<
-    string,
-    string
-  >;
+  // [vars] may be TOML numbers, booleans or JSON (Cloudflare's docs): a `${VAR}` reads their text.
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    if (typeof v === "string") vars[k] = v;
+    else if (typeof v === "number" || typeof v === "boolean") vars[k] = String(v);
+    else if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
+      vars[k] = JSON.stringify(v);
   try {
     const config = asOnWorkers(
       vars.ALERTAGENT_CONFIG
         ? loadConfig(vars.ALERTAGENT_CONFIG, vars, "ALERTAGENT_CONFIG")
         : defaultConfig(vars),
     );
-    // A file delivery cannot work here: refuse a config that asks for one (the default's only warns).
+    // Everything a Worker refuses, named at once as check-config --workers names it (a file
+    // delivery among them: the embedded default's only warns).
+    const refused = vars.ALERTAGENT_CONFIG ? workersRefusal(config) : undefined;
+    if (refused) throw refused;
     const noFiles = fileDeliveryRefusal(config, "Cloudflare Workers");
-    if (noFiles && vars.ALERTAGENT_CONFIG) throw noFiles;
     const store = storeFor(config.store, { runtime: "workerd" });
     const logger = createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
     const deps = buildDeps({
@@ -81,13 +86,14 @@ function build(env: Env) {
 }
 
 /**
- * Whether a request came from this machine: Cloudflare's edge sets CF-Connecting-IP to the
- * client's address (a client cannot set it), and `wrangler dev` to 127.0.0.1 — which keeps a
- * local dev of a Worker with `routes`, whose URLs carry the route's host, local too.
+ * Whether a request came from this machine and was addressed to it: Cloudflare's edge sets
+ * CF-Connecting-IP to the client's address (a client cannot set it there), and `wrangler dev` to
+ * 127.0.0.1 for every local connection — a browser on a page whose name its owner points at
+ * 127.0.0.1 (DNS rebinding) included, which only the host it addressed tells apart.
  */
 function fromThisMachine(req: Request): boolean {
   const client = req.headers.get("cf-connecting-ip");
-  return client ? isLoopback(client) : isLoopback(new URL(req.url).hostname);
+  return isLoopback(new URL(req.url).hostname) && (!client || isLoopback(client));
 }
 
 export default {

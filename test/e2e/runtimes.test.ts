@@ -310,6 +310,57 @@ describe("binary lifecycle", () => {
   });
 });
 
+describe("workerd: a config as wrangler.toml gives it", () => {
+  let worker: Started | undefined;
+  let dir = "";
+  /** wrangler dev of this project's Worker with `vars` as a wrangler.toml of its own writes them. */
+  const start = async (vars: string) => {
+    dir = mkdtempSync(join(tmpdir(), "alertagent-wrangler-"));
+    const toml = join(dir, "wrangler.toml");
+    writeFileSync(
+      toml,
+      `name = "alertagent-worker"\nmain = ${JSON.stringify(join(ROOT, "src/entry/workers.ts"))}\n${readFileSync(
+        join(ROOT, "wrangler.toml"),
+        "utf8",
+      )
+        .match(/^compatibility_.*$/gm)
+        ?.join("\n")}\n[vars]\n${vars}`,
+    );
+    const port = freePort();
+    const [cmd, args] = wranglerDev(port, ["--config", toml]);
+    worker = await startGroup("wrangler dev (typed vars)", cmd, args, port, {
+      env: ENV,
+      timeoutMs: 55_000,
+      anyAnswer: true,
+    });
+    return worker.baseUrl;
+  };
+  afterAll(async () => {
+    await worker?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a number in [vars] fills its reference, and every refused key is named at once on every answer", async () => {
+    const base = await start(`CONC = 8
+ALERTAGENT_CONFIG = """
+worker: { name: typed-vars, concurrency: "\${CONC}", timezone: Mars/Olympus }
+qstash: { current_signing_key: sig_typed_current_123456, next_signing_key: sig_typed_next_123456 }
+store: { kind: upstash, url: "https://eu1.upstash.io", token: t0k }
+templates:
+  broken: { title: t, body: "{{#x}}" }
+channels:
+  sl: { type: slack, webhook: "https://hooks.slack.com/services/T/B/x", format: html }
+"""
+`);
+    const res = await fetch(`${base}/health`);
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toContain("CONC is not set");
+    for (const key of ["worker.timezone", "templates.broken.body", "channels.sl.format"])
+      expect(text).toContain(key);
+  }, 60_000);
+});
+
 describe("workerd with the Upstash store: figures and ledger live outside the isolate", () => {
   let worker: Started | undefined;
   let shim: { url: string; token: string; stop(): Promise<void> | void } | undefined;

@@ -290,9 +290,14 @@ export function runtimeSuite(name: string, start: () => Promise<Running>, expect
         // The dead message it reported was not recorded.
         expect((await fetch(`${base()}/v1/jobs/${got.source}`)).status).toBe(404);
       });
-      test("…but from this machine under a route's host name (wrangler dev of a Worker with routes): accepted", async () => {
-        const got = await devKeyJob({ host: "alerts.example.com" }, "routed");
-        expect(got.status).toBe(200);
+      test("…nor from this machine under another host name (a DNS-rebinding page; a Worker's route): refused", async () => {
+        const got = await devKeyJob({ host: "rebind.attacker.example" }, "rebound");
+        expect({ status: got.status, code: got.json.error?.code }).toEqual({
+          status: 503,
+          code: "config_error",
+        });
+        expect((await fetch(`${base()}/v1/jobs/${got.source}`)).status).toBe(404);
+        expect((await devKeyJob({}, "local")).status).toBe(200);
       });
     }
 
