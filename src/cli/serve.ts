@@ -4,7 +4,7 @@
  * in a new app without touching in-flight jobs (a bad new config is refused, the old stays).
  */
 import { createApp, mountedJobFamilies } from "../app.ts";
-import { isLoopback, usesDevKeys } from "../config/default.ts";
+import { addressedHere, usesDevKeys } from "../config/default.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { configWarnings } from "../config/warnings.ts";
@@ -33,14 +33,6 @@ import type { Platform } from "./platform.ts";
 
 const DEV_KEYS_LOCAL_ONLY =
   "this worker runs with QStash's public development signing keys: it answers only requests addressed to this machine (localhost, 127.0.0.1, ::1); give it your own qstash keys to serve other names";
-
-/** A request URL's host name, without parsing the whole URL (this is on every request's path). */
-function hostOf(url: string): string {
-  const start = url.indexOf("//") + 2;
-  const end = url.indexOf("/", start);
-  const host = url.slice(start, end < 0 ? undefined : end);
-  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
-}
 
 export async function serve(args: ParsedArgs, p: Platform, startedAt: number): Promise<void> {
   const loaded = await loadCliConfig(args, p);
@@ -79,7 +71,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   // With the public dev keys anyone can sign a job: only requests addressed to this machine are
   // answered, so a web page that points its own name at 127.0.0.1 (DNS rebinding) cannot send one.
   const answer = (req: Request) =>
-    usesDevKeys(deps.config.qstash) && !isLoopback(hostOf(req.url))
+    usesDevKeys(deps.config.qstash) && !addressedHere(req.url)
       ? toResponse(problemReply(unauthorized("dev_keys_local_only", DEV_KEYS_LOCAL_ONLY, false)))
       : app.fetch(req);
   const server = p.serve(answer, config.worker.host, config.worker.port);

@@ -39,6 +39,17 @@ config_sync:
 export const isLoopback = (host: string): boolean =>
   /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host);
 
+/**
+ * Whether a request's URL names this machine (what the public dev keys answer: README, "The
+ * embedded default"). Read without parsing the whole URL: this is on every request's path.
+ */
+export function addressedHere(url: string): boolean {
+  const start = url.indexOf("//") + 2;
+  const end = url.indexOf("/", start);
+  const host = url.slice(start, end < 0 ? undefined : end);
+  return isLoopback(host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]);
+}
+
 /** True when the config uses the public dev keys (allowed only on loopback). */
 export function usesDevKeys(keys: { current_signing_key: string; next_signing_key: string }): boolean {
   return (

@@ -7,7 +7,7 @@
 import { connect } from "cloudflare:sockets";
 import type { Hono } from "hono";
 import { createApp } from "../app.ts";
-import { isLoopback, usesDevKeys } from "../config/default.ts";
+import { addressedHere, isLoopback, usesDevKeys } from "../config/default.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
 import { ConfigError, transient } from "../errors.ts";
 import { problemReply, toResponse } from "../qstash/outcome.ts";
@@ -93,7 +93,7 @@ function build(env: Env) {
  */
 function fromThisMachine(req: Request): boolean {
   const client = req.headers.get("cf-connecting-ip");
-  return isLoopback(new URL(req.url).hostname) && (!client || isLoopback(client));
+  return addressedHere(req.url) && (!client || isLoopback(client));
 }
 
 export default {
