@@ -8,6 +8,7 @@
  * - kill -9 after a job was answered, on the embedded default: the redelivery is a replay.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { fixture } from "../support/alert-groups.ts";
 import { logLine, postSigned, rssMb, sink, startWorker } from "../support/binary-worker.ts";
 import { startRedis } from "../support/redis-server.ts";
 
@@ -138,28 +139,11 @@ describe("the binary under process-level trouble", () => {
     sinks.push(slow);
     const config = `worker: { lease: 2s }\nchannels:\n  slow: { type: webhook, url: "${slow.url}" }\n`;
     const startsAt = new Date(Date.now() - 77_000).toISOString();
+    // Alertmanager's firing payload, its alert started 77 s ago.
+    const payload = fixture("alertmanager-firing.json");
     const body = JSON.stringify({
       channels: ["slow"],
-      payload: {
-        version: "4",
-        groupKey: '{}:{alertname="DiskFull"}',
-        status: "firing",
-        receiver: "ops",
-        groupLabels: { alertname: "DiskFull" },
-        commonLabels: { alertname: "DiskFull", severity: "warning" },
-        commonAnnotations: {},
-        externalURL: "http://alertmanager.test",
-        alerts: [
-          {
-            status: "firing",
-            labels: { alertname: "DiskFull", severity: "warning", instance: "db-1" },
-            annotations: { summary: "disk almost full" },
-            startsAt,
-            endsAt: "0001-01-01T00:00:00Z",
-            fingerprint: "0123456789abcdef",
-          },
-        ],
-      },
+      payload: { ...payload, alerts: payload.alerts.slice(0, 1).map((a) => ({ ...a, startsAt })) },
     });
     const id = "msg_killed_same_body";
     let w = await startWorker(config);
