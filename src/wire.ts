@@ -89,6 +89,19 @@ export function workersRefusal(config: Config): ConfigError | undefined {
   );
 }
 
+/** What a Worker would run but warns about at its first request: a memory store, per isolate. */
+export function workersWarnings(config: Config): { path: string; message: string }[] {
+  const kind = config.store.kind ?? "memory";
+  return kind === "memory"
+    ? [
+        {
+          path: "store.kind",
+          message: `is ${config.store.kind ?? "unset"}: on Workers that is a memory store per isolate (no ledger or lease shared between isolates, lost on eviction: a page may go out twice); use store.kind: upstash`,
+        },
+      ]
+    : [];
+}
+
 export interface WireOptions {
   config: Config;
   store: Store;

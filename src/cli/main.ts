@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { maskSecrets } from "../mask.ts";
 import { DEFAULT_JOB, selfRulesTestsYaml, selfRulesYaml } from "../telemetry/self-rules.ts";
 import { VERSION } from "../version.ts";
-import { asOnWorkers, configRefusal, workersRefusal } from "../wire.ts";
+import { asOnWorkers, configRefusal, workersRefusal, workersWarnings } from "../wire.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { assertWritable, loadCliConfig } from "./load.ts";
 import { plan } from "./plan.ts";
@@ -47,7 +47,9 @@ async function dispatch(argv: string[], p: Platform, startedAt: number): Promise
         assertWritable(config, p);
         const refused = args.workers ? workersRefusal(config) : configRefusal(config, p.runtime);
         if (refused) throw refused;
-        const warnings = configWarnings(config).map((w) => `# warning: ${w.path} ${w.message}\n`);
+        const warnings = [...configWarnings(config), ...(args.workers ? workersWarnings(config) : [])].map(
+          (w) => `# warning: ${w.path} ${w.message}\n`,
+        );
         const shown = args.workers ? asOnWorkers(config) : config;
         p.stdout(`# ${source}: valid\n${warnings.join("")}${stringify(maskSecrets(shown))}`);
         return 0;

@@ -200,6 +200,13 @@ config_sync:
 `,
     });
     expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], ok.p))).toBe(0);
+    expect(ok.stdout()).not.toContain("# warning: store.kind");
+    // Without a store section a Worker runs a memory store per isolate: valid, said.
+    const bare = fakePlatform({ "w.yaml": KEYS });
+    expect(await exitCode(main(["check-config", "--config", "w.yaml", "--workers"], bare.p))).toBe(0);
+    expect(bare.stdout()).toMatch(
+      /# warning: store\.kind is unset: on Workers that is a memory store per isolate/,
+    );
     // As the Worker runs it: its figures always summed in the store.
     expect(ok.stdout()).toContain("metrics: store");
   });
