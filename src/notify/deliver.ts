@@ -80,9 +80,7 @@ export async function deliver(
   // redelivery after a crash reads back (dedup.ts arrivedKey): a single-part page is rendered
   // again then, and under the same Idempotency-Key it must carry the same body (docs/notifications.md).
   const arrived =
-    input.kind === "alerts" && input.payload
-      ? await readThrough<string>(deps.store, arrivedKey(message.id), batch)
-      : null;
+    input.kind === "alerts" ? await readThrough<string>(deps.store, arrivedKey(message.id), batch) : null;
   const groupOf = viewsOf(
     n,
     input,
@@ -106,6 +104,17 @@ export async function deliver(
     logger,
     batch,
   };
+  // The first arrival is noted by a deduplicating channel's claim, in its round trip; without one
+  // (an alerts list, dedup_window 0) it is written beside the sends, not before them: no wait is
+  // added, and a send killed midway finds it on its redelivery unless the write was cut short too.
+  const dedupNotes =
+    input.kind === "alerts" &&
+    !!input.payload &&
+    names.some((c) => (n.channels.get(c) as Channel).cfg.dedup_window > 0);
+  const noting =
+    input.kind === "alerts" && !arrived && !dedupNotes
+      ? j.noteArrival(message.receivedAt).catch(() => undefined)
+      : undefined;
   const runs = new Map<string, Promise<Run>>();
   const once = (name: string, fallbackFor?: string) => {
     let r = runs.get(name);
@@ -118,6 +127,7 @@ export async function deliver(
   // Every channel ends before the job answers, even when one fails: the answer lets the lease go,
   // and a redelivery meanwhile would send again what is still being sent.
   const settled = await Promise.allSettled(names.map((name) => once(name)));
+  await noting;
   const thrown = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (thrown) throw thrown.reason;
   const primaries = settled.map((r) => (r as PromiseFulfilledResult<Run>).value);
@@ -216,6 +226,6 @@ export function notificationPrefetch(
           .filter((c) => (n.channels.get(c) as Channel).cfg.dedup_window > 0)
           .map((c) => dedupKeyOf(c, payload))
       : []),
-    ...(payload ? [arrivedKey(messageId)] : []),
+    ...(input.kind === "alerts" ? [arrivedKey(messageId)] : []),
   ];
 }

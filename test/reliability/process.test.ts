@@ -134,18 +134,20 @@ describe("the binary under process-level trouble", () => {
     await killedMidway(async () => "", "msg_killed_midway_sqlite");
   }, 60_000);
 
-  test("kill -9 mid-send of an Alertmanager page: the resend under the same Idempotency-Key has the same body (its 'firing for' as of the first arrival)", async () => {
+  /**
+   * Kill -9 while `job` is being sent to a slow webhook (a channel with `channel` extra config),
+   * restart on the same data, redeliver: the two requests the receiver saw.
+   */
+  async function killedMidSend(
+    job: (startsAt: string) => Record<string, unknown>,
+    channel: string,
+    id: string,
+  ) {
     const slow = sink(1500);
     sinks.push(slow);
-    const config = `worker: { lease: 2s }\nchannels:\n  slow: { type: webhook, url: "${slow.url}" }\n`;
-    const startsAt = new Date(Date.now() - 77_000).toISOString();
-    // Alertmanager's firing payload, its alert started 77 s ago.
-    const payload = fixture("alertmanager-firing.json");
-    const body = JSON.stringify({
-      channels: ["slow"],
-      payload: { ...payload, alerts: payload.alerts.slice(0, 1).map((a) => ({ ...a, startsAt })) },
-    });
-    const id = "msg_killed_same_body";
+    const config = `worker: { lease: 2s }\nchannels:\n  slow: { type: webhook, url: "${slow.url}"${channel} }\n`;
+    // The alert started 77 s ago.
+    const body = JSON.stringify({ channels: ["slow"], ...job(new Date(Date.now() - 77_000).toISOString()) });
     let w = await startWorker(config);
     const first = postSigned(w.url, "/jobs/notification", body, id).catch((e: Error) => e);
     for (let i = 0; i < 100 && slow.seen.length < 1; i++) await Bun.sleep(20);
@@ -161,13 +163,36 @@ describe("the binary under process-level trouble", () => {
         r = await postSigned(w.url, "/jobs/notification", body, id, 2 + i);
       }
       expect(r.status).toBe(200);
-      expect(slow.seen).toHaveLength(2);
-      expect(slow.seen[1].key).toBe(slow.seen[0].key);
-      expect(JSON.stringify(slow.seen[1].body)).toBe(JSON.stringify(slow.seen[0].body));
+      return slow.seen;
     } finally {
       w.proc.kill("SIGTERM");
       await w.proc.exited;
     }
+  }
+
+  test("kill -9 mid-send of an Alertmanager page: the resend under the same Idempotency-Key has the same body (its 'firing for' as of the first arrival)", async () => {
+    const payload = fixture("alertmanager-firing.json");
+    const seen = await killedMidSend(
+      (startsAt) => ({
+        payload: { ...payload, alerts: payload.alerts.slice(0, 1).map((a) => ({ ...a, startsAt })) },
+      }),
+      "",
+      "msg_killed_same_body",
+    );
+    expect(seen).toHaveLength(2);
+    expect(seen[1].key).toBe(seen[0].key);
+    expect(JSON.stringify(seen[1].body)).toBe(JSON.stringify(seen[0].body));
+  }, 60_000);
+
+  test("…and so does a job with an alerts list, on a channel that does not deduplicate", async () => {
+    const seen = await killedMidSend(
+      (startsAt) => ({ alerts: [{ labels: { alertname: "ListedDown", instance: "db-2" }, startsAt }] }),
+      ", dedup_window: 0s",
+      "msg_killed_same_body_list",
+    );
+    expect(seen).toHaveLength(2);
+    expect(seen[1].key).toBe(seen[0].key);
+    expect(JSON.stringify(seen[1].body)).toBe(JSON.stringify(seen[0].body));
   }, 60_000);
 
   test("kill -9 after a job was answered, with the embedded default: the redelivery is a replay", async () => {
