@@ -98,30 +98,40 @@ const GO_TEMPLATE_FUNCS = [
   ...["urlquery", "eq", "ge", "gt", "le", "lt", "ne"],
 ];
 
-/**
- * The functions a Prometheus alerting template may call: Go's own and the ones Prometheus adds
- * (template/template.go, across 2.x and 3.x; a newer one an older Prometheus lacks is still
- * refused by its reload). Anything else fails the rule file at load.
- */
-export const PROMETHEUS_TEMPLATE_FUNCS = new Set([
-  ...GO_TEMPLATE_FUNCS,
-  ...["query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match"],
-  ...["title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "stripPort", "stripDomain"],
-  ...["humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"],
-  ...["toTime", "toDuration", "now", "pathPrefix", "externalURL", "parseDuration", "urlQueryEscape"],
-]);
-/**
- * The functions a vmalert template may call: Go's own and vmalert's (app/vmalert/templates,
- * 1.79 to today: `toTime` and `parseDurationTime` came later). Prometheus's graphLink,
- * tableLink, toDuration, now and urlQueryEscape are not among them: vmalert refuses the file.
- */
-export const VMALERT_TEMPLATE_FUNCS = new Set([
+/** Template functions Prometheus and vmalert both define (vmalert took Prometheus's as its model). */
+const SHARED_TEMPLATE_FUNCS = [
   ...GO_TEMPLATE_FUNCS,
   ...["query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match"],
   ...["title", "toUpper", "toLower", "sortByLabel", "stripPort", "stripDomain", "externalURL", "pathPrefix"],
   ...["humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"],
-  ...["toTime", "parseDuration", "parseDurationTime", "pathEscape", "queryEscape", "quotesEscape"],
-  ...["crlfEscape", "jsonEscape", "htmlEscape"],
+  ...["toTime", "parseDuration"],
+];
+
+/**
+ * The functions a Prometheus alerting template may call: the shared ones and Prometheus's own
+ * (template/template.go, across 2.x and 3.x; a newer one an older Prometheus lacks is still
+ * refused by its reload). Anything else fails the rule file at load.
+ */
+export const PROMETHEUS_TEMPLATE_FUNCS = new Set([
+  ...SHARED_TEMPLATE_FUNCS,
+  ...["graphLink", "tableLink", "toDuration", "now", "urlQueryEscape"],
+]);
+/**
+ * The functions a vmalert template may call: the shared ones and vmalert's own (app/vmalert/templates,
+ * 1.79 to today: `toTime` and `parseDurationTime` came later). Prometheus's graphLink,
+ * tableLink, toDuration, now and urlQueryEscape are not among them: vmalert refuses the file.
+ */
+export const VMALERT_TEMPLATE_FUNCS = new Set([
+  ...SHARED_TEMPLATE_FUNCS,
+  ...[
+    "parseDurationTime",
+    "pathEscape",
+    "queryEscape",
+    "quotesEscape",
+    "crlfEscape",
+    "jsonEscape",
+    "htmlEscape",
+  ],
 ]);
 const TEMPLATE_KEYWORDS = new Set([
   ...["if", "else", "end", "range", "with", "define", "template", "block", "nil", "true", "false"],
