@@ -57,7 +57,8 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   try {
     res = await publishDirect({
       url,
-      subject: publicUrl ? publicUrl + path : url,
+      // QStash signs the URL it calls: public_url, the route and the query --to gave it.
+      subject: publicUrl ? publicUrl + path + new URL(url).search : url,
       body: new TextEncoder().encode(body),
       signingKey: config.qstash.current_signing_key,
       messageId,

@@ -27,7 +27,9 @@ import type { JobContext } from "./handler.ts";
  * later are ignored, not checked or refused.
  */
 export const failureCallbackSchema = z.object({
-  status: z.number().int(),
+  // QStash's docs do not say what it sends when the last attempt got no HTTP answer (a timeout, a
+  // refused connection): without it the dead letter is recorded with 0 rather than refused.
+  status: z.number().int().default(0),
   sourceMessageId: z.string().min(1),
   url: z.string().optional(),
   body: z.string().optional(),
@@ -52,6 +54,8 @@ export interface DeadLetter {
   source_succeeded?: true;
   recorded_at: string;
 }
+
+const lastAnswer = (status: number) => (status ? `HTTP ${status}` : "none (no HTTP answer)");
 
 /** The capped list of the source message ids of recent dead letters, newest first. */
 export const DEAD_LETTERS_KEY = "dead-letters";
@@ -99,7 +103,8 @@ export async function recordDeadLetter(
   const error = {
     code: reason?.code ?? "delivery_failed",
     message:
-      reason?.message ?? `QStash gave up after ${cb.retried ?? 0} retries; last answer HTTP ${cb.status}`,
+      reason?.message ??
+      `QStash gave up after ${cb.retried ?? 0} retries; last answer ${lastAnswer(cb.status)}`,
   };
   const dead: DeadLetter = {
     source_message_id: cb.sourceMessageId,
@@ -199,11 +204,11 @@ async function notifyDeadLetter(
   const said = dead.source_succeeded
     ? {
         summary: `A ${dead.family} job was given up by QStash, but its delivery then succeeded`,
-        description: `Message ${dead.source_message_id}'s answer came too late for QStash (last answer HTTP ${dead.status}), and its delivery went through afterwards: nothing to resend; a retry from the DLQ only replays it.${dlqLine}`,
+        description: `Message ${dead.source_message_id}'s answer came too late for QStash (last answer ${lastAnswer(dead.status)}), and its delivery went through afterwards: nothing to resend. Do not retry it from the DLQ: a retry is a new message and runs the job again.${dlqLine}`,
       }
     : {
         summary: `A ${dead.family} job was given up by QStash (${dead.error.code})`,
-        description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer HTTP ${dead.status}: ${dead.error.message}${dlqLine}`,
+        description: `Message ${dead.source_message_id} failed after ${dead.retried ?? 0} retries, last answer ${lastAnswer(dead.status)}: ${dead.error.message}${dlqLine}`,
       };
   const job = notificationJobSchema.parse({
     channels,

@@ -26,10 +26,13 @@ export interface ScheduleSpec {
   failureCallback?: string;
 }
 
+const notFound = (e: unknown) => /not found|404/i.test((e as Error).message);
+
 export interface QstashApi {
   /** undefined: QStash does not know the key yet (nothing was published under it). */
   flowControl(key: string): Promise<FlowControlState | undefined>;
-  pin(key: string, opts: { parallelism?: number; rate?: number; period?: number }): Promise<void>;
+  /** false: QStash refused it for a key it does not know yet (docs/contracts.md#qstash). */
+  pin(key: string, opts: { parallelism?: number; rate?: number; period?: number }): Promise<boolean>;
   createSchedule(spec: ScheduleSpec): Promise<string>;
   listSchedules(): Promise<{ scheduleId: string; destination: string; cron: string }[]>;
 }
@@ -76,7 +79,7 @@ export function qstashApi(config: Config): QstashApi {
           info = await client.flowControl.get(key);
         } catch (e) {
           // A key appears with its first message: before that QStash answers 404 (docs/contracts.md).
-          if (/not found|404/i.test((e as Error).message)) return undefined;
+          if (notFound(e)) return undefined;
           throw e;
         }
         return {
@@ -87,7 +90,16 @@ export function qstashApi(config: Config): QstashApi {
           pinned: !!info.isPinnedParallelism,
         };
       }),
-    pin: (key, opts) => wrap(`pinning flow-control key ${key}`, () => client.flowControl.pin(key, opts)),
+    pin: (key, opts) =>
+      wrap(`pinning flow-control key ${key}`, async () => {
+        try {
+          await client.flowControl.pin(key, opts);
+          return true;
+        } catch (e) {
+          if (notFound(e)) return false;
+          throw e;
+        }
+      }),
     createSchedule: (s) =>
       wrap(`creating schedule ${s.scheduleId}`, async () => {
         const res = await client.schedules.create({

@@ -18,8 +18,12 @@ export interface SetupReport {
     parallelism: number;
     rate?: number;
     period_s?: number;
-    /** pinned: set now (or would be, dry); kept: pinned already (by a run before, or autoscale). */
-    action: "pinned" | "kept";
+    /**
+     * pinned: set now (or would be, dry); kept: pinned already (by a run before, or autoscale);
+     * first_message: QStash refused to pin a key it does not know, so the first message published
+     * under it sets it (its flow-control headers carry the same values).
+     */
+    action: "pinned" | "kept" | "first_message";
     /** The parallelism QStash had before. */
     was?: number;
   }[];
@@ -107,20 +111,26 @@ export async function setupQstash(
     const has = state?.pinned ? state.parallelism : undefined;
     const pin = opts.reset || has === undefined;
     // A kept key still follows the configured rate: its parallelism is pinned again as it is.
-    if ((pin || fc.rate) && !opts.dryRun)
-      await api.pin(fc.key, {
-        parallelism: pin ? fc.parallelism : has,
-        ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
-      });
+    const known =
+      (pin || fc.rate) && !opts.dryRun
+        ? await api.pin(fc.key, {
+            parallelism: pin ? fc.parallelism : has,
+            ...(fc.rate ? { rate: fc.rate, period: fc.period } : {}),
+          })
+        : true;
     report.flow_control.push({
       key: fc.key,
       family,
       parallelism: pin ? fc.parallelism : (has as number),
       ...(fc.rate ? { rate: fc.rate, period_s: fc.period } : {}),
-      action: pin ? "pinned" : "kept",
+      action: !known ? "first_message" : pin ? "pinned" : "kept",
       ...(has !== undefined ? { was: has } : {}),
     });
-    if (pin)
+    if (!known)
+      report.changes.push(
+        `flow control ${fc.key}: QStash does not know the key yet; the first message published under it sets parallelism ${fc.parallelism} (run setup-qstash again after it to pin it)`,
+      );
+    else if (pin)
       report.changes.push(
         `flow control ${fc.key}: parallelism ${has ?? "none"} → ${fc.parallelism}${fc.rate ? `, rate ${fc.rate}/${fc.period}s` : ""}`,
       );

@@ -363,7 +363,7 @@ export class Ledger {
     const at = isoAt(this.now());
     const existing = await readThrough<LedgerEntry>(this.store, this.entryKey(messageId), batch);
     // QStash gave up on an attempt whose answer came too late, and the delivery then succeeded:
-    // its effects went out, so it stays succeeded and a retry from the DLQ replays it.
+    // its effects went out, so it stays succeeded (a retry from the DLQ is a new message: README).
     if (existing?.status === "succeeded")
       return { op: "set", key: this.entryKey(messageId), value: existing, ttlMs: this.opts.retentionMs };
     const entry: LedgerEntry = {

@@ -545,6 +545,30 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
     }
   });
 
+  test("a direct publish signs public_url with the route and the query --to gave it, as QStash signs what it calls", async () => {
+    let sub = "";
+    const worker = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        const jwt = req.headers.get("upstash-signature") ?? "";
+        sub = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString()).sub;
+        return Response.json({ ok: true });
+      },
+    });
+    try {
+      const yaml = `${KEYS}worker: { public_url: "https://alerts.example.com" }\n`;
+      const f = fakePlatform({ "w.yaml": yaml, "job.json": '{"alerts":[]}' });
+      const to = `http://127.0.0.1:${worker.port}/?channels=console`;
+      expect(
+        await exitCode(main(["publish", "notification", "job.json", "--config", "w.yaml", "--to", to], f.p)),
+      ).toBe(0);
+      expect(sub).toBe("https://alerts.example.com/jobs/notification?channels=console");
+    } finally {
+      worker.stop(true);
+    }
+  });
+
   test("--qstash without a public_url or --to is a usage error", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}`, "job.json": "{}" });
     expect(

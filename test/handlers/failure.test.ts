@@ -170,6 +170,20 @@ describe("POST /jobs/failure", () => {
     expect(await res.json()).toMatchObject({ recorded: true, source_message_id: "msg_new_fields" });
   });
 
+  test("a callback without status (no HTTP answer to the last attempt) is recorded, not refused", async () => {
+    const h = makeHarness();
+    const { status: _, body: __, ...rest } = failureCallback("msg_timed_out");
+    const res = await h.job("/jobs/failure", rest);
+    expect(res.status).toBe(200);
+    expect(await deadLetterOf(h.deps.store, "msg_timed_out")).toMatchObject({
+      status: 0,
+      error: {
+        code: "delivery_failed",
+        message: "QStash gave up after 3 retries; last answer none (no HTTP answer)",
+      },
+    });
+  });
+
   test("a callback without sourceMessageId is a 489 naming the field", async () => {
     const h = makeHarness();
     const { sourceMessageId: _, ...rest } = failureCallback("x");
@@ -286,12 +300,14 @@ describe("a callback for a message still being delivered", () => {
       });
       expect(later.status).toBe(200); // the dead letter is recorded: QStash did put it in its DLQ
       expect(await h.deps.ledger.get("msg_late_ok")).toMatchObject({ status: "succeeded" });
-      // A retry from QStash's DLQ is a replay of the success, not a 489 saying in_progress.
+      // A late redelivery of the same message is a replay of the success, not a 489 saying in_progress.
       const replay = await h.job("/jobs/notification", body, { messageId: "msg_late_ok", retried: 1 });
       expect([replay.status, replay.headers.get("x-idempotent-replay")]).toEqual([200, "true"]);
       // The page once; ops are told it went through, not asked to resend it by hand.
       expect(hook.requests).toHaveLength(2);
       expect(JSON.stringify(hook.requests[1].body)).toContain("but its delivery then succeeded");
+      // A retry from the DLQ would be a new message (new id) and run the job again: ops are told not to.
+      expect(JSON.stringify(hook.requests[1].body)).toContain("Do not retry it from the DLQ");
       expect(await deadLetterOf(h.deps.store, "msg_late_ok")).toMatchObject({ source_succeeded: true });
     } finally {
       await hook.stop();

@@ -23,6 +23,30 @@ qstash:
 `);
 
 describe("setup-qstash", () => {
+  test("on a fresh account (no key published yet) it pins each key, or, where QStash will not pin an unknown key, says the first message sets it", async () => {
+    for (const mode of ["create", "not_found"] as const) {
+      const fresh = startFakeQstash("qs-token", { pinUnknownKey: mode });
+      try {
+        const c = loadConfig(
+          `worker: { public_url: "https://alerts.example.com" }
+qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: ${fresh.url},
+  flow_control: { notification: { key: aa-notify, parallelism: 20 } } }
+`,
+        );
+        const report = await setupQstash(c, qstashApi(c));
+        const want = mode === "create" ? "pinned" : "first_message";
+        expect(report.flow_control.map((f) => [f.key, f.action])).toEqual([["aa-notify", want]]);
+        if (mode === "create") expect(fresh.keys.get("aa-notify")?.parallelismMax).toBe(20);
+        else
+          expect(report.changes.join("\n")).toContain(
+            "the first message published under it sets parallelism 20",
+          );
+      } finally {
+        fresh.stop();
+      }
+    }
+  });
+
   test("creates schedules by their fixed ids and pins flow-control keys; running it twice creates nothing twice", async () => {
     q.setKey("aa-analysis");
     q.setKey("aa-notify");

@@ -21,6 +21,15 @@ export interface FakeKey {
   isPinnedParallelism: boolean;
 }
 
+const newKey = (): FakeKey => ({
+  waitListSize: 0,
+  parallelismMax: 1,
+  parallelismCount: 0,
+  rateMax: 0,
+  ratePeriod: 1,
+  isPinnedParallelism: false,
+});
+
 export interface FakeSchedule {
   scheduleId: string;
   destination: string;
@@ -30,7 +39,11 @@ export interface FakeSchedule {
   createdAt: number;
 }
 
-export function startFakeQstash(token: string) {
+/**
+ * `pinUnknownKey`: what pinning a key nothing was published under does. QStash's OpenAPI documents
+ * only 200 and 400 for pin, so "create" (the default) is assumed; "not_found" is the other reading.
+ */
+export function startFakeQstash(token: string, opts: { pinUnknownKey?: "create" | "not_found" } = {}) {
   const published: Published[] = [];
   const keys = new Map<string, FakeKey>();
   const schedules = new Map<string, FakeSchedule>();
@@ -56,6 +69,8 @@ export function startFakeQstash(token: string) {
       const fc = /^\/v2\/flowControl\/([^/]+)(\/pin)?$/.exec(path);
       if (fc) {
         const key = decodeURIComponent(fc[1]);
+        if (!keys.has(key) && req.method === "POST" && fc[2] && opts.pinUnknownKey !== "not_found")
+          keys.set(key, newKey());
         const k = keys.get(key);
         if (!k) return Response.json({ error: `flow control key ${key} not found` }, { status: 404 });
         if (req.method === "GET" && !fc[2])
@@ -112,15 +127,7 @@ export function startFakeQstash(token: string) {
     /** Schedules created (overwrites by the same id are not counted). */
     created: () => schedules.size,
     setKey(key: string, over: Partial<FakeKey> = {}) {
-      keys.set(key, {
-        waitListSize: 0,
-        parallelismMax: 1,
-        parallelismCount: 0,
-        rateMax: 0,
-        ratePeriod: 1,
-        isPinnedParallelism: false,
-        ...over,
-      });
+      keys.set(key, { ...newKey(), ...over });
     },
     stop: () => server.stop(true),
   };
