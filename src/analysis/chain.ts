@@ -64,6 +64,9 @@ export async function runChain(
   // add up before the built-in engine answers (docs/analysis.md, "Time").
   const llms = chain.filter((e) => e.id !== "builtin");
   const budget = deps.config.ai.budget ?? Math.max(0, ...llms.map((e) => timeoutOf(deps, e.id)));
+  // What the engines' answers took so far: the budget is theirs, not the store's round trips (a
+  // remote store's few ms must not make an engine's own timeout read as a budget cut).
+  let enginesMs = 0;
   const chainStarted = deps.now();
   const jobBudget = `ai.job_budget of ${deps.config.ai.job_budget} ms`;
   const admissions = guarded.length ? await br.admit(guarded) : new Map<string, Admission>();
@@ -84,7 +87,7 @@ export async function runChain(
     // lose the answer); ai.job_budget for every LLM engine, so a job ends in time whatever its chain.
     const llm = engine.id !== "builtin";
     const budgeted = llm && chain.slice(i + 1).some((e) => e.id === "builtin");
-    const alertLeft = budgeted ? budget - (deps.now() - chainStarted) : Number.POSITIVE_INFINITY;
+    const alertLeft = budgeted ? budget - enginesMs : Number.POSITIVE_INFINITY;
     // Without the built-in engine after it, not before this delivery answered one alert: each
     // delivery then makes progress, however slow the engine (the redelivery goes on from there).
     const jobLeft =
@@ -125,6 +128,7 @@ export async function runChain(
       return { analysis, engine: name, degraded: i > 0, attempts, tokens };
     } catch (e) {
       const ms = deps.now() - started;
+      enginesMs += ms;
       if (signal.aborted && timeoutMs < timeoutOf(deps, engine.id)) {
         // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
         skip(name, `skipped: ${by} spent after ${ms} ms of its answer`, ms);
@@ -198,11 +202,18 @@ async function attempt(
 
 /**
  * Why an analysis is not in the job's language, or undefined: a zh job answered in English (a
- * summary with Latin letters and no Chinese) is read at 3 a.m. by people who asked for Chinese.
+ * summary with Latin letters and no Chinese), or an en job answered in Chinese (more Chinese
+ * characters than Latin letters: an English summary may quote a Chinese alert name), is read at
+ * 3 a.m. by people who asked for the other.
  */
 function notInLanguage(a: Analysis, language: Language): string | undefined {
-  if (language !== "zh" || !/[A-Za-z]/.test(a.summary) || /\p{Script=Han}/u.test(a.summary)) return undefined;
-  return "the analysis is in English; write the summary, causes and steps in Chinese (简体中文)";
+  const han = a.summary.match(/\p{Script=Han}/gu)?.length ?? 0;
+  const latin = a.summary.match(/[A-Za-z]/g)?.length ?? 0;
+  if (language === "zh" && latin > 0 && han === 0)
+    return "the analysis is in English; write the summary, causes and steps in Chinese (简体中文)";
+  if (language === "en" && han > latin)
+    return "the analysis is in Chinese; write the summary, causes and steps in English";
+  return undefined;
 }
 
 function add(total: Tokens, t: Tokens): void {

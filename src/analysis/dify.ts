@@ -66,7 +66,9 @@ export function difyEngine(deps: Services): Engine {
       error?: string | null;
       total_tokens?: number;
     };
-    if (data.status !== "succeeded") {
+    // partial-succeeded: a node failed and the app's error strategy (fail branch, default value)
+    // handled it; the run ended with its outputs (docs/contracts.md#dify).
+    if (data.status !== "succeeded" && data.status !== "partial-succeeded") {
       const msg = `${name} run ${data.status ?? "without a status"}${data.error ? `: ${data.error}` : ""}`;
       throw TRANSIENT_RUN_STATES.has(data.status ?? "")
         ? transient("engine_run_failed", msg)
@@ -260,5 +262,7 @@ export function difyError(res: HttpAnswer, name: string, now: number): JobError 
   if (res.status >= 500) return transient("engine_unavailable", what, retryAfterS(res.headers, now));
   if (res.status === 401 || res.status === 403) return engineFailed("engine_unauthorized", what);
   if (e.code === "provider_quota_exceeded") return engineFailed("engine_quota_exhausted", what);
+  // Dify answers 400 for the model provider's own failures (unreachable, timed out, 5xx): a wait.
+  if (e.code === "completion_request_error") return transient("engine_unavailable", what);
   return engineFailed("engine_rejected", what);
 }

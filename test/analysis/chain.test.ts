@@ -231,6 +231,36 @@ describe("time: what the built-in answer waits for", () => {
     expect(await resultOf(await analyse(h))).toMatchObject({ engine: "ollama", summary: "from ollama" });
   });
 
+  test("on a store some ms away, a hung Dify's own timeout counts against it (not read as a budget cut): its breaker opens and Ollama answers next", async () => {
+    dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
+    // Each store call 15 ms away, as Upstash from an edge or a cross-region Redis.
+    const inner = new MemoryStore();
+    const far = new Proxy(inner, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          const r = v.apply(target, args);
+          return r instanceof Promise ? Bun.sleep(15).then(() => r) : r;
+        };
+      },
+    });
+    const h = makeHarness(
+      aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "300ms" },
+        ollama: { url: ollama.url, timeout: "300ms" },
+        breaker: { failures: 1, cooloff: "1m" },
+      }),
+      { store: far },
+    );
+    const first = await resultOf(await analyse(h));
+    expect(first.attempts[0].error).toBe("dify-workflow: no answer within 300 ms");
+    expect(first.engine).toBe("builtin"); // the shared budget is spent: Ollama skipped this once
+    const next = await resultOf(await analyse(h));
+    expect(next).toMatchObject({ engine: "ollama", summary: "from ollama" });
+    expect(next.attempts[0].error).toContain("circuit open");
+  });
+
   test("a payload of four alerts waits out a hung engine once, not once per alert", async () => {
     slow(3_000);
     const { status, results, ms } = await analyseAll(timed(), manyAlerts(4, ""));

@@ -87,7 +87,30 @@ describe("Dify workflow apps (comprehensive)", () => {
     });
   });
 
-  for (const status of ["failed", "partial-succeeded", "paused"] as const) {
+  test("a run that ends partial-succeeded (a node failed, the app's error strategy handled it) is a result when it has the output", async () => {
+    dify.respond = () => ({
+      outputs: { analysis: goodAnalysis({ summary: "from a fail branch" }) },
+      status: "partial-succeeded",
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(r).toMatchObject({ engine: "dify-workflow", degraded: false, summary: "from a fail branch" });
+    dify.respond = () => ({ outputs: null, status: "partial-succeeded" });
+    const none = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
+    expect(none.engine).toBe("builtin");
+  });
+
+  test("the model provider failing behind Dify (400 completion_request_error) is a wait: with Dify alone, 503 for QStash to retry", async () => {
+    dify.respond = () => ({
+      http: 400,
+      code: "completion_request_error",
+      message: "[openai] Server Unavailable Error, Request timed out.",
+    });
+    const res = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "comprehensive", alert });
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).code).toBe("engines_unavailable");
+  });
+
+  for (const status of ["failed", "paused"] as const) {
     test(`a run that ends ${status} under HTTP 200 is a failure: the next engine answers`, async () => {
       dify.respond = () => ({ outputs: null, status, error: "LLM node timed out" });
       const r = await resultOf(await harness().job("/jobs/analysis", { type: "comprehensive", alert }));
@@ -253,6 +276,29 @@ describe("Dify chat apps (quick, root_cause)", () => {
     const kept = await resultOf(await zh().job("/jobs/analysis", { type: "quick", alert }));
     expect(kept).toMatchObject({ engine: "dify-chat", summary: "CPU saturated by a batch job" });
     expect(dify.calls).toHaveLength(2);
+  });
+
+  test("an en job answered in Chinese is asked once for English; an English summary quoting a Chinese alert name is not", async () => {
+    const en = () =>
+      makeHarness(aiYaml({ order: ["dify", "builtin"], dify: { url: dify.url, chatKey: "app-chat" } }));
+    let n = 0;
+    dify.respond = () => ({
+      answer: JSON.stringify(
+        goodAnalysis({
+          summary: n++ === 0 ? "支付服务的 Pod 反复崩溃重启。" : "The payments pod keeps crashing.",
+        }),
+      ),
+    });
+    const r = await resultOf(await en().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r).toMatchObject({ engine: "dify-chat", summary: "The payments pod keeps crashing." });
+    expect(dify.calls).toHaveLength(2);
+    expect(dify.calls[1].body.query).toContain("write the summary, causes and steps in English");
+    dify.calls.length = 0;
+    dify.respond = () => ({
+      answer: JSON.stringify(goodAnalysis({ summary: "磁盘空间不足 fired: /var on db-1 is 95% full" })),
+    });
+    await resultOf(await en().job("/jobs/analysis", { type: "quick", alert }));
+    expect(dify.calls).toHaveLength(1);
   });
 
   test("an answer still broken after the repair makes Dify fail: the next engine answers", async () => {
