@@ -23,6 +23,7 @@ import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { registerSyncRoutes } from "./routes/sync.ts";
 import { safeEqual } from "./safe-equal.ts";
+import { JOB_OUTCOMES } from "./telemetry/metric-defs.ts";
 
 /** The job families this worker answers: mounted by its type and implemented. */
 export function mountedJobFamilies(deps: Deps): Family[] {
@@ -128,6 +129,11 @@ export function createApp(deps: Deps): Hono {
   // ---- job routes (README, "How a job is handled")
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");
   for (const family of mountedJobFamilies(deps)) {
+    // Every counter a rule reads exists from the start, at 0: a series born at 1 has no increase
+    // Prometheus can see, and the first dead letter after a start would alert no one.
+    for (const outcome of JOB_OUTCOMES) deps.metrics.inc("jobs", { family, outcome }, 0);
+    deps.metrics.inc("retries", { family }, 0);
+    deps.metrics.inc("deadLetters", { family }, 0);
     const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;
     app.post(`/jobs/${family}`, async (c) => {
       const h = c.req.raw.headers;
