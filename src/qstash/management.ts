@@ -7,6 +7,7 @@
 import { Client } from "@upstash/qstash";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, transient } from "../errors.ts";
+import { maskCredentials, maskText, secretValuesOf } from "../mask.ts";
 
 export interface FlowControlState {
   key: string;
@@ -68,7 +69,9 @@ export function qstashApi(config: Config): QstashApi {
     try {
       return await f();
     } catch (e) {
-      throw transient("qstash_api_failed", `QStash API: ${what} failed: ${(e as Error).message}`, 30);
+      // A proxy or a wrong qstash.url may quote the request's Authorization back: never shown.
+      const why = maskText(maskCredentials((e as Error).message, secretValuesOf(config)));
+      throw transient("qstash_api_failed", `QStash API: ${what} failed: ${why}`, 30);
     }
   };
   return {

@@ -174,6 +174,29 @@ describe("email over SMTP", () => {
     }
   });
 
+  test("a long refusal quoting the AUTH argument past the cut: not even its start is shown", async () => {
+    const h = mailHarness(tls, "secure: tls\n      user: alerts@example.com\n      pass: s3cret-Quoted-9");
+    const plain = Buffer.from("\0alerts@example.com\0s3cret-Quoted-9").toString("base64");
+    tls.quoteAuth = 260; // the reply is cut at 300 characters, inside the quoted argument
+    try {
+      const res = await h.job(
+        "/jobs/notification",
+        { channels: ["mail"], alerts: [nastyAlert()] },
+        { messageId: "msg_quoted_long" },
+      );
+      expect(res.status).toBe(489);
+      const shown = [
+        await res.text(),
+        await (await h.request("/v1/notifications/msg_quoted_long")).text(),
+        JSON.stringify(h.logs),
+      ].join("\n");
+      expect(shown).toContain("Invalid credentials");
+      expect(shown).not.toContain(plain.slice(0, 8));
+    } finally {
+      tls.quoteAuth = false;
+    }
+  });
+
   test("a 4xx answer to DATA is transient: 503, and the redelivery sends the mail once", async () => {
     const before = tls.received.length;
     const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
@@ -255,6 +278,35 @@ describe("email over SMTP", () => {
       tls.refuse.clear();
     }
   });
+
+  test("a peer silent after '220 Ready to start TLS' (a middlebox dropping the handshake): 503 within the timeout, not a job held for ever", async () => {
+    const peer = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(s) {
+          s.write("220 mx.example.com ESMTP\r\n");
+        },
+        data(s, d) {
+          const line = d.toString();
+          if (line.startsWith("EHLO")) s.write("250-mx.example.com\r\n250 STARTTLS\r\n");
+          else if (line.startsWith("STARTTLS")) s.write("220 Ready to start TLS\r\n");
+          // then nothing: the ClientHello is never answered
+        },
+      },
+    });
+    try {
+      const h = mailHarness({ ...tls, port: peer.port }, "secure: starttls\n      timeout: 1s");
+      const started = performance.now();
+      const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+      // bun:test cannot stop a blocked test: the time is asserted (it waited until the peer went away).
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain("no TLS handshake within 1000 ms");
+    } finally {
+      peer.stop(true);
+    }
+  }, 15_000);
 
   test("a server slow to answer the final dot (a content filter): waited for, the mail goes once", async () => {
     const h = mailHarness(tls, `secure: tls\n      ${AUTH}\n      timeout: 1s`);

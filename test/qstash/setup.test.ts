@@ -23,6 +23,32 @@ qstash:
 `);
 
 describe("setup-qstash", () => {
+  test("an API answer quoting the request's Authorization back never shows the QStash token", async () => {
+    const echo = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) =>
+        new Response(`unauthorized: token ${req.headers.get("authorization")}`, { status: 401 }),
+    });
+    try {
+      const token = "eyJVc2VySUQiOiJzZWNyZXQtdG9rZW4tdmFsdWUifQ==";
+      const c = loadConfig(
+        `qstash: { current_signing_key: a, next_signing_key: b, token: "${token}", url: "http://127.0.0.1:${echo.port}" }\n`,
+      );
+      const err = await qstashApi(c)
+        .flowControl("aa-notify")
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(err?.message).toContain("QStash API: reading flow-control key aa-notify failed");
+      expect(err?.message).not.toContain(token);
+      expect(err?.message).not.toContain("secret-token");
+    } finally {
+      echo.stop(true);
+    }
+  });
+
   test("on a fresh account (no key published yet) it pins each key, or, where QStash will not pin an unknown key, says the first message sets it", async () => {
     for (const mode of ["create", "not_found"] as const) {
       const fresh = startFakeQstash("qs-token", { pinUnknownKey: mode });

@@ -71,8 +71,11 @@ export interface SmtpSink {
   maxRecipients?: number;
   /** Time taken after the final "." before answering it (a content filter, Postfix's smtpd_end_of_data_restrictions). */
   dataDelayMs?: number;
-  /** Refuse AUTH quoting what was sent (the password and the AUTH PLAIN argument), as a careless server may. */
-  quoteAuth?: boolean;
+  /**
+   * Refuse AUTH quoting what was sent (the password and the AUTH PLAIN argument), as a careless
+   * server may; a number puts that many characters of text before the quote (a long reply).
+   */
+  quoteAuth?: boolean | number;
   /** Take the next mail, then close the connection without answering its final "." (a crash, a cut link). */
   dropNextDataAnswer?: boolean;
   stop(): Promise<void>;
@@ -107,7 +110,8 @@ export async function startSmtpSink(opts: {
       sink.auths.push({ method: auth.method, user: auth.username ?? "", ok });
       if (sink.quoteAuth) {
         const plain = Buffer.from(`\0${auth.username}\0${auth.password}`).toString("base64");
-        return cb(new Error(`Invalid credentials ${plain} (password ${auth.password})`));
+        const pad = "see https://mail.example.com/help/".padEnd(Number(sink.quoteAuth), "a");
+        return cb(new Error(`${pad} Invalid credentials ${plain} (password ${auth.password})`));
       }
       if (!ok) return cb(new Error("Invalid username or password"));
       cb(null, { user: auth.username });

@@ -11,6 +11,7 @@ import { base64Of } from "../../../base64.ts";
 import { JobError, permanent, transient } from "../../../errors.ts";
 import { maskCredentials } from "../../../mask.ts";
 import type { TcpConnect, TcpSocket } from "../../../ports.ts";
+import { within } from "../../../within.ts";
 
 export interface SmtpOptions {
   host: string;
@@ -36,6 +37,7 @@ interface Reply {
 }
 
 const enc = new TextEncoder();
+const LATE = Symbol("late");
 
 /** A reply as an error: 4xx transient, 5xx permanent (auth failures named as such). */
 function replyError(step: string, r: Reply, host: string): JobError {
@@ -51,6 +53,8 @@ class Conversation {
   private reader: ReadableStreamDefaultReader<Uint8Array>;
   private writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly dec = new TextDecoder();
+  /** Masked in every line read, before any is cut short: a cut credential would not match. */
+  private readonly sent: string[];
 
   constructor(
     private sock: TcpSocket,
@@ -58,6 +62,7 @@ class Conversation {
   ) {
     this.reader = sock.readable.getReader();
     this.writer = sock.writable.getWriter();
+    this.sent = credentialsSent(o);
   }
 
   private async readLine(): Promise<string> {
@@ -66,7 +71,7 @@ class Conversation {
       if (i >= 0) {
         const line = this.buf.slice(0, i).replace(/\r$/, "");
         this.buf = this.buf.slice(i + 1);
-        return line;
+        return maskCredentials(line, this.sent);
       }
       const { done, value } = await this.reader.read();
       if (done)
@@ -122,7 +127,18 @@ class Conversation {
   async upgrade(): Promise<void> {
     this.reader.releaseLock();
     this.writer.releaseLock();
-    this.sock = await this.sock.startTls();
+    // The handshake is bounded like every reply: a peer silent after "220 Ready to start TLS"
+    // (a middlebox dropping the ClientHello) must not hold the job and its lease for ever.
+    const upgrading = this.sock.startTls();
+    const tls = await within(upgrading, this.o.timeoutMs, LATE);
+    if (tls === LATE) {
+      upgrading.then((s) => s.close()).catch(() => {});
+      throw transient(
+        "channel_unavailable",
+        `SMTP ${this.o.host}: no TLS handshake within ${this.o.timeoutMs} ms`,
+      );
+    }
+    this.sock = tls;
     this.reader = this.sock.readable.getReader();
     this.writer = this.sock.writable.getWriter();
     this.buf = "";
@@ -243,8 +259,14 @@ function withSentTo(e: JobError, sent: string[]): JobError {
  */
 function withoutCredentials(e: JobError, o: SmtpOptions): JobError {
   if (!o.pass) return e;
-  const sent = [base64Of(`\0${o.user}\0${o.pass}`), base64Of(o.pass), o.pass].filter((c) => c.length >= 4);
+  const sent = credentialsSent(o);
   return remade(e, maskCredentials(e.message, sent), maskCredentials(e.details, sent));
+}
+
+/** What AUTH sends that a reply may quote: its PLAIN argument, the password, its base64. */
+function credentialsSent(o: SmtpOptions): string[] {
+  if (!o.pass) return [];
+  return [base64Of(`\0${o.user}\0${o.pass}`), base64Of(o.pass), o.pass].filter((c) => c.length >= 4);
 }
 
 function withDetails(e: JobError, more: Record<string, unknown>, said = ""): JobError {
