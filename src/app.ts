@@ -96,8 +96,10 @@ export function createApp(deps: Deps): Hono {
       { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime },
       1,
     );
-    // Store-aggregated metrics hold what was recorded until a flush: the info series too.
-    await deps.metrics.flush();
+    // Store-aggregated metrics hold what was recorded until a flush: the info series too. A store
+    // refusing writes (full) but answering reads still shows what it has; what failed is kept
+    // for the next flush, and a scrape that fails would read as "worker down".
+    await deps.metrics.flush()?.catch(() => {});
     return c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType });
   });
 

@@ -5,6 +5,7 @@
  * ("job answered", to which the handler may add fields: a canonical line per job).
  * Independent of HTTP so `alertagent-worker run` uses the same path.
  */
+import { clip } from "../clip.ts";
 import type { Family } from "../config/schema.ts";
 import { JobError, permanent, rateLimited, toJobError, tooLarge, transient } from "../errors.ts";
 import { pacedForQstash, problemReply, type Reply } from "../qstash/outcome.ts";
@@ -55,6 +56,9 @@ interface Noted {
   warn: boolean;
 }
 
+/** QStash's ids are ~30 characters; a longer one is shown cut in logs and spans. */
+const MESSAGE_ID_SHOWN = 200;
+
 export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest): Promise<Reply> {
   // A direct call without Upstash-Message-Id or Idempotency-Key still gets an id, for the ledger and the logs.
   const req: JobRequest & { messageId: string } = given.messageId
@@ -65,7 +69,8 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   const span = startSpan(req.traceparent);
   const log = deps.logger.child({
     family,
-    message_id: req.messageId,
+    // Read before the signature is: an unsigned request's 7 KB header must not make a 7 KB line.
+    message_id: clip(req.messageId, MESSAGE_ID_SHOWN),
     retried: req.retried,
     trace_id: span.traceId,
     span_id: span.spanId,
@@ -94,7 +99,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
             ok: reply.status < 500 && reply.status !== 489,
             attributes: {
               "alertagent.family": family,
-              "alertagent.message_id": req.messageId,
+              "alertagent.message_id": clip(req.messageId, MESSAGE_ID_SHOWN),
               "alertagent.outcome": outcome,
               "http.response.status_code": reply.status,
               "alertagent.retried": req.retried,

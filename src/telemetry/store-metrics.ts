@@ -34,7 +34,16 @@ export class StoreMetrics implements Metrics {
     m.set(field, (m.get(field) ?? 0) + by);
   }
 
+  /** Series declared with inc(…, 0): shown at 0 until the store has them, with no write. */
+  private declared = new Map<string, Set<string>>();
+
   inc(metric: MetricKey, labels: Labels, by = 1): void {
+    if (by === 0) {
+      let d = this.declared.get(metric);
+      if (!d) this.declared.set(metric, (d = new Set()));
+      d.add(key(labels));
+      return;
+    }
     this.bump(metric, key(labels), by);
   }
 
@@ -106,7 +115,8 @@ export class StoreMetrics implements Metrics {
       const fields = all[idx];
       const def = defOf(metric);
       if (def.type !== "histogram") {
-        snap.values[metric] = Object.entries(fields).map(([f, value]) => ({
+        const zeros = Object.fromEntries([...(this.declared.get(metric) ?? [])].map((f) => [f, 0]));
+        snap.values[metric] = Object.entries({ ...zeros, ...fields }).map(([f, value]) => ({
           labels: JSON.parse(f) as Labels,
           value,
         }));

@@ -7,6 +7,7 @@ import { aiYaml, fixtureAlert, goodAnalysis, manualClock, problemOf, resultOf } 
 import { type FakeDify, startFakeDify } from "../support/fake-dify.ts";
 import { type FakeOllama, startFakeOllama } from "../support/fake-ollama.ts";
 import { makeHarness } from "../support/harness.ts";
+import { around } from "../support/store-spy.ts";
 
 let dify: FakeDify;
 let ollama: FakeOllama;
@@ -234,16 +235,9 @@ describe("time: what the built-in answer waits for", () => {
   test("on a store some ms away, a hung Dify's own timeout counts against it (not read as a budget cut): its breaker opens and Ollama answers next", async () => {
     dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
     // Each store call 15 ms away, as Upstash from an edge or a cross-region Redis.
-    const inner = new MemoryStore();
-    const far = new Proxy(inner, {
-      get(target, key, receiver) {
-        const v = Reflect.get(target, key, receiver);
-        if (typeof v !== "function") return v;
-        return (...args: unknown[]) => {
-          const r = v.apply(target, args);
-          return r instanceof Promise ? Bun.sleep(15).then(() => r) : r;
-        };
-      },
+    const far = around(new MemoryStore(), (_, call) => {
+      const r = call();
+      return r instanceof Promise ? Bun.sleep(15).then(() => r) : r;
     });
     const h = makeHarness(
       aiYaml({

@@ -352,6 +352,15 @@ describe("HTTP job route", () => {
     expect(h.logs.find((l) => l.msg === "job answered")).toMatchObject({ retried: 2, family: "failure" });
   });
 
+  test("an unsigned request's huge message id makes a short log line, not one its sender sizes", async () => {
+    const h = makeHarness();
+    const res = await h.job("/jobs/notification", "{}", { signature: null, messageId: "Z".repeat(7000) });
+    expect(res.status).toBe(401);
+    const line = JSON.stringify(h.logs.find((l) => l.msg === "job answered"));
+    expect(line).toContain("ZZZ");
+    expect(line.length).toBeLessThan(700);
+  });
+
   test("an Idempotency-Key header works like Upstash-Message-Id on a direct call", async () => {
     const h = makeHarness();
     const body = failureCallback("msg_idem");

@@ -13,6 +13,7 @@ import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
 import { PromMetrics } from "../../src/telemetry/prom-metrics.ts";
+import { StoreMetrics } from "../../src/telemetry/store-metrics.ts";
 import { buildDeps } from "../../src/wire.ts";
 
 export const BASE = "http://worker.test";
@@ -62,6 +63,8 @@ export function makeHarness(
     env?: Record<string, string>;
     /** Work that may go on after a job's answer (as on the binary and Workers); awaited inline without it. */
     background?: (p: Promise<unknown>) => void;
+    /** "store": metrics aggregated in the store, as on Workers. */
+    metrics?: "process" | "store";
   } = {},
 ): Harness {
   const yaml = /^qstash:/m.test(yamlExtra) ? yamlExtra : MINIMAL_YAML + yamlExtra;
@@ -72,7 +75,7 @@ export function makeHarness(
   const deps = buildDeps({
     config,
     store,
-    metrics: new PromMetrics(),
+    metrics: opts.metrics === "store" ? new StoreMetrics(store) : new PromMetrics(),
     runtime: "bun",
     logger: createLogger({
       level: "debug",

@@ -74,3 +74,18 @@ test("counts and gauges recorded while the store is down reach it at the first f
   expect(snap.values.engineUp).toEqual([{ labels: { engine: "ollama" }, value: 0 }]);
   expect(snap.histograms.jobDuration?.[0]?.count).toBe(3);
 });
+
+test("/metrics on a store refusing writes (full) but answering reads still shows the figures: a failed scrape reads as 'worker down'", async () => {
+  const { makeHarness, failureCallback } = await import("../support/harness.ts");
+  let full = false;
+  const store = around(new MemoryStore(), (method, call) => {
+    if (method === "hincr" && full) return Promise.reject(new Error("OOM command not allowed"));
+    return call();
+  });
+  const h = makeHarness("", { store, metrics: "store" });
+  expect((await h.job("/jobs/failure", failureCallback("msg_before_full"))).status).toBe(200);
+  full = true;
+  const res = await h.request("/metrics");
+  expect(res.status).toBe(200);
+  expect(await res.text()).toContain('alertagent_jobs_total{family="notification",outcome="succeeded"} 0');
+});
