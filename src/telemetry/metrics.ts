@@ -40,6 +40,11 @@ export interface Metrics {
   /** Adds to a gauge (in-flight +1/-1). */
   add(metric: MetricKey, labels: Labels, delta: number): void;
   set(metric: MetricKey, labels: Labels, value: number): void;
+  /**
+   * This process's one series of a gauge (the info series, whose labels a reload may change);
+   * undefined where the figures are every instance's (each keeps its own).
+   */
+  setOnly?(metric: MetricKey, labels: Labels, value: number): void;
   observe(metric: MetricKey, labels: Labels, value: number): void;
   /** Writes anything buffered (StoreMetrics); undefined where recording is immediate. */
   flush(): Promise<void> | undefined;

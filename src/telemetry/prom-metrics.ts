@@ -171,6 +171,11 @@ export class PromMetrics implements Metrics {
     (this.byKey.get(metric) as Family).at(labels).value = value;
   }
 
+  setOnly(metric: MetricKey, labels: Labels, value: number): void {
+    (this.byKey.get(metric) as Family).series.clear();
+    this.set(metric, labels, value);
+  }
+
   observe(metric: MetricKey, labels: Labels, value: number): void {
     (this.byKey.get(metric) as Family).observe(labels, value);
   }

@@ -342,6 +342,20 @@ describe("serve", () => {
     expect(JSON.parse(last)).toMatchObject({ msg: "job answered", name: "after" });
   });
 
+  test("after a SIGHUP that renames the worker, /metrics has one alertagent_worker_info series, the new one", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: before }\n` });
+    await main(["--config", "w.yaml"], f.p);
+    await f.fetch("/metrics");
+    f.files["w.yaml"] = `${KEYS}worker: { name: after }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    const info = (await (await f.fetch("/metrics")).text())
+      .split("\n")
+      .filter((l) => l.startsWith("alertagent_worker_info{"));
+    expect(info).toHaveLength(1);
+    expect(info[0]).toContain('name="after"');
+  });
+
   test("SIGHUP to another store.path: the reload line names the file and that it held no store", async () => {
     const dir = mkdtempSync(join(tmpdir(), "alertagent-hup-"));
     const cfg = (file: string) => `${KEYS}store: { kind: sqlite, path: "${join(dir, file)}" }\n`;

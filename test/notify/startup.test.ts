@@ -66,6 +66,8 @@ describe("channels that cannot work are refused at start-up, never at send time"
       "channels:\n  mail: { type: email, from: nobody, to: [b@example.com], smtp: { host: h } }\n",
     );
     expect(e?.issues).toEqual([{ path: "channels.mail.from", message: '"nobody" is not a mail address' }]);
+    // The path once, not "channels: channels.mail.from" as check-config printed it.
+    expect(e?.message).toBe('channels.mail.from: "nobody" is not a mail address');
   });
 
   test("an unknown built-in template and a custom template in a format the channel cannot show", () => {

@@ -25,6 +25,18 @@ describe("/dashboard", () => {
     expect(html).toContain("downstream_unavailable");
   });
 
+  test("a right-to-left override in an alert's text is shown as its code point, not obeyed (it reversed the text after it)", async () => {
+    const h = makeHarness();
+    const res = await h.job("/jobs/analysis", {
+      type: "quick",
+      alert: { labels: { alertname: "DiskFull\u202e", instance: "db-1\u2067" } },
+    });
+    expect(res.status).toBe(200);
+    const html = await (await h.request("/dashboard")).text();
+    expect(html).toContain("DiskFull[U+202E]");
+    expect(html).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+  });
+
   test("a channel that only failed for now (to retry, rate limited) shows it, not zeros", async () => {
     const h = makeHarness(
       `channels:

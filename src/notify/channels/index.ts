@@ -109,7 +109,6 @@ export function buildChannels(config: Config, caps: Capabilities): Map<string, C
       });
     out.set(name, ch);
   }
-  if (issues.length)
-    throw new ConfigError(`channels: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  if (issues.length) throw new ConfigError(issues.map((i) => `${i.path}: ${i.message}`).join("; "), issues);
   return out;
 }
