@@ -163,6 +163,19 @@ describe("Feishu bot", () => {
     expect(feishu.of(hook).length).toBeGreaterThan(1);
   });
 
+  test("9499 on a small body (a bad request, not its size): permanent at once, not split into more requests", async () => {
+    const hook = id();
+    const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
+    feishu.fault(hook, () => Response.json({ code: 9499, msg: "Bad Request" }), 10);
+    const before = feishu.requests;
+    const res = await h.job("/jobs/notification", { channels: ["fs"], alerts: [alert] });
+    expect(res.status).toBe(489);
+    const problem = JSON.stringify(await res.json());
+    expect(problem).toContain("9499");
+    expect(problem).not.toContain("message_too_long");
+    expect(feishu.requests - before).toBe(1);
+  });
+
   test("a redirect (an SSO gateway in front) is not followed: 489 channel_redirected; a 409 is a wait", async () => {
     const hook = id();
     const h = makeHarness(`channels:\n  fs: { type: feishu, webhook: "${feishu.webhook(hook)}" }\n`);
@@ -342,6 +355,20 @@ describe("Slack refusing the blocks (invalid_blocks)", () => {
 });
 
 describe("Feishu markup as Feishu renders it", () => {
+  test("msg_type: text stays plain text when the job asks for markdown (it became a card)", async () => {
+    const text = id();
+    const h = makeHarness(
+      `channels:\n  ft: { type: feishu, webhook: "${feishu.webhook(text)}", msg_type: text }\n`,
+    );
+    const res = await h.job("/jobs/notification", {
+      channels: ["ft"],
+      format: "markdown",
+      alerts: [nastyAlert()],
+    });
+    expect(res.status).toBe(200);
+    expect(feishu.of(text).map((m) => m.body.msg_type)).toEqual(["text"]);
+  });
+
   test("a card shows nothing literally (no headings, quotes, lists, backslashes); text mentions nobody", async () => {
     const [card, text] = [id(), id()];
     const h = makeHarness(

@@ -23,3 +23,12 @@ test("a lone surrogate before a link longer than a section still ends (no endles
   const out = sections(line);
   expect(out.join("")).toBe(line);
 });
+
+test("no section is blank (Block Kit refuses one): blank lines around a long one, a long run of spaces", () => {
+  for (const text of [
+    `   \n${"x".repeat(2999)}`,
+    `${"x".repeat(2999)}\n   \n\n${"y".repeat(2999)}`,
+    " ".repeat(7000),
+  ])
+    for (const piece of sections(text)) expect(piece.trim()).not.toBe("");
+});

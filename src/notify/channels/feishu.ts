@@ -25,6 +25,8 @@ type FeishuConfig = Extract<ChannelConfig, { type: "feishu" }>;
 
 /** The request body limit (20 KB), less room for the signature fields added at send time. */
 export const FEISHU_MAX_BYTES = 20_000;
+/** A body this large refused with 9499 may have been refused for its size (Feishu counts its own way). */
+const NEAR_LIMIT = FEISHU_MAX_BYTES * 0.75;
 const SIGN_ROOM = 96;
 
 const TEMPLATE_COLOR = {
@@ -77,8 +79,10 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
     name,
     type: "feishu",
     cfg,
-    formats: ["markdown", "text"],
-    defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msg_type === "text") ? "text" : "markdown",
+    // msg_type: text is the operator's choice of plain text: a job asking for markdown does not
+    // turn it into a card (docs/notifications.md, "Feishu").
+    formats: cfg.msg_type === "text" ? ["text"] : ["markdown", "text"],
+    defaultFormat: cfg.format === "text" || cfg.msg_type === "text" ? "text" : "markdown",
     // A card's lark_md renders bold, links and colour but no headings, quotes or lists ("lark");
     // a post is rich text made of plain lines: it renders (and escapes) like text.
     dialect: (f: Format) => (typeOf(f) === "interactive" ? "lark" : "text"),
@@ -117,9 +121,12 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
       const msg = r?.msg ?? "";
       if (code === 11232) throw robotError(name, "rate", code, msg, 60);
       if (code === 19021) throw robotError(name, "auth", code, msg);
-      // 19036: the request is over the size limit; 11246: the card is too large; 9499: a body
-      // over 20 KB (also any other bad request: heal.ts stops when no smaller split exists).
-      if (code === 19036 || code === 11246 || code === 9499) throw robotError(name, "too_long", code, msg);
+      // 19036: the request is over the size limit; 11246: the card is too large. 9499 is any bad
+      // request, a body over 20 KB among them: read as "too long" only for a body near the limit
+      // (a smaller one was refused for its content, and splitting it would only spend requests).
+      if (code === 19036 || code === 11246) throw robotError(name, "too_long", code, msg);
+      if (code === 9499 && utf8Length(JSON.stringify(body)) >= NEAR_LIMIT)
+        throw robotError(name, "too_long", code, msg);
       if (a.status >= 500) throw robotError(name, "transient", code, msg);
       throw robotError(name, "permanent", code, msg);
     },

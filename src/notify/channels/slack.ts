@@ -23,23 +23,27 @@ export const SLACK_MAX_CHARS = 12_000;
 /** Cuts text into pieces of at most `max` characters, at line boundaries where possible. */
 export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
   const out: string[] = [];
+  // Block Kit refuses a section of blank text (invalid_blocks): such a piece is left out.
+  const keep = (piece: string) => {
+    if (piece.trim()) out.push(piece);
+  };
   let cur = "";
   for (const line of text.split("\n")) {
     let l = line;
     while (l.length > max) {
-      if (cur) out.push(cur);
+      keep(cur);
       cur = "";
       const cut = cutAt(l, max);
-      out.push(l.slice(0, cut));
+      keep(l.slice(0, cut));
       l = l.slice(cut);
     }
     const next = cur ? `${cur}\n${l}` : l;
     if (next.length > max) {
-      out.push(cur);
+      keep(cur);
       cur = l;
     } else cur = next;
   }
-  if (cur.trim()) out.push(cur);
+  keep(cur);
   return out;
 }
 
