@@ -486,6 +486,12 @@ const syncTarget = z.strictObject({
    * `true`, or `{job}` naming the scrape job the worker's metrics come under (default alertagent-worker).
    */
   self_rules: z.union([z.boolean(), z.strictObject({ job: str })]).default(false),
+  /**
+   * Alertmanager targets on 0.28 or later: receivers send QStash's failure-callback and flow-control
+   * headers (`http_config.http_headers`, which older releases refuse), so a page QStash gives up on
+   * reaches /jobs/failure and pages share the notification key's parallelism.
+   */
+  qstash_headers: z.boolean().default(false),
 });
 
 const configSync = z.strictObject({
@@ -527,6 +533,13 @@ export const configSchema = z
         });
       }
     }
+    for (const [name, t] of Object.entries(c.config_sync.targets))
+      if (t.qstash_headers && t.kind !== "alertmanager")
+        ctx.addIssue({
+          code: "custom",
+          path: ["config_sync", "targets", name, "qstash_headers"],
+          message: `is for alertmanager targets (this one is ${t.kind})`,
+        });
     for (const [i, n] of c.failure.notify.entries()) {
       if (!c.channels[n])
         ctx.addIssue({ code: "custom", path: ["failure", "notify", i], message: `unknown channel "${n}"` });

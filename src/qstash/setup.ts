@@ -61,22 +61,31 @@ function publicBase(config: Config): string {
 export function recipes(config: Config): Recipe[] {
   const base = publicBase(config);
   const api = config.qstash.url.replace(/\/+$/, "");
-  return PUBLISHED.map((family) => {
-    const fc = flowControlFor(config, family);
-    const headers: Record<string, string> = {
+  return PUBLISHED.map((family) => ({
+    family,
+    publish_url: `${api}/v2/publish/${base}/jobs/${family}`,
+    headers: {
       Authorization: "Bearer $QSTASH_TOKEN",
       "Content-Type": "application/json",
-      "Upstash-Failure-Callback": `${base}/jobs/failure`,
-    };
-    if (fc) {
-      headers["Upstash-Flow-Control-Key"] = fc.key;
-      headers["Upstash-Flow-Control-Value"] = [
-        `parallelism=${fc.parallelism}`,
-        ...(fc.rate ? [`rate=${fc.rate}`, `period=${fc.period}s`] : []),
-      ].join(", ");
-    }
-    return { family, publish_url: `${api}/v2/publish/${base}/jobs/${family}`, headers };
-  });
+      ...qstashPublishHeaders(config, family),
+    },
+  }));
+}
+
+/** The Upstash-* headers a publish of `family` carries: where QStash reports it dead, its flow control. */
+export function qstashPublishHeaders(config: Config, family: Family): Record<string, string> {
+  const headers: Record<string, string> = {
+    "Upstash-Failure-Callback": `${publicBase(config)}/jobs/failure`,
+  };
+  const fc = flowControlFor(config, family);
+  if (fc) {
+    headers["Upstash-Flow-Control-Key"] = fc.key;
+    headers["Upstash-Flow-Control-Value"] = [
+      `parallelism=${fc.parallelism}`,
+      ...(fc.rate ? [`rate=${fc.rate}`, `period=${fc.period}s`] : []),
+    ].join(", ");
+  }
+  return headers;
 }
 
 export async function setupQstash(
@@ -154,6 +163,12 @@ export function alertmanagerReceiver(config: Config): string {
     "        send_resolved: true",
     "        http_config:",
     "          authorization: { type: Bearer, credentials_file: /etc/alertmanager/qstash-token }",
+    "          # Alertmanager 0.28 or later (older ones refuse http_headers): QStash then reports a page it",
+    "          # gives up on to /jobs/failure, and pages share the notification flow-control key.",
+    "          # http_headers:",
+    ...Object.entries(r.headers)
+      .filter(([k]) => k.startsWith("Upstash-"))
+      .map(([k, v]) => `          #   ${k}: { values: [${JSON.stringify(v)}] }`),
     "",
   ].join("\n");
 }

@@ -16,6 +16,8 @@ export interface AlertmanagerContext {
   publishUrl?: string;
   /** qstash.token: Alertmanager's Bearer credentials for QStash. */
   token?: string;
+  /** QStash's publish headers for the receivers (failure callback, flow control): Alertmanager ≥ 0.28. */
+  headers?: Record<string, string>;
 }
 
 /** The receiver every alert that no rule routes ends in: it has no integrations. */
@@ -126,7 +128,14 @@ export function alertmanagerRenderer(
           {
             url: ctx.publishUrl,
             send_resolved: true,
-            http_config: { authorization: { type: "Bearer", credentials: token } },
+            http_config: {
+              authorization: { type: "Bearer", credentials: token },
+              ...(ctx.headers && {
+                http_headers: Object.fromEntries(
+                  Object.entries(ctx.headers).map(([k, v]) => [k, { values: [v] }]),
+                ),
+              }),
+            },
           },
         ],
       })),

@@ -5,6 +5,7 @@
  * diffs show and what the store keeps as "last applied".
  */
 import type { Config } from "../config/schema.ts";
+import { qstashPublishHeaders } from "../qstash/setup.ts";
 import { alertmanagerRenderer, HASH_RECEIVER_PREFIX } from "./alertmanager.ts";
 import { sha256 } from "./hash.ts";
 import { type GroupSummary, type RuleFile, renderPrometheus } from "./prometheus.ts";
@@ -78,6 +79,11 @@ export async function renderTarget(
     const render = alertmanagerRenderer(rules, {
       publishUrl: notificationPublishUrl(config),
       token: config.qstash.token,
+      // Without public_url the renderer refuses receivers anyway (no publish URL).
+      headers:
+        target.qstash_headers && config.worker.public_url
+          ? qstashPublishHeaders(config, "notification")
+          : undefined,
     });
     const hash = await sha256(render());
     const top = header(name, target.kind, hash);

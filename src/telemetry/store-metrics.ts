@@ -39,9 +39,8 @@ export class StoreMetrics implements Metrics {
 
   inc(metric: MetricKey, labels: Labels, by = 1): void {
     if (by === 0) {
-      let d = this.declared.get(metric);
-      if (!d) this.declared.set(metric, (d = new Set()));
-      d.add(key(labels));
+      const d = this.declared.get(metric) ?? new Set<string>();
+      this.declared.set(metric, d.add(key(labels)));
       return;
     }
     this.bump(metric, key(labels), by);

@@ -151,6 +151,10 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: ${f
     expect(alertmanagerReceiver(config)).toContain(
       `url: ${q.url}/v2/publish/https://alerts.example.com/jobs/notification`,
     );
+    // Commented: Alertmanager before 0.28 refuses http_headers.
+    expect(alertmanagerReceiver(config)).toContain(
+      '#   Upstash-Failure-Callback: { values: ["https://alerts.example.com/jobs/failure"] }',
+    );
   });
 
   test("without worker.public_url it refuses, naming the key", async () => {

@@ -34,3 +34,16 @@ config_sync:
   expect(((await res.json()) as { targets: { verified: boolean }[] }).targets[0].verified).toBe(true);
   expect(statSync(am.configPath).mode & 0o777).toBe(0o644);
 }, 60_000);
+
+test("qstash_headers on Debian's Alertmanager (0.25, before http_headers): refused with its own words, the running config kept", async () => {
+  const h = makeSyncHarness(`
+config_sync:
+  targets:
+    am: { kind: alertmanager, delivery: { type: file, path: "${am.configPath}", reload_url: "${am.url}/-/reload" }, qstash_headers: true }
+`);
+  const res = await h.sync({ operation: "full", rules: [rule({ notify: { channels: ["ops-mail"] } })] });
+  const text = await res.text();
+  expect(res.status, text).toBe(489);
+  expect(text).toContain("http_headers");
+  expect(await (await fetch(`${am.url}/-/ready`)).text()).toContain("OK");
+}, 60_000);

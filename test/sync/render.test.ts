@@ -188,6 +188,28 @@ describe("the Alertmanager config", () => {
     expect(r.content).toContain(`# ${r.hash}\n`);
   });
 
+  test("qstash_headers (Alertmanager ≥ 0.28): the receivers carry QStash's failure callback and flow control; off by default", async () => {
+    const on = loadConfig(`${SYNC_YAML_HEAD}
+config_sync: { targets: { am: { kind: alertmanager, delivery: { type: file, path: /tmp/a.yml }, qstash_headers: true } } }`);
+    const raw = [rule({ notify: { channels: ["ops-mail"] } })];
+    const r = await renderTarget("am", on.config_sync.targets.am, rules(raw), on);
+    const receivers = (
+      body(r) as {
+        receivers: { name: string; webhook_configs?: { http_config: Record<string, unknown> }[] }[];
+      }
+    ).receivers;
+    const http = receivers.find((x) => x.name === "ops-mail")?.webhook_configs?.[0].http_config;
+    expect(http?.http_headers).toMatchObject({
+      "Upstash-Failure-Callback": { values: [`${on.worker.public_url?.replace(/\/+$/, "")}/jobs/failure`] },
+    });
+    const off = await render("am", raw);
+    expect(off.content).not.toContain("http_headers");
+    expect(() =>
+      loadConfig(`${SYNC_YAML_HEAD}
+config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: /tmp/p.yml }, qstash_headers: true } } }`),
+    ).toThrow("config_sync.targets.p.qstash_headers: is for alertmanager targets (this one is prometheus)");
+  });
+
   test("the display copy masks the QStash token; the hash still follows it", async () => {
     const r = await render("am", sampleRules());
     expect(r.display).not.toContain("qstash-test-token");
