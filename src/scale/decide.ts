@@ -5,12 +5,15 @@
  *
  * - never two moves of one key within `cooldown`;
  * - a key QStash does not know yet (nothing published under it) is left alone;
- * - down when the worker is unhealthy (error rate over its limit, from at least MIN_JOBS jobs,
- *   or p95 latency over its limit, since the last run) — more parallelism would only make it worse;
- *   jobs refused as bad input are not ill health;
+ * - down when the worker is unhealthy (error rate or p95 latency over its limit, from at least
+ *   MIN_JOBS jobs since the last run) — more parallelism would only make it worse; jobs refused as
+ *   bad input are not ill health;
+ * - down by the share of jobs it turned away with 429 since the last run (full, or a robot's
+ *   limit): QStash delivered more than the worker takes, and each 429 spends one of the message's
+ *   retries;
  * - up when the wait list per unit of parallelism is over `scale_up_threshold` and the worker
- *   has room: in-flight use (every family) under 90% of its concurrency, and no job turned away
- *   with 429 since the last run;
+ *   has room (in-flight use, every family, under 90% of its concurrency) and is not failing (from
+ *   any number of jobs: scaling up into a failing downstream only fails more);
  * - down by one when it is under `scale_down_threshold`, unless every slot is busy;
  * - a current value outside [min, max] is brought back inside first.
  */
@@ -98,10 +101,18 @@ export function decide(i: DecisionInput): Decision {
       `unhealthy: error rate ${r2(errorRate)} > ${i.limits.maxErrorRate}; backing off`,
     );
   }
-  if (p95Ms !== null && p95Ms > i.limits.maxP95Ms) {
+  if (i.health.jobs >= MIN_JOBS && p95Ms !== null && p95Ms > i.limits.maxP95Ms) {
     return to(
       clamp(Math.floor(i.current / 2)),
       `unhealthy: p95 latency ${Math.round(p95Ms)} ms > ${i.limits.maxP95Ms} ms; backing off`,
+    );
+  }
+  const { jobs, turnedAway } = i.health;
+  if (turnedAway > 0 && i.current > i.min) {
+    const share = jobs / (jobs + turnedAway);
+    return to(
+      clamp(Math.min(i.current - 1, Math.floor(i.current * share))),
+      `the worker turned ${turnedAway} of ${jobs + turnedAway} jobs away (429) since the last run: more than it takes; backing off`,
     );
   }
   if (perUnit > i.upThreshold) {
@@ -110,10 +121,15 @@ export function decide(i: DecisionInput): Decision {
         i.current,
         `backlog ${r2(perUnit)}/unit but the worker is ${Math.round(inFlightUse * 100)}% busy: holding`,
       );
-    if (i.health.turnedAway > 0)
+    if (turnedAway > 0)
       return to(
         i.current,
-        `backlog ${r2(perUnit)}/unit but the worker turned ${i.health.turnedAway} jobs away (429) since the last run: holding`,
+        `backlog ${r2(perUnit)}/unit but the worker turned ${turnedAway} jobs away (429) since the last run: holding`,
+      );
+    if (jobs > 0 && errorRate > i.limits.maxErrorRate)
+      return to(
+        i.current,
+        `backlog ${r2(perUnit)}/unit but ${jobs < MIN_JOBS ? `${jobs} jobs` : "jobs"} failed at rate ${r2(errorRate)} > ${i.limits.maxErrorRate} since the last run: holding`,
       );
     const next = clamp(Math.ceil(i.current * (1 + Math.min(1, perUnit))));
     return next === i.current

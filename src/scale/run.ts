@@ -24,6 +24,14 @@ const FLOW_FAMILIES: [keyof Services["config"]["qstash"]["flow_control"], Family
   ["config_sync", "config-sync"],
 ];
 
+/** Each process's own baselines, by its metrics (a reload keeps the metrics, so the baseline too). */
+const baselines = new WeakMap<object, Map<string, HealthBaseline>>();
+function processBaselines(metrics: object): Map<string, HealthBaseline> {
+  const found = baselines.get(metrics) ?? new Map<string, HealthBaseline>();
+  baselines.set(metrics, found);
+  return found;
+}
+
 interface HealthBaseline {
   answered: number;
   failed: number;
@@ -87,9 +95,11 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       // The move is recorded before it is made, and kept if the pin fails (QStash may have made it
       // and lost the answer): a redelivery finds the key in its cooldown instead of moving it
       // twice — a missed move is the safer mistake. NX: of two runs at once, one moves.
+      // Kept for the cooldown, no longer: the cooldown reads it (a longer life held the key for twice
+      // the cooldown, "moved by another run" when none had).
       const took = await deps.store.set(changedKey, deps.now(), {
         nx: true,
-        ttlMs: Math.max(config.qstash.autoscale.cooldown * 2, 60_000),
+        ttlMs: Math.max(config.qstash.autoscale.cooldown, 1_000),
       });
       if (took) await api.pin(fc.key, { parallelism: d.to });
       else d = { ...d, to: d.from, reason: "another autoscale run moved this key just now: holding" };
@@ -133,8 +143,11 @@ async function healthSince(
     buckets: h?.buckets ?? [],
     count: h?.count ?? 0,
   };
+  // The baseline lives where the figures do: in the store when they are every instance's, in
+  // this process when they are its own (another instance's baseline is not this one's).
   const key = `autoscale:health:${family}`;
-  const prev = (await deps.store.get<HealthBaseline>(key)) ?? {
+  const own = deps.metrics.scope === "process" ? processBaselines(deps.metrics) : undefined;
+  const prev = (own ? own.get(key) : await deps.store.get<HealthBaseline>(key)) ?? {
     answered: 0,
     failed: 0,
     turnedAway: 0,
@@ -158,6 +171,7 @@ async function healthSince(
       jobs: dAnswered,
       turnedAway: Math.max(0, now.turnedAway - (prev.turnedAway ?? 0)),
     },
-    keep: async () => void (await deps.store.set(key, now, { ttlMs: deps.config.store.retention })),
+    keep: async () =>
+      void (own ? own.set(key, now) : await deps.store.set(key, now, { ttlMs: deps.config.store.retention })),
   };
 }

@@ -57,6 +57,44 @@ describe("POST /jobs/autoscale against QStash's flow-control API", () => {
     expect(q.keys.get("aa-analysis")?.parallelismMax).toBe(8);
   });
 
+  test("the cooldown ends when it says: a backlog moves the key again just after it, not twice as late", async () => {
+    const { manualClock } = await import("../support/analysis.ts");
+    const clock = manualClock();
+    q.setKey("aa-analysis", { waitListSize: 40, parallelismMax: 4 });
+    const h = makeHarness(config(), { now: clock.now, store: new MemoryStore(clock.now) });
+    const run = async () =>
+      (
+        (await (await h.job("/jobs/autoscale", { keys: ["aa-analysis"] })).json()) as {
+          decisions: { to: number; reason: string }[];
+        }
+      ).decisions[0];
+    expect((await run()).to).toBe(8);
+    q.keys.get("aa-analysis")!.waitListSize = 400;
+    clock.advance(5 * 60_000 + 1_000);
+    expect(await run()).toMatchObject({ to: 16, reason: expect.stringContaining("scaling up") });
+  });
+
+  test("two instances on one store, each with its own metrics: one's failures are not judged again by the other's run", async () => {
+    q.setKey("aa-analysis", { waitListSize: 10, parallelismMax: 8 });
+    const store = new MemoryStore();
+    const a = makeHarness(config("0s"), { store });
+    const b = makeHarness(config("0s"), { store });
+    for (let i = 0; i < 12; i++)
+      a.deps.metrics.inc("jobs", { family: "analysis", outcome: "failed_transient" });
+    const run = async (h: typeof a) =>
+      (
+        (await (await h.job("/jobs/autoscale", { keys: ["aa-analysis"] })).json()) as {
+          decisions: { from: number; to: number; reason: string }[];
+        }
+      ).decisions[0];
+    expect((await run(a)).reason).toContain("error rate"); // A's failures, once
+    await run(b);
+    // No job anywhere since: A has nothing new to judge.
+    await run(a);
+    const [latest] = await recentDecisions(store, 1);
+    expect(latest.inputs).toMatchObject({ jobs: 0, error_rate: 0 });
+  });
+
   test("an unhealthy worker backs off", async () => {
     q.setKey("aa-analysis", { waitListSize: 100, parallelismMax: 8 });
     const h = makeHarness(config("0s"));

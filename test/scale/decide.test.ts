@@ -82,24 +82,31 @@ describe("autoscale decisions", () => {
     expect(d.reason).toContain("busy");
   });
 
-  test("a worker that turned jobs away (429) since the last run does not get more", () => {
-    const d = decide(
-      input({
-        waitList: 400,
-        health: health({ turnedAway: 3 }),
-      }),
+  test("a worker that turned jobs away (429) since the last run gets less, by the share it turned away (each 429 spends a retry)", () => {
+    const few = decide(
+      input({ current: 18, max: 32, waitList: 400, health: health({ jobs: 3, turnedAway: 7 }) }),
     );
-    expect(d.to).toBe(4);
-    expect(d.reason).toContain("turned 3 jobs away (429)");
+    expect(few.to).toBe(5);
+    expect(few.reason).toContain("turned 7 of 10 jobs away (429)");
+    // One of a hundred: one step down, not a halving.
+    expect(decide(input({ waitList: 400, health: health({ turnedAway: 1 }) })).to).toBe(3);
   });
 
-  test("one failure of a few jobs is not ill health", () => {
+  test("one failure of a few jobs is not ill health (no back-off), nor a reason to scale up into it", () => {
     const d = decide(
       input({
         waitList: 40,
         health: health({ errorRate: 1, jobs: 1 }),
       }),
     );
+    expect(d.to).toBe(4);
+    expect(d.reason).toContain("1 jobs failed at rate 1 > 0.2");
+    // Four jobs, all failing against an unreachable webhook, and a wait list: held, not doubled.
+    expect(decide(input({ waitList: 200, health: health({ errorRate: 1, jobs: 4 }) })).to).toBe(4);
+  });
+
+  test("one slow job is not a slow worker: p95 needs as many jobs as the error rate", () => {
+    const d = decide(input({ waitList: 400, health: health({ p95Ms: 58_500, jobs: 1 }) }));
     expect(d.to).toBe(8);
   });
 
