@@ -31,6 +31,20 @@ export function configWarnings(c: Config): ConfigWarning[] {
       path: "store.retention",
       message: `is ${Math.round(c.store.retention / 60_000)} minutes: QStash may retry a message up to a day after its first delivery (and a DLQ retry later still); a retry after the job's record is gone is run again (a page sent twice)`,
     });
+  for (const [name, fc] of Object.entries(c.qstash.flow_control)) {
+    if (!fc) continue;
+    const at = `qstash.flow_control.${name}`;
+    // setup-qstash pins parallelism (max when unset): over one instance's concurrency, QStash's
+    // extra deliveries are answered 429, each spending one of the message's retries.
+    const start = fc.parallelism ?? fc.max;
+    if (start > c.worker.concurrency)
+      warnings.push({
+        path: fc.parallelism === undefined ? `${at}.max` : `${at}.parallelism`,
+        message: `is ${start} (what setup-qstash pins${fc.parallelism === undefined ? ", parallelism being unset" : ""}) but one instance takes ${c.worker.concurrency} jobs at once (worker.concurrency): run ${Math.ceil(start / c.worker.concurrency)} instances or set a lower parallelism — deliveries over it are answered 429 and spend their retries`,
+      });
+    if (fc.period !== undefined && !fc.rate)
+      warnings.push({ path: `${at}.period`, message: "does nothing without rate" });
+  }
   for (const [name, ch] of Object.entries(c.channels)) {
     const at = `channels.${name}`;
     if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch, c.templates));

@@ -150,6 +150,19 @@ describe("check-config", () => {
     expect(await checkWarnings(`${KEYS}store: { kind: memory }\n`)).toEqual([]);
   });
 
+  test("a flow-control key pinned above one instance's concurrency, and a period without rate: valid, with a warning", async () => {
+    const yaml = `${KEYS.replace(" }\n", ",\n  flow_control: { notification: { key: aa-notify }, analysis: { key: aa-an, parallelism: 4, period: 1m } } }\n")}worker: { concurrency: 2 }\n`;
+    expect(await checkWarnings(yaml)).toEqual([
+      expect.stringMatching(
+        /^# warning: qstash\.flow_control\.analysis\.parallelism is 4 .* run 2 instances/,
+      ),
+      expect.stringMatching(/^# warning: qstash\.flow_control\.analysis\.period does nothing without rate/),
+      expect.stringMatching(
+        /^# warning: qstash\.flow_control\.notification\.max is 100 \(what setup-qstash pins, parallelism being unset\).* answered 429/,
+      ),
+    ]);
+  });
+
   test("mentions WeCom markdown drops and an SMTP password sent in clear: valid, with a warning naming each", async () => {
     const yaml = `${KEYS}templates:
   short: { title: "{{group_name}}", body: "{{count}} alerts" }
