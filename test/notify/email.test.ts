@@ -291,6 +291,13 @@ describe("email over SMTP", () => {
     }
   }, 15_000);
 
+  test("secure: tls against a server that starts in plain text (port 587's STARTTLS): 489 saying so, not retried for days", async () => {
+    const h = mailHarness(starttls, "secure: tls\n      timeout: 3s");
+    const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+    expect(res.status).toBe(489);
+    expect(await res.text()).toContain("the server does not speak TLS on connect: use secure: starttls");
+  });
+
   test("a server slow to answer the final dot (a content filter): waited for, the mail goes once", async () => {
     const h = mailHarness(tls, `secure: tls\n      ${AUTH}\n      timeout: 1s`);
     tls.dataDelayMs = 2_500;

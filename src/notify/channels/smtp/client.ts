@@ -234,13 +234,20 @@ async function login(c: Conversation, caps: Set<string>, o: SmtpOptions): Promis
 
 /**
  * An error of the connection or conversation as a JobError: a certificate the worker does not
- * trust will not fix itself (permanent); the rest is transient.
+ * trust, or TLS spoken to a server that answers in plain text (`secure: tls` on port 587 or 25),
+ * will not fix itself (permanent); the rest is transient.
  */
 function asJobError(e: unknown, o: SmtpOptions, what = ""): JobError {
   if ((e as JobError)?.name === "JobError") return e as JobError;
   const msg = (e as Error)?.message ?? String(e);
   const cert = /certificate|self[- ]signed|unable to verify|CERT_|not trusted/i.test(msg);
+  const plain = /wrong[_ ]version[_ ]number|unknown protocol|packet length too long/i.test(msg);
   const text = `SMTP ${o.host}:${o.port}: ${what}${msg}`;
+  if (plain)
+    return permanent(
+      "channel_rejected",
+      `${text} (the server does not speak TLS on connect: use secure: starttls, or the port for implicit TLS, usually 465)`,
+    );
   return cert ? permanent("channel_rejected", text) : transient("channel_unavailable", text);
 }
 
