@@ -185,11 +185,19 @@ async function recipients(
 const describe = (r: { rcpt: string; reply: Reply }) =>
   `${r.rcpt}: ${r.reply.code} ${r.reply.lines.join(" ")}`.slice(0, 200);
 
-/** No recipient took the mail: transient when some may later (4xx), else permanent, naming each. */
-function refusal(host: string, refused: { rcpt: string; reply: Reply }[], later: boolean): JobError {
+/**
+ * Recipients the mail did not reach: transient when some may take it later (4xx), else permanent
+ * (every one refused), naming each.
+ */
+function refusal(
+  host: string,
+  refused: { rcpt: string; reply: Reply }[],
+  later: boolean,
+  someSent = false,
+): JobError {
   const each = refused.map(describe);
   const what = later
-    ? `SMTP ${host}: RCPT TO asked to try again later for ${each.join("; ")}; nothing was sent`
+    ? `SMTP ${host}: RCPT TO asked to try again later for ${each.join("; ")}${someSent ? "" : "; nothing was sent"}`
     : `SMTP ${host}: RCPT TO refused every recipient: ${each.join("; ")}`;
   const details = { step: "RCPT TO", smtp_code: refused[0].reply.code, refused: each };
   return later
@@ -360,15 +368,8 @@ export async function sendMail(
       await c.command(`MAIL FROM:<${env.from}>${size}${utf8}`, "MAIL FROM");
       const batch = await recipients(c, rest, refused);
       rest = batch.rest;
-      const waiting = refused.filter((r) => r.reply.code < 500);
-      // A recipient to try again later (greylisting, a full mailbox): this transaction is not
-      // sent, and QStash's retry sends it to its recipients together — nobody twice, nobody never.
-      if (waiting.length) {
-        await c.send("RSET").catch(() => {});
-        throw refusal(o.host, waiting, true);
-      }
       if (!batch.accepted.length) {
-        if (!sent.length) throw refusal(o.host, refused, false);
+        await c.send("RSET").catch(() => {});
         break;
       }
       await c.command("DATA", "DATA", 3);
@@ -384,6 +385,11 @@ export async function sendMail(
       sent.push(...batch.accepted);
       answers.push(`${done.code} ${done.lines.join(" ")}`);
     }
+    // A recipient to try again later (greylisting, a full mailbox) does not hold the page from the
+    // others: they have it now, and QStash's retry mails only who does not (sent_to).
+    const waiting = refused.filter((r) => r.reply.code < 500);
+    if (waiting.length) throw refusal(o.host, waiting, true, sent.length > 0);
+    if (!sent.length) throw refusal(o.host, refused, false);
     await c.send("QUIT").catch(() => {});
     return { answer: answers.join("; "), refused: refused.map(describe) };
   } catch (e) {
