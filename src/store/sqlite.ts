@@ -84,6 +84,20 @@ function isReadonly(e: unknown): boolean {
   );
 }
 
+/**
+ * No room to write (SQLITE_FULL), or none for the -shm SQLite makes beside the file at opening
+ * (SQLITE_IOERR_SHMSIZE: "disk I/O error" after a clean stop removed it).
+ */
+function isFull(e: unknown): boolean {
+  const x = e as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  return (
+    x?.code === "SQLITE_FULL" ||
+    x?.code === "SQLITE_IOERR_SHMSIZE" ||
+    (typeof x?.errcode === "number" && ((x.errcode & 0xff) === 13 || x.errcode === 4874)) ||
+    /database or disk is full/i.test(String(x?.message))
+  );
+}
+
 /** Why the file is refused at opening, said by the checks below (not SQLite's own error). */
 class Refusal extends Error {}
 
@@ -131,6 +145,14 @@ function setUp(db: SqlDb): { created: boolean } {
         db.close();
         throw new Refusal(
           `cannot write the database (${(e as Error).message}): check that this user may write the file, its -wal and -shm beside it, and its directory (SQLite makes those there)`,
+        );
+      }
+      // A start on a full disk after a clean stop: SQLite cannot make the -shm, and every statement
+      // fails "disk I/O error", which would send the operator to the disk's health.
+      if (isFull(e)) {
+        db.close();
+        throw new Refusal(
+          `no room to write beside the database (${(e as Error).message}): the disk holding it is full (or the process's file size limit is reached); free space and start again`,
         );
       }
       if (!isBusy(e) || Date.now() - since >= LOCK_WAIT_MS) throw e;

@@ -8,7 +8,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
-import { chmodSync, chownSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -460,6 +460,30 @@ describe("sqlite: a full disk fails the writes of its commit, each caller told, 
       expect(got.openedFull).toBe("ok");
     });
   }
+});
+
+test("sqlite: a start on a full disk after a clean stop (no -shm left, none can be made) is refused naming the full disk, not 'disk I/O error'", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "alertagent-sqlite-")), "s.db");
+  const store = new SqliteStore(bunSqlite(file));
+  await store.set("job:answered", 1);
+  await store.close();
+  for (const f of [`${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  // The process may write no file past 8 KB: the -shm (32 KB) cannot be made, as on a full disk.
+  const r = Bun.spawnSync(
+    [
+      "sh",
+      "-c",
+      `ulimit -f 8; exec "$0" -e "$1"`,
+      process.execPath,
+      `const { bunSqlite } = await import(${JSON.stringify(join(import.meta.dir, "../../src/entry/sqlite-bun.ts"))});
+const { SqliteStore } = await import(${JSON.stringify(join(import.meta.dir, "../../src/store/sqlite.ts"))});
+try { new SqliteStore(bunSqlite(${JSON.stringify(file)})); console.log("opened"); } catch (e) { console.log(e.message); }`,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const said = r.stdout.toString() + r.stderr.toString();
+  expect(said).toContain("no room to write beside the database");
+  expect(said).toContain("the disk holding it is full");
 });
 
 describe("sqlite: as on the memory store", () => {
