@@ -10,9 +10,9 @@ import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../suppor
 let cert: TestCert;
 let tls: SmtpSink;
 let starttls: SmtpSink;
+const users = { "alerts@example.com": "s3cret" };
 beforeAll(async () => {
   cert = makeCert();
-  const users = { "alerts@example.com": "s3cret" };
   tls = await startSmtpSink({ mode: "tls", cert, users });
   starttls = await startSmtpSink({ mode: "starttls", cert, users });
 });
@@ -296,6 +296,27 @@ describe("email over SMTP", () => {
       peer.stop(true);
     }
   }, 15_000);
+
+  test("a server without SMTPUTF8: a Chinese domain goes as punycode, a Chinese local part is refused by name, the rest get the mail", async () => {
+    const ascii = await startSmtpSink({ mode: "tls", cert, users, smtputf8: false });
+    try {
+      const h = mailHarness(ascii, `secure: tls\n      ${AUTH}`, "", [
+        "值班 <ops@例子.中国>",
+        "运维@example.com",
+      ]);
+      const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(await res.json())).toContain(
+        "运维@example.com: 553 not sent: its local part is not ASCII",
+      );
+      expect(ascii.received.map((r) => r.envelope.to)).toEqual([
+        // Taken because it went as ops@xn--fsqu00a.xn--fiqs8s (smtp-server shows it decoded).
+        ["oncall@example.com", "ops@example.com", "ops@例子.中国", "lead@example.com"],
+      ]);
+    } finally {
+      await ascii.stop();
+    }
+  });
 
   test("secure: tls against a server that starts in plain text (port 587's STARTTLS): 489 saying so, not retried for days", async () => {
     const h = mailHarness(starttls, "secure: tls\n      timeout: 3s");

@@ -90,8 +90,15 @@ export async function startSmtpSink(opts: {
   users: Record<string, string>;
   /** The size limit named in EHLO (and enforced, as smtp-server does). @default 10 MiB */
   size?: number;
+  /**
+   * false: SMTPUTF8 is not offered, and a non-ASCII envelope address is refused (553 5.6.7), as
+   * RFC 6531 §3.2 has a server without it do (the reply text is assumed).
+   */
+  smtputf8?: boolean;
 }): Promise<SmtpSink> {
   const sink: SmtpSink = { port: 0, received: [], auths: [], refuse: new Map(), stop: async () => {} };
+  const lastCommand = new Map<string, string>();
+  const notAscii = (cid: string) => opts.smtputf8 === false && /[^ -~]/.test(lastCommand.get(cid) ?? "");
   const smtpError = (code: number, message: string) =>
     Object.assign(new Error(message), { responseCode: code });
   const server = new SMTPServer({
@@ -103,7 +110,19 @@ export async function startSmtpSink(opts: {
     allowInsecureAuth: false,
     disabledCommands: [],
     size: opts.size ?? 10 * 1024 * 1024,
-    logger: false,
+    hideSMTPUTF8: opts.smtputf8 === false,
+    // smtp-server hands the handlers a punycode domain decoded to Unicode: what the client really
+    // sent is read from its command log (the last command of each connection).
+    logger: {
+      debug: (meta: { cid?: string }, ...args: unknown[]) => {
+        if (args[0] === "C:" && meta.cid) lastCommand.set(meta.cid, String(args[1]));
+      },
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+      trace: () => {},
+      fatal: () => {},
+    } as never,
     disableReverseLookup: true,
     onAuth(auth, _session, cb) {
       const ok = opts.users[auth.username ?? ""] === auth.password;
@@ -116,7 +135,12 @@ export async function startSmtpSink(opts: {
       if (!ok) return cb(new Error("Invalid username or password"));
       cb(null, { user: auth.username });
     },
+    onMailFrom(_address, session, cb) {
+      if (notAscii(session.id)) return cb(smtpError(553, "5.6.7 Non-ASCII address without SMTPUTF8"));
+      cb();
+    },
     onRcptTo(address, session, cb) {
+      if (notAscii(session.id)) return cb(smtpError(553, "5.6.7 Non-ASCII address without SMTPUTF8"));
       const r = sink.refuse.get(address.address);
       if (r) return cb(smtpError(r.code, r.message));
       if (sink.maxRecipients !== undefined && session.envelope.rcptTo.length >= sink.maxRecipients)

@@ -166,10 +166,16 @@ async function recipients(
   c: Conversation,
   to: string[],
   refused: { rcpt: string; reply: Reply }[],
+  wire: (address: string) => string | undefined,
 ): Promise<{ accepted: string[]; rest: string[] }> {
   const accepted: string[] = [];
   for (let i = 0; i < to.length; i++) {
-    await c.send(`RCPT TO:<${to[i]}>`);
+    const sendable = wire(to[i]);
+    if (sendable === undefined) {
+      refused.push({ rcpt: to[i], reply: { code: 553, lines: [NOT_ASCII] } });
+      continue;
+    }
+    await c.send(`RCPT TO:<${sendable}>`);
     const r = await c.reply();
     if (r.code < 300) accepted.push(to[i]);
     else if (
@@ -180,6 +186,22 @@ async function recipients(
     else refused.push({ rcpt: to[i], reply: r });
   }
   return { accepted, rest: [] };
+}
+
+const NOT_ASCII = "not sent: its local part is not ASCII and the server does not offer SMTPUTF8";
+
+/** The address with its domain as punycode, or undefined when its local part is not ASCII. */
+function asciiAddress(address: string): string | undefined {
+  const at = address.lastIndexOf("@");
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (/[^ -~]/.test(local)) return undefined;
+  if (!/[^ -~]/.test(domain)) return address;
+  try {
+    return `${local}@${new URL(`http://${domain}`).hostname}`;
+  } catch {
+    return undefined;
+  }
 }
 
 const describe = (r: { rcpt: string; reply: Reply }) =>
@@ -350,6 +372,15 @@ export async function sendMail(
     }
     if (o.user) await login(c, caps, o);
     const utf8 = /[^ -~]/.test(env.from + env.to.join("")) && caps.has("SMTPUTF8") ? " SMTPUTF8" : "";
+    // Without SMTPUTF8 (RFC 6531) the envelope must be ASCII: a Chinese domain goes as punycode; a
+    // Chinese local part cannot go at all, and is refused by name rather than sent raw.
+    const wire = caps.has("SMTPUTF8") ? (a: string) => a : asciiAddress;
+    const from = wire(env.from);
+    if (from === undefined)
+      throw permanent(
+        "channel_rejected",
+        `SMTP ${o.host}: the sender ${env.from} is not ASCII and the server does not offer SMTPUTF8`,
+      );
     // RFC 1870: a server that names its limit hears the size first, and refuses before the upload.
     const bytes = enc.encode(message).length;
     const max = sizeLimit(caps);
@@ -365,8 +396,8 @@ export async function sendMail(
     // One transaction per batch of recipients the server takes at once (RFC 5321 §4.5.3.1.10:
     // past its limit a server answers 452 and the rest go in another transaction).
     for (let rest = env.to; rest.length; ) {
-      await c.command(`MAIL FROM:<${env.from}>${size}${utf8}`, "MAIL FROM");
-      const batch = await recipients(c, rest, refused);
+      await c.command(`MAIL FROM:<${from}>${size}${utf8}`, "MAIL FROM");
+      const batch = await recipients(c, rest, refused, wire);
       rest = batch.rest;
       if (!batch.accepted.length) {
         await c.send("RSET").catch(() => {});
