@@ -3,7 +3,8 @@
  * logged at start (README, "Command line"). Not refused: the part that needs it may be unused
  * (an Alertmanager target whose rules route to no channel needs neither).
  */
-import type { Config } from "./schema.ts";
+import { mountedFamilies } from "./families.ts";
+import type { Config, Family } from "./schema.ts";
 
 export interface ConfigWarning {
   path: string;
@@ -31,20 +32,7 @@ export function configWarnings(c: Config): ConfigWarning[] {
       path: "store.retention",
       message: `is ${Math.round(c.store.retention / 60_000)} minutes: QStash may retry a message up to a day after its first delivery (and a DLQ retry later still); a retry after the job's record is gone is run again (a page sent twice)`,
     });
-  for (const [name, fc] of Object.entries(c.qstash.flow_control)) {
-    if (!fc) continue;
-    const at = `qstash.flow_control.${name}`;
-    // setup-qstash pins parallelism (max when unset): over one instance's concurrency, QStash's
-    // extra deliveries are answered 429, each spending one of the message's retries.
-    const start = fc.parallelism ?? fc.max;
-    if (start > c.worker.concurrency)
-      warnings.push({
-        path: fc.parallelism === undefined ? `${at}.max` : `${at}.parallelism`,
-        message: `is ${start} (what setup-qstash pins${fc.parallelism === undefined ? ", parallelism being unset" : ""}) but one instance takes ${c.worker.concurrency} jobs at once (worker.concurrency): run ${Math.ceil(start / c.worker.concurrency)} instances or set a lower parallelism — deliveries over it are answered 429 and spend their retries`,
-      });
-    if (fc.period !== undefined && !fc.rate)
-      warnings.push({ path: `${at}.period`, message: "does nothing without rate" });
-  }
+  warnings.push(...flowControlWarnings(c));
   for (const [name, ch] of Object.entries(c.channels)) {
     const at = `channels.${name}`;
     if (ch.type === "wecom") warnings.push(...wecomMentions(at, ch, c.templates));
@@ -86,5 +74,33 @@ function wecomMentions(
       "mentioned_mobile_list",
       "mentions nobody: WeCom markdown messages cannot mention by mobile number",
     );
+  return out;
+}
+
+/**
+ * setup-qstash pins each key's parallelism (max when unset), and QStash may deliver that many of
+ * each key at once; this instance's families share one worker.concurrency: over it, the extra
+ * deliveries are answered 429, each spending one of the message's retries.
+ */
+function flowControlWarnings(c: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const mounted = mountedFamilies(c);
+  const pinned: string[] = [];
+  let total = 0;
+  for (const [name, fc] of Object.entries(c.qstash.flow_control)) {
+    if (!fc) continue;
+    const at = `qstash.flow_control.${name}`;
+    if (fc.period !== undefined && !fc.rate)
+      out.push({ path: `${at}.period`, message: "does nothing without rate" });
+    if (!mounted.includes(name.replace("_", "-") as Family)) continue;
+    const start = fc.parallelism ?? fc.max;
+    total += start;
+    pinned.push(`${name} ${start}${fc.parallelism === undefined ? " (max: parallelism unset)" : ""}`);
+  }
+  if (total > c.worker.concurrency)
+    out.push({
+      path: "qstash.flow_control",
+      message: `pins ${total} deliveries at once for this worker's families (${pinned.join(", ")}) but one instance takes ${c.worker.concurrency} (worker.concurrency): run ${Math.ceil(total / c.worker.concurrency)} instances or pin less — deliveries over it are answered 429 and spend their retries`,
+    });
   return out;
 }

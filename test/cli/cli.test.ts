@@ -150,16 +150,18 @@ describe("check-config", () => {
     expect(await checkWarnings(`${KEYS}store: { kind: memory }\n`)).toEqual([]);
   });
 
-  test("a flow-control key pinned above one instance's concurrency, and a period without rate: valid, with a warning", async () => {
-    const yaml = `${KEYS.replace(" }\n", ",\n  flow_control: { notification: { key: aa-notify }, analysis: { key: aa-an, parallelism: 4, period: 1m } } }\n")}worker: { concurrency: 2 }\n`;
-    expect(await checkWarnings(yaml)).toEqual([
-      expect.stringMatching(
-        /^# warning: qstash\.flow_control\.analysis\.parallelism is 4 .* run 2 instances/,
-      ),
+  test("flow-control keys pinning more than one instance takes, for the families it mounts, and a period without rate: valid, with a warning", async () => {
+    const flow = (concurrency: number, type = "general") =>
+      `${KEYS.replace(" }\n", ",\n  flow_control: { notification: { key: aa-notify }, analysis: { key: aa-an, parallelism: 4, period: 1m } } }\n")}worker: { concurrency: ${concurrency}, type: ${type} }\n`;
+    expect(await checkWarnings(flow(2))).toEqual([
       expect.stringMatching(/^# warning: qstash\.flow_control\.analysis\.period does nothing without rate/),
       expect.stringMatching(
-        /^# warning: qstash\.flow_control\.notification\.max is 100 \(what setup-qstash pins, parallelism being unset\).* answered 429/,
+        /^# warning: qstash\.flow_control pins 104 deliveries at once for this worker's families \(analysis 4, notification 100 \(max: parallelism unset\)\) but one instance takes 2 .* run 52 instances/,
       ),
+    ]);
+    // An analysis worker does not take notifications: only its own key counts (4 ≤ 8).
+    expect(await checkWarnings(flow(8, "ai-analysis"))).toEqual([
+      expect.stringMatching(/period does nothing without rate/),
     ]);
   });
 
