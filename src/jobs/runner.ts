@@ -56,9 +56,6 @@ interface Noted {
   warn: boolean;
 }
 
-/** QStash's ids are ~30 characters; a longer one is shown cut in logs and spans. */
-const MESSAGE_ID_SHOWN = 200;
-
 export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest): Promise<Reply> {
   // A direct call without Upstash-Message-Id or Idempotency-Key still gets an id, for the ledger and the logs.
   const req: JobRequest & { messageId: string } = given.messageId
@@ -69,8 +66,9 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   const span = startSpan(req.traceparent);
   const log = deps.logger.child({
     family,
-    // Read before the signature is: an unsigned request's 7 KB header must not make a 7 KB line.
-    message_id: clip(req.messageId, MESSAGE_ID_SHOWN),
+    // Read before the signature is: an unsigned request's 7 KB header must not make a 7 KB line
+    // (an id the worker takes is never longer, so logs show every one whole).
+    message_id: clip(req.messageId, MAX_MESSAGE_ID),
     retried: req.retried,
     trace_id: span.traceId,
     span_id: span.spanId,
@@ -99,7 +97,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
             ok: reply.status < 500 && reply.status !== 489,
             attributes: {
               "alertagent.family": family,
-              "alertagent.message_id": clip(req.messageId, MESSAGE_ID_SHOWN),
+              "alertagent.message_id": clip(req.messageId, MAX_MESSAGE_ID),
               "alertagent.outcome": outcome,
               "http.response.status_code": reply.status,
               "alertagent.retried": req.retried,

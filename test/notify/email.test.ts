@@ -3,6 +3,7 @@ import { type AddressObject, simpleParser } from "mailparser";
 import { dotStuff } from "../../src/notify/channels/smtp/client.ts";
 import { buildMessage, encodeWords, parseAddress } from "../../src/notify/channels/smtp/mime.ts";
 import { htmlToText } from "../../src/notify/text.ts";
+import type { Store } from "../../src/store/store.ts";
 import { bigGroup, fixture, nastyAlert } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
 import { makeCert, type SmtpSink, startSmtpSink, type TestCert } from "../support/smtp-sink.ts";
@@ -26,13 +27,14 @@ type Problem = {
 };
 
 /** A harness whose `mail` channel points at a sink; the sink's throw-away CA is trusted via smtp.ca. */
-function mailHarness(sink: SmtpSink, smtp: string, extra = "", moreTo: string[] = []) {
+function mailHarness(sink: SmtpSink, smtp: string, extra = "", moreTo: string[] = [], store?: Store) {
   const ca = cert.cert
     .trim()
     .split("\n")
     .map((l) => `          ${l}`)
     .join("\n");
-  return makeHarness(`worker: { timezone: Asia/Shanghai }
+  return makeHarness(
+    `worker: { timezone: Asia/Shanghai }
 channels:
   mail:
     type: email
@@ -45,7 +47,9 @@ channels:
       ${smtp}
       ca: |
 ${ca}
-${extra}`);
+${extra}`,
+    store ? { store } : {},
+  );
 }
 
 const AUTH = "user: alerts@example.com\n      pass: s3cret";
@@ -252,6 +256,54 @@ describe("email over SMTP", () => {
     ]);
     expect(new Set(got.map((r) => r.mail.messageId)).size).toBe(1);
     expect(h.logs.some((l) => l.msg === "email recipients refused")).toBe(true);
+  });
+
+  test("the greylisted recipient refused for good on the retry: the page that reached the others is delivered (200, the refusal named), no fallback paged", async () => {
+    const hook = (await import("../support/webhook-sink.ts")).startWebhookSink();
+    const h = mailHarness(
+      tls,
+      `secure: tls\n      ${AUTH}`,
+      `    fallback: [hook]\n  hook: { type: webhook, url: "${hook.url}" }\n`,
+      ["grey@example.com"],
+    );
+    tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted" });
+    const body = { channels: ["mail"], alerts: [nastyAlert()] };
+    try {
+      expect((await h.job("/jobs/notification", body, { messageId: "msg_grey_then_550" })).status).toBe(503);
+      tls.refuse.set("grey@example.com", { code: 550, message: "5.1.1 User unknown" });
+      const retry = await h.job("/jobs/notification", body, { messageId: "msg_grey_then_550", retried: 1 });
+      expect(retry.status).toBe(200);
+      const said = JSON.stringify(await retry.json());
+      expect(said).toContain('"status":"sent"');
+      expect(said).toContain("grey@example.com: 550 5.1.1 User unknown");
+      expect(hook.requests).toHaveLength(0);
+    } finally {
+      tls.refuse.clear();
+      await hook.stop();
+    }
+  });
+
+  test("a retry with nobody left to mail (the greylisted CC taken out of the config meanwhile): 200, nothing sent again", async () => {
+    tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted" });
+    const body = { channels: ["mail"], alerts: [nastyAlert()] };
+    const before = tls.received.length;
+    try {
+      const first = mailHarness(tls, `secure: tls\n      ${AUTH}`, "", ["grey@example.com"]);
+      const store = first.deps.store;
+      expect((await first.job("/jobs/notification", body, { messageId: "msg_grey_removed" })).status).toBe(
+        503,
+      );
+      // The same store, a config without grey (a reload).
+      const second = mailHarness(tls, `secure: tls\n      ${AUTH}`, "", [], store);
+      const retry = await second.job("/jobs/notification", body, {
+        messageId: "msg_grey_removed",
+        retried: 1,
+      });
+      expect(retry.status).toBe(200);
+    } finally {
+      tls.refuse.clear();
+    }
+    expect(tls.received).toHaveLength(before + 1);
   });
 
   test("every recipient refused, one of them for later: transient (503), not a permanent loss", async () => {

@@ -355,18 +355,18 @@ describe("Slack refusing the blocks (invalid_blocks)", () => {
 });
 
 describe("Feishu markup as Feishu renders it", () => {
-  test("msg_type: text stays plain text when the job asks for markdown (it became a card)", async () => {
-    const text = id();
+  test("msg_type: text stays plain text when the job or the channel asks for markdown (it became a card); such a config still loads", async () => {
+    const [text, both] = [id(), id()];
     const h = makeHarness(
-      `channels:\n  ft: { type: feishu, webhook: "${feishu.webhook(text)}", msg_type: text }\n`,
+      `channels:\n  ft: { type: feishu, webhook: "${feishu.webhook(text)}", msg_type: text }\n  fm: { type: feishu, webhook: "${feishu.webhook(both)}", msg_type: text, format: markdown }\n`,
     );
     const res = await h.job("/jobs/notification", {
-      channels: ["ft"],
+      channels: ["ft", "fm"],
       format: "markdown",
       alerts: [nastyAlert()],
     });
     expect(res.status).toBe(200);
-    expect(feishu.of(text).map((m) => m.body.msg_type)).toEqual(["text"]);
+    expect([...feishu.of(text), ...feishu.of(both)].map((m) => m.body.msg_type)).toEqual(["text", "text"]);
   });
 
   test("a card shows nothing literally (no headings, quotes, lists, backslashes); text mentions nobody", async () => {

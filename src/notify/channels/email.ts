@@ -5,7 +5,7 @@
  * node:net/node:tls on the binary and Deno, `cloudflare:sockets` on Workers.
  */
 import type { ChannelConfig } from "../../config/schema.ts";
-import { permanent } from "../../errors.ts";
+import { JobError, permanent } from "../../errors.ts";
 import type { Dialect } from "../defaults.ts";
 import { escapeHtml, escapeText, type Format } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
@@ -64,7 +64,22 @@ export function email(name: string, cfg: EmailConfig): Channel {
         headers: { "X-AlertAgent-Message-Id": ctx.messageId },
       });
       const rcpt = [...to, ...cc].map((a) => a.address).filter((a) => !m.sent_to?.includes(a));
-      const sent = await sendMail(ctx.tcp, smtp, { from: from.address, to: rcpt }, message);
+      // A retry whose recipients all have it (or were taken out of the config meanwhile).
+      if (!rcpt.length) return `already sent to ${m.sent_to?.length ?? 0} recipient(s)`;
+      const sent = await sendMail(ctx.tcp, smtp, { from: from.address, to: rcpt }, message).catch(
+        (e: unknown) => {
+          // The page reached some recipients on an earlier attempt (sent_to) and the one left is
+          // refused for good now: delivered, with the refusal named — as if both came at once.
+          const said = e instanceof JobError && e.kind === "permanent" ? e.details : undefined;
+          const refused = (said as { step?: string; refused?: string[] } | undefined) ?? {};
+          if (m.sent_to?.length && refused.step === "RCPT TO" && refused.refused)
+            return {
+              answer: `250 sent earlier to ${m.sent_to.length} recipient(s)`,
+              refused: refused.refused,
+            };
+          throw e;
+        },
+      );
       if (!sent.refused.length) return sent.answer;
       // The others have it; a wrong address will not fix itself, so it is said, not retried.
       ctx.logger.warn("email recipients refused", { channel: name, refused: sent.refused });

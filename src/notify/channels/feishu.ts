@@ -39,8 +39,9 @@ const TEMPLATE_COLOR = {
 };
 
 export function feishu(name: string, cfg: FeishuConfig): Channel {
-  const richType = cfg.msg_type === "text" ? "interactive" : cfg.msg_type;
-  const typeOf = (f: Format) => (f === "text" ? "text" : richType);
+  // msg_type: text is the operator's choice of plain text: markdown (a job's, the channel's, a
+  // custom template's) goes as text too, not as a card (docs/notifications.md, "Feishu").
+  const typeOf = (f: Format) => (f === "text" ? "text" : cfg.msg_type);
   const ids = [...cfg.at.user_ids, ...(cfg.at.all ? ["all"] : [])];
   const mentioning = (m: Message) => (wakes(m, cfg.at.on_resolved) ? ids : []);
   /** The mentions as a last line, in the form each type reads (docs/contracts.md#feishu-bot). */
@@ -79,10 +80,8 @@ export function feishu(name: string, cfg: FeishuConfig): Channel {
     name,
     type: "feishu",
     cfg,
-    // msg_type: text is the operator's choice of plain text: a job asking for markdown does not
-    // turn it into a card (docs/notifications.md, "Feishu").
-    formats: cfg.msg_type === "text" ? ["text"] : ["markdown", "text"],
-    defaultFormat: cfg.format === "text" || cfg.msg_type === "text" ? "text" : "markdown",
+    formats: ["markdown", "text"],
+    defaultFormat: cfg.format === "text" || (!cfg.format && cfg.msg_type === "text") ? "text" : "markdown",
     // A card's lark_md renders bold, links and colour but no headings, quotes or lists ("lark");
     // a post is rich text made of plain lines: it renders (and escapes) like text.
     dialect: (f: Format) => (typeOf(f) === "interactive" ? "lark" : "text"),

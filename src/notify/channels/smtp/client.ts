@@ -218,6 +218,7 @@ function refusal(
   someSent = false,
 ): JobError {
   const each = refused.map(describe);
+  if (!each.length) return permanent("channel_rejected", `SMTP ${host}: no recipient to send to`);
   const what = later
     ? `SMTP ${host}: RCPT TO asked to try again later for ${each.join("; ")}${someSent ? "" : "; nothing was sent"}`
     : `SMTP ${host}: RCPT TO refused every recipient: ${each.join("; ")}`;
