@@ -27,7 +27,14 @@ export interface ScheduleSpec {
   failureCallback?: string;
 }
 
-const notFound = (e: unknown) => /not found|404/i.test((e as Error).message);
+/**
+ * QStash saying it does not know a key: a 404 with QStash's JSON error body. A 404 in any other
+ * shape ("404 page not found": a wrong qstash.url, a proxy) is an error, not "no key yet".
+ */
+const notFound = (e: unknown) => {
+  const x = e as { status?: unknown; message?: unknown };
+  return x.status === 404 && /^\s*\{[\s\S]*"error"/.test(String(x.message));
+};
 
 export interface QstashApi {
   /** undefined: QStash does not know the key yet (nothing was published under it). */

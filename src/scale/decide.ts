@@ -8,12 +8,12 @@
  * - down when the worker is unhealthy (error rate or p95 latency over its limit, from at least
  *   MIN_JOBS jobs since the last run) — more parallelism would only make it worse; jobs refused as
  *   bad input are not ill health;
- * - down by the share of jobs it turned away with 429 since the last run (full, or a robot's
- *   limit): QStash delivered more than the worker takes, and each 429 spends one of the message's
- *   retries;
+ * - down by the share of the family's jobs turned away with 429 since the last run (full, or a
+ *   robot's limit; at most halving): QStash delivered more than the worker takes, and each 429
+ *   spends one of the message's retries; later scale-ups stop below that parallelism for a while;
  * - up when the wait list per unit of parallelism is over `scale_up_threshold` and the worker
- *   has room (in-flight use, every family, under 90% of its concurrency) and is not failing (from
- *   any number of jobs: scaling up into a failing downstream only fails more);
+ *   has room (in-flight use, every family, under 90% of its concurrency) and is neither failing
+ *   nor slow (from any number of jobs: scaling up into a failing or slow downstream only adds to it);
  * - down by one when it is under `scale_down_threshold`, unless every slot is busy;
  * - a current value outside [min, max] is brought back inside first.
  */
@@ -36,6 +36,8 @@ export interface DecisionInput {
   cooldownMs: number;
   /** When this key was last changed (ms), if ever. */
   lastChangeAt?: number;
+  /** A parallelism that made the worker turn jobs away lately: scaling up stops below it. */
+  ceiling?: number;
   now: number;
   health: { errorRate: number; p95Ms: number | null; inFlightUse: number; jobs: number; turnedAway: number };
   limits: { maxErrorRate: number; maxP95Ms: number };
@@ -48,6 +50,8 @@ export interface Decision {
   to: number;
   reason: string;
   at: string;
+  /** Set when the worker turned jobs away at `from`: a ceiling for later scale-ups (run.ts keeps it). */
+  ceiling?: number;
   inputs: {
     wait_list: number;
     backlog_per_unit: number;
@@ -109,11 +113,16 @@ export function decide(i: DecisionInput): Decision {
   }
   const { jobs, turnedAway } = i.health;
   if (turnedAway > 0 && i.current > i.min) {
+    // By the share turned away, at most halving in one run, at least one step.
     const share = jobs / (jobs + turnedAway);
-    return to(
-      clamp(Math.min(i.current - 1, Math.floor(i.current * share))),
-      `the worker turned ${turnedAway} of ${jobs + turnedAway} jobs away (429) since the last run: more than it takes; backing off`,
-    );
+    const next = Math.max(Math.floor(i.current / 2), Math.floor(i.current * share));
+    return {
+      ...to(
+        clamp(Math.min(i.current - 1, next)),
+        `the worker turned ${turnedAway} of ${jobs + turnedAway} ${i.family} jobs away (429) since the last run: more than it takes; backing off`,
+      ),
+      ceiling: i.current,
+    };
   }
   if (perUnit > i.upThreshold) {
     if (inFlightUse >= 0.9)
@@ -131,10 +140,22 @@ export function decide(i: DecisionInput): Decision {
         i.current,
         `backlog ${r2(perUnit)}/unit but ${jobs < MIN_JOBS ? `${jobs} jobs` : "jobs"} failed at rate ${r2(errorRate)} > ${i.limits.maxErrorRate} since the last run: holding`,
       );
-    const next = clamp(Math.ceil(i.current * (1 + Math.min(1, perUnit))));
-    return next === i.current
-      ? to(i.current, `backlog ${r2(perUnit)}/unit, already at max ${i.max}`)
-      : to(next, `backlog ${r2(perUnit)}/unit > ${i.upThreshold}: scaling up`);
+    if (p95Ms !== null && p95Ms > i.limits.maxP95Ms)
+      return to(
+        i.current,
+        `backlog ${r2(perUnit)}/unit but p95 latency ${Math.round(p95Ms)} ms > ${i.limits.maxP95Ms} ms since the last run: holding`,
+      );
+    // Below a parallelism that lately made the worker turn jobs away (the sawtooth: up, 429s, down).
+    const top = i.ceiling !== undefined ? Math.min(i.max, i.ceiling - 1) : i.max;
+    const next = Math.min(top, clamp(Math.ceil(i.current * (1 + Math.min(1, perUnit)))));
+    if (next <= i.current)
+      return to(
+        i.current,
+        top < i.max
+          ? `backlog ${r2(perUnit)}/unit, but ${i.ceiling} turned jobs away lately: holding below it`
+          : `backlog ${r2(perUnit)}/unit, already at max ${i.max}`,
+      );
+    return to(next, `backlog ${r2(perUnit)}/unit > ${i.upThreshold}: scaling up`);
   }
   if (perUnit < i.downThreshold && i.current > i.min) {
     if (i.active >= i.current) return to(i.current, `all ${i.current} slots busy: holding`);

@@ -70,7 +70,11 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
     const state = await api.flowControl(fc.key);
     const { health, keep } = await healthSince(deps, family, snap);
     const changedKey = `autoscale:changed:${fc.key}`;
-    const lastChangeAt = (await deps.store.get<number>(changedKey)) ?? undefined;
+    const ceilingKey = `autoscale:ceiling:${fc.key}`;
+    const [lastChangeAt, ceiling] = await Promise.all([
+      deps.store.get<number>(changedKey),
+      deps.store.get<number>(ceilingKey),
+    ]);
     let d = decide({
       key: fc.key,
       family,
@@ -83,7 +87,8 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       upThreshold: config.qstash.autoscale.scale_up_threshold,
       downThreshold: config.qstash.autoscale.scale_down_threshold,
       cooldownMs: config.qstash.autoscale.cooldown,
-      lastChangeAt,
+      lastChangeAt: lastChangeAt ?? undefined,
+      ceiling: ceiling ?? undefined,
       now: deps.now(),
       health,
       limits: {
@@ -101,9 +106,16 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
         nx: true,
         ttlMs: Math.max(config.qstash.autoscale.cooldown, 1_000),
       });
-      if (took) await api.pin(fc.key, { parallelism: d.to });
-      else d = { ...d, to: d.from, reason: "another autoscale run moved this key just now: holding" };
+      if (!took) d = { ...d, to: d.from, reason: "another autoscale run moved this key just now: holding" };
+      else if (!(await api.pin(fc.key, { parallelism: d.to })))
+        d = { ...d, to: d.from, reason: "QStash refused to pin the key (it does not know it): holding" };
     }
+    // Kept for a while (six cooldowns, at least half an hour): long enough to stop the sawtooth,
+    // short enough for the worker's capacity to be tried again after it changed.
+    if (d.ceiling !== undefined)
+      await deps.store.set(ceilingKey, d.ceiling, {
+        ttlMs: Math.max(config.qstash.autoscale.cooldown * 6, 30 * 60_000),
+      });
     deps.metrics.set("parallelism", { key: fc.key }, d.to);
     deps.metrics.set("waitList", { key: fc.key }, d.inputs.wait_list);
     await deps.store.pushCapped(DECISIONS_KEY, d, 200, config.store.retention);
@@ -132,9 +144,9 @@ async function healthSince(
   // Refused input (failed_permanent: a bad payload, a reused id) says nothing of the worker's health.
   const failed = count("failed_transient");
   const answered = count("succeeded") + failed;
-  // A 429 from any family: they share the worker's concurrency (and a robot's limit, which more
-  // parallelism would not help either).
-  const turnedAway = count("rate_limited", true);
+  // This family's 429s (the worker full, or its robots' limits): another family's robot limit says
+  // nothing of this key, and the worker being full shows in its in-flight use.
+  const turnedAway = count("rate_limited");
   const h = snap.histograms.jobDuration?.find((s) => s.labels.family === family);
   const now: HealthBaseline = {
     answered,

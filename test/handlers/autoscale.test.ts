@@ -95,6 +95,33 @@ describe("POST /jobs/autoscale against QStash's flow-control API", () => {
     expect(latest.inputs).toMatchObject({ jobs: 0, error_rate: 0 });
   });
 
+  test("a robot's 429s in the notification family leave the analysis key alone; its own 429s step it down and cap the next scale-up", async () => {
+    const { manualClock } = await import("../support/analysis.ts");
+    const clock = manualClock();
+    q.setKey("aa-analysis", { waitListSize: 200, parallelismMax: 8 });
+    const h = makeHarness(config("1m"), { now: clock.now, store: new MemoryStore(clock.now) });
+    const run = async () =>
+      (
+        (await (await h.job("/jobs/autoscale", { keys: ["aa-analysis"] })).json()) as {
+          decisions: { from: number; to: number; reason: string }[];
+        }
+      ).decisions[0];
+    h.deps.metrics.inc("jobs", { family: "notification", outcome: "rate_limited" });
+    expect(await run()).toMatchObject({ from: 8, to: 16 });
+    clock.advance(61_000);
+    for (let i = 0; i < 4; i++) h.deps.metrics.inc("jobs", { family: "analysis", outcome: "rate_limited" });
+    for (let i = 0; i < 12; i++) h.deps.metrics.inc("jobs", { family: "analysis", outcome: "succeeded" });
+    expect(await run()).toMatchObject({ from: 16, to: 12 });
+    clock.advance(61_000);
+    expect(await run()).toMatchObject({ from: 12, to: 15, reason: expect.stringContaining("scaling up") });
+    clock.advance(61_000);
+    expect(await run()).toMatchObject({
+      from: 15,
+      to: 15,
+      reason: expect.stringContaining("16 turned jobs away lately"),
+    });
+  });
+
   test("an unhealthy worker backs off", async () => {
     q.setKey("aa-analysis", { waitListSize: 100, parallelismMax: 8 });
     const h = makeHarness(config("0s"));

@@ -23,6 +23,29 @@ qstash:
 `);
 
 describe("setup-qstash", () => {
+  test("a wrong qstash.url (every path '404 page not found') fails setup, not 'the first message sets it'", async () => {
+    const wrong = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => new Response("404 page not found", { status: 404 }),
+    });
+    try {
+      const c = loadConfig(
+        `worker: { public_url: "https://alerts.example.com" }
+qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "http://127.0.0.1:${wrong.port}/wrong",
+  flow_control: { notification: { key: aa-notify, parallelism: 20 } } }
+`,
+      );
+      const err = await setupQstash(c, qstashApi(c)).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain("404 page not found");
+    } finally {
+      wrong.stop(true);
+    }
+  });
+
   test("an API answer quoting the request's Authorization back never shows the QStash token", async () => {
     const echo = Bun.serve({
       port: 0,

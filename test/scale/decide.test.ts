@@ -86,8 +86,9 @@ describe("autoscale decisions", () => {
     const few = decide(
       input({ current: 18, max: 32, waitList: 400, health: health({ jobs: 3, turnedAway: 7 }) }),
     );
-    expect(few.to).toBe(5);
-    expect(few.reason).toContain("turned 7 of 10 jobs away (429)");
+    // 3 of 10 taken would be 5; one run halves at most (a burst of 429s is not the whole story).
+    expect(few).toMatchObject({ to: 9, ceiling: 18 });
+    expect(few.reason).toContain("turned 7 of 10 analysis jobs away (429)");
     // One of a hundred: one step down, not a halving.
     expect(decide(input({ waitList: 400, health: health({ turnedAway: 1 }) })).to).toBe(3);
   });
@@ -105,9 +106,17 @@ describe("autoscale decisions", () => {
     expect(decide(input({ waitList: 200, health: health({ errorRate: 1, jobs: 4 }) })).to).toBe(4);
   });
 
-  test("one slow job is not a slow worker: p95 needs as many jobs as the error rate", () => {
+  test("one slow job is not a slow worker (p95 needs as many jobs as the error rate to back off), but it is no reason to scale up either", () => {
     const d = decide(input({ waitList: 400, health: health({ p95Ms: 58_500, jobs: 1 }) }));
-    expect(d.to).toBe(8);
+    expect(d.to).toBe(4);
+    expect(d.reason).toContain("p95 latency 58500 ms > 30000 ms since the last run: holding");
+  });
+
+  test("after backing off from 429s, scale-ups stop below the parallelism that caused them (no sawtooth)", () => {
+    const up = decide(input({ current: 5, waitList: 400, ceiling: 8 }));
+    expect(up.to).toBe(7);
+    const held = decide(input({ current: 7, waitList: 400, ceiling: 8 }));
+    expect(held).toMatchObject({ to: 7, reason: expect.stringContaining("8 turned jobs away lately") });
   });
 
   test("a key QStash does not know yet is left alone; a key whose every slot is busy is not scaled down", () => {
