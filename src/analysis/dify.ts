@@ -262,7 +262,14 @@ export function difyError(res: HttpAnswer, name: string, now: number): JobError 
   if (res.status >= 500) return transient("engine_unavailable", what, retryAfterS(res.headers, now));
   if (res.status === 401 || res.status === 403) return engineFailed("engine_unauthorized", what);
   if (e.code === "provider_quota_exceeded") return engineFailed("engine_quota_exhausted", what);
-  // Dify answers 400 for the model provider's own failures (unreachable, timed out, 5xx): a wait.
-  if (e.code === "completion_request_error") return transient("engine_unavailable", what);
+  // Dify answers 400 completion_request_error for every error of the model provider's: a wait when
+  // it was unreachable, timed out or overloaded; for good when its credentials or the request were
+  // refused (an expired key would otherwise be retried into the DLQ).
+  if (e.code === "completion_request_error")
+    return /credential|api[ _-]?key|unauthori[sz]ed|permission|forbidden|bad ?request|context|too long|maximum|invalid/i.test(
+      e.message ?? "",
+    )
+      ? engineFailed("engine_rejected", what)
+      : transient("engine_unavailable", what);
   return engineFailed("engine_rejected", what);
 }

@@ -108,6 +108,17 @@ describe("Dify workflow apps (comprehensive)", () => {
     const res = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "comprehensive", alert });
     expect(res.status).toBe(503);
     expect((await problemOf(res)).code).toBe("engines_unavailable");
+    // The same code for the provider refusing the credentials (Dify's InvokeAuthorizationError): for good.
+    dify.respond = () => ({
+      http: 400,
+      code: "completion_request_error",
+      message: "[openai] Incorrect model credentials provided, please check and try again.",
+    });
+    const refused = await harness({ order: ["dify"] }).job("/jobs/analysis", {
+      type: "comprehensive",
+      alert,
+    });
+    expect(refused.status).toBe(489);
   });
 
   for (const status of ["failed", "paused"] as const) {
