@@ -5,6 +5,7 @@
  * pre-sanitised URLs. Custom bodies may use the built-in `{{> alert}}` block of their dialect.
  */
 import Mustache from "mustache";
+import { bidiShown } from "../bidi.ts";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, permanent } from "../errors.ts";
 import {
@@ -134,7 +135,7 @@ class BoundedWriter extends TemplateWriter {
   }
 
   override unescapedValue(...args: Parameters<Mustache.Writer["unescapedValue"]>): string {
-    return this.counted(super.unescapedValue(...args));
+    return this.counted(bidiShown(super.unescapedValue(...args) ?? ""));
   }
 
   private counted(v: string): string {
@@ -165,7 +166,8 @@ function mustache(
 ): string {
   try {
     return writer.renderWithin(RENDER_LIMITS[field.kind], cutOut, template, view, partials, {
-      escape: (v: unknown) => esc(String(v)),
+      // Every value the alert's sender wrote goes through here: its bidi controls are shown, not obeyed.
+      escape: (v: unknown) => esc(bidiShown(String(v))),
     });
   } catch (e) {
     if (e instanceof RenderLimit)
@@ -219,7 +221,8 @@ function builtinSet(spec: RenderSpec): TemplateSet {
  */
 function partTitle(spec: RenderSpec, view: PartView): string {
   const tpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
-  return (tpl && renderTitle(spec, tpl, view, view.part_label)) || view.title;
+  // The default title is built from the alert's names, outside the templates' escaping.
+  return (tpl && renderTitle(spec, tpl, view, view.part_label)) || bidiShown(view.title);
 }
 
 /** Renders one part of an alert group. */

@@ -6,6 +6,7 @@
  * refreshes itself. Pure: data in, HTML out; every value is escaped.
  */
 import type { RecentAnalysis } from "../analysis/brief.ts";
+import { bidiShown } from "../bidi.ts";
 import { formatTime } from "../notify/time.ts";
 import type { ProcessFigures } from "../telemetry/metrics.ts";
 import type { FamilyStats } from "./stats.ts";
@@ -53,15 +54,11 @@ export interface DashboardData {
   generatedAt: string;
 }
 
-/**
- * HTML-escaped, with bidirectional controls (U+202A–202E, U+2066–2069) shown by their code point:
- * an alert's right-to-left override would otherwise reverse the worker's own text after it.
- */
+/** HTML-escaped, bidirectional controls shown by their code point (src/bidi.ts). */
 const esc = (v: unknown) =>
-  String(v ?? "").replace(/[&<>"'\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    c.charCodeAt(0) > 0x7f
-      ? `[U+${c.charCodeAt(0).toString(16).toUpperCase()}]`
-      : ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c] as string),
+  bidiShown(String(v ?? "")).replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
   );
 const ms = (v: number | null) =>
   v === null ? "–" : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(1)} s`;

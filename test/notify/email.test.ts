@@ -370,6 +370,21 @@ describe("email over SMTP", () => {
     }
   });
 
+  test("a right-to-left override in an alert's text is shown as its code point in the subject, text and HTML (it reversed the page's own words)", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`);
+    const before = tls.received.length;
+    const alert = {
+      labels: { alertname: "DiskFull\u202e", severity: "critical" },
+      annotations: { summary: "disk \u202efull" },
+    };
+    expect((await h.job("/jobs/notification", { channels: ["mail"], alerts: [alert] })).status).toBe(200);
+    const m = tls.received[before].mail;
+    for (const part of [m.subject ?? "", m.text ?? "", String(m.html)]) {
+      expect(part).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+      expect(part).toContain("[U+202E]");
+    }
+  });
+
   test("secure: tls against a server that starts in plain text (port 587's STARTTLS): 489 saying so, not retried for days", async () => {
     const h = mailHarness(starttls, "secure: tls\n      timeout: 3s");
     const res = await h.job("/jobs/notification", { channels: ["mail"], alerts: [nastyAlert()] });
