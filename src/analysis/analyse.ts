@@ -18,7 +18,7 @@ import { conflictsOf } from "./evidence/apply.ts";
 import { collectEvidence } from "./evidence/collect.ts";
 import { exprOf } from "./facts.ts";
 import { type AnalysisJob, analysisJobSchema, asAnalysisJob } from "./job.ts";
-import { type AnalysisResult, type Language, resultSchema } from "./schema.ts";
+import { type AnalysisResult, type Attempt, type Language, resultSchema } from "./schema.ts";
 import { alertTokens } from "./similar/features.ts";
 import { docOf, embedAlert, resolutionOf, similarAnalysis } from "./similarity.ts";
 import { type AnalysisRecord, alertStep, analysisKey, analysisRecord, analysisWrite } from "./status.ts";
@@ -206,6 +206,7 @@ async function analyseAlert(
         ...(evidence && conflicts.length ? { evidence: { ...evidence, conflicts } } : {}),
         engine: out.engine,
         degraded: out.degraded,
+        ...(out.degraded ? { note: degradedNote(out.attempts, out.engine, language) } : {}),
         ...out.analysis,
         attempts: out.attempts,
         latency_ms: deps.now() - started,
@@ -266,3 +267,15 @@ async function analyseAlert(
 }
 
 const stepName = alertStep;
+
+/**
+ * Said plainly at 3 a.m., in the job's language: which engines did not answer before the one that
+ * did (their errors stay in `attempts`, in English, for whoever debugs them).
+ */
+function degradedNote(attempts: Attempt[], engine: string, language: Language): string {
+  const failed = [...new Set(attempts.filter((a) => !a.ok).map((a) => a.engine))];
+  const builtin = engine === "builtin";
+  return language === "zh"
+    ? `${failed.join("、")} 未能应答；${builtin ? "以下为内置规则引擎的分析（不经 AI）" : `以下由 ${engine} 回答`}。`
+    : `${failed.join(", ")} did not answer; ${builtin ? "this is the built-in rule-based analysis (no AI)" : `${engine} answered instead`}.`;
+}

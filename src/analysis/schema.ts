@@ -103,6 +103,8 @@ export const resultSchema = z.strictObject({
   status: z.literal("completed"),
   engine: z.enum(ENGINE_NAMES),
   degraded: z.boolean(),
+  /** When degraded: which engines did not answer, in the job's language, for the person reading it. */
+  note: z.string().optional(),
   ...analysisSchema.shape,
   similar: z.array(similarMatchSchema),
   attempts: z.array(attemptSchema),

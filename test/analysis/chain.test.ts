@@ -83,6 +83,7 @@ describe("the fallback chain (ai.order)", () => {
       ["ollama", true],
     ]);
     expect(r.attempts[0].error).toContain("dify-workflow: cannot reach http://127.0.0.1:1");
+    expect(r.note).toBe("dify-workflow did not answer; ollama answered instead.");
   });
 
   test("Dify and Ollama down → the built-in engine answers, degraded", async () => {
@@ -94,6 +95,18 @@ describe("the fallback chain (ai.order)", () => {
       ["ollama", false],
       ["builtin", true],
     ]);
+    expect(r.note).toBe(
+      "dify-workflow, ollama did not answer; this is the built-in rule-based analysis (no AI).",
+    );
+    // A zh job is told so in Chinese, as plainly.
+    const zh = await resultOf(
+      await makeHarness(
+        aiYaml({ language: "zh", dify: { url: `${DOWN}/v1`, workflowKey: "app-wf" }, ollama: { url: DOWN } }),
+      ).job("/jobs/analysis", { type: "comprehensive", alert }),
+    );
+    expect(zh.note).toBe("dify-workflow、ollama 未能应答；以下为内置规则引擎的分析（不经 AI）。");
+    // Not degraded: no note.
+    expect((await resultOf(await analyse(harness()))).note).toBeUndefined();
   });
 
   test("every engine failing transiently → 503 with Retry-After; the analysis is pending again", async () => {
