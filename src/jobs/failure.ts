@@ -28,8 +28,12 @@ import type { JobContext } from "./handler.ts";
  */
 export const failureCallbackSchema = z.object({
   // QStash's docs do not say what it sends when the last attempt got no HTTP answer (a timeout, a
-  // refused connection): without it the dead letter is recorded with 0 rather than refused.
-  status: z.number().int().default(0),
+  // refused connection): without it (absent or null) the dead letter is recorded with 0, not refused.
+  status: z
+    .number()
+    .int()
+    .nullish()
+    .transform((v) => v ?? 0),
   sourceMessageId: z.string().min(1),
   url: z.string().optional(),
   body: z.string().optional(),

@@ -175,6 +175,12 @@ describe("POST /jobs/failure", () => {
     const { status: _, body: __, ...rest } = failureCallback("msg_timed_out");
     const res = await h.job("/jobs/failure", rest);
     expect(res.status).toBe(200);
+    const withNull = await h.job("/jobs/failure", {
+      ...rest,
+      status: null,
+      sourceMessageId: "msg_null_status",
+    });
+    expect(withNull.status).toBe(200);
     expect(await deadLetterOf(h.deps.store, "msg_timed_out")).toMatchObject({
       status: 0,
       error: {
