@@ -136,10 +136,10 @@ async function healthSince(
   family: Family,
   snap: Awaited<ReturnType<Services["metrics"]["snapshot"]>>,
 ) {
-  /** Jobs answered with `outcome`, of this family or (`anyFamily`) of every one. */
-  const count = (outcome: string, anyFamily = false) =>
+  /** This family's jobs answered with `outcome`. */
+  const count = (outcome: string) =>
     (snap.values.jobs ?? [])
-      .filter((s) => (anyFamily || s.labels.family === family) && s.labels.outcome === outcome)
+      .filter((s) => s.labels.family === family && s.labels.outcome === outcome)
       .reduce((a, s) => a + s.value, 0);
   // Refused input (failed_permanent: a bad payload, a reused id) says nothing of the worker's health.
   const failed = count("failed_transient");
