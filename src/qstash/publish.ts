@@ -3,9 +3,37 @@
  * would send), or through QStash's API with the family's flow-control key.
  */
 import type { Config, Family } from "../config/schema.ts";
+import { ConfigError } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
 import { qstashClient } from "./management.ts";
 import { signRequest } from "./sign.ts";
+
+/** worker.public_url without its trailing slashes; refused when unset (QStash needs somewhere to deliver). */
+export function publicBase(config: Config): string {
+  const base = config.worker.public_url?.replace(/\/+$/, "");
+  if (!base) {
+    throw new ConfigError("worker.public_url is required: QStash needs the URL to deliver to", [
+      { path: "worker.public_url", message: "is required for setup-qstash" },
+    ]);
+  }
+  return base;
+}
+
+/** The Upstash-* headers a publish of `family` carries: where QStash reports it dead, its flow control. */
+export function qstashPublishHeaders(config: Config, family: Family): Record<string, string> {
+  const headers: Record<string, string> = {
+    "Upstash-Failure-Callback": `${publicBase(config)}/jobs/failure`,
+  };
+  const fc = flowControlFor(config, family);
+  if (fc) {
+    headers["Upstash-Flow-Control-Key"] = fc.key;
+    headers["Upstash-Flow-Control-Value"] = [
+      `parallelism=${fc.parallelism}`,
+      ...(fc.rate ? [`rate=${fc.rate}`, `period=${fc.period}s`] : []),
+    ].join(", ");
+  }
+  return headers;
+}
 
 /** The flow-control entry (README, "Configuration" qstash.flow_control) that a family's jobs are published under. */
 export function flowControlFor(config: Config, family: Family) {

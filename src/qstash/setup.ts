@@ -6,9 +6,8 @@
  * publish recipe per family, including Alertmanager's webhook_config. Safe to run twice.
  */
 import type { Config, Family } from "../config/schema.ts";
-import { ConfigError } from "../errors.ts";
 import type { QstashApi } from "./management.ts";
-import { flowControlFor } from "./publish.ts";
+import { flowControlFor, publicBase, qstashPublishHeaders } from "./publish.ts";
 
 export interface SetupReport {
   schedules: { id: string; destination: string; cron: string }[];
@@ -47,16 +46,6 @@ export interface Recipe {
 
 const PUBLISHED: Family[] = ["analysis", "notification", "config-sync"];
 
-function publicBase(config: Config): string {
-  const base = config.worker.public_url?.replace(/\/+$/, "");
-  if (!base) {
-    throw new ConfigError("worker.public_url is required: QStash needs the URL to deliver to", [
-      { path: "worker.public_url", message: "is required for setup-qstash" },
-    ]);
-  }
-  return base;
-}
-
 /** The headers and URL a producer publishes a family's jobs with (token shown as a placeholder). */
 export function recipes(config: Config): Recipe[] {
   const base = publicBase(config);
@@ -70,22 +59,6 @@ export function recipes(config: Config): Recipe[] {
       ...qstashPublishHeaders(config, family),
     },
   }));
-}
-
-/** The Upstash-* headers a publish of `family` carries: where QStash reports it dead, its flow control. */
-export function qstashPublishHeaders(config: Config, family: Family): Record<string, string> {
-  const headers: Record<string, string> = {
-    "Upstash-Failure-Callback": `${publicBase(config)}/jobs/failure`,
-  };
-  const fc = flowControlFor(config, family);
-  if (fc) {
-    headers["Upstash-Flow-Control-Key"] = fc.key;
-    headers["Upstash-Flow-Control-Value"] = [
-      `parallelism=${fc.parallelism}`,
-      ...(fc.rate ? [`rate=${fc.rate}`, `period=${fc.period}s`] : []),
-    ].join(", ");
-  }
-  return headers;
 }
 
 export async function setupQstash(

@@ -5,7 +5,7 @@
  * diffs show and what the store keeps as "last applied".
  */
 import type { Config } from "../config/schema.ts";
-import { qstashPublishHeaders } from "../qstash/setup.ts";
+import { qstashPublishHeaders } from "../qstash/publish.ts";
 import { alertmanagerRenderer, HASH_RECEIVER_PREFIX } from "./alertmanager.ts";
 import { sha256 } from "./hash.ts";
 import { type GroupSummary, type RuleFile, renderPrometheus } from "./prometheus.ts";
