@@ -262,14 +262,17 @@ export function difyError(res: HttpAnswer, name: string, now: number): JobError 
   if (res.status >= 500) return transient("engine_unavailable", what, retryAfterS(res.headers, now));
   if (res.status === 401 || res.status === 403) return engineFailed("engine_unauthorized", what);
   if (e.code === "provider_quota_exceeded") return engineFailed("engine_quota_exhausted", what);
-  // Dify answers 400 completion_request_error for every error of the model provider's: a wait when
-  // it was unreachable, timed out or overloaded; for good when its credentials or the request were
-  // refused (an expired key would otherwise be retried into the DLQ).
-  if (e.code === "completion_request_error")
-    return /credential|api[ _-]?key|unauthori[sz]ed|permission|forbidden|bad ?request|context|too long|maximum|invalid/i.test(
-      e.message ?? "",
-    )
+  // Dify answers 400 completion_request_error for every error of the model provider's, its message
+  // "[provider] <class>, <detail>": a wait when the class says unreachable, unavailable or rate
+  // limited; for good when the credentials or the request were refused (an expired key would
+  // otherwise be retried into the DLQ); a wait when it says neither (docs/contracts.md#dify).
+  if (e.code === "completion_request_error") {
+    const m = e.message ?? "";
+    if (/\b(Connection|Server Unavailable|Rate Limit) Error\b/i.test(m))
+      return transient("engine_unavailable", what);
+    return /credentials|Bad Request Error|Authori[sz]ation Error|api[ _-]?key|permission denied/i.test(m)
       ? engineFailed("engine_rejected", what)
       : transient("engine_unavailable", what);
+  }
   return engineFailed("engine_rejected", what);
 }

@@ -119,6 +119,15 @@ describe("Dify workflow apps (comprehensive)", () => {
       alert,
     });
     expect(refused.status).toBe(489);
+    // A gateway's timeout quoted in the detail is still an outage (Dify's class comes first).
+    dify.respond = () => ({
+      http: 400,
+      code: "completion_request_error",
+      message:
+        "[openai_api_compatible] Server Unavailable Error, Error code: 504 - {'error': 'context deadline exceeded (invalid request)'}",
+    });
+    const outage = await harness({ order: ["dify"] }).job("/jobs/analysis", { type: "comprehensive", alert });
+    expect(outage.status).toBe(503);
   });
 
   for (const status of ["failed", "paused"] as const) {
