@@ -72,8 +72,10 @@ const FENCE_TAG = (() => {
         `[${c}${c.toUpperCase()}${wide(c)}${wide(c.toUpperCase())}${c === "_" ? "\ufe4d\ufe4e\ufe4f" : ""}]`,
     )
     .join(hidden);
+  // One starred group before the name, and each one inside it followed by a letter it cannot take:
+  // starred groups side by side would backtrack in polynomial time over a run of invisible characters.
   return new RegExp(
-    `[<\uff1c\ufe64]${hidden}\\s*${hidden}[/\uff0f]?${hidden}\\s*${hidden}${name}(?![\\p{L}\\p{N}_])[^<>\\n\uff1c\ufe64\uff1e\ufe65]{0,200}[>\uff1e\ufe65]`,
+    `[<\uff1c\ufe64][\\s/\uff0f\\p{Default_Ignorable_Code_Point}\\p{Cf}]*${name}(?![\\p{L}\\p{N}_])[^<>\\n\uff1c\ufe64\uff1e\ufe65]{0,200}[>\uff1e\ufe65]`,
     "gu",
   );
 })();

@@ -110,9 +110,15 @@ describe("Ollama /api/chat", () => {
     expect(user).toContain("‍👩‍💻，（中文标点）");
   });
 
-  test("a prompt of many unclosed tags (450 values of '<alert_data' × 181) is built in linear time", () => {
+  test("a prompt of many unclosed tags or runs of invisible characters (450 values of 2,000) is built in linear time", () => {
+    const floods = [
+      "<alert_data".repeat(181),
+      `<${"\u200b".repeat(1990)}`,
+      `</${"\u00ad \u200b/".repeat(490)}`,
+      `<a${"\u200b".repeat(1990)}`,
+    ];
     const annotations = Object.fromEntries(
-      Array.from({ length: 450 }, (_, i) => [`a${i}`, "<alert_data".repeat(181)]),
+      Array.from({ length: 450 }, (_, i) => [`a${i}`, floods[i % floods.length]]),
     );
     const started = performance.now();
     // No ">" anywhere after them (the fixture's expression has one): the pattern finds no end.
@@ -123,7 +129,7 @@ describe("Ollama /api/chat", () => {
     );
     // bun:test cannot stop a blocked test: the time is asserted (171 s with the quadratic pattern).
     expect(performance.now() - started).toBeLessThan(1_000);
-    expect(p.user.length).toBeGreaterThan(800_000);
+    expect(p.user.length).toBeGreaterThan(700_000);
   });
 
   test("a model looping on one command (1 MB of 'kubectl get pods') is answered in time; read-only kubectl stays low", async () => {
