@@ -18,8 +18,9 @@ import type { Store } from "../store/store.ts";
 import { lineBatch } from "../telemetry/line-batch.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { MemoryLimit } from "../telemetry/memory-limit.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
-import { buildDeps, storeFor } from "../wire.ts";
+import { buildDeps, configRefusal, storeFor } from "../wire.ts";
 import { within } from "../within.ts";
 import type { ParsedArgs } from "./args.ts";
 import {
@@ -50,13 +51,13 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
     cfg.worker.metrics === "store" ? new StoreMetrics(s) : p.newMetrics(s);
   let metrics = metricsFor(config, store);
   const gate = new ConcurrencyGate(config.worker.concurrency);
-  const wire = (cfg: Config, s: Store): Deps =>
+  const wire = (cfg: Config, s: Store, m = metrics, l = logger): Deps =>
     buildDeps({
       config: cfg,
       store: s,
-      metrics,
+      metrics: m,
       runtime: p.runtime,
-      logger,
+      logger: l,
       gate,
       startedAt,
       fs: p.fs,
@@ -142,21 +143,36 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       const next = applyOverrides(loadConfig(await p.readFile(from.file), p.env, from.file), args);
       assertSafeToServe({ ...from, config: next });
       assertWritable(next, p);
+      // What serve would refuse (a time zone, a channel, a template) is refused before anything of
+      // the new config takes effect; the rest is built aside and swapped in only once all of it works.
+      const refused = configRefusal(next, p.runtime);
+      if (refused) throw refused;
       const sameStore = storeIdentity(next.store) === storeIdentity(deps.config.store);
       const was = deps;
       const old = store;
-      if (!sameStore) {
-        store = storeFor(next.store, p);
-        warnHazards(store, () => logger);
+      const limitWas = gate.limit;
+      const nextStore = sameStore ? store : storeFor(next.store, p);
+      let built: { metrics: Metrics; logger: Deps["logger"]; deps: Deps; app: typeof app };
+      try {
+        const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
+        const nextMetrics =
+          scopeChanged || (!sameStore && next.worker.metrics === "store")
+            ? metricsFor(next, nextStore)
+            : metrics;
+        // Lines carry the new worker.name (and log level) once swapped in.
+        const nextLogger = loggerFor(next);
+        const nextDeps = wire(next, nextStore, nextMetrics, nextLogger);
+        built = { metrics: nextMetrics, logger: nextLogger, deps: nextDeps, app: createApp(nextDeps) };
+      } catch (e) {
+        gate.limit = limitWas;
+        if (!sameStore) await nextStore.close().catch(() => {});
+        throw e;
       }
-      const scopeChanged = next.worker.metrics !== deps.config.worker.metrics;
-      if (scopeChanged || (!sameStore && next.worker.metrics === "store")) metrics = metricsFor(next, store);
-      // Lines carry the new worker.name (and log level) from now on.
-      logger = loggerFor(next);
-      deps = wire(next, store);
+      ({ metrics, logger, deps, app } = built);
+      store = nextStore;
+      if (!sameStore) warnHazards(store, () => logger);
       if (p.memory && next.worker.memory_limit !== memory?.limit)
         memory = new MemoryLimit(next.worker.memory_limit, p.memory);
-      app = createApp(deps);
       // Closed once the jobs that took their lease in it have finished: closing it under them
       // loses their records, and their pages go out again on the retry.
       if (!sameStore) whenIdle(was.ledger).then(() => old.close().catch(() => {}));

@@ -357,6 +357,23 @@ describe("serve", () => {
     expect(JSON.parse(last)).toMatchObject({ msg: "job answered", name: "after" });
   });
 
+  test("a SIGHUP to a config serve refuses (a time zone) changes nothing: not the concurrency, nor the name in the lines", async () => {
+    const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: first }\nstore: { kind: memory }\n` });
+    await main(["--config", "w.yaml"], f.p);
+    f.files["w.yaml"] =
+      `${KEYS}worker: { name: refused-one, concurrency: 1, timezone: Mars/Phobos }\nstore: { kind: memory }\n`;
+    f.signal("SIGHUP");
+    await Bun.sleep(20);
+    const health = (await (await f.fetch("/health")).json()) as { name: string; concurrency: number };
+    expect([health.name, health.concurrency]).toEqual(["first", 64]);
+    const refusedLine = f
+      .stdout()
+      .split("\n")
+      .find((l) => l.includes("config reload refused"));
+    expect(refusedLine).toContain("Mars/Phobos");
+    expect(JSON.parse(refusedLine ?? "{}").name).toBe("first");
+  });
+
   test("after a SIGHUP that renames the worker, /metrics has one alertagent_worker_info series, the new one", async () => {
     const f = fakePlatform({ "w.yaml": `${KEYS}worker: { name: before }\n` });
     await main(["--config", "w.yaml"], f.p);
