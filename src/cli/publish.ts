@@ -19,8 +19,10 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   let body: string;
   try {
     body = await p.readFile(file);
-  } catch {
-    throw new UsageError(`publish: cannot read ${file}`);
+  } catch (e) {
+    throw new UsageError(
+      `publish: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const path = `/jobs/${family}`;
   const publicUrl = config.worker.public_url?.replace(/\/+$/, "");

@@ -20,8 +20,10 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
   let body: string;
   try {
     body = await p.readFile(file);
-  } catch {
-    throw new UsageError(`run: cannot read ${file}`);
+  } catch (e) {
+    throw new UsageError(
+      `run: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const { config } = await loadCliConfig(args, p);
   assertWritable(config, p);

@@ -11,6 +11,7 @@ import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { bunSqlite } from "./sqlite-bun.ts";
 import { turnBatchedAnswers, turnBatchedFetch } from "./turn-batch.ts";
+import { utf8Text } from "./utf8-file.ts";
 import { writeAll } from "./write-all.ts";
 
 const startedAt = Date.now();
@@ -21,7 +22,7 @@ void main(
   {
     runtime: "bun",
     env: process.env,
-    readFile: (path) => Bun.file(path).text(),
+    readFile: async (path) => utf8Text(await Bun.file(path).bytes(), path),
     serve(fetch, hostname, port) {
       // Answers of one turn of the loop are written together (turn-batch.ts).
       const server = Bun.serve({ fetch: turnBatchedAnswers(fetch), hostname, port, idleTimeout: 255 });

@@ -13,6 +13,7 @@ import { nodeFileAccess } from "./node-fs.ts";
 import { nodeDial, nodeTcp } from "./node-net.ts";
 import { nodeSqlite } from "./sqlite-node.ts";
 import { turnBatchedAnswers } from "./turn-batch.ts";
+import { utf8Text } from "./utf8-file.ts";
 import { writeAll } from "./write-all.ts";
 
 const startedAt = Date.now();
@@ -22,7 +23,7 @@ await main(
   {
     runtime: "deno",
     env: Deno.env.toObject(),
-    readFile: (path) => Deno.readTextFile(path),
+    readFile: async (path) => utf8Text(await Deno.readFile(path), path),
     serve(fetch, hostname, port) {
       // Answers of one turn of the loop are handed to the server together (turn-batch.ts).
       let server: Deno.HttpServer<Deno.NetAddr>;

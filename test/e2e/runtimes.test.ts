@@ -252,6 +252,31 @@ describe("binary lifecycle", () => {
     await worker?.stop();
   });
 
+  test("run and publish refuse a job file that is not UTF-8 (a GBK export), as serve refuses its bytes; Deno too", async () => {
+    const dir = scratch();
+    const job = JSON.stringify({ channels: ["console"], alerts: [{ labels: { alertname: "数据库CPU高" } }] });
+    const gbk = join(dir, "gbk.json");
+    // "数据库CPU高" in GBK: the bytes a Chinese Windows tool writes.
+    writeFileSync(
+      gbk,
+      Buffer.concat([
+        Buffer.from(job.split("数据库CPU高")[0]),
+        Buffer.from([0xca, 0xfd, 0xbe, 0xdd, 0xbf, 0xe2]),
+        Buffer.from("CPU"),
+        Buffer.from([0xb8, 0xdf]),
+        Buffer.from(job.split("数据库CPU高")[1]),
+      ]),
+    );
+    const r = await runBinary(["run", "notification", gbk], dir);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("is not UTF-8 text (save it as UTF-8)")]);
+    expect(r.stdout).not.toContain("\ufffd");
+    const d = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "run", "notification", gbk], {
+      cwd: dir,
+      env: ENV,
+    });
+    expect([d.exitCode, d.stderr.toString()]).toEqual([2, expect.stringContaining("is not UTF-8 text")]);
+  }, 60_000);
+
   test("--version prints the version and exits 0", async () => {
     const r = await runBinary(["--version"]);
     expect(r.code).toBe(0);
