@@ -95,8 +95,26 @@ export function parseArgs(argv: string[]): ParsedArgs {
       throw new UsageError(`unknown command "${tok}" (see --help)`);
     out.positionals.push(tok);
   }
+  // An argument a command does not take is refused, not ignored: `serve /etc/worker.yaml` ran the
+  // embedded default, loopback only, with every page going to the console.
+  const extra = out.positionals[POSITIONALS[out.command]];
+  if (extra !== undefined)
+    throw new UsageError(
+      `${out.command}: unexpected argument "${extra}"${/\.(ya?ml|json)$|\//.test(extra) && out.command !== "run" && out.command !== "publish" ? ` (a config goes after --config: --config ${extra})` : ""}`,
+    );
   return out;
 }
+
+/** How many plain arguments each command takes (run and publish: the family and the job file). */
+const POSITIONALS: Record<Command, number> = {
+  serve: 0,
+  "check-config": 0,
+  run: 2,
+  publish: 2,
+  "setup-qstash": 0,
+  "self-rules": 0,
+  plan: 0,
+};
 
 function splitOnce(s: string, sep: string): [string, string | undefined] {
   const i = s.indexOf(sep);
@@ -115,7 +133,8 @@ export function parseQueues(text: string): Family[] {
 }
 
 export function parsePort(text: string): number {
-  const n = Number(text);
+  // Digits only: Number() reads " " as 0, "0x50" as 80 and "1e3" as 1000.
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`--port: "${text}" is not a port number`);
   return n;

@@ -84,6 +84,11 @@ export function routeUnder(base: string, route: string): string {
   } catch {
     throw new UsageError(`--to: "${base}" is not a URL`);
   }
+  // "localhost:8081" parses as a URL of scheme "localhost:": the job went to "/".
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new UsageError(
+      `--to: "${base}" is not an http(s) URL (http://${base.replace(/^[a-z]+:\/\//i, "")}?)`,
+    );
   u.pathname = u.pathname.replace(/\/+$/, "") + route;
   return u.toString();
 }

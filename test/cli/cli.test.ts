@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs, parseQueues, UsageError } from "../../src/cli/args.ts";
+import { parseArgs, parsePort, parseQueues, UsageError } from "../../src/cli/args.ts";
 import { main } from "../../src/cli/main.ts";
 import { routeUnder } from "../../src/cli/publish.ts";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
@@ -39,6 +39,23 @@ describe("argument parsing", () => {
       flags: { to: "http://x:1" },
       qstash: true,
     });
+  });
+
+  test("an argument a command does not take is refused, naming --config for a file (serve /etc/w.yaml ran the embedded default)", () => {
+    expect(() => parseArgs(["serve", "/etc/alertagent/worker.yaml"])).toThrow(
+      'serve: unexpected argument "/etc/alertagent/worker.yaml" (a config goes after --config: --config /etc/alertagent/worker.yaml)',
+    );
+    expect(() => parseArgs(["check-config", "examples/worker.yaml"])).toThrow("unexpected argument");
+    expect(() => parseArgs(["run", "notification", "a.json", "b.json"])).toThrow(
+      'run: unexpected argument "b.json"',
+    );
+    expect(parseArgs(["run", "notification", "a.json"]).positionals).toEqual(["notification", "a.json"]);
+  });
+
+  test("a port is digits: ' ', 0x50 and 1e3 are refused (they read as 0, 80 and 1000)", () => {
+    for (const port of [" ", "0x50", "1e3", "65536"])
+      expect(() => parsePort(port)).toThrow("is not a port number");
+    expect(parsePort("8081")).toBe(8081);
   });
 
   test("unknown flags and commands are usage errors", () => {
@@ -544,6 +561,9 @@ describe("publish", () => {
     expect(routeUnder("http://h:1/prefix/", "/jobs/failure")).toBe("http://h:1/prefix/jobs/failure");
     expect(routeUnder("http://h:1", "/jobs/failure")).toBe("http://h:1/jobs/failure");
     expect(() => routeUnder("not a url", "/jobs/failure")).toThrow("is not a URL");
+    expect(() => routeUnder("localhost:8081", "/jobs/failure")).toThrow(
+      '--to: "localhost:8081" is not an http(s) URL (http://localhost:8081?)',
+    );
   });
 
   test("--qstash publishes through QStash's API with the family's flow-control key", async () => {
