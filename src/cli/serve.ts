@@ -97,7 +97,17 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C is the operator not waiting for the drain: the jobs still running are
+      // abandoned now, as at the shutdown timeout (their leases expire and QStash redelivers).
+      if (signal !== "SIGINT") return;
+      logger.warn("second SIGINT: exiting without waiting; jobs still in flight are abandoned", {
+        in_flight: gate.inFlight,
+      });
+      lines.flush();
+      p.exit(130);
+      return;
+    }
     stopping = true;
     logger.info("shutting down: no new connections, finishing in-flight jobs", {
       signal,

@@ -503,6 +503,37 @@ channels:
       return { hook, dir, config, body, hits: () => hits };
     };
 
+    test("a second Ctrl-C exits at once (130), the job still running abandoned and said so; the first waits", async () => {
+      const { hook, dir, config, body } = setup();
+      const f = fakePlatform({
+        "w.yaml": config(`path: ${join(dir, "a.db")}`).replace(
+          "shutdown_timeout: 100ms",
+          "shutdown_timeout: 30s",
+        ),
+      });
+      f.p.openSqlite = bunSqlite;
+      let code: number | undefined;
+      const exited = new Promise<void>((resolve) => {
+        f.p.exit = ((c: number) => {
+          code = c;
+          resolve();
+        }) as never;
+      });
+      await main(["--config", "w.yaml"], f.p);
+      void send(f, body, 0).catch(() => {});
+      await Bun.sleep(100);
+      const started = performance.now();
+      f.signal("SIGINT");
+      await Bun.sleep(50);
+      expect(code).toBeUndefined(); // the first one drains
+      f.signal("SIGINT");
+      await exited;
+      expect(code).toBe(130);
+      expect(performance.now() - started).toBeLessThan(600); // the send takes 800 ms
+      expect(f.stdout()).toContain("second SIGINT: exiting without waiting");
+      hook.stop(true);
+    });
+
     test("a change of retention only keeps the store: the send is recorded once, and its redelivery is a replay", async () => {
       const { hook, dir, config, body, hits } = setup();
       const f = fakePlatform({ "w.yaml": config(`path: ${join(dir, "a.db")}, retention: 7d`) });
