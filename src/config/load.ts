@@ -3,7 +3,7 @@
  * value → the zod schema → a typed Config. Every problem is reported with its path.
  * Pure: the caller passes the text and the environment.
  */
-import { parse as parseYaml } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, parse as parseYaml } from "yaml";
 import { ConfigError, formatPath, zodIssues } from "../errors.ts";
 import { maskCredentials } from "../mask.ts";
 import { DEFAULT_CONFIG_YAML } from "./default.ts";
@@ -71,11 +71,33 @@ function keepExactText(config: unknown, exact: [PropertyKey[], string][]): void 
   }
 }
 
+/**
+ * Every plain number the document writes, with its text: a text field given one unquoted (a
+ * secret of 23 digits, a header `00123`) gets the text back, not YAML's number
+ * (1.2345678901234568e+22, 123) — as a `${VAR}` does (keepExactText).
+ */
+function literalNumbers(node: unknown, path: PropertyKey[], out: [PropertyKey[], string][]): void {
+  if (isMap(node))
+    for (const item of node.items)
+      literalNumbers(
+        item.value,
+        [...path, isScalar(item.key) ? (item.key.value as PropertyKey) : String(item.key)],
+        out,
+      );
+  else if (isSeq(node)) node.items.forEach((item, i) => literalNumbers(item, [...path, i], out));
+  else if (isScalar(node) && typeof node.value === "number" && node.source !== undefined)
+    out.push([path, node.source]);
+}
+
 /** Parses and validates a config document; throws ConfigError naming every bad path. */
 export function loadConfig(text: string, env: Env = {}, source = "config"): Config {
   let raw: unknown;
+  const exact: [PropertyKey[], string][] = [];
   try {
-    raw = parseYaml(text, { prettyErrors: true }) ?? {};
+    const doc = parseDocument(text, { prettyErrors: true });
+    if (doc.errors.length) throw doc.errors[0];
+    raw = doc.toJS() ?? {};
+    literalNumbers(doc.contents, [], exact);
   } catch (e) {
     throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
@@ -85,7 +107,6 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   if (moved.length) throw new ConfigError(describe(source, moved), moved);
   const issues: { path: string; message: string }[] = [];
   const used = new Set<string>();
-  const exact: [PropertyKey[], string][] = [];
   const substituted = interpolate(raw, env, [], issues, used, exact);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success || issues.length) {

@@ -262,6 +262,19 @@ test("an all-digit secret from ${VAR} stays a string, every digit of it", () => 
   expect(n.qstash.autoscale.scale_up_threshold).toBe(0.7);
 });
 
+test("an unquoted number in a text field keeps its text (a 23-digit secret, a 00123 header); number fields read YAML's number", () => {
+  const c = loadConfig(
+    `${keys}worker: { port: 08081 }
+channels:
+  d: { type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=x", secret: 12345678901234567890123 }
+  h: { type: webhook, url: "http://h.test/", headers: { X-Key: 00123 } }
+`,
+  );
+  expect(c.channels.d.type === "dingtalk" && c.channels.d.secret).toBe("12345678901234567890123");
+  expect(c.channels.h.type === "webhook" && c.channels.h.headers["X-Key"]).toBe("00123");
+  expect(c.worker.port).toBe(8081);
+});
+
 describe("a config in the old Go worker's shape is refused with where each key moved", () => {
   const old = `${keys}worker:
   ai_analysis: { concurrency: 2 }
