@@ -66,7 +66,12 @@ const worker = z.strictObject({
   /** Families to mount; default from `type`. */
   families: z.array(z.enum(FAMILIES)).min(1).optional(),
   /** The URL QStash publishes to (before TLS termination); when set, `sub` must equal it + path. */
-  public_url: url.optional(),
+  // The job routes go after its path (public_url + /jobs/<family>): a query or fragment would take them in.
+  public_url: url
+    .refine((u) => !/[?#]/.test(u), {
+      message: "must not have a query or a fragment: the job routes go after its path",
+    })
+    .optional(),
   host: str.default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(8081),
   /** Jobs handled at once by this process; more answer 429. @default 64 */

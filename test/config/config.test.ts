@@ -262,6 +262,12 @@ test("an all-digit secret from ${VAR} stays a string, every digit of it", () => 
   expect(n.qstash.autoscale.scale_up_threshold).toBe(0.7);
 });
 
+test("a public_url with a query is refused (setup-qstash put the routes inside it)", () => {
+  expect(() => loadConfig(`${keys}worker: { public_url: "https://alerts.example.com/base?k=1" }\n`)).toThrow(
+    "worker.public_url: must not have a query or a fragment",
+  );
+});
+
 test("an unquoted number in a text field keeps its text (a 23-digit secret, a 00123 header); number fields read YAML's number", () => {
   const c = loadConfig(
     `${keys}worker: { port: 08081 }
