@@ -19,7 +19,12 @@ export interface ServerHandle {
 export interface Platform {
   runtime: RuntimeName;
   env: Record<string, string | undefined>;
-  readFile(path: string): Promise<string>;
+  /**
+   * A file's text. `strict`: refused when it is not UTF-8 (a job file: a GBK export would become a
+   * page of "�"); else bad bytes read as "�" (a config whose comment was saved in Latin-1 kept
+   * loading before files were read strictly, and still does).
+   */
+  readFile(path: string, strict?: boolean): Promise<string>;
   serve(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number): ServerHandle;
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", fn: () => void): void;
   stdout(text: string): void;

@@ -18,7 +18,7 @@ export async function publish(args: ParsedArgs, p: Platform): Promise<number> {
   const { config } = await loadCliConfig(args, p);
   let body: string;
   try {
-    body = await p.readFile(file);
+    body = await p.readFile(file, true);
   } catch (e) {
     throw new UsageError(
       `publish: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,

@@ -19,7 +19,7 @@ export async function runOne(args: ParsedArgs, p: Platform): Promise<number> {
   if (!file) throw new UsageError("run: name the JOB.json file to run");
   let body: string;
   try {
-    body = await p.readFile(file);
+    body = await p.readFile(file, true);
   } catch (e) {
     throw new UsageError(
       `run: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,

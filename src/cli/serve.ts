@@ -96,11 +96,14 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
   const memoryTimer = p.memory ? setInterval(() => memory?.check(), 100) : undefined;
 
   let stopping = false;
+  let stoppingSince = 0;
   const shutdown = async (signal: string) => {
     if (stopping) {
       // A second Ctrl-C is the operator not waiting for the drain: the jobs still running are
       // abandoned now, as at the shutdown timeout (their leases expire and QStash redelivers).
-      if (signal !== "SIGINT") return;
+      // Not one within a second of the first: `deno task` passes the terminal's SIGINT on to the
+      // worker, which the terminal sent it too — one key press, two signals a millisecond apart.
+      if (signal !== "SIGINT" || Date.now() - stoppingSince < 1_000) return;
       logger.warn("second SIGINT: exiting without waiting; jobs still in flight are abandoned", {
         in_flight: gate.inFlight,
       });
@@ -109,6 +112,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       return;
     }
     stopping = true;
+    stoppingSince = Date.now();
     logger.info("shutting down: no new connections, finishing in-flight jobs", {
       signal,
       in_flight: gate.inFlight,

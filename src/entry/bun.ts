@@ -22,7 +22,7 @@ void main(
   {
     runtime: "bun",
     env: process.env,
-    readFile: async (path) => utf8Text(await Bun.file(path).bytes(), path),
+    readFile: async (path, strict) => utf8Text(await Bun.file(path).bytes(), path, strict),
     serve(fetch, hostname, port) {
       // Answers of one turn of the loop are written together (turn-batch.ts).
       const server = Bun.serve({ fetch: turnBatchedAnswers(fetch), hostname, port, idleTimeout: 255 });

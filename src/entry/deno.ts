@@ -23,7 +23,7 @@ await main(
   {
     runtime: "deno",
     env: Deno.env.toObject(),
-    readFile: async (path) => utf8Text(await Deno.readFile(path), path),
+    readFile: async (path, strict) => utf8Text(await Deno.readFile(path), path, strict),
     serve(fetch, hostname, port) {
       // Answers of one turn of the loop are handed to the server together (turn-batch.ts).
       let server: Deno.HttpServer<Deno.NetAddr>;

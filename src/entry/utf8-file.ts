@@ -1,13 +1,15 @@
 /**
- * A file's text, refused when it is not UTF-8 (the Bun and Deno entries' readFile): read leniently,
- * a GBK export from a Windows tool became a page of "�" through `run` and `publish`, while the same
- * bytes sent to `serve` are refused as invalid JSON.
+ * A file's text (the Bun and Deno entries' readFile). Strict, for job files: read leniently, a GBK
+ * export from a Windows tool became a page of "�" through `run` and `publish`, while the same
+ * bytes sent to `serve` are refused as invalid JSON. Lenient otherwise (a config file).
  */
-const strict = new TextDecoder("utf-8", { fatal: true });
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const lenientDecoder = new TextDecoder("utf-8");
 
-export function utf8Text(bytes: Uint8Array, path: string): string {
+export function utf8Text(bytes: Uint8Array, path: string, strict = false): string {
+  if (!strict) return lenientDecoder.decode(bytes);
   try {
-    return strict.decode(bytes);
+    return strictDecoder.decode(bytes);
   } catch {
     throw new Error(`${path} is not UTF-8 text (save it as UTF-8)`);
   }
