@@ -3,7 +3,7 @@
  * value → the zod schema → a typed Config. Every problem is reported with its path.
  * Pure: the caller passes the text and the environment.
  */
-import { isMap, isScalar, isSeq, parseDocument, parse as parseYaml } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, parse as parseYaml } from "yaml";
 import { ConfigError, formatPath, zodIssues } from "../errors.ts";
 import { maskCredentials } from "../mask.ts";
 import { DEFAULT_CONFIG_YAML } from "./default.ts";
@@ -76,17 +76,31 @@ function keepExactText(config: unknown, exact: [PropertyKey[], string][]): void 
  * secret of 23 digits, a header `00123`) gets the text back, not YAML's number
  * (1.2345678901234568e+22, 123) — as a `${VAR}` does (keepExactText).
  */
-function literalNumbers(node: unknown, path: PropertyKey[], out: [PropertyKey[], string][]): void {
-  if (isMap(node))
-    for (const item of node.items)
+function literalNumbers(
+  doc: Document,
+  node: unknown,
+  path: PropertyKey[],
+  out: [PropertyKey[], string][],
+  within = new Set<unknown>(),
+): void {
+  // An alias (`*n`) is the anchored node's value where it is used (a secret written once, used
+  // twice); one inside its own anchor (a recursive document) is not followed again.
+  const at = isAlias(node) ? node.resolve(doc) : node;
+  if (isAlias(node) && within.has(at)) return;
+  within.add(at);
+  if (isMap(at))
+    for (const item of at.items)
       literalNumbers(
+        doc,
         item.value,
         [...path, isScalar(item.key) ? (item.key.value as PropertyKey) : String(item.key)],
         out,
+        within,
       );
-  else if (isSeq(node)) node.items.forEach((item, i) => literalNumbers(item, [...path, i], out));
-  else if (isScalar(node) && typeof node.value === "number" && node.source !== undefined)
-    out.push([path, node.source]);
+  else if (isSeq(at)) at.items.forEach((item, i) => literalNumbers(doc, item, [...path, i], out, within));
+  else if (isScalar(at) && typeof at.value === "number" && at.source !== undefined)
+    out.push([path, at.source]);
+  within.delete(at);
 }
 
 /** Parses and validates a config document; throws ConfigError naming every bad path. */
@@ -97,7 +111,7 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
     const doc = parseDocument(text, { prettyErrors: true });
     if (doc.errors.length) throw doc.errors[0];
     raw = doc.toJS() ?? {};
-    literalNumbers(doc.contents, [], exact);
+    literalNumbers(doc, doc.contents, [], exact);
   } catch (e) {
     throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }

@@ -279,6 +279,9 @@ channels:
   expect(c.channels.d.type === "dingtalk" && c.channels.d.secret).toBe("12345678901234567890123");
   expect(c.channels.h.type === "webhook" && c.channels.h.headers["X-Key"]).toBe("00123");
   expect(c.worker.port).toBe(8081);
+  // Written once with an anchor and used again with an alias: the same text at both.
+  const a = loadConfig(`${keys}worker: { name: &n 00123, admin_token: *n }\n`);
+  expect([a.worker.name, a.worker.admin_token]).toEqual(["00123", "00123"]);
 });
 
 describe("a config in the old Go worker's shape is refused with where each key moved", () => {
