@@ -97,7 +97,8 @@ function literalNumbers(
         out,
         within,
       );
-  else if (isSeq(at)) at.items.forEach((item, i) => literalNumbers(doc, item, [...path, i], out, within));
+  else if (isSeq(at))
+    for (const [i, item] of at.items.entries()) literalNumbers(doc, item, [...path, i], out, within);
   else if (isScalar(at) && typeof at.value === "number" && at.source !== undefined)
     out.push([path, at.source]);
   within.delete(at);

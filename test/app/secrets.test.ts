@@ -403,7 +403,8 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
   });
 
   test("setup-qstash prints the config's URLs with their credentials masked", async () => {
-    const yaml = `worker: { public_url: "https://proxyuser:${S}Pub@worker.example.com/?token=${S}PubTok" }
+    // (A public_url takes no query since the routes go after its path: its user-info is the credential here.)
+    const yaml = `worker: { public_url: "https://proxyuser:${S}Pub@worker.example.com/" }
 qstash:
   url: "https://qsuser:${S}Qs@qstash.example.com"
   token: ${S}QsTok
