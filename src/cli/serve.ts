@@ -106,6 +106,7 @@ export async function serve(args: ParsedArgs, p: Platform, startedAt: number): P
       if (signal !== "SIGINT" || Date.now() - stoppingSince < 1_000) return;
       logger.warn("second SIGINT: exiting without waiting; jobs still in flight are abandoned", {
         in_flight: gate.inFlight,
+        abandoned: deps.ledger.running(),
       });
       lines.flush();
       p.exit(130);

@@ -14,6 +14,13 @@ import { type Decision, decide } from "./decide.ts";
 
 const DECISIONS_KEY = "autoscale:decisions";
 
+/**
+ * The cooldown as runs see it, less a slack (5%, at most 10 s): a schedule as long as the cooldown
+ * (every 5 minutes, cooldown 5m) delivers each run a little before the last move's marker is a
+ * whole cooldown old, and a key would then move every other run.
+ */
+const cooldownOf = (cooldownMs: number) => cooldownMs - Math.min(10_000, cooldownMs * 0.05);
+
 /** The newest `limit` autoscale decisions, newest first. */
 export function recentDecisions(store: Store, limit: number): Promise<Decision[]> {
   return store.list<Decision>(DECISIONS_KEY, limit);
@@ -86,7 +93,7 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       max: fc.max,
       upThreshold: config.qstash.autoscale.scale_up_threshold,
       downThreshold: config.qstash.autoscale.scale_down_threshold,
-      cooldownMs: config.qstash.autoscale.cooldown,
+      cooldownMs: cooldownOf(config.qstash.autoscale.cooldown),
       lastChangeAt: lastChangeAt ?? undefined,
       ceiling: ceiling ?? undefined,
       now: deps.now(),
@@ -104,7 +111,7 @@ export async function runAutoscale(deps: Services, api: QstashApi, onlyKeys?: st
       // the cooldown, "moved by another run" when none had).
       const took = await deps.store.set(changedKey, deps.now(), {
         nx: true,
-        ttlMs: Math.max(config.qstash.autoscale.cooldown, 1_000),
+        ttlMs: Math.max(cooldownOf(config.qstash.autoscale.cooldown), 1_000),
       });
       if (!took) d = { ...d, to: d.from, reason: "another autoscale run moved this key just now: holding" };
       else if (!(await api.pin(fc.key, { parallelism: d.to })))

@@ -532,6 +532,7 @@ channels:
       expect(code).toBe(130);
       expect(performance.now() - started).toBeLessThan(500); // the send takes 3 s
       expect(f.stdout()).toContain("second SIGINT: exiting without waiting");
+      expect(f.stdout()).toContain('"abandoned":["msg_hup"]');
       hook.stop(true);
     });
 

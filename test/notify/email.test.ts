@@ -283,6 +283,22 @@ describe("email over SMTP", () => {
     }
   });
 
+  test("a greylisted recipient deferred again on the retry: the error does not say nothing was sent (the others have had it since the first)", async () => {
+    const h = mailHarness(tls, `secure: tls\n      ${AUTH}`, "", ["grey@example.com"]);
+    tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted" });
+    const body = { channels: ["mail"], alerts: [nastyAlert()] };
+    try {
+      await h.job("/jobs/notification", body, { messageId: "msg_grey_twice" });
+      const retry = await h.job("/jobs/notification", body, { messageId: "msg_grey_twice", retried: 1 });
+      expect(retry.status).toBe(503);
+      const said = ((await retry.json()) as Problem).error.message;
+      expect(said).toContain("grey@example.com: 451");
+      expect(said).not.toContain("nothing was sent");
+    } finally {
+      tls.refuse.clear();
+    }
+  });
+
   test("a retry with nobody left to mail (the greylisted CC taken out of the config meanwhile): 200, nothing sent again", async () => {
     tls.refuse.set("grey@example.com", { code: 451, message: "4.7.1 Greylisted" });
     const body = { channels: ["mail"], alerts: [nastyAlert()] };

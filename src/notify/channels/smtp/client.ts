@@ -29,6 +29,8 @@ export interface SmtpOptions {
 export interface Envelope {
   from: string;
   to: string[];
+  /** Recipients an earlier attempt mailed (a retry's): the error then does not say nothing was sent. */
+  sentBefore?: number;
 }
 
 interface Reply {
@@ -420,7 +422,7 @@ export async function sendMail(
     // A recipient to try again later (greylisting, a full mailbox) does not hold the page from the
     // others: they have it now, and QStash's retry mails only who does not (sent_to).
     const waiting = refused.filter((r) => r.reply.code < 500);
-    if (waiting.length) throw refusal(o.host, waiting, true, sent.length > 0);
+    if (waiting.length) throw refusal(o.host, waiting, true, sent.length + (env.sentBefore ?? 0) > 0);
     if (!sent.length) throw refusal(o.host, refused, false);
     await c.send("QUIT").catch(() => {});
     return { answer: answers.join("; "), refused: refused.map(describe) };
