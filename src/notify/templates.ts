@@ -135,7 +135,9 @@ class BoundedWriter extends TemplateWriter {
   }
 
   override unescapedValue(...args: Parameters<Mustache.Writer["unescapedValue"]>): string {
-    return this.counted(bidiShown(super.unescapedValue(...args) ?? ""));
+    // Raw output ({{{…}}}) is the template author's, for pre-sanitised URLs: left as it comes (the
+    // shown form's brackets would make a markdown link of "…(url)" after a control).
+    return this.counted(super.unescapedValue(...args));
   }
 
   private counted(v: string): string {
@@ -221,8 +223,7 @@ function builtinSet(spec: RenderSpec): TemplateSet {
  */
 function partTitle(spec: RenderSpec, view: PartView): string {
   const tpl = spec.title ?? (spec.template.builtin ? undefined : spec.template.title);
-  // The default title is built from the alert's names, outside the templates' escaping.
-  return (tpl && renderTitle(spec, tpl, view, view.part_label)) || bidiShown(view.title);
+  return (tpl && renderTitle(spec, tpl, view, view.part_label)) || view.title;
 }
 
 /** Renders one part of an alert group. */

@@ -7,6 +7,7 @@
  */
 import { type Alert, type AlertmanagerPayload, alertId, hasEnded, isTime } from "../alerts/alert.ts";
 import type { AnalysisBrief } from "../alerts/brief.ts";
+import { bidiShown } from "../bidi.ts";
 import { clip } from "../clip.ts";
 import { formatDurationIn, type Locale, WORDS, type Words } from "./locale.ts";
 import { safeUrl } from "./text.ts";
@@ -425,7 +426,8 @@ export function partView(
   const partLabel = parts > 1 ? ` (${part}/${parts})` : "";
   return {
     ...rest,
-    title: cutTitle((title ?? group.default_title) + partLabel, partLabel),
+    // Bidi controls shown before the cut, so the shown title keeps to TITLE_MAX (src/bidi.ts).
+    title: cutTitle(bidiShown(title ?? group.default_title) + partLabel, partLabel),
     alerts,
     firing,
     resolved,

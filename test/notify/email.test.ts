@@ -399,6 +399,10 @@ describe("email over SMTP", () => {
       expect(part).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
       expect(part).toContain("[U+202E]");
     }
+    // Shown before the title is cut: 300 of them still make a title of at most 200 characters.
+    const many = { labels: { alertname: `X${"\u202e".repeat(300)}` }, annotations: {} };
+    expect((await h.job("/jobs/notification", { channels: ["mail"], alerts: [many] })).status).toBe(200);
+    expect([...(tls.received[before + 1].mail.subject ?? "")].length).toBeLessThanOrEqual(200);
   });
 
   test("secure: tls against a server that starts in plain text (port 587's STARTTLS): 489 saying so, not retried for days", async () => {

@@ -219,3 +219,32 @@ describe("template parsing is cached by template", () => {
     }
   });
 });
+
+test("raw output ({{{…}}}) is left as it comes: a bidi control in it is not turned into '[U+202E]', whose brackets made a markdown link of '…(url)' after it", () => {
+  const input = inputOf({
+    alerts: [
+      { status: "firing", labels: { alertname: "DiskFull\u202e(https://evil.example)" }, annotations: {} },
+    ],
+  });
+  if (input.kind !== "alerts") throw new Error("alerts expected");
+  const group = buildView(input, { timezone: "UTC", now: NOW });
+  const spec = {
+    template: {
+      name: "rawmd",
+      builtin: false,
+      format: "markdown",
+      title: "t",
+      body: "{{#alerts}}- {{{alertname}}}{{/alerts}}",
+    },
+    dialect: "markdown",
+    escape: escapeMarkdown,
+  } as unknown as RenderSpec;
+  const out = renderAlerts(spec, partView(group, group.all, 1, 1));
+  expect(out.body).not.toContain("[U+202E](");
+  // The same value escaped ({{…}}) is shown, its brackets escaped.
+  const shown = renderAlerts(
+    { ...spec, template: { ...spec.template, body: "{{#alerts}}- {{alertname}}{{/alerts}}" } } as RenderSpec,
+    partView(group, group.all, 1, 1),
+  );
+  expect(shown.body).toContain("\\[U+202E\\]");
+});
