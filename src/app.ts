@@ -93,9 +93,7 @@ export function createApp(deps: Deps): Hono {
   app.get("/metrics", async (c) => {
     // One info series per process: a reload that renames the worker replaces it (two at 1 break
     // `group_left` joins on it).
-    const m = deps.metrics;
-    (m.setOnly ?? m.set).call(
-      m,
+    deps.metrics.setOnly(
       "info",
       { name: config.worker.name, type: config.worker.type, version: deps.version, runtime: deps.runtime },
       1,

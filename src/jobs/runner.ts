@@ -64,11 +64,12 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
   const started = deps.now();
   const family = req.family;
   const span = startSpan(req.traceparent);
+  // Read before the signature is: an unsigned request's 7 KB header must not make a 7 KB line
+  // (an id the worker takes is never longer, so logs and spans show every one whole).
+  const shownId = clip(req.messageId, MAX_MESSAGE_ID);
   const log = deps.logger.child({
     family,
-    // Read before the signature is: an unsigned request's 7 KB header must not make a 7 KB line
-    // (an id the worker takes is never longer, so logs show every one whole).
-    message_id: clip(req.messageId, MAX_MESSAGE_ID),
+    message_id: shownId,
     retried: req.retried,
     trace_id: span.traceId,
     span_id: span.spanId,
@@ -97,7 +98,7 @@ export async function runJob(deps: Deps, handler: JobHandler, given: JobRequest)
             ok: reply.status < 500 && reply.status !== 489,
             attributes: {
               "alertagent.family": family,
-              "alertagent.message_id": clip(req.messageId, MAX_MESSAGE_ID),
+              "alertagent.message_id": shownId,
               "alertagent.outcome": outcome,
               "http.response.status_code": reply.status,
               "alertagent.retried": req.retried,

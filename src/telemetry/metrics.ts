@@ -41,10 +41,10 @@ export interface Metrics {
   add(metric: MetricKey, labels: Labels, delta: number): void;
   set(metric: MetricKey, labels: Labels, value: number): void;
   /**
-   * This process's one series of a gauge (the info series, whose labels a reload may change);
-   * undefined where the figures are every instance's (each keeps its own).
+   * The gauge's one series of this process (the info series, whose labels a reload may change):
+   * the others are dropped; where the figures are every instance's, each keeps its own (a set).
    */
-  setOnly?(metric: MetricKey, labels: Labels, value: number): void;
+  setOnly(metric: MetricKey, labels: Labels, value: number): void;
   observe(metric: MetricKey, labels: Labels, value: number): void;
   /** Writes anything buffered (StoreMetrics); undefined where recording is immediate. */
   flush(): Promise<void> | undefined;

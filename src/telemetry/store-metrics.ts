@@ -54,6 +54,11 @@ export class StoreMetrics implements Metrics {
     fieldsOf(this.sets, metric).set(key(labels), value);
   }
 
+  /** Every instance has its own info series in the store: a plain set. */
+  setOnly(metric: MetricKey, labels: Labels, value: number): void {
+    this.set(metric, labels, value);
+  }
+
   observe(metric: MetricKey, labels: Labels, value: number): void {
     const id = key(labels);
     const bounds = defOf(metric).buckets ?? [];
