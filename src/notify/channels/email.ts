@@ -5,7 +5,7 @@
  * node:net/node:tls on the binary and Deno, `cloudflare:sockets` on Workers.
  */
 import type { ChannelConfig } from "../../config/schema.ts";
-import { JobError, permanent } from "../../errors.ts";
+import { permanent } from "../../errors.ts";
 import type { Dialect } from "../defaults.ts";
 import { escapeHtml, escapeText, type Format } from "../text.ts";
 import { type Channel, type Message, ratesOf, type SendContext } from "./channel.ts";
@@ -67,18 +67,7 @@ export function email(name: string, cfg: EmailConfig): Channel {
       // A retry whose recipients all have it (or were taken out of the config meanwhile).
       if (!rcpt.length) return `already sent to ${m.sent_to?.length ?? 0} recipient(s)`;
       const envelope = { from: from.address, to: rcpt, sentBefore: m.sent_to?.length };
-      const sent = await sendMail(ctx.tcp, smtp, envelope, message).catch((e: unknown) => {
-        // The page reached some recipients on an earlier attempt (sent_to) and the one left is
-        // refused for good now: delivered, with the refusal named — as if both came at once.
-        const said = e instanceof JobError && e.kind === "permanent" ? e.details : undefined;
-        const refused = (said as { step?: string; refused?: string[] } | undefined) ?? {};
-        if (m.sent_to?.length && refused.step === "RCPT TO" && refused.refused)
-          return {
-            answer: `250 sent earlier to ${m.sent_to.length} recipient(s)`,
-            refused: refused.refused,
-          };
-        throw e;
-      });
+      const sent = await sendMail(ctx.tcp, smtp, envelope, message);
       if (!sent.refused.length) return sent.answer;
       // The others have it; a wrong address will not fix itself, so it is said, not retried.
       ctx.logger.warn("email recipients refused", { channel: name, refused: sent.refused });

@@ -29,7 +29,7 @@ export interface SmtpOptions {
 export interface Envelope {
   from: string;
   to: string[];
-  /** Recipients an earlier attempt mailed (a retry's): the error then does not say nothing was sent. */
+  /** Recipients an earlier attempt mailed (a retry's): the page reached someone already. */
   sentBefore?: number;
 }
 
@@ -422,10 +422,14 @@ export async function sendMail(
     // A recipient to try again later (greylisting, a full mailbox) does not hold the page from the
     // others: they have it now, and QStash's retry mails only who does not (sent_to).
     const waiting = refused.filter((r) => r.reply.code < 500);
-    if (waiting.length) throw refusal(o.host, waiting, true, sent.length + (env.sentBefore ?? 0) > 0);
-    if (!sent.length) throw refusal(o.host, refused, false);
+    const before = env.sentBefore ?? 0;
+    if (waiting.length) throw refusal(o.host, waiting, true, sent.length + before > 0);
+    // Refused for good with nobody mailed: a failure — unless an earlier attempt mailed the
+    // others (a greylisted recipient now refused): then the page is delivered, the refusal named.
+    if (!sent.length && !before) throw refusal(o.host, refused, false);
     await c.send("QUIT").catch(() => {});
-    return { answer: answers.join("; "), refused: refused.map(describe) };
+    const answer = answers.join("; ") || `250 sent earlier to ${before} recipient(s)`;
+    return { answer, refused: refused.map(describe) };
   } catch (e) {
     throw withSentTo(withoutCredentials(asJobError(e, o), o), sent);
   } finally {
