@@ -9,7 +9,7 @@ import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { signRequest } from "../../src/qstash/sign.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { exitCode, fakePlatform } from "../support/fake-platform.ts";
+import { exitCode, fakePlatform, laterExit } from "../support/fake-platform.ts";
 import { failureCallback } from "../support/harness.ts";
 
 const KEYS = "qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\n";
@@ -512,24 +512,18 @@ channels:
         ),
       });
       f.p.openSqlite = bunSqlite;
-      let code: number | undefined;
-      const exited = new Promise<void>((resolve) => {
-        f.p.exit = ((c: number) => {
-          code = c;
-          resolve();
-        }) as never;
-      });
+      const { exited, code } = laterExit(f.p);
       await main(["--config", "w.yaml"], f.p);
       void send(f, body, 0).catch(() => {});
       await Bun.sleep(100);
       f.signal("SIGINT");
       f.signal("SIGINT"); // the same key press, forwarded
       await Bun.sleep(1_100);
-      expect(code).toBeUndefined(); // the first one drains
+      expect(code()).toBeUndefined(); // the first one drains
       const started = performance.now();
       f.signal("SIGINT");
       await exited;
-      expect(code).toBe(130);
+      expect(code()).toBe(130);
       expect(performance.now() - started).toBeLessThan(500); // the send takes 3 s
       expect(f.stdout()).toContain("second SIGINT: exiting without waiting");
       expect(f.stdout()).toContain('"abandoned":["msg_hup"]');
@@ -572,17 +566,10 @@ channels:
 
   test("SIGTERM stops accepting, waits for in-flight jobs, exits 0", async () => {
     const f = fakePlatform();
-    let code: number | undefined;
-    const exited = new Promise<void>((resolve) => {
-      f.p.exit = ((c: number) => {
-        code = c;
-        resolve();
-      }) as never;
-    });
+    const { exited } = laterExit(f.p);
     await main([], f.p);
     f.signal("SIGTERM");
-    await exited;
-    expect(code).toBe(0);
+    expect(await exited).toBe(0);
     expect(f.stopped()).toBe(true);
     expect(f.stdout()).toContain('"msg":"stopped"');
   });

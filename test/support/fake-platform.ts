@@ -69,3 +69,21 @@ export async function exitCode(run: Promise<void>): Promise<number | undefined> 
     throw e;
   }
 }
+
+/**
+ * The code a serving worker exits with later (a signal's shutdown): `p.exit` records it instead of
+ * throwing, and `exited` resolves with it.
+ */
+export function laterExit(p: { exit: (code: number) => never }): {
+  exited: Promise<number>;
+  code(): number | undefined;
+} {
+  let code: number | undefined;
+  const exited = new Promise<number>((resolve) => {
+    p.exit = ((c: number) => {
+      code = c;
+      resolve(c);
+    }) as never;
+  });
+  return { exited, code: () => code };
+}
