@@ -104,6 +104,23 @@ function literalNumbers(
   within.delete(at);
 }
 
+/** The path of the first value that holds itself (`a: &x {b: *x}`), which no walk over the tree could finish. */
+function selfHolding(
+  value: unknown,
+  path: PropertyKey[] = [],
+  within = new Set<unknown>(),
+): PropertyKey[] | null {
+  if (!value || typeof value !== "object") return null;
+  if (within.has(value)) return path;
+  within.add(value);
+  for (const [k, v] of Object.entries(value)) {
+    const found = selfHolding(v, [...path, Array.isArray(value) ? Number(k) : k], within);
+    if (found) return found;
+  }
+  within.delete(value);
+  return null;
+}
+
 /** Parses and validates a config document; throws ConfigError naming every bad path. */
 export function loadConfig(text: string, env: Env = {}, source = "config"): Config {
   let raw: unknown;
@@ -118,6 +135,11 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
   }
   if (typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);
+  const loop = selfHolding(raw);
+  if (loop)
+    throw new ConfigError(
+      `${source}: ${formatPath(loop)} is an alias of a mapping or list that holds it (a recursive YAML document)`,
+    );
   const moved = legacyKeys(raw as Record<string, unknown>);
   if (moved.length) throw new ConfigError(describe(source, moved), moved);
   const issues: { path: string; message: string }[] = [];

@@ -152,6 +152,18 @@ describe("validation names the exact path of every bad key", () => {
   test("not YAML at all", () => {
     expect(configError("worker: [unclosed\n").message).toContain("not valid YAML");
   });
+
+  test("an alias inside its own anchor (a recursive document) is named, not a stack overflow", () => {
+    expect(configError(`${keys}x-defaults: &d\n  inner: *d\n`).message).toBe(
+      "worker.yaml: x-defaults.inner is an alias of a mapping or list that holds it (a recursive YAML document)",
+    );
+    expect(configError(`${keys}channels: &l [*l]\n`).message).toContain("channels[0] is an alias of");
+    // An anchor used twice side by side is not recursive.
+    const ok = loadConfig(
+      `${keys}channels:\n  a: { type: webhook, url: "http://h/x", headers: &h { a: "1" } }\n  b: { type: webhook, url: "http://h/y", headers: *h }\n`,
+    );
+    expect(ok.channels.b).toMatchObject({ headers: { a: "1" } });
+  });
 });
 
 describe("units", () => {
