@@ -22,6 +22,8 @@ export interface FileAccess {
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file; a missing file is not an error. */
   remove(path: string): Promise<void>;
+  /** Whether anything is at `path` (without reading it). */
+  exists(path: string): Promise<boolean>;
 }
 
 export interface TcpOptions {

@@ -3,6 +3,8 @@
  * summary line and the unified diff against what was last applied — with no side effects.
  * The rule set comes from config_sync.source, else from the store; a memory store in a
  * fresh process knows no rule set and nothing applied, so that case says so per target (exit 0).
+ * Neither does a SQLite file not made yet, which plan leaves unmade (a later serve's first start
+ * is still the one that creates it).
  */
 import type { Config } from "../config/schema.ts";
 import { JobError } from "../errors.ts";
@@ -14,16 +16,25 @@ import type { Platform } from "./platform.ts";
 
 export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
   const { config } = await loadCliConfig(args, p);
-  const memory = storeKindOf(config.store, p.openSqlite) === "memory";
-  if (memory && !config.config_sync.source) return noRulesYet(args, config, p);
-  const deps = commandDeps(config, p, "warn");
+  const kind = storeKindOf(config.store, p.openSqlite);
+  const unmade = kind === "sqlite" && p.fs !== undefined && !(await p.fs.exists(config.store.path));
+  const empty =
+    kind === "memory"
+      ? "store.kind memory"
+      : unmade
+        ? `store.path ${config.store.path} does not exist yet`
+        : undefined;
+  if (empty && !config.config_sync.source) return noRulesYet(args, config, p, empty);
+  const deps = commandDeps(
+    unmade ? { ...config, store: { ...config.store, kind: "memory" } } : config,
+    p,
+    "warn",
+  );
   const store = deps.store;
   try {
     const result = await planFullSync(deps, args.flags.target);
-    if (memory)
-      p.stderr(
-        "note: store.kind memory: nothing is recorded as applied, so every target is planned from scratch\n",
-      );
+    if (empty)
+      p.stderr(`note: ${empty}: nothing is recorded as applied, so every target is planned from scratch\n`);
     const out: string[] = [];
     for (const t of result.targets) {
       const state = t.changed
@@ -43,13 +54,13 @@ export async function plan(args: ParsedArgs, p: Platform): Promise<number> {
   }
 }
 
-/** The memory store in a fresh process: no rule set, nothing applied; say so and how to plan for real. */
-function noRulesYet(args: ParsedArgs, config: Config, p: Platform): number {
+/** A store with nothing in it (`empty` says why): no rule set, nothing applied; say so and how to plan for real. */
+function noRulesYet(args: ParsedArgs, config: Config, p: Platform, empty: string): number {
   const all = Object.keys(config.config_sync.targets).sort();
   const want = args.flags.target;
   if (want && !all.includes(want)) throw new UsageError(`--target: config_sync target "${want}" not found`);
   const lines = [
-    "# no rules yet: this process's memory store holds no rule set and config_sync.source is not set",
+    `# no rules yet: ${empty}, so the store holds no rule set, and config_sync.source is not set`,
   ];
   for (const name of want ? [want] : all) {
     const t = config.config_sync.targets[name];

@@ -30,4 +30,12 @@ export const nodeFileAccess: FileAccess = {
   },
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),
+  exists: (path) =>
+    stat(path).then(
+      () => true,
+      (e) => {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+        throw e;
+      },
+    ),
 };

@@ -1,8 +1,10 @@
 /** `alertagent-worker plan [--target NAME]`: the diff per target, a bad --target, no rule set, a source that is down. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { main } from "../../src/cli/main.ts";
+import { nodeFileAccess } from "../../src/entry/node-fs.ts";
 import { nodeDial } from "../../src/entry/node-net.ts";
+import { bunSqlite } from "../../src/entry/sqlite-bun.ts";
 import { tcpStore } from "../../src/store/redis.ts";
 import { exitCode, fakePlatform } from "../support/fake-platform.ts";
 import { redisForTest, tempDir } from "../support/peers.ts";
@@ -51,13 +53,46 @@ describe("alertagent-worker plan [--target NAME]", () => {
     const f = fakePlatform({ "/w.yaml": config(false) });
     expect(await exitCode(main(["plan", "--config", "/w.yaml"], f.p))).toBe(0);
     expect(f.stdout()).toBe(
-      "# no rules yet: this process's memory store holds no rule set and config_sync.source is not set\n" +
+      "# no rules yet: store.kind memory, so the store holds no rule set, and config_sync.source is not set\n" +
         "# am (alertmanager, file): nothing applied yet; nothing to apply\n" +
         "# prom (prometheus, file): nothing applied yet; nothing to apply\n",
     );
     expect(f.stderr()).toContain("to plan a rule set, set config_sync.source");
     const g = fakePlatform({ "/w.yaml": config(false) });
     expect(await exitCode(main(["plan", "--config", "/w.yaml", "--target", "nope"], g.p))).toBe(2);
+  });
+
+  test("on the SQLite default, a store file not made yet is left unmade: planned as empty, and serve's first start still creates it", async () => {
+    const dir = tempDir();
+    const db = `${dir}/data/alertagent.db`;
+    try {
+      const yaml = (withSource: boolean) => `${config(withSource)}store: { path: "${db}" }\n`;
+      const f = fakePlatform({ "/w.yaml": yaml(false) });
+      f.p.openSqlite = bunSqlite;
+      f.p.fs = nodeFileAccess;
+      expect(await exitCode(main(["plan", "--config", "/w.yaml"], f.p))).toBe(0);
+      expect(f.stdout()).toStartWith(
+        `# no rules yet: store.path ${db} does not exist yet, so the store holds no rule set, and config_sync.source is not set\n`,
+      );
+      const g = fakePlatform({ "/w.yaml": yaml(true) });
+      g.p.openSqlite = bunSqlite;
+      g.p.fs = nodeFileAccess;
+      expect(await exitCode(main(["plan", "--config", "/w.yaml"], g.p))).toBe(0);
+      expect(g.stdout()).toContain("--- prom (nothing applied yet)");
+      expect(g.stderr()).toContain(
+        `note: store.path ${db} does not exist yet: nothing is recorded as applied`,
+      );
+      expect(existsSync(db)).toBe(false);
+      // Once a worker made it, plan reads it (and says nothing of an empty store).
+      bunSqlite(db).close();
+      const h = fakePlatform({ "/w.yaml": yaml(true) });
+      h.p.openSqlite = bunSqlite;
+      h.p.fs = nodeFileAccess;
+      expect(await exitCode(main(["plan", "--config", "/w.yaml"], h.p))).toBe(0);
+      expect(h.stderr()).not.toContain("nothing is recorded as applied");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a source that is down is a runtime failure naming it", async () => {
