@@ -9,6 +9,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LOG_DIR=$(mktemp -d)
+# Every temporary file of the run (tests, peers, builds) goes under one directory removed at the
+# end; 1777 as /tmp, since some tests run a process as another user there.
+TEST_TMP=$(mktemp -d /tmp/alertagent-tests.XXXXXX)
+chmod 1777 "$TEST_TMP"
+export TMPDIR="$TEST_TMP"
 PASSED=0
 FAILED=0
 STEP_FAILS=()
@@ -58,7 +63,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
   [ -n "${REDIS_PORT:-}" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
-  rm -rf "$LOG_DIR"
+  rm -rf "$LOG_DIR" "$TEST_TMP"
 }
 trap cleanup EXIT INT TERM
 
