@@ -15,6 +15,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, createHmac } from "node:crypto";
 import { base64Text } from "../base64.ts";
+import { clip } from "../clip.ts";
 import { unauthorized } from "../errors.ts";
 import { safeEqual } from "../safe-equal.ts";
 
@@ -95,9 +96,10 @@ export class SignatureVerifier {
       if (!header)
         throw unauthorized("signature_malformed", "Upstash-Signature could not be decoded as a JWT");
       if (header.alg !== "HS256")
+        // Shown as JSON and cut: the header is anyone's (`{"alg": {"toString": 1}}` cannot be a string).
         throw unauthorized(
           "signature_invalid",
-          `the signature algorithm must be HS256, not ${String(header.alg)}`,
+          `the signature algorithm must be HS256, not ${clip(JSON.stringify(header.alg) ?? "none", 40)}`,
         );
       this.lastHeader = h;
     }

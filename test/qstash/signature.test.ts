@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
 import { DEV_SIGNING_KEYS } from "../../src/config/default.ts";
 import { signJwt, signRequest } from "../../src/qstash/sign.ts";
 import { SignatureVerifier } from "../../src/qstash/verify.ts";
@@ -108,6 +109,20 @@ describe("QStash signature verification", () => {
     ).replace(/=+$/, "");
     const p = await problem(await h.job("/jobs/failure", body, { signature: `${header}.${claims}.x` }));
     expect(p.status).toBe(401);
+  });
+
+  test("any alg a stranger writes is a 401 naming it in a few characters, not a 500", async () => {
+    const token = (alg: unknown) => `${Buffer.from(JSON.stringify({ alg })).toString("base64url")}.e30.x`;
+    for (const [alg, shown] of [
+      [{ toString: 1 }, 'not {"toString":1}'],
+      ["x".repeat(6000), `not "${"x".repeat(38)}…`],
+      [null, "not null"],
+      [undefined, "not none"],
+    ] as const) {
+      const p = await problem(await h.job("/jobs/failure", body, { signature: token(alg) }));
+      expect(p).toMatchObject({ status: 401, code: "signature_invalid" });
+      expect(p.message).toEndWith(shown);
+    }
   });
 
   test("a signed token without a body claim is refused, not a crash", async () => {
