@@ -20,6 +20,7 @@ import { onceWith, type Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Deps } from "./deps.ts";
 import type { JobContext } from "./handler.ts";
+import { MAX_MESSAGE_ID } from "./runner.ts";
 
 /**
  * The fields of QStash's failure callback (docs/contracts.md#qstash) that the worker reads. The rest
@@ -34,7 +35,8 @@ export const failureCallbackSchema = z.object({
     .int()
     .nullish()
     .transform((v) => v ?? 0),
-  sourceMessageId: z.string().min(1),
+  // No longer than /v1/jobs/:id reads back (runner.ts).
+  sourceMessageId: z.string().min(1).max(MAX_MESSAGE_ID),
   url: z.string().optional(),
   body: z.string().optional(),
   retried: z.number().int().optional(),

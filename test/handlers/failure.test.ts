@@ -198,6 +198,19 @@ describe("POST /jobs/failure", () => {
     const err = ((await res.json()) as { error: { details: { path: string; message: string }[] } }).error;
     expect(err.details).toEqual([{ path: "sourceMessageId", message: "required but missing (string)" }]);
   });
+
+  test("a sourceMessageId longer than /v1/jobs/:id reads back (512) is a 489 naming it, nothing recorded", async () => {
+    const h = makeHarness();
+    const res = await h.job("/jobs/failure", failureCallback("s".repeat(513)));
+    expect(res.status).toBe(489);
+    const err = ((await res.json()) as { error: { details: { path: string }[] } }).error;
+    expect(err.details.map((d) => d.path)).toEqual(["sourceMessageId"]);
+    expect(await deadLetterOf(h.deps.store, "s".repeat(513))).toBeNull();
+    expect((await h.job("/jobs/failure", failureCallback("s".repeat(512)))).status).toBe(200);
+    expect(await (await h.request(`/v1/jobs/${"s".repeat(512)}`)).json()).toMatchObject({
+      dead_letter: { source_message_id: "s".repeat(512) },
+    });
+  });
 });
 
 describe("a message dies once", () => {
