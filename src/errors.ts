@@ -124,8 +124,14 @@ export const unauthorized = (code: string, message: string, retryable?: boolean)
 export const invalid = (code: string, message: string, details?: unknown) =>
   new JobError({ kind: "invalid", code, message, details });
 
-export const notFound = (what: string) =>
-  new JobError({ kind: "not_found", code: "not_found", message: `${what} not found` });
+/** `path`: the request's field that named it, when a request did. */
+export const notFound = (what: string, path?: string) =>
+  new JobError({
+    kind: "not_found",
+    code: "not_found",
+    message: `${what} not found`,
+    ...(path ? { details: [{ path, message: `${what} not found` }] } : {}),
+  });
 
 /** Any thrown value as a JobError; unknown errors are bugs: internal, retryable, message kept generic. */
 export function toJobError(e: unknown): JobError {

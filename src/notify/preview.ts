@@ -75,7 +75,7 @@ export async function previewTemplates(deps: Services, n: Notifier, req: z.outpu
   let channels: Channel[];
   if (req.channel) {
     const ch = n.channels.get(req.channel);
-    if (!ch) throw notFound(`channel ${req.channel}`);
+    if (!ch) throw notFound(`channel ${req.channel}`, "channel");
     channels = [ch];
   } else {
     channels = [...n.channels.values()];

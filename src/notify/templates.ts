@@ -176,7 +176,9 @@ function mustache(
       throw permanent("template_too_large", `${field.path} renders past its limit: ${e.message}`, [
         { path: field.path, message: `renders ${e.message}` },
       ]);
-    throw permanent("template_error", `the template could not be rendered: ${(e as Error).message}`);
+    throw permanent("template_error", `${field.path} could not be rendered: ${(e as Error).message}`, [
+      { path: field.path, message: (e as Error).message },
+    ]);
   }
 }
 

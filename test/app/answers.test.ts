@@ -34,6 +34,31 @@ describe("answers at the edges", () => {
     expect(ok.status).not.toBe(413);
   });
 
+  test("a problem with what a request named says which field: a preview's unknown channel, a job title Mustache cannot parse", async () => {
+    const h = makeHarness("channels:\n  console: { type: console }\n");
+    const res = await h.request("/v1/templates/preview", {
+      method: "POST",
+      body: JSON.stringify({ channel: "nope", data: { alerts: [alert] } }),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({
+      error: { code: "not_found", details: [{ path: "channel", message: "channel nope not found" }] },
+    });
+    const job = await h.job("/jobs/notification", {
+      channels: ["console"],
+      title: "{{#alerts}}x",
+      alerts: [alert],
+    });
+    expect(job.status).toBe(489);
+    const problem = ((await job.json()) as { error: { code: string; message: string; details: unknown } })
+      .error;
+    expect(problem.code).toBe("template_error");
+    expect(problem.message).toStartWith("title could not be rendered: Unclosed section");
+    expect(problem.details).toEqual([
+      { path: "title", message: expect.stringContaining("Unclosed section") },
+    ]);
+  });
+
   test("the Authorization scheme is case-insensitive: bearer and BEARER work", async () => {
     const h = makeHarness("worker: { admin_token: s3cret }\n");
     for (const scheme of ["Bearer", "bearer", "BEARER"])
