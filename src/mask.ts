@@ -214,6 +214,17 @@ function jsonForms(c: string): string[] {
   return [...new Set([c, escaped, go, ascii, escaped.replace(/\//g, "\\/"), go.replace(/\//g, "\\/")])];
 }
 
+/**
+ * The forms a credential takes percent-encoded, as a peer quoting the URL or form body it got may
+ * write it (`+` → `%2B`, a space as `%20` or `+`, hex in either case).
+ */
+function percentForms(c: string): string[] {
+  const upper = encodeURIComponent(c);
+  if (upper === c) return [];
+  const lower = upper.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+  return [...new Set([upper, lower, upper.replace(/%20/g, "+"), lower.replace(/%20/g, "+")])];
+}
+
 const secretsOfConfig = new WeakMap<object, string[]>();
 
 /**
@@ -276,16 +287,25 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
     json = undefined;
   }
   // Most answers quote nothing of the request: those are kept as they came, without a copy. A
-  // credential is looked for as JSON encoders escape it too; the parsed JSON holds it as it is.
-  // Every escaped form holds a backslash: an answer without one can only quote a credential as it is.
+  // credential is looked for as JSON encoders escape it and as URLs encode it too; the parsed JSON
+  // holds the escaped one as it is. Every escaped form holds a backslash, every encoded one a `%`.
   const escaped = raw.includes("\\");
-  const forms = credentials.map((c) => [c, escaped ? jsonForms(c) : [c]] as const);
-  const quoted = forms.filter(([, f]) => f.some((x) => raw.includes(x)));
+  const encoded = raw.includes("%");
+  const forms = credentials.map((c) => {
+    const plain = [c, ...(encoded ? percentForms(c) : [])];
+    return { plain, all: escaped ? [...plain, ...jsonForms(c)] : plain };
+  });
+  const quoted = forms.filter((f) => f.all.some((x) => raw.includes(x)));
+  const masking = (pick: (f: (typeof forms)[number]) => string[]) =>
+    longestFirst({ sure: quoted.flatMap(pick), maybe: [] });
   return {
-    text: maskCredentials(raw, longestFirst({ sure: quoted.flatMap(([, f]) => f), maybe: [] })),
+    text: maskCredentials(
+      raw,
+      masking((f) => f.all),
+    ),
     json: maskCredentials(
       json,
-      quoted.map(([c]) => c),
+      masking((f) => f.plain),
     ),
   };
 }

@@ -311,7 +311,7 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
     }
   });
 
-  test("a peer echoing our headers JSON-escaped (a quote as \\\", Go's \\u0026 and \\u003c), a Basic credential's password decoded, a short token: masked", async () => {
+  test("a peer echoing our headers JSON-escaped (a quote as \\\", Go's \\u0026 and \\u003c) or percent-encoded, a Basic credential's password decoded, a short token: masked", async () => {
     const echo = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -330,6 +330,17 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
           );
         if (url.pathname === "/short")
           return new Response(`unknown token ${auth.slice(7)} ; ${url.search}`, { status: 400 });
+        // Quoting the key as it would sit in a URL: percent-encoded, upper-case hex in JSON, lower-case with + for spaces in text.
+        const key = req.headers.get("x-api-key") ?? "";
+        if (url.pathname === "/pct")
+          return Response.json({ error: `bad key: xk=${encodeURIComponent(key)}` }, { status: 400 });
+        if (url.pathname === "/pcl")
+          return new Response(
+            `bad key: xk=${encodeURIComponent(key)
+              .replace(/%20/g, "+")
+              .replace(/%[0-9A-F]{2}/g, (x) => x.toLowerCase())}`,
+            { status: 400 },
+          );
         return Response.json({ you_sent: got });
       },
     });
@@ -341,10 +352,12 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
   go: { type: webhook, url: "${base}/go", headers: { X-Api-Key: "S3cr&t<Key-${S}" } }
   basic: { type: webhook, url: "${base}/basic", headers: { Authorization: "Basic ${basic}" } }
   short: { type: webhook, url: "${base}/short?key=k9x2q", headers: { Authorization: "Bearer t0k3n7x" } }
+  pct: { type: webhook, url: "${base}/pct", headers: { X-Api-Key: "Zk9v+Key/${S}==" } }
+  pcl: { type: webhook, url: "${base}/pcl", headers: { X-Api-Key: "Zk9v Key/${S}==" } }
 `);
       const alert = { labels: { alertname: "Leak" } };
       const found: string[] = [];
-      for (const ch of ["quote", "go", "basic", "short"]) {
+      for (const ch of ["quote", "go", "basic", "short", "pct", "pcl"]) {
         const res = await h.job(
           "/jobs/notification",
           { channels: [ch], alerts: [alert] },
