@@ -16,7 +16,7 @@ import { renderDashboard } from "./ops/dashboard.ts";
 import { dashboardData } from "./ops/dashboard-data.ts";
 import { engineChecks, readiness } from "./ops/health.ts";
 import { buildStats } from "./ops/stats.ts";
-import { problemReply, toResponse } from "./qstash/outcome.ts";
+import { problemReply, retriedOf, toResponse } from "./qstash/outcome.ts";
 import { readLimited } from "./read-limited.ts";
 import { registerAnalysisRoutes } from "./routes/analysis.ts";
 import { registerJobRoutes } from "./routes/jobs.ts";
@@ -145,7 +145,7 @@ export function createApp(deps: Deps): Hono {
         family: family as Family,
         body: () => readLimited(c.req.raw, bodyLimitOf(family as Family, config.worker.body_limit)),
         messageId: h.get("upstash-message-id") ?? h.get("idempotency-key") ?? undefined,
-        retried: Number(h.get("upstash-retried") ?? 0) || 0,
+        retried: retriedOf(h),
         scheduleId: h.get("upstash-schedule-id") ?? undefined,
         signature: h.get("upstash-signature"),
         traceparent: h.get("traceparent"),

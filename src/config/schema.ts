@@ -220,6 +220,15 @@ const store = z
     max_keys: z.number().int().min(100).default(10_000),
   })
   .superRefine((s, ctx) => {
+    // A pasted secret's newline or space: the Upstash client refuses such a URL at every request,
+    // and Upstash such a token as unauthorized.
+    for (const key of ["url", "token"] as const)
+      if (s[key] !== undefined && s[key] !== s[key].trim())
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "begins or ends with a space or a line break (pasted with it?)",
+        });
     if ((s.kind === "upstash" || s.kind === "redis") && !s.url)
       ctx.addIssue({ code: "custom", path: ["url"], message: `is required for store kind ${s.kind}` });
     if (s.kind === "upstash" && !s.token)

@@ -9,8 +9,9 @@ import type { Hono } from "hono";
 import { createApp } from "../app.ts";
 import { addressedHere, isLoopback, usesDevKeys } from "../config/default.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
-import { ConfigError, transient } from "../errors.ts";
-import { problemReply, toResponse } from "../qstash/outcome.ts";
+import { ConfigError, type JobError, transient } from "../errors.ts";
+import { maskText } from "../mask.ts";
+import { pacedForQstash, problemReply, retriedOf, toResponse } from "../qstash/outcome.ts";
 import { fileDeliveryRefusal } from "../sync/file.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { StoreMetrics } from "../telemetry/store-metrics.ts";
@@ -76,13 +77,27 @@ function build(env: Env) {
     if (devKeys) logger.warn(DEV_KEYS_REFUSED);
     return { app: createApp(deps), deps, devKeys };
   } catch (e) {
-    if (e instanceof ConfigError) {
-      // Said once per isolate on the log (wrangler tail, the dashboard's logs), and on every answer.
-      console.error(`alertagent-worker: config error: ${e.message}`);
-      return { error: e };
-    }
-    throw e;
+    // Anything else here is a config the libraries refused (the Upstash client's UrlError): a 503
+    // too, not a 500 page with a stack, and masked (its text may quote a URL's credentials).
+    const error =
+      e instanceof ConfigError
+        ? e
+        : new ConfigError(`the worker could not start: ${maskText((e as Error).message ?? String(e))}`);
+    // Said once per isolate on the log (wrangler tail, the dashboard's logs), and on every answer.
+    console.error(`alertagent-worker: config error: ${error.message}`);
+    return { error };
   }
+}
+
+/**
+ * A refusal before the app, paced for QStash as the app's answers are (outcome.ts): a 503 telling
+ * QStash to come back sooner than its own backoff would spend a message's retries in minutes.
+ */
+function refusal(err: JobError, req: Request): Response {
+  const reply = problemReply(err);
+  return toResponse(
+    req.headers.has("upstash-signature") ? pacedForQstash(reply, retriedOf(req.headers)) : reply,
+  );
 }
 
 /**
@@ -99,20 +114,15 @@ function fromThisMachine(req: Request): boolean {
 export default {
   async fetch(req: Request, env: Env, ctx: Ctx): Promise<Response> {
     built ??= build(env);
-    if ("error" in built) {
-      // Refuse every request with the reason (built logged it once).
-      return toResponse(problemReply(transient("config_error", built.error.message, 60, built.error.issues)));
-    }
+    // Refuse every request with the reason (built logged it once).
+    if ("error" in built)
+      return refusal(transient("config_error", built.error.message, 60, built.error.issues), req);
     if (built.devKeys && !fromThisMachine(req))
-      return toResponse(
-        problemReply(
-          transient("config_error", DEV_KEYS_REFUSED, 60, [
-            {
-              path: "qstash.current_signing_key",
-              message: "the public development key, from another machine",
-            },
-          ]),
-        ),
+      return refusal(
+        transient("config_error", DEV_KEYS_REFUSED, 60, [
+          { path: "qstash.current_signing_key", message: "the public development key, from another machine" },
+        ]),
+        req,
       );
     const res = await built.app.fetch(req);
     const work = pending;

@@ -56,6 +56,9 @@ export function problemReply(err: JobError, status = statusOf(err)): Reply {
   return { status, headers, body: problemBody(err), retryAfterS: err.retryAfterS };
 }
 
+/** How many times QStash retried the message a request delivers (Upstash-Retried; 0 without it). */
+export const retriedOf = (headers: Headers): number => Number(headers.get("upstash-retried") ?? 0) || 0;
+
 /** QStash's own wait before its retry number `n`: min(1 day, e^(2.5·n)) s (docs/contracts.md#qstash). */
 export const qstashBackoffS = (n: number): number => Math.min(86_400, Math.exp(2.5 * n));
 

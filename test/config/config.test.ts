@@ -149,6 +149,16 @@ describe("validation names the exact path of every bad key", () => {
     expect(e.issues.map((i) => i.path).sort()).toEqual(["qstash"]);
   });
 
+  test("a store URL or token pasted with a newline or a space is named (the Upstash client refuses it at every request)", () => {
+    const e = configError(
+      `${keys}store: { kind: upstash, url: "https://eu1.upstash.io ", token: "t0k\\n" }\n`,
+    );
+    expect(e.issues).toEqual([
+      { path: "store.url", message: "begins or ends with a space or a line break (pasted with it?)" },
+      { path: "store.token", message: "begins or ends with a space or a line break (pasted with it?)" },
+    ]);
+  });
+
   test("not YAML at all", () => {
     expect(configError("worker: [unclosed\n").message).toContain("not valid YAML");
   });

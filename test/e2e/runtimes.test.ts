@@ -383,6 +383,22 @@ channels:
     expect(text).not.toContain("CONC is not set");
     for (const key of ["worker.timezone", "templates.broken.body", "channels.sl.format"])
       expect(text).toContain(key);
+    // A job's 503 waits at least QStash's own backoff, as the app's do: a forgotten secret must not
+    // spend a message's retries in three minutes (60 s hints) instead of QStash's half hour.
+    const job = (retried: number) =>
+      fetch(`${base}/jobs/notification`, {
+        method: "POST",
+        body: "{}",
+        headers: { "upstash-signature": "x.y.z", "upstash-retried": String(retried) },
+      });
+    const waits = [];
+    for (const r of [0, 1, 2]) {
+      const res = await job(r);
+      expect(res.status).toBe(503);
+      waits.push(Number(res.headers.get("retry-after")));
+    }
+    expect(waits).toEqual([60, 149, 1809]);
+    expect((await fetch(`${base}/health`)).headers.get("retry-after")).toBe("60");
   }, 60_000);
 });
 
