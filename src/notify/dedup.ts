@@ -17,14 +17,16 @@
  *
  * Two deliveries of one state at once race on a SET NX claim of the transition (previous message
  * → this state): the holder sends; the other is told to come back (a 503) and then finds the
- * state received, or the claim let go because the send failed. A holder with no lease and no open
+ * state received, or the claim let go because the send failed. The claim reads what the channel
+ * received in the same step: a copy whose early read predates another's send and record (which
+ * let the claim go) wins a claim on an old view, lets it go and decides again. A holder with no lease and no open
  * ledger entry died mid-send: its claim is taken over by compare-and-set, and the state goes out
  * under its id.
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
-import type { Store, Write } from "../store/store.ts";
+import { type Store, toJson, type Write } from "../store/store.ts";
 import { hash64 } from "./channels/hmac.ts";
 
 interface Last {
@@ -191,65 +193,91 @@ export async function claimNotification(
     readThrough<string>(store, arrivedKey(messageId), batch),
   ]);
   const at = arrived && arrived < c.receivedAt ? arrived : c.receivedAt;
-  if (last && last.message !== messageId) {
-    // A record from before `sent` was kept lived only as long as the window.
-    const recent = !last.sent || c.now - Date.parse(last.sent) < c.windowMs;
-    if (last.state === state && recent) return { kind: "duplicate", message: last.message };
-    // Never a state with an episode `last` did not know: that is news, whatever the clocks say.
-    if (
-      (last.at && at < last.at && knowsAll(episodes, last)) ||
-      (episodes && lateCopy(episodes, last, c.now, c.lateCopyMs))
-    )
-      return { kind: "obsolete", message: last.message };
-  }
-  const key = `${group}:${state}:${last?.message ?? "-"}`;
-  const claimOf = (holder: Holder, from?: string): DedupClaim => ({
-    group,
-    state,
-    key,
-    at,
-    holder,
-    episodes,
-    ...(from ? { from } : {}),
-  });
   const attempt = crypto.randomUUID();
   const mine: Holder = { message: messageId, origin: messageId, attempt };
-  const won = store.set(key, mine, { nx: true, ttlMs: holdMs });
-  // Rides on the claim's round trip; kept whoever wins the claim.
-  const noted = arrived ? undefined : c.noteArrival(at);
-  alongside?.start();
-  const [first] = await Promise.all([won, noted]);
-  if (first) return { kind: "send", claim: claimOf(mine) };
-  alongside?.lost();
-  const held = await store.get<Holder | string>(key);
-  // Gone meanwhile: race for it again.
-  if (!held)
-    return (await store.set(key, mine, { nx: true, ttlMs: holdMs }))
-      ? { kind: "send", claim: claimOf(mine) }
-      : { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
-  // (A claim written before holders had an origin is the holder's id alone.)
-  const holder = typeof held === "string" ? { message: held, origin: held, attempt: "" } : held;
-  // Ours already (a retry of this message): renewed — unless another took it over meanwhile.
-  // Dead mid-send (its lease ran out): taken over under its id, so a receiver that drops repeated
-  // Idempotency-Keys drops what it had already got (docs/notifications.md).
-  const ours = holder.message === messageId;
-  const leaseMs = ours ? 0 : await store.pttl(c.leaseKey(holder.message));
-  const dead =
-    leaseMs === -2 &&
-    (await store.get<{ status?: string }>(c.entryKey(holder.message)))?.status !== "processing";
-  if (ours || dead) {
-    const next: Holder = { message: messageId, origin: holder.origin, attempt };
-    const swapped = await store.writeMany([
-      { op: "check", key, equals: held, guards: 1 },
-      { op: "set", key, value: next, ttlMs: holdMs },
-    ]);
-    if (swapped) return { kind: "send", claim: claimOf(next, ours ? undefined : holder.message) };
+  let seen = last;
+  for (let round = 0; ; round++) {
+    const settled = settledBy(seen, state, episodes, at, c);
+    if (settled) return settled;
+    const key = `${group}:${state}:${seen?.message ?? "-"}`;
+    const claimOf = (holder: Holder, from?: string): DedupClaim => ({
+      group,
+      state,
+      key,
+      at,
+      holder,
+      episodes,
+      ...(from ? { from } : {}),
+    });
+    // The claim reads the group again in the same step: `seen` may be the job's early read, from
+    // before another copy of this state sent, recorded it and let its claim go.
+    const won = store.acquire<Last>(key, mine, holdMs, group);
+    // Rides on the claim's round trip; kept whoever wins the claim.
+    const noted = arrived ? undefined : c.noteArrival(at);
+    alongside?.start();
+    const [got] = await Promise.all([won, noted]);
+    const now = got.read;
+    if (got.acquired && toJson(now) === toJson(seen)) return { kind: "send", claim: claimOf(mine) };
+    alongside?.lost();
+    if (got.acquired) {
+      // Won on an old view: decide again on what the channel received meanwhile.
+      await store.delIfEquals(key, mine);
+      if (round >= 2) return { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
+      seen = now;
+      continue;
+    }
+    const held = await store.get<Holder | string>(key);
+    // Gone meanwhile: race for it again, on what the channel has now.
+    if (!held) {
+      if (round >= 2) return { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
+      seen = now;
+      continue;
+    }
+    // (A claim written before holders had an origin is the holder's id alone.)
+    const holder = typeof held === "string" ? { message: held, origin: held, attempt: "" } : held;
+    // Ours already (a retry of this message): renewed — unless another took it over meanwhile.
+    // Dead mid-send (its lease ran out): taken over under its id, so a receiver that drops repeated
+    // Idempotency-Keys drops what it had already got (docs/notifications.md).
+    const ours = holder.message === messageId;
+    const leaseMs = ours ? 0 : await store.pttl(c.leaseKey(holder.message));
+    const dead =
+      leaseMs === -2 &&
+      (await store.get<{ status?: string }>(c.entryKey(holder.message)))?.status !== "processing";
+    if (ours || dead) {
+      const next: Holder = { message: messageId, origin: holder.origin, attempt };
+      const swapped = await store.writeMany([
+        { op: "check", key, equals: held, guards: 1 },
+        { op: "set", key, value: next, ttlMs: holdMs },
+      ]);
+      if (swapped) return { kind: "send", claim: claimOf(next, ours ? undefined : holder.message) };
+    }
+    return {
+      kind: "in_flight",
+      message: ours ? "another delivery" : holder.message,
+      retryAfterS: Math.max(1, Math.ceil((leaseMs > 0 ? leaseMs : 1000) / 1000)),
+    };
   }
-  return {
-    kind: "in_flight",
-    message: ours ? "another delivery" : holder.message,
-    retryAfterS: Math.max(1, Math.ceil((leaseMs > 0 ? leaseMs : 1000) / 1000)),
-  };
+}
+
+/** A duplicate or an obsolete state, by what the channel last received (`last`); undefined: send it. */
+function settledBy(
+  last: Last | null,
+  state: string,
+  episodes: Record<string, string> | undefined,
+  at: string,
+  c: Claiming,
+): DedupAnswer | undefined {
+  if (!last || last.message === c.messageId) return undefined;
+  // A record from before `sent` was kept lived only as long as the window.
+  const recent = !last.sent || c.now - Date.parse(last.sent) < c.windowMs;
+  if (last.state === state && recent) return { kind: "duplicate", message: last.message };
+  // Never a state with an episode `last` did not know: that is news, whatever the clocks say.
+  if (
+    (last.at && at < last.at && knowsAll(episodes, last)) ||
+    (episodes && lateCopy(episodes, last, c.now, c.lateCopyMs))
+  )
+    return { kind: "obsolete", message: last.message };
+  return undefined;
 }
 
 /** The key of what a channel last received of a group (read with the job's claim). */

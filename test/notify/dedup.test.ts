@@ -1,7 +1,13 @@
 /** The dedup claim between two deliveries of one group state (src/notify/dedup.ts), raced step by step. */
 import { describe, expect, test } from "bun:test";
 import { alertmanagerPayloadSchema } from "../../src/alerts/alert.ts";
-import { type Claiming, claimNotification } from "../../src/notify/dedup.ts";
+import {
+  type Claiming,
+  claimNotification,
+  dedupKeyOf,
+  groupState,
+  receivedWrites,
+} from "../../src/notify/dedup.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { around } from "../support/store-spy.ts";
@@ -45,5 +51,27 @@ describe("the dedup claim", () => {
     expect((await claimNotification(store, "hook", payload, claiming("B"))).kind).toBe("in_flight");
     // Its own retry carries on.
     expect((await claimNotification(store, "hook", payload, claiming("A"))).kind).toBe("send");
+  });
+
+  test("a copy that read the group before another copy sent and recorded it is a duplicate, not a second send", async () => {
+    const memory = new MemoryStore();
+    let other: Promise<unknown> | undefined;
+    // A reads what the channel last received (nothing yet); before its claim is written, B (an HA
+    // peer's copy of the same state) claims it, sends, records the send and lets its claim go.
+    const store = around(memory, (method, call) => {
+      if ((method === "set" || method === "acquire") && !other) {
+        other = (async () => {
+          const b = await claimNotification(memory, "hook", payload, claiming("B"));
+          if (b.kind !== "send") throw new Error(`B: ${b.kind}`);
+          await memory.writeMany(receivedWrites(b.claim, "B", new Date().toISOString(), 600_000));
+        })();
+        return other.then(call);
+      }
+      return call();
+    });
+    const a = await claimNotification(store, "hook", payload, claiming("A"));
+    expect(a).toEqual({ kind: "duplicate", message: "B" });
+    // The claim A won on its old view is let go: a later state of the group is not held up by it.
+    expect(await memory.get(`${dedupKeyOf("hook", payload)}:${groupState(payload)}:-`)).toBeNull();
   });
 });

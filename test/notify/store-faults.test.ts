@@ -62,7 +62,8 @@ describe("the store failing during a notification: the page arrives once", () =>
     test(`the dedup claim ${mode}: the retry sends the page (it was never sent)`, async () => {
       const store = failingOnce(
         mode,
-        (method, args) => method === "set" && String(args[0]).startsWith("notify:dedup:"),
+        (method, args) =>
+          (method === "set" || method === "acquire") && String(args[0]).startsWith("notify:dedup:"),
       );
       const { hook, h } = hooked(store);
       const statuses = await untilDone(h, pageJob(), `msg_claim_${mode}`);
@@ -74,7 +75,8 @@ describe("the store failing during a notification: the page arrives once", () =>
   test("the dedup claim refused: the answer names the store, not the channel it never reached", async () => {
     const store = failingOnce(
       "refused",
-      (method, args) => method === "set" && String(args[0]).startsWith("notify:dedup:"),
+      (method, args) =>
+        (method === "set" || method === "acquire") && String(args[0]).startsWith("notify:dedup:"),
     );
     const { hook, h } = hooked(store);
     const res = await sendPage(h, "msg_claim_says");
