@@ -8,5 +8,6 @@ import { runSync } from "../src/sync/sync.ts";
 
 export const configSyncHandler: JobHandler = {
   family: "config-sync",
-  handle: (body, { deps, logger }) => runSync(deps, parseJob(configSyncJobSchema, body), logger),
+  handle: (body, { deps, logger, messageId }) =>
+    runSync(deps, parseJob(configSyncJobSchema, body), logger, messageId),
 };

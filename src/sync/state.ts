@@ -44,6 +44,8 @@ export interface TargetState {
 const RULES_KEY = "sync:rules";
 const LOCK_KEY = "sync:lock";
 const targetKey = (name: string) => `sync:target:${name}`;
+/** Marks that a message's operation is in the stored set: its retry delivers the set, not the operation again. */
+const appliedKey = (messageId: string) => `sync:applied:${messageId}`;
 
 /** The rule set before any sync stored one (a new object each time: callers may change it). */
 const noRules = (): RuleSet => ({ rules: [], updated_at: null });
@@ -113,14 +115,21 @@ export async function saveState(store: Store, state: TargetState): Promise<void>
 export interface Held {
   set: RuleSet;
   states: (TargetState | null)[];
+  /** Whether this message's operation went into the set on an earlier attempt (saveAndRelease's `applied`). */
+  applied: boolean;
   /**
    * Writes the rule set (when given) and the targets' states, and lets the lock go, in one step
    * made only while the lock is still this sync's: the next sync to take the lock reads all of it,
    * and a sync that lost its lock cannot overwrite what the next holder writes (503
    * sync_lock_lost: the retry plans again). If that write fails, the lock is let go alone, so a
-   * retry is not refused until the TTL.
+   * retry is not refused until the TTL. `applied`: the message whose operation the stored set now
+   * holds, remembered for `keepMs`.
    */
-  saveAndRelease(set: RuleSet | undefined, states: TargetState[]): Promise<void>;
+  saveAndRelease(
+    set: RuleSet | undefined,
+    states: TargetState[],
+    applied?: { messageId: string; keepMs: number },
+  ): Promise<void>;
 }
 
 /**
@@ -130,9 +139,15 @@ export interface Held {
  * The lock is renewed every third of its TTL while the sync runs; the TTL frees a lock whose
  * holder died.
  */
-export async function takeLock(store: Store, names: readonly string[], ttlMs: number): Promise<Held | null> {
+export async function takeLock(
+  store: Store,
+  names: readonly string[],
+  ttlMs: number,
+  messageId?: string,
+): Promise<Held | null> {
   const token = crypto.randomUUID();
-  const got = await acquireOrLetGo<RuleSet>(store, LOCK_KEY, token, ttlMs, RULES_KEY, names.map(targetKey));
+  const more = [...names.map(targetKey), ...(messageId ? [appliedKey(messageId)] : [])];
+  const got = await acquireOrLetGo<RuleSet>(store, LOCK_KEY, token, ttlMs, RULES_KEY, more);
   if (!got.acquired) return null;
   // A failed renewal is not fatal here: the final write's check finds a lock that was lost. One
   // that lapsed with no one taking it (the event loop stalled past the TTL) is taken back.
@@ -144,12 +159,16 @@ export async function takeLock(store: Store, names: readonly string[], ttlMs: nu
   (renewer as { unref?: () => void }).unref?.();
   return {
     set: got.read ?? noRules(),
-    states: got.more as (TargetState | null)[],
-    async saveAndRelease(next, saved) {
+    states: got.more.slice(0, names.length) as (TargetState | null)[],
+    applied: messageId !== undefined && got.more[names.length] != null,
+    async saveAndRelease(next, saved, applied) {
       clearInterval(renewer);
       const writes: Write[] = [
         ...(next ? [{ op: "set" as const, key: RULES_KEY, value: next }] : []),
         ...saved.map((s) => ({ op: "set" as const, key: targetKey(s.target), value: s })),
+        ...(applied
+          ? [{ op: "set" as const, key: appliedKey(applied.messageId), value: true, ttlMs: applied.keepMs }]
+          : []),
         { op: "del", key: LOCK_KEY, ifEquals: token },
       ];
       let held: boolean;

@@ -4,8 +4,10 @@
  * (apply.ts), then save the set and the targets' states with the lock's release, in one step:
  * a target's version goes up by one only when it took the new rendering. Any target that did
  * not is a failed sync (503, or 489 when no retry can help) after the others were delivered, so
- * a retry only redoes what failed. One sync at a time: the store lock makes a second one answer
- * 503 and be redelivered.
+ * a retry only redoes what failed: an operation that went into the stored set is not made again
+ * (later syncs may have changed its rules since: a retried create must not bring back a rule
+ * deleted meanwhile), the retry delivers the set as stored. One sync at a time: the store lock
+ * makes a second one answer 503 and be redelivered.
  */
 
 import { transient } from "../errors.ts";
@@ -17,7 +19,7 @@ import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
 import { loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
 
-export async function runSync(deps: Services, job: SyncJob, log: Logger) {
+export async function runSync(deps: Services, job: SyncJob, log: Logger, messageId: string) {
   const names = pickTargets(deps, job.targets);
   if (job.dry_run) {
     const [current, states] = await Promise.all([loadRuleSet(deps.store), loadStates(deps.store, names)]);
@@ -25,15 +27,28 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const plans = await planTargets(deps, set.rules, names, states, job.operation === "full");
     return { ...summary, dry_run: true, rules: set.rules.length, targets: plans.map(dryView) };
   }
+  // A full sync from the source reads it again on each attempt: the source is the truth, not the job.
+  const operates = job.operation !== "full" || job.rules !== undefined;
   // Held as a job's lease is (renewed every third of worker.lease): a sync whose process died
   // frees it within a lease.
-  const held = await takeLock(deps.store, names, deps.config.worker.lease);
+  const held = await takeLock(deps.store, names, deps.config.worker.lease, operates ? messageId : undefined);
   if (!held)
     throw transient("sync_in_progress", "another config sync is running; this one will be redelivered", 5);
   let changedSet: RuleSet | undefined;
+  let inSet = false;
   const states: TargetState[] = [];
   try {
-    const { set, summary } = await nextRuleSet(deps, job, held.set);
+    const { set, summary }: { set: RuleSet; summary: Record<string, unknown> } = held.applied
+      ? {
+          set: held.set,
+          summary: {
+            operation: job.operation,
+            ...(job.operation === "full" ? { from: "job" } : {}),
+            applied_earlier: true,
+          },
+        }
+      : await nextRuleSet(deps, job, held.set);
+    inSet = operates && !held.applied;
     const plans = await planTargets(deps, set.rules, names, held.states, job.operation === "full");
     if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
@@ -65,12 +80,19 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger) {
     const runs = applied.some(
       (a) => (a.result.changed && !a.result.drifted && !a.failure) || a.failure?.code === "not_applied",
     );
-    if (refused && !runs) changedSet = undefined;
+    if (refused && !runs) {
+      changedSet = undefined;
+      inSet &&= JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
+    }
     if (applied.some((a) => a.failure)) throw syncFailed(applied);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
   } finally {
     // Whatever happened, what was delivered is recorded before the lock goes.
-    await held.saveAndRelease(changedSet, states);
+    await held.saveAndRelease(
+      changedSet,
+      states,
+      inSet ? { messageId, keepMs: deps.config.store.retention } : undefined,
+    );
   }
 }
 

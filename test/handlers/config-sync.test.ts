@@ -245,6 +245,40 @@ config_sync:
   });
 });
 
+describe("a retried job after a newer one", () => {
+  test("a create retried after its rule was deleted does not bring it back: the retry delivers the set as stored", async () => {
+    let up = false;
+    const peer = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => (up ? new Response("ok") : new Response("down", { status: 503 })),
+    });
+    try {
+      const { h, prom } = setup(
+        `    side: { kind: prometheus, delivery: { type: http, url: "http://127.0.0.1:${peer.port}/rules", method: PUT } }\n`,
+      );
+      const temp = rule({ id: "r10", name: "TempTest", group: "tmp" });
+      // The side peer is down: the create reaches the file and waits on QStash's retry there.
+      expect((await h.sync({ operation: "create", rules: [temp] }, "msg_x")).status).toBe(503);
+      expect(groupsIn(prom).map((g) => g.name)).toEqual(["tmp"]);
+      up = true;
+      const deleted = await h.sync({ operation: "delete", rule_ids: ["r10"] }, "msg_y");
+      expect(deleted.status).toBe(200);
+      expect(groupsIn(prom)).toEqual([]);
+      // QStash's retry of the create, after the delete.
+      const retry = await h.sync({ operation: "create", rules: [temp] }, "msg_x");
+      expect(retry.status).toBe(200);
+      expect(await retry.json()).toMatchObject({ operation: "create", applied_earlier: true, rules: 0 });
+      expect(groupsIn(prom)).toEqual([]);
+      // Another message with the same create is a new change, and makes it.
+      expect((await h.sync({ operation: "create", rules: [temp] }, "msg_z")).status).toBe(200);
+      expect(groupsIn(prom).map((g) => g.name)).toEqual(["tmp"]);
+    } finally {
+      peer.stop(true);
+    }
+  });
+});
+
 describe("answers for jobs that cannot succeed", () => {
   test("a bad rule is a 489 naming the rule id and the field", async () => {
     const { h, prom } = setup();
