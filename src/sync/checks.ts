@@ -67,7 +67,56 @@ function goActions(s: string): string[] | undefined {
   return out;
 }
 
-export const templatesBalanced = (s: string): boolean => goActions(s) !== undefined;
+/** Variables Prometheus (template/template.go) or vmalert defines before a label or annotation's template. */
+const PREDEFINED_VARS = new Set([
+  "labels",
+  "value",
+  "externalLabels",
+  "externalURL",
+  "expr",
+  "alertID",
+  "groupID",
+  "activeAt",
+  "for",
+]);
+const OPENS = new Set(["if", "range", "with", "define", "block"]);
+
+/**
+ * Why Prometheus would refuse a label or annotation's Go template at load, or undefined: an action
+ * that does not close (or Mustache), a block without its `{{ end }}` (or an end without its block,
+ * an else outside one), a `$variable` neither declared in it nor predefined (PREDEFINED_VARS). A
+ * variable declared anywhere in the text counts, whatever its scope: the peer still judges the rest.
+ */
+export function templateProblem(s: string): string | undefined {
+  const actions = goActions(s);
+  if (!actions)
+    return "is not a valid Go template: each {{ needs its }}, and Mustache tags ({{#x}}, {{/x}}, {{^x}}) are not Go";
+  const open: string[] = [];
+  for (const raw of actions) {
+    const a = raw.replace(/^-\s+/, "").replace(/\s+-$/, "").trim();
+    if (a.startsWith("/*")) continue;
+    const word = /^[a-z]+/.exec(a)?.[0] ?? "";
+    if (OPENS.has(word)) open.push(word);
+    else if (word === "end") {
+      if (!open.pop())
+        return "is not a valid Go template: {{ end }} closes no {{ if }}, {{ range }} or {{ with }}";
+    } else if (word === "else" && !["if", "range", "with"].includes(open.at(-1) ?? ""))
+      return "is not a valid Go template: {{ else }} outside an {{ if }}, {{ range }} or {{ with }}";
+  }
+  if (open.length) return `is not a valid Go template: {{ ${open.at(-1)} }} has no {{ end }}`;
+  const code = actions.map((a) =>
+    a.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " "),
+  );
+  const declared = new Set(
+    code.flatMap((a) => [...a.matchAll(/\$(\w+)\s*(?:,\s*\$\w+\s*)?:?=/g)].map((m) => m[1])),
+  );
+  for (const a of code) for (const m of a.matchAll(/,\s*\$(\w+)\s*:=/g)) declared.add(m[1]);
+  for (const a of code)
+    for (const m of a.matchAll(/\$([A-Za-z_]\w*)/g))
+      if (!declared.has(m[1]) && !PREDEFINED_VARS.has(m[1]))
+        return `is not a valid Go template: $${m[1]} is not defined (Prometheus defines $labels, $value, $externalLabels and $externalURL)`;
+  return undefined;
+}
 
 /** Brackets and quotes of a PromQL expression must balance; the rest is the peer's to judge. */
 export function exprProblem(expr: string): string | undefined {

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { jsonRecord } from "../json-record.ts";
-import { exprProblem, hasControl, parsePromDuration, templatesBalanced } from "./checks.ts";
+import { exprProblem, hasControl, parsePromDuration, templateProblem } from "./checks.ts";
 
 /** Prometheus 2.x label (and annotation) names. */
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -46,10 +46,10 @@ const positiveDuration = promDuration.refine(
   "must be more than 0: Alertmanager refuses a zero interval",
 );
 
-const templated = text.refine(
-  templatesBalanced,
-  "is not a valid Go template: each {{ needs its }}, and Mustache tags ({{#x}}, {{/x}}, {{^x}}) are not Go",
-);
+const templated = text.superRefine((s, ctx) => {
+  const problem = templateProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 function labelMap(what: "label" | "annotation") {
   return jsonRecord(templated, `a ${what}`).superRefine((m, ctx) => {

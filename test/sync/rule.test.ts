@@ -14,7 +14,7 @@ import {
 } from "../../src/sync/checks.ts";
 import { promqlSyntaxError } from "../../src/sync/promql.ts";
 import { checkRuleSet, parseRules } from "../../src/sync/validate.ts";
-import { vmalertDryRun } from "../support/peers.ts";
+import { promtoolCheckRules, vmalertDryRun } from "../support/peers.ts";
 import { GO_TEMPLATE_RULES, rule, sampleRules } from "../support/sync-rules.ts";
 
 const fileTarget = loadConfig(
@@ -134,6 +134,41 @@ describe("validation refuses what a peer would reject later, naming the rule id 
     expect(
       parseRules([rule({ annotations: { a: "plain }} text", b: "{{/* comment */}}" } })]).issues,
     ).toEqual([]);
+  });
+
+  test("a Go template Prometheus refuses at load (a block without its end, an end or else alone, an undefined $variable) is refused here, as promtool does", async () => {
+    const refused = [
+      "{{ if $value }}high",
+      "{{ end }}",
+      "{{ else }}",
+      "{{ range $x }}",
+      "{{ $undefinedvar }}",
+    ];
+    const taken = [
+      "{{ if gt $value 0.5 }}high{{ else if gt $value 0.2 }}mid{{ else }}low{{ end }}",
+      '{{ range $i, $e := query "up" }}{{ $e.Labels.job }}{{ $i }}{{ end }}',
+      "{{- with $x := $labels.instance -}}{{ $x }}{{- end -}} {{ $externalURL }} {{ $externalLabels.env }}",
+      '{{/* {{ if */}}{{ define "x" }}a{{ end }}{{ template "x" }}{{ $y := 1 }}{{ $y = 2 }}{{ $ }}',
+    ];
+    for (const summary of refused) {
+      expect(problem(rule({ annotations: { summary } }))).toMatchObject({
+        field: "annotations.summary",
+        message: expect.stringContaining("is not a valid Go template"),
+      });
+      const file = `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: { summary: ${JSON.stringify(summary)} }\n`;
+      expect((await promtoolCheckRules(file)).code).not.toBe(0);
+    }
+    for (const summary of taken) {
+      expect(parseRules([rule({ annotations: { summary } })]).issues).toEqual([]);
+      const file = `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: { summary: ${JSON.stringify(summary)} }\n`;
+      expect(await promtoolCheckRules(file)).toMatchObject({ code: 0 });
+    }
+    expect(problem(rule({ annotations: { summary: "{{ if 1 }}" } })).message).toContain(
+      "{{ if }} has no {{ end }}",
+    );
+    expect(problem(rule({ annotations: { summary: "{{ $nope }}" } })).message).toContain(
+      "$nope is not defined",
+    );
   });
 
   test("unknown fields, a missing severity and control characters", () => {
