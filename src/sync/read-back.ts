@@ -6,7 +6,7 @@ import { type JobError, transient } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { baseOf } from "./net.ts";
 import type { Rendered, TargetConfig } from "./render.ts";
-import { type Verification, verifyAlertmanager, verifyRules } from "./verify.ts";
+import { type RulesCheck, type Verification, verifyAlertmanager, verifyRules } from "./verify.ts";
 
 export interface DeliveryInput {
   deps: Services;
@@ -38,7 +38,11 @@ export function readBackFile(
   delivery: Extract<TargetConfig["delivery"], { type: "file" }>,
 ): Promise<Verification> {
   const base = d.target.verify.url ?? baseOf(delivery.reload_url);
-  return readBack(d, base, delivery.path.split("/").pop(), !!delivery.reload_url);
+  // Other file targets' paths: a file the peer lists under one of those is theirs, not ours.
+  const others = Object.entries(d.deps.config.config_sync.targets)
+    .filter(([name, t]) => name !== d.name && t.delivery.type === "file")
+    .map(([, t]) => (t.delivery as typeof delivery).path);
+  return readBack(d, base, { path: delivery.path, others }, !!delivery.reload_url);
 }
 
 /** What a target without a read-back URL records: nothing to verify against, which is not a failure. */
@@ -49,7 +53,7 @@ export const UNVERIFIABLE =
 export async function readBack(
   d: DeliveryInput,
   base: string | undefined,
-  fileName?: string,
+  file?: RulesCheck["file"],
   reloaded = false,
 ): Promise<Verification> {
   const { deps, target, rendered } = d;
@@ -66,7 +70,7 @@ export async function readBack(
     kind: target.kind,
     base,
     expected: rendered.groups,
-    fileName,
+    file,
     managed: new Set([...d.previousGroups, ...rendered.groups.map((g) => g.name)]),
     timeoutMs,
     reloaded,

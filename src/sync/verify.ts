@@ -26,8 +26,12 @@ export interface RulesCheck {
   /** Base URL of the peer's HTTP API. */
   base: string;
   expected: GroupSummary[];
-  /** With a file delivery: only groups loaded from a file of this name are ours. */
-  fileName?: string;
+  /**
+   * With a file delivery: the groups the peer loaded from this path are ours — or, when it lists
+   * none from it (it sees the file elsewhere: a container's mount), from a file of the same name
+   * that is not at another file target's path.
+   */
+  file?: { path: string; others: readonly string[] };
   /** Without one: groups of these names are ours (what we render now and what we had before). */
   managed: ReadonlySet<string>;
   timeoutMs: number;
@@ -110,17 +114,23 @@ function mismatch(actual: Map<string, string[]>, expected: Map<string, string[]>
 function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const data = JSON.parse(body) as { data?: { groups?: ApiGroup[] | null } };
   const groups = data.data?.groups ?? [];
-  const fileOf = (g: ApiGroup) => (g.file ?? "").split("/").pop();
+  if (!check.file) return groups.filter((g) => check.managed.has(g.name));
+  const { path, others } = check.file;
+  const name = baseName(path);
   // The previous version kept beside ours (file.ts) loaded too: every rule runs twice and a
   // deleted one keeps firing. Waiting will not change the peer's rule_files.
-  const prev = check.fileName && groups.find((g) => fileOf(g) === `${check.fileName}.prev`);
+  const prev = groups.find((g) => g.file === `${path}.prev` || baseName(g.file) === `${name}.prev`);
   if (prev)
     throw permanent(
       "previous_file_loaded",
-      `${check.kind} also loads ${prev.file} (its rule_files matches the previous version kept beside ${check.fileName}): every rule runs twice and deleted ones keep firing; make it match *.yml (or ${check.fileName} itself)`,
+      `${check.kind} also loads ${prev.file} (its rule_files matches the previous version kept beside ${name}): every rule runs twice and deleted ones keep firing; make it match *.yml (or ${name} itself)`,
     );
-  return groups.filter((g) => (check.fileName ? fileOf(g) === check.fileName : check.managed.has(g.name)));
+  const exact = groups.filter((g) => g.file === path);
+  if (exact.length) return exact;
+  return groups.filter((g) => baseName(g.file) === name && !others.includes(g.file ?? ""));
 }
+
+const baseName = (file: string | undefined) => (file ?? "").split("/").pop();
 
 function actualGroups(ours: ApiGroup[], exprKey: (expr: string) => string): Map<string, string[]> {
   return canon(

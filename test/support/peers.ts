@@ -164,8 +164,8 @@ async function startPeer(
  * web config's basic_auth_users, a bcrypt hash).
  */
 export async function startPrometheus(
-  /** `ruleGlob`: the rule files it loads under rulesDir, `*.yml` by default. */
-  opts: { basicAuth?: { user: string; password: string }; lifecycle?: boolean; ruleGlob?: string } = {},
+  /** `ruleGlobs`: the rule files it loads under rulesDir, `*.yml` by default. */
+  opts: { basicAuth?: { user: string; password: string }; lifecycle?: boolean; ruleGlobs?: string[] } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("prometheus"); // before making anything to clean up
   const dir = tempDir("alertagent-prom-");
@@ -173,7 +173,7 @@ export async function startPrometheus(
   mkdirSync(rulesDir);
   writeFileSync(
     join(dir, "prometheus.yml"),
-    `global: { evaluation_interval: 15s }\nrule_files: ["${rulesDir}/${opts.ruleGlob ?? "*.yml"}"]\n`,
+    `global: { evaluation_interval: 15s }\nrule_files: ${JSON.stringify((opts.ruleGlobs ?? ["*.yml"]).map((g) => `${rulesDir}/${g}`))}\n`,
   );
   const auth = opts.basicAuth;
   const webConfig: string[] = [];

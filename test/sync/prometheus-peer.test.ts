@@ -349,7 +349,7 @@ config_sync:
 });
 
 test("a Prometheus whose rule_files also matches the .prev file kept beside ours runs every rule twice: refused as verified, 489 naming the fix", async () => {
-  const loose = await startPrometheus({ ruleGlob: "*" });
+  const loose = await startPrometheus({ ruleGlobs: ["*"] });
   try {
     const path = join(loose.rulesDir, "alertagent.yml");
     const h = promTarget(path, `${loose.url}/-/reload`);

@@ -32,7 +32,7 @@ const check = (kind: "prometheus" | "vmalert", expr: string) => ({
   kind,
   base: `http://127.0.0.1:${api.port}`,
   expected: [{ name: "g", rules: [{ name: "Down", expr, for_s: 60, labels: {}, annotations: {} }] }],
-  fileName: "alertagent.yml",
+  file: { path: "/rules/alertagent.yml", others: [] },
   managed: new Set<string>(),
   timeoutMs: 5_000,
 });
