@@ -9,8 +9,7 @@
 
 import { WORDS, type Words } from "./locale.ts";
 import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
-import { cutBytes } from "./text.ts";
-import { type AlertView, type GroupView, omittedOf, type PartView, partView } from "./view.ts";
+import { type AlertView, type GroupView, linesOf, omittedOf, type PartView, partView } from "./view.ts";
 
 /** One message as a channel sends it. */
 export interface OutPart extends Rendered {
@@ -141,7 +140,8 @@ export function shrinkOne(
 /** Halves the longest free text of an alert (description, summary, a label or annotation value). */
 function shortenLongest(a: AlertView, mark: string): AlertView {
   const fields: { set: (v: string) => AlertView; value: string }[] = [
-    { value: a.description, set: (v) => ({ ...a, description: v }) },
+    // The lines too: a template that quotes them line by line (WeCom's) shows those.
+    { value: a.description, set: (v) => ({ ...a, description: v, description_lines: linesOf(v) }) },
     { value: a.summary, set: (v) => ({ ...a, summary: v, own_summary: a.own_summary ? v : "" }) },
     ...a.label_list.map((l, i) => ({
       value: l.value,
@@ -169,12 +169,24 @@ function shortenLongest(a: AlertView, mark: string): AlertView {
 function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
   let body = p.body;
   while (body.length > 0) {
-    const nl = body.lastIndexOf("\n", Math.floor(body.length * 0.9));
-    body = nl > body.length / 2 ? body.slice(0, nl) : cutBytes(body, Math.floor(body.length * 0.9));
+    body = cutTenth(body);
     const c = { ...p, body: `${body}\n${mark.trim()}` };
     if (fits(c)) return c;
   }
   return { ...p, body: mark.trim() };
+}
+
+/**
+ * About nine tenths of `body`, cut at a line if one is in the last half, else between characters;
+ * a markdown link the cut would break goes whole, and a URL's %-escape is not left half.
+ */
+function cutTenth(body: string): string {
+  const at = Math.floor(body.length * 0.9);
+  const nl = body.lastIndexOf("\n", at);
+  let cut = nl > body.length / 2 ? body.slice(0, nl) : body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
+  const link = cut.lastIndexOf("](");
+  if (link > cut.lastIndexOf(")")) cut = cut.slice(0, Math.max(0, cut.lastIndexOf("[", link)));
+  return cut.replace(/%[0-9A-Fa-f]?$/, "");
 }
 
 /**

@@ -159,6 +159,9 @@ const severityOf = (s: string) => SEVERITY.find(([re]) => re.test(s)) ?? OTHER;
 /** Labels shown first, in this order; the rest follow by name. */
 const FIRST = ["instance", "job", "namespace", "pod", "container", "node", "service", "cluster", "env"];
 const HIDDEN = new Set(["alertname", "severity"]);
+/** A description's lines, trailing blank ones dropped (`description_lines`). */
+export const linesOf = (text: string): string[] => text.replace(/\s+$/, "").split(/\r\n?|\n/);
+
 const SHOWN_ANNOTATIONS = new Set(["summary", "description", "message", "runbook_url", "runbook"]);
 
 function pairs(map: Record<string, string>, skip: (k: string) => boolean): Pair[] {
@@ -247,7 +250,7 @@ function alertView(
     hex: resolved ? "#1a7f37" : hex,
     summary: ann.summary ?? ann.message ?? "",
     description: ann.description ?? "",
-    description_lines: (ann.description ?? "").replace(/\s+$/, "").split(/\r\n?|\n/),
+    description_lines: linesOf(ann.description ?? ""),
     labels: a.labels,
     annotations: ann,
     label_list: labelList,

@@ -248,11 +248,82 @@ describe("WeCom refusing a part as too long (40058)", () => {
       alerts: [{ ...first, annotations: { summary: "根分区使用率超过 85%", description } }],
     });
     expect(res.status).toBe(200);
+    // Re-split under the budget the refusal leaves: as many pieces as that takes (two here), the
+    // long line cut to what one piece holds (it was cut to a third: characters taken for bytes).
     const got = wecom.of(k);
-    expect(got).toHaveLength(1);
-    expect(got[0].text).toContain("db-03:9100");
-    expect(got[0].text).toContain("[已截断]");
-    expect(got[0].text).not.toContain("[truncated]");
+    expect(got.map((m) => m.text.split("\n")[0].match(/\(\d\/\d\)$/)?.[0])).toEqual(["(1/2)", "(2/2)"]);
+    const text = got.map((m) => m.text).join("\n");
+    expect(text).toContain("db-03:9100");
+    expect(text).toContain("[已截断]");
+    expect(text).not.toContain("[truncated]");
+    expect(got[0].text.length).toBeGreaterThan(600);
+  });
+});
+
+describe("an alert longer than a WeCom message", () => {
+  test("a description of many lines is shortened; the instance, the labels, the start and the links stay (markdown, markdown_v2)", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN }\n  w2: { type: wecom, webhook: "${wecom.webhook(`${k}-2`)}", locale: zh-CN, msgtype: markdown_v2 }\n`,
+    );
+    const [first] = fixture("alertmanager-zh.json").alerts;
+    // 80 lines, ~8.7 KB: more than two WeCom messages on its own.
+    const description = Array.from(
+      { length: 80 },
+      (_, i) => `第 ${i + 1} 行：磁盘写入延迟持续升高，请检查。`,
+    ).join("\n");
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx", "w2"],
+      alerts: [
+        {
+          ...first,
+          labels: { ...first.labels, pod: "db-03-7f9c" },
+          annotations: {
+            summary: "根分区使用率超过 85%",
+            description,
+            runbook_url: "https://runbooks.example/disk",
+          },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    for (const [m] of [wecom.of(k), wecom.of(`${k}-2`)]) {
+      expect(new TextEncoder().encode(m.text).length).toBeLessThanOrEqual(4096);
+      for (const kept of [
+        "db-03:9100",
+        "db-03-7f9c",
+        "开始",
+        "https://runbooks.example/disk",
+        "第 1 行",
+        "已截断",
+      ])
+        expect(m.text).toContain(kept);
+      expect(m.text).not.toContain("第 80 行");
+    }
+  });
+
+  test("a cut that cannot keep a whole link drops it rather than send half a URL (markdown, text)", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN }\n  wt: { type: wecom, webhook: "${wecom.webhook(`${k}-t`)}", locale: zh-CN, msgtype: text }\n`,
+    );
+    // 300 four-byte characters in a group label: each silence or Alertmanager link is ~3 KB of %F0%A0%AE%B7.
+    const svc = "𠮷".repeat(300);
+    const zh = fixture("alertmanager-zh.json");
+    const payload = {
+      ...zh,
+      groupKey: `{}:{svc="${svc}"}`,
+      groupLabels: { svc },
+      commonLabels: { ...zh.commonLabels, svc },
+      alerts: [{ ...zh.alerts[0], labels: { ...zh.alerts[0].labels, svc } }],
+    };
+    expect((await h.job("/jobs/notification", { channels: ["wx", "wt"], payload })).status).toBe(200);
+    for (const m of [...wecom.of(k), ...wecom.of(`${k}-t`)]) {
+      expect(m.text).toContain("db-03:9100");
+      // Every link that starts ends; no line ends in half a %-escape.
+      expect(m.text.split("](").length - 1).toBe((m.text.match(/\]\([^)\s]*\)/g) ?? []).length);
+      expect(m.text.split("\n").filter((l) => /:\/\/\S*%[0-9A-F]?$/.test(l))).toEqual([]);
+    }
   });
 });
 
