@@ -314,7 +314,7 @@ describe("an alert longer than a WeCom message", () => {
       ...zh,
       groupKey: `{}:{svc="${svc}"}`,
       groupLabels: { svc },
-      commonLabels: { ...zh.commonLabels, svc },
+      commonLabels: { ...(zh.commonLabels as Record<string, string>), svc },
       alerts: [{ ...zh.alerts[0], labels: { ...zh.alerts[0].labels, svc } }],
     };
     expect((await h.job("/jobs/notification", { channels: ["wx", "wt"], payload })).status).toBe(200);
