@@ -78,11 +78,12 @@ export async function signedUrl(webhook: string, secret: string, nowMs: number):
   return `${webhook}${webhook.includes("?") ? "&" : "?"}timestamp=${ts}&sign=${encodeURIComponent(sign)}`;
 }
 
-/** DingTalk's own errcodes (docs/contracts.md#dingtalk-robot): 130101 throttled (10 min); 300001/300005 bad token, 310000 sign or keyword refused. */
+/** DingTalk's own errcodes (docs/contracts.md#dingtalk-robot): 130101 throttled (10 min); 300001/300005 bad token, 310000 sign or keyword refused; 460101 (101002 before) too long. */
 const ERRCODES = {
   130101: { kind: "rate", retryAfterS: THROTTLED_S },
   300001: { kind: "auth" },
   300005: { kind: "auth" },
   310000: { kind: "auth" },
   460101: { kind: "too_long" },
+  101002: { kind: "too_long" },
 } as const;
