@@ -138,6 +138,7 @@ export function createApp(deps: Deps): Hono {
     for (const outcome of JOB_OUTCOMES) deps.metrics.inc("jobs", { family, outcome }, 0);
     deps.metrics.inc("retries", { family }, 0);
     deps.metrics.inc("deadLetters", { family }, 0);
+    deps.metrics.add("inFlight", { family }, 0);
     const handler = HANDLERS[family] as NonNullable<(typeof HANDLERS)[Family]>;
     app.post(`/jobs/${family}`, async (c) => {
       const h = c.req.raw.headers;

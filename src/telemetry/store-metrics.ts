@@ -46,8 +46,9 @@ export class StoreMetrics implements Metrics {
     this.bump(metric, key(labels), by);
   }
 
+  /** As inc: a delta of 0 declares the series (a gauge whose +1 and -1 cancel in a flush writes nothing). */
   add(metric: MetricKey, labels: Labels, delta: number): void {
-    this.bump(metric, key(labels), delta);
+    this.inc(metric, labels, delta);
   }
 
   set(metric: MetricKey, labels: Labels, value: number): void {

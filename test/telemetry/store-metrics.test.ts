@@ -89,3 +89,15 @@ test("/metrics on a store refusing writes (full) but answering reads still shows
   expect(res.status).toBe(200);
   expect(await res.text()).toContain('alertagent_jobs_total{family="notification",outcome="succeeded"} 0');
 });
+
+test("jobs_in_flight is scraped at 0 on store-aggregated metrics (Workers): a job's +1 and -1 in one flush wrote nothing, so the series never existed", async () => {
+  const { makeHarness, failureCallback } = await import("../support/harness.ts");
+  const h = makeHarness("", { metrics: "store" });
+  const inFlight = async () =>
+    (await (await h.request("/metrics")).text())
+      .split("\n")
+      .find((l) => l.startsWith('alertagent_jobs_in_flight{family="failure"}'));
+  expect(await inFlight()).toBe('alertagent_jobs_in_flight{family="failure"} 0');
+  expect((await h.job("/jobs/failure", failureCallback("msg_in_flight"))).status).toBe(200);
+  expect(await inFlight()).toBe('alertagent_jobs_in_flight{family="failure"} 0');
+});
