@@ -29,9 +29,10 @@ const PERMANENT_CODES = new Set([
   "PermissionDenied",
 ]);
 
-function fileError(what: string, path: string, e: unknown): JobError {
+/** `doing` what failed ("writing /etc/x.yml"), and the system's code for why. */
+function fileError(doing: string, e: unknown): JobError {
   const code = (e as { code?: string }).code ?? (e as Error).name;
-  const message = `${what} ${path} failed: ${code && code !== "Error" ? code : (e as Error).message}`;
+  const message = `${doing} failed: ${code && code !== "Error" ? code : (e as Error).message}`;
   return PERMANENT_CODES.has(code) ? permanent("file_error", message) : transient("file_error", message, 30);
 }
 
@@ -43,10 +44,20 @@ export async function writeAtomic(fs: FileAccess, path: string, text: string, mo
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
     await fs.write(tmp, text, { mode, like: path });
+  } catch (e) {
+    await fs.remove(tmp).catch(() => {});
+    // The file itself may well be writable: what was refused is a new file beside it.
+    const slash = path.lastIndexOf("/");
+    throw fileError(
+      `creating a new file in ${slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : "."} (it is written there, then renamed over ${path.slice(slash + 1)}: the directory must be writable, not only the file)`,
+      e,
+    );
+  }
+  try {
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.remove(tmp).catch(() => {});
-    throw fileError("writing", path, e);
+    throw fileError(`writing ${path}`, e);
   }
 }
 
@@ -220,7 +231,7 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   try {
     previous = await fs.read(path);
   } catch (e) {
-    throw fileError("reading the current version of", path, e);
+    throw fileError(`reading the current version of ${path}`, e);
   }
   refuseAheadOfStore(d, managedHash(previous));
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the

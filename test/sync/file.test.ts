@@ -3,7 +3,16 @@
  * path that cannot be written, and the start-up refusal on Workers. With peers: e2e.test.ts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { nodeFileAccess } from "../../src/entry/node-fs.ts";
@@ -104,6 +113,55 @@ await writeAtomic(nodeFileAccess, ${JSON.stringify(path)}, "new\\n");`,
     const { error } = (await res.json()) as { error: { code: string; message: string } };
     expect([res.status, error.code]).toEqual([489, "file_error"]);
     expect(error.message).toContain(`${path} failed: ENOTDIR`);
+  });
+
+  test("a file the worker may write in a directory it may not: the 489 names the directory, not the file", () => {
+    if (process.getuid?.() !== 0)
+      throw new Error("run as root (scripts/test.sh in CI): the worker is run as nobody");
+    const dir = tempDir();
+    dirs.push(dir);
+    const rules = join(dir, "rules");
+    mkdirSync(rules, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const path = join(rules, "alertagent.yml");
+    writeFileSync(path, "old\n");
+    chmodSync(path, 0o666);
+    const script = join(dir, "write.js");
+    const bundle = Bun.spawnSync([
+      process.execPath,
+      "build",
+      join(import.meta.dir, "../../src/sync/file.ts"),
+      "--target=bun",
+      "--outfile",
+      join(dir, "file.js"),
+    ]);
+    expect(bundle.exitCode, bundle.stderr.toString()).toBe(0);
+    const fsBundle = Bun.spawnSync([
+      process.execPath,
+      "build",
+      join(import.meta.dir, "../../src/entry/node-fs.ts"),
+      "--target=bun",
+      "--outfile",
+      join(dir, "node-fs.js"),
+    ]);
+    expect(fsBundle.exitCode, fsBundle.stderr.toString()).toBe(0);
+    writeFileSync(
+      script,
+      `import { nodeFileAccess } from "./node-fs.js";
+import { writeAtomic } from "./file.js";
+try { await writeAtomic(nodeFileAccess, ${JSON.stringify(path)}, "new\\n"); } catch (e) { console.log(e.message); }`,
+    );
+    const run = Bun.spawnSync(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, script],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    expect(run.stdout.toString().trim()).toBe(
+      `creating a new file in ${rules} (it is written there, then renamed over alertagent.yml: the directory must be writable, not only the file) failed: EACCES`,
+    );
+    expect(readFileSync(path, "utf8")).toBe("old\n");
   });
 
   test("on Workers a file target is refused at start-up, naming it", () => {
