@@ -127,24 +127,20 @@ await writeAtomic(nodeFileAccess, ${JSON.stringify(path)}, "new\\n");`,
     writeFileSync(path, "old\n");
     chmodSync(path, 0o666);
     const script = join(dir, "write.js");
-    const bundle = Bun.spawnSync([
-      process.execPath,
-      "build",
-      join(import.meta.dir, "../../src/sync/file.ts"),
-      "--target=bun",
-      "--outfile",
-      join(dir, "file.js"),
-    ]);
-    expect(bundle.exitCode, bundle.stderr.toString()).toBe(0);
-    const fsBundle = Bun.spawnSync([
-      process.execPath,
-      "build",
-      join(import.meta.dir, "../../src/entry/node-fs.ts"),
-      "--target=bun",
-      "--outfile",
-      join(dir, "node-fs.js"),
-    ]);
-    expect(fsBundle.exitCode, fsBundle.stderr.toString()).toBe(0);
+    for (const [src, out] of [
+      ["sync/file.ts", "file.js"],
+      ["entry/node-fs.ts", "node-fs.js"],
+    ]) {
+      const built = Bun.spawnSync([
+        process.execPath,
+        "build",
+        join(import.meta.dir, "../../src", src),
+        "--target=bun",
+        "--outfile",
+        join(dir, out),
+      ]);
+      expect(built.exitCode, built.stderr.toString()).toBe(0);
+    }
     writeFileSync(
       script,
       `import { nodeFileAccess } from "./node-fs.js";
