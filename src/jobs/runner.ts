@@ -288,7 +288,7 @@ async function claimAndRun(
     if (failure.kind === "internal")
       log.error("job handler crashed", { error: e, stack: (e as Error)?.stack });
   } finally {
-    letGo();
+    await letGo();
   }
 
   try {

@@ -119,7 +119,10 @@ export function openMessageKeys(key: string, peek: (key: string) => string | nul
 
 export class Ledger {
   /** Leases held by running jobs, renewed together by one timer (not one timer per job). */
-  private readonly held = new Map<string, { lease: Lease; onError: (e: unknown) => void }>();
+  private readonly held = new Map<
+    string,
+    { lease: Lease; onError: (e: unknown) => void; renewing?: Promise<void> }
+  >();
   private renewer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -239,19 +242,24 @@ export class Ledger {
    * clear a timer each. Elsewhere (Workers) a timer lives only as long as the request that set it,
    * so each job renews its own lease with its own timer: a shared one died with the first job's
    * request and left the others' leases to lapse while they ran.
+   * The returned function settles once a renewal under way has: a renewal that takes a lost lease
+   * back sets it again for a moment, and a finish made in that moment would pass its check.
    */
-  keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => void {
+  keep(messageId: string, lease: Lease, onError: (e: unknown) => void): () => Promise<void> {
     this.held.set(messageId, { lease, onError });
     const period = Math.max(100, Math.floor(this.opts.leaseMs / 3));
-    const letGo = () => {
-      if (this.held.get(messageId)?.lease === lease) this.held.delete(messageId);
+    const letGo = async () => {
+      const h = this.held.get(messageId);
+      if (h?.lease !== lease) return;
+      this.held.delete(messageId);
+      await h.renewing;
     };
     if (!this.opts.timerOutlivesJobs) {
       const own = setInterval(() => this.renewHeld(messageId), period);
       (own as { unref?: () => void }).unref?.();
       return () => {
         clearInterval(own);
-        letGo();
+        return letGo();
       };
     }
     if (!this.renewer) {
@@ -268,12 +276,16 @@ export class Ledger {
   /** Renews one held lease; a lost one is let go and said once (the job runs on, and its finish will not write over the new holder's entry). */
   private renewHeld(id: string): void {
     const h = this.held.get(id);
-    if (!h) return;
-    this.renew(id, h.lease).then((kept) => {
-      if (kept) return;
-      this.held.delete(id);
-      h.onError(new Error("the lease was lost: another delivery may have taken the message over"));
-    }, h.onError);
+    if (!h || h.renewing) return;
+    h.renewing = this.renew(id, h.lease)
+      .then((kept) => {
+        if (kept) return;
+        this.held.delete(id);
+        h.onError(new Error("the lease was lost: another delivery may have taken the message over"));
+      }, h.onError)
+      .finally(() => {
+        h.renewing = undefined;
+      });
   }
 
   /** Stops the renewal timer (it restarts with the next keep). */

@@ -103,6 +103,71 @@ describe("ledger on a shared Redis (two instances)", () => {
     await stalled.close();
   });
 
+  test("a stalled delivery whose renewal takes its lapsed lease back just as it finishes does not write over the other's outcome: 503 lease_lost", async () => {
+    let phase: "stalled" | "renewing" = "stalled";
+    let renewalTook = () => {};
+    const tookBack = new Promise<void>((r) => {
+      renewalTook = r;
+    });
+    let finishWrote = () => {};
+    const wrote = new Promise<void>((r) => {
+      finishWrote = r;
+    });
+    const lease = "lease:msg_race";
+    const store = around(tcpStore({ url: REDIS_URL, prefix, dial: nodeDial }), (method, call, args) => {
+      // Stalled (a paused VM): its renewals never reach the store, and its lease lapses.
+      if (method === "expireIfEquals") return phase === "stalled" ? Promise.resolve(true) : call();
+      if (phase !== "renewing") return call();
+      if (method === "acquire" && args[0] === lease)
+        return Promise.resolve(call()).then((r) => {
+          renewalTook();
+          return r;
+        });
+      // The renewal lets the lease go again only after the finish wrote (or 300 ms).
+      if (method === "delIfEquals" && args[0] === lease)
+        return Promise.race([wrote, Bun.sleep(300)]).then(call);
+      if (method === "writeMany")
+        return Promise.resolve(call()).then((r) => {
+          finishWrote();
+          return r;
+        });
+      return call();
+    });
+    const slow = makeHarness("worker: { lease: 300ms }\n", { store });
+    const deliver = (deps: typeof a.deps, handle: JobHandler["handle"], retried: number) =>
+      runJob(
+        deps,
+        { family: "notification", handle },
+        {
+          family: "notification",
+          body: new TextEncoder().encode("{}"),
+          messageId: "msg_race",
+          retried,
+          trusted: true,
+        },
+      );
+    const first = deliver(
+      slow.deps,
+      async () => {
+        await Bun.sleep(450);
+        // Its store answers again: the next renewal finds the lease gone and takes it back.
+        phase = "renewing";
+        await tookBack;
+        return { ok: 1 };
+      },
+      0,
+    );
+    await Bun.sleep(350);
+    expect((await deliver(b.deps, async () => ({ ok: 2 }), 1)).status).toBe(200);
+    const late = await first;
+    expect([late.status, (late.body as { error?: { code: string } }).error?.code]).toEqual([
+      503,
+      "lease_lost",
+    ]);
+    expect(await b.deps.ledger.get("msg_race")).toMatchObject({ status: "succeeded", result: { ok: 2 } });
+    await store.close();
+  });
+
   test("steps recorded by one instance are seen by the other", async () => {
     await a.deps.ledger.putStep("msg_steps", "ops-dingtalk", {
       status: "succeeded",
