@@ -177,16 +177,26 @@ function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
 }
 
 /**
- * About nine tenths of `body`, cut at a line if one is in the last half, else between characters;
- * a markdown link the cut would break goes whole, and a URL's %-escape is not left half.
+ * About nine tenths of `body`, cut at a line if one is in the last half, else between characters.
+ * Cut between characters, the last line loses a link or a URL the cut went through (a markdown
+ * link's `[text](…`, a bare `https://…`) rather than keep half of it, which opens nothing.
  */
 function cutTenth(body: string): string {
   const at = Math.floor(body.length * 0.9);
   const nl = body.lastIndexOf("\n", at);
-  let cut = nl > body.length / 2 ? body.slice(0, nl) : body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
-  const link = cut.lastIndexOf("](");
-  if (link > cut.lastIndexOf(")")) cut = cut.slice(0, Math.max(0, cut.lastIndexOf("[", link)));
-  return cut.replace(/%[0-9A-Fa-f]?$/, "");
+  if (nl > body.length / 2) return body.slice(0, nl);
+  const cut = body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
+  // The last word of the last line (searched with indexOf, not a pattern: a hostile line of
+  // brackets must not make this quadratic).
+  const line = cut.lastIndexOf("\n") + 1;
+  const word = Math.max(cut.lastIndexOf(" "), cut.lastIndexOf("\t"), line - 1) + 1;
+  const tail = cut.slice(word);
+  const link = tail.lastIndexOf("](");
+  if (link >= 0 && !tail.includes(")", link)) {
+    const open = cut.lastIndexOf("[", word + link);
+    return cut.slice(0, open >= line ? open : word);
+  }
+  return tail.includes("://") ? cut.slice(0, word) : cut;
 }
 
 /**

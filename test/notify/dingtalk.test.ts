@@ -198,6 +198,34 @@ describe("DingTalk robot: size (20000 bytes)", () => {
     expect(Math.max(...parts.map((p) => p.bytes))).toBeGreaterThan(15_000);
   });
 
+  test("an alert past the limit on its own, with a `](` in a label, is cut at its end: severity, summary and instance stay", async () => {
+    const { h, token } = setup();
+    const labels: Record<string, string> = { alertname: "Big", severity: "critical", instance: "db-1:9100" };
+    for (let i = 0; i < 120; i++) labels[`l${String(i).padStart(3, "0")}`] = "v".repeat(250);
+    labels.k_note = "regex foo](bar";
+    const res = await h.job("/jobs/notification", {
+      channels: ["ops"],
+      alerts: [{ labels, annotations: { summary: "disk full" } }],
+    });
+    expect(res.status).toBe(200);
+    const text = ding
+      .of(token)
+      .map((p) => p.text)
+      .join("\n");
+    for (const kept of ["CRITICAL", "disk full", "db-1:9100", "l000"]) expect(text).toContain(kept);
+    for (const p of ding.of(token)) expect(p.bytes).toBeLessThanOrEqual(20_000);
+  });
+
+  test("a label of brackets 750 KB long is cut in linear time: the page goes out", async () => {
+    const { h, token } = setup();
+    const res = await h.job("/jobs/notification", {
+      channels: ["ops"],
+      alerts: [{ labels: { alertname: "Brackets", severity: "warning", junk: "[](".repeat(250_000) } }],
+    });
+    expect(res.status).toBe(200);
+    expect(ding.of(token).length).toBeGreaterThan(0);
+  });
+
   // 460101 today; 101002 "message is too long" in older robots' answers (docs/contracts.md).
   for (const [errcode, errmsg] of [
     [460101, "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;"],

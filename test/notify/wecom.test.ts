@@ -307,8 +307,8 @@ describe("an alert longer than a WeCom message", () => {
     const h = makeHarness(
       `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN }\n  wt: { type: wecom, webhook: "${wecom.webhook(`${k}-t`)}", locale: zh-CN, msgtype: text }\n`,
     );
-    // 300 four-byte characters in a group label: each silence or Alertmanager link is ~3 KB of %F0%A0%AE%B7.
-    const svc = "𠮷".repeat(300);
+    // 300 CJK characters in a group label (four-byte and three-byte): each silence or Alertmanager link is ~2–3 KB of escapes.
+    const svc = "𠮷服务".repeat(100);
     const zh = fixture("alertmanager-zh.json");
     const payload = {
       ...zh,
@@ -320,7 +320,8 @@ describe("an alert longer than a WeCom message", () => {
     expect((await h.job("/jobs/notification", { channels: ["wx", "wt"], payload })).status).toBe(200);
     for (const m of [...wecom.of(k), ...wecom.of(`${k}-t`)]) {
       expect(m.text).toContain("db-03:9100");
-      // Every link that starts ends; no line ends in half a %-escape.
+      // Every link that starts ends; every URL left decodes whole (none cut inside a character's escapes).
+      for (const url of m.text.match(/https?:\/\/[^\s)]+/g) ?? []) expect(() => decodeURI(url)).not.toThrow();
       expect(m.text.split("](").length - 1).toBe((m.text.match(/\]\([^)\s]*\)/g) ?? []).length);
       expect(m.text.split("\n").filter((l) => /:\/\/\S*%[0-9A-F]?$/.test(l))).toEqual([]);
     }
