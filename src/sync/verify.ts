@@ -117,20 +117,48 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   if (!check.file) return groups.filter((g) => check.managed.has(g.name));
   const { path, others } = check.file;
   const name = baseName(path);
+  // Another file target's file, however the peer spells its path: never ours.
+  const theirs = (file: string | undefined, suffix = "") => others.some((o) => samePath(file, o + suffix));
   // The previous version kept beside ours (file.ts) loaded too: every rule runs twice and a
   // deleted one keeps firing. Waiting will not change the peer's rule_files.
-  const prev = groups.find((g) => g.file === `${path}.prev` || baseName(g.file) === `${name}.prev`);
+  const prev = groups.find(
+    (g) =>
+      samePath(g.file, `${path}.prev`) || (baseName(g.file) === `${name}.prev` && !theirs(g.file, ".prev")),
+  );
   if (prev)
     throw permanent(
       "previous_file_loaded",
       `${check.kind} also loads ${prev.file} (its rule_files matches the previous version kept beside ${name}): every rule runs twice and deleted ones keep firing; make it match *.yml (or ${name} itself)`,
     );
-  const exact = groups.filter((g) => g.file === path);
+  const exact = groups.filter((g) => samePath(g.file, path));
   if (exact.length) return exact;
-  return groups.filter((g) => baseName(g.file) === name && !others.includes(g.file ?? ""));
+  return groups.filter((g) => baseName(g.file) === name && !theirs(g.file));
 }
 
 const baseName = (file: string | undefined) => (file ?? "").split("/").pop();
+
+/** A path without `.`, empty or `..` segments (`/a//b/./c` → `/a/b/c`). */
+function normal(path: string): string {
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === ".." && out.length && out.at(-1) !== "..") out.pop();
+    else out.push(seg);
+  }
+  return (path.startsWith("/") ? "/" : "") + out.join("/");
+}
+
+/**
+ * Whether the peer's `file` is the worker's `path`: the same path, or — the peer listing it
+ * relative to its own directory (a Prometheus started with `--config.file=prometheus.yml`,
+ * vmalert given `-rule=rules/*.yml`) — its last segments.
+ */
+function samePath(file: string | undefined, path: string): boolean {
+  if (!file) return false;
+  const f = normal(file);
+  const p = normal(path);
+  return f === p || (!f.startsWith("/") && !f.startsWith("..") && p.endsWith(`/${f}`));
+}
 
 function actualGroups(ours: ApiGroup[], exprKey: (expr: string) => string): Map<string, string[]> {
   return canon(

@@ -164,8 +164,17 @@ async function startPeer(
  * web config's basic_auth_users, a bcrypt hash).
  */
 export async function startPrometheus(
-  /** `ruleGlobs`: the rule files it loads under rulesDir, `*.yml` by default. */
-  opts: { basicAuth?: { user: string; password: string }; lifecycle?: boolean; ruleGlobs?: string[] } = {},
+  /**
+   * `ruleGlobs`: the rule files it loads under rulesDir, `*.yml` by default. `relative`: its config
+   * named relative to its directory, as `prometheus --config.file=prometheus.yml` started there:
+   * it then lists its rule files by relative paths.
+   */
+  opts: {
+    basicAuth?: { user: string; password: string };
+    lifecycle?: boolean;
+    ruleGlobs?: string[];
+    relative?: boolean;
+  } = {},
 ): Promise<Peer & { rulesDir: string }> {
   requireTool("prometheus"); // before making anything to clean up
   const dir = tempDir("alertagent-prom-");
@@ -173,7 +182,7 @@ export async function startPrometheus(
   mkdirSync(rulesDir);
   writeFileSync(
     join(dir, "prometheus.yml"),
-    `global: { evaluation_interval: 15s }\nrule_files: ${JSON.stringify((opts.ruleGlobs ?? ["*.yml"]).map((g) => `${rulesDir}/${g}`))}\n`,
+    `global: { evaluation_interval: 15s }\nrule_files: ${JSON.stringify((opts.ruleGlobs ?? ["*.yml"]).map((g) => `${opts.relative ? "rules" : rulesDir}/${g}`))}\n`,
   );
   const auth = opts.basicAuth;
   const webConfig: string[] = [];
@@ -189,7 +198,7 @@ export async function startPrometheus(
     "prometheus",
     "prometheus",
     [
-      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--config.file=${opts.relative ? "prometheus.yml" : join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
       ...(opts.lifecycle === false ? [] : ["--web.enable-lifecycle"]),

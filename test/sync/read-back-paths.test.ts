@@ -2,62 +2,69 @@
  * A file target's read-back goes by the file's path, against a running Prometheus: two targets
  * whose files share a name in two directories (rules split between them with a rule's `targets`)
  * each verify their own groups, and a target whose file the peer never loads is not verified by
- * another target's file of the same name.
+ * another target's file of the same name — whether Prometheus lists its files by absolute paths
+ * or, started with a relative --config.file, by paths relative to its directory.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { PEER_STOP_MS, type Peer, startPrometheus } from "../support/peers.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
 
-let prom: Peer & { rulesDir: string };
-beforeAll(async () => {
-  prom = await startPrometheus({ ruleGlobs: ["east/*.yml", "west/*.yml", "loaded/*.yml"] });
-}, 60_000);
-afterAll(async () => {
-  await prom?.stop();
-}, PEER_STOP_MS);
+for (const relative of [false, true])
+  describe(relative ? "Prometheus listing relative paths" : "Prometheus listing absolute paths", () => {
+    let prom: Peer & { rulesDir: string };
+    beforeAll(async () => {
+      prom = await startPrometheus({ ruleGlobs: ["east/*.yml", "west/*.yml", "loaded/*.yml"], relative });
+    }, 60_000);
+    afterAll(async () => {
+      await prom?.stop();
+    }, PEER_STOP_MS);
 
-type Body = {
-  targets: { target: string; verified: boolean; verified_how: string }[];
-  error?: { code: string };
-};
+    type Body = {
+      targets: { target: string; verified: boolean; verified_how: string }[];
+      error?: { code: string };
+    };
 
-test("two targets with files of one name in two loaded directories each verify their own groups", async () => {
-  const target = (dir: string) =>
-    `{ kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, dir, "alertagent.yml")}", reload_url: "${prom.url}/-/reload" } }`;
-  const h = makeSyncHarness(`
+    test("two targets with files of one name in two loaded directories each verify their own groups", async () => {
+      const target = (dir: string) =>
+        `{ kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, dir, "alertagent.yml")}", reload_url: "${prom.url}/-/reload" } }`;
+      const h = makeSyncHarness(`
 config_sync:
   targets:
     east: ${target("east")}
     west: ${target("west")}
 `);
-  const res = await h.sync({
-    operation: "create",
-    rules: [
-      rule({ id: "e", name: "EastDown", group: "east", targets: ["east"] }),
-      rule({ id: "w", name: "WestDown", group: "west", targets: ["west"] }),
-    ],
-  });
-  const body = (await res.json()) as Body;
-  expect(res.status).toBe(200);
-  expect(body.targets.map((t) => [t.target, t.verified])).toEqual([
-    ["east", true],
-    ["west", true],
-  ]);
-}, 60_000);
+      const res = await h.sync({
+        operation: "create",
+        rules: [
+          rule({ id: "e", name: "EastDown", group: "east", targets: ["east"] }),
+          rule({ id: "w", name: "WestDown", group: "west", targets: ["west"] }),
+        ],
+      });
+      const body = (await res.json()) as Body;
+      expect(res.status).toBe(200);
+      expect(body.targets.map((t) => [t.target, t.verified])).toEqual([
+        ["east", true],
+        ["west", true],
+      ]);
+    }, 60_000);
 
-test("a target whose file the peer does not load is not verified by another target's file of the same name", async () => {
-  const h = makeSyncHarness(`
+    test("a target whose file the peer does not load is not verified by another target's file of the same name", async () => {
+      const h = makeSyncHarness(`
 config_sync:
   targets:
     loaded: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "loaded", "x.yml")}", reload_url: "${prom.url}/-/reload" } }
     typo: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "deeper", "typo", "x.yml")}", reload_url: "${prom.url}/-/reload" }, verify: { timeout: 1s } }
 `);
-  const res = await h.sync({ operation: "create", rules: [rule({ id: "a", name: "Same", group: "same" })] });
-  const body = (await res.json()) as Body & { error: { code: string; details: Body } };
-  expect(res.status).toBe(503);
-  const typo = body.error.details.targets.find((t) => t.target === "typo");
-  expect(typo).toMatchObject({ verified: false });
-  expect(body.error.details.targets.find((t) => t.target === "loaded")).toMatchObject({ verified: true });
-}, 60_000);
+      const res = await h.sync({
+        operation: "create",
+        rules: [rule({ id: "a", name: "Same", group: "same" })],
+      });
+      const body = (await res.json()) as Body & { error: { code: string; details: Body } };
+      expect(res.status).toBe(503);
+      const typo = body.error.details.targets.find((t) => t.target === "typo");
+      expect(typo).toMatchObject({ verified: false });
+      expect(body.error.details.targets.find((t) => t.target === "loaded")).toMatchObject({ verified: true });
+    }, 60_000);
+  });
