@@ -67,25 +67,12 @@ function goActions(s: string): string[] | undefined {
   return out;
 }
 
-/** Variables Prometheus (template/template.go) or vmalert defines before a label or annotation's template. */
-const PREDEFINED_VARS = new Set([
-  "labels",
-  "value",
-  "externalLabels",
-  "externalURL",
-  "expr",
-  "alertID",
-  "groupID",
-  "activeAt",
-  "for",
-]);
 const OPENS = new Set(["if", "range", "with", "define", "block"]);
 
 /**
- * Why Prometheus would refuse a label or annotation's Go template at load, or undefined: an action
- * that does not close (or Mustache), a block without its `{{ end }}` (or an end without its block,
- * an else outside one), a `$variable` neither declared in it nor predefined (PREDEFINED_VARS). A
- * variable declared anywhere in the text counts, whatever its scope: the peer still judges the rest.
+ * Why Prometheus would refuse a label or annotation's Go template at load, whatever the peer, or
+ * undefined: an action that does not close (or Mustache), a block without its `{{ end }}`, an end
+ * without its block, an else outside one. Undefined variables depend on the peer (undefinedVars).
  */
 export function templateProblem(s: string): string | undefined {
   const actions = goActions(s);
@@ -103,19 +90,36 @@ export function templateProblem(s: string): string | undefined {
     } else if (word === "else" && !["if", "range", "with"].includes(open.at(-1) ?? ""))
       return "is not a valid Go template: {{ else }} outside an {{ if }}, {{ range }} or {{ with }}";
   }
-  if (open.length) return `is not a valid Go template: {{ ${open.at(-1)} }} has no {{ end }}`;
-  const code = actions.map((a) =>
+  return open.length ? `is not a valid Go template: {{ ${open.at(-1)} }} has no {{ end }}` : undefined;
+}
+
+/** Variables Prometheus (template/template.go) defines before a label or annotation's template. */
+export const PROMETHEUS_TEMPLATE_VARS = new Set(["labels", "value", "externalLabels", "externalURL"]);
+/** vmalert's: Prometheus's and `$expr`; newer ones add `$alertID`, `$groupID`, `$activeAt`, `$for` (let through). */
+export const VMALERT_TEMPLATE_VARS = new Set([
+  ...PROMETHEUS_TEMPLATE_VARS,
+  ...["expr", "alertID", "groupID", "activeAt", "for"],
+]);
+
+/** A Go variable name: a letter (any script's) or `_`, then letters, digits or `_`. */
+const VAR = "[\\p{L}_][\\p{L}\\p{N}_]*";
+const DECLARED = new RegExp(`\\$(${VAR})\\s*(?:,\\s*\\$(${VAR})\\s*)?:?=`, "gu");
+const USED = new RegExp(`\\$(${VAR})`, "gu");
+
+/**
+ * The `$variables` a Go template uses that it does not declare and `known` (a peer's list above)
+ * lacks, in order. A declaration anywhere counts, whatever its scope: the peer judges the rest.
+ */
+export function undefinedVars(s: string, known: ReadonlySet<string>): string[] {
+  const code = (goActions(s) ?? []).map((a) =>
     a.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " "),
   );
-  const declared = new Set(
-    code.flatMap((a) => [...a.matchAll(/\$(\w+)\s*(?:,\s*\$\w+\s*)?:?=/g)].map((m) => m[1])),
-  );
-  for (const a of code) for (const m of a.matchAll(/,\s*\$(\w+)\s*:=/g)) declared.add(m[1]);
+  const declared = new Set(code.flatMap((a) => [...a.matchAll(DECLARED)].flatMap((m) => [m[1], m[2]])));
+  const out: string[] = [];
   for (const a of code)
-    for (const m of a.matchAll(/\$([A-Za-z_]\w*)/g))
-      if (!declared.has(m[1]) && !PREDEFINED_VARS.has(m[1]))
-        return `is not a valid Go template: $${m[1]} is not defined (Prometheus defines $labels, $value, $externalLabels and $externalURL)`;
-  return undefined;
+    for (const [, name] of a.matchAll(USED))
+      if (!declared.has(name) && !known.has(name) && !out.includes(name)) out.push(name);
+  return out;
 }
 
 /** Brackets and quotes of a PromQL expression must balance; the rest is the peer's to judge. */

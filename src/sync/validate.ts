@@ -5,7 +5,14 @@
  * names the rule id, its JSON path and the field; any problem makes the job a 489.
  */
 import { formatPath, type JobError, permanent } from "../errors.ts";
-import { PROMETHEUS_TEMPLATE_FUNCS, unknownTemplateFuncs, VMALERT_TEMPLATE_FUNCS } from "./checks.ts";
+import {
+  PROMETHEUS_TEMPLATE_FUNCS,
+  PROMETHEUS_TEMPLATE_VARS,
+  undefinedVars,
+  unknownTemplateFuncs,
+  VMALERT_TEMPLATE_FUNCS,
+  VMALERT_TEMPLATE_VARS,
+} from "./checks.ts";
 import { promqlSyntaxError } from "./promql.ts";
 import { selectRules, type TargetConfig } from "./render.ts";
 import { type Rule, type RuleIssue, ruleSchema } from "./rule.ts";
@@ -106,8 +113,19 @@ export function checkRuleSet(
       (t) => targets[t]?.kind === "vmalert" && selectRules(t, targets[t], [r]).includes(r),
     );
     const peers = [
-      ...(prometheus ? [{ name: "Prometheus", target: prometheus, known: PROMETHEUS_TEMPLATE_FUNCS }] : []),
-      ...(vmalert ? [{ name: "vmalert", target: vmalert, known: VMALERT_TEMPLATE_FUNCS }] : []),
+      ...(prometheus
+        ? [
+            {
+              name: "Prometheus",
+              target: prometheus,
+              known: PROMETHEUS_TEMPLATE_FUNCS,
+              vars: PROMETHEUS_TEMPLATE_VARS,
+            },
+          ]
+        : []),
+      ...(vmalert
+        ? [{ name: "vmalert", target: vmalert, known: VMALERT_TEMPLATE_FUNCS, vars: VMALERT_TEMPLATE_VARS }]
+        : []),
     ];
     if (r.kind === "alerting")
       for (const [section, map] of [
@@ -117,11 +135,16 @@ export function checkRuleSet(
         for (const [k, v] of Object.entries(map))
           for (const peer of peers) {
             const unknown = unknownTemplateFuncs(v, peer.known);
-            if (!unknown.length) continue;
+            const vars = undefinedVars(v, peer.vars);
+            if (!unknown.length && !vars.length) continue;
+            const what = [
+              ...(unknown.length ? [`calls ${unknown.map((f) => `"${f}"`).join(", ")}`] : []),
+              ...(vars.length ? [`uses ${vars.map((n) => `$${n}`).join(", ")}`] : []),
+            ].join(" and ");
             add(
               r,
               `${section}.${k}`,
-              `calls ${unknown.map((f) => `"${f}"`).join(", ")}, which ${peer.name}'s templates do not define; ${peer.name} target "${peer.target}" would refuse the rule file`,
+              `${what}, which ${peer.name}'s templates do not define; ${peer.name} target "${peer.target}" would refuse the rule file`,
             );
             break;
           }

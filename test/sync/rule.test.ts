@@ -28,6 +28,9 @@ function problem(raw: Record<string, unknown>) {
   return issues[0];
 }
 
+const at = (id: string) => `rules[${id}]`;
+const parsed = (raws: Record<string, unknown>[]) => parseRules(raws).rules;
+
 describe("the rule model accepts what Prometheus accepts", () => {
   test("the shared sample parses with defaults filled in", () => {
     const { rules, issues } = parseRules(sampleRules());
@@ -136,19 +139,14 @@ describe("validation refuses what a peer would reject later, naming the rule id 
     ).toEqual([]);
   });
 
-  test("a Go template Prometheus refuses at load (a block without its end, an end or else alone, an undefined $variable) is refused here, as promtool does", async () => {
-    const refused = [
-      "{{ if $value }}high",
-      "{{ end }}",
-      "{{ else }}",
-      "{{ range $x }}",
-      "{{ $undefinedvar }}",
-    ];
+  test("a Go template Prometheus refuses at load (a block without its end, an end or else alone) is refused here, as promtool does", async () => {
+    const refused = ["{{ if $value }}high", "{{ end }}", "{{ else }}"];
     const taken = [
       "{{ if gt $value 0.5 }}high{{ else if gt $value 0.2 }}mid{{ else }}low{{ end }}",
       '{{ range $i, $e := query "up" }}{{ $e.Labels.job }}{{ $i }}{{ end }}',
       "{{- with $x := $labels.instance -}}{{ $x }}{{- end -}} {{ $externalURL }} {{ $externalLabels.env }}",
       '{{/* {{ if */}}{{ define "x" }}a{{ end }}{{ template "x" }}{{ $y := 1 }}{{ $y = 2 }}{{ $ }}',
+      "{{ $größe := $value }}{{ $größe }} {{ $主机 := $labels.instance }}{{ $主机 }}",
     ];
     for (const summary of refused) {
       expect(problem(rule({ annotations: { summary } }))).toMatchObject({
@@ -159,16 +157,46 @@ describe("validation refuses what a peer would reject later, naming the rule id 
       expect((await promtoolCheckRules(file)).code).not.toBe(0);
     }
     for (const summary of taken) {
-      expect(parseRules([rule({ annotations: { summary } })]).issues).toEqual([]);
+      const r = parseRules([rule({ annotations: { summary } })]);
+      expect([...r.issues, ...checkRuleSet(r.rules, { prom: fileTarget }, at)]).toEqual([]);
       const file = `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: { summary: ${JSON.stringify(summary)} }\n`;
       expect(await promtoolCheckRules(file)).toMatchObject({ code: 0 });
     }
     expect(problem(rule({ annotations: { summary: "{{ if 1 }}" } })).message).toContain(
       "{{ if }} has no {{ end }}",
     );
-    expect(problem(rule({ annotations: { summary: "{{ $nope }}" } })).message).toContain(
-      "$nope is not defined",
-    );
+  });
+
+  test("a $variable the template neither declares nor its peer defines is refused for that peer, as promtool refuses it", async () => {
+    const vm = loadConfig(
+      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
+    ).config_sync.targets.vm;
+    const set = parsed([
+      rule({ id: "undef", annotations: { summary: "{{ range $x }}{{ end }} {{ $undefinedvar }}" } }),
+      // vmalert's own $expr: a Prometheus target would refuse it, a vmalert target takes it.
+      rule({ id: "expr", name: "E", annotations: { q: "{{ $expr }}" } }),
+      rule({ id: "vm-expr", name: "V", annotations: { q: "{{ $expr }}" }, targets: ["vm"] }),
+    ]);
+    expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
+      {
+        rule_id: "undef",
+        path: "rules[undef].annotations.summary",
+        field: "annotations.summary",
+        message:
+          'uses $x, $undefinedvar, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      },
+      {
+        rule_id: "expr",
+        path: "rules[expr].annotations.q",
+        field: "annotations.q",
+        message:
+          'uses $expr, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      },
+    ]);
+    for (const summary of ["{{ range $x }}{{ end }}", "{{ $undefinedvar }}", "{{ $expr }}"]) {
+      const file = `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: { summary: ${JSON.stringify(summary)} }\n`;
+      expect((await promtoolCheckRules(file)).code).not.toBe(0);
+    }
   });
 
   test("unknown fields, a missing severity and control characters", () => {
@@ -189,9 +217,6 @@ describe("validation refuses what a peer would reject later, naming the rule id 
 });
 
 describe("the rule set as a whole", () => {
-  const at = (id: string) => `rules[${id}]`;
-  const parsed = (raws: Record<string, unknown>[]) => parseRules(raws).rules;
-
   test("the same alert twice in a group (name, severity, labels and expression) is refused", () => {
     // As Prometheus sees it, another expression or other labels make another series: accepted.
     expect(checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "c", expr: "up == 2" })]), {}, at)).toEqual([]);
