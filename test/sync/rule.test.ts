@@ -21,6 +21,10 @@ const fileTarget = loadConfig(
   "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { prom: { kind: prometheus, delivery: { type: file, path: /tmp/x.yml } } } }\n",
 ).config_sync.targets.prom;
 
+const vm = loadConfig(
+  "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
+).config_sync.targets.vm;
+
 /** The first problem's field and message for one raw rule. */
 function problem(raw: Record<string, unknown>) {
   const { issues } = parseRules([raw]);
@@ -168,9 +172,6 @@ describe("validation refuses what a peer would reject later, naming the rule id 
   });
 
   test("a $variable the template neither declares nor its peer defines is refused for that peer, as promtool refuses it", async () => {
-    const vm = loadConfig(
-      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
-    ).config_sync.targets.vm;
     const set = parsed([
       rule({ id: "undef", annotations: { summary: "{{ range $x }}{{ end }} {{ $undefinedvar }}" } }),
       // vmalert's own $expr: a Prometheus target would refuse it, a vmalert target takes it.
@@ -256,9 +257,6 @@ describe("the rule set as a whole", () => {
   });
 
   test("a template function Prometheus does not define is refused for a Prometheus target, as promtool refuses it; vmalert's own are kept for vmalert", () => {
-    const vm = loadConfig(
-      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
-    ).config_sync.targets.vm;
     const set = parsed([
       rule({
         id: "typo",
@@ -308,9 +306,6 @@ describe("the rule set as a whole", () => {
   });
 
   test("a template function vmalert does not define is refused for a vmalert target, as vmalert -dryRun refuses it", async () => {
-    const vm = loadConfig(
-      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
-    ).config_sync.targets.vm;
     const set = parsed([
       // Prometheus's own: Prometheus targets take it, vmalert refuses the whole file.
       rule({ id: "link", annotations: { graph: "{{ graphLink $labels.instance }}" } }),
@@ -340,9 +335,6 @@ describe("the rule set as a whole", () => {
   });
 
   test("an expression a Prometheus target would not parse is refused, naming where; vmalert-only rules may be MetricsQL", () => {
-    const vm = loadConfig(
-      "qstash: { current_signing_key: a, next_signing_key: b }\nconfig_sync: { targets: { vm: { kind: vmalert, delivery: { type: file, path: /tmp/v.yml } } } }\n",
-    ).config_sync.targets.vm;
     const set = parsed([
       rule({ id: "broken", expr: "sum by (job) rate(up[5m]) > 0" }),
       rule({ id: "metricsql", name: "Q", expr: "up default 0", targets: ["vm"] }),
