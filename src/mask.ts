@@ -215,14 +215,37 @@ function jsonForms(c: string): string[] {
 }
 
 /**
- * The forms a credential takes percent-encoded, as a peer quoting the URL or form body it got may
- * write it (`+` → `%2B`, a space as `%20` or `+`, hex in either case).
+ * A credential as a peer quoting the URL or form body it got may have percent-encoded it, each
+ * encoder its own way (encodeURIComponent, Go's QueryEscape, Python's quote keeping `/`…): every
+ * character but the unreserved ones as it is or as its UTF-8 %-escapes in either case, a space
+ * also as `+`. Undefined when no encoder changes it.
  */
-function percentForms(c: string): string[] {
-  const upper = encodeURIComponent(c);
-  if (upper === c) return [];
-  const lower = upper.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-  return [...new Set([upper, lower, upper.replace(/%20/g, "+"), lower.replace(/%20/g, "+")])];
+function percentPattern(c: string): RegExp | undefined {
+  if (!patterns.has(c)) {
+    // A config's credentials are few and answers quoting one are rare: kept, a bounded few.
+    if (patterns.size >= 1000) patterns.clear();
+    patterns.set(c, buildPercentPattern(c));
+  }
+  return patterns.get(c);
+}
+const patterns = new Map<string, RegExp | undefined>();
+
+function buildPercentPattern(c: string): RegExp | undefined {
+  let changes = false;
+  const hex = (b: number) =>
+    `%${b
+      .toString(16)
+      .toUpperCase()
+      .padStart(2, "0")
+      .replace(/[A-F]/g, (d) => `[${d}${d.toLowerCase()}]`)}`;
+  const parts = [...c].map((ch) => {
+    if (/[A-Za-z0-9_~-]/.test(ch)) return ch;
+    if (ch === ".") return "\\.";
+    changes = true;
+    const escaped = [...new TextEncoder().encode(ch)].map(hex).join("");
+    return `(?:${ch.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")}|${escaped}${ch === " " ? "|\\+" : ""})`;
+  });
+  return changes ? new RegExp(parts.join(""), "g") : undefined;
 }
 
 const secretsOfConfig = new WeakMap<object, string[]>();
@@ -259,12 +282,14 @@ export function secretValuesOf(config: object): string[] {
  * `value` with every one of `credentials` (credentialsOf) replaced by ******** in its strings: a
  * text, or parsed JSON, whose numbers, booleans and shape are left as they are.
  */
-export function maskCredentials<T>(value: T, credentials: readonly string[]): T {
+export function maskCredentials<T>(value: T, credentials: readonly (string | RegExp)[]): T {
   if (credentials.length === 0) return value;
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") {
       let out = v;
-      for (const c of credentials) if (out.includes(c)) out = out.replaceAll(c, MASK);
+      for (const c of credentials)
+        if (typeof c !== "string") out = out.replace(c, MASK);
+        else if (out.includes(c)) out = out.replaceAll(c, MASK);
       return out;
     }
     if (Array.isArray(v)) return v.map(walk);
@@ -291,22 +316,17 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   // holds the escaped one as it is. Every escaped form holds a backslash, every encoded one a `%`.
   const escaped = raw.includes("\\");
   const encoded = raw.includes("%");
-  const forms = credentials.map((c) => {
-    const plain = [c, ...(encoded ? percentForms(c) : [])];
-    return { plain, all: escaped ? [...plain, ...jsonForms(c)] : plain };
-  });
-  const quoted = forms.filter((f) => f.all.some((x) => raw.includes(x)));
-  const masking = (pick: (f: (typeof forms)[number]) => string[]) =>
-    longestFirst({ sure: quoted.flatMap(pick), maybe: [] });
+  const forms = credentials.map((c) => ({
+    c,
+    all: escaped ? jsonForms(c) : [c],
+    pct: encoded ? percentPattern(c) : undefined,
+  }));
+  const quoted = forms.filter((f) => f.all.some((x) => raw.includes(x)) || (f.pct && raw.search(f.pct) >= 0));
+  // Longest first (one inside another is masked whole), then the encoded spellings.
+  const pcts = quoted.flatMap((f) => (f.pct ? [f.pct] : []));
   return {
-    text: maskCredentials(
-      raw,
-      masking((f) => f.all),
-    ),
-    json: maskCredentials(
-      json,
-      masking((f) => f.plain),
-    ),
+    text: maskCredentials(raw, [...longestFirst({ sure: quoted.flatMap((f) => f.all), maybe: [] }), ...pcts]),
+    json: maskCredentials(json, [...longestFirst({ sure: quoted.map((f) => f.c), maybe: [] }), ...pcts]),
   };
 }
 

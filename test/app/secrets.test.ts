@@ -334,6 +334,14 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
         const key = req.headers.get("x-api-key") ?? "";
         if (url.pathname === "/pct")
           return Response.json({ error: `bad key: xk=${encodeURIComponent(key)}` }, { status: 400 });
+        // Python's quote() keeps "/", Go's QueryEscape encodes ! ' ( ) *.
+        if (url.pathname === "/py")
+          return new Response(`bad key: ${encodeURIComponent(key).replace(/%2F/g, "/")}`, { status: 400 });
+        if (url.pathname === "/go-q")
+          return new Response(
+            `bad key: ${encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
+            { status: 400 },
+          );
         if (url.pathname === "/pcl")
           return new Response(
             `bad key: xk=${encodeURIComponent(key)
@@ -354,10 +362,12 @@ describe("secrets in the shapes that slipped past (a review that tried)", () => 
   short: { type: webhook, url: "${base}/short?key=k9x2q", headers: { Authorization: "Bearer t0k3n7x" } }
   pct: { type: webhook, url: "${base}/pct", headers: { X-Api-Key: "Zk9v+Key/${S}==" } }
   pcl: { type: webhook, url: "${base}/pcl", headers: { X-Api-Key: "Zk9v Key/${S}==" } }
+  py: { type: webhook, url: "${base}/py", headers: { X-Api-Key: "Zk9v+Key/${S}==" } }
+  go-q: { type: webhook, url: "${base}/go-q", headers: { X-Api-Key: "p@ss!w0rd(x)*${S}" } }
 `);
       const alert = { labels: { alertname: "Leak" } };
       const found: string[] = [];
-      for (const ch of ["quote", "go", "basic", "short", "pct", "pcl"]) {
+      for (const ch of ["quote", "go", "basic", "short", "pct", "pcl", "py", "go-q"]) {
         const res = await h.job(
           "/jobs/notification",
           { channels: [ch], alerts: [alert] },
