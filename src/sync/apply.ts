@@ -231,13 +231,13 @@ async function failed(
 }
 
 /** One or more targets did not take the new config: transient when a retry can help, else permanent. */
-export function syncFailed(applied: Applied[]): JobError {
+export function syncFailed(applied: Applied[], note?: string): JobError {
   const failed = applied.filter((a) => a.failure);
   const retryable = failed.some((a) => a.failure?.retryable);
   const what = failed.map((a) => `${a.result.target}: ${a.result.error?.message}`).join("; ");
   const n = applied.length;
   const code = failed.length === 1 ? (failed[0].failure?.code ?? "sync_failed") : "sync_failed";
-  const message = `${failed.length} of ${n} target${n > 1 ? "s" : ""} did not take the new config: ${what}`;
+  const message = `${failed.length} of ${n} target${n > 1 ? "s" : ""} did not take the new config: ${what}${note ? `; ${note}` : ""}`;
   const details = { targets: applied.map((a) => a.result) };
   return retryable ? transient(code, message, 30, details) : permanent(code, message, details);
 }

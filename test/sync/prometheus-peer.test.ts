@@ -132,6 +132,10 @@ test("rules Prometheus refuses but vmalert runs: 489 config_refused, and the set
     const byName = Object.fromEntries(body.error.details.targets.map((t) => [t.target, t]));
     expect(byName.prom.error?.code).toBe("config_refused");
     expect(byName.vm).toMatchObject({ version: 1 });
+    // The answer says the set kept it, and what to do about the target that refuses it.
+    expect((body.error as unknown as { message: string }).message).toEndWith(
+      "the rule set keeps this change all the same, as vm runs it: every later sync to prom is refused the same way until the rule is deleted, or kept off prom with its `targets`",
+    );
     expect(byName.vm.error).toBeUndefined();
     // The set and vmalert agree: the plan has nothing to change there, and the rule can be deleted.
     const plan = await h.json<{ targets: { target: string; changed: boolean }[] }>("/v1/sync/plan");
