@@ -131,7 +131,10 @@ export function loadConfig(text: string, env: Env = {}, source = "config"): Conf
     raw = doc.toJS() ?? {};
     literalNumbers(doc, doc.contents, [], exact);
   } catch (e) {
-    throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    // The first line only, without the colon that led to the quoted lines (which may hold a secret).
+    throw new ConfigError(
+      `${source}: not valid YAML: ${(e as Error).message.split("\n")[0].replace(/:\s*$/, "")}`,
+    );
   }
   if (typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(`${source}: the document must be a mapping of top-level keys`);

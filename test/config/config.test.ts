@@ -161,6 +161,10 @@ describe("validation names the exact path of every bad key", () => {
 
   test("not YAML at all", () => {
     expect(configError("worker: [unclosed\n").message).toContain("not valid YAML");
+    // Where, without the quoted line (it may hold a secret) and without the colon that led to it.
+    expect(configError("token: s3cret: x\n").message).toBe(
+      "worker.yaml: not valid YAML: Nested mappings are not allowed in compact mappings at line 1, column 8",
+    );
   });
 
   test("an alias inside its own anchor (a recursive document) is named, not a stack overflow", () => {
