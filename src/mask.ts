@@ -313,9 +313,9 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
   }
   // Most answers quote nothing of the request: those are kept as they came, without a copy. A
   // credential is looked for as JSON encoders escape it and as URLs encode it too; the parsed JSON
-  // holds the escaped one as it is. Every escaped form holds a backslash, every encoded one a `%`.
+  // holds the escaped one as it is. Every escaped form holds a backslash, every encoded one a `%` or a `+`.
   const escaped = raw.includes("\\");
-  const encoded = raw.includes("%");
+  const encoded = raw.includes("%") || raw.includes("+");
   const forms = credentials.map((c) => ({
     c,
     all: escaped ? jsonForms(c) : [c],

@@ -84,8 +84,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
       changedSet = undefined;
       inSet &&= JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
     }
-    if (applied.some((a) => a.failure))
-      throw syncFailed(applied, refused && runs ? keptNote(applied) : undefined);
+    if (applied.some((a) => a.failure)) throw syncFailed(applied, runs ? keptNote(applied) : undefined);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
   } finally {
     // Whatever happened, what was delivered is recorded before the lock goes.
@@ -97,14 +96,18 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
   }
 }
 
-/** What a refusal means when the set is kept all the same (another target runs it), and what to do. */
-function keptNote(applied: Applied[]): string {
+/**
+ * What a peer's refusal of the rules means when the set is kept all the same (another target runs
+ * it), and what to do; undefined when no peer refused them (a target ahead of the store says its own).
+ */
+function keptNote(applied: Applied[]): string | undefined {
   const names = (pick: (a: Applied) => boolean) =>
     applied
       .filter(pick)
       .map((a) => a.result.target)
       .join(", ");
   const refusing = names((a) => a.failure?.code === "config_refused");
+  if (!refusing) return undefined;
   return `the rule set keeps this change all the same, as ${names((a) => !a.failure || a.failure.code === "not_applied")} runs it: every later sync to ${refusing} is refused the same way until the rule is deleted, or kept off ${refusing} with its \`targets\``;
 }
 

@@ -279,6 +279,31 @@ describe("a retried job after a newer one", () => {
   });
 });
 
+describe("a target ahead of the store beside one that took the change", () => {
+  test("the answer says what the ahead target means, not that a peer refused the rules", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const targets = `
+config_sync:
+  targets:
+    ta: { kind: prometheus, delivery: { type: file, path: "${dir}/a.yml" } }
+    tb: { kind: prometheus, delivery: { type: file, path: "${dir}/b.yml" } }
+`;
+    expect(
+      (await makeSyncHarness(targets).sync({ operation: "create", rules: [rule({ id: "r1" })] })).status,
+    ).toBe(200);
+    rmSync(`${dir}/a.yml`);
+    // A store that lost its state: ta (its file gone) takes the new set, tb holds more than it knows.
+    const res = await makeSyncHarness(targets).sync({
+      operation: "create",
+      rules: [rule({ id: "r2", name: "R2" })],
+    });
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, error.code]).toEqual([503, "target_ahead_of_store"]);
+    expect(error.message).not.toContain("keeps this change");
+  });
+});
+
 describe("answers for jobs that cannot succeed", () => {
   test("a bad rule is a 489 naming the rule id and the field", async () => {
     const { h, prom } = setup();
