@@ -186,17 +186,20 @@ function cutTenth(body: string): string {
   const nl = body.lastIndexOf("\n", at);
   if (nl > body.length / 2) return body.slice(0, nl);
   const cut = body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
-  // The last word of the last line (searched with indexOf, not a pattern: a hostile line of
-  // brackets must not make this quadratic).
+  // Found with lastIndexOf and one anchored character class, not a searching pattern: a hostile
+  // line of brackets must not make this quadratic. A URL runs on in printable ASCII to the cut.
   const line = cut.lastIndexOf("\n") + 1;
-  const word = Math.max(cut.lastIndexOf(" "), cut.lastIndexOf("\t"), line - 1) + 1;
-  const tail = cut.slice(word);
-  const link = tail.lastIndexOf("](");
-  if (link >= 0 && !tail.includes(")", link)) {
-    const open = cut.lastIndexOf("[", word + link);
-    return cut.slice(0, open >= line ? open : word);
+  const runsToCut = (from: number, chars: RegExp) => chars.test(cut.slice(from));
+  const link = cut.lastIndexOf("](");
+  if (link >= line && runsToCut(link + 2, /^[\x21-\x28\x2a-\x7e]*$/)) {
+    const open = cut.lastIndexOf("[", link);
+    return cut.slice(0, open >= line ? open : link);
   }
-  return tail.includes("://") ? cut.slice(0, word) : cut;
+  const scheme = cut.lastIndexOf("://");
+  if (scheme < line || !runsToCut(scheme, /^[\x21-\x7e]*$/)) return cut;
+  let start = scheme;
+  while (start > line && /[A-Za-z0-9+.-]/.test(cut[start - 1])) start--;
+  return cut.slice(0, start);
 }
 
 /**

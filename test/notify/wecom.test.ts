@@ -328,6 +328,23 @@ describe("an alert longer than a WeCom message", () => {
   });
 });
 
+describe("free text longer than a WeCom message", () => {
+  test("a CJK line with a URL early in it is cut at its end, the URL and the text before the cut kept", async () => {
+    const k = key();
+    const h = makeHarness(
+      `templates:\n  note: { format: markdown, title: "发布通知", body: "{{text}}" }\nchannels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN, template: note }\n`,
+    );
+    const text = `变更说明见https://wiki.example.com/deploy/42，本次发布内容：${"修复了订单服务的连接池配置".repeat(150)}`;
+    expect((await h.job("/jobs/notification", { channels: ["wx"], data: { text } })).status).toBe(200);
+    const all = wecom
+      .of(k)
+      .map((m) => m.text)
+      .join("\n");
+    expect(all).toContain("https://wiki.example.com/deploy/42，本次发布内容：修复了订单服务");
+    expect(all.length).toBeGreaterThan(1000);
+  });
+});
+
 describe("WeCom markup as WeCom renders it", () => {
   test("the Chinese group and a hostile label show nothing literally (no backslashes, no v1 lists) and mention nobody", async () => {
     const k = key();
