@@ -221,6 +221,9 @@ function jsonForms(c: string): string[] {
  * also as `+`. Undefined when no encoder changes it.
  */
 function percentPattern(c: string): RegExp | undefined {
+  // Past 256 characters, the exact spellings only: the pattern's alternations cost its length at
+  // each position of an answer that keeps almost matching it.
+  if (c.length > 256) return undefined;
   if (!patterns.has(c)) {
     // A config's credentials are few and answers quoting one are rare: kept, a bounded few.
     if (patterns.size >= 1000) patterns.clear();
@@ -321,12 +324,22 @@ export function quotedAnswer(raw: string, credentials: readonly string[]): { tex
     all: escaped ? jsonForms(c) : [c],
     pct: encoded ? percentPattern(c) : undefined,
   }));
-  const quoted = forms.filter((f) => f.all.some((x) => raw.includes(x)) || (f.pct && raw.search(f.pct) >= 0));
-  // Longest first (one inside another is masked whole), then the encoded spellings.
-  const pcts = quoted.flatMap((f) => (f.pct ? [f.pct] : []));
+  const quoted = forms
+    .filter((f) => f.all.some((x) => raw.includes(x)) || (f.pct && raw.search(f.pct) >= 0))
+    // The longest credential first, each with all its spellings: one inside another (a user name
+    // inside its password) is masked whole, encoded or not.
+    .sort((x, y) => y.c.length - x.c.length);
+  const inOrder = (spellings: (f: (typeof forms)[number]) => string[]) =>
+    quoted.flatMap((f) => [...spellings(f).sort((x, y) => y.length - x.length), ...(f.pct ? [f.pct] : [])]);
   return {
-    text: maskCredentials(raw, [...longestFirst({ sure: quoted.flatMap((f) => f.all), maybe: [] }), ...pcts]),
-    json: maskCredentials(json, [...longestFirst({ sure: quoted.map((f) => f.c), maybe: [] }), ...pcts]),
+    text: maskCredentials(
+      raw,
+      inOrder((f) => f.all),
+    ),
+    json: maskCredentials(
+      json,
+      inOrder((f) => [f.c]),
+    ),
   };
 }
 

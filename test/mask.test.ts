@@ -105,6 +105,15 @@ describe("what a review found (masking that garbled, leaked or took quadratic ti
   });
 });
 
+describe("percent-encoded quotes", () => {
+  test("a password holding the user name, quoted percent-encoded, is masked whole, in the text and the JSON", () => {
+    const sent = credentialsOf("https://hooks.example/notify?user=monitoring&password=monitoring/S3cret");
+    const { text, json } = quotedAnswer('{"query":"user=monitoring&password=monitoring%2FS3cret"}', sent);
+    expect(text).toBe(`{"query":"user=${MASK}&password=${MASK}"}`);
+    expect(json).toEqual({ query: `user=${MASK}&password=${MASK}` });
+  });
+});
+
 describe("a second review of the masking", () => {
   test("a key sent as a Basic user with no password, or as a URL's user alone, is masked; two plain words in another header are not", () => {
     const sent = credentialsOf("https://tok5xyz9@hooks.example.com/x", {
