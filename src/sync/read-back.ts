@@ -37,10 +37,13 @@ export function readBackFile(
   d: DeliveryInput,
   delivery: Extract<TargetConfig["delivery"], { type: "file" }>,
 ): Promise<Verification> {
-  const base = d.target.verify.url ?? baseOf(delivery.reload_url);
-  // Other file targets' paths: a file the peer lists under one of those is theirs, not ours.
+  const baseOfFile = (t: TargetConfig) =>
+    t.delivery.type === "file" ? (t.verify.url ?? baseOf(t.delivery.reload_url)) : undefined;
+  const base = baseOfFile(d.target);
+  // The paths of the other file targets read back from the same peer: a file it lists under one
+  // of those is theirs, not ours.
   const others = Object.entries(d.deps.config.config_sync.targets)
-    .filter(([name, t]) => name !== d.name && t.delivery.type === "file")
+    .filter(([name, t]) => name !== d.name && t.delivery.type === "file" && baseOfFile(t) === base)
     .map(([, t]) => (t.delivery as typeof delivery).path);
   return readBack(d, base, { path: delivery.path, others }, !!delivery.reload_url);
 }

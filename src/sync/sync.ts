@@ -48,8 +48,8 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
           },
         }
       : await nextRuleSet(deps, job, held.set);
-    inSet = operates && !held.applied;
     const plans = await planTargets(deps, set.rules, names, held.states, job.operation === "full");
+    inSet = operates && !held.applied;
     if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(
@@ -76,10 +76,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
     const refused = applied.some((a) =>
       ["config_refused", "target_ahead_of_store"].includes(a.failure?.code ?? ""),
     );
-    // A drifted file written again took the recorded rendering, not the new set.
-    const runs = applied.some(
-      (a) => (a.result.changed && !a.result.drifted && !a.failure) || a.failure?.code === "not_applied",
-    );
+    const runs = applied.some(runsIt);
     if (refused && !runs) {
       changedSet = undefined;
       inSet &&= JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
@@ -96,6 +93,10 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
   }
 }
 
+/** Whether a target runs (or may run: written, not yet read back) the new set; a drifted file written again took the recorded rendering, not the new set. */
+const runsIt = (a: Applied) =>
+  (a.result.changed && !a.result.drifted && !a.failure) || a.failure?.code === "not_applied";
+
 /**
  * What a peer's refusal of the rules means when the set is kept all the same (another target runs
  * it), and what to do; undefined when no peer refused them (a target ahead of the store says its own).
@@ -108,7 +109,7 @@ function keptNote(applied: Applied[]): string | undefined {
       .join(", ");
   const refusing = names((a) => a.failure?.code === "config_refused");
   if (!refusing) return undefined;
-  return `the rule set keeps this change all the same, as ${names((a) => !a.failure || a.failure.code === "not_applied")} runs it: every later sync to ${refusing} is refused the same way until the rule is deleted, or kept off ${refusing} with its \`targets\``;
+  return `the rule set keeps this change all the same, as ${names(runsIt)} runs it: every later sync to ${refusing} is refused the same way until the rule is deleted, or kept off ${refusing} with its \`targets\``;
 }
 
 /** A dry run's answer per target: the plan, with the target's current verification. */

@@ -131,6 +131,14 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
       `${check.kind} also loads ${prev.file} (its rule_files matches the previous version kept beside ${name}): every rule runs twice and deleted ones keep firing; make it match *.yml (or ${name} itself)`,
     );
   const exact = groups.filter((g) => samePath(g.file, path));
+  // Listed relative to the peer's directory, a path may end both ours and another target's: the
+  // peer loads one of the two, and nothing here says which.
+  const both = exact.find((g) => theirs(g.file));
+  if (both)
+    throw permanent(
+      "read_back_ambiguous",
+      `${check.kind} lists ${both.file}, which ends both ${path} and ${others.find((o) => samePath(both.file, o))} (another file target read back from it): it loads one of them only; give the two files distinct names`,
+    );
   if (exact.length) return exact;
   return groups.filter((g) => baseName(g.file) === name && !theirs(g.file));
 }

@@ -9,6 +9,8 @@ import { verifyRules } from "../../src/sync/verify.ts";
 
 let reads = 0;
 let listed: (n: number) => { name: string; query: string }[] = () => [];
+/** The file the API lists the group from. */
+let listedFile = "/rules/alertagent.yml";
 const api = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -22,7 +24,7 @@ const api = Bun.serve({
     }));
     return Response.json({
       status: "success",
-      data: { groups: [{ name: "g", file: "/rules/alertagent.yml", interval: 1, rules }] },
+      data: { groups: [{ name: "g", file: listedFile, interval: 1, rules }] },
     });
   },
 });
@@ -63,4 +65,25 @@ test("Prometheus prints the query in its own form: not a difference", async () =
   const v = await verifyRules(fetch, Date.now, check("prometheus", "sum by(job)(rate(x{a='b'}[5m]))>0"));
   expect(v.verified).toBe(true);
   expect(reads).toBe(1);
+});
+
+test("a relative path the peer lists that ends both ours and another target's is named, not taken as ours", async () => {
+  listed = () => [{ name: "Down", query: "up == 0" }];
+  listedFile = "rules/alertagent.yml";
+  try {
+    const ours = {
+      path: "/etc/prometheus/rules/alertagent.yml",
+      others: ["/srv/team-b/rules/alertagent.yml"],
+    };
+    await expect(
+      verifyRules(fetch, Date.now, { ...check("prometheus", "up == 0"), file: ours }),
+    ).rejects.toThrow(
+      "prometheus lists rules/alertagent.yml, which ends both /etc/prometheus/rules/alertagent.yml and /srv/team-b/rules/alertagent.yml",
+    );
+    // Alone on that peer, it is ours.
+    const alone = { ...check("prometheus", "up == 0"), file: { ...ours, others: [] } };
+    expect((await verifyRules(fetch, Date.now, alone)).verified).toBe(true);
+  } finally {
+    listedFile = "/rules/alertagent.yml";
+  }
 });
