@@ -19,9 +19,9 @@
  * → this state): the holder sends; the other is told to come back (a 503) and then finds the
  * state received, or the claim let go because the send failed. The claim reads what the channel
  * received in the same step: a copy whose early read predates another's send and record (which
- * let the claim go) wins a claim on an old view, lets it go and decides again. A holder with no lease and no open
- * ledger entry died mid-send: its claim is taken over by compare-and-set, and the state goes out
- * under its id.
+ * let the claim go) wins a claim on an old view, lets it go and decides again. A holder with no
+ * lease and no open ledger entry died mid-send: its claim is taken over by compare-and-set, and
+ * the state goes out under its id.
  */
 import type { AlertmanagerPayload } from "../alerts/alert.ts";
 import { alertId } from "../alerts/alert.ts";
@@ -219,15 +219,10 @@ export async function claimNotification(
     const now = got.read;
     if (got.acquired && toJson(now) === toJson(seen)) return { kind: "send", claim: claimOf(mine) };
     alongside?.lost();
-    if (got.acquired) {
-      // Won on an old view: decide again on what the channel received meanwhile.
-      await store.delIfEquals(key, mine);
-      if (round >= 2) return { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
-      seen = now;
-      continue;
-    }
-    const held = await store.get<Holder | string>(key);
-    // Gone meanwhile: race for it again, on what the channel has now.
+    // Won on an old view (let go), or the holder gone meanwhile: decide again on what the channel
+    // received meanwhile, and race for it again.
+    if (got.acquired) await store.delIfEquals(key, mine);
+    const held = got.acquired ? null : await store.get<Holder | string>(key);
     if (!held) {
       if (round >= 2) return { kind: "in_flight", message: "another delivery", retryAfterS: 1 };
       seen = now;
