@@ -169,7 +169,7 @@ function shortenLongest(a: AlertView, mark: string): AlertView {
 function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
   let body = p.body;
   while (body.length > 0) {
-    body = cutTenth(body);
+    body = cutTenth(body, p.body);
     const c = { ...p, body: `${body}\n${mark.trim()}` };
     if (fits(c)) return c;
   }
@@ -177,30 +177,44 @@ function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
 }
 
 /**
- * About nine tenths of `body`, cut at a line if one is in the last half, else between characters.
+ * About nine tenths of `body` (the start of `whole`, the text before any cut), cut at a line if one
+ * is in the last half, else between characters.
  * Cut between characters, the last line loses a link or a URL the cut went through (a markdown
  * link's `[text](…`, a bare `https://…`) rather than keep half of it, which opens nothing.
  */
-function cutTenth(body: string): string {
+function cutTenth(body: string, whole: string): string {
   const at = Math.floor(body.length * 0.9);
   const nl = body.lastIndexOf("\n", at);
   if (nl > body.length / 2) return body.slice(0, nl);
   const cut = body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
-  // Found with lastIndexOf and one anchored character class, not a searching pattern: a hostile
-  // line of brackets must not make this quadratic. A URL runs on in printable ASCII to the cut.
+  // Found with lastIndexOf and an anchored character class, not a searching pattern: a hostile
+  // line of brackets must not make this quadratic.
   const line = cut.lastIndexOf("\n") + 1;
-  const runsToCut = (from: number, chars: RegExp) => chars.test(cut.slice(from));
+  // Whether the cut is inside a URL starting at `from` in the uncut text (`whole`, of which `body`
+  // is the start): the run of characters a URL may hold (RFC 3986: no space, quote, angle bracket,
+  // brace, backslash, caret, backtick or bar; no `)` in a markdown link) goes past the cut, and is
+  // no longer than a link is (else it is data that happens to follow one).
+  const inUrl = (from: number, paren: boolean) => {
+    const end = whole.slice(from).search(paren ? NOT_URL : NOT_URL_OR_PAREN);
+    const run = end < 0 ? whole.length - from : end;
+    return from + run > cut.length && run <= URL_MAX;
+  };
   const link = cut.lastIndexOf("](");
-  if (link >= line && runsToCut(link + 2, /^[\x21-\x28\x2a-\x7e]*$/)) {
+  if (link >= line && cut[link - 1] !== "\\" && inUrl(link + 2, false)) {
     const open = cut.lastIndexOf("[", link);
-    return cut.slice(0, open >= line ? open : link);
+    return cut.slice(0, open >= line && cut[open - 1] !== "\\" ? open : link);
   }
   const scheme = cut.lastIndexOf("://");
-  if (scheme < line || !runsToCut(scheme, /^[\x21-\x7e]*$/)) return cut;
+  if (scheme < line || !inUrl(scheme, true)) return cut;
   let start = scheme;
   while (start > line && /[A-Za-z0-9+.-]/.test(cut[start - 1])) start--;
-  return cut.slice(0, start);
+  // The opening of a Slack `<url|text>` or an HTML `<a href="url">` goes with it.
+  return cut.slice(0, start).replace(/<(a\s+href=["']?)?$/i, "");
 }
+
+const URL_MAX = 8192;
+const NOT_URL = /[^!#-;=?-[\]_a-z~]/;
+const NOT_URL_OR_PAREN = /[^!#-'*-;=?-[\]_a-z~]/;
 
 /**
  * The largest n in [least, most] for which `ok(n)` holds, `ok` holding up to some n and not after

@@ -121,3 +121,27 @@ describe("free text of many short lines", () => {
     expect(fitsBytes(20_000)({ ...a, body: `${a.body}\n${b.body.split("\n")[0]}` })).toBe(false);
   });
 });
+
+describe("the last-resort cut of a line too long for any part", () => {
+  /** What is kept of one long line cut to fit 1000 bytes (the title and the marker included). */
+  const kept = (line: string) => splitText({ title: "t", body: line }, fitsBytes(1000), 1)[0].body;
+
+  test("ASCII data after a link or a URL is cut at its end, not back to the URL (about 900 of 1000 bytes kept)", () => {
+    for (const line of [
+      `{"runbook":"https://wiki.example.com/x","msg":"${"a".repeat(30_000)}"}`,
+      `[runbook](https://wiki.example.com/x)${"a".repeat(30_000)}`,
+      `see https://wiki.example.com/x?${"k=v,".repeat(8_000)}`,
+      `[INFO] 服务 value\\](${"b".repeat(30_000)}`,
+    ])
+      expect(kept(line).length).toBeGreaterThan(800);
+  });
+
+  test("a link or URL the cut went through goes whole, its opening too (markdown, Slack, HTML)", () => {
+    const pad = "字".repeat(250);
+    expect(kept(`${pad}[图表](https://grafana.example/d/${"x".repeat(3000)})`)).toStartWith(`${pad}\n…`);
+    expect(kept(`${pad}<https://grafana.example/d/${"x".repeat(3000)}|图表>`)).toStartWith(`${pad}\n…`);
+    expect(kept(`${pad}<a href="https://grafana.example/d/${"x".repeat(3000)}">图表</a>`)).toStartWith(
+      `${pad}\n…`,
+    );
+  });
+});
