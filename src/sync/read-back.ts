@@ -40,12 +40,35 @@ export function readBackFile(
   const baseOfFile = (t: TargetConfig) =>
     t.delivery.type === "file" ? (t.verify.url ?? baseOf(t.delivery.reload_url)) : undefined;
   const base = baseOfFile(d.target);
-  // The paths of the other file targets read back from the same peer: a file it lists under one
-  // of those is theirs, not ours.
-  const others = Object.entries(d.deps.config.config_sync.targets)
-    .filter(([name, t]) => name !== d.name && t.delivery.type === "file" && baseOfFile(t) === base)
-    .map(([, t]) => (t.delivery as typeof delivery).path);
-  return readBack(d, base, { path: delivery.path, others }, !!delivery.reload_url);
+  // The other file targets' paths: a file the peer lists under one of those is theirs, not ours.
+  // Those read back from the same peer (its URL however spelled) may also make a path ambiguous.
+  const files = Object.entries(d.deps.config.config_sync.targets).filter(
+    ([name, t]) => name !== d.name && t.delivery.type === "file",
+  );
+  const pathOf = (t: TargetConfig) => (t.delivery as typeof delivery).path;
+  const here = peerOf(base);
+  return readBack(
+    d,
+    base,
+    {
+      path: delivery.path,
+      others: files.map(([, t]) => pathOf(t)),
+      samePeer: files.filter(([, t]) => peerOf(baseOfFile(t)) === here).map(([, t]) => pathOf(t)),
+    },
+    !!delivery.reload_url,
+  );
+}
+
+/** A peer's URL as one spelling: no trailing slash, `localhost` as 127.0.0.1, the default port dropped. */
+function peerOf(base: string | undefined): string | undefined {
+  if (!base) return undefined;
+  try {
+    const u = new URL(base);
+    const host = u.hostname === "localhost" ? "127.0.0.1" : u.hostname;
+    return `${u.protocol}//${host}${u.port ? `:${u.port}` : ""}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return base;
+  }
 }
 
 /** What a target without a read-back URL records: nothing to verify against, which is not a failure. */

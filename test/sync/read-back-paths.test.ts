@@ -50,6 +50,24 @@ config_sync:
       ]);
     }, 60_000);
 
+    test("…nor when the two targets spell the peer's URL differently (localhost, a trailing slash)", async () => {
+      const h = makeSyncHarness(`
+config_sync:
+  targets:
+    loaded: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "loaded", "x.yml")}", reload_url: "${prom.url}/-/reload" } }
+    typo: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "deeper", "typo", "x.yml")}", reload_url: "${prom.url.replace("127.0.0.1", "localhost")}/-/reload" }, verify: { timeout: 1s } }
+    slash: { kind: prometheus, delivery: { type: file, path: "${join(prom.rulesDir, "deeper", "slash", "x.yml")}" }, verify: { url: "${prom.url}/", timeout: 1s } }
+`);
+      const res = await h.sync({
+        operation: "create",
+        rules: [rule({ id: "a", name: "Same", group: "same" })],
+      });
+      const body = (await res.json()) as { error: { details: Body } };
+      expect(res.status).toBe(503);
+      const verified = Object.fromEntries(body.error.details.targets.map((t) => [t.target, t.verified]));
+      expect(verified).toEqual({ loaded: true, typo: false, slash: false });
+    }, 60_000);
+
     test("a target whose file the peer does not load is not verified by another target's file of the same name", async () => {
       const h = makeSyncHarness(`
 config_sync:

@@ -34,7 +34,7 @@ const check = (kind: "prometheus" | "vmalert", expr: string) => ({
   kind,
   base: `http://127.0.0.1:${api.port}`,
   expected: [{ name: "g", rules: [{ name: "Down", expr, for_s: 60, labels: {}, annotations: {} }] }],
-  file: { path: "/rules/alertagent.yml", others: [] },
+  file: { path: "/rules/alertagent.yml", others: [], samePeer: [] },
   managed: new Set<string>(),
   timeoutMs: 5_000,
 });
@@ -71,17 +71,15 @@ test("a relative path the peer lists that ends both ours and another target's is
   listed = () => [{ name: "Down", query: "up == 0" }];
   listedFile = "rules/alertagent.yml";
   try {
-    const ours = {
-      path: "/etc/prometheus/rules/alertagent.yml",
-      others: ["/srv/team-b/rules/alertagent.yml"],
-    };
+    const teamB = "/srv/team-b/rules/alertagent.yml";
+    const ours = { path: "/etc/prometheus/rules/alertagent.yml", others: [teamB], samePeer: [teamB] };
     await expect(
       verifyRules(fetch, Date.now, { ...check("prometheus", "up == 0"), file: ours }),
     ).rejects.toThrow(
       "prometheus lists rules/alertagent.yml, which ends both /etc/prometheus/rules/alertagent.yml and /srv/team-b/rules/alertagent.yml",
     );
-    // Alone on that peer, it is ours.
-    const alone = { ...check("prometheus", "up == 0"), file: { ...ours, others: [] } };
+    // The other target read back from another peer: this peer's file is ours.
+    const alone = { ...check("prometheus", "up == 0"), file: { ...ours, samePeer: [] } };
     expect((await verifyRules(fetch, Date.now, alone)).verified).toBe(true);
   } finally {
     listedFile = "/rules/alertagent.yml";
