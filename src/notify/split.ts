@@ -162,7 +162,7 @@ function shortenLongest(a: AlertView, mark: string): AlertView {
   const f = fields[0];
   if (!f || f.value.length <= mark.length + 8) return a;
   const base = f.value.endsWith(mark) ? f.value.slice(0, -mark.length) : f.value;
-  return f.set(base.slice(0, Math.floor(base.length / 2)).replace(/[\uD800-\uDBFF]$/, "") + mark);
+  return f.set(unbroken(base.slice(0, Math.floor(base.length / 2)), base) + mark);
 }
 
 /** Last resort: the body cut at a line (or character) boundary, with a visible marker. */
@@ -178,43 +178,53 @@ function hardCut(p: OutPart, fits: Fits, mark = markOf()): OutPart {
 
 /**
  * About nine tenths of `body` (the start of `whole`, the text before any cut), cut at a line if one
- * is in the last half, else between characters.
- * Cut between characters, the last line loses a link or a URL the cut went through (a markdown
- * link's `[text](…`, a bare `https://…`) rather than keep half of it, which opens nothing.
+ * is in the last half, else between characters (unbroken).
  */
 function cutTenth(body: string, whole: string): string {
   const at = Math.floor(body.length * 0.9);
   const nl = body.lastIndexOf("\n", at);
-  if (nl > body.length / 2) return body.slice(0, nl);
-  const cut = body.slice(0, at).replace(/[\uD800-\uDBFF]$/, "");
-  // Found with lastIndexOf and an anchored character class, not a searching pattern: a hostile
-  // line of brackets must not make this quadratic.
+  return nl > body.length / 2 ? body.slice(0, nl) : unbroken(body.slice(0, at), whole);
+}
+
+/**
+ * `cut`, a start of `whole`, without a link or a URL the cut went through (a markdown link's
+ * `[text](…`, a bare `https://…`, a Slack `<url|` or an HTML `<a href="…`), which would open
+ * nothing, nor half a surrogate pair. Found with lastIndexOf and anchored character classes, not
+ * a searching pattern: a hostile line of brackets must not make this quadratic.
+ */
+function unbroken(text: string, whole: string): string {
+  const cut = text.replace(/[\uD800-\uDBFF]$/, "");
   const line = cut.lastIndexOf("\n") + 1;
-  // Whether the cut is inside a URL starting at `from` in the uncut text (`whole`, of which `body`
-  // is the start): the run of characters a URL may hold (RFC 3986: no space, quote, angle bracket,
-  // brace, backslash, caret, backtick or bar; no `)` in a markdown link) goes past the cut, and is
-  // no longer than a link is (else it is data that happens to follow one).
+  // Whether the cut is inside a URL starting at `from` in `whole`: the run of characters a URL may
+  // hold (RFC 3986: no space, quote, angle bracket, brace, caret, backtick or bar; a backslash
+  // only as markdown's escape; no `)` in a markdown link) goes past the cut, and is no longer than
+  // a link is (else it is data that happens to follow one).
   const inUrl = (from: number, paren: boolean) => {
     const end = whole.slice(from).search(paren ? NOT_URL : NOT_URL_OR_PAREN);
     const run = end < 0 ? whole.length - from : end;
     return from + run > cut.length && run <= URL_MAX;
   };
+  // A `](` after an odd number of backslashes is escaped text, not a link.
+  const escaped = (at: number) => {
+    let n = 0;
+    while (at - n - 1 >= line && cut[at - n - 1] === "\\") n++;
+    return n % 2 === 1;
+  };
   const link = cut.lastIndexOf("](");
-  if (link >= line && cut[link - 1] !== "\\" && inUrl(link + 2, false)) {
+  if (link >= line && !escaped(link) && inUrl(link + 2, false)) {
     const open = cut.lastIndexOf("[", link);
-    return cut.slice(0, open >= line && cut[open - 1] !== "\\" ? open : link);
+    return cut.slice(0, open >= line && !escaped(open) ? open : link);
   }
   const scheme = cut.lastIndexOf("://");
   if (scheme < line || !inUrl(scheme, true)) return cut;
   let start = scheme;
   while (start > line && /[A-Za-z0-9+.-]/.test(cut[start - 1])) start--;
-  // The opening of a Slack `<url|text>` or an HTML `<a href="url">` goes with it.
   return cut.slice(0, start).replace(/<(a\s+href=["']?)?$/i, "");
 }
 
 const URL_MAX = 8192;
-const NOT_URL = /[^!#-;=?-[\]_a-z~]/;
-const NOT_URL_OR_PAREN = /[^!#-'*-;=?-[\]_a-z~]/;
+const NOT_URL = /[^!#-;=?-\]_a-z~]/;
+const NOT_URL_OR_PAREN = /[^!#-'*-;=?-\]_a-z~]/;
 
 /**
  * The largest n in [least, most] for which `ok(n)` holds, `ok` holding up to some n and not after

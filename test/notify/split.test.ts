@@ -143,5 +143,10 @@ describe("the last-resort cut of a line too long for any part", () => {
     expect(kept(`${pad}<a href="https://grafana.example/d/${"x".repeat(3000)}">图表</a>`)).toStartWith(
       `${pad}\n…`,
     );
+    // Escaped for DingTalk's markdown, a URL holds backslashes: still one URL.
+    const escapedUrl = `https://grafana.example.com/d/abc/node\\_exporter\\_full?orgId=1${"&var\\_instance=node\\_1".repeat(100)}`;
+    expect(kept(`${pad} ${escapedUrl}`)).toStartWith(`${pad} \n…`);
+    // A backslash escaped before `](` leaves the link a link.
+    expect(kept(`${pad}[C:\\\\](https://x.example/${"y".repeat(3000)})`)).toStartWith(`${pad}\n…`);
   });
 });

@@ -328,6 +328,25 @@ describe("an alert longer than a WeCom message", () => {
   });
 });
 
+describe("a long description holding a URL", () => {
+  test("shortened, it loses the URL whole rather than keep half of it (which opens another dashboard)", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", locale: zh-CN }\n`,
+    );
+    const [first] = fixture("alertmanager-zh.json").alerts;
+    const url = `https://grafana.example.com/d/abc/disk?orgId=1${"&var-instance=db-03".repeat(60)}`;
+    const description = `${"磁盘写入延迟持续升高".repeat(70)}面板：${url} ${"请检查磁盘".repeat(100)}`;
+    const res = await h.job("/jobs/notification", {
+      channels: ["wx"],
+      alerts: [{ ...first, annotations: { summary: "磁盘写入慢", description } }],
+    });
+    expect(res.status).toBe(200);
+    const shown = wecom.of(k).flatMap((m) => m.text.match(/https:\/\/grafana\.example\.com\S*/g) ?? []);
+    for (const u of shown) expect(u).toBe(url);
+  });
+});
+
 describe("free text longer than a WeCom message", () => {
   test("a CJK line with a URL early in it is cut at its end, the URL and the text before the cut kept", async () => {
     const k = key();
