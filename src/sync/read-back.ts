@@ -40,31 +40,27 @@ export function readBackFile(
   const baseOfFile = (t: TargetConfig) =>
     t.delivery.type === "file" ? (t.verify.url ?? baseOf(t.delivery.reload_url)) : undefined;
   const base = baseOfFile(d.target);
-  // The other file targets' paths: a file the peer lists under one of those is theirs, not ours.
-  // Those read back from the same peer (its URL however spelled) may also make a path ambiguous.
-  const files = Object.entries(d.deps.config.config_sync.targets).filter(
-    ([name, t]) => name !== d.name && t.delivery.type === "file",
-  );
-  const pathOf = (t: TargetConfig) => (t.delivery as typeof delivery).path;
+  // The paths of the other file targets read back from the same peer (its URL however spelled): a
+  // file it lists under one of those is theirs, not ours. Another peer's files are not listed here.
   const here = peerOf(base);
-  return readBack(
-    d,
-    base,
-    {
-      path: delivery.path,
-      others: files.map(([, t]) => pathOf(t)),
-      samePeer: files.filter(([, t]) => peerOf(baseOfFile(t)) === here).map(([, t]) => pathOf(t)),
-    },
-    !!delivery.reload_url,
-  );
+  const others = Object.entries(d.deps.config.config_sync.targets)
+    .filter(([name, t]) => name !== d.name && t.delivery.type === "file" && peerOf(baseOfFile(t)) === here)
+    .map(([, t]) => (t.delivery as typeof delivery).path);
+  return readBack(d, base, { path: delivery.path, others }, !!delivery.reload_url);
 }
 
-/** A peer's URL as one spelling: no trailing slash, `localhost` as 127.0.0.1, the default port dropped. */
+/**
+ * A peer's URL as one spelling: no trailing slash, the default port dropped, and every name of
+ * this machine (localhost, 127.x, ::1, 0.0.0.0) as one. Two names of one remote server (a DNS name
+ * and its address) still read as two peers (docs/config-sync.md, "Verification").
+ */
 function peerOf(base: string | undefined): string | undefined {
   if (!base) return undefined;
   try {
     const u = new URL(base);
-    const host = u.hostname === "localhost" ? "127.0.0.1" : u.hostname;
+    const loopback =
+      /^(localhost|127\.[\d.]+|\[::1\]|\[::ffff:127\.[\d.]+\]|\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]|0\.0\.0\.0|\[::\])$/i;
+    const host = loopback.test(u.hostname) ? "loopback" : u.hostname;
     return `${u.protocol}//${host}${u.port ? `:${u.port}` : ""}${u.pathname.replace(/\/+$/, "")}`;
   } catch {
     return base;

@@ -31,7 +31,7 @@ export interface RulesCheck {
    * none from it (it sees the file elsewhere: a container's mount), from a file of the same name
    * that is not at another file target's path.
    */
-  file?: { path: string; others: readonly string[]; samePeer: readonly string[] };
+  file?: { path: string; others: readonly string[] };
   /** Without one: groups of these names are ours (what we render now and what we had before). */
   managed: ReadonlySet<string>;
   timeoutMs: number;
@@ -115,7 +115,7 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const data = JSON.parse(body) as { data?: { groups?: ApiGroup[] | null } };
   const groups = data.data?.groups ?? [];
   if (!check.file) return groups.filter((g) => check.managed.has(g.name));
-  const { path, others, samePeer } = check.file;
+  const { path, others } = check.file;
   const name = baseName(path);
   // Another file target's file, however the peer spells its path: never ours.
   const theirs = (file: string | undefined, suffix = "") => others.some((o) => samePath(file, o + suffix));
@@ -133,7 +133,7 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const exact = groups.filter((g) => samePath(g.file, path));
   // Listed relative to the peer's directory, a path may end both ours and another target's: the
   // peer loads one of the two, and nothing here says which.
-  const other = (file: string | undefined) => samePeer.find((o) => samePath(file, o));
+  const other = (file: string | undefined) => others.find((o) => samePath(file, o));
   const both = exact.find((g) => other(g.file));
   if (both)
     throw permanent(

@@ -6,10 +6,16 @@
  * or, started with a relative --config.file, by paths relative to its directory.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PEER_STOP_MS, type Peer, startPrometheus } from "../support/peers.ts";
 import { makeSyncHarness } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
+
+type Body = {
+  targets: { target: string; verified: boolean; verified_how: string }[];
+  error?: { code: string };
+};
 
 for (const relative of [false, true])
   describe(relative ? "Prometheus listing relative paths" : "Prometheus listing absolute paths", () => {
@@ -20,11 +26,6 @@ for (const relative of [false, true])
     afterAll(async () => {
       await prom?.stop();
     }, PEER_STOP_MS);
-
-    type Body = {
-      targets: { target: string; verified: boolean; verified_how: string }[];
-      error?: { code: string };
-    };
 
     test("two targets with files of one name in two loaded directories each verify their own groups", async () => {
       const target = (dir: string) =>
@@ -86,3 +87,34 @@ config_sync:
       expect(body.error.details.targets.find((t) => t.target === "loaded")).toMatchObject({ verified: true });
     }, 60_000);
   });
+
+test("a target whose peer sees its file under another path (a container's mount) verifies by name, whatever another peer's target is called", async () => {
+  // P1 loads <dir>/rules/*.yml; the worker writes <dir>/shared/alertagent.yml, which P1 sees as
+  // rules/alertagent.yml through a symlink — as a container sees a host directory it mounts.
+  const p1 = await startPrometheus({ relative: true });
+  const p2 = await startPrometheus();
+  try {
+    const shared = join(p1.dir, "shared");
+    rmSync(p1.rulesDir, { recursive: true, force: true });
+    mkdirSync(shared);
+    symlinkSync(shared, p1.rulesDir);
+    const h = makeSyncHarness(`
+config_sync:
+  targets:
+    a: { kind: prometheus, delivery: { type: file, path: "${join(shared, "alertagent.yml")}", reload_url: "${p1.url}/-/reload" } }
+    b: { kind: prometheus, delivery: { type: file, path: "${join(p2.rulesDir, "alertagent.yml")}", reload_url: "${p2.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")}/-/reload" } }
+`);
+    const res = await h.sync({
+      operation: "create",
+      rules: [rule({ id: "s", name: "Same2", group: "same2" })],
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body;
+    expect(body.targets.map((t) => [t.target, t.verified])).toEqual([
+      ["a", true],
+      ["b", true],
+    ]);
+  } finally {
+    await Promise.all([p1.stop(), p2.stop()]);
+  }
+}, 60_000);

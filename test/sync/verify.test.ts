@@ -34,7 +34,7 @@ const check = (kind: "prometheus" | "vmalert", expr: string) => ({
   kind,
   base: `http://127.0.0.1:${api.port}`,
   expected: [{ name: "g", rules: [{ name: "Down", expr, for_s: 60, labels: {}, annotations: {} }] }],
-  file: { path: "/rules/alertagent.yml", others: [], samePeer: [] },
+  file: { path: "/rules/alertagent.yml", others: [] },
   managed: new Set<string>(),
   timeoutMs: 5_000,
 });
@@ -72,14 +72,14 @@ test("a relative path the peer lists that ends both ours and another target's is
   listedFile = "rules/alertagent.yml";
   try {
     const teamB = "/srv/team-b/rules/alertagent.yml";
-    const ours = { path: "/etc/prometheus/rules/alertagent.yml", others: [teamB], samePeer: [teamB] };
+    const ours = { path: "/etc/prometheus/rules/alertagent.yml", others: [teamB] };
     await expect(
       verifyRules(fetch, Date.now, { ...check("prometheus", "up == 0"), file: ours }),
     ).rejects.toThrow(
       "prometheus lists rules/alertagent.yml, which ends both /etc/prometheus/rules/alertagent.yml and /srv/team-b/rules/alertagent.yml",
     );
     // The other target read back from another peer: this peer's file is ours.
-    const alone = { ...check("prometheus", "up == 0"), file: { ...ours, samePeer: [] } };
+    const alone = { ...check("prometheus", "up == 0"), file: { ...ours, others: [] } };
     expect((await verifyRules(fetch, Date.now, alone)).verified).toBe(true);
   } finally {
     listedFile = "/rules/alertagent.yml";
