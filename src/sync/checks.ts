@@ -111,9 +111,7 @@ const USED = new RegExp(`\\$(${VAR})`, "gu");
  * lacks, in order. A declaration anywhere counts, whatever its scope: the peer judges the rest.
  */
 export function undefinedVars(s: string, known: ReadonlySet<string>): string[] {
-  const code = (goActions(s) ?? []).map((a) =>
-    a.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " "),
-  );
+  const code = actionCode(s);
   const declared = new Set(code.flatMap((a) => [...a.matchAll(DECLARED)].flatMap((m) => [m[1], m[2]])));
   const out: string[] = [];
   for (const a of code)
@@ -191,14 +189,17 @@ const TEMPLATE_KEYWORDS = new Set([
   ...["break", "continue"],
 ]);
 
+/** A template's actions without their comments and string literals: the words and variables they use. */
+const actionCode = (s: string): string[] =>
+  (goActions(s) ?? []).map((a) =>
+    a.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " "),
+  );
+
 /** The functions a Go template calls that `known` (a peer's list above) lacks, in order of appearance. */
 export function unknownTemplateFuncs(s: string, known: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  for (const action of goActions(s) ?? []) {
-    const words = action
-      .replace(/\/\*[\s\S]*?\*\//g, " ")
-      .replace(/"(?:\\.|[^"\\])*"|`[^`]*`|'(?:\\.|[^'\\])*'/g, " ")
-      .split(/[\s()|,]+/);
+  for (const action of actionCode(s)) {
+    const words = action.split(/[\s()|,]+/);
     for (const w of words)
       if (/^[A-Za-z_]\w*$/.test(w) && !TEMPLATE_KEYWORDS.has(w) && !known.has(w))
         if (!out.includes(w)) out.push(w);
