@@ -9,6 +9,7 @@
 
 import { WORDS, type Words } from "./locale.ts";
 import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
+import { urlAcross } from "./text.ts";
 import { type AlertView, type GroupView, linesOf, omittedOf, type PartView, partView } from "./view.ts";
 
 /** One message as a channel sends it. */
@@ -195,15 +196,6 @@ function cutTenth(body: string, whole: string): string {
 function unbroken(text: string, whole: string): string {
   const cut = text.replace(/[\uD800-\uDBFF]$/, "");
   const line = cut.lastIndexOf("\n") + 1;
-  // Whether the cut is inside a URL starting at `from` in `whole`: the run of characters a URL may
-  // hold (RFC 3986: no space, quote, angle bracket, brace, caret, backtick or bar; a backslash
-  // only as markdown's escape; no `)` in a markdown link) goes past the cut, and is no longer than
-  // a link is (else it is data that happens to follow one).
-  const inUrl = (from: number, paren: boolean) => {
-    const end = whole.slice(from).search(paren ? NOT_URL : NOT_URL_OR_PAREN);
-    const run = end < 0 ? whole.length - from : end;
-    return from + run > cut.length && run <= URL_MAX;
-  };
   // A `](` after an odd number of backslashes is escaped text, not a link.
   const escaped = (at: number) => {
     let n = 0;
@@ -211,20 +203,21 @@ function unbroken(text: string, whole: string): string {
     return n % 2 === 1;
   };
   const link = cut.lastIndexOf("](");
-  if (link >= line && !escaped(link) && inUrl(link + 2, false)) {
-    const open = cut.lastIndexOf("[", link);
-    return cut.slice(0, open >= line && !escaped(open) ? open : link);
+  if (link >= line && !escaped(link)) {
+    // The link's URL (no `)` in it) runs on past the cut.
+    const after = whole.slice(link + 2).search(NOT_LINK_URL);
+    const end = after < 0 ? whole.length : link + 2 + after;
+    if (end > cut.length && end - link <= 8192) {
+      const open = cut.lastIndexOf("[", link);
+      return cut.slice(0, open >= line && !escaped(open) ? open : link);
+    }
   }
-  const scheme = cut.lastIndexOf("://");
-  if (scheme < line || !inUrl(scheme, true)) return cut;
-  let start = scheme;
-  while (start > line && /[A-Za-z0-9+.-]/.test(cut[start - 1])) start--;
-  return cut.slice(0, start).replace(/<(a\s+href=["']?)?$/i, "");
+  const start = urlAcross(whole, cut.length, line);
+  return start < 0 ? cut : cut.slice(0, start).replace(/<(a\s+href=["']?)?$/i, "");
 }
 
-const URL_MAX = 8192;
-const NOT_URL = /[^!#-;=?-\]_a-z~]/;
-const NOT_URL_OR_PAREN = /[^!#-'*-;=?-\]_a-z~]/;
+/** What ends a markdown link's URL: a character no URL holds, or its closing `)`. */
+const NOT_LINK_URL = /[^!#-'*-;=?-\]_a-z~]/;
 
 /**
  * The largest n in [least, most] for which `ok(n)` holds, `ok` holding up to some n and not after

@@ -174,3 +174,28 @@ export function htmlToText(html: string): string {
       .trim()
   );
 }
+
+/** Characters a URL may not hold (RFC 3986: space, quote, angle brackets, braces, caret, backtick, bar; a backslash may, as markdown's escape). */
+const NOT_URL = /[^!#-;=?-\]_a-z~]/;
+const URL_CHAR = /[!#-;=?-\]_a-z~]/;
+/** Longer than this, a run of URL characters is data that happens to follow a link, not a link. */
+const URL_MAX = 8192;
+
+/**
+ * Where the URL that position `at` of `text` falls inside starts (looking back no further than
+ * `from`), or -1: a scheme's `://` before `at`, the URL's characters running on past it, at most
+ * URL_MAX long. A URL inside another's query (`?next=https://…`) is part of the outer one. Found
+ * with lastIndexOf and character tests, linear: a hostile line must not make this quadratic.
+ */
+export function urlAcross(text: string, at: number, from = 0): number {
+  const scheme = text.lastIndexOf("://", at - 1);
+  if (scheme < from) return -1;
+  const after = text.slice(scheme).search(NOT_URL);
+  const end = after < 0 ? text.length : scheme + after;
+  if (end <= at) return -1;
+  let run = scheme;
+  while (run > from && URL_CHAR.test(text[run - 1])) run--;
+  let start = text.indexOf("://", run);
+  while (start > run && /[A-Za-z0-9+.-]/.test(text[start - 1])) start--;
+  return end - start <= URL_MAX ? start : -1;
+}

@@ -32,3 +32,13 @@ test("no section is blank (Block Kit refuses one): blank lines around a long one
   ])
     for (const piece of sections(text)) expect(piece.trim()).not.toBe("");
 });
+
+test("a bare URL is not cut across two sections (the first would link to another dashboard)", () => {
+  const url = `https://grafana.example.com/d/abc?orgId=1${"&amp;var-instance=db-03".repeat(80)}`;
+  const out = sections(`${"磁盘写入慢".repeat(300)} ${url} ${"请检查".repeat(200)}`);
+  expect(out.some((s) => s.includes(url))).toBe(true);
+  for (const s of out) expect(s.length).toBeLessThanOrEqual(SLACK_SECTION_MAX);
+  // A URL longer than a section is still cut (and the line still shortens).
+  const huge = `https://example.com/${"a".repeat(3200)}`;
+  expect(sections(`${"x".repeat(100)} ${huge}`).join("")).toBe(`${"x".repeat(100)} ${huge}`);
+});

@@ -146,6 +146,9 @@ describe("the last-resort cut of a line too long for any part", () => {
     // Escaped for DingTalk's markdown, a URL holds backslashes: still one URL.
     const escapedUrl = `https://grafana.example.com/d/abc/node\\_exporter\\_full?orgId=1${"&var\\_instance=node\\_1".repeat(100)}`;
     expect(kept(`${pad} ${escapedUrl}`)).toStartWith(`${pad} \n…`);
+    // A URL inside another's query is part of it: the outer one goes whole, not to its `?next=`.
+    const nested = `https://sso.example.com/login?next=https://grafana.example.com/d/abc?${"var-instance=db-03&".repeat(200)}`;
+    expect(kept(`${pad}面板：${nested} 请检查`)).toStartWith(`${pad}面板：\n…`);
     // A backslash escaped before `](` leaves the link a link.
     expect(kept(`${pad}[C:\\\\](https://x.example/${"y".repeat(3000)})`)).toStartWith(`${pad}\n…`);
   });

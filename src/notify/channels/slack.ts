@@ -8,7 +8,7 @@
 import { clip } from "../../clip.ts";
 import type { ChannelConfig } from "../../config/schema.ts";
 import { permanent } from "../../errors.ts";
-import { escapeSlack, type Format } from "../text.ts";
+import { escapeSlack, type Format, urlAcross } from "../text.ts";
 import { type Channel, type Message, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { httpError, requestJson, robotError } from "./http.ts";
@@ -49,14 +49,17 @@ export function sections(text: string, max = SLACK_SECTION_MAX): string[] {
 
 /**
  * Where to cut a line of more than `max` characters: not inside a link or mention
- * (`<url|text>`, whose URL may hold raw `&`) or an escape (`&amp;`), which Slack would then show
- * as raw text in both sections, nor a surrogate pair; never at 0, so the line always shortens.
+ * (`<url|text>`, whose URL may hold raw `&`), a bare URL (the first section would link elsewhere)
+ * or an escape (`&amp;`), which Slack would then show as raw text in both sections, nor a
+ * surrogate pair; never at 0, so the line always shortens.
  */
 function cutAt(l: string, max: number): number {
   let cut = max;
   const lt = l.lastIndexOf("<", cut - 1);
   const amp = l.lastIndexOf("&", cut - 1);
+  const url = urlAcross(l, cut);
   if (lt > l.lastIndexOf(">", cut - 1) && l.indexOf(">", lt) >= cut) cut = lt;
+  else if (url > 0) cut = url;
   else if (amp > cut - 5 && /^&(amp|lt|gt);/.test(l.slice(amp)) && l.indexOf(";", amp) >= cut) cut = amp;
   if (/[\uD800-\uDBFF]/.test(l[cut - 1] ?? "")) cut--;
   return cut > 0 ? cut : max;
