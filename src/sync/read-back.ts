@@ -49,20 +49,23 @@ export function readBackFile(
   return readBack(d, base, { path: delivery.path, others }, !!delivery.reload_url);
 }
 
-/** This machine's names as URL hosts ([::ffff:127.0.0.1] is written [::ffff:7f00:1]). */
-const LOOPBACK =
-  /^(localhost|127\.[\d.]+|\[::1\]|\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]|0\.0\.0\.0|\[::\])$/i;
+/**
+ * The names of 127.0.0.1 as URL hosts ([::ffff:127.0.0.1] is written [::ffff:7f00:1]; a server
+ * listening on all addresses answers on ::1 and 0.0.0.0 too). Other 127.x addresses are other
+ * servers' as much as theirs.
+ */
+const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\]|\[::ffff:7f00:1\]|0\.0\.0\.0|\[::\])$/i;
 
 /**
- * A peer's URL as one spelling: no trailing slash, the default port dropped, and every name of
- * this machine (localhost, 127.x, ::1, 0.0.0.0) as one. Two names of one remote server (a DNS name
+ * A peer's URL as one spelling: no trailing slash, the default port dropped, and the names of
+ * 127.0.0.1 (localhost, ::1, 0.0.0.0) as one. Two names of one remote server (a DNS name
  * and its address) still read as two peers (docs/config-sync.md, "Verification").
  */
-function peerOf(base: string | undefined): string | undefined {
+export function peerOf(base: string | undefined): string | undefined {
   if (!base) return undefined;
   try {
     const u = new URL(base);
-    const host = LOOPBACK.test(u.hostname) ? "loopback" : u.hostname;
+    const host = LOOPBACK.test(u.hostname) ? "127.0.0.1" : u.hostname;
     return `${u.protocol}//${host}${u.port ? `:${u.port}` : ""}${u.pathname.replace(/\/+$/, "")}`;
   } catch {
     return base;

@@ -5,6 +5,7 @@
  * its own form.
  */
 import { afterAll, expect, test } from "bun:test";
+import { peerOf } from "../../src/sync/read-back.ts";
 import { verifyRules } from "../../src/sync/verify.ts";
 
 let reads = 0;
@@ -84,4 +85,18 @@ test("a relative path the peer lists that ends both ours and another target's is
   } finally {
     listedFile = "/rules/alertagent.yml";
   }
+});
+
+test("one peer however its URL is spelled; two servers on two loopback addresses are two", () => {
+  const one = [
+    "http://127.0.0.1:9090",
+    "http://localhost:9090/",
+    "http://[::1]:9090",
+    "http://[::ffff:127.0.0.1]:9090",
+    "http://0.0.0.0:9090//",
+  ];
+  expect(new Set(one.map(peerOf)).size).toBe(1);
+  expect(peerOf("https://prom.example:443/")).toBe(peerOf("https://prom.example"));
+  expect(peerOf("http://127.0.0.2:9090")).not.toBe(peerOf("http://127.0.0.3:9090"));
+  expect(peerOf("http://127.0.0.2:9090")).not.toBe(peerOf("http://127.0.0.1:9090"));
 });
