@@ -9,7 +9,13 @@ export const analysisJobSchema = z
     alert: alertSchema.optional(),
     payload: alertmanagerPayloadSchema.optional(),
     engine: z.enum(["auto", "dify", "ollama", "builtin"]).default("auto"),
-    language: z.enum(LANGUAGES).optional(),
+    // `zh-CN`, as worker.locale and the channels spell it, is `zh` here (a 489 would lose the job).
+    language: z
+      .preprocess(
+        (v) => (typeof v === "string" ? v.replace(/^(zh|en)[-_][A-Za-z]+$/i, "$1").toLowerCase() : v),
+        z.enum(LANGUAGES),
+      )
+      .optional(),
   })
   .superRefine((j, ctx) => {
     if (!j.alert === !j.payload)

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { Alert } from "../../src/alerts/alert.ts";
 import { CATALOGUE, CATALOGUE_NAMES } from "../../src/analysis/catalogue/index.ts";
 import type { AnalysisResult } from "../../src/analysis/schema.ts";
+import { fixture } from "../support/alert-groups.ts";
 import { alertOf, fixtureAlert, resultOf } from "../support/analysis.ts";
 import { makeHarness } from "../support/harness.ts";
 
@@ -254,6 +255,20 @@ describe("the built-in engine in Chinese", () => {
       await h.job("/jobs/analysis", { type: "quick", alert: fixtureAlert("alertmanager-firing") }),
     );
     expect(r.summary).toStartWith("10.0.0.11 的 CPU 使用率持续过高");
+  });
+
+  test("a job's language as worker.locale spells it (zh-CN, and ?language=zh-CN on a raw payload) is zh, not a 489 that loses it", async () => {
+    const h = makeHarness("ai: { order: [builtin] }\n");
+    const r = await resultOf(
+      await h.job("/jobs/analysis", {
+        type: "quick",
+        alert: fixtureAlert("alertmanager-firing"),
+        language: "zh-CN",
+      }),
+    );
+    expect(r.summary).toStartWith("10.0.0.11 的 CPU 使用率持续过高");
+    const raw = await h.job("/jobs/analysis?type=quick&language=zh-CN", fixture("alertmanager-firing.json"));
+    expect(raw.status).toBe(200);
   });
 });
 
