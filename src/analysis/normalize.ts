@@ -78,6 +78,9 @@ function closingBrace(text: string, start: number): number {
   return -1;
 }
 
+/** An HTML document or error page: a doctype or an html/head/body/title element. */
+const MARKUP_PAGE = /^<!doctype html|<\/?(html|head|body|title)\b[^>]*>/i;
+
 export function normalizeAnalysis(
   output: unknown,
   opts: { allowText: boolean; severity: Severity },
@@ -87,6 +90,12 @@ export function normalizeAnalysis(
     const parsed = extractJson(value);
     if (parsed === undefined) {
       const text = withoutThinking(value).trim();
+      // A proxy's or gateway's error page passed on as the app's answer is no analysis.
+      if (MARKUP_PAGE.test(text))
+        return {
+          ok: false,
+          problems: "the answer is an HTML page (an error page passed on?), not an analysis",
+        };
       if (opts.allowText && text)
         return {
           ok: true,

@@ -195,6 +195,16 @@ describe("Dify chat apps (quick, root_cause)", () => {
     expect(r.summary).toBe("The disk on db-1 is full.");
   });
 
+  test("a gateway's error page passed on as the answer is no analysis: the next engine answers", async () => {
+    dify.respond = () => ({
+      answer: "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+    });
+    const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+    expect(r.engine).toBe("builtin");
+    expect(r.summary).not.toContain("Bad Gateway");
+    expect(JSON.stringify(r.attempts)).toContain("HTML page");
+  });
+
   test("a free-text answer becomes the summary", async () => {
     dify.respond = () => ({ answer: "Looks like a noisy neighbour; check steal time." });
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
