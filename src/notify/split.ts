@@ -9,7 +9,7 @@
 
 import { WORDS, type Words } from "./locale.ts";
 import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
-import { urlAcross } from "./text.ts";
+import { URL_MAX, urlAcross } from "./text.ts";
 import { type AlertView, type GroupView, linesOf, omittedOf, type PartView, partView } from "./view.ts";
 
 /** One message as a channel sends it. */
@@ -204,10 +204,11 @@ function unbroken(text: string, whole: string): string {
   };
   const link = cut.lastIndexOf("](");
   if (link >= line && !escaped(link)) {
-    // The link's URL (no `)` in it) runs on past the cut.
-    const after = whole.slice(link + 2).search(NOT_LINK_URL);
-    const end = after < 0 ? whole.length : link + 2 + after;
-    if (end > cut.length && end - link <= 8192) {
+    // The link's URL (no `)` in it) runs on past the cut, and is not longer than a link is.
+    const limit = Math.min(whole.length, link + 2 + URL_MAX + 1);
+    const after = whole.slice(link + 2, limit).search(NOT_LINK_URL);
+    const end = after < 0 ? limit : link + 2 + after;
+    if (end > cut.length && end - link - 2 <= URL_MAX) {
       const open = cut.lastIndexOf("[", link);
       return cut.slice(0, open >= line && !escaped(open) ? open : link);
     }

@@ -179,22 +179,24 @@ export function htmlToText(html: string): string {
 const NOT_URL = /[^!#-;=?-\]_a-z~]/;
 const URL_CHAR = /[!#-;=?-\]_a-z~]/;
 /** Longer than this, a run of URL characters is data that happens to follow a link, not a link. */
-const URL_MAX = 8192;
+export const URL_MAX = 8192;
 
 /**
  * Where the URL that position `at` of `text` falls inside starts (looking back no further than
  * `from`), or -1: a scheme's `://` before `at`, the URL's characters running on past it, at most
- * URL_MAX long. A URL inside another's query (`?next=https://…`) is part of the outer one. Found
- * with lastIndexOf and character tests, linear: a hostile line must not make this quadratic.
+ * URL_MAX long. A URL inside another's query (`?next=https://…`) is part of the outer one. Looks at
+ * no more than URL_MAX characters on either side of the scheme: a caller cutting a long line
+ * piece by piece (Slack's sections) must not make this quadratic.
  */
 export function urlAcross(text: string, at: number, from = 0): number {
   const scheme = text.lastIndexOf("://", at - 1);
   if (scheme < from) return -1;
-  const after = text.slice(scheme).search(NOT_URL);
-  const end = after < 0 ? text.length : scheme + after;
-  if (end <= at) return -1;
+  const limit = Math.min(text.length, scheme + URL_MAX + 1);
+  const after = text.slice(scheme, limit).search(NOT_URL);
+  const end = after < 0 ? limit : scheme + after;
+  if (end <= at || end - scheme > URL_MAX) return -1;
   let run = scheme;
-  while (run > from && URL_CHAR.test(text[run - 1])) run--;
+  while (run > Math.max(from, scheme - URL_MAX) && URL_CHAR.test(text[run - 1])) run--;
   let start = text.indexOf("://", run);
   while (start > run && /[A-Za-z0-9+.-]/.test(text[start - 1])) start--;
   return end - start <= URL_MAX ? start : -1;
