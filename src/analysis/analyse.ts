@@ -80,7 +80,12 @@ export async function analyseJob(
     Promise.all(alerts.map((a) => deps.ledger.getStep(scope.messageId, stepName(a.id), scope.batch))),
     Promise.all(alerts.map((a) => readThrough<AnalysisRecord>(deps.store, analysisKey(a.id), scope.batch))),
   ]);
-  const open = alerts.flatMap((a, i) => (done[i]?.status === "succeeded" ? [] : [{ a, i }]));
+  // A firing alert analysed moments ago by another message (a reminder, an HA peer's copy, a
+  // group that grew) is answered with that analysis: the engines are not paid for it again.
+  const reused = alerts.map((a, i) =>
+    done[i]?.status === "succeeded" ? undefined : reusable(prev[i], a, job, language, deps),
+  );
+  const open = alerts.flatMap((a, i) => (done[i]?.status === "succeeded" || reused[i] ? [] : [{ a, i }]));
   const pending = open.map(({ a, i }) =>
     analysisRecord(prev[i], a.id, "pending", {
       at: at(),
@@ -101,6 +106,20 @@ export async function analyseJob(
     const prior = done[i];
     if (prior?.status === "succeeded") {
       results.push(prior.data as AnalysisResult);
+      continue;
+    }
+    const again = reused[i];
+    if (again) {
+      results.push(again);
+      deps.metrics.inc("analysis", { engine: again.engine, outcome: "reused" });
+      scope.batch.defer(
+        deps.ledger.stepWrite(scope.messageId, stepName(a.id), {
+          status: "succeeded",
+          at: at(),
+          attempts: 1,
+          data: again,
+        }),
+      );
       continue;
     }
     try {
@@ -228,7 +247,10 @@ async function analyseAlert(
     // With the alert's step: a retry that finds the result also finds it done, and neither asks
     // the engine again nor pushes it on the recent list twice.
     const writes = [
-      analysisWrite(analysisRecord(processing, alert.id, "completed", { at: done, result }), retentionMs),
+      analysisWrite(
+        analysisRecord(processing, alert.id, "completed", { at: done, result, language }),
+        retentionMs,
+      ),
       recentWrite(result, alert.labels.alertname ?? "", done, retentionMs),
       ...index.addWrites(doc, vector, own),
       deps.ledger.stepWrite(scope.messageId, stepName(alert.id), {
@@ -267,6 +289,38 @@ async function analyseAlert(
 }
 
 const stepName = alertStep;
+
+/**
+ * The analysis `prev` holds, when it answers this job too: completed by the engines (not
+ * degraded, not `similar`) for the same type, language and engine choice, during this firing
+ * episode of the alert (after its startsAt), less than ai.reuse_for ago; marked `reused_from`.
+ */
+function reusable(
+  prev: AnalysisRecord | null,
+  alert: Alert,
+  job: AnalysisJob,
+  language: Language,
+  deps: AnalysisServices,
+): AnalysisResult | undefined {
+  const r = prev?.result as AnalysisResult | undefined;
+  const at = prev?.completed_at ? Date.parse(prev.completed_at) : Number.NaN;
+  const began = alert.startsAt ? Date.parse(alert.startsAt) : Number.NaN;
+  if (
+    !prev ||
+    !r ||
+    prev.status !== "completed" ||
+    job.type === "similar" ||
+    alert.status === "resolved" ||
+    r.type !== job.type ||
+    r.degraded ||
+    prev.language !== language ||
+    (job.engine !== "auto" && !r.engine.startsWith(job.engine)) ||
+    !(at >= began) ||
+    !(deps.now() - at < deps.config.ai.reuse_for)
+  )
+    return undefined;
+  return { ...r, reused_from: prev.message_id ?? "" };
+}
 
 /**
  * Said plainly at 3 a.m., in the job's language: which engines did not answer before the one that

@@ -112,6 +112,8 @@ export const resultSchema = z.strictObject({
   tokens: tokensSchema,
   /** What Prometheus said about the alert, when ai.evidence is on. */
   evidence: evidenceSchema.optional(),
+  /** Answered with the analysis this message made of the same alert (ai.reuse_for): no engine asked. */
+  reused_from: z.string().optional(),
 });
 export type AnalysisResult = z.output<typeof resultSchema>;
 

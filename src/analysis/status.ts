@@ -18,6 +18,8 @@ export interface AnalysisRecord {
   result?: unknown;
   /** When `result` was made: a page shows it only if that was after the alert began firing. */
   completed_at?: string;
+  /** The language `result` is in (a later job in another asks the engines again). */
+  language?: string;
   error?: { code: string; message: string };
 }
 
@@ -32,6 +34,8 @@ export interface StatusOptions {
   type?: string;
   messageId?: string;
   result?: unknown;
+  /** The language of `result`. */
+  language?: string;
   error?: { code: string; message: string };
 }
 
@@ -55,6 +59,8 @@ export function analysisRecord(
   if (result !== undefined) rec.result = result;
   const completedAt = opts.result !== undefined ? opts.at : prev?.completed_at;
   if (completedAt) rec.completed_at = completedAt;
+  const language = opts.result !== undefined ? opts.language : prev?.language;
+  if (language) rec.language = language;
   if (opts.error) rec.error = opts.error;
   return rec;
 }

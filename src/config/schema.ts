@@ -293,6 +293,13 @@ const ai = z.strictObject({
    * entry) tens of megabytes (docs/analysis.md, "Many alerts"). @default 200
    */
   job_alerts: z.number().int().positive().default(200),
+  /**
+   * How long a completed analysis of a firing alert answers a later job for the same alert in the
+   * same episode (its startsAt), type and language instead of the engines again: Alertmanager
+   * sends a group again at each change, each reminder and from each HA peer, each a new message
+   * (docs/analysis.md, "Repeats"). `0s` asks the engines every time. @default 1h
+   */
+  reuse_for: duration.default(3_600_000),
   dify: z
     .strictObject({
       url,

@@ -29,6 +29,7 @@ const harness = (
     chatMode?: "chat" | "agent";
     workflowKey?: string;
     timeout?: string;
+    reuseFor?: string;
   } = {},
 ) =>
   makeHarness(
@@ -41,6 +42,7 @@ const harness = (
         chatMode: over.chatMode,
         timeout: over.timeout,
       },
+      reuseFor: over.reuseFor,
     }),
   );
 
@@ -339,6 +341,48 @@ describe("Dify chat apps (quick, root_cause)", () => {
     expect(r).toMatchObject({ engine: "builtin", degraded: true });
     expect(r.attempts[0].error).toContain("does not fit the analysis schema");
     expect(dify.calls).toHaveLength(2);
+  });
+});
+
+describe("the same alert in another message (a reminder, an HA peer's copy, a group that grew)", () => {
+  const ask = (h: ReturnType<typeof harness>, messageId: string, over: Record<string, unknown> = {}) =>
+    h.job("/jobs/analysis", { type: "comprehensive", alert: { ...alert, ...over } }, { messageId });
+
+  test("is answered with the analysis made moments ago in the same episode: Dify is not paid twice", async () => {
+    dify.respond = () => ({ outputs: { analysis: goodAnalysis() }, total_tokens: 512 });
+    const h = harness({ reuseFor: "1h" });
+    const first = await resultOf(await ask(h, "m-peer-1"));
+    const second = await resultOf(await ask(h, "m-peer-2"));
+    expect(dify.calls).toHaveLength(1);
+    expect(second).toMatchObject({
+      summary: first.summary,
+      engine: "dify-workflow",
+      reused_from: "m-peer-1",
+    });
+    // Its own redelivery replays that answer; /v1 still shows the analysis the engine made.
+    expect(await resultOf(await ask(h, "m-peer-2"))).toMatchObject({ reused_from: "m-peer-1" });
+    expect(dify.calls).toHaveLength(1);
+    const stored = (await (await h.request(`/v1/analyses/${second.alert_id}`)).json()) as { result: unknown };
+    expect(stored.result).toMatchObject({ summary: first.summary });
+  });
+
+  test("is analysed again in another language, in a new episode, past ai.reuse_for, or resolved", async () => {
+    dify.respond = () => ({ outputs: { analysis: goodAnalysis() }, total_tokens: 512 });
+    const h = harness({ reuseFor: "1h" });
+    await resultOf(await ask(h, "m-1"));
+    await resultOf(
+      await h.job("/jobs/analysis", { type: "comprehensive", alert, language: "zh" }, { messageId: "m-2" }),
+    );
+    expect(dify.calls).toHaveLength(2);
+    // Fired again after the analysis: a new episode.
+    await resultOf(await ask(h, "m-3", { startsAt: new Date(Date.now() + 1000).toISOString() }));
+    expect(dify.calls).toHaveLength(3);
+    await resultOf(await ask(h, "m-4", { status: "resolved", endsAt: new Date().toISOString() }));
+    expect(dify.calls).toHaveLength(4);
+    const off = harness({ reuseFor: "0s" });
+    await resultOf(await ask(off, "m-5"));
+    await resultOf(await ask(off, "m-6"));
+    expect(dify.calls).toHaveLength(6);
   });
 });
 

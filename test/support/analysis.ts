@@ -61,6 +61,8 @@ export interface AiOpts {
   breaker?: { failures: number; cooloff: string };
   language?: "en" | "zh";
   similar?: string;
+  /** ai.reuse_for; `0s` unless given: these tests ask the engines for every job of one alert. */
+  reuseFor?: string;
 }
 
 /** The `ai:` section of a worker.yaml for the fakes. */
@@ -68,6 +70,7 @@ export function aiYaml(o: AiOpts): string {
   const lines = ["ai:", `  order: [${(o.order ?? ["dify", "ollama", "builtin"]).join(", ")}]`];
   if (o.timeout) lines.push(`  timeout: ${o.timeout}`);
   if (o.language) lines.push(`  language: ${o.language}`);
+  lines.push(`  reuse_for: ${o.reuseFor ?? "0s"}`);
   if (o.dify) {
     lines.push("  dify:", `    url: ${o.dify.url}`);
     if (o.dify.timeout) lines.push(`    timeout: ${o.dify.timeout}`);
