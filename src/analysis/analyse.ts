@@ -6,7 +6,7 @@
  * stored under the alert id and the alert is indexed for later searches. A redelivered message
  * does not analyse again the alerts it already completed (ledger steps).
  */
-import { type Alert, alertId, alertsOf } from "../alerts/alert.ts";
+import { type Alert, alertId, alertsOf, labelsFingerprint } from "../alerts/alert.ts";
 import { JobError, permanent, transient } from "../errors.ts";
 import { isoAt } from "../iso-time.ts";
 import { type Batch, readThrough } from "../store/ledger.ts";
@@ -248,7 +248,12 @@ async function analyseAlert(
     // the engine again nor pushes it on the recent list twice.
     const writes = [
       analysisWrite(
-        analysisRecord(processing, alert.id, "completed", { at: done, result, language }),
+        analysisRecord(processing, alert.id, "completed", {
+          at: done,
+          result,
+          language,
+          episode: episodeOf(alert),
+        }),
         retentionMs,
       ),
       recentWrite(result, alert.labels.alertname ?? "", done, retentionMs),
@@ -290,10 +295,15 @@ async function analyseAlert(
 
 const stepName = alertStep;
 
+/** An alert's firing episode: its labels and startsAt (a reused id with other labels is another alert). */
+const episodeOf = (a: Alert): string | undefined =>
+  a.startsAt ? `${labelsFingerprint(a.labels)}@${a.startsAt}` : undefined;
+
 /**
- * The analysis `prev` holds, when it answers this job too: completed by the engines (not
- * degraded, not `similar`) for the same type, language and engine choice, during this firing
- * episode of the alert (after its startsAt), less than ai.reuse_for ago; marked `reused_from`.
+ * The analysis `prev` holds, when it answers this job too: completed (not degraded, not
+ * `similar`) by the engine this job would ask first — the one it names, else the first of
+ * ai.order — for the same type and language, about this firing episode of the alert, less than
+ * ai.reuse_for ago; marked `reused_from`.
  */
 function reusable(
   prev: AnalysisRecord | null,
@@ -304,7 +314,8 @@ function reusable(
 ): AnalysisResult | undefined {
   const r = prev?.result as AnalysisResult | undefined;
   const at = prev?.completed_at ? Date.parse(prev.completed_at) : Number.NaN;
-  const began = alert.startsAt ? Date.parse(alert.startsAt) : Number.NaN;
+  const episode = episodeOf(alert);
+  const first = job.engine === "auto" ? deps.config.ai.order[0] : job.engine;
   if (
     !prev ||
     !r ||
@@ -314,8 +325,9 @@ function reusable(
     r.type !== job.type ||
     r.degraded ||
     prev.language !== language ||
-    (job.engine !== "auto" && !r.engine.startsWith(job.engine)) ||
-    !(at >= began) ||
+    !r.engine.startsWith(first) ||
+    !episode ||
+    prev.episode !== episode ||
     !(deps.now() - at < deps.config.ai.reuse_for)
   )
     return undefined;

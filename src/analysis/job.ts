@@ -12,7 +12,7 @@ export const analysisJobSchema = z
     // `zh-CN`, as worker.locale and the channels spell it, is `zh` here (a 489 would lose the job).
     language: z
       .preprocess(
-        (v) => (typeof v === "string" ? v.replace(/^(zh|en)[-_][A-Za-z]+$/i, "$1").toLowerCase() : v),
+        (v) => (typeof v === "string" ? v.replace(/^(zh|en)[-_].*$/i, "$1").toLowerCase() : v),
         z.enum(LANGUAGES),
       )
       .optional(),

@@ -78,8 +78,8 @@ function closingBrace(text: string, start: number): number {
   return -1;
 }
 
-/** An HTML document or error page: a doctype or an html/head/body/title element. */
-const MARKUP_PAGE = /^<!doctype html|<\/?(html|head|body|title)\b[^>]*>/i;
+/** An HTML document or error page: one that begins with a doctype or an html/head/body/title tag (a tag quoted inside text is not one). */
+const MARKUP_PAGE = /^(<!doctype html|<\?xml[^>]*>\s*<html|<(html|head|body|title)\b)/i;
 
 export function normalizeAnalysis(
   output: unknown,

@@ -20,6 +20,8 @@ export interface AnalysisRecord {
   completed_at?: string;
   /** The language `result` is in (a later job in another asks the engines again). */
   language?: string;
+  /** The alert episode `result` is about: its labels' fingerprint and startsAt (episodeOf). */
+  episode?: string;
   error?: { code: string; message: string };
 }
 
@@ -34,8 +36,9 @@ export interface StatusOptions {
   type?: string;
   messageId?: string;
   result?: unknown;
-  /** The language of `result`. */
+  /** The language of `result`, and the alert episode it is about. */
   language?: string;
+  episode?: string;
   error?: { code: string; message: string };
 }
 
@@ -61,6 +64,8 @@ export function analysisRecord(
   if (completedAt) rec.completed_at = completedAt;
   const language = opts.result !== undefined ? opts.language : prev?.language;
   if (language) rec.language = language;
+  const episode = opts.result !== undefined ? opts.episode : prev?.episode;
+  if (episode) rec.episode = episode;
   if (opts.error) rec.error = opts.error;
   return rec;
 }

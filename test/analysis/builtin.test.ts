@@ -269,6 +269,16 @@ describe("the built-in engine in Chinese", () => {
     expect(r.summary).toStartWith("10.0.0.11 的 CPU 使用率持续过高");
     const raw = await h.job("/jobs/analysis?type=quick&language=zh-CN", fixture("alertmanager-firing.json"));
     expect(raw.status).toBe(200);
+    for (const language of ["zh-Hans-CN", "ZH", "en_US.UTF-8"])
+      expect(
+        (
+          await h.job("/jobs/analysis", {
+            type: "quick",
+            alert: fixtureAlert("alertmanager-firing"),
+            language,
+          })
+        ).status,
+      ).toBe(200);
   });
 });
 

@@ -207,6 +207,17 @@ describe("Dify chat apps (quick, root_cause)", () => {
     expect(JSON.stringify(r.attempts)).toContain("HTML page");
   });
 
+  test("a free-text answer that quotes a tag (`<title>`, `<body>`) is still an answer", async () => {
+    for (const answer of [
+      "The probe fails because the login page's <title> no longer matches the regex.",
+      "探测失败：登录页返回的 <body> 为空，可能是 08:00 的发布导致。",
+    ]) {
+      dify.respond = () => ({ answer });
+      const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
+      expect(r).toMatchObject({ engine: "dify-chat", summary: answer });
+    }
+  });
+
   test("a free-text answer becomes the summary", async () => {
     dify.respond = () => ({ answer: "Looks like a noisy neighbour; check steal time." });
     const r = await resultOf(await harness().job("/jobs/analysis", { type: "quick", alert }));
@@ -379,10 +390,24 @@ describe("the same alert in another message (a reminder, an HA peer's copy, a gr
     expect(dify.calls).toHaveLength(3);
     await resultOf(await ask(h, "m-4", { status: "resolved", endsAt: new Date().toISOString() }));
     expect(dify.calls).toHaveLength(4);
+    // Asked of the built-in engine alone, or about another alert under the same id: not an answer for this job.
+    const h2 = harness({ reuseFor: "1h" });
+    await resultOf(
+      await h2.job(
+        "/jobs/analysis",
+        { type: "comprehensive", alert, engine: "builtin" },
+        { messageId: "m-b" },
+      ),
+    );
+    await resultOf(await ask(h2, "m-auto"));
+    expect(dify.calls).toHaveLength(5);
+    await resultOf(await ask(h2, "m-other", { labels: { ...alert.labels, instance: "web-7:9100" } }));
+    expect(dify.calls).toHaveLength(6);
+    dify.calls.length = 0;
     const off = harness({ reuseFor: "0s" });
     await resultOf(await ask(off, "m-5"));
     await resultOf(await ask(off, "m-6"));
-    expect(dify.calls).toHaveLength(6);
+    expect(dify.calls).toHaveLength(2);
   });
 });
 
