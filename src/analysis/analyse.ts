@@ -336,12 +336,31 @@ function reusable(
 
 /**
  * Said plainly at 3 a.m., in the job's language: which engines did not answer before the one that
- * did (their errors stay in `attempts`, in English, for whoever debugs them).
+ * did, and which were not asked (a circuit open, the time spent) — their errors stay in `attempts`,
+ * in English, for whoever debugs them.
  */
 function degradedNote(attempts: Attempt[], engine: string, language: Language): string {
-  const failed = [...new Set(attempts.filter((a) => !a.ok).map((a) => a.engine))];
+  const names = (asked: boolean) => [
+    ...new Set(attempts.filter((a) => !a.ok && !a.not_asked === asked).map((a) => a.engine)),
+  ];
+  const failed = names(true);
+  const notAsked = names(false).filter((e) => !failed.includes(e));
   const builtin = engine === "builtin";
-  return language === "zh"
-    ? `${failed.join("、")} 未能应答；${builtin ? "以下为内置规则引擎的分析（不经 AI）" : `以下由 ${engine} 回答`}。`
-    : `${failed.join(", ")} did not answer; ${builtin ? "this is the built-in rule-based analysis (no AI)" : `${engine} answered instead`}.`;
+  if (language === "zh")
+    return `${[
+      ...(failed.length ? [`${failed.join("、")} 未能应答`] : []),
+      ...(notAsked.length
+        ? [`${notAsked.join("、")} 未调用（熔断中、时间预算已用完或本任务中此前已失败）`]
+        : []),
+    ].join("；")}；${builtin ? "以下为内置规则引擎的分析（不经 AI）" : `以下由 ${engine} 回答`}。`;
+  return `${[
+    ...(failed.length ? [`${failed.join(", ")} did not answer`] : []),
+    ...(notAsked.length
+      ? [
+          `${notAsked.join(", ")} not asked (circuit open, time budget spent, or failing for this job's earlier alerts)`,
+        ]
+      : []),
+  ].join(
+    "; ",
+  )}; ${builtin ? "this is the built-in rule-based analysis (no AI)" : `${engine} answered instead`}.`;
 }

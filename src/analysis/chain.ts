@@ -76,7 +76,8 @@ export async function runChain(
 
   /** An engine not asked (or cut short): in the attempts, as a transient failure, counted as skipped. */
   const skip = (name: EngineName, error: string, ms = 0, code = "engine_skipped", retryAfterS?: number) => {
-    attempts.push({ engine: name, ok: false, error, ms });
+    // Cut short (ms > 0) it was asked, and did not answer in time; else it was not asked at all.
+    attempts.push({ engine: name, ok: false, error, ms, ...(ms > 0 ? {} : { not_asked: true as const }) });
     failures.push(transient(code, `${name}: ${error}`, retryAfterS));
     deps.metrics.inc("analysis", { engine: name, outcome: "skipped" });
   };

@@ -49,6 +49,8 @@ export const attemptSchema = z.strictObject({
   ok: z.boolean(),
   error: z.string().optional(),
   ms: z.number().nonnegative(),
+  /** Not asked at all: its circuit open, the time budget spent, or it failed for an earlier alert of the job. */
+  not_asked: z.literal(true).optional(),
 });
 export type Attempt = z.output<typeof attemptSchema>;
 

@@ -227,6 +227,10 @@ describe("time: what the built-in answer waits for", () => {
     const next = await resultOf(await analyse(h));
     expect(next).toMatchObject({ engine: "ollama", summary: "from ollama" });
     expect(next.attempts[0].error).toContain("circuit open");
+    // Said so at 3 a.m.: Dify was not asked, not "did not answer".
+    expect(next.note).toBe(
+      "dify-workflow not asked (circuit open, time budget spent, or failing for this job's earlier alerts); ollama answered instead.",
+    );
   });
 
   test("without the built-in engine in ai.order there is no budget: a hung Dify still leaves Ollama its own time", async () => {
