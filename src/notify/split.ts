@@ -9,7 +9,7 @@
 
 import { WORDS, type Words } from "./locale.ts";
 import { type Rendered, type RenderSpec, renderAlerts, renderSummary } from "./templates.ts";
-import { URL_MAX, urlAcross } from "./text.ts";
+import { NOT_LINK_URL, urlAcross, urlEnd } from "./text.ts";
 import { type AlertView, type GroupView, linesOf, omittedOf, type PartView, partView } from "./view.ts";
 
 /** One message as a channel sends it. */
@@ -205,10 +205,7 @@ function unbroken(text: string, whole: string): string {
   const link = cut.lastIndexOf("](");
   if (link >= line && !escaped(link)) {
     // The link's URL (no `)` in it) runs on past the cut, and is not longer than a link is.
-    const limit = Math.min(whole.length, link + 2 + URL_MAX + 1);
-    const after = whole.slice(link + 2, limit).search(NOT_LINK_URL);
-    const end = after < 0 ? limit : link + 2 + after;
-    if (end > cut.length && end - link - 2 <= URL_MAX) {
+    if (urlEnd(whole, link + 2, NOT_LINK_URL) > cut.length) {
       const open = cut.lastIndexOf("[", link);
       return cut.slice(0, open >= line && !escaped(open) ? open : link);
     }
@@ -216,9 +213,6 @@ function unbroken(text: string, whole: string): string {
   const start = urlAcross(whole, cut.length, line);
   return start < 0 ? cut : cut.slice(0, start).replace(/<(a\s+href=["']?)?$/i, "");
 }
-
-/** What ends a markdown link's URL: a character no URL holds, or its closing `)`. */
-const NOT_LINK_URL = /[^!#-'*-;=?-\]_a-z~]/;
 
 /**
  * The largest n in [least, most] for which `ok(n)` holds, `ok` holding up to some n and not after

@@ -178,8 +178,21 @@ export function htmlToText(html: string): string {
 /** Characters a URL may not hold (RFC 3986: space, quote, angle brackets, braces, caret, backtick, bar; a backslash may, as markdown's escape). */
 const NOT_URL = /[^!#-;=?-\]_a-z~]/;
 const URL_CHAR = /[!#-;=?-\]_a-z~]/;
+/** What ends a markdown link's URL: a character no URL holds, or its closing `)`. */
+export const NOT_LINK_URL = /[^!#-'*-;=?-\]_a-z~]/;
 /** Longer than this, a run of URL characters is data that happens to follow a link, not a link. */
-export const URL_MAX = 8192;
+const URL_MAX = 8192;
+
+/**
+ * Where the run of URL characters (those `ends` does not match) from `from` ends in `text`; -1
+ * when it is longer than URL_MAX. Looks no further than that.
+ */
+export function urlEnd(text: string, from: number, ends: RegExp = NOT_URL): number {
+  const limit = Math.min(text.length, from + URL_MAX + 1);
+  const after = text.slice(from, limit).search(ends);
+  const end = after < 0 ? limit : from + after;
+  return end - from > URL_MAX ? -1 : end;
+}
 
 /**
  * Where the URL that position `at` of `text` falls inside starts (looking back no further than
@@ -191,10 +204,8 @@ export const URL_MAX = 8192;
 export function urlAcross(text: string, at: number, from = 0): number {
   const scheme = text.lastIndexOf("://", at - 1);
   if (scheme < from) return -1;
-  const limit = Math.min(text.length, scheme + URL_MAX + 1);
-  const after = text.slice(scheme, limit).search(NOT_URL);
-  const end = after < 0 ? limit : scheme + after;
-  if (end <= at || end - scheme > URL_MAX) return -1;
+  const end = urlEnd(text, scheme);
+  if (end <= at) return -1;
   let run = scheme;
   while (run > Math.max(from, scheme - URL_MAX) && URL_CHAR.test(text[run - 1])) run--;
   let start = text.indexOf("://", run);
