@@ -50,7 +50,8 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
       : await nextRuleSet(deps, job, held.set);
     const plans = await planTargets(deps, set.rules, names, held.states, job.operation === "full");
     inSet = operates && !held.applied;
-    if (JSON.stringify(set.rules) !== JSON.stringify(held.set.rules)) changedSet = set;
+    const unchanged = JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
+    if (!unchanged) changedSet = set;
     // Every target's outcome is waited for (and its state kept as it comes) before the lock goes.
     const settled = await Promise.allSettled(
       plans.map(async (p) => {
@@ -79,7 +80,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
     const runs = applied.some(runsIt);
     if (refused && !runs) {
       changedSet = undefined;
-      inSet &&= JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
+      inSet &&= unchanged;
     }
     if (applied.some((a) => a.failure)) throw syncFailed(applied, runs ? keptNote(applied) : undefined);
     return { ...summary, dry_run: false, rules: set.rules.length, targets: applied.map((a) => a.result) };
