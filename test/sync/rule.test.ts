@@ -33,6 +33,13 @@ function problem(raw: Record<string, unknown>) {
 }
 
 const at = (id: string) => `rules[${id}]`;
+/** The problem checkRuleSet reports for rule `id`'s `field`. */
+const refused = (id: string, field: string, message: string) => ({
+  rule_id: id,
+  path: `${at(id)}.${field}`,
+  field,
+  message,
+});
 const parsed = (raws: Record<string, unknown>[]) => parseRules(raws).rules;
 
 describe("the rule model accepts what Prometheus accepts", () => {
@@ -179,20 +186,16 @@ describe("validation refuses what a peer would reject later, naming the rule id 
       rule({ id: "vm-expr", name: "V", annotations: { q: "{{ $expr }}" }, targets: ["vm"] }),
     ]);
     expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
-      {
-        rule_id: "undef",
-        path: "rules[undef].annotations.summary",
-        field: "annotations.summary",
-        message:
-          'uses $x, $undefinedvar, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
-      },
-      {
-        rule_id: "expr",
-        path: "rules[expr].annotations.q",
-        field: "annotations.q",
-        message:
-          'uses $expr, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
-      },
+      refused(
+        "undef",
+        "annotations.summary",
+        'uses $x, $undefinedvar, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      ),
+      refused(
+        "expr",
+        "annotations.q",
+        'uses $expr, which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      ),
     ]);
     for (const summary of ["{{ range $x }}{{ end }}", "{{ $undefinedvar }}", "{{ $expr }}"]) {
       const file = `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: { summary: ${JSON.stringify(summary)} }\n`;
@@ -223,13 +226,11 @@ describe("the rule set as a whole", () => {
     expect(checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "c", expr: "up == 2" })]), {}, at)).toEqual([]);
     const issues = checkRuleSet(parsed([rule({ id: "a" }), rule({ id: "b" })]), {}, at);
     expect(issues).toEqual([
-      {
-        rule_id: "b",
-        path: "rules[b].name",
-        field: "name",
-        message:
-          'duplicate alert "InstanceDown" (severity critical) in group "availability": rule "a" has it already',
-      },
+      refused(
+        "b",
+        "name",
+        'duplicate alert "InstanceDown" (severity critical) in group "availability": rule "a" has it already',
+      ),
     ]);
     // The usual warning/critical pair and the same name in another group are fine.
     const ok = parsed([
@@ -281,13 +282,11 @@ describe("the rule set as a whole", () => {
     });
     expect(parseRules([commented]).issues).toEqual([]);
     expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
-      {
-        rule_id: "typo",
-        path: "rules[typo].annotations.summary",
-        field: "annotations.summary",
-        message:
-          'calls "nosuchfunc", "humanise", which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
-      },
+      refused(
+        "typo",
+        "annotations.summary",
+        'calls "nosuchfunc", "humanise", which Prometheus\'s templates do not define; Prometheus target "prom" would refuse the rule file',
+      ),
     ]);
     // The list agrees with Debian's Prometheus 2.42: promtool takes each function (but the three
     // it is too old for) and refuses an unknown one.
@@ -312,13 +311,11 @@ describe("the rule set as a whole", () => {
       rule({ id: "vm-time", name: "T", annotations: { at: "{{ $value | toTime }}" }, targets: ["vm"] }),
     ]);
     expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
-      {
-        rule_id: "link",
-        path: "rules[link].annotations.graph",
-        field: "annotations.graph",
-        message:
-          'calls "graphLink", which vmalert\'s templates do not define; vmalert target "vm" would refuse the rule file',
-      },
+      refused(
+        "link",
+        "annotations.graph",
+        'calls "graphLink", which vmalert\'s templates do not define; vmalert target "vm" would refuse the rule file',
+      ),
     ]);
     // The list agrees with Debian's vmalert: it takes each function (but those it is too old
     // for) and refuses an unknown one.
@@ -345,13 +342,11 @@ describe("the rule set as a whole", () => {
       }),
     ]);
     expect(checkRuleSet(set, { prom: fileTarget, vm }, at)).toEqual([
-      {
-        rule_id: "broken",
-        path: "rules[broken].expr",
-        field: "expr",
-        message:
-          'is not PromQL: a syntax error at character 14 ("rate(up[5m]) > 0"); Prometheus target "prom" would refuse it',
-      },
+      refused(
+        "broken",
+        "expr",
+        'is not PromQL: a syntax error at character 14 ("rate(up[5m]) > 0"); Prometheus target "prom" would refuse it',
+      ),
     ]);
     // What Prometheus 2.x reads is taken; what it refuses is not, and the place is the text's own.
     expect(promqlSyntaxError("holt_winters(x[5m], 0.5, 0.5) > 5. and up > 0XFF")).toBeUndefined();
