@@ -331,7 +331,14 @@ function reusable(
     !(deps.now() - at < deps.config.ai.reuse_for)
   )
     return undefined;
-  return { ...r, reused_from: prev.message_id ?? "" };
+  // No engine asked, nothing spent: the original run's attempts and tokens stay on its own record.
+  return {
+    ...r,
+    attempts: [],
+    tokens: { prompt: 0, completion: 0 },
+    latency_ms: 0,
+    reused_from: prev.message_id ?? "",
+  };
 }
 
 /**

@@ -370,6 +370,9 @@ describe("the same alert in another message (a reminder, an HA peer's copy, a gr
       engine: "dify-workflow",
       reused_from: "m-peer-1",
     });
+    // Nothing was asked or spent for it: a caller summing tokens per answer does not count them twice.
+    expect(first.tokens.prompt + first.tokens.completion).toBeGreaterThan(0);
+    expect(second).toMatchObject({ attempts: [], tokens: { prompt: 0, completion: 0 }, latency_ms: 0 });
     // Its own redelivery replays that answer; /v1 still shows the analysis the engine made.
     expect(await resultOf(await ask(h, "m-peer-2"))).toMatchObject({ reused_from: "m-peer-1" });
     expect(dify.calls).toHaveLength(1);
