@@ -556,6 +556,51 @@ describe("MIME and SMTP details", () => {
     expect(lines.some((l) => l.startsWith("X-AlertAgent-Group: =?UTF-8?B?"))).toBe(true);
   });
 
+  test("an ASCII subject is sent as written, unless it holds what a mail client would decode, or is over its line", async () => {
+    const subjectOf = async (subject: string) => {
+      const raw = buildMessage({
+        from: parseAddress("a@example.com"),
+        to: [parseAddress("b@example.com")],
+        cc: [],
+        subject,
+        text: "t",
+        messageId: "<m@example.com>",
+        date: 0,
+      });
+      const head = raw.split("\r\n\r\n")[0].split("\r\n");
+      for (const l of head) {
+        expect(l.length).toBeLessThanOrEqual(76);
+        expect(l.trim()).not.toBe("");
+      }
+      return { parsed: (await simpleParser(raw)).subject, raw: head.find((l) => l.startsWith("Subject: ")) };
+    };
+    expect(await subjectOf("[FIRING:1] HighCPU")).toEqual({
+      parsed: "[FIRING:1] HighCPU",
+      raw: "Subject: [FIRING:1] HighCPU",
+    });
+    // A label's value that looks like an encoded word ("付款已恢复": payment recovered) stays text.
+    const forged = "[FIRING:1] Payments =?UTF-8?B?5LuY5qy+5bey5oGi5aSN?=";
+    expect((await subjectOf(forged)).parsed).toBe(forged);
+    // Folded at its spaces: read back as written (the double space too).
+    const long = `[FIRING:30] ${"PaymentsGatewayLatencyHigh ".repeat(6)} cluster=prod-shanghai-3`;
+    expect((await subjectOf(long)).parsed).toBe(long);
+  });
+
+  test("a long ASCII header without spaces (a message id) stays one raw line under 998 octets", () => {
+    const id = `msg_${"26hZCxZCuWyyTWPmSVBrNC1RADwjYmqyzbNGswYBE5sV".repeat(3)}`;
+    const raw = buildMessage({
+      from: parseAddress("a@example.com"),
+      to: [parseAddress("b@example.com")],
+      cc: [],
+      subject: "s",
+      text: "t",
+      messageId: "<m@example.com>",
+      date: 0,
+      headers: { "X-AlertAgent-Message-Id": id },
+    });
+    expect(raw).toContain(`\r\nX-AlertAgent-Message-Id: ${id}\r\n`);
+  });
+
   test("addresses with display names", () => {
     expect(parseAddress("AlertAgent <a@example.com>")).toEqual({
       name: "AlertAgent",

@@ -26,13 +26,15 @@ export function isMailbox(address: string): boolean {
 }
 
 /**
- * A header value: as is when printable ASCII, else UTF-8 B encoded-words, one to a line, each line
- * at most 76 characters (RFC 2047 §2) counting what precedes the first word on its line (`lead`:
- * "Subject: ", else the folding space).
+ * A header value: printable ASCII as is, folded at its spaces (RFC 5322 §2.2.3); else, or when it
+ * holds `=?` (a mail client decodes an encoded-word it finds in raw text: a label could make a
+ * FIRING subject read as resolved), UTF-8 B encoded-words, one to a line, each line at most 76
+ * characters (RFC 2047 §2) counting what precedes the first word on its line (`lead`: "Subject: ",
+ * else the folding space).
  */
 export function encodeWords(text: string, lead = 1): string {
   const clean = text.replace(/[\r\n]+/g, " ");
-  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900) return clean;
+  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900 && !clean.includes("=?")) return fold(clean, lead);
   // Bytes per word: 4 base64 characters per 3 bytes, plus 12 of "=?UTF-8?B?" and "?=".
   const fits = (before: number) => Math.floor((76 - before - 12) / 4) * 3;
   const words: string[] = [];
@@ -50,6 +52,20 @@ export function encodeWords(text: string, lead = 1): string {
   }
   if (chunk) words.push(chunk);
   return words.map((w) => `=?UTF-8?B?${base64Of(w)}?=`).join("\r\n ");
+}
+
+/** Lines of at most 76 characters where a space allows: a fold is CRLF before a space, which unfolding removes. */
+function fold(text: string, lead: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const piece of text.split(/(?= )/)) {
+    if ((lines.length ? 0 : lead) + line.length + piece.length > 76 && line.trim()) {
+      lines.push(line);
+      line = "";
+    }
+    line += piece;
+  }
+  return [...lines, line].join("\r\n");
 }
 
 /**
