@@ -404,14 +404,14 @@ function cmp(a: string, b: string): number {
  */
 export const TITLE_MAX = 200;
 
-/** A title cut to TITLE_MAX characters around its part label, which stays whole. */
-export function cutTitle(title: string, partLabel: string): string {
-  if (title.length <= TITLE_MAX) return title;
+/** A title cut to `max` characters around its part label, which stays whole. */
+export function cutTitle(title: string, partLabel: string, max = TITLE_MAX): string {
+  if (title.length <= max) return title;
   const at = partLabel ? title.lastIndexOf(partLabel.trim()) : -1;
-  if (at < 0) return clip(title, TITLE_MAX);
+  if (at < 0) return clip(title, max);
   const label = title.slice(at, at + partLabel.trim().length);
-  const after = clip(title.slice(at + label.length), TITLE_MAX / 4);
-  return `${clip(title.slice(0, at).trimEnd(), TITLE_MAX - label.length - after.length - 1)} ${label}${after}`;
+  const after = clip(title.slice(at + label.length), max / 4);
+  return `${clip(title.slice(0, at).trimEnd(), max - label.length - after.length - 1)} ${label}${after}`;
 }
 
 /** The view of one part: the group with `alerts` (a slice of group.all) and the part number. */

@@ -244,6 +244,23 @@ describe("Slack incoming webhook", () => {
     expect(slack.of(hook).length).toBeGreaterThan(2);
   });
 
+  test("a long title on a page of several parts: each header keeps its part number within Slack's 150 characters", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(
+      `channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}", rate: 50/s }\n`,
+    );
+    const payload = bigGroup(200);
+    payload.groupLabels = { service: `payments-gateway-${"shanghai-production-".repeat(7)}` };
+    const res = await h.job("/jobs/notification", { channels: ["sl"], payload });
+    expect(res.status).toBe(200);
+    const titles = slack.of(hook).map((m) => m.title);
+    expect(titles.length).toBeGreaterThan(1);
+    titles.forEach((t, i) => {
+      expect([...String(t)].length).toBeLessThanOrEqual(150);
+      expect(t).toContain(`(${i + 1}/${titles.length})`);
+    });
+  });
+
   test("a job title that renders empty: the default title is the header, one message", async () => {
     const hook = `T0/B0/${id()}`;
     const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);

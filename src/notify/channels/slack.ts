@@ -5,10 +5,10 @@
  * boundaries, under Slack's 50 blocks; `text` carries the title for notifications. Slack
  * counts characters, not bytes. About one message a second per webhook.
  */
-import { clip } from "../../clip.ts";
 import type { ChannelConfig } from "../../config/schema.ts";
 import { permanent } from "../../errors.ts";
 import { escapeSlack, type Format, urlAcross } from "../text.ts";
+import { cutTitle } from "../view.ts";
 import { type Channel, type Message, PER_SECOND, ratesOf, type SendContext } from "./channel.ts";
 import { hash64 } from "./hmac.ts";
 import { httpError, requestJson, robotError } from "./http.ts";
@@ -65,8 +65,9 @@ function cutAt(l: string, max: number): number {
   return cut > 0 ? cut : max;
 }
 
-function header(title: string): string {
-  return clip(title, SLACK_HEADER_MAX);
+/** The title within Slack's header limit, its part label whole: the parts of a long title stay apart. */
+function header(m: Message): string {
+  return cutTitle(m.title, m.parts > 1 ? ` (${m.part}/${m.parts})` : "", SLACK_HEADER_MAX);
 }
 
 export function slack(name: string, cfg: SlackConfig): Channel {
@@ -74,7 +75,7 @@ export function slack(name: string, cfg: SlackConfig): Channel {
     if (m.format === "text") return { text: `${escapeSlack(m.title)}\n\n${m.body}`, mrkdwn: false };
     // Slack refuses an empty plain_text (invalid_blocks): free data's title may render empty.
     const blocks: unknown[] = m.title.trim()
-      ? [{ type: "header", text: { type: "plain_text", text: header(m.title), emoji: true } }]
+      ? [{ type: "header", text: { type: "plain_text", text: header(m), emoji: true } }]
       : [];
     for (const s of sections(m.body)) blocks.push({ type: "section", text: { type: "mrkdwn", text: s } });
     return { text: escapeSlack(m.title), blocks };
