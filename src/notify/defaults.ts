@@ -79,7 +79,10 @@ const TEXT_ALERT = lines(
   "",
   "{{mark}} [{{severity_upper}}] {{alertname}}{{#summary}} - {{summary}}{{/summary}}",
   "{{#description}}",
-  "  {{description}}",
+  // Each line indented: a later line at column 0 would read as another entry of the list.
+  "{{#description_lines}}",
+  "  {{.}}",
+  "{{/description_lines}}",
   "{{/description}}",
   "{{#label_list}}",
   "  {{name}}: {{value}}",
@@ -305,7 +308,10 @@ const SLACK_BODY = lines(
 const SLACK_ALERT = lines(
   "{{mark}} *{{alertname}}* · {{severity_upper}}{{#summary}} — {{summary}}{{/summary}}",
   "{{#description}}",
-  ">{{description}}",
+  // Slack quotes one line per ">": each line of a description gets its own.
+  "{{#description_lines}}",
+  ">{{.}}",
+  "{{/description_lines}}",
   "{{/description}}",
   "{{#label_list}}",
   "• {{name}}: {{value}}",

@@ -261,6 +261,18 @@ describe("Slack incoming webhook", () => {
     });
   });
 
+  test("a description of several lines is quoted line by line (Slack quotes one line per '>')", async () => {
+    const hook = `T0/B0/${id()}`;
+    const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+    const description = "Disk almost full.\nRun: du -sh /var/log\nThen rotate the logs.";
+    await h.job("/jobs/notification", {
+      channels: ["sl"],
+      alerts: [{ ...alert, annotations: { description } }],
+    });
+    const { text } = slack.of(hook)[0];
+    expect(text).toContain(">Disk almost full.\n>Run: du -sh /var/log\n>Then rotate the logs.\n");
+  });
+
   test("a job title that renders empty: the default title is the header, one message", async () => {
     const hook = `T0/B0/${id()}`;
     const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);

@@ -118,6 +118,17 @@ describe("WeCom group robot", () => {
     expect(wecom.of(tx)[0].text).toStartWith("🟡 [FIRING:1] 磁盘写入失败");
   });
 
+  test("text: a description of several lines stays indented under its alert (a line at column 0 reads as another entry)", async () => {
+    const k = key();
+    const h = makeHarness(
+      `channels:\n  wx: { type: wecom, webhook: "${wecom.webhook(k)}", msgtype: text }\n`,
+    );
+    const description = "磁盘即将写满。\n执行：du -sh /var/log\n然后轮转日志。";
+    const alert = { labels: { alertname: "DiskFull", severity: "warning" }, annotations: { description } };
+    expect((await h.job("/jobs/notification", { channels: ["wx"], alerts: [alert] })).status).toBe(200);
+    expect(wecom.of(k)[0].text).toContain("\n  磁盘即将写满。\n  执行：du -sh /var/log\n  然后轮转日志。");
+  });
+
   test("a title template placing the part number itself keeps it when the title is cut", async () => {
     const k = key();
     const h = makeHarness(
