@@ -9,7 +9,8 @@
  * `automaticDeserialization: false` is detected and parsed here instead.
  */
 import { Redis, type SetCommandOptions } from "@upstash/redis";
-import { storeUnavailable } from "../errors.ts";
+import { JobError, storeUnavailable } from "../errors.ts";
+import { credentialsOf, quotedAnswer } from "../mask.ts";
 import type { Dial } from "../ports.ts";
 import { tcpRequester } from "./resp.ts";
 import { type Acquired, type SetOptions, type Store, toJson, type Write, type ZEntry } from "./store.ts";
@@ -99,10 +100,12 @@ export class RedisStore implements Store {
     private readonly prefix: string,
     /** Called by close(): releases the transport (the TCP connection), when there is one. */
     private readonly onClose?: () => Promise<void>,
+    /** What the transport sends that an answer could quote (Upstash's token): masked in every error. */
+    credentials: string[] = [],
   ) {
     const opts = (client as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
     this.raw = opts?.automaticDeserialization === false;
-    this.redis = failingAsUnavailable(client);
+    this.redis = failingAsUnavailable(client, credentials);
   }
 
   private k(key: string): string {
@@ -424,7 +427,15 @@ export function upstashStore({
     responseEncoding: false,
     automaticDeserialization,
   });
-  return new RedisStore(redis, "upstash", prefix);
+  // A proxy or gateway in front of Upstash may quote the request, its Bearer token too, in its
+  // error answer: that text reaches /health, which needs no token (README, "Security").
+  return new RedisStore(
+    redis,
+    "upstash",
+    prefix,
+    undefined,
+    credentialsOf(url, { authorization: `Bearer ${token}` }),
+  );
 }
 
 /**
@@ -432,7 +443,13 @@ export function upstashStore({
  * rejected as 503 store_unavailable (errors.ts), so a job that meets it mid-way is retried, not
  * answered 500.
  */
-function failingAsUnavailable(client: Redis): Redis {
+function failingAsUnavailable(client: Redis, credentials: string[]): Redis {
+  const unavailable = (e: unknown) =>
+    storeUnavailable(
+      credentials.length && !(e instanceof JobError)
+        ? new Error(quotedAnswer(String((e as Error | null)?.message ?? e), credentials).text)
+        : e,
+    );
   return new Proxy(client, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
@@ -442,11 +459,11 @@ function failingAsUnavailable(client: Redis): Redis {
           const out = (v as (...a: unknown[]) => unknown).apply(target, args);
           return out instanceof Promise
             ? out.catch((e) => {
-                throw storeUnavailable(e);
+                throw unavailable(e);
               })
             : out;
         } catch (e) {
-          throw storeUnavailable(e);
+          throw unavailable(e);
         }
       };
     },

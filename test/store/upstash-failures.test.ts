@@ -180,4 +180,42 @@ describe("Upstash REST failing", () => {
       await sink.stop();
     }
   });
+
+  test("a gateway in front of Upstash quoting the request's token: masked in the error, /health and /v1 (no token needed for /health)", async () => {
+    const token = "AXk2ACQgNzU5Y2-upstash+token/9=";
+    const gateway = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) =>
+        Response.json(
+          {
+            error: `unauthorized request auth=${req.headers.get("authorization")} (${encodeURIComponent(token)})`,
+          },
+          { status: 401 },
+        ),
+    });
+    try {
+      const store = upstashStore({ url: `http://127.0.0.1:${gateway.port}`, token, prefix: "gw:" });
+      const err = await store.get("k").then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(err).toBeInstanceOf(JobError);
+      expect((err as JobError).code).toBe("store_unavailable");
+      expect((err as JobError).message).toContain("unauthorized request auth=******** (********)");
+      const h = makeHarness("", { store });
+      const seen = [
+        await (await h.request("/health/ready")).text(),
+        await (await h.request("/health")).text(),
+        await (await h.request("/v1/jobs/x")).text(),
+        String((err as JobError).message),
+        String(((err as JobError).cause as Error | undefined)?.message),
+      ].join("\n");
+      expect(seen).toContain("store");
+      for (const spelled of [token, encodeURIComponent(token), token.slice(0, 20)])
+        expect(seen).not.toContain(spelled);
+    } finally {
+      gateway.stop(true);
+    }
+  });
 });
