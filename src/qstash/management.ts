@@ -7,7 +7,7 @@
 import { Client } from "@upstash/qstash";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, transient } from "../errors.ts";
-import { maskCredentials, maskText, secretValuesOf } from "../mask.ts";
+import { maskText, quotedAnswer, secretValuesOf } from "../mask.ts";
 
 export interface FlowControlState {
   key: string;
@@ -65,6 +65,14 @@ function count(v: unknown, field: string): number {
   throw new Error(`its ${field} is ${JSON.stringify(v)}, not a count`);
 }
 
+/**
+ * A QStash client's error, its secrets masked: a proxy or a wrong qstash.url may quote the
+ * request's Authorization back, escaped or encoded.
+ */
+export function qstashSaid(config: Config, e: unknown): string {
+  return maskText(quotedAnswer(String((e as Error | null)?.message ?? e), secretValuesOf(config)).text);
+}
+
 export function qstashApi(config: Config): QstashApi {
   if (!config.qstash.token) {
     throw new ConfigError("qstash.token is required for the QStash API (setup-qstash, autoscale)", [
@@ -76,9 +84,7 @@ export function qstashApi(config: Config): QstashApi {
     try {
       return await f();
     } catch (e) {
-      // A proxy or a wrong qstash.url may quote the request's Authorization back: never shown.
-      const why = maskText(maskCredentials((e as Error).message, secretValuesOf(config)));
-      throw transient("qstash_api_failed", `QStash API: ${what} failed: ${why}`, 30);
+      throw transient("qstash_api_failed", `QStash API: ${what} failed: ${qstashSaid(config, e)}`, 30);
     }
   };
   return {

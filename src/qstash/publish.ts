@@ -5,7 +5,7 @@
 import type { Config, Family } from "../config/schema.ts";
 import { ConfigError } from "../errors.ts";
 import type { Fetch } from "../ports.ts";
-import { qstashClient } from "./management.ts";
+import { qstashClient, qstashSaid } from "./management.ts";
 import { signRequest } from "./sign.ts";
 
 /** worker.public_url without its trailing slashes; refused when unset (QStash needs somewhere to deliver). */
@@ -88,13 +88,17 @@ export async function publishViaQstash(
 ): Promise<string> {
   if (!config.qstash.token) throw new Error("qstash.token is required to publish through QStash");
   const flowControl = flowControlFor(config, family);
-  const res = await qstashClient(config).publish({
-    url: o.destination,
-    body: o.body,
-    headers: { "content-type": "application/json" },
-    failureCallback: o.failureCallback,
-    ...(o.deduplicationId ? { deduplicationId: o.deduplicationId } : {}),
-    ...(flowControl ? { flowControl } : {}),
-  });
-  return res.messageId;
+  try {
+    const res = await qstashClient(config).publish({
+      url: o.destination,
+      body: o.body,
+      headers: { "content-type": "application/json" },
+      failureCallback: o.failureCallback,
+      ...(o.deduplicationId ? { deduplicationId: o.deduplicationId } : {}),
+      ...(flowControl ? { flowControl } : {}),
+    });
+    return res.messageId;
+  } catch (e) {
+    throw new Error(`QStash refused the publish: ${qstashSaid(config, e)}`);
+  }
 }

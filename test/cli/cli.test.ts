@@ -11,6 +11,7 @@ import { signRequest } from "../../src/qstash/sign.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { exitCode, fakePlatform, laterExit } from "../support/fake-platform.ts";
 import { failureCallback } from "../support/harness.ts";
+import { startQuotingPeer } from "../support/quoting-peer.ts";
 
 const KEYS = "qstash: { current_signing_key: sig_live_cur_s3cret, next_signing_key: sig_live_next_s3cret }\n";
 
@@ -652,6 +653,30 @@ qstash: { current_signing_key: a, next_signing_key: b, token: qs-token, url: "${
       expect(sub).toBe("https://alerts.example.com/jobs/notification?channels=console");
     } finally {
       worker.stop(true);
+    }
+  });
+
+  test("--qstash through a proxy that quotes the request in its refusal: the token is not printed", async () => {
+    const token = "eyJVc2VySUQiOiJ/leak+qstash=";
+    const proxy = startQuotingPeer(
+      403,
+      (req) =>
+        `denied auth=${req.headers.get("authorization")} headers=${JSON.stringify(Object.fromEntries(req.headers))} q=${encodeURIComponent(token)}`,
+    );
+    try {
+      const yaml = `worker: { public_url: "https://alerts.example.com" }
+qstash: { current_signing_key: a, next_signing_key: b, token: "${token}", url: "${proxy.url}" }
+`;
+      const f = fakePlatform({ "w.yaml": yaml, "job.json": '{"channels":["console"]}' });
+      expect(
+        await exitCode(main(["publish", "notification", "job.json", "--qstash", "--config", "w.yaml"], f.p)),
+      ).not.toBe(0);
+      const said = f.stdout() + f.stderr();
+      expect(said).toContain("denied auth=Bearer ********");
+      for (const spelled of [token, encodeURIComponent(token), token.slice(0, 16)])
+        expect(said).not.toContain(spelled);
+    } finally {
+      proxy.stop();
     }
   });
 

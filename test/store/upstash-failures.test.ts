@@ -12,6 +12,7 @@ import { upstashStore } from "../../src/store/redis.ts";
 import type { Store } from "../../src/store/store.ts";
 import { fixture } from "../support/alert-groups.ts";
 import { makeHarness } from "../support/harness.ts";
+import { startQuotingPeer } from "../support/quoting-peer.ts";
 import { startRedis } from "../support/redis-server.ts";
 import { startUpstashShim, type UpstashShim } from "../support/upstash-shim.ts";
 import { startWebhookSink } from "../support/webhook-sink.ts";
@@ -183,19 +184,12 @@ describe("Upstash REST failing", () => {
 
   test("a gateway in front of Upstash quoting the request's token: masked in the error, /health and /v1 (no token needed for /health)", async () => {
     const token = "AXk2ACQgNzU5Y2-upstash+token/9=";
-    const gateway = Bun.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch: (req) =>
-        Response.json(
-          {
-            error: `unauthorized request auth=${req.headers.get("authorization")} (${encodeURIComponent(token)})`,
-          },
-          { status: 401 },
-        ),
-    });
+    const gateway = startQuotingPeer(
+      401,
+      (req) => `unauthorized request auth=${req.headers.get("authorization")} (${encodeURIComponent(token)})`,
+    );
     try {
-      const store = upstashStore({ url: `http://127.0.0.1:${gateway.port}`, token, prefix: "gw:" });
+      const store = upstashStore({ url: gateway.url, token, prefix: "gw:" });
       const err = await store.get("k").then(
         () => undefined,
         (e) => e,
@@ -215,7 +209,7 @@ describe("Upstash REST failing", () => {
       for (const spelled of [token, encodeURIComponent(token), token.slice(0, 20)])
         expect(seen).not.toContain(spelled);
     } finally {
-      gateway.stop(true);
+      gateway.stop();
     }
   });
 });
