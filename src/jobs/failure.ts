@@ -35,8 +35,13 @@ export const failureCallbackSchema = z.object({
     .int()
     .nullish()
     .transform((v) => v ?? 0),
-  // No longer than /v1/jobs/:id reads back (runner.ts).
-  sourceMessageId: z.string().min(1).max(MAX_MESSAGE_ID),
+  // No longer than /v1/jobs/:id reads back (runner.ts); printable ASCII, as QStash's ids are: it
+  // is sent on in `Idempotency-Key: dead:<id>`, which no HTTP client sends with a control character.
+  sourceMessageId: z
+    .string()
+    .min(1)
+    .max(MAX_MESSAGE_ID)
+    .regex(/^[\x21-\x7e]+$/, "is not a message id (printable ASCII, no spaces)"),
   url: z.string().optional(),
   body: z.string().optional(),
   retried: z.number().int().optional(),

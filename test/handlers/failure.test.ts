@@ -213,6 +213,19 @@ describe("POST /jobs/failure", () => {
   });
 });
 
+test("a sourceMessageId with a line break or a space is a 489 naming it (it would be an Idempotency-Key no client can send), nothing recorded", async () => {
+  const h = makeHarness();
+  for (const id of ["src-1-a\nb", "src 1", "src-1-é"]) {
+    const res = await h.job("/jobs/failure", failureCallback(id));
+    expect(res.status).toBe(489);
+    const err = ((await res.json()) as { error: { details: { path: string; message: string }[] } }).error;
+    expect(err.details).toEqual([
+      { path: "sourceMessageId", message: "is not a message id (printable ASCII, no spaces)" },
+    ]);
+    expect(await deadLetterOf(h.deps.store, id)).toBeNull();
+  }
+});
+
 describe("a message dies once", () => {
   test("a second failure callback for the same source is acknowledged without counting it again", async () => {
     const h = makeHarness();
