@@ -40,6 +40,13 @@ export interface InJob {
  * why — skipped for this one (a payload of many alerts must not wait out a hung engine once per
  * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
  */
+/**
+ * Below this share of its own timeout, an engine the budget cut was not given its chance, and its
+ * silence is not held against it. Above, it was: a hung Ollama behind a Dify that failed in 2 ms
+ * (its budget then 2 ms short of its timeout) counts as down (docs/analysis.md, "Time").
+ */
+const CUT_SHORT = 0.9;
+
 export async function runChain(
   deps: AnalysisServices,
   req: EngineRequest,
@@ -130,7 +137,7 @@ export async function runChain(
     } catch (e) {
       const ms = deps.now() - started;
       enginesMs += ms;
-      if (signal.aborted && timeoutMs < timeoutOf(deps, engine.id)) {
+      if (signal.aborted && timeoutMs < CUT_SHORT * timeoutOf(deps, engine.id)) {
         // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
         skip(name, `skipped: ${by} spent after ${ms} ms of its answer`, ms);
         if (admission) await br.release(engine.id, admission);

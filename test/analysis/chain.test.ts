@@ -233,6 +233,39 @@ describe("time: what the built-in answer waits for", () => {
     );
   });
 
+  test("a hung Ollama behind a Dify that fails at once had nearly its whole timeout: held against it (breaker, engine_up, later alerts)", async () => {
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    ollama.respond = () => ({ delayMs: 3_000, reply: { content: JSON.stringify(goodAnalysis()) } });
+    const h = makeHarness(
+      aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "600ms" },
+        breaker: { failures: 1, cooloff: "1m" },
+      }),
+    );
+    const payload = fixture("alertmanager-firing.json");
+    payload.alerts = [0, 1].map((i) => ({
+      ...payload.alerts[0],
+      fingerprint: `fp-hung${i}`,
+      labels: { ...payload.alerts[0].labels, instance: `10.9.0.${i}:9100` },
+    }));
+    const t = performance.now();
+    const res = await h.job("/jobs/analysis", { type: "comprehensive", payload });
+    const { results } = (await res.json()) as {
+      results: { engine: string; attempts: { error?: string }[] }[];
+    };
+    // The second alert does not wait out the hang again.
+    expect(performance.now() - t).toBeLessThan(1_100);
+    expect(results.map((r) => r.engine)).toEqual(["builtin", "builtin"]);
+    expect(results[0].attempts[1].error).not.toContain("spent");
+    expect(results[1].attempts[1].error).toContain("failed for an earlier alert");
+    expect(await h.deps.metrics.render()).toContain('alertagent_engine_up{engine="ollama"} 0');
+    // Its breaker opened: the next job does not ask it.
+    const next = await resultOf(await analyse(h));
+    expect(next.attempts[1]).toMatchObject({ engine: "ollama", not_asked: true });
+    expect(next.attempts[1].error).toContain("circuit open (ollama: no answer within");
+  });
+
   test("without the built-in engine in ai.order there is no budget: a hung Dify still leaves Ollama its own time", async () => {
     dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
     ollama.respond = () => ({
