@@ -72,7 +72,9 @@ function fromEntry(entry: Entry, input: BuiltinInput, now: number): Analysis {
   const { alert, language } = input;
   const v = vars(alert, now, language);
   // Bounded as the keywords are (catalogue/index.ts MATCHED_CHARS): the hints backtrack too.
-  const text = `${Object.values(alert.labels).join(" ").slice(0, MATCHED_CHARS)} ${annotationText(alert).slice(0, MATCHED_CHARS)}`;
+  // Not its name: a hint that matches the alert's own name says nothing of this alert.
+  const labels = Object.entries(alert.labels).flatMap(([k, x]) => (k === "alertname" ? [] : [x]));
+  const text = `${labels.join(" ").slice(0, MATCHED_CHARS)} ${annotationText(alert).slice(0, MATCHED_CHARS)}`;
   const causes = entry.causes
     .map((c, i) => {
       const hinted = c.hint ? c.hint.exec(text) : null;

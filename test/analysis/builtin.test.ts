@@ -215,8 +215,23 @@ describe("what a review found the catalogue getting wrong", () => {
       "zh",
     );
     const checks = r.root_causes.map((c) => c.evidence);
-    expect(checks.some((c) => c.includes('up{job="kubelet"}'))).toBe(true);
-    expect(checks.join("\n")).not.toContain("<instance>");
+    expect(
+      checks.some((c) => c.includes('up{job="kubelet",namespace="kube-system",service="kubelet"} == 0')),
+    ).toBe(true);
+    // Every word a person reads or pastes names what the alert has: its service, not an instance.
+    const read = JSON.stringify(r);
+    for (const placeholder of ["<instance>", "<host>", "<exporter>"]) expect(read).not.toContain(placeholder);
+    expect(r.summary).toContain("kube-system 中服务 kubelet");
+    const commands = r.remediation.map((s) => s.command);
+    expect(commands).toContain("kubectl -n kube-system describe endpoints kubelet");
+    expect(commands.join("\n")).toContain('select(.labels.job=="kubelet" and .health!="up")');
+  });
+
+  test("a hint does not count the alert's own name: NodeFilesystemSpaceFillingUp is not 'mentioned' by its name", async () => {
+    const r = await builtin(
+      alertOf({ alertname: "NodeFilesystemSpaceFillingUp", severity: "warning", instance: "db-1:9100" }),
+    );
+    expect(JSON.stringify(r.root_causes)).not.toContain("NodeFilesystemSpaceFillingUp");
   });
 
   test("memory overcommit is checked on memory; a filesystem's device is named", async () => {

@@ -45,6 +45,14 @@ export interface Found {
 export const MATCHED_CHARS = 1000;
 
 export function findEntry(alert: Alert): Found | undefined {
+  const found = lookUp(alert);
+  const instead = found?.entry.lacking;
+  if (!found || !instead || alert.labels[instead.label]) return found;
+  const { label: _, ...rest } = instead;
+  return { ...found, entry: { ...found.entry, ...rest } };
+}
+
+function lookUp(alert: Alert): Found | undefined {
   const name = alert.labels.alertname ?? "";
   const exact = BY_NAME.get(name.toLowerCase());
   if (exact) return { entry: exact, by: "name" };

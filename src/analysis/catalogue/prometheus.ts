@@ -54,6 +54,59 @@ export const PROMETHEUS: Entry[] = [
         risk: "medium",
       },
     ],
+    // kube-prometheus: the share of a service's targets down, by job, namespace and service.
+    lacking: {
+      label: "instance",
+      summary: t(
+        "Prometheus cannot scrape some {{job}} targets of service {{service}} in {{namespace}}",
+        "Prometheus 无法抓取 {{namespace}} 中服务 {{service}} 的部分 {{job}} 目标",
+      ),
+      causes: [
+        {
+          text: t("Pods behind the service are not running or not ready", "服务背后的 Pod 未运行或未就绪"),
+          confidence: 0.5,
+          check: 'up{job="{{job}}",namespace="{{namespace}}",service="{{service}}"} == 0',
+        },
+        {
+          text: t(
+            "Scrape fails: a NetworkPolicy, a TLS/auth change, the ServiceMonitor's port, or the scrape times out",
+            "抓取失败：NetworkPolicy、TLS/认证变更、ServiceMonitor 端口配置或抓取超时",
+          ),
+          confidence: 0.35,
+          check: 'scrape_duration_seconds{job="{{job}}",namespace="{{namespace}}",service="{{service}}"}',
+          hint: /timeout|tls|401|403|refused|networkpolicy/i,
+        },
+      ],
+      steps: [
+        {
+          text: t("Read the scrape errors Prometheus recorded", "查看 Prometheus 记录的抓取错误"),
+          command:
+            'curl -s http://<prometheus>:9090/api/v1/targets | jq \'.data.activeTargets[] | select(.labels.job=="{{job}}" and .health!="up") | {instance: .labels.instance, lastError}\'',
+          risk: "low",
+        },
+        {
+          text: t(
+            "See the service's endpoints and which pods are not ready",
+            "查看服务的 Endpoints 与未就绪的 Pod",
+          ),
+          command: "kubectl -n {{namespace}} describe endpoints {{service}}",
+          risk: "low",
+        },
+        {
+          text: t("List the namespace's pods that are not running", "列出该命名空间中未运行的 Pod"),
+          command: "kubectl -n {{namespace}} get pods -o wide --field-selector=status.phase!=Running",
+          risk: "low",
+        },
+        {
+          text: t(
+            "Restart the workload whose pods do not answer (its controller recreates them)",
+            "重启 Pod 无响应的工作负载（由控制器重建）",
+          ),
+          command: "kubectl -n {{namespace}} rollout restart deployment/<deployment>",
+          risk: "medium",
+        },
+      ],
+    },
   },
   {
     names: ["PrometheusConfigurationReloadFailure", "PrometheusConfigReloadFailed", "PrometheusBadConfig"],
