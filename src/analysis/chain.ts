@@ -162,11 +162,14 @@ export async function runChain(
   }
 
   const summary = attempts.map((a) => `${a.engine}: ${a.error}`).join("; ");
-  if (failures.every((f) => f.retryable)) {
-    const waits = failures.map((f) => f.retryAfterS).filter((s): s is number => s !== undefined);
+  // One engine failing for now is enough to retry: a bad Dify key while Ollama restarts must not
+  // dead-letter the analysis Ollama can give in a minute (docs/analysis.md, "Outcomes").
+  const forNow = failures.filter((f) => f.retryable);
+  if (forNow.length) {
+    const waits = forNow.map((f) => f.retryAfterS).filter((s): s is number => s !== undefined);
     throw transient(
       "engines_unavailable",
-      `every analysis engine failed for now: ${summary}`,
+      `${forNow.length === failures.length ? "every analysis engine failed for now" : "no analysis engine answered; some may later"}: ${summary}`,
       waits.length ? Math.min(...waits) : undefined,
       { attempts },
     );

@@ -130,6 +130,18 @@ describe("the fallback chain (ai.order)", () => {
     expect(rec).toMatchObject({ status: "failed", error: { code: "analysis_failed" } });
   });
 
+  test("one engine refusing for good and another failing for now → 503: the retry may get the second's answer", async () => {
+    const h = harness({ order: ["dify", "ollama"] });
+    dify.respond = () => ({ http: 401, code: "unauthorized", message: "Access token is invalid" });
+    ollama.respond = () => ({ http: 503, error: "server busy" });
+    const res = await analyse(h);
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).code).toBe("engines_unavailable");
+    expect(await (await h.request(`/v1/analyses/${alert.id}`)).json()).toMatchObject({ status: "pending" });
+    ollama.respond = () => ({ content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) });
+    expect(await resultOf(await analyse(h))).toMatchObject({ engine: "ollama", summary: "from ollama" });
+  });
+
   test("a job may name one engine: only that engine is asked", async () => {
     const r = await resultOf(await analyse(harness(), { engine: "builtin" }));
     expect(r).toMatchObject({ engine: "builtin", degraded: false });
