@@ -25,11 +25,17 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
 
 /**
  * A peer's answer as text, its first `limit` bytes at most; `over` when it had more (the rest
- * is not read). Content-Length is not trusted: fetch decodes gzip, so a small declared body
- * can unpack to any size.
+ * is not read), its text then empty unless `cut` asks for those first bytes: most callers refuse
+ * an answer over its limit, and several engines' 4 MiB each, held, copied and decoded only to be
+ * thrown away, went far past worker.memory_limit. Content-Length is not trusted: fetch decodes
+ * gzip, so a small declared body can unpack to any size.
  */
-export async function readAnswer(res: Response, limit: number): Promise<{ text: string; over: boolean }> {
-  const read = await readUpTo(res.body, limit);
+export async function readAnswer(
+  res: Response,
+  limit: number,
+  { cut = false } = {},
+): Promise<{ text: string; over: boolean }> {
+  const read = await readUpTo(res.body, limit, cut);
   // stream: a character cut at the limit is dropped, not shown as U+FFFD.
   return { text: new TextDecoder().decode(read.bytes, { stream: read.over }), over: read.over };
 }
@@ -37,6 +43,7 @@ export async function readAnswer(res: Response, limit: number): Promise<{ text: 
 async function readUpTo(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
+  keepOver = false,
 ): Promise<{ bytes: Uint8Array; over: boolean }> {
   if (!body) return { bytes: new Uint8Array(0), over: false };
   const reader = body.getReader();
@@ -51,6 +58,7 @@ async function readUpTo(
       size = limit;
       over = true;
       await reader.cancel().catch(() => {});
+      if (!keepOver) return { bytes: new Uint8Array(0), over };
       break;
     }
     chunks.push(value);

@@ -61,7 +61,7 @@ export async function requestJson(
   const sent = credentialsOf(url, opts.headers);
   // The send is judged by the status and a short JSON answer (a robot's errcode): a longer body
   // is cut, not read into memory (README, "Security").
-  const answer = await readAnswer(res, CHANNEL_ANSWER_LIMIT).catch(() => ({ text: "" }));
+  const answer = await readAnswer(res, CHANNEL_ANSWER_LIMIT, { cut: true }).catch(() => ({ text: "" }));
   return { status: res.status, headers: res.headers, ...quotedAnswer(answer.text, sent) };
 }
 
