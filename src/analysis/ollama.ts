@@ -148,13 +148,37 @@ export function ollamaEngine(deps: Services): Engine {
         const missing = wanted.filter((w) => !names.some((n) => sameModel(n, w)));
         if (missing.length)
           throw new Error(`model ${missing.join(", ")} not present (ollama pull ${missing.join(" ")})`);
-        return `models ${wanted.join(", ")} present`;
+        // What `GET /api/version` says; nothing when it says nothing usable (a proxy, an error).
+        const version = await callHttp(deps.fetch, "ollama", joinUrl(cfg.url, "/api/version"), {
+          method: "GET",
+          signal,
+        }).then(
+          (r) => {
+            const v = (r.json as { version?: unknown } | undefined)?.version;
+            return typeof v === "string" && /^v?\d+\.\d+\.\d+\S{0,20}$/.test(v) ? v : undefined;
+          },
+          () => undefined,
+        );
+        if (version && tooOld(version))
+          throw new Error(
+            `Ollama ${version} is older than ${SCHEMA_FORMAT_SINCE.join(".")}: it refuses the JSON Schema the worker sends as \`format\` (upgrade it)`,
+          );
+        return `models ${wanted.join(", ")} present${version ? ` (Ollama ${version})` : ""}`;
       });
     },
   };
 }
 
-/** Embeddings of `texts` with `ai.ollama.embed_model` (one call). */
+/** Ollama takes a JSON Schema as `format` from 0.5 on (docs/contracts.md#ollama). */
+const SCHEMA_FORMAT_SINCE = [0, 5, 0];
+
+/** "0.4.7" (or "0.4.7-rc1") below SCHEMA_FORMAT_SINCE. */
+function tooOld(version: string): boolean {
+  const parts = (/^v?(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const i = parts.findIndex((n, k) => n !== SCHEMA_FORMAT_SINCE[k]);
+  return i >= 0 && parts[i] < SCHEMA_FORMAT_SINCE[i];
+}
+
 export async function ollamaEmbed(deps: Services, texts: string[], signal: AbortSignal): Promise<number[][]> {
   const cfg = deps.config.ai.ollama;
   if (!cfg?.embed_model) throw engineFailed("engine_not_configured", "ai.ollama.embed_model is not set");

@@ -270,7 +270,7 @@ describe("Ollama readiness and embeddings", () => {
       await ollamaEngine(harness({ embed: "nomic-embed-text" }).deps).ready(AbortSignal.timeout(2000)),
     ).toMatchObject({
       ok: true,
-      detail: "models qwen2.5:7b, nomic-embed-text present",
+      detail: "models qwen2.5:7b, nomic-embed-text present (Ollama 0.12.0)",
     });
     expect(
       await ollamaEngine(harness({ embed: "bge-m3" }).deps).ready(AbortSignal.timeout(2000)),
@@ -278,6 +278,22 @@ describe("Ollama readiness and embeddings", () => {
       ok: false,
       detail: "model bge-m3 not present (ollama pull bge-m3)",
     });
+  });
+
+  test("an Ollama older than 0.5 is not ready, saying why: every chat would be refused (the JSON Schema `format`)", async () => {
+    ollama.version = "0.4.7";
+    try {
+      expect(await ollamaEngine(harness({}).deps).ready(AbortSignal.timeout(2000))).toMatchObject({
+        ok: false,
+        detail:
+          "Ollama 0.4.7 is older than 0.5.0: it refuses the JSON Schema the worker sends as `format` (upgrade it)",
+      });
+      const res = await harness({ order: ["ollama"] }).job("/jobs/analysis", { type: "quick", alert });
+      expect((await problemOf(res)).message).toContain("cannot unmarshal object");
+    } finally {
+      ollama.version = "0.12.0";
+    }
+    expect((await ollamaEngine(harness({}).deps).ready(AbortSignal.timeout(2000))).ok).toBe(true);
   });
 
   test("/api/embed gives one vector per text", async () => {

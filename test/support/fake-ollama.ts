@@ -30,6 +30,8 @@ export interface FakeOllama {
   respond: (call: OllamaCall) => OllamaReply | Promise<OllamaReply>;
   /** Fail /api/embed with this status while set. */
   embedFailure?: number;
+  /** What /api/version says; below 0.5 a JSON Schema `format` is refused. @default "0.12.0" */
+  version: string;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startFakeOllama(opts: {
     respond: opts.respond ?? (() => ({ content: "{}" })),
     coldLoadMs: 0,
     loaded: new Set(),
+    version: "0.12.0",
     stop: async () => {},
   };
   /** Loads `model` unless loaded; false when the request went away first (the load is dropped). */
@@ -107,7 +110,7 @@ export async function startFakeOllama(opts: {
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     if (req.method === "GET" && url.pathname === "/") return new Response("Ollama is running");
-    if (req.method === "GET" && url.pathname === "/api/version") return json(200, { version: "0.12.0" });
+    if (req.method === "GET" && url.pathname === "/api/version") return json(200, { version: fake.version });
     if (req.method === "GET" && url.pathname === "/api/tags")
       return json(200, {
         models: fake.models.map((name) => ({
@@ -131,6 +134,11 @@ export async function startFakeOllama(opts: {
       if (!present(fake.models, body.model))
         return json(404, { error: `model "${body.model}" not found, try pulling it first` });
       if (!Array.isArray(body.messages)) return json(400, { error: "messages is required" });
+      const [major, minor] = fake.version.split(".").map(Number);
+      if (major === 0 && minor < 5 && body.format && typeof body.format === "object")
+        return json(400, {
+          error: "json: cannot unmarshal object into Go struct field ChatRequest.format of type string",
+        });
       fake.calls.push(call);
       if (!(await load(String(body.model), req))) return json(499, { error: "client went away" });
       return reply(await fake.respond(call), body);
