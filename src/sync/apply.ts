@@ -28,6 +28,8 @@ export interface TargetResult {
   omitted?: string[];
   /** The file no longer held its unchanged rendering and was written again (plan.ts TargetPlan.drifted). */
   drifted?: true;
+  /** The config sends the target elsewhere now: its unchanged rendering was delivered there (plan.ts TargetPlan.moved). */
+  moved?: true;
   diff?: string;
   error?: { code: string; message: string };
 }
@@ -69,6 +71,7 @@ export async function apply(
     rules: p.rendered.rules,
     ...(p.rendered.omitted.length ? { omitted: p.rendered.omitted } : {}),
     ...(p.drifted ? { drifted: true as const } : {}),
+    ...(p.moved ? { moved: true as const } : {}),
   };
   const at = isoAt(deps.now());
   deps.metrics.set("configVersion", { target: p.name }, p.state.version);
@@ -115,6 +118,7 @@ export async function apply(
       const state = {
         ...p.state,
         ...hashes,
+        destination: p.destination,
         verified: v.verified,
         verified_how: v.how,
         last_error: null,
@@ -155,6 +159,7 @@ export async function apply(
       rules: p.rendered.rules,
       groups: p.rendered.groups.map((g) => g.name),
       ...hashes,
+      destination: p.destination,
       content: p.rendered.display,
     };
     deps.metrics.inc("configSync", { target: p.name, outcome: "applied" });
@@ -189,7 +194,7 @@ const masked = (v: Verification): Verification => ({ ...v, how: maskText(v.how) 
 async function failed(
   deps: Services,
   p: TargetPlan,
-  base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted" | "drifted">,
+  base: Pick<TargetResult, "target" | "kind" | "rules" | "omitted" | "drifted" | "moved">,
   at: string,
   e: unknown,
   log: Logger,

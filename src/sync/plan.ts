@@ -8,6 +8,7 @@ import { notFound, permanent } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { stillHolds } from "./delivery.ts";
 import { unifiedDiff } from "./diff.ts";
+import { sha256 } from "./hash.ts";
 import { type Rendered, renderTarget, type TargetConfig } from "./render.ts";
 import type { Rule } from "./rule.ts";
 import { sourceRules } from "./source.ts";
@@ -25,6 +26,13 @@ export interface TargetPlan {
    * hand; its header says edits are overwritten): it counts as changed and is written again.
    */
   drifted: boolean;
+  /**
+   * The config now sends the target elsewhere (another path, URL, namespace or read-back) than its
+   * unchanged rendering was last delivered to: it counts as changed and is delivered there.
+   */
+  moved: boolean;
+  /** Where the config sends the target, as a hash (no URL credentials kept): state.destination once applied. */
+  destination: string;
   /** Unified diff from the last applied rendering to this one ("" when unchanged). */
   diff: string;
 }
@@ -71,17 +79,29 @@ export async function planTargets(
       const target = deps.config.config_sync.targets[name];
       const rendered = await renderTarget(name, target, rules, deps.config);
       const state = states[i] ?? emptyState(name, target.kind, target.delivery.type);
-      const drifted = full && rendered.hash === state.hash && !(await stillHolds(deps, target, rendered));
-      const changed = drifted || rendered.hash !== state.hash;
+      const destination = await destinationOf(target);
+      const same = rendered.hash === state.hash;
+      // A state recorded before destinations were (no `destination`) is taken as delivered here.
+      const moved = same && !!state.hash && (state.destination ?? destination) !== destination;
+      const drifted = full && same && !moved && !(await stillHolds(deps, target, rendered));
+      const changed = drifted || moved || !same;
       const from = state.hash ? `${name} v${state.version}` : `${name} (nothing applied yet)`;
-      const diff = drifted
-        ? `the file no longer holds ${name} v${state.version}: it is written again\n`
-        : changed
-          ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
-          : "";
-      return { name, target, rendered, state, changed, drifted, diff };
+      const diff = moved
+        ? `the config sends ${name} elsewhere than v${state.version} was delivered to: it is delivered there again\n`
+        : drifted
+          ? `the file no longer holds ${name} v${state.version}: it is written again\n`
+          : changed
+            ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
+            : "";
+      return { name, target, rendered, state, changed, drifted, moved, destination, diff };
     }),
   );
+}
+
+/** Where a target is delivered and read back, hashed: its headers (a rotated token) are not a move. */
+async function destinationOf(target: TargetConfig): Promise<string> {
+  const { headers: _, ...where } = target.delivery as TargetConfig["delivery"] & { headers?: unknown };
+  return (await sha256(JSON.stringify([target.kind, where, target.verify.url ?? null]))).slice(0, 23);
 }
 
 /**
@@ -121,6 +141,7 @@ export function planView(p: TargetPlan) {
     delivery: p.target.delivery.type,
     changed: p.changed,
     ...(p.drifted ? { drifted: true } : {}),
+    ...(p.moved ? { moved: true } : {}),
     version: p.state.version,
     ...(p.changed ? { planned_version: p.state.version + 1 } : {}),
     hash: p.rendered.hash,

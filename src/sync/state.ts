@@ -37,6 +37,8 @@ export interface TargetState {
   groups: string[];
   /** sha256 of each group as posted to a per-group API (Mimir): what need not be posted again. */
   group_hashes?: Record<string, string>;
+  /** Where it was last delivered (plan.ts destinationOf); absent in states recorded before it was kept. */
+  destination?: string;
   /** The last applied rendering, secrets masked. */
   content: string;
 }

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { nodeFileAccess } from "../../src/entry/node-fs.ts";
 import type { FileAccess } from "../../src/ports.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { fileDeliveryRefusal, writeAtomic } from "../../src/sync/file.ts";
 import { tempDir } from "../support/peers.ts";
 import { makeSyncHarness, SYNC_YAML_HEAD } from "../support/sync-harness.ts";
@@ -56,6 +57,32 @@ describe("file delivery", () => {
     expect(readdirSync(join(dir, "rules")).sort()).toEqual(["alertagent.yml", "alertagent.yml.prev"]);
     expect(readFileSync(`${path}.prev`, "utf8")).toEndWith("# edited by hand\n");
     expect(readFileSync(path, "utf8")).toContain('for: "2m"');
+  });
+
+  test("a target the config now sends to another path: the same set is delivered there, not answered unchanged", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const [before, after] = [join(dir, "old", "alertagent.yml"), join(dir, "new", "alertagent.yml")];
+    const target = (path: string) =>
+      `config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`;
+    const store = new MemoryStore();
+    const first = makeSyncHarness(target(before), { store });
+    expect((await first.sync({ operation: "create", rules: [rule()] }, "m-1")).status).toBe(200);
+    // The operator moves the rules file (Prometheus's rule_files now point there) and sends the set again.
+    const moved = makeSyncHarness(target(after), { store });
+    const plan = await moved.json<{ targets: { moved?: boolean; changed: boolean }[] }>("/v1/sync/plan");
+    expect(plan.targets[0]).toMatchObject({ changed: true, moved: true });
+    const res = await moved.sync({ operation: "create", rules: [rule()] }, "m-2");
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { targets: unknown[] }).targets[0]).toMatchObject({
+      target: "p",
+      changed: true,
+      moved: true,
+    });
+    expect(readFileSync(after, "utf8")).toBe(readFileSync(before, "utf8"));
+    // Delivered there: the next run is unchanged.
+    const again = await moved.sync({ operation: "create", rules: [rule()] }, "m-3");
+    expect(((await again.json()) as { targets: unknown[] }).targets[0]).toMatchObject({ changed: false });
   });
 
   test("an Alertmanager config Debian ships 0644 keeps its mode (Alertmanager reads it as others); a new one is 0600", async () => {
