@@ -4,6 +4,7 @@
  */
 
 import { type Analyst, buildAnalyst } from "./analysis/analyst.ts";
+import { blockedPortRefusal } from "./config/blocked-ports.ts";
 import { mountedFamilies } from "./config/families.ts";
 import type { Config } from "./config/schema.ts";
 import { ConfigError } from "./errors.ts";
@@ -50,14 +51,19 @@ function refusedBy(checks: (() => unknown)[]): ConfigError[] {
 
 const noTcp: TcpConnect = () => Promise.reject(new Error("not opened by check-config"));
 
-/** What buildDeps refuses past the schema on `runtime` (time zone, templates, channels), opening nothing. */
+/** What buildDeps refuses past the schema on `runtime` (time zone, templates, channels, ports), opening nothing. */
 function notifyRefusals(config: Config, runtime: RuntimeName): ConfigError[] {
   return refusedBy([
     () => checkTimeZone(config),
     () => checkTemplates(config.templates),
     () => buildChannels(config, { runtime, tcp: noTcp }),
+    () => throwIf(blockedPortRefusal(config, runtime)),
   ]);
 }
+
+const throwIf = (e: ConfigError | undefined): void => {
+  if (e) throw e;
+};
 
 const joined = (found: ConfigError[], lead = "") =>
   found.length
@@ -123,6 +129,7 @@ export interface WireOptions {
 export function buildDeps(o: WireOptions): Deps {
   const now = o.now ?? Date.now;
   const config = o.config;
+  throwIf(blockedPortRefusal(config, o.runtime));
   const logger =
     o.logger ?? createLogger({ level: config.worker.log_level, base: { name: config.worker.name } });
   const gate = o.gate ?? new ConcurrencyGate(config.worker.concurrency);

@@ -109,6 +109,46 @@ function bigConfig(): string {
   return file;
 }
 
+describe("deno: ports its fetch refuses", () => {
+  const DENO = join(ROOT, "node_modules/.bin/deno");
+  const hookOn = (port: number) =>
+    `qstash: { current_signing_key: ${DEV_SIGNING_KEYS.current}, next_signing_key: ${DEV_SIGNING_KEYS.next} }\nstore:\n  kind: memory\nchannels:\n  ops-hook: { type: webhook, url: "http://127.0.0.1:${port}/hook" }\n`;
+
+  test("the pinned Deno refuses a fetch to port 10080 (the Fetch standard's blocked ports)", () => {
+    const r = Bun.spawnSync(
+      [DENO, "eval", 'await fetch("http://127.0.0.1:10080/").catch((e) => console.log(String(e)))'],
+      { env: toolEnv(), stdout: "pipe", stderr: "pipe" },
+    );
+    expect(r.stdout.toString()).toContain("Requests to port 10080 are blocked");
+  }, 60_000);
+
+  test("a webhook on such a port: check-config and serve refuse it naming the key, exit 2; another port starts", () => {
+    const check = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "check-config"], {
+      env: toolEnv({ ALERTAGENT_CONFIG: hookOn(10080) }),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(check.exitCode).toBe(2);
+    expect(`${check.stdout}${check.stderr}`).toContain(
+      "channels.ops-hook.url: port 10080 is one Deno's fetch refuses",
+    );
+    const serve = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "serve", "--port", "0"], {
+      env: toolEnv({ ALERTAGENT_CONFIG: hookOn(10080) }),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    });
+    expect(serve.exitCode).toBe(2);
+    expect(`${serve.stdout}${serve.stderr}`).toContain("channels.ops-hook.url: port 10080");
+    const fine = Bun.spawnSync([join(ROOT, "scripts/deno-run"), "check-config"], {
+      env: toolEnv({ ALERTAGENT_CONFIG: hookOn(10081) }),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(fine.exitCode, `${fine.stdout}${fine.stderr}`).toBe(0);
+  }, 90_000);
+});
+
 describe("deno: the files the config names", () => {
   const DENO = join(ROOT, "node_modules/.bin/deno");
   const withRules = (rules: string, store = "store:\n  kind: memory\n") =>

@@ -13,15 +13,15 @@ import { MINIMAL_YAML } from "../support/harness.ts";
 /** Builds the app as an entry does; returns the ConfigError it refuses with, if any. */
 function start(yaml: string, opts: { runtime?: RuntimeName; tcp?: false } = {}): ConfigError | undefined {
   const config = loadConfig(MINIMAL_YAML + yaml, {}, "test");
-  const deps = buildDeps({
-    config,
-    store: new MemoryStore(),
-    metrics: new PromMetrics(),
-    runtime: opts.runtime ?? "bun",
-    logger: silentLogger,
-    tcp: opts.tcp === false ? undefined : nodeTcp,
-  });
   try {
+    const deps = buildDeps({
+      config,
+      store: new MemoryStore(),
+      metrics: new PromMetrics(),
+      runtime: opts.runtime ?? "bun",
+      logger: silentLogger,
+      tcp: opts.tcp === false ? undefined : nodeTcp,
+    });
     createApp(deps);
     return undefined;
   } catch (e) {
@@ -59,6 +59,17 @@ describe("channels that cannot work are refused at start-up, never at send time"
   test("email runs on the binary and Deno (node:net/node:tls)", () => {
     expect(start(mail(), { runtime: "bun" })).toBeUndefined();
     expect(start(mail(), { runtime: "deno" })).toBeUndefined();
+  });
+
+  test("on Deno, an http(s) URL on a port its fetch refuses (10080) is refused naming the key; the binary takes it", () => {
+    const yaml = `channels:\n  hook: { type: webhook, url: "http://10.0.0.5:10080/x" }\nai:\n  ollama: { url: "http://10.0.0.6:6667", model: m }\n`;
+    const refused = start(yaml, { runtime: "deno" });
+    expect(refused?.issues.map((i) => i.path)).toEqual(["ai.ollama.url", "channels.hook.url"]);
+    expect(start(yaml, { runtime: "bun" })).toBeUndefined();
+    // worker.public_url is QStash's to call.
+    expect(
+      start(`worker: { public_url: "https://w.example.com:10080" }\n`, { runtime: "deno" }),
+    ).toBeUndefined();
   });
 
   test("a bad mail address names its path", () => {
