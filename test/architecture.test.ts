@@ -22,6 +22,7 @@ const FLOORS: string[][] = [
   ["store"],
   ["config"],
   ["errors"],
+  ["fetch-failure"],
   [
     "mask",
     "iso-time",

@@ -6,6 +6,7 @@
  */
 import type { Alert } from "../alerts/alert.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
+import { fetchFailure } from "../fetch-failure.ts";
 import { credentialsOf, quotedAnswer } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 import { MiB, moreThan, readAnswer } from "../read-limited.ts";
@@ -82,10 +83,7 @@ export async function callHttp(
     answer = await readAnswer(res, ENGINE_ANSWER_LIMIT);
   } catch (e) {
     if (init.signal.aborted) throw timedOut(engine, init.signal);
-    throw transient(
-      "engine_unreachable",
-      `${engine}: cannot reach ${originOf(url)}: ${(e as Error).message}`,
-    );
+    throw transient("engine_unreachable", `${engine}: cannot reach ${originOf(url)}: ${fetchFailure(e)}`);
   }
   if (answer.over)
     throw engineFailed(

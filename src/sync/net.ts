@@ -6,6 +6,7 @@
 
 import { excerpt } from "../clip.ts";
 import { type JobError, permanent, transient } from "../errors.ts";
+import { fetchFailure } from "../fetch-failure.ts";
 import { credentialsOf, maskCredentials } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 import { MiB, moreThan, readAnswer } from "../read-limited.ts";
@@ -41,11 +42,10 @@ export async function send(fetch: Fetch, what: string, url: string, init: Reques
     });
     answer = await readAnswer(res, ANSWER_LIMIT);
   } catch (e) {
-    const err = e as Error & { code?: string };
     const why =
-      err.name === "TimeoutError"
+      (e as Error)?.name === "TimeoutError"
         ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`
-        : (err.code ?? err.message);
+        : fetchFailure(e);
     throw transient("target_unreachable", `${what}: cannot reach ${url} (${why})`, 30);
   }
   if (answer.over)

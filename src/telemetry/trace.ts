@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
+import { fetchFailure } from "../fetch-failure.ts";
 import { maskText, maskUrl } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 
@@ -138,7 +139,7 @@ export async function exportSpans(
     await res.body?.cancel();
     return res.ok ? undefined : `POST ${maskUrl(url)} answered ${res.status}`;
   } catch (e) {
-    return `cannot reach ${maskUrl(url)}: ${maskText((e as Error)?.message ?? String(e))}`;
+    return `cannot reach ${maskUrl(url)}: ${fetchFailure(e)}`;
   }
 }
 

@@ -5,6 +5,7 @@
  * rate-limited (429 + Retry-After).
  */
 import { type JobError, permanent, rateLimited, transient } from "../../errors.ts";
+import { fetchFailure } from "../../fetch-failure.ts";
 import { credentialsOf, quotedAnswer } from "../../mask.ts";
 import { readAnswer } from "../../read-limited.ts";
 import type { SendContext } from "./channel.ts";
@@ -50,7 +51,7 @@ export async function requestJson(
       "channel_unavailable",
       timedOut
         ? `channel ${channel}: ${originOf(url)} did not answer within ${timeoutMs} ms`
-        : `channel ${channel}: cannot reach ${originOf(url)}: ${(e as Error)?.message ?? e}`,
+        : `channel ${channel}: cannot reach ${originOf(url)}: ${fetchFailure(e)}`,
       undefined,
       // No answer in time: the receiver may have taken it (stages.ts keeps the state's claim).
       timedOut ? { channel, maybe_sent: true } : { channel },
