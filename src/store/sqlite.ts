@@ -631,7 +631,8 @@ export class SqliteStore implements Store {
 
   /**
    * The error for every operation once the path no longer names the open file (deleted, moved,
-   * or a backup copied over it): what would be written lands in a file no restart will read.
+   * or another file moved there): what would be written lands in a file no restart will read. A
+   * file copied into the open one keeps its identity and is not seen (README, "The store").
    */
   private fileLost(): JobError | undefined {
     const now = Date.now();
