@@ -24,6 +24,8 @@ export interface FileAccess {
   remove(path: string): Promise<void>;
   /** Whether anything is at `path` (without reading it). */
   exists(path: string): Promise<boolean>;
+  /** The names in directory `dir`; none when it does not exist. */
+  list(dir: string): Promise<string[]>;
 }
 
 export interface TcpOptions {

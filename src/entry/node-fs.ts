@@ -2,7 +2,7 @@
  * FileAccess (src/deps.ts) over node:fs/promises, which Bun and Deno both provide. Only the
  * entries import it: domain code gets files through Deps.fs.
  */
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { FileAccess } from "../ports.ts";
 
@@ -38,4 +38,9 @@ export const nodeFileAccess: FileAccess = {
         throw e;
       },
     ),
+  list: (dir) =>
+    readdir(dir).catch((e) => {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }),
 };

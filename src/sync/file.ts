@@ -41,15 +41,22 @@ function fileError(doing: string, e: unknown): JobError {
  * the mode, owner and group it had (a peer may read it by its group); `mode` is a new file's.
  */
 export async function writeAtomic(fs: FileAccess, path: string, text: string, mode?: number): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const [dir, base] = [slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".", path.slice(slash + 1)];
+  // A sync killed between a write and its rename left its temp file, which a peer reading the
+  // whole directory (rule_files: ["rules/*"]) loads as a second copy of every rule.
+  const ours = (name: string) =>
+    name.startsWith(`${base}.tmp-`) && /^[0-9a-f]{8}$/.test(name.slice(base.length + ".tmp-".length));
+  for (const name of await fs.list(dir).catch(() => []))
+    if (ours(name)) await fs.remove(`${dir}/${name}`).catch(() => {});
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
     await fs.write(tmp, text, { mode, like: path });
   } catch (e) {
     await fs.remove(tmp).catch(() => {});
     // The file itself may well be writable: what was refused is a new file beside it.
-    const slash = path.lastIndexOf("/");
     throw fileError(
-      `creating a new file in ${slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : "."} (it is written there, then renamed over ${path.slice(slash + 1)}: the directory must be writable, not only the file)`,
+      `creating a new file in ${dir} (it is written there, then renamed over ${base}: the directory must be writable, not only the file)`,
       e,
     );
   }

@@ -85,6 +85,25 @@ describe("file delivery", () => {
     expect(((await again.json()) as { targets: unknown[] }).targets[0]).toMatchObject({ changed: false });
   });
 
+  test("a temp file a killed sync left beside the file (a rules/* glob would load it) is removed by the next write; others' files stay", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "alertagent.yml");
+    const h = makeSyncHarness(
+      `config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`,
+    );
+    expect((await h.sync({ operation: "create", rules: [rule()] })).status).toBe(200);
+    const left = ["alertagent.yml.tmp-7887be65", "alertagent.yml.prev.tmp-0badf00d"];
+    const others = [
+      "other.yml.tmp-12345678",
+      "alertagent.yml.tmp-notours",
+      "alertagent.yml.tmp-7887be65.bak",
+    ];
+    for (const f of [...left, ...others]) writeFileSync(join(dir, f), "groups: []\n");
+    expect((await h.sync({ operation: "update", rules: [rule({ for: "2m" })] })).status).toBe(200);
+    expect(readdirSync(dir).sort()).toEqual(["alertagent.yml", "alertagent.yml.prev", ...others].sort());
+  });
+
   test("an Alertmanager config Debian ships 0644 keeps its mode (Alertmanager reads it as others); a new one is 0600", async () => {
     const dir = tempDir();
     dirs.push(dir);
