@@ -16,7 +16,7 @@ import { repack, splitSmaller } from "./heal.ts";
 import type { NotificationJob } from "./job.ts";
 import { type Notifier, wordsOf } from "./notifier.ts";
 import type { Take } from "./rate-limit.ts";
-import type { DeliveryRecord } from "./records.ts";
+import type { DeliveryRecord, PartRecord } from "./records.ts";
 import { alertPacker, planFor, toneOf } from "./render.ts";
 import type { GroupView, NotifyInput } from "./view.ts";
 
@@ -198,6 +198,9 @@ export async function sendParts(
       ? { alerts: j.input.alerts, payload: j.input.payload }
       : { data: j.input.data }),
   };
+  // A part the robot refuses as too long however it is cut: the parts after it still go (their
+  // alerts are not lost with it), then the channel fails with that refusal.
+  let refused: JobError | undefined;
   for (let i = 0; i < record.parts.length; i++) {
     const part = record.parts[i];
     if (part.sent) continue;
@@ -213,9 +216,18 @@ export async function sendParts(
       const sentTo =
         e instanceof JobError ? (e.details as { sent_to?: string[] } | undefined)?.sent_to : undefined;
       if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
-      const smaller =
-        e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m, e, ctx) : undefined;
-      if (!smaller) throw e;
+      let smaller: PartRecord[] | undefined;
+      try {
+        smaller =
+          e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m, e, ctx) : undefined;
+      } catch (cannot) {
+        e = cannot;
+      }
+      if (!smaller) {
+        if (!(e instanceof JobError && e.code === TOO_LONG && !e.retryable)) throw e;
+        refused ??= e;
+        continue;
+      }
       j.logger.warn(
         ch.requestBytes
           ? "receiver refused a part as too large: packed smaller"
@@ -236,6 +248,7 @@ export async function sendParts(
     record.response = answer;
     if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
   }
+  if (refused) throw refused;
 }
 
 /**
