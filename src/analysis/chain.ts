@@ -41,9 +41,10 @@ export interface InJob {
  * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
  */
 /**
- * Below this share of its own timeout, an engine the budget cut was not given its chance, and its
- * silence is not held against it. Above, it was: a hung Ollama behind a Dify that failed in 2 ms
- * (its budget then 2 ms short of its timeout) counts as down (docs/analysis.md, "Time").
+ * Below this share of what it could get at most (its timeout, within ai.budget), an engine the
+ * budget cut was not given its chance — the engines before it spent the time — and its silence is
+ * not held against it. Above, it was: a hung Ollama behind a Dify that failed in 2 ms counts as
+ * down, also when ai.budget is shorter than its timeout (docs/analysis.md, "Time").
  */
 const CUT_SHORT = 0.9;
 
@@ -137,7 +138,9 @@ export async function runChain(
     } catch (e) {
       const ms = deps.now() - started;
       enginesMs += ms;
-      if (signal.aborted && timeoutMs < CUT_SHORT * timeoutOf(deps, engine.id)) {
+      // What it could get here at most: its timeout, within ai.budget when that applies.
+      const itsShare = Math.min(timeoutOf(deps, engine.id), budgeted ? budget : Number.POSITIVE_INFINITY);
+      if (signal.aborted && timeoutMs < CUT_SHORT * itsShare) {
         // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
         skip(name, `skipped: ${by} spent after ${ms} ms of its answer`, ms);
         if (admission) await br.release(engine.id, admission);

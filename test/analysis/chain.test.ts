@@ -278,6 +278,22 @@ describe("time: what the built-in answer waits for", () => {
     expect(next.attempts[1].error).toContain("circuit open (ollama: no answer within");
   });
 
+  test("the same with ai.budget shorter than Ollama's timeout: a hang through all of the budget it could get counts", async () => {
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    ollama.respond = () => ({ delayMs: 3_000, reply: { content: JSON.stringify(goodAnalysis()) } });
+    const h = makeHarness(
+      `${aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: "1200ms" },
+        breaker: { failures: 1, cooloff: "1m" },
+      })}  budget: 600ms\n`,
+    );
+    const first = await resultOf(await analyse(h));
+    expect(first.attempts[1].error).not.toContain("spent");
+    const next = await resultOf(await analyse(h));
+    expect(next.attempts[1]).toMatchObject({ engine: "ollama", not_asked: true });
+  });
+
   test("without the built-in engine in ai.order there is no budget: a hung Dify still leaves Ollama its own time", async () => {
     dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
     ollama.respond = () => ({
