@@ -218,6 +218,22 @@ describe("time: what the built-in answer waits for", () => {
     expect(ms).toBeLessThan(1_100);
   });
 
+  /** Dify (600 ms) then Ollama (`ollamaTimeout`), a breaker that opens at the first failure, `budget` when given. */
+  const breaking = (ollamaTimeout: string, budget?: string) =>
+    makeHarness(
+      aiYaml({
+        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
+        ollama: { url: ollama.url, timeout: ollamaTimeout },
+        breaker: { failures: 1, cooloff: "1m" },
+      }) + (budget ? `  budget: ${budget}\n` : ""),
+    );
+  /** `breaking`, with Dify failing at once and Ollama hung. */
+  const hungBehindFailing = (ollamaTimeout: string, budget?: string) => {
+    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
+    ollama.respond = () => ({ delayMs: 3_000, reply: { content: JSON.stringify(goodAnalysis()) } });
+    return breaking(ollamaTimeout, budget);
+  };
+
   test("ai.budget set: Ollama gets only what Dify left of it, and that cut is not held against it", async () => {
     dify.respond = () => ({ delayMs: 3_000, reply: { outputs: { analysis: goodAnalysis() } } });
     ollama.respond = () => ({
@@ -225,13 +241,7 @@ describe("time: what the built-in answer waits for", () => {
       reply: { content: JSON.stringify(goodAnalysis({ summary: "from ollama" })) },
     });
     // Dify takes its 600 ms; 200 ms of the budget are left, Ollama needs 400 (within its own 600).
-    const h = makeHarness(
-      `${aiYaml({
-        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
-        ollama: { url: ollama.url, timeout: "600ms" },
-        breaker: { failures: 1, cooloff: "1m" },
-      })}  budget: 800ms\n`,
-    );
+    const h = breaking("600ms", "800ms");
     const r = await resultOf(await analyse(h));
     expect(r).toMatchObject({ engine: "builtin" });
     expect(r.attempts[1].error).toMatch(/^skipped: ai.budget of 800 ms spent after \d+ ms of its answer/);
@@ -246,15 +256,7 @@ describe("time: what the built-in answer waits for", () => {
   });
 
   test("a hung Ollama behind a Dify that fails at once had nearly its whole timeout: held against it (breaker, engine_up, later alerts)", async () => {
-    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
-    ollama.respond = () => ({ delayMs: 3_000, reply: { content: JSON.stringify(goodAnalysis()) } });
-    const h = makeHarness(
-      aiYaml({
-        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
-        ollama: { url: ollama.url, timeout: "600ms" },
-        breaker: { failures: 1, cooloff: "1m" },
-      }),
-    );
+    const h = hungBehindFailing("600ms");
     const payload = fixture("alertmanager-firing.json");
     payload.alerts = [0, 1].map((i) => ({
       ...payload.alerts[0],
@@ -279,15 +281,7 @@ describe("time: what the built-in answer waits for", () => {
   });
 
   test("the same with ai.budget shorter than Ollama's timeout: a hang through all of the budget it could get counts", async () => {
-    dify.respond = () => ({ http: 500, code: "internal_server_error", message: "boom" });
-    ollama.respond = () => ({ delayMs: 3_000, reply: { content: JSON.stringify(goodAnalysis()) } });
-    const h = makeHarness(
-      `${aiYaml({
-        dify: { url: dify.url, workflowKey: "app-wf", timeout: "600ms" },
-        ollama: { url: ollama.url, timeout: "1200ms" },
-        breaker: { failures: 1, cooloff: "1m" },
-      })}  budget: 600ms\n`,
-    );
+    const h = hungBehindFailing("1200ms", "600ms");
     const first = await resultOf(await analyse(h));
     expect(first.attempts[1].error).not.toContain("spent");
     const next = await resultOf(await analyse(h));
