@@ -172,9 +172,10 @@ export function ollamaEngine(deps: Services): Engine {
 /** Ollama takes a JSON Schema as `format` from 0.5 on (docs/contracts.md#ollama). */
 const SCHEMA_FORMAT_SINCE = [0, 5, 0];
 
-/** "0.4.7" (or "0.4.7-rc1") below SCHEMA_FORMAT_SINCE. */
+/** "0.4.7" (or "0.4.7-rc1") below SCHEMA_FORMAT_SINCE; "0.0.0" is a build from source, its version unknown. */
 function tooOld(version: string): boolean {
   const parts = (/^v?(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  if (parts.every((n) => n === 0)) return false;
   const i = parts.findIndex((n, k) => n !== SCHEMA_FORMAT_SINCE[k]);
   return i >= 0 && parts[i] < SCHEMA_FORMAT_SINCE[i];
 }

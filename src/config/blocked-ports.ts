@@ -15,13 +15,21 @@ const BAD_PORTS = new Set([
   3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 
-/** The config's http(s) URLs on a port Deno's fetch refuses; worker.public_url is QStash's to call, not ours. */
+/** The keys of the URLs the worker fetches (a store, QStash, an engine, a channel, a sync target, OTLP). */
+const FETCHED = new Set(["url", "webhook", "reload_url", "prometheus_url", "otlp_url"]);
+
+/**
+ * The config's fetched URLs on a port Deno's fetch refuses: not a header's or a template's text,
+ * nor worker.public_url (QStash's to call).
+ */
 export function blockedPortRefusal(config: Config, runtime: RuntimeName): ConfigError | undefined {
   if (runtime !== "deno") return undefined;
   const issues: { path: string; message: string }[] = [];
   const walk = (v: unknown, path: string[]): void => {
     if (typeof v === "string") {
-      if (!/^https?:\/\//i.test(v) || path.join(".") === "worker.public_url") return;
+      const key = path.at(-1) ?? "";
+      if (!FETCHED.has(key) || path.at(-2) === "headers" || path.join(".") === "worker.public_url") return;
+      if (!/^https?:\/\//i.test(v)) return;
       let port: string;
       try {
         port = new URL(v).port; // "" for the scheme's own (80, 443)

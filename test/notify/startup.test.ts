@@ -66,10 +66,12 @@ describe("channels that cannot work are refused at start-up, never at send time"
     const refused = start(yaml, { runtime: "deno" });
     expect(refused?.issues.map((i) => i.path)).toEqual(["ai.ollama.url", "channels.hook.url"]);
     expect(start(yaml, { runtime: "bun" })).toBeUndefined();
-    // worker.public_url is QStash's to call.
+    // worker.public_url is QStash's to call; a header's or a template's text is not fetched.
     expect(
       start(`worker: { public_url: "https://w.example.com:10080" }\n`, { runtime: "deno" }),
     ).toBeUndefined();
+    const text = `channels:\n  hook: { type: webhook, url: "http://10.0.0.5:8080/x", headers: { Referer: "http://grafana.example.com:6000/" } }\ntemplates:\n  t: { title: "x", body: "http://grafana.example.com:6000/d/abc" }\n`;
+    expect(start(text, { runtime: "deno" })).toBeUndefined();
   });
 
   test("a bad mail address names its path", () => {

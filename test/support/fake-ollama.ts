@@ -135,7 +135,7 @@ export async function startFakeOllama(opts: {
         return json(404, { error: `model "${body.model}" not found, try pulling it first` });
       if (!Array.isArray(body.messages)) return json(400, { error: "messages is required" });
       const [major, minor] = fake.version.split(".").map(Number);
-      if (major === 0 && minor < 5 && body.format && typeof body.format === "object")
+      if (major === 0 && minor > 0 && minor < 5 && body.format && typeof body.format === "object")
         return json(400, {
           error: "json: cannot unmarshal object into Go struct field ChatRequest.format of type string",
         });
