@@ -584,6 +584,8 @@ describe("MIME and SMTP details", () => {
     // Folded at its spaces: read back as written (the double space too).
     const long = `[FIRING:30] ${"PaymentsGatewayLatencyHigh ".repeat(6)} cluster=prod-shanghai-3`;
     expect((await subjectOf(long)).parsed).toBe(long);
+    // Spaces at the end: no line of whitespace only (subjectOf checks every line).
+    expect((await subjectOf(`[FIRING:1] end${" ".repeat(100)}`)).parsed).toBe("[FIRING:1] end");
   });
 
   test("a long ASCII header without spaces (a message id) stays one raw line under 998 octets", () => {

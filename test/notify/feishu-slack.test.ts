@@ -357,6 +357,21 @@ describe("Slack refusing a message as too long (msg_too_long, msg_blocks_too_lon
   );
 });
 
+test("a long title split again after msg_too_long: each piece's header keeps its own number", async () => {
+  const hook = `T0/B0/${id()}`;
+  const h = makeHarness(`channels:\n  sl: { type: slack, webhook: "${slack.webhook(hook)}" }\n`);
+  slack.fault(hook, () => new Response("msg_too_long", { status: 400 }), 1);
+  const payload = fixture("alertmanager-mixed.json");
+  payload.groupLabels = { service: `payments-gateway-${"shanghai-production-".repeat(8)}` };
+  expect((await h.job("/jobs/notification", { channels: ["sl"], payload })).status).toBe(200);
+  const titles = slack.of(hook).map((m) => String(m.title));
+  expect(titles.length).toBeGreaterThanOrEqual(2);
+  titles.forEach((t, i) => {
+    expect([...t].length).toBeLessThanOrEqual(150);
+    expect(t).toEndWith(`(${i + 1}/${titles.length})`);
+  });
+});
+
 describe("Slack refusing the blocks (invalid_blocks)", () => {
   test("the page goes once more as plain mrkdwn text and arrives; the answer says so", async () => {
     const hook = `T0/B0/${id()}`;

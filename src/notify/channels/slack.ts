@@ -65,9 +65,12 @@ function cutAt(l: string, max: number): number {
   return cut > 0 ? cut : max;
 }
 
-/** The title within Slack's header limit, its part label whole: the parts of a long title stay apart. */
+/**
+ * The title within Slack's header limit, its part labels whole: the parts of a long title stay
+ * apart, and so do the pieces of a part split again after `msg_too_long` (heal.ts adds theirs).
+ */
 function header(m: Message): string {
-  return cutTitle(m.title, m.parts > 1 ? ` (${m.part}/${m.parts})` : "", SLACK_HEADER_MAX);
+  return cutTitle(m.title, / \(\d+\/\d+\)(?: \(\d+\/\d+\))*$/.exec(m.title)?.[0] ?? "", SLACK_HEADER_MAX);
 }
 
 export function slack(name: string, cfg: SlackConfig): Channel {

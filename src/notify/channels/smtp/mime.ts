@@ -58,7 +58,8 @@ export function encodeWords(text: string, lead = 1): string {
 function fold(text: string, lead: number): string {
   const lines: string[] = [];
   let line = "";
-  for (const piece of text.split(/(?= )/)) {
+  // Trailing spaces dropped: folded, they would make a line of whitespace only (RFC 5322 §3.2.2).
+  for (const piece of text.trimEnd().split(/(?= )/)) {
     if ((lines.length ? 0 : lead) + line.length + piece.length > 76 && line.trim()) {
       lines.push(line);
       line = "";
