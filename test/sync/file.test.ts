@@ -85,6 +85,25 @@ describe("file delivery", () => {
     expect(((await again.json()) as { targets: unknown[] }).targets[0]).toMatchObject({ changed: false });
   });
 
+  test("two targets whose paths are swapped in the config: each is delivered to its new path, not refused as ahead of the store", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const [a, b] = [join(dir, "a.yml"), join(dir, "b.yml")];
+    const targets = (p: string, q: string) =>
+      `config_sync: { targets: { p: { kind: prometheus, self_rules: true, delivery: { type: file, path: "${p}" } }, q: { kind: prometheus, delivery: { type: file, path: "${q}" } } } }`;
+    const store = new MemoryStore();
+    const before = makeSyncHarness(targets(a, b), { store });
+    expect((await before.sync({ operation: "create", rules: [rule()] }, "m-1")).status).toBe(200);
+    const [pFile, qFile] = [readFileSync(a, "utf8"), readFileSync(b, "utf8")];
+    expect(pFile).not.toBe(qFile);
+    const swapped = makeSyncHarness(targets(b, a), { store });
+    const res = await swapped.sync({ operation: "update", rules: [rule({ for: "2m" })] }, "m-2");
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(readFileSync(b, "utf8")).toContain('target "p"');
+    expect(readFileSync(a, "utf8")).toContain('target "q"');
+    expect(readFileSync(a, "utf8")).toContain('for: "2m"');
+  });
+
   test("a temp file a killed sync left beside the file (a rules/* glob would load it) is removed by the next write; others' files stay", async () => {
     const dir = tempDir();
     dirs.push(dir);
