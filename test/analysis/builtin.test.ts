@@ -227,6 +227,12 @@ describe("what a review found the catalogue getting wrong", () => {
     expect(commands.join("\n")).toContain('select(.labels.job=="kubelet" and .health!="up")');
   });
 
+  test("an alert of that entry without instance and outside Kubernetes (PrometheusJobMissing: job only) keeps the generic answer", async () => {
+    const r = await builtin(alertOf({ alertname: "PrometheusJobMissing", severity: "warning", job: "node" }));
+    expect(JSON.stringify(r)).not.toContain("<namespace>");
+    expect(r.summary).toContain("cannot scrape node");
+  });
+
   test("a hint does not count the alert's own name: NodeFilesystemSpaceFillingUp is not 'mentioned' by its name", async () => {
     const r = await builtin(
       alertOf({ alertname: "NodeFilesystemSpaceFillingUp", severity: "warning", instance: "db-1:9100" }),

@@ -47,8 +47,8 @@ export const MATCHED_CHARS = 1000;
 export function findEntry(alert: Alert): Found | undefined {
   const found = lookUp(alert);
   const instead = found?.entry.lacking;
-  if (!found || !instead || alert.labels[instead.label]) return found;
-  const { label: _, ...rest } = instead;
+  if (!found || !instead || alert.labels[instead.label] || !alert.labels[instead.having]) return found;
+  const { label: _, having: __, ...rest } = instead;
   return { ...found, entry: { ...found.entry, ...rest } };
 }
 

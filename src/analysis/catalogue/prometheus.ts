@@ -57,6 +57,7 @@ export const PROMETHEUS: Entry[] = [
     // kube-prometheus: the share of a service's targets down, by job, namespace and service.
     lacking: {
       label: "instance",
+      having: "namespace",
       summary: t(
         "Prometheus cannot scrape some {{job}} targets of service {{service}} in {{namespace}}",
         "Prometheus 无法抓取 {{namespace}} 中服务 {{service}} 的部分 {{job}} 目标",

@@ -48,10 +48,11 @@ export interface Entry {
   /** For alerts not named here: words in the name, annotations or expression that point to this entry. */
   keywords?: RegExp;
   /**
-   * What an alert without `label` gets instead (kube-prometheus's TargetDown counts a service's
-   * targets, with no `instance`): steps naming a label the alert lacks help no one at 3 a.m.
+   * What an alert without `label` but with `having` gets instead (kube-prometheus's TargetDown
+   * counts a service's targets in a namespace, with no `instance`): steps naming a label the alert
+   * lacks help no one at 3 a.m.
    */
-  lacking?: { label: string } & Pick<Entry, "summary" | "causes" | "steps">;
+  lacking?: { label: string; having: string } & Pick<Entry, "summary" | "causes" | "steps">;
 }
 
 export const t = (en: string, zh: string): Text => ({ en, zh });
