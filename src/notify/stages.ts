@@ -9,7 +9,7 @@ import { isoAt } from "../iso-time.ts";
 import type { Services } from "../services.ts";
 import type { Batch } from "../store/ledger.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { Channel, Message, SendContext } from "./channels/channel.ts";
+import { type Channel, type Message, type SendContext, wakes } from "./channels/channel.ts";
 import { TOO_LONG } from "./channels/http.ts";
 import { type Alongside, claimNotification, type DedupClaim, receivedWrites, releaseWrite } from "./dedup.ts";
 import { repack, splitSmaller } from "./heal.ts";
@@ -201,12 +201,19 @@ export async function sendParts(
   // A part the robot refuses as too long however it is cut: the parts after it still go (their
   // alerts are not lost with it), then the channel fails with that refusal.
   let refused: JobError | undefined;
+  // Whether a part that wakes people went out; when the first was refused, the next one wakes them.
+  let woke = record.parts.some((p) => p.sent && p.part === 1 && !p.quiet);
   for (let i = 0; i < record.parts.length; i++) {
     const part = record.parts[i];
     if (part.sent) continue;
     if (ch.robot && ch.rates.length)
       await n.limiter.acquire(ch.robot, ch.rates, ch.name, record.parts.length - i, early?.use());
-    const m: Message = { ...part, format: record.format, tone: toneOf(j.groupOf(ch)) };
+    const m: Message = {
+      ...part,
+      format: record.format,
+      tone: toneOf(j.groupOf(ch)),
+      ...(refused && !woke ? { wake: true } : {}),
+    };
     let answer: unknown;
     try {
       answer = await ch.send(m, ctx);
@@ -245,6 +252,7 @@ export async function sendParts(
       continue;
     }
     Object.assign(part, { sent: true, sent_at: isoAt(deps.now()), response: answer });
+    woke ||= wakes(m, true);
     record.response = answer;
     if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
   }

@@ -245,11 +245,14 @@ describe("DingTalk robot: size (20000 bytes)", () => {
       for (let i = 0; i < 12; i++) expect(all).toContain(`node-${String(i).padStart(3, "0")}:9100`);
     });
 
-  test("a part the robot refuses as too long however it is cut: the parts after it still go, then the job says which failed", async () => {
-    const { h, token } = setup({ extra: "    max_parts: 20\n" });
-    // This robot refuses every piece of part 2 (a limit of its own the worker cannot learn).
+  /**
+   * 150 alerts to a robot that refuses every piece of part `n` as too long (a limit of its own the
+   * worker cannot learn): the job's answer and what the robot took.
+   */
+  const refusingPart = async (n: number, extra = "") => {
+    const { h, token } = setup({ extra: `${extra}    max_parts: 20\n` });
     ding.fault(token, (body) =>
-      body.includes("(2/")
+      body.includes(`(${n}/`)
         ? Response.json({ errcode: 460101, errmsg: "description: body 大小不合法;" })
         : undefined,
     );
@@ -257,15 +260,27 @@ describe("DingTalk robot: size (20000 bytes)", () => {
       channels: ["ops"],
       payload: bigGroup(150, { zh: true }),
     });
+    return { res, parts: ding.of(token) };
+  };
+
+  test("a part the robot refuses as too long however it is cut: the parts after it still go, then the job says which failed", async () => {
+    const { res, parts: got } = await refusingPart(2);
     expect(res.status).toBe(489);
     expect(JSON.stringify(await res.json())).toContain("message_too_long");
-    const titles = ding.of(token).map((p) => String(p.title));
+    const titles = got.map((p) => String(p.title));
     const parts = Number(/\(1\/(\d+)\)/.exec(titles[0])?.[1]);
     expect(parts).toBeGreaterThanOrEqual(3);
     // Every part but the refused one arrived.
     expect(titles.map((t) => /\((\d+)\/\d+\)/.exec(t)?.[1]).map(Number)).toEqual(
       Array.from({ length: parts }, (_, i) => i + 1).filter((k) => k !== 2),
     );
+  });
+
+  test("a first part refused for good: the next part sent wakes people in its place", async () => {
+    const { res, parts } = await refusingPart(1, '    at: { mobiles: ["13800000000"] }\n');
+    expect(res.status).toBe(489);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    expect(parts.map((p) => ding.mentioned(p))).toEqual([["13800000000"], ...parts.slice(1).map(() => [])]);
   });
 
   test("a first part split again after 460101 wakes people once: only its first piece mentions them", async () => {

@@ -30,6 +30,8 @@ export interface Message extends OutPart {
   tone: Tone;
   /** A later piece of a part split again (heal.ts): it wakes nobody again. */
   quiet?: boolean;
+  /** The first part sent after the first part was refused for good (stages.ts): it wakes people instead. */
+  wake?: boolean;
   /** Recipients that have this message already (email: a retry mails only the others). */
   sent_to?: string[];
 }
@@ -94,7 +96,7 @@ export const PER_MINUTE = (limit: number): Rate => ({ limit, periodMs: 60_000 })
 
 /** Whether a message wakes people: its first part only (once), and an all-clear only when asked. */
 export const wakes = (m: Message, onResolved: boolean): boolean =>
-  m.part === 1 && !m.quiet && (m.tone !== "green" || onResolved);
+  ((m.part === 1 && !m.quiet) || m.wake === true) && (m.tone !== "green" || onResolved);
 
 /**
  * `text` with one of a robot's security keywords: as it is when it has one, else with the first
