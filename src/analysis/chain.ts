@@ -41,10 +41,10 @@ export interface InJob {
  * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
  */
 /**
- * Below this share of what it could get at most (its timeout, within ai.budget), an engine the
- * budget cut was not given its chance — the engines before it spent the time — and its silence is
- * not held against it. Above, it was: a hung Ollama behind a Dify that failed in 2 ms counts as
- * down, also when ai.budget is shorter than its timeout (docs/analysis.md, "Time").
+ * Below this share of its own timeout, an engine cut by a budget was not given its chance, and its
+ * silence is not held against it (its breaker, engine_up). Above, it was: a hung Ollama behind a
+ * Dify that failed in 2 ms counts as down (docs/analysis.md, "Time"). Cut after this share of what
+ * ai.budget could give it, the job's later alerts skip it.
  */
 const CUT_SHORT = 0.9;
 
@@ -138,11 +138,14 @@ export async function runChain(
     } catch (e) {
       const ms = deps.now() - started;
       enginesMs += ms;
-      // What it could get here at most: its timeout, within ai.budget when that applies.
-      const itsShare = Math.min(timeoutOf(deps, engine.id), budgeted ? budget : Number.POSITIVE_INFINITY);
-      if (signal.aborted && timeoutMs < CUT_SHORT * itsShare) {
-        // Cut by the budget, not slow by its own timeout: not held against it (breaker, later alerts).
+      const own = timeoutOf(deps, engine.id);
+      if (signal.aborted && timeoutMs < CUT_SHORT * own) {
+        // Cut by a budget, not by its own timeout: not held against it (its breaker, engine_up) —
+        // a slow but healthy engine is not down because ai.budget is short. When it had nearly
+        // all the budget could give it, the job's later alerts skip it: they would wait as long.
         skip(name, `skipped: ${by} spent after ${ms} ms of its answer`, ms);
+        if (budgeted && timeoutMs >= CUT_SHORT * Math.min(own, budget))
+          inJob.failed.set(engine.id, `it did not answer within ${by} for an earlier alert of this job`);
         if (admission) await br.release(engine.id, admission);
         continue;
       }
