@@ -101,9 +101,7 @@ export async function apply(
     // After a failed attempt what the target holds is not known: every group goes again.
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
-    // Sent elsewhere now, a target finds there what was never its own (another target's file, the
-    // two paths swapped): not a rendering its store lost.
-    ...(onTopOfStore && (p.state.destination ?? p.destination) === p.destination
+    ...(onTopOfStore
       ? {
           onTopOf: [
             ...new Set([p.state.hash, p.state.attempted_hash, ...(p.state.earlier_hashes ?? [])]),

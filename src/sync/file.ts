@@ -13,7 +13,7 @@ import { ConfigError, JobError, permanent, transient } from "../errors.ts";
 import type { FileAccess } from "../ports.ts";
 import { baseOf, send, snippet } from "./net.ts";
 import { aheadOfStore, type DeliveryInput, readBackFile } from "./read-back.ts";
-import { managedHash } from "./render.ts";
+import { managedBy } from "./render.ts";
 import { until, type Verification } from "./verify.ts";
 
 type FileDelivery = Extract<Config["config_sync"]["targets"][string]["delivery"], { type: "file" }>;
@@ -240,7 +240,9 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError(`reading the current version of ${path}`, e);
   }
-  refuseAheadOfStore(d, managedHash(previous));
+  // Another target's file (two targets' paths swapped in the config) is not this one's lost state.
+  const held = managedBy(previous);
+  refuseAheadOfStore(d, held?.target === d.name ? held.hash : undefined);
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

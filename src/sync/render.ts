@@ -55,11 +55,19 @@ export function notificationPublishUrl(config: Config): string | undefined {
   return base ? `${config.qstash.url.replace(/\/+$/, "")}/v2/publish/${base}/jobs/notification` : undefined;
 }
 
-/** The hash in a file's header when config sync wrote it (header below), else undefined. */
-export function managedHash(text: string | null): string | undefined {
-  return text
-    ? /^# Managed by alertagent-worker config sync: [^\n]*\n# (sha256:[0-9a-f]+)\n/.exec(text)?.[1]
-    : undefined;
+/** The target and hash in a file's header when config sync wrote it (header below), else undefined. */
+export function managedBy(text: string | null): { target: string; hash: string } | undefined {
+  const m = text
+    ? /^# Managed by alertagent-worker config sync: target ("(?:[^"\\\n]|\\.)*") [^\n]*\n# (sha256:[0-9a-f]+)\n/.exec(
+        text,
+      )
+    : null;
+  if (!m) return undefined;
+  try {
+    return { target: JSON.parse(m[1]) as string, hash: m[2] };
+  } catch {
+    return undefined;
+  }
 }
 
 function header(name: string, kind: TargetKind, hash: string): string {

@@ -9,6 +9,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -102,6 +103,34 @@ describe("file delivery", () => {
     expect(readFileSync(b, "utf8")).toContain('target "p"');
     expect(readFileSync(a, "utf8")).toContain('target "q"');
     expect(readFileSync(a, "utf8")).toContain('for: "2m"');
+  });
+
+  test("a moved target that finds its own rendering the store never recorded is still refused as ahead of the store", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const [a, b] = [join(dir, "a.yml"), join(dir, "b.yml")];
+    const target = (path: string) =>
+      `config_sync: { targets: { p: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`;
+    // Store `old` recorded v1; another store (`newer`) wrote v2 to the same file since.
+    const old = new MemoryStore();
+    expect(
+      (await makeSyncHarness(target(a), { store: old }).sync({ operation: "create", rules: [rule()] }, "m-1"))
+        .status,
+    ).toBe(200);
+    const newer = makeSyncHarness(target(a), { store: new MemoryStore() });
+    expect(
+      (await newer.sync({ operation: "full", rules: [rule(), rule({ id: "r-2", name: "YDown" })] }, "m-2"))
+        .status,
+    ).toBe(200);
+    // The file moves (mv a.yml b.yml), the config with it; the old store builds on what it knows.
+    renameSync(a, b);
+    const res = await makeSyncHarness(target(b), { store: old }).sync(
+      { operation: "create", rules: [rule({ id: "r-3", name: "ZDown" })] },
+      "m-3",
+    );
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toContain("target_ahead_of_store");
+    expect(readFileSync(b, "utf8")).toContain("YDown");
   });
 
   test("a temp file a killed sync left beside the file (a rules/* glob would load it) is removed by the next write; others' files stay", async () => {
