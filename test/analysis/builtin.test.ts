@@ -221,10 +221,18 @@ describe("what a review found the catalogue getting wrong", () => {
     // Every word a person reads or pastes names what the alert has: its service, not an instance.
     const read = JSON.stringify(r);
     for (const placeholder of ["<instance>", "<host>", "<exporter>"]) expect(read).not.toContain(placeholder);
-    expect(r.summary).toContain("kube-system 中服务 kubelet");
+    expect(r.summary).toContain("命名空间 kube-system 中的部分 kubelet 目标");
     const commands = r.remediation.map((s) => s.command);
     expect(commands).toContain("kubectl -n kube-system describe endpoints kubelet");
     expect(commands.join("\n")).toContain('select(.labels.job=="kubelet" and .health!="up")');
+  });
+
+  test("a PodMonitor's TargetDown (job and namespace, no service): no placeholder in what a person reads", async () => {
+    const r = await builtin(
+      alertOf({ alertname: "TargetDown", severity: "warning", job: "payments", namespace: "shop" }),
+    );
+    expect(r.summary).not.toContain("<");
+    expect(r.summary).toContain("payments targets in namespace shop");
   });
 
   test("an alert of that entry without instance and outside Kubernetes (PrometheusJobMissing: job only) keeps the generic answer", async () => {

@@ -58,9 +58,10 @@ export const PROMETHEUS: Entry[] = [
     lacking: {
       label: "instance",
       having: "namespace",
+      // No service named here: a PodMonitor's targets have none.
       summary: t(
-        "Prometheus cannot scrape some {{job}} targets of service {{service}} in {{namespace}}",
-        "Prometheus 无法抓取 {{namespace}} 中服务 {{service}} 的部分 {{job}} 目标",
+        "Prometheus cannot scrape some {{job}} targets in namespace {{namespace}}",
+        "Prometheus 无法抓取命名空间 {{namespace}} 中的部分 {{job}} 目标",
       ),
       causes: [
         {
