@@ -36,11 +36,6 @@ export interface InJob {
 }
 
 /**
- * @param inJob what the job's alerts share: engines that failed for now on an earlier alert, and
- * why — skipped for this one (a payload of many alerts must not wait out a hung engine once per
- * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
- */
-/**
  * Below this share of its own timeout, an engine cut by a budget was not given its chance, and its
  * silence is not held against it (its breaker, engine_up). Above, it was: a hung Ollama behind a
  * Dify that failed in 2 ms counts as down (docs/analysis.md, "Time"). Cut after this share of what
@@ -48,6 +43,11 @@ export interface InJob {
  */
 const CUT_SHORT = 0.9;
 
+/**
+ * @param inJob what the job's alerts share: engines that failed for now on an earlier alert, and
+ * why — skipped for this one (a payload of many alerts must not wait out a hung engine once per
+ * alert) — and when ai.job_budget runs out (the LLMs' budget never outlasts it).
+ */
 export async function runChain(
   deps: AnalysisServices,
   req: EngineRequest,

@@ -180,6 +180,7 @@ function tooOld(version: string): boolean {
   return i >= 0 && parts[i] < SCHEMA_FORMAT_SINCE[i];
 }
 
+/** Embeddings of `texts` with `ai.ollama.embed_model` (one call). */
 export async function ollamaEmbed(deps: Services, texts: string[], signal: AbortSignal): Promise<number[][]> {
   const cfg = deps.config.ai.ollama;
   if (!cfg?.embed_model) throw engineFailed("engine_not_configured", "ai.ollama.embed_model is not set");
