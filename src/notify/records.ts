@@ -41,6 +41,8 @@ export interface PartRecord {
   resplit?: number;
   /** A later piece of a part split again: it keeps the part's number but wakes nobody again. */
   quiet?: boolean;
+  /** Sent waking people in place of a first part refused for good (stages.ts): a redelivery wakes nobody again. */
+  wake?: boolean;
   /** Recipients that have this part already (email sent in several transactions, a later one failed). */
   sent_to?: string[];
 }

@@ -201,8 +201,9 @@ export async function sendParts(
   // A part the robot refuses as too long however it is cut: the parts after it still go (their
   // alerts are not lost with it), then the channel fails with that refusal.
   let refused: JobError | undefined;
-  // Whether a part that wakes people went out; when the first was refused, the next one wakes them.
-  let woke = record.parts.some((p) => p.sent && p.part === 1 && !p.quiet);
+  // Whether a part that wakes people went out (this delivery or an earlier one); when the first
+  // was refused, the next one wakes them, once.
+  let woke = record.parts.some((p) => p.sent && ((p.part === 1 && !p.quiet) || p.wake));
   for (let i = 0; i < record.parts.length; i++) {
     const part = record.parts[i];
     if (part.sent) continue;
@@ -251,7 +252,12 @@ export async function sendParts(
       i--;
       continue;
     }
-    Object.assign(part, { sent: true, sent_at: isoAt(deps.now()), response: answer });
+    Object.assign(part, {
+      sent: true,
+      sent_at: isoAt(deps.now()),
+      response: answer,
+      ...(m.wake ? { wake: true } : {}),
+    });
     woke ||= wakes(m, true);
     record.response = answer;
     if (record.parts.length > 1) await n.records.putDelivery({ ...record, updated_at: isoAt(deps.now()) });
