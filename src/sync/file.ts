@@ -240,9 +240,12 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError(`reading the current version of ${path}`, e);
   }
-  // Another target's file (two targets' paths swapped in the config) is not this one's lost state.
+  // Another configured target's file (two targets' paths swapped in the config) is not this one's
+  // lost state; a file of a target this config does not know (another worker's) still may be.
   const held = managedBy(previous);
-  refuseAheadOfStore(d, held?.target === d.name ? held.hash : undefined);
+  const sibling =
+    held && held.target !== d.name && Object.hasOwn(d.deps.config.config_sync.targets, held.target);
+  refuseAheadOfStore(d, sibling ? undefined : held?.hash);
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

@@ -133,6 +133,25 @@ describe("file delivery", () => {
     expect(readFileSync(b, "utf8")).toContain("YDown");
   });
 
+  test("a file another worker's target wrote (a name this config does not have) is still refused as ahead of the store", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "a.yml");
+    const target = (name: string) =>
+      `config_sync: { targets: { ${name}: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`;
+    const other = makeSyncHarness(target("prod"), { store: new MemoryStore() });
+    expect(
+      (await other.sync({ operation: "full", rules: [rule(), rule({ id: "r-2", name: "YDown" })] }, "m-1"))
+        .status,
+    ).toBe(200);
+    const res = await makeSyncHarness(target("staging"), { store: new MemoryStore() }).sync(
+      { operation: "create", rules: [rule({ id: "r-3", name: "ZDown" })] },
+      "m-2",
+    );
+    expect(res.status).toBe(503);
+    expect(readFileSync(path, "utf8")).toContain("YDown");
+  });
+
   test("a temp file a killed sync left beside the file (a rules/* glob would load it) is removed by the next write; others' files stay", async () => {
     const dir = tempDir();
     dirs.push(dir);

@@ -65,7 +65,7 @@ export const PROMETHEUS: Entry[] = [
       ),
       causes: [
         {
-          text: t("Pods behind the service are not running or not ready", "服务背后的 Pod 未运行或未就绪"),
+          text: t("The scraped pods are not running or not ready", "被抓取的 Pod 未运行或未就绪"),
           confidence: 0.5,
           check: 'up{job="{{job}}",namespace="{{namespace}}",service="{{service}}"} == 0',
         },
@@ -87,16 +87,12 @@ export const PROMETHEUS: Entry[] = [
           risk: "low",
         },
         {
+          // Not `describe endpoints <service>`: a PodMonitor's targets have no service.
           text: t(
-            "See the service's endpoints and which pods are not ready",
-            "查看服务的 Endpoints 与未就绪的 Pod",
+            "See which of the namespace's pods are not running or not ready (STATUS, READY)",
+            "查看该命名空间中未运行或未就绪的 Pod（STATUS、READY 列）",
           ),
-          command: "kubectl -n {{namespace}} describe endpoints {{service}}",
-          risk: "low",
-        },
-        {
-          text: t("List the namespace's pods that are not running", "列出该命名空间中未运行的 Pod"),
-          command: "kubectl -n {{namespace}} get pods -o wide --field-selector=status.phase!=Running",
+          command: "kubectl -n {{namespace}} get pods -o wide",
           risk: "low",
         },
         {
