@@ -213,7 +213,8 @@ export async function sendParts(
       ...part,
       format: record.format,
       tone: toneOf(j.groupOf(ch)),
-      ...(refused && !woke ? { wake: true } : {}),
+      // Woken already (a part sent in place of a first part a robot took only later): not again.
+      ...(refused && !woke ? { wake: true } : woke && part.part === 1 ? { quiet: true } : {}),
     };
     let answer: unknown;
     try {

@@ -13,7 +13,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import { deliver } from "./delivery.ts";
 import { groupHashes } from "./mimir.ts";
 import type { TargetPlan } from "./plan.ts";
-import type { TargetState } from "./state.ts";
+import { knownHashes, type TargetState } from "./state.ts";
 import type { Verification } from "./verify.ts";
 
 export interface TargetResult {
@@ -64,6 +64,8 @@ export async function apply(
   p: TargetPlan,
   log: Logger,
   onTopOfStore = false,
+  /** What the store knows each other target of this sync may hold (knownHashes). */
+  siblings: Record<string, string[]> = {},
 ): Promise<Applied> {
   const base = {
     target: p.name,
@@ -101,13 +103,7 @@ export async function apply(
     // After a failed attempt what the target holds is not known: every group goes again.
     previousGroupHashes: p.state.last_error ? undefined : p.state.group_hashes,
     groupHashes: groupHashesNow,
-    ...(onTopOfStore
-      ? {
-          onTopOf: [
-            ...new Set([p.state.hash, p.state.attempted_hash, ...(p.state.earlier_hashes ?? [])]),
-          ].filter((h): h is string => !!h),
-        }
-      : {}),
+    ...(onTopOfStore ? { onTopOf: knownHashes(p.state), siblings } : {}),
   };
   if (!p.changed) {
     // The last attempt failed and the set is back to what the target was recorded with: deliver

@@ -204,13 +204,16 @@ function modeOf(d: DeliveryInput): number | undefined {
  * snapshot) or another worker with another store syncs this file. Building on the stored set would
  * silently drop every rule it lacks, so the sync is refused (docs/config-sync.md, "Lost state").
  */
-function refuseAheadOfStore(d: DeliveryInput, held: string | undefined): void {
-  if (!d.onTopOf || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
+function refuseAheadOfStore(d: DeliveryInput, found: { target: string; hash: string } | undefined): void {
+  const held = found?.hash;
+  if (!d.onTopOf || !found || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
   const known =
     d.onTopOf.length > 2
       ? `${d.onTopOf.slice(0, 2).join(", ")} and ${d.onTopOf.length - 2} earlier`
       : d.onTopOf.join(", ");
-  throw aheadOfStore(d.name, `a rendering (${held}; the store knows ${known || "none"})`, {
+  // A file another name wrote: the target may have been renamed (its old name's state stays behind).
+  const named = found.target === d.name ? "" : ` written as target ${JSON.stringify(found.target)}: renamed?`;
+  throw aheadOfStore(d.name, `a rendering (${held}${named}; the store knows ${known || "none"})`, {
     held,
     known: d.onTopOf,
   });
@@ -240,12 +243,11 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError(`reading the current version of ${path}`, e);
   }
-  // Another configured target's file (two targets' paths swapped in the config) is not this one's
-  // lost state; a file of a target this config does not know (another worker's) still may be.
+  // Another target's file as the store recorded it (two targets' paths swapped in the config) is
+  // not this one's lost state; anything else of ours the store does not know still is.
   const held = managedBy(previous);
-  const sibling =
-    held && held.target !== d.name && Object.hasOwn(d.deps.config.config_sync.targets, held.target);
-  refuseAheadOfStore(d, sibling ? undefined : held?.hash);
+  const sibling = held && held.target !== d.name && d.siblings?.[held.target]?.includes(held.hash);
+  refuseAheadOfStore(d, sibling ? undefined : held);
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

@@ -30,6 +30,11 @@ export interface DeliveryInput {
    * Undefined for `full`, which replaces the set.
    */
   onTopOf?: string[];
+  /**
+   * With onTopOf: what the store knows each other target of this sync may hold. A file holding
+   * one of those (two targets' paths swapped in the config) is that target's, not lost state.
+   */
+  siblings?: Record<string, string[]>;
 }
 
 /** A file target read back through its verify.url, or the API beside its reload_url. */

@@ -83,6 +83,16 @@ export function ruleExpressions(
   };
 }
 
+/**
+ * The renderings of ours a target may hold, as its state knows them: the one recorded, one a
+ * failed attempt may have left, a few applied before (a file put back by hand to one).
+ */
+export function knownHashes(state: TargetState): string[] {
+  return [...new Set([state.hash, state.attempted_hash, ...(state.earlier_hashes ?? [])])].filter(
+    (h): h is string => !!h,
+  );
+}
+
 export function emptyState(target: string, kind: string, delivery: string): TargetState {
   return {
     target,

@@ -17,7 +17,7 @@ import { type Applied, apply, clip, syncFailed } from "./apply.ts";
 import type { SyncJob } from "./job.ts";
 import { nextRuleSet } from "./operation.ts";
 import { pickTargets, planTargets, planView, type TargetPlan } from "./plan.ts";
-import { loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
+import { knownHashes, loadRuleSet, loadStates, type RuleSet, type TargetState, takeLock } from "./state.ts";
 
 export async function runSync(deps: Services, job: SyncJob, log: Logger, messageId: string) {
   const names = pickTargets(deps, job.targets);
@@ -49,6 +49,7 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
         }
       : await nextRuleSet(deps, job, held.set);
     const plans = await planTargets(deps, set.rules, names, held.states, job.operation === "full");
+    const known = Object.fromEntries(plans.map((p) => [p.name, knownHashes(p.state)]));
     inSet = operates && !held.applied;
     const unchanged = JSON.stringify(set.rules) === JSON.stringify(held.set.rules);
     if (!unchanged) changedSet = set;
@@ -62,7 +63,8 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
           job.operation !== "full" ||
           summary.from === "store" ||
           (summary.from === "config_sync.source" && !set.rules.length);
-        const a = await apply(deps, p, log, onTopOfStore);
+        const { [p.name]: _, ...siblings } = known;
+        const a = await apply(deps, p, log, onTopOfStore, siblings);
         if (a.state) states.push(a.state);
         return a;
       }),

@@ -21,13 +21,27 @@ import type { FileAccess } from "../../src/ports.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { fileDeliveryRefusal, writeAtomic } from "../../src/sync/file.ts";
 import { tempDir } from "../support/peers.ts";
-import { makeSyncHarness, SYNC_YAML_HEAD } from "../support/sync-harness.ts";
+import { makeSyncHarness, SYNC_YAML_HEAD, type SyncHarness } from "../support/sync-harness.ts";
 import { rule } from "../support/sync-rules.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** Prometheus file targets by name and path (`extra`: more YAML for a target). */
+const fileTargets = (paths: Record<string, string>, extra: Record<string, string> = {}) =>
+  `config_sync: { targets: { ${Object.entries(paths)
+    .map(([n, p]) => `${n}: { kind: prometheus, ${extra[n] ?? ""}delivery: { type: file, path: "${p}" } }`)
+    .join(", ")} } }`;
+/** A full sync with YDown beside r-1: the newer rendering another store writes. */
+const writeYDown = async (h: SyncHarness, id = "m-1") =>
+  expect(
+    (await h.sync({ operation: "full", rules: [rule(), rule({ id: "r-2", name: "YDown" })] }, id)).status,
+  ).toBe(200);
+/** A create on top of the harness's stored set. */
+const addZDown = (h: SyncHarness, id = "m-2") =>
+  h.sync({ operation: "create", rules: [rule({ id: "r-3", name: "ZDown" })] }, id);
 
 describe("file delivery", () => {
   test("writes through a temp file and a rename, keeps the previous version as .prev, leaves nothing else", async () => {
@@ -137,19 +151,42 @@ describe("file delivery", () => {
     const dir = tempDir();
     dirs.push(dir);
     const path = join(dir, "a.yml");
+    await writeYDown(makeSyncHarness(fileTargets({ prod: path }), { store: new MemoryStore() }));
+    const res = await addZDown(makeSyncHarness(fileTargets({ staging: path }), { store: new MemoryStore() }));
+    expect(res.status).toBe(503);
+    expect(readFileSync(path, "utf8")).toContain("YDown");
+  });
+
+  test("another worker whose targets share this config's names: its file is still refused as ahead of the store", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const [p, q] = [join(dir, "p.yml"), join(dir, "q.yml")];
+    const targets = (prod: string, staging: string) =>
+      fileTargets({ prod, staging }, { staging: "self_rules: true, " });
+    await writeYDown(makeSyncHarness(targets(p, q), { store: new MemoryStore() }));
+    // The other worker names its targets alike, on the other paths, with a store of its own.
+    const res = await addZDown(makeSyncHarness(targets(`${q}.x`, p), { store: new MemoryStore() }));
+    expect(res.status).toBe(503);
+    expect(readFileSync(p, "utf8")).toContain("YDown");
+  });
+
+  test("a target renamed in the config (same path): refused, and the refusal says it may be a rename", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "a.yml");
     const target = (name: string) =>
       `config_sync: { targets: { ${name}: { kind: prometheus, delivery: { type: file, path: "${path}" } } } }`;
-    const other = makeSyncHarness(target("prod"), { store: new MemoryStore() });
+    const store = new MemoryStore();
     expect(
-      (await other.sync({ operation: "full", rules: [rule(), rule({ id: "r-2", name: "YDown" })] }, "m-1"))
+      (await makeSyncHarness(target("prod"), { store }).sync({ operation: "create", rules: [rule()] }, "m-1"))
         .status,
     ).toBe(200);
-    const res = await makeSyncHarness(target("staging"), { store: new MemoryStore() }).sync(
-      { operation: "create", rules: [rule({ id: "r-3", name: "ZDown" })] },
+    const res = await makeSyncHarness(target("production"), { store }).sync(
+      { operation: "create", rules: [rule({ id: "r-2", name: "YDown" })] },
       "m-2",
     );
     expect(res.status).toBe(503);
-    expect(readFileSync(path, "utf8")).toContain("YDown");
+    expect(JSON.stringify(await res.json())).toContain('written as target \\"prod\\": renamed?');
   });
 
   test("a temp file a killed sync left beside the file (a rules/* glob would load it) is removed by the next write; others' files stay", async () => {
