@@ -283,22 +283,32 @@ describe("DingTalk robot: size (20000 bytes)", () => {
     expect(parts.map((p) => ding.mentioned(p))).toEqual([["13800000000"], ...parts.slice(1).map(() => [])]);
   });
 
-  test("a first part refused for good, then a redelivery (another part failed for now): people are woken once", async () => {
-    const { h, token } = setup({ extra: '    at: { mobiles: ["13800000000"] }\n    max_parts: 20\n' });
-    let busy = 1;
-    ding.fault(token, (body) =>
-      body.includes("(1/")
-        ? Response.json({ errcode: 460101, errmsg: "description: body 大小不合法;" })
-        : body.includes("(3/") && busy-- > 0
-          ? new Response("bad gateway", { status: 502 })
-          : undefined,
-    );
-    const job = { channels: ["ops"], payload: bigGroup(150, { zh: true }) };
-    expect((await h.job("/jobs/notification", job, { messageId: "msg_wake" })).status).toBe(503);
-    expect((await h.job("/jobs/notification", job, { messageId: "msg_wake", retried: 1 })).status).toBe(489);
-    const mentions = ding.of(token).map((p) => ding.mentioned(p));
-    expect(mentions.filter((m) => m.length)).toEqual([["13800000000"]]);
-  });
+  // The first delivery: part 1 refused for good, part 2 sent waking people, part 3 failing for now
+  // (502); the redelivery: part 1 refused again, or taken this time.
+  for (const [taken, when] of [
+    [false, "refused again"],
+    [true, "taken this time"],
+  ] as const)
+    test(`a first part refused for good, then a redelivery where it is ${when}: people are woken once`, async () => {
+      const { h, token } = setup({ extra: '    at: { mobiles: ["13800000000"] }\n    max_parts: 20\n' });
+      let first = true;
+      let busy = 1;
+      ding.fault(token, (body) =>
+        body.includes("(1/") && (first || !taken)
+          ? Response.json({ errcode: 460101, errmsg: "description: body 大小不合法;" })
+          : body.includes("(3/") && busy-- > 0
+            ? new Response("bad gateway", { status: 502 })
+            : undefined,
+      );
+      const job = { channels: ["ops"], payload: bigGroup(150, { zh: true }) };
+      expect((await h.job("/jobs/notification", job, { messageId: `msg_wake_${taken}` })).status).toBe(503);
+      first = false;
+      const again = await h.job("/jobs/notification", job, { messageId: `msg_wake_${taken}`, retried: 1 });
+      expect(again.status).toBe(taken ? 200 : 489);
+      const parts = ding.of(token);
+      expect(parts.some((p) => String(p.title).includes("(1/"))).toBe(taken);
+      expect(parts.map((p) => ding.mentioned(p)).filter((m) => m.length)).toEqual([["13800000000"]]);
+    });
 
   test("a first part split again after 460101 wakes people once: only its first piece mentions them", async () => {
     const { h, token } = setup({ extra: '    at: { mobiles: ["13800000000"] }\n    max_parts: 1\n' });
