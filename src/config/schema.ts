@@ -515,10 +515,27 @@ const syncTarget = z.strictObject({
   qstash_headers: z.boolean().default(false),
 });
 
-const configSync = z.strictObject({
-  source: z.strictObject({ url, token: str.optional() }).optional(),
-  targets: z.record(z.string(), syncTarget).default({}),
-});
+const configSync = z
+  .strictObject({
+    source: z.strictObject({ url, token: str.optional() }).optional(),
+    targets: z.record(z.string(), syncTarget).default({}),
+  })
+  .superRefine((c, ctx) => {
+    // Two targets writing one file overwrite each other's rules at every sync, each answered 200.
+    const seen = new Map<string, string>();
+    for (const [name, t] of Object.entries(c.targets)) {
+      if (t.delivery.type !== "file") continue;
+      const file = t.delivery.path.replace(/\/+/g, "/").replace(/(^|\/)(\.\/)+/g, "$1");
+      const other = seen.get(file);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["targets", name, "delivery", "path"],
+          message: `is also target "${other}"'s file: two targets writing one file overwrite each other's rules`,
+        });
+      else seen.set(file, name);
+    }
+  });
 
 export const configSchema = z
   .strictObject({

@@ -28,7 +28,7 @@ export interface TargetResult {
   omitted?: string[];
   /** The file no longer held its unchanged rendering and was written again (plan.ts TargetPlan.drifted). */
   drifted?: true;
-  /** The config sends the target elsewhere now: its unchanged rendering was delivered there (plan.ts TargetPlan.moved). */
+  /** The config sends the target elsewhere now: it was delivered there (plan.ts TargetPlan.moved). */
   moved?: true;
   diff?: string;
   error?: { code: string; message: string };
@@ -49,6 +49,8 @@ export function clip(diff: string): string {
 
 export interface Applied {
   result: TargetResult;
+  /** Delivered again with the rendering it was recorded with (drifted, or moved unchanged): not the new set. */
+  again?: true;
   failure?: JobError;
   /** The target's state to record, when it changed. */
   state?: TargetState;
@@ -168,6 +170,7 @@ export async function apply(
     });
     return {
       state: next,
+      ...(p.drifted || (p.moved && p.rendered.hash === p.state.hash) ? { again: true as const } : {}),
       result: {
         ...base,
         changed: true,

@@ -211,8 +211,14 @@ function refuseAheadOfStore(d: DeliveryInput, found: { target: string; hash: str
     d.onTopOf.length > 2
       ? `${d.onTopOf.slice(0, 2).join(", ")} and ${d.onTopOf.length - 2} earlier`
       : d.onTopOf.join(", ");
-  // A file another name wrote: the target may have been renamed (its old name's state stays behind).
-  const named = found.target === d.name ? "" : ` written as target ${JSON.stringify(found.target)}: renamed?`;
+  // A file another name wrote: a configured target this job does not sync (paths swapped), or a
+  // target renamed (its old name's state stays behind).
+  const named =
+    found.target === d.name
+      ? ""
+      : Object.hasOwn(d.deps.config.config_sync.targets, found.target)
+        ? ` written as target ${JSON.stringify(found.target)}, which this job does not sync: send it for both targets`
+        : ` written as target ${JSON.stringify(found.target)}: renamed?`;
   throw aheadOfStore(d.name, `a rendering (${held}${named}; the store knows ${known || "none"})`, {
     held,
     known: d.onTopOf,

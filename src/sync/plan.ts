@@ -27,8 +27,8 @@ export interface TargetPlan {
    */
   drifted: boolean;
   /**
-   * The config now sends the target elsewhere (another path, URL, namespace or read-back) than its
-   * unchanged rendering was last delivered to: it counts as changed and is delivered there.
+   * The config now sends the target elsewhere (another path, URL, namespace or read-back) than it
+   * was last delivered to: it counts as changed and is delivered there, its rendering changed or not.
    */
   moved: boolean;
   /** Where the config sends the target, as a hash (no URL credentials kept): state.destination once applied. */
@@ -82,17 +82,16 @@ export async function planTargets(
       const destination = await destinationOf(target);
       const same = rendered.hash === state.hash;
       // A state recorded before destinations were (no `destination`) is taken as delivered here.
-      const moved = same && !!state.hash && (state.destination ?? destination) !== destination;
+      const moved = !!state.hash && (state.destination ?? destination) !== destination;
       const drifted = full && same && !moved && !(await stillHolds(deps, target, rendered));
       const changed = drifted || moved || !same;
       const from = state.hash ? `${name} v${state.version}` : `${name} (nothing applied yet)`;
-      const diff = moved
-        ? `the config sends ${name} elsewhere than v${state.version} was delivered to: it is delivered there again\n`
-        : drifted
-          ? `the file no longer holds ${name} v${state.version}: it is written again\n`
-          : changed
-            ? unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)
-            : "";
+      const elsewhere = moved
+        ? `the config sends ${name} elsewhere than v${state.version} was delivered to: it is delivered there${same ? " again" : ""}\n`
+        : "";
+      const diff = drifted
+        ? `the file no longer holds ${name} v${state.version}: it is written again\n`
+        : `${elsewhere}${same ? "" : unifiedDiff(state.content, rendered.display, from, `${name} v${state.version + 1} (planned)`)}`;
       return { name, target, rendered, state, changed, drifted, moved, destination, diff };
     }),
   );

@@ -96,10 +96,9 @@ export async function runSync(deps: Services, job: SyncJob, log: Logger, message
   }
 }
 
-/** Whether a target runs (or may run: written, not yet read back) the new set; a drifted or moved target delivered again took the recorded rendering, not the new set. */
+/** Whether a target runs (or may run: written, not yet read back) the new set; one delivered again took the recorded rendering, not the new set. */
 const runsIt = (a: Applied) =>
-  (a.result.changed && !a.result.drifted && !a.result.moved && !a.failure) ||
-  a.failure?.code === "not_applied";
+  (a.result.changed && !a.again && !a.failure) || a.failure?.code === "not_applied";
 
 /**
  * What a peer's refusal of the rules means when the set is kept all the same (another target runs

@@ -144,6 +144,20 @@ describe("validation names the exact path of every bad key", () => {
     expect(e.issues).toEqual([{ path: "channels.ops.fallback[0]", message: 'unknown channel "mail"' }]);
   });
 
+  test("two config-sync targets writing one file are refused, naming the second's path", () => {
+    const e = configError(`${keys}config_sync:
+  targets:
+    p: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules/a.yml } }
+    q: { kind: prometheus, delivery: { type: file, path: "/etc/prometheus//rules/./a.yml" } }
+`);
+    expect(e.issues).toEqual([
+      {
+        path: "config_sync.targets.q.delivery.path",
+        message: `is also target "p"'s file: two targets writing one file overwrite each other's rules`,
+      },
+    ]);
+  });
+
   test("missing signing keys are named", () => {
     const e = configError("worker: { name: x }\n");
     expect(e.issues.map((i) => i.path).sort()).toEqual(["qstash"]);

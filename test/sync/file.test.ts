@@ -112,8 +112,23 @@ describe("file delivery", () => {
     const [pFile, qFile] = [readFileSync(a, "utf8"), readFileSync(b, "utf8")];
     expect(pFile).not.toBe(qFile);
     const swapped = makeSyncHarness(targets(b, a), { store });
+    // One job for one of them: the other's file is named, and what to do.
+    const alone = await swapped.sync(
+      { operation: "update", rules: [rule({ for: "2m" })], targets: ["p"] },
+      "m-1b",
+    );
+    expect(alone.status).toBe(503);
+    expect(JSON.stringify(await alone.json())).toContain(
+      'written as target \\"q\\", which this job does not sync',
+    );
     const res = await swapped.sync({ operation: "update", rules: [rule({ for: "2m" })] }, "m-2");
     expect(res.status, await res.clone().text()).toBe(200);
+    // Moved and changed at once: said so.
+    const answered = (await res.clone().json()) as { targets: { moved?: boolean; changed: boolean }[] };
+    expect(answered.targets.map((t) => [t.changed, t.moved])).toEqual([
+      [true, true],
+      [true, true],
+    ]);
     expect(readFileSync(b, "utf8")).toContain('target "p"');
     expect(readFileSync(a, "utf8")).toContain('target "q"');
     expect(readFileSync(a, "utf8")).toContain('for: "2m"');
