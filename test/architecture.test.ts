@@ -34,6 +34,7 @@ const FLOORS: string[][] = [
     "clip",
     "read-limited",
     "bidi",
+    "normal-path",
   ],
   ["user-info"],
   ["ports", "base64"],

@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import { normalPath } from "../normal-path.ts";
 import { duration, positiveDuration, rate, size, sizeOrOff } from "./units.ts";
 
 /** The languages of the words notifications add (src/notify/locale.ts holds them). */
@@ -525,7 +526,7 @@ const configSync = z
     const seen = new Map<string, string>();
     for (const [name, t] of Object.entries(c.targets)) {
       if (t.delivery.type !== "file") continue;
-      const file = t.delivery.path.replace(/\/+/g, "/").replace(/(^|\/)(\.\/)+/g, "$1");
+      const file = normalPath(t.delivery.path);
       const other = seen.get(file);
       if (other !== undefined)
         ctx.addIssue({

@@ -216,7 +216,8 @@ function refuseAheadOfStore(d: DeliveryInput, found: { target: string; hash: str
   const named =
     found.target === d.name
       ? ""
-      : Object.hasOwn(d.deps.config.config_sync.targets, found.target)
+      : Object.hasOwn(d.deps.config.config_sync.targets, found.target) &&
+          !Object.hasOwn(d.siblings ?? {}, found.target)
         ? ` written as target ${JSON.stringify(found.target)}, which this job does not sync: send it for both targets`
         : ` written as target ${JSON.stringify(found.target)}: renamed?`;
   throw aheadOfStore(d.name, `a rendering (${held}${named}; the store knows ${known || "none"})`, {

@@ -10,6 +10,7 @@
  */
 
 import { JobError, permanent, transient } from "../errors.ts";
+import { normalPath } from "../normal-path.ts";
 import type { Fetch } from "../ports.ts";
 import { type Answer, send, sleep, snippet } from "./net.ts";
 import type { GroupSummary, RuleSummary } from "./prometheus.ts";
@@ -146,17 +147,6 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
 
 const baseName = (file: string | undefined) => (file ?? "").split("/").pop();
 
-/** A path without `.`, empty or `..` segments (`/a//b/./c` → `/a/b/c`). */
-function normal(path: string): string {
-  const out: string[] = [];
-  for (const seg of path.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === ".." && out.length && out.at(-1) !== "..") out.pop();
-    else out.push(seg);
-  }
-  return (path.startsWith("/") ? "/" : "") + out.join("/");
-}
-
 /**
  * Whether the peer's `file` is the worker's `path`: the same path, or — the peer listing it
  * relative to its own directory (a Prometheus started with `--config.file=prometheus.yml`,
@@ -164,8 +154,8 @@ function normal(path: string): string {
  */
 function samePath(file: string | undefined, path: string): boolean {
   if (!file) return false;
-  const f = normal(file);
-  const p = normal(path);
+  const f = normalPath(file);
+  const p = normalPath(path);
   return f === p || (!f.startsWith("/") && !f.startsWith("..") && p.endsWith(`/${f}`));
 }
 

@@ -149,13 +149,15 @@ describe("validation names the exact path of every bad key", () => {
   targets:
     p: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules/a.yml } }
     q: { kind: prometheus, delivery: { type: file, path: "/etc/prometheus//rules/./a.yml" } }
+    r: { kind: vmalert, delivery: { type: file, path: /etc/prometheus/old/../rules/a.yml } }
+    s: { kind: prometheus, delivery: { type: file, path: /etc/prometheus/rules/b.yml } }
 `);
-    expect(e.issues).toEqual([
-      {
-        path: "config_sync.targets.q.delivery.path",
+    expect(e.issues).toEqual(
+      ["q", "r"].map((t) => ({
+        path: `config_sync.targets.${t}.delivery.path`,
         message: `is also target "p"'s file: two targets writing one file overwrite each other's rules`,
-      },
-    ]);
+      })),
+    );
   });
 
   test("missing signing keys are named", () => {

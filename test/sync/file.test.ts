@@ -182,6 +182,8 @@ describe("file delivery", () => {
     // The other worker names its targets alike, on the other paths, with a store of its own.
     const res = await addZDown(makeSyncHarness(targets(`${q}.x`, p), { store: new MemoryStore() }));
     expect(res.status).toBe(503);
+    // Both targets were in the job: no advice to send it for both.
+    expect(JSON.stringify(await res.json())).not.toContain("which this job does not sync");
     expect(readFileSync(p, "utf8")).toContain("YDown");
   });
 
