@@ -211,15 +211,15 @@ function refuseAheadOfStore(d: DeliveryInput, found: { target: string; hash: str
     d.onTopOf.length > 2
       ? `${d.onTopOf.slice(0, 2).join(", ")} and ${d.onTopOf.length - 2} earlier`
       : d.onTopOf.join(", ");
-  // A file another name wrote: a configured target this job does not sync (paths swapped), or a
-  // target renamed (its old name's state stays behind).
+  // A file another name wrote: a target renamed (its old name's state stays behind), or a
+  // configured target this job does not sync (paths swapped). One the job syncs is lost state too.
+  const other = JSON.stringify(found.target);
   const named =
-    found.target === d.name
+    found.target === d.name || Object.hasOwn(d.siblings ?? {}, found.target)
       ? ""
-      : Object.hasOwn(d.deps.config.config_sync.targets, found.target) &&
-          !Object.hasOwn(d.siblings ?? {}, found.target)
-        ? ` written as target ${JSON.stringify(found.target)}, which this job does not sync: send it for both targets`
-        : ` written as target ${JSON.stringify(found.target)}: renamed?`;
+      : Object.hasOwn(d.deps.config.config_sync.targets, found.target)
+        ? ` written as target ${other}, which this job does not sync: send it for both targets`
+        : ` written as target ${other}: renamed?`;
   throw aheadOfStore(d.name, `a rendering (${held}${named}; the store knows ${known || "none"})`, {
     held,
     known: d.onTopOf,
