@@ -352,22 +352,32 @@ function degradedNote(attempts: Attempt[], engine: string, language: Language): 
   ];
   const failed = names(true);
   const notAsked = names(false).filter((e) => !failed.includes(e));
-  const builtin = engine === "builtin";
-  if (language === "zh")
-    return `${[
-      ...(failed.length ? [`${failed.join("、")} 未能应答`] : []),
-      ...(notAsked.length
-        ? [`${notAsked.join("、")} 未调用（熔断中、时间预算已用完或本任务中此前已失败）`]
-        : []),
-    ].join("；")}；${builtin ? "以下为内置规则引擎的分析（不经 AI）" : `以下由 ${engine} 回答`}。`;
-  return `${[
-    ...(failed.length ? [`${failed.join(", ")} did not answer`] : []),
-    ...(notAsked.length
-      ? [
-          `${notAsked.join(", ")} not asked (circuit open, time budget spent, or failing for this job's earlier alerts)`,
-        ]
-      : []),
-  ].join(
-    "; ",
-  )}; ${builtin ? "this is the built-in rule-based analysis (no AI)" : `${engine} answered instead`}.`;
+  const w = NOTE_WORDS[language];
+  const said = [
+    ...(failed.length ? [`${failed.join(w.and)} ${w.failed}`] : []),
+    ...(notAsked.length ? [`${notAsked.join(w.and)} ${w.notAsked}`] : []),
+  ];
+  return `${said.join(w.sep)}${w.sep}${engine === "builtin" ? w.builtin : w.answered(engine)}${w.end}`;
 }
+
+/** The degraded note's words in each language. */
+const NOTE_WORDS = {
+  en: {
+    and: ", ",
+    sep: "; ",
+    end: ".",
+    failed: "did not answer",
+    notAsked: "not asked (circuit open, time budget spent, or failing for this job's earlier alerts)",
+    builtin: "this is the built-in rule-based analysis (no AI)",
+    answered: (engine: string) => `${engine} answered instead`,
+  },
+  zh: {
+    and: "、",
+    sep: "；",
+    end: "。",
+    failed: "未能应答",
+    notAsked: "未调用（熔断中、时间预算已用完或本任务中此前已失败）",
+    builtin: "以下为内置规则引擎的分析（不经 AI）",
+    answered: (engine: string) => `以下由 ${engine} 回答`,
+  },
+} satisfies Record<Language, unknown>;

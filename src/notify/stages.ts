@@ -225,16 +225,18 @@ export async function sendParts(
       const sentTo =
         e instanceof JobError ? (e.details as { sent_to?: string[] } | undefined)?.sent_to : undefined;
       if (sentTo?.length) part.sent_to = [...new Set([...(part.sent_to ?? []), ...sentTo])];
+      // The refusal, or why the part cannot be made smaller.
+      let failure: unknown = e;
       let smaller: PartRecord[] | undefined;
       try {
         smaller =
           e instanceof JobError && e.code === TOO_LONG ? healed(j, ch, record, i, m, e, ctx) : undefined;
       } catch (cannot) {
-        e = cannot;
+        failure = cannot;
       }
       if (!smaller) {
-        if (!(e instanceof JobError && e.code === TOO_LONG && !e.retryable)) throw e;
-        refused ??= e;
+        if (!(failure instanceof JobError && failure.code === TOO_LONG && !failure.retryable)) throw failure;
+        refused ??= failure;
         continue;
       }
       j.logger.warn(

@@ -205,8 +205,12 @@ function modeOf(d: DeliveryInput): number | undefined {
  * silently drop every rule it lacks, so the sync is refused (docs/config-sync.md, "Lost state").
  */
 function refuseAheadOfStore(d: DeliveryInput, found: { target: string; hash: string } | undefined): void {
-  const held = found?.hash;
-  if (!d.onTopOf || !found || !held || held === d.rendered.hash || d.onTopOf.includes(held)) return;
+  if (!d.onTopOf || !found) return;
+  const held = found.hash;
+  if (held === d.rendered.hash || d.onTopOf.includes(held)) return;
+  // Another target's file as the store recorded it (two targets' paths swapped in the config) is
+  // not this one's lost state; anything else of ours the store does not know still is.
+  if (found.target !== d.name && d.siblings?.[found.target]?.includes(held)) return;
   const known =
     d.onTopOf.length > 2
       ? `${d.onTopOf.slice(0, 2).join(", ")} and ${d.onTopOf.length - 2} earlier`
@@ -250,11 +254,7 @@ export async function deliverFile(d: DeliveryInput, delivery: FileDelivery): Pro
   } catch (e) {
     throw fileError(`reading the current version of ${path}`, e);
   }
-  // Another target's file as the store recorded it (two targets' paths swapped in the config) is
-  // not this one's lost state; anything else of ours the store does not know still is.
-  const held = managedBy(previous);
-  const sibling = held && held.target !== d.name && d.siblings?.[held.target]?.includes(held.hash);
-  refuseAheadOfStore(d, sibling ? undefined : held);
+  refuseAheadOfStore(d, managedBy(previous));
   // The same file again (a retry after a read-back that did not show it yet): `.prev` keeps the
   // version before it, and the file is not rewritten.
   const unchanged = previous === d.rendered.content;

@@ -118,8 +118,8 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   if (!check.file) return groups.filter((g) => check.managed.has(g.name));
   const { path, others } = check.file;
   const name = baseName(path);
-  // Another file target's file, however the peer spells its path: never ours.
-  const theirs = (file: string | undefined, suffix = "") => others.some((o) => samePath(file, o + suffix));
+  // Another file target's file (its path, when the peer's spelling ends two), however the peer spells it: never ours.
+  const theirs = (file: string | undefined, suffix = "") => others.find((o) => samePath(file, o + suffix));
   // The previous version kept beside ours (file.ts) loaded too: every rule runs twice and a
   // deleted one keeps firing. Waiting will not change the peer's rule_files.
   const prev = groups.find(
@@ -134,12 +134,11 @@ function ourGroups(body: string, check: RulesCheck): ApiGroup[] {
   const exact = groups.filter((g) => samePath(g.file, path));
   // Listed relative to the peer's directory, a path may end both ours and another target's: the
   // peer loads one of the two, and nothing here says which.
-  const other = (file: string | undefined) => others.find((o) => samePath(file, o));
-  const both = exact.find((g) => other(g.file));
+  const both = exact.find((g) => theirs(g.file));
   if (both)
     throw permanent(
       "read_back_ambiguous",
-      `${check.kind} lists ${both.file}, which ends both ${path} and ${other(both.file)} (another file target read back from it): it loads one of them only; give the two files distinct names`,
+      `${check.kind} lists ${both.file}, which ends both ${path} and ${theirs(both.file)} (another file target read back from it): it loads one of them only; give the two files distinct names`,
     );
   if (exact.length) return exact;
   return groups.filter((g) => baseName(g.file) === name && !theirs(g.file));

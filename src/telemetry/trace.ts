@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
 import { fetchFailure } from "../fetch-failure.ts";
-import { maskText, maskUrl } from "../mask.ts";
+import { maskUrl } from "../mask.ts";
 import type { Fetch } from "../ports.ts";
 
 export interface SpanContext {
